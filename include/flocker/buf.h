@@ -1,0 +1,23 @@
+/*
+ * flockerfs — growable byte buffer with a hard size cap (curl's dynbuf habit).
+ * A buffer that would pass its cap fails with -E2BIG and keeps what it had.
+ */
+#ifndef FLOCKER_BUF_H
+#define FLOCKER_BUF_H
+
+#include <stddef.h>
+
+struct fl_buf {
+	char *data;   /* owned; NULL until the first append */
+	size_t len;
+	size_t cap;   /* allocated bytes */
+	size_t max;   /* hard cap on len */
+};
+
+void fl_buf_init(struct fl_buf *b, size_t max);
+void fl_buf_free(struct fl_buf *b);  /* frees data, leaves an empty buffer */
+void fl_buf_reset(struct fl_buf *b); /* len = 0, keeps memory */
+int fl_buf_append(struct fl_buf *b, const void *p, size_t n); /* 0, -E2BIG or -ENOMEM */
+int fl_buf_printf(struct fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

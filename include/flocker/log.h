@@ -1,0 +1,38 @@
+/*
+ * flockerfs — one logging module for every program.
+ *
+ * Levels are syslog's.  fl_log() tests the level before its arguments are
+ * evaluated, so debug lines cost one branch when debugging is off.
+ * Messages follow git's habit: lowercase, no final full stop, what failed
+ * first, then the object it failed on.
+ */
+#ifndef FLOCKER_LOG_H
+#define FLOCKER_LOG_H
+
+#include <stdbool.h>
+#include <syslog.h>
+
+extern int fl_log_level; /* messages above this level are dropped; default LOG_NOTICE */
+
+/* Program name shown in front of each line; borrowed, must outlive logging. */
+void fl_log_init(const char *progname, int level);
+/* Send lines to syslog instead of stderr (daemons after they detach). */
+void fl_log_to_syslog(bool on);
+/* Route libfuse's own log messages through this module. */
+void fl_log_hook_fuse(void);
+
+void fl_log_emit(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define fl_log(level, ...)                                                                         \
+	do {                                                                                       \
+		if ((level) <= fl_log_level)                                                       \
+			fl_log_emit((level), __VA_ARGS__);                                         \
+	} while (0)
+
+#define fl_err(...)   fl_log(LOG_ERR, __VA_ARGS__)
+#define fl_warn(...)  fl_log(LOG_WARNING, __VA_ARGS__)
+#define fl_notice(...) fl_log(LOG_NOTICE, __VA_ARGS__)
+#define fl_info(...)  fl_log(LOG_INFO, __VA_ARGS__)
+#define fl_debug(...) fl_log(LOG_DEBUG, __VA_ARGS__)
+
+#endif

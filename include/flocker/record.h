@@ -1,0 +1,171 @@
+/*
+ * flockerfs — on-RADOS records and their codecs.
+ *
+ * Every record is a msgpack map with small unsigned integer keys; key 0 is
+ * the record version.  Decoders skip keys they do not know (forward
+ * compatibility), reject wrong types, oversize strings, too many entries or
+ * trailing garbage with -EIO, and never crash on any input (fuzzed by
+ * tests/fuzz/).  Encoders append to a struct fl_buf.
+ *
+ * Ownership: decoded records own their heap parts (strings, arrays); release
+ * them with the matching _free, which also accepts a zeroed record.  Encoders
+ * borrow the record.
+ */
+#ifndef FLOCKER_RECORD_H
+#define FLOCKER_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "flocker/buf.h"
+
+#define FL_FORMAT_VERSION 1
+
+/* Bounds every decoder enforces. */
+#define FL_NAME_MAX      255        /* one path component */
+#define FL_SYMLINK_MAX   4095       /* symlink target */
+#define FL_XATTR_NAME_MAX 255
+#define FL_XATTR_VAL_MAX 65536
+#define FL_XATTRS_MAX    1024       /* xattrs per inode */
+#define FL_XATTRS_BYTES  (1 << 20)  /* total xattr bytes per inode */
+#define FL_VOLNAME_MAX   128
+#define FL_JOPS_MAX      64         /* ops in one journal transaction */
+#define FL_REC_MAX       (2 << 20)  /* any single record, encoded */
+
+/* Object names (oid) inside a volume namespace "vol.<uuid>". */
+#define FL_OID_SUPER  "super"
+#define FL_OID_ORPHAN "orphans"      /* omap: ino (hex) -> "" for unlinked-but-open inodes */
+#define FL_OID_LEN    64
+#define FL_LOCK_NAME  "flocker.writer"
+/* registry: namespace "flocker", object "volumes", omap name -> fl_volreg_rec */
+#define FL_REG_NS     "flocker"
+#define FL_REG_OID    "volumes"
+
+#define FL_ROOT_INO 1
+
+/* --- superblock: object "super" --- */
+struct fl_super_rec {
+	uint32_t version;
+	char uuid[37];                /* lowercase 8-4-4-4-12 */
+	char name[FL_VOLNAME_MAX + 1];
+	uint32_t block_size;          /* bytes per data object, power of two */
+	uint64_t size_limit;          /* bytes; 0 = unlimited */
+	int64_t created;              /* unix seconds */
+	uint64_t next_ino;            /* no inode number >= this has been handed out */
+	uint64_t jtail;               /* first journal segment to replay */
+	uint64_t used_bytes;          /* as of the checkpoint */
+	uint64_t inodes;              /* as of the checkpoint */
+	uint32_t itab_shard_bits;     /* itab shard = ino >> bits */
+};
+
+int fl_super_encode(const struct fl_super_rec *s, struct fl_buf *out);
+int fl_super_decode(const void *p, size_t len, struct fl_super_rec *s);
+
+/* --- registry entry: namespace "flocker", object "volumes", omap name -> this --- */
+struct fl_volreg_rec {
+	uint32_t version;
+	char uuid[37];
+	int64_t created;
+	uint64_t size_limit;
+};
+
+int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out);
+int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r);
+
+/* --- directory entry: object "dir.<ino hex>", omap name -> this --- */
+struct fl_dirent_rec {
+	uint64_t ino;
+	uint32_t type; /* S_IFMT bits of the target's mode */
+};
+
+int fl_dirent_encode(const struct fl_dirent_rec *d, struct fl_buf *out);
+int fl_dirent_decode(const void *p, size_t len, struct fl_dirent_rec *d);
+
+/* --- inode: object "itab.<shard hex>", omap "<ino as 16 hex digits>" -> this --- */
+struct fl_xattr {
+	char *name;   /* NUL-terminated, owned */
+	void *value;  /* owned, may be NULL when vlen is 0 */
+	uint32_t vlen;
+};
+
+struct fl_inode_rec {
+	uint64_t ino;
+	uint32_t mode;
+	uint32_t uid, gid;
+	uint32_t nlink;
+	uint64_t size;
+	uint64_t rdev;
+	uint64_t generation;
+	struct timespec atime, mtime, ctime, btime;
+	char *symlink;            /* owned; NULL unless S_ISLNK */
+	struct fl_xattr *xattrs;  /* owned array of nxattrs */
+	uint32_t nxattrs;
+};
+
+int fl_inode_encode(const struct fl_inode_rec *i, struct fl_buf *out);
+int fl_inode_decode(const void *p, size_t len, struct fl_inode_rec *i);
+void fl_inode_rec_free(struct fl_inode_rec *i);
+/* Deep copy; 0 or -ENOMEM. */
+int fl_inode_rec_copy(struct fl_inode_rec *dst, const struct fl_inode_rec *src);
+
+/* --- journal: objects "jrnl.<seq as 16 hex digits>" --- */
+enum fl_jop_kind {
+	FL_JOP_INODE_PUT = 1, /* whole inode record (create or change) */
+	FL_JOP_INODE_DEL = 2, /* inode gone, its data objects may be deleted */
+	FL_JOP_DENT_SET = 3,  /* dir[name] = {ino, type} */
+	FL_JOP_DENT_DEL = 4,  /* remove dir[name] */
+	FL_JOP_ORPHAN_ADD = 5, /* ino unlinked while open: purge at next mount */
+	FL_JOP_ORPHAN_DEL = 6,
+};
+
+struct fl_jop {
+	uint32_t kind;
+	uint64_t ino;              /* INODE_DEL, ORPHAN_*; DENT_*: the directory */
+	struct fl_inode_rec inode; /* INODE_PUT (owned) */
+	char *name;                /* DENT_*: owned */
+	struct fl_dirent_rec dent; /* DENT_SET */
+};
+
+/* One transaction: applied entirely or not at all by replay. */
+struct fl_jtxn {
+	uint32_t version;
+	uint64_t tid;       /* increasing within a volume */
+	uint64_t next_ino;  /* volume counters after this transaction */
+	uint64_t used_bytes;
+	uint64_t inodes;
+	struct fl_jop *ops; /* owned array */
+	uint32_t nops;
+};
+
+int fl_jtxn_encode(const struct fl_jtxn *t, struct fl_buf *out);
+int fl_jtxn_decode(const void *p, size_t len, struct fl_jtxn *t);
+void fl_jtxn_free(struct fl_jtxn *t);
+
+/*
+ * Journal framing inside a segment object: repeated
+ *   u32 magic 0x464c4a31 ("FLJ1", little endian) | u32 payload length | u32 crc32c(payload) | payload
+ * fl_jframe_next parses the frame at p[0..len): returns the frame size (> 0)
+ * and points *payload/*plen at the payload, 0 at a clean end (len == 0 or
+ * zero padding), -EIO on a torn or corrupt frame.
+ */
+#define FL_JFRAME_MAGIC 0x464c4a31u
+#define FL_JFRAME_HDR   12
+int fl_jframe_put(struct fl_buf *out, const void *payload, size_t plen);
+ssize_t fl_jframe_next(const void *p, size_t len, const void **payload, size_t *plen);
+
+uint32_t fl_crc32c(uint32_t crc, const void *p, size_t len);
+
+/* Helpers for object names. */
+void fl_oid_dir(char out[FL_OID_LEN], uint64_t ino);
+void fl_oid_itab(char out[FL_OID_LEN], uint64_t shard);
+void fl_oid_data(char out[FL_OID_LEN], uint64_t ino, uint64_t index);
+void fl_oid_jrnl(char out[FL_OID_LEN], uint64_t seq);
+void fl_ino_key(char out[17], uint64_t ino);
+/* Parses "data.<ino>.<index>" etc; 0 or -EINVAL. */
+int fl_oid_parse_data(const char *oid, uint64_t *ino, uint64_t *index);
+
+/* Volume names: Docker's rule [a-zA-Z0-9][a-zA-Z0-9_.-]*, 1..FL_VOLNAME_MAX bytes. */
+int fl_volname_valid(const char *name);
+
+#endif

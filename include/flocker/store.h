@@ -1,0 +1,169 @@
+/*
+ * flockerfs — the storage interface the filesystem core talks to.
+ *
+ * The core never calls librados directly: it sees a store bound to one
+ * RADOS pool and one namespace.  Two implementations exist:
+ *   fs/store_rados.c  real RADOS (librados)
+ *   fs/store_mem.c    an in-process map, for unit tests and fuzzers
+ *
+ * Conventions (librados's own): every int function returns 0 or a negative
+ * errno; ssize_t functions return a byte count or a negative errno.  A
+ * missing object is -ENOENT.  Pointers passed in are borrowed for the call
+ * only, except buffers given to a batch (see below).
+ *
+ * Thread safety: a store may be used from many threads at once.
+ */
+#ifndef FLOCKER_STORE_H
+#define FLOCKER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fl_store;
+struct fl_batch;
+
+/* omap iteration callback: return 0 to go on, anything else stops and is returned. */
+typedef int (*fl_omap_cb)(void *arg, const char *key, const void *val, size_t len);
+
+struct fl_kv {
+	const char *key;
+	const void *val;
+	size_t len;
+};
+
+/* One holder of an advisory lock, as rados_list_lockers reports it. */
+struct fl_locker {
+	char client[64]; /* "client.4123" */
+	char cookie[128];
+	char addr[128]; /* "v1:127.0.0.1:0/123456" */
+};
+
+/* One guarded omap/xattr compare for a conditional write (rados_write_op_omap_cmp). */
+struct fl_omap_cmp {
+	const char *key;
+	const void *val; /* NULL with len 0: the key must be absent (compares to empty) */
+	size_t len;
+};
+
+struct fl_store_ops {
+	void (*close)(struct fl_store *st);
+	/* A new handle on the same connection and pool, in namespace ns. */
+	struct fl_store *(*clone_ns)(struct fl_store *st, const char *ns);
+
+	ssize_t (*read)(struct fl_store *st, const char *oid, uint64_t off, size_t len, void *buf);
+	int (*write)(struct fl_store *st, const char *oid, uint64_t off, const void *buf,
+		     size_t len);
+	int (*write_full)(struct fl_store *st, const char *oid, const void *buf, size_t len);
+	int (*append)(struct fl_store *st, const char *oid, const void *buf, size_t len);
+	int (*remove)(struct fl_store *st, const char *oid);
+	int (*truncate)(struct fl_store *st, const char *oid, uint64_t size);
+	int (*stat)(struct fl_store *st, const char *oid, uint64_t *size);
+
+	/* Keys strictly after start_after (NULL: from the start), in key order, at most max;
+	 * *more tells whether keys remain.  Implementations page internally as needed. */
+	int (*omap_list)(struct fl_store *st, const char *oid, const char *start_after,
+			 unsigned max, fl_omap_cb cb, void *arg, bool *more);
+	/* Values of the given keys; missing keys are simply not reported. */
+	int (*omap_get)(struct fl_store *st, const char *oid, const char *const *keys, size_t n,
+			fl_omap_cb cb, void *arg);
+	/* One atomic op on one object: set nset keys, remove nrm keys; creates the object.
+	 * With ncmp > 0, each compare must hold first or nothing is written (-ECANCELED). */
+	int (*omap_update)(struct fl_store *st, const char *oid, const struct fl_kv *set,
+			   size_t nset, const char *const *rm, size_t nrm,
+			   const struct fl_omap_cmp *cmp, size_t ncmp);
+
+	/* Objects in this namespace, with names starting with prefix (NULL: all). */
+	int (*list_objects)(struct fl_store *st, const char *prefix,
+			    int (*cb)(void *arg, const char *oid), void *arg);
+
+	/* Exclusive advisory lock "name" on oid.  duration_s 0 = no expiry.
+	 * -EBUSY when someone else holds it; -EEXIST when this handle (same cookie) does. */
+	int (*lock_exclusive)(struct fl_store *st, const char *oid, const char *name,
+			      const char *cookie, const char *desc, unsigned duration_s,
+			      bool renew);
+	int (*unlock)(struct fl_store *st, const char *oid, const char *name, const char *cookie);
+	/* Fills up to max lockers; returns their count (may exceed max) and the lock's tag/desc. */
+	int (*list_lockers)(struct fl_store *st, const char *oid, const char *name,
+			    struct fl_locker *out, int max, char *desc, size_t desclen);
+	int (*break_lock)(struct fl_store *st, const char *oid, const char *name,
+			  const char *client, const char *cookie);
+	/* This client's own address, as other clients see it ("v1:ip:port/nonce"). */
+	int (*self_addr)(struct fl_store *st, char *buf, size_t len);
+	/* Fence a client by address for expire_s seconds (0 = Ceph's default). */
+	int (*blocklist_add)(struct fl_store *st, const char *addr, unsigned expire_s);
+
+	/* Batches: many independent ops in flight at once (RADOS aio). */
+	struct fl_batch *(*batch_new)(struct fl_store *st);
+};
+
+struct fl_store {
+	const struct fl_store_ops *ops;
+};
+
+/*
+ * A batch collects ops on possibly different objects and sends them at once.
+ * Buffers given to fl_batch_write must stay valid until fl_batch_wait returns.
+ * Ops in one batch have no order between them: never put two ops on the same
+ * object range in one batch.  fl_batch_wait waits for all, frees the batch and
+ * returns 0 or the first negative errno (-ENOENT of a remove is not an error).
+ */
+struct fl_batch_ops {
+	void (*write)(struct fl_batch *b, const char *oid, uint64_t off, const void *buf,
+		      size_t len);
+	/* Several extents of one object in one atomic op. */
+	void (*writev)(struct fl_batch *b, const char *oid, const uint64_t *offs,
+		       const void *const *bufs, const size_t *lens, size_t n);
+	void (*remove)(struct fl_batch *b, const char *oid);
+	void (*truncate)(struct fl_batch *b, const char *oid, uint64_t size);
+	/* Zero a range (punch a hole); a missing object stays missing. */
+	void (*zero)(struct fl_batch *b, const char *oid, uint64_t off, uint64_t len);
+	/* Read into buf; *got receives the byte count (0 if the object is missing). */
+	void (*read)(struct fl_batch *b, const char *oid, uint64_t off, size_t len, void *buf,
+		     ssize_t *got);
+	int (*wait)(struct fl_batch *b);
+};
+
+struct fl_batch {
+	const struct fl_batch_ops *ops;
+};
+
+/* Convenience wrappers, so callers read like function calls. */
+static inline void fl_store_close(struct fl_store *st)
+{
+	if (st)
+		st->ops->close(st);
+}
+
+static inline struct fl_batch *fl_batch_new(struct fl_store *st)
+{
+	return st->ops->batch_new(st);
+}
+
+static inline int fl_batch_wait(struct fl_batch *b)
+{
+	return b->ops->wait(b);
+}
+
+/* --- RADOS implementation (fs/store_rados.c) --- */
+
+struct fl_rados_opts {
+	const char *conf;    /* ceph.conf path; NULL: CEPH_CONF / defaults */
+	const char *id;      /* client id without "client."; NULL: CEPH_ARGS or "admin" */
+	const char *pool;    /* default "flocker" */
+	const char *ns;      /* namespace; NULL: default namespace */
+	unsigned timeout_s;  /* connect timeout (rados_mon_op_timeout/osd_op_timeout); 0: 30 */
+};
+
+/* Connect and open the pool.  On failure returns NULL and writes one line to err. */
+struct fl_store *fl_rados_open(const struct fl_rados_opts *opts, char *err, size_t errlen);
+
+/* --- in-memory implementation (fs/store_mem.c) --- */
+
+/* A fresh empty store.  Clones share the same data, separated by namespace. */
+struct fl_store *fl_mem_open(void);
+/* Fault injection for tests: the next n ops fail with err (0 turns it off). */
+void fl_mem_inject_error(struct fl_store *st, int err, int n);
+
+#endif
