@@ -30,7 +30,7 @@ void fl_log_to_syslog(bool on)
 
 static void log_vemit(int level, const char *fmt, va_list ap)
 {
-	static const char *const names[] = {"emerg", "alert", "crit",   "error",
+	static const char *const names[] = {"emerg",   "alert",	 "crit", "error",
 					    "warning", "notice", "info", "debug"};
 	int saved = errno;
 

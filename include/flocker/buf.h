@@ -8,10 +8,10 @@
 #include <stddef.h>
 
 struct fl_buf {
-	char *data;   /* owned; NULL until the first append */
+	char *data; /* owned; NULL until the first append */
 	size_t len;
-	size_t cap;   /* allocated bytes */
-	size_t max;   /* hard cap on len */
+	size_t cap; /* allocated bytes */
+	size_t max; /* hard cap on len */
 };
 
 void fl_buf_init(struct fl_buf *b, size_t max);

@@ -29,10 +29,11 @@ void fl_log_emit(int level, const char *fmt, ...) __attribute__((format(printf, 
 			fl_log_emit((level), __VA_ARGS__);                                         \
 	} while (0)
 
-#define fl_err(...)   fl_log(LOG_ERR, __VA_ARGS__)
-#define fl_warn(...)  fl_log(LOG_WARNING, __VA_ARGS__)
+#define fl_crit(...)   fl_log(LOG_CRIT, __VA_ARGS__)
+#define fl_err(...)    fl_log(LOG_ERR, __VA_ARGS__)
+#define fl_warn(...)   fl_log(LOG_WARNING, __VA_ARGS__)
 #define fl_notice(...) fl_log(LOG_NOTICE, __VA_ARGS__)
-#define fl_info(...)  fl_log(LOG_INFO, __VA_ARGS__)
-#define fl_debug(...) fl_log(LOG_DEBUG, __VA_ARGS__)
+#define fl_info(...)   fl_log(LOG_INFO, __VA_ARGS__)
+#define fl_debug(...)  fl_log(LOG_DEBUG, __VA_ARGS__)
 
 #endif

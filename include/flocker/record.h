@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "flocker/buf.h"
@@ -23,40 +24,40 @@
 #define FL_FORMAT_VERSION 1
 
 /* Bounds every decoder enforces. */
-#define FL_NAME_MAX      255        /* one path component */
-#define FL_SYMLINK_MAX   4095       /* symlink target */
+#define FL_NAME_MAX	  255  /* one path component */
+#define FL_SYMLINK_MAX	  4095 /* symlink target */
 #define FL_XATTR_NAME_MAX 255
-#define FL_XATTR_VAL_MAX 65536
-#define FL_XATTRS_MAX    1024       /* xattrs per inode */
-#define FL_XATTRS_BYTES  (1 << 20)  /* total xattr bytes per inode */
-#define FL_VOLNAME_MAX   128
-#define FL_JOPS_MAX      64         /* ops in one journal transaction */
-#define FL_REC_MAX       (2 << 20)  /* any single record, encoded */
+#define FL_XATTR_VAL_MAX  65536
+#define FL_XATTRS_MAX	  1024	    /* xattrs per inode */
+#define FL_XATTRS_BYTES	  (1 << 20) /* total xattr bytes per inode */
+#define FL_VOLNAME_MAX	  128
+#define FL_JOPS_MAX	  64	    /* ops in one journal transaction */
+#define FL_REC_MAX	  (2 << 20) /* any single record, encoded */
 
 /* Object names (oid) inside a volume namespace "vol.<uuid>". */
 #define FL_OID_SUPER  "super"
-#define FL_OID_ORPHAN "orphans"      /* omap: ino (hex) -> "" for unlinked-but-open inodes */
+#define FL_OID_ORPHAN "orphans" /* omap: ino hex -> empty, for unlinked-but-open inodes */
 #define FL_OID_LEN    64
 #define FL_LOCK_NAME  "flocker.writer"
 /* registry: namespace "flocker", object "volumes", omap name -> fl_volreg_rec */
-#define FL_REG_NS     "flocker"
-#define FL_REG_OID    "volumes"
+#define FL_REG_NS  "flocker"
+#define FL_REG_OID "volumes"
 
 #define FL_ROOT_INO 1
 
 /* --- superblock: object "super" --- */
 struct fl_super_rec {
 	uint32_t version;
-	char uuid[37];                /* lowercase 8-4-4-4-12 */
+	char uuid[37]; /* lowercase 8-4-4-4-12 */
 	char name[FL_VOLNAME_MAX + 1];
-	uint32_t block_size;          /* bytes per data object, power of two */
-	uint64_t size_limit;          /* bytes; 0 = unlimited */
-	int64_t created;              /* unix seconds */
-	uint64_t next_ino;            /* no inode number >= this has been handed out */
-	uint64_t jtail;               /* first journal segment to replay */
-	uint64_t used_bytes;          /* as of the checkpoint */
-	uint64_t inodes;              /* as of the checkpoint */
-	uint32_t itab_shard_bits;     /* itab shard = ino >> bits */
+	uint32_t block_size;	  /* bytes per data object, power of two */
+	uint64_t size_limit;	  /* bytes; 0 = unlimited */
+	int64_t created;	  /* unix seconds */
+	uint64_t next_ino;	  /* no inode number >= this has been handed out */
+	uint64_t jtail;		  /* first journal segment to replay */
+	uint64_t used_bytes;	  /* as of the checkpoint */
+	uint64_t inodes;	  /* as of the checkpoint */
+	uint32_t itab_shard_bits; /* itab shard = ino >> bits */
 };
 
 int fl_super_encode(const struct fl_super_rec *s, struct fl_buf *out);
@@ -84,8 +85,8 @@ int fl_dirent_decode(const void *p, size_t len, struct fl_dirent_rec *d);
 
 /* --- inode: object "itab.<shard hex>", omap "<ino as 16 hex digits>" -> this --- */
 struct fl_xattr {
-	char *name;   /* NUL-terminated, owned */
-	void *value;  /* owned, may be NULL when vlen is 0 */
+	char *name;  /* NUL-terminated, owned */
+	void *value; /* owned, may be NULL when vlen is 0 */
 	uint32_t vlen;
 };
 
@@ -98,8 +99,8 @@ struct fl_inode_rec {
 	uint64_t rdev;
 	uint64_t generation;
 	struct timespec atime, mtime, ctime, btime;
-	char *symlink;            /* owned; NULL unless S_ISLNK */
-	struct fl_xattr *xattrs;  /* owned array of nxattrs */
+	char *symlink;		 /* owned; NULL unless S_ISLNK */
+	struct fl_xattr *xattrs; /* owned array of nxattrs */
 	uint32_t nxattrs;
 };
 
@@ -111,27 +112,27 @@ int fl_inode_rec_copy(struct fl_inode_rec *dst, const struct fl_inode_rec *src);
 
 /* --- journal: objects "jrnl.<seq as 16 hex digits>" --- */
 enum fl_jop_kind {
-	FL_JOP_INODE_PUT = 1, /* whole inode record (create or change) */
-	FL_JOP_INODE_DEL = 2, /* inode gone, its data objects may be deleted */
-	FL_JOP_DENT_SET = 3,  /* dir[name] = {ino, type} */
-	FL_JOP_DENT_DEL = 4,  /* remove dir[name] */
+	FL_JOP_INODE_PUT = 1,  /* whole inode record (create or change) */
+	FL_JOP_INODE_DEL = 2,  /* inode gone, its data objects may be deleted */
+	FL_JOP_DENT_SET = 3,   /* dir[name] = {ino, type} */
+	FL_JOP_DENT_DEL = 4,   /* remove dir[name] */
 	FL_JOP_ORPHAN_ADD = 5, /* ino unlinked while open: purge at next mount */
 	FL_JOP_ORPHAN_DEL = 6,
 };
 
 struct fl_jop {
 	uint32_t kind;
-	uint64_t ino;              /* INODE_DEL, ORPHAN_*; DENT_*: the directory */
+	uint64_t ino;		   /* INODE_DEL, ORPHAN_*; DENT_*: the directory */
 	struct fl_inode_rec inode; /* INODE_PUT (owned) */
-	char *name;                /* DENT_*: owned */
+	char *name;		   /* DENT_*: owned */
 	struct fl_dirent_rec dent; /* DENT_SET */
 };
 
 /* One transaction: applied entirely or not at all by replay. */
 struct fl_jtxn {
 	uint32_t version;
-	uint64_t tid;       /* increasing within a volume */
-	uint64_t next_ino;  /* volume counters after this transaction */
+	uint64_t tid;	   /* increasing within a volume */
+	uint64_t next_ino; /* volume counters after this transaction */
 	uint64_t used_bytes;
 	uint64_t inodes;
 	struct fl_jop *ops; /* owned array */
@@ -144,13 +145,13 @@ void fl_jtxn_free(struct fl_jtxn *t);
 
 /*
  * Journal framing inside a segment object: repeated
- *   u32 magic 0x464c4a31 ("FLJ1", little endian) | u32 payload length | u32 crc32c(payload) | payload
- * fl_jframe_next parses the frame at p[0..len): returns the frame size (> 0)
- * and points *payload/*plen at the payload, 0 at a clean end (len == 0 or
- * zero padding), -EIO on a torn or corrupt frame.
+ *   u32 magic 0x464c4a31 ("FLJ1", little endian) | u32 payload length | u32 crc32c(payload) |
+ * payload fl_jframe_next parses the frame at p[0..len): returns the frame size (> 0) and points
+ * *payload and *plen at the payload, 0 at a clean end (len == 0 or zero padding), -EIO on a torn or
+ * corrupt frame.
  */
 #define FL_JFRAME_MAGIC 0x464c4a31u
-#define FL_JFRAME_HDR   12
+#define FL_JFRAME_HDR	12
 int fl_jframe_put(struct fl_buf *out, const void *payload, size_t plen);
 ssize_t fl_jframe_next(const void *p, size_t len, const void **payload, size_t *plen);
 
@@ -162,7 +163,7 @@ void fl_oid_itab(char out[FL_OID_LEN], uint64_t shard);
 void fl_oid_data(char out[FL_OID_LEN], uint64_t ino, uint64_t index);
 void fl_oid_jrnl(char out[FL_OID_LEN], uint64_t seq);
 void fl_ino_key(char out[17], uint64_t ino);
-/* Parses "data.<ino>.<index>" etc; 0 or -EINVAL. */
+/* Parses a data object name "data.<ino>.<index>"; 0 or -EINVAL. */
 int fl_oid_parse_data(const char *oid, uint64_t *ino, uint64_t *index);
 
 /* Volume names: Docker's rule [a-zA-Z0-9][a-zA-Z0-9_.-]*, 1..FL_VOLNAME_MAX bytes. */

@@ -149,11 +149,11 @@ static inline int fl_batch_wait(struct fl_batch *b)
 /* --- RADOS implementation (fs/store_rados.c) --- */
 
 struct fl_rados_opts {
-	const char *conf;    /* ceph.conf path; NULL: CEPH_CONF / defaults */
-	const char *id;      /* client id without "client."; NULL: CEPH_ARGS or "admin" */
-	const char *pool;    /* default "flocker" */
-	const char *ns;      /* namespace; NULL: default namespace */
-	unsigned timeout_s;  /* connect timeout (rados_mon_op_timeout/osd_op_timeout); 0: 30 */
+	const char *conf;   /* ceph.conf path; NULL: CEPH_CONF / defaults */
+	const char *id;	    /* client id without "client."; NULL: CEPH_ARGS or "admin" */
+	const char *pool;   /* default "flocker" */
+	const char *ns;	    /* namespace; NULL: default namespace */
+	unsigned timeout_s; /* connect timeout (rados_mon_op_timeout/osd_op_timeout); 0: 30 */
 };
 
 /* Connect and open the pool.  On failure returns NULL and writes one line to err. */

@@ -1,0 +1,367 @@
+/*
+ * flockerctl — operator command line.
+ *
+ *   flockerctl [-c CONF] [--id ID] [--pool POOL] volume create NAME [--size 10G] [--block-size 4M]
+ *   flockerctl ... volume list [--json]
+ *   flockerctl ... volume inspect NAME [--json]
+ *   flockerctl ... volume remove NAME
+ *   flockerctl ... volume resize NAME --size SIZE
+ *
+ * Volume commands work straight on RADOS, with no control service.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "core.h"
+#include "flocker/log.h"
+#include "flocker/store.h"
+#include "volume.h"
+
+struct ctl {
+	struct fl_rados_opts ro;
+	bool json;
+	const char *size, *block_size;
+	int argc;
+	char **argv; /* positional arguments after the command words */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: flockerctl [-c CONF] [--id ID] [--pool POOL] COMMAND ...\n"
+		   "\n"
+		   "volumes (straight on RADOS):\n"
+		   "  volume create NAME [--size SIZE] [--block-size SIZE]\n"
+		   "  volume list [--json]\n"
+		   "  volume inspect NAME [--json]\n"
+		   "  volume remove NAME\n"
+		   "  volume resize NAME --size SIZE\n"
+		   "\n"
+		   "SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 means no limit.\n"
+		   "CEPH_CONF and CEPH_ARGS are honoured as by Ceph's own tools.\n");
+}
+
+static void fmt_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "K", "M", "G", "T", "P"};
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 "B", n);
+	else
+		snprintf(buf, len, "%.1f%s", v, units[u]);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct fl_store *connect_or_die(struct ctl *c)
+{
+	char err[512] = "";
+	struct fl_store *st = fl_rados_open(&c->ro, err, sizeof(err));
+
+	if (!st) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		exit(1);
+	}
+	return st;
+}
+
+static int cmd_create(struct ctl *c)
+{
+	uint64_t size = 0, bs = 0;
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr,
+			"usage: flockerctl volume create NAME [--size SIZE] [--block-size SIZE]\n");
+		return 2;
+	}
+	if (c->size && fl_parse_size(c->size, &size)) {
+		fprintf(stderr, "flockerctl: invalid size '%s': use e.g. 10G, 512M\n", c->size);
+		return 2;
+	}
+	if (c->block_size && (fl_parse_size(c->block_size, &bs) || bs > UINT32_MAX)) {
+		fprintf(stderr, "flockerctl: invalid block size '%s'\n", c->block_size);
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_create(st, c->argv[0], size, (uint32_t)bs, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (c->json)
+		printf("{\"name\": \"%s\", \"created\": true}\n", c->argv[0]);
+	else
+		printf("created volume %s\n", c->argv[0]);
+	return 0;
+}
+
+struct list_ctx {
+	json_t *arr;
+	int n;
+};
+
+static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
+{
+	struct list_ctx *l = arg;
+	char sz[32], when[32];
+
+	if (l->arr) {
+		json_array_append_new(l->arr,
+				      json_pack("{s:s, s:s, s:I, s:I}", "name", name, "uuid",
+						r->uuid, "size_limit", (json_int_t)r->size_limit,
+						"created", (json_int_t)r->created));
+	} else {
+		if (l->n == 0)
+			printf("%-32s %-36s %10s  %s\n", "NAME", "UUID", "SIZE", "CREATED");
+		if (r->size_limit)
+			fmt_size(r->size_limit, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_time(r->created, when, sizeof(when));
+		printf("%-32s %-36s %10s  %s\n", name, r->uuid, sz, when);
+	}
+	l->n++;
+	return 0;
+}
+
+static int cmd_list(struct ctl *c)
+{
+	struct list_ctx l = {c->json ? json_array() : NULL, 0};
+	struct fl_store *st = connect_or_die(c);
+	int ret = fl_volume_list(st, list_cb, &l);
+
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: cannot list volumes: %s\n", strerror(-ret));
+		json_decref(l.arr);
+		return 1;
+	}
+	if (l.arr) {
+		json_dumpf(l.arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(l.arr);
+	} else if (l.n == 0) {
+		printf("no volumes\n");
+	}
+	return 0;
+}
+
+static int cmd_inspect(struct ctl *c)
+{
+	struct fl_volume *v = NULL;
+	struct fl_core *core = NULL;
+	struct fl_core_opts co = {.ro = true};
+	struct fl_holder h;
+	struct fl_store *st;
+	char err[512] = "", sz[32], used[32], when[32], since[32];
+	uint64_t u = 0, inodes = 0;
+	int ret, held, rc = 1;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl volume inspect NAME [--json]\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_open(st, c->argv[0], &v, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		goto out;
+	}
+	/* a read-only view replays the journal: usage as of the last commit */
+	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		goto out;
+	}
+	fl_core_usage(core, &u, &inodes);
+	held = fl_volume_holder(v, &h);
+	if (c->json) {
+		json_t *o = json_pack(
+			"{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name", v->super.name, "uuid",
+			v->super.uuid, "size_limit", (json_int_t)v->super.size_limit, "block_size",
+			(json_int_t)v->super.block_size, "bytes_used", (json_int_t)u, "inodes",
+			(json_int_t)inodes, "created", (json_int_t)v->super.created);
+
+		if (held > 0)
+			json_object_set_new(o, "holder",
+					    json_pack("{s:s, s:I, s:I, s:s, s:s}", "host", h.host,
+						      "pid", (json_int_t)h.pid, "since",
+						      (json_int_t)h.since, "client", h.client,
+						      "addr", h.addr));
+		else
+			json_object_set_new(o, "holder", json_null());
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(o);
+	} else {
+		if (v->super.size_limit)
+			fmt_size(v->super.size_limit, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_size(u, used, sizeof(used));
+		fmt_time(v->super.created, when, sizeof(when));
+		printf("name:        %s\n", v->super.name);
+		printf("uuid:        %s\n", v->super.uuid);
+		printf("size limit:  %s\n", sz);
+		printf("used:        %s (%" PRIu64 " bytes)\n", used, u);
+		printf("inodes:      %" PRIu64 "\n", inodes);
+		printf("block size:  %u\n", v->super.block_size);
+		printf("created:     %s\n", when);
+		if (held > 0) {
+			fmt_time(h.since, since, sizeof(since));
+			printf("read-write:  host %s, pid %ld, since %s (%s)\n", h.host, h.pid,
+			       since, h.client);
+		} else {
+			printf("read-write:  not mounted\n");
+		}
+	}
+	rc = 0;
+out:
+	fl_core_unmount(core);
+	fl_volume_close(v);
+	fl_store_close(st);
+	return rc;
+}
+
+static int cmd_remove(struct ctl *c)
+{
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl volume remove NAME\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_remove(st, c->argv[0], err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (!c->json)
+		printf("removed volume %s\n", c->argv[0]);
+	return 0;
+}
+
+static int cmd_resize(struct ctl *c)
+{
+	struct fl_store *st;
+	char err[512] = "";
+	uint64_t size;
+	int ret;
+
+	if (c->argc != 1 || !c->size) {
+		fprintf(stderr, "usage: flockerctl volume resize NAME --size SIZE\n");
+		return 2;
+	}
+	if (fl_parse_size(c->size, &size)) {
+		fprintf(stderr, "flockerctl: invalid size '%s'\n", c->size);
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_resize(st, c->argv[0], size, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	printf("volume %s now has size limit %s\n", c->argv[0], c->size);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {0};
+	char *words[8];
+	int nwords = 0, i;
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+
+	fl_log_init("flockerctl", LOG_WARNING);
+	if (!pos)
+		return 1;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+#define NEEDARG()                                                                                  \
+	do {                                                                                       \
+		if (i + 1 >= argc) {                                                               \
+			fprintf(stderr, "flockerctl: %s needs an argument\n", a);                  \
+			return 2;                                                                  \
+		}                                                                                  \
+	} while (0)
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "-c") || !strcmp(a, "--conf")) {
+			NEEDARG();
+			c.ro.conf = argv[++i];
+		} else if (!strcmp(a, "--id") || !strcmp(a, "--user")) {
+			NEEDARG();
+			c.ro.id = argv[++i];
+		} else if (!strcmp(a, "--pool") || !strcmp(a, "-p")) {
+			NEEDARG();
+			c.ro.pool = argv[++i];
+		} else if (!strcmp(a, "--size") || !strcmp(a, "-s")) {
+			NEEDARG();
+			c.size = argv[++i];
+		} else if (!strcmp(a, "--block-size")) {
+			NEEDARG();
+			c.block_size = argv[++i];
+		} else if (!strcmp(a, "--json")) {
+			c.json = true;
+		} else if (!strcmp(a, "--debug")) {
+			fl_log_level = LOG_DEBUG;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "flockerctl: unknown option %s\n", a);
+			return 2;
+		} else if (nwords < 2) {
+			words[nwords++] = argv[i];
+		} else {
+			pos[c.argc++] = argv[i];
+		}
+#undef NEEDARG
+	}
+	c.argv = pos;
+	if (nwords < 2 || strcmp(words[0], "volume")) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(words[1], "create"))
+		return cmd_create(&c);
+	if (!strcmp(words[1], "list") || !strcmp(words[1], "ls"))
+		return cmd_list(&c);
+	if (!strcmp(words[1], "inspect"))
+		return cmd_inspect(&c);
+	if (!strcmp(words[1], "remove") || !strcmp(words[1], "rm"))
+		return cmd_remove(&c);
+	if (!strcmp(words[1], "resize"))
+		return cmd_resize(&c);
+	fprintf(stderr, "flockerctl: unknown command 'volume %s'\n", words[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,190 @@
+/* flockerfs — private structures of the filesystem core (core.c, data.c, journal.c). */
+#ifndef FLOCKER_CORE_INT_H
+#define FLOCKER_CORE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "flocker/buf.h"
+#include "flocker/record.h"
+
+struct fl_dentry {
+	struct fl_dentry *hnext; /* hash chain */
+	uint64_t cookie;	 /* readdir position: increases with insertion */
+	uint64_t ino;
+	uint32_t type; /* S_IFMT */
+	uint32_t hash;
+	uint16_t namelen;
+	char name[];
+};
+
+struct fl_dir {
+	struct fl_dentry **htab;
+	uint32_t hmask;
+	uint32_t count;
+	struct fl_dentry **order; /* by cookie; NULL where removed */
+	size_t norder, order_cap, order_dead;
+	uint64_t next_cookie;
+	uint32_t nsubdirs;
+	char **ck_names; /* names changed since the last checkpoint (may repeat) */
+	size_t nck, ck_cap;
+	bool ck_listed; /* on core->ck_dirs */
+	bool removed;	/* directory itself deleted: drop its object at checkpoint */
+};
+
+/* A dirty or in-flight extent of one data block. */
+struct fl_extent {
+	struct fl_extent *next; /* sorted by off, non-overlapping */
+	uint32_t off, len, cap;
+	char *data;
+};
+
+struct fl_dblock {
+	struct fl_dblock *next; /* per inode, unsorted */
+	uint64_t index;
+	struct fl_extent *dirty;
+	struct fl_extent *flying; /* being written; older than dirty */
+};
+
+struct fl_inode {
+	struct fl_inode *hnext;
+	struct fl_inode_rec r; /* r.size is the size programs see */
+	uint64_t jsize;	       /* size that durable data backs: what the journal records */
+	uint64_t parent;       /* directories: the directory holding them */
+	uint64_t nlookup;
+	uint32_t nopen;
+	bool ck_dirty;	 /* on core->ck_inodes */
+	bool deleted;	 /* INODE_DEL journaled: gone from the table at checkpoint */
+	bool orphan;	 /* nlink 0, waiting for the last reference */
+	bool attr_dirty; /* size/times changed by writes, to journal at next flush */
+	bool flushing;
+	bool on_dlist; /* on core->dirty_inodes */
+	struct fl_inode *ck_next;
+	struct fl_inode *dnext; /* dirty data list */
+	struct fl_dir *dir;	/* directories, once loaded */
+	struct fl_dblock *blocks;
+	uint64_t dirty_bytes;
+	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
+	int64_t dirty_since_ms; /* monotonic time its oldest dirty byte was written */
+	int werr;		/* last write-back error, reported by fsync */
+};
+
+/* One transaction being built under core->lock. */
+struct fl_txn {
+	struct fl_jop ops[FL_JOPS_MAX];
+	struct fl_inode *ip[FL_JOPS_MAX]; /* INODE_PUT: encoded from the inode at commit */
+	uint32_t n;
+};
+
+/* Journal state replayed from RADOS: applied to omaps (rw) or kept as overlay (ro). */
+struct fl_replay;
+
+struct fl_core {
+	struct fl_volume *v;
+	struct fl_store *st;
+	struct fl_core_opts o;
+	pthread_mutex_t lock; /* guards everything below unless noted */
+	pthread_cond_t cond;  /* commit progress, flush completion, dirty-space */
+
+	struct fl_inode **itab;
+	uint64_t imask, icount;
+	bool *shard_loaded;
+	uint64_t nshards;
+
+	uint64_t next_ino, used_bytes, inodes;
+	uint32_t bsize;
+
+	/* journal */
+	struct fl_buf jpending; /* framed transactions not yet appended */
+	struct timespec pending_since;
+	uint64_t next_tid, pending_tid, committed_tid;
+	uint64_t jseg, jseg_bytes, jbytes_since_ckpt;
+	bool commit_now;
+	bool stop;
+	bool abandon; /* tests: stop without the final checkpoint */
+	int error;    /* persistent: once set, every change fails */
+	pthread_t thread;
+	bool thread_started;
+	struct timespec last_ckpt;
+
+	/* checkpoint dirty sets */
+	struct fl_inode *ck_inodes;
+	struct fl_inode **ck_dirs; /* inodes of directories with changed names */
+	size_t nck_dirs, ck_dirs_cap;
+	uint64_t *ck_deleted; /* inode numbers deleted since the checkpoint */
+	size_t nck_deleted, ck_deleted_cap;
+	uint64_t *ck_orph_add, *ck_orph_del;
+	size_t n_orph_add, n_orph_del, orph_add_cap, orph_del_cap;
+	uint64_t *ck_rmdirs; /* dir objects to remove */
+	size_t n_rmdirs, rmdirs_cap;
+
+	/* data */
+	struct fl_inode *dirty_inodes;
+	uint64_t dirty_bytes;
+	pthread_t flusher;
+	bool flusher_started, flush_stop, flush_now;
+	uint64_t *purge; /* orphans whose last reference went: delete their data */
+	size_t npurge, purge_cap;
+
+	struct fl_replay *overlay; /* read-only mounts */
+};
+
+/* core.c */
+struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);
+int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out);
+void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
+void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
+/* Volume usage follows a file size change. */
+void fl_core_account(struct fl_core *c, uint64_t oldsize, uint64_t newsize);
+int fl_core_purge_one(struct fl_core *c, uint64_t ino);
+/* Frees a purged inode once the checkpoint has recorded its deletion. */
+void fl_core_free_deleted(struct fl_core *c, struct fl_inode *ip);
+int fl_core_space_for(struct fl_core *c, uint64_t add);
+
+/* journal.c — all under c->lock unless said otherwise */
+int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid);
+void fl_txn_inode(struct fl_txn *t, struct fl_inode *ip);
+void fl_txn_dent(struct fl_txn *t, uint64_t dir, const char *name, uint64_t ino, uint32_t type);
+void fl_txn_undent(struct fl_txn *t, uint64_t dir, const char *name);
+void fl_txn_simple(struct fl_txn *t, uint32_t kind, uint64_t ino);
+/* Waits (dropping c->lock) until transaction tid is durable. */
+int fl_journal_wait(struct fl_core *c, uint64_t tid);
+int fl_journal_replay(struct fl_core *c, char *err, size_t errlen);
+int fl_journal_start(struct fl_core *c);
+void fl_journal_stop(struct fl_core *c);
+int fl_checkpoint(struct fl_core *c); /* called without c->lock */
+int fl_overlay_dir(struct fl_core *c, uint64_t ino, struct fl_dir *d);
+int fl_overlay_inode(struct fl_core *c, uint64_t ino, struct fl_inode_rec *r, bool *deleted);
+void fl_overlay_free(struct fl_core *c);
+void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name);
+int fl_dir_insert(struct fl_dir *d, const char *name, uint64_t ino, uint32_t type);
+struct fl_dentry *fl_dir_find(struct fl_dir *d, const char *name);
+void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de);
+void fl_dir_free(struct fl_dir *d);
+struct fl_dir *fl_dir_new(void);
+
+/* data.c */
+ssize_t fl_data_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, void *buf);
+ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, const void *buf,
+		      size_t len);
+/* Writes the inode's dirty data and journals its size; drops and retakes c->lock. */
+int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid);
+int fl_data_flush_all(struct fl_core *c, uint64_t *tid);
+/* Drops cached data at and beyond off and trims data objects; drops c->lock. */
+int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, uint64_t newsize);
+int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t len);
+int fl_data_remove_objects(struct fl_core *c, uint64_t ino, uint64_t size);
+/* Frees the inode's cached data without writing it (unlinked inodes); may wait for a flush. */
+void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
+int fl_data_start(struct fl_core *c);
+void fl_data_stop(struct fl_core *c);
+int64_t fl_now_ms(void);
+
+static inline uint64_t fl_round4k(uint64_t n)
+{
+	return (n + 4095) & ~(uint64_t)4095;
+}
+
+#endif

@@ -1,0 +1,766 @@
+/*
+ * flockerfs — file data: the dirty cache and its write-back to data objects.
+ *
+ * A file's bytes live in objects "data.<ino>.<index>" of block_size bytes;
+ * a missing object, or bytes past an object's end, read as zeros.  Writes
+ * land in per-block extent lists (sorted, merged) and are written back by
+ * the flusher thread, by fsync, or when dirty memory passes dirty_max.  A
+ * write-back sends each block's extents as one atomic RADOS op, all blocks
+ * of a file in parallel, and only then journals the file's new size: data
+ * before the metadata that exposes it.
+ */
+#include "core_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flocker/log.h"
+
+#define FLUSH_AGE_MS 1000 /* dirty data older than this is written back */
+
+int64_t fl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void extents_free(struct fl_extent *e)
+{
+	while (e) {
+		struct fl_extent *n = e->next;
+
+		free(e->data);
+		free(e);
+		e = n;
+	}
+}
+
+static struct fl_dblock *block_find(struct fl_inode *ip, uint64_t index)
+{
+	struct fl_dblock *b;
+
+	for (b = ip->blocks; b; b = b->next)
+		if (b->index == index)
+			return b;
+	return NULL;
+}
+
+static struct fl_dblock *block_get(struct fl_inode *ip, uint64_t index)
+{
+	struct fl_dblock *b = block_find(ip, index);
+
+	if (b)
+		return b;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->index = index;
+	b->next = ip->blocks;
+	ip->blocks = b;
+	return b;
+}
+
+/* Adds [off, off+len) to a block's dirty extents; returns the bytes newly covered. */
+static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src, uint32_t len,
+			     uint32_t bsize)
+{
+	struct fl_extent **pp = &b->dirty, *first, *last, *e, *n;
+	uint32_t end = off + len, mstart, mend, old = 0;
+	char *buf;
+
+	while (*pp && (*pp)->off + (*pp)->len < off)
+		pp = &(*pp)->next;
+	first = *pp;
+	if (!first || first->off > end) {
+		n = malloc(sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		n->data = malloc(len);
+		if (!n->data) {
+			free(n);
+			return -ENOMEM;
+		}
+		memcpy(n->data, src, len);
+		n->off = off;
+		n->len = n->cap = len;
+		n->next = first;
+		*pp = n;
+		return len;
+	}
+	last = first;
+	while (last->next && last->next->off <= end)
+		last = last->next;
+	mstart = first->off < off ? first->off : off;
+	mend = last->off + last->len > end ? last->off + last->len : end;
+	if (first == last && first->off <= off) {
+		uint32_t need = mend - first->off, had = first->len;
+
+		if (need > first->cap) {
+			uint32_t ncap = first->cap * 2 > need ? first->cap * 2 : need;
+
+			if (ncap > bsize)
+				ncap = bsize < need ? need : bsize;
+			buf = realloc(first->data, ncap);
+			if (!buf)
+				return -ENOMEM;
+			first->data = buf;
+			first->cap = ncap;
+		}
+		memcpy(first->data + (off - first->off), src, len);
+		first->len = need;
+		return (int64_t)need - had;
+	}
+	buf = malloc(mend - mstart);
+	n = malloc(sizeof(*n));
+	if (!buf || !n) {
+		free(buf);
+		free(n);
+		return -ENOMEM;
+	}
+	for (e = first;; e = e->next) {
+		memcpy(buf + (e->off - mstart), e->data, e->len);
+		old += e->len;
+		if (e == last)
+			break;
+	}
+	memcpy(buf + (off - mstart), src, len);
+	n->off = mstart;
+	n->len = n->cap = mend - mstart;
+	n->data = buf;
+	n->next = last->next;
+	last->next = NULL;
+	extents_free(first);
+	*pp = n;
+	return (int64_t)(mend - mstart) - old;
+}
+
+/* Drops extent bytes at and beyond boundary; returns the bytes dropped. */
+static uint64_t extents_cut(struct fl_extent **head, uint32_t boundary)
+{
+	struct fl_extent **pp = head;
+	uint64_t dropped = 0;
+
+	while (*pp && (*pp)->off + (*pp)->len <= boundary)
+		pp = &(*pp)->next;
+	if (*pp && (*pp)->off < boundary) {
+		dropped += (*pp)->off + (*pp)->len - boundary;
+		(*pp)->len = boundary - (*pp)->off;
+		pp = &(*pp)->next;
+	}
+	while (*pp) {
+		struct fl_extent *e = *pp;
+
+		dropped += e->len;
+		*pp = e->next;
+		free(e->data);
+		free(e);
+	}
+	return dropped;
+}
+
+/* Drops extent bytes inside [lo, hi); returns the bytes dropped. */
+static int64_t extents_hole(struct fl_extent **head, uint32_t lo, uint32_t hi)
+{
+	struct fl_extent **pp = head;
+	int64_t dropped = 0;
+
+	while (*pp) {
+		struct fl_extent *e = *pp;
+		uint32_t eend = e->off + e->len;
+
+		if (eend <= lo || e->off >= hi) {
+			pp = &e->next;
+			continue;
+		}
+		if (e->off >= lo && eend <= hi) {
+			dropped += e->len;
+			*pp = e->next;
+			free(e->data);
+			free(e);
+			continue;
+		}
+		if (e->off < lo && eend > hi) {
+			/* split in two */
+			struct fl_extent *t = malloc(sizeof(*t));
+
+			if (!t)
+				return -ENOMEM;
+			t->len = t->cap = eend - hi;
+			t->data = malloc(t->len);
+			if (!t->data) {
+				free(t);
+				return -ENOMEM;
+			}
+			memcpy(t->data, e->data + (hi - e->off), t->len);
+			t->off = hi;
+			t->next = e->next;
+			e->next = t;
+			dropped += hi - lo;
+			e->len = lo - e->off;
+			pp = &t->next;
+			continue;
+		}
+		if (e->off < lo) {
+			dropped += eend - lo;
+			e->len = lo - e->off;
+		} else {
+			uint32_t cut = hi - e->off;
+
+			dropped += cut;
+			memmove(e->data, e->data + cut, e->len - cut);
+			e->off = hi;
+			e->len -= cut;
+		}
+		pp = &e->next;
+	}
+	return dropped;
+}
+
+static void overlay(const struct fl_extent *e, uint64_t boff, char *dst, uint64_t dlen)
+{
+	for (; e; e = e->next) {
+		uint64_t s = e->off > boff ? e->off : boff;
+		uint64_t t = e->off + e->len < boff + dlen ? e->off + e->len : boff + dlen;
+
+		if (s < t)
+			memcpy(dst + (s - boff), e->data + (s - e->off), t - s);
+	}
+}
+
+static void dlist_add(struct fl_core *c, struct fl_inode *ip)
+{
+	if (ip->on_dlist)
+		return;
+	ip->on_dlist = true;
+	ip->dnext = c->dirty_inodes;
+	c->dirty_inodes = ip;
+	ip->dirty_since_ms = fl_now_ms();
+}
+
+static void dlist_remove(struct fl_core *c, struct fl_inode *ip)
+{
+	struct fl_inode **pp = &c->dirty_inodes;
+
+	if (!ip->on_dlist)
+		return;
+	while (*pp && *pp != ip)
+		pp = &(*pp)->dnext;
+	if (*pp)
+		*pp = ip->dnext;
+	ip->on_dlist = false;
+	ip->dnext = NULL;
+}
+
+static void wait_flush(struct fl_core *c, struct fl_inode *ip)
+{
+	while (ip->flushing)
+		pthread_cond_wait(&c->cond, &c->lock);
+}
+
+ssize_t fl_data_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, void *buf)
+{
+	uint64_t bs = c->bsize, seq, pos;
+	char *out = buf;
+	int tries = 0;
+
+again:
+	if (off >= ip->r.size)
+		return 0;
+	if (len > ip->r.size - off)
+		len = ip->r.size - off;
+	seq = ip->dseq;
+	{
+		struct fl_batch *b;
+		ssize_t got[64];
+		size_t nparts = 0;
+		int ret;
+
+		pthread_mutex_unlock(&c->lock);
+		b = fl_batch_new(c->st);
+		if (!b) {
+			pthread_mutex_lock(&c->lock);
+			return -ENOMEM;
+		}
+		for (pos = off; pos < off + len && nparts < 64; nparts++) {
+			uint64_t idx = pos / bs, boff = pos % bs;
+			uint64_t n = bs - boff < off + len - pos ? bs - boff : off + len - pos;
+			char oid[FL_OID_LEN];
+
+			fl_oid_data(oid, ip->r.ino, idx);
+			got[nparts] = 0;
+			b->ops->read(b, oid, boff, n, out + (pos - off), &got[nparts]);
+			pos += n;
+		}
+		len = pos - off; /* at most 64 blocks per call */
+		ret = fl_batch_wait(b);
+		pthread_mutex_lock(&c->lock);
+		if (ret) {
+			fl_err("cannot read data of inode %" PRIu64 ": %s", ip->r.ino,
+			       strerror(-ret));
+			return ret == -ENOENT ? -EIO : ret;
+		}
+		/* zero what the objects did not have */
+		for (pos = off, nparts = 0; pos < off + len; nparts++) {
+			uint64_t boff = pos % bs;
+			uint64_t n = bs - boff < off + len - pos ? bs - boff : off + len - pos;
+
+			if (got[nparts] < (ssize_t)n)
+				memset(out + (pos - off) + (got[nparts] > 0 ? got[nparts] : 0), 0,
+				       n - (uint64_t)(got[nparts] > 0 ? got[nparts] : 0));
+			pos += n;
+		}
+	}
+	if (ip->dseq != seq && tries++ < 16)
+		goto again;
+	if (off + len > ip->r.size)
+		len = off < ip->r.size ? ip->r.size - off : 0;
+	for (pos = off; pos < off + len;) {
+		uint64_t idx = pos / bs, boff = pos % bs;
+		uint64_t n = bs - boff < off + len - pos ? bs - boff : off + len - pos;
+		struct fl_dblock *blk = block_find(ip, idx);
+
+		if (blk) {
+			overlay(blk->flying, boff, out + (pos - off), n);
+			overlay(blk->dirty, boff, out + (pos - off), n);
+		}
+		pos += n;
+	}
+	return (ssize_t)len;
+}
+
+ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, const void *buf,
+		      size_t len)
+{
+	uint64_t bs = c->bsize, pos, end = off + len;
+	const char *src = buf;
+	int ret;
+
+	if (!S_ISREG(ip->r.mode))
+		return -EINVAL;
+	if (end > ip->r.size) {
+		ret = fl_core_space_for(c, fl_round4k(end) - fl_round4k(ip->r.size));
+		if (ret)
+			return ret;
+	}
+	while (c->dirty_bytes + len > c->o.dirty_max && !c->error) {
+		c->flush_now = true;
+		pthread_cond_broadcast(&c->cond);
+		pthread_cond_wait(&c->cond, &c->lock);
+	}
+	if (c->error)
+		return -EIO;
+	for (pos = off; pos < end;) {
+		uint64_t idx = pos / bs, boff = pos % bs;
+		uint64_t n = bs - boff < end - pos ? bs - boff : end - pos;
+		struct fl_dblock *b = block_get(ip, idx);
+		int64_t added;
+
+		if (!b)
+			return pos > off ? (ssize_t)(pos - off) : -ENOMEM;
+		added = extent_insert(b, (uint32_t)boff, src + (pos - off), (uint32_t)n,
+				      (uint32_t)bs);
+		if (added < 0)
+			return pos > off ? (ssize_t)(pos - off) : -ENOMEM;
+		ip->dirty_bytes += (uint64_t)added;
+		c->dirty_bytes += (uint64_t)added;
+		pos += n;
+		if (pos > ip->r.size) {
+			fl_core_account(c, ip->r.size, pos);
+			ip->r.size = pos;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &ip->r.mtime);
+	ip->r.ctime = ip->r.mtime;
+	ip->attr_dirty = true;
+	dlist_add(c, ip);
+	return (ssize_t)len;
+}
+
+int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
+{
+	struct fl_txn t = {.n = 0};
+	struct fl_batch *batch = NULL;
+	struct fl_dblock *b, **pp;
+	uint64_t target, moved = 0, ino = ip->r.ino;
+	void **arrays = NULL;
+	size_t narrays = 0, nblocks = 0;
+	int ret = 0;
+
+	wait_flush(c, ip);
+	if (c->error)
+		return -EIO;
+	for (b = ip->blocks; b; b = b->next)
+		if (b->dirty)
+			nblocks++;
+	if (!nblocks) {
+		dlist_remove(c, ip);
+		goto journal;
+	}
+	ip->flushing = true;
+	target = ip->r.size;
+	arrays = calloc(nblocks * 3, sizeof(void *));
+	batch = fl_batch_new(c->st);
+	if (!arrays || !batch) {
+		ret = -ENOMEM;
+		goto out_unflag;
+	}
+	for (b = ip->blocks; b; b = b->next) {
+		struct fl_extent *e;
+		uint64_t *offs;
+		const void **bufs;
+		size_t *lens, n = 0, k = 0;
+		char oid[FL_OID_LEN];
+
+		if (!b->dirty)
+			continue;
+		b->flying = b->dirty;
+		b->dirty = NULL;
+		for (e = b->flying; e; e = e->next)
+			n++;
+		offs = malloc(n * sizeof(*offs));
+		bufs = malloc(n * sizeof(*bufs));
+		lens = malloc(n * sizeof(*lens));
+		arrays[narrays++] = offs;
+		arrays[narrays++] = bufs;
+		arrays[narrays++] = lens;
+		if (!offs || !bufs || !lens) {
+			ret = -ENOMEM;
+			continue;
+		}
+		for (e = b->flying; e; e = e->next, k++) {
+			offs[k] = e->off;
+			bufs[k] = e->data;
+			lens[k] = e->len;
+			moved += e->len;
+		}
+		fl_oid_data(oid, ino, b->index);
+		batch->ops->writev(batch, oid, offs, bufs, lens, n);
+	}
+	ip->dirty_bytes = 0;
+	dlist_remove(c, ip);
+	pthread_mutex_unlock(&c->lock);
+	{
+		int wret = fl_batch_wait(batch);
+
+		ret = ret ? ret : wret;
+	}
+	batch = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (pp = &ip->blocks; *pp;) {
+		b = *pp;
+		extents_free(b->flying);
+		b->flying = NULL;
+		if (!b->dirty) {
+			*pp = b->next;
+			free(b);
+		} else {
+			pp = &b->next;
+		}
+	}
+	ip->dseq++;
+	c->dirty_bytes -= moved;
+	if (ret) {
+		fl_err("cannot write data of inode %" PRIu64 ": %s", ino, strerror(-ret));
+		ip->werr = -EIO;
+		if (ret == -ESHUTDOWN /* Ceph's EBLOCKLISTED */) {
+			fl_err("this client was fenced off the cluster: the volume goes read-only");
+			c->error = -EIO;
+		}
+	} else {
+		uint64_t nj = target < ip->r.size ? target : ip->r.size;
+
+		if (nj > ip->jsize)
+			ip->jsize = nj;
+	}
+	ip->flushing = false;
+	pthread_cond_broadcast(&c->cond);
+	goto free_arrays;
+out_unflag:
+	ip->flushing = false;
+	pthread_cond_broadcast(&c->cond);
+free_arrays:
+	while (narrays)
+		free(arrays[--narrays]);
+	free(arrays);
+	if (batch)
+		fl_batch_wait(batch);
+	if (ret)
+		return ret;
+journal:
+	if (ip->attr_dirty || ip->jsize != ip->r.size) {
+		ip->attr_dirty = false;
+		fl_txn_inode(&t, ip);
+		fl_ino_ck(c, ip);
+		ret = fl_txn_commit(c, &t, tid);
+	}
+	return ret;
+}
+
+int fl_data_flush_all(struct fl_core *c, uint64_t *tid)
+{
+	int ret = 0, r;
+
+	while (c->dirty_inodes) {
+		struct fl_inode *ip = c->dirty_inodes;
+
+		r = fl_data_flush(c, ip, tid);
+		if (r && !ret)
+			ret = r;
+		if (r && ip->on_dlist)
+			dlist_remove(c, ip); /* do not spin on a failing inode */
+	}
+	/* flushes started by others must end too */
+	{
+		uint64_t i;
+
+		for (i = 0; i <= c->imask; i++) {
+			struct fl_inode *ip;
+
+			for (ip = c->itab[i]; ip; ip = ip->hnext)
+				if (ip->flushing)
+					wait_flush(c, ip);
+		}
+	}
+	return ret;
+}
+
+/* Removes objects [first, last] of an inode (missing ones are fine). */
+static int remove_range(struct fl_core *c, uint64_t ino, uint64_t first, uint64_t last)
+{
+	struct fl_batch *b;
+	uint64_t i;
+	char oid[FL_OID_LEN];
+
+	if (first > last)
+		return 0;
+	b = fl_batch_new(c->st);
+	if (!b)
+		return -ENOMEM;
+	for (i = first; i <= last; i++) {
+		fl_oid_data(oid, ino, i);
+		b->ops->remove(b, oid);
+	}
+	return fl_batch_wait(b);
+}
+
+int fl_data_remove_objects(struct fl_core *c, uint64_t ino, uint64_t size)
+{
+	if (!size)
+		return 0;
+	return remove_range(c, ino, 0, (size - 1) / c->bsize);
+}
+
+int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, uint64_t newsize)
+{
+	uint64_t bs = c->bsize, top, ino = ip->r.ino;
+	struct fl_dblock *b, **pp;
+	int ret;
+
+	wait_flush(c, ip);
+	if (newsize > oldsize)
+		return fl_data_flush(c, ip, NULL);
+	/* drop cached bytes beyond the new end */
+	for (pp = &ip->blocks; *pp;) {
+		uint64_t dropped;
+
+		b = *pp;
+		if (b->index * bs >= newsize) {
+			dropped = extents_cut(&b->dirty, 0);
+			*pp = b->next;
+			free(b);
+		} else {
+			uint64_t lim = newsize - b->index * bs;
+
+			dropped = lim < bs ? extents_cut(&b->dirty, (uint32_t)lim) : 0;
+			pp = &b->next;
+		}
+		ip->dirty_bytes -= dropped;
+		c->dirty_bytes -= dropped;
+	}
+	top = oldsize > ip->jsize ? oldsize : ip->jsize;
+	if (!top)
+		return 0;
+	ip->flushing = true; /* keeps readers and other flushes out of the objects */
+	pthread_mutex_unlock(&c->lock);
+	{
+		struct fl_batch *bt = fl_batch_new(c->st);
+		char oid[FL_OID_LEN];
+		uint64_t first = (newsize + bs - 1) / bs, i;
+
+		if (!bt) {
+			ret = -ENOMEM;
+		} else {
+			if (newsize % bs) {
+				fl_oid_data(oid, ino, newsize / bs);
+				bt->ops->truncate(bt, oid, newsize % bs);
+			}
+			for (i = first; i <= (top - 1) / bs; i++) {
+				fl_oid_data(oid, ino, i);
+				bt->ops->remove(bt, oid);
+			}
+			ret = fl_batch_wait(bt);
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	ip->flushing = false;
+	ip->dseq++;
+	pthread_cond_broadcast(&c->cond);
+	if (ret)
+		fl_err("cannot truncate data of inode %" PRIu64 ": %s", ino, strerror(-ret));
+	return ret;
+}
+
+int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t len)
+{
+	uint64_t bs = c->bsize, pos, end = off + len, ino = ip->r.ino;
+	struct fl_batch *bt;
+	struct fl_txn t = {.n = 0};
+	int ret;
+
+	wait_flush(c, ip);
+	for (pos = off; pos < end;) {
+		uint64_t idx = pos / bs, boff = pos % bs;
+		uint64_t n = bs - boff < end - pos ? bs - boff : end - pos;
+		struct fl_dblock *b = block_find(ip, idx);
+
+		if (b) {
+			int64_t d = extents_hole(&b->dirty, (uint32_t)boff, (uint32_t)(boff + n));
+
+			if (d < 0)
+				return (int)d;
+			ip->dirty_bytes -= (uint64_t)d;
+			c->dirty_bytes -= (uint64_t)d;
+		}
+		pos += n;
+	}
+	ip->flushing = true;
+	pthread_mutex_unlock(&c->lock);
+	bt = fl_batch_new(c->st);
+	if (!bt) {
+		ret = -ENOMEM;
+	} else {
+		for (pos = off; pos < end;) {
+			uint64_t idx = pos / bs, boff = pos % bs;
+			uint64_t n = bs - boff < end - pos ? bs - boff : end - pos;
+			char oid[FL_OID_LEN];
+
+			fl_oid_data(oid, ino, idx);
+			if (n == bs)
+				bt->ops->remove(bt, oid);
+			else
+				bt->ops->zero(bt, oid, boff, n);
+			pos += n;
+		}
+		ret = fl_batch_wait(bt);
+	}
+	pthread_mutex_lock(&c->lock);
+	ip->flushing = false;
+	ip->dseq++;
+	pthread_cond_broadcast(&c->cond);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_REALTIME, &ip->r.mtime);
+	ip->r.ctime = ip->r.mtime;
+	fl_txn_inode(&t, ip);
+	fl_ino_ck(c, ip);
+	return fl_txn_commit(c, &t, NULL);
+}
+
+void fl_data_drop(struct fl_core *c, struct fl_inode *ip)
+{
+	struct fl_dblock *b;
+
+	wait_flush(c, ip);
+	while ((b = ip->blocks)) {
+		uint64_t n = 0;
+		struct fl_extent *e;
+
+		for (e = b->dirty; e; e = e->next)
+			n += e->len;
+		c->dirty_bytes -= n;
+		ip->blocks = b->next;
+		extents_free(b->dirty);
+		extents_free(b->flying);
+		free(b);
+	}
+	ip->dirty_bytes = 0;
+	dlist_remove(c, ip);
+	pthread_cond_broadcast(&c->cond);
+}
+
+/* ---------- the flusher thread ---------- */
+
+static struct fl_inode *pick(struct fl_core *c, bool all)
+{
+	struct fl_inode *ip, *best = NULL;
+	int64_t now = fl_now_ms();
+
+	for (ip = c->dirty_inodes; ip; ip = ip->dnext) {
+		if (ip->flushing)
+			continue;
+		if (all || now - ip->dirty_since_ms >= FLUSH_AGE_MS) {
+			if (!best || ip->dirty_since_ms < best->dirty_since_ms)
+				best = ip;
+		}
+	}
+	return best;
+}
+
+static void *flusher_thread(void *arg)
+{
+	struct fl_core *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->flush_stop) {
+		bool pressure = c->flush_now || c->dirty_bytes > c->o.dirty_max / 4;
+		struct fl_inode *ip = c->error ? NULL : pick(c, pressure);
+
+		if (ip) {
+			fl_data_flush(c, ip, NULL);
+			if (c->dirty_bytes <= c->o.dirty_max / 4)
+				c->flush_now = false;
+			continue;
+		}
+		c->flush_now = false;
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int fl_data_start(struct fl_core *c)
+{
+	int ret = -pthread_create(&c->flusher, NULL, flusher_thread, c);
+
+	if (!ret)
+		c->flusher_started = true;
+	return ret;
+}
+
+void fl_data_stop(struct fl_core *c)
+{
+	if (!c->flusher_started)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->flush_stop = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->flusher, NULL);
+	c->flusher_started = false;
+}

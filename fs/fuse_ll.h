@@ -1,0 +1,20 @@
+/* flockerfs — FUSE low-level adapter over the core. */
+#ifndef FLOCKER_FUSE_LL_H
+#define FLOCKER_FUSE_LL_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+
+#include "core.h"
+
+struct fl_fuse {
+	struct fl_core *core; /* borrowed; outlives the session */
+	bool ro;
+	bool writeback; /* use the kernel's writeback cache */
+};
+
+/* A session whose requests go to f->core; free with fuse_session_destroy. */
+struct fuse_session *fl_fuse_session_new(struct fuse_args *args, struct fl_fuse *f);
+
+#endif

@@ -1,0 +1,512 @@
+/*
+ * mount.flockerfs — mounts a flockerfs volume with FUSE.
+ *
+ *   mount.flockerfs NAME MOUNTPOINT [-o OPTIONS] [-f]
+ *
+ * Also the mount(8) helper for "mount -t flockerfs NAME DIR -o ...".  It
+ * returns once the mount is ready, or exits non-zero with one line saying
+ * why; the daemon then runs in the background until the volume is unmounted.
+ */
+#define FUSE_USE_VERSION 314
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "core.h"
+#include "flocker/log.h"
+#include "flocker/store.h"
+#include "fuse_ll.h"
+#include "volume.h"
+
+#define EXIT_USAGE 1
+#define EXIT_MOUNT 32 /* mount(8)'s "mount failure" */
+
+struct opts {
+	const char *name, *mountpoint;
+	char *conf, *id, *pool, *logfile;
+	bool ro, foreground, debug, takeover;
+	bool allow_other, default_permissions, writeback;
+	unsigned lease_s, timeout_s, commit_ms;
+	uint64_t dirty_max;
+	char fuse_extra[512]; /* nodev,nosuid,... passed to the kernel */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mount.flockerfs NAME MOUNTPOINT [-o OPTIONS] [-f]\n"
+		"\n"
+		"Mounts flockerfs volume NAME (see flockerctl volume create) at MOUNTPOINT.\n"
+		"\n"
+		"options (-o, comma separated):\n"
+		"  conf=PATH          ceph.conf (default: $CEPH_CONF, then Ceph's search path)\n"
+		"  id=NAME            cephx client id without 'client.' (default: $CEPH_ARGS or admin)\n"
+		"  pool=NAME          RADOS pool (default flocker)\n"
+		"  ro | rw            read-only mount (no lock, sees the last committed state)\n"
+		"  takeover           fence and replace a writer on another host that is dead\n"
+		"  lease=SECONDS      writer lock lease (default %d)\n"
+		"  dirty_max=SIZE     dirty file data kept in memory before writers wait (default 256M)\n"
+		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
+		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
+		"  allow_other, default_permissions   on by default (Docker needs them);\n"
+		"                     noallow_other, nodefault_permissions turn them off\n"
+		"  writeback_cache    kernel write-back cache, on by default (nowriteback_cache)\n"
+		"  log=PATH           daemon log file (default: syslog)\n"
+		"  debug              verbose log; with -f, also to the terminal\n"
+		"  nodev, nosuid, noexec, noatime, relatime, ...   passed to the kernel\n"
+		"  -f                 stay in the foreground\n",
+		FL_DEFAULT_LEASE_S);
+}
+
+static int add_extra(struct opts *o, const char *opt)
+{
+	size_t n = strlen(o->fuse_extra);
+
+	if (n + strlen(opt) + 2 > sizeof(o->fuse_extra))
+		return -E2BIG;
+	snprintf(o->fuse_extra + n, sizeof(o->fuse_extra) - n, ",%s", opt);
+	return 0;
+}
+
+static int parse_uint(const char *v, unsigned *out)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno || end == v || *end || x > UINT_MAX)
+		return -EINVAL;
+	*out = (unsigned)x;
+	return 0;
+}
+
+/* Parses one -o list; prints the offending option on error. */
+static int parse_opts(struct opts *o, char *list)
+{
+	static const char *const ignored[] = {"defaults", "auto",    "noauto", "user",	"users",
+					      "nouser",	  "_netdev", "nofail", "owner", "group",
+					      "exec",	  "suid",    "dev",    "async", NULL};
+	static const char *const kernel[] = {"nodev",	 "nosuid",	"noexec",     "noatime",
+					     "relatime", "strictatime", "nodiratime", "sync",
+					     "dirsync",	 NULL};
+	char *save = NULL, *opt;
+	int i;
+
+	for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(opt, '=');
+		bool known = false;
+
+		if (val)
+			*val++ = '\0';
+		if (!strcmp(opt, "conf") && val) {
+			o->conf = val;
+		} else if (!strcmp(opt, "id") && val) {
+			o->id = val;
+		} else if (!strcmp(opt, "pool") && val) {
+			o->pool = val;
+		} else if (!strcmp(opt, "log") && val) {
+			o->logfile = val;
+		} else if (!strcmp(opt, "ro") && !val) {
+			o->ro = true;
+		} else if (!strcmp(opt, "rw") && !val) {
+			o->ro = false;
+		} else if (!strcmp(opt, "takeover") && !val) {
+			o->takeover = true;
+		} else if (!strcmp(opt, "debug") && !val) {
+			o->debug = true;
+		} else if (!strcmp(opt, "allow_other") && !val) {
+			o->allow_other = true;
+		} else if (!strcmp(opt, "noallow_other") && !val) {
+			o->allow_other = false;
+		} else if (!strcmp(opt, "default_permissions") && !val) {
+			o->default_permissions = true;
+		} else if (!strcmp(opt, "nodefault_permissions") && !val) {
+			o->default_permissions = false;
+		} else if (!strcmp(opt, "writeback_cache") && !val) {
+			o->writeback = true;
+		} else if (!strcmp(opt, "nowriteback_cache") && !val) {
+			o->writeback = false;
+		} else if (!strcmp(opt, "lease") && val) {
+			if (parse_uint(val, &o->lease_s) || o->lease_s < 3) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid lease=%s: use seconds >= 3\n",
+					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "timeout") && val) {
+			if (parse_uint(val, &o->timeout_s) || !o->timeout_s) {
+				fprintf(stderr, "mount.flockerfs: invalid timeout=%s\n", val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "commit_ms") && val) {
+			if (parse_uint(val, &o->commit_ms) || !o->commit_ms ||
+			    o->commit_ms > 5000) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid commit_ms=%s: use 1 to 5000\n",
+					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "dirty_max") && val) {
+			if (fl_parse_size(val, &o->dirty_max) || o->dirty_max < (8u << 20)) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid dirty_max=%s: use a size of at least 8M\n",
+					val);
+				return -EINVAL;
+			}
+		} else {
+			for (i = 0; ignored[i]; i++)
+				if (!strcmp(opt, ignored[i]))
+					known = true;
+			if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment", 7))
+				known = true;
+			for (i = 0; !val && kernel[i]; i++)
+				if (!strcmp(opt, kernel[i])) {
+					known = true;
+					if (add_extra(o, opt))
+						return -E2BIG;
+				}
+			if (!known) {
+				fprintf(stderr, "mount.flockerfs: unknown option '%s%s%s'\n", opt,
+					val ? "=" : "", val ? val : "");
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+	int i, npos = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("mount.flockerfs 0.1.0\n");
+			exit(0);
+		} else if (!strcmp(a, "-f")) {
+			o->foreground = true;
+		} else if (!strcmp(a, "-o")) {
+			if (++i >= argc) {
+				fprintf(stderr, "mount.flockerfs: -o needs an argument\n");
+				return -EINVAL;
+			}
+			if (parse_opts(o, argv[i]))
+				return -EINVAL;
+		} else if (!strncmp(a, "-o", 2)) {
+			if (parse_opts(o, argv[i] + 2))
+				return -EINVAL;
+		} else if (!strcmp(a, "-n") || !strcmp(a, "-s") || !strcmp(a, "-v")) {
+			/* mount(8) helper flags: no mtab, sloppy, verbose */
+		} else if (!strcmp(a, "-t") || !strcmp(a, "-N")) {
+			i++; /* type / namespace from mount(8) */
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "mount.flockerfs: unknown flag %s\n", a);
+			return -EINVAL;
+		} else if (npos == 0) {
+			o->name = a;
+			npos++;
+		} else if (npos == 1) {
+			o->mountpoint = a;
+			npos++;
+		} else {
+			fprintf(stderr, "mount.flockerfs: unexpected argument '%s'\n", a);
+			return -EINVAL;
+		}
+	}
+	if (npos != 2) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	/* "flockerfs:NAME" or "NAME@pool" sources are not supported: be clear */
+	if (!fl_volname_valid(o->name)) {
+		fprintf(stderr,
+			"mount.flockerfs: invalid volume name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*\n",
+			o->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---------- lease renewal ---------- */
+
+struct renewer {
+	struct fl_volume *v;
+	struct fl_core *core;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+};
+
+static void *renew_thread(void *arg)
+{
+	struct renewer *r = arg;
+	unsigned period = r->v->lease_s / 3 ? r->v->lease_s / 3 : 1;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		struct timespec ts;
+		int ret;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += period;
+		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->lock);
+		ret = fl_volume_renew(r->v);
+		if (ret) {
+			fl_err("volume %s: cannot renew the writer lock: %s", r->v->super.name,
+			       strerror(-ret));
+			if (ret == -ENOENT || ret == -EBUSY || ret == -ESHUTDOWN) {
+				fl_err("volume %s: lost the writer lock; every change now fails with EIO",
+				       r->v->super.name);
+				fl_core_set_error(r->core, -EIO);
+			}
+		}
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* ---------- main ---------- */
+
+static int status_fd = -1;
+
+static void report(const char *msg)
+{
+	if (status_fd >= 0) {
+		size_t n = strlen(msg);
+
+		if (write(status_fd, msg, n) != (ssize_t)n)
+			(void)0;
+		close(status_fd);
+		status_fd = -1;
+	} else if (*msg) {
+		fprintf(stderr, "mount.flockerfs: %s\n", msg);
+	}
+}
+
+/* Forks; the parent waits for the child's first report and exits with it. */
+static void background(void)
+{
+	int p[2];
+	pid_t pid;
+	char buf[1024];
+	ssize_t n, got = 0;
+	int st;
+
+	if (pipe(p) < 0) {
+		perror("mount.flockerfs: pipe");
+		exit(EXIT_MOUNT);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("mount.flockerfs: fork");
+		exit(EXIT_MOUNT);
+	}
+	if (pid == 0) {
+		close(p[0]);
+		status_fd = p[1];
+		setsid();
+		return;
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	if (got == 0) {
+		waitpid(pid, &st, 0);
+		fprintf(stderr, "mount.flockerfs: the daemon died while mounting (status %d)\n",
+			st);
+		exit(EXIT_MOUNT);
+	}
+	if (!strcmp(buf, "ok"))
+		exit(0);
+	fprintf(stderr, "mount.flockerfs: %s\n", buf);
+	waitpid(pid, &st, 0);
+	exit(EXIT_MOUNT);
+}
+
+static void detach_stdio(const char *logfile)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (!logfile)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.allow_other = true, .default_permissions = true, .writeback = true};
+	struct fl_rados_opts ro = {0};
+	struct fl_store *base = NULL;
+	struct fl_volume *v = NULL;
+	struct fl_core *core = NULL;
+	struct fl_core_opts co = {0};
+	struct fuse_session *se = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *lc = NULL;
+	struct fl_fuse ff = {0};
+	struct renewer rn = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	pthread_t rt;
+	bool renewing = false;
+	char err[512] = "", fopts[1024], mp[PATH_MAX];
+	int ret, rc = EXIT_MOUNT;
+
+	fl_log_init("mount.flockerfs", LOG_NOTICE);
+	if (parse_args(&o, argc, argv))
+		return EXIT_USAGE;
+	if (o.debug)
+		fl_log_level = LOG_DEBUG;
+	if (!realpath(o.mountpoint, mp)) {
+		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
+			strerror(errno));
+		return EXIT_MOUNT;
+	}
+	if (o.logfile && !freopen(o.logfile, "a", stderr)) {
+		fprintf(stdout, "mount.flockerfs: cannot open log %s: %s\n", o.logfile,
+			strerror(errno));
+		return EXIT_MOUNT;
+	}
+	if (o.logfile)
+		setvbuf(stderr, NULL, _IOLBF, 0);
+	/* librados threads do not survive fork: fork before connecting */
+	if (!o.foreground)
+		background();
+	fl_log_hook_fuse();
+
+	ro.conf = o.conf;
+	ro.id = o.id;
+	ro.pool = o.pool;
+	ro.timeout_s = o.timeout_s;
+	base = fl_rados_open(&ro, err, sizeof(err));
+	if (!base)
+		goto out;
+	ret = fl_volume_open(base, o.name, &v, err, sizeof(err));
+	if (ret)
+		goto out;
+	if (!o.ro) {
+		ret = fl_volume_lock(v, o.lease_s, o.takeover, err, sizeof(err));
+		if (ret)
+			goto out;
+	}
+	co.ro = o.ro;
+	co.dirty_max = o.dirty_max;
+	co.commit_ms = o.commit_ms;
+	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
+	if (ret)
+		goto out;
+
+	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o.name,
+		 o.allow_other ? ",allow_other" : "",
+		 o.default_permissions ? ",default_permissions" : "", o.ro ? ",ro" : "",
+		 o.fuse_extra);
+	if (fuse_opt_add_arg(&args, "mount.flockerfs") || fuse_opt_add_arg(&args, fopts) ||
+	    (o.debug && o.foreground && fuse_opt_add_arg(&args, "-d"))) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	ff.core = core;
+	ff.ro = o.ro;
+	ff.writeback = o.writeback;
+	se = fl_fuse_session_new(&args, &ff);
+	if (!se) {
+		snprintf(err, sizeof(err), "cannot start a FUSE session (options %.300s)", fopts);
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se)) {
+		snprintf(err, sizeof(err), "cannot install signal handlers");
+		goto out;
+	}
+	if (fuse_session_mount(se, mp)) {
+		snprintf(err, sizeof(err), "cannot mount volume %s at %.300s (is /dev/fuse there?)",
+			 o.name, mp);
+		goto out_signals;
+	}
+	if (!o.ro) {
+		rn.v = v;
+		rn.core = core;
+		if (pthread_create(&rt, NULL, renew_thread, &rn) == 0)
+			renewing = true;
+	}
+	fl_notice("volume %s mounted at %s (%s)", o.name, mp, o.ro ? "read-only" : "read-write");
+	if (!o.foreground) {
+		if (!o.logfile)
+			fl_log_to_syslog(true);
+		detach_stdio(o.logfile);
+		if (chdir("/"))
+			(void)0;
+	}
+	report("ok");
+	lc = fuse_loop_cfg_create();
+	if (lc) {
+		fuse_loop_cfg_set_clone_fd(lc, 0);
+		fuse_loop_cfg_set_idle_threads(lc, 16);
+		fuse_loop_cfg_set_max_threads(lc, 64);
+	}
+	ret = fuse_session_loop_mt(se, lc);
+	fuse_session_unmount(se);
+	rc = 0;
+	if (ret < 0)
+		fl_err("fuse loop ended with %s", strerror(-ret));
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (renewing) {
+		pthread_mutex_lock(&rn.lock);
+		rn.stop = true;
+		pthread_cond_signal(&rn.cond);
+		pthread_mutex_unlock(&rn.lock);
+		pthread_join(rt, NULL);
+	}
+	if (core) {
+		ret = fl_core_unmount(core);
+		if (ret) {
+			fl_err("volume %s: unmount could not write everything: %s", o.name,
+			       strerror(-ret));
+			if (rc == 0)
+				rc = EXIT_MOUNT;
+		} else if (rc == 0) {
+			fl_notice("volume %s unmounted, everything is in RADOS", o.name);
+		}
+	}
+	if (se)
+		fuse_session_destroy(se);
+	if (lc)
+		fuse_loop_cfg_destroy(lc);
+	fuse_opt_free_args(&args);
+	fl_volume_close(v);
+	fl_store_close(base);
+	if (err[0])
+		report(err);
+	else if (rc)
+		report("mount failed");
+	return rc;
+}

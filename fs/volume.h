@@ -1,0 +1,73 @@
+/*
+ * flockerfs — volumes: the registry, superblock and writer lock.
+ *
+ * A volume is a RADOS namespace "vol.<uuid>" in the pool; the registry maps
+ * names to uuids (namespace "flocker", object "volumes", omap).  All
+ * functions return 0 or a negative errno and, on failure, write one line
+ * (git style) into err.
+ */
+#ifndef FLOCKER_VOLUME_H
+#define FLOCKER_VOLUME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flocker/record.h"
+#include "flocker/store.h"
+
+#define FL_DEFAULT_BLOCK_SIZE (4u << 20)
+#define FL_DEFAULT_LEASE_S    15
+#define FL_ITAB_SHARD_BITS    10
+
+struct fl_volume {
+	struct fl_store *st;	   /* volume namespace; owned */
+	struct fl_super_rec super; /* as read at open, updated by the core */
+	char cookie[160];	   /* our lock cookie while we hold the writer lock */
+	bool locked;
+	unsigned lease_s;
+};
+
+/* A parsed lock cookie "host|pid|since|addr" of a writer. */
+struct fl_holder {
+	char host[64];
+	long pid;
+	int64_t since;
+	char addr[128];
+	char client[64];
+	char cookie[160]; /* raw, as the lock holds it */
+};
+
+int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limit,
+		     uint32_t block_size, char *err, size_t errlen);
+/* Opens a volume by name.  *out is owned by the caller: fl_volume_close. */
+int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **out, char *err,
+		   size_t errlen);
+/* Releases the lock if held and frees v. */
+void fl_volume_close(struct fl_volume *v);
+
+/*
+ * Takes the writer lock for lease_s seconds.  -EBUSY when another writer
+ * holds it (err names it).  A holder on this host whose process is gone is
+ * broken at once; with takeover, a holder on another host is fenced
+ * (blocklisted) and broken.
+ */
+int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *err, size_t errlen);
+int fl_volume_renew(struct fl_volume *v);
+/* The current writer, if any: 1 and *h filled, 0 if none, or a negative errno. */
+int fl_volume_holder(struct fl_volume *v, struct fl_holder *h);
+
+int fl_volume_write_super(struct fl_volume *v);
+/* Removes a volume and all its objects; -EBUSY while someone holds it read-write. */
+int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t errlen);
+
+/* Changes the size limit; -EBUSY while mounted read-write. */
+int fl_volume_resize(struct fl_store *base, const char *name, uint64_t size_limit, char *err,
+		     size_t errlen);
+
+typedef int (*fl_volume_list_cb)(void *arg, const char *name, const struct fl_volreg_rec *r);
+int fl_volume_list(struct fl_store *base, fl_volume_list_cb cb, void *arg);
+
+/* Parses a size like "10G", "512M", "4096" (binary units); 0 or -EINVAL. */
+int fl_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,415 @@
+/*
+ * Unit tests of the filesystem core on the in-memory store: namespace
+ * operations, data, persistence across clean unmounts, and journal replay
+ * after an abandoned (crashed) mount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "flocker/log.h"
+#include "flocker/store.h"
+#include "volume.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			passed++;                                                                  \
+		} else {                                                                           \
+			failed++;                                                                  \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fprintf(stderr, "\n");                                                     \
+		}                                                                                  \
+	} while (0)
+
+#define EQ(a, b)                                                                                   \
+	CHECK((long long)(a) == (long long)(b), "got %lld, want %lld", (long long)(a),             \
+	      (long long)(b))
+
+static struct fl_store *base;
+static const struct fl_cred root_cred = {0, 0};
+
+static struct fl_core *mount_vol(const char *name, struct fl_volume **vp, bool ro)
+{
+	struct fl_core_opts o = {.ro = ro, .commit_ms = 50};
+	struct fl_core *c = NULL;
+	char err[512] = "";
+	int ret;
+
+	ret = fl_volume_open(base, name, vp, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "open: %s\n", err);
+		exit(1);
+	}
+	if (!ro) {
+		ret = fl_volume_lock(*vp, 30, false, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "lock: %s\n", err);
+			exit(1);
+		}
+	}
+	ret = fl_core_mount(*vp, &o, &c, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "mount: %s\n", err);
+		exit(1);
+	}
+	return c;
+}
+
+static void umount_vol(struct fl_core *c, struct fl_volume *v)
+{
+	EQ(fl_core_unmount(c), 0);
+	fl_volume_close(v);
+}
+
+static uint64_t lookup(struct fl_core *c, uint64_t parent, const char *name)
+{
+	struct stat st;
+
+	if (fl_core_lookup(c, parent, name, &st))
+		return 0;
+	return st.st_ino;
+}
+
+static void test_namespace(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("ns", &v, false);
+	struct stat st, st2;
+	uint64_t d1, d2, f1;
+	char buf[64];
+
+	EQ(fl_core_mkdir(c, 1, "d1", 0755, &root_cred, &st), 0);
+	d1 = st.st_ino;
+	EQ(st.st_nlink, 2);
+	EQ(fl_core_mkdir(c, 1, "d1", 0755, &root_cred, &st), -EEXIST);
+	EQ(fl_core_mkdir(c, d1, "d2", 0700, &root_cred, &st), 0);
+	d2 = st.st_ino;
+	EQ(fl_core_getattr(c, d1, &st), 0);
+	EQ(st.st_nlink, 3);
+	EQ(fl_core_getattr(c, 1, &st), 0);
+	EQ(st.st_nlink, 3);
+	EQ(fl_core_create(c, d2, "f1", 0644, O_RDWR, &root_cred, &st), 0);
+	f1 = st.st_ino;
+	EQ(fl_core_write(c, f1, 0, "hello", 5), 5);
+	EQ(fl_core_release(c, f1), 0);
+	EQ(fl_core_link(c, f1, d1, "f1link", &st), 0);
+	EQ(st.st_nlink, 2);
+	EQ(fl_core_link(c, d2, d1, "dirlink", &st), -EPERM);
+	EQ(fl_core_symlink(c, d1, "sym", "d2/f1", &root_cred, &st), 0);
+	EQ(fl_core_readlink(c, st.st_ino, buf, sizeof(buf)), 5);
+	CHECK(!strcmp(buf, "d2/f1"), "readlink %s", buf);
+	EQ(fl_core_rmdir(c, d1, "d2"), -ENOTEMPTY);
+	EQ(fl_core_unlink(c, d1, "d2"), -EISDIR);
+	EQ(fl_core_rmdir(c, d1, "f1link"), -ENOTDIR);
+	/* rename into own subtree */
+	EQ(fl_core_rename(c, 1, "d1", d2, "x", 0), -EINVAL);
+	/* rename replacing a file */
+	EQ(fl_core_mknod(c, d1, "other", S_IFREG | 0600, 0, &root_cred, &st), 0);
+	EQ(fl_core_rename(c, d1, "f1link", d1, "other", 0), 0);
+	EQ(fl_core_lookup(c, d1, "other", &st), 0);
+	EQ(st.st_ino, f1);
+	EQ(st.st_nlink, 2);
+	EQ(fl_core_rename(c, d1, "other", d1, "sym", RENAME_NOREPLACE), -EEXIST);
+	EQ(fl_core_rename(c, d1, "other", d1, "sym", RENAME_EXCHANGE), 0);
+	EQ(fl_core_lookup(c, d1, "sym", &st), 0);
+	EQ(st.st_ino, f1);
+	/* dir over non-empty dir / file over dir */
+	EQ(fl_core_mkdir(c, 1, "d3", 0755, &root_cred, &st), 0);
+	EQ(fl_core_rename(c, 1, "d3", 1, "d1", 0), -ENOTEMPTY);
+	EQ(fl_core_rename(c, d1, "sym", 1, "d3", 0), -EISDIR);
+	EQ(fl_core_rename(c, 1, "d3", d1, "sym", 0), -ENOTDIR);
+	/* move a dir across parents: link counts */
+	EQ(fl_core_rename(c, 1, "d3", d1, "d3", 0), 0);
+	EQ(fl_core_getattr(c, 1, &st), 0);
+	EQ(st.st_nlink, 3);
+	EQ(fl_core_getattr(c, d1, &st2), 0);
+	EQ(st2.st_nlink, 4);
+	/* long names */
+	memset(buf, 'a', 63);
+	buf[63] = '\0';
+	{
+		char longname[300];
+
+		memset(longname, 'n', 255);
+		longname[255] = '\0';
+		EQ(fl_core_mknod(c, 1, longname, S_IFREG | 0644, 0, &root_cred, &st), 0);
+		longname[255] = 'n';
+		longname[256] = '\0';
+		EQ(fl_core_mknod(c, 1, longname, S_IFREG | 0644, 0, &root_cred, &st),
+		   -ENAMETOOLONG);
+	}
+	umount_vol(c, v);
+
+	/* everything is there after a clean remount */
+	c = mount_vol("ns", &v, false);
+	d1 = lookup(c, 1, "d1");
+	CHECK(d1 != 0, "d1 after remount");
+	d2 = lookup(c, d1, "d2");
+	CHECK(d2 != 0, "d2 after remount");
+	f1 = lookup(c, d2, "f1");
+	CHECK(f1 != 0, "f1 after remount");
+	EQ(fl_core_getattr(c, f1, &st), 0);
+	EQ(st.st_size, 5);
+	EQ(st.st_nlink, 2);
+	EQ(fl_core_open(c, f1, O_RDONLY), 0);
+	memset(buf, 0, sizeof(buf));
+	EQ(fl_core_read(c, f1, 0, sizeof(buf), buf), 5);
+	CHECK(!memcmp(buf, "hello", 5), "content %s", buf);
+	EQ(fl_core_release(c, f1), 0);
+	EQ(fl_core_getattr(c, d1, &st), 0);
+	EQ(st.st_nlink, 4);
+	umount_vol(c, v);
+}
+
+static void test_data(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("data", &v, false);
+	struct stat st;
+	uint64_t f;
+	char *buf = malloc(9 << 20), *rd = malloc(9 << 20);
+	size_t i;
+
+	for (i = 0; i < (9u << 20); i++)
+		buf[i] = (char)(i * 7 + 3);
+	EQ(fl_core_create(c, 1, "big", 0644, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	/* 9 MiB in 1 MiB pieces across three 4 MiB blocks, plus overlapping rewrites */
+	for (i = 0; i < 9; i++)
+		EQ(fl_core_write(c, f, i << 20, buf + (i << 20), 1 << 20), 1 << 20);
+	EQ(fl_core_write(c, f, 4000000, buf + 4000000, 500000), 500000);
+	EQ(fl_core_fsync(c, f, false), 0);
+	memset(rd, 0, 9 << 20);
+	EQ(fl_core_read(c, f, 0, 9 << 20, rd), 9 << 20);
+	CHECK(!memcmp(rd, buf, 9 << 20), "9 MiB read back");
+	/* hole far away */
+	EQ(fl_core_write(c, f, 5ULL << 30, "x", 1), 1);
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, (5LL << 30) + 1);
+	EQ(fl_core_read(c, f, (5ULL << 30) - 10, 11, rd), 11);
+	CHECK(!memcmp(rd, "\0\0\0\0\0\0\0\0\0\0x", 11), "hole then x");
+	/* shrink then grow: the old bytes are gone */
+	{
+		struct stat a = {.st_size = 100};
+
+		EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+		a.st_size = 5000;
+		EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+		EQ(fl_core_read(c, f, 0, 5000, rd), 5000);
+		CHECK(!memcmp(rd, buf, 100), "first 100 kept");
+		for (i = 100; i < 5000 && rd[i] == 0; i++)
+			;
+		EQ(i, 5000);
+	}
+	/* punch a hole */
+	EQ(fl_core_write(c, f, 0, buf, 8192), 8192);
+	EQ(fl_core_fallocate(c, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1000, 2000), 0);
+	EQ(fl_core_read(c, f, 0, 8192, rd), 8192);
+	CHECK(!memcmp(rd, buf, 1000) && !memcmp(rd + 3000, buf + 3000, 5192), "around the hole");
+	for (i = 1000; i < 3000 && rd[i] == 0; i++)
+		;
+	EQ(i, 3000);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+
+	c = mount_vol("data", &v, false);
+	f = lookup(c, 1, "big");
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, 8192);
+	EQ(fl_core_read(c, f, 0, 9000, rd), 8192);
+	CHECK(!memcmp(rd, buf, 1000) && !memcmp(rd + 3000, buf + 3000, 5192), "after remount");
+	umount_vol(c, v);
+	free(buf);
+	free(rd);
+}
+
+static void test_crash_replay(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("crash", &v, false);
+	struct stat st;
+	uint64_t f, d;
+	char rd[16];
+
+	EQ(fl_core_mkdir(c, 1, "dir", 0755, &root_cred, &st), 0);
+	d = st.st_ino;
+	EQ(fl_core_create(c, d, "synced", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	EQ(fl_core_write(c, f, 0, "durable!", 8), 8);
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_setxattr(c, f, "user.k", "v", 1, 0), 0);
+	EQ(fl_core_rename(c, d, "synced", 1, "moved", 0), 0);
+	EQ(fl_core_syncfs(c), 0);
+	/* open and unlinked at the crash: an orphan to purge at the next mount */
+	EQ(fl_core_unlink(c, 1, "moved"), 0);
+	EQ(fl_core_syncfs(c), 0);
+	EQ(fl_core_create(c, d, "second", 0600, O_RDWR, &root_cred, &st), 0);
+	EQ(fl_core_write(c, st.st_ino, 0, "abc", 3), 3);
+	EQ(fl_core_fsync(c, st.st_ino, false), 0);
+	fl_core_abandon(c);
+	fl_volume_close(v); /* releases the lock; the journal is all that remains */
+
+	c = mount_vol("crash", &v, false);
+	d = lookup(c, 1, "dir");
+	CHECK(d != 0, "dir replayed");
+	EQ(lookup(c, 1, "moved"), 0);
+	EQ(lookup(c, d, "synced"), 0);
+	f = lookup(c, d, "second");
+	CHECK(f != 0, "second replayed");
+	EQ(fl_core_read(c, f, 0, sizeof(rd), rd), 3);
+	CHECK(!memcmp(rd, "abc", 3), "second content");
+	umount_vol(c, v);
+
+	/* read-only mount sees the same */
+	c = mount_vol("crash", &v, true);
+	d = lookup(c, 1, "dir");
+	CHECK(lookup(c, d, "second") != 0, "ro sees second");
+	EQ(fl_core_mkdir(c, 1, "x", 0755, &root_cred, &st), -EROFS);
+	EQ(fl_core_unmount(c), 0);
+	fl_volume_close(v);
+}
+
+static void test_readdir_cb_count(void);
+
+struct rd {
+	int n;
+	char names[64][32];
+	uint64_t offs[64];
+};
+
+static int rd_cb(void *arg, const char *name, const struct stat *st, uint64_t next)
+{
+	struct rd *r = arg;
+
+	(void)st;
+	if (r->n >= 64)
+		return 1;
+	snprintf(r->names[r->n], 32, "%s", name);
+	r->offs[r->n++] = next;
+	return 0;
+}
+
+static void test_readdir_cb_count(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("rd", &v, false);
+	struct stat st;
+	struct rd r = {0}, r2 = {0};
+	char name[32];
+	int i, seen = 0;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "f%02d", i);
+		EQ(fl_core_mknod(c, 1, name, S_IFREG | 0644, 0, &root_cred, &st), 0);
+	}
+	EQ(fl_core_readdir(c, 1, 0, false, rd_cb, &r), 0);
+	EQ(r.n, 22);
+	/* resume from the 10th entry after removing some earlier and later ones */
+	EQ(fl_core_unlink(c, 1, "f01"), 0);
+	EQ(fl_core_unlink(c, 1, "f15"), 0);
+	EQ(fl_core_mknod(c, 1, "new", S_IFREG | 0644, 0, &root_cred, &st), 0);
+	EQ(fl_core_readdir(c, 1, r.offs[9], false, rd_cb, &r2), 0);
+	for (i = 0; i < r2.n; i++) {
+		if (!strcmp(r2.names[i], "f15"))
+			CHECK(0, "removed entry seen");
+		if (!strncmp(r2.names[i], "f0", 2) && r2.names[i][2] < '8')
+			CHECK(0, "entry seen twice: %s", r2.names[i]);
+		seen++;
+	}
+	EQ(seen, 12); /* f08..f19 minus f15, plus new */
+	umount_vol(c, v);
+}
+
+static void test_enospc(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c;
+	struct stat st;
+	char err[256], *buf = calloc(1, 1 << 20);
+	int i;
+	ssize_t r = 0;
+
+	EQ(fl_volume_create(base, "small", 4 << 20, 0, err, sizeof(err)), 0);
+	c = mount_vol("small", &v, false);
+	EQ(fl_core_create(c, 1, "f", 0644, O_RDWR, &root_cred, &st), 0);
+	for (i = 0; i < 8; i++) {
+		r = fl_core_write(c, st.st_ino, (uint64_t)i << 20, buf, 1 << 20);
+		if (r < 0)
+			break;
+	}
+	EQ(r, -ENOSPC);
+	EQ(i, 4);
+	{
+		struct statvfs sv;
+
+		EQ(fl_core_statfs(c, &sv), 0);
+		EQ(sv.f_blocks * sv.f_frsize, 4 << 20);
+		EQ(sv.f_bfree, 0);
+	}
+	EQ(fl_core_release(c, st.st_ino), 0);
+	EQ(fl_core_unlink(c, 1, "f"), 0);
+	fl_core_forget(c, st.st_ino, 1);
+	EQ(fl_core_syncfs(c), 0);
+	umount_vol(c, v);
+	free(buf);
+}
+
+static void test_volumes(void)
+{
+	char err[256] = "";
+	struct fl_volume *v, *v2;
+
+	EQ(fl_volume_create(base, "bad/name", 0, 0, err, sizeof(err)), -EINVAL);
+	EQ(fl_volume_create(base, "dup", 0, 0, err, sizeof(err)), 0);
+	EQ(fl_volume_create(base, "dup", 0, 0, err, sizeof(err)), -EEXIST);
+	CHECK(strstr(err, "exists") != NULL, "%s", err);
+	EQ(fl_volume_open(base, "nope", &v, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "no such volume") != NULL, "%s", err);
+	EQ(fl_volume_open(base, "dup", &v, err, sizeof(err)), 0);
+	EQ(fl_volume_open(base, "dup", &v2, err, sizeof(err)), 0);
+	EQ(fl_volume_lock(v, 30, false, err, sizeof(err)), 0);
+	/* same host, live pid (ours): refused, and the message names the holder */
+	EQ(fl_volume_lock(v2, 30, false, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "held by host") != NULL, "%s", err);
+	EQ(fl_volume_remove(base, "dup", err, sizeof(err)), -EBUSY);
+	fl_volume_close(v2);
+	fl_volume_close(v);
+	EQ(fl_volume_remove(base, "dup", err, sizeof(err)), 0);
+	EQ(fl_volume_open(base, "dup", &v, err, sizeof(err)), -ENOENT);
+}
+
+int main(void)
+{
+	char err[256];
+	const char *vols[] = {"ns", "data", "crash", "rd", NULL};
+	int i;
+
+	fl_log_init("test_core", LOG_WARNING);
+	base = fl_mem_open();
+	for (i = 0; vols[i]; i++)
+		if (fl_volume_create(base, vols[i], 0, 0, err, sizeof(err))) {
+			fprintf(stderr, "create %s: %s\n", vols[i], err);
+			return 1;
+		}
+	test_volumes();
+	test_namespace();
+	test_data();
+	test_crash_replay();
+	test_readdir_cb_count();
+	test_enospc();
+	fl_store_close(base);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
