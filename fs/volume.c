@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,6 +458,52 @@ static void fmt_since(int64_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* Is the process that took a lock at `since` still running on this host?
+ * Zombies and pids reused by processes started later count as gone. */
+static bool holder_alive(long pid, int64_t since)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start_ticks = 0;
+	long long btime = 0;
+	FILE *f;
+	char state;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return true;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c", &state) != 1)
+		return true;
+	if (state == 'Z' || state == 'X')
+		return false;
+	/* field 22 is the start time in clock ticks after boot */
+	for (field = 3, p += 2; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || sscanf(p, "%llu", &start_ticks) != 1)
+		return true;
+	f = fopen("/proc/stat", "r");
+	if (!f)
+		return true;
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "btime %lld", &btime) == 1)
+			break;
+	fclose(f);
+	if (btime && since &&
+	    btime + (long long)(start_ticks / (unsigned long long)sysconf(_SC_CLK_TCK)) > since + 2)
+		return false;
+	return true;
+}
+
 int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *err, size_t errlen)
 {
 	char host[64] = "localhost", addr[128] = "";
@@ -486,8 +533,7 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 		if (ret == 0)
 			continue; /* released meanwhile */
 		fmt_since(h.since, since, sizeof(since));
-		if (!strcmp(h.host, host) && h.pid > 0 && kill((pid_t)h.pid, 0) < 0 &&
-		    errno == ESRCH) {
+		if (!strcmp(h.host, host) && h.pid > 0 && !holder_alive(h.pid, h.since)) {
 			fl_notice("volume %s: writer pid %ld on this host is gone, taking over",
 				  v->super.name, h.pid);
 		} else if (takeover) {
