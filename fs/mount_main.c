@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +31,7 @@
 #include "flocker/log.h"
 #include "flocker/store.h"
 #include "fuse_ll.h"
+#include "pidfile.h"
 #include "volume.h"
 
 #define EXIT_USAGE 1
@@ -289,6 +291,26 @@ static void *renew_thread(void *arg)
 	return NULL;
 }
 
+/* The device number of the newest mount at mp, from /proc/self/mountinfo; 0 if unknown. */
+static dev_t mount_dev(const char *mp)
+{
+	char line[4096], point[PATH_MAX];
+	unsigned maj, min;
+	dev_t dev = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		/* "36 35 0:52 / /mnt/v1 rw,... - fuse.flockerfs ..." (no escapes expected) */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, point) == 3 &&
+		    !strcmp(point, mp))
+			dev = makedev(maj, min);
+	}
+	fclose(f);
+	return dev;
+}
+
 /* ---------- main ---------- */
 
 static int status_fd = -1;
@@ -377,6 +399,7 @@ int main(int argc, char **argv)
 	struct renewer rn = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 	pthread_t rt;
 	bool renewing = false;
+	dev_t mdev = 0;
 	char err[512] = "", fopts[1024], mp[PATH_MAX];
 	int ret, rc = EXIT_MOUNT;
 
@@ -450,6 +473,10 @@ int main(int argc, char **argv)
 			 o.name, mp);
 		goto out_signals;
 	}
+	/* not stat(mp): nobody serves the mount's requests yet */
+	mdev = mount_dev(mp);
+	if (mdev && fl_pidfile_write(mdev))
+		mdev = 0;
 	if (!o.ro) {
 		rn.v = v;
 		rn.core = core;
@@ -504,6 +531,8 @@ out:
 	fuse_opt_free_args(&args);
 	fl_volume_close(v);
 	fl_store_close(base);
+	if (mdev)
+		fl_pidfile_remove(mdev);
 	if (err[0])
 		report(err);
 	else if (rc)

@@ -514,7 +514,8 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 	gethostname(host, sizeof(host) - 1);
 	host[strcspn(host, "|")] = '\0';
 	v->st->ops->self_addr(v->st, addr, sizeof(addr));
-	snprintf(v->cookie, sizeof(v->cookie), "%s|%ld|%lld|%s", host, (long)getpid(),
+	/* lockers report at most 127 bytes of cookie: keep it shorter */
+	snprintf(v->cookie, sizeof(v->cookie), "%.32s|%ld|%lld|%.60s", host, (long)getpid(),
 		 (long long)time(NULL), addr);
 	v->lease_s = lease_s ? lease_s : FL_DEFAULT_LEASE_S;
 

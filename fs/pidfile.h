@@ -1,0 +1,17 @@
+/* flockerfs — the daemon's pid file, keyed by the mount's device number. */
+#ifndef FLOCKER_PIDFILE_H
+#define FLOCKER_PIDFILE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define FL_RUN_DIR "/run/flockerfs"
+
+/* Writes our pid for the mount whose st_dev is dev; 0 or a negative errno. */
+int fl_pidfile_write(dev_t dev);
+void fl_pidfile_remove(dev_t dev);
+/* The daemon's pid, or 0 when unknown. */
+long fl_pidfile_read(dev_t dev);
+bool fl_pid_is_zombie(long pid);
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * Writes the seed inputs of every fuzz harness:
+ *   gen_corpus OUTDIR   ->  OUTDIR/<harness>/seed-<what>
+ * Valid encodings of each record (typical and edge values), the same with
+ * unknown keys a future version might add, and for the journal whole
+ * segments (several frames, zero padding, a torn tail).  The committed
+ * corpora under tests/fuzz/corpus/ started from these and grew by fuzzing.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <msgpack.h>
+
+#include "flocker/record.h"
+
+static const char *outdir;
+static int errors;
+
+static void put_file(const char *harness, const char *what, const void *p, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", outdir, harness);
+	if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "gen_corpus: cannot create %s: %s\n", path, strerror(errno));
+		errors++;
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/seed-%s", outdir, harness, what);
+	f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "gen_corpus: cannot write %s\n", path);
+		errors++;
+	}
+}
+
+/* A journal segment for fuzz_jframe: a mode byte (bit 0: fix CRCs first), then the bytes. */
+static void put_segment(const char *what, uint8_t mode, const void *p, size_t len)
+{
+	uint8_t *b = malloc(len + 1);
+
+	if (!b) {
+		errors++;
+		return;
+	}
+	b[0] = mode;
+	memcpy(b + 1, p, len);
+	put_file("fuzz_jframe", what, b, len + 1);
+	free(b);
+}
+
+static void put_buf(const char *harness, const char *what, struct fl_buf *b, int rc)
+{
+	if (rc != 0) {
+		fprintf(stderr, "gen_corpus: encoding %s/%s failed: %d\n", harness, what, rc);
+		errors++;
+	} else {
+		put_file(harness, what, b->data, b->len);
+	}
+	fl_buf_reset(b);
+}
+
+/* Copies a valid encoding, adding unknown keys with nested values. */
+static void put_with_unknown(const char *harness, const char *what, const struct fl_buf *b)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	size_t off = 0;
+	uint32_t k;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, b->data, b->len, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_MAP) {
+		msgpack_unpacked_destroy(&u);
+		errors++;
+		return;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, u.data.via.map.size + 3);
+	msgpack_pack_uint64(&pk, 40);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_map(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "x", 1);
+	msgpack_pack_double(&pk, 0.5);
+	msgpack_pack_bin_with_body(&pk, "\0\1", 2);
+	for (k = 0; k < u.data.via.map.size; k++) {
+		msgpack_pack_object(&pk, u.data.via.map.ptr[k].key);
+		msgpack_pack_object(&pk, u.data.via.map.ptr[k].val);
+	}
+	msgpack_pack_str_with_body(&pk, "later", 5);
+	msgpack_pack_nil(&pk);
+	msgpack_pack_int64(&pk, -3);
+	msgpack_pack_ext_with_body(&pk, "ext", 3, 5);
+	put_file(harness, what, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void mk_inode(struct fl_inode_rec *i, uint64_t ino, uint32_t mode)
+{
+	memset(i, 0, sizeof(*i));
+	i->ino = ino;
+	i->mode = mode;
+	i->uid = 1000;
+	i->gid = 1000;
+	i->nlink = S_ISDIR(mode) ? 2 : 1;
+	i->size = S_ISREG(mode) ? 12345 : 0;
+	i->generation = 1;
+	i->atime.tv_sec = 1700000000;
+	i->atime.tv_nsec = 123456789;
+	i->mtime = i->atime;
+	i->ctime = i->atime;
+	i->btime.tv_sec = 1600000000;
+}
+
+int main(int argc, char **argv)
+{
+	static const char uuid[] = "6f1c2a9e-3b7d-4e05-9a8c-0d1e2f3a4b5c";
+	struct fl_buf b;
+	struct fl_super_rec s;
+	struct fl_volreg_rec r;
+	struct fl_dirent_rec d;
+	struct fl_inode_rec in;
+	struct fl_xattr xa[3];
+	struct fl_jop ops[6];
+	struct fl_jtxn t;
+	char valbuf[300];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+		return 2;
+	}
+	outdir = argv[1];
+	if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "gen_corpus: cannot create %s: %s\n", outdir, strerror(errno));
+		return 1;
+	}
+	fl_buf_init(&b, FL_REC_MAX);
+
+	/* super */
+	memset(&s, 0, sizeof(s));
+	memcpy(s.uuid, uuid, sizeof(uuid));
+	strcpy(s.name, "volume-1");
+	s.block_size = 4 << 20;
+	s.size_limit = 10ull << 30;
+	s.created = 1700000000;
+	s.next_ino = 2;
+	s.inodes = 1;
+	s.itab_shard_bits = 10;
+	put_buf("fuzz_super", "typical", &b, fl_super_encode(&s, &b));
+	fl_super_encode(&s, &b);
+	put_with_unknown("fuzz_super", "unknown-keys", &b);
+	fl_buf_reset(&b);
+	memset(s.name, 'Z', FL_VOLNAME_MAX);
+	s.name[FL_VOLNAME_MAX] = '\0';
+	s.block_size = 1u << 31;
+	s.size_limit = UINT64_MAX;
+	s.created = INT64_MIN;
+	s.next_ino = s.jtail = s.used_bytes = s.inodes = UINT64_MAX;
+	s.itab_shard_bits = 63;
+	put_buf("fuzz_super", "edge", &b, fl_super_encode(&s, &b));
+
+	/* volreg */
+	memset(&r, 0, sizeof(r));
+	memcpy(r.uuid, uuid, sizeof(uuid));
+	r.created = 1700000000;
+	r.size_limit = 1ull << 30;
+	put_buf("fuzz_volreg", "typical", &b, fl_volreg_encode(&r, &b));
+	fl_volreg_encode(&r, &b);
+	put_with_unknown("fuzz_volreg", "unknown-keys", &b);
+	fl_buf_reset(&b);
+	r.created = -1;
+	r.size_limit = UINT64_MAX;
+	put_buf("fuzz_volreg", "edge", &b, fl_volreg_encode(&r, &b));
+
+	/* dirent */
+	d.ino = 2;
+	d.type = S_IFREG;
+	put_buf("fuzz_dirent", "file", &b, fl_dirent_encode(&d, &b));
+	d.ino = UINT64_MAX;
+	d.type = S_IFDIR;
+	put_buf("fuzz_dirent", "dir-maxino", &b, fl_dirent_encode(&d, &b));
+	d.type = S_IFSOCK;
+	fl_dirent_encode(&d, &b);
+	put_with_unknown("fuzz_dirent", "unknown-keys", &b);
+	fl_buf_reset(&b);
+
+	/* inode */
+	mk_inode(&in, 2, S_IFREG | 0644);
+	put_buf("fuzz_inode", "file", &b, fl_inode_encode(&in, &b));
+	mk_inode(&in, 3, S_IFLNK | 0777);
+	in.symlink = (char *)"../target/file";
+	put_buf("fuzz_inode", "symlink", &b, fl_inode_encode(&in, &b));
+	mk_inode(&in, 1, S_IFDIR | 02775);
+	memset(valbuf, 'v', sizeof(valbuf));
+	xa[0].name = (char *)"user.mime_type";
+	xa[0].value = (char *)"text/plain";
+	xa[0].vlen = 10;
+	xa[1].name = (char *)"security.selinux";
+	xa[1].value = NULL;
+	xa[1].vlen = 0;
+	xa[2].name = (char *)"trusted.big";
+	xa[2].value = valbuf;
+	xa[2].vlen = sizeof(valbuf);
+	in.xattrs = xa;
+	in.nxattrs = 3;
+	put_buf("fuzz_inode", "dir-xattrs", &b, fl_inode_encode(&in, &b));
+	fl_inode_encode(&in, &b);
+	put_with_unknown("fuzz_inode", "unknown-keys", &b);
+	fl_buf_reset(&b);
+	mk_inode(&in, UINT64_MAX, S_IFCHR | 07777);
+	in.rdev = UINT64_MAX;
+	in.uid = in.gid = in.nlink = UINT32_MAX;
+	in.atime.tv_sec = INT64_MIN;
+	in.mtime.tv_sec = INT64_MAX;
+	in.mtime.tv_nsec = 999999999;
+	put_buf("fuzz_inode", "chrdev-edge", &b, fl_inode_encode(&in, &b));
+
+	/* jtxn: every op kind */
+	memset(&t, 0, sizeof(t));
+	memset(ops, 0, sizeof(ops));
+	t.tid = 7;
+	t.next_ino = 4;
+	t.used_bytes = 12345;
+	t.inodes = 3;
+	ops[0].kind = FL_JOP_INODE_PUT;
+	mk_inode(&ops[0].inode, 3, S_IFLNK | 0777);
+	ops[0].inode.symlink = (char *)"target";
+	ops[1].kind = FL_JOP_DENT_SET;
+	ops[1].ino = 1;
+	ops[1].name = (char *)"link";
+	ops[1].dent.ino = 3;
+	ops[1].dent.type = S_IFLNK;
+	ops[2].kind = FL_JOP_DENT_DEL;
+	ops[2].ino = 1;
+	ops[2].name = (char *)"old name";
+	ops[3].kind = FL_JOP_INODE_DEL;
+	ops[3].ino = 9;
+	ops[4].kind = FL_JOP_ORPHAN_ADD;
+	ops[4].ino = 10;
+	ops[5].kind = FL_JOP_ORPHAN_DEL;
+	ops[5].ino = 10;
+	t.ops = ops;
+	t.nops = 6;
+	put_buf("fuzz_jtxn", "all-kinds", &b, fl_jtxn_encode(&t, &b));
+	fl_jtxn_encode(&t, &b);
+	put_with_unknown("fuzz_jtxn", "unknown-keys", &b);
+	fl_buf_reset(&b);
+	t.nops = 0;
+	put_buf("fuzz_jtxn", "empty", &b, fl_jtxn_encode(&t, &b));
+	ops[0].inode = in; /* the chrdev edge inode */
+	ops[0].inode.xattrs = xa;
+	ops[0].inode.nxattrs = 2;
+	t.nops = 2;
+	put_buf("fuzz_jtxn", "put-xattrs", &b, fl_jtxn_encode(&t, &b));
+
+	/* jframe: whole segments */
+	{
+		struct fl_buf seg, rec;
+		static const char zeros[64];
+
+		fl_buf_init(&seg, 1 << 20);
+		fl_buf_init(&rec, FL_REC_MAX);
+		t.nops = 6;
+		mk_inode(&ops[0].inode, 3, S_IFREG | 0600);
+		fl_jtxn_encode(&t, &rec);
+		fl_jframe_put(&seg, rec.data, rec.len);
+		fl_buf_reset(&rec);
+		t.tid++;
+		t.nops = 1;
+		ops[0] = ops[3];
+		fl_jtxn_encode(&t, &rec);
+		fl_jframe_put(&seg, rec.data, rec.len);
+		put_segment("two-frames", 0, seg.data, seg.len);
+		fl_buf_append(&seg, zeros, sizeof(zeros));
+		put_segment("two-frames-padding", 0, seg.data, seg.len);
+		seg.data[8] ^= 0x55; /* stale CRC, fixed by mode 1 */
+		put_segment("two-frames-fixcrc", 1, seg.data, seg.len);
+		put_segment("two-frames-badcrc", 0, seg.data, seg.len);
+		fl_buf_reset(&seg);
+		fl_jframe_put(&seg, rec.data, rec.len);
+		fl_jframe_put(&seg, rec.data, rec.len);
+		put_segment("torn-tail", 0, seg.data, seg.len - 3);
+		fl_buf_reset(&seg);
+		fl_jframe_put(&seg, NULL, 0);
+		put_segment("empty-payload", 0, seg.data, seg.len);
+		fl_buf_free(&seg);
+		fl_buf_free(&rec);
+	}
+
+	fl_buf_free(&b);
+	return errors ? 1 : 0;
+}

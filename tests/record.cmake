@@ -1,0 +1,51 @@
+# Record codecs (fs/record.c, fs/buf.c): unit tests and fuzz-corpus replay.
+#
+#   test_record, test_buf        plain-assert unit tests              (label unit)
+#   fuzz_replay_<h>              harness <h> over tests/fuzz/corpus/fuzz_<h>/ (label unit)
+#   fuzz_gen_corpus              writes the seed inputs: fuzz_gen_corpus OUTDIR
+#   fuzz_<h>                     libFuzzer binaries, only with -DFLOCKER_FUZZ=ON and clang;
+#                                built, never run by ctest.  Run one with e.g.
+#                                  ./fuzz_inode -max_len=4096 ../tests/fuzz/corpus/fuzz_inode
+
+set(FLOCKER_FUZZ_HARNESSES super inode dirent volreg jtxn jframe)
+set(FLOCKER_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
+
+add_executable(test_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record.c)
+target_link_libraries(test_record PRIVATE flocker_util)
+add_test(NAME test_record COMMAND test_record)
+
+add_executable(test_buf ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_buf.c)
+target_link_libraries(test_buf PRIVATE flocker_util)
+add_test(NAME test_buf COMMAND test_buf)
+
+set_tests_properties(test_record test_buf PROPERTIES LABELS unit)
+
+add_executable(fuzz_gen_corpus ${FLOCKER_FUZZ_DIR}/gen_corpus.c)
+target_link_libraries(fuzz_gen_corpus PRIVATE flocker_util)
+
+foreach(h ${FLOCKER_FUZZ_HARNESSES})
+  add_executable(fuzz_replay_${h} ${FLOCKER_FUZZ_DIR}/fuzz_${h}.c ${FLOCKER_FUZZ_DIR}/replay_main.c)
+  target_link_libraries(fuzz_replay_${h} PRIVATE flocker_util)
+  add_test(NAME fuzz_replay_${h}
+           COMMAND fuzz_replay_${h} ${FLOCKER_FUZZ_DIR}/corpus/fuzz_${h})
+  set_tests_properties(fuzz_replay_${h} PROPERTIES LABELS unit)
+endforeach()
+
+if(FLOCKER_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FLOCKER_FUZZ needs clang (libFuzzer): configure with -DCMAKE_C_COMPILER=clang")
+  endif()
+  # The code under test must carry the fuzzer's coverage instrumentation, so
+  # the codecs are compiled again here rather than taken from flocker_util.
+  add_library(flocker_record_fuzz STATIC ${CMAKE_SOURCE_DIR}/fs/buf.c ${CMAKE_SOURCE_DIR}/fs/record.c)
+  target_compile_options(flocker_record_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_libraries(flocker_record_fuzz PUBLIC PkgConfig::MSGPACK)
+  foreach(h ${FLOCKER_FUZZ_HARNESSES})
+    add_executable(fuzz_${h} ${FLOCKER_FUZZ_DIR}/fuzz_${h}.c)
+    target_compile_options(fuzz_${h} PRIVATE -fsanitize=fuzzer,address,undefined
+                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(fuzz_${h} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(fuzz_${h} PRIVATE flocker_record_fuzz)
+  endforeach()
+endif()

@@ -1,0 +1,26 @@
+# Store adapters (fs/store_mem.c, fs/store_rados.c): one conformance body,
+# tests/unit/store_conformance.c, runs against both, so the mem store the
+# core's unit tests use behaves as RADOS does.
+#
+#   test_store_mem     the mem store, plus fault injection        (label unit)
+#   test_store_rados   real RADOS on the "ceph" fixture, plus     (label rados)
+#                      fencing by blocklist and opening errors
+
+add_library(flocker_store_conformance STATIC ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance.c)
+target_include_directories(flocker_store_conformance PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(flocker_store_conformance PUBLIC Threads::Threads)
+
+add_executable(test_store_mem ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store_mem.c)
+target_link_libraries(test_store_mem PRIVATE flocker_store_conformance flocker_util)
+add_test(NAME test_store_mem COMMAND test_store_mem)
+set_tests_properties(test_store_mem PROPERTIES LABELS unit TIMEOUT 120)
+
+add_executable(test_store_rados ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_store_rados.c)
+target_link_libraries(test_store_rados PRIVATE flocker_store_conformance flocker_core)
+add_test(NAME test_store_rados COMMAND test_store_rados)
+set_tests_properties(test_store_rados PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_TEST_ENV}"
+                     LABELS rados
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
