@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "bench.h"
 #include "core.h"
 #include "flocker/log.h"
 #include "flocker/store.h"
@@ -304,6 +305,9 @@ int main(int argc, char **argv)
 	fl_log_init("flockerctl", LOG_WARNING);
 	if (!pos)
 		return 1;
+	/* commands with their own option parsing */
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return fl_bench_cmd(argc - 1, argv + 1);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
