@@ -734,32 +734,134 @@ static void schedule_purge(struct fl_core *c, struct fl_inode *ip)
 	pthread_cond_broadcast(&c->cond);
 }
 
-/* Purges one orphan: its data, then its inode.  Called by the commit thread with the lock. */
-int fl_core_purge_one(struct fl_core *c, uint64_t ino)
+void fl_orph_note(struct fl_core *c, uint64_t ino)
 {
-	struct fl_inode *ip = fl_ino_find(c, ino);
-	struct fl_txn t = {.n = 0};
-	uint64_t size;
+	if (c->n_orph_add == c->orph_add_cap) {
+		size_t ncap = c->orph_add_cap ? c->orph_add_cap * 2 : 16;
+		uint64_t *n = realloc(c->ck_orph_add, ncap * sizeof(*n));
+
+		if (!n)
+			return; /* the journal keeps the truth; the key is fixed at the next mount
+				 */
+		c->ck_orph_add = n;
+		c->orph_add_cap = ncap;
+	}
+	c->ck_orph_add[c->n_orph_add++] = ino;
+}
+
+struct scan_ctx {
+	char prefix[FL_OID_LEN];
+	uint64_t first; /* objects of this index and above go */
+	uint64_t *idx;
+	size_t n, cap;
+};
+
+static int scan_cb(void *arg, const char *oid)
+{
+	struct scan_ctx *s = arg;
+	uint64_t ino, index;
+
+	if (fl_oid_parse_data(oid, &ino, &index) || index < s->first)
+		return 0;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		uint64_t *n = realloc(s->idx, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->idx = n;
+		s->cap = ncap;
+	}
+	s->idx[s->n++] = index;
+	return 0;
+}
+
+/* Removes every data object of ino past size, and the bytes past size in the
+ * object holding it: what an interrupted write-back may have left.  Without
+ * c->lock; lists the whole namespace, so it runs only after a crash. */
+static int trim_beyond(struct fl_core *c, uint64_t ino, uint64_t size)
+{
+	struct scan_ctx s = {.first = (size + c->bsize - 1) / c->bsize};
+	struct fl_batch *b;
+	char oid[FL_OID_LEN];
+	size_t i;
 	int ret;
 
-	if (!ip || ip->deleted || ip->r.nlink || ip->nlookup || ip->nopen)
+	fl_oid_data(oid, ino, 0);
+	snprintf(s.prefix, sizeof(s.prefix), "%.*s", (int)(strrchr(oid, '.') - oid + 1), oid);
+	ret = c->st->ops->list_objects(c->st, s.prefix, scan_cb, &s);
+	if (ret)
+		goto out;
+	b = fl_batch_new(c->st);
+	if (!b) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (size % c->bsize) {
+		fl_oid_data(oid, ino, size / c->bsize);
+		b->ops->truncate(b, oid, size % c->bsize);
+	}
+	for (i = 0; i < s.n; i++) {
+		fl_oid_data(oid, ino, s.idx[i]);
+		b->ops->remove(b, oid);
+	}
+	ret = fl_batch_wait(b);
+out:
+	free(s.idx);
+	return ret;
+}
+
+/* Purges one orphan: its data, then its inode.  An inode that still has
+ * links was on the list for a write-back in flight: its data past its size
+ * is trimmed instead.  Called by the commit thread with the lock. */
+int fl_core_purge_one(struct fl_core *c, uint64_t entry)
+{
+	uint64_t ino = entry & ~FL_PURGE_SCAN, size;
+	bool scan = entry & FL_PURGE_SCAN;
+	struct fl_txn t = {.n = 0};
+	struct fl_inode *ip;
+	int ret;
+
+	ret = fl_ino_get(c, ino, &ip);
+	if (ret == -ENOENT) {
+		/* already gone: only the list entry remains */
+		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+		fl_orph_note(c, ino);
+		return fl_txn_commit(c, &t, NULL);
+	}
+	if (ret)
+		return ret;
+	if (ip->nlookup || ip->nopen)
 		return 0;
+	if (ip->r.nlink) {
+		if (!scan)
+			return 0;
+		size = ip->jsize;
+		unlock_core(c);
+		ret = S_ISREG(ip->r.mode) ? trim_beyond(c, ino, size) : 0;
+		lock_core(c);
+		if (ret)
+			return ret;
+		ip->trim_mark = false;
+		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+		fl_orph_note(c, ino);
+		return fl_txn_commit(c, &t, NULL);
+	}
 	fl_data_drop(c, ip);
 	size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
-	if (S_ISREG(ip->r.mode) && size) {
+	if (S_ISREG(ip->r.mode) && (size || scan)) {
 		unlock_core(c);
-		ret = fl_data_remove_objects(c, ino, size);
+		ret = scan ? trim_beyond(c, ino, 0) : fl_data_remove_objects(c, ino, size);
 		lock_core(c);
 		if (ret)
 			return ret;
 	}
 	ip = fl_ino_find(c, ino);
-	if (!ip || ip->r.nlink || ip->nlookup || ip->nopen)
+	if (!ip || ip->deleted || ip->r.nlink || ip->nlookup || ip->nopen)
 		return 0;
 	fl_txn_simple(&t, FL_JOP_INODE_DEL, ino);
 	fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
-	if (c->used_bytes >= fl_round4k(ip->r.size))
-		c->used_bytes -= fl_round4k(ip->r.size);
+	fl_core_account(c, ip->r.size, 0);
 	if (c->inodes)
 		c->inodes--;
 	if (S_ISDIR(ip->r.mode)) {
@@ -778,6 +880,8 @@ int fl_core_purge_one(struct fl_core *c, uint64_t ino)
 	ret = fl_txn_commit(c, &t, NULL);
 	/* the checkpoint removes its itab key and frees it */
 	ip->deleted = true;
+	ip->orphan = ip->trim_mark = false;
+	fl_orph_note(c, ino);
 	fl_ino_ck(c, ip);
 	return ret;
 }
@@ -788,18 +892,9 @@ static void unlinked(struct fl_core *c, struct fl_inode *ip, struct fl_txn *t)
 	if (ip->r.nlink)
 		return;
 	ip->orphan = true;
-	fl_txn_simple(t, FL_JOP_ORPHAN_ADD, ip->r.ino);
-	if (c->n_orph_add == c->orph_add_cap) {
-		size_t ncap = c->orph_add_cap ? c->orph_add_cap * 2 : 16;
-		uint64_t *n = realloc(c->ck_orph_add, ncap * sizeof(*n));
-
-		if (n) {
-			c->ck_orph_add = n;
-			c->orph_add_cap = ncap;
-		}
-	}
-	if (c->n_orph_add < c->orph_add_cap)
-		c->ck_orph_add[c->n_orph_add++] = ip->r.ino;
+	if (!ip->trim_mark)
+		fl_txn_simple(t, FL_JOP_ORPHAN_ADD, ip->r.ino);
+	fl_orph_note(c, ip->r.ino);
 }
 
 /* ---------- public operations ---------- */
@@ -1366,6 +1461,8 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 			ret = ip->werr;
 			ip->werr = 0;
 		}
+		if (ip->nopen == 0 && ip->trim_mark && ip->r.nlink)
+			fl_data_touch(c, ip);
 		schedule_purge(c, ip);
 	}
 	(void)tid;
@@ -1911,7 +2008,6 @@ static void core_free(struct fl_core *c)
 	free(c->ck_dirs);
 	free(c->ck_deleted);
 	free(c->ck_orph_add);
-	free(c->ck_orph_del);
 	free(c->ck_rmdirs);
 	free(c->purge);
 	fl_buf_free(&c->jpending);

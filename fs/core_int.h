@@ -58,6 +58,7 @@ struct fl_inode {
 	bool ck_dirty;	 /* on core->ck_inodes */
 	bool deleted;	 /* INODE_DEL journaled: gone from the table at checkpoint */
 	bool orphan;	 /* nlink 0, waiting for the last reference */
+	bool trim_mark;	 /* on the orphan list: data objects may reach past jsize */
 	bool attr_dirty; /* size/times changed by writes, to journal at next flush */
 	bool flushing;
 	bool on_dlist; /* on core->dirty_inodes */
@@ -115,8 +116,8 @@ struct fl_core {
 	size_t nck_dirs, ck_dirs_cap;
 	uint64_t *ck_deleted; /* inode numbers deleted since the checkpoint */
 	size_t nck_deleted, ck_deleted_cap;
-	uint64_t *ck_orph_add, *ck_orph_del;
-	size_t n_orph_add, n_orph_del, orph_add_cap, orph_del_cap;
+	uint64_t *ck_orph_add; /* inodes whose orphan-list membership changed */
+	size_t n_orph_add, orph_add_cap;
 	uint64_t *ck_rmdirs; /* dir objects to remove */
 	size_t n_rmdirs, rmdirs_cap;
 
@@ -138,7 +139,12 @@ void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
 void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
 /* Volume usage follows a file size change. */
 void fl_core_account(struct fl_core *c, uint64_t oldsize, uint64_t newsize);
-int fl_core_purge_one(struct fl_core *c, uint64_t ino);
+/* Purge list entries: an inode number, with FL_PURGE_SCAN when found on the
+ * orphan list at mount (its data objects may reach past its recorded size). */
+#define FL_PURGE_SCAN ((uint64_t)1 << 63)
+int fl_core_purge_one(struct fl_core *c, uint64_t entry);
+/* Notes that ino's membership of the orphan list changed, for the checkpoint. */
+void fl_orph_note(struct fl_core *c, uint64_t ino);
 /* Frees a purged inode once the checkpoint has recorded its deletion. */
 void fl_core_free_deleted(struct fl_core *c, struct fl_inode *ip);
 int fl_core_space_for(struct fl_core *c, uint64_t add);
@@ -178,6 +184,8 @@ int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t
 int fl_data_remove_objects(struct fl_core *c, uint64_t ino, uint64_t size);
 /* Frees the inode's cached data without writing it (unlinked inodes); may wait for a flush. */
 void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
+/* Queues the inode for the flusher even without dirty data (to settle its orphan mark). */
+void fl_data_touch(struct fl_core *c, struct fl_inode *ip);
 int fl_data_start(struct fl_core *c);
 void fl_data_stop(struct fl_core *c);
 int64_t fl_now_ms(void);

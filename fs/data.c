@@ -233,6 +233,25 @@ static void overlay(const struct fl_extent *e, uint64_t boff, char *dst, uint64_
 	}
 }
 
+/* End of the furthest dirty byte of a file, 0 if none. */
+static uint64_t dirty_end(const struct fl_inode *ip, uint64_t bs)
+{
+	const struct fl_dblock *b;
+	uint64_t end = 0;
+
+	for (b = ip->blocks; b; b = b->next) {
+		const struct fl_extent *e = b->dirty;
+
+		if (!e)
+			continue;
+		while (e->next)
+			e = e->next;
+		if (b->index * bs + e->off + e->len > end)
+			end = b->index * bs + e->off + e->len;
+	}
+	return end;
+}
+
 static void dlist_add(struct fl_core *c, struct fl_inode *ip)
 {
 	if (ip->on_dlist)
@@ -241,6 +260,11 @@ static void dlist_add(struct fl_core *c, struct fl_inode *ip)
 	ip->dnext = c->dirty_inodes;
 	c->dirty_inodes = ip;
 	ip->dirty_since_ms = fl_now_ms();
+}
+
+void fl_data_touch(struct fl_core *c, struct fl_inode *ip)
+{
+	dlist_add(c, ip);
 }
 
 static void dlist_remove(struct fl_core *c, struct fl_inode *ip)
@@ -403,6 +427,22 @@ int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
 		goto journal;
 	}
 	ip->flushing = true;
+	/* Data past the recorded size: put the inode on the orphan list first, so
+	 * that a crash before its size is journaled trims what was written. */
+	if (!ip->trim_mark && ip->r.nlink && dirty_end(ip, c->bsize) > ip->jsize) {
+		uint64_t mtid = 0;
+
+		fl_txn_simple(&t, FL_JOP_ORPHAN_ADD, ino);
+		ret = fl_txn_commit(c, &t, &mtid);
+		t.n = 0;
+		if (!ret) {
+			ip->trim_mark = true;
+			fl_orph_note(c, ino);
+			ret = fl_journal_wait(c, mtid);
+		}
+		if (ret)
+			goto out_unflag;
+	}
 	target = ip->r.size;
 	arrays = calloc(nblocks * 3, sizeof(void *));
 	batch = fl_batch_new(c->st);
@@ -497,8 +537,15 @@ journal:
 		ip->attr_dirty = false;
 		fl_txn_inode(&t, ip);
 		fl_ino_ck(c, ip);
-		ret = fl_txn_commit(c, &t, tid);
 	}
+	if (ip->trim_mark && !ip->nopen && ip->r.nlink && ip->jsize == ip->r.size &&
+	    !dirty_end(ip, c->bsize)) {
+		ip->trim_mark = false;
+		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+		fl_orph_note(c, ino);
+	}
+	if (t.n)
+		ret = fl_txn_commit(c, &t, tid);
 	return ret;
 }
 

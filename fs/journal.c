@@ -294,6 +294,13 @@ static int cmp_ino(const void *a, const void *b)
 	return x->r.ino < y->r.ino ? -1 : x->r.ino > y->r.ino;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -393,29 +400,29 @@ static int plan_build(struct fl_core *c, struct ck_plan *p)
 	}
 	c->nck_dirs = 0;
 	/* orphans: the present state of every inode named since the last checkpoint */
-	if (!ret && (c->n_orph_add || c->n_orph_del)) {
+	if (!ret && c->n_orph_add) {
 		struct ck_obj *o = plan_obj(p, FL_OID_ORPHAN);
 
+		if (!o)
+			ret = -ENOMEM;
+		if (c->n_orph_add)
+			qsort(c->ck_orph_add, c->n_orph_add, sizeof(uint64_t), cmp_u64);
 		for (i = 0; o && i < c->n_orph_add && !ret; i++) {
 			struct fl_inode *oip = fl_ino_find(c, c->ck_orph_add[i]);
 
+			if (i && c->ck_orph_add[i] == c->ck_orph_add[i - 1])
+				continue;
 			fl_ino_key(key, c->ck_orph_add[i]);
-			if (oip && !oip->deleted && oip->r.nlink == 0) {
+			if (oip && !oip->deleted && (oip->r.nlink == 0 || oip->trim_mark)) {
 				fl_buf_reset(&b);
-				ret = fl_buf_append(&b, "", 0);
+				ret = fl_buf_append(&b, "-", 1);
 				ret = ret ? ret : obj_set(o, key, &b);
 			} else {
 				ret = obj_rm(o, key);
 			}
 		}
-		for (i = 0; o && i < c->n_orph_del && !ret; i++) {
-			fl_ino_key(key, c->ck_orph_del[i]);
-			ret = obj_rm(o, key);
-		}
-		if (!o)
-			ret = -ENOMEM;
 	}
-	c->n_orph_add = c->n_orph_del = 0;
+	c->n_orph_add = 0;
 	p->rmobjs = c->ck_rmdirs;
 	p->nrmobjs = c->n_rmdirs;
 	c->ck_rmdirs = NULL;
@@ -537,13 +544,13 @@ static void *commit_thread(void *arg)
 			continue;
 		}
 		if (c->npurge && !c->error) {
-			uint64_t ino = c->purge[--c->npurge];
-			int ret = fl_core_purge_one(c, ino);
+			uint64_t entry = c->purge[--c->npurge];
+			int ret = fl_core_purge_one(c, entry);
 
 			if (ret)
-				fl_warn("cannot purge unlinked inode %" PRIu64
-					": %s; kept as an orphan for the next mount",
-					ino, strerror(-ret));
+				fl_warn("cannot clean up orphan inode %" PRIu64
+					": %s; kept on the orphan list for the next mount",
+					entry & ~FL_PURGE_SCAN, strerror(-ret));
 			continue;
 		}
 		if (ckpt_due) {
@@ -941,7 +948,7 @@ static int rp_write(struct fl_core *c, struct fl_replay *rp)
 				ret = obj_rm(o, key);
 			} else {
 				fl_buf_reset(&b);
-				ret = fl_buf_append(&b, "", 0);
+				ret = fl_buf_append(&b, "-", 1);
 				ret = ret ? ret : obj_set(o, key, &b);
 			}
 		}
@@ -977,7 +984,7 @@ static int orphans_cb(void *arg, const char *key, const void *val, size_t len)
 		c->purge = n;
 		c->purge_cap = ncap;
 	}
-	c->purge[c->npurge++] = ino;
+	c->purge[c->npurge++] = ino | FL_PURGE_SCAN;
 	return 0;
 }
 
