@@ -10,24 +10,27 @@
  * Volume commands work straight on RADOS, with no control service.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "bench.h"
 #include "core.h"
 #include "flocker/log.h"
+#include "fsck.h"
 #include "flocker/store.h"
 #include "volume.h"
 
 struct ctl {
 	struct fl_rados_opts ro;
-	bool json;
+	bool json, repair;
 	const char *size, *block_size;
 	int argc;
 	char **argv; /* positional arguments after the command words */
@@ -247,6 +250,122 @@ out:
 	return rc;
 }
 
+static void report_json(const char *name, const struct fl_fsck_report *r, bool repair)
+{
+	json_t *o = json_pack("{s:s, s:b, s:b}", "volume", name, "clean", r->damage == 0, "repair",
+			      repair);
+	json_t *chk = json_object(), *found = json_object();
+
+#define NUM(obj, f) json_object_set_new(obj, #f, json_integer((json_int_t)r->f))
+	NUM(chk, inodes);
+	NUM(chk, entries);
+	NUM(chk, directories);
+	NUM(chk, data_objects);
+	NUM(chk, journal_records);
+	NUM(chk, journal_replayed);
+	NUM(found, journal_corrupt);
+	NUM(found, corrupt_inodes);
+	NUM(found, corrupt_entries);
+	NUM(found, dangling_entries);
+	NUM(found, type_mismatches);
+	NUM(found, extra_dir_links);
+	NUM(found, wrong_nlink);
+	NUM(found, orphan_inodes);
+	NUM(found, missing_dir_objects);
+	NUM(found, stray_dir_objects);
+	NUM(found, stray_data_objects);
+	NUM(found, data_past_eof);
+	NUM(found, stale_orphan_keys);
+	NUM(found, stale_journal_segments);
+	NUM(found, bad_counters);
+	NUM(found, unknown_objects);
+#undef NUM
+	json_object_set_new(o, "checked", chk);
+	json_object_set_new(o, "found", found);
+	json_object_set_new(o, "damage", json_integer((json_int_t)r->damage));
+	json_object_set_new(o, "repaired", json_integer((json_int_t)r->repaired));
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	printf("\n");
+	json_decref(o);
+}
+
+static void report_text(const char *name, const struct fl_fsck_report *r, bool repair)
+{
+	static const struct {
+		const char *what;
+		size_t off;
+	} rows[] = {
+#define ROW(f, w) {w, offsetof(struct fl_fsck_report, f)}
+		ROW(journal_corrupt, "torn or corrupt journal records"),
+		ROW(corrupt_inodes, "corrupt inode records"),
+		ROW(corrupt_entries, "corrupt directory entries"),
+		ROW(dangling_entries, "entries naming missing inodes"),
+		ROW(type_mismatches, "entries of the wrong type"),
+		ROW(extra_dir_links, "extra names of directories"),
+		ROW(wrong_nlink, "wrong link counts"),
+		ROW(orphan_inodes, "inodes without a name"),
+		ROW(missing_dir_objects, "missing directory objects"),
+		ROW(stray_dir_objects, "stray directory objects"),
+		ROW(stray_data_objects, "stray data objects"),
+		ROW(data_past_eof, "data past the end of files"),
+		ROW(stale_orphan_keys, "stale orphan list entries"),
+		ROW(stale_journal_segments, "stale journal segments"),
+		ROW(bad_counters, "wrong superblock counters"),
+#undef ROW
+	};
+	size_t i;
+
+	printf("fsck %s: checked %" PRIu64 " inodes (%" PRIu64 " directories), %" PRIu64
+	       " entries, %" PRIu64 " data objects, %" PRIu64 " journal records (%" PRIu64
+	       " replayed)\n",
+	       name, r->inodes, r->directories, r->entries, r->data_objects, r->journal_records,
+	       r->journal_replayed);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t n = *(const uint64_t *)((const char *)r + rows[i].off);
+
+		if (n)
+			printf("  %-36s %" PRIu64 "\n", rows[i].what, n);
+	}
+	if (r->unknown_objects)
+		printf("  %-36s %" PRIu64 " (left alone)\n", "unknown objects", r->unknown_objects);
+	if (r->damage == 0)
+		printf("fsck %s: clean\n", name);
+	else if (repair)
+		printf("fsck %s: %" PRIu64 " problems, %" PRIu64 " repaired\n", name, r->damage,
+		       r->repaired);
+	else
+		printf("fsck %s: %" PRIu64 " problems (first: %s); run with --repair to fix\n",
+		       name, r->damage, r->first_problem);
+}
+
+static int cmd_fsck(struct ctl *c)
+{
+	struct fl_fsck_opts o = {.repair = c->repair, .progress = isatty(2) && !c->json};
+	struct fl_fsck_report r;
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl fsck NAME [--repair] [--json]\n");
+		return 8;
+	}
+	st = connect_or_die(c);
+	ret = fl_fsck(st, c->argv[0], &o, &r, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+		return 8;
+	}
+	if (c->json)
+		report_json(c->argv[0], &r, c->repair);
+	else
+		report_text(c->argv[0], &r, c->repair);
+	if (r.damage == 0)
+		return 0;
+	return c->repair && r.repaired == r.damage ? 1 : 4;
+}
+
 static int cmd_remove(struct ctl *c)
 {
 	struct fl_store *st;
@@ -336,6 +455,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--block-size")) {
 			NEEDARG();
 			c.block_size = argv[++i];
+		} else if (!strcmp(a, "--repair")) {
+			c.repair = true;
 		} else if (!strcmp(a, "--json")) {
 			c.json = true;
 		} else if (!strcmp(a, "--debug")) {
@@ -351,6 +472,11 @@ int main(int argc, char **argv)
 #undef NEEDARG
 	}
 	c.argv = pos;
+	if (nwords >= 1 && !strcmp(words[0], "fsck")) {
+		if (nwords == 2)
+			pos[c.argc++] = words[1];
+		return cmd_fsck(&c);
+	}
 	if (nwords < 2 || strcmp(words[0], "volume")) {
 		usage(stderr);
 		return 2;

@@ -436,6 +436,26 @@ void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de)
 	free(de);
 }
 
+/* Puts a directory on the checkpoint's list: its object is written even with no names. */
+void fl_dir_ck_list(struct fl_core *c, struct fl_inode *dip)
+{
+	struct fl_dir *d = dip->dir;
+
+	if (d->ck_listed)
+		return;
+	if (c->nck_dirs == c->ck_dirs_cap) {
+		size_t ncap = c->ck_dirs_cap ? c->ck_dirs_cap * 2 : 16;
+		struct fl_inode **n = realloc(c->ck_dirs, ncap * sizeof(*n));
+
+		if (!n)
+			return;
+		c->ck_dirs = n;
+		c->ck_dirs_cap = ncap;
+	}
+	c->ck_dirs[c->nck_dirs++] = dip;
+	d->ck_listed = true;
+}
+
 void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name)
 {
 	struct fl_dir *d = dip->dir;
@@ -455,19 +475,7 @@ void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name)
 		d->ck_cap = ncap;
 	}
 	d->ck_names[d->nck++] = dup;
-	if (!d->ck_listed) {
-		if (c->nck_dirs == c->ck_dirs_cap) {
-			size_t ncap = c->ck_dirs_cap ? c->ck_dirs_cap * 2 : 16;
-			struct fl_inode **n = realloc(c->ck_dirs, ncap * sizeof(*n));
-
-			if (!n)
-				return;
-			c->ck_dirs = n;
-			c->ck_dirs_cap = ncap;
-		}
-		c->ck_dirs[c->nck_dirs++] = dip;
-		d->ck_listed = true;
-	}
+	fl_dir_ck_list(c, dip);
 }
 
 struct dir_load {
@@ -614,6 +622,17 @@ static struct fl_inode *inode_new(struct fl_core *c, mode_t mode, const struct f
 	return ip;
 }
 
+void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize)
+{
+	if (S_ISREG(ip->r.mode)) {
+		uint64_t o = fl_round4k(ip->jsize);
+
+		c->jused_bytes = c->jused_bytes >= o ? c->jused_bytes - o : 0;
+		c->jused_bytes += fl_round4k(jsize);
+	}
+	ip->jsize = jsize;
+}
+
 void fl_core_account(struct fl_core *c, uint64_t oldsize, uint64_t newsize)
 {
 	uint64_t o = fl_round4k(oldsize), n = fl_round4k(newsize);
@@ -647,6 +666,7 @@ static int link_new(struct fl_core *c, struct fl_inode *dip, const char *name, s
 		ip->dir = d;
 		ip->parent = dip->r.ino;
 		dip->r.nlink++;
+		fl_dir_ck_list(c, ip); /* its (empty) object must exist */
 	}
 	touch_dir(dip, &ip->r.ctime);
 	fl_txn_inode(&t, ip);
@@ -675,9 +695,6 @@ static int make_node(struct fl_core *c, uint64_t parent, const char *name, mode_
 		return ret;
 	if (fl_dir_find(d, name))
 		return -EEXIST;
-	ret = fl_core_space_for(c, target ? fl_round4k(strlen(target)) : 0);
-	if (ret)
-		return ret;
 	ip = inode_new(c, mode, cr, dip, &ret);
 	if (!ip)
 		return ret;
@@ -861,7 +878,11 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 		return 0;
 	fl_txn_simple(&t, FL_JOP_INODE_DEL, ino);
 	fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
-	fl_core_account(c, ip->r.size, 0);
+	if (S_ISREG(ip->r.mode)) {
+		/* usage counts regular files only */
+		fl_core_account(c, ip->r.size, 0);
+		fl_set_jsize(c, ip, 0);
+	}
 	if (c->inodes)
 		c->inodes--;
 	if (S_ISDIR(ip->r.mode)) {
@@ -992,7 +1013,8 @@ int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int m
 			if (ret)
 				goto out;
 			fl_core_account(c, ip->r.size, nsize);
-			ip->r.size = ip->jsize = nsize;
+			fl_set_jsize(c, ip, nsize);
+			ip->r.size = nsize;
 		}
 		ip->r.mtime = ip->r.ctime = ts;
 	}
@@ -1595,7 +1617,8 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 		if (ret)
 			goto out;
 		fl_core_account(c, ip->r.size, nsize);
-		ip->r.size = ip->jsize = nsize;
+		fl_set_jsize(c, ip, nsize);
+		ip->r.size = nsize;
 		now(&ip->r.ctime);
 		fl_txn_inode(&t, ip);
 		fl_ino_ck(c, ip);
@@ -2045,7 +2068,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 	}
 	c->bsize = v->super.block_size;
 	c->next_ino = v->super.next_ino;
-	c->used_bytes = v->super.used_bytes;
+	c->used_bytes = c->jused_bytes = v->super.used_bytes;
 	c->inodes = v->super.inodes;
 	fl_buf_init(&c->jpending, 64u << 20);
 	ret = fl_journal_replay(c, err, errlen);

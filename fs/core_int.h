@@ -94,7 +94,9 @@ struct fl_core {
 	bool *shard_loaded;
 	uint64_t nshards;
 
-	uint64_t next_ino, used_bytes, inodes;
+	uint64_t next_ino, inodes;
+	uint64_t used_bytes;  /* regular files' sizes as programs see them: for ENOSPC */
+	uint64_t jused_bytes; /* the same over journaled sizes: what records carry */
 	uint32_t bsize;
 
 	/* journal */
@@ -139,6 +141,8 @@ void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
 void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
 /* Volume usage follows a file size change. */
 void fl_core_account(struct fl_core *c, uint64_t oldsize, uint64_t newsize);
+/* Sets the journaled size of a file, keeping jused_bytes right. */
+void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize);
 /* Purge list entries: an inode number, with FL_PURGE_SCAN when found on the
  * orphan list at mount (its data objects may reach past its recorded size). */
 #define FL_PURGE_SCAN ((uint64_t)1 << 63)
@@ -165,6 +169,7 @@ int fl_overlay_dir(struct fl_core *c, uint64_t ino, struct fl_dir *d);
 int fl_overlay_inode(struct fl_core *c, uint64_t ino, struct fl_inode_rec *r, bool *deleted);
 void fl_overlay_free(struct fl_core *c);
 void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name);
+void fl_dir_ck_list(struct fl_core *c, struct fl_inode *dip);
 int fl_dir_insert(struct fl_dir *d, const char *name, uint64_t ino, uint32_t type);
 struct fl_dentry *fl_dir_find(struct fl_dir *d, const char *name);
 void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de);

@@ -516,7 +516,7 @@ int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
 		uint64_t nj = target < ip->r.size ? target : ip->r.size;
 
 		if (nj > ip->jsize)
-			ip->jsize = nj;
+			fl_set_jsize(c, ip, nj);
 	}
 	ip->flushing = false;
 	pthread_cond_broadcast(&c->cond);

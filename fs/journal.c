@@ -113,7 +113,7 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 	j.version = FL_FORMAT_VERSION;
 	j.tid = c->next_tid;
 	j.next_ino = c->next_ino;
-	j.used_bytes = c->used_bytes;
+	j.used_bytes = c->jused_bytes;
 	j.inodes = c->inodes;
 	j.ops = t->ops;
 	j.nops = t->n;
@@ -437,7 +437,7 @@ static int plan_build(struct fl_core *c, struct ck_plan *p)
 	fl_buf_free(&b);
 	p->super = c->v->super;
 	p->super.next_ino = c->next_ino;
-	p->super.used_bytes = c->used_bytes;
+	p->super.used_bytes = c->jused_bytes;
 	p->super.inodes = c->inodes;
 	return ret;
 }
@@ -919,6 +919,14 @@ static int rp_write(struct fl_core *c, struct fl_replay *rp)
 			ret = fl_inode_encode(&rp->in[i].r, &b);
 			if (!ret)
 				ret = obj_set(o, key, &b);
+			if (!ret && S_ISDIR(rp->in[i].r.mode) && rp->in[i].r.nlink) {
+				/* a directory made since the checkpoint may have no entries */
+				char doid[FL_OID_LEN];
+
+				fl_oid_dir(doid, rp->in[i].ino);
+				ret = c->st->ops->omap_update(c->st, doid, NULL, 0, NULL, 0, NULL,
+							      0);
+			}
 		}
 	}
 	for (i = 0; i < rp->nde && !ret; i++) {
@@ -958,7 +966,7 @@ static int rp_write(struct fl_core *c, struct fl_replay *rp)
 	fl_buf_free(&b);
 	p.super = c->v->super;
 	p.super.next_ino = c->next_ino;
-	p.super.used_bytes = c->used_bytes;
+	p.super.used_bytes = c->jused_bytes;
 	p.super.inodes = c->inodes;
 	p.oldtail = c->v->super.jtail;
 	p.newseg = c->jseg;
@@ -1003,7 +1011,7 @@ int fl_journal_replay(struct fl_core *c, char *err, size_t errlen)
 	rp_finish(rp);
 	if (rp->have_txn) {
 		c->next_ino = rp->next_ino > c->next_ino ? rp->next_ino : c->next_ino;
-		c->used_bytes = rp->used_bytes;
+		c->used_bytes = c->jused_bytes = rp->used_bytes;
 		c->inodes = rp->inodes;
 		fl_notice("volume %s: replayed %zu inode and %zu entry changes from the journal",
 			  c->v->super.name, rp->nin, rp->nde);

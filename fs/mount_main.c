@@ -437,6 +437,15 @@ int main(int argc, char **argv)
 		goto out;
 	if (!o.ro) {
 		ret = fl_volume_lock(v, o.lease_s, o.takeover, err, sizeof(err));
+		if (ret == -EBUSY) {
+			char held[sizeof(err)];
+
+			snprintf(held, sizeof(held), "%s", err);
+			snprintf(
+				err, sizeof(err),
+				"cannot mount read-write: %.400s; use -o ro, or -o takeover if that host is dead",
+				held);
+		}
 		if (ret)
 			goto out;
 	}

@@ -549,7 +549,7 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 			}
 		} else {
 			seterr(err, errlen,
-			       "cannot mount volume %s read-write: held by host %s (pid %ld) since %s; use -o ro, or -o takeover if that host is dead",
+			       "volume %s is held read-write by host %s (pid %ld) since %s",
 			       v->super.name, h.host, h.pid, since);
 			return -EBUSY;
 		}

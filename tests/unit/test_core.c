@@ -17,6 +17,7 @@
 #include "core.h"
 #include "flocker/log.h"
 #include "flocker/store.h"
+#include "fsck.h"
 #include "volume.h"
 
 static int passed, failed;
@@ -73,6 +74,25 @@ static void umount_vol(struct fl_core *c, struct fl_volume *v)
 	fl_volume_close(v);
 }
 
+static void check_fsck_at(const char *name, uint64_t want_damage, int line)
+{
+	struct fl_fsck_opts o = {0};
+	struct fl_fsck_report r;
+	char err[256] = "";
+	int ret = fl_fsck(base, name, &o, &r, err, sizeof(err));
+
+	if (ret || r.damage != want_damage) {
+		failed++;
+		fprintf(stderr, "FAIL %s:%d: fsck %s: ret %d (%s), damage %llu (want %llu): %s\n",
+			__FILE__, line, name, ret, err, (unsigned long long)r.damage,
+			(unsigned long long)want_damage, r.first_problem);
+	} else {
+		passed++;
+	}
+}
+
+#define check_fsck(name, want) check_fsck_at(name, want, __LINE__)
+
 static uint64_t lookup(struct fl_core *c, uint64_t parent, const char *name)
 {
 	struct stat st;
@@ -126,6 +146,7 @@ static void test_namespace(void)
 	EQ(fl_core_lookup(c, d1, "sym", &st), 0);
 	EQ(st.st_ino, f1);
 	/* dir over non-empty dir / file over dir */
+	EQ(fl_core_mkdir(c, 1, "empty", 0755, &root_cred, &st), 0);
 	EQ(fl_core_mkdir(c, 1, "d3", 0755, &root_cred, &st), 0);
 	EQ(fl_core_rename(c, 1, "d3", 1, "d1", 0), -ENOTEMPTY);
 	EQ(fl_core_rename(c, d1, "sym", 1, "d3", 0), -EISDIR);
@@ -133,7 +154,7 @@ static void test_namespace(void)
 	/* move a dir across parents: link counts */
 	EQ(fl_core_rename(c, 1, "d3", d1, "d3", 0), 0);
 	EQ(fl_core_getattr(c, 1, &st), 0);
-	EQ(st.st_nlink, 3);
+	EQ(st.st_nlink, 4); /* d1 and empty */
 	EQ(fl_core_getattr(c, d1, &st2), 0);
 	EQ(st2.st_nlink, 4);
 	/* long names */
@@ -170,7 +191,14 @@ static void test_namespace(void)
 	EQ(fl_core_release(c, f1), 0);
 	EQ(fl_core_getattr(c, d1, &st), 0);
 	EQ(st.st_nlink, 4);
+	{
+		uint64_t e = lookup(c, 1, "empty");
+
+		CHECK(e != 0, "empty dir after remount");
+		EQ(fl_core_opendir(c, e), 0);
+	}
 	umount_vol(c, v);
+	check_fsck("ns", 0);
 }
 
 static void test_data(void)
@@ -233,6 +261,7 @@ static void test_data(void)
 	umount_vol(c, v);
 	free(buf);
 	free(rd);
+	check_fsck("data", 0);
 }
 
 static void test_crash_replay(void)
@@ -279,6 +308,7 @@ static void test_crash_replay(void)
 	EQ(fl_core_mkdir(c, 1, "x", 0755, &root_cred, &st), -EROFS);
 	EQ(fl_core_unmount(c), 0);
 	fl_volume_close(v);
+	check_fsck("crash", 0);
 }
 
 static void test_readdir_cb_count(void);
@@ -382,7 +412,7 @@ static void test_volumes(void)
 	EQ(fl_volume_lock(v, 30, false, err, sizeof(err)), 0);
 	/* same host, live pid (ours): refused, and the message names the holder */
 	EQ(fl_volume_lock(v2, 30, false, err, sizeof(err)), -EBUSY);
-	CHECK(strstr(err, "held by host") != NULL, "%s", err);
+	CHECK(strstr(err, "held read-write by host") != NULL, "%s", err);
 	EQ(fl_volume_remove(base, "dup", err, sizeof(err)), -EBUSY);
 	fl_volume_close(v2);
 	fl_volume_close(v);
