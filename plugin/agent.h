@@ -30,8 +30,8 @@ struct fl_agent_volume {
 	char uuid[37];
 	uint64_t size_limit; /* 0: unlimited */
 	uint64_t bytes_used;
-	int64_t created;     /* unix seconds */
-	char holder[128];    /* node (host) holding it read-write, "" if none */
+	int64_t created;      /* unix seconds */
+	char holder[128];     /* node (host) holding it read-write, "" if none */
 	char mountpoint[256]; /* where it is mounted on this host, "" if not */
 };
 
@@ -46,8 +46,8 @@ int fl_agent_remove(struct fl_agent *a, const char *name, char *err, size_t errl
  * returns the mount point (/run/flocker/mounts/<uuid> by default).  Mounts are
  * counted by id as a persisted set: the first id mounts, later ones share it.
  */
-int fl_agent_mount(struct fl_agent *a, const char *name, const char *id, char *path,
-		   size_t pathlen, char *err, size_t errlen);
+int fl_agent_mount(struct fl_agent *a, const char *name, const char *id, char *path, size_t pathlen,
+		   char *err, size_t errlen);
 /* Drops id from the set; the last one flushes, unmounts and releases the lease. */
 int fl_agent_unmount(struct fl_agent *a, const char *name, const char *id, char *err,
 		     size_t errlen);
