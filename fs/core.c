@@ -979,6 +979,33 @@ int fl_core_getattr(struct fl_core *c, uint64_t ino, struct stat *st)
 	return ret;
 }
 
+/* Truncates or extends a regular file, data first; the caller journals the inode. */
+static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
+		    const struct timespec *ts)
+{
+	uint64_t osize = ip->r.size;
+	int ret;
+
+	if (!S_ISREG(ip->r.mode))
+		return S_ISDIR(ip->r.mode) ? -EISDIR : -EINVAL;
+	if (nsize > osize) {
+		ret = fl_core_space_for(c, fl_round4k(nsize) - fl_round4k(osize));
+		if (ret)
+			return ret;
+	}
+	if (nsize != osize) {
+		/* data first (ordered): trim objects or flush before extending */
+		ret = fl_data_truncate(c, ip, osize, nsize);
+		if (ret)
+			return ret;
+		fl_core_account(c, ip->r.size, nsize);
+		fl_set_jsize(c, ip, nsize);
+		ip->r.size = nsize;
+	}
+	ip->r.mtime = ip->r.ctime = *ts;
+	return 0;
+}
+
 int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int mask,
 		    struct stat *out)
 {
@@ -996,27 +1023,9 @@ int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int m
 		goto out;
 	now(&ts);
 	if (mask & FL_SET_SIZE) {
-		uint64_t nsize = (uint64_t)a->st_size, osize = ip->r.size;
-
-		if (!S_ISREG(ip->r.mode)) {
-			ret = S_ISDIR(ip->r.mode) ? -EISDIR : -EINVAL;
+		ret = set_size(c, ip, (uint64_t)a->st_size, &ts);
+		if (ret)
 			goto out;
-		}
-		if (nsize > osize) {
-			ret = fl_core_space_for(c, fl_round4k(nsize) - fl_round4k(osize));
-			if (ret)
-				goto out;
-		}
-		if (nsize != osize) {
-			/* data first (ordered): trim objects or flush before extending */
-			ret = fl_data_truncate(c, ip, osize, nsize);
-			if (ret)
-				goto out;
-			fl_core_account(c, ip->r.size, nsize);
-			fl_set_jsize(c, ip, nsize);
-			ip->r.size = nsize;
-		}
-		ip->r.mtime = ip->r.ctime = ts;
 	}
 	if (mask & FL_SET_MODE)
 		ip->r.mode = (ip->r.mode & S_IFMT) | (a->st_mode & 07777);
@@ -1460,6 +1469,21 @@ int fl_core_open(struct fl_core *c, uint64_t ino, int flags)
 		ret = -EISDIR;
 		goto out;
 	}
+	if ((flags & O_TRUNC) && S_ISREG(ip->r.mode) && ip->r.size) {
+		/* the kernel hands O_TRUNC to open (atomic_o_trunc) */
+		struct fl_txn t = {.n = 0};
+		struct timespec ts;
+
+		now(&ts);
+		ret = set_size(c, ip, 0, &ts);
+		if (ret)
+			goto out;
+		fl_txn_inode(&t, ip);
+		fl_ino_ck(c, ip);
+		ret = fl_txn_commit(c, &t, NULL);
+		if (ret)
+			goto out;
+	}
 	ip->nopen++;
 out:
 	unlock_core(c);
@@ -1624,33 +1648,6 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 		fl_ino_ck(c, ip);
 		ret = fl_txn_commit(c, &t, NULL);
 	}
-out:
-	unlock_core(c);
-	return ret;
-}
-
-int64_t fl_core_lseek(struct fl_core *c, uint64_t ino, int64_t off, int whence)
-{
-	struct fl_inode *ip;
-	int64_t ret;
-	int r;
-
-	lock_core(c);
-	r = fl_ino_get(c, ino, &ip);
-	if (r) {
-		ret = r;
-		goto out;
-	}
-	if (off < 0) {
-		ret = -ENXIO;
-		goto out;
-	}
-	if ((uint64_t)off >= ip->r.size) {
-		ret = -ENXIO;
-		goto out;
-	}
-	/* The whole file counts as data: holes are a valid choice not to report. */
-	ret = whence == SEEK_DATA ? off : (int64_t)ip->r.size;
 out:
 	unlock_core(c);
 	return ret;

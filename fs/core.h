@@ -103,7 +103,6 @@ ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void 
 int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync);
 int fl_core_syncfs(struct fl_core *c);
 int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, uint64_t len);
-int64_t fl_core_lseek(struct fl_core *c, uint64_t ino, int64_t off, int whence);
 
 /* Directory listing from offset off.  The callback gets the entry and the
  * offset of the entry after it; it returns non-zero when its buffer is full

@@ -52,6 +52,11 @@ static void cred_of(fuse_req_t req, struct fl_cred *cr)
 	cr->gid = ctx->gid;
 }
 
+/*
+ * No lseek handler on purpose: with the writeback cache the kernel knows a
+ * file's size before we do, and its generic SEEK_DATA/SEEK_HOLE (the whole
+ * file is data) is right where ours could answer ENXIO for cached data.
+ */
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fl_fuse *f = userdata;
@@ -473,23 +478,6 @@ static void ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 					       (uint64_t)length));
 }
 
-static void ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-		     struct fuse_file_info *fi)
-{
-	int64_t r;
-
-	(void)fi;
-	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	r = fl_core_lseek(core_of(req), ino, off, whence);
-	if (r < 0)
-		fuse_reply_err(req, (int)-r);
-	else
-		fuse_reply_lseek(req, (off_t)r);
-}
-
 static const struct fuse_lowlevel_ops ll_ops = {
 	.init = ll_init,
 	.lookup = ll_lookup,
@@ -523,7 +511,6 @@ static const struct fuse_lowlevel_ops ll_ops = {
 	.listxattr = ll_listxattr,
 	.removexattr = ll_removexattr,
 	.fallocate = ll_fallocate,
-	.lseek = ll_lseek,
 };
 
 struct fuse_session *fl_fuse_session_new(struct fuse_args *args, struct fl_fuse *f)

@@ -258,6 +258,16 @@ static void test_data(void)
 	EQ(st.st_size, 8192);
 	EQ(fl_core_read(c, f, 0, 9000, rd), 8192);
 	CHECK(!memcmp(rd, buf, 1000) && !memcmp(rd + 3000, buf + 3000, 5192), "after remount");
+	/* open(O_TRUNC) truncates, durably */
+	EQ(fl_core_open(c, f, O_RDWR | O_TRUNC), 0);
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, 0);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	c = mount_vol("data", &v, false);
+	f = lookup(c, 1, "big");
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, 0);
 	umount_vol(c, v);
 	free(buf);
 	free(rd);
