@@ -218,7 +218,11 @@ int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out)
 /* Inode named by a directory entry: a missing one means damage. */
 static int ino_get_entry(struct fl_core *c, uint64_t ino, struct fl_inode **out)
 {
-	int ret = fl_ino_get(c, ino, out);
+	int ret;
+
+	if (ino == 0)
+		return -EIO; /* a corrupt entry, logged when its directory was read */
+	ret = fl_ino_get(c, ino, out);
 
 	if (ret == -ENOENT) {
 		fl_err("directory entry points to inode %" PRIu64 " which does not exist", ino);
@@ -481,6 +485,7 @@ void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name)
 struct dir_load {
 	struct fl_dir *d;
 	int err;
+	uint64_t dir;
 };
 
 static int dir_load_cb(void *arg, const char *key, const void *val, size_t len)
@@ -489,8 +494,12 @@ static int dir_load_cb(void *arg, const char *key, const void *val, size_t len)
 	struct fl_dirent_rec r;
 
 	if (fl_dirent_decode(val, len, &r)) {
-		fl_err("directory entry '%s' is corrupt, hidden", key);
-		return 0;
+		/* kept as a poisoned entry: EIO when used; flockerctl fsck --repair removes it */
+		fl_err("directory %" PRIu64
+		       ": entry '%s' is corrupt; it reads as EIO until flockerctl fsck --repair",
+		       dl->dir, key);
+		r.ino = 0;
+		r.type = 0;
 	}
 	if (fl_dir_insert(dl->d, key, r.ino, r.type)) {
 		dl->err = -ENOMEM;
@@ -501,7 +510,7 @@ static int dir_load_cb(void *arg, const char *key, const void *val, size_t len)
 
 static int dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 {
-	struct dir_load dl = {NULL, 0};
+	struct dir_load dl = {NULL, 0, ip->r.ino};
 	char oid[FL_OID_LEN];
 	bool more;
 	int ret;
@@ -1709,9 +1718,9 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 		if (!de)
 			continue;
 		memset(&st, 0, sizeof(st));
-		st.st_ino = de->ino;
+		st.st_ino = de->ino ? de->ino : FL_BAD_INO;
 		st.st_mode = de->type;
-		if (plus) {
+		if (plus && de->ino) {
 			ret = ino_get_entry(c, de->ino, &eip);
 			if (ret)
 				goto out;
@@ -1726,7 +1735,7 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 		}
 		if (cb(arg, de->name, &st, de->cookie))
 			break;
-		if (plus)
+		if (plus && de->ino)
 			eip->nlookup++;
 	}
 out:

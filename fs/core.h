@@ -108,6 +108,8 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
  * offset of the entry after it; it returns non-zero when its buffer is full
  * (the entry was not taken).  With plus, st is filled and a lookup reference
  * is taken for each entry the callback accepts, except "." and "..". */
+/* The inode number readdir shows for a corrupt entry (st_mode 0): no lookup reference. */
+#define FL_BAD_INO ((uint64_t)1 << 62)
 typedef int (*fl_dir_cb)(void *arg, const char *name, const struct stat *st, uint64_t next);
 int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl_dir_cb cb,
 		    void *arg);

@@ -344,8 +344,8 @@ static int dir_fill(void *arg, const char *name, const struct stat *st, uint64_t
 		struct fuse_entry_param e;
 
 		fill_entry(core_of(db->req), &e, st);
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
-			e.ino = 0; /* no lookup reference for these */
+		if (!strcmp(name, ".") || !strcmp(name, "..") || st->st_mode == 0)
+			e.ino = 0; /* no lookup reference for these (nor for corrupt entries) */
 		n = fuse_add_direntry_plus(db->req, db->buf + db->used, db->size - db->used, name,
 					   &e, (off_t)next);
 	} else {

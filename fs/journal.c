@@ -382,6 +382,8 @@ static int plan_build(struct fl_core *c, struct ck_plan *p)
 			if (k && !strcmp(d->ck_names[k], d->ck_names[k - 1]))
 				continue;
 			de = fl_dir_find(d, d->ck_names[k]);
+			if (de && de->ino == 0)
+				continue; /* a corrupt entry stays as it is on disk */
 			if (de) {
 				struct fl_dirent_rec r = {de->ino, de->type};
 

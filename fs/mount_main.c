@@ -320,6 +320,8 @@ static void report(const char *msg)
 	if (status_fd >= 0) {
 		size_t n = strlen(msg);
 
+		if (strcmp(msg, "ok"))
+			fl_err("%s", msg); /* the log gets it too */
 		if (write(status_fd, msg, n) != (ssize_t)n)
 			(void)0;
 		close(status_fd);
@@ -413,16 +415,26 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return EXIT_MOUNT;
 	}
+	if (o.logfile && access(o.logfile, F_OK) != 0) {
+		FILE *lf = fopen(o.logfile, "a");
+
+		if (!lf) {
+			fprintf(stderr, "mount.flockerfs: cannot open log %s: %s\n", o.logfile,
+				strerror(errno));
+			return EXIT_MOUNT;
+		}
+		fclose(lf);
+	}
+	/* librados threads do not survive fork: fork before connecting */
+	if (!o.foreground)
+		background();
+	/* the daemon logs to the file; the parent kept the terminal for the result */
 	if (o.logfile && !freopen(o.logfile, "a", stderr)) {
-		fprintf(stdout, "mount.flockerfs: cannot open log %s: %s\n", o.logfile,
-			strerror(errno));
+		report("cannot open the log file");
 		return EXIT_MOUNT;
 	}
 	if (o.logfile)
 		setvbuf(stderr, NULL, _IOLBF, 0);
-	/* librados threads do not survive fork: fork before connecting */
-	if (!o.foreground)
-		background();
 	fl_log_hook_fuse();
 
 	ro.conf = o.conf;

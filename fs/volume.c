@@ -588,21 +588,37 @@ int fl_volume_write_super(struct fl_volume *v)
 
 int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t errlen)
 {
-	struct fl_volume *v = NULL;
+	struct fl_volume v = {0};
 	struct fl_store *reg = NULL;
 	struct fl_holder h;
 	struct fl_omap_cmp cmp;
 	struct fl_buf b;
 	struct fl_volreg_rec r = {0};
 	const char *rm[1] = {name};
-	char since[32];
+	char since[32], ns[48];
 	int ret;
 
+	/* works on a damaged volume too: only the registry entry must be readable */
 	fl_buf_init(&b, FL_REC_MAX);
-	ret = fl_volume_open(base, name, &v, err, errlen);
-	if (ret)
+	reg = reg_store(base);
+	if (!reg) {
+		ret = -ENOMEM;
 		goto out;
-	ret = fl_volume_holder(v, &h);
+	}
+	ret = reg_lookup(reg, name, &r);
+	if (ret == -ENOENT) {
+		seterr(err, errlen, "no such volume: %s", name);
+		goto out;
+	}
+	if (ret)
+		goto out_err;
+	ns_name(ns, r.uuid);
+	v.st = base->ops->clone_ns(base, ns);
+	if (!v.st) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = fl_volume_holder(&v, &h);
 	if (ret > 0) {
 		fmt_since(h.since, since, sizeof(since));
 		seterr(err, errlen,
@@ -611,19 +627,9 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 		ret = -EBUSY;
 		goto out;
 	}
-	if (ret < 0) {
-		seterr(err, errlen, "cannot read the lock of volume %s: %s", name, strerror(-ret));
-		goto out;
-	}
-	/* Free the name first, guarded by the uuid we opened, then the objects. */
-	reg = reg_store(base);
-	if (!reg) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = reg_lookup(reg, name, &r);
-	if (ret)
+	if (ret < 0)
 		goto out_err;
+	/* Free the name first, guarded by the uuid we read, then the objects. */
 	ret = fl_volreg_encode(&r, &b);
 	if (ret)
 		goto out_err;
@@ -633,15 +639,15 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	ret = reg->ops->omap_update(reg, FL_REG_OID, NULL, 0, rm, 1, &cmp, 1);
 	if (ret)
 		goto out_err;
-	ret = v->st->ops->list_objects(v->st, NULL, remove_all_cb, v->st);
+	ret = v.st->ops->list_objects(v.st, NULL, remove_all_cb, v.st);
 	if (ret)
 		goto out_err;
 	goto out;
 out_err:
 	seterr(err, errlen, "cannot remove volume %s: %s", name, strerror(-ret));
 out:
+	fl_store_close(v.st);
 	fl_store_close(reg);
-	fl_volume_close(v);
 	fl_buf_free(&b);
 	return ret;
 }

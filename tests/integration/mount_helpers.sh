@@ -143,7 +143,7 @@ flk_umount() {
 		rc=1
 	fi
 	if [ -f "$FLK_STATE_DIR/mounts" ]; then
-		grep -v -F -x "$dir $name" "$FLK_STATE_DIR/mounts" >"$FLK_STATE_DIR/mounts.new"
+		grep -v -F -x "$dir $name" "$FLK_STATE_DIR/mounts" >"$FLK_STATE_DIR/mounts.new" || true
 		mv "$FLK_STATE_DIR/mounts.new" "$FLK_STATE_DIR/mounts"
 	fi
 	if [ "$rc" != 0 ]; then
