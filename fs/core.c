@@ -2061,7 +2061,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 	c->st = v->st;
 	c->o = *o;
 	if (!c->o.dirty_max)
-		c->o.dirty_max = 256u << 20;
+		c->o.dirty_max = 64u << 20;
 	if (!c->o.commit_ms)
 		c->o.commit_ms = 1000;
 	if (!c->o.checkpoint_s)

@@ -28,7 +28,7 @@ struct fl_core;
 
 struct fl_core_opts {
 	bool ro;
-	uint64_t dirty_max;    /* bytes of dirty file data before writers wait; 0: 256 MiB */
+	uint64_t dirty_max;    /* bytes of dirty file data before writers wait; 0: 64 MiB */
 	unsigned commit_ms;    /* longest time a change waits for its journal commit; 0: 1000 */
 	unsigned checkpoint_s; /* checkpoint interval; 0: 30 */
 };

@@ -61,7 +61,7 @@ static void usage(FILE *f)
 		"  ro | rw            read-only mount (no lock, sees the last committed state)\n"
 		"  takeover           fence and replace a writer on another host that is dead\n"
 		"  lease=SECONDS      writer lock lease (default %d)\n"
-		"  dirty_max=SIZE     dirty file data kept in memory before writers wait (default 256M)\n"
+		"  dirty_max=SIZE     dirty file data kept in memory before writers wait (default 64M)\n"
 		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
 		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
 		"  allow_other, default_permissions   on by default (Docker needs them);\n"
