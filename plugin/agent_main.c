@@ -1,14 +1,387 @@
-/* flocker-agent — per-host agent and Docker volume plugin (not built yet). */
+/*
+ * flocker-agent — the per-host agent and Docker volume plugin.
+ *
+ *   flocker-agent -c CEPH_CONF [--id ID] [--pool POOL] [--node NAME]
+ *                 [--state-dir DIR] [--plugin-socket PATH] [--mount-root DIR]
+ *                 [--mount-helper PATH] [--control HOST[:PORT] --certs DIR]
+ *                 [--daemon] [--debug]
+ *
+ * Serves Docker's volume plugin protocol (plugin/docker.c) with the
+ * standalone agent (plugin/local.c) or, with --control, the cluster agent.
+ * SIGTERM and SIGINT stop it without unmounting anything: mounts outlive the
+ * agent, and the next start adopts them with their users.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "agent_config.h"
+#include "docker.h"
+#include "flocker/log.h"
+
+/* How long SIGTERM waits for operations in progress before the agent exits anyway. */
+#define STOP_WAIT_S 10
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: flocker-agent -c CEPH_CONF [options]\n"
+		"\n"
+		"The flockerfs host agent: Docker's volume plugin \"flocker\", mounting volumes\n"
+		"with mount.flockerfs.  Without --control it runs standalone, straight on RADOS.\n"
+		"\n"
+		"options:\n"
+		"  -c, --conf PATH          ceph.conf (default: $CEPH_CONF)\n"
+		"      --id ID              cephx client id without 'client.' (default: $CEPH_ARGS or admin)\n"
+		"      --pool POOL          RADOS pool (default flocker)\n"
+		"      --node NAME          this host's name (default: the host name)\n"
+		"      --state-dir DIR      mount users and mount logs (default %s)\n"
+		"      --plugin-socket PATH Docker plugin socket (default %s)\n"
+		"      --mount-root DIR     volumes are mounted at DIR/<uuid> (default %s)\n"
+		"      --mount-helper PATH  mount.flockerfs (default: beside flocker-agent, then $PATH)\n"
+		"      --control HOST[:PORT] flocker-control to take leases from (cluster mode)\n"
+		"      --certs DIR          node certificate, key and cluster CA (cluster mode)\n"
+		"      --reply-timeout S    answer every Docker request within S seconds (default %d,\n"
+		"                           at most 55: Docker gives up after 60)\n"
+		"      --daemon             detach once the socket is ready; log to syslog\n"
+		"  -d, --debug              verbose log\n"
+		"  -h, --help               this text\n"
+		"  -V, --version            version\n",
+		FL_AGENT_DEFAULT_STATE_DIR, FL_AGENT_DEFAULT_SOCKET, FL_AGENT_DEFAULT_MOUNT_ROOT,
+		FL_DOCKER_REPLY_BOUND_S);
+}
+
+struct args {
+	struct fl_agent_config cfg;
+	unsigned reply_s;
+	bool daemon, debug;
+};
+
+/* 0, 1 after --help/--version, or -EINVAL. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	enum {
+		O_ID = 256,
+		O_POOL,
+		O_NODE,
+		O_STATE,
+		O_SOCK,
+		O_ROOT,
+		O_HELPER,
+		O_CONTROL,
+		O_CERTS,
+		O_DAEMON,
+		O_REPLY
+	};
+	static const struct option opts[] = {
+		{"conf", required_argument, NULL, 'c'},
+		{"id", required_argument, NULL, O_ID},
+		{"pool", required_argument, NULL, O_POOL},
+		{"node", required_argument, NULL, O_NODE},
+		{"state-dir", required_argument, NULL, O_STATE},
+		{"plugin-socket", required_argument, NULL, O_SOCK},
+		{"mount-root", required_argument, NULL, O_ROOT},
+		{"mount-helper", required_argument, NULL, O_HELPER},
+		{"control", required_argument, NULL, O_CONTROL},
+		{"certs", required_argument, NULL, O_CERTS},
+		{"daemon", no_argument, NULL, O_DAEMON},
+		{"reply-timeout", required_argument, NULL, O_REPLY},
+		{"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct fl_agent_config *c = &a->cfg;
+	char *end;
+	int ch, ret = 0;
+
+	while (!ret && (ch = getopt_long(argc, argv, "c:dhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			c->ceph_conf = optarg;
+			break;
+		case O_ID:
+			c->id = optarg;
+			break;
+		case O_POOL:
+			c->pool = optarg;
+			break;
+		case O_NODE:
+			c->node = optarg;
+			break;
+		case O_STATE:
+			c->state_dir = optarg;
+			break;
+		case O_SOCK:
+			c->plugin_socket = optarg;
+			break;
+		case O_ROOT:
+			c->mount_root = optarg;
+			break;
+		case O_HELPER:
+			c->mount_helper = optarg;
+			break;
+		case O_CONTROL:
+			c->control = optarg;
+			break;
+		case O_CERTS:
+			c->certs_dir = optarg;
+			break;
+		case O_DAEMON:
+			a->daemon = true;
+			break;
+		case O_REPLY:
+			a->reply_s = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || end == optarg || a->reply_s < 1 || a->reply_s > 55) {
+				fprintf(stderr,
+					"flocker-agent: invalid --reply-timeout %s: use 1 to 55 seconds\n",
+					optarg);
+				ret = -EINVAL;
+			}
+			break;
+		case 'd':
+			a->debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = 1;
+			break;
+		case 'V':
+			printf("flocker-agent 0.1.0\n");
+			ret = 1;
+			break;
+		default:
+			fprintf(stderr, "flocker-agent: see flocker-agent --help\n");
+			ret = -EINVAL;
+			break;
+		}
+	}
+	if (!ret && optind < argc) {
+		fprintf(stderr, "flocker-agent: unexpected argument '%s'\n", argv[optind]);
+		ret = -EINVAL;
+	}
+	if (!ret && !c->ceph_conf)
+		c->ceph_conf = getenv("CEPH_CONF");
+	if (!ret && !c->ceph_conf) {
+		fprintf(stderr, "flocker-agent: no Ceph configuration: give -c CEPH_CONF\n");
+		ret = -EINVAL;
+	}
+	if (!ret && c->control && !c->certs_dir) {
+		fprintf(stderr, "flocker-agent: --control needs --certs DIR\n");
+		ret = -EINVAL;
+	}
+	if (!c->state_dir)
+		c->state_dir = FL_AGENT_DEFAULT_STATE_DIR;
+	if (!c->plugin_socket)
+		c->plugin_socket = FL_AGENT_DEFAULT_SOCKET;
+	if (!c->mount_root)
+		c->mount_root = FL_AGENT_DEFAULT_MOUNT_ROOT;
+	return ret;
+}
+
+/* Only one agent per state directory: an exclusive lock held for our lifetime. */
+static int lock_state_dir(const char *dir, int *fdout, char *err, size_t errlen)
+{
+	char path[4096], *p;
+	int fd = -1, ret = 0;
+
+	/* the directory and its parents */
+	snprintf(path, sizeof(path), "%s/", dir);
+	for (p = strchr(path + 1, '/'); p && !ret; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, p[1] ? 0755 : 0700) < 0 && errno != EEXIST) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot create %.900s: %s", path, strerror(errno));
+		}
+		*p = '/';
+	}
+	if (ret)
+		goto out;
+	snprintf(path, sizeof(path), "%s/agent.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot lock %.900s: %s", path,
+			 ret == -EWOULDBLOCK ? "another flocker-agent uses this --state-dir"
+					     : strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	*fdout = fd;
+out:
+	return ret;
+}
+
+static int status_fd = -1;
+
+/* --daemon: fork; the parent exits with the child's first report (empty: ready). */
+static int daemonize(void)
+{
+	char buf[1024];
+	ssize_t n, got = 0;
+	pid_t pid;
+	int p[2], st, ret = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		perror("flocker-agent: cannot detach");
+		ret = -1;
+		goto out;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		status_fd = p[1];
+		setsid();
+		goto out;
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	if (got == 1 && buf[0] == '\n')
+		exit(0);
+	if (got)
+		fprintf(stderr, "flocker-agent: %s", buf);
+	else if (waitpid(pid, &st, 0) == pid)
+		fprintf(stderr, "flocker-agent: died while starting (status %d)\n", st);
+	exit(1);
+out:
+	return ret;
+}
+
+static void report_ready(void)
+{
+	int fd;
+
+	if (status_fd < 0)
+		goto out;
+	if (write(status_fd, "\n", 1) != 1)
+		(void)0;
+	close(status_fd);
+	status_fd = -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	fl_log_to_syslog(true);
+out:
+	return;
+}
+
+static void report_failure(const char *msg)
+{
+	if (status_fd >= 0) {
+		if (write(status_fd, msg, strlen(msg)) < 0 || write(status_fd, "\n", 1) < 0)
+			(void)0;
+		close(status_fd);
+		status_fd = -1;
+	} else {
+		fprintf(stderr, "flocker-agent: %s\n", msg);
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	fl_notice("%s: stopping; mounts stay", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopbreak(arg);
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: flocker-agent -c CEPH_CONF --certs DIR --node NAME --control HOST[:PORT]\n"
-		       "the agent and Docker plugin are not implemented yet\n");
-		return 0;
+	struct args a = {0};
+	struct fl_docker_opts dopts = {0};
+	struct fl_agent *agent = NULL;
+	struct fl_docker *docker = NULL;
+	struct event_base *base = NULL;
+	struct event *sigterm = NULL, *sigint = NULL;
+	char err[1024] = "";
+	bool stopped = false;
+	int ret, lockfd = -1, rc = 1;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret) {
+		rc = ret > 0 ? 0 : 2;
+		goto out;
 	}
-	fprintf(stderr, "flocker-agent: not implemented yet\n");
-	return 1;
+	fl_log_init("flocker-agent", a.debug ? LOG_DEBUG : LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	/* librados and worker threads do not survive fork: detach first */
+	if (a.daemon && daemonize())
+		goto out;
+	/* before any event base is made, the cluster agent's included */
+	if (evthread_use_pthreads() < 0) {
+		snprintf(err, sizeof(err), "cannot make libevent thread-safe");
+		goto out;
+	}
+	if (lock_state_dir(a.cfg.state_dir, &lockfd, err, sizeof(err)))
+		goto out;
+	if (a.cfg.control)
+		ret = fl_agent_cluster_open(&a.cfg, &agent, err, sizeof(err));
+	else
+		ret = fl_agent_local_open(&a.cfg, &agent, err, sizeof(err));
+	if (ret)
+		goto out;
+	base = event_base_new();
+	if (!base) {
+		snprintf(err, sizeof(err), "cannot start the event loop");
+		goto out;
+	}
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL)) {
+		snprintf(err, sizeof(err), "cannot handle signals");
+		goto out;
+	}
+	dopts.socket_path = a.cfg.plugin_socket;
+	dopts.reply_bound_s = a.reply_s;
+	ret = fl_docker_start(base, agent, &dopts, &docker, err, sizeof(err));
+	if (ret)
+		goto out;
+	fl_notice("%s agent%s%s ready (state in %s, mounts under %s)",
+		  a.cfg.control ? "cluster" : "standalone", a.cfg.node ? " of node " : "",
+		  a.cfg.node ? a.cfg.node : "", a.cfg.state_dir, a.cfg.mount_root);
+	report_ready();
+	event_base_dispatch(base);
+	rc = 0;
+	stopped = true;
+	if (fl_docker_stop(docker, STOP_WAIT_S)) {
+		/* a worker still uses the agent: do not free it under its feet */
+		fl_warn("exiting with operations in progress; Docker retries them");
+		_exit(0);
+	}
+	docker = NULL;
+out:
+	if (docker)
+		fl_docker_stop(docker, STOP_WAIT_S);
+	if (rc && err[0])
+		report_failure(err);
+	fl_agent_close(agent);
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	if (base)
+		event_base_free(base);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (stopped)
+		fl_notice("stopped");
+	return rc;
 }

@@ -1,0 +1,73 @@
+/*
+ * flockerfs — flocker-agent's configuration, and the implementation side of
+ * plugin/agent.h.
+ *
+ * The Docker plugin (plugin/docker.c) calls the fl_agent_* functions of
+ * agent.h.  They dispatch through the table every agent starts with
+ * (plugin/agent_ops.c), so that one program holds both implementations:
+ *
+ *   fl_agent_local_open    plugin/local.c: standalone, straight on RADOS
+ *   fl_agent_cluster_open  plugin/agent.c: leases from flocker-control
+ *                          (until that file exists, the weak stub in
+ *                          plugin/cluster_stub.c says "cluster mode is not
+ *                          built yet")
+ *
+ * An implementation embeds struct fl_agent as its first member, fills ops,
+ * and follows agent.h's rules for every entry: 0 or a negative errno, one
+ * line in err on failure, safe from several threads, bounded in time.
+ */
+#ifndef FLOCKER_AGENT_CONFIG_H
+#define FLOCKER_AGENT_CONFIG_H
+
+#include <stddef.h>
+
+#include "agent.h"
+
+#define FL_AGENT_DEFAULT_STATE_DIR  "/var/lib/flocker-agent"
+#define FL_AGENT_DEFAULT_SOCKET	    "/run/docker/plugins/flocker.sock"
+#define FL_AGENT_DEFAULT_MOUNT_ROOT "/run/flocker/mounts"
+
+/* Every string is borrowed and must outlive the agent opened with it. */
+struct fl_agent_config {
+	const char *ceph_conf;	   /* -c: ceph.conf; NULL: $CEPH_CONF, then Ceph's defaults */
+	const char *id;		   /* --id: cephx id without "client."; NULL: $CEPH_ARGS or admin */
+	const char *pool;	   /* --pool; NULL: "flocker" */
+	const char *node;	   /* --node: this host's name; NULL: the host name */
+	const char *control;	   /* --control HOST[:PORT]; NULL: standalone */
+	const char *certs_dir;	   /* --certs: node certificate, key and cluster CA */
+	const char *state_dir;	   /* --state-dir: persisted mount users, logs */
+	const char *plugin_socket; /* --plugin-socket: the Docker plugin's unix socket */
+	const char *mount_root;	   /* --mount-root: volumes are mounted at <root>/<uuid> */
+	const char *mount_helper;  /* --mount-helper; NULL: beside flocker-agent, then $PATH */
+};
+
+struct fl_agent_ops {
+	int (*create)(struct fl_agent *a, const char *name, const char *const *keys,
+		      const char *const *vals, size_t nopts, char *err, size_t errlen);
+	int (*remove)(struct fl_agent *a, const char *name, char *err, size_t errlen);
+	int (*mount)(struct fl_agent *a, const char *name, const char *id, char *path,
+		     size_t pathlen, char *err, size_t errlen);
+	int (*unmount)(struct fl_agent *a, const char *name, const char *id, char *err,
+		       size_t errlen);
+	int (*get)(struct fl_agent *a, const char *name, struct fl_agent_volume *out, char *err,
+		   size_t errlen);
+	int (*list)(struct fl_agent *a, int (*cb)(void *arg, const struct fl_agent_volume *v),
+		    void *arg, char *err, size_t errlen);
+	/* Frees the agent.  Never unmounts: mounts outlive the agent. */
+	void (*close)(struct fl_agent *a);
+};
+
+struct fl_agent {
+	const struct fl_agent_ops *ops;
+};
+
+/* Standalone agent.  *out is the caller's: fl_agent_close. */
+int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out, char *err,
+			size_t errlen);
+/* Cluster agent (--control).  *out is the caller's: fl_agent_close. */
+int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **out, char *err,
+			  size_t errlen);
+/* NULL is a no-op. */
+void fl_agent_close(struct fl_agent *a);
+
+#endif

@@ -1,0 +1,42 @@
+/* flockerfs — agent.h's calls, dispatched to the agent's implementation. */
+#include "agent_config.h"
+
+int fl_agent_create(struct fl_agent *a, const char *name, const char *const *keys,
+		    const char *const *vals, size_t nopts, char *err, size_t errlen)
+{
+	return a->ops->create(a, name, keys, vals, nopts, err, errlen);
+}
+
+int fl_agent_remove(struct fl_agent *a, const char *name, char *err, size_t errlen)
+{
+	return a->ops->remove(a, name, err, errlen);
+}
+
+int fl_agent_mount(struct fl_agent *a, const char *name, const char *id, char *path, size_t pathlen,
+		   char *err, size_t errlen)
+{
+	return a->ops->mount(a, name, id, path, pathlen, err, errlen);
+}
+
+int fl_agent_unmount(struct fl_agent *a, const char *name, const char *id, char *err, size_t errlen)
+{
+	return a->ops->unmount(a, name, id, err, errlen);
+}
+
+int fl_agent_get(struct fl_agent *a, const char *name, struct fl_agent_volume *out, char *err,
+		 size_t errlen)
+{
+	return a->ops->get(a, name, out, err, errlen);
+}
+
+int fl_agent_list(struct fl_agent *a, int (*cb)(void *arg, const struct fl_agent_volume *v),
+		  void *arg, char *err, size_t errlen)
+{
+	return a->ops->list(a, cb, arg, err, errlen);
+}
+
+void fl_agent_close(struct fl_agent *a)
+{
+	if (a)
+		a->ops->close(a);
+}

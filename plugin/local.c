@@ -1,0 +1,516 @@
+/*
+ * flockerfs — the standalone agent: plugin/agent.h straight on RADOS.
+ *
+ * With no control service, the volume's RADOS writer lock is the only
+ * lease: the host whose mount.flockerfs holds it has the volume, and a
+ * mount anywhere else is refused with a message naming that host.  Volumes
+ * are created and removed in the registry directly (fs/volume.h); removal
+ * is final here: the trash, restorable with flockerctl, comes with the
+ * control service.  Mounts and their users are kept by plugin/mounts.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_config.h"
+#include "core.h"
+#include "flocker/log.h"
+#include "flocker/record.h"
+#include "flocker/store.h"
+#include "mounts.h"
+#include "volume.h"
+
+/* Connect and per-operation timeout towards the Ceph cluster. */
+#define LOCAL_RADOS_TIMEOUT_S 20
+/* After a failed connect, calls fail at once for this long instead of waiting again. */
+#define LOCAL_RETRY_S 5
+
+struct local_agent {
+	struct fl_agent base;
+	char *conf, *id, *pool;
+	char host[64];
+	pthread_mutex_t conn_lock; /* protects rados, failed_at, why */
+	struct fl_store *rados;	   /* connected on first use */
+	time_t failed_at;	   /* last failed connect: callers within a few seconds fail fast */
+	char why[512];
+	struct fl_mounts *mounts;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+}
+
+static struct local_agent *to_local(struct fl_agent *a)
+{
+	return (struct local_agent *)a;
+}
+
+/* The cluster connection, opened on first use (borrowed; lives as long as the agent). */
+static struct fl_store *store(struct local_agent *la, char *err, size_t errlen)
+{
+	struct fl_rados_opts o = {.conf = la->conf,
+				  .id = la->id,
+				  .pool = la->pool,
+				  .timeout_s = LOCAL_RADOS_TIMEOUT_S};
+	struct fl_store *st;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&la->conn_lock);
+	if (!la->rados && (!la->failed_at || now - la->failed_at >= LOCAL_RETRY_S)) {
+		la->rados = fl_rados_open(&o, la->why, sizeof(la->why));
+		la->failed_at = la->rados ? 0 : time(NULL);
+	}
+	st = la->rados;
+	if (!st)
+		seterr(err, errlen,
+		       "cannot reach the Ceph cluster: %s: check -c and --id of flocker-agent",
+		       la->why);
+	pthread_mutex_unlock(&la->conn_lock);
+	return st;
+}
+
+static int bad_name(const char *name, char *err, size_t errlen)
+{
+	seterr(err, errlen,
+	       "invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+	       name, FL_VOLNAME_MAX);
+	return -EINVAL;
+}
+
+static void fmt_size(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	int u = -1;
+
+	while (v >= 1024 && v % 1024 == 0 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
+}
+
+static int local_create(struct fl_agent *a, const char *name, const char *const *keys,
+			const char *const *vals, size_t nopts, char *err, size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_volume *v = NULL;
+	struct fl_store *st;
+	char unknown[256] = "", want[32], have[32];
+	uint64_t size = 0;
+	bool sized = false;
+	size_t i, n = 0;
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	for (i = 0; i < nopts; i++) {
+		if (!strcmp(keys[i], "size")) {
+			if (fl_parse_size(vals[i], &size)) {
+				seterr(err, errlen,
+				       "invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
+				       vals[i], name);
+				ret = -EINVAL;
+				goto out;
+			}
+			sized = true;
+		} else if (n < sizeof(unknown)) {
+			n += (size_t)snprintf(unknown + n, sizeof(unknown) - n, "%s'%.64s'",
+					      n ? ", " : "", keys[i]);
+		}
+	}
+	if (unknown[0]) {
+		seterr(err, errlen,
+		       "unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
+		       unknown, name);
+		ret = -EINVAL;
+		goto out;
+	}
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_create(st, name, size, 0, err, errlen);
+	if (ret != -EEXIST)
+		goto out;
+	/* Docker creates what a container names if it does not know it yet: an
+	 * existing volume is fine, unless asked for another size */
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret)
+		goto out;
+	if (sized && v->super.size_limit != size) {
+		fmt_size(size, want, sizeof(want));
+		fmt_size(v->super.size_limit, have, sizeof(have));
+		seterr(err, errlen,
+		       "volume %s exists with size limit %s, not %s: use another name, or resize it with flockerctl volume resize",
+		       name, v->super.size_limit ? have : "unlimited", size ? want : "unlimited");
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = 0;
+out:
+	fl_volume_close(v);
+	if (!ret)
+		fl_info("volume %s created", name);
+	return ret;
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	localtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static int local_remove(struct fl_agent *a, const char *name, char *err, size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_volume *v = NULL;
+	struct fl_holder h;
+	struct fl_store *st;
+	char since[32];
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	/* a leftover mount here with no user goes first; one with users refuses */
+	ret = fl_mounts_drop_unused(la->mounts, name, err, errlen);
+	if (ret)
+		goto out;
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret == -ENOENT) {
+		fl_info("volume %s: remove, but it does not exist (removed elsewhere?)", name);
+		ret = 0;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	if (fl_volume_holder(v, &h) > 0) {
+		fmt_time(h.since, since, sizeof(since));
+		seterr(err, errlen,
+		       "cannot remove volume %s: it is in use on host %s since %s: stop the containers using it there first",
+		       name, h.host, since);
+		ret = -EBUSY;
+		goto out;
+	}
+	fl_volume_close(v);
+	v = NULL;
+	ret = fl_volume_remove(st, name, err, errlen);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (!ret)
+		fl_notice("volume %s removed", name);
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+static int local_mount(struct fl_agent *a, const char *name, const char *id, char *path,
+		       size_t pathlen, char *err, size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_volume *v = NULL;
+	struct fl_store *st;
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	/* mounted here already: no need to ask the cluster */
+	ret = fl_mounts_acquire(la->mounts, name, NULL, id, path, pathlen, err, errlen);
+	if (ret != -EAGAIN)
+		goto out;
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret)
+		goto out;
+	ret = fl_mounts_acquire(la->mounts, name, v->super.uuid, id, path, pathlen, err, errlen);
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+static int local_unmount(struct fl_agent *a, const char *name, const char *id, char *err,
+			 size_t errlen)
+{
+	int ret;
+
+	if (!fl_volname_valid(name))
+		ret = bad_name(name, err, errlen);
+	else
+		ret = fl_mounts_release(to_local(a)->mounts, name, id, err, errlen);
+	return ret;
+}
+
+/* Fills out from an open volume: holder, and usage from a read-only view if usage. */
+static void describe(struct local_agent *la, struct fl_volume *v, bool usage,
+		     struct fl_agent_volume *out)
+{
+	struct fl_core_opts co = {.ro = true};
+	struct fl_core *core = NULL;
+	struct fl_holder h;
+	uint64_t inodes;
+	char why[256];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", v->super.name);
+	snprintf(out->uuid, sizeof(out->uuid), "%s", v->super.uuid);
+	out->size_limit = v->super.size_limit;
+	out->created = v->super.created;
+	out->bytes_used = v->super.used_bytes; /* as of the last checkpoint */
+	if (fl_volume_holder(v, &h) > 0)
+		snprintf(out->holder, sizeof(out->holder), "%s", h.host);
+	fl_mounts_lookup(la->mounts, v->super.name, out->mountpoint, sizeof(out->mountpoint), NULL);
+	/* a read-only view replays the journal: usage as of the last commit */
+	if (usage && fl_core_mount(v, &co, &core, why, sizeof(why)) == 0) {
+		fl_core_usage(core, &out->bytes_used, &inodes);
+		fl_core_unmount(core);
+	} else if (usage) {
+		fl_info("volume %s: usage as of the last checkpoint: %s", v->super.name, why);
+	}
+}
+
+static int local_get(struct fl_agent *a, const char *name, struct fl_agent_volume *out, char *err,
+		     size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_volume *v = NULL;
+	struct fl_store *st;
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret)
+		goto out;
+	describe(la, v, true, out);
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+struct list_ctx {
+	struct local_agent *la;
+	struct fl_store *st;
+	int (*cb)(void *arg, const struct fl_agent_volume *v);
+	void *arg;
+	int stopped;
+};
+
+static int list_one(void *arg, const char *name, const struct fl_volreg_rec *r)
+{
+	struct list_ctx *c = arg;
+	struct fl_agent_volume av;
+	struct fl_volume *v = NULL;
+
+	/* holder and checkpoint usage from the volume; the registry alone if it cannot open */
+	if (fl_volume_open(c->st, name, &v, NULL, 0) == 0) {
+		describe(c->la, v, false, &av);
+	} else {
+		memset(&av, 0, sizeof(av));
+		snprintf(av.name, sizeof(av.name), "%s", name);
+		snprintf(av.uuid, sizeof(av.uuid), "%s", r->uuid);
+		av.size_limit = r->size_limit;
+		av.created = r->created;
+		fl_mounts_lookup(c->la->mounts, name, av.mountpoint, sizeof(av.mountpoint), NULL);
+	}
+	fl_volume_close(v);
+	c->stopped = c->cb(c->arg, &av);
+	return c->stopped;
+}
+
+static int local_list(struct fl_agent *a, int (*cb)(void *arg, const struct fl_agent_volume *v),
+		      void *arg, char *err, size_t errlen)
+{
+	struct list_ctx c = {.la = to_local(a), .cb = cb, .arg = arg};
+	int ret;
+
+	c.st = store(c.la, err, errlen);
+	if (!c.st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_list(c.st, list_one, &c);
+	if (ret && ret == c.stopped)
+		ret = 0;
+	else if (ret)
+		seterr(err, errlen, "cannot list volumes: %s", strerror(-ret));
+out:
+	return ret;
+}
+
+static void local_close(struct fl_agent *a)
+{
+	struct local_agent *la = to_local(a);
+
+	fl_mounts_free(la->mounts);
+	fl_store_close(la->rados);
+	pthread_mutex_destroy(&la->conn_lock);
+	free(la->conf);
+	free(la->id);
+	free(la->pool);
+	free(la);
+}
+
+static const struct fl_agent_ops local_ops = {
+	.create = local_create,
+	.remove = local_remove,
+	.mount = local_mount,
+	.unmount = local_unmount,
+	.get = local_get,
+	.list = local_list,
+	.close = local_close,
+};
+
+/* Where mount.flockerfs is: beside this program, else on $PATH, else /sbin. */
+static int find_helper(const char *given, char *out, size_t outlen)
+{
+	char self[PATH_MAX], *slash, *path, *save = NULL, *dir;
+	const char *env = getenv("PATH");
+	ssize_t n;
+	int ret = -ENOENT;
+
+	if (given) {
+		snprintf(out, outlen, "%s", given);
+		ret = access(out, X_OK) ? -errno : 0;
+		goto out;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(out, outlen, "%s/mount.flockerfs", self) < (int)outlen &&
+			    access(out, X_OK) == 0) {
+				ret = 0;
+				goto out;
+			}
+		}
+	}
+	n = (ssize_t)strlen(env ? env : "") + 64;
+	path = malloc((size_t)n);
+	if (!path) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	snprintf(path, (size_t)n, "%s:/usr/local/sbin:/usr/sbin:/sbin", env ? env : "");
+	for (dir = strtok_r(path, ":", &save); dir && ret; dir = strtok_r(NULL, ":", &save)) {
+		if (snprintf(out, outlen, "%s/mount.flockerfs", dir) < (int)outlen && *dir == '/' &&
+		    access(out, X_OK) == 0)
+			ret = 0;
+	}
+	free(path);
+out:
+	return ret;
+}
+
+static bool opt_ok(const char *s)
+{
+	return !s || (!strchr(s, ',') && !strchr(s, '\n'));
+}
+
+int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out, char *err,
+			size_t errlen)
+{
+	struct fl_mounts_config mc = {0};
+	struct local_agent *la;
+	char helper[PATH_MAX];
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	la = calloc(1, sizeof(*la));
+	if (!la)
+		goto out_nomem;
+	la->base.ops = &local_ops;
+	pthread_mutex_init(&la->conn_lock, NULL);
+	if ((cfg->ceph_conf && !(la->conf = strdup(cfg->ceph_conf))) ||
+	    (cfg->id && !(la->id = strdup(cfg->id))) ||
+	    (cfg->pool && !(la->pool = strdup(cfg->pool))))
+		goto out_nomem;
+	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
+	    !opt_ok(cfg->state_dir)) {
+		seterr(err, errlen,
+		       "the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
+		ret = -EINVAL;
+		goto out;
+	}
+	if (gethostname(la->host, sizeof(la->host) - 1) < 0)
+		snprintf(la->host, sizeof(la->host), "localhost");
+	if (cfg->node && strcmp(cfg->node, la->host))
+		fl_warn("--node %s differs from the host name %s, which mount.flockerfs writes into the volume locks: refusals name %s",
+			cfg->node, la->host, la->host);
+	ret = find_helper(cfg->mount_helper, helper, sizeof(helper));
+	if (ret) {
+		seterr(err, errlen,
+		       "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
+		       cfg->mount_helper ? " at " : "", cfg->mount_helper ? cfg->mount_helper : "",
+		       strerror(-ret));
+		goto out;
+	}
+	mc.state_dir = cfg->state_dir ? cfg->state_dir : FL_AGENT_DEFAULT_STATE_DIR;
+	mc.mount_root = cfg->mount_root ? cfg->mount_root : FL_AGENT_DEFAULT_MOUNT_ROOT;
+	mc.mount_helper = helper;
+	mc.ceph_conf = cfg->ceph_conf;
+	mc.id = cfg->id;
+	mc.pool = cfg->pool;
+	mc.host = la->host;
+	ret = fl_mounts_open(&mc, &la->mounts, err, errlen);
+	if (ret)
+		goto out;
+	fl_info("standalone agent: mount helper %s, mounts under %s, state in %s", helper,
+		mc.mount_root, mc.state_dir);
+	*out = &la->base;
+	la = NULL;
+	goto out;
+out_nomem:
+	seterr(err, errlen, "out of memory");
+out:
+	if (la)
+		local_close(&la->base);
+	return ret;
+}

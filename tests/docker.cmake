@@ -1,0 +1,52 @@
+# The Docker volume plugin (plugin/): the request parser's fuzz corpus, the
+# plugin protocol without dockerd, and real dockerd on one and on two hosts.
+#
+#   fuzz_replay_plugin_req   tests/docker/corpus/fuzz_plugin_req/ through the parser  (unit)
+#   docker_plugin_protocol   every endpoint, bad input, restarts, the reply bound     (docker;fuse;rados)
+#   docker_one_host          dockerd: create, write/read, inspect, ls, rm, restart    (docker;fuse;rados)
+#   docker_two_hosts         two hosts: the volume moves, one writer at a time, races (docker;fuse;rados)
+#   fuzz_plugin_req          libFuzzer binary, only with -DFLOCKER_FUZZ=ON and clang; never run by ctest:
+#                              ./tests/fuzz_plugin_req -max_len=4096 WORKDIR ../tests/docker/corpus/fuzz_plugin_req
+#
+# The dockerd tests skip (77) only when dockerd cannot start on the machine,
+# and print its log; see tests/docker/README-docker.md.
+set(FLOCKER_DOCKER_DIR ${CMAKE_CURRENT_SOURCE_DIR}/docker)
+
+add_executable(fuzz_replay_plugin_req ${FLOCKER_DOCKER_DIR}/fuzz_plugin_req.c
+               ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/replay_main.c)
+target_link_libraries(fuzz_replay_plugin_req PRIVATE flocker_plugin)
+add_test(NAME fuzz_replay_plugin_req
+         COMMAND fuzz_replay_plugin_req ${FLOCKER_DOCKER_DIR}/corpus/fuzz_plugin_req)
+set_tests_properties(fuzz_replay_plugin_req PROPERTIES LABELS unit TIMEOUT 120)
+
+find_program(FLOCKER_PYTHON3 python3)
+if(NOT FLOCKER_PYTHON3)
+  set(FLOCKER_PYTHON3 python3)
+endif()
+add_test(NAME docker_plugin_protocol
+         COMMAND ${FLOCKER_PYTHON3} ${FLOCKER_DOCKER_DIR}/plugin_protocol.py)
+add_test(NAME docker_one_host COMMAND ${FLOCKER_DOCKER_DIR}/docker_one_host.sh)
+add_test(NAME docker_two_hosts COMMAND ${FLOCKER_DOCKER_DIR}/docker_two_hosts.sh)
+set_tests_properties(docker_plugin_protocol docker_one_host docker_two_hosts PROPERTIES
+  FIXTURES_REQUIRED ceph
+  ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+  LABELS "docker;fuse;rados"
+  SKIP_RETURN_CODE 77
+  TIMEOUT 600)
+# dockerds with their containerds are heavy for a small machine: one test at a time
+set_tests_properties(docker_one_host docker_two_hosts PROPERTIES RESOURCE_LOCK dockerd)
+
+if(FLOCKER_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FLOCKER_FUZZ needs clang (libFuzzer): configure with -DCMAKE_C_COMPILER=clang")
+  endif()
+  # the parser carries the fuzzer's coverage instrumentation: compiled again here
+  add_executable(fuzz_plugin_req ${FLOCKER_DOCKER_DIR}/fuzz_plugin_req.c
+                 ${CMAKE_SOURCE_DIR}/plugin/docker.c ${CMAKE_SOURCE_DIR}/plugin/agent_ops.c)
+  target_include_directories(fuzz_plugin_req PRIVATE ${CMAKE_SOURCE_DIR}/plugin)
+  target_compile_options(fuzz_plugin_req PRIVATE -fsanitize=fuzzer,address,undefined
+                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(fuzz_plugin_req PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_plugin_req PRIVATE flocker_util PkgConfig::LIBEVENT PkgConfig::JANSSON
+                        Threads::Threads)
+endif()

@@ -1,0 +1,277 @@
+# lib.sh - "hosts" for the Docker plugin tests: sourced by docker_*.sh.
+#
+# A host is a UTS + mount namespace (its own host name, its own
+# /run/docker/plugins) held open by a sleeping process, with its own
+# flocker-agent and, when asked, its own dockerd (own data-root, exec-root,
+# pidfile and API socket, no network: --bridge none, no iptables, vfs
+# storage).  Everything lives under one temporary directory $WORK; the EXIT
+# trap stops every process the test started, unmounts what its agents
+# mounted, removes the test's volumes and the directory.
+#
+# The test cluster comes from the ctest fixture "ceph" (tests/cluster.cmake):
+# CEPH_CONF, CEPH_ARGS="--id flocker", FLOCKER_POOL, FLOCKER_BINARY_DIR.
+
+set -uo pipefail
+
+PROG=${0##*/}
+BIN=${FLOCKER_BINARY_DIR:?run through ctest: FLOCKER_BINARY_DIR is not set}
+POOL=${FLOCKER_POOL:-flocker}
+AGENT=$BIN/plugin/flocker-agent
+MOUNT_HELPER=$BIN/fs/mount.flockerfs
+UMOUNT_HELPER=$BIN/fs/umount.fuse.flockerfs
+FLOCKERCTL=$BIN/cluster/flockerctl
+# the CLI that matches Debian's dockerd, else whatever is on PATH
+if [ -x /usr/bin/docker ]; then DOCKER=/usr/bin/docker; else DOCKER=$(command -v docker || true); fi
+IMAGE=flocker-test-busybox:1
+
+WORK=
+HOSTS=()
+VOLUMES=()
+NFAIL=0
+NPASS=0
+
+say() { printf '%s: %s\n' "$PROG" "$*"; }
+pass() {
+	NPASS=$((NPASS + 1))
+	say "ok - $*"
+}
+fail() {
+	NFAIL=$((NFAIL + 1))
+	say "FAIL - $*"
+}
+# check DESCRIPTION COMMAND...: pass or fail on the command's status
+check() {
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+die() {
+	say "error: $*"
+	exit 1
+}
+skip() {
+	say "SKIP: $*"
+	exit 77
+}
+
+need_env() {
+	[ -n "${CEPH_CONF:-}" ] || skip "CEPH_CONF is not set (run through ctest with the ceph fixture)"
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ -c /dev/fuse ] || skip "no /dev/fuse"
+	command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "needs unshare and nsenter (util-linux)"
+	command -v dockerd >/dev/null || skip "dockerd is not installed (contrib/install-deps.sh installs docker.io)"
+	[ -n "$DOCKER" ] || skip "the docker CLI is not installed"
+	[ -x /bin/busybox ] || skip "busybox-static is not installed (contrib/install-deps.sh)"
+	command -v jq >/dev/null || skip "jq is not installed (contrib/install-deps.sh)"
+	for f in "$AGENT" "$MOUNT_HELPER" "$UMOUNT_HELPER" "$FLOCKERCTL"; do
+		[ -x "$f" ] || die "$f is not built"
+	done
+	WORK=$(mktemp -d /tmp/flocker-docker.XXXXXX) || die "cannot create a work directory"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+hdir() { printf '%s/%s' "$WORK" "$1"; }
+nspid() { cat "$(hdir "$1")/ns.pid"; }
+
+# host_run HOST COMMAND...: run inside the host's namespaces
+host_run() {
+	local h=$1
+	shift
+	nsenter -t "$(nspid "$h")" -m -u -- "$@"
+}
+
+host_start() {
+	local h=$1 d
+	d=$(hdir "$h")
+	mkdir -p "$d/plugins" "$d/mnt" "$d/state" || die "cannot create $d"
+	mkdir -p /run/docker/plugins || die "cannot create /run/docker/plugins"
+	# The new namespace starts with copies of every mount, FUSE ones of other
+	# programs included: detach those copies at once (-i: no umount helper, which
+	# would wait for their daemons), or those daemons could not finish an unmount
+	# elsewhere while this host lives.
+	unshare -m -u --propagation private -- sh -c \
+		"awk '\$0 ~ / - fuse[.a-z0-9]* / {print \$5}' /proc/self/mountinfo | xargs -r -n1 umount -i -l;
+		 hostname $h && mount --bind $d/plugins /run/docker/plugins && exec sleep 1000000" \
+		</dev/null >>"$d/host.log" 2>&1 &
+	echo $! >"$d/ns.pid"
+	HOSTS+=("$h")
+	for _ in $(seq 50); do
+		[ "$(nsenter -t "$(nspid "$h")" -u hostname 2>/dev/null)" = "$h" ] &&
+			host_run "$h" grep -q " /run/docker/plugins " /proc/self/mountinfo && return 0
+		sleep 0.1
+	done
+	die "cannot start host $h"
+}
+
+# agent_start HOST [AGENT OPTIONS...]
+agent_start() {
+	local h=$1 d
+	shift
+	d=$(hdir "$h")
+	nsenter -t "$(nspid "$h")" -m -u -- "$AGENT" -c "$CEPH_CONF" --id flocker --pool "$POOL" --node "$h" \
+		--state-dir "$d/state" --plugin-socket "$d/plugins/flocker.sock" \
+		--mount-root "$d/mnt" --mount-helper "$MOUNT_HELPER" --debug "$@" \
+		>>"$d/agent.log" 2>&1 &
+	echo $! >"$d/agent.pid"
+	for _ in $(seq 100); do
+		[ -S "$d/plugins/flocker.sock" ] && return 0
+		kill -0 "$(cat "$d/agent.pid")" 2>/dev/null || break
+		sleep 0.1
+	done
+	tail -20 "$d/agent.log"
+	die "the agent of host $h did not start"
+}
+
+# agent_stop HOST: SIGTERM; the agent must exit with 0 (and a sanitizer build say nothing)
+agent_stop() {
+	local d pid rc
+	d=$(hdir "$1")
+	[ -f "$d/agent.pid" ] || return 0
+	pid=$(cat "$d/agent.pid")
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=$?
+	rm -f "$d/agent.pid"
+	[ "$rc" -eq 0 ] || fail "the agent of host $1 exited with status $rc on SIGTERM"
+	if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$d/agent.log"; then
+		fail "the agent of host $1 hit a sanitizer error (see its log)"
+	fi
+}
+
+# dk HOST ARGS...: the docker CLI against the host's dockerd
+dk() {
+	local h=$1
+	shift
+	DOCKER_HOST="unix://$(hdir "$h")/docker.sock" "$DOCKER" "$@"
+}
+
+# dockerd_start HOST: 0 when it answers; 1 (its log printed) when it cannot start
+dockerd_start() {
+	local h=$1 d
+	d=$(hdir "$h")
+	nsenter -t "$(nspid "$h")" -m -u -- dockerd --data-root "$d/docker" --exec-root "$d/exec" \
+		--pidfile "$d/dockerd.pid" -H "unix://$d/docker.sock" \
+		--bridge none --iptables=false --ip6tables=false --ip-masq=false \
+		--storage-driver vfs --log-level warn >"$d/dockerd.log" 2>&1 &
+	echo $! >"$d/dockerd.launcher"
+	for _ in $(seq 120); do
+		dk "$h" version >/dev/null 2>&1 && return 0
+		kill -0 "$(cat "$d/dockerd.launcher")" 2>/dev/null || break
+		sleep 0.5
+	done
+	say "dockerd of host $h did not start; its log:"
+	tail -40 "$d/dockerd.log"
+	return 1
+}
+
+dockerd_stop() {
+	local d pid
+	d=$(hdir "$1")
+	[ -f "$d/dockerd.launcher" ] || return 0
+	pid=$(cat "$d/dockerd.launcher")
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$d/dockerd.launcher"
+}
+
+# image_load HOST: a tiny image from busybox-static (no registry here)
+image_load() {
+	local h=$1 root=$WORK/image c
+	if [ ! -f "$WORK/image.tar" ]; then
+		mkdir -p "$root/bin" "$root/tmp" "$root/data" || return 1
+		cp /bin/busybox "$root/bin/busybox" || return 1
+		for c in sh cat ls echo sync dd md5sum sleep true false test rm mkdir stat wc head tail touch; do
+			ln -s busybox "$root/bin/$c"
+		done
+		tar -C "$root" -cf "$WORK/image.tar" . || return 1
+	fi
+	dk "$h" import "$WORK/image.tar" "$IMAGE" >/dev/null
+}
+
+# the flockerfs mounts of a host's agent (mount points)
+host_mounts() {
+	host_run "$1" awk -v root="$(hdir "$1")/mnt/" \
+		'$0 ~ / - fuse\.flockerfs / && index($5, root) == 1 {print $5}' /proc/self/mountinfo
+}
+
+# call HOST ENDPOINT JSON: the plugin protocol, straight to the host's agent; prints the reply
+call() {
+	python3 - "$(hdir "$1")/plugins/flocker.sock" "$2" "$3" <<'EOF'
+import http.client, socket, sys
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(sys.argv[1])
+c = C("localhost", timeout=70)
+c.request("POST", "/" + sys.argv[2], body=sys.argv[3].encode())
+print(c.getresponse().read().decode().strip())
+EOF
+}
+
+new_volume() {
+	local v=$1
+	VOLUMES+=("$v")
+}
+
+ctl() { "$FLOCKERCTL" -c "$CEPH_CONF" --id flocker --pool "$POOL" "$@"; }
+
+cleanup() {
+	local h d m rc=$?
+	trap - EXIT INT TERM
+	for h in "${HOSTS[@]}"; do
+		d=$(hdir "$h")
+		if [ -f "$d/dockerd.launcher" ]; then
+			dk "$h" ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$d/docker.sock" "$DOCKER" rm -f >/dev/null 2>&1
+			dockerd_stop "$h"
+		fi
+		agent_stop "$h"
+		for m in $(host_mounts "$h" 2>/dev/null); do
+			say "cleanup: unmounting $m on host $h"
+			timeout 60 nsenter -t "$(nspid "$h")" -m -u -- "$UMOUNT_HELPER" "$m" ||
+				host_run "$h" umount -i -l "$m"
+		done
+		kill -TERM "$(nspid "$h")" 2>/dev/null
+	done
+	for h in "${HOSTS[@]}"; do
+		wait "$(nspid "$h")" 2>/dev/null
+	done
+	for v in "${VOLUMES[@]}"; do
+		ctl volume remove "$v" >/dev/null 2>&1
+	done
+	if [ "$NFAIL" -gt 0 ] || [ "$rc" -ne 0 -a "$rc" -ne 77 ]; then
+		for h in "${HOSTS[@]}"; do
+			d=$(hdir "$h")
+			say "--- agent log of host $h (last 60 lines)"
+			tail -60 "$d/agent.log" 2>/dev/null
+			say "--- dockerd log of host $h (last 20 lines)"
+			tail -20 "$d/dockerd.log" 2>/dev/null
+		done
+	fi
+	# nothing may still be mounted under WORK before it goes
+	if grep -q " $WORK/" /proc/self/mountinfo; then
+		say "warning: mounts left under $WORK; not removing it"
+	else
+		rm -rf "$WORK"
+	fi
+	if [ "$rc" -eq 0 ] && [ "$NFAIL" -gt 0 ]; then
+		rc=1
+	fi
+	say "$NPASS passed, $NFAIL failed"
+	exit "$rc"
+}
+
+finish() {
+	[ "$NFAIL" -eq 0 ]
+	exit $?
+}
