@@ -3,8 +3,10 @@
 #
 # Installs missing packages, builds build/, installs flockerfs (cmake
 # --install, prefix /usr/local), starts the dev Ceph cluster (bluestore, in
-# the default directory), creates volume-1 and mounts it at /mnt/volume-1
-# (when the installed tools can). Running it again reuses what is there.
+# the default directory), creates volume-1, starts flocker-agent (the Docker
+# volume plugin, standalone) and mounts volume-1 through it, bind-mounted at
+# /mnt/volume-1, so that `docker run -v volume-1:/data` shares that mount.
+# Running it again reuses what is there.
 #
 # usage: quickstart.sh [--no-deps] [--prefix DIR] [--dir CLUSTER_DIR]
 set -euo pipefail
@@ -16,6 +18,7 @@ CLUSTER_DIR=
 DEPS=1
 VOLUME=volume-1
 MOUNTPOINT=/mnt/volume-1
+PLUGIN_SOCKET=/run/docker/plugins/flocker.sock
 DONE=()
 
 usage() {
@@ -104,6 +107,61 @@ mount_volume() {
 	die "cannot mount $VOLUME at $MOUNTPOINT: not mounted after 60s (log: $log)"
 }
 
+# plugin_call ENDPOINT JSON: POSTs to the agent's plugin socket, prints the reply.
+plugin_call() {
+	python3 - "$PLUGIN_SOCKET" "$1" "$2" <<'PY'
+import http.client, socket, sys
+class Conn(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(90)
+        self.sock.connect(sys.argv[1])
+c = Conn("localhost")
+c.request("POST", "/VolumeDriver." + sys.argv[2], sys.argv[3],
+          {"Content-Type": "application/vnd.docker.plugins.v1+json"})
+print(c.getresponse().read().decode())
+PY
+}
+
+# Starts flocker-agent (standalone) unless one serves the plugin socket already.
+start_agent() {
+	local agent i log=$ROOT/build/quickstart-agent.log
+	if ! agent=$(find_tool flocker-agent); then
+		say "flocker-agent is not built: no Docker plugin"
+		return 1
+	fi
+	if [ -S "$PLUGIN_SOCKET" ] && plugin_call Capabilities '{}' >/dev/null 2>&1; then
+		DONE+=("flocker-agent already serves $PLUGIN_SOCKET")
+		return 0
+	fi
+	setsid "$agent" -c "$CEPH_CONF" --id flocker >"$log" 2>&1 </dev/null &
+	for ((i = 0; i < 100; i++)); do
+		if [ -S "$PLUGIN_SOCKET" ] && plugin_call Capabilities '{}' >/dev/null 2>&1; then
+			DONE+=("started flocker-agent: Docker volume plugin 'flocker' at $PLUGIN_SOCKET (log: $log)")
+			return 0
+		fi
+		sleep 0.2
+	done
+	say "flocker-agent did not come up (log: $log)"
+	return 1
+}
+
+# Mounts volume-1 through the agent (mount ID "quickstart") and binds it at MOUNTPOINT.
+mount_through_agent() {
+	local reply path
+	if mountpoint -q "$MOUNTPOINT" 2>/dev/null; then
+		DONE+=("$MOUNTPOINT is already mounted: left as it is")
+		return 0
+	fi
+	reply=$(plugin_call Mount "{\"Name\": \"$VOLUME\", \"ID\": \"quickstart\"}") ||
+		die "cannot ask flocker-agent to mount $VOLUME"
+	path=$(python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r.get("Mountpoint","")); sys.exit(1 if r.get("Err") else 0)' "$reply") ||
+		die "flocker-agent cannot mount $VOLUME: $reply"
+	mkdir -p "$MOUNTPOINT"
+	mount --bind "$path" "$MOUNTPOINT" || die "cannot bind $path at $MOUNTPOINT"
+	DONE+=("mounted $VOLUME through flocker-agent at $path, bound at $MOUNTPOINT")
+}
+
 main() {
 	local dc_args=() env_out dc_hint=
 	while [ $# -gt 0 ]; do
@@ -150,7 +208,11 @@ main() {
 	DONE+=("dev cluster running (CEPH_CONF=$CEPH_CONF)")
 
 	create_volume
-	mount_volume
+	if start_agent; then
+		mount_through_agent
+	else
+		mount_volume
+	fi
 
 	cat <<EOF
 
@@ -165,8 +227,20 @@ EOF
 	if mountpoint -q "$MOUNTPOINT" 2>/dev/null; then
 		cat <<EOF
   ls -la $MOUNTPOINT; cp -r /etc $MOUNTPOINT/   # plain POSIX
-  umount $MOUNTPOINT
+  umount $MOUNTPOINT                       # a plain mount; a bind when the agent mounted it
 EOF
+	fi
+	if [ -S "$PLUGIN_SOCKET" ]; then
+		cat <<EOF
+  docker volume create -d flocker -o size=10G volume-2
+  docker run --rm -v volume-1:/data IMAGE ls /data     # the same tree as $MOUNTPOINT
+EOF
+		if ! docker info >/dev/null 2>&1; then
+			cat <<EOF
+  (no dockerd answers here: start one, e.g. dockerd --storage-driver vfs &,
+   and import an image: a tar of busybox-static | docker import - busybox)
+EOF
+		fi
 	fi
 	cat <<EOF
   $ROOT/contrib/dev-cluster.sh status$dc_hint

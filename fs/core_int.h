@@ -63,8 +63,8 @@ struct fl_inode {
 	bool flushing;
 	bool on_dlist; /* on core->dirty_inodes */
 	struct fl_inode *ck_next;
-	struct fl_inode *dnext; /* dirty data list */
-	struct fl_dir *dir;	/* directories, once loaded */
+	struct fl_inode *dnext, *dprev; /* dirty list, oldest first */
+	struct fl_dir *dir;		/* directories, once loaded */
 	struct fl_dblock *blocks;
 	uint64_t dirty_bytes;
 	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
@@ -124,7 +124,7 @@ struct fl_core {
 	size_t n_rmdirs, rmdirs_cap;
 
 	/* data */
-	struct fl_inode *dirty_inodes;
+	struct fl_inode *dirty_inodes, *dirty_tail;
 	uint64_t dirty_bytes;
 	pthread_t flusher;
 	bool flusher_started, flush_stop, flush_now;
@@ -183,6 +183,9 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 /* Writes the inode's dirty data and journals its size; drops and retakes c->lock. */
 int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid);
 int fl_data_flush_all(struct fl_core *c, uint64_t *tid);
+/* Writes back several files at once: one journal wait, one batch of data
+ * writes, one group of size records.  Skips files already being flushed. */
+int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid);
 /* Drops cached data at and beyond off and trims data objects; drops c->lock. */
 int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, uint64_t newsize);
 int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t len);

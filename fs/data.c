@@ -257,8 +257,13 @@ static void dlist_add(struct fl_core *c, struct fl_inode *ip)
 	if (ip->on_dlist)
 		return;
 	ip->on_dlist = true;
-	ip->dnext = c->dirty_inodes;
-	c->dirty_inodes = ip;
+	ip->dnext = NULL;
+	ip->dprev = c->dirty_tail;
+	if (c->dirty_tail)
+		c->dirty_tail->dnext = ip;
+	else
+		c->dirty_inodes = ip;
+	c->dirty_tail = ip;
 	ip->dirty_since_ms = fl_now_ms();
 }
 
@@ -269,16 +274,18 @@ void fl_data_touch(struct fl_core *c, struct fl_inode *ip)
 
 static void dlist_remove(struct fl_core *c, struct fl_inode *ip)
 {
-	struct fl_inode **pp = &c->dirty_inodes;
-
 	if (!ip->on_dlist)
 		return;
-	while (*pp && *pp != ip)
-		pp = &(*pp)->dnext;
-	if (*pp)
-		*pp = ip->dnext;
+	if (ip->dprev)
+		ip->dprev->dnext = ip->dnext;
+	else
+		c->dirty_inodes = ip->dnext;
+	if (ip->dnext)
+		ip->dnext->dprev = ip->dprev;
+	else
+		c->dirty_tail = ip->dprev;
 	ip->on_dlist = false;
-	ip->dnext = NULL;
+	ip->dnext = ip->dprev = NULL;
 }
 
 static void wait_flush(struct fl_core *c, struct fl_inode *ip)
@@ -406,173 +413,266 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 	return (ssize_t)len;
 }
 
-int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
+/* One block's extents, ready to send. */
+struct wb_op {
+	char oid[FL_OID_LEN];
+	uint64_t *offs;
+	const void **bufs;
+	size_t *lens, n;
+};
+
+/* Commits t if adding `need` more ops would overflow it. */
+static int txn_room(struct fl_core *c, struct fl_txn *t, uint32_t need, uint64_t *tid)
 {
-	struct fl_txn t = {.n = 0};
-	struct fl_batch *batch = NULL;
-	struct fl_dblock *b, **pp;
-	uint64_t target, moved = 0, ino = ip->r.ino;
-	void **arrays = NULL;
-	size_t narrays = 0, nblocks = 0;
 	int ret = 0;
 
-	wait_flush(c, ip);
-	if (c->error)
-		return -EIO;
-	for (b = ip->blocks; b; b = b->next)
-		if (b->dirty)
-			nblocks++;
-	if (!nblocks) {
-		dlist_remove(c, ip);
-		goto journal;
+	if (t->n + need > FL_JOPS_MAX) {
+		ret = fl_txn_commit(c, t, tid);
+		t->n = 0;
 	}
-	ip->flushing = true;
-	/* Data past the recorded size: put the inode on the orphan list first, so
-	 * that a crash before its size is journaled trims what was written. */
-	if (!ip->trim_mark && ip->r.nlink && dirty_end(ip, c->bsize) > ip->jsize) {
-		uint64_t mtid = 0;
-
-		fl_txn_simple(&t, FL_JOP_ORPHAN_ADD, ino);
-		ret = fl_txn_commit(c, &t, &mtid);
-		t.n = 0;
-		if (!ret) {
-			ip->trim_mark = true;
-			fl_orph_note(c, ino);
-			ret = fl_journal_wait(c, mtid);
-		}
-		if (ret)
-			goto out_unflag;
-	}
-	target = ip->r.size;
-	arrays = calloc(nblocks * 3, sizeof(void *));
-	batch = fl_batch_new(c->st);
-	if (!arrays || !batch) {
-		ret = -ENOMEM;
-		goto out_unflag;
-	}
-	for (b = ip->blocks; b; b = b->next) {
-		struct fl_extent *e;
-		uint64_t *offs;
-		const void **bufs;
-		size_t *lens, n = 0, k = 0;
-		char oid[FL_OID_LEN];
-
-		if (!b->dirty)
-			continue;
-		b->flying = b->dirty;
-		b->dirty = NULL;
-		for (e = b->flying; e; e = e->next)
-			n++;
-		offs = malloc(n * sizeof(*offs));
-		bufs = malloc(n * sizeof(*bufs));
-		lens = malloc(n * sizeof(*lens));
-		arrays[narrays++] = offs;
-		arrays[narrays++] = bufs;
-		arrays[narrays++] = lens;
-		if (!offs || !bufs || !lens) {
-			ret = -ENOMEM;
-			continue;
-		}
-		for (e = b->flying; e; e = e->next, k++) {
-			offs[k] = e->off;
-			bufs[k] = e->data;
-			lens[k] = e->len;
-			moved += e->len;
-		}
-		fl_oid_data(oid, ino, b->index);
-		batch->ops->writev(batch, oid, offs, bufs, lens, n);
-	}
-	ip->dirty_bytes = 0;
-	dlist_remove(c, ip);
-	pthread_mutex_unlock(&c->lock);
-	{
-		int wret = fl_batch_wait(batch);
-
-		ret = ret ? ret : wret;
-	}
-	batch = NULL;
-	pthread_mutex_lock(&c->lock);
-	for (pp = &ip->blocks; *pp;) {
-		b = *pp;
-		extents_free(b->flying);
-		b->flying = NULL;
-		if (!b->dirty) {
-			*pp = b->next;
-			free(b);
-		} else {
-			pp = &b->next;
-		}
-	}
-	ip->dseq++;
-	c->dirty_bytes -= moved;
-	if (ret) {
-		fl_err("cannot write data of inode %" PRIu64 ": %s", ino, strerror(-ret));
-		ip->werr = -EIO;
-		if (ret == -ESHUTDOWN /* Ceph's EBLOCKLISTED */) {
-			fl_err("this client was fenced off the cluster: the volume goes read-only");
-			c->error = -EIO;
-		}
-	} else {
-		uint64_t nj = target < ip->r.size ? target : ip->r.size;
-
-		if (nj > ip->jsize)
-			fl_set_jsize(c, ip, nj);
-	}
-	ip->flushing = false;
-	pthread_cond_broadcast(&c->cond);
-	goto free_arrays;
-out_unflag:
-	ip->flushing = false;
-	pthread_cond_broadcast(&c->cond);
-free_arrays:
-	while (narrays)
-		free(arrays[--narrays]);
-	free(arrays);
-	if (batch)
-		fl_batch_wait(batch);
-	if (ret)
-		return ret;
-journal:
-	if (ip->attr_dirty || ip->jsize != ip->r.size) {
-		ip->attr_dirty = false;
-		fl_txn_inode(&t, ip);
-		fl_ino_ck(c, ip);
-	}
-	if (ip->trim_mark && !ip->nopen && ip->r.nlink && ip->jsize == ip->r.size &&
-	    !dirty_end(ip, c->bsize)) {
-		ip->trim_mark = false;
-		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
-		fl_orph_note(c, ino);
-	}
-	if (t.n)
-		ret = fl_txn_commit(c, &t, tid);
 	return ret;
 }
 
+int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid)
+{
+	struct fl_txn t = {.n = 0};
+	struct wb_op *ops = NULL;
+	uint64_t *target = NULL, moved = 0, mtid = 0;
+	size_t nops = 0, capops = 0, i, k;
+	bool orphans = false;
+	int ret = 0;
+
+	if (c->error)
+		return -EIO;
+	target = calloc(n ? n : 1, sizeof(*target));
+	if (!target)
+		return -ENOMEM;
+	/* ours: others wait for these inodes' flush to end */
+	for (i = 0, k = 0; i < n; i++)
+		if (!ips[i]->flushing) {
+			ips[i]->flushing = true;
+			ips[k++] = ips[i];
+		}
+	n = k;
+	/* Data past the recorded size: put those files on the orphan list first,
+	 * so that a crash before their size is journaled trims what was written. */
+	for (i = 0; i < n && !ret; i++) {
+		struct fl_inode *ip = ips[i];
+
+		if (ip->trim_mark || !ip->r.nlink || dirty_end(ip, c->bsize) <= ip->jsize)
+			continue;
+		ret = txn_room(c, &t, 1, &mtid);
+		if (ret)
+			break;
+		fl_txn_simple(&t, FL_JOP_ORPHAN_ADD, ip->r.ino);
+		ip->trim_mark = true;
+		fl_orph_note(c, ip->r.ino);
+		orphans = true;
+	}
+	if (!ret && t.n)
+		ret = fl_txn_commit(c, &t, &mtid);
+	t.n = 0;
+	if (!ret && orphans)
+		ret = fl_journal_wait(c, mtid); /* drops the lock; writers may add data */
+	if (ret)
+		goto out_unflag;
+	/* take every dirty extent of every file as it is now */
+	for (i = 0; i < n; i++) {
+		struct fl_inode *ip = ips[i];
+		struct fl_dblock *b;
+
+		target[i] = ip->r.size;
+		for (b = ip->blocks; b; b = b->next) {
+			struct fl_extent *e;
+			struct wb_op *o;
+
+			if (!b->dirty)
+				continue;
+			if (nops == capops) {
+				size_t ncap = capops ? capops * 2 : 64;
+				struct wb_op *no = realloc(ops, ncap * sizeof(*no));
+
+				if (!no) {
+					ret = -ENOMEM;
+					goto out_unflag;
+				}
+				ops = no;
+				capops = ncap;
+			}
+			o = &ops[nops];
+			memset(o, 0, sizeof(*o));
+			for (e = b->dirty; e; e = e->next)
+				o->n++;
+			o->offs = malloc(o->n * sizeof(*o->offs));
+			o->bufs = malloc(o->n * sizeof(*o->bufs));
+			o->lens = malloc(o->n * sizeof(*o->lens));
+			if (!o->offs || !o->bufs || !o->lens) {
+				free(o->offs);
+				free(o->bufs);
+				free(o->lens);
+				ret = -ENOMEM;
+				goto out_unflag;
+			}
+			nops++;
+			b->flying = b->dirty;
+			b->dirty = NULL;
+			for (e = b->flying, k = 0; e; e = e->next, k++) {
+				o->offs[k] = e->off;
+				o->bufs[k] = e->data;
+				o->lens[k] = e->len;
+				moved += e->len;
+			}
+			fl_oid_data(o->oid, ip->r.ino, b->index);
+		}
+		ip->dirty_bytes = 0;
+		dlist_remove(c, ip);
+	}
+	/* send and wait without the lock: librados copies every buffer */
+	pthread_mutex_unlock(&c->lock);
+	if (nops) {
+		struct fl_batch *batch = fl_batch_new(c->st);
+
+		if (!batch) {
+			ret = -ENOMEM;
+		} else {
+			for (k = 0; k < nops; k++)
+				batch->ops->writev(batch, ops[k].oid, ops[k].offs, ops[k].bufs,
+						   ops[k].lens, ops[k].n);
+			ret = fl_batch_wait(batch);
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < n; i++) {
+		struct fl_inode *ip = ips[i];
+		struct fl_dblock *b, **pp;
+
+		for (pp = &ip->blocks; *pp;) {
+			b = *pp;
+			extents_free(b->flying);
+			b->flying = NULL;
+			if (!b->dirty) {
+				*pp = b->next;
+				free(b);
+			} else {
+				pp = &b->next;
+			}
+		}
+		ip->dseq++;
+		if (ret) {
+			ip->werr = -EIO;
+		} else {
+			uint64_t nj = target[i] < ip->r.size ? target[i] : ip->r.size;
+
+			if (nj > ip->jsize)
+				fl_set_jsize(c, ip, nj);
+		}
+	}
+	c->dirty_bytes -= moved;
+	if (ret) {
+		fl_err("cannot write back data of %zu files: %s", n, strerror(-ret));
+		if (ret == -ESHUTDOWN) { /* Ceph's EBLOCKLISTED */
+			fl_err("this client was fenced off the cluster: the volume goes read-only");
+			c->error = -EIO;
+		}
+		goto out_unflag;
+	}
+	/* the sizes the data now backs, and the orphan marks that can go */
+	for (i = 0; i < n && !ret; i++) {
+		struct fl_inode *ip = ips[i];
+		bool put = ip->attr_dirty || ip->jsize != ip->r.size;
+		bool unmark = ip->trim_mark && !ip->nopen && ip->r.nlink &&
+			      ip->jsize == ip->r.size && !dirty_end(ip, c->bsize);
+
+		ret = txn_room(c, &t, (uint32_t)put + (uint32_t)unmark, tid);
+		if (ret)
+			break;
+		if (put) {
+			ip->attr_dirty = false;
+			fl_txn_inode(&t, ip);
+			fl_ino_ck(c, ip);
+		}
+		if (unmark) {
+			ip->trim_mark = false;
+			fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ip->r.ino);
+			fl_orph_note(c, ip->r.ino);
+		}
+	}
+	if (!ret && t.n)
+		ret = fl_txn_commit(c, &t, tid);
+out_unflag:
+	for (i = 0; i < n; i++)
+		ips[i]->flushing = false;
+	pthread_cond_broadcast(&c->cond);
+	for (k = 0; k < nops; k++) {
+		free(ops[k].offs);
+		free(ops[k].bufs);
+		free(ops[k].lens);
+	}
+	free(ops);
+	free(target);
+	return ret;
+}
+
+int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
+{
+	struct fl_inode *one[1] = {ip};
+
+	wait_flush(c, ip);
+	return fl_data_flush_many(c, one, 1, tid);
+}
+
+/* Up to max inodes from the head (oldest) of the dirty list, not being flushed;
+ * with all false, only those dirty for FLUSH_AGE_MS. */
+static size_t pick(struct fl_core *c, struct fl_inode **out, size_t max, bool all)
+{
+	int64_t now = fl_now_ms();
+	struct fl_inode *ip;
+	size_t n = 0;
+
+	for (ip = c->dirty_inodes; ip && n < max; ip = ip->dnext) {
+		if (!all && now - ip->dirty_since_ms < FLUSH_AGE_MS)
+			break; /* the list is oldest first */
+		if (!ip->flushing)
+			out[n++] = ip;
+	}
+	return n;
+}
+
+#define FLUSH_BATCH 64
+
 int fl_data_flush_all(struct fl_core *c, uint64_t *tid)
 {
+	struct fl_inode *batch[FLUSH_BATCH];
 	int ret = 0, r;
+	uint64_t i;
 
-	while (c->dirty_inodes) {
-		struct fl_inode *ip = c->dirty_inodes;
+	for (;;) {
+		size_t n = pick(c, batch, FLUSH_BATCH, true);
 
-		r = fl_data_flush(c, ip, tid);
+		if (!n) {
+			if (!c->dirty_inodes)
+				break;
+			/* only inodes another thread is flushing are left: wait for it */
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		r = fl_data_flush_many(c, batch, n, tid);
 		if (r && !ret)
 			ret = r;
-		if (r && ip->on_dlist)
-			dlist_remove(c, ip); /* do not spin on a failing inode */
+		if (r) {
+			size_t k;
+
+			for (k = 0; k < n; k++)
+				dlist_remove(c, batch[k]); /* do not spin on failing inodes */
+		}
 	}
 	/* flushes started by others must end too */
-	{
-		uint64_t i;
+	for (i = 0; i <= c->imask; i++) {
+		struct fl_inode *ip;
 
-		for (i = 0; i <= c->imask; i++) {
-			struct fl_inode *ip;
-
-			for (ip = c->itab[i]; ip; ip = ip->hnext)
-				if (ip->flushing)
-					wait_flush(c, ip);
-		}
+		for (ip = c->itab[i]; ip; ip = ip->hnext)
+			if (ip->flushing)
+				wait_flush(c, ip);
 	}
 	return ret;
 }
@@ -743,34 +843,20 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip)
 
 /* ---------- the flusher thread ---------- */
 
-static struct fl_inode *pick(struct fl_core *c, bool all)
-{
-	struct fl_inode *ip, *best = NULL;
-	int64_t now = fl_now_ms();
-
-	for (ip = c->dirty_inodes; ip; ip = ip->dnext) {
-		if (ip->flushing)
-			continue;
-		if (all || now - ip->dirty_since_ms >= FLUSH_AGE_MS) {
-			if (!best || ip->dirty_since_ms < best->dirty_since_ms)
-				best = ip;
-		}
-	}
-	return best;
-}
-
 static void *flusher_thread(void *arg)
 {
 	struct fl_core *c = arg;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->flush_stop) {
-		bool pressure = c->flush_now || c->dirty_bytes > c->o.dirty_max / 4;
-		struct fl_inode *ip = c->error ? NULL : pick(c, pressure);
+		/* half the limit: one half in flight while writers fill the other */
+		bool pressure = c->flush_now || c->dirty_bytes > c->o.dirty_max / 2;
+		struct fl_inode *batch[FLUSH_BATCH];
+		size_t n = c->error ? 0 : pick(c, batch, FLUSH_BATCH, pressure);
 
-		if (ip) {
-			fl_data_flush(c, ip, NULL);
-			if (c->dirty_bytes <= c->o.dirty_max / 4)
+		if (n) {
+			fl_data_flush_many(c, batch, n, NULL);
+			if (c->dirty_bytes <= c->o.dirty_max / 2)
 				c->flush_now = false;
 			continue;
 		}

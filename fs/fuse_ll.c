@@ -57,6 +57,8 @@ static void cred_of(fuse_req_t req, struct fl_cred *cr)
  * file's size before we do, and its generic SEEK_DATA/SEEK_HOLE (the whole
  * file is data) is right where ours could answer ENXIO for cached data.
  */
+/* No flush handler either: the kernel then stops sending FLUSH at every close
+ * (with the writeback cache it writes dirty pages back before that anyway). */
 static void ll_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fl_fuse *f = userdata;
@@ -296,13 +298,6 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void ll_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)fi;
-	fuse_reply_err(req, 0);
-}
-
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)fi;
@@ -497,7 +492,6 @@ static const struct fuse_lowlevel_ops ll_ops = {
 	.create = ll_create,
 	.read = ll_read,
 	.write = ll_write,
-	.flush = ll_flush,
 	.release = ll_release,
 	.fsync = ll_fsync,
 	.opendir = ll_opendir,

@@ -540,6 +540,11 @@ static void *commit_thread(void *arg)
 			     (c->ck_inodes || c->nck_dirs)));
 		if (c->abandon)
 			break;
+		if (c->error && c->jpending.len) {
+			/* nothing more reaches RADOS: drop it, waiters see the error */
+			fl_buf_reset(&c->jpending);
+			pthread_cond_broadcast(&c->cond);
+		}
 		if (c->jpending.len && (c->commit_now || c->stop || c->jpending.len > (1u << 20) ||
 					ms_since(&c->pending_since) >= c->o.commit_ms)) {
 			commit_pending(c);

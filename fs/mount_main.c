@@ -42,7 +42,7 @@ struct opts {
 	char *conf, *id, *pool, *logfile;
 	bool ro, foreground, debug, takeover;
 	bool allow_other, default_permissions, writeback;
-	unsigned lease_s, timeout_s, commit_ms;
+	unsigned lease_s, timeout_s, commit_ms, readahead_kb;
 	uint64_t dirty_max;
 	char fuse_extra[512]; /* nodev,nosuid,... passed to the kernel */
 };
@@ -63,6 +63,7 @@ static void usage(FILE *f)
 		"  lease=SECONDS      writer lock lease (default %d)\n"
 		"  dirty_max=SIZE     dirty file data kept in memory before writers wait (default 64M)\n"
 		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
+		"  readahead_kb=KB    kernel readahead for the mount (default 16384)\n"
 		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
 		"  allow_other, default_permissions   on by default (Docker needs them);\n"
 		"                     noallow_other, nodefault_permissions turn them off\n"
@@ -148,6 +149,11 @@ static int parse_opts(struct opts *o, char *list)
 				fprintf(stderr,
 					"mount.flockerfs: invalid lease=%s: use seconds >= 3\n",
 					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "readahead_kb") && val) {
+			if (parse_uint(val, &o->readahead_kb) || o->readahead_kb > (1u << 20)) {
+				fprintf(stderr, "mount.flockerfs: invalid readahead_kb=%s\n", val);
 				return -EINVAL;
 			}
 		} else if (!strcmp(opt, "timeout") && val) {
@@ -311,6 +317,23 @@ static dev_t mount_dev(const char *mp)
 	return dev;
 }
 
+/* FUSE mounts get the kernel's default readahead (128 KiB): sequential reads
+ * of 4 MiB objects want far more in flight. */
+static void set_readahead(dev_t dev, unsigned kb)
+{
+	char path[96], val[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(dev), minor(dev));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = snprintf(val, sizeof(val), "%u", kb);
+	if (write(fd, val, (size_t)n) != n)
+		fl_info("cannot set %s: %s", path, strerror(errno));
+	close(fd);
+}
+
 /* ---------- main ---------- */
 
 static int status_fd = -1;
@@ -388,7 +411,10 @@ static void detach_stdio(const char *logfile)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.allow_other = true, .default_permissions = true, .writeback = true};
+	struct opts o = {.allow_other = true,
+			 .default_permissions = true,
+			 .writeback = true,
+			 .readahead_kb = 16384};
 	struct fl_rados_opts ro = {0};
 	struct fl_store *base = NULL;
 	struct fl_volume *v = NULL;
@@ -496,6 +522,8 @@ int main(int argc, char **argv)
 	}
 	/* not stat(mp): nobody serves the mount's requests yet */
 	mdev = mount_dev(mp);
+	if (mdev)
+		set_readahead(mdev, o.readahead_kb);
 	if (mdev && fl_pidfile_write(mdev))
 		mdev = 0;
 	if (!o.ro) {

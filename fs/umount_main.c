@@ -46,6 +46,23 @@ static bool is_flockerfs(const char *dir)
 	return yes;
 }
 
+/* Does any mount in this namespace still show device dev? */
+static bool dev_still_mounted(dev_t dev)
+{
+	char line[4096];
+	unsigned maj, min;
+	bool yes = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && makedev(maj, min) == dev)
+			yes = true;
+	fclose(f);
+	return yes;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -96,6 +113,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "umount.flockerfs: cannot unmount %s: %s\n", dir, strerror(errno));
 		return 32;
 	}
+	/* a bind or another copy of the mount keeps the daemon serving: no wait then */
+	if (pid > 0 && dev_still_mounted(st.st_dev))
+		pid = 0;
 	if (pid > 0) {
 		time_t start = time(NULL);
 		bool said = false;
