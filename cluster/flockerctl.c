@@ -22,6 +22,8 @@
 #include <jansson.h>
 
 #include "bench.h"
+#include "ca.h"
+#include "ctl_cluster.h"
 #include "core.h"
 #include "flocker/log.h"
 #include "fsck.h"
@@ -427,6 +429,11 @@ int main(int argc, char **argv)
 	/* commands with their own option parsing */
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		return fl_bench_cmd(argc - 1, argv + 1);
+	/* the CA, and the commands that talk to flocker-control */
+	if (argc > 1 && !strcmp(argv[1], "ca"))
+		return fl_ca_cmd(argc - 1, argv + 1);
+	if (fl_cluster_cmd_wanted(argc, argv))
+		return fl_cluster_cmd(argc, argv);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 

@@ -1,0 +1,108 @@
+# The control service: flocker-control, flockerctl's ca and cluster commands,
+# the agent's cluster mode, and their tests.
+set(FLOCKER_CTL_DIR ${CMAKE_CURRENT_LIST_DIR}/control)
+set(FLOCKER_CTL_SRC ${CMAKE_SOURCE_DIR}/cluster)
+
+# cluster/ and plugin/CMakeLists.txt build the library and the programs
+set(FLOCKER_CTL_CONTROL flocker-control)
+set(FLOCKER_CTL_CLI flockerctl)
+set(FLOCKER_CTL_AGENT flocker-agent)
+
+# --- unit: frames, fuzz corpus replay ---
+add_executable(test_proto ${FLOCKER_CTL_DIR}/test_proto.c)
+target_link_libraries(test_proto PRIVATE flocker_cluster)
+add_test(NAME control_test_proto COMMAND test_proto)
+set_tests_properties(control_test_proto PROPERTIES LABELS unit TIMEOUT 120)
+
+add_executable(test_ctl_state ${FLOCKER_CTL_DIR}/test_ctl_state.c)
+target_link_libraries(test_ctl_state PRIVATE flocker_cluster)
+add_test(NAME control_test_ctl_state COMMAND test_ctl_state)
+set_tests_properties(control_test_ctl_state PROPERTIES LABELS unit TIMEOUT 120)
+
+
+# --- control on real Ceph ---
+if(NOT DEFINED FLOCKER_TEST_ENV)
+  # included from the top level (tests/control/dev-hook.cmake): the same as tests/cluster.cmake
+  set(FLOCKER_TEST_ENV
+      "CEPH_CONF=${PROJECT_BINARY_DIR}/testcluster/ceph.conf" "CEPH_ARGS=--id flocker"
+      "FLOCKER_POOL=flocker" "FLOCKER_TEST_CLUSTER_DIR=${PROJECT_BINARY_DIR}/testcluster")
+endif()
+set(FLOCKER_CTL_TEST_ENV
+    "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+    "FLOCKER_CONTROL_BIN=$<TARGET_FILE:${FLOCKER_CTL_CONTROL}>"
+    "FLOCKERCTL_BIN=$<TARGET_FILE:${FLOCKER_CTL_CLI}>")
+
+add_library(flocker_ctltest STATIC ${FLOCKER_CTL_DIR}/ctltest.c)
+target_include_directories(flocker_ctltest PUBLIC ${FLOCKER_CTL_DIR})
+target_link_libraries(flocker_ctltest PUBLIC flocker_cluster Threads::Threads)
+
+add_executable(test_control ${FLOCKER_CTL_DIR}/test_control.c)
+target_link_libraries(test_control PRIVATE flocker_ctltest)
+add_dependencies(test_control ${FLOCKER_CTL_CONTROL} ${FLOCKER_CTL_CLI})
+foreach(area tls api leases failover)
+  add_test(NAME control_${area} COMMAND test_control ${area})
+  set_tests_properties(control_${area} PROPERTIES
+                       FIXTURES_REQUIRED ceph
+                       ENVIRONMENT "${FLOCKER_CTL_TEST_ENV}"
+                       LABELS rados
+                       SKIP_RETURN_CODE 77
+                       TIMEOUT 300)
+endforeach()
+
+# --- fuzz harnesses: frame decoder and API request parsers; saved corpora replay (unit) ---
+foreach(h frame api)
+  add_executable(fuzz_replay_ctl_${h} ${FLOCKER_CTL_DIR}/fuzz_${h}.c
+                 ${CMAKE_SOURCE_DIR}/tests/fuzz/replay_main.c)
+  target_link_libraries(fuzz_replay_ctl_${h} PRIVATE flocker_cluster)
+  add_test(NAME control_fuzz_replay_${h}
+           COMMAND fuzz_replay_ctl_${h} ${FLOCKER_CTL_DIR}/corpus/fuzz_${h})
+  set_tests_properties(control_fuzz_replay_${h} PROPERTIES LABELS unit TIMEOUT 120)
+endforeach()
+if(FLOCKER_FUZZ)
+  # the code under test carries the fuzzer's instrumentation: compiled again here
+  add_library(flocker_cluster_fuzz STATIC
+    ${FLOCKER_CTL_SRC}/proto.c ${FLOCKER_CTL_SRC}/tls.c ${FLOCKER_CTL_SRC}/ca.c
+    ${FLOCKER_CTL_SRC}/ctl_state.c ${FLOCKER_CTL_SRC}/ctl_server.c ${FLOCKER_CTL_SRC}/api.c)
+  target_include_directories(flocker_cluster_fuzz PUBLIC ${FLOCKER_CTL_SRC})
+  target_compile_options(flocker_cluster_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_libraries(flocker_cluster_fuzz PUBLIC flocker_core PkgConfig::LIBEVENT
+                        PkgConfig::JANSSON PkgConfig::MSGPACK OpenSSL::SSL OpenSSL::Crypto m)
+  foreach(h frame api)
+    add_executable(fuzz_ctl_${h} ${FLOCKER_CTL_DIR}/fuzz_${h}.c)
+    target_compile_options(fuzz_ctl_${h} PRIVATE -fsanitize=fuzzer,address,undefined
+                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(fuzz_ctl_${h} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(fuzz_ctl_${h} PRIVATE flocker_cluster_fuzz)
+  endforeach()
+endif()
+
+# --- load: 100 simulated agents + 1,000 volume operations a minute, 50 s ---
+add_executable(control_loadgen ${FLOCKER_CTL_DIR}/loadgen.c)
+target_link_libraries(control_loadgen PRIVATE flocker_ctltest)
+add_dependencies(control_loadgen ${FLOCKER_CTL_CONTROL})
+add_test(NAME control_load COMMAND control_loadgen --agents 100 --ops-per-min 1000 --seconds 50)
+set_tests_properties(control_load PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV}"
+                     LABELS "rados;slow"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
+
+# --- cluster-mode agents end to end (real mounts) ---
+add_test(NAME control_agents COMMAND ${FLOCKER_CTL_DIR}/agent_cluster_test.sh)
+set_tests_properties(control_agents PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
+                     LABELS "rados;fuse"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
+
+# --- three hosts in network namespaces (control, A, B) on their own cluster ---
+add_test(NAME control_three_hosts COMMAND ${FLOCKER_CTL_DIR}/three_hosts_test.sh)
+set_tests_properties(control_three_hosts PROPERTIES
+                     ENVIRONMENT "FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR};FLOCKER_CONTROL_BIN=$<TARGET_FILE:${FLOCKER_CTL_CONTROL}>;FLOCKERCTL_BIN=$<TARGET_FILE:${FLOCKER_CTL_CLI}>;FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
+                     LABELS "rados;fuse;slow"
+                     SKIP_RETURN_CODE 77
+                     RUN_SERIAL TRUE
+                     TIMEOUT 400)

@@ -1,0 +1,943 @@
+/*
+ * flocker-control on real Ceph (label rados), one area per subcommand:
+ *
+ *   test_control tls       who is refused during the handshake: no certificate, a
+ *                          foreign CA, an expired certificate, a user certificate on the
+ *                          agent port, a node certificate on the API, a server without
+ *                          the control role
+ *   test_control api       datasets through the API and through flockerctl: create,
+ *                          list, move, remove to the trash, reuse of the name, restore;
+ *                          conditional writes (412); errors and their statuses; leases
+ *   test_control leases    two agents acquiring at once: exactly one wins; an idle
+ *                          holder unmounts on request; a dead holder (no heartbeats past
+ *                          the lease) is fenced: its RADOS client blocklisted, its lock
+ *                          broken, the volume granted
+ *   test_control failover  kill -9 of the leader: a standby takes over by itself within
+ *                          the leader lease; a restarted control loses nothing; agents
+ *                          reconnect and keep their leases; SIGTERM hands over at once
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+
+#include "api.h"
+#include "ca.h"
+#include "ctltest.h"
+#include "tls.h"
+#include "volume.h"
+
+/* ------------------------------------------------------------------ */
+/* helpers */
+
+static json_t *api_json(struct ct_control *c, const char *method, const char *path,
+			const char *body, const char *if_tag, int *status, char *tag)
+{
+	struct fl_http_resp r;
+	json_t *j;
+
+	CHECK_EQ(ct_api(c, method, path, body, if_tag, &r), 0);
+	*status = r.status;
+	if (tag)
+		snprintf(tag, 32, "%s", r.tag);
+	j = json_loadb(r.body, r.len, 0, NULL);
+	if (!j)
+		fprintf(stderr, "not JSON (%d): %s\n", r.status, r.body);
+	fl_http_resp_free(&r);
+	CHECK(j);
+	return j;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static json_t *find_ds(json_t *arr, const char *name, bool deleted)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach(arr, i, d)
+	{
+		if (!strcmp(jstr(json_object_get(d, "metadata"), "name"), name) &&
+		    json_is_true(json_object_get(d, "deleted")) == deleted)
+			return d;
+	}
+	return NULL;
+}
+
+static void vname(char *out, size_t len, const char *what)
+{
+	snprintf(out, len, "%s-%s", ct.prefix, what);
+}
+
+/* A hello-and-reply attempt with ctx on port: 0 when the server answered. */
+static int tls_try(SSL_CTX *ctx, unsigned port, char *why, size_t whylen)
+{
+	struct sockaddr_in sa = {0};
+	struct fl_frame_enc e;
+	char buf[4096];
+	int fd, ret = -EIO, n;
+	SSL *ssl;
+
+	why[0] = '\0';
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	ERR_clear_error();
+	if (SSL_connect(ssl) != 1) {
+		fl_tls_why(ssl, why, whylen);
+		goto out;
+	}
+	fl_frame_enc_init(&e);
+	fl_frame_begin(&e, "hello", 1, 0);
+	fl_frame_end(&e);
+	n = SSL_write(ssl, e.buf.data, (int)e.buf.len);
+	fl_frame_enc_free(&e);
+	if (n <= 0) {
+		fl_tls_why(ssl, why, whylen);
+		goto out;
+	}
+	n = SSL_read(ssl, buf, sizeof(buf));
+	if (n <= 0) {
+		fl_tls_why(ssl, why, whylen);
+		goto out;
+	}
+	ret = 0;
+out:
+	SSL_free(ssl);
+	close(fd);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct srv_arg {
+	SSL_CTX *ctx;
+	int lfd;
+};
+
+static void *tls_server_thread(void *p)
+{
+	struct srv_arg *a = p;
+	int fd = accept(a->lfd, NULL, NULL);
+	SSL *ssl;
+
+	if (fd < 0)
+		return NULL;
+	ssl = SSL_new(a->ctx);
+	SSL_set_fd(ssl, fd);
+	SSL_accept(ssl);
+	SSL_free(ssl);
+	close(fd);
+	return NULL;
+}
+
+static int test_tls(void)
+{
+	struct ct_control c;
+	struct ct_sim a;
+	char dir2[400], err[512] = "", why[256], src[420], dst[420], cmd[900];
+	SSL_CTX *ctx;
+	struct fl_http_resp r;
+	int ret;
+
+	ct_init("tls");
+	ct_node_cert("good");
+	/* an expired node certificate of this CA */
+	CHECK_EQ(fl_ca_issue(ct.certs, "node", "old", NULL, -3 * 86400, -86400, NULL, 0, err,
+			     sizeof(err)),
+		 0);
+	/* a node certificate of a foreign CA, whose holder trusts our CA */
+	snprintf(dir2, sizeof(dir2), "%s/rogue", ct.dir);
+	CHECK_EQ(fl_ca_init(dir2, 0, err, sizeof(err)), 0);
+	CHECK_EQ(fl_ca_issue(dir2, "node", "good", NULL, -60, 86400, NULL, 0, err, sizeof(err)), 0);
+	snprintf(src, sizeof(src), "%s/ca.crt", ct.certs);
+	snprintf(dst, sizeof(dst), "%s/ca.crt", dir2);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	CHECK_EQ(system(cmd), 0);
+
+	ct_control_start(&c, 0, 0, true, NULL);
+
+	/* the good node is welcome */
+	ct_sim_init(&a, "good");
+	CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
+	CHECK(a.uuid[0]);
+	ct_sim_close(&a);
+	printf("ok node certificate accepted on the agent port\n");
+
+	/* a bad frame closes that one connection only */
+	{
+		struct ct_sim bad;
+		static const unsigned char oversize[4] = {0x7f, 0xff, 0xff, 0xff};
+		static const unsigned char garbage[8] = {0, 0, 0, 4, 0xc1, 0xc1, 0xc1, 0xc1};
+		const unsigned char *frames[2] = {oversize, garbage};
+		size_t lens[2] = {sizeof(oversize), sizeof(garbage)};
+		char buf[64];
+		int k;
+
+		CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
+		for (k = 0; k < 2; k++) {
+			ct_sim_init(&bad, "good");
+			bad.ctx = a.ctx;
+			CHECK_EQ(ct_sim_connect(&bad, c.agent_port), 0);
+			/* the second connection of node good replaced the first: reconnect it */
+			CHECK(SSL_write(bad.ssl, frames[k], (int)lens[k]) > 0);
+			CHECK(SSL_read(bad.ssl, buf, sizeof(buf)) <= 0);
+			bad.ctx = NULL;
+			ct_sim_free(&bad);
+		}
+		ct_node_cert("other");
+		ct_sim_init(&bad, "other");
+		CHECK_EQ(ct_sim_connect(&bad, c.agent_port), 0);
+		CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
+		CHECK(SSL_write(bad.ssl, oversize, sizeof(oversize)) > 0);
+		CHECK(SSL_read(bad.ssl, buf, sizeof(buf)) <= 0);
+		CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
+		ct_sim_free(&bad);
+		ct_sim_free(&a);
+	}
+	printf("ok an oversize or malformed frame closes that connection; the others go on\n");
+
+	/* no certificate at all */
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	CHECK(SSL_CTX_load_verify_locations(ctx, src, NULL) == 1);
+	ret = tls_try(ctx, c.agent_port, why, sizeof(why));
+	CHECK(ret != 0);
+	printf("ok no certificate: refused (%s)\n", why);
+	CHECK(fl_cluster_request(ctx, c.api_addr, "GET", "/v1/version", NULL, NULL, &r, err,
+				 sizeof(err)) != 0 ||
+	      r.status != 200);
+	fl_http_resp_free(&r);
+	printf("ok no certificate on the API: refused (%s)\n", err);
+	SSL_CTX_free(ctx);
+
+	/* TLS 1.2 is not spoken */
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	printf("ok TLS 1.2: refused (%s)\n", why);
+	SSL_CTX_free(ctx);
+
+	/* a foreign CA */
+	ctx = fl_tls_client_ctx(dir2, "node-good", FL_ROLE_CONTROL, err, sizeof(err));
+	CHECK(ctx);
+	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	printf("ok certificate of another CA: refused (%s)\n", why);
+	SSL_CTX_free(ctx);
+
+	/* expired */
+	ctx = fl_tls_client_ctx(ct.certs, "node-old", FL_ROLE_CONTROL, err, sizeof(err));
+	CHECK(ctx);
+	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	printf("ok expired certificate: refused (%s)\n", why);
+	SSL_CTX_free(ctx);
+
+	/* a user certificate on the agent port */
+	ctx = fl_tls_client_ctx(ct.certs, "user-admin", FL_ROLE_CONTROL, err, sizeof(err));
+	CHECK(ctx);
+	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	printf("ok user certificate on the agent port: refused (%s)\n", why);
+	SSL_CTX_free(ctx);
+
+	/* a node certificate on the API port */
+	ctx = fl_tls_client_ctx(ct.certs, "node-good", FL_ROLE_CONTROL, err, sizeof(err));
+	CHECK(ctx);
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	ret = fl_cluster_request(ctx, c.api_addr, "GET", "/v1/version", NULL, NULL, &r, err,
+				 sizeof(err));
+	CHECK(ret != 0 || r.status != 200);
+	fl_http_resp_free(&r);
+	printf("ok node certificate on the API port: refused (%s)\n", err);
+	SSL_CTX_free(ctx);
+
+	/* the user certificate on the API */
+	CHECK_EQ(ct_api(&c, "GET", "/v1/version", NULL, NULL, &r), 0);
+	CHECK_EQ(r.status, 200);
+	CHECK(strstr(r.body, "flockerfs"));
+	CHECK(r.tag[0]);
+	fl_http_resp_free(&r);
+	printf("ok user certificate on the API: %s\n", "200");
+
+	/* clients refuse a server without the control role */
+	{
+		struct sockaddr_in sa = {0};
+		socklen_t sl = sizeof(sa);
+		struct srv_arg sarg;
+		pthread_t th;
+		SSL_CTX *cctx;
+
+		sarg.ctx = fl_tls_server_ctx(ct.certs, "node-good", FL_ROLE_NODE, err, sizeof(err));
+		CHECK(sarg.ctx);
+		sarg.lfd = socket(AF_INET, SOCK_STREAM, 0);
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		CHECK(bind(sarg.lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+		CHECK(listen(sarg.lfd, 4) == 0);
+		CHECK(getsockname(sarg.lfd, (struct sockaddr *)&sa, &sl) == 0);
+		pthread_create(&th, NULL, tls_server_thread, &sarg);
+		cctx = fl_tls_client_ctx(ct.certs, "node-good", FL_ROLE_CONTROL, err, sizeof(err));
+		CHECK(tls_try(cctx, ntohs(sa.sin_port), why, sizeof(why)) != 0);
+		printf("ok a server with a node certificate is refused by clients (%s)\n", why);
+		pthread_join(th, NULL);
+		close(sarg.lfd);
+		SSL_CTX_free(cctx);
+		SSL_CTX_free(sarg.ctx);
+	}
+	ct_control_kill(&c, SIGTERM);
+	printf("test_control tls: all checks passed\n");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct pump {
+	struct ct_sim *s;
+	volatile int stop;
+	pthread_t th;
+};
+
+static void *pump_thread(void *p)
+{
+	struct pump *pu = p;
+
+	while (!pu->stop)
+		ct_sim_pump(pu->s, 200);
+	return NULL;
+}
+
+static void pump_start(struct pump *pu, struct ct_sim *s)
+{
+	pu->s = s;
+	pu->stop = 0;
+	pthread_create(&pu->th, NULL, pump_thread, pu);
+}
+
+static void pump_stop(struct pump *pu)
+{
+	pu->stop = 1;
+	pthread_join(pu->th, NULL);
+}
+
+static int test_api(void)
+{
+	struct ct_control c;
+	struct ct_sim a, b;
+	struct pump pa;
+	/* the registry is shared by every test of the run: listings can be long */
+	static char out[4 << 20];
+	char v1[64], v2[64], v3[64], body[1024], tag[32], tag2[32], path[160];
+	char id1[37], id1b[37], id3[37], deep[200];
+	json_t *j, *d;
+	int st, i;
+	const char *extra[] = {"--lease", "6", "--heartbeat", "1", "--trash-ttl", "4s", NULL};
+
+	ct_init("api");
+	ct_node_cert("node-a");
+	ct_node_cert("node-b");
+	ct_control_start(&c, 0, 0, true, extra);
+	vname(v1, sizeof(v1), "one");
+	vname(v2, sizeof(v2), "two");
+	vname(v3, sizeof(v3), "three");
+
+	/* create */
+	snprintf(
+		body, sizeof(body),
+		"{\"metadata\": {\"name\": \"%s\", \"owner\": \"team-x\"}, \"maximum_size\": 1073741824}",
+		v1);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, tag);
+	CHECK_EQ(st, 201);
+	snprintf(id1, sizeof(id1), "%s", jstr(j, "dataset_id"));
+	CHECK(strlen(id1) == 36);
+	CHECK_EQ(json_integer_value(json_object_get(j, "maximum_size")), 1073741824);
+	CHECK(!strcmp(jstr(json_object_get(j, "metadata"), "owner"), "team-x"));
+	CHECK(!strcmp(jstr(json_object_get(j, "metadata"), "name"), v1));
+	CHECK(json_is_false(json_object_get(j, "deleted")));
+	json_decref(j);
+	printf("ok POST /v1/configuration/datasets: 201, dataset_id %s\n", id1);
+
+	/* the same name again: 409 naming the volume */
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 409);
+	CHECK(strstr(jstr(j, "description"), "exists"));
+	json_decref(j);
+	/* bad requests */
+	j = api_json(&c, "POST", "/v1/configuration/datasets", "{\"metadata\": ", NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", "{\"maximum_size\": 5}", NULL, &st,
+		     NULL);
+	CHECK_EQ(st, 400);
+	CHECK(strstr(jstr(j, "description"), "name"));
+	json_decref(j);
+	j = api_json(&c, "POST", "/v1/configuration/datasets",
+		     "{\"metadata\": {\"name\": \"x y\"}}", NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	j = api_json(&c, "POST", "/v1/configuration/datasets",
+		     "{\"metadata\": {\"name\": \"zz\"}, \"colour\": 1}", NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	CHECK(strstr(jstr(j, "description"), "unknown field"));
+	json_decref(j);
+	for (i = 0; i < 60; i++)
+		deep[i] = '[';
+	snprintf(deep + 60, sizeof(deep) - 60, "]");
+	j = api_json(&c, "POST", "/v1/configuration/datasets", deep, NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	CHECK(strstr(jstr(j, "description"), "nested"));
+	json_decref(j);
+	j = api_json(&c, "DELETE",
+		     "/v1/configuration/datasets/00000000-0000-4000-8000-000000000000", NULL, NULL,
+		     &st, NULL);
+	CHECK_EQ(st, 404);
+	json_decref(j);
+	j = api_json(&c, "PUT", "/v1/configuration/datasets", "{}", NULL, &st, NULL);
+	CHECK_EQ(st, 405);
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/nothing", NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 404);
+	json_decref(j);
+	{
+		/* a body over the limit: refused by the HTTP layer (413) or closed */
+		char *big = malloc(FL_API_BODY_MAX + 100);
+		struct fl_http_resp r;
+
+		memset(big, ' ', FL_API_BODY_MAX + 99);
+		big[0] = '{';
+		big[FL_API_BODY_MAX + 98] = '}';
+		big[FL_API_BODY_MAX + 99] = '\0';
+		if (ct_api(&c, "POST", "/v1/configuration/datasets", big, NULL, &r) == 0)
+			CHECK(r.status == 413 || r.status == 400);
+		fl_http_resp_free(&r);
+		free(big);
+	}
+	printf("ok errors: 409 exists, 400 bad JSON / missing name / bad name / unknown field / too deep, 404, 405, 413\n");
+
+	/* conditional writes */
+	j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, tag);
+	CHECK_EQ(st, 200);
+	CHECK(find_ds(j, v1, false));
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}}", v2);
+	snprintf(tag2, sizeof(tag2), "%llu", strtoull(tag, NULL, 10) + 7);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, tag2, &st, NULL);
+	CHECK_EQ(st, 412);
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
+	CHECK(!find_ds(j, v2, false));
+	json_decref(j);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, tag, &st, tag2);
+	CHECK_EQ(st, 201);
+	json_decref(j);
+	CHECK(strtoull(tag2, NULL, 10) > strtoull(tag, NULL, 10));
+	/* the old tag no longer matches: a delete with it changes nothing */
+	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id1);
+	j = api_json(&c, "DELETE", path, NULL, tag, &st, NULL);
+	CHECK_EQ(st, 412);
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
+	CHECK(find_ds(j, v1, false));
+	json_decref(j);
+	printf("ok conditional writes: stale X-If-Configuration-Matches gives 412 and changes nothing; the tag grows\n");
+
+	/* remove to the trash, reuse the name, restore under another name */
+	j = api_json(&c, "DELETE", path, NULL, tag2, &st, NULL);
+	CHECK_EQ(st, 200);
+	CHECK(json_is_true(json_object_get(j, "deleted")));
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
+	CHECK(!find_ds(j, v1, false));
+	d = find_ds(j, v1, true);
+	CHECK(d && !strcmp(jstr(d, "dataset_id"), id1));
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}}", v1);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 201);
+	snprintf(id1b, sizeof(id1b), "%s", jstr(j, "dataset_id"));
+	CHECK(strcmp(id1b, id1));
+	json_decref(j);
+	j = api_json(&c, "POST", path, "{\"deleted\": false}", NULL, &st, NULL);
+	CHECK_EQ(st, 409);
+	CHECK(strstr(jstr(j, "description"), "taken"));
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"deleted\": false, \"metadata\": {\"name\": \"%s-old\"}}",
+		 v1);
+	j = api_json(&c, "POST", path, body, NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	CHECK(!strcmp(jstr(j, "dataset_id"), id1));
+	json_decref(j);
+	{
+		struct fl_store *st0 = ct_rados();
+		struct fl_volreg_rec rr;
+		struct fl_volume *vv = NULL;
+		char nm[80];
+
+		snprintf(nm, sizeof(nm), "%s-old", v1);
+		CHECK_EQ(fl_volume_open(st0, nm, &vv, NULL, 0), 0);
+		CHECK(!strcmp(vv->super.uuid, id1));
+		CHECK(!strcmp(vv->super.name, nm));
+		fl_volume_close(vv);
+		(void)rr;
+		fl_store_close(st0);
+	}
+	printf("ok DELETE moves to the trash; the name is free at once; restore refuses a taken name, restores under a new one\n");
+
+	/* nodes, moves and leases: two simulated agents */
+	ct_sim_init(&a, "node-a");
+	ct_sim_init(&b, "node-b");
+	CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
+	CHECK_EQ(ct_sim_connect(&b, c.agent_port), 0);
+	j = api_json(&c, "GET", "/v1/state/nodes", NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	CHECK_EQ(json_array_size(j), 2);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id1b);
+	j = api_json(&c, "POST", path, "{\"primary\": \"node-a\"}", NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	CHECK(!strcmp(jstr(j, "primary"), a.uuid));
+	json_decref(j);
+	/* node-a is idle: moving to node-b asks it to unmount (it agrees) */
+	a.unmount_answer = 0;
+	pump_start(&pa, &a);
+	snprintf(body, sizeof(body), "{\"primary\": \"%s\"}", b.uuid);
+	j = api_json(&c, "POST", path, body, NULL, &st, NULL);
+	pump_stop(&pa);
+	CHECK_EQ(st, 200);
+	CHECK(!strcmp(jstr(j, "primary"), b.uuid));
+	CHECK_EQ(a.pushes, 1);
+	json_decref(j);
+	/* node-b uses it: a move away is refused, naming node-b */
+	snprintf(b.mounts[0].uuid, sizeof(b.mounts[0].uuid), "%s", id1b);
+	snprintf(b.mounts[0].name, sizeof(b.mounts[0].name), "%s", v1);
+	b.mounts[0].users = 1;
+	b.nmounts = 1;
+	CHECK_EQ(ct_sim_heartbeat(&b, 5000), 0);
+	j = api_json(&c, "POST", path, "{\"primary\": \"node-a\"}", NULL, &st, NULL);
+	CHECK_EQ(st, 409);
+	CHECK(strstr(jstr(j, "description"), "in use on node node-b since"));
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/state/datasets", NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	CHECK_EQ(json_array_size(j), 1);
+	CHECK(!strcmp(jstr(json_array_get(j, 0), "dataset_id"), id1b));
+	json_decref(j);
+	/* and it cannot be removed while in use */
+	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 409);
+	json_decref(j);
+	printf("ok moves: to a node at once when free, from an idle node after it unmounts, refused from a node using it (409 naming it)\n");
+
+	/* leases through the API */
+	j = api_json(&c, "GET", "/v1/configuration/leases", NULL, NULL, &st, NULL);
+	CHECK_EQ(json_array_size(j), 1);
+	CHECK(!strcmp(jstr(json_array_get(j, 0), "node_uuid"), b.uuid));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/configuration/leases/%s", id1b);
+	b.nmounts = 0;
+	CHECK_EQ(ct_sim_heartbeat(&b, 5000), 0);
+	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	json_decref(j);
+	snprintf(body, sizeof(body),
+		 "{\"dataset_id\": \"%s\", \"node_uuid\": \"%s\", \"expires\": 3}", id1b, a.uuid);
+	j = api_json(&c, "POST", "/v1/configuration/leases", body, NULL, &st, NULL);
+	CHECK_EQ(st, 201);
+	CHECK(json_number_value(json_object_get(j, "expires")) > 1);
+	json_decref(j);
+	{
+		const char *kv[] = {"volume", v1, NULL};
+		char msg[256];
+
+		CHECK_EQ(ct_sim_call(&b, "acquire", kv, 5000, msg, sizeof(msg), NULL), -EBUSY);
+		CHECK(strstr(msg, "leased to node node-a"));
+		ct_sleep_ms(3500);
+		CHECK_EQ(ct_sim_call(&b, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
+	}
+	printf("ok leases: listed, released (DELETE), an operator lease pins a volume until it expires\n");
+
+	/* flockerctl */
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume create %s --size 2G --meta tier=gold",
+			       v3),
+		 0);
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume list"), 0);
+	CHECK(strstr(out, v3) && strstr(out, "2.0G"));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "--json volume list"), 0);
+	j = json_loads(out, 0, NULL);
+	CHECK(j);
+	d = find_ds(json_object_get(j, "configuration"), v3, false);
+	CHECK(d);
+	snprintf(id3, sizeof(id3), "%s", jstr(d, "dataset_id"));
+	CHECK(!strcmp(jstr(json_object_get(d, "metadata"), "tier"), "gold"));
+	json_decref(j);
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "node list"), 0);
+	CHECK(strstr(out, "node-a") && strstr(out, "node-b"));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume move %s --to node-a", v3), 0);
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "lease list"), 0);
+	CHECK(strstr(out, v3) && strstr(out, "node-a"));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "lease release %s", v3), 0);
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume remove %s", v3), 0);
+	CHECK(strstr(out, "trash"));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume list --trash"), 0);
+	CHECK(strstr(out, v3));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume remove %s", v3), 1);
+	CHECK(strstr(out, "no such volume"));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume restore %s", v3), 0);
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume list"), 0);
+	CHECK(strstr(out, v3));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume create %s", v3), 1);
+	CHECK(strstr(out, "exists"));
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "--if-tag 1 volume remove %s", v3), 1);
+	CHECK(strstr(out, "412"));
+	printf("ok flockerctl: volume create/list/move/remove/restore, node list, lease list/release, --if-tag\n");
+
+	/* the trash is purged after its TTL (4 s here): the objects go */
+	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume remove %s", v3), 0);
+	{
+		struct fl_store *st0 = ct_rados(), *vs;
+		char ns[64];
+		double end = ct_now() + 20;
+		int count;
+
+		snprintf(ns, sizeof(ns), "vol.%s", id3);
+		vs = st0->ops->clone_ns(st0, ns);
+		do {
+			ct_sleep_ms(500);
+			j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st,
+				     NULL);
+			count = find_ds(j, v3, true) != NULL;
+			json_decref(j);
+		} while (count && ct_now() < end);
+		CHECK(!count);
+		CHECK_EQ(vs->ops->stat(vs, FL_OID_SUPER, NULL), -ENOENT);
+		fl_store_close(vs);
+		fl_store_close(st0);
+	}
+	printf("ok the trash is purged after its TTL, objects included\n");
+
+	ct_sim_free(&a);
+	ct_sim_free(&b);
+	ct_control_kill(&c, SIGTERM);
+	printf("test_control api: all checks passed\n");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct racer {
+	struct ct_sim *s;
+	const char *vol;
+	pthread_barrier_t *bar;
+	int ret;
+	char msg[256];
+};
+
+static void *race_thread(void *p)
+{
+	struct racer *r = p;
+	const char *kv[] = {"volume", r->vol, NULL};
+
+	pthread_barrier_wait(r->bar);
+	r->ret = ct_sim_call(r->s, "acquire", kv, 20000, r->msg, sizeof(r->msg), NULL);
+	/* the winner keeps answering pushes as "in use" while the loser finishes */
+	ct_sim_pump(r->s, 500);
+	return NULL;
+}
+
+static int test_leases(void)
+{
+	struct ct_control c;
+	struct ct_sim a, b;
+	struct pump pb;
+	char v[64], uuid[37], msg[512], addr[128], err[512];
+	const char *extra[] = {"--lease", "4", "--heartbeat", "1", NULL};
+	struct fl_store *st_a, *st_b;
+	struct fl_volume *va = NULL;
+	struct fl_holder h;
+	double t0, end;
+	int round, wins, ret;
+
+	ct_init("leases");
+	ct_node_cert("host-a");
+	ct_node_cert("host-b");
+	ct_control_start(&c, 0, 0, true, extra);
+	ct_sim_init(&a, "host-a");
+	ct_sim_init(&b, "host-b");
+	CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
+	CHECK_EQ(ct_sim_connect(&b, c.agent_port), 0);
+
+	/* two nodes asking at the same instant: exactly one wins, every time */
+	for (round = 0; round < 8; round++) {
+		struct racer ra = {0}, rb = {0};
+		pthread_barrier_t bar;
+		pthread_t ta, tb;
+		char n[16];
+		const char *kv[] = {"volume", v, NULL};
+
+		snprintf(n, sizeof(n), "race%d", round);
+		vname(v, sizeof(v), n);
+		CHECK_EQ(ct_sim_call(&a, "create", kv, 20000, msg, sizeof(msg), uuid), 0);
+		pthread_barrier_init(&bar, NULL, 2);
+		ra.s = &a;
+		rb.s = &b;
+		ra.vol = rb.vol = v;
+		ra.bar = rb.bar = &bar;
+		a.unmount_answer = b.unmount_answer = -EBUSY;
+		pthread_create(&ta, NULL, race_thread, &ra);
+		pthread_create(&tb, NULL, race_thread, &rb);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		pthread_barrier_destroy(&bar);
+		/* keep both nodes alive for the next round */
+		CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
+		CHECK_EQ(ct_sim_heartbeat(&b, 5000), 0);
+		wins = (ra.ret == 0) + (rb.ret == 0);
+		if (wins != 1)
+			fprintf(stderr, "round %d: a %d (%s), b %d (%s)\n", round, ra.ret, ra.msg,
+				rb.ret, rb.msg);
+		CHECK_EQ(wins, 1);
+		CHECK(ra.ret == 0 ? rb.ret == -EBUSY : ra.ret == -EBUSY);
+		if (!strstr(ra.ret ? ra.msg : rb.msg, ra.ret ? "host-b" : "host-a"))
+			fprintf(stderr, "round %d: a %d (%s), b %d (%s)\n", round, ra.ret, ra.msg,
+				rb.ret, rb.msg);
+		CHECK(strstr(ra.ret ? ra.msg : rb.msg, ra.ret ? "host-b" : "host-a"));
+	}
+	printf("ok 8 rounds of two nodes acquiring one volume at once: exactly one wins, the other is told who holds it\n");
+
+	/* an idle holder gives the volume up on request */
+	vname(v, sizeof(v), "handoff");
+	{
+		const char *kv[] = {"volume", v, NULL};
+
+		CHECK_EQ(ct_sim_call(&a, "create", kv, 20000, msg, sizeof(msg), uuid), 0);
+		CHECK_EQ(ct_sim_call(&a, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
+		a.unmount_answer = 0;
+		a.pushes = 0;
+		pump_start(&pb, &a);
+		CHECK_EQ(ct_sim_call(&b, "acquire", kv, 20000, msg, sizeof(msg), NULL), 0);
+		pump_stop(&pb);
+		CHECK_EQ(a.pushes, 1);
+		CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
+	}
+	printf("ok a live idle holder unmounts on request and the other node gets the volume\n");
+
+	/* a dead holder is fenced */
+	vname(v, sizeof(v), "dead");
+	{
+		const char *kv[] = {"volume", v, NULL};
+
+		CHECK_EQ(ct_sim_call(&a, "create", kv, 20000, msg, sizeof(msg), uuid), 0);
+		CHECK_EQ(ct_sim_call(&a, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
+		/* node a "mounts" it: its own RADOS client takes the writer lock */
+		st_a = ct_rados();
+		CHECK_EQ(fl_volume_open(st_a, v, &va, err, sizeof(err)), 0);
+		CHECK_EQ(fl_volume_lock(va, 60, false, err, sizeof(err)), 0);
+		CHECK_EQ(st_a->ops->self_addr(st_a, addr, sizeof(addr)), 0);
+		snprintf(a.mounts[0].uuid, sizeof(a.mounts[0].uuid), "%s", uuid);
+		snprintf(a.mounts[0].name, sizeof(a.mounts[0].name), "%s", v);
+		snprintf(a.mounts[0].addr, sizeof(a.mounts[0].addr), "%s", addr);
+		a.mounts[0].users = 1;
+		a.nmounts = 1;
+		CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
+		t0 = ct_now();
+		/* alive and using it: refused, naming it and since when */
+		CHECK_EQ(ct_sim_call(&b, "acquire", kv, 5000, msg, sizeof(msg), NULL), -EBUSY);
+		CHECK(strstr(msg, "in use on node host-a since"));
+		printf("ok refused while the holder is alive and uses it: %s\n", msg);
+		/* a stops heartbeating (frozen, partitioned); b keeps asking */
+		end = ct_now() + 30;
+		do {
+			ct_sleep_ms(500);
+			CHECK_EQ(ct_sim_heartbeat(&b, 5000), 0);
+			ret = ct_sim_call(&b, "acquire", kv, 20000, msg, sizeof(msg), NULL);
+		} while (ret == -EBUSY && ct_now() < end);
+		CHECK_EQ(ret, 0);
+		printf("ok granted %.1f s after the holder's last heartbeat (lease 4 s)\n",
+		       ct_now() - t0);
+		CHECK(ct_now() - t0 >= 3.5);
+		/* the dead holder's RADOS client is blocklisted: its writes fail */
+		end = ct_now() + 30;
+		do {
+			ret = st_a->ops->write_full(st_a, "ctltest.fenced", "x", 1);
+			if (ret != -ESHUTDOWN)
+				ct_sleep_ms(200);
+		} while (ret != -ESHUTDOWN && ct_now() < end);
+		CHECK_EQ(ret, -ESHUTDOWN);
+		/* and its lock is gone: another client can take the volume */
+		st_b = ct_rados();
+		{
+			struct fl_volume *vb = NULL;
+
+			CHECK_EQ(fl_volume_open(st_b, v, &vb, err, sizeof(err)), 0);
+			CHECK(fl_volume_holder(vb, &h) == 0 || strcmp(h.addr, addr));
+			CHECK_EQ(fl_volume_lock(vb, 30, false, err, sizeof(err)), 0);
+			fl_volume_close(vb);
+		}
+		fl_store_close(st_b);
+		printf("ok the dead holder's RADOS client %s is blocklisted (its writes fail) and its lock broken\n",
+		       addr);
+		va->locked = false; /* its lock was broken: nothing to release */
+		fl_volume_close(va);
+		fl_store_close(st_a);
+	}
+	ct_sim_free(&a);
+	ct_sim_free(&b);
+	ct_control_kill(&c, SIGTERM);
+	printf("test_control leases: all checks passed\n");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int count_named(json_t *arr, const char *prefix)
+{
+	json_t *d;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(arr, i, d)
+	{
+		if (!strncmp(jstr(json_object_get(d, "metadata"), "name"), prefix,
+			     strlen(prefix)) &&
+		    json_is_false(json_object_get(d, "deleted")))
+			n++;
+	}
+	return n;
+}
+
+static int test_failover(void)
+{
+	struct ct_control c1, c2, c3;
+	struct ct_sim a;
+	char v[80], body[256], msg[256], tag1[32], tag2[32], pfx[64];
+	const char *e1[] = {"--instance",  "ctl-one", "--leader-lease",
+			    "4",	   "--lease", "6",
+			    "--heartbeat", "1",	      NULL};
+	const char *e2[] = {"--instance",  "ctl-two", "--leader-lease",
+			    "4",	   "--lease", "6",
+			    "--heartbeat", "1",	      NULL};
+	json_t *j;
+	double t0, took;
+	int st, i, ret;
+
+	ct_init("failover");
+	ct_node_cert("host-a");
+	ct_control_start(&c1, 0, 0, true, e1);
+	/* the standby: same ports (it listens only once it leads) */
+	ct_control_start(&c2, c1.api_port, c1.agent_port, false, e2);
+	ct_sleep_ms(1500);
+	snprintf(pfx, sizeof(pfx), "%s-d", ct.prefix);
+	for (i = 0; i < 5; i++) {
+		snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s%d\"}}", pfx, i);
+		j = api_json(&c1, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+		CHECK_EQ(st, 201);
+		json_decref(j);
+	}
+	ct_sim_init(&a, "host-a");
+	CHECK_EQ(ct_sim_connect(&a, c1.agent_port), 0);
+	snprintf(v, sizeof(v), "%s0", pfx);
+	{
+		const char *kv[] = {"volume", v, NULL};
+
+		CHECK_EQ(ct_sim_call(&a, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
+	}
+	j = api_json(&c1, "GET", "/v1/configuration/datasets", NULL, NULL, &st, tag1);
+	CHECK_EQ(count_named(j, pfx), 5);
+	json_decref(j);
+
+	/* kill -9 the leader: the standby takes over without anyone's help */
+	t0 = ct_now();
+	ct_control_kill(&c1, SIGKILL);
+	CHECK(ct_control_wait_api(&c2, 30));
+	took = ct_now() - t0;
+	printf("ok standby took over %.1f s after kill -9 of the leader (leader lease 4 s)\n",
+	       took);
+	CHECK(took < 4 + 4);
+	j = api_json(&c2, "GET", "/v1/configuration/datasets", NULL, NULL, &st, tag2);
+	CHECK_EQ(count_named(j, pfx), 5);
+	json_decref(j);
+	CHECK(strtoull(tag2, NULL, 10) > strtoull(tag1, NULL, 10));
+	j = api_json(&c2, "GET", "/v1/configuration/leases", NULL, NULL, &st, NULL);
+	CHECK_EQ(json_array_size(j), 1);
+	CHECK(!strcmp(jstr(json_array_get(j, 0), "node"), "host-a"));
+	json_decref(j);
+	printf("ok nothing lost: 5 datasets and the lease; the new leader bumped the tag (%s -> %s)\n",
+	       tag1, tag2);
+
+	/* the agent reconnects (same address) and keeps its lease */
+	ret = ct_sim_heartbeat(&a, 2000);
+	CHECK(ret != 0); /* the old connection died with the old leader */
+	t0 = ct_now();
+	while ((ret = ct_sim_connect(&a, c2.agent_port)) != 0 && ct_now() - t0 < 20)
+		ct_sleep_ms(250);
+	CHECK_EQ(ret, 0);
+	{
+		const char *kv[] = {"volume", v, NULL};
+
+		CHECK_EQ(ct_sim_call(&a, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
+	}
+	printf("ok the agent reconnected and still holds its lease\n");
+
+	/* kill -9 and restart in place (same instance): the dead lock is broken at once */
+	ct_control_kill(&c2, SIGKILL);
+	t0 = ct_now();
+	ct_control_start(&c3, c2.api_port, c2.agent_port, true, e2);
+	took = ct_now() - t0;
+	printf("ok a restarted control service led %.1f s after kill -9 of the last one\n", took);
+	CHECK(took < 4);
+	j = api_json(&c3, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
+	CHECK_EQ(count_named(j, pfx), 5);
+	json_decref(j);
+
+	/* SIGTERM releases the lock: a standby leads at once */
+	ct_control_start(&c1, c3.api_port, c3.agent_port, false, e1);
+	ct_sleep_ms(1500);
+	t0 = ct_now();
+	ct_control_kill(&c3, SIGTERM);
+	CHECK(ct_control_wait_api(&c1, 20));
+	took = ct_now() - t0;
+	printf("ok after SIGTERM of the leader the standby led in %.1f s\n", took);
+	CHECK(took < 3);
+	j = api_json(&c1, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
+	CHECK_EQ(count_named(j, pfx), 5);
+	json_decref(j);
+	ct_sim_free(&a);
+	ct_control_kill(&c1, SIGTERM);
+	printf("test_control failover: all checks passed\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_control tls|api|leases|failover\n");
+		return 2;
+	}
+	if (!strcmp(argv[1], "tls"))
+		return test_tls();
+	if (!strcmp(argv[1], "api"))
+		return test_api();
+	if (!strcmp(argv[1], "leases"))
+		return test_leases();
+	if (!strcmp(argv[1], "failover"))
+		return test_failover();
+	fprintf(stderr, "unknown test %s\n", argv[1]);
+	return 2;
+}
