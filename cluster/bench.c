@@ -540,8 +540,8 @@ static void probe_drop(struct bench *b)
 			 DROP_CACHES_PATH);
 	else
 		snprintf(b->drop_how, sizeof(b->drop_how),
-			 "posix_fadvise(DONTNEED) on the big files only (%s: %s skipped; stat and "
-			 "readdir are warm)",
+			 "posix_fadvise(DONTNEED) on the big files only (%.100s: %s skipped; stat "
+			 "and readdir are warm)",
 			 why, DROP_CACHES_PATH);
 }
 
