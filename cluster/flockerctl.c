@@ -416,16 +416,13 @@ static int cmd_resize(struct ctl *c)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv, char **pos)
 {
 	struct ctl c = {0};
 	char *words[8];
 	int nwords = 0, i;
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
 
 	fl_log_init("flockerctl", LOG_WARNING);
-	if (!pos)
-		return 1;
 	/* commands with their own option parsing */
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		return fl_bench_cmd(argc - 1, argv + 1);
@@ -501,4 +498,16 @@ int main(int argc, char **argv)
 	fprintf(stderr, "flockerctl: unknown command 'volume %s'\n", words[1]);
 	usage(stderr);
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
+
+	if (!pos)
+		return 1;
+	rc = run(argc, argv, pos);
+	free(pos);
+	return rc;
 }
