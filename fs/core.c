@@ -1002,8 +1002,39 @@ static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
 		if (ret)
 			return ret;
 	}
-	if (nsize != osize) {
-		/* data first (ordered): trim objects or flush before extending */
+	if (nsize < osize) {
+		/* Shrinking: the bytes that stay go first, then the new size together
+		 * with an orphan mark (durable), then the objects are trimmed; a
+		 * crash in between leaves the old bytes past the size, which the
+		 * next mount trims. */
+		struct fl_txn t = {.n = 0};
+		uint64_t tid = 0;
+
+		ret = fl_data_flush(c, ip, NULL);
+		if (ret)
+			return ret;
+		osize = ip->r.size > osize ? ip->r.size : osize;
+		fl_core_account(c, ip->r.size, nsize);
+		fl_set_jsize(c, ip, nsize);
+		ip->r.size = nsize;
+		ip->r.mtime = ip->r.ctime = *ts;
+		fl_txn_inode(&t, ip);
+		fl_ino_ck(c, ip);
+		if (!ip->trim_mark && ip->r.nlink) {
+			fl_txn_simple(&t, FL_JOP_ORPHAN_ADD, ip->r.ino);
+			ip->trim_mark = true;
+			fl_orph_note(c, ip->r.ino);
+		}
+		ret = fl_txn_commit(c, &t, &tid);
+		if (!ret)
+			ret = fl_journal_wait(c, tid);
+		if (!ret)
+			ret = fl_data_truncate(c, ip, osize, nsize);
+		if (ret)
+			return ret;
+		fl_data_touch(c, ip); /* the flusher drops the mark once it is closed */
+	} else if (nsize > osize) {
+		/* growing: what was written goes before the size that covers it */
 		ret = fl_data_truncate(c, ip, osize, nsize);
 		if (ret)
 			return ret;

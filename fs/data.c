@@ -712,6 +712,14 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 	wait_flush(c, ip);
 	if (newsize > oldsize)
 		return fl_data_flush(c, ip, NULL);
+	/* bytes below the new end must reach RADOS before the size that shows them */
+	if (dirty_end(ip, bs) > 0) {
+		ret = fl_data_flush(c, ip, NULL);
+		if (ret)
+			return ret;
+		if (ip->r.size > oldsize)
+			oldsize = ip->r.size;
+	}
 	/* drop cached bytes beyond the new end */
 	for (pp = &ip->blocks; *pp;) {
 		uint64_t dropped;

@@ -545,12 +545,15 @@ static void *commit_thread(void *arg)
 			fl_buf_reset(&c->jpending);
 			pthread_cond_broadcast(&c->cond);
 		}
-		if (c->jpending.len && (c->commit_now || c->stop || c->jpending.len > (1u << 20) ||
-					ms_since(&c->pending_since) >= c->o.commit_ms)) {
+		if (c->jpending.len &&
+		    (c->commit_now || c->stop || c->npurge || c->jpending.len > (1u << 20) ||
+		     ms_since(&c->pending_since) >= c->o.commit_ms)) {
 			commit_pending(c);
 			continue;
 		}
-		if (c->npurge && !c->error) {
+		/* a purge deletes data: only once the unlink that allows it is durable,
+		 * i.e. with nothing pending (the branch above commits first) */
+		if (c->npurge && !c->error && !c->jpending.len) {
 			uint64_t entry = c->purge[--c->npurge];
 			int ret = fl_core_purge_one(c, entry);
 
