@@ -397,12 +397,16 @@ out:
 	return ret;
 }
 
+static void release_writer(struct fl_volume *v);
+
 void fl_volume_close(struct fl_volume *v)
 {
 	if (!v)
 		return;
-	if (v->locked)
+	if (v->locked) {
+		release_writer(v);
 		v->st->ops->unlock(v->st, FL_OID_SUPER, FL_LOCK_NAME, v->cookie);
+	}
 	fl_store_close(v->st);
 	free(v);
 }
@@ -504,9 +508,149 @@ static bool holder_alive(long pid, int64_t since)
 	return true;
 }
 
+/*
+ * The writer record: omap key "writer" of the superblock object, whose value
+ * is the lock cookie of the last writer that did not release the volume
+ * cleanly.  The lock alone cannot fence: once a frozen holder's lease runs
+ * out, lock_exclusive simply succeeds for the next writer, and the old one,
+ * woken, would go on writing.  So whoever takes the lock reads this record
+ * and blocklists the client it names before writing anything, then puts its
+ * own cookie there (guarded by a compare, so two writers racing through an
+ * expired lease cannot both pass unfenced); a clean release removes it.
+ */
+#define FL_WRITER_KEY "writer"
+
+struct writer_get {
+	char cookie[160];
+	bool found;
+};
+
+static int writer_get_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct writer_get *g = arg;
+
+	(void)key;
+	if (len >= sizeof(g->cookie))
+		len = sizeof(g->cookie) - 1;
+	memcpy(g->cookie, val, len);
+	g->cookie[len] = '\0';
+	g->found = true;
+	return 0;
+}
+
+static int writer_read(struct fl_volume *v, struct writer_get *g)
+{
+	const char *keys[1] = {FL_WRITER_KEY};
+	int ret;
+
+	memset(g, 0, sizeof(*g));
+	ret = v->st->ops->omap_get(v->st, FL_OID_SUPER, keys, 1, writer_get_cb, g);
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* Strips the "v1:" type and a "[...]" vector, so addresses compare. */
+static void addr_norm(const char *a, char *out, size_t len)
+{
+	if (*a == '[')
+		a++;
+	if (!strncmp(a, "v1:", 3) || !strncmp(a, "v2:", 3))
+		a += 3;
+	snprintf(out, len, "%.*s", (int)strcspn(a, ",]"), a);
+}
+
+static bool addr_same(const char *a, const char *b)
+{
+	char na[128], nb[128];
+
+	addr_norm(a, na, sizeof(na));
+	addr_norm(b, nb, sizeof(nb));
+	return na[0] && !strcmp(na, nb);
+}
+
+/* Blocklists the writer a record names, unless it is self_addr or fenced_addr. */
+static int fence_recorded(struct fl_volume *v, const char *cookie, const char *self_addr,
+			  const char *fenced_addr, char *err, size_t errlen)
+{
+	struct fl_holder h;
+	int ret;
+
+	memset(&h, 0, sizeof(h));
+	parse_cookie(cookie, &h);
+	if (!h.addr[0]) {
+		fl_warn("volume %s: the last writer (%s, pid %ld) left no address; cannot fence it",
+			v->super.name, h.host, h.pid);
+		return 0;
+	}
+	if ((self_addr && addr_same(h.addr, self_addr)) ||
+	    (fenced_addr && addr_same(h.addr, fenced_addr)))
+		return 0;
+	fl_notice("volume %s: fencing the last writer %s (pid %ld, %s), which did not release it",
+		  v->super.name, h.host, h.pid, h.addr);
+	ret = v->st->ops->blocklist_add(v->st, h.addr, 0);
+	if (ret)
+		seterr(err, errlen,
+		       "cannot fence the last writer of volume %s (host %s, pid %ld, %s): %s",
+		       v->super.name, h.host, h.pid, h.addr, strerror(-ret));
+	return ret;
+}
+
+/*
+ * Fences the last writer named by the writer record, unless it is us or was
+ * fenced already (fenced_addr), and records ourselves in its place.  Called
+ * with the lock held.
+ */
+static int claim_writer(struct fl_volume *v, const char *self_addr, const char *fenced_addr,
+			char *err, size_t errlen)
+{
+	struct writer_get g;
+	struct fl_omap_cmp cmp;
+	struct fl_kv kv;
+	int ret, tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		ret = writer_read(v, &g);
+		if (ret) {
+			seterr(err, errlen, "cannot read the writer record of volume %s: %s",
+			       v->super.name, strerror(-ret));
+			return ret;
+		}
+		if (g.found && strcmp(g.cookie, v->cookie)) {
+			ret = fence_recorded(v, g.cookie, self_addr, fenced_addr, err, errlen);
+			if (ret)
+				return ret;
+		}
+		cmp.key = FL_WRITER_KEY;
+		cmp.val = g.found ? g.cookie : NULL;
+		cmp.len = g.found ? strlen(g.cookie) : 0;
+		kv.key = FL_WRITER_KEY;
+		kv.val = v->cookie;
+		kv.len = strlen(v->cookie);
+		ret = v->st->ops->omap_update(v->st, FL_OID_SUPER, &kv, 1, NULL, 0, &cmp, 1);
+		if (ret != -ECANCELED)
+			break;
+	}
+	if (ret)
+		seterr(err, errlen, "cannot record the writer of volume %s: %s", v->super.name,
+		       strerror(-ret));
+	return ret;
+}
+
+/* A clean release: the record goes, if it is still ours. */
+static void release_writer(struct fl_volume *v)
+{
+	const char *rm[1] = {FL_WRITER_KEY};
+	struct fl_omap_cmp cmp = {FL_WRITER_KEY, v->cookie, strlen(v->cookie)};
+	int ret = v->st->ops->omap_update(v->st, FL_OID_SUPER, NULL, 0, rm, 1, &cmp, 1);
+
+	if (ret && ret != -ECANCELED && ret != -ESHUTDOWN)
+		fl_warn("volume %s: cannot clear the writer record: %s (the next writer fences this client)",
+			v->super.name, strerror(-ret));
+}
+
 int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *err, size_t errlen)
 {
 	char host[64] = "localhost", addr[128] = "";
+	char fenced[128] = "";
 	struct fl_holder h;
 	char since[32];
 	int ret, tries;
@@ -524,7 +668,12 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 						 "flockerfs writer", v->lease_s, false);
 		if (ret == 0) {
 			v->locked = true;
-			return 0;
+			ret = claim_writer(v, addr, fenced, err, errlen);
+			if (ret) {
+				v->st->ops->unlock(v->st, FL_OID_SUPER, FL_LOCK_NAME, v->cookie);
+				v->locked = false;
+			}
+			return ret;
 		}
 		if (ret != -EBUSY && ret != -EEXIST)
 			break;
@@ -535,6 +684,8 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 			continue; /* released meanwhile */
 		fmt_since(h.since, since, sizeof(since));
 		if (!strcmp(h.host, host) && h.pid > 0 && !holder_alive(h.pid, h.since)) {
+			/* claim_writer fences it all the same: what it sent before it
+			 * died may still be on its way to the OSDs */
 			fl_notice("volume %s: writer pid %ld on this host is gone, taking over",
 				  v->super.name, h.pid);
 		} else if (takeover) {
@@ -547,6 +698,7 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 				       v->super.name, h.addr, strerror(-ret));
 				return ret;
 			}
+			snprintf(fenced, sizeof(fenced), "%s", h.addr);
 		} else {
 			seterr(err, errlen,
 			       "volume %s is held read-write by host %s (pid %ld) since %s",
@@ -595,6 +747,7 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	struct fl_buf b;
 	struct fl_volreg_rec r = {0};
 	const char *rm[1] = {name};
+	struct writer_get wg;
 	char since[32], ns[48];
 	int ret;
 
@@ -629,6 +782,13 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	}
 	if (ret < 0)
 		goto out_err;
+	/* a writer whose lease ran out must not write into what we delete */
+	snprintf(v.super.name, sizeof(v.super.name), "%s", name);
+	ret = writer_read(&v, &wg);
+	if (!ret && wg.found)
+		ret = fence_recorded(&v, wg.cookie, NULL, NULL, err, errlen);
+	if (ret)
+		goto out;
 	/* Free the name first, guarded by the uuid we read, then the objects. */
 	ret = fl_volreg_encode(&r, &b);
 	if (ret)

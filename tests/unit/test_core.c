@@ -430,6 +430,60 @@ static void test_volumes(void)
 	EQ(fl_volume_open(base, "dup", &v, err, sizeof(err)), -ENOENT);
 }
 
+static int count_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	(void)key;
+	(void)val;
+	(void)len;
+	++*(int *)arg;
+	return 0;
+}
+
+static int count_writer_records(struct fl_volume *v)
+{
+	const char *keys[1] = {"writer"};
+	int n = 0, ret = v->st->ops->omap_get(v->st, FL_OID_SUPER, keys, 1, count_cb, &n);
+
+	return ret ? ret : n;
+}
+
+/* A writer whose lease ran out is fenced by the next one even though the lock
+ * itself no longer names it; a writer that released cleanly is not. */
+static void test_expired_lease_fences(void)
+{
+	struct fl_volume *v, *v2, *v3;
+	char err[256], buf[8];
+
+	EQ(fl_volume_create(base, "lease", 0, 0, err, sizeof(err)), 0);
+	EQ(fl_volume_open(base, "lease", &v, err, sizeof(err)), 0);
+	EQ(fl_volume_open(base, "lease", &v2, err, sizeof(err)), 0);
+	EQ(fl_volume_lock(v, 1, false, err, sizeof(err)), 0);
+	usleep(1300 * 1000); /* v is "frozen" past its lease */
+	EQ(fl_volume_lock(v2, 30, false, err, sizeof(err)), 0);
+	/* v woke up: every op of its client now fails as a blocklisted one */
+	EQ(v->st->ops->write(v->st, "data.0000000000000002.00000000", 0, "x", 1), -ESHUTDOWN);
+	EQ(fl_volume_renew(v), -ESHUTDOWN);
+	v->locked = false; /* it cannot release anything any more */
+	fl_volume_close(v);
+	EQ(fl_volume_open(base, "lease", &v3, err, sizeof(err)), 0);
+	EQ(count_writer_records(v3), 1);
+	fl_volume_close(v2); /* clean: the writer record goes, nobody fences v2 */
+	EQ(count_writer_records(v3), 0);
+	EQ(fl_volume_lock(v3, 30, false, err, sizeof(err)), 0);
+	EQ(count_writer_records(v3), 1);
+	CHECK(v3->st->ops->read(v3->st, FL_OID_SUPER, 0, sizeof(buf), buf) > 0, "%s",
+	      "the new writer cannot read its superblock");
+	fl_volume_close(v3);
+	/* removing a volume whose writer's lease ran out fences that writer */
+	EQ(fl_volume_open(base, "lease", &v, err, sizeof(err)), 0);
+	EQ(fl_volume_lock(v, 1, false, err, sizeof(err)), 0);
+	usleep(1300 * 1000);
+	EQ(fl_volume_remove(base, "lease", err, sizeof(err)), 0);
+	EQ(v->st->ops->write(v->st, "data.0000000000000002.00000000", 0, "x", 1), -ESHUTDOWN);
+	v->locked = false;
+	fl_volume_close(v);
+}
+
 int main(void)
 {
 	char err[256];
@@ -444,6 +498,7 @@ int main(void)
 			return 1;
 		}
 	test_volumes();
+	test_expired_lease_fences();
 	test_namespace();
 	test_data();
 	test_crash_replay();

@@ -1,0 +1,101 @@
+# Crashes, fencing, Ceph faults and fsck damage (tests/crash/).
+#
+#   crash_trials        kill -9 of the daemon at random instants under a
+#                       workload, 100 trials: acknowledged data, atomic
+#                       renames, a tree the workload passed through, fsck
+#                       clean; plus a fixed check of fsync, fdatasync, fsync
+#                       of a directory, and 5 s without a call (fuse;rados)
+#   fencing_stop        the writer SIGSTOPped past its lease, another "host"
+#                       takes over: the old one never writes again (fuse;rados)
+#   fencing_stop_in_lease  the same, taken over while the lease runs (fuse;rados)
+#   fencing_partition   the same with the old writer in a network namespace
+#                       cut off by nft; runs its own cluster on a veth
+#                       address                               (fuse;rados)
+#   ceph_faults         kill -9 of an OSD, then a restart of the mon and all
+#                       OSDs, under writers: no error, nothing lost; its own
+#                       3-OSD bluestore cluster; about 100s  (fuse;rados)
+#   fsck_damage         each kind of damage made with rados: fsck finds
+#                       exactly it and --repair fixes it      (fuse;rados)
+#   crash_trials_slow   2,000 crash trials, with FLOCKER_SLOW_TESTS (slow)
+#
+# Each test prints why it fails and ends with "N passed, N failed"; 77 means
+# skipped (no root, no /dev/fuse, or for the partition no ip/nsenter).  A
+# call stuck in the mount is detected by the tests themselves (60s), which
+# then keep the daemon's stacks and kill it; the TIMEOUTs leave room for that.
+
+if(NOT DEFINED FLOCKER_SLOW_TESTS)
+  option(FLOCKER_SLOW_TESTS "Register the slow tests (thousands of crash trials)" OFF)
+endif()
+
+set(FLOCKER_CRASH_DIR ${CMAKE_CURRENT_SOURCE_DIR}/crash)
+set(FLOCKER_CRASH_ENV
+    "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+# Without the fixture: the tests that run their own cluster.
+set(FLOCKER_CRASH_OWN_ENV
+    "FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+
+add_executable(crash_workload ${FLOCKER_CRASH_DIR}/crash_workload.c)
+
+add_test(NAME crash_trials
+         COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload> --trials 100)
+set_tests_properties(crash_trials PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 600)
+
+add_test(NAME fencing_stop COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop)
+set_tests_properties(fencing_stop PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 600)
+
+add_test(NAME fencing_stop_in_lease COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop-in-lease)
+set_tests_properties(fencing_stop_in_lease PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 600)
+
+add_test(NAME fencing_partition COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh partition)
+set_tests_properties(fencing_partition PROPERTIES
+                     ENVIRONMENT "${FLOCKER_CRASH_OWN_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 800)
+
+add_test(NAME fsck_damage COMMAND ${FLOCKER_CRASH_DIR}/fsck_damage.sh)
+set_tests_properties(fsck_damage PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
+
+# Its own cluster: 3 bluestore OSDs (OSDs restart with their data), started
+# from scratch; about 100s on 2 cores (under 3 minutes, so in the default
+# run), alone because it loads the machine.
+add_test(NAME ceph_faults
+         COMMAND ${FLOCKER_CRASH_DIR}/ceph_faults.sh $<TARGET_FILE:crash_workload>)
+set_tests_properties(ceph_faults PROPERTIES
+                     ENVIRONMENT "${FLOCKER_CRASH_OWN_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     RUN_SERIAL TRUE
+                     TIMEOUT 900)
+
+if(FLOCKER_SLOW_TESTS)
+  add_test(NAME crash_trials_slow
+           COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
+                   --trials 2000)
+  set_tests_properties(crash_trials_slow PROPERTIES
+                       FIXTURES_REQUIRED ceph
+                       ENVIRONMENT "${FLOCKER_CRASH_ENV}"
+                       LABELS "slow"
+                       SKIP_RETURN_CODE 77
+                       TIMEOUT 7200)
+endif()
