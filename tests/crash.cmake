@@ -36,6 +36,7 @@ set(FLOCKER_CRASH_OWN_ENV
 
 add_executable(crash_workload ${FLOCKER_CRASH_DIR}/crash_workload.c)
 
+# ~350 s on 2 busy cores; the sanitizer build is slower
 add_test(NAME crash_trials
          COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload> --trials 100)
 set_tests_properties(crash_trials PROPERTIES
@@ -43,7 +44,7 @@ set_tests_properties(crash_trials PROPERTIES
                      ENVIRONMENT "${FLOCKER_CRASH_ENV}"
                      LABELS "fuse;rados"
                      SKIP_RETURN_CODE 77
-                     TIMEOUT 600)
+                     TIMEOUT 1800)
 
 add_test(NAME fencing_stop COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop)
 set_tests_properties(fencing_stop PROPERTIES

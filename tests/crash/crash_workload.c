@@ -1469,8 +1469,9 @@ static void scan(const char *rel)
 			else
 				snprintf(sub, sizeof(sub), "%s", names[i]);
 			scan(sub);
-			free(names[i]);
 		}
+		for (i = 0; i < nn; i++)
+			free(names[i]);
 		free(names);
 	} else {
 		ob->type = '?';
