@@ -145,9 +145,11 @@ PB=$(echo "$r" | jq -r .Mountpoint)
 grep -q "fenced node host-a" "$T/control.log" || fail "control did not fence host-a"
 python3 - "$PA" <<'EOF' || fail "the fenced mount on host-a can still write"
 import os, sys
-fd = os.open(os.path.join(sys.argv[1], "late.txt"), os.O_WRONLY | os.O_CREAT)
-os.write(fd, b"late")
+# the create, the write or at the latest the fsync must fail with EIO
+# (which one depends on whether the mount has noticed the fence yet)
 try:
+    fd = os.open(os.path.join(sys.argv[1], "late.txt"), os.O_WRONLY | os.O_CREAT)
+    os.write(fd, b"late")
     os.fsync(fd)
 except OSError as e:
     sys.exit(0 if e.errno == 5 else 1)
