@@ -6,8 +6,14 @@
  *   flockerctl ... volume inspect NAME [--json]
  *   flockerctl ... volume remove NAME
  *   flockerctl ... volume resize NAME --size SIZE
+ *   flockerctl ... volume list --trash [--json]     (also: volume trash)
+ *   flockerctl ... volume restore NAME|UUID [--as NEW-NAME]
+ *   flockerctl ... volume purge NAME|UUID | --expired
+ *   flockerctl ... fsck NAME [--repair] [--json] [--takeover]
  *
- * Volume commands work straight on RADOS, with no control service.
+ * Volume commands work straight on RADOS, with no control service; the trash
+ * is the standalone one (fs/trash.h) that docker volume rm fills.
+ * "flockerctl COMMAND --help" prints that command's usage.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -28,29 +34,103 @@
 #include "flocker/log.h"
 #include "fsck.h"
 #include "flocker/store.h"
+#include "trash.h"
 #include "volume.h"
 
 struct ctl {
 	struct fl_rados_opts ro;
-	bool json, repair;
-	const char *size, *block_size;
+	bool json, repair, takeover, trash, expired, help;
+	const char *size, *block_size, *as;
 	int argc;
 	char **argv; /* positional arguments after the command words */
 };
 
+/* One line per command: the general usage lists them all, COMMAND --help its own. */
+static const struct {
+	const char *words; /* "volume create", "fsck" */
+	const char *line;
+	const char *more;
+} cmds[] = {
+	{"volume create", "volume create NAME [--size SIZE] [--block-size SIZE]",
+	 "Creates a volume.  SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 or none\n"
+	 "means no limit.  --block-size: bytes per data object, a power of two from 64K to 64M\n"
+	 "(default 4M).\n"},
+	{"volume list", "volume list [--trash] [--json]",
+	 "Lists the volumes; with --trash, the volumes in the trash instead (removed by\n"
+	 "docker volume rm on a standalone agent), with when each is purged.\n"},
+	{"volume trash", "volume trash [--json]", "The same as volume list --trash.\n"},
+	{"volume inspect", "volume inspect NAME [--json]",
+	 "Uuid, size limit, bytes used, inodes, and the host holding it read-write.\n"},
+	{"volume remove", "volume remove NAME",
+	 "Deletes a volume and all its data now, bypassing the trash; refused while it is\n"
+	 "mounted read-write.\n"},
+	{"volume resize", "volume resize NAME --size SIZE",
+	 "Changes the size limit; refused while mounted read-write.\n"},
+	{"volume restore", "volume restore NAME|UUID [--as NEW-NAME]",
+	 "Brings a volume back from the trash (a name picks the one removed last), under\n"
+	 "its old name or NEW-NAME.\n"},
+	{"volume purge", "volume purge NAME|UUID | volume purge --expired",
+	 "Deletes a volume in the trash for good, now; --expired: every one whose time is up.\n"},
+	{"fsck", "fsck NAME [--repair] [--json] [--takeover]",
+	 "Offline check of a volume that nobody mounts read-write.  Exit 0 clean, 1 repaired,\n"
+	 "4 damage left, 8 could not check.  --takeover: the volume's read-write holder is\n"
+	 "dead; fence it (blocklist its RADOS client) and check anyway.\n"},
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
 static void usage(FILE *f)
 {
+	size_t i;
+
 	fprintf(f, "usage: flockerctl [-c CONF] [--id ID] [--pool POOL] COMMAND ...\n"
 		   "\n"
-		   "volumes (straight on RADOS):\n"
-		   "  volume create NAME [--size SIZE] [--block-size SIZE]\n"
-		   "  volume list [--json]\n"
-		   "  volume inspect NAME [--json]\n"
-		   "  volume remove NAME\n"
-		   "  volume resize NAME --size SIZE\n"
+		   "volumes, straight on RADOS (no control service):\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %s\n", cmds[i].line);
+	fprintf(f, "\n"
+		   "other commands (each has --help):\n"
+		   "  bench DIR [--json]                     benchmark a mounted directory\n"
+		   "  ca init|node|user ...                  the cluster's certificates\n"
+		   "  --control HOST[:PORT] ... node|volume|lease ...   through flocker-control\n"
 		   "\n"
 		   "SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 means no limit.\n"
-		   "CEPH_CONF and CEPH_ARGS are honoured as by Ceph's own tools.\n");
+		   "CEPH_CONF and CEPH_ARGS are honoured as by Ceph's own tools.\n"
+		   "flockerctl COMMAND --help prints the usage of COMMAND.\n");
+}
+
+/* The usage of the command named by words (nwords of them), to stdout; 2 if unknown. */
+static int usage_of(char **words, int nwords)
+{
+	char want[64];
+	size_t i, len;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "%s%s%s", nwords > 0 ? words[0] : "", nwords > 1 ? " " : "",
+		 nwords > 1 ? words[1] : "");
+	if (nwords > 1 && !strcmp(words[1], "ls"))
+		snprintf(want, sizeof(want), "volume list");
+	if (nwords > 1 && !strcmp(words[1], "rm"))
+		snprintf(want, sizeof(want), "volume remove");
+	len = strlen(want);
+	for (i = 0; len && i < NCMDS; i++) {
+		/* "volume" alone: every volume command */
+		if (!strcmp(cmds[i].words, want) ||
+		    (nwords == 1 && !strncmp(cmds[i].words, want, len) &&
+		     cmds[i].words[len] == ' ')) {
+			printf("%susage: flockerctl [-c CONF] [--id ID] [--pool POOL] %s\n",
+			       n && nwords > 1 ? "\n" : "", cmds[i].line);
+			if (nwords > 1 || !strcmp(want, "fsck"))
+				printf("\n%s", cmds[i].more);
+			n++;
+		}
+	}
+	if (n)
+		return 0;
+	if (nwords)
+		fprintf(stderr, "flockerctl: unknown command '%s'\n", want);
+	usage(nwords ? stderr : stdout);
+	return nwords ? 2 : 0;
 }
 
 static void fmt_size(uint64_t n, char *buf, size_t len)
@@ -342,14 +422,15 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 
 static int cmd_fsck(struct ctl *c)
 {
-	struct fl_fsck_opts o = {.repair = c->repair, .progress = isatty(2) && !c->json};
+	struct fl_fsck_opts o = {
+		.repair = c->repair, .takeover = c->takeover, .progress = isatty(2) && !c->json};
 	struct fl_fsck_report r;
 	struct fl_store *st;
 	char err[512] = "";
 	int ret;
 
 	if (c->argc != 1) {
-		fprintf(stderr, "usage: flockerctl fsck NAME [--repair] [--json]\n");
+		fprintf(stderr, "usage: flockerctl fsck NAME [--repair] [--json] [--takeover]\n");
 		return 8;
 	}
 	st = connect_or_die(c);
@@ -416,6 +497,130 @@ static int cmd_resize(struct ctl *c)
 	return 0;
 }
 
+struct trash_ctx {
+	json_t *arr;
+	int n;
+};
+
+static int trash_cb(void *arg, const struct fl_trash_entry *t)
+{
+	static const char *const states[] = {"in the trash", "being restored", "being purged"};
+	struct trash_ctx *l = arg;
+	char sz[32], removed[32], purge[32];
+
+	if (l->arr) {
+		json_array_append_new(
+			l->arr,
+			json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "name", t->name,
+				  "uuid", t->uuid, "size_limit", (json_int_t)t->reg.size_limit,
+				  "created", (json_int_t)t->reg.created, "removed_at",
+				  (json_int_t)t->removed, "purge_at", (json_int_t)t->purge_at,
+				  "removed_by", t->host, "state", states[t->state]));
+	} else {
+		if (l->n == 0)
+			printf("%-32s %-36s %10s  %-20s  %-20s  %s\n", "NAME", "UUID", "SIZE",
+			       "REMOVED", "PURGED AFTER", "BY");
+		if (t->reg.size_limit)
+			fmt_size(t->reg.size_limit, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_time(t->removed, removed, sizeof(removed));
+		fmt_time(t->purge_at, purge, sizeof(purge));
+		printf("%-32s %-36s %10s  %-20s  %-20s  %s%s%s\n", t->name, t->uuid, sz, removed,
+		       purge, t->host[0] ? t->host : "-", t->state ? ", " : "",
+		       t->state ? states[t->state] : "");
+	}
+	l->n++;
+	return 0;
+}
+
+static int cmd_trash(struct ctl *c)
+{
+	struct trash_ctx l = {c->json ? json_array() : NULL, 0};
+	struct fl_store *st;
+	int ret;
+
+	if (c->argc != 0) {
+		fprintf(stderr, "usage: flockerctl volume list --trash [--json]\n");
+		json_decref(l.arr);
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_trash_list(st, trash_cb, &l);
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: cannot read the trash: %s\n", strerror(-ret));
+		json_decref(l.arr);
+		return 1;
+	}
+	if (l.arr) {
+		json_dumpf(l.arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(l.arr);
+	} else if (l.n == 0) {
+		printf("the trash is empty\n");
+	}
+	return 0;
+}
+
+static int cmd_restore(struct ctl *c)
+{
+	struct fl_trash_entry t;
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl volume restore NAME|UUID [--as NEW-NAME]\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_trash_restore(st, c->argv[0], c->as, &t, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (c->json)
+		printf("{\"name\": \"%s\", \"uuid\": \"%s\", \"restored\": true}\n",
+		       c->as ? c->as : t.name, t.uuid);
+	else
+		printf("restored volume %s (%s)\n", c->as ? c->as : t.name, t.uuid);
+	return 0;
+}
+
+static int cmd_purge(struct ctl *c)
+{
+	struct fl_store *st;
+	char err[512] = "";
+	unsigned n = 0;
+	int ret;
+
+	if ((c->argc != 1) == !c->expired) {
+		fprintf(stderr,
+			"usage: flockerctl volume purge NAME|UUID | volume purge --expired\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	if (c->expired) {
+		ret = fl_trash_purge_expired(st, time(NULL), NULL, &n);
+		if (ret)
+			snprintf(err, sizeof(err), "cannot read the trash: %s", strerror(-ret));
+	} else {
+		ret = fl_trash_purge(st, c->argv[0], NULL, err, sizeof(err));
+	}
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (c->expired)
+		printf("purged %u volume(s) whose time in the trash was up\n", n);
+	else
+		printf("purged volume %s: its data is gone\n", c->argv[0]);
+	return 0;
+}
+
 static int run(int argc, char **argv, char **pos)
 {
 	struct ctl c = {0};
@@ -442,8 +647,7 @@ static int run(int argc, char **argv, char **pos)
 		}                                                                                  \
 	} while (0)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
+			c.help = true;
 		} else if (!strcmp(a, "-c") || !strcmp(a, "--conf")) {
 			NEEDARG();
 			c.ro.conf = argv[++i];
@@ -459,8 +663,17 @@ static int run(int argc, char **argv, char **pos)
 		} else if (!strcmp(a, "--block-size")) {
 			NEEDARG();
 			c.block_size = argv[++i];
+		} else if (!strcmp(a, "--as")) {
+			NEEDARG();
+			c.as = argv[++i];
+		} else if (!strcmp(a, "--trash")) {
+			c.trash = true;
+		} else if (!strcmp(a, "--expired")) {
+			c.expired = true;
 		} else if (!strcmp(a, "--repair")) {
 			c.repair = true;
+		} else if (!strcmp(a, "--takeover")) {
+			c.takeover = true;
 		} else if (!strcmp(a, "--json")) {
 			c.json = true;
 		} else if (!strcmp(a, "--debug")) {
@@ -476,6 +689,8 @@ static int run(int argc, char **argv, char **pos)
 #undef NEEDARG
 	}
 	c.argv = pos;
+	if (c.help)
+		return usage_of(words, nwords);
 	if (nwords >= 1 && !strcmp(words[0], "fsck")) {
 		if (nwords == 2)
 			pos[c.argc++] = words[1];
@@ -487,8 +702,16 @@ static int run(int argc, char **argv, char **pos)
 	}
 	if (!strcmp(words[1], "create"))
 		return cmd_create(&c);
+	if ((!strcmp(words[1], "list") || !strcmp(words[1], "ls")) && c.trash)
+		return cmd_trash(&c);
 	if (!strcmp(words[1], "list") || !strcmp(words[1], "ls"))
 		return cmd_list(&c);
+	if (!strcmp(words[1], "trash"))
+		return cmd_trash(&c);
+	if (!strcmp(words[1], "restore"))
+		return cmd_restore(&c);
+	if (!strcmp(words[1], "purge"))
+		return cmd_purge(&c);
 	if (!strcmp(words[1], "inspect"))
 		return cmd_inspect(&c);
 	if (!strcmp(words[1], "remove") || !strcmp(words[1], "rm"))

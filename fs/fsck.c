@@ -770,12 +770,14 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	if (ret)
 		return ret;
 	f.st = f.v->st;
-	ret = fl_volume_lock(f.v, 120, false, err, errlen);
+	ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
 	if (ret == -EBUSY) {
 		char held[256];
 
 		snprintf(held, sizeof(held), "%s", err);
-		snprintf(err, errlen, "cannot check: %s; unmount it first", held);
+		snprintf(err, errlen,
+			 "cannot check: %s; unmount it first, or --takeover if that host is dead",
+			 held);
 	}
 	if (ret)
 		goto out;

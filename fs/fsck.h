@@ -21,6 +21,7 @@
 struct fl_fsck_opts {
 	bool repair;
 	bool progress; /* a progress line on stderr */
+	bool takeover; /* a read-write holder is fenced and replaced, as -o takeover does */
 };
 
 /* What was checked and what was found; repaired counts what --repair fixed. */

@@ -1325,6 +1325,7 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	mc.id = cfg->id;
 	mc.pool = cfg->pool;
 	mc.host = ca->host;
+	mc.lease_s = cfg->lease_s;
 	ret = fl_mounts_open(&mc, &ca->mounts, err, errlen);
 	if (ret)
 		goto out;

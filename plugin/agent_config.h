@@ -39,6 +39,8 @@ struct fl_agent_config {
 	const char *plugin_socket; /* --plugin-socket: the Docker plugin's unix socket */
 	const char *mount_root;	   /* --mount-root: volumes are mounted at <root>/<uuid> */
 	const char *mount_helper;  /* --mount-helper; NULL: beside flocker-agent, then $PATH */
+	unsigned lease_s;	   /* --lease: the writer lease of mounts; 0: mount.flockerfs's */
+	unsigned trash_ttl_s;	   /* --trash-ttl (standalone): 0: FL_TRASH_TTL_S */
 };
 
 struct fl_agent_ops {

@@ -4,6 +4,7 @@
  *   flocker-agent -c CEPH_CONF [--id ID] [--pool POOL] [--node NAME]
  *                 [--state-dir DIR] [--plugin-socket PATH] [--mount-root DIR]
  *                 [--mount-helper PATH] [--control HOST[:PORT] --certs DIR]
+ *                 [--lease S] [--trash-ttl S] [--reply-timeout S]
  *                 [--daemon] [--debug]
  *
  * Serves Docker's volume plugin protocol (plugin/docker.c) with the
@@ -28,6 +29,8 @@
 #include <event2/thread.h>
 
 #include "agent_config.h"
+#include "trash.h"
+#include "volume.h"
 #include "docker.h"
 #include "flocker/log.h"
 
@@ -55,12 +58,16 @@ static void usage(FILE *f)
 		"      --certs DIR          node certificate, key and cluster CA (cluster mode)\n"
 		"      --reply-timeout S    answer every Docker request within S seconds (default %d,\n"
 		"                           at most 55: Docker gives up after 60)\n"
+		"      --lease S            writer lease of the volumes this host mounts (default %d):\n"
+		"                           another host takes a volume over S seconds after this one died\n"
+		"      --trash-ttl S        standalone: docker volume rm keeps a volume in the trash\n"
+		"                           for S seconds (default %d, 7 days) before purging it\n"
 		"      --daemon             detach once the socket is ready; log to syslog\n"
 		"  -d, --debug              verbose log\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            version\n",
 		FL_AGENT_DEFAULT_STATE_DIR, FL_AGENT_DEFAULT_SOCKET, FL_AGENT_DEFAULT_MOUNT_ROOT,
-		FL_DOCKER_REPLY_BOUND_S);
+		FL_DOCKER_REPLY_BOUND_S, FL_DEFAULT_LEASE_S, FL_TRASH_TTL_S);
 }
 
 struct args {
@@ -83,7 +90,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		O_CONTROL,
 		O_CERTS,
 		O_DAEMON,
-		O_REPLY
+		O_REPLY,
+		O_LEASE,
+		O_TTL
 	};
 	static const struct option opts[] = {
 		{"conf", required_argument, NULL, 'c'},
@@ -98,12 +107,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"certs", required_argument, NULL, O_CERTS},
 		{"daemon", no_argument, NULL, O_DAEMON},
 		{"reply-timeout", required_argument, NULL, O_REPLY},
+		{"lease", required_argument, NULL, O_LEASE},
+		{"trash-ttl", required_argument, NULL, O_TTL},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct fl_agent_config *c = &a->cfg;
+	unsigned long ul;
 	char *end;
 	int ch, ret = 0;
 
@@ -150,6 +162,28 @@ static int parse_args(int argc, char **argv, struct args *a)
 					optarg);
 				ret = -EINVAL;
 			}
+			break;
+		case O_LEASE:
+			errno = 0;
+			ul = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || ul < 3 || ul > 3600) {
+				fprintf(stderr,
+					"flocker-agent: invalid --lease %s: use 3 to 3600 seconds\n",
+					optarg);
+				ret = -EINVAL;
+			}
+			c->lease_s = (unsigned)ul;
+			break;
+		case O_TTL:
+			errno = 0;
+			ul = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || ul < 1 || ul > 10 * 365 * 86400UL) {
+				fprintf(stderr,
+					"flocker-agent: invalid --trash-ttl %s: use 1 second to 10 years, in seconds\n",
+					optarg);
+				ret = -EINVAL;
+			}
+			c->trash_ttl_s = (unsigned)ul;
 			break;
 		case 'd':
 			a->debug = true;

@@ -4,9 +4,16 @@
  * With no control service, the volume's RADOS writer lock is the only
  * lease: the host whose mount.flockerfs holds it has the volume, and a
  * mount anywhere else is refused with a message naming that host.  Volumes
- * are created and removed in the registry directly (fs/volume.h); removal
- * is final here: the trash, restorable with flockerctl, comes with the
- * control service.  Mounts and their users are kept by plugin/mounts.c.
+ * are created in the registry directly (fs/volume.h); removal moves them to
+ * the trash beside the registry (fs/trash.h), which every host sees:
+ * "flockerctl volume restore" brings one back, and a thread here purges the
+ * entries whose time is up.  Mounts and their users are kept by
+ * plugin/mounts.c.
+ *
+ * A host that died holding a volume keeps it until its lease runs out (the
+ * writer lock is renewed every lease/3); then the next Mount anywhere
+ * succeeds, and mount.flockerfs first fences the dead holder (blocklists its
+ * RADOS client, fs/volume.c) so that nothing it still had in flight lands.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,12 +33,15 @@
 #include "flocker/record.h"
 #include "flocker/store.h"
 #include "mounts.h"
+#include "trash.h"
 #include "volume.h"
 
 /* Connect and per-operation timeout towards the Ceph cluster. */
 #define LOCAL_RADOS_TIMEOUT_S 20
 /* After a failed connect, calls fail at once for this long instead of waiting again. */
 #define LOCAL_RETRY_S 5
+/* The trash is checked for entries whose time is up this often (or ttl/2 if shorter). */
+#define LOCAL_PURGE_PERIOD_S 600
 
 struct local_agent {
 	struct fl_agent base;
@@ -42,6 +52,13 @@ struct local_agent {
 	time_t failed_at;	   /* last failed connect: callers within a few seconds fail fast */
 	char why[512];
 	struct fl_mounts *mounts;
+	uint64_t trash_ttl_s;
+	/* the trash purger */
+	pthread_t purger;
+	bool purger_running;
+	bool stopping; /* set under purge_lock, read atomically by fl_trash_purge */
+	pthread_mutex_t purge_lock;
+	pthread_cond_t purge_cond;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -108,6 +125,30 @@ static void fmt_size(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64, v);
 	else
 		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	localtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* "no such volume: X" says so when X is in the trash, and how to bring it back. */
+static void trash_hint(struct fl_store *st, const char *name, char *err, size_t errlen)
+{
+	struct fl_trash_entry t;
+	char when[32];
+	size_t n = err ? strlen(err) : 0;
+
+	if (!err || fl_trash_find(st, name, &t, NULL, 0))
+		return;
+	fmt_time(t.removed, when, sizeof(when));
+	snprintf(err + n, errlen - n,
+		 " (it is in the trash since %s: flockerctl volume restore %s brings it back)",
+		 when, name);
 }
 
 static int local_create(struct fl_agent *a, const char *name, const char *const *keys,
@@ -178,18 +219,10 @@ out:
 	return ret;
 }
 
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static int local_remove(struct fl_agent *a, const char *name, char *err, size_t errlen)
 {
 	struct local_agent *la = to_local(a);
+	struct fl_trash_entry t;
 	struct fl_volume *v = NULL;
 	struct fl_holder h;
 	struct fl_store *st;
@@ -227,11 +260,14 @@ static int local_remove(struct fl_agent *a, const char *name, char *err, size_t 
 	}
 	fl_volume_close(v);
 	v = NULL;
-	ret = fl_volume_remove(st, name, err, errlen);
+	ret = fl_trash_move(st, name, la->trash_ttl_s, &t, err, errlen);
 	if (ret == -ENOENT)
 		ret = 0;
-	if (!ret)
-		fl_notice("volume %s removed", name);
+	else if (!ret)
+		fl_notice(
+			"volume %s (%s) moved to the trash by docker volume rm: flockerctl volume restore %s brings it back; purged after %" PRIu64
+			" s",
+			name, t.uuid, t.uuid, la->trash_ttl_s ? la->trash_ttl_s : FL_TRASH_TTL_S);
 out:
 	fl_volume_close(v);
 	return ret;
@@ -259,6 +295,8 @@ static int local_mount(struct fl_agent *a, const char *name, const char *id, cha
 		goto out;
 	}
 	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret == -ENOENT)
+		trash_hint(st, name, err, errlen);
 	if (ret)
 		goto out;
 	ret = fl_mounts_acquire(la->mounts, name, v->super.uuid, id, path, pathlen, err, errlen);
@@ -325,6 +363,8 @@ static int local_get(struct fl_agent *a, const char *name, struct fl_agent_volum
 		goto out;
 	}
 	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret == -ENOENT)
+		trash_hint(st, name, err, errlen);
 	if (ret)
 		goto out;
 	describe(la, v, true, out);
@@ -383,10 +423,55 @@ out:
 	return ret;
 }
 
+/* Purges the trash entries whose time is up, every period, until the agent stops. */
+static void *purger(void *arg)
+{
+	struct local_agent *la = arg;
+	uint64_t ttl = la->trash_ttl_s ? la->trash_ttl_s : FL_TRASH_TTL_S;
+	unsigned period =
+		ttl / 2 < LOCAL_PURGE_PERIOD_S ? (unsigned)(ttl / 2) : LOCAL_PURGE_PERIOD_S;
+	struct fl_store *st;
+	struct timespec ts;
+	unsigned n;
+	int ret;
+
+	if (period == 0)
+		period = 1;
+	pthread_mutex_lock(&la->purge_lock);
+	while (!la->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += period;
+		pthread_cond_timedwait(&la->purge_cond, &la->purge_lock, &ts);
+		if (la->stopping)
+			break;
+		pthread_mutex_unlock(&la->purge_lock);
+		st = store(la, NULL, 0);
+		if (st) {
+			ret = fl_trash_purge_expired(st, time(NULL), &la->stopping, &n);
+			if (ret)
+				fl_warn("cannot read the trash to purge it: %s", strerror(-ret));
+			else if (n)
+				fl_notice("purged %u volume(s) whose time in the trash was up", n);
+		}
+		pthread_mutex_lock(&la->purge_lock);
+	}
+	pthread_mutex_unlock(&la->purge_lock);
+	return NULL;
+}
+
 static void local_close(struct fl_agent *a)
 {
 	struct local_agent *la = to_local(a);
 
+	if (la->purger_running) {
+		pthread_mutex_lock(&la->purge_lock);
+		__atomic_store_n(&la->stopping, true, __ATOMIC_RELAXED);
+		pthread_cond_signal(&la->purge_cond);
+		pthread_mutex_unlock(&la->purge_lock);
+		pthread_join(la->purger, NULL);
+	}
+	pthread_cond_destroy(&la->purge_cond);
+	pthread_mutex_destroy(&la->purge_lock);
 	fl_mounts_free(la->mounts);
 	fl_store_close(la->rados);
 	pthread_mutex_destroy(&la->conn_lock);
@@ -468,6 +553,9 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 		goto out_nomem;
 	la->base.ops = &local_ops;
 	pthread_mutex_init(&la->conn_lock, NULL);
+	pthread_mutex_init(&la->purge_lock, NULL);
+	pthread_cond_init(&la->purge_cond, NULL);
+	la->trash_ttl_s = cfg->trash_ttl_s;
 	if ((cfg->ceph_conf && !(la->conf = strdup(cfg->ceph_conf))) ||
 	    (cfg->id && !(la->id = strdup(cfg->id))) ||
 	    (cfg->pool && !(la->pool = strdup(cfg->pool))))
@@ -499,9 +587,16 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	mc.id = cfg->id;
 	mc.pool = cfg->pool;
 	mc.host = la->host;
+	mc.lease_s = cfg->lease_s;
 	ret = fl_mounts_open(&mc, &la->mounts, err, errlen);
 	if (ret)
 		goto out;
+	ret = -pthread_create(&la->purger, NULL, purger, la);
+	if (ret) {
+		seterr(err, errlen, "cannot start the trash purger: %s", strerror(-ret));
+		goto out;
+	}
+	la->purger_running = true;
 	fl_info("standalone agent: mount helper %s, mounts under %s, state in %s", helper,
 		mc.mount_root, mc.state_dir);
 	*out = &la->base;

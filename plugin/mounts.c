@@ -49,6 +49,7 @@ struct mnt {
 
 struct fl_mounts {
 	char *state_dir, *mount_root, *helper, *conf, *id, *pool, *host;
+	unsigned lease_s;     /* 0: mount.flockerfs's default */
 	char root[PATH_MAX];  /* realpath of mount_root */
 	char mdir[PATH_MAX];  /* <state_dir>/mounts */
 	char ldir[PATH_MAX];  /* <state_dir>/log */
@@ -534,8 +535,8 @@ static int explain(const struct fl_mounts *m, const char *name, const char *msg,
 	}
 	if (host[0] && strcmp(host, m->host)) {
 		seterr(err, errlen,
-		       "volume %s is in use on host %s since %s: stop the container there first (if that host is down, retry when its %d s lease has run out)",
-		       name, host, since, FL_DEFAULT_LEASE_S);
+		       "volume %s is in use on host %s since %s: stop the container there first (if that host is down, retry when its %u s lease has run out: the next mount fences it and takes over)",
+		       name, host, since, m->lease_s ? m->lease_s : FL_DEFAULT_LEASE_S);
 		ret = -EBUSY;
 	} else if (host[0]) {
 		seterr(err, errlen,
@@ -581,6 +582,8 @@ static int run_helper(struct fl_mounts *m, const char *name, const char *dir, ch
 		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",id=%s", m->id);
 	if (m->pool && n < sizeof(opts))
 		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",pool=%s", m->pool);
+	if (m->lease_s && n < sizeof(opts))
+		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",lease=%u", m->lease_s);
 	logoff = file_size(logf);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ret = -errno;
@@ -1088,6 +1091,7 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 	m->id = dup_opt(c->id, &ok);
 	m->pool = dup_opt(c->pool, &ok);
 	m->host = dup_opt(c->host ? c->host : "", &ok);
+	m->lease_s = c->lease_s;
 	if (!ok)
 		goto out_err;
 	snprintf(m->mdir, sizeof(m->mdir), "%s/mounts", c->state_dir);

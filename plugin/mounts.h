@@ -40,6 +40,7 @@ struct fl_mounts_config {
 	const char *id;
 	const char *pool;
 	const char *host; /* this host's name, as mount.flockerfs writes it into locks */
+	unsigned lease_s; /* handed to mount.flockerfs as lease= (0: not, its default) */
 };
 
 /* Creates the directories, loads the persisted sets and adopts the flockerfs

@@ -2,9 +2,13 @@
 # plugin protocol without dockerd, and real dockerd on one and on two hosts.
 #
 #   fuzz_replay_plugin_req   tests/docker/corpus/fuzz_plugin_req/ through the parser  (unit)
+#   test_trash               the standalone trash (fs/trash.c) on the in-memory store  (unit)
 #   docker_plugin_protocol   every endpoint, bad input, restarts, the reply bound     (docker;fuse;rados)
 #   docker_one_host          dockerd: create, write/read, inspect, ls, rm, restart    (docker;fuse;rados)
 #   docker_two_hosts         two hosts: the volume moves, one writer at a time, races (docker;fuse;rados)
+#   docker_crash             host a dies (kill -9 of dockerd, agent, mount daemon, container)
+#                            while writing; b takes over after the lease, every fsynced byte
+#                            is there                                                    (docker;fuse;rados)
 #   fuzz_plugin_req          libFuzzer binary, only with -DFLOCKER_FUZZ=ON and clang; never run by ctest:
 #                              ./tests/fuzz_plugin_req -max_len=4096 WORKDIR ../tests/docker/corpus/fuzz_plugin_req
 #
@@ -19,6 +23,11 @@ add_test(NAME fuzz_replay_plugin_req
          COMMAND fuzz_replay_plugin_req ${FLOCKER_DOCKER_DIR}/corpus/fuzz_plugin_req)
 set_tests_properties(fuzz_replay_plugin_req PROPERTIES LABELS unit TIMEOUT 120)
 
+add_executable(test_trash ${FLOCKER_DOCKER_DIR}/test_trash.c)
+target_link_libraries(test_trash PRIVATE flocker_core)
+add_test(NAME test_trash COMMAND test_trash)
+set_tests_properties(test_trash PROPERTIES LABELS unit TIMEOUT 120)
+
 find_program(FLOCKER_PYTHON3 python3)
 if(NOT FLOCKER_PYTHON3)
   set(FLOCKER_PYTHON3 python3)
@@ -27,14 +36,15 @@ add_test(NAME docker_plugin_protocol
          COMMAND ${FLOCKER_PYTHON3} ${FLOCKER_DOCKER_DIR}/plugin_protocol.py)
 add_test(NAME docker_one_host COMMAND ${FLOCKER_DOCKER_DIR}/docker_one_host.sh)
 add_test(NAME docker_two_hosts COMMAND ${FLOCKER_DOCKER_DIR}/docker_two_hosts.sh)
-set_tests_properties(docker_plugin_protocol docker_one_host docker_two_hosts PROPERTIES
+add_test(NAME docker_crash COMMAND ${FLOCKER_DOCKER_DIR}/docker_crash.sh)
+set_tests_properties(docker_plugin_protocol docker_one_host docker_two_hosts docker_crash PROPERTIES
   FIXTURES_REQUIRED ceph
   ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
   LABELS "docker;fuse;rados"
   SKIP_RETURN_CODE 77
   TIMEOUT 600)
 # dockerds with their containerds are heavy for a small machine: one test at a time
-set_tests_properties(docker_one_host docker_two_hosts PROPERTIES RESOURCE_LOCK dockerd)
+set_tests_properties(docker_one_host docker_two_hosts docker_crash PROPERTIES RESOURCE_LOCK dockerd)
 
 if(FLOCKER_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

@@ -5,7 +5,9 @@
 # create with a size and with an unknown option, a write in one container
 # and a read in another, volume inspect and ls, two containers sharing a
 # mount (counted by mount ID), an agent restart under a running container,
-# and docker volume rm (refused while a container uses the volume, then done).
+# and docker volume rm: refused while a container uses the volume (by Docker,
+# and by the plugin with a clear Err), then the volume goes to the standalone
+# trash, flockerctl restores it with its data, and purges it for good.
 # Exit 0 pass, 1 fail, 77 skip (only when dockerd cannot start here).
 . "$(dirname "$0")/lib.sh"
 
@@ -26,7 +28,7 @@ out=$(dk h1 volume create -d flocker -o size=1G "$V" 2>&1)
 check "docker volume create -d flocker -o size=1G" [ "$out" = "$V" ]
 out=$(dk h1 volume create -d flocker -o size=1G -o colour=blue "$V2" 2>&1)
 check "an unknown option is refused, and named: $out" grep -q "unknown option 'colour'" <<<"$out"
-check "the refused volume does not exist" bash -c "! ctl volume inspect $V2 >/dev/null 2>&1"
+check "the refused volume does not exist" not ctl volume inspect "$V2"
 
 # ---- write in one container, read in another
 check "a container writes to the volume" run -v "$V:/data" "$IMAGE" sh -c 'echo hi > /data/f; sync'
@@ -55,6 +57,9 @@ check "the agent persisted two mount IDs" [ "$(jq '.ids | length' <<<"$state")" 
 out=$(dk h1 volume rm "$V" 2>&1)
 check "volume rm is refused while containers use it: $out" grep -qi "in use" <<<"$out"
 check "the volume still exists" ctl volume inspect "$V" >/dev/null
+out=$(call h1 VolumeDriver.Remove "{\"Name\": \"$V\"}")
+check "the plugin refuses Remove too, saying why: $out" \
+	grep -q "is mounted on this host for 2 container(s): stop and remove them first" <<<"$out"
 
 # ---- the agent restarts under running containers: mounts and users stay
 agent_stop h1
@@ -74,9 +79,36 @@ check "the writer lock is free (flockerctl: no holder)" \
 out=$(run -v "$V:/data" "$IMAGE" cat /data/g 2>&1)
 check "what was written while the agent was down is there: '$out'" [ "$out" = again ]
 
-# ---- remove
+# ---- remove: to the trash, restorable with its data; purge deletes it
 dk h1 container prune -f >/dev/null
+uuid=$(ctl volume inspect "$V" --json | jq -r .uuid)
 check "volume rm works once no container uses the volume" dk h1 volume rm "$V"
-check "the volume is gone from RADOS" bash -c "! ctl volume inspect $V >/dev/null 2>&1"
+check "docker volume ls no longer lists it" \
+	not grep -qx "$V" <<<"$(dk h1 volume ls --format '{{.Name}}')"
+check "it is no longer a volume (flockerctl volume inspect fails)" not ctl volume inspect "$V"
+js=$(ctl volume list --trash --json)
+check "it is in the trash, removed by host h1, purged in 7 days" \
+	jq -e --arg v "$V" --arg u "$uuid" \
+	'map(select(.name == $v)) | length == 1 and .[0].uuid == $u and .[0].removed_by == "h1" and .[0].purge_at - .[0].removed_at == 604800' <<<"$js"
+out=$(call h1 VolumeDriver.Get "{\"Name\": \"$V\"}")
+check "Get says where it went: $out" grep -q "no such volume: $V (it is in the trash since .*flockerctl volume restore $V" <<<"$out"
+out=$(ctl volume restore "$V" 2>&1)
+check "flockerctl volume restore brings it back: $out" [ "$out" = "restored volume $V ($uuid)" ]
+check "it is no longer in the trash" \
+	jq -e --arg v "$V" 'map(select(.name == $v)) | length == 0' <<<"$(ctl volume list --trash --json)"
+out=$(run -v "$V:/data" "$IMAGE" sh -c 'cat /data/f /data/g' 2>&1)
+check "a container reads the data of the restored volume: $(echo $out)" [ "$(echo $out)" = "hi again" ]
+check "docker volume inspect names the same uuid" \
+	jq -e --arg u "$uuid" '.[0].Status.uuid == $u' <<<"$(dk h1 volume inspect "$V")"
+check "volume rm again" dk h1 volume rm "$V"
+out=$(ctl volume purge "$V" 2>&1)
+check "flockerctl volume purge deletes it for good: $out" [ "$out" = "purged volume $V: its data is gone" ]
+check "the trash no longer has it" \
+	jq -e --arg v "$V" 'map(select(.name == $v)) | length == 0' <<<"$(ctl volume list --trash --json)"
+if command -v rados >/dev/null; then
+	check "no object of vol.$uuid is left in RADOS" [ -z "$(rados -p "$POOL" -N "vol.$uuid" ls 2>&1)" ]
+fi
+out=$(ctl volume restore "$V" 2>&1)
+check "a purged volume cannot be restored: $out" grep -q "volume $V is not in the trash" <<<"$out"
 check "nothing is left mounted" [ -z "$(host_mounts h1)" ]
 finish

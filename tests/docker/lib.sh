@@ -45,6 +45,8 @@ check() {
 	shift
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
+# not COMMAND...: succeeds when the command fails (for check; "bash -c" would not see our functions)
+not() { ! "$@" >/dev/null 2>&1; }
 die() {
 	say "error: $*"
 	exit 1
@@ -191,12 +193,46 @@ image_load() {
 	if [ ! -f "$WORK/image.tar" ]; then
 		mkdir -p "$root/bin" "$root/tmp" "$root/data" || return 1
 		cp /bin/busybox "$root/bin/busybox" || return 1
-		for c in sh cat ls echo sync dd md5sum sleep true false test rm mkdir stat wc head tail touch; do
+		for c in sh cat ls echo sync dd md5sum sleep true false test rm mkdir stat wc head tail touch grep; do
 			ln -s busybox "$root/bin/$c"
 		done
 		tar -C "$root" -cf "$WORK/image.tar" . || return 1
 	fi
 	dk "$h" import "$WORK/image.tar" "$IMAGE" >/dev/null
+}
+
+# host_crash HOST [PID...]: the host dies.  kill -9, all in one call, its dockerd
+# with the containerd it started, its flocker-agent, and the given pids (its
+# mount.flockerfs daemons, container shims and processes); waits until they
+# are gone, then detaches the dead FUSE mounts left in its mount namespace.
+host_crash() {
+	local h=$1 d p pids=() dpid apid m
+	shift
+	d=$(hdir "$h")
+	if [ -f "$d/dockerd.launcher" ]; then
+		dpid=$(cat "$d/dockerd.launcher")
+		pids+=("$dpid" $(ps -o pid= --ppid "$dpid" 2>/dev/null))
+	fi
+	if [ -f "$d/agent.pid" ]; then
+		apid=$(cat "$d/agent.pid")
+		pids+=("$apid")
+	fi
+	pids+=("$@")
+	kill -KILL "${pids[@]}" 2>/dev/null
+	[ -n "${dpid:-}" ] && wait "$dpid" 2>/dev/null
+	[ -n "${apid:-}" ] && wait "$apid" 2>/dev/null
+	rm -f "$d/dockerd.launcher" "$d/agent.pid"
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$p" 2>/dev/null && say "warning: pid $p of host $h survived kill -9"
+	done
+	for m in $(host_mounts "$h"); do
+		host_run "$h" umount -l "$m"
+	done
+	return 0
 }
 
 # the flockerfs mounts of a host's agent (mount points)
@@ -248,6 +284,10 @@ cleanup() {
 	done
 	for v in "${VOLUMES[@]}"; do
 		ctl volume remove "$v" >/dev/null 2>&1
+		# docker volume rm put it in the trash (maybe more than once)
+		for _ in 1 2 3 4 5; do
+			ctl volume purge "$v" >/dev/null 2>&1 || break
+		done
 	done
 	if [ "$NFAIL" -gt 0 ] || [ "$rc" -ne 0 -a "$rc" -ne 77 ]; then
 		for h in "${HOSTS[@]}"; do
@@ -259,7 +299,9 @@ cleanup() {
 		done
 	fi
 	# nothing may still be mounted under WORK before it goes
-	if grep -q " $WORK/" /proc/self/mountinfo; then
+	if [ -n "${FLOCKER_TEST_KEEP:-}" ]; then
+		say "FLOCKER_TEST_KEEP is set: keeping $WORK"
+	elif grep -q " $WORK/" /proc/self/mountinfo; then
 		say "warning: mounts left under $WORK; not removing it"
 	else
 		rm -rf "$WORK"

@@ -1,0 +1,309 @@
+/*
+ * Unit tests of the standalone trash (fs/trash.c) on the in-memory store:
+ * move, list, find by name and uuid, restore (also under another name and
+ * onto a taken name), purge by hand and by time, a move refused while a
+ * writer holds the volume, the stale entry a crash between two steps
+ * leaves, and the record codec on valid, truncated and random input.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flocker/log.h"
+#include "flocker/store.h"
+#include "trash.h"
+#include "volume.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			passed++;                                                                  \
+		} else {                                                                           \
+			failed++;                                                                  \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fprintf(stderr, "\n");                                                     \
+		}                                                                                  \
+	} while (0)
+
+#define EQ(a, b)                                                                                   \
+	CHECK((long long)(a) == (long long)(b), "got %lld, want %lld (%s)", (long long)(a),        \
+	      (long long)(b), err)
+
+static char err[512];
+
+static int count_cb(void *arg, const struct fl_trash_entry *e)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int trash_count(struct fl_store *base)
+{
+	int n = 0;
+
+	EQ(fl_trash_list(base, count_cb, &n), 0);
+	return n;
+}
+
+static int obj_cb(void *arg, const char *oid)
+{
+	(void)oid;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Objects in the namespace of uuid. */
+static int objects(struct fl_store *base, const char *uuid)
+{
+	char ns[48];
+	struct fl_store *st;
+	int n = 0;
+
+	snprintf(ns, sizeof(ns), "vol.%s", uuid);
+	st = base->ops->clone_ns(base, ns);
+	st->ops->list_objects(st, NULL, obj_cb, &n);
+	fl_store_close(st);
+	return n;
+}
+
+static void uuid_of(struct fl_store *base, const char *name, char out[37])
+{
+	struct fl_volume *v = NULL;
+
+	out[0] = '\0';
+	if (fl_volume_open(base, name, &v, err, sizeof(err)) == 0)
+		snprintf(out, 37, "%s", v->super.uuid);
+	fl_volume_close(v);
+}
+
+/* A data object in the volume, to see that it survives the trash. */
+static void put_data(struct fl_store *base, const char *uuid, const char *text)
+{
+	char ns[48];
+	struct fl_store *st;
+
+	snprintf(ns, sizeof(ns), "vol.%s", uuid);
+	st = base->ops->clone_ns(base, ns);
+	EQ(st->ops->write_full(st, "data.2.0", text, strlen(text)), 0);
+	fl_store_close(st);
+}
+
+static bool has_data(struct fl_store *base, const char *uuid, const char *text)
+{
+	char ns[48], buf[64] = "";
+	struct fl_store *st;
+	ssize_t n;
+
+	snprintf(ns, sizeof(ns), "vol.%s", uuid);
+	st = base->ops->clone_ns(base, ns);
+	n = st->ops->read(st, "data.2.0", 0, sizeof(buf) - 1, buf);
+	fl_store_close(st);
+	return n == (ssize_t)strlen(text) && !memcmp(buf, text, (size_t)n);
+}
+
+static void test_codec(void)
+{
+	struct fl_trash_entry t = {0}, d;
+	struct fl_volreg_rec r = {.version = 1, .created = 1700000000, .size_limit = 1 << 30};
+	struct fl_buf b, reg;
+	size_t i, n;
+	unsigned seed = 1;
+
+	snprintf(r.uuid, sizeof(r.uuid), "0123abcd-0000-4000-8000-00000000beef");
+	fl_buf_init(&reg, 4096);
+	EQ(fl_volreg_encode(&r, &reg), 0);
+	memcpy(t.reg_raw, reg.data, reg.len);
+	t.reg_len = reg.len;
+	snprintf(t.uuid, sizeof(t.uuid), "%s", r.uuid);
+	snprintf(t.name, sizeof(t.name), "vol-1");
+	snprintf(t.host, sizeof(t.host), "host-a");
+	t.removed = 1700000100;
+	t.purge_at = -5;
+	t.state = FL_TRASH_RESTORING;
+	t.state_since = 1700000200;
+	t.removed_ns = 999999999;
+	fl_buf_init(&b, FL_TRASH_REC_MAX);
+	EQ(fl_trash_encode(&t, &b), 0);
+	EQ(fl_trash_decode(b.data, b.len, &d), 0);
+	CHECK(!strcmp(d.uuid, t.uuid) && !strcmp(d.name, "vol-1") && !strcmp(d.host, "host-a") &&
+		      d.removed == t.removed && d.removed_ns == t.removed_ns && d.purge_at == -5 &&
+		      d.state == 1 && d.state_since == t.state_since &&
+		      d.reg.size_limit == (1 << 30) && d.reg_len == t.reg_len,
+	      "round trip");
+	/* every truncation fails cleanly */
+	for (n = 0; n < b.len; n++)
+		CHECK(fl_trash_decode(b.data, n, &d) == -EIO, "truncated at %zu", n);
+	/* trailing garbage */
+	fl_buf_append(&b, "x", 1);
+	EQ(fl_trash_decode(b.data, b.len, &d), -EIO);
+	b.len--;
+	/* an unknown key (a nested array) is skipped */
+	{
+		unsigned char ext[FL_TRASH_REC_MAX];
+
+		memcpy(ext, b.data, b.len);
+		ext[0]++; /* fixmap: one more entry */
+		memcpy(ext + b.len, "\x1f\x92\x01\xa1z", 5);
+		EQ(fl_trash_decode(ext, b.len + 5, &d), 0);
+		/* a map announcing 2^32-1 entries, a str longer than the input */
+		EQ(fl_trash_decode("\xdf\xff\xff\xff\xff", 5, &d), -EIO);
+		memcpy(ext + b.len, "\x1f\xdb\xff\xff\xff\xff", 6);
+		EQ(fl_trash_decode(ext, b.len + 6, &d), -EIO);
+		/* deep nesting in an unknown key */
+		memcpy(ext, b.data, b.len);
+		ext[0]++;
+		ext[b.len] = 0x1f;
+		memset(ext + b.len + 1, 0x91, 40);
+		ext[b.len + 41] = 0x01;
+		EQ(fl_trash_decode(ext, b.len + 42, &d), -EIO);
+	}
+	/* random mutations never crash, and what decodes is sane */
+	for (i = 0; i < 20000; i++) {
+		unsigned char m[FL_TRASH_REC_MAX];
+		size_t len = b.len, k;
+
+		memcpy(m, b.data, len);
+		for (k = 0; k < 1 + i % 4; k++) {
+			seed = seed * 1103515245 + 12345;
+			m[(seed >> 8) % len] = (unsigned char)(seed >> 16);
+		}
+		if (fl_trash_decode(m, len, &d) == 0)
+			CHECK(fl_volname_valid(d.name) && strlen(d.uuid) == 36 &&
+				      d.state <= FL_TRASH_PURGING,
+			      "mutation %zu decoded to nonsense", i);
+	}
+	fl_buf_free(&b);
+	fl_buf_free(&reg);
+}
+
+static void test_trash(void)
+{
+	struct fl_store *base = fl_mem_open();
+	struct fl_trash_entry t, t2;
+	struct fl_volume *v = NULL;
+	char u1[37], u2[37], u3[37];
+	unsigned n;
+
+	/* move: the name goes, the data stays */
+	EQ(fl_volume_create(base, "t1", 1 << 20, 0, err, sizeof(err)), 0);
+	uuid_of(base, "t1", u1);
+	put_data(base, u1, "first");
+	EQ(fl_trash_move(base, "t1", 100, &t, err, sizeof(err)), 0);
+	CHECK(!strcmp(t.uuid, u1) && !strcmp(t.name, "t1") && t.purge_at == t.removed + 100,
+	      "entry of the move");
+	EQ(fl_volume_open(base, "t1", &v, err, sizeof(err)), -ENOENT);
+	EQ(trash_count(base), 1);
+	CHECK(has_data(base, u1, "first"), "the data stays in the trash");
+	EQ(fl_trash_move(base, "t1", 100, NULL, err, sizeof(err)), -ENOENT);
+	EQ(fl_trash_move(base, "no/such", 100, NULL, err, sizeof(err)), -EINVAL);
+
+	/* the name again, removed again: two entries; the name picks the later */
+	EQ(fl_volume_create(base, "t1", 0, 0, err, sizeof(err)), 0);
+	uuid_of(base, "t1", u2);
+	put_data(base, u2, "second");
+	EQ(fl_trash_move(base, "t1", 100, NULL, err, sizeof(err)), 0);
+	EQ(trash_count(base), 2);
+	EQ(fl_trash_find(base, "t1", &t, err, sizeof(err)), 0);
+	CHECK(!strcmp(t.uuid, u2), "the name finds the later entry");
+	EQ(fl_trash_find(base, u1, &t, err, sizeof(err)), 0);
+	CHECK(!strcmp(t.uuid, u1), "a uuid finds its entry");
+	EQ(fl_trash_find(base, "nope", &t, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "not in the trash") != NULL, "message: %s", err);
+
+	/* restore by name: the later one, data intact; the earlier one finds its name taken */
+	EQ(fl_trash_restore(base, "t1", NULL, &t, err, sizeof(err)), 0);
+	uuid_of(base, "t1", u3);
+	CHECK(!strcmp(u3, u2) && has_data(base, u2, "second"), "restored the later t1");
+	EQ(trash_count(base), 1);
+	EQ(fl_trash_restore(base, u1, NULL, NULL, err, sizeof(err)), -EEXIST);
+	CHECK(strstr(err, "the name is taken by volume") && strstr(err, u2), "message: %s", err);
+	EQ(fl_trash_restore(base, u1, "bad/name", NULL, err, sizeof(err)), -EINVAL);
+	EQ(fl_trash_restore(base, u1, "t1-old", NULL, err, sizeof(err)), 0);
+	EQ(fl_volume_open(base, "t1-old", &v, err, sizeof(err)), 0);
+	CHECK(v && !strcmp(v->super.uuid, u1) && !strcmp(v->super.name, "t1-old") &&
+		      v->super.size_limit == 1 << 20,
+	      "restored under a new name, size limit kept, superblock renamed");
+	fl_volume_close(v);
+	v = NULL;
+	CHECK(has_data(base, u1, "first"), "its data too");
+	EQ(trash_count(base), 0);
+
+	/* a writer holds it: refused, and nothing moves */
+	EQ(fl_volume_open(base, "t1", &v, err, sizeof(err)), 0);
+	EQ(fl_volume_lock(v, 30, false, err, sizeof(err)), 0);
+	EQ(fl_trash_move(base, "t1", 100, NULL, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "in use on host") != NULL, "message: %s", err);
+	EQ(trash_count(base), 0);
+	fl_volume_close(v);
+	v = NULL;
+
+	/* purge by hand: every object goes */
+	EQ(fl_trash_move(base, "t1-old", 100, NULL, err, sizeof(err)), 0);
+	CHECK(objects(base, u1) > 0, "objects before the purge");
+	EQ(fl_trash_purge(base, "t1-old", NULL, err, sizeof(err)), 0);
+	EQ(objects(base, u1), 0);
+	EQ(trash_count(base), 0);
+	EQ(fl_trash_purge(base, "t1-old", NULL, err, sizeof(err)), -ENOENT);
+	EQ(fl_trash_restore(base, u1, NULL, NULL, err, sizeof(err)), -ENOENT);
+
+	/* purge by time: only what is due */
+	EQ(fl_trash_move(base, "t1", 100, &t, err, sizeof(err)), 0);
+	EQ(fl_volume_create(base, "t2", 0, 0, err, sizeof(err)), 0);
+	EQ(fl_trash_move(base, "t2", 1000, &t2, err, sizeof(err)), 0);
+	EQ(fl_trash_purge_expired(base, t.removed + 99, NULL, &n), 0);
+	EQ(n, 0);
+	EQ(fl_trash_purge_expired(base, t.removed + 100, NULL, &n), 0);
+	EQ(n, 1);
+	EQ(objects(base, u2), 0);
+	EQ(trash_count(base), 1);
+	{
+		bool stop = true;
+
+		/* a stopped purge leaves the entry, marked, for the next one */
+		EQ(fl_trash_purge(base, "t2", &stop, err, sizeof(err)), -EINTR);
+		EQ(fl_trash_find(base, "t2", &t, err, sizeof(err)), 0);
+		EQ(t.state, FL_TRASH_PURGING);
+		EQ(fl_trash_restore(base, "t2", NULL, NULL, err, sizeof(err)), -EBUSY);
+		EQ(fl_trash_purge(base, "t2", NULL, err, sizeof(err)), 0);
+		EQ(trash_count(base), 0);
+	}
+
+	/* a crash between the entry and the registry: the volume counts as live */
+	EQ(fl_volume_create(base, "t3", 0, 0, err, sizeof(err)), 0);
+	uuid_of(base, "t3", u3);
+	put_data(base, u3, "third");
+	EQ(fl_trash_move(base, "t3", 100, &t, err, sizeof(err)), 0);
+	{
+		struct fl_store *reg = base->ops->clone_ns(base, FL_REG_NS);
+		struct fl_kv kv = {"t3", t.reg_raw, t.reg_len};
+
+		EQ(reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, NULL, 0), 0);
+		fl_store_close(reg);
+	}
+	EQ(trash_count(base), 0);
+	EQ(fl_trash_purge(base, u3, NULL, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "not in the trash") != NULL, "message: %s", err);
+	EQ(fl_trash_restore(base, "t3", NULL, NULL, err, sizeof(err)), -ENOENT);
+	CHECK(has_data(base, u3, "third"), "a live volume is never purged");
+	EQ(fl_trash_purge_expired(base, t.purge_at + 1, NULL, &n), 0);
+	EQ(n, 0);
+	CHECK(has_data(base, u3, "third"), "not by time either");
+	EQ(fl_trash_move(base, "t3", 100, NULL, err, sizeof(err)), 0);
+	EQ(trash_count(base), 1);
+	fl_store_close(base);
+}
+
+int main(void)
+{
+	fl_log_init("test_trash", LOG_ERR);
+	test_codec();
+	test_trash();
+	printf("test_trash: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
