@@ -36,20 +36,6 @@ struct fl_api {
 	SSL_CTX *ctx;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ------------------------------------------------------------------ */
 /* bounded request parsing */
 
@@ -90,21 +76,22 @@ static json_t *load_body(const char *body, size_t len, char *err, size_t errlen)
 	json_t *j;
 
 	if (len > FL_API_BODY_MAX) {
-		seterr(err, errlen, "request body over %d bytes", FL_API_BODY_MAX);
+		fl_seterr(err, errlen, "request body over %d bytes", FL_API_BODY_MAX);
 		return NULL;
 	}
 	if (fl_json_depth(body, len, FL_API_DEPTH_MAX) < 0) {
-		seterr(err, errlen, "request body nested deeper than %d levels", FL_API_DEPTH_MAX);
+		fl_seterr(err, errlen, "request body nested deeper than %d levels",
+			  FL_API_DEPTH_MAX);
 		return NULL;
 	}
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		seterr(err, errlen, "request body is not valid JSON: %s (line %d, column %d)",
-		       je.text, je.line, je.column);
+		fl_seterr(err, errlen, "request body is not valid JSON: %s (line %d, column %d)",
+			  je.text, je.line, je.column);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
-		seterr(err, errlen, "request body must be a JSON object");
+		fl_seterr(err, errlen, "request body must be a JSON object");
 		json_decref(j);
 		return NULL;
 	}
@@ -137,7 +124,7 @@ static int get_node(json_t *v, const char *what, char *out, size_t cap, char *er
 	size_t i;
 
 	if (!s || !*s || strlen(s) >= cap || strlen(s) != json_string_length(v)) {
-		seterr(err, errlen, "%s must be a node uuid or name", what);
+		fl_seterr(err, errlen, "%s must be a node uuid or name", what);
 		return -EINVAL;
 	}
 	for (i = 0; s[i]; i++) {
@@ -145,7 +132,7 @@ static int get_node(json_t *v, const char *what, char *out, size_t cap, char *er
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '_' || c == '.')) {
-			seterr(err, errlen, "%s must be a node uuid or name", what);
+			fl_seterr(err, errlen, "%s must be a node uuid or name", what);
 			return -EINVAL;
 		}
 	}
@@ -166,11 +153,11 @@ static int parse_metadata(json_t *meta, struct fl_api_ds_req *out, char *err, si
 	int ret = -EINVAL;
 
 	if (!json_is_object(meta)) {
-		seterr(err, errlen, "metadata must be an object of strings");
+		fl_seterr(err, errlen, "metadata must be an object of strings");
 		goto out;
 	}
 	if (json_object_size(meta) > FL_API_META_KEYS) {
-		seterr(err, errlen, "metadata has more than %d keys", FL_API_META_KEYS);
+		fl_seterr(err, errlen, "metadata has more than %d keys", FL_API_META_KEYS);
 		goto out;
 	}
 	rest = json_object();
@@ -184,16 +171,17 @@ static int parse_metadata(json_t *meta, struct fl_api_ds_req *out, char *err, si
 
 		if (!s || json_string_length(v) > FL_API_META_VAL ||
 		    strlen(s) != json_string_length(v) || strlen(k) > 255) {
-			seterr(err, errlen,
-			       "metadata value of '%.64s' must be a string of at most %d bytes", k,
-			       FL_API_META_VAL);
+			fl_seterr(err, errlen,
+				  "metadata value of '%.64s' must be a string of at most %d bytes",
+				  k, FL_API_META_VAL);
 			goto out;
 		}
 		if (!strcmp(k, "name")) {
 			if (!fl_volname_valid(s)) {
-				seterr(err, errlen,
-				       "invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-				       s, FL_VOLNAME_MAX);
+				fl_seterr(
+					err, errlen,
+					"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+					s, FL_VOLNAME_MAX);
 				goto out;
 			}
 			snprintf(out->name, sizeof(out->name), "%s", s);
@@ -210,7 +198,7 @@ static int parse_metadata(json_t *meta, struct fl_api_ds_req *out, char *err, si
 			goto out;
 		}
 		if (strlen(out->metadata) > FL_CTL_META_MAX) {
-			seterr(err, errlen, "metadata over %d bytes", FL_CTL_META_MAX);
+			fl_seterr(err, errlen, "metadata over %d bytes", FL_CTL_META_MAX);
 			goto out;
 		}
 	}
@@ -246,8 +234,8 @@ int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out
 				continue;
 			n = json_integer_value(v);
 			if (!json_is_integer(v) || n < 0) {
-				seterr(err, errlen,
-				       "maximum_size must be a number of bytes or null");
+				fl_seterr(err, errlen,
+					  "maximum_size must be a number of bytes or null");
 				goto out;
 			}
 			out->maximum_size = (uint64_t)n;
@@ -259,7 +247,7 @@ int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out
 			ret = -EINVAL;
 		} else if (!strcmp(k, "deleted")) {
 			if (!json_is_boolean(v)) {
-				seterr(err, errlen, "deleted must be true or false");
+				fl_seterr(err, errlen, "deleted must be true or false");
 				goto out;
 			}
 			out->deleted = json_is_true(v);
@@ -268,13 +256,13 @@ int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out
 			const char *s = json_string_value(v);
 
 			if (!s || !uuid_valid(s)) {
-				seterr(err, errlen, "dataset_id must be a uuid");
+				fl_seterr(err, errlen, "dataset_id must be a uuid");
 				goto out;
 			}
 			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			out->has_id = true;
 		} else {
-			seterr(err, errlen, "unknown field '%.64s'", k);
+			fl_seterr(err, errlen, "unknown field '%.64s'", k);
 			goto out;
 		}
 	}
@@ -307,7 +295,7 @@ int fl_api_parse_lease(const char *body, size_t len, struct fl_api_lease_req *ou
 			const char *s = json_string_value(v);
 
 			if (!s || !uuid_valid(s)) {
-				seterr(err, errlen, "dataset_id must be a uuid");
+				fl_seterr(err, errlen, "dataset_id must be a uuid");
 				goto out;
 			}
 			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
@@ -323,19 +311,20 @@ int fl_api_parse_lease(const char *body, size_t len, struct fl_api_lease_req *ou
 				continue;
 			d = json_number_value(v);
 			if (!json_is_number(v) || !isfinite(d) || d < 0 || d > 10 * 365 * 86400.0) {
-				seterr(err, errlen,
-				       "expires must be a number of seconds (up to ten years) or null");
+				fl_seterr(
+					err, errlen,
+					"expires must be a number of seconds (up to ten years) or null");
 				goto out;
 			}
 			out->expires = d;
 			out->expires_null = false;
 		} else {
-			seterr(err, errlen, "unknown field '%.64s'", k);
+			fl_seterr(err, errlen, "unknown field '%.64s'", k);
 			goto out;
 		}
 	}
 	if (!have_id || !have_node) {
-		seterr(err, errlen, "a lease needs dataset_id and node_uuid");
+		fl_seterr(err, errlen, "a lease needs dataset_id and node_uuid");
 		goto out;
 	}
 	ret = 0;
@@ -1125,8 +1114,8 @@ int fl_api_new(struct event_base *base, struct fl_ctl *ctl, const char *certs, c
 	if (!evhttp_bind_socket_with_handle(a->http, bind ? bind : "0.0.0.0",
 					    (ev_uint16_t)(port ? port : FL_API_PORT))) {
 		ret = -errno ? -errno : -EADDRINUSE;
-		seterr(err, errlen, "cannot listen on %s port %u: %s", bind ? bind : "0.0.0.0",
-		       port ? port : FL_API_PORT, strerror(-ret));
+		fl_seterr(err, errlen, "cannot listen on %s port %u: %s", bind ? bind : "0.0.0.0",
+			  port ? port : FL_API_PORT, strerror(-ret));
 		goto out_err;
 	}
 	*out = a;

@@ -4,6 +4,8 @@
  */
 #include "ca.h"
 
+#include "flocker/log.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,20 +24,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* The reason of OpenSSL's last error, for messages. */
 static const char *ossl_why(void)
@@ -114,24 +102,25 @@ static int write_pem(const char *path, X509 *x, EVP_PKEY *key, int force, char *
 	int fd = -1, ret = 0, ok;
 
 	if (!force && access(path, F_OK) == 0) {
-		seterr(err, errlen, "cannot write %s: it exists (use --force to replace it)", path);
+		fl_seterr(err, errlen, "cannot write %s: it exists (use --force to replace it)",
+			  path);
 		return -EEXIST;
 	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >= sizeof(tmp)) {
-		seterr(err, errlen, "cannot write %s: path too long", path);
+		fl_seterr(err, errlen, "cannot write %s: path too long", path);
 		return -ENAMETOOLONG;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, key ? 0600 : 0644);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		fl_seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	f = fdopen(fd, "w");
 	if (!f) {
 		ret = -errno;
 		close(fd);
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(-ret));
+		fl_seterr(err, errlen, "cannot write %s: %s", tmp, strerror(-ret));
 		goto out_unlink;
 	}
 	if (key)
@@ -139,25 +128,25 @@ static int write_pem(const char *path, X509 *x, EVP_PKEY *key, int force, char *
 	else
 		ok = PEM_write_X509(f, x);
 	if (!ok) {
-		seterr(err, errlen, "cannot write %s: %s", tmp, ossl_why());
+		fl_seterr(err, errlen, "cannot write %s: %s", tmp, ossl_why());
 		ret = -EIO;
 		fclose(f);
 		goto out_unlink;
 	}
 	if (fflush(f) || fsync(fileno(f))) {
 		ret = -errno;
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(-ret));
+		fl_seterr(err, errlen, "cannot write %s: %s", tmp, strerror(-ret));
 		fclose(f);
 		goto out_unlink;
 	}
 	if (fclose(f)) {
 		ret = -errno;
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(-ret));
+		fl_seterr(err, errlen, "cannot write %s: %s", tmp, strerror(-ret));
 		goto out_unlink;
 	}
 	if (rename(tmp, path)) {
 		ret = -errno;
-		seterr(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(-ret));
+		fl_seterr(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(-ret));
 		goto out_unlink;
 	}
 	goto out;
@@ -172,7 +161,7 @@ static EVP_PKEY *new_key(char *err, size_t errlen)
 	EVP_PKEY *k = EVP_EC_gen("P-256");
 
 	if (!k)
-		seterr(err, errlen, "cannot generate an ECDSA P-256 key: %s", ossl_why());
+		fl_seterr(err, errlen, "cannot generate an ECDSA P-256 key: %s", ossl_why());
 	return k;
 }
 
@@ -239,21 +228,21 @@ static int load_ca(const char *dir, X509 **cert, EVP_PKEY **key, char *err, size
 		goto out_long;
 	f = fopen(path, "r");
 	if (!f) {
-		seterr(err, errlen, "cannot open %s: %s (run 'flockerctl ca init %s' first)", path,
-		       strerror(errno), dir);
+		fl_seterr(err, errlen, "cannot open %s: %s (run 'flockerctl ca init %s' first)",
+			  path, strerror(errno), dir);
 		return -ENOENT;
 	}
 	*cert = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!*cert) {
-		seterr(err, errlen, "cannot read %s: %s", path, ossl_why());
+		fl_seterr(err, errlen, "cannot read %s: %s", path, ossl_why());
 		return -EIO;
 	}
 	if (path_join(path, sizeof(path), dir, "ca", ".key"))
 		goto out_long;
 	f = fopen(path, "r");
 	if (!f) {
-		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		fl_seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		X509_free(*cert);
 		*cert = NULL;
 		return -ENOENT;
@@ -261,14 +250,14 @@ static int load_ca(const char *dir, X509 **cert, EVP_PKEY **key, char *err, size
 	*key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!*key) {
-		seterr(err, errlen, "cannot read %s: %s", path, ossl_why());
+		fl_seterr(err, errlen, "cannot read %s: %s", path, ossl_why());
 		X509_free(*cert);
 		*cert = NULL;
 		return -EIO;
 	}
 	return 0;
 out_long:
-	seterr(err, errlen, "cannot use %s: path too long", dir);
+	fl_seterr(err, errlen, "cannot use %s: path too long", dir);
 	return -ENAMETOOLONG;
 }
 
@@ -307,17 +296,19 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 	int ret;
 
 	if (!node && !user && !control) {
-		seterr(err, errlen, "unknown certificate role '%s'", role);
+		fl_seterr(err, errlen, "unknown certificate role '%s'", role);
 		return -EINVAL;
 	}
 	if (!fl_cert_name_valid(name)) {
-		seterr(err, errlen,
-		       "invalid %s name '%s': use 1 to 63 of [a-zA-Z0-9_.-], starting with a letter or digit",
-		       role, name);
+		fl_seterr(
+			err, errlen,
+			"invalid %s name '%s': use 1 to 63 of [a-zA-Z0-9_.-], starting with a letter or digit",
+			role, name);
 		return -EINVAL;
 	}
 	if (uuid && !uuid_valid(uuid)) {
-		seterr(err, errlen, "invalid uuid '%s': use the lowercase 8-4-4-4-12 form", uuid);
+		fl_seterr(err, errlen, "invalid uuid '%s': use the lowercase 8-4-4-4-12 form",
+			  uuid);
 		return -EINVAL;
 	}
 	if (control)
@@ -326,13 +317,13 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 		snprintf(base, sizeof(base), "%s-%s", role, name);
 	if (path_join(crt, sizeof(crt), dir, base, ".crt") ||
 	    path_join(keyp, sizeof(keyp), dir, base, ".key")) {
-		seterr(err, errlen, "cannot use %s: path too long", dir);
+		fl_seterr(err, errlen, "cannot use %s: path too long", dir);
 		return -ENAMETOOLONG;
 	}
 	if (!force && (access(crt, F_OK) == 0 || access(keyp, F_OK) == 0)) {
-		seterr(err, errlen,
-		       "cannot create a certificate for %s %s: %s exists (use --force)", role, name,
-		       crt);
+		fl_seterr(err, errlen,
+			  "cannot create a certificate for %s %s: %s exists (use --force)", role,
+			  name, crt);
 		return -EEXIST;
 	}
 	ret = load_ca(dir, &ca, &cakey, err, errlen);
@@ -363,7 +354,7 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 	} else if (control) {
 		ret = control_sans(sans, san, sizeof(san));
 		if (ret) {
-			seterr(err, errlen, "invalid --san name");
+			fl_seterr(err, errlen, "invalid --san name");
 			goto out;
 		}
 	} else {
@@ -395,7 +386,7 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 		ret = write_pem(crt, x, NULL, 1, err, errlen);
 	goto out;
 out_ssl:
-	seterr(err, errlen, "cannot create a certificate for %s %s: %s", role, name, ossl_why());
+	fl_seterr(err, errlen, "cannot create a certificate for %s %s: %s", role, name, ossl_why());
 out:
 	X509_free(x);
 	EVP_PKEY_free(key);
@@ -415,16 +406,16 @@ int fl_ca_init(const char *dir, long days, char *err, size_t errlen)
 		days = FL_CA_DEFAULT_DAYS;
 	if (mkdir(dir, 0700) && errno != EEXIST) {
 		ret = -errno;
-		seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		fl_seterr(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		return ret;
 	}
 	if (path_join(crt, sizeof(crt), dir, "ca", ".crt") ||
 	    path_join(keyp, sizeof(keyp), dir, "ca", ".key")) {
-		seterr(err, errlen, "cannot use %s: path too long", dir);
+		fl_seterr(err, errlen, "cannot use %s: path too long", dir);
 		return -ENAMETOOLONG;
 	}
 	if (access(keyp, F_OK) == 0 || access(crt, F_OK) == 0) {
-		seterr(err, errlen, "cannot create a CA in %s: it already holds one", dir);
+		fl_seterr(err, errlen, "cannot create a CA in %s: it already holds one", dir);
 		return -EEXIST;
 	}
 	key = new_key(err, errlen);
@@ -452,7 +443,7 @@ int fl_ca_init(const char *dir, long days, char *err, size_t errlen)
 				  FL_CERT_DEFAULT_DAYS * 86400L, NULL, 1, err, errlen);
 	goto out;
 out_ssl:
-	seterr(err, errlen, "cannot create the CA: %s", ossl_why());
+	fl_seterr(err, errlen, "cannot create the CA: %s", ossl_why());
 out:
 	X509_free(x);
 	EVP_PKEY_free(key);

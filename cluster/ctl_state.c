@@ -39,20 +39,6 @@ struct fl_state {
 	size_t nnodes, cnodes;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
 	size_t ncap;
@@ -914,7 +900,7 @@ int fl_state_open(struct fl_store *pool, const char *ns, uint64_t trash_ttl_s,
 	}
 	ret = load(s, &have_tag);
 	if (ret) {
-		seterr(err, errlen, "cannot read the control configuration: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot read the control configuration: %s", strerror(-ret));
 		goto out_err;
 	}
 	if (!have_tag) {
@@ -924,16 +910,16 @@ int fl_state_open(struct fl_store *pool, const char *ns, uint64_t trash_ttl_s,
 
 		ret = s->ns->ops->omap_update(s->ns, FL_CTL_CONFIG_OID, &kv, 1, NULL, 0, &cmp, 1);
 		if (ret && ret != -ECANCELED) {
-			seterr(err, errlen, "cannot create the control configuration: %s",
-			       strerror(-ret));
+			fl_seterr(err, errlen, "cannot create the control configuration: %s",
+				  strerror(-ret));
 			goto out_err;
 		}
 		ret = load(s, &have_tag);
 		if (!ret && !have_tag)
 			ret = -EIO;
 		if (ret) {
-			seterr(err, errlen, "cannot read the control configuration: %s",
-			       strerror(-ret));
+			fl_seterr(err, errlen, "cannot read the control configuration: %s",
+				  strerror(-ret));
 			goto out_err;
 		}
 	}
@@ -941,14 +927,14 @@ int fl_state_open(struct fl_store *pool, const char *ns, uint64_t trash_ttl_s,
 	txn_init(&x);
 	ret = commit(s, &x, 0);
 	if (ret) {
-		seterr(err, errlen, "cannot take over the control configuration: %s",
-		       ret == -ECANCELED ? "another control service is writing it"
-					 : strerror(-ret));
+		fl_seterr(err, errlen, "cannot take over the control configuration: %s",
+			  ret == -ECANCELED ? "another control service is writing it"
+					    : strerror(-ret));
 		goto out_err;
 	}
 	ret = reconcile(s);
 	if (ret) {
-		seterr(err, errlen, "cannot repair the trash: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot repair the trash: %s", strerror(-ret));
 		goto out_err;
 	}
 	*out = s;
@@ -1071,16 +1057,16 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (expect_tag && expect_tag != s->tag) {
-		seterr(err, errlen, "cannot create volume %s: %s", name, why(-ESTALE));
+		fl_seterr(err, errlen, "cannot create volume %s: %s", name, why(-ESTALE));
 		return -ESTALE;
 	}
 	if (s->fenced) {
-		seterr(err, errlen, "cannot create volume %s: %s", name, why(-ECANCELED));
+		fl_seterr(err, errlen, "cannot create volume %s: %s", name, why(-ECANCELED));
 		return -ECANCELED;
 	}
 	if (metadata && strlen(metadata) > FL_CTL_META_MAX) {
-		seterr(err, errlen, "cannot create volume %s: metadata over %d bytes", name,
-		       FL_CTL_META_MAX);
+		fl_seterr(err, errlen, "cannot create volume %s: metadata over %d bytes", name,
+			  FL_CTL_META_MAX);
 		return -E2BIG;
 	}
 	ret = fl_volume_create(s->pool, name, maximum_size, 0, err, errlen);
@@ -1088,8 +1074,8 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 		return ret;
 	ret = fl_state_volume_by_name(s, name, &r);
 	if (ret) {
-		seterr(err, errlen, "cannot read volume %s after creating it: %s", name,
-		       strerror(-ret));
+		fl_seterr(err, errlen, "cannot read volume %s after creating it: %s", name,
+			  strerror(-ret));
 		return ret;
 	}
 	snprintf(d.uuid, sizeof(d.uuid), "%s", r.uuid);
@@ -1109,8 +1095,8 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 		ret = commit(s, &x, 0);
 	txn_free(&x);
 	if (ret) {
-		seterr(err, errlen, "volume %s was created but its dataset record was not: %s",
-		       name, why(ret));
+		fl_seterr(err, errlen, "volume %s was created but its dataset record was not: %s",
+			  name, why(ret));
 		fl_ds_clear(&d);
 		return ret;
 	}
@@ -1139,17 +1125,17 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 	txn_init(&x);
 	if (expect_tag && expect_tag != s->tag) {
 		ret = -ESTALE;
-		seterr(err, errlen, "cannot remove dataset %s: %s", uuid, why(ret));
+		fl_seterr(err, errlen, "cannot remove dataset %s: %s", uuid, why(ret));
 		goto out;
 	}
 	ret = fl_state_volume_by_uuid(s, uuid, name, &t.reg);
 	if (ret == -ENOENT) {
-		seterr(err, errlen, "no such dataset: %s%s", uuid,
-		       find_trash(s, uuid) >= 0 ? " (it is in the trash)" : "");
+		fl_seterr(err, errlen, "no such dataset: %s%s", uuid,
+			  find_trash(s, uuid) >= 0 ? " (it is in the trash)" : "");
 		goto out;
 	}
 	if (ret) {
-		seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
 		goto out;
 	}
 	ret = fl_volume_open(s->pool, name, &v, err, errlen);
@@ -1163,14 +1149,16 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 
 		gmtime_r(&tt, &tm);
 		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		seterr(err, errlen,
-		       "cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
-		       name, h.host, h.pid, since);
+		fl_seterr(
+			err, errlen,
+			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
+			name, h.host, h.pid, since);
 		ret = -EBUSY;
 		goto out;
 	}
 	if (ret < 0) {
-		seterr(err, errlen, "cannot read the lock of volume %s: %s", name, strerror(-ret));
+		fl_seterr(err, errlen, "cannot read the lock of volume %s: %s", name,
+			  strerror(-ret));
 		goto out;
 	}
 	snprintf(t.uuid, sizeof(t.uuid), "%s", uuid);
@@ -1188,7 +1176,7 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 	if (!ret)
 		ret = commit(s, &x, 0);
 	if (ret) {
-		seterr(err, errlen, "cannot move volume %s to the trash: %s", name, why(ret));
+		fl_seterr(err, errlen, "cannot move volume %s to the trash: %s", name, why(ret));
 		goto out;
 	}
 	cache_rm_ds(s, uuid);
@@ -1242,32 +1230,33 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	txn_init(&x);
 	if (expect_tag && expect_tag != s->tag) {
 		ret = -ESTALE;
-		seterr(err, errlen, "cannot restore dataset %s: %s", uuid, why(ret));
+		fl_seterr(err, errlen, "cannot restore dataset %s: %s", uuid, why(ret));
 		goto out;
 	}
 	i = find_trash(s, uuid);
 	if (i < 0) {
 		ret = -ENOENT;
-		seterr(err, errlen, "dataset %s is not in the trash", uuid);
+		fl_seterr(err, errlen, "dataset %s is not in the trash", uuid);
 		goto out;
 	}
 	t = &s->trash[i];
 	name = new_name && *new_name ? new_name : t->name;
 	if (!fl_volname_valid(name)) {
 		ret = -EINVAL;
-		seterr(err, errlen, "invalid volume name '%s'", name);
+		fl_seterr(err, errlen, "invalid volume name '%s'", name);
 		goto out;
 	}
 	ret = fl_state_volume_by_name(s, name, &r);
 	if (ret == 0) {
 		ret = -EEXIST;
-		seterr(err, errlen,
-		       "cannot restore volume %s: the name is taken by volume %s; restore it under another name",
-		       name, r.uuid);
+		fl_seterr(
+			err, errlen,
+			"cannot restore volume %s: the name is taken by volume %s; restore it under another name",
+			name, r.uuid);
 		goto out;
 	}
 	if (ret != -ENOENT) {
-		seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
 		goto out;
 	}
 	/* step 1: mark it, so a crash before step 3 is repaired at the next start */
@@ -1283,7 +1272,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	txn_free(&x);
 	txn_init(&x);
 	if (ret) {
-		seterr(err, errlen, "cannot restore volume %s: %s", name, why(ret));
+		fl_seterr(err, errlen, "cannot restore volume %s: %s", name, why(ret));
 		goto out;
 	}
 	ret = cache_put_trash(s, &copy);
@@ -1303,10 +1292,11 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 			commit(s, &x, 0);
 		if (ret == -ECANCELED) {
 			ret = -EEXIST;
-			seterr(err, errlen,
-			       "cannot restore volume %s: the name was taken meanwhile", name);
+			fl_seterr(err, errlen,
+				  "cannot restore volume %s: the name was taken meanwhile", name);
 		} else {
-			seterr(err, errlen, "cannot restore volume %s: %s", name, strerror(-ret));
+			fl_seterr(err, errlen, "cannot restore volume %s: %s", name,
+				  strerror(-ret));
 		}
 		goto out;
 	}
@@ -1323,8 +1313,8 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	if (!ret)
 		ret = commit(s, &x, 0);
 	if (ret) {
-		seterr(err, errlen, "volume %s is back but still listed in the trash: %s", name,
-		       why(ret));
+		fl_seterr(err, errlen, "volume %s is back but still listed in the trash: %s", name,
+			  why(ret));
 		goto out;
 	}
 	cache_rm_trash(s, uuid);
@@ -1367,7 +1357,7 @@ int fl_state_ds_set_primary(struct fl_state *s, const char *uuid, const char *na
 	if (!ret)
 		ret = commit(s, &x, expect_tag);
 	if (ret) {
-		seterr(err, errlen, "cannot change dataset %s: %s", uuid, why(ret));
+		fl_seterr(err, errlen, "cannot change dataset %s: %s", uuid, why(ret));
 		goto out;
 	}
 	ret = cache_put_ds(s, &d);
@@ -1391,7 +1381,7 @@ int fl_state_lease_put(struct fl_state *s, const struct fl_lease *l, const struc
 
 	txn_init(&x);
 	if ((old == NULL) != (cur == NULL) || (old && !fl_lease_equal(old, cur))) {
-		seterr(err, errlen, "the lease of dataset %s changed meanwhile", l->uuid);
+		fl_seterr(err, errlen, "the lease of dataset %s changed meanwhile", l->uuid);
 		ret = -EAGAIN;
 		goto out;
 	}
@@ -1408,7 +1398,7 @@ int fl_state_lease_put(struct fl_state *s, const struct fl_lease *l, const struc
 	if (!ret)
 		ret = commit(s, &x, expect_tag);
 	if (ret) {
-		seterr(err, errlen, "cannot set the lease of dataset %s: %s", l->uuid, why(ret));
+		fl_seterr(err, errlen, "cannot set the lease of dataset %s: %s", l->uuid, why(ret));
 		goto out;
 	}
 	ret = cache_put_lease(s, l);
@@ -1431,11 +1421,11 @@ int fl_state_lease_del(struct fl_state *s, const char *uuid, const struct fl_lea
 	int ret;
 
 	if (!cur) {
-		seterr(err, errlen, "dataset %s has no lease", uuid);
+		fl_seterr(err, errlen, "dataset %s has no lease", uuid);
 		return -ENOENT;
 	}
 	if (old && !fl_lease_equal(old, cur)) {
-		seterr(err, errlen, "the lease of dataset %s changed meanwhile", uuid);
+		fl_seterr(err, errlen, "the lease of dataset %s changed meanwhile", uuid);
 		return -EAGAIN;
 	}
 	txn_init(&x);
@@ -1444,7 +1434,8 @@ int fl_state_lease_del(struct fl_state *s, const char *uuid, const struct fl_lea
 		ret = commit(s, &x, expect_tag);
 	txn_free(&x);
 	if (ret) {
-		seterr(err, errlen, "cannot release the lease of dataset %s: %s", uuid, why(ret));
+		fl_seterr(err, errlen, "cannot release the lease of dataset %s: %s", uuid,
+			  why(ret));
 		return ret;
 	}
 	cache_rm_lease(s, uuid);

@@ -15,22 +15,9 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "flocker/log.h"
 
 static int role_idx = -1;
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *fl_role_name(enum fl_role r)
 {
@@ -164,7 +151,7 @@ static SSL_CTX *make_ctx(const char *dir, const char *base, enum fl_role want, i
 	if ((size_t)snprintf(ca, sizeof(ca), "%s/ca.crt", dir) >= sizeof(ca) ||
 	    (size_t)snprintf(crt, sizeof(crt), "%s/%s.crt", dir, base) >= sizeof(crt) ||
 	    (size_t)snprintf(key, sizeof(key), "%s/%s.key", dir, base) >= sizeof(key)) {
-		seterr(err, errlen, "cannot use certificate directory %s: path too long", dir);
+		fl_seterr(err, errlen, "cannot use certificate directory %s: path too long", dir);
 		return NULL;
 	}
 	if (role_idx < 0) {
@@ -183,19 +170,19 @@ static SSL_CTX *make_ctx(const char *dir, const char *base, enum fl_role want, i
 	if (!SSL_CTX_set_ex_data(ctx, role_idx, (void *)(intptr_t)want))
 		goto out_ssl;
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		seterr(err, errlen, "cannot load the cluster CA %s: %s", ca,
-		       ERR_reason_error_string(ERR_peek_last_error()));
+		fl_seterr(err, errlen, "cannot load the cluster CA %s: %s", ca,
+			  ERR_reason_error_string(ERR_peek_last_error()));
 		goto out_free;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1) {
-		seterr(err, errlen, "cannot load certificate %s: %s", crt,
-		       ERR_reason_error_string(ERR_peek_last_error()));
+		fl_seterr(err, errlen, "cannot load certificate %s: %s", crt,
+			  ERR_reason_error_string(ERR_peek_last_error()));
 		goto out_free;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		seterr(err, errlen, "cannot load key %s: %s", key,
-		       ERR_reason_error_string(ERR_peek_last_error()));
+		fl_seterr(err, errlen, "cannot load key %s: %s", key,
+			  ERR_reason_error_string(ERR_peek_last_error()));
 		goto out_free;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
@@ -213,8 +200,8 @@ static SSL_CTX *make_ctx(const char *dir, const char *base, enum fl_role want, i
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	return ctx;
 out_ssl:
-	seterr(err, errlen, "cannot set up TLS: %s",
-	       ERR_reason_error_string(ERR_peek_last_error()) ?: "openssl error");
+	fl_seterr(err, errlen, "cannot set up TLS: %s",
+		  ERR_reason_error_string(ERR_peek_last_error()) ?: "openssl error");
 out_free:
 	SSL_CTX_free(ctx);
 	return NULL;

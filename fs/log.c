@@ -73,3 +73,14 @@ void fl_log_hook_fuse(void)
 {
 	fuse_set_log_func(log_from_fuse);
 }
+
+void fl_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

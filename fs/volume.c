@@ -16,20 +16,6 @@
 
 #include "flocker/log.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int random_bytes(void *p, size_t n)
 {
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -205,17 +191,18 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 
 	fl_buf_init(&b, FL_REC_MAX);
 	if (!fl_volname_valid(name)) {
-		seterr(err, errlen,
-		       "invalid volume name '%s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-		       name, FL_VOLNAME_MAX);
+		fl_seterr(
+			err, errlen,
+			"invalid volume name '%s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+			name, FL_VOLNAME_MAX);
 		ret = -EINVAL;
 		goto out;
 	}
 	if (block_size == 0)
 		block_size = FL_DEFAULT_BLOCK_SIZE;
 	if (block_size < 65536 || block_size > (64u << 20) || (block_size & (block_size - 1))) {
-		seterr(err, errlen, "invalid block size %u: use a power of two from 64K to 64M",
-		       block_size);
+		fl_seterr(err, errlen, "invalid block size %u: use a power of two from 64K to 64M",
+			  block_size);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -226,12 +213,13 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	}
 	ret = reg_lookup(reg, name, &r);
 	if (ret == 0) {
-		seterr(err, errlen, "cannot create volume %s: it exists (uuid %s)", name, r.uuid);
+		fl_seterr(err, errlen, "cannot create volume %s: it exists (uuid %s)", name,
+			  r.uuid);
 		ret = -EEXIST;
 		goto out;
 	}
 	if (ret != -ENOENT) {
-		seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
 		goto out;
 	}
 	memset(&r, 0, sizeof(r));
@@ -281,8 +269,9 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	cmp.len = 0;
 	ret = reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
 	if (ret == -ECANCELED) {
-		seterr(err, errlen,
-		       "cannot create volume %s: it was created at the same time elsewhere", name);
+		fl_seterr(err, errlen,
+			  "cannot create volume %s: it was created at the same time elsewhere",
+			  name);
 		ret = -EEXIST;
 		goto out_objs;
 	}
@@ -292,11 +281,11 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 
 out_objs:
 	if (err && !*err)
-		seterr(err, errlen, "cannot create volume %s: %s", name, strerror(-ret));
+		fl_seterr(err, errlen, "cannot create volume %s: %s", name, strerror(-ret));
 	st->ops->list_objects(st, NULL, remove_all_cb, st);
 out:
 	if (ret && err && !*err)
-		seterr(err, errlen, "cannot create volume %s: %s", name, strerror(-ret));
+		fl_seterr(err, errlen, "cannot create volume %s: %s", name, strerror(-ret));
 	fl_store_close(st);
 	fl_store_close(reg);
 	fl_buf_free(&b);
@@ -333,7 +322,7 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 
 	*out = NULL;
 	if (!fl_volname_valid(name)) {
-		seterr(err, errlen, "invalid volume name '%s'", name);
+		fl_seterr(err, errlen, "invalid volume name '%s'", name);
 		return -EINVAL;
 	}
 	reg = reg_store(base);
@@ -341,15 +330,15 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 		return -ENOMEM;
 	ret = reg_lookup(reg, name, &r);
 	if (ret == -ENOENT) {
-		seterr(err, errlen, "no such volume: %s", name);
+		fl_seterr(err, errlen, "no such volume: %s", name);
 		goto out;
 	}
 	if (ret == -EIO) {
-		seterr(err, errlen, "registry entry of volume %s is corrupt", name);
+		fl_seterr(err, errlen, "registry entry of volume %s is corrupt", name);
 		goto out;
 	}
 	if (ret) {
-		seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
 		goto out;
 	}
 	v = calloc(1, sizeof(*v));
@@ -365,24 +354,25 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 	}
 	ret = read_super(v->st, &v->super);
 	if (ret == -ENOENT) {
-		seterr(err, errlen,
-		       "volume %s (uuid %s) has no superblock: damaged or half removed", name,
-		       r.uuid);
+		fl_seterr(err, errlen,
+			  "volume %s (uuid %s) has no superblock: damaged or half removed", name,
+			  r.uuid);
 		ret = -EIO;
 		goto out;
 	}
 	if (ret == -EIO) {
-		seterr(err, errlen, "superblock of volume %s (uuid %s) is corrupt", name, r.uuid);
+		fl_seterr(err, errlen, "superblock of volume %s (uuid %s) is corrupt", name,
+			  r.uuid);
 		goto out;
 	}
 	if (ret) {
-		seterr(err, errlen, "cannot read superblock of volume %s: %s", name,
-		       strerror(-ret));
+		fl_seterr(err, errlen, "cannot read superblock of volume %s: %s", name,
+			  strerror(-ret));
 		goto out;
 	}
 	if (strcmp(v->super.uuid, r.uuid)) {
-		seterr(err, errlen, "superblock of volume %s names uuid %s, registry says %s", name,
-		       v->super.uuid, r.uuid);
+		fl_seterr(err, errlen, "superblock of volume %s names uuid %s, registry says %s",
+			  name, v->super.uuid, r.uuid);
 		ret = -EIO;
 		goto out;
 	}
@@ -588,9 +578,9 @@ static int fence_recorded(struct fl_volume *v, const char *cookie, const char *s
 		  v->super.name, h.host, h.pid, h.addr);
 	ret = v->st->ops->blocklist_add(v->st, h.addr, 0);
 	if (ret)
-		seterr(err, errlen,
-		       "cannot fence the last writer of volume %s (host %s, pid %ld, %s): %s",
-		       v->super.name, h.host, h.pid, h.addr, strerror(-ret));
+		fl_seterr(err, errlen,
+			  "cannot fence the last writer of volume %s (host %s, pid %ld, %s): %s",
+			  v->super.name, h.host, h.pid, h.addr, strerror(-ret));
 	return ret;
 }
 
@@ -610,8 +600,8 @@ static int claim_writer(struct fl_volume *v, const char *self_addr, const char *
 	for (tries = 0; tries < 5; tries++) {
 		ret = writer_read(v, &g);
 		if (ret) {
-			seterr(err, errlen, "cannot read the writer record of volume %s: %s",
-			       v->super.name, strerror(-ret));
+			fl_seterr(err, errlen, "cannot read the writer record of volume %s: %s",
+				  v->super.name, strerror(-ret));
 			return ret;
 		}
 		if (g.found && strcmp(g.cookie, v->cookie)) {
@@ -630,8 +620,8 @@ static int claim_writer(struct fl_volume *v, const char *self_addr, const char *
 			break;
 	}
 	if (ret)
-		seterr(err, errlen, "cannot record the writer of volume %s: %s", v->super.name,
-		       strerror(-ret));
+		fl_seterr(err, errlen, "cannot record the writer of volume %s: %s", v->super.name,
+			  strerror(-ret));
 	return ret;
 }
 
@@ -693,22 +683,22 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 				  v->super.name, h.client, h.host, h.pid);
 			ret = v->st->ops->blocklist_add(v->st, h.addr, 0);
 			if (ret) {
-				seterr(err, errlen,
-				       "cannot fence the writer of volume %s at %s: %s",
-				       v->super.name, h.addr, strerror(-ret));
+				fl_seterr(err, errlen,
+					  "cannot fence the writer of volume %s at %s: %s",
+					  v->super.name, h.addr, strerror(-ret));
 				return ret;
 			}
 			snprintf(fenced, sizeof(fenced), "%s", h.addr);
 		} else {
-			seterr(err, errlen,
-			       "volume %s is held read-write by host %s (pid %ld) since %s",
-			       v->super.name, h.host, h.pid, since);
+			fl_seterr(err, errlen,
+				  "volume %s is held read-write by host %s (pid %ld) since %s",
+				  v->super.name, h.host, h.pid, since);
 			return -EBUSY;
 		}
 		ret = v->st->ops->break_lock(v->st, FL_OID_SUPER, FL_LOCK_NAME, h.client, h.cookie);
 		(void)ret;
 	}
-	seterr(err, errlen, "cannot lock volume %s: %s", v->super.name, strerror(-ret));
+	fl_seterr(err, errlen, "cannot lock volume %s: %s", v->super.name, strerror(-ret));
 	return ret;
 }
 
@@ -760,7 +750,7 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	}
 	ret = reg_lookup(reg, name, &r);
 	if (ret == -ENOENT) {
-		seterr(err, errlen, "no such volume: %s", name);
+		fl_seterr(err, errlen, "no such volume: %s", name);
 		goto out;
 	}
 	if (ret)
@@ -774,9 +764,10 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	ret = fl_volume_holder(&v, &h);
 	if (ret > 0) {
 		fmt_since(h.since, since, sizeof(since));
-		seterr(err, errlen,
-		       "cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
-		       name, h.host, h.pid, since);
+		fl_seterr(
+			err, errlen,
+			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
+			name, h.host, h.pid, since);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -804,7 +795,7 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 		goto out_err;
 	goto out;
 out_err:
-	seterr(err, errlen, "cannot remove volume %s: %s", name, strerror(-ret));
+	fl_seterr(err, errlen, "cannot remove volume %s: %s", name, strerror(-ret));
 out:
 	fl_store_close(v.st);
 	fl_store_close(reg);
@@ -830,9 +821,10 @@ int fl_volume_resize(struct fl_store *base, const char *name, uint64_t size_limi
 	/* the writer owns the superblock: take the lock ourselves for the change */
 	ret = fl_volume_lock(v, 30, false, err, errlen);
 	if (ret == -EBUSY && fl_volume_holder(v, &h) > 0) {
-		seterr(err, errlen,
-		       "cannot resize volume %s while host %s (pid %ld) has it mounted read-write: unmount it first",
-		       name, h.host, h.pid);
+		fl_seterr(
+			err, errlen,
+			"cannot resize volume %s while host %s (pid %ld) has it mounted read-write: unmount it first",
+			name, h.host, h.pid);
 		goto out;
 	}
 	if (ret)
@@ -860,7 +852,7 @@ int fl_volume_resize(struct fl_store *base, const char *name, uint64_t size_limi
 	if (!ret)
 		goto out;
 out_err:
-	seterr(err, errlen, "cannot resize volume %s: %s", name, strerror(-ret));
+	fl_seterr(err, errlen, "cannot resize volume %s: %s", name, strerror(-ret));
 out:
 	fl_store_close(reg);
 	fl_volume_close(v);

@@ -142,20 +142,6 @@ struct cluster_agent {
 	int workers; /* push workers running */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-}
-
 static struct cluster_agent *to_ca(struct fl_agent *a)
 {
 	return (struct cluster_agent *)a;
@@ -171,9 +157,10 @@ static double now_mono(void)
 
 static int bad_name(const char *name, char *err, size_t errlen)
 {
-	seterr(err, errlen,
-	       "invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-	       name, FL_VOLNAME_MAX);
+	fl_seterr(
+		err, errlen,
+		"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+		name, FL_VOLNAME_MAX);
 	return -EINVAL;
 }
 
@@ -783,7 +770,7 @@ static int do_call(struct cluster_agent *ca, struct call *c, int wait_s, char *e
 	pthread_mutex_lock(&ca->mu);
 	if (ca->stopping) {
 		pthread_mutex_unlock(&ca->mu);
-		seterr(err, errlen, "the agent is stopping");
+		fl_seterr(err, errlen, "the agent is stopping");
 		return -ESHUTDOWN;
 	}
 	c->next = ca->queue;
@@ -813,17 +800,18 @@ static int do_call(struct cluster_agent *ca, struct call *c, int wait_s, char *e
 	}
 	if (!c->done) {
 		if (!c->sent)
-			seterr(err, errlen,
-			       "cannot reach flocker-control (%s): %s; check that it runs and that this node's certificate is valid",
-			       ca->controls, ca->last_error[0] ? ca->last_error : "not connected");
+			fl_seterr(
+				err, errlen,
+				"cannot reach flocker-control (%s): %s; check that it runs and that this node's certificate is valid",
+				ca->controls, ca->last_error[0] ? ca->last_error : "not connected");
 		else
-			seterr(err, errlen, "flocker-control did not answer %s within %d s",
-			       c->type, wait_s);
+			fl_seterr(err, errlen, "flocker-control did not answer %s within %d s",
+				  c->type, wait_s);
 		ret = c->sent ? -ETIMEDOUT : -EHOSTUNREACH;
 	} else {
 		ret = c->err;
 		if (ret)
-			seterr(err, errlen, "%s", c->msg);
+			fl_seterr(err, errlen, "%s", c->msg);
 	}
 	pthread_mutex_unlock(&ca->mu);
 	if (ret)
@@ -883,9 +871,10 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 	for (i = 0; i < nopts; i++) {
 		if (!strcmp(keys[i], "size")) {
 			if (fl_parse_size(vals[i], &size)) {
-				seterr(err, errlen,
-				       "invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
-				       vals[i], name);
+				fl_seterr(
+					err, errlen,
+					"invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
+					vals[i], name);
 				return -EINVAL;
 			}
 			sized = true;
@@ -895,9 +884,10 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 		}
 	}
 	if (unknown[0]) {
-		seterr(err, errlen,
-		       "unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
-		       unknown, name);
+		fl_seterr(
+			err, errlen,
+			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
+			unknown, name);
 		return -EINVAL;
 	}
 	call_init(&c, "create", name);
@@ -916,10 +906,10 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 	fill_volume(ca, fl_pv_get(c.reply.body, "volume"), &v);
 	fl_msg_free(&c.reply);
 	if (sized && v.size_limit != size) {
-		seterr(err, errlen,
-		       "volume %s exists with size limit %" PRIu64 " bytes, not %" PRIu64
-		       ": use another name, or resize it with flockerctl volume resize",
-		       name, v.size_limit, size);
+		fl_seterr(err, errlen,
+			  "volume %s exists with size limit %" PRIu64 " bytes, not %" PRIu64
+			  ": use another name, or resize it with flockerctl volume resize",
+			  name, v.size_limit, size);
 		return -EEXIST;
 	}
 	if (err && errlen)
@@ -996,7 +986,7 @@ static int cl_mount(struct fl_agent *a, const char *name, const char *id, char *
 		goto out;
 	}
 	if (mark_mounting(ca, name, true)) {
-		seterr(err, errlen, "too many volumes mounting at once on this node: retry");
+		fl_seterr(err, errlen, "too many volumes mounting at once on this node: retry");
 		ret = -EAGAIN;
 		goto out;
 	}
@@ -1274,7 +1264,7 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	}
 	ca->next_id = 1;
 	if (!cfg->control || !cfg->certs_dir) {
-		seterr(err, errlen, "cluster mode needs --control HOST[:PORT] and --certs DIR");
+		fl_seterr(err, errlen, "cluster mode needs --control HOST[:PORT] and --certs DIR");
 		ret = -EINVAL;
 		goto out;
 	}
@@ -1289,8 +1279,9 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 		goto out_nomem;
 	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
 	    !opt_ok(cfg->state_dir)) {
-		seterr(err, errlen,
-		       "the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
+		fl_seterr(
+			err, errlen,
+			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
 		ret = -EINVAL;
 		goto out;
 	}
@@ -1299,8 +1290,8 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	ca->host[strcspn(ca->host, "|")] = '\0';
 	snprintf(ca->node, sizeof(ca->node), "%s", cfg->node ? cfg->node : ca->host);
 	if (split_controls(ca)) {
-		seterr(err, errlen, "invalid --control '%s': use HOST[:PORT][,HOST[:PORT]...]",
-		       cfg->control);
+		fl_seterr(err, errlen, "invalid --control '%s': use HOST[:PORT][,HOST[:PORT]...]",
+			  cfg->control);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -1312,10 +1303,10 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	}
 	ret = find_helper(cfg->mount_helper, helper, sizeof(helper));
 	if (ret) {
-		seterr(err, errlen,
-		       "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
-		       cfg->mount_helper ? " at " : "", cfg->mount_helper ? cfg->mount_helper : "",
-		       strerror(-ret));
+		fl_seterr(err, errlen,
+			  "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
+			  cfg->mount_helper ? " at " : "",
+			  cfg->mount_helper ? cfg->mount_helper : "", strerror(-ret));
 		goto out;
 	}
 	mc.state_dir = ca->state_dir;
@@ -1349,7 +1340,7 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	if (!ca->wake || !ca->hb_timer || !ca->retry_timer)
 		goto out_nomem;
 	if (pthread_create(&ca->thread, NULL, loop_thread, ca)) {
-		seterr(err, errlen, "cannot start the control connection thread");
+		fl_seterr(err, errlen, "cannot start the control connection thread");
 		goto out;
 	}
 	ca->thread_started = true;
@@ -1358,7 +1349,7 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	*out = &ca->agent;
 	return 0;
 out_nomem:
-	seterr(err, errlen, "out of memory");
+	fl_seterr(err, errlen, "out of memory");
 	ret = -ENOMEM;
 out:
 	if (ca)

@@ -29,20 +29,6 @@
 /* Idle keep-alive connections and slow clients are dropped after this. */
 #define EVHTTP_TIMEOUT_S 60
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-}
-
 /* ---------- the request parser (pure) ---------- */
 
 static const struct endpoint {
@@ -146,13 +132,13 @@ static int parse_opts(json_t *opts, struct fl_docker_req *req, char *err, size_t
 	if (!opts || json_is_null(opts))
 		goto out;
 	if (!json_is_object(opts)) {
-		seterr(err, errlen, "Opts of a Create request must be an object of strings");
+		fl_seterr(err, errlen, "Opts of a Create request must be an object of strings");
 		status = 400;
 		goto out;
 	}
 	if (json_object_size(opts) > FL_DOCKER_MAX_OPTS) {
-		seterr(err, errlen, "too many options (%zu) for volume %s: at most %d",
-		       json_object_size(opts), req->name, FL_DOCKER_MAX_OPTS);
+		fl_seterr(err, errlen, "too many options (%zu) for volume %s: at most %d",
+			  json_object_size(opts), req->name, FL_DOCKER_MAX_OPTS);
 		status = 200;
 		goto out;
 	}
@@ -160,16 +146,18 @@ static int parse_opts(json_t *opts, struct fl_docker_req *req, char *err, size_t
 	{
 		quote(q, sizeof(q), key, strlen(key));
 		if (!json_is_string(v)) {
-			seterr(err, errlen, "option '%s' of a Create request must be a string", q);
+			fl_seterr(err, errlen, "option '%s' of a Create request must be a string",
+				  q);
 			status = 400;
 			goto out;
 		}
 		if (strlen(key) > FL_DOCKER_OPT_KEY_MAX ||
 		    json_string_length(v) > FL_DOCKER_OPT_VAL_MAX ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
-			seterr(err, errlen,
-			       "option '%s' for volume %s is too long or holds a NUL: names up to %d bytes, values up to %d",
-			       q, req->name, FL_DOCKER_OPT_KEY_MAX, FL_DOCKER_OPT_VAL_MAX);
+			fl_seterr(
+				err, errlen,
+				"option '%s' for volume %s is too long or holds a NUL: names up to %d bytes, values up to %d",
+				q, req->name, FL_DOCKER_OPT_KEY_MAX, FL_DOCKER_OPT_VAL_MAX);
 			status = 200;
 			goto out;
 		}
@@ -177,7 +165,7 @@ static int parse_opts(json_t *opts, struct fl_docker_req *req, char *err, size_t
 		req->vals[req->nopts] = strdup(json_string_value(v));
 		req->nopts++;
 		if (!req->keys[req->nopts - 1] || !req->vals[req->nopts - 1]) {
-			seterr(err, errlen, "out of memory");
+			fl_seterr(err, errlen, "out of memory");
 			status = 500;
 			goto out;
 		}
@@ -203,23 +191,24 @@ int fl_docker_parse(const char *path, const void *body, size_t len, struct fl_do
 			ep = &endpoints[i];
 	if (!ep) {
 		quote(q, sizeof(q), path ? path : "", path ? strlen(path) : 0);
-		seterr(err, errlen,
-		       "unknown endpoint '%s': this plugin serves /Plugin.Activate and /VolumeDriver.{Create,Remove,Mount,Unmount,Path,Get,List,Capabilities}",
-		       q);
+		fl_seterr(
+			err, errlen,
+			"unknown endpoint '%s': this plugin serves /Plugin.Activate and /VolumeDriver.{Create,Remove,Mount,Unmount,Path,Get,List,Capabilities}",
+			q);
 		status = 404;
 		goto out;
 	}
 	req->op = ep->op;
 	what = fl_docker_op_name(ep->op);
 	if (len > FL_DOCKER_MAX_BODY) {
-		seterr(err, errlen, "%s request of %zu bytes is over the limit of %d bytes", what,
-		       len, FL_DOCKER_MAX_BODY);
+		fl_seterr(err, errlen, "%s request of %zu bytes is over the limit of %d bytes",
+			  what, len, FL_DOCKER_MAX_BODY);
 		status = 413;
 		goto out;
 	}
 	if (!depth_ok(body, len, FL_DOCKER_MAX_DEPTH)) {
-		seterr(err, errlen, "%s request nests deeper than %d levels", what,
-		       FL_DOCKER_MAX_DEPTH);
+		fl_seterr(err, errlen, "%s request nests deeper than %d levels", what,
+			  FL_DOCKER_MAX_DEPTH);
 		goto out;
 	}
 	/* Docker sends "null" to Activate; an empty body is as good as {} */
@@ -227,27 +216,29 @@ int fl_docker_parse(const char *path, const void *body, size_t len, struct fl_do
 		root = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 		if (!root) {
 			quote(q, sizeof(q), jerr.text, strlen(jerr.text));
-			seterr(err, errlen, "malformed JSON in %s request: %s (line %d, column %d)",
-			       what, q, jerr.line, jerr.column);
+			fl_seterr(err, errlen,
+				  "malformed JSON in %s request: %s (line %d, column %d)", what, q,
+				  jerr.line, jerr.column);
 			goto out;
 		}
 	}
 	if (root && !json_is_null(root) && !json_is_object(root)) {
-		seterr(err, errlen, "the body of a %s request must be a JSON object", what);
+		fl_seterr(err, errlen, "the body of a %s request must be a JSON object", what);
 		goto out;
 	}
 	if (ep->name) {
 		jv = json_object_get(root, "Name");
 		if (!json_is_string(jv)) {
-			seterr(err, errlen, "%s request without a Name string", what);
+			fl_seterr(err, errlen, "%s request without a Name string", what);
 			goto out;
 		}
 		s = json_string_value(jv);
 		if (strlen(s) != json_string_length(jv) || !fl_volname_valid(s)) {
 			quote(q, sizeof(q), s, json_string_length(jv));
-			seterr(err, errlen,
-			       "invalid volume name '%s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-			       q, FL_VOLNAME_MAX);
+			fl_seterr(
+				err, errlen,
+				"invalid volume name '%s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+				q, FL_VOLNAME_MAX);
 			status = 200;
 			goto out;
 		}
@@ -256,16 +247,18 @@ int fl_docker_parse(const char *path, const void *body, size_t len, struct fl_do
 	if (ep->id) {
 		jv = json_object_get(root, "ID");
 		if (!json_is_string(jv)) {
-			seterr(err, errlen,
-			       "%s request of volume %s without an ID string (Docker 1.13 and later send one)",
-			       what, req->name);
+			fl_seterr(
+				err, errlen,
+				"%s request of volume %s without an ID string (Docker 1.13 and later send one)",
+				what, req->name);
 			goto out;
 		}
 		s = json_string_value(jv);
 		if (strlen(s) != json_string_length(jv) || !id_valid(s, strlen(s))) {
-			seterr(err, errlen,
-			       "invalid mount ID for volume %s: use 1 to %d printable characters without '/'",
-			       req->name, FL_DOCKER_ID_MAX);
+			fl_seterr(
+				err, errlen,
+				"invalid mount ID for volume %s: use 1 to %d printable characters without '/'",
+				req->name, FL_DOCKER_ID_MAX);
 			status = 200;
 			goto out;
 		}
@@ -740,31 +733,34 @@ static int listen_unix(const char *path, int *out, ino_t *ino, char *err, size_t
 	int fd = -1, probe, ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		seterr(err, errlen, "plugin socket path %s is too long: use at most %zu bytes",
-		       path, sizeof(sa.sun_path) - 1);
+		fl_seterr(err, errlen, "plugin socket path %s is too long: use at most %zu bytes",
+			  path, sizeof(sa.sun_path) - 1);
 		ret = -ENAMETOOLONG;
 		goto out;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	ret = mkdir_parent(path);
 	if (ret) {
-		seterr(err, errlen, "cannot create the directory of %s: %s", path, strerror(-ret));
+		fl_seterr(err, errlen, "cannot create the directory of %s: %s", path,
+			  strerror(-ret));
 		goto out;
 	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			seterr(err, errlen,
-			       "%s exists and is not a socket: remove it or choose another --plugin-socket",
-			       path);
+			fl_seterr(
+				err, errlen,
+				"%s exists and is not a socket: remove it or choose another --plugin-socket",
+				path);
 			ret = -EEXIST;
 			goto out;
 		}
 		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 			close(probe);
-			seterr(err, errlen,
-			       "another process serves %s (a running flocker-agent?): stop it first",
-			       path);
+			fl_seterr(
+				err, errlen,
+				"another process serves %s (a running flocker-agent?): stop it first",
+				path);
 			ret = -EADDRINUSE;
 			goto out;
 		}
@@ -776,7 +772,7 @@ static int listen_unix(const char *path, int *out, ino_t *ino, char *err, size_t
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot create a socket: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot create a socket: %s", strerror(-ret));
 		goto out;
 	}
 	old = umask(0117);
@@ -785,7 +781,7 @@ static int listen_unix(const char *path, int *out, ino_t *ino, char *err, size_t
 	if (!ret && (chmod(path, 0660) < 0 || listen(fd, 64) < 0 || stat(path, &st) < 0))
 		ret = -errno;
 	if (ret) {
-		seterr(err, errlen, "cannot listen on %s: %s", path, strerror(-ret));
+		fl_seterr(err, errlen, "cannot listen on %s: %s", path, strerror(-ret));
 		goto out;
 	}
 	*ino = st.st_ino;
@@ -850,7 +846,7 @@ int fl_docker_start(struct event_base *base, struct fl_agent *agent, const struc
 		ret = -pthread_create(&d->threads[i], NULL, worker, d);
 		if (ret) {
 			d->nthreads = i;
-			seterr(err, errlen, "cannot start worker threads: %s", strerror(-ret));
+			fl_seterr(err, errlen, "cannot start worker threads: %s", strerror(-ret));
 			goto out;
 		}
 	}
@@ -861,7 +857,7 @@ int fl_docker_start(struct event_base *base, struct fl_agent *agent, const struc
 	goto out;
 out_nomem:
 	ret = -ENOMEM;
-	seterr(err, errlen, "cannot start the plugin server: out of memory");
+	fl_seterr(err, errlen, "cannot start the plugin server: out of memory");
 out:
 	if (d)
 		fl_docker_stop(d, 0);

@@ -61,20 +61,6 @@ struct local_agent {
 	pthread_cond_t purge_cond;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-}
-
 static struct local_agent *to_local(struct fl_agent *a)
 {
 	return (struct local_agent *)a;
@@ -97,18 +83,19 @@ static struct fl_store *store(struct local_agent *la, char *err, size_t errlen)
 	}
 	st = la->rados;
 	if (!st)
-		seterr(err, errlen,
-		       "cannot reach the Ceph cluster: %s: check -c and --id of flocker-agent",
-		       la->why);
+		fl_seterr(err, errlen,
+			  "cannot reach the Ceph cluster: %s: check -c and --id of flocker-agent",
+			  la->why);
 	pthread_mutex_unlock(&la->conn_lock);
 	return st;
 }
 
 static int bad_name(const char *name, char *err, size_t errlen)
 {
-	seterr(err, errlen,
-	       "invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-	       name, FL_VOLNAME_MAX);
+	fl_seterr(
+		err, errlen,
+		"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+		name, FL_VOLNAME_MAX);
 	return -EINVAL;
 }
 
@@ -170,9 +157,10 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 	for (i = 0; i < nopts; i++) {
 		if (!strcmp(keys[i], "size")) {
 			if (fl_parse_size(vals[i], &size)) {
-				seterr(err, errlen,
-				       "invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
-				       vals[i], name);
+				fl_seterr(
+					err, errlen,
+					"invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
+					vals[i], name);
 				ret = -EINVAL;
 				goto out;
 			}
@@ -183,9 +171,10 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 		}
 	}
 	if (unknown[0]) {
-		seterr(err, errlen,
-		       "unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
-		       unknown, name);
+		fl_seterr(
+			err, errlen,
+			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
+			unknown, name);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -205,9 +194,10 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 	if (sized && v->super.size_limit != size) {
 		fmt_size(size, want, sizeof(want));
 		fmt_size(v->super.size_limit, have, sizeof(have));
-		seterr(err, errlen,
-		       "volume %s exists with size limit %s, not %s: use another name, or resize it with flockerctl volume resize",
-		       name, v->super.size_limit ? have : "unlimited", size ? want : "unlimited");
+		fl_seterr(
+			err, errlen,
+			"volume %s exists with size limit %s, not %s: use another name, or resize it with flockerctl volume resize",
+			name, v->super.size_limit ? have : "unlimited", size ? want : "unlimited");
 		ret = -EEXIST;
 		goto out;
 	}
@@ -252,9 +242,10 @@ static int local_remove(struct fl_agent *a, const char *name, char *err, size_t 
 		goto out;
 	if (fl_volume_holder(v, &h) > 0) {
 		fmt_time(h.since, since, sizeof(since));
-		seterr(err, errlen,
-		       "cannot remove volume %s: it is in use on host %s since %s: stop the containers using it there first",
-		       name, h.host, since);
+		fl_seterr(
+			err, errlen,
+			"cannot remove volume %s: it is in use on host %s since %s: stop the containers using it there first",
+			name, h.host, since);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -418,7 +409,7 @@ static int local_list(struct fl_agent *a, int (*cb)(void *arg, const struct fl_a
 	if (ret && ret == c.stopped)
 		ret = 0;
 	else if (ret)
-		seterr(err, errlen, "cannot list volumes: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot list volumes: %s", strerror(-ret));
 out:
 	return ret;
 }
@@ -562,8 +553,9 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 		goto out_nomem;
 	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
 	    !opt_ok(cfg->state_dir)) {
-		seterr(err, errlen,
-		       "the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
+		fl_seterr(
+			err, errlen,
+			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
 		ret = -EINVAL;
 		goto out;
 	}
@@ -574,10 +566,10 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 			cfg->node, la->host, la->host);
 	ret = find_helper(cfg->mount_helper, helper, sizeof(helper));
 	if (ret) {
-		seterr(err, errlen,
-		       "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
-		       cfg->mount_helper ? " at " : "", cfg->mount_helper ? cfg->mount_helper : "",
-		       strerror(-ret));
+		fl_seterr(err, errlen,
+			  "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
+			  cfg->mount_helper ? " at " : "",
+			  cfg->mount_helper ? cfg->mount_helper : "", strerror(-ret));
 		goto out;
 	}
 	mc.state_dir = cfg->state_dir ? cfg->state_dir : FL_AGENT_DEFAULT_STATE_DIR;
@@ -593,7 +585,7 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 		goto out;
 	ret = -pthread_create(&la->purger, NULL, purger, la);
 	if (ret) {
-		seterr(err, errlen, "cannot start the trash purger: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot start the trash purger: %s", strerror(-ret));
 		goto out;
 	}
 	la->purger_running = true;
@@ -603,7 +595,7 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	la = NULL;
 	goto out;
 out_nomem:
-	seterr(err, errlen, "out of memory");
+	fl_seterr(err, errlen, "out of memory");
 out:
 	if (la)
 		local_close(&la->base);

@@ -65,20 +65,6 @@ struct mi_ent {
 	char source[256];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-}
-
 bool fl_mounts_id_valid(const char *id)
 {
 	size_t n = 0;
@@ -332,8 +318,8 @@ out_free:
 	json_decref(o);
 out_err:
 	if (ret)
-		seterr(err, errlen, "cannot record the users of volume %s in %s: %s", e->name, path,
-		       strerror(-ret));
+		fl_seterr(err, errlen, "cannot record the users of volume %s in %s: %s", e->name,
+			  path, strerror(-ret));
 	free(text);
 	return ret;
 }
@@ -534,20 +520,22 @@ static int explain(const struct fl_mounts *m, const char *name, const char *msg,
 		}
 	}
 	if (host[0] && strcmp(host, m->host)) {
-		seterr(err, errlen,
-		       "volume %s is in use on host %s since %s: stop the container there first (if that host is down, retry when its %u s lease has run out: the next mount fences it and takes over)",
-		       name, host, since, m->lease_s ? m->lease_s : FL_DEFAULT_LEASE_S);
+		fl_seterr(
+			err, errlen,
+			"volume %s is in use on host %s since %s: stop the container there first (if that host is down, retry when its %u s lease has run out: the next mount fences it and takes over)",
+			name, host, since, m->lease_s ? m->lease_s : FL_DEFAULT_LEASE_S);
 		ret = -EBUSY;
 	} else if (host[0]) {
-		seterr(err, errlen,
-		       "volume %s is in use on this host (%s) by pid %ld since %s, outside flocker-agent: unmount it there first",
-		       name, host, pid, since);
+		fl_seterr(
+			err, errlen,
+			"volume %s is in use on this host (%s) by pid %ld since %s, outside flocker-agent: unmount it there first",
+			name, host, pid, since);
 		ret = -EBUSY;
 	} else if (strstr(msg, "no such volume")) {
-		seterr(err, errlen, "cannot mount volume %s: %s", name, msg);
+		fl_seterr(err, errlen, "cannot mount volume %s: %s", name, msg);
 		ret = -ENOENT;
 	} else {
-		seterr(err, errlen, "cannot mount volume %s: %s", name, msg[0] ? msg : "failed");
+		fl_seterr(err, errlen, "cannot mount volume %s: %s", name, msg[0] ? msg : "failed");
 	}
 	return ret;
 }
@@ -571,7 +559,8 @@ static int run_helper(struct fl_mounts *m, const char *name, const char *dir, ch
 
 	if (snprintf(logf, sizeof(logf), "%s/%s.log", m->ldir, name) >= (int)sizeof(logf)) {
 		ret = -ENAMETOOLONG;
-		seterr(err, errlen, "cannot mount volume %s: state directory path too long", name);
+		fl_seterr(err, errlen, "cannot mount volume %s: state directory path too long",
+			  name);
 		goto out;
 	}
 	n = (size_t)snprintf(opts, sizeof(opts), "timeout=%d,log=%s", FL_MOUNTS_CONNECT_TIMEOUT_S,
@@ -587,7 +576,7 @@ static int run_helper(struct fl_mounts *m, const char *name, const char *dir, ch
 	logoff = file_size(logf);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot mount volume %s: pipe: %s", name, strerror(-ret));
+		fl_seterr(err, errlen, "cannot mount volume %s: pipe: %s", name, strerror(-ret));
 		goto out;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -607,7 +596,7 @@ static int run_helper(struct fl_mounts *m, const char *name, const char *dir, ch
 	p[1] = -1;
 	if (ret) {
 		pid = -1;
-		seterr(err, errlen, "cannot run %s: %s", m->helper, strerror(-ret));
+		fl_seterr(err, errlen, "cannot run %s: %s", m->helper, strerror(-ret));
 		goto out;
 	}
 	fl_info("mounting volume %s at %s: %s %s %s -o %s", name, dir, m->helper, name, dir, opts);
@@ -623,9 +612,10 @@ static int run_helper(struct fl_mounts *m, const char *name, const char *dir, ch
 			waitpid(pid, &st, 0);
 			pid = -1;
 			ret = -ETIMEDOUT;
-			seterr(err, errlen,
-			       "cannot mount volume %s: mount.flockerfs did not finish within %d s (is the Ceph cluster slow?): retry, and see %s",
-			       name, FL_MOUNTS_HELPER_TIMEOUT_S, logf);
+			fl_seterr(
+				err, errlen,
+				"cannot mount volume %s: mount.flockerfs did not finish within %d s (is the Ceph cluster slow?): retry, and see %s",
+				name, FL_MOUNTS_HELPER_TIMEOUT_S, logf);
 			goto out;
 		}
 		pfd.fd = p[0];
@@ -683,7 +673,7 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 
 	ret = mkdir_p(dir, 0755);
 	if (ret) {
-		seterr(err, errlen, "cannot create mount point %s: %s", dir, strerror(-ret));
+		fl_seterr(err, errlen, "cannot create mount point %s: %s", dir, strerror(-ret));
 		goto out;
 	}
 	ret = mi_find(dir, &e);
@@ -693,9 +683,10 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 		goto out;
 	}
 	if (ret == 1) {
-		seterr(err, errlen,
-		       "cannot mount volume %s: something else (%s %s) is mounted at %s: unmount it",
-		       name, e.fstype, e.source, dir);
+		fl_seterr(
+			err, errlen,
+			"cannot mount volume %s: something else (%s %s) is mounted at %s: unmount it",
+			name, e.fstype, e.source, dir);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -704,9 +695,10 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 		goto out;
 	ret = mi_find(dir, &e);
 	if (ret != 1 || strcmp(e.fstype, FSTYPE)) {
-		seterr(err, errlen,
-		       "cannot mount volume %s: mount.flockerfs succeeded but nothing is mounted at %s",
-		       name, dir);
+		fl_seterr(
+			err, errlen,
+			"cannot mount volume %s: mount.flockerfs succeeded but nothing is mounted at %s",
+			name, dir);
 		ret = -EIO;
 		goto out;
 	}
@@ -768,11 +760,12 @@ static int do_unmount(const char *name, const char *dir, char *err, size_t errle
 			ret = 0;
 			goto out_rmdir;
 		}
-		seterr(err, errlen,
-		       ret == -EBUSY
-			       ? "cannot unmount volume %s at %s: busy (a process outside Docker has a file or its working directory there): stop it; the next Unmount or docker volume rm retries"
-			       : "cannot unmount volume %s at %s: %s",
-		       name, dir, strerror(-ret));
+		fl_seterr(
+			err, errlen,
+			ret == -EBUSY
+				? "cannot unmount volume %s at %s: busy (a process outside Docker has a file or its working directory there): stop it; the next Unmount or docker volume rm retries"
+				: "cannot unmount volume %s at %s: %s",
+			name, dir, strerror(-ret));
 		goto out;
 	}
 	ret = 0;
@@ -812,15 +805,15 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 	int ret;
 
 	if (!fl_mounts_id_valid(id) || (uuid && !uuid_valid(uuid))) {
-		seterr(err, errlen,
-		       "invalid mount ID for volume %s: use 1 to %d printable characters", name,
-		       FL_MOUNTS_ID_MAX);
+		fl_seterr(err, errlen,
+			  "invalid mount ID for volume %s: use 1 to %d printable characters", name,
+			  FL_MOUNTS_ID_MAX);
 		ret = -EINVAL;
 		goto out_ret;
 	}
 	e = get_entry(m, name, true);
 	if (!e) {
-		seterr(err, errlen, "cannot mount volume %s: out of memory", name);
+		fl_seterr(err, errlen, "cannot mount volume %s: out of memory", name);
 		ret = -ENOMEM;
 		goto out_ret;
 	}
@@ -844,7 +837,8 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 		}
 		if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", m->root, uuid) >= sizeof(dir)) {
 			ret = -ENAMETOOLONG;
-			seterr(err, errlen, "cannot mount volume %s: mount point too long", name);
+			fl_seterr(err, errlen, "cannot mount volume %s: mount point too long",
+				  name);
 			goto out;
 		}
 		ret = do_mount(m, name, dir, err, errlen);
@@ -864,7 +858,7 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 	if (ret) {
 		del_id(e, id);
 		if (ret == -ENOMEM)
-			seterr(err, errlen, "cannot mount volume %s: out of memory", name);
+			fl_seterr(err, errlen, "cannot mount volume %s: out of memory", name);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (ret)
@@ -943,9 +937,10 @@ int fl_mounts_drop_unused(struct fl_mounts *m, const char *name, char *err, size
 	users = e->nids;
 	pthread_mutex_unlock(&m->lock);
 	if (users) {
-		seterr(err, errlen,
-		       "volume %s is mounted on this host for %zu container(s): stop and remove them first",
-		       name, users);
+		fl_seterr(
+			err, errlen,
+			"volume %s is mounted on this host for %zu container(s): stop and remove them first",
+			name, users);
 		ret = -EBUSY;
 	} else {
 		ret = unmount_if_unused(m, e, err, errlen);
@@ -1098,26 +1093,26 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 	snprintf(m->ldir, sizeof(m->ldir), "%s/log", c->state_dir);
 	if ((ret = mkdir_p(c->state_dir, 0700)) || (ret = mkdir_p(m->mdir, 0700)) ||
 	    (ret = mkdir_p(m->ldir, 0700))) {
-		seterr(err, errlen, "cannot create state directory %s: %s", c->state_dir,
-		       strerror(-ret));
+		fl_seterr(err, errlen, "cannot create state directory %s: %s", c->state_dir,
+			  strerror(-ret));
 		goto out_err;
 	}
 	ret = mkdir_p(c->mount_root, 0755);
 	if (ret || !realpath(c->mount_root, m->root)) {
 		ret = ret ? ret : -errno;
-		seterr(err, errlen, "cannot create mount root %s: %s", c->mount_root,
-		       strerror(-ret));
+		fl_seterr(err, errlen, "cannot create mount root %s: %s", c->mount_root,
+			  strerror(-ret));
 		goto out_err;
 	}
 	if (strlen(m->root) > 200) {
 		ret = -ENAMETOOLONG;
-		seterr(err, errlen, "mount root %s is too long: use at most 200 bytes", m->root);
+		fl_seterr(err, errlen, "mount root %s is too long: use at most 200 bytes", m->root);
 		goto out_err;
 	}
 	d = opendir(m->mdir);
 	if (!d) {
 		ret = -errno;
-		seterr(err, errlen, "cannot read %s: %s", m->mdir, strerror(-ret));
+		fl_seterr(err, errlen, "cannot read %s: %s", m->mdir, strerror(-ret));
 		goto out_err;
 	}
 	while ((de = readdir(d))) {
@@ -1128,7 +1123,7 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 	closedir(d);
 	ret = mi_each(adopt_cb, m);
 	if (ret) {
-		seterr(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(-ret));
 		goto out_err;
 	}
 	*out = m;
@@ -1137,7 +1132,7 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 	goto out;
 out_err:
 	if (ret == -ENOMEM)
-		seterr(err, errlen, "out of memory");
+		fl_seterr(err, errlen, "out of memory");
 out:
 	fl_mounts_free(m);
 	return ret;

@@ -10,6 +10,7 @@
 #define FLOCKER_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 extern int fl_log_level; /* messages above this level are dropped; default LOG_NOTICE */
@@ -22,6 +23,11 @@ void fl_log_to_syslog(bool on);
 void fl_log_hook_fuse(void);
 
 void fl_log_emit(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes one message into err (nothing if err is NULL or errlen 0): the line
+ * that functions taking (err, errlen) leave for their caller. */
+void fl_seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define fl_log(level, ...)                                                                         \
 	do {                                                                                       \
