@@ -56,6 +56,19 @@ enum { VR_UUID = 1, VR_CREATED = 2, VR_SIZE_LIMIT = 3, VR_NKEYS };
 enum { DE_INO = 1, DE_TYPE = 2, DE_NKEYS };
 
 enum {
+	TR_UUID = 1,
+	TR_NAME = 2,
+	TR_REG = 3,
+	TR_REMOVED = 4,
+	TR_PURGE_AT = 5,
+	TR_STATE = 6,
+	TR_STATE_SINCE = 7,
+	TR_HOST = 8,
+	TR_REMOVED_NS = 9,
+	TR_NKEYS
+};
+
+enum {
 	IN_INO = 1,
 	IN_MODE = 2,
 	IN_UID = 3,
@@ -318,6 +331,12 @@ static void put_str(struct enc *e, unsigned key, const char *s, size_t len)
 	enc_check(e, msgpack_pack_str_with_body(&e->pk, s, len));
 }
 
+static void put_bin(struct enc *e, unsigned key, const void *p, size_t len)
+{
+	enc_check(e, msgpack_pack_uint64(&e->pk, key));
+	enc_check(e, msgpack_pack_bin_with_body(&e->pk, p, len));
+}
+
 static void put_ts(struct enc *e, unsigned key, const struct timespec *ts)
 {
 	enc_check(e, msgpack_pack_uint64(&e->pk, key));
@@ -374,6 +393,48 @@ int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out)
 }
 
 /* The dirent body, shared by the record and DENT_SET journal ops. */
+/* What fl_trash_rec_decode accepts; 0 or -EINVAL. */
+static int trash_check(const struct fl_trash_rec *t)
+{
+	struct fl_volreg_rec r;
+
+	if (!uuid_valid(t->uuid, strnlen(t->uuid, sizeof(t->uuid))) ||
+	    !volname_valid_n(t->name, strnlen(t->name, sizeof(t->name))) || t->reg_len < 1 ||
+	    t->reg_len > FL_TRASH_REG_MAX || t->state > FL_TRASH_PURGING ||
+	    t->removed_ns > 999999999 || strnlen(t->host, sizeof(t->host)) > FL_TRASH_HOST_MAX)
+		return -EINVAL;
+	/* the kept registry value must name this very volume */
+	if (fl_volreg_decode(t->reg, t->reg_len, &r) < 0 || strcmp(r.uuid, t->uuid) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+int fl_trash_rec_encode(const struct fl_trash_rec *t, struct fl_buf *out)
+{
+	struct enc e;
+	int rc;
+
+	rc = trash_check(t);
+	if (rc < 0)
+		return rc;
+	enc_begin(&e, out);
+	put_map(&e, TR_NKEYS);
+	put_version(&e);
+	put_str(&e, TR_UUID, t->uuid, 36);
+	put_str(&e, TR_NAME, t->name, strlen(t->name));
+	put_bin(&e, TR_REG, t->reg, t->reg_len);
+	put_i64(&e, TR_REMOVED, t->removed);
+	put_i64(&e, TR_PURGE_AT, t->purge_at);
+	put_u64(&e, TR_STATE, t->state);
+	put_i64(&e, TR_STATE_SINCE, t->state_since);
+	put_str(&e, TR_HOST, t->host, strlen(t->host));
+	put_u64(&e, TR_REMOVED_NS, t->removed_ns);
+	/* cannot happen with the bounds above (about 1.3 KiB at most); the decoder's limit */
+	if (!e.err && out->len - e.start > FL_TRASH_REC_MAX)
+		e.err = -E2BIG;
+	return enc_end(&e);
+}
+
 static void enc_dirent(struct enc *e, const struct fl_dirent_rec *d)
 {
 	put_map(e, DE_NKEYS);
@@ -686,14 +747,18 @@ static int mp_prescan(const uint8_t *p, size_t len)
 	return off == len ? 0 : -EIO;
 }
 
-/* Parses p[0..len) into u; the root must be a map.  Always destroy u. */
-static int dec_open(msgpack_unpacked *u, const void *p, size_t len, const msgpack_object **root)
+/*
+ * Parses p[0..len) into u; the root must be a map, len at most max (<=
+ * FL_REC_MAX).  Always destroy u.
+ */
+static int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
+		    const msgpack_object **root)
 {
 	msgpack_unpack_return ret;
 	size_t off = 0;
 
 	msgpack_unpacked_init(u);
-	if (!p || len == 0 || len > FL_REC_MAX)
+	if (!p || len == 0 || len > max || len > FL_REC_MAX)
 		return -EIO;
 	if (mp_prescan(p, len) < 0)
 		return -EIO;
@@ -792,6 +857,18 @@ static int get_str(const msgpack_object *o, size_t min, size_t max, const char *
 	return 0;
 }
 
+/* A bin whose length is in [min, max]; points into the input. */
+static int get_bin(const msgpack_object *o, size_t min, size_t max, const char **p, size_t *len)
+{
+	if (!o || o->type != MSGPACK_OBJECT_BIN)
+		return -EIO;
+	if (o->via.bin.size < min || o->via.bin.size > max)
+		return -EIO;
+	*p = o->via.bin.ptr;
+	*len = o->via.bin.size;
+	return 0;
+}
+
 static int get_uuid(const msgpack_object *o, char out[37])
 {
 	const char *s;
@@ -843,7 +920,7 @@ int fl_super_decode(const void *p, size_t len, struct fl_super_rec *s)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = dec_open(&u, p, len, &root);
+	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
 	if (rc < 0)
 		goto out;
 	rc = -EIO;
@@ -879,7 +956,7 @@ int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	rc = dec_open(&u, p, len, &root);
+	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
 	if (rc < 0)
 		goto out;
 	rc = -EIO;
@@ -892,6 +969,59 @@ out:
 	msgpack_unpacked_destroy(&u);
 	if (rc < 0)
 		memset(r, 0, sizeof(*r));
+	return rc;
+}
+
+/*
+ * Version, uuid, name and the registry value are required; the rest was
+ * always written but reads as 0 (or "") when missing, as it always did.
+ */
+int fl_trash_rec_decode(const void *p, size_t len, struct fl_trash_rec *t)
+{
+	const msgpack_object *f[TR_NKEYS], *root;
+	struct fl_volreg_rec r;
+	msgpack_unpacked u;
+	const char *name, *reg, *host = "";
+	size_t nlen, rlen, hlen = 0;
+	uint64_t state = 0, ns = 0;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	rc = dec_open(&u, p, len, FL_TRASH_REC_MAX, &root);
+	if (rc < 0)
+		goto out;
+	rc = -EIO;
+	if (dec_fields(root, f, TR_NKEYS) < 0 || get_version(f[K_VERSION], &t->version) < 0 ||
+	    get_uuid(f[TR_UUID], t->uuid) < 0 ||
+	    get_str(f[TR_NAME], 1, FL_VOLNAME_MAX, &name, &nlen) < 0 ||
+	    !volname_valid_n(name, nlen) ||
+	    get_bin(f[TR_REG], 1, FL_TRASH_REG_MAX, &reg, &rlen) < 0 ||
+	    (f[TR_REMOVED] && get_i64(f[TR_REMOVED], &t->removed) < 0) ||
+	    (f[TR_PURGE_AT] && get_i64(f[TR_PURGE_AT], &t->purge_at) < 0) ||
+	    (f[TR_STATE] && get_u64(f[TR_STATE], FL_TRASH_PURGING, &state) < 0) ||
+	    (f[TR_STATE_SINCE] && get_i64(f[TR_STATE_SINCE], &t->state_since) < 0) ||
+	    (f[TR_HOST] && get_str(f[TR_HOST], 0, FL_TRASH_HOST_MAX, &host, &hlen) < 0) ||
+	    (hlen && memchr(host, '\0', hlen)) ||
+	    (f[TR_REMOVED_NS] && get_u64(f[TR_REMOVED_NS], 999999999, &ns) < 0))
+		goto out;
+	/* the kept registry value must name this very volume */
+	rc = fl_volreg_decode(reg, rlen, &r);
+	if (rc == 0 && strcmp(r.uuid, t->uuid) != 0)
+		rc = -EIO;
+	if (rc < 0)
+		goto out;
+	memcpy(t->name, name, nlen);
+	memcpy(t->reg, reg, rlen);
+	t->reg_len = rlen;
+	if (hlen)
+		memcpy(t->host, host, hlen);
+	t->state = (uint32_t)state;
+	t->removed_ns = (uint32_t)ns;
+	rc = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	if (rc < 0)
+		memset(t, 0, sizeof(*t));
 	return rc;
 }
 
@@ -917,7 +1047,7 @@ int fl_dirent_decode(const void *p, size_t len, struct fl_dirent_rec *d)
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	rc = dec_open(&u, p, len, &root);
+	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
 	if (rc == 0)
 		rc = dec_dirent(root, d);
 	msgpack_unpacked_destroy(&u);
@@ -1080,7 +1210,7 @@ int fl_inode_decode(const void *p, size_t len, struct fl_inode_rec *i)
 	int rc;
 
 	memset(i, 0, sizeof(*i));
-	rc = dec_open(&u, p, len, &root);
+	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
 	if (rc == 0)
 		rc = dec_inode(root, i);
 	msgpack_unpacked_destroy(&u);
@@ -1166,7 +1296,7 @@ int fl_jtxn_decode(const void *p, size_t len, struct fl_jtxn *t)
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	rc = dec_open(&u, p, len, &root);
+	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
 	if (rc < 0)
 		goto out;
 	rc = -EIO;

@@ -3,49 +3,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <msgpack.h>
-
 #include "flocker/log.h"
 #include "volume.h"
-
-enum {
-	TR_VERSION = 0,
-	TR_UUID = 1,
-	TR_NAME = 2,
-	TR_REG = 3,
-	TR_REMOVED = 4,
-	TR_PURGE_AT = 5,
-	TR_STATE = 6,
-	TR_STATE_SINCE = 7,
-	TR_HOST = 8,
-	TR_REMOVED_NS = 9,
-	TR_NKEYS
-};
-
-#define TR_VERSION_NOW 1
-#define TR_MAP_MAX     64 /* keys in one record, known or not */
-#define TR_DEPTH_MAX   8  /* nesting of skipped values */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static bool uuid_ok(const char *s, size_t len)
 {
@@ -71,386 +36,52 @@ static void fmt_when(int64_t t, char *buf, size_t len)
 }
 
 /* ------------------------------------------------------------------ */
-/* Encoding */
+/* Entries and their records (the codec is fl_trash_rec_*, fs/record.c) */
 
-struct enc {
-	struct fl_buf *out;
-	int err;
-};
-
-static int enc_sink(void *data, const char *p, size_t n)
+static int entry_encode(const struct fl_trash_entry *t, struct fl_buf *out)
 {
-	struct enc *e = data;
+	struct fl_trash_rec r = {.version = FL_FORMAT_VERSION};
 
-	if (!e->err && e->out->len + n > FL_TRASH_REC_MAX)
-		e->err = -E2BIG;
-	if (!e->err)
-		e->err = fl_buf_append(e->out, p, n);
-	return e->err;
-}
-
-int fl_trash_encode(const struct fl_trash_entry *t, struct fl_buf *out)
-{
-	struct enc e = {out, 0};
-	msgpack_packer pk;
-	size_t start = out->len, nlen = strnlen(t->name, sizeof(t->name));
-	size_t hlen = strnlen(t->host, sizeof(t->host));
-	int rc = 0;
-
-	if (!uuid_ok(t->uuid, strnlen(t->uuid, sizeof(t->uuid))) || !fl_volname_valid(t->name) ||
-	    t->reg_len == 0 || t->reg_len > FL_TRASH_REG_MAX || t->state > FL_TRASH_PURGING ||
-	    hlen >= sizeof(t->host) || t->removed_ns >= 1000000000)
+	memcpy(r.uuid, t->uuid, sizeof(r.uuid));
+	memcpy(r.name, t->name, sizeof(r.name));
+	if (t->reg_len > sizeof(r.reg))
 		return -EINVAL;
-	msgpack_packer_init(&pk, &e, enc_sink);
-	rc |= msgpack_pack_map(&pk, TR_NKEYS);
-	rc |= msgpack_pack_uint32(&pk, TR_VERSION);
-	rc |= msgpack_pack_uint32(&pk, TR_VERSION_NOW);
-	rc |= msgpack_pack_uint32(&pk, TR_UUID);
-	rc |= msgpack_pack_str_with_body(&pk, t->uuid, 36);
-	rc |= msgpack_pack_uint32(&pk, TR_NAME);
-	rc |= msgpack_pack_str_with_body(&pk, t->name, nlen);
-	rc |= msgpack_pack_uint32(&pk, TR_REG);
-	rc |= msgpack_pack_bin_with_body(&pk, t->reg_raw, t->reg_len);
-	rc |= msgpack_pack_uint32(&pk, TR_REMOVED);
-	rc |= msgpack_pack_int64(&pk, t->removed);
-	rc |= msgpack_pack_uint32(&pk, TR_PURGE_AT);
-	rc |= msgpack_pack_int64(&pk, t->purge_at);
-	rc |= msgpack_pack_uint32(&pk, TR_STATE);
-	rc |= msgpack_pack_uint32(&pk, t->state);
-	rc |= msgpack_pack_uint32(&pk, TR_STATE_SINCE);
-	rc |= msgpack_pack_int64(&pk, t->state_since);
-	rc |= msgpack_pack_uint32(&pk, TR_HOST);
-	rc |= msgpack_pack_str_with_body(&pk, t->host, hlen);
-	rc |= msgpack_pack_uint32(&pk, TR_REMOVED_NS);
-	rc |= msgpack_pack_uint32(&pk, t->removed_ns);
-	if (rc && !e.err)
-		e.err = -EIO;
-	if (e.err)
-		out->len = start;
-	return e.err;
+	memcpy(r.reg, t->reg_raw, t->reg_len);
+	r.reg_len = t->reg_len;
+	r.removed = t->removed;
+	r.removed_ns = t->removed_ns;
+	r.purge_at = t->purge_at;
+	r.state = t->state;
+	r.state_since = t->state_since;
+	memcpy(r.host, t->host, sizeof(r.host));
+	return fl_trash_rec_encode(&r, out);
 }
 
-/* ------------------------------------------------------------------ */
-/* Decoding: a bounded cursor over the bytes; nothing is allocated. */
-
-struct cur {
-	const unsigned char *p;
-	size_t left;
-};
-
-static int take(struct cur *c, size_t n, const unsigned char **out)
+/* 0, or -EIO (-ENOMEM) with t zeroed. */
+static int entry_decode(const void *p, size_t len, struct fl_trash_entry *t)
 {
-	if (n > c->left)
-		return -EIO;
-	*out = c->p;
-	c->p += n;
-	c->left -= n;
-	return 0;
-}
-
-static int take_be(struct cur *c, size_t n, uint64_t *v)
-{
-	const unsigned char *b;
-	size_t i;
-
-	if (take(c, n, &b))
-		return -EIO;
-	*v = 0;
-	for (i = 0; i < n; i++)
-		*v = (*v << 8) | b[i];
-	return 0;
-}
-
-static int rd_uint(struct cur *c, uint64_t *v)
-{
-	const unsigned char *t;
-	static const size_t width[] = {1, 2, 4, 8};
-
-	if (take(c, 1, &t))
-		return -EIO;
-	if (*t <= 0x7f) {
-		*v = *t;
-		return 0;
-	}
-	if (*t >= 0xcc && *t <= 0xcf)
-		return take_be(c, width[*t - 0xcc], v);
-	return -EIO;
-}
-
-static int rd_int(struct cur *c, int64_t *v)
-{
-	const unsigned char *t;
-	static const size_t width[] = {1, 2, 4, 8};
-	uint64_t u;
-	size_t w;
-
-	if (c->left == 0)
-		return -EIO;
-	if (c->p[0] <= 0x7f || (c->p[0] >= 0xcc && c->p[0] <= 0xcf)) {
-		if (rd_uint(c, &u) || u > INT64_MAX)
-			return -EIO;
-		*v = (int64_t)u;
-		return 0;
-	}
-	if (take(c, 1, &t))
-		return -EIO;
-	if (*t >= 0xe0) {
-		*v = (int8_t)*t;
-		return 0;
-	}
-	if (*t < 0xd0 || *t > 0xd3)
-		return -EIO;
-	w = width[*t - 0xd0];
-	if (take_be(c, w, &u))
-		return -EIO;
-	if (w == 8)
-		*v = (int64_t)u;
-	else if (u & (1ull << (w * 8 - 1)))
-		*v = (int64_t)(u | ~((1ull << (w * 8)) - 1));
-	else
-		*v = (int64_t)u;
-	return 0;
-}
-
-/* A str (bin: a bin) of at most max bytes, pointing into the input. */
-static int rd_bytes(struct cur *c, bool bin, size_t max, const unsigned char **s, size_t *len)
-{
-	const unsigned char *t;
-	uint64_t n;
-	size_t w;
-
-	if (take(c, 1, &t))
-		return -EIO;
-	if (!bin && *t >= 0xa0 && *t <= 0xbf) {
-		n = *t & 0x1f;
-	} else {
-		if (!bin && *t >= 0xd9 && *t <= 0xdb)
-			w = (size_t)1 << (*t - 0xd9);
-		else if (bin && *t >= 0xc4 && *t <= 0xc6)
-			w = (size_t)1 << (*t - 0xc4);
-		else
-			return -EIO;
-		if (take_be(c, w, &n))
-			return -EIO;
-	}
-	if (n > max || take(c, (size_t)n, s))
-		return -EIO;
-	*len = (size_t)n;
-	return 0;
-}
-
-static int rd_map(struct cur *c, uint64_t *n)
-{
-	const unsigned char *t;
-
-	if (take(c, 1, &t))
-		return -EIO;
-	if (*t >= 0x80 && *t <= 0x8f) {
-		*n = *t & 0x0f;
-		return 0;
-	}
-	if (*t == 0xde)
-		return take_be(c, 2, n);
-	if (*t == 0xdf)
-		return take_be(c, 4, n);
-	return -EIO;
-}
-
-/* Skips one value of any type, nested at most depth deep. */
-static int skip(struct cur *c, int depth)
-{
-	const unsigned char *t, *b;
-	uint64_t n = 0, i, items = 0;
-	size_t fixed = 0;
-
-	if (depth <= 0 || take(c, 1, &t))
-		return -EIO;
-	if (*t <= 0x7f || *t >= 0xe0 || *t == 0xc0 || *t == 0xc2 || *t == 0xc3)
-		return 0;
-	if (*t >= 0x80 && *t <= 0x8f)
-		items = 2 * (uint64_t)(*t & 0x0f);
-	else if (*t >= 0x90 && *t <= 0x9f)
-		items = *t & 0x0f;
-	else if (*t >= 0xa0 && *t <= 0xbf)
-		fixed = *t & 0x1f;
-	else
-		switch (*t) {
-		case 0xcc:
-		case 0xd0:
-			fixed = 1;
-			break;
-		case 0xcd:
-		case 0xd1:
-			fixed = 2;
-			break;
-		case 0xce:
-		case 0xd2:
-		case 0xca:
-			fixed = 4;
-			break;
-		case 0xcf:
-		case 0xd3:
-		case 0xcb:
-			fixed = 8;
-			break;
-		case 0xd4:
-		case 0xd5:
-		case 0xd6:
-		case 0xd7:
-		case 0xd8:
-			fixed = 1 + ((size_t)1 << (*t - 0xd4));
-			break;
-		case 0xc4:
-		case 0xd9:
-			if (take_be(c, 1, &n))
-				return -EIO;
-			fixed = 0;
-			break;
-		case 0xc5:
-		case 0xda:
-			if (take_be(c, 2, &n))
-				return -EIO;
-			break;
-		case 0xc6:
-		case 0xdb:
-			if (take_be(c, 4, &n))
-				return -EIO;
-			break;
-		case 0xc7:
-			if (take_be(c, 1, &n))
-				return -EIO;
-			n++;
-			break;
-		case 0xc8:
-			if (take_be(c, 2, &n))
-				return -EIO;
-			n++;
-			break;
-		case 0xc9:
-			if (take_be(c, 4, &n))
-				return -EIO;
-			n++;
-			break;
-		case 0xdc:
-			if (take_be(c, 2, &items))
-				return -EIO;
-			break;
-		case 0xdd:
-			if (take_be(c, 4, &items))
-				return -EIO;
-			break;
-		case 0xde:
-			if (take_be(c, 2, &items))
-				return -EIO;
-			items *= 2;
-			break;
-		case 0xdf:
-			if (take_be(c, 4, &items))
-				return -EIO;
-			items *= 2;
-			break;
-		default:
-			return -EIO; /* 0xc1: never used */
-		}
-	if (n > c->left || take(c, fixed + (size_t)n, &b))
-		return -EIO;
-	if (items > c->left) /* every item takes a byte at least */
-		return -EIO;
-	for (i = 0; i < items; i++)
-		if (skip(c, depth - 1))
-			return -EIO;
-	return 0;
-}
-
-int fl_trash_decode(const void *p, size_t len, struct fl_trash_entry *t)
-{
-	struct cur c = {p, len};
-	const unsigned char *s;
-	uint64_t n, i, key, u;
-	uint32_t seen = 0;
-	size_t sl;
-	int ret = -EIO;
+	struct fl_trash_rec r;
+	int ret;
 
 	memset(t, 0, sizeof(*t));
-	if (len > FL_TRASH_REC_MAX || rd_map(&c, &n) || n > TR_MAP_MAX)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if (rd_uint(&c, &key))
-			goto out;
-		if (key < 32 && (seen & (1u << key)))
-			goto out; /* a key twice */
-		if (key < 32)
-			seen |= 1u << key;
-		switch (key) {
-		case TR_VERSION:
-			if (rd_uint(&c, &u) || u == 0)
-				goto out;
-			break;
-		case TR_UUID:
-			if (rd_bytes(&c, false, 36, &s, &sl) || !uuid_ok((const char *)s, sl))
-				goto out;
-			memcpy(t->uuid, s, 36);
-			break;
-		case TR_NAME:
-			if (rd_bytes(&c, false, FL_VOLNAME_MAX, &s, &sl))
-				goto out;
-			memcpy(t->name, s, sl);
-			t->name[sl] = '\0';
-			if (!fl_volname_valid(t->name))
-				goto out;
-			break;
-		case TR_REG:
-			if (rd_bytes(&c, true, FL_TRASH_REG_MAX, &s, &sl) || sl == 0)
-				goto out;
-			memcpy(t->reg_raw, s, sl);
-			t->reg_len = sl;
-			break;
-		case TR_REMOVED:
-			if (rd_int(&c, &t->removed))
-				goto out;
-			break;
-		case TR_PURGE_AT:
-			if (rd_int(&c, &t->purge_at))
-				goto out;
-			break;
-		case TR_STATE:
-			if (rd_uint(&c, &u) || u > FL_TRASH_PURGING)
-				goto out;
-			t->state = (uint32_t)u;
-			break;
-		case TR_STATE_SINCE:
-			if (rd_int(&c, &t->state_since))
-				goto out;
-			break;
-		case TR_HOST:
-			if (rd_bytes(&c, false, sizeof(t->host) - 1, &s, &sl))
-				goto out;
-			memcpy(t->host, s, sl);
-			t->host[sl] = '\0';
-			if (strlen(t->host) != sl)
-				goto out;
-			break;
-		case TR_REMOVED_NS:
-			if (rd_uint(&c, &u) || u >= 1000000000)
-				goto out;
-			t->removed_ns = (uint32_t)u;
-			break;
-		default:
-			if (skip(&c, TR_DEPTH_MAX))
-				goto out;
-		}
-	}
-	/* uuid, name and the registry value are required; the rest defaults to 0 */
-	if (c.left || !(seen & (1u << TR_UUID)) || !(seen & (1u << TR_NAME)) ||
-	    !(seen & (1u << TR_REG)))
-		goto out;
-	if (fl_volreg_decode(t->reg_raw, t->reg_len, &t->reg) || strcmp(t->reg.uuid, t->uuid))
-		goto out;
-	ret = 0;
-out:
+	ret = fl_trash_rec_decode(p, len, &r);
 	if (ret)
-		memset(t, 0, sizeof(*t));
-	return ret;
+		return ret;
+	/* the decoder checked that the registry value decodes, naming r.uuid */
+	ret = fl_volreg_decode(r.reg, r.reg_len, &t->reg);
+	if (ret)
+		return ret;
+	memcpy(t->uuid, r.uuid, sizeof(t->uuid));
+	memcpy(t->name, r.name, sizeof(t->name));
+	memcpy(t->reg_raw, r.reg, r.reg_len);
+	t->reg_len = r.reg_len;
+	t->removed = r.removed;
+	t->removed_ns = r.removed_ns;
+	t->purge_at = r.purge_at;
+	t->state = r.state;
+	t->state_since = r.state_since;
+	memcpy(t->host, r.host, sizeof(t->host));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -522,7 +153,7 @@ static int trash_get(struct fl_store *reg, const char *uuid, struct fl_trash_ent
 
 	if (ret)
 		return ret;
-	if (fl_trash_decode(buf, len, t))
+	if (entry_decode(buf, len, t))
 		return -EIO;
 	fl_buf_reset(raw);
 	return fl_buf_append(raw, buf, len);
@@ -537,7 +168,7 @@ static int trash_put(struct fl_store *reg, const struct fl_trash_entry *t, const
 	int ret;
 
 	fl_buf_init(&b, FL_TRASH_REC_MAX);
-	ret = fl_trash_encode(t, &b);
+	ret = entry_encode(t, &b);
 	if (ret)
 		goto out;
 	kv.key = t->uuid;
@@ -580,7 +211,7 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	int ret;
 
 	if (!fl_volname_valid(name)) {
-		seterr(err, errlen, "invalid volume name '%.140s'", name);
+		fl_seterr(err, errlen, "invalid volume name '%.140s'", name);
 		return -EINVAL;
 	}
 	reg = base->ops->clone_ns(base, FL_REG_NS);
@@ -590,14 +221,14 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	}
 	ret = omap_get_raw(reg, FL_REG_OID, name, t.reg_raw, sizeof(t.reg_raw), &t.reg_len);
 	if (ret == -ENOENT) {
-		seterr(err, errlen, "no such volume: %s", name);
+		fl_seterr(err, errlen, "no such volume: %s", name);
 		goto out;
 	}
 	if (ret)
 		goto out_err;
 	/* works on a damaged volume too: only the registry entry must be readable */
 	if (fl_volreg_decode(t.reg_raw, t.reg_len, &t.reg)) {
-		seterr(err, errlen, "registry entry of volume %s is corrupt", name);
+		fl_seterr(err, errlen, "registry entry of volume %s is corrupt", name);
 		ret = -EIO;
 		goto out;
 	}
@@ -617,9 +248,10 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	ret = fl_volume_holder(v, &h);
 	if (ret > 0) {
 		fmt_when(h.since, since, sizeof(since));
-		seterr(err, errlen,
-		       "cannot remove volume %s: it is in use on host %s (pid %ld) since %s: stop the containers using it there first",
-		       name, h.host, h.pid, since);
+		fl_seterr(
+			err, errlen,
+			"cannot remove volume %s: it is in use on host %s (pid %ld) since %s: stop the containers using it there first",
+			name, h.host, h.pid, since);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -656,9 +288,10 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 
 		reg->ops->omap_update(reg, FL_TRASH_OID, NULL, 0, undo, 1, NULL, 0);
 		if (ret == -ECANCELED) {
-			seterr(err, errlen,
-			       "cannot remove volume %s: it changed meanwhile (removed and created again elsewhere?): retry",
-			       name);
+			fl_seterr(
+				err, errlen,
+				"cannot remove volume %s: it changed meanwhile (removed and created again elsewhere?): retry",
+				name);
 			goto out;
 		}
 		goto out_err;
@@ -668,7 +301,7 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 		*out = t;
 	goto out;
 out_err:
-	seterr(err, errlen, "cannot move volume %s to the trash: %s", name, strerror(-ret));
+	fl_seterr(err, errlen, "cannot move volume %s to the trash: %s", name, strerror(-ret));
 out:
 	if (v && !v->st)
 		free(v);
@@ -690,7 +323,7 @@ static int list_cb(void *arg, const char *key, const void *val, size_t len)
 	struct list_ctx *l = arg;
 	struct fl_trash_entry t;
 
-	if (fl_trash_decode(val, len, &t) || strcmp(t.uuid, key)) {
+	if (entry_decode(val, len, &t) || strcmp(t.uuid, key)) {
 		fl_warn("trash entry %.40s is corrupt, skipped", key);
 		return 0;
 	}
@@ -763,11 +396,11 @@ int fl_trash_find(struct fl_store *base, const char *ref, struct fl_trash_entry 
 			ret = -ENOENT;
 	}
 	if (ret == -ENOENT)
-		seterr(err, errlen,
-		       "volume %s is not in the trash: flockerctl volume list --trash lists it",
-		       ref);
+		fl_seterr(err, errlen,
+			  "volume %s is not in the trash: flockerctl volume list --trash lists it",
+			  ref);
 	else if (ret)
-		seterr(err, errlen, "cannot read the trash: %s", strerror(-ret));
+		fl_seterr(err, errlen, "cannot read the trash: %s", strerror(-ret));
 out:
 	fl_buf_free(&raw);
 	fl_store_close(reg);
@@ -810,9 +443,10 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 		goto out;
 	name = new_name && *new_name ? new_name : t.name;
 	if (!fl_volname_valid(name)) {
-		seterr(err, errlen,
-		       "invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-		       name, FL_VOLNAME_MAX);
+		fl_seterr(
+			err, errlen,
+			"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+			name, FL_VOLNAME_MAX);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -823,16 +457,16 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 	}
 	ret = trash_get(reg, t.uuid, &t, &raw);
 	if (ret == -ENOENT) {
-		seterr(err, errlen,
-		       "volume %s is not in the trash any more (purged or restored meanwhile)",
-		       ref);
+		fl_seterr(err, errlen,
+			  "volume %s is not in the trash any more (purged or restored meanwhile)",
+			  ref);
 		goto out;
 	}
 	if (ret)
 		goto out_err;
 	if (t.state == FL_TRASH_PURGING) {
-		seterr(err, errlen, "cannot restore volume %s (%s): it is being purged", t.name,
-		       t.uuid);
+		fl_seterr(err, errlen, "cannot restore volume %s (%s): it is being purged", t.name,
+			  t.uuid);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -842,9 +476,10 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 
 		if (fl_volreg_decode(cur, curlen, &r) == 0)
 			snprintf(taken, sizeof(taken), "%s", r.uuid);
-		seterr(err, errlen,
-		       "cannot restore volume %s: the name is taken by volume %s; restore it under another name (--as NEW-NAME)",
-		       name, taken[0] ? taken : "?");
+		fl_seterr(
+			err, errlen,
+			"cannot restore volume %s: the name is taken by volume %s; restore it under another name (--as NEW-NAME)",
+			name, taken[0] ? taken : "?");
 		ret = -EEXIST;
 		goto out;
 	}
@@ -856,14 +491,15 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 	mark.state_since = time(NULL);
 	ret = trash_put(reg, &mark, &raw);
 	if (ret == -ECANCELED) {
-		seterr(err, errlen,
-		       "cannot restore volume %s: its trash entry changed meanwhile (purged or restored elsewhere?): retry",
-		       t.name);
+		fl_seterr(
+			err, errlen,
+			"cannot restore volume %s: its trash entry changed meanwhile (purged or restored elsewhere?): retry",
+			t.name);
 		goto out;
 	}
 	if (ret)
 		goto out_err;
-	ret = fl_trash_encode(&mark, &mraw);
+	ret = entry_encode(&mark, &mraw);
 	if (ret)
 		goto out_err;
 	/* step 2: the name, if still free, with the registry value as it was */
@@ -878,8 +514,8 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 		if (trash_put(reg, &t, &mraw))
 			fl_warn("volume %s: cannot clear its restore mark", t.name);
 		if (ret == -ECANCELED) {
-			seterr(err, errlen,
-			       "cannot restore volume %s: the name was taken meanwhile", name);
+			fl_seterr(err, errlen,
+				  "cannot restore volume %s: the name was taken meanwhile", name);
 			ret = -EEXIST;
 			goto out;
 		}
@@ -896,7 +532,7 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 		*out = t;
 	goto out;
 out_err:
-	seterr(err, errlen, "cannot restore volume %s: %s", ref, strerror(-ret));
+	fl_seterr(err, errlen, "cannot restore volume %s: %s", ref, strerror(-ret));
 out:
 	fl_buf_free(&raw);
 	fl_buf_free(&mraw);
@@ -940,9 +576,10 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 	if (live == 1) {
 		/* a move or restore that did not finish: the volume is live */
 		trash_del(reg, t->uuid, raw);
-		seterr(err, errlen,
-		       "volume %s (%s) is not in the trash: it is live (a move to the trash or a restore did not finish); its stale trash entry is dropped",
-		       t->name, t->uuid);
+		fl_seterr(
+			err, errlen,
+			"volume %s (%s) is not in the trash: it is live (a move to the trash or a restore did not finish); its stale trash entry is dropped",
+			t->name, t->uuid);
 		ret = -ENOENT;
 		goto out;
 	}
@@ -951,8 +588,8 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 		goto out_err;
 	}
 	if (t->state == FL_TRASH_RESTORING && now - t->state_since < FL_TRASH_STALE_S) {
-		seterr(err, errlen, "cannot purge volume %s (%s): it is being restored", t->name,
-		       t->uuid);
+		fl_seterr(err, errlen, "cannot purge volume %s (%s): it is being restored", t->name,
+			  t->uuid);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -963,9 +600,10 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 	}
 	ret = fl_volume_holder(&v, &h);
 	if (ret > 0) {
-		seterr(err, errlen,
-		       "cannot purge volume %s (%s): host %s (pid %ld) still has it mounted read-write: unmount it there first",
-		       t->name, t->uuid, h.host, h.pid);
+		fl_seterr(
+			err, errlen,
+			"cannot purge volume %s (%s): host %s (pid %ld) still has it mounted read-write: unmount it there first",
+			t->name, t->uuid, h.host, h.pid);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -976,14 +614,15 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 		mark.state_since = now;
 		ret = trash_put(reg, &mark, raw);
 		if (ret == -ECANCELED) {
-			seterr(err, errlen,
-			       "cannot purge volume %s: its trash entry changed meanwhile (restored or purged elsewhere?)",
-			       t->name);
+			fl_seterr(
+				err, errlen,
+				"cannot purge volume %s: its trash entry changed meanwhile (restored or purged elsewhere?)",
+				t->name);
 			goto out;
 		}
 		if (ret)
 			goto out_err;
-		ret = fl_trash_encode(&mark, &mraw);
+		ret = entry_encode(&mark, &mraw);
 		if (ret)
 			goto out_err;
 	} else {
@@ -995,8 +634,8 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 	r.st = v.st;
 	ret = v.st->ops->list_objects(v.st, NULL, rm_cb, &r);
 	if (ret == -EINTR) {
-		seterr(err, errlen, "purge of volume %s interrupted; the next purge finishes it",
-		       t->name);
+		fl_seterr(err, errlen, "purge of volume %s interrupted; the next purge finishes it",
+			  t->name);
 		goto out;
 	}
 	if (ret)
@@ -1010,7 +649,7 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 		  t->uuid, r.n);
 	goto out;
 out_err:
-	seterr(err, errlen, "cannot purge volume %s: %s", t->name, strerror(-ret));
+	fl_seterr(err, errlen, "cannot purge volume %s: %s", t->name, strerror(-ret));
 out:
 	fl_store_close(v.st);
 	fl_buf_free(&mraw);
@@ -1032,18 +671,18 @@ int fl_trash_purge(struct fl_store *base, const char *ref, const bool *stop, cha
 	reg = base->ops->clone_ns(base, FL_REG_NS);
 	if (!reg) {
 		ret = -ENOMEM;
-		seterr(err, errlen, "cannot purge volume %s: out of memory", ref);
+		fl_seterr(err, errlen, "cannot purge volume %s: out of memory", ref);
 		goto out;
 	}
 	ret = trash_get(reg, t.uuid, &t, &raw);
 	if (ret == -ENOENT) {
-		seterr(err, errlen,
-		       "volume %s is not in the trash any more (purged or restored meanwhile)",
-		       ref);
+		fl_seterr(err, errlen,
+			  "volume %s is not in the trash any more (purged or restored meanwhile)",
+			  ref);
 		goto out;
 	}
 	if (ret) {
-		seterr(err, errlen, "cannot purge volume %s: %s", ref, strerror(-ret));
+		fl_seterr(err, errlen, "cannot purge volume %s: %s", ref, strerror(-ret));
 		goto out;
 	}
 	ret = purge_one(base, reg, &t, &raw, stop, err, errlen);
@@ -1070,7 +709,7 @@ static int due_cb(void *arg, const char *key, const void *val, size_t len)
 	struct fl_trash_entry t;
 	struct due *n;
 
-	if (fl_trash_decode(val, len, &t) || strcmp(t.uuid, key) || t.purge_at > d->now)
+	if (entry_decode(val, len, &t) || strcmp(t.uuid, key) || t.purge_at > d->now)
 		return 0;
 	n = calloc(1, sizeof(*n));
 	if (!n) {

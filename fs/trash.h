@@ -27,12 +27,9 @@
  * Concurrent purges and restores of one entry exclude each other through the
  * guarded marks.
  *
- * Trash record (msgpack map, small unsigned keys, decoders skip unknown keys):
- *   0 version (1)   1 uuid (str 36)        2 name (str <= 128)
- *   3 registry value as it was (bin <= FL_TRASH_REG_MAX, restored byte for byte)
- *   4 removed (int, unix s)  5 purge_at (int, unix s)
- *   6 state (uint: 0 in the trash, 1 restoring, 2 purging)  7 state since (int)
- *   8 host that removed it (str <= 63)  9 nanoseconds of removed (uint, orders removals)
+ * The trash record, struct fl_trash_rec, is encoded and decoded by
+ * fs/record.c (include/flocker/record.h); its format is in fs/FORMAT.md
+ * ("trash").  The registry value is kept byte for byte and restored as is.
  *
  * Every int function returns 0 or a negative errno and, on failure, writes
  * one line into err (git style: what failed first, naming the volume).
@@ -50,15 +47,8 @@
 #define FL_TRASH_OID	 "volumes.trash"
 #define FL_TRASH_TTL_S	 (7 * 86400) /* as flocker-control's trash */
 #define FL_TRASH_STALE_S 120	     /* a restore or purge mark older than this died */
-#define FL_TRASH_REG_MAX 1024	     /* the kept registry value */
-#define FL_TRASH_REC_MAX 4096	     /* a whole trash record, encoded */
 
-enum fl_trash_state {
-	FL_TRASH_IN = 0,
-	FL_TRASH_RESTORING = 1,
-	FL_TRASH_PURGING = 2,
-};
-
+/* An entry: its trash record (same fields) and the registry value decoded. */
 struct fl_trash_entry {
 	char uuid[37];
 	char name[FL_VOLNAME_MAX + 1];
@@ -70,12 +60,8 @@ struct fl_trash_entry {
 	int64_t purge_at;
 	uint32_t state; /* enum fl_trash_state */
 	int64_t state_since;
-	char host[64];
+	char host[FL_TRASH_HOST_MAX + 1];
 };
-
-/* The codec (pure).  decode: 0, or -EIO on anything malformed or oversized. */
-int fl_trash_encode(const struct fl_trash_entry *e, struct fl_buf *out);
-int fl_trash_decode(const void *p, size_t len, struct fl_trash_entry *e);
 
 /*
  * Moves volume name to the trash, to be purged ttl_s seconds later (0:

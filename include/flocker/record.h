@@ -74,6 +74,43 @@ struct fl_volreg_rec {
 int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out);
 int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r);
 
+/*
+ * --- trash entry: namespace "flocker", object "volumes.trash", omap uuid -> this ---
+ * A volume "docker volume rm" moved to the standalone trash (fs/trash.h).
+ */
+#define FL_TRASH_REG_MAX  1024 /* the kept registry value */
+#define FL_TRASH_HOST_MAX 63
+#define FL_TRASH_REC_MAX  4096 /* a whole trash record, encoded */
+
+enum fl_trash_state {
+	FL_TRASH_IN = 0,
+	FL_TRASH_RESTORING = 1,
+	FL_TRASH_PURGING = 2,
+};
+
+struct fl_trash_rec {
+	uint32_t version;
+	char uuid[37];
+	char name[FL_VOLNAME_MAX + 1];
+	/* the registry value (an encoded fl_volreg_rec of this uuid), byte for byte */
+	unsigned char reg[FL_TRASH_REG_MAX];
+	size_t reg_len;			  /* 1..FL_TRASH_REG_MAX */
+	int64_t removed;		  /* unix seconds */
+	uint32_t removed_ns;		  /* 0..999999999: orders two removals within one second */
+	int64_t purge_at;		  /* unix seconds */
+	uint32_t state;			  /* enum fl_trash_state */
+	int64_t state_since;		  /* unix seconds */
+	char host[FL_TRASH_HOST_MAX + 1]; /* that removed it; may be empty */
+};
+
+/*
+ * encode: -EINVAL for what decode would reject, a registry value that is not
+ * the volreg record of this uuid included; encodings stay far below
+ * FL_TRASH_REC_MAX, and decode refuses longer input.
+ */
+int fl_trash_rec_encode(const struct fl_trash_rec *t, struct fl_buf *out);
+int fl_trash_rec_decode(const void *p, size_t len, struct fl_trash_rec *t);
+
 /* --- directory entry: object "dir.<ino hex>", omap name -> this --- */
 struct fl_dirent_rec {
 	uint64_t ino;

@@ -3,9 +3,11 @@
  * move, list, find by name and uuid, restore (also under another name and
  * onto a taken name), purge by hand and by time, a move refused while a
  * writer holds the volume, the stale entry a crash between two steps
- * leaves, and the record codec on valid, truncated and random input.
+ * leaves, and the record codec (fl_trash_rec_*, fs/record.c) on valid,
+ * truncated, oversized and random input and on records the first trash.c wrote.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,10 +109,36 @@ static bool has_data(struct fl_store *base, const char *uuid, const char *text)
 	return n == (ssize_t)strlen(text) && !memcmp(buf, text, (size_t)n);
 }
 
+/*
+ * Two records as the first trash.c (its own msgpack codec) wrote them: the
+ * entry of test_codec, then the same with an empty host, state purging and
+ * extreme times.  The codec in record.c must read and write them unchanged.
+ */
+static const unsigned char old_rec_a[] =
+	"\x8a\x00\x01\x01\xd9\x24\x30\x31\x32\x33\x61\x62\x63\x64\x2d\x30"
+	"\x30\x30\x30\x2d\x34\x30\x30\x30\x2d\x38\x30\x30\x30\x2d\x30\x30"
+	"\x30\x30\x30\x30\x30\x30\x62\x65\x65\x66\x02\xa5\x76\x6f\x6c\x2d"
+	"\x31\x03\xc4\x36\x84\x00\x01\x01\xd9\x24\x30\x31\x32\x33\x61\x62"
+	"\x63\x64\x2d\x30\x30\x30\x30\x2d\x34\x30\x30\x30\x2d\x38\x30\x30"
+	"\x30\x2d\x30\x30\x30\x30\x30\x30\x30\x30\x62\x65\x65\x66\x02\xce"
+	"\x65\x53\xf1\x00\x03\xce\x40\x00\x00\x00\x04\xce\x65\x53\xf1\x64"
+	"\x05\xfb\x06\x01\x07\xce\x65\x53\xf1\xc8\x08\xa6\x68\x6f\x73\x74"
+	"\x2d\x61\x09\xce\x3b\x9a\xc9\xff";
+static const unsigned char old_rec_b[] =
+	"\x8a\x00\x01\x01\xd9\x24\x30\x31\x32\x33\x61\x62\x63\x64\x2d\x30"
+	"\x30\x30\x30\x2d\x34\x30\x30\x30\x2d\x38\x30\x30\x30\x2d\x30\x30"
+	"\x30\x30\x30\x30\x30\x30\x62\x65\x65\x66\x02\xa5\x76\x6f\x6c\x2d"
+	"\x31\x03\xc4\x36\x84\x00\x01\x01\xd9\x24\x30\x31\x32\x33\x61\x62"
+	"\x63\x64\x2d\x30\x30\x30\x30\x2d\x34\x30\x30\x30\x2d\x38\x30\x30"
+	"\x30\x2d\x30\x30\x30\x30\x30\x30\x30\x30\x62\x65\x65\x66\x02\xce"
+	"\x65\x53\xf1\x00\x03\xce\x40\x00\x00\x00\x04\xd3\x80\x00\x00\x00"
+	"\x00\x00\x00\x00\x05\xcf\x7f\xff\xff\xff\xff\xff\xff\xff\x06\x02"
+	"\x07\x00\x08\xa0\x09\x00";
+
 static void test_codec(void)
 {
-	struct fl_trash_entry t = {0}, d;
-	struct fl_volreg_rec r = {.version = 1, .created = 1700000000, .size_limit = 1 << 30};
+	struct fl_trash_rec t = {0}, d;
+	struct fl_volreg_rec r = {.version = 1, .created = 1700000000, .size_limit = 1 << 30}, dr;
 	struct fl_buf b, reg;
 	size_t i, n;
 	unsigned seed = 1;
@@ -118,7 +146,7 @@ static void test_codec(void)
 	snprintf(r.uuid, sizeof(r.uuid), "0123abcd-0000-4000-8000-00000000beef");
 	fl_buf_init(&reg, 4096);
 	EQ(fl_volreg_encode(&r, &reg), 0);
-	memcpy(t.reg_raw, reg.data, reg.len);
+	memcpy(t.reg, reg.data, reg.len);
 	t.reg_len = reg.len;
 	snprintf(t.uuid, sizeof(t.uuid), "%s", r.uuid);
 	snprintf(t.name, sizeof(t.name), "vol-1");
@@ -129,20 +157,73 @@ static void test_codec(void)
 	t.state_since = 1700000200;
 	t.removed_ns = 999999999;
 	fl_buf_init(&b, FL_TRASH_REC_MAX);
-	EQ(fl_trash_encode(&t, &b), 0);
-	EQ(fl_trash_decode(b.data, b.len, &d), 0);
-	CHECK(!strcmp(d.uuid, t.uuid) && !strcmp(d.name, "vol-1") && !strcmp(d.host, "host-a") &&
-		      d.removed == t.removed && d.removed_ns == t.removed_ns && d.purge_at == -5 &&
-		      d.state == 1 && d.state_since == t.state_since &&
-		      d.reg.size_limit == (1 << 30) && d.reg_len == t.reg_len,
+	EQ(fl_trash_rec_encode(&t, &b), 0);
+	EQ(fl_trash_rec_decode(b.data, b.len, &d), 0);
+	CHECK(d.version == 1 && !strcmp(d.uuid, t.uuid) && !strcmp(d.name, "vol-1") &&
+		      !strcmp(d.host, "host-a") && d.removed == t.removed &&
+		      d.removed_ns == t.removed_ns && d.purge_at == -5 && d.state == 1 &&
+		      d.state_since == t.state_since && d.reg_len == t.reg_len &&
+		      !memcmp(d.reg, t.reg, t.reg_len) &&
+		      fl_volreg_decode(d.reg, d.reg_len, &dr) == 0 && dr.size_limit == (1 << 30),
 	      "round trip");
-	/* every truncation fails cleanly */
-	for (n = 0; n < b.len; n++)
-		CHECK(fl_trash_decode(b.data, n, &d) == -EIO, "truncated at %zu", n);
+
+	/* the wire format did not change */
+	CHECK(b.len == sizeof(old_rec_a) - 1 && !memcmp(b.data, old_rec_a, b.len),
+	      "encoding differs from the first trash.c's");
+	EQ(fl_trash_rec_decode(old_rec_b, sizeof(old_rec_b) - 1, &d), 0);
+	CHECK(d.host[0] == '\0' && d.state == FL_TRASH_PURGING && d.removed == INT64_MIN &&
+		      d.purge_at == INT64_MAX && d.state_since == 0 && d.removed_ns == 0,
+	      "old record b");
+	fl_buf_reset(&b);
+	EQ(fl_trash_rec_encode(&d, &b), 0);
+	CHECK(b.len == sizeof(old_rec_b) - 1 && !memcmp(b.data, old_rec_b, b.len),
+	      "record b written back differently");
+	fl_buf_reset(&b);
+	EQ(fl_trash_rec_encode(&t, &b), 0);
+
+	/* the encoder refuses what the decoder would */
+	d = t;
+	d.state = 3;
+	EQ(fl_trash_rec_encode(&d, &b), -EINVAL);
+	d = t;
+	d.removed_ns = 1000000000;
+	EQ(fl_trash_rec_encode(&d, &b), -EINVAL);
+	d = t;
+	d.uuid[35] = '0'; /* the registry value names another volume */
+	EQ(fl_trash_rec_encode(&d, &b), -EINVAL);
+	d = t;
+	d.reg_len = 0;
+	EQ(fl_trash_rec_encode(&d, &b), -EINVAL);
+	d = t;
+	snprintf(d.name, sizeof(d.name), "-x");
+	EQ(fl_trash_rec_encode(&d, &b), -EINVAL);
+	CHECK(b.len == sizeof(old_rec_a) - 1, "a refused record appends nothing");
+
+	/* every truncation fails cleanly, leaving the output zeroed */
+	for (n = 0; n < b.len; n++) {
+		memset(&d, 0xa5, sizeof(d));
+		CHECK(fl_trash_rec_decode(b.data, n, &d) == -EIO && d.uuid[0] == '\0' &&
+			      d.reg_len == 0 && d.removed == 0,
+		      "truncated at %zu", n);
+	}
 	/* trailing garbage */
 	fl_buf_append(&b, "x", 1);
-	EQ(fl_trash_decode(b.data, b.len, &d), -EIO);
+	EQ(fl_trash_rec_decode(b.data, b.len, &d), -EIO);
 	b.len--;
+	/* longer than FL_TRASH_REC_MAX, even if well-formed */
+	{
+		static unsigned char big[FL_TRASH_REC_MAX + 64];
+		size_t pad = sizeof(big) - b.len - 4;
+
+		memcpy(big, b.data, b.len);
+		big[0]++; /* fixmap: one more entry, a str of pad bytes */
+		big[b.len] = 0x1f;
+		big[b.len + 1] = 0xda;
+		big[b.len + 2] = (unsigned char)(pad >> 8);
+		big[b.len + 3] = (unsigned char)pad;
+		EQ(fl_trash_rec_decode(big, sizeof(big), &d), -EIO);
+		EQ(fl_trash_rec_decode(big, FL_TRASH_REC_MAX, &d), -EIO); /* truncated */
+	}
 	/* an unknown key (a nested array) is skipped */
 	{
 		unsigned char ext[FL_TRASH_REC_MAX];
@@ -150,18 +231,28 @@ static void test_codec(void)
 		memcpy(ext, b.data, b.len);
 		ext[0]++; /* fixmap: one more entry */
 		memcpy(ext + b.len, "\x1f\x92\x01\xa1z", 5);
-		EQ(fl_trash_decode(ext, b.len + 5, &d), 0);
+		EQ(fl_trash_rec_decode(ext, b.len + 5, &d), 0);
 		/* a map announcing 2^32-1 entries, a str longer than the input */
-		EQ(fl_trash_decode("\xdf\xff\xff\xff\xff", 5, &d), -EIO);
+		EQ(fl_trash_rec_decode("\xdf\xff\xff\xff\xff", 5, &d), -EIO);
 		memcpy(ext + b.len, "\x1f\xdb\xff\xff\xff\xff", 6);
-		EQ(fl_trash_decode(ext, b.len + 6, &d), -EIO);
+		EQ(fl_trash_rec_decode(ext, b.len + 6, &d), -EIO);
 		/* deep nesting in an unknown key */
 		memcpy(ext, b.data, b.len);
 		ext[0]++;
 		ext[b.len] = 0x1f;
 		memset(ext + b.len + 1, 0x91, 40);
 		ext[b.len + 41] = 0x01;
-		EQ(fl_trash_decode(ext, b.len + 42, &d), -EIO);
+		EQ(fl_trash_rec_decode(ext, b.len + 42, &d), -EIO);
+		/* a known key twice */
+		memcpy(ext, b.data, b.len);
+		ext[0]++;
+		memcpy(ext + b.len, "\x06\x00", 2);
+		EQ(fl_trash_rec_decode(ext, b.len + 2, &d), -EIO);
+		/* version 2 is not this format */
+		memcpy(ext, b.data, b.len);
+		CHECK(ext[1] == 0x00 && ext[2] == 0x01, "version first");
+		ext[2] = 0x02;
+		EQ(fl_trash_rec_decode(ext, b.len, &d), -EIO);
 	}
 	/* random mutations never crash, and what decodes is sane */
 	for (i = 0; i < 20000; i++) {
@@ -173,9 +264,11 @@ static void test_codec(void)
 			seed = seed * 1103515245 + 12345;
 			m[(seed >> 8) % len] = (unsigned char)(seed >> 16);
 		}
-		if (fl_trash_decode(m, len, &d) == 0)
+		if (fl_trash_rec_decode(m, len, &d) == 0)
 			CHECK(fl_volname_valid(d.name) && strlen(d.uuid) == 36 &&
-				      d.state <= FL_TRASH_PURGING,
+				      d.state <= FL_TRASH_PURGING &&
+				      fl_volreg_decode(d.reg, d.reg_len, &dr) == 0 &&
+				      !strcmp(dr.uuid, d.uuid),
 			      "mutation %zu decoded to nonsense", i);
 	}
 	fl_buf_free(&b);

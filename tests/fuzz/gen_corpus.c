@@ -3,7 +3,8 @@
  *   gen_corpus OUTDIR   ->  OUTDIR/<harness>/seed-<what>
  * Valid encodings of each record (typical and edge values), the same with
  * unknown keys a future version might add, and for the journal whole
- * segments (several frames, zero padding, a torn tail).  The committed
+ * segments (several frames, zero padding, a torn tail).  Seeds named
+ * seed-bad-* are inputs the decoder must refuse.  The committed
  * corpora under tests/fuzz/corpus/ started from these and grew by fuzzing.
  */
 #include <errno.h>
@@ -104,6 +105,28 @@ static void put_with_unknown(const char *harness, const char *what, const struct
 	msgpack_unpacked_destroy(&u);
 }
 
+/* A trash record of only the required keys, packed by hand (any version, name, registry value). */
+static void put_trash_min(const char *what, unsigned version, const char *uuid, const char *name,
+			  size_t nlen, const struct fl_buf *reg)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	msgpack_pack_uint64(&pk, 0);
+	msgpack_pack_uint64(&pk, version);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_str_with_body(&pk, uuid, strlen(uuid));
+	msgpack_pack_uint64(&pk, 2);
+	msgpack_pack_str_with_body(&pk, name, nlen);
+	msgpack_pack_uint64(&pk, 3);
+	msgpack_pack_bin_with_body(&pk, reg->data, reg->len);
+	put_file("fuzz_trash", what, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static void mk_inode(struct fl_inode_rec *i, uint64_t ino, uint32_t mode)
 {
 	memset(i, 0, sizeof(*i));
@@ -180,6 +203,53 @@ int main(int argc, char **argv)
 	r.created = -1;
 	r.size_limit = UINT64_MAX;
 	put_buf("fuzz_volreg", "edge", &b, fl_volreg_encode(&r, &b));
+
+	/* trash: valid records, then a few that are not */
+	{
+		static const char other[] = "00000000-1111-4222-8333-444444444444";
+		struct fl_trash_rec tr;
+		struct fl_buf reg;
+
+		fl_buf_init(&reg, FL_TRASH_REG_MAX);
+		memset(&tr, 0, sizeof(tr));
+		r.created = 1700000000;
+		r.size_limit = 1ull << 30;
+		fl_volreg_encode(&r, &reg);
+		memcpy(tr.uuid, uuid, sizeof(uuid));
+		strcpy(tr.name, "volume-1");
+		memcpy(tr.reg, reg.data, reg.len);
+		tr.reg_len = reg.len;
+		tr.removed = 1700000100;
+		tr.removed_ns = 123456789;
+		tr.purge_at = tr.removed + 7 * 86400;
+		strcpy(tr.host, "host-a");
+		put_buf("fuzz_trash", "typical", &b, fl_trash_rec_encode(&tr, &b));
+		fl_trash_rec_encode(&tr, &b);
+		put_with_unknown("fuzz_trash", "unknown-keys", &b);
+		put_file("fuzz_trash", "bad-truncated", b.data, b.len - 1);
+		fl_buf_reset(&b);
+		put_trash_min("required-only", 1, uuid, "v", 1, &reg);
+		put_trash_min("bad-version-2", 2, uuid, "v", 1, &reg);
+		put_trash_min("bad-name-nul", 1, uuid, "ab\0c", 4, &reg);
+		put_trash_min("bad-reg-other-uuid", 1, other, "v", 1, &reg);
+		fl_buf_reset(&reg);
+		r.created = -1;
+		r.size_limit = UINT64_MAX;
+		fl_volreg_encode(&r, &reg);
+		memcpy(tr.reg, reg.data, reg.len);
+		tr.reg_len = reg.len;
+		memset(tr.name, 'Z', FL_VOLNAME_MAX);
+		tr.name[FL_VOLNAME_MAX] = '\0';
+		memset(tr.host, 'h', FL_TRASH_HOST_MAX);
+		tr.host[FL_TRASH_HOST_MAX] = '\0';
+		tr.removed = INT64_MIN;
+		tr.removed_ns = 999999999;
+		tr.purge_at = INT64_MAX;
+		tr.state = FL_TRASH_PURGING;
+		tr.state_since = -1;
+		put_buf("fuzz_trash", "edge", &b, fl_trash_rec_encode(&tr, &b));
+		fl_buf_free(&reg);
+	}
 
 	/* dirent */
 	d.ino = 2;

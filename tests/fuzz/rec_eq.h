@@ -40,6 +40,16 @@ static inline int rec_eq_volreg(const struct fl_volreg_rec *a, const struct fl_v
 	       a->created == b->created && a->size_limit == b->size_limit;
 }
 
+static inline int rec_eq_trash(const struct fl_trash_rec *a, const struct fl_trash_rec *b)
+{
+	return a->version == b->version && strcmp(a->uuid, b->uuid) == 0 &&
+	       strcmp(a->name, b->name) == 0 && a->reg_len == b->reg_len &&
+	       a->reg_len <= sizeof(a->reg) && memcmp(a->reg, b->reg, a->reg_len) == 0 &&
+	       a->removed == b->removed && a->removed_ns == b->removed_ns &&
+	       a->purge_at == b->purge_at && a->state == b->state &&
+	       a->state_since == b->state_since && strcmp(a->host, b->host) == 0;
+}
+
 static inline int rec_eq_dirent(const struct fl_dirent_rec *a, const struct fl_dirent_rec *b)
 {
 	return a->ino == b->ino && a->type == b->type;
