@@ -483,6 +483,14 @@ static int plan_write(struct fl_core *c, struct ck_plan *p)
 		fl_oid_jrnl(oid, s);
 		c->st->ops->remove(c->st, oid);
 	}
+	/* A daemon killed in the loop above left segments just below the old
+	 * tail, which no later checkpoint would name: remove them now, down to
+	 * the first one that is gone (one extra round trip when none are left). */
+	for (s = p->oldtail; s > 0 && p->oldtail - s < 4096; s--) {
+		fl_oid_jrnl(oid, s - 1);
+		if (c->st->ops->remove(c->st, oid))
+			break;
+	}
 	return 0;
 }
 

@@ -311,6 +311,30 @@ static void test_crash_replay(void)
 	CHECK(!memcmp(rd, "abc", 3), "second content");
 	umount_vol(c, v);
 
+	/* segments a daemon killed mid-checkpoint left below the tail go at the
+	 * next checkpoint */
+	c = mount_vol("crash", &v, false);
+	{
+		uint64_t tail = v->super.jtail, sz;
+		char oid[FL_OID_LEN];
+		unsigned k;
+
+		CHECK(tail >= 3, "journal tail %" PRIu64, tail);
+		for (k = 1; k <= 2 && k <= tail; k++) {
+			fl_oid_jrnl(oid, tail - k);
+			EQ(v->st->ops->write_full(v->st, oid, "stale", 5), 0);
+		}
+		EQ(fl_core_mkdir(c, 1, "after", 0755, &root_cred, &st), 0);
+		umount_vol(c, v);
+		c = mount_vol("crash", &v, false);
+		for (k = 1; k <= 2 && k <= tail; k++) {
+			fl_oid_jrnl(oid, tail - k);
+			EQ(v->st->ops->stat(v->st, oid, &sz), -ENOENT);
+		}
+		EQ(fl_core_rmdir(c, 1, "after"), 0);
+		umount_vol(c, v);
+	}
+
 	/* read-only mount sees the same */
 	c = mount_vol("crash", &v, true);
 	d = lookup(c, 1, "dir");
