@@ -1458,7 +1458,8 @@ static void scan(const char *rel)
 		if (errno)
 			failf("(c) readdir %s: %s", rel, strerror(errno));
 		closedir(dir);
-		qsort(names, nn, sizeof(*names), cmp_str);
+		if (nn) /* an empty directory: names is NULL */
+			qsort(names, nn, sizeof(*names), cmp_str);
 		for (i = 0; i < nn; i++) {
 			char sub[PATHLEN];
 
@@ -1951,7 +1952,8 @@ static int cmd_check(const char *logpath, bool final)
 	/* observed tree: (c) */
 	fail0 = nfail;
 	scan(".");
-	qsort(obs, nobs, sizeof(*obs), cmp_obs);
+	if (nobs)
+		qsort(obs, nobs, sizeof(*obs), cmp_obs);
 	if (nfail == fail0)
 		npass++;
 	/* replay the whole log into M, with acknowledgement points */
