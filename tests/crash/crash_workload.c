@@ -1829,7 +1829,7 @@ static int data_check(const int *mapj, bool report)
 			struct obs *ob = &obs[mapj[id]];
 
 			if (ob->dlen != M.ino[id].size ||
-			    memcmp(ob->data, M.ino[id].data, ob->dlen)) {
+			    (ob->dlen && memcmp(ob->data, M.ino[id].data, ob->dlen))) {
 				size_t k = 0, j, ndiff = 0;
 
 				while (k < ob->dlen && k < M.ino[id].size &&
