@@ -756,7 +756,7 @@ static void schedule_purge(struct fl_core *c, struct fl_inode *ip)
 		c->purge_cap = ncap;
 	}
 	ip->orphan = false; /* queued once */
-	c->purge[c->npurge++] = ip->r.ino | (ip->purge_scan ? FL_PURGE_SCAN : 0);
+	c->purge[c->npurge++] = ip->r.ino;
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -775,315 +775,145 @@ void fl_orph_note(struct fl_core *c, uint64_t ino)
 	c->ck_orph_add[c->n_orph_add++] = ino;
 }
 
-/* ---------- purging orphans ---------- */
-
-#define PURGE_MAX_ITEMS 512  /* inodes per purge round */
-#define PURGE_MAX_OBJS	1024 /* data objects removed per round (scans count one) */
-
-enum purge_kind {
-	PK_GONE,   /* the inode is gone: only its orphan-list key remains */
-	PK_TRIM,   /* linked (a crashed write-back): trim data past the size */
-	PK_DELETE, /* unlinked, unreferenced: data, then the inode */
+struct scan_ctx {
+	char prefix[FL_OID_LEN];
+	uint64_t first; /* objects of this index and above go */
+	uint64_t *idx;
+	size_t n, cap;
 };
 
-struct purge_item {
-	uint64_t ino;
-	uint64_t size;	/* PK_TRIM: the journaled size; PK_DELETE: the largest size */
-	uint64_t first; /* scans: data objects of this index and above go */
-	enum purge_kind kind;
-	bool scan; /* objects found by listing (orphans from the mount-time scan) */
-	bool reg;  /* a regular file: it has data objects */
-};
-
-/* Data objects found by a scan listing, to remove. */
-struct purge_scan {
-	struct purge_item **by_ino; /* scanned items sorted by ino */
-	size_t n;
-	uint64_t *ino, *idx;
-	size_t nobj, cap;
-	int err;
-};
-
-static int cmp_item_ino(const void *a, const void *b)
+static int scan_cb(void *arg, const char *oid)
 {
-	const struct purge_item *x = *(struct purge_item *const *)a;
-	const struct purge_item *y = *(struct purge_item *const *)b;
-
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-static int purge_scan_cb(void *arg, const char *oid)
-{
-	struct purge_scan *s = arg;
+	struct scan_ctx *s = arg;
 	uint64_t ino, index;
-	size_t lo = 0, hi = s->n;
 
-	if (fl_oid_parse_data(oid, &ino, &index))
+	if (fl_oid_parse_data(oid, &ino, &index) || index < s->first)
 		return 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->by_ino[mid]->ino < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == s->n || s->by_ino[lo]->ino != ino || index < s->by_ino[lo]->first)
-		return 0;
-	if (s->nobj == s->cap) {
+	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 64;
-		uint64_t *ni = realloc(s->ino, ncap * sizeof(*ni)), *nx;
+		uint64_t *n = realloc(s->idx, ncap * sizeof(*n));
 
-		if (!ni) {
-			s->err = -ENOMEM;
+		if (!n)
 			return -ENOMEM;
-		}
-		s->ino = ni;
-		nx = realloc(s->idx, ncap * sizeof(*nx));
-		if (!nx) {
-			s->err = -ENOMEM;
-			return -ENOMEM;
-		}
-		s->idx = nx;
+		s->idx = n;
 		s->cap = ncap;
 	}
-	s->ino[s->nobj] = ino;
-	s->idx[s->nobj++] = index;
+	s->idx[s->n++] = index;
 	return 0;
 }
 
-/* The data I/O of a purge round, without c->lock: one listing of the data
- * objects if any item needs a scan (it lists the whole namespace, so only
- * after a crash), then every truncate and remove in one batch. */
-static int purge_io(struct fl_core *c, struct purge_item *it, size_t n)
+/* Removes every data object of ino past size, and the bytes past size in the
+ * object holding it: what an interrupted write-back may have left.  Without
+ * c->lock; lists the whole namespace, so it runs only after a crash. */
+static int trim_beyond(struct fl_core *c, uint64_t ino, uint64_t size)
 {
-	struct purge_scan s = {0};
+	struct scan_ctx s = {.first = (size + c->bsize - 1) / c->bsize};
 	struct fl_batch *b;
-	char oid[FL_OID_LEN], prefix[FL_OID_LEN];
-	size_t i, nscan = 0;
-	uint64_t k;
-	int ret = 0;
+	char oid[FL_OID_LEN];
+	size_t i;
+	int ret;
 
-	for (i = 0; i < n; i++)
-		nscan += it[i].scan && it[i].reg && it[i].kind != PK_GONE;
-	if (nscan) {
-		s.by_ino = malloc(nscan * sizeof(*s.by_ino));
-		if (!s.by_ino)
-			return -ENOMEM;
-		for (i = 0; i < n; i++)
-			if (it[i].scan && it[i].reg && it[i].kind != PK_GONE)
-				s.by_ino[s.n++] = &it[i];
-		qsort(s.by_ino, s.n, sizeof(*s.by_ino), cmp_item_ino);
-		fl_oid_data(oid, 0, 0);
-		snprintf(prefix, sizeof(prefix), "%.*s", (int)(strchr(oid, '.') - oid + 1), oid);
-		ret = c->st->ops->list_objects(c->st, prefix, purge_scan_cb, &s);
-		if (s.err)
-			ret = s.err;
-		if (ret)
-			goto out;
-	}
+	fl_oid_data(oid, ino, 0);
+	snprintf(s.prefix, sizeof(s.prefix), "%.*s", (int)(strrchr(oid, '.') - oid + 1), oid);
+	ret = c->st->ops->list_objects(c->st, s.prefix, scan_cb, &s);
+	if (ret)
+		goto out;
 	b = fl_batch_new(c->st);
 	if (!b) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		struct purge_item *p = &it[i];
-
-		if (!p->reg || p->kind == PK_GONE)
-			continue;
-		if (p->kind == PK_TRIM && p->size % c->bsize) {
-			fl_oid_data(oid, p->ino, p->size / c->bsize);
-			b->ops->truncate(b, oid, p->size % c->bsize);
-		}
-		if (p->kind == PK_DELETE && !p->scan) {
-			for (k = 0; p->size && k <= (p->size - 1) / c->bsize; k++) {
-				fl_oid_data(oid, p->ino, k);
-				b->ops->remove(b, oid);
-			}
-		}
+	if (size % c->bsize) {
+		fl_oid_data(oid, ino, size / c->bsize);
+		b->ops->truncate(b, oid, size % c->bsize);
 	}
-	for (i = 0; i < s.nobj; i++) {
-		fl_oid_data(oid, s.ino[i], s.idx[i]);
+	for (i = 0; i < s.n; i++) {
+		fl_oid_data(oid, ino, s.idx[i]);
 		b->ops->remove(b, oid);
 	}
 	ret = fl_batch_wait(b);
 out:
-	free(s.by_ino);
-	free(s.ino);
 	free(s.idx);
 	return ret;
 }
 
-void fl_core_purge_defer(struct fl_core *c, uint64_t entry)
+/* Purges one orphan: its data, then its inode.  An inode that still has
+ * links was on the list for a write-back in flight: its data past its size
+ * is trimmed instead.  Called by the commit thread with the lock. */
+int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 {
-	if (c->ndefer == c->defer_cap) {
-		size_t ncap = c->defer_cap ? c->defer_cap * 2 : 16;
-		uint64_t *n = realloc(c->purge_defer, ncap * sizeof(*n));
-
-		if (!n)
-			return; /* stays on the orphan list: purged at the next mount */
-		c->purge_defer = n;
-		c->defer_cap = ncap;
-	}
-	c->purge_defer[c->ndefer++] = entry;
-}
-
-/* Sorts one purge entry; returns false when it leaves this round. */
-static bool purge_classify(struct fl_core *c, uint64_t entry, struct purge_item *p, size_t *nobj)
-{
-	uint64_t ino = entry & ~FL_PURGE_SCAN;
+	uint64_t ino = entry & ~FL_PURGE_SCAN, size;
 	bool scan = entry & FL_PURGE_SCAN;
+	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	int ret;
 
-	memset(p, 0, sizeof(*p));
-	p->ino = ino;
-	p->scan = scan;
 	ret = fl_ino_get(c, ino, &ip);
 	if (ret == -ENOENT) {
-		p->kind = PK_GONE;
-		return true;
+		/* already gone: only the list entry remains */
+		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+		fl_orph_note(c, ino);
+		return fl_txn_commit(c, &t, NULL);
 	}
-	if (ret) {
-		fl_warn("cannot clean up orphan inode %" PRIu64
-			": %s; kept on the orphan list for the next mount",
-			ino, strerror(-ret));
-		return false;
-	}
-	if (ip->flushing || ip->nflying) {
-		/* a write-back of it runs, which may wait for this thread's commits */
-		fl_core_purge_defer(c, entry);
-		return false;
-	}
-	p->reg = S_ISREG(ip->r.mode);
+	if (ret)
+		return ret;
+	if (ip->nlookup || ip->nopen)
+		return 0;
 	if (ip->r.nlink) {
-		/* on the list for a write-back that a crash interrupted: its data may
-		 * reach past its size.  Trimmed with the inode marked flushing, so no
-		 * write-back of it runs meanwhile, whoever has it open. */
 		if (!scan)
-			return false;
-		p->kind = PK_TRIM;
-		p->size = ip->jsize;
-		p->first = (ip->jsize + c->bsize - 1) / c->bsize;
-		ip->flushing = true;
-		*nobj += 1;
-		return true;
-	}
-	if (ip->nlookup || ip->nopen) {
-		/* still referenced: its last forget or release (or the unmount)
-		 * queues it again */
-		ip->orphan = true;
-		ip->purge_scan = ip->purge_scan || scan;
-		return false;
-	}
-	fl_data_drop(c, ip);
-	p->kind = PK_DELETE;
-	p->size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
-	p->scan = scan || ip->purge_scan;
-	*nobj += !p->reg ? 0 : p->scan ? 1 : p->size ? (p->size - 1) / c->bsize + 1 : 0;
-	return true;
-}
-
-/* Journals what a purge round did for one item (with c->lock). */
-static void purge_finish(struct fl_core *c, struct purge_item *p, int ioret, struct fl_txn *t)
-{
-	struct fl_inode *ip = fl_ino_find(c, p->ino);
-
-	if (p->kind == PK_TRIM && ip) {
-		ip->flushing = false;
-		ip->dseq++;
-	}
-	if (ioret && p->kind != PK_GONE)
-		return; /* stays on the orphan list for the next mount */
-	if (t->n + 2 > FL_JOPS_MAX) {
-		fl_txn_commit(c, t, NULL);
-		t->n = 0;
-	}
-	switch (p->kind) {
-	case PK_GONE:
-		fl_txn_simple(t, FL_JOP_ORPHAN_DEL, p->ino);
-		fl_orph_note(c, p->ino);
-		break;
-	case PK_TRIM:
-		if (!ip)
-			break;
-		if (ip->trim_mark) {
-			/* marked again meanwhile (a shrink, a write-back): whoever did
-			 * drops the mark once the file is clean and closed */
-			fl_data_touch(c, ip);
-			break;
-		}
-		fl_txn_simple(t, FL_JOP_ORPHAN_DEL, p->ino);
-		fl_orph_note(c, p->ino);
-		break;
-	case PK_DELETE:
-		if (!ip || ip->deleted || ip->r.nlink || ip->nlookup || ip->nopen)
-			break;
-		fl_txn_simple(t, FL_JOP_INODE_DEL, p->ino);
-		fl_txn_simple(t, FL_JOP_ORPHAN_DEL, p->ino);
-		if (S_ISREG(ip->r.mode)) {
-			/* usage counts regular files only */
-			fl_core_account(c, ip->r.size, 0);
-			fl_set_jsize(c, ip, 0);
-		}
-		if (c->inodes)
-			c->inodes--;
-		if (S_ISDIR(ip->r.mode)) {
-			if (c->n_rmdirs == c->rmdirs_cap) {
-				size_t ncap = c->rmdirs_cap ? c->rmdirs_cap * 2 : 16;
-				uint64_t *n = realloc(c->ck_rmdirs, ncap * sizeof(*n));
-
-				if (n) {
-					c->ck_rmdirs = n;
-					c->rmdirs_cap = ncap;
-				}
-			}
-			if (c->n_rmdirs < c->rmdirs_cap)
-				c->ck_rmdirs[c->n_rmdirs++] = p->ino;
-		}
-		/* the checkpoint removes its itab key and frees it */
-		ip->deleted = true;
-		ip->orphan = ip->trim_mark = ip->purge_scan = false;
-		fl_orph_note(c, p->ino);
-		fl_ino_ck(c, ip);
-		break;
-	}
-}
-
-void fl_core_purge_round(struct fl_core *c)
-{
-	size_t cap = c->npurge < PURGE_MAX_ITEMS ? c->npurge : PURGE_MAX_ITEMS;
-	struct purge_item *it = calloc(cap ? cap : 1, sizeof(*it));
-	struct fl_txn t = {.n = 0};
-	size_t n = 0, nobj = 0, i;
-	int ret = 0;
-
-	if (!it) {
-		fl_warn("cannot clean up %zu orphan inodes: %s; kept on the orphan list for the "
-			"next mount",
-			c->npurge, strerror(ENOMEM));
-		c->npurge = 0;
-		return;
-	}
-	while (c->npurge && n < cap && nobj < PURGE_MAX_OBJS)
-		if (purge_classify(c, c->purge[--c->npurge], &it[n], &nobj))
-			n++;
-	if (nobj) {
+			return 0;
+		size = ip->jsize;
 		unlock_core(c);
-		ret = purge_io(c, it, n);
+		ret = S_ISREG(ip->r.mode) ? trim_beyond(c, ino, size) : 0;
 		lock_core(c);
 		if (ret)
-			fl_warn("cannot clean up %zu orphan inodes: %s; kept on the orphan list "
-				"for the next mount",
-				n, strerror(-ret));
+			return ret;
+		ip->trim_mark = false;
+		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+		fl_orph_note(c, ino);
+		return fl_txn_commit(c, &t, NULL);
 	}
-	for (i = 0; i < n; i++)
-		purge_finish(c, &it[i], ret, &t);
-	if (t.n)
-		fl_txn_commit(c, &t, NULL);
-	pthread_cond_broadcast(&c->cond);
-	free(it);
+	fl_data_drop(c, ip);
+	size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
+	if (S_ISREG(ip->r.mode) && (size || scan)) {
+		unlock_core(c);
+		ret = scan ? trim_beyond(c, ino, 0) : fl_data_remove_objects(c, ino, size);
+		lock_core(c);
+		if (ret)
+			return ret;
+	}
+	ip = fl_ino_find(c, ino);
+	if (!ip || ip->deleted || ip->r.nlink || ip->nlookup || ip->nopen)
+		return 0;
+	fl_txn_simple(&t, FL_JOP_INODE_DEL, ino);
+	fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+	if (S_ISREG(ip->r.mode)) {
+		/* usage counts regular files only */
+		fl_core_account(c, ip->r.size, 0);
+		fl_set_jsize(c, ip, 0);
+	}
+	if (c->inodes)
+		c->inodes--;
+	if (S_ISDIR(ip->r.mode)) {
+		if (c->n_rmdirs == c->rmdirs_cap) {
+			size_t ncap = c->rmdirs_cap ? c->rmdirs_cap * 2 : 16;
+			uint64_t *n = realloc(c->ck_rmdirs, ncap * sizeof(*n));
+
+			if (n) {
+				c->ck_rmdirs = n;
+				c->rmdirs_cap = ncap;
+			}
+		}
+		if (c->n_rmdirs < c->rmdirs_cap)
+			c->ck_rmdirs[c->n_rmdirs++] = ino;
+	}
+	ret = fl_txn_commit(c, &t, NULL);
+	/* the checkpoint removes its itab key and frees it */
+	ip->deleted = true;
+	ip->orphan = ip->trim_mark = false;
+	fl_orph_note(c, ino);
+	fl_ino_ck(c, ip);
+	return ret;
 }
 
 /* Marks an inode whose link count fell to zero; t gets the orphan record. */
@@ -1709,15 +1539,11 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 	lock_core(c);
 	ip = fl_ino_find(c, ino);
 	if (ip) {
-		if (ip->nopen == 1 && ip->r.nlink == 0) {
-			/* Still counted open while the drop waits for a write-back:
-			 * that keeps the purge, and so the checkpoint that frees
-			 * the inode, away until we are done with it. */
-			fl_data_drop(c, ip);
-		}
 		if (ip->nopen)
 			ip->nopen--;
-		if (ip->nopen == 0 && ip->r.nlink && ip->werr) {
+		if (ip->nopen == 0 && ip->r.nlink == 0) {
+			fl_data_drop(c, ip);
+		} else if (ip->nopen == 0 && ip->werr) {
 			ret = ip->werr;
 			ip->werr = 0;
 		}
@@ -2244,12 +2070,9 @@ static void core_free(struct fl_core *c)
 	free(c->ck_orph_add);
 	free(c->ck_rmdirs);
 	free(c->purge);
-	free(c->purge_defer);
-	free(c->full_q);
 	fl_buf_free(&c->jpending);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
-	pthread_cond_destroy(&c->wb_cond);
 	free(c);
 }
 
@@ -2265,7 +2088,6 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	pthread_cond_init(&c->wb_cond, NULL);
 	c->v = v;
 	c->st = v->st;
 	c->o = *o;
@@ -2329,26 +2151,6 @@ void fl_core_abandon(struct fl_core *c)
 	core_free(c);
 }
 
-/* At unmount the kernel holds no reference any more: every unlinked inode
- * still waiting for its last forget or release is purged now (by the commit
- * thread before it stops) rather than at the next mount. */
-static void purge_unreferenced(struct fl_core *c)
-{
-	uint64_t i;
-
-	for (i = 0; i <= c->imask; i++) {
-		struct fl_inode *ip;
-
-		for (ip = c->itab[i]; ip; ip = ip->hnext) {
-			if (ip->deleted || ip->r.nlink || !ip->orphan)
-				continue;
-			ip->nlookup = 0;
-			ip->nopen = 0;
-			schedule_purge(c, ip);
-		}
-	}
-}
-
 int fl_core_unmount(struct fl_core *c)
 {
 	uint64_t tid = 0;
@@ -2361,8 +2163,6 @@ int fl_core_unmount(struct fl_core *c)
 		ret = fl_data_flush_all(c, &tid);
 		if (!ret)
 			ret = fl_journal_wait(c, c->next_tid - 1);
-		if (!ret)
-			purge_unreferenced(c);
 		unlock_core(c);
 	}
 	fl_data_stop(c);

@@ -31,10 +31,6 @@ struct fl_core_opts {
 	uint64_t dirty_max;    /* bytes of dirty file data before writers wait; 0: 64 MiB */
 	unsigned commit_ms;    /* longest time a change waits for its journal commit; 0: 1000 */
 	unsigned checkpoint_s; /* checkpoint interval; 0: 30 */
-	/* bytes of whole blocks streamed to RADOS ahead of the write-back, in
-	 * flight at once; 0: dirty_max / 2, at most 64 MiB; less than a block:
-	 * no streaming */
-	uint64_t wb_window;
 };
 
 /* Caller identity for new inodes. */

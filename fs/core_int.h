@@ -55,17 +55,13 @@ struct fl_inode {
 	uint64_t parent;       /* directories: the directory holding them */
 	uint64_t nlookup;
 	uint32_t nopen;
-	bool ck_dirty;	  /* on core->ck_inodes */
-	bool deleted;	  /* INODE_DEL journaled: gone from the table at checkpoint */
-	bool orphan;	  /* nlink 0, waiting for the last reference */
-	bool trim_mark;	  /* on the orphan list: data objects may reach past jsize */
-	bool attr_dirty;  /* size/times changed by writes, to journal at next flush */
-	bool flushing;	  /* one exclusive write-back, truncate, punch or trim runs */
-	bool on_dlist;	  /* on core->dirty_inodes */
-	bool purge_scan;  /* purge with a listing (orphan from the mount-time scan) */
-	bool on_fullq;	  /* on core->full_q: has whole blocks ready to stream */
-	bool want_flush;  /* someone waits to write it back: stream no more of it */
-	uint32_t nflying; /* streamed block writes in flight (see data.c) */
+	bool ck_dirty;	 /* on core->ck_inodes */
+	bool deleted;	 /* INODE_DEL journaled: gone from the table at checkpoint */
+	bool orphan;	 /* nlink 0, waiting for the last reference */
+	bool trim_mark;	 /* on the orphan list: data objects may reach past jsize */
+	bool attr_dirty; /* size/times changed by writes, to journal at next flush */
+	bool flushing;
+	bool on_dlist; /* on core->dirty_inodes */
 	struct fl_inode *ck_next;
 	struct fl_inode *dnext, *dprev; /* dirty list, oldest first */
 	struct fl_dir *dir;		/* directories, once loaded */
@@ -85,16 +81,13 @@ struct fl_txn {
 
 /* Journal state replayed from RADOS: applied to omaps (rw) or kept as overlay (ro). */
 struct fl_replay;
-/* Streamed block writes in flight (data.c). */
-struct wb_stream;
 
 struct fl_core {
 	struct fl_volume *v;
 	struct fl_store *st;
 	struct fl_core_opts o;
-	pthread_mutex_t lock;	/* guards everything below unless noted */
-	pthread_cond_t cond;	/* commit progress, flush completion, dirty-space */
-	pthread_cond_t wb_cond; /* work for the flusher and streamer threads (data.c) */
+	pthread_mutex_t lock; /* guards everything below unless noted */
+	pthread_cond_t cond;  /* commit progress, flush completion, dirty-space */
 
 	struct fl_inode **itab;
 	uint64_t imask, icount;
@@ -133,22 +126,10 @@ struct fl_core {
 	/* data */
 	struct fl_inode *dirty_inodes, *dirty_tail;
 	uint64_t dirty_bytes;
-	pthread_t flushers[8]; /* write-back threads (data.c) */
-	unsigned nflushers;
-	pthread_t streamer;
-	bool streamer_started, flush_stop, flush_now;
-	unsigned flush_all_waiters; /* syncfs/unmount flushing everything: flushers help */
-	unsigned nwritebacks;	    /* fl_data_flush_many calls holding taken data */
-	uint64_t *purge;	    /* orphans whose last reference went: delete their data */
+	pthread_t flusher;
+	bool flusher_started, flush_stop, flush_now;
+	uint64_t *purge; /* orphans whose last reference went: delete their data */
 	size_t npurge, purge_cap;
-	uint64_t *purge_defer; /* entries whose inode was busy: retried after a pause */
-	size_t ndefer, defer_cap;
-	/* streaming write-back (data.c): inodes with whole blocks ready, oldest first */
-	struct fl_inode **full_q;
-	size_t nfull, full_cap;
-	uint64_t inflight_bytes;  /* bytes of streamed blocks in flight */
-	uint64_t wb_window;	  /* at most this many streamed bytes in flight */
-	struct wb_stream *stream; /* streamed writes in flight, owned by the streamer */
 
 	struct fl_replay *overlay; /* read-only mounts */
 };
@@ -165,15 +146,7 @@ void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize);
 /* Purge list entries: an inode number, with FL_PURGE_SCAN when found on the
  * orphan list at mount (its data objects may reach past its recorded size). */
 #define FL_PURGE_SCAN ((uint64_t)1 << 63)
-/* One purge round, by the commit thread with c->lock and nothing pending in
- * the journal: takes up to a few hundred entries off c->purge, deletes (or,
- * for linked inodes from the scan, trims) their data objects in one batch
- * without the lock, then journals their removal.  Entries of inodes being
- * flushed go to c->purge_defer; those still referenced wait for their last
- * forget/release (or unmount). */
-void fl_core_purge_round(struct fl_core *c);
-/* Puts an entry on c->purge_defer (or drops it if out of memory). */
-void fl_core_purge_defer(struct fl_core *c, uint64_t entry);
+int fl_core_purge_one(struct fl_core *c, uint64_t entry);
 /* Notes that ino's membership of the orphan list changed, for the checkpoint. */
 void fl_orph_note(struct fl_core *c, uint64_t ino);
 /* Frees a purged inode once the checkpoint has recorded its deletion. */

@@ -4,19 +4,10 @@
  * A file's bytes live in objects "data.<ino>.<index>" of block_size bytes;
  * a missing object, or bytes past an object's end, read as zeros.  Writes
  * land in per-block extent lists (sorted, merged) and are written back by
- * the flusher threads, by fsync, or when dirty memory passes dirty_max.  A
+ * the flusher thread, by fsync, or when dirty memory passes dirty_max.  A
  * write-back sends each block's extents as one atomic RADOS op, all blocks
  * of a file in parallel, and only then journals the file's new size: data
  * before the metadata that exposes it.
- *
- * Whole blocks (a sequential writer's) do not wait for that: the streamer
- * thread sends each as soon as it is full, one op per block, keeping up to
- * wb_window bytes in flight and refilling the window as ops complete.  A
- * streamed block past the journaled size goes only after the file's orphan
- * mark is durable; the size itself is journaled by the next ordinary
- * write-back of the file (age, pressure, fsync), which starts only when no
- * streamed block of it is in flight (ip->nflying) and keeps the streamer off
- * the file while it runs (ip->flushing).
  */
 #include "core_int.h"
 
@@ -29,17 +20,7 @@
 
 #include "flocker/log.h"
 
-#define FLUSH_AGE_MS   1000	    /* dirty data older than this is written back */
-#define FLUSHERS       4	    /* flusher threads: write-backs of different files overlap */
-#define STREAM_SLOTS   64	    /* streamed block writes in flight, at most */
-#define STREAM_WINDOW  (64u << 20)  /* default window: dirty_max / 2, at most this */
-#define SEQ_HINT       (128u << 10) /* a write this large at a block's start: sequential */
-#define SEQ_CAP_MAX    (8u << 20)   /* ... then its buffer is the whole block, up to this */
-#define STREAM_SIZE_MS 3000
-#define FSYNC_STREAM_MS                                                                            \
-	2000 /* fsync lets the streamer send whole blocks this long */ /* a streamed file's size   \
-									  is journaled at least    \
-									  this often */
+#define FLUSH_AGE_MS 1000 /* dirty data older than this is written back */
 
 int64_t fl_now_ms(void)
 {
@@ -97,23 +78,17 @@ static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src,
 		pp = &(*pp)->next;
 	first = *pp;
 	if (!first || first->off > end) {
-		/* a large write at the start of a block is likely a sequential
-		 * stream: room for the whole block at once, so that the next
-		 * writes append in place instead of copying on every realloc */
-		uint32_t cap = off == 0 && len >= SEQ_HINT && bsize <= SEQ_CAP_MAX ? bsize : len;
-
 		n = malloc(sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		n->data = malloc(cap);
+		n->data = malloc(len);
 		if (!n->data) {
 			free(n);
 			return -ENOMEM;
 		}
 		memcpy(n->data, src, len);
 		n->off = off;
-		n->len = len;
-		n->cap = cap;
+		n->len = n->cap = len;
 		n->next = first;
 		*pp = n;
 		return len;
@@ -313,73 +288,10 @@ static void dlist_remove(struct fl_core *c, struct fl_inode *ip)
 	ip->dnext = ip->dprev = NULL;
 }
 
-/* Waits until no write-back, truncate or streamed write of ip runs. */
 static void wait_flush(struct fl_core *c, struct fl_inode *ip)
 {
-	while (ip->flushing || ip->nflying) {
-		ip->want_flush = true; /* the streamer starts no more of it */
+	while (ip->flushing)
 		pthread_cond_wait(&c->cond, &c->lock);
-	}
-	if (ip->want_flush) {
-		ip->want_flush = false;
-		pthread_cond_broadcast(&c->wb_cond); /* the streamer may go on with it */
-	}
-}
-
-/* Is the block's dirty data one extent covering all of it? */
-static bool block_full(const struct fl_dblock *b, uint64_t bs)
-{
-	return b->dirty && !b->dirty->next && b->dirty->off == 0 && b->dirty->len == bs;
-}
-
-static struct fl_dblock *stream_block(struct fl_core *c, struct fl_inode *ip);
-
-/* Waits on cond (with c->lock) for at most ms milliseconds. */
-static void cond_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += ms * 1000000L;
-	while (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_cond_timedwait(cond, &c->lock, &ts);
-}
-
-static void fullq_add(struct fl_core *c, struct fl_inode *ip)
-{
-	if (ip->on_fullq)
-		return;
-	if (c->nfull == c->full_cap) {
-		size_t ncap = c->full_cap ? c->full_cap * 2 : 16;
-		struct fl_inode **n = realloc(c->full_q, ncap * sizeof(*n));
-
-		if (!n)
-			return; /* the ordinary write-back takes its blocks */
-		c->full_q = n;
-		c->full_cap = ncap;
-	}
-	c->full_q[c->nfull++] = ip;
-	ip->on_fullq = true;
-	pthread_cond_broadcast(&c->wb_cond);
-}
-
-static void fullq_remove(struct fl_core *c, struct fl_inode *ip)
-{
-	size_t i;
-
-	if (!ip->on_fullq)
-		return;
-	for (i = 0; i < c->nfull; i++) {
-		if (c->full_q[i] == ip) {
-			memmove(&c->full_q[i], &c->full_q[i + 1], (c->nfull - i - 1) * sizeof(ip));
-			c->nfull--;
-			break;
-		}
-	}
-	ip->on_fullq = false;
 }
 
 ssize_t fl_data_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, void *buf)
@@ -469,7 +381,7 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 	}
 	while (c->dirty_bytes + len > c->o.dirty_max && !c->error) {
 		c->flush_now = true;
-		pthread_cond_broadcast(&c->wb_cond);
+		pthread_cond_broadcast(&c->cond);
 		pthread_cond_wait(&c->cond, &c->lock);
 	}
 	if (c->error)
@@ -488,8 +400,6 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 			return pos > off ? (ssize_t)(pos - off) : -ENOMEM;
 		ip->dirty_bytes += (uint64_t)added;
 		c->dirty_bytes += (uint64_t)added;
-		if (block_full(b, bs) && c->stream)
-			fullq_add(c, ip);
 		pos += n;
 		if (pos > ip->r.size) {
 			fl_core_account(c, ip->r.size, pos);
@@ -539,27 +449,18 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		return -ENOMEM;
 	/* ours: others wait for these inodes' flush to end */
 	for (i = 0, k = 0; i < n; i++)
-		if (!ips[i]->flushing && !ips[i]->nflying) {
+		if (!ips[i]->flushing) {
 			ips[i]->flushing = true;
-			ips[i]->want_flush = false;
 			ips[k++] = ips[i];
 		}
 	n = k;
-	c->nwritebacks++;
 	/* Data past the recorded size: put those files on the orphan list first,
 	 * so that a crash before their size is journaled trims what was written. */
 	for (i = 0; i < n && !ret; i++) {
 		struct fl_inode *ip = ips[i];
 
-		if (ip->trim_mark || dirty_end(ip, c->bsize) <= ip->jsize)
+		if (ip->trim_mark || !ip->r.nlink || dirty_end(ip, c->bsize) <= ip->jsize)
 			continue;
-		if (!ip->r.nlink) {
-			/* unlinked while open: the orphan record of its unlink goes first */
-			if (c->committed_tid + 1 < c->next_tid && c->next_tid - 1 > mtid)
-				mtid = c->next_tid - 1;
-			orphans = true;
-			continue;
-		}
 		ret = txn_room(c, &t, 1, &mtid);
 		if (ret)
 			break;
@@ -701,10 +602,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 out_unflag:
 	for (i = 0; i < n; i++)
 		ips[i]->flushing = false;
-	c->nwritebacks--;
 	pthread_cond_broadcast(&c->cond);
-	if (c->nfull)
-		pthread_cond_broadcast(&c->wb_cond); /* streaming may resume */
 	for (k = 0; k < nops; k++) {
 		free(ops[k].offs);
 		free(ops[k].bufs);
@@ -718,22 +616,13 @@ out_unflag:
 int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
 {
 	struct fl_inode *one[1] = {ip};
-	int64_t t0 = fl_now_ms();
 
-	/* Whole blocks the streamer is sending, or about to: let it go on for a
-	 * while rather than take them all in one batch (its window bounds the
-	 * memory librados holds); then stop it and write back the rest. */
-	while (!c->error && !ip->want_flush && !ip->flushing &&
-	       (ip->nflying || (ip->on_fullq && stream_block(c, ip))) &&
-	       fl_now_ms() - t0 < FSYNC_STREAM_MS)
-		cond_wait_ms(c, &c->cond, 100);
 	wait_flush(c, ip);
 	return fl_data_flush_many(c, one, 1, tid);
 }
 
 /* Up to max inodes from the head (oldest) of the dirty list, not being flushed;
- * with all false, only those dirty for FLUSH_AGE_MS.  Files whose whole blocks
- * the streamer is sending are left to it unless all is set. */
+ * with all false, only those dirty for FLUSH_AGE_MS. */
 static size_t pick(struct fl_core *c, struct fl_inode **out, size_t max, bool all)
 {
 	int64_t now = fl_now_ms();
@@ -743,16 +632,8 @@ static size_t pick(struct fl_core *c, struct fl_inode **out, size_t max, bool al
 	for (ip = c->dirty_inodes; ip && n < max; ip = ip->dnext) {
 		if (!all && now - ip->dirty_since_ms < FLUSH_AGE_MS)
 			break; /* the list is oldest first */
-		if (ip->on_fullq && !c->flush_all_waiters &&
-		    now - ip->dirty_since_ms < STREAM_SIZE_MS)
-			continue; /* the streamer sends it */
-		if (ip->flushing || ip->nflying) {
-			/* the size of a file streamed for long must reach the journal */
-			if (ip->nflying && now - ip->dirty_since_ms >= STREAM_SIZE_MS)
-				ip->want_flush = true;
-			continue;
-		}
-		out[n++] = ip;
+		if (!ip->flushing)
+			out[n++] = ip;
 	}
 	return n;
 }
@@ -763,10 +644,8 @@ int fl_data_flush_all(struct fl_core *c, uint64_t *tid)
 {
 	struct fl_inode *batch[FLUSH_BATCH];
 	int ret = 0, r;
+	uint64_t i;
 
-	c->flush_all_waiters++;
-	c->flush_now = true;
-	pthread_cond_broadcast(&c->wb_cond); /* the flusher threads help */
 	for (;;) {
 		size_t n = pick(c, batch, FLUSH_BATCH, true);
 
@@ -787,12 +666,14 @@ int fl_data_flush_all(struct fl_core *c, uint64_t *tid)
 				dlist_remove(c, batch[k]); /* do not spin on failing inodes */
 		}
 	}
-	/* Write-backs started by others (flushers, fsync, the streamer) must end
-	 * too: they took data off the dirty list.  Counters, not a walk of the
-	 * inode table: waiting drops the lock, and the table may change. */
-	while (c->nwritebacks || c->inflight_bytes)
-		pthread_cond_wait(&c->cond, &c->lock);
-	c->flush_all_waiters--;
+	/* flushes started by others must end too */
+	for (i = 0; i <= c->imask; i++) {
+		struct fl_inode *ip;
+
+		for (ip = c->itab[i]; ip; ip = ip->hnext)
+			if (ip->flushing)
+				wait_flush(c, ip);
+	}
 	return ret;
 }
 
@@ -965,213 +846,10 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip)
 	}
 	ip->dirty_bytes = 0;
 	dlist_remove(c, ip);
-	fullq_remove(c, ip);
 	pthread_cond_broadcast(&c->cond);
 }
 
-/* ---------- the streamer thread ---------- */
-
-/* One streamed block write in flight; the ring is the streamer's own. */
-struct wb_slot {
-	struct fl_batch *batch;
-	struct fl_inode *ip;
-	struct fl_dblock *blk;
-	uint64_t bytes;
-	uint64_t *offs;
-	const void **bufs;
-	size_t *lens;
-};
-
-struct wb_stream {
-	struct wb_slot ring[STREAM_SLOTS];
-	unsigned head, count;
-};
-
-/* A whole block of ip that may go now, or NULL.  Lowest index first. */
-static struct fl_dblock *stream_block(struct fl_core *c, struct fl_inode *ip)
-{
-	struct fl_dblock *b, *best = NULL;
-
-	for (b = ip->blocks; b; b = b->next)
-		if (!b->flying && block_full(b, c->bsize) && (!best || b->index < best->index))
-			best = b;
-	return best;
-}
-
-/* Lands the oldest streamed write: waits without the lock, then frees it. */
-static void stream_reap(struct fl_core *c, struct wb_stream *s)
-{
-	struct wb_slot *sl = &s->ring[s->head];
-	struct fl_inode *ip = sl->ip;
-	struct fl_dblock *b = sl->blk, **pp;
-	int ret;
-
-	pthread_mutex_unlock(&c->lock);
-	ret = sl->batch ? fl_batch_wait(sl->batch) : -ENOMEM;
-	pthread_mutex_lock(&c->lock);
-	extents_free(b->flying);
-	b->flying = NULL;
-	if (!b->dirty) {
-		for (pp = &ip->blocks; *pp && *pp != b; pp = &(*pp)->next)
-			;
-		if (*pp)
-			*pp = b->next;
-		free(b);
-	}
-	ip->nflying--;
-	ip->dseq++;
-	c->dirty_bytes -= sl->bytes;
-	c->inflight_bytes -= sl->bytes;
-	if (ret) {
-		ip->werr = -EIO;
-		fl_err("cannot write back data of inode %" PRIu64 ": %s", ip->r.ino,
-		       strerror(-ret));
-		if (ret == -ESHUTDOWN) { /* Ceph's EBLOCKLISTED */
-			fl_err("this client was fenced off the cluster: the volume goes read-only");
-			c->error = -EIO;
-		}
-	}
-	free(sl->offs);
-	free(sl->bufs);
-	free(sl->lens);
-	memset(sl, 0, sizeof(*sl));
-	s->head = (s->head + 1) % STREAM_SLOTS;
-	s->count--;
-	pthread_cond_broadcast(&c->cond);
-}
-
-/* Sends one whole block of ip; returns 1 if it went, 0 if nothing could go,
- * -EAGAIN if the lock was dropped (the caller looks again). */
-static int stream_one(struct fl_core *c, struct wb_stream *s, struct fl_inode *ip)
-{
-	struct wb_slot *sl;
-	struct fl_dblock *b;
-	struct fl_extent *e;
-	char oid[FL_OID_LEN];
-	size_t n = 0, k;
-
-	if (ip->flushing || ip->want_flush)
-		return 0;
-	b = stream_block(c, ip);
-	if (!b)
-		return 0;
-	if (!ip->r.nlink && c->committed_tid + 1 < c->next_tid) {
-		/* unlinked while open: its orphan record must be durable first */
-		ip->nflying++; /* pins ip while the lock is dropped */
-		fl_journal_wait(c, c->next_tid - 1);
-		ip->nflying--;
-		pthread_cond_broadcast(&c->cond);
-		return -EAGAIN;
-	}
-	if (!ip->trim_mark && ip->r.nlink && (b->index + 1) * c->bsize > ip->jsize) {
-		/* past the journaled size: the orphan mark goes first, durably */
-		struct fl_txn t = {.n = 0};
-		uint64_t tid = 0;
-
-		fl_txn_simple(&t, FL_JOP_ORPHAN_ADD, ip->r.ino);
-		ip->trim_mark = true;
-		fl_orph_note(c, ip->r.ino);
-		if (fl_txn_commit(c, &t, &tid))
-			return 0;
-		ip->nflying++; /* pins ip while the lock is dropped */
-		fl_journal_wait(c, tid);
-		ip->nflying--;
-		pthread_cond_broadcast(&c->cond);
-		return -EAGAIN;
-	}
-	sl = &s->ring[(s->head + s->count) % STREAM_SLOTS];
-	for (e = b->dirty; e; e = e->next)
-		n++;
-	sl->offs = malloc(n * sizeof(*sl->offs));
-	sl->bufs = malloc(n * sizeof(*sl->bufs));
-	sl->lens = malloc(n * sizeof(*sl->lens));
-	if (!sl->offs || !sl->bufs || !sl->lens) {
-		free(sl->offs);
-		free(sl->bufs);
-		free(sl->lens);
-		memset(sl, 0, sizeof(*sl));
-		return 0;
-	}
-	b->flying = b->dirty;
-	b->dirty = NULL;
-	for (e = b->flying, k = 0; e; e = e->next, k++) {
-		sl->offs[k] = e->off;
-		sl->bufs[k] = e->data;
-		sl->lens[k] = e->len;
-		sl->bytes += e->len;
-	}
-	sl->ip = ip;
-	sl->blk = b;
-	ip->nflying++;
-	ip->dirty_bytes -= sl->bytes;
-	c->inflight_bytes += sl->bytes;
-	s->count++;
-	fl_oid_data(oid, ip->r.ino, b->index);
-	/* the flying extents stay put while ip->nflying: send without the lock
-	 * (librados copies the buffer) */
-	pthread_mutex_unlock(&c->lock);
-	sl->batch = fl_batch_new(c->st);
-	if (sl->batch)
-		sl->batch->ops->writev(sl->batch, oid, sl->offs, sl->bufs, sl->lens, n);
-	pthread_mutex_lock(&c->lock);
-	return 1;
-}
-
-static void *streamer_thread(void *arg)
-{
-	struct fl_core *c = arg;
-	struct wb_stream *s = c->stream;
-
-	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		bool sent = false, again = false;
-		size_t i;
-
-		/* fill the window, oldest file first */
-		for (i = 0; i < c->nfull && !c->flush_stop && !c->error;) {
-			struct fl_inode *ip = c->full_q[i];
-			int r;
-
-			if (s->count == STREAM_SLOTS || c->inflight_bytes >= c->wb_window)
-				break;
-			r = stream_one(c, s, ip);
-			if (r == -EAGAIN) {
-				again = true;
-				break; /* the queue may have changed */
-			}
-			if (r == 1) {
-				sent = true;
-				continue;
-			}
-			if (!ip->flushing && !ip->want_flush && !stream_block(c, ip)) {
-				bool blocked = false;
-				struct fl_dblock *b;
-
-				/* nothing whole left, or only blocks still in flight */
-				for (b = ip->blocks; b; b = b->next)
-					blocked = blocked || (b->flying && block_full(b, c->bsize));
-				if (!blocked) {
-					fullq_remove(c, ip);
-					continue;
-				}
-			}
-			i++;
-		}
-		if (again || sent)
-			continue;
-		if (s->count) {
-			stream_reap(c, s);
-			continue;
-		}
-		if (c->flush_stop)
-			break;
-		cond_wait_ms(c, &c->wb_cond, 100);
-	}
-	pthread_mutex_unlock(&c->lock);
-	return NULL;
-}
-
-/* ---------- the flusher threads ---------- */
+/* ---------- the flusher thread ---------- */
 
 static void *flusher_thread(void *arg)
 {
@@ -1186,13 +864,22 @@ static void *flusher_thread(void *arg)
 
 		if (n) {
 			fl_data_flush_many(c, batch, n, NULL);
-			if (c->dirty_bytes <= c->o.dirty_max / 2 && !c->flush_all_waiters)
+			if (c->dirty_bytes <= c->o.dirty_max / 2)
 				c->flush_now = false;
 			continue;
 		}
-		if (!c->flush_all_waiters)
-			c->flush_now = false;
-		cond_wait_ms(c, &c->wb_cond, 100);
+		c->flush_now = false;
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -1200,58 +887,21 @@ static void *flusher_thread(void *arg)
 
 int fl_data_start(struct fl_core *c)
 {
-	int ret = 0;
+	int ret = -pthread_create(&c->flusher, NULL, flusher_thread, c);
 
-	c->wb_window = c->o.wb_window;
-	if (!c->wb_window) {
-		c->wb_window = c->o.dirty_max / 2;
-		if (c->wb_window > STREAM_WINDOW)
-			c->wb_window = STREAM_WINDOW;
-	}
-	if (c->wb_window >= c->bsize) {
-		c->stream = calloc(1, sizeof(*c->stream));
-		if (!c->stream)
-			return -ENOMEM;
-		ret = -pthread_create(&c->streamer, NULL, streamer_thread, c);
-		if (ret) {
-			free(c->stream);
-			c->stream = NULL;
-			return ret;
-		}
-		c->streamer_started = true;
-	}
-	while (c->nflushers < FLUSHERS) {
-		ret = -pthread_create(&c->flushers[c->nflushers], NULL, flusher_thread, c);
-		if (ret)
-			break;
-		c->nflushers++;
-	}
-	if (ret && !c->nflushers) {
-		fl_data_stop(c);
-		return ret;
-	}
-	return 0;
+	if (!ret)
+		c->flusher_started = true;
+	return ret;
 }
 
 void fl_data_stop(struct fl_core *c)
 {
-	if (!c->nflushers && !c->streamer_started)
+	if (!c->flusher_started)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->flush_stop = true;
 	pthread_cond_broadcast(&c->cond);
-	pthread_cond_broadcast(&c->wb_cond);
 	pthread_mutex_unlock(&c->lock);
-	while (c->nflushers)
-		pthread_join(c->flushers[--c->nflushers], NULL);
-	if (c->streamer_started) {
-		pthread_join(c->streamer, NULL); /* lands what is in flight first */
-		c->streamer_started = false;
-	}
-	free(c->stream);
-	c->stream = NULL;
-	pthread_mutex_lock(&c->lock);
-	while (c->nfull)
-		fullq_remove(c, c->full_q[c->nfull - 1]);
-	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->flusher, NULL);
+	c->flusher_started = false;
 }

@@ -537,11 +537,7 @@ int fl_checkpoint(struct fl_core *c)
 static void *commit_thread(void *arg)
 {
 	struct fl_core *c = arg;
-	unsigned stop_retries = 0;
-	bool requeue = false;
-	struct timespec last_requeue;
 
-	now_mono(&last_requeue);
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		bool ckpt_due;
@@ -566,7 +562,13 @@ static void *commit_thread(void *arg)
 		/* a purge deletes data: only once the unlink that allows it is durable,
 		 * i.e. with nothing pending (the branch above commits first) */
 		if (c->npurge && !c->error && !c->jpending.len) {
-			fl_core_purge_round(c);
+			uint64_t entry = c->purge[--c->npurge];
+			int ret = fl_core_purge_one(c, entry);
+
+			if (ret)
+				fl_warn("cannot clean up orphan inode %" PRIu64
+					": %s; kept on the orphan list for the next mount",
+					entry & ~FL_PURGE_SCAN, strerror(-ret));
 			continue;
 		}
 		if (ckpt_due) {
@@ -575,12 +577,8 @@ static void *commit_thread(void *arg)
 			pthread_mutex_lock(&c->lock);
 			continue;
 		}
-		if (c->stop && c->ndefer && !c->error && stop_retries++ < 100) {
-			/* busy inodes at unmount: their write-backs end soon */
-			requeue = true;
-		} else if (c->stop) {
+		if (c->stop)
 			break;
-		}
 		{
 			struct timespec ts;
 
@@ -591,23 +589,6 @@ static void *commit_thread(void *arg)
 				ts.tv_nsec -= 1000000000L;
 			}
 			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-		}
-		if (c->ndefer && (requeue || ms_since(&last_requeue) >= 100)) {
-			/* retry the purges whose inodes were busy, now and then */
-			now_mono(&last_requeue);
-			while (c->ndefer && !c->error) {
-				if (c->npurge == c->purge_cap) {
-					size_t ncap = c->purge_cap ? c->purge_cap * 2 : 16;
-					uint64_t *n = realloc(c->purge, ncap * sizeof(*n));
-
-					if (!n)
-						break;
-					c->purge = n;
-					c->purge_cap = ncap;
-				}
-				c->purge[c->npurge++] = c->purge_defer[--c->ndefer];
-			}
-			requeue = false;
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

@@ -18,9 +18,9 @@ else()
   set(FLOCKER_BENCH_SANITIZED 0)
 endif()
 
-# Not in the default run yet: on a loaded machine flockerfs can still miss a
-# target by more than half (sequential write, small-file stat, untar + unmount;
-# orphans are now purged in batches), which this test then reports as a failure.
+# Not in the default run yet: flockerfs still misses two targets by more than
+# half (unmount after many unlinks, where orphans are purged one by one, and
+# sequential write under load), which this test rightly reports as a failure.
 # -DFLOCKER_BENCH_TESTS=ON registers it (tests/bench/RESULTS.md has the figures).
 option(FLOCKER_BENCH_TESTS "Register the quick benchmark (label bench)" OFF)
 if(FLOCKER_BENCH_TESTS)
