@@ -48,16 +48,6 @@ find_binaries
 DEVC=$FLOCKER_SOURCE_DIR/contrib/dev-cluster.sh
 check_fsck_available || true
 
-PASSED=0
-FAILED=0
-ok() {
-	PASSED=$((PASSED + 1))
-	say "ok: $*"
-}
-bad() {
-	FAILED=$((FAILED + 1))
-	say "FAIL: $*"
-}
 finish() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ] && exit 0

@@ -56,16 +56,6 @@ command -v unshare >/dev/null || skip "no unshare(1)"
 find_binaries
 check_fsck_available || true
 
-PASSED=0
-FAILED=0
-ok() {
-	PASSED=$((PASSED + 1))
-	say "ok: $*"
-}
-bad() {
-	FAILED=$((FAILED + 1))
-	say "FAIL: $*"
-}
 finish() {
 	report_hangs
 	echo "$PASSED passed, $FAILED failed"

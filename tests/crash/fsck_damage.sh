@@ -32,16 +32,6 @@ PROG=${0##*/}
 need_root_and_fuse
 find_binaries
 
-PASSED=0
-FAILED=0
-ok() {
-	PASSED=$((PASSED + 1))
-	say "ok: $*"
-}
-bad() {
-	FAILED=$((FAILED + 1))
-	say "FAIL: $*"
-}
 finish() {
 	echo "$PASSED passed, $FAILED failed"
 	[ "$FAILED" = 0 ] && exit 0

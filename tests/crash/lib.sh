@@ -9,6 +9,18 @@ say() {
 	printf '%s: %s\n' "$PROG" "$*"
 }
 
+# Counters of checks, and one line per check: ok WHAT / bad WHY.
+PASSED=0
+FAILED=0
+ok() {
+	PASSED=$((PASSED + 1))
+	say "ok: $*"
+}
+bad() {
+	FAILED=$((FAILED + 1))
+	say "FAIL: $*"
+}
+
 skip() {
 	say "SKIP: $*"
 	exit 77
