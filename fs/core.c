@@ -823,6 +823,7 @@ static int trim_beyond(struct fl_core *c, uint64_t ino, uint64_t size)
 		ret = -ENOMEM;
 		goto out;
 	}
+	fl_debug("inode %" PRIu64 ": trim %zu listed objects past %" PRIu64, ino, s.n, size);
 	if (size % c->bsize) {
 		fl_oid_data(oid, ino, size / c->bsize);
 		b->ops->truncate(b, oid, size % c->bsize);
@@ -837,56 +838,14 @@ out:
 	return ret;
 }
 
-/* Purges one orphan: its data, then its inode.  An inode that still has
- * links was on the list for a write-back in flight: its data past its size
- * is trimmed instead.  Called by the commit thread with the lock. */
-int fl_core_purge_one(struct fl_core *c, uint64_t entry)
+/* Journals the end of a purged inode into t: gone from the table at the next
+ * checkpoint, off the orphan list, out of the counters. */
+static void purge_forget(struct fl_core *c, struct fl_inode *ip, struct fl_txn *t)
 {
-	uint64_t ino = entry & ~FL_PURGE_SCAN, size;
-	bool scan = entry & FL_PURGE_SCAN;
-	struct fl_txn t = {.n = 0};
-	struct fl_inode *ip;
-	int ret;
+	uint64_t ino = ip->r.ino;
 
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == -ENOENT) {
-		/* already gone: only the list entry remains */
-		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
-		fl_orph_note(c, ino);
-		return fl_txn_commit(c, &t, NULL);
-	}
-	if (ret)
-		return ret;
-	if (ip->nlookup || ip->nopen)
-		return 0;
-	if (ip->r.nlink) {
-		if (!scan)
-			return 0;
-		size = ip->jsize;
-		unlock_core(c);
-		ret = S_ISREG(ip->r.mode) ? trim_beyond(c, ino, size) : 0;
-		lock_core(c);
-		if (ret)
-			return ret;
-		ip->trim_mark = false;
-		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
-		fl_orph_note(c, ino);
-		return fl_txn_commit(c, &t, NULL);
-	}
-	fl_data_drop(c, ip);
-	size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
-	if (S_ISREG(ip->r.mode) && (size || scan)) {
-		unlock_core(c);
-		ret = scan ? trim_beyond(c, ino, 0) : fl_data_remove_objects(c, ino, size);
-		lock_core(c);
-		if (ret)
-			return ret;
-	}
-	ip = fl_ino_find(c, ino);
-	if (!ip || ip->deleted || ip->r.nlink || ip->nlookup || ip->nopen)
-		return 0;
-	fl_txn_simple(&t, FL_JOP_INODE_DEL, ino);
-	fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+	fl_txn_simple(t, FL_JOP_INODE_DEL, ino);
+	fl_txn_simple(t, FL_JOP_ORPHAN_DEL, ino);
 	if (S_ISREG(ip->r.mode)) {
 		/* usage counts regular files only */
 		fl_core_account(c, ip->r.size, 0);
@@ -907,13 +866,204 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 		if (c->n_rmdirs < c->rmdirs_cap)
 			c->ck_rmdirs[c->n_rmdirs++] = ino;
 	}
-	ret = fl_txn_commit(c, &t, NULL);
 	/* the checkpoint removes its itab key and frees it */
 	ip->deleted = true;
 	ip->orphan = ip->trim_mark = false;
 	fl_orph_note(c, ino);
 	fl_ino_ck(c, ip);
-	return ret;
+}
+
+#define PURGE_BATCH 512 /* unlinked inodes purged in one round */
+#define PURGE_BATCH_OBJS                                                                           \
+	1024 /* data objects removed in one round, about: the journal waits meanwhile */
+
+/* Is ip an unlinked inode nobody references, whose purge needs no listing? */
+static bool purge_plain(const struct fl_inode *ip)
+{
+	return !ip->deleted && !ip->r.nlink && !ip->nlookup && !ip->nopen && !ip->scan_trim &&
+	       !ip->flushing;
+}
+
+/*
+ * One purge round, by the commit thread with the lock and nothing pending in
+ * the journal (so every unlink it acts on is durable).  Unlinked inodes that
+ * nobody references go in batches: their data objects are removed in one
+ * RADOS batch without the lock, then their removal is journaled, a few
+ * transactions for the lot.  Anything else (listed at mount, still in use,
+ * already gone) goes alone through fl_core_purge_one.
+ */
+void fl_core_purge_round(struct fl_core *c)
+{
+	struct fl_inode **ips = NULL;
+	struct fl_txn t = {.n = 0};
+	struct fl_batch *b = NULL;
+	uint64_t objs = 0;
+	size_t n = 0, i, k;
+	int ret = 0;
+
+	ips = malloc(PURGE_BATCH * sizeof(*ips));
+	while (c->npurge && n < PURGE_BATCH && objs < PURGE_BATCH_OBJS) {
+		uint64_t e = c->purge[c->npurge - 1], size;
+		struct fl_inode *ip = (e & FL_PURGE_SCAN) ? NULL : fl_ino_find(c, e);
+
+		if (!ip || !purge_plain(ip) || !ips) {
+			if (n)
+				break; /* this round's batch first */
+			c->npurge--;
+			ret = fl_core_purge_one(c, e);
+			if (ret)
+				fl_warn("cannot clean up orphan inode %" PRIu64
+					": %s; kept on the orphan list for the next mount",
+					e & ~FL_PURGE_SCAN, strerror(-ret));
+			free(ips);
+			return;
+		}
+		c->npurge--;
+		for (k = 0; k < n && ips[k] != ip; k++)
+			;
+		if (k < n)
+			continue;    /* queued twice */
+		fl_data_drop(c, ip); /* its write-back ends first */
+		size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
+		if (S_ISREG(ip->r.mode) && size)
+			objs += (size - 1) / c->bsize + 1;
+		ip->flushing = true; /* nobody else touches it while it goes */
+		ips[n++] = ip;
+	}
+	if (!n) {
+		free(ips);
+		return;
+	}
+	b = fl_batch_new(c->st);
+	if (!b)
+		ret = -ENOMEM;
+	for (i = 0; b && i < n; i++) {
+		uint64_t size = ips[i]->r.size > ips[i]->jsize ? ips[i]->r.size : ips[i]->jsize;
+		char oid[FL_OID_LEN];
+
+		if (!S_ISREG(ips[i]->r.mode))
+			continue;
+		for (k = 0; size && k <= (size - 1) / c->bsize; k++) {
+			fl_oid_data(oid, ips[i]->r.ino, k);
+			b->ops->remove(b, oid);
+		}
+	}
+	unlock_core(c);
+	if (b)
+		ret = fl_batch_wait(b);
+	lock_core(c);
+	for (i = 0; i < n; i++) {
+		ips[i]->flushing = false;
+		ips[i]->dseq++;
+	}
+	pthread_cond_broadcast(&c->cond);
+	if (ret) {
+		fl_warn("cannot remove the data of %zu orphan inodes: %s; kept on the orphan list for the next mount",
+			n, strerror(-ret));
+		free(ips);
+		return;
+	}
+	for (i = 0; i < n && !ret; i++) {
+		if (!purge_plain(ips[i]))
+			continue; /* referenced again meanwhile (cannot happen without a name) */
+		if (t.n + 2 > FL_JOPS_MAX) {
+			ret = fl_txn_commit(c, &t, NULL);
+			t.n = 0;
+		}
+		purge_forget(c, ips[i], &t);
+	}
+	if (!ret && t.n)
+		ret = fl_txn_commit(c, &t, NULL);
+	fl_debug("purged %zu orphan inodes (%" PRIu64 " data objects): %d", n, objs, ret);
+	free(ips);
+}
+
+/* A file listed on the orphan list at mount: a crash may have left objects,
+ * or bytes of one, past its size.  Trims them with its write-backs held off,
+ * before anything can extend the file over them; the write-back drops the
+ * mark once the file is closed and clean.  Called with the lock. */
+int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip)
+{
+	uint64_t size;
+	int ret;
+
+	if (!ip->scan_trim)
+		return 0;
+	fl_data_wait_flush(c, ip);
+	if (!ip->scan_trim)
+		return 0; /* another thread did it meanwhile */
+	ip->flushing = true;
+	size = ip->jsize;
+	unlock_core(c);
+	ret = S_ISREG(ip->r.mode) ? trim_beyond(c, ip->r.ino, size) : 0;
+	lock_core(c);
+	ip->flushing = false;
+	ip->dseq++;
+	pthread_cond_broadcast(&c->cond);
+	if (ret) {
+		fl_err("cannot trim data past the end of inode %" PRIu64 ": %s", ip->r.ino,
+		       strerror(-ret));
+		return ret;
+	}
+	ip->scan_trim = false;
+	fl_data_touch(c, ip);
+	return 0;
+}
+
+/* Purges one orphan: its data, then its inode.  An inode that still has
+ * links was on the list for a write-back in flight: its data past its size
+ * is trimmed instead.  Called by the commit thread with the lock. */
+int fl_core_purge_one(struct fl_core *c, uint64_t entry)
+{
+	uint64_t ino = entry & ~FL_PURGE_SCAN, size;
+	bool scan = entry & FL_PURGE_SCAN;
+	struct fl_txn t = {.n = 0};
+	struct fl_inode *ip;
+	int ret;
+
+	ret = fl_ino_get(c, ino, &ip);
+	if (!ret)
+		fl_debug("purge %s inode %" PRIu64 ": nlink %u, lookups %" PRIu64
+			 ", open %u, size %" PRIu64 " journaled %" PRIu64,
+			 scan ? "listed" : "unlinked", ino, ip->r.nlink, (uint64_t)ip->nlookup,
+			 (unsigned)ip->nopen, ip->r.size, ip->jsize);
+	if (ret == -ENOENT) {
+		/* already gone: only the list entry remains */
+		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+		fl_orph_note(c, ino);
+		return fl_txn_commit(c, &t, NULL);
+	}
+	if (ret)
+		return ret;
+	if (ip->r.nlink) {
+		ret = fl_core_trim_stale(c, ip);
+		if (ret || !ip->trim_mark || ip->nopen || ip->dirty_bytes || ip->flushing ||
+		    ip->jsize != ip->r.size)
+			return ret; /* the write-back drops the mark */
+		ip->trim_mark = false;
+		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
+		fl_orph_note(c, ino);
+		return fl_txn_commit(c, &t, NULL);
+	}
+	if (ip->nlookup || ip->nopen) {
+		ip->orphan = true; /* purged when the last reference goes */
+		return 0;
+	}
+	fl_data_drop(c, ip);
+	size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
+	if (S_ISREG(ip->r.mode) && (size || scan)) {
+		unlock_core(c);
+		ret = scan || ip->scan_trim ? trim_beyond(c, ino, 0)
+					    : fl_data_remove_objects(c, ino, size);
+		lock_core(c);
+		if (ret)
+			return ret;
+	}
+	ip = fl_ino_find(c, ino);
+	if (!ip || ip->deleted || ip->r.nlink || ip->nlookup || ip->nopen)
+		return 0;
+	purge_forget(c, ip, &t);
+	return fl_txn_commit(c, &t, NULL);
 }
 
 /* Marks an inode whose link count fell to zero; t gets the orphan record. */
@@ -999,6 +1149,8 @@ static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
 		return S_ISDIR(ip->r.mode) ? -EISDIR : -EINVAL;
 	if (nsize > osize) {
 		ret = fl_core_space_for(c, fl_round4k(nsize) - fl_round4k(osize));
+		if (!ret)
+			ret = fl_core_trim_stale(c, ip); /* the new bytes read as zeros */
 		if (ret)
 			return ret;
 	}
@@ -1539,10 +1691,18 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 	lock_core(c);
 	ip = fl_ino_find(c, ino);
 	if (ip) {
+		if (ip->nopen == 1 && ip->r.nlink == 0) {
+			/* the last handle of an unlinked file: its data goes, once a
+			 * write-back in flight has ended.  Still counted open while
+			 * waiting, so the purge cannot free the inode meanwhile. */
+			fl_data_wait_flush(c, ip);
+			if (ip->nopen == 1 && ip->r.nlink == 0)
+				fl_data_drop(c, ip);
+		}
 		if (ip->nopen)
 			ip->nopen--;
 		if (ip->nopen == 0 && ip->r.nlink == 0) {
-			fl_data_drop(c, ip);
+			ip->werr = 0;
 		} else if (ip->nopen == 0 && ip->werr) {
 			ret = ip->werr;
 			ip->werr = 0;
@@ -1674,6 +1834,8 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 		uint64_t nsize = off + len;
 
 		ret = fl_core_space_for(c, fl_round4k(nsize) - fl_round4k(ip->r.size));
+		if (!ret)
+			ret = fl_core_trim_stale(c, ip);
 		if (ret || (mode & FALLOC_FL_KEEP_SIZE))
 			goto out;
 		/* Extending: flush first so the size never exposes unwritten data. */
@@ -2081,6 +2243,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 {
 	struct fl_core *c = calloc(1, sizeof(*c));
 	struct fl_inode *root;
+	size_t i;
 	int ret;
 
 	*out = NULL;
@@ -2119,6 +2282,23 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		root->nlookup = 1; /* the kernel's reference to the root, never forgotten */
 		root->parent = FL_ROOT_INO;
 		ret = dir_get(c, root, &d);
+	}
+	/* Inodes on the orphan list: a crash may have left data past their
+	 * size.  Marked before any request can reach them; the commit thread
+	 * trims them (fl_core_purge_one). */
+	for (i = 0; !ret && i < c->npurge; i++) {
+		uint64_t ino = c->purge[i] & ~FL_PURGE_SCAN;
+		struct fl_inode *ip;
+		int r = fl_ino_get(c, ino, &ip);
+
+		if (r == 0) {
+			ip->trim_mark = ip->scan_trim = true;
+			ip->orphan = !ip->r.nlink;
+		} else if (r != -ENOENT) {
+			fl_warn("volume %s: orphan inode %" PRIu64
+				" cannot be read (%s): left on the orphan list",
+				v->super.name, ino, strerror(-r));
+		}
 	}
 	unlock_core(c);
 	if (ret) {

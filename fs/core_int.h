@@ -52,6 +52,7 @@ struct fl_inode {
 	struct fl_inode *hnext;
 	struct fl_inode_rec r; /* r.size is the size programs see */
 	uint64_t jsize;	       /* size that durable data backs: what the journal records */
+	uint64_t jtid;	       /* the last transaction that recorded this inode */
 	uint64_t parent;       /* directories: the directory holding them */
 	uint64_t nlookup;
 	uint32_t nopen;
@@ -59,6 +60,7 @@ struct fl_inode {
 	bool deleted;	 /* INODE_DEL journaled: gone from the table at checkpoint */
 	bool orphan;	 /* nlink 0, waiting for the last reference */
 	bool trim_mark;	 /* on the orphan list: data objects may reach past jsize */
+	bool scan_trim;	 /* listed at mount: a crash may have left objects past jsize */
 	bool attr_dirty; /* size/times changed by writes, to journal at next flush */
 	bool flushing;
 	bool on_dlist; /* on core->dirty_inodes */
@@ -147,6 +149,9 @@ void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize);
  * orphan list at mount (its data objects may reach past its recorded size). */
 #define FL_PURGE_SCAN ((uint64_t)1 << 63)
 int fl_core_purge_one(struct fl_core *c, uint64_t entry);
+/* One purge round (the commit thread, with the lock, nothing pending in the
+ * journal): unlinked inodes in batches, the rest one by one. */
+void fl_core_purge_round(struct fl_core *c);
 /* Notes that ino's membership of the orphan list changed, for the checkpoint. */
 void fl_orph_note(struct fl_core *c, uint64_t ino);
 /* Frees a purged inode once the checkpoint has recorded its deletion. */
@@ -194,6 +199,9 @@ int fl_data_remove_objects(struct fl_core *c, uint64_t ino, uint64_t size);
 void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
 /* Queues the inode for the flusher even without dirty data (to settle its orphan mark). */
 void fl_data_touch(struct fl_core *c, struct fl_inode *ip);
+int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip);
+/* Waits until no write-back or truncate of ip runs (drops core->lock meanwhile). */
+void fl_data_wait_flush(struct fl_core *c, struct fl_inode *ip);
 int fl_data_start(struct fl_core *c);
 void fl_data_stop(struct fl_core *c);
 int64_t fl_now_ms(void);

@@ -294,6 +294,11 @@ static void wait_flush(struct fl_core *c, struct fl_inode *ip)
 		pthread_cond_wait(&c->cond, &c->lock);
 }
 
+void fl_data_wait_flush(struct fl_core *c, struct fl_inode *ip)
+{
+	wait_flush(c, ip);
+}
+
 ssize_t fl_data_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, void *buf)
 {
 	uint64_t bs = c->bsize, seq, pos;
@@ -376,6 +381,8 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 		return -EINVAL;
 	if (end > ip->r.size) {
 		ret = fl_core_space_for(c, fl_round4k(end) - fl_round4k(ip->r.size));
+		if (!ret && ip->scan_trim)
+			ret = fl_core_trim_stale(c, ip); /* a hole must read as zeros */
 		if (ret)
 			return ret;
 	}
@@ -439,7 +446,6 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 	struct wb_op *ops = NULL;
 	uint64_t *target = NULL, moved = 0, mtid = 0;
 	size_t nops = 0, capops = 0, i, k;
-	bool orphans = false;
 	int ret = 0;
 
 	if (c->error)
@@ -455,25 +461,42 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		}
 	n = k;
 	/* Data past the recorded size: put those files on the orphan list first,
-	 * so that a crash before their size is journaled trims what was written. */
-	for (i = 0; i < n && !ret; i++) {
-		struct fl_inode *ip = ips[i];
+	 * so that a crash before their size is journaled trims what was written.
+	 * A file without the mark whose last record (a size raised by truncate or
+	 * fallocate, its unlink) is not durable yet waits for that record: data
+	 * below its new size but past the durable one would otherwise outlive a
+	 * crash with nothing to trim it.  Waiting drops the lock and writers may
+	 * add data meanwhile, so look again until nothing needs a wait. */
+	for (;;) {
+		bool need_wait = false;
 
-		if (ip->trim_mark || !ip->r.nlink || dirty_end(ip, c->bsize) <= ip->jsize)
-			continue;
-		ret = txn_room(c, &t, 1, &mtid);
+		for (i = 0; i < n && !ret; i++) {
+			struct fl_inode *ip = ips[i];
+
+			if (!ip->trim_mark && ip->dirty_bytes && ip->jtid > c->committed_tid &&
+			    ip->jtid > mtid) {
+				mtid = ip->jtid;
+				need_wait = true;
+			}
+			if (ip->trim_mark || !ip->r.nlink || dirty_end(ip, c->bsize) <= ip->jsize)
+				continue;
+			ret = txn_room(c, &t, 1, &mtid);
+			if (ret)
+				break;
+			fl_txn_simple(&t, FL_JOP_ORPHAN_ADD, ip->r.ino);
+			ip->trim_mark = true;
+			fl_orph_note(c, ip->r.ino);
+			need_wait = true;
+		}
+		if (!ret && t.n)
+			ret = fl_txn_commit(c, &t, &mtid);
+		t.n = 0;
+		if (ret || !need_wait)
+			break;
+		ret = fl_journal_wait(c, mtid); /* drops the lock */
 		if (ret)
 			break;
-		fl_txn_simple(&t, FL_JOP_ORPHAN_ADD, ip->r.ino);
-		ip->trim_mark = true;
-		fl_orph_note(c, ip->r.ino);
-		orphans = true;
 	}
-	if (!ret && t.n)
-		ret = fl_txn_commit(c, &t, &mtid);
-	t.n = 0;
-	if (!ret && orphans)
-		ret = fl_journal_wait(c, mtid); /* drops the lock; writers may add data */
 	if (ret)
 		goto out_unflag;
 	/* take every dirty extent of every file as it is now */
@@ -563,8 +586,15 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		} else {
 			uint64_t nj = target[i] < ip->r.size ? target[i] : ip->r.size;
 
-			if (nj > ip->jsize)
+			fl_debug("inode %" PRIu64 ": data written back up to %" PRIu64
+				 " (size %" PRIu64 ", journaled %" PRIu64 ")",
+				 ip->r.ino, target[i], ip->r.size, ip->jsize);
+			if (nj > ip->jsize) {
+				/* a new size to journal, even if an earlier write-back
+				 * already journaled "changed by writes" with an older one */
 				fl_set_jsize(c, ip, nj);
+				ip->attr_dirty = true;
+			}
 		}
 	}
 	c->dirty_bytes -= moved;
@@ -580,7 +610,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 	for (i = 0; i < n && !ret; i++) {
 		struct fl_inode *ip = ips[i];
 		bool put = ip->attr_dirty || ip->jsize != ip->r.size;
-		bool unmark = ip->trim_mark && !ip->nopen && ip->r.nlink &&
+		bool unmark = ip->trim_mark && !ip->scan_trim && !ip->nopen && ip->r.nlink &&
 			      ip->jsize == ip->r.size && !dirty_end(ip, c->bsize);
 
 		ret = txn_room(c, &t, (uint32_t)put + (uint32_t)unmark, tid);
@@ -741,6 +771,8 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 	top = oldsize > ip->jsize ? oldsize : ip->jsize;
 	if (!top)
 		return 0;
+	fl_debug("inode %" PRIu64 ": trim objects from %" PRIu64 " up to %" PRIu64, ino, newsize,
+		 top);
 	ip->flushing = true; /* keeps readers and other flushes out of the objects */
 	pthread_mutex_unlock(&c->lock);
 	{
@@ -763,6 +795,7 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 		}
 	}
 	pthread_mutex_lock(&c->lock);
+	fl_debug("inode %" PRIu64 ": trimmed to %" PRIu64 ": %d", ino, newsize, ret);
 	ip->flushing = false;
 	ip->dseq++;
 	pthread_cond_broadcast(&c->cond);

@@ -87,6 +87,44 @@ static int64_t ms_since(const struct timespec *a)
 	return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
 }
 
+/* The debug log names every transaction: "txn T: I<ino>=<size> D<ino> +<ino> -<ino> E<dir>/<name>
+ * X<dir>/<name>" (inode put with its journaled size, inode delete, orphan mark added, removed,
+ * entry set, entry removed). */
+static void trace_txn(const struct fl_core *c, const struct fl_txn *t)
+{
+	char line[1024];
+	size_t off = 0;
+	uint32_t i;
+
+	for (i = 0; i < t->n && off < sizeof(line) - 64; i++) {
+		const struct fl_jop *op = &t->ops[i];
+		int n = 0;
+
+		switch (op->kind) {
+		case FL_JOP_INODE_PUT:
+			n = snprintf(line + off, sizeof(line) - off, " I%" PRIu64 "=%" PRIu64,
+				     op->ino, t->ip[i] ? t->ip[i]->jsize : 0);
+			break;
+		case FL_JOP_INODE_DEL:
+			n = snprintf(line + off, sizeof(line) - off, " D%" PRIu64, op->ino);
+			break;
+		case FL_JOP_ORPHAN_ADD:
+		case FL_JOP_ORPHAN_DEL:
+			n = snprintf(line + off, sizeof(line) - off, " %c%" PRIu64,
+				     op->kind == FL_JOP_ORPHAN_ADD ? '+' : '-', op->ino);
+			break;
+		default:
+			n = snprintf(line + off, sizeof(line) - off, " %c%" PRIu64 "/%.24s",
+				     op->kind == FL_JOP_DENT_SET ? 'E' : 'X', op->ino,
+				     op->name ? op->name : "");
+		}
+		if (n > 0)
+			off += (size_t)n < sizeof(line) - off ? (size_t)n : 0;
+	}
+	line[off] = 0;
+	fl_debug("txn %" PRIu64 ":%s", c->next_tid, line);
+}
+
 int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 {
 	struct fl_jtxn j = {0};
@@ -108,8 +146,11 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 		if (t->ip[i]) {
 			t->ops[i].inode = t->ip[i]->r; /* shallow: encoded right now */
 			t->ops[i].inode.size = t->ip[i]->jsize;
+			t->ip[i]->jtid = c->next_tid;
 		}
 	}
+	if (fl_log_level >= LOG_DEBUG)
+		trace_txn(c, t);
 	j.version = FL_FORMAT_VERSION;
 	j.tid = c->next_tid;
 	j.next_ino = c->next_ino;
@@ -161,6 +202,7 @@ static int commit_pending(struct fl_core *c)
 		       strerror(-ret));
 		c->error = -EIO;
 	} else {
+		fl_debug("journal: durable up to txn %" PRIu64 " (segment %" PRIu64 ")", last, seg);
 		c->committed_tid = last;
 		c->jseg_bytes += b.len;
 		c->jbytes_since_ckpt += b.len;
@@ -562,13 +604,7 @@ static void *commit_thread(void *arg)
 		/* a purge deletes data: only once the unlink that allows it is durable,
 		 * i.e. with nothing pending (the branch above commits first) */
 		if (c->npurge && !c->error && !c->jpending.len) {
-			uint64_t entry = c->purge[--c->npurge];
-			int ret = fl_core_purge_one(c, entry);
-
-			if (ret)
-				fl_warn("cannot clean up orphan inode %" PRIu64
-					": %s; kept on the orphan list for the next mount",
-					entry & ~FL_PURGE_SCAN, strerror(-ret));
+			fl_core_purge_round(c);
 			continue;
 		}
 		if (ckpt_due) {

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -42,7 +43,7 @@ struct opts {
 	char *conf, *id, *pool, *logfile;
 	bool ro, foreground, debug, takeover;
 	bool allow_other, default_permissions, writeback;
-	unsigned lease_s, timeout_s, commit_ms, readahead_kb;
+	unsigned lease_s, timeout_s, commit_ms, readahead_kb, max_threads;
 	uint64_t dirty_max;
 	char fuse_extra[512]; /* nodev,nosuid,... passed to the kernel */
 };
@@ -62,6 +63,7 @@ static void usage(FILE *f)
 		"  takeover           fence and replace a writer on another host that is dead\n"
 		"  lease=SECONDS      writer lock lease (default %d)\n"
 		"  dirty_max=SIZE     dirty file data kept in memory before writers wait (default 64M)\n"
+		"  max_threads=N      FUSE worker threads, each holding a 1 MiB buffer (default 16)\n"
 		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
 		"  readahead_kb=KB    kernel readahead for the mount (default 16384)\n"
 		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
@@ -169,6 +171,14 @@ static int parse_opts(struct opts *o, char *list)
 					val);
 				return -EINVAL;
 			}
+		} else if (!strcmp(opt, "max_threads") && val) {
+			if (parse_uint(val, &o->max_threads) || o->max_threads < 2 ||
+			    o->max_threads > 256) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid max_threads=%s: use 2 to 256\n",
+					val);
+				return -EINVAL;
+			}
 		} else if (!strcmp(opt, "dirty_max") && val) {
 			if (fl_parse_size(val, &o->dirty_max) || o->dirty_max < (8u << 20)) {
 				fprintf(stderr,
@@ -265,33 +275,44 @@ struct renewer {
 	bool stop;
 };
 
+/*
+ * Renews every lease/3, counted from the start of the previous renewal, so a
+ * renewal slowed by a busy OSD does not push the next one back.  It runs
+ * until the core has written everything at unmount: r->core is cleared
+ * before the core goes away, and a lock lost after that fails the last
+ * writes through the fence itself (the client is blocklisted first).
+ */
 static void *renew_thread(void *arg)
 {
 	struct renewer *r = arg;
 	unsigned period = r->v->lease_s / 3 ? r->v->lease_s / 3 : 1;
+	struct timespec next;
 
+	clock_gettime(CLOCK_REALTIME, &next);
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
-		struct timespec ts;
+		struct timespec now;
 		int ret;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += period;
-		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+		next.tv_sec += period;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (next.tv_sec < now.tv_sec) /* a renewal took longer than the period */
+			next = now;
+		pthread_cond_timedwait(&r->cond, &r->lock, &next);
 		if (r->stop)
 			break;
 		pthread_mutex_unlock(&r->lock);
 		ret = fl_volume_renew(r->v);
+		pthread_mutex_lock(&r->lock);
 		if (ret) {
 			fl_err("volume %s: cannot renew the writer lock: %s", r->v->super.name,
 			       strerror(-ret));
-			if (ret == -ENOENT || ret == -EBUSY || ret == -ESHUTDOWN) {
+			if ((ret == -ENOENT || ret == -EBUSY || ret == -ESHUTDOWN) && r->core) {
 				fl_err("volume %s: lost the writer lock; every change now fails with EIO",
 				       r->v->super.name);
 				fl_core_set_error(r->core, -EIO);
 			}
 		}
-		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -414,7 +435,8 @@ int main(int argc, char **argv)
 	struct opts o = {.allow_other = true,
 			 .default_permissions = true,
 			 .writeback = true,
-			 .readahead_kb = 16384};
+			 .readahead_kb = 16384,
+			 .max_threads = 16};
 	struct fl_rados_opts ro = {0};
 	struct fl_store *base = NULL;
 	struct fl_volume *v = NULL;
@@ -431,6 +453,11 @@ int main(int argc, char **argv)
 	char err[512] = "", fopts[1024], mp[PATH_MAX];
 	int ret, rc = EXIT_MOUNT;
 
+	/* File data passes through many FUSE threads in buffers of up to 1 MiB:
+	 * with glibc's default of one arena per thread (up to 8 per core), freed
+	 * buffers stay in a dozen arenas and the resident size grows far past
+	 * dirty_max.  Two arenas keep it close to what is in use. */
+	mallopt(M_ARENA_MAX, 2);
 	fl_log_init("mount.flockerfs", LOG_NOTICE);
 	if (parse_args(&o, argc, argv))
 		return EXIT_USAGE;
@@ -544,8 +571,8 @@ int main(int argc, char **argv)
 	lc = fuse_loop_cfg_create();
 	if (lc) {
 		fuse_loop_cfg_set_clone_fd(lc, 0);
-		fuse_loop_cfg_set_idle_threads(lc, 16);
-		fuse_loop_cfg_set_max_threads(lc, 64);
+		fuse_loop_cfg_set_idle_threads(lc, o.max_threads / 2);
+		fuse_loop_cfg_set_max_threads(lc, o.max_threads);
 	}
 	ret = fuse_session_loop_mt(se, lc);
 	fuse_session_unmount(se);
@@ -556,11 +583,10 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out:
 	if (renewing) {
+		/* keep the lease while the last changes go out; the core goes away */
 		pthread_mutex_lock(&rn.lock);
-		rn.stop = true;
-		pthread_cond_signal(&rn.cond);
+		rn.core = NULL;
 		pthread_mutex_unlock(&rn.lock);
-		pthread_join(rt, NULL);
 	}
 	if (core) {
 		ret = fl_core_unmount(core);
@@ -572,6 +598,13 @@ out:
 		} else if (rc == 0) {
 			fl_notice("volume %s unmounted, everything is in RADOS", o.name);
 		}
+	}
+	if (renewing) {
+		pthread_mutex_lock(&rn.lock);
+		rn.stop = true;
+		pthread_cond_signal(&rn.cond);
+		pthread_mutex_unlock(&rn.lock);
+		pthread_join(rt, NULL);
 	}
 	if (se)
 		fuse_session_destroy(se);

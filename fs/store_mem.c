@@ -17,7 +17,8 @@
  *  - omap compares treat a missing key as an empty value;
  *  - locks follow cls_lock: the holder is (client, cookie); expired lockers
  *    vanish; taking a lock creates the object;
- *  - a blocklisted handle gets -ESHUTDOWN (Ceph's EBLOCKLISTED) for every op.
+ *  - a blocklisted handle gets -ESHUTDOWN (Ceph's EBLOCKLISTED) for every op;
+ *  - fl_mem_delay_batches makes every batch wait before it runs (a slow OSD).
  *
  * Where it differs from RADOS on purpose: every handle, clones included, is
  * its own client (own "client.N" name and address), so tests can play two
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define MEM_MAX_OBJECT_SIZE	(128ULL << 20) /* osd_max_object_size */
@@ -207,6 +209,7 @@ struct mem_shared {
 	struct mblock *blocks; /* blocklist */
 	int inject_err;	       /* negative errno */
 	int inject_n;
+	unsigned batch_delay_us; /* each batch waits this long before it runs */
 	uint32_t rng;
 	uint32_t next_gid;
 };
@@ -1273,6 +1276,15 @@ void fl_mem_inject_error(struct fl_store *st, int err, int n)
 	pthread_mutex_unlock(&sh->mu);
 }
 
+void fl_mem_delay_batches(struct fl_store *st, unsigned usec)
+{
+	struct mem_shared *sh = mem_of(st)->sh;
+
+	pthread_mutex_lock(&sh->mu);
+	sh->batch_delay_us = usec;
+	pthread_mutex_unlock(&sh->mu);
+}
+
 /* --- batches: queued, then run at wait in a shuffled order --- */
 
 enum bop_type { BOP_WRITE, BOP_WRITEV, BOP_REMOVE, BOP_TRUNCATE, BOP_ZERO, BOP_READ };
@@ -1450,8 +1462,14 @@ static int mb_wait(struct fl_batch *fb)
 	struct mem_batch *b = (struct mem_batch *)fb;
 	struct mem_store *ms = b->ms;
 	int err = b->err;
+	unsigned delay;
 	size_t i;
 
+	pthread_mutex_lock(&ms->sh->mu);
+	delay = ms->sh->batch_delay_us;
+	pthread_mutex_unlock(&ms->sh->mu);
+	if (delay)
+		usleep(delay); /* a slow OSD, for tests of what runs meanwhile */
 	/* no order inside a batch: shuffle */
 	pthread_mutex_lock(&ms->sh->mu);
 	for (i = b->n; i > 1; i--) {

@@ -43,6 +43,9 @@
 # Output ends with "N passed, N failed" (trials, scenarios and their fscks).  Exit 0,
 # 1 on any failure, 77 (skip) without root or /dev/fuse.
 set -euo pipefail
+# FLOCKER_CRASH_MOUNT_OPTS: more mount options for the trials (e.g. debug, whose
+# log traces every transaction, commit, trim and purge).
+XOPTS=${FLOCKER_CRASH_MOUNT_OPTS:+,$FLOCKER_CRASH_MOUNT_OPTS}
 
 PROG=${0##*/}
 WORKLOAD=${1:?usage: $PROG WORKLOAD [--trials N] [--seed S] ...}
@@ -75,7 +78,6 @@ done
 
 PASSED=0
 FAILED=0
-LEAKS=0
 need_root_and_fuse
 find_binaries
 
@@ -162,7 +164,7 @@ trial() {
 		say "FAIL: trial $t (seed $seed, commit_ms $cms, kill after ${delay}ms): $*"
 	}
 	volume_create "$vol" || { why "cannot create volume $vol"; return 1; }
-	if ! mount_volume "$vol" "$MNT" "log=$mlog,commit_ms=$cms"; then
+	if ! mount_volume "$vol" "$MNT" "log=$mlog,commit_ms=$cms$XOPTS"; then
 		why "cannot mount: $MOUNT_ERR"
 		return 1
 	fi
@@ -195,7 +197,7 @@ trial() {
 	# now and then a second crash, of the mount that replays the journal
 	if [ $((RANDOM % 4)) = 0 ]; then
 		local d2=$((RANDOM % 300)) fpid
-		"$MOUNT_BIN" "$vol" "$MNT" -f -o "log=$mlog,commit_ms=$cms" </dev/null >>"$mlog" 2>&1 &
+		"$MOUNT_BIN" "$vol" "$MNT" -f -o "log=$mlog,commit_ms=$cms$XOPTS" </dev/null >>"$mlog" 2>&1 &
 		fpid=$!
 		sleep "$(printf '0.%03d' "$d2")"
 		kill -9 "$fpid" 2>/dev/null || true
@@ -203,7 +205,7 @@ trial() {
 		umount -i -l "$MNT" 2>/dev/null || true
 		echo "--- trial $t: second kill -9, ${d2}ms into the next mount" >>"$mlog"
 	fi
-	if ! mount_volume "$vol" "$MNT" "log=$mlog,commit_ms=$cms"; then
+	if ! mount_volume "$vol" "$MNT" "log=$mlog,commit_ms=$cms$XOPTS"; then
 		why "cannot mount after the crash: $MOUNT_ERR"
 		return 1
 	fi
@@ -216,15 +218,7 @@ trial() {
 		head -40 "$WORKDIR/t$t.stuck" | sed 's/^/    /'
 	fi
 	if [ "$FSCK_OK" = 1 ]; then
-		# Known bug (issue #4, README): after some crashes (seen 2 in 100
-		# trials in the sanitizer build, 0 in ~800 in the normal build) a
-		# clean remount and unmount still leave data objects, or bytes of
-		# one, past the end of a file.  Reported and counted, not a failure,
-		# until it is fixed; anything else fsck finds fails the trial.
-		LEAK_OK=1 fsck_clean "$vol" "trial $t" || case $? in
-			2) LEAKS=$((LEAKS + 1)) ;;
-			*) ok=0 ;;
-			esac
+		fsck_clean "$vol" "trial $t" || ok=0
 	fi
 	if [ "$ok" = 1 ]; then
 		[ "$KEEP" = 1 ] || rm -f "$log" "$mlog" "$WORKDIR/t$t".*.out
@@ -255,7 +249,6 @@ if [ "$FSCK_OK" = 0 ]; then
 	FAILED=$((FAILED + 1))
 	say "FAIL: flockerctl fsck is missing ($FSCK_WHY): check (d), fsck clean after every crash, was not run"
 fi
-[ "$LEAKS" = 0 ] || say "KNOWN BUG: $LEAKS of $TRIALS trials left data past the end of a file or stray data objects after the crash (see LEAK lines; issue #4)"
 say "seed $SEED: $TRIALS trials in $((SECONDS - t0))s, after $(python3 "$SCEN" list | wc -w) fixed scenarios"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

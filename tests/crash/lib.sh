@@ -61,24 +61,11 @@ check_fsck_available() {
 
 # fsck_clean VOL WHAT: runs flockerctl fsck VOL; 0 when it reports the volume
 # clean (exit 0), else prints its output and returns 1.
-#   With LEAK_OK=1, a report whose only findings are data left behind (stray
-#   data objects, data past the end of a file, the superblock counters that
-#   follow from them) returns 2 instead: the known bug below, counted apart.
 fsck_clean() {
-	local vol=$1 what=$2 out rc=0 other
+	local vol=$1 what=$2 out rc=0
 	out=$(timeout 120 "$CTL" fsck "$vol" 2>&1) || rc=$?
 	if [ "$rc" = 0 ]; then
 		return 0
-	fi
-	if [ "${LEAK_OK:-0}" = 1 ] && [ "$rc" = 4 ]; then
-		# the finding lines: "      <what>   <count>"
-		other=$(printf '%s\n' "$out" | grep -E '^ +[a-z].* [0-9]+$' |
-			grep -Ev '^ +(stray data objects|data past the end of files|wrong superblock counters) +[0-9]+$' || true)
-		if [ -z "$other" ]; then
-			say "LEAK (known bug, not counted as a failure): $what: flockerctl fsck $vol:"
-			printf '%s\n' "$out" | sed -n 1,10p | sed 's/^/    /'
-			return 2
-		fi
 	fi
 	say "FAIL: $what: flockerctl fsck $vol exits $rc:"
 	printf '%s\n' "$out" | sed -n 1,40p | sed 's/^/    /'
