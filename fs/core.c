@@ -2235,6 +2235,7 @@ static void core_free(struct fl_core *c)
 	fl_buf_free(&c->jpending);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
+	pthread_cond_destroy(&c->space_cond);
 	free(c);
 }
 
@@ -2251,6 +2252,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
+	pthread_cond_init(&c->space_cond, NULL);
 	c->v = v;
 	c->st = v->st;
 	c->o = *o;

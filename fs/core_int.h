@@ -128,6 +128,8 @@ struct fl_core {
 	/* data */
 	struct fl_inode *dirty_inodes, *dirty_tail;
 	uint64_t dirty_bytes;
+	pthread_cond_t space_cond; /* writers waiting for dirty_bytes to fall */
+	unsigned space_waiters;
 	pthread_t flusher;
 	bool flusher_started, flush_stop, flush_now;
 	uint64_t *purge; /* orphans whose last reference went: delete their data */

@@ -20,7 +20,9 @@
 
 #include "flocker/log.h"
 
-#define FLUSH_AGE_MS 1000 /* dirty data older than this is written back */
+#define SEQ_HINT     (128u << 10) /* a write this large at a block's start: sequential */
+#define SEQ_CAP_MAX  (8u << 20)	  /* ... then its buffer is the whole block, up to this */
+#define FLUSH_AGE_MS 1000	  /* dirty data older than this is written back */
 
 int64_t fl_now_ms(void)
 {
@@ -78,17 +80,23 @@ static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src,
 		pp = &(*pp)->next;
 	first = *pp;
 	if (!first || first->off > end) {
+		/* a large write at the start of a block is likely a sequential
+		 * stream: room for the whole block at once, so that the next
+		 * writes append in place instead of copying at every realloc */
+		uint32_t cap = off == 0 && len >= SEQ_HINT && bsize <= SEQ_CAP_MAX ? bsize : len;
+
 		n = malloc(sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		n->data = malloc(len);
+		n->data = malloc(cap);
 		if (!n->data) {
 			free(n);
 			return -ENOMEM;
 		}
 		memcpy(n->data, src, len);
 		n->off = off;
-		n->len = n->cap = len;
+		n->len = len;
+		n->cap = cap;
 		n->next = first;
 		*pp = n;
 		return len;
@@ -288,6 +296,14 @@ static void dlist_remove(struct fl_core *c, struct fl_inode *ip)
 	ip->dnext = ip->dprev = NULL;
 }
 
+/* Dirty bytes left memory: writers waiting for room may go on. */
+static void dirty_sub(struct fl_core *c, uint64_t n)
+{
+	c->dirty_bytes -= n;
+	if (c->space_waiters)
+		pthread_cond_broadcast(&c->space_cond);
+}
+
 static void wait_flush(struct fl_core *c, struct fl_inode *ip)
 {
 	while (ip->flushing)
@@ -386,10 +402,26 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 		if (ret)
 			return ret;
 	}
+	/* Out of room: wake the flusher once and sleep until a write-back frees
+	 * some.  Writers wait apart from everything else on c->cond, so that the
+	 * many broadcasts there (commits, flushes) do not wake them all, nor
+	 * they one another (timed: a volume that fails wakes nobody). */
 	while (c->dirty_bytes + len > c->o.dirty_max && !c->error) {
-		c->flush_now = true;
-		pthread_cond_broadcast(&c->cond);
-		pthread_cond_wait(&c->cond, &c->lock);
+		struct timespec ts;
+
+		if (!c->flush_now) {
+			c->flush_now = true;
+			pthread_cond_broadcast(&c->cond);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		c->space_waiters++;
+		pthread_cond_timedwait(&c->space_cond, &c->lock, &ts);
+		c->space_waiters--;
 	}
 	if (c->error)
 		return -EIO;
@@ -597,7 +629,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 			}
 		}
 	}
-	c->dirty_bytes -= moved;
+	dirty_sub(c, moved);
 	if (ret) {
 		fl_err("cannot write back data of %zu files: %s", n, strerror(-ret));
 		if (ret == -ESHUTDOWN) { /* Ceph's EBLOCKLISTED */
@@ -766,7 +798,7 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 			pp = &b->next;
 		}
 		ip->dirty_bytes -= dropped;
-		c->dirty_bytes -= dropped;
+		dirty_sub(c, dropped);
 	}
 	top = oldsize > ip->jsize ? oldsize : ip->jsize;
 	if (!top)
@@ -823,7 +855,7 @@ int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t
 			if (d < 0)
 				return (int)d;
 			ip->dirty_bytes -= (uint64_t)d;
-			c->dirty_bytes -= (uint64_t)d;
+			dirty_sub(c, (uint64_t)d);
 		}
 		pos += n;
 	}
@@ -871,7 +903,7 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip)
 
 		for (e = b->dirty; e; e = e->next)
 			n += e->len;
-		c->dirty_bytes -= n;
+		dirty_sub(c, n);
 		ip->blocks = b->next;
 		extents_free(b->dirty);
 		extents_free(b->flying);
