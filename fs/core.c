@@ -1010,6 +1010,107 @@ int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip)
 	return 0;
 }
 
+/* The inodes of the orphan list at mount, for one listing of the data objects. */
+struct listed {
+	uint64_t ino, first; /* objects of this index and above go */
+};
+
+struct listed_ctx {
+	const struct listed *l;
+	size_t n;
+	struct fl_batch *b;
+	uint64_t removed;
+};
+
+static int cmp_listed(const void *a, const void *b)
+{
+	const struct listed *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int listed_cb(void *arg, const char *oid)
+{
+	struct listed_ctx *x = arg;
+	struct listed key;
+	const struct listed *hit;
+	uint64_t index;
+
+	if (fl_oid_parse_data(oid, &key.ino, &index))
+		return 0;
+	hit = bsearch(&key, x->l, x->n, sizeof(*x->l), cmp_listed);
+	if (hit && index >= hit->first) {
+		x->b->ops->remove(x->b, oid);
+		x->removed++;
+	}
+	return 0;
+}
+
+/*
+ * At mount, before anything runs: the regular files on the orphan list may
+ * have objects, or bytes of one, past their size (a crash during a
+ * write-back or a truncate), and unlinked ones all their objects.  One
+ * listing of the data objects finds them all, one batch trims them; the
+ * purge that follows needs no listing of its own.  On failure the inodes
+ * keep scan_trim and are trimmed one by one later.
+ */
+static void trim_listed(struct fl_core *c)
+{
+	struct listed_ctx x = {0};
+	struct listed *l = NULL;
+	char oid[FL_OID_LEN];
+	size_t i, n = 0;
+	int ret;
+
+	if (!c->npurge)
+		return;
+	l = calloc(c->npurge, sizeof(*l));
+	x.b = l ? fl_batch_new(c->st) : NULL;
+	if (!x.b) {
+		free(l);
+		return;
+	}
+	for (i = 0; i < c->npurge; i++) {
+		struct fl_inode *ip = fl_ino_find(c, c->purge[i] & ~FL_PURGE_SCAN);
+
+		if (!ip || !ip->scan_trim || !S_ISREG(ip->r.mode))
+			continue;
+		l[n].ino = ip->r.ino;
+		l[n].first = ip->r.nlink ? (ip->jsize + c->bsize - 1) / c->bsize : 0;
+		if (ip->r.nlink && ip->jsize % c->bsize) {
+			fl_oid_data(oid, ip->r.ino, ip->jsize / c->bsize);
+			x.b->ops->truncate(x.b, oid, ip->jsize % c->bsize);
+		}
+		n++;
+	}
+	qsort(l, n, sizeof(*l), cmp_listed);
+	x.l = l;
+	x.n = n;
+	ret = n ? c->st->ops->list_objects(c->st, "data.", listed_cb, &x) : 0;
+	{
+		int r = fl_batch_wait(x.b);
+
+		ret = ret ? ret : r;
+	}
+	if (ret) {
+		fl_warn("volume %s: cannot trim the data of %zu files on the orphan list: %s; "
+			"trying again one by one",
+			c->v->super.name, n, strerror(-ret));
+	} else {
+		for (i = 0; i < c->npurge; i++) {
+			struct fl_inode *ip = fl_ino_find(c, c->purge[i] & ~FL_PURGE_SCAN);
+
+			if (ip)
+				ip->scan_trim = false;
+		}
+		if (n)
+			fl_notice("volume %s: %zu files on the orphan list, %" PRIu64
+				  " data objects past their end removed",
+				  c->v->super.name, n, x.removed);
+	}
+	free(l);
+}
+
 /* Purges one orphan: its data, then its inode.  An inode that still has
  * links was on the list for a write-back in flight: its data past its size
  * is trimmed instead.  Called by the commit thread with the lock. */
@@ -1053,8 +1154,7 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 	size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
 	if (S_ISREG(ip->r.mode) && (size || scan)) {
 		unlock_core(c);
-		ret = scan || ip->scan_trim ? trim_beyond(c, ino, 0)
-					    : fl_data_remove_objects(c, ino, size);
+		ret = ip->scan_trim ? trim_beyond(c, ino, 0) : fl_data_remove_objects(c, ino, size);
 		lock_core(c);
 		if (ret)
 			return ret;
@@ -2286,8 +2386,8 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		ret = dir_get(c, root, &d);
 	}
 	/* Inodes on the orphan list: a crash may have left data past their
-	 * size.  Marked before any request can reach them; the commit thread
-	 * trims them (fl_core_purge_one). */
+	 * size.  Marked before any request can reach them, then trimmed all
+	 * at once (trim_listed); the commit thread purges them. */
 	for (i = 0; !ret && i < c->npurge; i++) {
 		uint64_t ino = c->purge[i] & ~FL_PURGE_SCAN;
 		struct fl_inode *ip;
@@ -2302,6 +2402,8 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 				v->super.name, ino, strerror(-r));
 		}
 	}
+	if (!ret)
+		trim_listed(c); /* no other thread runs yet */
 	unlock_core(c);
 	if (ret) {
 		snprintf(err, errlen, "cannot read the root directory of volume %s: %s",

@@ -16,6 +16,9 @@
 #                       3-OSD bluestore cluster; about 100s  (fuse;rados)
 #   fsck_damage         each kind of damage made with rados: fsck finds
 #                       exactly it and --repair fixes it      (fuse;rados)
+#   lease_load          lease=3 under four fsyncing writers and a metadata
+#                       churner for 20 s: every renewal succeeds, the unmount
+#                       writes everything, fsck clean        (fuse;rados)
 #   crash_trials_slow   2,000 crash trials, with FLOCKER_SLOW_TESTS (slow)
 #
 # Each test prints why it fails and ends with "N passed, N failed"; 77 means
@@ -47,6 +50,14 @@ set_tests_properties(crash_trials PROPERTIES
                      LABELS "fuse;rados"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 1800)
+
+add_test(NAME lease_load COMMAND ${FLOCKER_CRASH_DIR}/lease_load.sh)
+set_tests_properties(lease_load PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
 
 add_test(NAME fencing_stop COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop)
 set_tests_properties(fencing_stop PROPERTIES
