@@ -1013,6 +1013,7 @@ int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip)
 /* The inodes of the orphan list at mount, for one listing of the data objects. */
 struct listed {
 	uint64_t ino, first; /* objects of this index and above go */
+	uint64_t cut;	     /* the one below is cut to this many bytes (0: left alone) */
 };
 
 struct listed_ctx {
@@ -1039,9 +1040,13 @@ static int listed_cb(void *arg, const char *oid)
 	if (fl_oid_parse_data(oid, &key.ino, &index))
 		return 0;
 	hit = bsearch(&key, x->l, x->n, sizeof(*x->l), cmp_listed);
-	if (hit && index >= hit->first) {
+	if (!hit)
+		return 0;
+	if (index >= hit->first) {
 		x->b->ops->remove(x->b, oid);
 		x->removed++;
+	} else if (hit->cut && index + 1 == hit->first) {
+		x->b->ops->truncate(x->b, oid, hit->cut); /* only objects that exist */
 	}
 	return 0;
 }
@@ -1058,7 +1063,6 @@ static void trim_listed(struct fl_core *c)
 {
 	struct listed_ctx x = {0};
 	struct listed *l = NULL;
-	char oid[FL_OID_LEN];
 	size_t i, n = 0;
 	int ret;
 
@@ -1077,10 +1081,7 @@ static void trim_listed(struct fl_core *c)
 			continue;
 		l[n].ino = ip->r.ino;
 		l[n].first = ip->r.nlink ? (ip->jsize + c->bsize - 1) / c->bsize : 0;
-		if (ip->r.nlink && ip->jsize % c->bsize) {
-			fl_oid_data(oid, ip->r.ino, ip->jsize / c->bsize);
-			x.b->ops->truncate(x.b, oid, ip->jsize % c->bsize);
-		}
+		l[n].cut = ip->r.nlink ? ip->jsize % c->bsize : 0;
 		n++;
 	}
 	qsort(l, n, sizeof(*l), cmp_listed);

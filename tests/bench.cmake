@@ -18,11 +18,10 @@ else()
   set(FLOCKER_BENCH_SANITIZED 0)
 endif()
 
-# Not in the default run yet: flockerfs still misses two targets by more than
-# half (unmount after many unlinks, where orphans are purged one by one, and
-# sequential write under load), which this test rightly reports as a failure.
-# -DFLOCKER_BENCH_TESTS=ON registers it (tests/bench/RESULTS.md has the figures).
-option(FLOCKER_BENCH_TESTS "Register the quick benchmark (label bench)" OFF)
+# In the default run: the quick comparison fails only on rows below half
+# their target in two runs in a row (tests/bench/bench_quick.sh);
+# -DFLOCKER_BENCH_TESTS=OFF leaves it out (a machine too busy for timings).
+option(FLOCKER_BENCH_TESTS "Register the quick benchmark (label bench)" ON)
 if(FLOCKER_BENCH_TESTS)
 add_test(NAME bench_quick COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_quick.sh)
 set_tests_properties(bench_quick PROPERTIES
