@@ -978,6 +978,20 @@ void fl_core_purge_round(struct fl_core *c)
 	free(ips);
 }
 
+void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(cond, &c->lock, &ts);
+}
+
 /* A file listed on the orphan list at mount: a crash may have left objects,
  * or bytes of one, past its size.  Trims them with its write-backs held off,
  * before anything can extend the file over them; the write-back drops the

@@ -202,6 +202,8 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
 /* Queues the inode for the flusher even without dirty data (to settle its orphan mark). */
 void fl_data_touch(struct fl_core *c, struct fl_inode *ip);
 int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip);
+/* Waits on cond (with core->lock held) for at most ms milliseconds. */
+void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms);
 /* Waits until no write-back or truncate of ip runs (drops core->lock meanwhile). */
 void fl_data_wait_flush(struct fl_core *c, struct fl_inode *ip);
 int fl_data_start(struct fl_core *c);

@@ -407,20 +407,12 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 	 * many broadcasts there (commits, flushes) do not wake them all, nor
 	 * they one another (timed: a volume that fails wakes nobody). */
 	while (c->dirty_bytes + len > c->o.dirty_max && !c->error) {
-		struct timespec ts;
-
 		if (!c->flush_now) {
 			c->flush_now = true;
 			pthread_cond_broadcast(&c->cond);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
 		c->space_waiters++;
-		pthread_cond_timedwait(&c->space_cond, &c->lock, &ts);
+		fl_core_wait_ms(c, &c->space_cond, 100);
 		c->space_waiters--;
 	}
 	if (c->error)
@@ -934,17 +926,7 @@ static void *flusher_thread(void *arg)
 			continue;
 		}
 		c->flush_now = false;
-		{
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-		}
+		fl_core_wait_ms(c, &c->cond, 100);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;

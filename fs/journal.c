@@ -615,17 +615,7 @@ static void *commit_thread(void *arg)
 		}
 		if (c->stop)
 			break;
-		{
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 100 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-		}
+		fl_core_wait_ms(c, &c->cond, 100);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
