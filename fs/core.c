@@ -1132,7 +1132,6 @@ static void trim_listed(struct fl_core *c)
 int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 {
 	uint64_t ino = entry & ~FL_PURGE_SCAN, size;
-	bool scan = entry & FL_PURGE_SCAN;
 	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	int ret;
@@ -1141,8 +1140,8 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 	if (!ret)
 		fl_debug("purge %s inode %" PRIu64 ": nlink %u, lookups %" PRIu64
 			 ", open %u, size %" PRIu64 " journaled %" PRIu64,
-			 scan ? "listed" : "unlinked", ino, ip->r.nlink, (uint64_t)ip->nlookup,
-			 (unsigned)ip->nopen, ip->r.size, ip->jsize);
+			 (entry & FL_PURGE_SCAN) ? "listed" : "unlinked", ino, ip->r.nlink,
+			 (uint64_t)ip->nlookup, (unsigned)ip->nopen, ip->r.size, ip->jsize);
 	if (ret == -ENOENT) {
 		/* already gone: only the list entry remains */
 		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
@@ -1167,7 +1166,7 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 	}
 	fl_data_drop(c, ip);
 	size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
-	if (S_ISREG(ip->r.mode) && (size || scan)) {
+	if (S_ISREG(ip->r.mode) && (size || ip->scan_trim)) {
 		unlock_core(c);
 		ret = ip->scan_trim ? trim_beyond(c, ino, 0) : fl_data_remove_objects(c, ino, size);
 		lock_core(c);
