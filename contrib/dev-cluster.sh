@@ -21,6 +21,7 @@ STORE=
 ADDR=
 PORT=
 BLOCK_SIZE=20G
+PREFILL=0
 MEMSTORE_BYTES=6G
 TIMEOUT=30
 OSDS_GIVEN=0
@@ -59,6 +60,11 @@ options:
                      begins EMPTY (the data lived in the OSDs' memory)
   --bluestore        the default: data kept on disk across stop/start
   --block-size SIZE  size of each bluestore block file (sparse; default $BLOCK_SIZE)
+  --prefill          write each bluestore block file whole (zeros) before the
+                     OSD is made: no write then pays for the host file system
+                     allocating the sparse file's blocks, so benchmarks that
+                     run one after another see the same disk (takes disk space
+                     and time: the full --block-size per OSD)
   --addr IP          address the daemons bind to (default 127.0.0.1); use an
                      address reachable from network namespaces if clients run
                      there
@@ -69,7 +75,7 @@ options:
                      (default $TIMEOUT)
   -h, --help         this text
 
-Only the first start of a directory uses --osds, --memstore, --block-size,
+Only the first start of a directory uses --osds, --memstore, --block-size, --prefill,
 --addr and --port; later starts reuse what the directory holds.
 
 Keys: client.admin (full access; "--id admin") and client.flocker
@@ -479,6 +485,14 @@ create_osd() {
 		log_tail "osd.$id"
 		die "cannot add osd.$id to the osdmap"
 	}
+	if [ "$STORE" = bluestore ] && [ "$PREFILL" = 1 ]; then
+		info "writing osd.$id's block file whole ($BLOCK_SIZE)"
+		local mib
+		mib=$(numfmt --from=iec "$BLOCK_SIZE") || die "invalid --block-size $BLOCK_SIZE"
+		mib=$((mib / 1048576))
+		dd if=/dev/zero of="$osddir/block" bs=4M count=$((mib / 4)) conv=fsync status=none ||
+			die "cannot write $osddir/block"
+	fi
 	if ! ceph-osd -c "$CONF" -i "$id" --mkfs --osd-uuid "$uuid" \
 		>>"$LOGDIR/osd.$id.out" 2>&1; then
 		log_tail "osd.$id"
@@ -755,6 +769,9 @@ main() {
 		--bluestore)
 			STORE=bluestore
 			STORE_GIVEN=1
+			;;
+		--prefill)
+			PREFILL=1
 			;;
 		--block-size)
 			[ $# -ge 2 ] || die "option '$1' needs a value"

@@ -441,6 +441,14 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 	ip->r.ctime = ip->r.mtime;
 	ip->attr_dirty = true;
 	dlist_add(c, ip);
+	/* Half the room used: start a write-back now, so that one half flies
+	 * while writers fill the other.  Left to its 100 ms round, the flusher
+	 * would find the room full, take all of it and leave the writers
+	 * waiting for the whole batch (write and send would alternate). */
+	if (c->dirty_bytes > c->o.dirty_max / 2 && !c->flush_now) {
+		c->flush_now = true;
+		pthread_cond_broadcast(&c->cond);
+	}
 	return (ssize_t)len;
 }
 
