@@ -17,4 +17,9 @@ struct fl_fuse {
 /* A session whose requests go to f->core; free with fuse_session_destroy. */
 struct fuse_session *fl_fuse_session_new(struct fuse_args *args, struct fl_fuse *f);
 
+/* Serves the session's requests with nthreads workers until it ends (see
+ * fuse_loop.c); a worker owning the device spins spin_us microseconds on it
+ * before it sleeps.  Returns 0 or -errno. */
+int fl_fuse_loop(struct fuse_session *se, unsigned nthreads, unsigned spin_us);
+
 #endif

@@ -43,7 +43,7 @@ struct opts {
 	char *conf, *id, *pool, *logfile;
 	bool ro, foreground, debug, takeover;
 	bool allow_other, default_permissions, writeback;
-	unsigned lease_s, timeout_s, commit_ms, readahead_kb, max_threads;
+	unsigned lease_s, timeout_s, commit_ms, readahead_kb, max_threads, spin_us;
 	uint64_t dirty_max;
 	char fuse_extra[512]; /* nodev,nosuid,... passed to the kernel */
 };
@@ -64,6 +64,8 @@ static void usage(FILE *f)
 		"  lease=SECONDS      writer lock lease (default %d)\n"
 		"  dirty_max=SIZE     dirty file data kept in memory before writers wait (default 64M)\n"
 		"  max_threads=N      FUSE worker threads, each holding a 1 MiB buffer (default 16)\n"
+		"  spin_us=US         how long an idle worker polls for the next request before\n"
+		"                     it sleeps (default 50; 0: sleep at once)\n"
 		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
 		"  readahead_kb=KB    kernel readahead for the mount (default 16384)\n"
 		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
@@ -168,6 +170,13 @@ static int parse_opts(struct opts *o, char *list)
 			    o->commit_ms > 5000) {
 				fprintf(stderr,
 					"mount.flockerfs: invalid commit_ms=%s: use 1 to 5000\n",
+					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "spin_us") && val) {
+			if (parse_uint(val, &o->spin_us) || o->spin_us > 100000) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid spin_us=%s: use 0 to 100000\n",
 					val);
 				return -EINVAL;
 			}
@@ -436,7 +445,8 @@ int main(int argc, char **argv)
 			 .default_permissions = true,
 			 .writeback = true,
 			 .readahead_kb = 16384,
-			 .max_threads = 16};
+			 .max_threads = 16,
+			 .spin_us = 50};
 	struct fl_rados_opts ro = {0};
 	struct fl_store *base = NULL;
 	struct fl_volume *v = NULL;
@@ -444,7 +454,6 @@ int main(int argc, char **argv)
 	struct fl_core_opts co = {0};
 	struct fuse_session *se = NULL;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config *lc = NULL;
 	struct fl_fuse ff = {0};
 	struct renewer rn = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 	pthread_t rt;
@@ -575,13 +584,7 @@ int main(int argc, char **argv)
 			(void)0;
 	}
 	report("ok");
-	lc = fuse_loop_cfg_create();
-	if (lc) {
-		fuse_loop_cfg_set_clone_fd(lc, 0);
-		fuse_loop_cfg_set_idle_threads(lc, o.max_threads / 2);
-		fuse_loop_cfg_set_max_threads(lc, o.max_threads);
-	}
-	ret = fuse_session_loop_mt(se, lc);
+	ret = fl_fuse_loop(se, o.max_threads, o.spin_us);
 	fuse_session_unmount(se);
 	rc = 0;
 	if (ret < 0)
@@ -615,8 +618,6 @@ out:
 	}
 	if (se)
 		fuse_session_destroy(se);
-	if (lc)
-		fuse_loop_cfg_destroy(lc);
 	fuse_opt_free_args(&args);
 	fl_volume_close(v);
 	fl_store_close(base);
