@@ -64,7 +64,10 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn)
 	struct fl_fuse *f = userdata;
 
 	conn->max_write = 1u << 20;
-	conn->max_readahead = 4u << 20;
+	/* The kernel sets the mount's readahead to the smaller of this and what
+	 * read_ahead_kb says when the reply arrives (mount.flockerfs wrote it
+	 * before serving INIT): answering less would cut it. */
+	conn->max_readahead = f->readahead ? f->readahead : 4u << 20;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
 	conn->time_gran = 1;

@@ -12,6 +12,7 @@ struct fl_fuse {
 	struct fl_core *core; /* borrowed; outlives the session */
 	bool ro;
 	bool writeback; /* use the kernel's writeback cache */
+	unsigned readahead; /* bytes; the kernel keeps the smaller of this and the bdi's */
 };
 
 /* A session whose requests go to f->core; free with fuse_session_destroy. */

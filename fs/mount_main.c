@@ -549,6 +549,7 @@ int main(int argc, char **argv)
 	ff.core = core;
 	ff.ro = o.ro;
 	ff.writeback = o.writeback;
+	ff.readahead = o.readahead_kb << 10;
 	se = fl_fuse_session_new(&args, &ff);
 	if (!se) {
 		snprintf(err, sizeof(err), "cannot start a FUSE session (options %.300s)", fopts);
