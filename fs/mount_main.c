@@ -473,7 +473,7 @@ int main(int argc, char **argv)
 	 * of the daemon's time in a sequential write); from the heap the same
 	 * pages are used again.  The trim threshold bounds what the heap keeps. */
 	mallopt(M_MMAP_THRESHOLD, 8 << 20);
-	mallopt(M_TRIM_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	fl_log_init("mount.flockerfs", LOG_NOTICE);
 	if (parse_args(&o, argc, argv))
 		return EXIT_USAGE;
