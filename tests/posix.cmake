@@ -5,6 +5,8 @@
 #                      reference, remounting the volume every 2,000        (fuse;rados)
 #   posix_sizelimit    a volume created with --size 64M: statvfs shows the
 #                      limit, writing past it fails with ENOSPC           (fuse;rados)
+#   posix_conformance_min, fsmodel_min   the same (fsmodel: 5,000 operations)
+#                      mounted with max_threads=2,spin_us=0                (fuse;rados)
 #   posix_local        both programs on tmpfs and an ext4 loop image, no
 #                      flockerfs: the checks themselves must pass there    (unit)
 #   fsmodel_slow       fsmodel with 1,000,000 operations, only with
@@ -41,6 +43,17 @@ set_tests_properties(posix_conformance posix_sizelimit PROPERTIES
 set_tests_properties(fsmodel PROPERTIES
                      FIXTURES_REQUIRED ceph
                      ENVIRONMENT "${FLOCKER_POSIX_ENV};FSMODEL_OPS=20000"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 900)
+
+# The same checks with the fewest FUSE workers and no spinning: the worker
+# that owns /dev/fuse hands it over for every data request (fs/fuse_loop.c).
+add_test(NAME posix_conformance_min COMMAND ${FLOCKER_POSIX_RUN} conformance)
+add_test(NAME fsmodel_min COMMAND ${FLOCKER_POSIX_RUN} model)
+set_tests_properties(posix_conformance_min fsmodel_min PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_POSIX_ENV};FSMODEL_OPS=5000;FLOCKER_POSIX_MOUNT_OPTS=max_threads=2,spin_us=0"
                      LABELS "fuse;rados"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 900)

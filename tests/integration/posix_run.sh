@@ -18,7 +18,9 @@
 # POSIX_CONFORMANCE and FSMODEL (the test programs; default: next to this
 # build's tests), FSMODEL_OPS (default 20000; 10000 in local mode),
 # FSMODEL_SEED (default: random, printed), FSMODEL_REMOUNT_EVERY (default
-# 2000), FSMODEL_CHECK_EVERY (default 200).
+# 2000), FSMODEL_CHECK_EVERY (default 200), FLOCKER_POSIX_MOUNT_OPTS
+# (extra mount.flockerfs options for conformance and model, e.g.
+# "max_threads=2,spin_us=0").
 #
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no /dev/fuse for
 # the flockerfs modes; the reason is printed).
@@ -49,7 +51,7 @@ case "${1:-}" in
 _remount_flk)
 	# _remount_flk NAME DIR
 	. "$HERE/mount_helpers.sh"
-	flk_remount "$2" "$3"
+	flk_remount "$2" "$3" "${FLOCKER_POSIX_MOUNT_OPTS:-}"
 	exit $?
 	;;
 _remount_loop)
@@ -141,8 +143,8 @@ run_conformance() {
 	vol=$(flk_new_volume posix) || fail "cannot create a volume"
 	mnt=$(mktemp -d "${TMPDIR:-/tmp}/flk-posix.XXXXXX")
 	CLEAN_DIRS+=("$mnt")
-	flk_mount "$vol" "$mnt" || fail "cannot mount volume $vol"
-	say "posix_conformance on volume $vol at $mnt"
+	flk_mount "$vol" "$mnt" "${FLOCKER_POSIX_MOUNT_OPTS:-}" || fail "cannot mount volume $vol"
+	say "posix_conformance on volume $vol at $mnt${FLOCKER_POSIX_MOUNT_OPTS:+ (-o $FLOCKER_POSIX_MOUNT_OPTS)}"
 	"$POSIX_CONFORMANCE" "$mnt"
 	rc=$?
 	flk_umount "$mnt" "$vol" || fail "unmounting $vol failed"
@@ -160,8 +162,8 @@ run_model() {
 	mnt=$(mktemp -d "${TMPDIR:-/tmp}/flk-model.XXXXXX")
 	ref=$(ref_dir)
 	CLEAN_DIRS+=("$mnt" "$ref")
-	flk_mount "$vol" "$mnt" || fail "cannot mount volume $vol"
-	say "fsmodel seed $FSMODEL_SEED, $ops ops on volume $vol at $mnt, reference $ref"
+	flk_mount "$vol" "$mnt" "${FLOCKER_POSIX_MOUNT_OPTS:-}" || fail "cannot mount volume $vol"
+	say "fsmodel seed $FSMODEL_SEED, $ops ops on volume $vol at $mnt${FLOCKER_POSIX_MOUNT_OPTS:+ (-o $FLOCKER_POSIX_MOUNT_OPTS)}, reference $ref"
 	"$FSMODEL" --seed "$FSMODEL_SEED" --ops "$ops" --dir "$mnt" --ref "$ref" \
 		--check-every "$FSMODEL_CHECK_EVERY" \
 		--remount-cmd "'$SELF' _remount_flk '$vol' '$mnt'" \
