@@ -11,7 +11,7 @@
 struct fl_fuse {
 	struct fl_core *core; /* borrowed; outlives the session */
 	bool ro;
-	bool writeback; /* use the kernel's writeback cache */
+	bool writeback;	    /* use the kernel's writeback cache */
 	unsigned readahead; /* bytes; the kernel keeps the smaller of this and the bdi's */
 };
 
