@@ -448,18 +448,25 @@ static void detach_stdio(const char *logfile)
 static void exec_with_hugepages(char **argv)
 {
 	const char *t = getenv("GLIBC_TUNABLES");
-	char val[1024];
+	char val[1024], self[PATH_MAX];
+	ssize_t n;
 
 	if (t && strstr(t, "glibc.malloc.hugetlb"))
 		return;
+	/* the path, not /proc/self/exe itself: under valgrind that would be
+	 * valgrind's own program, while readlink answers ours */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		return;
+	self[n] = 0;
 	if (t && *t)
 		snprintf(val, sizeof(val), "%s:glibc.malloc.hugetlb=1", t);
 	else
 		snprintf(val, sizeof(val), "glibc.malloc.hugetlb=1");
 	if (strlen(val) + 1 >= sizeof(val) || setenv("GLIBC_TUNABLES", val, 1))
 		return;
-	execv("/proc/self/exe", argv);
-	/* no /proc: go on with small pages */
+	execv(self, argv);
+	/* not possible: go on with small pages */
 	if (t)
 		setenv("GLIBC_TUNABLES", t, 1);
 	else
