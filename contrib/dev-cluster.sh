@@ -490,6 +490,10 @@ create_osd() {
 		local mib
 		mib=$(numfmt --from=iec "$BLOCK_SIZE") || die "invalid --block-size $BLOCK_SIZE"
 		mib=$((mib / 1048576))
+		local avail
+		avail=$(df -B1M --output=avail "$osddir" | tail -n 1 | tr -d ' ')
+		[ "$avail" -gt "$mib" ] ||
+			die "--prefill: $osddir has $avail MiB free, the block file needs $mib MiB"
 		dd if=/dev/zero of="$osddir/block" bs=4M count=$((mib / 4)) conv=fsync status=none ||
 			die "cannot write $osddir/block"
 	fi

@@ -209,7 +209,8 @@ report_table() {
 	jq -r '"flockerfs vs raw librados vs ceph-fuse: \(.date), \(.store) with 1 OSD, " +
 		"\(if .quick == 1 then "quick" else "full" end) run, \(.cpus) cores, git \(.git // "unknown")" +
 		"\(if .git_dirty_files > 0 then " + \(.git_dirty_files) modified files" else "" end)\n" +
-		"binaries from \(.build // "?"); load average at start \(.load_start), at end \(.load_end)\n"' <<<"$j"
+		"binaries from \(.build // "?"); load average at start \(.load_start), at end \(.load_end)" +
+		"\(if .prefill then "; block file written whole: \(.prefill)" else "" end)\n"' <<<"$j"
 	# shellcheck disable=SC2059
 	printf "$fmt" WORKLOAD UNIT RAW CEPH-FUSE FLOCKERFS FL/RAW FL/CF TARGET STATUS
 	jq -r 'def f($d): if . == null then "-" else (. * $d | round / $d | tostring) end;
@@ -446,7 +447,20 @@ put meta files "$FILES"
 put meta many "$MANY"
 put meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 PREFILL=()
-[ "$STORE" = bluestore ] && PREFILL=(--prefill --block-size "$BLOCK")
+if [ "$STORE" = bluestore ]; then
+	# the block file written whole needs its size on disk, plus room for logs
+	need=$(($(numfmt --from=iec "$BLOCK") + (2 << 30)))
+	avail=$(df -B1 --output=avail "$TMP" | tail -n 1 | tr -d ' ')
+	if [ "$avail" -ge "$need" ]; then
+		PREFILL=(--prefill --block-size "$BLOCK")
+		put meta prefill "$BLOCK"
+	else
+		say "warning: $((avail >> 20)) MiB free under $TMP, $((need >> 20)) needed to write the" \
+			"block file whole: it stays sparse, and raw librados, which writes first, pays for" \
+			"allocating it (its figures come out low)"
+		put meta prefill none
+	fi
+fi
 if ! "$DEV_CLUSTER" start --dir "$CDIR" ${STORE:+--$STORE} "${PREFILL[@]}" --timeout 90 >"$TMP/cluster-start.log" 2>&1; then
 	cat "$TMP/cluster-start.log" >&2
 	die "cannot start the dev cluster"
