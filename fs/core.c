@@ -1815,6 +1815,8 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 		}
 		if (ip->nopen)
 			ip->nopen--;
+		if (ip->nopen == 0)
+			fl_ra_drop(c, ip);
 		if (ip->nopen == 0 && ip->r.nlink == 0) {
 			ip->werr = 0;
 		} else if (ip->nopen == 0 && ip->werr) {
@@ -1830,12 +1832,15 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 	return ret;
 }
 
-ssize_t fl_core_read(struct fl_core *c, uint64_t ino, uint64_t off, size_t len, void *buf)
+ssize_t fl_core_read_ref(struct fl_core *c, uint64_t ino, uint64_t off, size_t len, void *buf,
+			 const void **data, void **ref)
 {
 	struct fl_inode *ip;
 	ssize_t ret;
 	int r;
 
+	*ref = NULL;
+	*data = buf;
 	lock_core(c);
 	r = fl_ino_get(c, ino, &ip);
 	if (r)
@@ -1843,9 +1848,30 @@ ssize_t fl_core_read(struct fl_core *c, uint64_t ino, uint64_t off, size_t len, 
 	else if (S_ISDIR(ip->r.mode))
 		ret = -EISDIR;
 	else
-		ret = fl_data_read(c, ip, off, len, buf);
+		ret = fl_data_read_ref(c, ip, off, len, buf, data, ref);
 	unlock_core(c);
 	return ret;
+}
+
+void fl_core_read_put(struct fl_core *c, void *ref)
+{
+	if (!ref)
+		return;
+	lock_core(c);
+	fl_ra_put(c, ref);
+	unlock_core(c);
+}
+
+ssize_t fl_core_read(struct fl_core *c, uint64_t ino, uint64_t off, size_t len, void *buf)
+{
+	const void *data;
+	void *ref;
+	ssize_t n = fl_core_read_ref(c, ino, off, len, buf, &data, &ref);
+
+	if (n > 0 && data != buf)
+		memcpy(buf, data, (size_t)n);
+	fl_core_read_put(c, ref);
+	return n;
 }
 
 ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void *buf, size_t len)
@@ -2372,6 +2398,14 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 	c->o = *o;
 	if (!c->o.dirty_max)
 		c->o.dirty_max = 64u << 20;
+	if (!c->o.ra_objects)
+		c->o.ra_objects = 4;
+	else if (c->o.ra_objects == FL_RA_OFF)
+		c->o.ra_objects = 0;
+	if (!c->o.ra_max)
+		c->o.ra_max = 32u << 20;
+	if (!c->o.ra_window)
+		c->o.ra_window = 16u << 20;
 	if (!c->o.commit_ms)
 		c->o.commit_ms = 1000;
 	if (!c->o.checkpoint_s)
@@ -2383,6 +2417,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		goto out_err;
 	}
 	c->bsize = v->super.block_size;
+	c->ra_behind = c->o.ra_window / c->bsize + 1;
 	c->next_ino = v->super.next_ino;
 	c->used_bytes = c->jused_bytes = v->super.used_bytes;
 	c->inodes = v->super.inodes;

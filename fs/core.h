@@ -31,7 +31,14 @@ struct fl_core_opts {
 	uint64_t dirty_max;    /* bytes of dirty file data before writers wait; 0: 64 MiB */
 	unsigned commit_ms;    /* longest time a change waits for its journal commit; 0: 1000 */
 	unsigned checkpoint_s; /* checkpoint interval; 0: 30 */
+	/* objects read ahead of a sequential reader (whole, one op each);
+	 * 0: 4; FL_RA_OFF: none.  ra_max: bytes for it over all files; 0: 64 MiB */
+	unsigned ra_objects;
+	uint64_t ra_max;
+	uint64_t ra_window; /* the kernel's readahead (requests come that far apart); 0: 16 MiB */
 };
+#define FL_RA_OFF   (~0u)
+#define FL_RA_SLOTS 16 /* objects kept per file: ra_objects is at most FL_RA_SLOTS - 1 */
 
 /* Caller identity for new inodes. */
 struct fl_cred {
@@ -99,6 +106,12 @@ int fl_core_create(struct fl_core *c, uint64_t parent, const char *name, mode_t 
 		   const struct fl_cred *cr, struct stat *st);
 int fl_core_release(struct fl_core *c, uint64_t ino);
 ssize_t fl_core_read(struct fl_core *c, uint64_t ino, uint64_t off, size_t len, void *buf);
+/* fl_core_read that may answer from the readahead in place: *data is buf
+ * or points into it, unchanged until fl_core_read_put(*ref) (NULL: nothing
+ * to put). */
+ssize_t fl_core_read_ref(struct fl_core *c, uint64_t ino, uint64_t off, size_t len, void *buf,
+			 const void **data, void **ref);
+void fl_core_read_put(struct fl_core *c, void *ref);
 ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void *buf, size_t len);
 int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync);
 int fl_core_syncfs(struct fl_core *c);

@@ -48,6 +48,8 @@ struct fl_dblock {
 	struct fl_extent *flying; /* being written; older than dirty */
 };
 
+struct fl_ra;
+
 struct fl_inode {
 	struct fl_inode *hnext;
 	struct fl_inode_rec r; /* r.size is the size programs see */
@@ -70,6 +72,7 @@ struct fl_inode {
 	struct fl_dblock *blocks;
 	uint64_t dirty_bytes;
 	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
+	struct fl_ra *ra;	/* object readahead (readahead.c), NULL until read sequentially */
 	int64_t dirty_since_ms; /* monotonic time its oldest dirty byte was written */
 	int werr;		/* last write-back error, reported by fsync */
 };
@@ -128,6 +131,8 @@ struct fl_core {
 	/* data */
 	struct fl_inode *dirty_inodes, *dirty_tail;
 	uint64_t dirty_bytes;
+	uint64_t ra_bytes;  /* object readahead buffers of all files */
+	uint64_t ra_behind; /* objects the kernel's readahead spans: requests still come for them */
 	pthread_cond_t space_cond; /* writers waiting for dirty_bytes to fall */
 	unsigned space_waiters;
 	pthread_t flusher;
@@ -206,6 +211,22 @@ int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip);
 void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms);
 /* Waits until no write-back or truncate of ip runs (drops core->lock meanwhile). */
 void fl_data_wait_flush(struct fl_core *c, struct fl_inode *ip);
+
+/* Object readahead (readahead.c), with the lock (both may drop it).
+ * fl_ra_read copies [off, off+len) of the file's objects (len within the
+ * size; the caller overlays dirty data) and returns 1, or 0 when the caller
+ * must read the objects itself, or 2 when it waited: the caller starts over. */
+int fl_ra_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, char *buf);
+/* The same without copying: on 1, [*data, *data+len) stays as it is until
+ * fl_ra_put(ref).  Only for a range within one object that has all of it. */
+int fl_ra_read_ref(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len,
+		   const void **data, void **ref);
+void fl_ra_put(struct fl_core *c, void *ref);
+/* fl_data_read that may hand out readahead in place (see fl_core_read_ref). */
+ssize_t fl_data_read_ref(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len,
+			 void *buf, const void **data, void **ref);
+/* Frees a file's readahead; waits for its reads in flight. */
+void fl_ra_drop(struct fl_core *c, struct fl_inode *ip);
 int fl_data_start(struct fl_core *c);
 void fl_data_stop(struct fl_core *c);
 int64_t fl_now_ms(void);

@@ -327,6 +327,13 @@ again:
 	if (len > ip->r.size - off)
 		len = ip->r.size - off;
 	seq = ip->dseq;
+	switch (tries < 16 ? fl_ra_read(c, ip, off, len, out) : 0) {
+	case 1:
+		goto served;
+	case 2:
+		tries++;
+		goto again;
+	}
 	{
 		struct fl_batch *b;
 		ssize_t got[64];
@@ -368,6 +375,7 @@ again:
 			pos += n;
 		}
 	}
+served:
 	if (ip->dseq != seq && tries++ < 16)
 		goto again;
 	if (off + len > ip->r.size)
@@ -384,6 +392,33 @@ again:
 		pos += n;
 	}
 	return (ssize_t)len;
+}
+
+ssize_t fl_data_read_ref(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len,
+			 void *buf, const void **data, void **ref)
+{
+	int tries;
+
+	*ref = NULL;
+	*data = buf;
+	for (tries = 0; tries < 16; tries++) {
+		if (off >= ip->r.size)
+			return 0;
+		if (len > ip->r.size - off)
+			len = ip->r.size - off;
+		if (!len || block_find(ip, off / c->bsize) ||
+		    (off + len - 1) / c->bsize != off / c->bsize)
+			break; /* dirty data to overlay, or two objects: copy */
+		switch (fl_ra_read_ref(c, ip, off, len, data, ref)) {
+		case 1:
+			return (ssize_t)len;
+		case 2:
+			continue;
+		}
+		break;
+	}
+	*data = buf;
+	return fl_data_read(c, ip, off, len, buf);
 }
 
 ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, const void *buf,
@@ -896,6 +931,7 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip)
 {
 	struct fl_dblock *b;
 
+	fl_ra_drop(c, ip);
 	wait_flush(c, ip);
 	while ((b = ip->blocks)) {
 		uint64_t n = 0;

@@ -43,7 +43,7 @@ struct opts {
 	char *conf, *id, *pool, *logfile;
 	bool ro, foreground, debug, takeover;
 	bool allow_other, default_permissions, writeback;
-	unsigned lease_s, timeout_s, commit_ms, readahead_kb, max_threads, spin_us;
+	unsigned lease_s, timeout_s, commit_ms, readahead_kb, max_threads, spin_us, ra_objects;
 	uint64_t dirty_max;
 	char fuse_extra[512]; /* nodev,nosuid,... passed to the kernel */
 };
@@ -68,6 +68,9 @@ static void usage(FILE *f)
 		"                     it sleeps (default 50; 0: sleep at once)\n"
 		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
 		"  readahead_kb=KB    kernel readahead for the mount (default 16384)\n"
+		"  readahead_objects=N  once a file is read sequentially, read each object\n"
+		"                     whole, and N objects ahead (default 4; 0: off); at most\n"
+		"                     8 objects per file and 64 MiB in all\n"
 		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
 		"  allow_other, default_permissions   on by default (Docker needs them);\n"
 		"                     noallow_other, nodefault_permissions turn them off\n"
@@ -158,6 +161,13 @@ static int parse_opts(struct opts *o, char *list)
 		} else if (!strcmp(opt, "readahead_kb") && val) {
 			if (parse_uint(val, &o->readahead_kb) || o->readahead_kb > (1u << 20)) {
 				fprintf(stderr, "mount.flockerfs: invalid readahead_kb=%s\n", val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "readahead_objects") && val) {
+			if (parse_uint(val, &o->ra_objects) || o->ra_objects > FL_RA_SLOTS - 1) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid readahead_objects=%s: use 0 to %d\n",
+					val, FL_RA_SLOTS - 1);
 				return -EINVAL;
 			}
 		} else if (!strcmp(opt, "timeout") && val) {
@@ -480,7 +490,8 @@ int main(int argc, char **argv)
 			 .writeback = true,
 			 .readahead_kb = 16384,
 			 .max_threads = 16,
-			 .spin_us = 50};
+			 .spin_us = 50,
+			 .ra_objects = 4};
 	struct fl_rados_opts ro = {0};
 	struct fl_store *base = NULL;
 	struct fl_volume *v = NULL;
@@ -569,6 +580,8 @@ int main(int argc, char **argv)
 	co.ro = o.ro;
 	co.dirty_max = o.dirty_max;
 	co.commit_ms = o.commit_ms;
+	co.ra_objects = o.ra_objects ? o.ra_objects : FL_RA_OFF;
+	co.ra_window = (uint64_t)o.readahead_kb << 10;
 	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
 	if (ret)
 		goto out;

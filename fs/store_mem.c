@@ -27,7 +27,9 @@
  *
  * Batches run when fl_batch_wait is called, in a shuffled order, so callers
  * that read buffers before waiting, or that rely on order inside a batch,
- * fail in unit tests rather than on a cluster.
+ * fail in unit tests rather than on a cluster.  Reads, half of them at
+ * random, run when sent instead: a caller that keeps what a read returned
+ * while the object changes sees stale bytes here too.
  *
  * One mutex per store (shared by clones) guards everything; callbacks run
  * without it, on copies, so they may call back into the store.
@@ -1301,6 +1303,8 @@ struct bop {
 	const void **bufs;
 	size_t *lens;
 	size_t n;
+	bool ran; /* a read run when sent; r is its result */
+	int r;
 };
 
 struct mem_batch {
@@ -1397,6 +1401,8 @@ static void mb_zero(struct fl_batch *fb, const char *oid, uint64_t off, uint64_t
 	op->len = len;
 }
 
+static int bop_run(struct mem_store *ms, struct bop *op);
+
 static void mb_read(struct fl_batch *fb, const char *oid, uint64_t off, size_t len, void *buf,
 		    ssize_t *got)
 {
@@ -1412,6 +1418,22 @@ static void mb_read(struct fl_batch *fb, const char *oid, uint64_t off, size_t l
 	op->len = len;
 	op->rbuf = buf;
 	op->got = got;
+	/* RADOS may serve a read any time between sending and completion: half
+	 * the reads run now (callers that keep a read's bytes while the object
+	 * changes see old ones), half in wait (callers that look at the buffer
+	 * before waiting see nothing) */
+	pthread_mutex_lock(&b->ms->sh->mu);
+	op->ran = sh_rand(b->ms->sh) % 2;
+	pthread_mutex_unlock(&b->ms->sh->mu);
+	if (op->ran) {
+		op->r = mem_enter(b->ms);
+		if (!op->r) {
+			op->r = bop_run(b->ms, op);
+			mem_leave(b->ms);
+		} else if (got) {
+			*got = op->r;
+		}
+	}
 }
 
 static int bop_run(struct mem_store *ms, struct bop *op)
@@ -1482,9 +1504,11 @@ static int mb_wait(struct fl_batch *fb)
 	pthread_mutex_unlock(&ms->sh->mu);
 	for (i = 0; i < b->n; i++) {
 		struct bop *op = &b->ops[i];
-		int r = mem_enter(ms);
+		int r = op->ran ? op->r : mem_enter(ms);
 
-		if (!r) {
+		if (op->ran) {
+			/* done when sent */
+		} else if (!r) {
 			r = bop_run(ms, op);
 			mem_leave(ms);
 		} else if (op->type == BOP_READ && op->got) {
@@ -1504,6 +1528,19 @@ static int mb_wait(struct fl_batch *fb)
 	return err;
 }
 
+static bool mb_done(struct fl_batch *fb)
+{
+	struct mem_batch *b = (struct mem_batch *)fb;
+	bool done;
+
+	/* the ops run in wait and never block, but an OSD takes its time: say
+	 * "not yet" at random, so that callers also meet ops still in flight */
+	pthread_mutex_lock(&b->ms->sh->mu);
+	done = sh_rand(b->ms->sh) % 2;
+	pthread_mutex_unlock(&b->ms->sh->mu);
+	return done;
+}
+
 static const struct fl_batch_ops mem_batch_ops = {
 	.write = mb_write,
 	.writev = mb_writev,
@@ -1512,6 +1549,7 @@ static const struct fl_batch_ops mem_batch_ops = {
 	.zero = mb_zero,
 	.read = mb_read,
 	.wait = mb_wait,
+	.done = mb_done,
 };
 
 static struct fl_batch *mem_batch_new(struct fl_store *st)

@@ -1154,6 +1154,17 @@ static int rb_wait(struct fl_batch *fb)
 	return err;
 }
 
+static bool rb_done(struct fl_batch *fb)
+{
+	struct rbatch *b = (struct rbatch *)fb;
+	unsigned i;
+
+	for (i = 0; i < b->count; i++)
+		if (!rados_aio_is_complete(b->ring[(b->head + i) % R_BATCH_INFLIGHT].c))
+			return false;
+	return true;
+}
+
 static const struct fl_batch_ops rados_batch_ops = {
 	.write = rb_write,
 	.writev = rb_writev,
@@ -1162,6 +1173,7 @@ static const struct fl_batch_ops rados_batch_ops = {
 	.zero = rb_zero,
 	.read = rb_read,
 	.wait = rb_wait,
+	.done = rb_done,
 };
 
 static struct fl_batch *r_batch_new(struct fl_store *st)

@@ -123,6 +123,9 @@ struct fl_batch_ops {
 	void (*read)(struct fl_batch *b, const char *oid, uint64_t off, size_t len, void *buf,
 		     ssize_t *got);
 	int (*wait)(struct fl_batch *b);
+	/* True when every op sent has ended: wait would not block.  A store
+	 * that runs its ops in wait says true. */
+	bool (*done)(struct fl_batch *b);
 };
 
 struct fl_batch {

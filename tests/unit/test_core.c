@@ -662,10 +662,173 @@ static void test_expired_lease_fences(void)
 	fl_volume_close(v);
 }
 
+/* ---------- object readahead (fs/readahead.c) ---------- */
+
+#define RA_MIB	 (1u << 20)
+#define RA_FILE	 40u /* MiB: ten 4 MiB objects */
+#define RA_GENS	 6u
+#define RA_READS 4u
+
+/* Reads 1 MiB pieces first..end-1 of the file in requests as the kernel would, each
+ * through fl_core_read_ref; checks every byte against want (NULL: each
+ * piece uniform, a generation written).  Returns the requests answered in
+ * place. */
+static unsigned ra_pass(struct fl_core *c, uint64_t f, const char *want, unsigned first,
+			unsigned end, unsigned step)
+{
+	char *buf = malloc(RA_MIB);
+	unsigned i, inplace = 0;
+
+	for (i = first; i < end; i += step) {
+		const void *data;
+		void *ref;
+		ssize_t n = fl_core_read_ref(c, f, (uint64_t)i * RA_MIB, RA_MIB, buf, &data, &ref);
+		const unsigned char *d = data;
+		size_t k;
+
+		EQ(n, RA_MIB);
+		if (n != RA_MIB) {
+			fl_core_read_put(c, ref);
+			break;
+		}
+		if (ref)
+			inplace++;
+		if (want) {
+			CHECK(!memcmp(data, want + (size_t)i * RA_MIB, RA_MIB), "piece %u", i);
+		} else {
+			for (k = 1; k < RA_MIB && d[k] == d[0]; k++)
+				;
+			CHECK(k == RA_MIB && d[0] <= RA_GENS, "piece %u uniform (%u, byte %zu)", i,
+			      d[0], k);
+		}
+		fl_core_read_put(c, ref);
+	}
+	free(buf);
+	return inplace;
+}
+
+struct ra_arg {
+	struct fl_core *c;
+	uint64_t f;
+	unsigned first;
+};
+
+static void *ra_reader(void *arg)
+{
+	struct ra_arg *a = arg;
+	unsigned g;
+
+	for (g = 0; g < 3 * RA_GENS; g++)
+		ra_pass(a->c, a->f, NULL, a->first, RA_FILE, RA_READS);
+	return NULL;
+}
+
+static void test_readahead(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("ra", &v, false);
+	char *img = malloc((size_t)RA_FILE * RA_MIB);
+	pthread_t th[RA_READS];
+	struct ra_arg args[RA_READS];
+	struct stat st;
+	unsigned i, g;
+	uint64_t f;
+
+	for (i = 0; i < RA_FILE * RA_MIB; i++)
+		img[i] = (char)(i * 13 + i / 4096);
+	EQ(fl_core_create(c, 1, "seq", 0644, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	for (i = 0; i < RA_FILE; i++)
+		EQ(fl_core_write(c, f, (uint64_t)i * RA_MIB, img + (size_t)i * RA_MIB, RA_MIB),
+		   RA_MIB);
+	EQ(fl_core_fsync(c, f, false), 0);
+	/* a sequential reader is soon answered from whole objects read ahead */
+	CHECK(ra_pass(c, f, img, 0, RA_FILE, 1) >= RA_FILE - 4, "most requests answered in place");
+	/* dirty data over a block read ahead: its requests are copied and overlaid */
+	memset(img + 21 * RA_MIB + 5, 'd', 3000);
+	EQ(fl_core_write(c, f, 21 * RA_MIB + 5, img + 21 * RA_MIB + 5, 3000), 3000);
+	ra_pass(c, f, img, 0, RA_FILE, 1);
+	/* written back: the objects changed, what was read ahead is dropped */
+	EQ(fl_core_fsync(c, f, false), 0);
+	ra_pass(c, f, img, 0, RA_FILE, 1);
+	/* objects read ahead, not yet asked for, change under the reader: the
+	 * reads in flight are not used (repeated: a read in flight may be served
+	 * when sent or later) */
+	for (g = 0; g < 24; g++) {
+		EQ(fl_core_release(c, f), 0); /* drops what was read ahead */
+		EQ(fl_core_open(c, f, O_RDWR), 0);
+		ra_pass(c, f, img, 0, 8, 1); /* objects 0-1 asked for, 2-6 read ahead */
+		for (i = 8; i < 28; i++) {
+			memset(img + i * RA_MIB + 7 * g, 'a' + (int)g, 100);
+			EQ(fl_core_write(c, f, i * RA_MIB + 7 * g, img + i * RA_MIB + 7 * g, 100),
+			   100);
+		}
+		EQ(fl_core_fsync(c, f, false), 0);
+		ra_pass(c, f, img, 8, RA_FILE, 1);
+	}
+	/* a request answered in place keeps what it had while the file changes */
+	{
+		char *buf = malloc(RA_MIB), *copy = malloc(RA_MIB);
+		const void *data;
+		void *ref;
+
+		EQ(fl_core_read_ref(c, f, 0, RA_MIB, buf, &data, &ref), RA_MIB);
+		fl_core_read_put(c, ref);
+		EQ(fl_core_read_ref(c, f, RA_MIB, RA_MIB, buf, &data, &ref), RA_MIB);
+		CHECK(ref != NULL, "second request in place");
+		memcpy(copy, data, RA_MIB);
+		EQ(fl_core_write(c, f, RA_MIB, "zzzz", 4), 4);
+		EQ(fl_core_fsync(c, f, false), 0);
+		CHECK(!memcmp(data, copy, RA_MIB), "pinned bytes unchanged");
+		fl_core_read_put(c, ref);
+		memcpy(img + RA_MIB, "zzzz", 4);
+		ra_pass(c, f, img, 0, RA_FILE, 1);
+		free(buf);
+		free(copy);
+	}
+	/* shrink and grow: the bytes past the cut read as zeros */
+	{
+		struct stat a = {.st_size = 10 * RA_MIB + 3};
+
+		EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+		a.st_size = RA_FILE * RA_MIB;
+		EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+		memset(img + 10 * RA_MIB + 3, 0, (RA_FILE - 10) * RA_MIB - 3);
+		ra_pass(c, f, img, 0, RA_FILE, 1);
+		EQ(fl_core_fsync(c, f, false), 0);
+		ra_pass(c, f, img, 0, RA_FILE, 1);
+	}
+	/* readers in parallel (as the kernel's readahead requests) while a writer
+	 * rewrites the file in whole generations: every 1 MiB piece read is one
+	 * generation, never a mix */
+	for (i = 0; i < RA_FILE; i++) {
+		memset(img, 0, RA_MIB);
+		EQ(fl_core_write(c, f, (uint64_t)i * RA_MIB, img, RA_MIB), RA_MIB);
+	}
+	EQ(fl_core_fsync(c, f, false), 0);
+	for (i = 0; i < RA_READS; i++) {
+		args[i] = (struct ra_arg){c, f, i};
+		pthread_create(&th[i], NULL, ra_reader, &args[i]);
+	}
+	for (g = 1; g <= RA_GENS; g++) {
+		memset(img, (int)g, RA_MIB);
+		for (i = 0; i < RA_FILE; i++)
+			EQ(fl_core_write(c, f, (uint64_t)i * RA_MIB, img, RA_MIB), RA_MIB);
+		if (g % 2)
+			EQ(fl_core_fsync(c, f, false), 0);
+	}
+	for (i = 0; i < RA_READS; i++)
+		pthread_join(th[i], NULL);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	free(img);
+	check_fsck("ra", 0);
+}
+
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns", "data", "crash", "rd", "grow", "purge", "ovl", NULL};
+	const char *vols[] = {"ns", "data", "crash", "rd", "grow", "purge", "ovl", "ra", NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -685,6 +848,7 @@ int main(void)
 	test_size_after_overlapping_flush();
 	test_readdir_cb_count();
 	test_enospc();
+	test_readahead();
 	fl_store_close(base);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
