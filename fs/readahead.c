@@ -6,13 +6,14 @@
  * limit), readahead_kb or up to twice that in flight, in bursts.  Sent as
  * they come, those are 1 MiB RADOS reads, a quarter of an object each, and
  * the pipeline to the OSD empties between bursts.  Once a file is read
- * sequentially (RA_STREAK requests of RA_MIN_READ or more, each near the
- * last), each object a request reaches is read whole, in one op, together
- * with the next ra_objects objects, into buffers kept on the inode (slots).
+ * sequentially (RA_STREAK requests of RA_MIN_READ or more in a row, each
+ * starting at or a little behind where the furthest one ended), each
+ * object a request reaches is read whole, in one op, together with the
+ * next ra_objects objects, into buffers kept on the inode (slots).
  * Requests are then answered from those: in place (fl_ra_read_ref: the
- * reply is written to /dev/fuse from the slot, no copy) or copied.  On the
- * measured cluster this cut the OSD's CPU per GiB read by a fifth and the
- * daemon's copy of every byte (see tests/bench/RESULTS.md).
+ * reply goes to /dev/fuse straight from the slot) or copied.  Fewer, larger
+ * ops cost the OSD less per byte, and the daemon copies nothing
+ * (figures in tests/bench/RESULTS.md).
  *
  * Memory: at most FL_RA_SLOTS objects per file and fl_core_opts.ra_max
  * bytes over all files, allocated while a file is read sequentially and
@@ -38,8 +39,7 @@
 #include <string.h>
 
 #define RA_MIN_READ (128u << 10) /* smaller requests are not readahead */
-#define RA_STREAK   2		 /* sequential requests in a row before it starts */
-#define RA_NEAR	    (64u << 20)	 /* requests this close to the last one are sequential */
+#define RA_STREAK   3		 /* sequential requests in a row before it starts */
 
 enum { RA_FREE, RA_FLYING, RA_READY, RA_FAILED };
 
@@ -214,7 +214,11 @@ static int ra_pin(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t l
 		ip->ra = ra;
 	}
 	last = (off + len - 1) / bs;
-	near = off <= ra->hi + RA_NEAR && off + RA_NEAR >= ra->hi;
+	/* sequential: starts where the furthest request so far ended, or
+	 * within the kernel's window behind it (its requests overtake one
+	 * another in our workers).  Random 1 MiB reads rarely do so 3 times
+	 * in a row, and so are not read ahead. */
+	near = off <= ra->hi && off + c->o.ra_window >= ra->hi;
 	if (len >= RA_MIN_READ && near) {
 		if (ra->streak < RA_STREAK)
 			ra->streak++;
