@@ -2403,7 +2403,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 	else if (c->o.ra_objects == FL_RA_OFF)
 		c->o.ra_objects = 0;
 	if (!c->o.ra_max)
-		c->o.ra_max = 32u << 20;
+		c->o.ra_max = 64u << 20;
 	if (!c->o.ra_window)
 		c->o.ra_window = 16u << 20;
 	if (!c->o.commit_ms)

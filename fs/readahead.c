@@ -7,7 +7,7 @@
  * they come, those are 1 MiB RADOS reads, a quarter of an object each, and
  * the pipeline to the OSD empties between bursts.  Once a file is read
  * sequentially (RA_STREAK requests of RA_MIN_READ or more in a row, each
- * starting at or a little behind where the furthest one ended), each
+ * starting within the kernel's window of where the furthest one ended), each
  * object a request reaches is read whole, in one op, together with the
  * next ra_objects objects, into buffers kept on the inode (slots).
  * Requests are then answered from those: in place (fl_ra_read_ref: the
@@ -214,11 +214,11 @@ static int ra_pin(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t l
 		ip->ra = ra;
 	}
 	last = (off + len - 1) / bs;
-	/* sequential: starts where the furthest request so far ended, or
-	 * within the kernel's window behind it (its requests overtake one
-	 * another in our workers).  Random 1 MiB reads rarely do so 3 times
-	 * in a row, and so are not read ahead. */
-	near = off <= ra->hi && off + c->o.ra_window >= ra->hi;
+	/* sequential: within the kernel's readahead window of where the
+	 * furthest request so far ended, behind or ahead (its requests
+	 * overtake one another in our workers).  Random reads of a large file
+	 * rarely do so 3 times in a row, and so are not read ahead. */
+	near = off <= ra->hi + 2 * c->o.ra_window && off + 2 * c->o.ra_window >= ra->hi;
 	if (len >= RA_MIN_READ && near) {
 		if (ra->streak < RA_STREAK)
 			ra->streak++;
