@@ -2417,7 +2417,6 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		goto out_err;
 	}
 	c->bsize = v->super.block_size;
-	c->ra_behind = c->o.ra_window / c->bsize + 1;
 	c->next_ino = v->super.next_ino;
 	c->used_bytes = c->jused_bytes = v->super.used_bytes;
 	c->inodes = v->super.inodes;

@@ -131,8 +131,7 @@ struct fl_core {
 	/* data */
 	struct fl_inode *dirty_inodes, *dirty_tail;
 	uint64_t dirty_bytes;
-	uint64_t ra_bytes;  /* object readahead buffers of all files */
-	uint64_t ra_behind; /* objects the kernel's readahead spans: requests still come for them */
+	uint64_t ra_bytes;	   /* object readahead buffers of all files */
 	pthread_cond_t space_cond; /* writers waiting for dirty_bytes to fall */
 	unsigned space_waiters;
 	pthread_t flusher;

@@ -18,9 +18,8 @@
  * Memory: at most FL_RA_SLOTS objects per file and fl_core_opts.ra_max
  * bytes over all files, allocated while a file is read sequentially and
  * freed when its last handle closes.  A slot is reused once all of its
- * object was copied out, or when it lies more than ra_behind objects (the
- * kernel's readahead window: requests still come for those) behind the
- * reader, or far ahead of it.
+ * object was copied out, or when it lies more than the kernel's readahead
+ * window (requests still come for those) behind the reader, or far ahead.
  *
  * Consistency: a slot remembers the inode's dseq when its read was sent and
  * serves only while dseq is unchanged, i.e. no write-back, truncation or
@@ -143,7 +142,9 @@ static struct fl_ra_slot *slot_take(struct fl_core *c, struct fl_inode *ip, stru
 			continue;
 		if (want > c->bsize)
 			want = c->bsize;
-		if (s->served < want && s->idx + c->ra_behind >= first &&
+		/* still wanted: not all copied out, and within the kernel's
+		 * window behind the reader (requests still come for those) */
+		if (s->served < want && s->idx + c->o.ra_window / c->bsize + 1 >= first &&
 		    s->idx <= first + FL_RA_SLOTS)
 			continue;
 		if (!best || s->idx < best->idx)
