@@ -20,9 +20,14 @@
 
 #include "flocker/log.h"
 
-#define SEQ_HINT     (128u << 10) /* a write this large at a block's start: sequential */
-#define SEQ_CAP_MAX  (8u << 20)	  /* ... then its buffer is the whole block, up to this */
-#define FLUSH_AGE_MS 1000	  /* dirty data older than this is written back */
+/* A write of a whole FUSE request (1 MiB, conn->max_write) at a block's start
+ * is taken for a sequential stream: the kernel cut a larger write-back there.
+ * Smaller writes are most often whole small files (an untar writes each in
+ * one request); a block-sized buffer for each of those held 4 MiB (2 MiB
+ * huge pages resident) per file of a few hundred KiB while it was dirty. */
+#define SEQ_HINT     (1024u << 10)
+#define SEQ_CAP_MAX  (8u << 20) /* ... then its buffer is the whole block, up to this */
+#define FLUSH_AGE_MS 1000	/* dirty data older than this is written back */
 
 int64_t fl_now_ms(void)
 {
