@@ -1923,6 +1923,16 @@ out:
 	return ret;
 }
 
+uint64_t fl_core_dirty_mem(struct fl_core *c)
+{
+	uint64_t n;
+
+	lock_core(c);
+	n = c->dirty_mem;
+	unlock_core(c);
+	return n;
+}
+
 int fl_core_syncfs(struct fl_core *c)
 {
 	uint64_t tid = 0;

@@ -28,7 +28,7 @@ struct fl_core;
 
 struct fl_core_opts {
 	bool ro;
-	uint64_t dirty_max;    /* bytes of dirty file data before writers wait; 0: 64 MiB */
+	uint64_t dirty_max;    /* memory for dirty file data before writers wait; 0: 64 MiB */
 	unsigned commit_ms;    /* longest time a change waits for its journal commit; 0: 1000 */
 	unsigned checkpoint_s; /* checkpoint interval; 0: 30 */
 	/* objects read ahead of a sequential reader (whole, one op each);
@@ -129,6 +129,10 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 int fl_core_opendir(struct fl_core *c, uint64_t ino);
 
 int fl_core_statfs(struct fl_core *c, struct statvfs *sv);
+
+/* Memory held by dirty and in-flight file data, counted by buffer size:
+ * what fl_core_opts.dirty_max bounds (give or take one write). */
+uint64_t fl_core_dirty_mem(struct fl_core *c);
 
 /* flags: XATTR_CREATE, XATTR_REPLACE */
 int fl_core_setxattr(struct fl_core *c, uint64_t ino, const char *name, const void *val, size_t len,

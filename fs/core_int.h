@@ -130,9 +130,9 @@ struct fl_core {
 
 	/* data */
 	struct fl_inode *dirty_inodes, *dirty_tail;
-	uint64_t dirty_bytes;
-	uint64_t ra_bytes;	   /* object readahead buffers of all files */
-	pthread_cond_t space_cond; /* writers waiting for dirty_bytes to fall */
+	uint64_t dirty_mem; /* dirty and flying buffers' size (capacity): dirty_max bounds it */
+	uint64_t ra_bytes;  /* object readahead buffers of all files */
+	pthread_cond_t space_cond; /* writers waiting for dirty_mem to fall */
 	unsigned space_waiters;
 	pthread_t flusher;
 	bool flusher_started, flush_stop, flush_now;

@@ -48,6 +48,17 @@ static void extents_free(struct fl_extent *e)
 	}
 }
 
+/* Memory an extent list holds: what dirty_max bounds (a buffer's capacity,
+ * not just the bytes written into it). */
+static uint64_t extents_mem(const struct fl_extent *e)
+{
+	uint64_t n = 0;
+
+	for (; e; e = e->next)
+		n += e->cap;
+	return n;
+}
+
 static struct fl_dblock *block_find(struct fl_inode *ip, uint64_t index)
 {
 	struct fl_dblock *b;
@@ -73,12 +84,14 @@ static struct fl_dblock *block_get(struct fl_inode *ip, uint64_t index)
 	return b;
 }
 
-/* Adds [off, off+len) to a block's dirty extents; returns the bytes newly covered. */
+/* Adds [off, off+len) to a block's dirty extents; returns the bytes newly
+ * covered, and in *mem how much the buffers' memory grew. */
 static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src, uint32_t len,
-			     uint32_t bsize)
+			     uint32_t bsize, int64_t *mem)
 {
 	struct fl_extent **pp = &b->dirty, *first, *last, *e, *n;
 	uint32_t end = off + len, mstart, mend, old = 0;
+	uint64_t oldmem = 0;
 	char *buf;
 
 	while (*pp && (*pp)->off + (*pp)->len < off)
@@ -104,6 +117,7 @@ static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src,
 		n->cap = cap;
 		n->next = first;
 		*pp = n;
+		*mem = cap;
 		return len;
 	}
 	last = first;
@@ -122,8 +136,11 @@ static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src,
 			buf = realloc(first->data, ncap);
 			if (!buf)
 				return -ENOMEM;
+			*mem = (int64_t)ncap - first->cap;
 			first->data = buf;
 			first->cap = ncap;
+		} else {
+			*mem = 0;
 		}
 		memcpy(first->data + (off - first->off), src, len);
 		first->len = need;
@@ -139,6 +156,7 @@ static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src,
 	for (e = first;; e = e->next) {
 		memcpy(buf + (e->off - mstart), e->data, e->len);
 		old += e->len;
+		oldmem += e->cap;
 		if (e == last)
 			break;
 	}
@@ -150,6 +168,7 @@ static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src,
 	last->next = NULL;
 	extents_free(first);
 	*pp = n;
+	*mem = (int64_t)n->cap - (int64_t)oldmem;
 	return (int64_t)(mend - mstart) - old;
 }
 
@@ -301,10 +320,10 @@ static void dlist_remove(struct fl_core *c, struct fl_inode *ip)
 	ip->dnext = ip->dprev = NULL;
 }
 
-/* Dirty bytes left memory: writers waiting for room may go on. */
+/* Dirty buffers left memory: writers waiting for room may go on. */
 static void dirty_sub(struct fl_core *c, uint64_t n)
 {
-	c->dirty_bytes -= n;
+	c->dirty_mem -= n;
 	if (c->space_waiters)
 		pthread_cond_broadcast(&c->space_cond);
 }
@@ -446,7 +465,7 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 	 * some.  Writers wait apart from everything else on c->cond, so that the
 	 * many broadcasts there (commits, flushes) do not wake them all, nor
 	 * they one another (timed: a volume that fails wakes nobody). */
-	while (c->dirty_bytes + len > c->o.dirty_max && !c->error) {
+	while (c->dirty_mem + len > c->o.dirty_max && !c->error) {
 		if (!c->flush_now) {
 			c->flush_now = true;
 			pthread_cond_broadcast(&c->cond);
@@ -461,22 +480,23 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 		uint64_t idx = pos / bs, boff = pos % bs;
 		uint64_t n = bs - boff < end - pos ? bs - boff : end - pos;
 		struct fl_dblock *b = block_get(ip, idx);
-		int64_t added;
+		int64_t added = -ENOMEM, mem = 0;
 
-		if (!b)
-			return pos > off ? (ssize_t)(pos - off) : -ENOMEM;
-		added = extent_insert(b, (uint32_t)boff, src + (pos - off), (uint32_t)n,
-				      (uint32_t)bs);
+		if (b)
+			added = extent_insert(b, (uint32_t)boff, src + (pos - off), (uint32_t)n,
+					      (uint32_t)bs, &mem);
 		if (added < 0)
-			return pos > off ? (ssize_t)(pos - off) : -ENOMEM;
+			break; /* out of memory: what was added is dirty, and said so */
 		ip->dirty_bytes += (uint64_t)added;
-		c->dirty_bytes += (uint64_t)added;
+		c->dirty_mem += (uint64_t)mem;
 		pos += n;
 		if (pos > ip->r.size) {
 			fl_core_account(c, ip->r.size, pos);
 			ip->r.size = pos;
 		}
 	}
+	if (pos == off)
+		return -ENOMEM;
 	clock_gettime(CLOCK_REALTIME, &ip->r.mtime);
 	ip->r.ctime = ip->r.mtime;
 	ip->attr_dirty = true;
@@ -485,11 +505,40 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 	 * while writers fill the other.  Left to its 100 ms round, the flusher
 	 * would find the room full, take all of it and leave the writers
 	 * waiting for the whole batch (write and send would alternate). */
-	if (c->dirty_bytes > c->o.dirty_max / 2 && !c->flush_now) {
+	if (c->dirty_mem > c->o.dirty_max / 2 && !c->flush_now) {
 		c->flush_now = true;
 		pthread_cond_broadcast(&c->cond);
 	}
-	return (ssize_t)len;
+	return (ssize_t)(pos - off);
+}
+
+/* Out of memory while taking the dirty extents of ips[0..n) for a
+ * write-back (the lock held throughout): gives them back, dirty as before. */
+static void untake(struct fl_core *c, struct fl_inode **ips, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct fl_inode *ip = ips[i];
+		struct fl_dblock *b;
+		struct fl_extent *e;
+		bool any = false;
+
+		for (b = ip->blocks; b; b = b->next) {
+			if (!b->flying)
+				continue;
+			b->dirty = b->flying; /* nothing was written since: dirty is empty */
+			b->flying = NULL;
+		}
+		ip->dirty_bytes = 0;
+		for (b = ip->blocks; b; b = b->next)
+			for (e = b->dirty; e; e = e->next) {
+				ip->dirty_bytes += e->len;
+				any = true;
+			}
+		if (any)
+			dlist_add(c, ip);
+	}
 }
 
 /* One block's extents, ready to send. */
@@ -589,6 +638,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 
 				if (!no) {
 					ret = -ENOMEM;
+					untake(c, ips, i + 1);
 					goto out_unflag;
 				}
 				ops = no;
@@ -606,6 +656,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 				free(o->bufs);
 				free(o->lens);
 				ret = -ENOMEM;
+				untake(c, ips, i + 1);
 				goto out_unflag;
 			}
 			nops++;
@@ -615,7 +666,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 				o->offs[k] = e->off;
 				o->bufs[k] = e->data;
 				o->lens[k] = e->len;
-				moved += e->len;
+				moved += e->cap;
 			}
 			fl_oid_data(o->oid, ip->r.ino, b->index);
 		}
@@ -824,9 +875,10 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 	}
 	/* drop cached bytes beyond the new end */
 	for (pp = &ip->blocks; *pp;) {
-		uint64_t dropped;
+		uint64_t dropped, mem;
 
 		b = *pp;
+		mem = extents_mem(b->dirty);
 		if (b->index * bs >= newsize) {
 			dropped = extents_cut(&b->dirty, 0);
 			*pp = b->next;
@@ -835,10 +887,11 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 			uint64_t lim = newsize - b->index * bs;
 
 			dropped = lim < bs ? extents_cut(&b->dirty, (uint32_t)lim) : 0;
+			mem -= extents_mem(b->dirty); /* a shortened buffer keeps its size */
 			pp = &b->next;
 		}
 		ip->dirty_bytes -= dropped;
-		dirty_sub(c, dropped);
+		dirty_sub(c, mem);
 	}
 	top = oldsize > ip->jsize ? oldsize : ip->jsize;
 	if (!top)
@@ -890,12 +943,15 @@ int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t
 		struct fl_dblock *b = block_find(ip, idx);
 
 		if (b) {
+			uint64_t mem = extents_mem(b->dirty);
 			int64_t d = extents_hole(&b->dirty, (uint32_t)boff, (uint32_t)(boff + n));
 
+			/* a split allocates: count the memory after, then free before */
+			c->dirty_mem += extents_mem(b->dirty);
+			dirty_sub(c, mem);
 			if (d < 0)
 				return (int)d;
 			ip->dirty_bytes -= (uint64_t)d;
-			dirty_sub(c, (uint64_t)d);
 		}
 		pos += n;
 	}
@@ -939,12 +995,7 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip)
 	fl_ra_drop(c, ip);
 	wait_flush(c, ip);
 	while ((b = ip->blocks)) {
-		uint64_t n = 0;
-		struct fl_extent *e;
-
-		for (e = b->dirty; e; e = e->next)
-			n += e->len;
-		dirty_sub(c, n);
+		dirty_sub(c, extents_mem(b->dirty)); /* no flying after wait_flush */
 		ip->blocks = b->next;
 		extents_free(b->dirty);
 		extents_free(b->flying);
@@ -964,13 +1015,13 @@ static void *flusher_thread(void *arg)
 	pthread_mutex_lock(&c->lock);
 	while (!c->flush_stop) {
 		/* half the limit: one half in flight while writers fill the other */
-		bool pressure = c->flush_now || c->dirty_bytes > c->o.dirty_max / 2;
+		bool pressure = c->flush_now || c->dirty_mem > c->o.dirty_max / 2;
 		struct fl_inode *batch[FLUSH_BATCH];
 		size_t n = c->error ? 0 : pick(c, batch, FLUSH_BATCH, pressure);
 
 		if (n) {
 			fl_data_flush_many(c, batch, n, NULL);
-			if (c->dirty_bytes <= c->o.dirty_max / 2)
+			if (c->dirty_mem <= c->o.dirty_max / 2)
 				c->flush_now = false;
 			continue;
 		}

@@ -62,7 +62,7 @@ static void usage(FILE *f)
 		"  ro | rw            read-only mount (no lock, sees the last committed state)\n"
 		"  takeover           fence and replace a writer on another host that is dead\n"
 		"  lease=SECONDS      writer lock lease (default %d)\n"
-		"  dirty_max=SIZE     dirty file data kept in memory before writers wait (default 64M)\n"
+		"  dirty_max=SIZE     memory for dirty file data before writers wait (default 64M)\n"
 		"  max_threads=N      FUSE worker threads, each holding a 1 MiB buffer (default 16)\n"
 		"  spin_us=US         how long an idle worker polls for the next request before\n"
 		"                     it sleeps (default 50; 0: sleep at once)\n"

@@ -629,9 +629,56 @@ static void test_small_file_memory(void)
 	for (i = 0; i < NFILES; i++)
 		EQ(fl_core_release(c, ino[i]), 0);
 	EQ(fl_core_syncfs(c), 0);
+	EQ(fl_core_dirty_mem(c), 0); /* the accounting came back to nothing */
 	umount_vol(c, v);
 	free(buf);
 	check_fsck("smallmem", 0);
+}
+
+/* dirty_max bounds memory, not just the bytes written: files of 1 MiB, each
+ * written in one request (which gets a buffer for the whole 4 MiB block),
+ * must not hold four times dirty_max.  The in-memory store keeps what was
+ * written back: at most all of it. */
+static void test_dirty_max_is_memory(void)
+{
+	enum { NFILES = 40, FSIZE = 1 << 20, DMAX = 16 << 20 };
+	struct fl_core_opts o = {.commit_ms = 50, .dirty_max = DMAX};
+	struct fl_volume *v;
+	struct fl_core *c;
+	char *buf = malloc(FSIZE), name[32], err[512] = "";
+	size_t before, peak = 0, now;
+	uint64_t dmem, dmem_peak = 0;
+	struct stat st;
+	int i;
+
+	memset(buf, 'm', FSIZE);
+	EQ(fl_volume_open(base, "dmax", &v, err, sizeof(err)), 0);
+	EQ(fl_volume_lock(v, 30, false, err, sizeof(err)), 0);
+	EQ(fl_core_mount(v, &o, &c, err, sizeof(err)), 0);
+	before = heap_in_use();
+	for (i = 0; i < NFILES; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		EQ(fl_core_create(c, 1, name, 0644, O_RDWR, &root_cred, &st), 0);
+		EQ(fl_core_write(c, st.st_ino, 0, buf, FSIZE), FSIZE);
+		EQ(fl_core_release(c, st.st_ino), 0);
+		now = heap_in_use();
+		if (now > peak)
+			peak = now;
+		dmem = fl_core_dirty_mem(c);
+		if (dmem > dmem_peak)
+			dmem_peak = dmem;
+	}
+	/* one write may pass the limit by a block */
+	CHECK(dmem_peak <= DMAX + (4u << 20), "dirty memory %" PRIu64 " KiB", dmem_peak >> 10);
+	if (before || peak)
+		CHECK(peak - before <= (size_t)NFILES * FSIZE + DMAX + (8u << 20),
+		      "heap grew by %zu KiB for %d KiB written, dirty_max %d KiB",
+		      (peak - before) >> 10, NFILES * FSIZE >> 10, DMAX >> 10);
+	EQ(fl_core_syncfs(c), 0);
+	EQ(fl_core_dirty_mem(c), 0);
+	umount_vol(c, v);
+	free(buf);
+	check_fsck("dmax", 0);
 }
 
 static void test_volumes(void)
@@ -878,8 +925,8 @@ static void test_readahead(void)
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns",    "data", "crash", "rd",	    "grow",
-			      "purge", "ovl",  "ra",	"smallmem", NULL};
+	const char *vols[] = {"ns",  "data", "crash",	 "rd",	 "grow", "purge",
+			      "ovl", "ra",   "smallmem", "dmax", NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -900,6 +947,7 @@ int main(void)
 	test_readdir_cb_count();
 	test_enospc();
 	test_small_file_memory();
+	test_dirty_max_is_memory();
 	test_readahead();
 	fl_store_close(base);
 	printf("%d passed, %d failed\n", passed, failed);
