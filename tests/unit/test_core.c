@@ -43,10 +43,9 @@ static int passed, failed;
 static struct fl_store *base;
 static const struct fl_cred root_cred = {0, 0};
 
-static struct fl_core *mount_vol_ms(const char *name, struct fl_volume **vp, bool ro,
-				    unsigned commit_ms)
+static struct fl_core *mount_vol_opts(const char *name, struct fl_volume **vp,
+				      const struct fl_core_opts *o)
 {
-	struct fl_core_opts o = {.ro = ro, .commit_ms = commit_ms};
 	struct fl_core *c = NULL;
 	char err[512] = "";
 	int ret;
@@ -56,19 +55,27 @@ static struct fl_core *mount_vol_ms(const char *name, struct fl_volume **vp, boo
 		fprintf(stderr, "open: %s\n", err);
 		exit(1);
 	}
-	if (!ro) {
+	if (!o->ro) {
 		ret = fl_volume_lock(*vp, 30, false, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "lock: %s\n", err);
 			exit(1);
 		}
 	}
-	ret = fl_core_mount(*vp, &o, &c, err, sizeof(err));
+	ret = fl_core_mount(*vp, o, &c, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "mount: %s\n", err);
 		exit(1);
 	}
 	return c;
+}
+
+static struct fl_core *mount_vol_ms(const char *name, struct fl_volume **vp, bool ro,
+				    unsigned commit_ms)
+{
+	struct fl_core_opts o = {.ro = ro, .commit_ms = commit_ms};
+
+	return mount_vol_opts(name, vp, &o);
 }
 
 static struct fl_core *mount_vol(const char *name, struct fl_volume **vp, bool ro)
@@ -666,16 +673,14 @@ static void test_dirty_max_is_memory(void)
 	struct fl_core_opts o = {.commit_ms = 50, .dirty_max = DMAX};
 	struct fl_volume *v;
 	struct fl_core *c;
-	char *buf = malloc(FSIZE), name[32], err[512] = "";
+	char *buf = malloc(FSIZE), name[32];
 	size_t before, peak = 0, now;
 	uint64_t dmem, dmem_peak = 0;
 	struct stat st;
 	int i;
 
 	memset(buf, 'm', FSIZE);
-	EQ(fl_volume_open(base, "dmax", &v, err, sizeof(err)), 0);
-	EQ(fl_volume_lock(v, 30, false, err, sizeof(err)), 0);
-	EQ(fl_core_mount(v, &o, &c, err, sizeof(err)), 0);
+	c = mount_vol_opts("dmax", &v, &o);
 	before = heap_in_use();
 	for (i = 0; i < NFILES; i++) {
 		snprintf(name, sizeof(name), "m%d", i);
