@@ -3,10 +3,10 @@
  * (plugin/docker.c) uses them.
  *
  * Two implementations sit behind this one interface:
- *   plugin/local.c   standalone: straight on RADOS; the volume's RADOS writer
+ *   plugin/agent_local.c   standalone: straight on RADOS; the volume's RADOS writer
  *                    lock is the only lease (one host at a time, refusals name
  *                    the holder).  Used when the agent runs without --control.
- *   plugin/agent.c   cluster mode: leases granted by flocker-control over TLS
+ *   plugin/agent_cluster.c   cluster mode: leases granted by flocker-control over TLS
  *                    (moves from idle hosts, fencing of dead ones).
  *
  * Every function returns 0 or a negative errno and, on failure, writes one

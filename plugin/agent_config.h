@@ -6,8 +6,8 @@
  * agent.h.  They dispatch through the table every agent starts with
  * (plugin/agent_ops.c), so that one program holds both implementations:
  *
- *   fl_agent_local_open    plugin/local.c: standalone, straight on RADOS
- *   fl_agent_cluster_open  plugin/agent.c: leases from flocker-control
+ *   fl_agent_local_open    plugin/agent_local.c: standalone, straight on RADOS
+ *   fl_agent_cluster_open  plugin/agent_cluster.c: leases from flocker-control
  *                          (until that file exists, the weak stub in
  *                          plugin/cluster_stub.c says "cluster mode is not
  *                          built yet")
@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "agent.h"
+#include "plugin/agent.h"
 
 #define FL_AGENT_DEFAULT_STATE_DIR  "/var/lib/flocker-agent"
 #define FL_AGENT_DEFAULT_SOCKET	    "/run/docker/plugins/flocker.sock"

@@ -8,7 +8,7 @@
  *                 [--daemon] [--debug]
  *
  * Serves Docker's volume plugin protocol (plugin/docker.c) with the
- * standalone agent (plugin/local.c) or, with --control, the cluster agent.
+ * standalone agent (plugin/agent_local.c) or, with --control, the cluster agent.
  * SIGTERM and SIGINT stop it without unmounting anything: mounts outlive the
  * agent, and the next start adopts them with their users.
  */
@@ -28,10 +28,10 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "agent_config.h"
-#include "trash.h"
-#include "volume.h"
-#include "docker.h"
+#include "plugin/agent_config.h"
+#include "fs/volume/trash.h"
+#include "fs/volume/volume.h"
+#include "plugin/docker.h"
 #include "flocker/log.h"
 
 /* How long SIGTERM waits for operations in progress before the agent exits anyway. */

@@ -1,5 +1,5 @@
 /* flockerfs — agent.h's calls, dispatched to the agent's implementation. */
-#include "agent_config.h"
+#include "plugin/agent_config.h"
 
 int fl_agent_create(struct fl_agent *a, const char *name, const char *const *keys,
 		    const char *const *vals, size_t nopts, char *err, size_t errlen)

@@ -1,5 +1,5 @@
 /* flockerfs — the Docker volume plugin: VolumeDriver over a unix socket with evhttp. */
-#include "docker.h"
+#include "plugin/docker.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -32,7 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent.h"
+#include "plugin/agent.h"
 #include "flocker/record.h"
 
 #define FL_DOCKER_MAX_BODY	(64 * 1024)

@@ -1,5 +1,5 @@
 /* flockerfs — this host's flockerfs mounts and the Docker mount IDs using them. */
-#include "mounts.h"
+#include "plugin/mounts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,8 +26,8 @@
 
 #include "flocker/log.h"
 #include "flocker/record.h"
-#include "pidfile.h"
-#include "volume.h"
+#include "fs/util/pidfile.h"
+#include "fs/volume/volume.h"
 
 extern char **environ;
 

@@ -1,6 +1,6 @@
 /*
  * flockerfs — this host's flockerfs mounts and the Docker mount IDs that use
- * them.  Shared by the standalone agent (plugin/local.c) and cluster mode.
+ * them.  Shared by the standalone agent (plugin/agent_local.c) and cluster mode.
  *
  * A volume is mounted at <mount_root>/<uuid> by running mount.flockerfs; the
  * IDs using it form a set persisted in <state_dir>/mounts/<name>.json

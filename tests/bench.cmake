@@ -4,7 +4,7 @@
 #                        and flockerfs on a dev cluster of its own (not the
 #                        "ceph" fixture); fails only on a gross regression
 # The full comparison is run by hand: tests/bench/compare.sh (about 8 min).
-# flockerctl bench (cluster/bench.c) is built with flockerctl.
+# flockerctl bench (cluster/cli/bench.c) is built with flockerctl.
 
 add_executable(flocker_rados_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/rados_bench.c)
 target_link_libraries(flocker_rados_bench PRIVATE rados::rados Threads::Threads)

@@ -61,9 +61,9 @@ endforeach()
 if(FLOCKER_FUZZ)
   # the code under test carries the fuzzer's instrumentation: compiled again here
   add_library(flocker_cluster_fuzz STATIC
-    ${FLOCKER_CTL_SRC}/proto.c ${FLOCKER_CTL_SRC}/tls.c ${FLOCKER_CTL_SRC}/ca.c
-    ${FLOCKER_CTL_SRC}/ctl_state.c ${FLOCKER_CTL_SRC}/ctl_server.c ${FLOCKER_CTL_SRC}/api.c)
-  target_include_directories(flocker_cluster_fuzz PUBLIC ${FLOCKER_CTL_SRC})
+    ${FLOCKER_CTL_SRC}/net/proto.c ${FLOCKER_CTL_SRC}/net/tls.c ${FLOCKER_CTL_SRC}/net/ca.c
+    ${FLOCKER_CTL_SRC}/control/ctl_state.c ${FLOCKER_CTL_SRC}/control/ctl_server.c
+    ${FLOCKER_CTL_SRC}/control/api.c)
   target_compile_options(flocker_cluster_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_libraries(flocker_cluster_fuzz PUBLIC flocker_core PkgConfig::LIBEVENT

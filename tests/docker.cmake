@@ -2,7 +2,7 @@
 # plugin protocol without dockerd, and real dockerd on one and on two hosts.
 #
 #   fuzz_replay_plugin_req   tests/docker/corpus/fuzz_plugin_req/ through the parser  (unit)
-#   test_trash               the standalone trash (fs/trash.c) on the in-memory store  (unit)
+#   test_trash               the standalone trash (fs/volume/trash.c) on the in-memory store  (unit)
 #   docker_plugin_protocol   every endpoint, bad input, restarts, the reply bound     (docker;fuse;rados)
 #   docker_one_host          dockerd: create, write/read, inspect, ls, rm, restart    (docker;fuse;rados)
 #   docker_two_hosts         two hosts: the volume moves, one writer at a time, races (docker;fuse;rados)
@@ -23,7 +23,7 @@ add_test(NAME fuzz_replay_plugin_req
          COMMAND fuzz_replay_plugin_req ${FLOCKER_DOCKER_DIR}/corpus/fuzz_plugin_req)
 set_tests_properties(fuzz_replay_plugin_req PROPERTIES LABELS unit TIMEOUT 120)
 
-add_executable(test_trash ${FLOCKER_DOCKER_DIR}/test_trash.c)
+add_executable(test_trash ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_trash.c)
 target_link_libraries(test_trash PRIVATE flocker_core)
 add_test(NAME test_trash COMMAND test_trash)
 set_tests_properties(test_trash PROPERTIES LABELS unit TIMEOUT 120)
@@ -53,7 +53,6 @@ if(FLOCKER_FUZZ)
   # the parser carries the fuzzer's coverage instrumentation: compiled again here
   add_executable(fuzz_plugin_req ${FLOCKER_DOCKER_DIR}/fuzz_plugin_req.c
                  ${CMAKE_SOURCE_DIR}/plugin/docker.c ${CMAKE_SOURCE_DIR}/plugin/agent_ops.c)
-  target_include_directories(fuzz_plugin_req PRIVATE ${CMAKE_SOURCE_DIR}/plugin)
   target_compile_options(fuzz_plugin_req PRIVATE -fsanitize=fuzzer,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(fuzz_plugin_req PRIVATE -fsanitize=fuzzer,address,undefined)

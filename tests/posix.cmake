@@ -48,7 +48,7 @@ set_tests_properties(fsmodel PROPERTIES
                      TIMEOUT 900)
 
 # The same checks with the fewest FUSE workers and no spinning: the worker
-# that owns /dev/fuse hands it over for every data request (fs/fuse_loop.c).
+# that owns /dev/fuse hands it over for every data request (fs/fuse/fuse_loop.c).
 add_test(NAME posix_conformance_min COMMAND ${FLOCKER_POSIX_RUN} conformance)
 add_test(NAME fsmodel_min COMMAND ${FLOCKER_POSIX_RUN} model)
 set_tests_properties(posix_conformance_min fsmodel_min PROPERTIES

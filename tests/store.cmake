@@ -1,4 +1,4 @@
-# Store adapters (fs/store_mem.c, fs/store_rados.c): one conformance body,
+# Store adapters (fs/store/store_mem.c, fs/store/store_rados.c): one conformance body,
 # tests/unit/store_conformance.c, runs against both, so the mem store the
 # core's unit tests use behaves as RADOS does.
 #

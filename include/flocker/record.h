@@ -76,7 +76,7 @@ int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r);
 
 /*
  * --- trash entry: namespace "flocker", object "volumes.trash", omap uuid -> this ---
- * A volume "docker volume rm" moved to the standalone trash (fs/trash.h).
+ * A volume "docker volume rm" moved to the standalone trash (fs/volume/trash.h).
  */
 #define FL_TRASH_REG_MAX  1024 /* the kept registry value */
 #define FL_TRASH_HOST_MAX 63

@@ -3,8 +3,8 @@
  *
  * The core never calls librados directly: it sees a store bound to one
  * RADOS pool and one namespace.  Two implementations exist:
- *   fs/store_rados.c  real RADOS (librados)
- *   fs/store_mem.c    an in-process map, for unit tests and fuzzers
+ *   fs/store/store_rados.c  real RADOS (librados)
+ *   fs/store/store_mem.c    an in-process map, for unit tests and fuzzers
  *
  * Conventions (librados's own): every int function returns 0 or a negative
  * errno; ssize_t functions return a byte count or a negative errno.  A
@@ -149,7 +149,7 @@ static inline int fl_batch_wait(struct fl_batch *b)
 	return b->ops->wait(b);
 }
 
-/* --- RADOS implementation (fs/store_rados.c) --- */
+/* --- RADOS implementation (fs/store/store_rados.c) --- */
 
 struct fl_rados_opts {
 	const char *conf;   /* ceph.conf path; NULL: CEPH_CONF / defaults */
@@ -162,7 +162,7 @@ struct fl_rados_opts {
 /* Connect and open the pool.  On failure returns NULL and writes one line to err. */
 struct fl_store *fl_rados_open(const struct fl_rados_opts *opts, char *err, size_t errlen);
 
-/* --- in-memory implementation (fs/store_mem.c) --- */
+/* --- in-memory implementation (fs/store/store_mem.c) --- */
 
 /* A fresh empty store.  Clones share the same data, separated by namespace. */
 struct fl_store *fl_mem_open(void);

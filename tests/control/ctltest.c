@@ -21,8 +21,8 @@
 
 #include <openssl/err.h>
 
-#include "ca.h"
-#include "tls.h"
+#include "cluster/net/ca.h"
+#include "cluster/net/tls.h"
 
 struct ct_env ct;
 

@@ -17,7 +17,7 @@
 
 #include <openssl/ssl.h>
 
-#include "ctl_cluster.h"
+#include "cluster/cli/client.h"
 #include "flocker/buf.h"
 #include "flocker/proto.h"
 #include "flocker/store.h"

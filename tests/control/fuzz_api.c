@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the operator API's request parsers (cluster/api.c):
+ * libFuzzer harness for the operator API's request parsers (cluster/control/api.c):
  * the first byte picks the parser (dataset or lease request body), the rest
  * is the HTTP body as a client would send it.  A parser either fails with
  * -EINVAL and a message, leaving nothing allocated, or returns a request
@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "api.h"
+#include "cluster/control/api.h"
 #include "flocker/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,6 +1,6 @@
 /*
  * libFuzzer harness for the control protocol's frame decoder
- * (cluster/proto.c): the input is a byte stream as a peer would send it.
+ * (cluster/net/proto.c): the input is a byte stream as a peer would send it.
  * Frames are cut with fl_frame_check and decoded with fl_msg_decode exactly
  * as flocker-control and flocker-agent do; a decoded frame is packed again,
  * decoded again and must be equal, and its packing must be stable.

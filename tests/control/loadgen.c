@@ -27,9 +27,9 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#include "ca.h"
+#include "cluster/net/ca.h"
 #include "ctltest.h"
-#include "tls.h"
+#include "cluster/net/tls.h"
 
 enum op { OP_CREATE, OP_ACQUIRE, OP_RELEASE, OP_REMOVE, OP_HEARTBEAT, OP_N };
 static const char *const op_names[OP_N] = {"create", "acquire", "release", "remove (trash)",

@@ -30,11 +30,11 @@
 #include <jansson.h>
 #include <openssl/err.h>
 
-#include "api.h"
-#include "ca.h"
+#include "cluster/control/api.h"
+#include "cluster/net/ca.h"
 #include "ctltest.h"
-#include "tls.h"
-#include "volume.h"
+#include "cluster/net/tls.h"
+#include "fs/volume/volume.h"
 
 /* ------------------------------------------------------------------ */
 /* helpers */

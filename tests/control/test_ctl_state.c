@@ -1,5 +1,5 @@
 /*
- * Unit test of flocker-control's registry (cluster/ctl_state.c) on the
+ * Unit test of flocker-control's registry (cluster/control/ctl_state.c) on the
  * in-memory store: datasets, the configuration tag and its guard, a second
  * leader fencing the first, the trash (remove, name reuse, restore, purge),
  * leases and their conditions, nodes, and the repair of a removal that a
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl_state.h"
+#include "cluster/control/ctl_state.h"
 #include "flocker/record.h"
-#include "volume.h"
+#include "fs/volume/volume.h"
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \

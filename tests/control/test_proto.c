@@ -1,5 +1,5 @@
 /*
- * Unit test of the control protocol's frames (cluster/proto.c): round trips,
+ * Unit test of the control protocol's frames (cluster/net/proto.c): round trips,
  * and every limit of the bounded decoder with its exact errno: oversize
  * frames, deep nesting, too many values, long strings, wrong types,
  * truncation, trailing bytes.

@@ -7,7 +7,7 @@
 #     f1 (10000 bytes), f2 + d1/f2link (hard links, 3000 bytes),
 #     d1/big (200000 bytes: data objects 0..3), d1/empty, d1/sub/, lnk -> f1
 # and is unmounted cleanly (fsck must then say clean).  Then the damage is
-# made directly with rados in namespace vol.<uuid> (see fs/FORMAT.md):
+# made directly with rados in namespace vol.<uuid> (see fs/format/FORMAT.md):
 #   dangling     dir.<d1>: a key "ghost" naming inode 0xfff0, which does not exist
 #   nlink        dir.<d1>: key "f2link" removed (f2's inode keeps nlink 2)
 #   orphan       dir.<root>: key "f1" removed (its inode and data stay)

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "docker.h"
+#include "plugin/docker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * flockerfs — unit tests for struct fl_buf (fs/buf.c): the hard cap, the
+ * flockerfs — unit tests for struct fl_buf (fs/util/buf.c): the hard cap, the
  * unchanged-on-failure promise, growth and printf.
  */
 #include <errno.h>

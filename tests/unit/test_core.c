@@ -16,11 +16,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "fs/core/core.h"
 #include "flocker/log.h"
 #include "flocker/store.h"
-#include "fsck.h"
-#include "volume.h"
+#include "fs/volume/fsck.h"
+#include "fs/volume/volume.h"
 
 static int passed, failed;
 
@@ -788,7 +788,7 @@ static void test_expired_lease_fences(void)
 	fl_volume_close(v);
 }
 
-/* ---------- object readahead (fs/readahead.c) ---------- */
+/* ---------- object readahead (fs/core/readahead.c) ---------- */
 
 #define RA_MIB	 (1u << 20)
 #define RA_FILE	 40u /* MiB: ten 4 MiB objects */

@@ -1,8 +1,8 @@
 /*
- * flockerfs — unit tests for the on-RADOS record codecs (fs/record.c).
+ * flockerfs — unit tests for the on-RADOS record codecs (fs/format/record.c).
  *
  * A second, independent packer here writes each record exactly as
- * fs/FORMAT.md describes it; valid records must encode to the same bytes,
+ * fs/format/FORMAT.md describes it; valid records must encode to the same bytes,
  * and invalid ones (which the real encoders refuse) are built with it to
  * check that every decoder rejection is exactly -EIO.
  */
@@ -83,7 +83,7 @@ static void pk_ts(msgpack_packer *pk, const struct timespec *ts)
 	msgpack_pack_uint64(pk, (uint64_t)ts->tv_nsec);
 }
 
-/* The independent packers: fs/FORMAT.md, key by key, no validation. */
+/* The independent packers: fs/format/FORMAT.md, key by key, no validation. */
 
 static void raw_super(msgpack_packer *pk, const struct fl_super_rec *s)
 {

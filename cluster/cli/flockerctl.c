@@ -1,0 +1,736 @@
+/*
+ * flockerctl — operator command line.
+ *
+ *   flockerctl [-c CONF] [--id ID] [--pool POOL] volume create NAME [--size 10G] [--block-size 4M]
+ *   flockerctl ... volume list [--json]
+ *   flockerctl ... volume inspect NAME [--json]
+ *   flockerctl ... volume remove NAME
+ *   flockerctl ... volume resize NAME --size SIZE
+ *   flockerctl ... volume list --trash [--json]     (also: volume trash)
+ *   flockerctl ... volume restore NAME|UUID [--as NEW-NAME]
+ *   flockerctl ... volume purge NAME|UUID | --expired
+ *   flockerctl ... fsck NAME [--repair] [--json] [--takeover]
+ *
+ * Volume commands work straight on RADOS, with no control service; the trash
+ * is the standalone one (fs/volume/trash.h) that docker volume rm fills.
+ * "flockerctl COMMAND --help" prints that command's usage.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cluster/cli/bench.h"
+#include "cluster/net/ca.h"
+#include "cluster/cli/client.h"
+#include "fs/core/core.h"
+#include "flocker/log.h"
+#include "fs/volume/fsck.h"
+#include "flocker/store.h"
+#include "fs/volume/trash.h"
+#include "fs/volume/volume.h"
+
+struct ctl {
+	struct fl_rados_opts ro;
+	bool json, repair, takeover, trash, expired, help;
+	const char *size, *block_size, *as;
+	int argc;
+	char **argv; /* positional arguments after the command words */
+};
+
+/* One line per command: the general usage lists them all, COMMAND --help its own. */
+static const struct {
+	const char *words; /* "volume create", "fsck" */
+	const char *line;
+	const char *more;
+} cmds[] = {
+	{"volume create", "volume create NAME [--size SIZE] [--block-size SIZE]",
+	 "Creates a volume.  SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 or none\n"
+	 "means no limit.  --block-size: bytes per data object, a power of two from 64K to 64M\n"
+	 "(default 4M).\n"},
+	{"volume list", "volume list [--trash] [--json]",
+	 "Lists the volumes; with --trash, the volumes in the trash instead (removed by\n"
+	 "docker volume rm on a standalone agent), with when each is purged.\n"},
+	{"volume trash", "volume trash [--json]", "The same as volume list --trash.\n"},
+	{"volume inspect", "volume inspect NAME [--json]",
+	 "Uuid, size limit, bytes used, inodes, and the host holding it read-write.\n"},
+	{"volume remove", "volume remove NAME",
+	 "Deletes a volume and all its data now, bypassing the trash; refused while it is\n"
+	 "mounted read-write.\n"},
+	{"volume resize", "volume resize NAME --size SIZE",
+	 "Changes the size limit; refused while mounted read-write.\n"},
+	{"volume restore", "volume restore NAME|UUID [--as NEW-NAME]",
+	 "Brings a volume back from the trash (a name picks the one removed last), under\n"
+	 "its old name or NEW-NAME.\n"},
+	{"volume purge", "volume purge NAME|UUID | volume purge --expired",
+	 "Deletes a volume in the trash for good, now; --expired: every one whose time is up.\n"},
+	{"fsck", "fsck NAME [--repair] [--json] [--takeover]",
+	 "Offline check of a volume that nobody mounts read-write.  Exit 0 clean, 1 repaired,\n"
+	 "4 damage left, 8 could not check.  --takeover: the volume's read-write holder is\n"
+	 "dead; fence it (blocklist its RADOS client) and check anyway.\n"},
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: flockerctl [-c CONF] [--id ID] [--pool POOL] COMMAND ...\n"
+		   "\n"
+		   "volumes, straight on RADOS (no control service):\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %s\n", cmds[i].line);
+	fprintf(f, "\n"
+		   "other commands (each has --help):\n"
+		   "  bench DIR [--json]                     benchmark a mounted directory\n"
+		   "  ca init|node|user ...                  the cluster's certificates\n"
+		   "  --control HOST[:PORT] ... node|volume|lease ...   through flocker-control\n"
+		   "\n"
+		   "SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 means no limit.\n"
+		   "CEPH_CONF and CEPH_ARGS are honoured as by Ceph's own tools.\n"
+		   "flockerctl COMMAND --help prints the usage of COMMAND.\n");
+}
+
+/* The usage of the command named by words (nwords of them), to stdout; 2 if unknown. */
+static int usage_of(char **words, int nwords)
+{
+	char want[64];
+	size_t i, len;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "%s%s%s", nwords > 0 ? words[0] : "", nwords > 1 ? " " : "",
+		 nwords > 1 ? words[1] : "");
+	if (nwords > 1 && !strcmp(words[1], "ls"))
+		snprintf(want, sizeof(want), "volume list");
+	if (nwords > 1 && !strcmp(words[1], "rm"))
+		snprintf(want, sizeof(want), "volume remove");
+	len = strlen(want);
+	for (i = 0; len && i < NCMDS; i++) {
+		/* "volume" alone: every volume command */
+		if (!strcmp(cmds[i].words, want) ||
+		    (nwords == 1 && !strncmp(cmds[i].words, want, len) &&
+		     cmds[i].words[len] == ' ')) {
+			printf("%susage: flockerctl [-c CONF] [--id ID] [--pool POOL] %s\n",
+			       n && nwords > 1 ? "\n" : "", cmds[i].line);
+			if (nwords > 1 || !strcmp(want, "fsck"))
+				printf("\n%s", cmds[i].more);
+			n++;
+		}
+	}
+	if (n)
+		return 0;
+	if (nwords)
+		fprintf(stderr, "flockerctl: unknown command '%s'\n", want);
+	usage(nwords ? stderr : stdout);
+	return nwords ? 2 : 0;
+}
+
+static void fmt_size(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "K", "M", "G", "T", "P"};
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 "B", n);
+	else
+		snprintf(buf, len, "%.1f%s", v, units[u]);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static struct fl_store *connect_or_die(struct ctl *c)
+{
+	char err[512] = "";
+	struct fl_store *st = fl_rados_open(&c->ro, err, sizeof(err));
+
+	if (!st) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		exit(1);
+	}
+	return st;
+}
+
+static int cmd_create(struct ctl *c)
+{
+	uint64_t size = 0, bs = 0;
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr,
+			"usage: flockerctl volume create NAME [--size SIZE] [--block-size SIZE]\n");
+		return 2;
+	}
+	if (c->size && fl_parse_size(c->size, &size)) {
+		fprintf(stderr, "flockerctl: invalid size '%s': use e.g. 10G, 512M\n", c->size);
+		return 2;
+	}
+	if (c->block_size && (fl_parse_size(c->block_size, &bs) || bs > UINT32_MAX)) {
+		fprintf(stderr, "flockerctl: invalid block size '%s'\n", c->block_size);
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_create(st, c->argv[0], size, (uint32_t)bs, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (c->json)
+		printf("{\"name\": \"%s\", \"created\": true}\n", c->argv[0]);
+	else
+		printf("created volume %s\n", c->argv[0]);
+	return 0;
+}
+
+struct list_ctx {
+	json_t *arr;
+	int n;
+};
+
+static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
+{
+	struct list_ctx *l = arg;
+	char sz[32], when[32];
+
+	if (l->arr) {
+		json_array_append_new(l->arr,
+				      json_pack("{s:s, s:s, s:I, s:I}", "name", name, "uuid",
+						r->uuid, "size_limit", (json_int_t)r->size_limit,
+						"created", (json_int_t)r->created));
+	} else {
+		if (l->n == 0)
+			printf("%-32s %-36s %10s  %s\n", "NAME", "UUID", "SIZE", "CREATED");
+		if (r->size_limit)
+			fmt_size(r->size_limit, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_time(r->created, when, sizeof(when));
+		printf("%-32s %-36s %10s  %s\n", name, r->uuid, sz, when);
+	}
+	l->n++;
+	return 0;
+}
+
+static int cmd_list(struct ctl *c)
+{
+	struct list_ctx l = {c->json ? json_array() : NULL, 0};
+	struct fl_store *st = connect_or_die(c);
+	int ret = fl_volume_list(st, list_cb, &l);
+
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: cannot list volumes: %s\n", strerror(-ret));
+		json_decref(l.arr);
+		return 1;
+	}
+	if (l.arr) {
+		json_dumpf(l.arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(l.arr);
+	} else if (l.n == 0) {
+		printf("no volumes\n");
+	}
+	return 0;
+}
+
+static int cmd_inspect(struct ctl *c)
+{
+	struct fl_volume *v = NULL;
+	struct fl_core *core = NULL;
+	struct fl_core_opts co = {.ro = true};
+	struct fl_holder h;
+	struct fl_store *st;
+	char err[512] = "", sz[32], used[32], when[32], since[32];
+	uint64_t u = 0, inodes = 0;
+	int ret, held, rc = 1;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl volume inspect NAME [--json]\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_open(st, c->argv[0], &v, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		goto out;
+	}
+	/* a read-only view replays the journal: usage as of the last commit */
+	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		goto out;
+	}
+	fl_core_usage(core, &u, &inodes);
+	held = fl_volume_holder(v, &h);
+	if (c->json) {
+		json_t *o = json_pack(
+			"{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name", v->super.name, "uuid",
+			v->super.uuid, "size_limit", (json_int_t)v->super.size_limit, "block_size",
+			(json_int_t)v->super.block_size, "bytes_used", (json_int_t)u, "inodes",
+			(json_int_t)inodes, "created", (json_int_t)v->super.created);
+
+		if (held > 0)
+			json_object_set_new(o, "holder",
+					    json_pack("{s:s, s:I, s:I, s:s, s:s}", "host", h.host,
+						      "pid", (json_int_t)h.pid, "since",
+						      (json_int_t)h.since, "client", h.client,
+						      "addr", h.addr));
+		else
+			json_object_set_new(o, "holder", json_null());
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(o);
+	} else {
+		if (v->super.size_limit)
+			fmt_size(v->super.size_limit, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_size(u, used, sizeof(used));
+		fmt_time(v->super.created, when, sizeof(when));
+		printf("name:        %s\n", v->super.name);
+		printf("uuid:        %s\n", v->super.uuid);
+		printf("size limit:  %s\n", sz);
+		printf("used:        %s (%" PRIu64 " bytes)\n", used, u);
+		printf("inodes:      %" PRIu64 "\n", inodes);
+		printf("block size:  %u\n", v->super.block_size);
+		printf("created:     %s\n", when);
+		if (held > 0) {
+			fmt_time(h.since, since, sizeof(since));
+			printf("read-write:  host %s, pid %ld, since %s (%s)\n", h.host, h.pid,
+			       since, h.client);
+		} else {
+			printf("read-write:  not mounted\n");
+		}
+	}
+	rc = 0;
+out:
+	fl_core_unmount(core);
+	fl_volume_close(v);
+	fl_store_close(st);
+	return rc;
+}
+
+static void report_json(const char *name, const struct fl_fsck_report *r, bool repair)
+{
+	json_t *o = json_pack("{s:s, s:b, s:b}", "volume", name, "clean", r->damage == 0, "repair",
+			      repair);
+	json_t *chk = json_object(), *found = json_object();
+
+#define NUM(obj, f) json_object_set_new(obj, #f, json_integer((json_int_t)r->f))
+	NUM(chk, inodes);
+	NUM(chk, entries);
+	NUM(chk, directories);
+	NUM(chk, data_objects);
+	NUM(chk, journal_records);
+	NUM(chk, journal_replayed);
+	NUM(found, journal_corrupt);
+	NUM(found, corrupt_inodes);
+	NUM(found, corrupt_entries);
+	NUM(found, dangling_entries);
+	NUM(found, type_mismatches);
+	NUM(found, extra_dir_links);
+	NUM(found, wrong_nlink);
+	NUM(found, orphan_inodes);
+	NUM(found, missing_dir_objects);
+	NUM(found, stray_dir_objects);
+	NUM(found, stray_data_objects);
+	NUM(found, data_past_eof);
+	NUM(found, stale_orphan_keys);
+	NUM(found, stale_journal_segments);
+	NUM(found, bad_counters);
+	NUM(found, unknown_objects);
+#undef NUM
+	json_object_set_new(o, "checked", chk);
+	json_object_set_new(o, "found", found);
+	json_object_set_new(o, "damage", json_integer((json_int_t)r->damage));
+	json_object_set_new(o, "repaired", json_integer((json_int_t)r->repaired));
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	printf("\n");
+	json_decref(o);
+}
+
+static void report_text(const char *name, const struct fl_fsck_report *r, bool repair)
+{
+	static const struct {
+		const char *what;
+		size_t off;
+	} rows[] = {
+#define ROW(f, w) {w, offsetof(struct fl_fsck_report, f)}
+		ROW(journal_corrupt, "torn or corrupt journal records"),
+		ROW(corrupt_inodes, "corrupt inode records"),
+		ROW(corrupt_entries, "corrupt directory entries"),
+		ROW(dangling_entries, "entries naming missing inodes"),
+		ROW(type_mismatches, "entries of the wrong type"),
+		ROW(extra_dir_links, "extra names of directories"),
+		ROW(wrong_nlink, "wrong link counts"),
+		ROW(orphan_inodes, "inodes without a name"),
+		ROW(missing_dir_objects, "missing directory objects"),
+		ROW(stray_dir_objects, "stray directory objects"),
+		ROW(stray_data_objects, "stray data objects"),
+		ROW(data_past_eof, "data past the end of files"),
+		ROW(stale_orphan_keys, "stale orphan list entries"),
+		ROW(stale_journal_segments, "stale journal segments"),
+		ROW(bad_counters, "wrong superblock counters"),
+#undef ROW
+	};
+	size_t i;
+
+	printf("fsck %s: checked %" PRIu64 " inodes (%" PRIu64 " directories), %" PRIu64
+	       " entries, %" PRIu64 " data objects, %" PRIu64 " journal records (%" PRIu64
+	       " replayed)\n",
+	       name, r->inodes, r->directories, r->entries, r->data_objects, r->journal_records,
+	       r->journal_replayed);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t n = *(const uint64_t *)((const char *)r + rows[i].off);
+
+		if (n)
+			printf("  %-36s %" PRIu64 "\n", rows[i].what, n);
+	}
+	if (r->unknown_objects)
+		printf("  %-36s %" PRIu64 " (left alone)\n", "unknown objects", r->unknown_objects);
+	if (r->damage == 0)
+		printf("fsck %s: clean\n", name);
+	else if (repair)
+		printf("fsck %s: %" PRIu64 " problems, %" PRIu64 " repaired\n", name, r->damage,
+		       r->repaired);
+	else
+		printf("fsck %s: %" PRIu64 " problems (first: %s); run with --repair to fix\n",
+		       name, r->damage, r->first_problem);
+}
+
+static int cmd_fsck(struct ctl *c)
+{
+	struct fl_fsck_opts o = {
+		.repair = c->repair, .takeover = c->takeover, .progress = isatty(2) && !c->json};
+	struct fl_fsck_report r;
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl fsck NAME [--repair] [--json] [--takeover]\n");
+		return 8;
+	}
+	st = connect_or_die(c);
+	ret = fl_fsck(st, c->argv[0], &o, &r, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+		return 8;
+	}
+	if (c->json)
+		report_json(c->argv[0], &r, c->repair);
+	else
+		report_text(c->argv[0], &r, c->repair);
+	if (r.damage == 0)
+		return 0;
+	return c->repair && r.repaired == r.damage ? 1 : 4;
+}
+
+static int cmd_remove(struct ctl *c)
+{
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl volume remove NAME\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_remove(st, c->argv[0], err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (!c->json)
+		printf("removed volume %s\n", c->argv[0]);
+	return 0;
+}
+
+static int cmd_resize(struct ctl *c)
+{
+	struct fl_store *st;
+	char err[512] = "";
+	uint64_t size;
+	int ret;
+
+	if (c->argc != 1 || !c->size) {
+		fprintf(stderr, "usage: flockerctl volume resize NAME --size SIZE\n");
+		return 2;
+	}
+	if (fl_parse_size(c->size, &size)) {
+		fprintf(stderr, "flockerctl: invalid size '%s'\n", c->size);
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_volume_resize(st, c->argv[0], size, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	printf("volume %s now has size limit %s\n", c->argv[0], c->size);
+	return 0;
+}
+
+struct trash_ctx {
+	json_t *arr;
+	int n;
+};
+
+static int trash_cb(void *arg, const struct fl_trash_entry *t)
+{
+	static const char *const states[] = {"in the trash", "being restored", "being purged"};
+	struct trash_ctx *l = arg;
+	char sz[32], removed[32], purge[32];
+
+	if (l->arr) {
+		json_array_append_new(
+			l->arr,
+			json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "name", t->name,
+				  "uuid", t->uuid, "size_limit", (json_int_t)t->reg.size_limit,
+				  "created", (json_int_t)t->reg.created, "removed_at",
+				  (json_int_t)t->removed, "purge_at", (json_int_t)t->purge_at,
+				  "removed_by", t->host, "state", states[t->state]));
+	} else {
+		if (l->n == 0)
+			printf("%-32s %-36s %10s  %-20s  %-20s  %s\n", "NAME", "UUID", "SIZE",
+			       "REMOVED", "PURGED AFTER", "BY");
+		if (t->reg.size_limit)
+			fmt_size(t->reg.size_limit, sz, sizeof(sz));
+		else
+			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_time(t->removed, removed, sizeof(removed));
+		fmt_time(t->purge_at, purge, sizeof(purge));
+		printf("%-32s %-36s %10s  %-20s  %-20s  %s%s%s\n", t->name, t->uuid, sz, removed,
+		       purge, t->host[0] ? t->host : "-", t->state ? ", " : "",
+		       t->state ? states[t->state] : "");
+	}
+	l->n++;
+	return 0;
+}
+
+static int cmd_trash(struct ctl *c)
+{
+	struct trash_ctx l = {c->json ? json_array() : NULL, 0};
+	struct fl_store *st;
+	int ret;
+
+	if (c->argc != 0) {
+		fprintf(stderr, "usage: flockerctl volume list --trash [--json]\n");
+		json_decref(l.arr);
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_trash_list(st, trash_cb, &l);
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: cannot read the trash: %s\n", strerror(-ret));
+		json_decref(l.arr);
+		return 1;
+	}
+	if (l.arr) {
+		json_dumpf(l.arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(l.arr);
+	} else if (l.n == 0) {
+		printf("the trash is empty\n");
+	}
+	return 0;
+}
+
+static int cmd_restore(struct ctl *c)
+{
+	struct fl_trash_entry t;
+	struct fl_store *st;
+	char err[512] = "";
+	int ret;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: flockerctl volume restore NAME|UUID [--as NEW-NAME]\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	ret = fl_trash_restore(st, c->argv[0], c->as, &t, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (c->json)
+		printf("{\"name\": \"%s\", \"uuid\": \"%s\", \"restored\": true}\n",
+		       c->as ? c->as : t.name, t.uuid);
+	else
+		printf("restored volume %s (%s)\n", c->as ? c->as : t.name, t.uuid);
+	return 0;
+}
+
+static int cmd_purge(struct ctl *c)
+{
+	struct fl_store *st;
+	char err[512] = "";
+	unsigned n = 0;
+	int ret;
+
+	if ((c->argc != 1) == !c->expired) {
+		fprintf(stderr,
+			"usage: flockerctl volume purge NAME|UUID | volume purge --expired\n");
+		return 2;
+	}
+	st = connect_or_die(c);
+	if (c->expired) {
+		ret = fl_trash_purge_expired(st, time(NULL), NULL, &n);
+		if (ret)
+			snprintf(err, sizeof(err), "cannot read the trash: %s", strerror(-ret));
+	} else {
+		ret = fl_trash_purge(st, c->argv[0], NULL, err, sizeof(err));
+	}
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err);
+		return 1;
+	}
+	if (c->expired)
+		printf("purged %u volume(s) whose time in the trash was up\n", n);
+	else
+		printf("purged volume %s: its data is gone\n", c->argv[0]);
+	return 0;
+}
+
+static int run(int argc, char **argv, char **pos)
+{
+	struct ctl c = {0};
+	char *words[8];
+	int nwords = 0, i;
+
+	fl_log_init("flockerctl", LOG_WARNING);
+	/* commands with their own option parsing */
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return fl_bench_cmd(argc - 1, argv + 1);
+	/* the CA, and the commands that talk to flocker-control */
+	if (argc > 1 && !strcmp(argv[1], "ca"))
+		return fl_ca_cmd(argc - 1, argv + 1);
+	if (fl_cluster_cmd_wanted(argc, argv))
+		return fl_cluster_cmd(argc, argv);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+#define NEEDARG()                                                                                  \
+	do {                                                                                       \
+		if (i + 1 >= argc) {                                                               \
+			fprintf(stderr, "flockerctl: %s needs an argument\n", a);                  \
+			return 2;                                                                  \
+		}                                                                                  \
+	} while (0)
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			c.help = true;
+		} else if (!strcmp(a, "-c") || !strcmp(a, "--conf")) {
+			NEEDARG();
+			c.ro.conf = argv[++i];
+		} else if (!strcmp(a, "--id") || !strcmp(a, "--user")) {
+			NEEDARG();
+			c.ro.id = argv[++i];
+		} else if (!strcmp(a, "--pool") || !strcmp(a, "-p")) {
+			NEEDARG();
+			c.ro.pool = argv[++i];
+		} else if (!strcmp(a, "--size") || !strcmp(a, "-s")) {
+			NEEDARG();
+			c.size = argv[++i];
+		} else if (!strcmp(a, "--block-size")) {
+			NEEDARG();
+			c.block_size = argv[++i];
+		} else if (!strcmp(a, "--as")) {
+			NEEDARG();
+			c.as = argv[++i];
+		} else if (!strcmp(a, "--trash")) {
+			c.trash = true;
+		} else if (!strcmp(a, "--expired")) {
+			c.expired = true;
+		} else if (!strcmp(a, "--repair")) {
+			c.repair = true;
+		} else if (!strcmp(a, "--takeover")) {
+			c.takeover = true;
+		} else if (!strcmp(a, "--json")) {
+			c.json = true;
+		} else if (!strcmp(a, "--debug")) {
+			fl_log_level = LOG_DEBUG;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "flockerctl: unknown option %s\n", a);
+			return 2;
+		} else if (nwords < 2) {
+			words[nwords++] = argv[i];
+		} else {
+			pos[c.argc++] = argv[i];
+		}
+#undef NEEDARG
+	}
+	c.argv = pos;
+	if (c.help)
+		return usage_of(words, nwords);
+	if (nwords >= 1 && !strcmp(words[0], "fsck")) {
+		if (nwords == 2)
+			pos[c.argc++] = words[1];
+		return cmd_fsck(&c);
+	}
+	if (nwords < 2 || strcmp(words[0], "volume")) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(words[1], "create"))
+		return cmd_create(&c);
+	if ((!strcmp(words[1], "list") || !strcmp(words[1], "ls")) && c.trash)
+		return cmd_trash(&c);
+	if (!strcmp(words[1], "list") || !strcmp(words[1], "ls"))
+		return cmd_list(&c);
+	if (!strcmp(words[1], "trash"))
+		return cmd_trash(&c);
+	if (!strcmp(words[1], "restore"))
+		return cmd_restore(&c);
+	if (!strcmp(words[1], "purge"))
+		return cmd_purge(&c);
+	if (!strcmp(words[1], "inspect"))
+		return cmd_inspect(&c);
+	if (!strcmp(words[1], "remove") || !strcmp(words[1], "rm"))
+		return cmd_remove(&c);
+	if (!strcmp(words[1], "resize"))
+		return cmd_resize(&c);
+	fprintf(stderr, "flockerctl: unknown command 'volume %s'\n", words[1]);
+	usage(stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
+
+	if (!pos)
+		return 1;
+	rc = run(argc, argv, pos);
+	free(pos);
+	return rc;
+}

@@ -1,0 +1,1230 @@
+/*
+ * flockerfs — flocker-control's core: agent sessions, liveness, leases and
+ * fencing (see ctl_server.h).
+ */
+#include "cluster/control/ctl_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+
+#include "flocker/log.h"
+#include "flocker/proto.h"
+#include "fs/volume/volume.h"
+
+#define SESS_OUT_MAX   (64u << 20) /* queued output before a slow agent is dropped */
+#define HANDSHAKE_S    10
+#define PUSH_TIMEOUT_S 20
+
+struct fl_sess {
+	struct fl_ctl *c;
+	struct bufferevent *bev;
+	uint64_t serial;
+	struct fl_peer peer;
+	char addr[64];
+	bool established, hello;
+	struct fl_node_live *node;
+	uint64_t next_id;
+	struct fl_sess *next;
+};
+
+enum acq_state { ACQ_NEW, ACQ_QUEUED, ACQ_PUSHED, ACQ_WAIT_HOLDER, ACQ_DONE };
+
+struct fl_acq {
+	struct fl_ctl *c;
+	char uuid[37], name[FL_VOLNAME_MAX + 1];
+	char node[37], node_name[64];
+	uint32_t kind;
+	int64_t expires;
+	uint64_t expect_tag;
+	fl_acq_done done;
+	void *arg;
+	enum acq_state st;
+	double deadline;
+	uint64_t push_sess, push_id; /* the unmount we wait for */
+	char pushed_to[37];
+	double pushed_at;
+	bool unmount_ok; /* pushed_to agreed to give the volume up */
+	struct event *kick;
+	struct fl_acq *next;
+};
+
+static uint64_t sess_serial;
+
+double fl_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void fmt_when(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ------------------------------------------------------------------ */
+/* nodes */
+
+struct fl_node_live *fl_ctl_node(struct fl_ctl *c, const char *uuid)
+{
+	struct fl_node_live *n;
+
+	for (n = c->nodes; n; n = n->next)
+		if (!strcmp(n->uuid, uuid))
+			return n;
+	return NULL;
+}
+
+static struct fl_node_live *node_get(struct fl_ctl *c, const char *uuid, const char *name)
+{
+	struct fl_node_live *n = fl_ctl_node(c, uuid);
+
+	if (n)
+		return n;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	snprintf(n->uuid, sizeof(n->uuid), "%s", uuid);
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	/* known but not heard of yet: alive for one lease from now */
+	n->last_hb = fl_now_mono();
+	n->next = c->nodes;
+	c->nodes = n;
+	return n;
+}
+
+bool fl_ctl_node_alive(struct fl_ctl *c, const struct fl_node_live *n)
+{
+	return n && fl_now_mono() - n->last_hb < (double)c->o.lease_s;
+}
+
+const struct fl_mount_rep *fl_ctl_mount_of(struct fl_node_live *n, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; n && i < n->nmounts; i++)
+		if (!strcmp(n->mounts[i].uuid, uuid) && n->mounts[i].users > 0)
+			return &n->mounts[i];
+	return NULL;
+}
+
+static const struct fl_mount_rep *mount_any(struct fl_node_live *n, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; n && i < n->nmounts; i++)
+		if (!strcmp(n->mounts[i].uuid, uuid))
+			return &n->mounts[i];
+	return NULL;
+}
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* Replaces the node's mount report from a "mounts" array; -EINVAL if malformed. */
+static int node_set_mounts(struct fl_node_live *n, const struct fl_pv *arr)
+{
+	struct fl_mount_rep *m = NULL;
+	uint32_t i;
+
+	if (!arr)
+		return 0; /* not reported: keep the last report */
+	if (arr->type != FL_PV_ARRAY || arr->n > FL_CTL_MOUNTS_MAX)
+		return -EINVAL;
+	if (arr->n) {
+		m = calloc(arr->n, sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+	}
+	for (i = 0; i < arr->n; i++) {
+		const struct fl_pv *e = &arr->v.kids[i];
+		uint64_t users = 0;
+
+		if (e->type != FL_PV_MAP || fl_pv_get_u64(e, "users", 0, &users)) {
+			free(m);
+			return -EINVAL;
+		}
+		copy_field(m[i].uuid, sizeof(m[i].uuid), fl_pv_get_str(e, "uuid"));
+		copy_field(m[i].name, sizeof(m[i].name), fl_pv_get_str(e, "name"));
+		copy_field(m[i].path, sizeof(m[i].path), fl_pv_get_str(e, "path"));
+		copy_field(m[i].addr, sizeof(m[i].addr), fl_pv_get_str(e, "addr"));
+		m[i].users = users > UINT32_MAX ? UINT32_MAX : (uint32_t)users;
+	}
+	free(n->mounts);
+	n->mounts = m;
+	n->nmounts = arr->n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* sessions */
+
+static struct fl_sess *sess_by_serial(struct fl_ctl *c, uint64_t serial)
+{
+	struct fl_sess *s;
+
+	for (s = c->sessions; s; s = s->next)
+		if (s->serial == serial)
+			return s;
+	return NULL;
+}
+
+static void acq_kick(struct fl_acq *a);
+
+static void sess_close(struct fl_sess *s, const char *why)
+{
+	struct fl_ctl *c = s->c;
+	struct fl_sess **pp;
+	struct fl_acq *a;
+
+	for (pp = &c->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	if (s->hello)
+		fl_info("node %s (%s) disconnected: %s", s->peer.name, s->addr, why);
+	else
+		fl_info("agent connection from %s closed: %s", s->addr, why);
+	if (s->node && s->node->sess == s) {
+		s->node->sess = NULL;
+		fl_state_node_seen(c->state, s->node->uuid, s->node->name, s->addr, NULL,
+				   time(NULL));
+	}
+	/* acquires waiting for this node's answer look again */
+	for (a = c->acqs; a; a = a->next) {
+		if (a->st == ACQ_PUSHED && a->push_sess == s->serial) {
+			a->st = ACQ_WAIT_HOLDER;
+			acq_kick(a);
+		}
+	}
+	bufferevent_free(s->bev);
+	free(s);
+}
+
+static int sess_send(struct fl_sess *s, struct fl_frame_enc *e)
+{
+	if (e->err)
+		return e->err;
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) > SESS_OUT_MAX)
+		return -ENOBUFS;
+	return bufferevent_write(s->bev, e->buf.data, e->buf.len) ? -ENOMEM : 0;
+}
+
+/* A reply with extra pairs packed by fill (nextra of them). */
+static void sess_reply(struct fl_sess *s, uint64_t id, int err, const char *msg,
+		       void (*fill)(msgpack_packer *pk, void *arg), void *arg, uint32_t nextra)
+{
+	struct fl_frame_enc e;
+	int ret;
+
+	fl_frame_enc_init(&e);
+	ret = fl_frame_begin(&e, "reply", id, 2 + nextra);
+	fl_pk_kv_i64(&e.pk, "err", err);
+	fl_pk_kv_str(&e.pk, "msg", msg ? msg : "");
+	if (fill)
+		fill(&e.pk, arg);
+	if (!ret)
+		ret = fl_frame_end(&e);
+	if (ret == -EMSGSIZE) {
+		/* too big to send: say so instead */
+		fl_frame_enc_free(&e);
+		fl_frame_enc_init(&e);
+		fl_frame_begin(&e, "reply", id, 2);
+		fl_pk_kv_i64(&e.pk, "err", -EMSGSIZE);
+		fl_pk_kv_str(&e.pk, "msg", "the reply is over the frame size limit");
+		ret = fl_frame_end(&e);
+	}
+	if (!ret)
+		ret = sess_send(s, &e);
+	if (ret)
+		fl_warn("cannot reply to node %s: %s", s->peer.name, strerror(-ret));
+	fl_frame_enc_free(&e);
+}
+
+static void sess_err(struct fl_sess *s, uint64_t id, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void sess_err(struct fl_sess *s, uint64_t id, int err, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sess_reply(s, id, err, msg, NULL, NULL, 0);
+}
+
+/* A volume as agents see it. */
+struct vol_view {
+	struct fl_ctl *c;
+	const char *name;
+	const struct fl_volreg_rec *r;
+	uint64_t bytes_used;
+	bool deleted;
+};
+
+static void pack_volume(msgpack_packer *pk, const struct vol_view *v)
+{
+	const struct fl_lease *l = fl_state_lease(v->c->state, v->r->uuid);
+
+	msgpack_pack_map(pk, 8);
+	fl_pk_kv_str(pk, "name", v->name);
+	fl_pk_kv_str(pk, "uuid", v->r->uuid);
+	fl_pk_kv_u64(pk, "size_limit", v->r->size_limit);
+	fl_pk_kv_i64(pk, "created", v->r->created);
+	fl_pk_kv_u64(pk, "bytes_used", v->bytes_used);
+	fl_pk_kv_str(pk, "holder", l ? l->node_name : "");
+	fl_pk_kv_str(pk, "holder_uuid", l ? l->node : "");
+	fl_pk_kv_bool(pk, "deleted", v->deleted);
+}
+
+static void fill_volume(msgpack_packer *pk, void *arg)
+{
+	fl_pk_str(pk, "volume");
+	pack_volume(pk, arg);
+}
+
+/* --- requests --- */
+
+static void on_hello(struct fl_sess *s, const struct fl_msg *m);
+static void on_heartbeat(struct fl_sess *s, const struct fl_msg *m);
+static void on_acquire(struct fl_sess *s, const struct fl_msg *m);
+static void on_release(struct fl_sess *s, const struct fl_msg *m);
+static void on_create(struct fl_sess *s, const struct fl_msg *m);
+static void on_remove(struct fl_sess *s, const struct fl_msg *m);
+static void on_get(struct fl_sess *s, const struct fl_msg *m);
+static void on_list(struct fl_sess *s, const struct fl_msg *m);
+static void on_reply(struct fl_sess *s, const struct fl_msg *m);
+
+static const struct {
+	const char *type;
+	void (*fn)(struct fl_sess *s, const struct fl_msg *m);
+} handlers[] = {
+	{"hello", on_hello},	 {"heartbeat", on_heartbeat}, {"acquire", on_acquire},
+	{"release", on_release}, {"create", on_create},	      {"remove", on_remove},
+	{"get", on_get},	 {"list", on_list},	      {"reply", on_reply},
+};
+
+static void sess_dispatch(struct fl_sess *s, const struct fl_msg *m)
+{
+	size_t i;
+
+	s->c->nframes++;
+	if (s->node)
+		s->node->last_hb = fl_now_mono();
+	if (!s->hello && strcmp(m->type, "hello")) {
+		sess_err(s, m->id, -EPROTO, "the first message must be hello, not %s", m->type);
+		return;
+	}
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		if (!strcmp(handlers[i].type, m->type)) {
+			handlers[i].fn(s, m);
+			return;
+		}
+	}
+	sess_err(s, m->id, -EOPNOTSUPP, "unknown request %s", m->type);
+}
+
+static void sess_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct fl_sess *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct fl_msg m;
+	size_t avail, total;
+	unsigned char *p;
+	int ret;
+
+	for (;;) {
+		avail = evbuffer_get_length(in);
+		if (avail < FL_FRAME_HDR)
+			return;
+		p = evbuffer_pullup(in, FL_FRAME_HDR);
+		ret = fl_frame_check(p, avail, &total);
+		if (ret == 1)
+			return;
+		if (ret < 0) {
+			sess_close(s, "frame over the size limit");
+			return;
+		}
+		p = evbuffer_pullup(in, (ssize_t)total);
+		if (!p) {
+			sess_close(s, "out of memory");
+			return;
+		}
+		ret = fl_msg_decode(p + FL_FRAME_HDR, total - FL_FRAME_HDR, &m);
+		evbuffer_drain(in, total);
+		if (ret) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "bad frame: %s", strerror(-ret));
+			sess_close(s, why);
+			return;
+		}
+		sess_dispatch(s, &m);
+		fl_msg_free(&m);
+	}
+}
+
+static void sess_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct fl_sess *s = arg;
+	char why[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		struct timeval tv = {s->c->o.lease_s, 0};
+
+		if (fl_tls_peer(ssl, &s->peer) || s->peer.role != FL_ROLE_NODE) {
+			sess_close(s, "no node certificate");
+			return;
+		}
+		s->established = true;
+		bufferevent_set_timeouts(bev, &tv, NULL);
+		fl_debug("agent connection from %s: node %s (%s)", s->addr, s->peer.name,
+			 s->peer.uuid);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		sess_close(s,
+			   s->established ? "no heartbeat within the lease" : "handshake timeout");
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+		if (!s->established) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+			unsigned long e = bufferevent_get_openssl_error(bev);
+			long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+			const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+			if (v == X509_V_ERR_APPLICATION_VERIFICATION)
+				snprintf(why, sizeof(why), "not a node certificate");
+			else if (v != X509_V_OK)
+				snprintf(why, sizeof(why), "%s", X509_verify_cert_error_string(v));
+			else
+				snprintf(why, sizeof(why), "%s", r ? r : "connection closed");
+			fl_notice("refused agent connection from %s during the TLS handshake: %s",
+				  s->addr, why);
+			sess_close(s, "TLS handshake failed");
+			return;
+		}
+		sess_close(s, what & BEV_EVENT_EOF ? "connection closed" : "connection error");
+	}
+}
+
+static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct fl_ctl *c = arg;
+	struct fl_sess *s;
+	SSL *ssl;
+	struct timeval tv = {HANDSHAKE_S, 0};
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	(void)lev;
+	(void)salen;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+	s = calloc(1, sizeof(*s));
+	ssl = SSL_new(c->agent_ctx);
+	if (!s || !ssl) {
+		free(s);
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		return;
+	}
+	s->c = c;
+	s->serial = ++sess_serial;
+	s->next_id = 1;
+	snprintf(s->addr, sizeof(s->addr), "%s", host);
+	s->bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+						BEV_OPT_CLOSE_ON_FREE);
+	if (!s->bev) {
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, FL_FRAME_HDR + FL_FRAME_MAX);
+	bufferevent_setcb(s->bev, sess_read_cb, NULL, sess_event_cb, s);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->next = c->sessions;
+	c->sessions = s;
+}
+
+/* ------------------------------------------------------------------ */
+/* handlers */
+
+static void fill_hello(msgpack_packer *pk, void *arg)
+{
+	struct fl_sess *s = arg;
+
+	fl_pk_kv_str(pk, "node_uuid", s->peer.uuid);
+	fl_pk_kv_u64(pk, "lease_s", s->c->o.lease_s);
+	fl_pk_kv_u64(pk, "heartbeat_s", s->c->o.heartbeat_s);
+	fl_pk_kv_u64(pk, "tag", fl_state_tag(s->c->state));
+}
+
+static void on_hello(struct fl_sess *s, const struct fl_msg *m)
+{
+	struct fl_ctl *c = s->c;
+	const char *name = fl_pv_get_str(m->body, "node");
+	struct fl_node_live *n;
+	struct fl_sess *old;
+	int ret;
+
+	if (*name && strcmp(name, s->peer.name)) {
+		sess_err(s, m->id, -EPERM,
+			 "this agent says it is node %s but its certificate is for node %s", name,
+			 s->peer.name);
+		return;
+	}
+	n = node_get(c, s->peer.uuid, s->peer.name);
+	if (!n) {
+		sess_err(s, m->id, -ENOMEM, "out of memory");
+		return;
+	}
+	if (n->sess && n->sess != s) {
+		old = n->sess;
+		n->sess = NULL;
+		sess_close(old, "replaced by a new connection of the same node");
+	}
+	if (node_set_mounts(n, fl_pv_get(m->body, "mounts"))) {
+		sess_err(s, m->id, -EINVAL, "malformed mounts list");
+		return;
+	}
+	copy_field(n->name, sizeof(n->name), s->peer.name);
+	copy_field(n->host, sizeof(n->host), fl_pv_get_str(m->body, "host"));
+	copy_field(n->rados_addr, sizeof(n->rados_addr), fl_pv_get_str(m->body, "rados_addr"));
+	n->sess = s;
+	n->last_hb = fl_now_mono();
+	s->node = n;
+	s->hello = true;
+	ret = fl_state_node_seen(c->state, n->uuid, n->name, s->addr, n->host, time(NULL));
+	if (ret)
+		fl_warn("cannot record node %s: %s", n->name, strerror(-ret));
+	fl_notice("node %s (%s) connected from %s, %zu mounts", n->name, n->uuid, s->addr,
+		  n->nmounts);
+	sess_reply(s, m->id, 0, NULL, fill_hello, s, 4);
+}
+
+static void fill_now(msgpack_packer *pk, void *arg)
+{
+	(void)arg;
+	fl_pk_kv_i64(pk, "now", (int64_t)time(NULL));
+}
+
+static void on_heartbeat(struct fl_sess *s, const struct fl_msg *m)
+{
+	if (node_set_mounts(s->node, fl_pv_get(m->body, "mounts"))) {
+		sess_err(s, m->id, -EINVAL, "malformed mounts list");
+		return;
+	}
+	sess_reply(s, m->id, 0, NULL, fill_now, NULL, 1);
+}
+
+/* The volume named in a request: 0 and name/r filled, or an error reply already sent. */
+static int req_volume(struct fl_sess *s, const struct fl_msg *m, const char **name,
+		      struct fl_volreg_rec *r)
+{
+	int ret;
+
+	*name = fl_pv_get_str(m->body, "volume");
+	if (!fl_volname_valid(*name)) {
+		sess_err(s, m->id, -EINVAL, "invalid volume name '%s'", *name);
+		return -EINVAL;
+	}
+	ret = fl_state_volume_by_name(s->c->state, *name, r);
+	if (ret == -ENOENT)
+		sess_err(s, m->id, -ENOENT, "no such volume: %s", *name);
+	else if (ret)
+		sess_err(s, m->id, ret, "cannot read the volume registry: %s", strerror(-ret));
+	return ret;
+}
+
+struct agent_acq {
+	struct fl_ctl *c;
+	uint64_t sess, id;
+	char name[FL_VOLNAME_MAX + 1];
+};
+
+static void agent_acq_done(void *arg, int err, const char *msg)
+{
+	struct agent_acq *x = arg;
+	struct fl_sess *s = sess_by_serial(x->c, x->sess);
+	struct fl_volreg_rec r;
+	struct vol_view v = {x->c, x->name, &r, 0, false};
+
+	if (s) {
+		if (err)
+			sess_reply(s, x->id, err, msg, NULL, NULL, 0);
+		else if (fl_state_volume_by_name(x->c->state, x->name, &r) == 0)
+			sess_reply(s, x->id, 0, NULL, fill_volume, &v, 1);
+		else
+			sess_err(s, x->id, -ENOENT, "volume %s was removed meanwhile", x->name);
+	}
+	free(x);
+}
+
+static void on_acquire(struct fl_sess *s, const struct fl_msg *m)
+{
+	struct fl_volreg_rec r;
+	struct fl_acq_req q = {0};
+	struct agent_acq *x;
+	const char *name;
+
+	if (req_volume(s, m, &name, &r))
+		return;
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		sess_err(s, m->id, -ENOMEM, "out of memory");
+		return;
+	}
+	x->c = s->c;
+	x->sess = s->serial;
+	x->id = m->id;
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	q.uuid = r.uuid;
+	q.name = name;
+	q.node = s->peer.uuid;
+	q.node_name = s->peer.name;
+	q.kind = FL_LEASE_AGENT;
+	fl_ctl_acquire(s->c, &q, agent_acq_done, x);
+}
+
+static void on_release(struct fl_sess *s, const struct fl_msg *m)
+{
+	struct fl_volreg_rec r;
+	const struct fl_lease *l;
+	struct fl_lease old;
+	char err[256] = "";
+	const char *name;
+	int ret;
+
+	if (req_volume(s, m, &name, &r))
+		return;
+	l = fl_state_lease(s->c->state, r.uuid);
+	if (!l || strcmp(l->node, s->peer.uuid) || l->kind != FL_LEASE_AGENT) {
+		sess_reply(s, m->id, 0, NULL, NULL, NULL, 0); /* not ours: nothing to do */
+		return;
+	}
+	old = *l;
+	ret = fl_state_lease_del(s->c->state, r.uuid, &old, 0, err, sizeof(err));
+	sess_reply(s, m->id, ret, ret ? err : NULL, NULL, NULL, 0);
+}
+
+static void on_create(struct fl_sess *s, const struct fl_msg *m)
+{
+	const char *name = fl_pv_get_str(m->body, "volume");
+	struct fl_volreg_rec r;
+	struct vol_view v = {s->c, name, &r, 0, false};
+	char err[512] = "";
+	uint64_t size;
+	int ret;
+
+	if (fl_pv_get_u64(m->body, "size", 0, &size)) {
+		sess_err(s, m->id, -EINVAL, "invalid size");
+		return;
+	}
+	ret = fl_state_ds_create(s->c->state, name, size, NULL, NULL, 0, NULL, err, sizeof(err));
+	if (ret) {
+		sess_reply(s, m->id, ret, err, NULL, NULL, 0);
+		return;
+	}
+	ret = fl_state_volume_by_name(s->c->state, name, &r);
+	if (ret)
+		sess_err(s, m->id, ret, "cannot read volume %s: %s", name, strerror(-ret));
+	else
+		sess_reply(s, m->id, 0, NULL, fill_volume, &v, 1);
+}
+
+static void on_remove(struct fl_sess *s, const struct fl_msg *m)
+{
+	struct fl_volreg_rec r;
+	char err[512] = "";
+	const char *name;
+	int ret;
+
+	if (req_volume(s, m, &name, &r))
+		return;
+	ret = fl_ctl_remove(s->c, r.uuid, 0, err, sizeof(err));
+	sess_reply(s, m->id, ret, ret ? err : NULL, NULL, NULL, 0);
+}
+
+static void on_get(struct fl_sess *s, const struct fl_msg *m)
+{
+	struct fl_volreg_rec r;
+	struct fl_volume *v = NULL;
+	struct vol_view vv = {s->c, NULL, &r, 0, false};
+	const char *name;
+
+	if (req_volume(s, m, &name, &r))
+		return;
+	vv.name = name;
+	/* usage as of the last checkpoint, from the superblock */
+	if (fl_volume_open(fl_state_pool(s->c->state), name, &v, NULL, 0) == 0) {
+		vv.bytes_used = v->super.used_bytes;
+		fl_volume_close(v);
+	}
+	sess_reply(s, m->id, 0, NULL, fill_volume, &vv, 1);
+}
+
+struct list_fill {
+	struct fl_ctl *c;
+	msgpack_packer *pk;
+	size_t n;
+	bool count_only;
+};
+
+static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
+{
+	struct list_fill *l = arg;
+	struct vol_view v = {l->c, name, r, 0, false};
+
+	if (!l->count_only)
+		pack_volume(l->pk, &v);
+	l->n++;
+	return 0;
+}
+
+static void fill_list(msgpack_packer *pk, void *arg)
+{
+	struct list_fill *l = arg;
+
+	fl_pk_str(pk, "volumes");
+	msgpack_pack_array(pk, (uint32_t)l->n);
+	l->pk = pk;
+	l->count_only = false;
+	l->n = 0;
+	fl_state_volumes(l->c->state, list_cb, l);
+}
+
+static void on_list(struct fl_sess *s, const struct fl_msg *m)
+{
+	struct list_fill l = {s->c, NULL, 0, true};
+	int ret = fl_state_volumes(s->c->state, list_cb, &l);
+
+	if (ret) {
+		sess_err(s, m->id, ret, "cannot list volumes: %s", strerror(-ret));
+		return;
+	}
+	/* the registry may change between the count and the listing: both come from one
+	 * loop iteration and only control writes it through this process, but volumes
+	 * created with flockerctl directly could slip in; the agent tolerates a short list */
+	sess_reply(s, m->id, 0, NULL, fill_list, &l, 1);
+}
+
+static void acq_push_answer(struct fl_acq *a, int err, const char *msg);
+
+static void on_reply(struct fl_sess *s, const struct fl_msg *m)
+{
+	struct fl_acq *a;
+	int64_t err = 0;
+
+	if (fl_pv_i64(fl_pv_get(m->body, "err"), &err))
+		err = -EPROTO;
+	for (a = s->c->acqs; a; a = a->next) {
+		if (a->st == ACQ_PUSHED && a->push_sess == s->serial && a->push_id == m->id) {
+			acq_push_answer(a, (int)err, fl_pv_get_str(m->body, "msg"));
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* acquire */
+
+static void acq_step(struct fl_acq *a);
+
+static void acq_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	acq_step(arg);
+}
+
+/* Runs acq_step from the loop, never from inside a caller. */
+static void acq_kick(struct fl_acq *a)
+{
+	event_active(a->kick, EV_TIMEOUT, 0);
+}
+
+static void acq_finish(struct fl_acq *a, int err, const char *msg)
+{
+	struct fl_ctl *c = a->c;
+	struct fl_acq **pp, *o;
+
+	for (pp = &c->acqs; *pp; pp = &(*pp)->next) {
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	}
+	a->st = ACQ_DONE;
+	if (err)
+		fl_info("lease of volume %s for node %s refused: %s", a->name, a->node_name, msg);
+	else
+		fl_info("lease of volume %s granted to node %s", a->name, a->node_name);
+	a->done(a->arg, err, msg);
+	/* the next acquire of the same volume may go */
+	for (o = c->acqs; o; o = o->next) {
+		if (!strcmp(o->uuid, a->uuid) && o->st == ACQ_QUEUED) {
+			acq_kick(o);
+			break;
+		}
+	}
+	event_free(a->kick);
+	free(a);
+}
+
+static void acq_grant(struct fl_acq *a, const struct fl_lease *old)
+{
+	struct fl_lease l = {0};
+	char err[512] = "";
+	int ret;
+
+	copy_field(l.uuid, sizeof(l.uuid), a->uuid);
+	copy_field(l.node, sizeof(l.node), a->node);
+	copy_field(l.node_name, sizeof(l.node_name), a->node_name);
+	l.since = old && !strcmp(old->node, a->node) ? old->since : (int64_t)time(NULL);
+	l.expires = a->expires;
+	l.kind = a->kind;
+	if (old && fl_lease_equal(old, &l) && !a->expect_tag) {
+		acq_finish(a, 0, NULL);
+		return;
+	}
+	ret = fl_state_lease_put(a->c->state, &l, old, true, a->expect_tag, err, sizeof(err));
+	if (ret == -EAGAIN) {
+		acq_kick(a);
+		return;
+	}
+	acq_finish(a, ret, err);
+}
+
+static bool same_addr(const char *a, const char *b)
+{
+	/* "v1:ip:port/nonce" and "ip:port/nonce" name the same client */
+	if (!strncmp(a, "v1:", 3) || !strncmp(a, "v2:", 3))
+		a += 3;
+	if (!strncmp(b, "v1:", 3) || !strncmp(b, "v2:", 3))
+		b += 3;
+	return *a && !strcmp(a, b);
+}
+
+/*
+ * The holder node is dead: blocklist its mount's RADOS client and break its
+ * writer lock, so a partitioned old writer can never write again.
+ */
+static int acq_fence(struct fl_acq *a, const struct fl_lease *l, char *msg, size_t len)
+{
+	struct fl_ctl *c = a->c;
+	struct fl_store *pool = fl_state_pool(c->state);
+	struct fl_node_live *n = fl_ctl_node(c, l->node);
+	const struct fl_node_rec *nr = fl_state_node(c->state, l->node);
+	const struct fl_mount_rep *m = mount_any(n, a->uuid);
+	const char *host = n && n->host[0] ? n->host : (nr ? nr->host : "");
+	struct fl_volume *v = NULL;
+	struct fl_holder h;
+	char err[256] = "";
+	int ret, held;
+
+	if (m && m->addr[0]) {
+		ret = pool->ops->blocklist_add(pool, m->addr, 0);
+		if (ret) {
+			snprintf(msg, len, "cannot fence node %s (RADOS client %s): %s",
+				 l->node_name, m->addr, strerror(-ret));
+			return ret;
+		}
+		fl_notice("fenced node %s: blocklisted its mount of volume %s at %s", l->node_name,
+			  a->name, m->addr);
+	}
+	ret = fl_volume_open(pool, a->name, &v, err, sizeof(err));
+	if (ret) {
+		snprintf(msg, len, "%s", err);
+		return ret;
+	}
+	held = fl_volume_holder(v, &h);
+	if (held < 0) {
+		ret = held;
+		snprintf(msg, len, "cannot read the lock of volume %s: %s", a->name,
+			 strerror(-ret));
+		goto out;
+	}
+	ret = 0;
+	if (held == 0)
+		goto out;
+	if ((m && m->addr[0] && same_addr(m->addr, h.addr)) ||
+	    (!(m && m->addr[0]) && host[0] && !strcmp(host, h.host))) {
+		if (!(m && same_addr(m->addr, h.addr))) {
+			ret = pool->ops->blocklist_add(pool, h.addr, 0);
+			if (ret) {
+				snprintf(msg, len, "cannot fence node %s (RADOS client %s): %s",
+					 l->node_name, h.addr, strerror(-ret));
+				goto out;
+			}
+			fl_notice("fenced node %s: blocklisted %s, the writer of volume %s",
+				  l->node_name, h.addr, a->name);
+		}
+		ret = v->st->ops->break_lock(v->st, FL_OID_SUPER, FL_LOCK_NAME, h.client, h.cookie);
+		if (ret == -ENOENT)
+			ret = 0;
+		if (ret)
+			snprintf(msg, len, "cannot break the lock of volume %s: %s", a->name,
+				 strerror(-ret));
+	} else {
+		/* someone outside control's leases holds it: its mount will say who */
+		fl_warn("volume %s is held read-write by host %s (pid %ld), not by node %s: "
+			"lock left alone",
+			a->name, h.host, h.pid, l->node_name);
+	}
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+static void acq_push_unmount(struct fl_acq *a, struct fl_node_live *n)
+{
+	struct fl_sess *s = n->sess;
+	struct fl_frame_enc e;
+	int ret;
+
+	fl_frame_enc_init(&e);
+	a->push_id = s->next_id++;
+	ret = fl_frame_begin(&e, "unmount", a->push_id, 3);
+	fl_pk_kv_str(&e.pk, "volume", a->name);
+	fl_pk_kv_str(&e.pk, "uuid", a->uuid);
+	fl_pk_kv_str(&e.pk, "for", a->node_name);
+	if (!ret)
+		ret = fl_frame_end(&e);
+	if (!ret)
+		ret = sess_send(s, &e);
+	fl_frame_enc_free(&e);
+	if (ret) {
+		a->st = ACQ_WAIT_HOLDER;
+		return;
+	}
+	fl_info("asked node %s to unmount volume %s for node %s", n->name, a->name, a->node_name);
+	a->st = ACQ_PUSHED;
+	a->pushed_at = fl_now_mono();
+	a->push_sess = s->serial;
+	copy_field(a->pushed_to, sizeof(a->pushed_to), n->uuid);
+}
+
+static void acq_push_answer(struct fl_acq *a, int err, const char *msg)
+{
+	const struct fl_lease *l = fl_state_lease(a->c->state, a->uuid);
+	char since[32], buf[512];
+
+	if (err == 0) {
+		a->unmount_ok = true;
+		a->st = ACQ_WAIT_HOLDER;
+		acq_step(a);
+		return;
+	}
+	/* control names the node and since when; the holder may say more */
+	fmt_when(l ? l->since : 0, since, sizeof(since));
+	snprintf(buf, sizeof(buf), "volume %s is in use on node %s since %s%s%.200s", a->name,
+		 l ? l->node_name : "?", since, msg && *msg ? ": " : "", msg ? msg : "");
+	acq_finish(a, err, buf);
+}
+
+static void acq_step(struct fl_acq *a)
+{
+	struct fl_ctl *c = a->c;
+	const struct fl_lease *lp;
+	struct fl_lease l;
+	struct fl_node_live *n;
+	struct fl_acq *o;
+	char msg[512], since[32];
+	int64_t now = time(NULL);
+	int ret;
+
+	if (a->st == ACQ_PUSHED)
+		return; /* an answer or a disconnect moves it on */
+	/* one acquire per volume at a time, in arrival order */
+	for (o = c->acqs; o && o != a; o = o->next) {
+		if (!strcmp(o->uuid, a->uuid)) {
+			a->st = ACQ_QUEUED;
+			return;
+		}
+	}
+	if (fl_state_fenced(c->state)) {
+		acq_finish(a, -ECANCELED, "this control service is no longer the leader");
+		return;
+	}
+	if (a->expect_tag && a->expect_tag != fl_state_tag(c->state)) {
+		acq_finish(a, -ESTALE, "the configuration changed since the tag given");
+		return;
+	}
+	lp = fl_state_lease(c->state, a->uuid);
+	if (!lp || (lp->kind == FL_LEASE_OPERATOR && lp->expires && lp->expires <= now)) {
+		acq_grant(a, lp);
+		return;
+	}
+	l = *lp;
+	if (!strcmp(l.node, a->node)) {
+		/* an operator's lease to this node covers its agent's mounts: keep it */
+		if (l.kind == FL_LEASE_OPERATOR && a->kind == FL_LEASE_AGENT)
+			acq_finish(a, 0, NULL);
+		else
+			acq_grant(a, &l);
+		return;
+	}
+	fmt_when(l.since, since, sizeof(since));
+	if (l.kind == FL_LEASE_OPERATOR) {
+		char until[32];
+
+		fmt_when(l.expires, until, sizeof(until));
+		snprintf(msg, sizeof(msg), "volume %s is leased to node %s since %s%s%s", a->name,
+			 l.node_name, since, l.expires ? " until " : "", l.expires ? until : "");
+		acq_finish(a, -EBUSY, msg);
+		return;
+	}
+	n = fl_ctl_node(c, l.node);
+	if (fl_ctl_node_alive(c, n)) {
+		if (fl_ctl_mount_of(n, a->uuid)) {
+			snprintf(msg, sizeof(msg), "volume %s is in use on node %s since %s",
+				 a->name, l.node_name, since);
+			acq_finish(a, -EBUSY, msg);
+			return;
+		}
+		if (a->unmount_ok && !strcmp(a->pushed_to, l.node)) {
+			acq_grant(a, &l);
+			return;
+		}
+		if (n->sess) {
+			acq_push_unmount(a, n);
+			return;
+		}
+		a->st = ACQ_WAIT_HOLDER; /* the tick looks again */
+		return;
+	}
+	/* the holder missed its heartbeats past the lease: fence it, then grant */
+	ret = acq_fence(a, &l, msg, sizeof(msg));
+	if (ret) {
+		acq_finish(a, ret, msg);
+		return;
+	}
+	fl_notice("node %s missed its heartbeats for over %u s: volume %s goes to node %s",
+		  l.node_name, c->o.lease_s, a->name, a->node_name);
+	acq_grant(a, &l);
+}
+
+void fl_ctl_acquire(struct fl_ctl *c, const struct fl_acq_req *r, fl_acq_done done, void *arg)
+{
+	struct fl_acq *a = calloc(1, sizeof(*a)), **pp;
+
+	if (!a) {
+		done(arg, -ENOMEM, "out of memory");
+		return;
+	}
+	a->kick = event_new(c->base, -1, 0, acq_kick_cb, a);
+	if (!a->kick) {
+		free(a);
+		done(arg, -ENOMEM, "out of memory");
+		return;
+	}
+	a->c = c;
+	copy_field(a->uuid, sizeof(a->uuid), r->uuid);
+	copy_field(a->name, sizeof(a->name), r->name);
+	copy_field(a->node, sizeof(a->node), r->node);
+	copy_field(a->node_name, sizeof(a->node_name), r->node_name);
+	a->kind = r->kind;
+	a->expires = r->expires;
+	a->expect_tag = r->expect_tag;
+	a->done = done;
+	a->arg = arg;
+	a->st = ACQ_NEW;
+	a->deadline = fl_now_mono() + FL_CTL_ACQUIRE_S;
+	for (pp = &c->acqs; *pp; pp = &(*pp)->next)
+		;
+	*pp = a;
+	acq_step(a);
+}
+
+int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char *err, size_t errlen)
+{
+	const struct fl_lease *l = fl_state_lease(c->state, uuid);
+	struct fl_node_live *n = l ? fl_ctl_node(c, l->node) : NULL;
+	const struct fl_mount_rep *m = fl_ctl_mount_of(n, uuid);
+	struct fl_acq *a;
+
+	if (m && fl_ctl_node_alive(c, n)) {
+		snprintf(err, errlen, "cannot remove volume %s: in use on node %s", m->name,
+			 n->name);
+		return -EBUSY;
+	}
+	for (a = c->acqs; a; a = a->next) {
+		if (!strcmp(a->uuid, uuid)) {
+			snprintf(err, errlen, "cannot remove volume %s: node %s is acquiring it",
+				 a->name, a->node_name);
+			return -EBUSY;
+		}
+	}
+	return fl_state_ds_remove(c->state, uuid, expect_tag, err, errlen);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fl_ctl *c = arg;
+	struct fl_acq *a, *next;
+	double now = fl_now_mono();
+	int64_t wall = time(NULL);
+	char msg[512];
+
+	(void)fd;
+	(void)what;
+	for (a = c->acqs; a; a = next) {
+		next = a->next;
+		if (now > a->deadline) {
+			const struct fl_lease *l = fl_state_lease(c->state, a->uuid);
+
+			snprintf(msg, sizeof(msg),
+				 "node %s holds volume %s and did not give it up within %d s",
+				 l ? l->node_name : "?", a->name, FL_CTL_ACQUIRE_S);
+			acq_finish(a, -ETIMEDOUT, msg);
+		} else if (a->st == ACQ_WAIT_HOLDER) {
+			acq_kick(a);
+		} else if (a->st == ACQ_PUSHED && now - a->pushed_at > PUSH_TIMEOUT_S) {
+			/* no answer: ask again, through whatever connection the node has then */
+			a->st = ACQ_WAIT_HOLDER;
+			acq_kick(a);
+		}
+	}
+	if (wall - c->last_purge >= (int64_t)c->o.purge_s) {
+		c->last_purge = wall;
+		if (fl_state_expire_leases(c->state, wall) < 0)
+			fl_warn("cannot drop expired leases");
+		if (fl_state_purge(c->state, wall) < 0)
+			fl_warn("cannot purge the trash");
+	}
+}
+
+int fl_ctl_new(struct event_base *base, struct fl_state *state, const struct fl_ctl_opts *o,
+	       struct fl_ctl **out, char *err, size_t errlen)
+{
+	struct fl_ctl *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	char addr[300];
+	struct timeval sec = {1, 0};
+	const struct fl_node_rec *nr;
+	size_t i;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->base = base;
+	c->state = state;
+	c->o = *o;
+	if (!c->o.lease_s)
+		c->o.lease_s = FL_CTL_LEASE_S;
+	if (!c->o.heartbeat_s)
+		c->o.heartbeat_s = FL_CTL_HEARTBEAT_S;
+	if (!c->o.agent_port)
+		c->o.agent_port = FL_AGENT_PORT;
+	if (!c->o.purge_s)
+		c->o.purge_s = 60;
+	c->started = fl_now_mono();
+	c->last_purge = 0;
+	/* every node known so far is alive for one lease from now */
+	for (i = 0; (nr = fl_state_node_at(state, i)); i++) {
+		struct fl_node_live *n = node_get(c, nr->uuid, nr->name);
+
+		if (n)
+			copy_field(n->host, sizeof(n->host), nr->host);
+	}
+	c->agent_ctx = fl_tls_server_ctx(o->certs, "control", FL_ROLE_NODE, err, errlen);
+	if (!c->agent_ctx)
+		goto out_err;
+	if (strchr(o->bind ? o->bind : "0.0.0.0", ':') && o->bind[0] != '[')
+		snprintf(addr, sizeof(addr), "[%s]:%u", o->bind, c->o.agent_port);
+	else
+		snprintf(addr, sizeof(addr), "%s:%u", o->bind ? o->bind : "0.0.0.0",
+			 c->o.agent_port);
+	memset(&ss, 0, sizeof(ss));
+	if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen)) {
+		snprintf(err, errlen, "invalid bind address %s", o->bind);
+		goto out_err;
+	}
+	c->agent_lev = evconnlistener_new_bind(base, accept_cb, c,
+					       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+						       LEV_OPT_CLOSE_ON_EXEC,
+					       1024, (struct sockaddr *)&ss, sslen);
+	if (!c->agent_lev) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+		goto out_err;
+	}
+	c->tick = event_new(base, -1, EV_PERSIST, tick_cb, c);
+	if (!c->tick || event_add(c->tick, &sec)) {
+		ret = -ENOMEM;
+		goto out_err;
+	}
+	*out = c;
+	return 0;
+out_err:
+	fl_ctl_free(c);
+	return ret ? ret : -EINVAL;
+}
+
+void fl_ctl_free(struct fl_ctl *c)
+{
+	struct fl_node_live *n;
+	struct fl_sess *s;
+	struct fl_acq *a;
+
+	if (!c)
+		return;
+	while ((a = c->acqs)) {
+		c->acqs = a->next;
+		a->done(a->arg, -ESHUTDOWN, "the control service is stopping");
+		event_free(a->kick);
+		free(a);
+	}
+	while ((s = c->sessions)) {
+		c->sessions = s->next;
+		bufferevent_free(s->bev);
+		free(s);
+	}
+	while ((n = c->nodes)) {
+		c->nodes = n->next;
+		free(n->mounts);
+		free(n);
+	}
+	if (c->tick)
+		event_free(c->tick);
+	if (c->agent_lev)
+		evconnlistener_free(c->agent_lev);
+	SSL_CTX_free(c->agent_ctx);
+	free(c);
+}

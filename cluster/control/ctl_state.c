@@ -1,0 +1,1547 @@
+/*
+ * flockerfs — flocker-control's registry in RADOS (see ctl_state.h).
+ */
+#include "cluster/control/ctl_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flocker/log.h"
+#include "flocker/proto.h"
+#include "fs/volume/volume.h"
+
+#define KEY_TAG	  "tag"
+#define PFX_DS	  "ds."
+#define PFX_LEASE "lease."
+#define PFX_TRASH "trash."
+#define TXN_MAX	  6
+#define REC_VER	  1
+
+struct fl_state {
+	struct fl_store *pool; /* borrowed */
+	struct fl_store *ns;   /* owned: the control's namespace (FL_CTL_NS by default) */
+	struct fl_store *reg;  /* owned: the volume registry's namespace FL_REG_NS */
+	uint64_t tag;
+	uint64_t ttl;
+	bool fenced;
+	struct fl_ds *ds;
+	size_t nds, cds;
+	struct fl_lease *leases;
+	size_t nleases, cleases;
+	struct fl_trash *trash;
+	size_t ntrash, ctrash;
+	struct fl_node_rec *nodes;
+	size_t nnodes, cnodes;
+};
+
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static bool uuid_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		char c = s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+void fl_ds_clear(struct fl_ds *d)
+{
+	free(d->metadata);
+	memset(d, 0, sizeof(*d));
+}
+
+void fl_trash_clear(struct fl_trash *t)
+{
+	free(t->metadata);
+	memset(t, 0, sizeof(*t));
+}
+
+bool fl_lease_equal(const struct fl_lease *a, const struct fl_lease *b)
+{
+	return !strcmp(a->uuid, b->uuid) && !strcmp(a->node, b->node) &&
+	       !strcmp(a->node_name, b->node_name) && a->since == b->since &&
+	       a->expires == b->expires && a->kind == b->kind;
+}
+
+/* ------------------------------------------------------------------ */
+/* record codecs: msgpack maps with small integer keys, key 0 = version */
+
+enum { DS_NAME = 1, DS_PRIMARY = 2, DS_MAXSIZE = 3, DS_CREATED = 4, DS_META = 5, DS_NKEYS = 5 };
+enum { LE_NODE = 1, LE_NODE_NAME = 2, LE_SINCE = 3, LE_EXPIRES = 4, LE_KIND = 5, LE_NKEYS = 5 };
+enum {
+	TR_NAME = 1,
+	TR_REG = 2,
+	TR_REMOVED = 3,
+	TR_PURGE = 4,
+	TR_META = 5,
+	TR_RESTORING = 6,
+	TR_NKEYS = 6
+};
+enum { ND_NAME = 1, ND_FIRST = 2, ND_LAST = 3, ND_ADDR = 4, ND_HOST = 5, ND_NKEYS = 5 };
+
+static void pk_key(msgpack_packer *pk, unsigned k)
+{
+	msgpack_pack_unsigned_int(pk, k);
+}
+
+static void pk_kstr(msgpack_packer *pk, unsigned k, const char *s)
+{
+	pk_key(pk, k);
+	fl_pk_str(pk, s ? s : "");
+}
+
+static int enc_ds(const struct fl_ds *d, struct fl_frame_enc *e)
+{
+	fl_pk_init(e, FL_REC_MAX);
+	msgpack_pack_map(&e->pk, DS_NKEYS + 1);
+	pk_key(&e->pk, 0);
+	msgpack_pack_uint32(&e->pk, REC_VER);
+	pk_kstr(&e->pk, DS_NAME, d->name);
+	pk_kstr(&e->pk, DS_PRIMARY, d->primary);
+	pk_key(&e->pk, DS_MAXSIZE);
+	msgpack_pack_uint64(&e->pk, d->maximum_size);
+	pk_key(&e->pk, DS_CREATED);
+	msgpack_pack_int64(&e->pk, d->created);
+	pk_kstr(&e->pk, DS_META, d->metadata ? d->metadata : "{}");
+	return e->err;
+}
+
+static int enc_lease(const struct fl_lease *l, struct fl_frame_enc *e)
+{
+	fl_pk_init(e, FL_REC_MAX);
+	msgpack_pack_map(&e->pk, LE_NKEYS + 1);
+	pk_key(&e->pk, 0);
+	msgpack_pack_uint32(&e->pk, REC_VER);
+	pk_kstr(&e->pk, LE_NODE, l->node);
+	pk_kstr(&e->pk, LE_NODE_NAME, l->node_name);
+	pk_key(&e->pk, LE_SINCE);
+	msgpack_pack_int64(&e->pk, l->since);
+	pk_key(&e->pk, LE_EXPIRES);
+	msgpack_pack_int64(&e->pk, l->expires);
+	pk_key(&e->pk, LE_KIND);
+	msgpack_pack_uint32(&e->pk, l->kind);
+	return e->err;
+}
+
+static int enc_trash(const struct fl_trash *t, struct fl_frame_enc *e)
+{
+	struct fl_buf reg;
+	int ret;
+
+	fl_buf_init(&reg, FL_REC_MAX);
+	ret = fl_volreg_encode(&t->reg, &reg);
+	fl_pk_init(e, FL_REC_MAX);
+	if (ret) {
+		fl_buf_free(&reg);
+		return ret;
+	}
+	msgpack_pack_map(&e->pk, TR_NKEYS + 1);
+	pk_key(&e->pk, 0);
+	msgpack_pack_uint32(&e->pk, REC_VER);
+	pk_kstr(&e->pk, TR_NAME, t->name);
+	pk_key(&e->pk, TR_REG);
+	msgpack_pack_bin(&e->pk, reg.len);
+	msgpack_pack_bin_body(&e->pk, reg.data, reg.len);
+	pk_key(&e->pk, TR_REMOVED);
+	msgpack_pack_int64(&e->pk, t->removed);
+	pk_key(&e->pk, TR_PURGE);
+	msgpack_pack_int64(&e->pk, t->purge_at);
+	pk_kstr(&e->pk, TR_META, t->metadata ? t->metadata : "{}");
+	pk_key(&e->pk, TR_RESTORING);
+	if (t->restoring)
+		msgpack_pack_true(&e->pk);
+	else
+		msgpack_pack_false(&e->pk);
+	fl_buf_free(&reg);
+	return e->err;
+}
+
+static int enc_node(const struct fl_node_rec *n, struct fl_frame_enc *e)
+{
+	fl_pk_init(e, FL_REC_MAX);
+	msgpack_pack_map(&e->pk, ND_NKEYS + 1);
+	pk_key(&e->pk, 0);
+	msgpack_pack_uint32(&e->pk, REC_VER);
+	pk_kstr(&e->pk, ND_NAME, n->name);
+	pk_key(&e->pk, ND_FIRST);
+	msgpack_pack_int64(&e->pk, n->first_seen);
+	pk_key(&e->pk, ND_LAST);
+	msgpack_pack_int64(&e->pk, n->last_seen);
+	pk_kstr(&e->pk, ND_ADDR, n->addr);
+	pk_kstr(&e->pk, ND_HOST, n->host);
+	return e->err;
+}
+
+/* Copies a string field of at most cap-1 bytes; a missing field gives "". */
+static int get_str(const struct fl_pv *m, unsigned k, char *out, size_t cap)
+{
+	const struct fl_pv *v = fl_pv_geti(m, k);
+
+	out[0] = '\0';
+	if (!v)
+		return 0;
+	if (v->type != FL_PV_STR || v->n >= cap || strlen(v->v.s) != v->n)
+		return -EIO;
+	memcpy(out, v->v.s, v->n + 1);
+	return 0;
+}
+
+static int get_dup(const struct fl_pv *m, unsigned k, char **out)
+{
+	const struct fl_pv *v = fl_pv_geti(m, k);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (v->type != FL_PV_STR || v->n > FL_CTL_META_MAX)
+		return -EIO;
+	if (!strcmp(v->v.s, "{}"))
+		return 0;
+	*out = strdup(v->v.s);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_i64(const struct fl_pv *m, unsigned k, int64_t *out)
+{
+	const struct fl_pv *v = fl_pv_geti(m, k);
+
+	*out = 0;
+	if (!v)
+		return 0;
+	return fl_pv_i64(v, out) ? -EIO : 0;
+}
+
+static int get_u64(const struct fl_pv *m, unsigned k, uint64_t *out)
+{
+	const struct fl_pv *v = fl_pv_geti(m, k);
+
+	*out = 0;
+	if (!v)
+		return 0;
+	return fl_pv_u64(v, out) ? -EIO : 0;
+}
+
+/* Decodes the map and checks its version. */
+static int dec_open(const void *p, size_t len, const struct fl_pv **m, void **mem)
+{
+	uint64_t ver;
+	int ret = fl_pv_decode(p, len, m, mem);
+
+	if (ret)
+		return -EIO;
+	if ((*m)->type != FL_PV_MAP || get_u64(*m, 0, &ver) || ver < 1) {
+		free(*mem);
+		*mem = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static int dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d)
+{
+	const struct fl_pv *m;
+	void *mem;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	ret = dec_open(p, len, &m, &mem);
+	if (ret)
+		return ret;
+	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
+	ret = get_str(m, DS_NAME, d->name, sizeof(d->name));
+	if (!ret)
+		ret = get_str(m, DS_PRIMARY, d->primary, sizeof(d->primary));
+	if (!ret)
+		ret = get_u64(m, DS_MAXSIZE, &d->maximum_size);
+	if (!ret)
+		ret = get_i64(m, DS_CREATED, &d->created);
+	if (!ret)
+		ret = get_dup(m, DS_META, &d->metadata);
+	free(mem);
+	if (ret)
+		fl_ds_clear(d);
+	return ret;
+}
+
+static int dec_lease(const char *uuid, const void *p, size_t len, struct fl_lease *l)
+{
+	const struct fl_pv *m;
+	uint64_t kind = 0;
+	void *mem;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	ret = dec_open(p, len, &m, &mem);
+	if (ret)
+		return ret;
+	snprintf(l->uuid, sizeof(l->uuid), "%s", uuid);
+	ret = get_str(m, LE_NODE, l->node, sizeof(l->node));
+	if (!ret)
+		ret = get_str(m, LE_NODE_NAME, l->node_name, sizeof(l->node_name));
+	if (!ret)
+		ret = get_i64(m, LE_SINCE, &l->since);
+	if (!ret)
+		ret = get_i64(m, LE_EXPIRES, &l->expires);
+	if (!ret)
+		ret = get_u64(m, LE_KIND, &kind);
+	if (!ret && kind != FL_LEASE_AGENT && kind != FL_LEASE_OPERATOR)
+		ret = -EIO;
+	l->kind = (uint32_t)kind;
+	free(mem);
+	return ret;
+}
+
+static int dec_trash(const char *uuid, const void *p, size_t len, struct fl_trash *t)
+{
+	const struct fl_pv *m, *reg;
+	void *mem;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	ret = dec_open(p, len, &m, &mem);
+	if (ret)
+		return ret;
+	snprintf(t->uuid, sizeof(t->uuid), "%s", uuid);
+	ret = get_str(m, TR_NAME, t->name, sizeof(t->name));
+	reg = fl_pv_geti(m, TR_REG);
+	if (!ret && (!reg || reg->type != FL_PV_BIN || fl_volreg_decode(reg->v.s, reg->n, &t->reg)))
+		ret = -EIO;
+	if (!ret)
+		ret = get_i64(m, TR_REMOVED, &t->removed);
+	if (!ret)
+		ret = get_i64(m, TR_PURGE, &t->purge_at);
+	if (!ret)
+		ret = get_dup(m, TR_META, &t->metadata);
+	if (!ret)
+		t->restoring = fl_pv_geti(m, TR_RESTORING) &&
+			       fl_pv_geti(m, TR_RESTORING)->type == FL_PV_BOOL &&
+			       fl_pv_geti(m, TR_RESTORING)->v.b;
+	free(mem);
+	if (ret)
+		fl_trash_clear(t);
+	return ret;
+}
+
+static int dec_node(const char *uuid, const void *p, size_t len, struct fl_node_rec *n)
+{
+	const struct fl_pv *m;
+	void *mem;
+	int ret;
+
+	memset(n, 0, sizeof(*n));
+	ret = dec_open(p, len, &m, &mem);
+	if (ret)
+		return ret;
+	snprintf(n->uuid, sizeof(n->uuid), "%s", uuid);
+	ret = get_str(m, ND_NAME, n->name, sizeof(n->name));
+	if (!ret)
+		ret = get_i64(m, ND_FIRST, &n->first_seen);
+	if (!ret)
+		ret = get_i64(m, ND_LAST, &n->last_seen);
+	if (!ret)
+		ret = get_str(m, ND_ADDR, n->addr, sizeof(n->addr));
+	if (!ret)
+		ret = get_str(m, ND_HOST, n->host, sizeof(n->host));
+	free(mem);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* the cache */
+
+static void cache_clear(struct fl_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nds; i++)
+		fl_ds_clear(&s->ds[i]);
+	for (i = 0; i < s->ntrash; i++)
+		fl_trash_clear(&s->trash[i]);
+	s->nds = s->nleases = s->ntrash = s->nnodes = 0;
+}
+
+static ssize_t find_ds(const struct fl_state *s, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nds; i++)
+		if (!strcmp(s->ds[i].uuid, uuid))
+			return (ssize_t)i;
+	return -1;
+}
+
+static ssize_t find_lease(const struct fl_state *s, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nleases; i++)
+		if (!strcmp(s->leases[i].uuid, uuid))
+			return (ssize_t)i;
+	return -1;
+}
+
+static ssize_t find_trash(const struct fl_state *s, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < s->ntrash; i++)
+		if (!strcmp(s->trash[i].uuid, uuid))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Takes ownership of d's heap parts. */
+static int cache_put_ds(struct fl_state *s, struct fl_ds *d)
+{
+	ssize_t i = find_ds(s, d->uuid);
+
+	if (i >= 0) {
+		fl_ds_clear(&s->ds[i]);
+		s->ds[i] = *d;
+		return 0;
+	}
+	if (grow((void **)&s->ds, &s->cds, s->nds, sizeof(*s->ds)))
+		return -ENOMEM;
+	s->ds[s->nds++] = *d;
+	return 0;
+}
+
+static void cache_rm_ds(struct fl_state *s, const char *uuid)
+{
+	ssize_t i = find_ds(s, uuid);
+
+	if (i < 0)
+		return;
+	fl_ds_clear(&s->ds[i]);
+	s->ds[i] = s->ds[--s->nds];
+}
+
+static int cache_put_lease(struct fl_state *s, const struct fl_lease *l)
+{
+	ssize_t i = find_lease(s, l->uuid);
+
+	if (i >= 0) {
+		s->leases[i] = *l;
+		return 0;
+	}
+	if (grow((void **)&s->leases, &s->cleases, s->nleases, sizeof(*s->leases)))
+		return -ENOMEM;
+	s->leases[s->nleases++] = *l;
+	return 0;
+}
+
+static void cache_rm_lease(struct fl_state *s, const char *uuid)
+{
+	ssize_t i = find_lease(s, uuid);
+
+	if (i >= 0)
+		s->leases[i] = s->leases[--s->nleases];
+}
+
+static int cache_put_trash(struct fl_state *s, struct fl_trash *t)
+{
+	ssize_t i = find_trash(s, t->uuid);
+
+	if (i >= 0) {
+		fl_trash_clear(&s->trash[i]);
+		s->trash[i] = *t;
+		return 0;
+	}
+	if (grow((void **)&s->trash, &s->ctrash, s->ntrash, sizeof(*s->trash)))
+		return -ENOMEM;
+	s->trash[s->ntrash++] = *t;
+	return 0;
+}
+
+static void cache_rm_trash(struct fl_state *s, const char *uuid)
+{
+	ssize_t i = find_trash(s, uuid);
+
+	if (i < 0)
+		return;
+	fl_trash_clear(&s->trash[i]);
+	s->trash[i] = s->trash[--s->ntrash];
+}
+
+static int cache_put_node(struct fl_state *s, const struct fl_node_rec *n)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnodes; i++) {
+		if (!strcmp(s->nodes[i].uuid, n->uuid)) {
+			s->nodes[i] = *n;
+			return 0;
+		}
+	}
+	if (grow((void **)&s->nodes, &s->cnodes, s->nnodes, sizeof(*s->nodes)))
+		return -ENOMEM;
+	s->nodes[s->nnodes++] = *n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* loading */
+
+struct load_ctx {
+	struct fl_state *s;
+	bool have_tag;
+	int ret;
+};
+
+static int load_config_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct load_ctx *c = arg;
+	struct fl_state *s = c->s;
+	const char *uuid;
+	int ret = 0;
+
+	if (!strcmp(key, KEY_TAG)) {
+		char num[32], *end;
+
+		if (len == 0 || len >= sizeof(num))
+			goto bad;
+		memcpy(num, val, len);
+		num[len] = '\0';
+		errno = 0;
+		s->tag = strtoull(num, &end, 10);
+		if (errno || *end || s->tag == 0)
+			goto bad;
+		c->have_tag = true;
+		return 0;
+	}
+	if (!strncmp(key, PFX_DS, strlen(PFX_DS))) {
+		struct fl_ds d;
+
+		uuid = key + strlen(PFX_DS);
+		if (!uuid_ok(uuid, strlen(uuid)) || dec_ds(uuid, val, len, &d))
+			goto bad;
+		ret = cache_put_ds(s, &d);
+		if (ret)
+			fl_ds_clear(&d);
+	} else if (!strncmp(key, PFX_LEASE, strlen(PFX_LEASE))) {
+		struct fl_lease l;
+
+		uuid = key + strlen(PFX_LEASE);
+		if (!uuid_ok(uuid, strlen(uuid)) || dec_lease(uuid, val, len, &l))
+			goto bad;
+		ret = cache_put_lease(s, &l);
+	} else if (!strncmp(key, PFX_TRASH, strlen(PFX_TRASH))) {
+		struct fl_trash t;
+
+		uuid = key + strlen(PFX_TRASH);
+		if (!uuid_ok(uuid, strlen(uuid)) || dec_trash(uuid, val, len, &t))
+			goto bad;
+		ret = cache_put_trash(s, &t);
+		if (ret)
+			fl_trash_clear(&t);
+	}
+	/* unknown keys: a newer version's, left alone */
+	return ret;
+bad:
+	fl_warn("control configuration entry %s is corrupt, ignored", key);
+	return 0;
+}
+
+static int load_nodes_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct load_ctx *c = arg;
+	struct fl_node_rec n;
+
+	if (!uuid_ok(key, strlen(key)) || dec_node(key, val, len, &n)) {
+		fl_warn("control node entry %s is corrupt, ignored", key);
+		return 0;
+	}
+	return cache_put_node(c->s, &n);
+}
+
+static int load(struct fl_state *s, bool *have_tag)
+{
+	struct load_ctx c = {s, false, 0};
+	bool more = true;
+	int ret;
+
+	cache_clear(s);
+	s->tag = 0;
+	ret = s->ns->ops->omap_list(s->ns, FL_CTL_CONFIG_OID, NULL, UINT32_MAX, load_config_cb, &c,
+				    &more);
+	if (ret && ret != -ENOENT)
+		return ret;
+	*have_tag = c.have_tag;
+	ret = s->ns->ops->omap_list(s->ns, FL_CTL_NODES_OID, NULL, UINT32_MAX, load_nodes_cb, &c,
+				    &more);
+	if (ret && ret != -ENOENT)
+		return ret;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* guarded writes */
+
+struct txn {
+	struct fl_kv set[TXN_MAX];
+	char setkey[TXN_MAX][48];
+	struct fl_frame_enc enc[TXN_MAX];
+	size_t nset;
+	char rmkey[TXN_MAX][48];
+	const char *rm[TXN_MAX];
+	size_t nrm;
+};
+
+static void txn_init(struct txn *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+static void txn_free(struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nset; i++)
+		fl_frame_enc_free(&t->enc[i]);
+}
+
+/* The encoder for the next set; the caller fills it and calls txn_set_done. */
+static struct fl_frame_enc *txn_set(struct txn *t, const char *pfx, const char *uuid)
+{
+	if (t->nset == TXN_MAX)
+		return NULL;
+	snprintf(t->setkey[t->nset], sizeof(t->setkey[0]), "%s%s", pfx, uuid);
+	return &t->enc[t->nset];
+}
+
+static int txn_set_done(struct txn *t, int enc_ret)
+{
+	struct fl_frame_enc *e = &t->enc[t->nset];
+
+	t->nset++;
+	if (enc_ret)
+		return enc_ret;
+	t->set[t->nset - 1].key = t->setkey[t->nset - 1];
+	t->set[t->nset - 1].val = e->buf.data;
+	t->set[t->nset - 1].len = e->buf.len;
+	return 0;
+}
+
+static int txn_rm(struct txn *t, const char *pfx, const char *uuid)
+{
+	if (t->nrm == TXN_MAX)
+		return -E2BIG;
+	snprintf(t->rmkey[t->nrm], sizeof(t->rmkey[0]), "%s%s", pfx, uuid);
+	t->rm[t->nrm] = t->rmkey[t->nrm];
+	t->nrm++;
+	return 0;
+}
+
+/*
+ * One atomic write of ctl.config: the transaction plus tag+1, if the tag is
+ * still the one we know.  -ESTALE when expect_tag does not match.
+ */
+static int commit(struct fl_state *s, struct txn *t, uint64_t expect_tag)
+{
+	struct fl_kv set[TXN_MAX + 1];
+	struct fl_omap_cmp cmp;
+	char oldtag[24], newtag[24];
+	int ret;
+
+	if (s->fenced)
+		return -ECANCELED;
+	if (expect_tag && expect_tag != s->tag)
+		return -ESTALE;
+	memcpy(set, t->set, t->nset * sizeof(set[0]));
+	snprintf(oldtag, sizeof(oldtag), "%" PRIu64, s->tag);
+	snprintf(newtag, sizeof(newtag), "%" PRIu64, s->tag + 1);
+	set[t->nset].key = KEY_TAG;
+	set[t->nset].val = newtag;
+	set[t->nset].len = strlen(newtag);
+	cmp.key = KEY_TAG;
+	cmp.val = oldtag;
+	cmp.len = strlen(oldtag);
+	ret = s->ns->ops->omap_update(s->ns, FL_CTL_CONFIG_OID, set, t->nset + 1, t->rm, t->nrm,
+				      &cmp, 1);
+	if (ret == -ECANCELED) {
+		fl_err("the control configuration was changed by another control service: "
+		       "this one is no longer the leader");
+		s->fenced = true;
+		return ret;
+	}
+	if (ret)
+		return ret;
+	s->tag++;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* registry */
+
+struct reg_get {
+	struct fl_volreg_rec *r;
+	int ret;
+};
+
+static int reg_get_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct reg_get *g = arg;
+
+	(void)key;
+	g->ret = fl_volreg_decode(val, len, g->r) ? -EIO : 1;
+	return 0;
+}
+
+int fl_state_volume_by_name(struct fl_state *s, const char *name, struct fl_volreg_rec *r)
+{
+	struct reg_get g = {r, 0};
+	const char *keys[1] = {name};
+	int ret;
+
+	if (!fl_volname_valid(name))
+		return -ENOENT;
+	ret = s->reg->ops->omap_get(s->reg, FL_REG_OID, keys, 1, reg_get_cb, &g);
+	if (ret)
+		return ret;
+	if (g.ret == 0)
+		return -ENOENT;
+	return g.ret < 0 ? g.ret : 0;
+}
+
+struct reg_find {
+	const char *uuid;
+	char *name;
+	struct fl_volreg_rec *r;
+	bool found;
+};
+
+static int reg_find_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
+{
+	struct reg_find *f = arg;
+
+	if (strcmp(r->uuid, f->uuid))
+		return 0;
+	snprintf(f->name, FL_VOLNAME_MAX + 1, "%s", name);
+	*f->r = *r;
+	f->found = true;
+	return 1;
+}
+
+int fl_state_volumes(struct fl_state *s, fl_state_vol_cb cb, void *arg)
+{
+	return fl_volume_list(s->pool, cb, arg);
+}
+
+int fl_state_volume_by_uuid(struct fl_state *s, const char *uuid, char *name,
+			    struct fl_volreg_rec *r)
+{
+	struct reg_find f = {uuid, name, r, false};
+	ssize_t i = find_ds(s, uuid);
+	int ret;
+
+	/* the dataset record names it: one lookup instead of a scan */
+	if (i >= 0 && fl_state_volume_by_name(s, s->ds[i].name, r) == 0 && !strcmp(r->uuid, uuid)) {
+		snprintf(name, FL_VOLNAME_MAX + 1, "%s", s->ds[i].name);
+		return 0;
+	}
+	ret = fl_volume_list(s->pool, reg_find_cb, &f);
+	if (ret < 0)
+		return ret;
+	return f.found ? 0 : -ENOENT;
+}
+
+static int reg_put(struct fl_state *s, const char *name, const struct fl_volreg_rec *r)
+{
+	struct fl_buf b;
+	struct fl_kv kv;
+	struct fl_omap_cmp cmp = {name, NULL, 0};
+	int ret;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	ret = fl_volreg_encode(r, &b);
+	if (!ret) {
+		kv.key = name;
+		kv.val = b.data;
+		kv.len = b.len;
+		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
+	}
+	fl_buf_free(&b);
+	return ret;
+}
+
+static int reg_del(struct fl_state *s, const char *name, const struct fl_volreg_rec *r)
+{
+	struct fl_buf b;
+	struct fl_omap_cmp cmp;
+	const char *rm[1] = {name};
+	int ret;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	ret = fl_volreg_encode(r, &b);
+	if (!ret) {
+		cmp.key = name;
+		cmp.val = b.data;
+		cmp.len = b.len;
+		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, NULL, 0, rm, 1, &cmp, 1);
+	}
+	fl_buf_free(&b);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Finishes or rolls back removals and restores a crash interrupted. */
+static int reconcile(struct fl_state *s)
+{
+	size_t i = 0;
+	int ret = 0;
+
+	while (i < s->ntrash && !ret) {
+		struct fl_trash *t = &s->trash[i];
+		struct fl_volreg_rec r;
+		bool named =
+			fl_state_volume_by_name(s, t->name, &r) == 0 && !strcmp(r.uuid, t->uuid);
+
+		if (named && !t->restoring) {
+			fl_notice("volume %s (%s): finishing its move to the trash", t->name,
+				  t->uuid);
+			ret = reg_del(s, t->name, &r);
+			if (ret == -ECANCELED)
+				ret = 0;
+			i++;
+		} else if (named && t->restoring) {
+			struct txn x;
+			struct fl_ds d = {0};
+			struct fl_frame_enc *e;
+
+			fl_notice("volume %s (%s): finishing its restore", t->name, t->uuid);
+			snprintf(d.uuid, sizeof(d.uuid), "%s", t->uuid);
+			snprintf(d.name, sizeof(d.name), "%s", t->name);
+			d.maximum_size = t->reg.size_limit;
+			d.created = t->reg.created;
+			d.metadata = t->metadata;
+			txn_init(&x);
+			e = txn_set(&x, PFX_DS, t->uuid);
+			ret = txn_set_done(&x, enc_ds(&d, e));
+			if (!ret)
+				ret = txn_rm(&x, PFX_TRASH, t->uuid);
+			if (!ret)
+				ret = commit(s, &x, 0);
+			txn_free(&x);
+			if (!ret) {
+				t->metadata = NULL; /* now d's */
+				cache_rm_trash(s, d.uuid);
+				ret = cache_put_ds(s, &d);
+				if (ret)
+					fl_ds_clear(&d);
+			}
+		} else if (!named && t->restoring) {
+			struct txn x;
+			struct fl_frame_enc *e;
+
+			t->restoring = false;
+			txn_init(&x);
+			e = txn_set(&x, PFX_TRASH, t->uuid);
+			ret = txn_set_done(&x, enc_trash(t, e));
+			if (!ret)
+				ret = commit(s, &x, 0);
+			txn_free(&x);
+			i++;
+		} else {
+			i++;
+		}
+	}
+	return ret;
+}
+
+int fl_state_open(struct fl_store *pool, const char *ns, uint64_t trash_ttl_s,
+		  struct fl_state **out, char *err, size_t errlen)
+{
+	struct fl_state *s = calloc(1, sizeof(*s));
+	struct txn x;
+	bool have_tag = false;
+	int ret;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->pool = pool;
+	s->ttl = trash_ttl_s ? trash_ttl_s : FL_TRASH_TTL_S;
+	s->ns = pool->ops->clone_ns(pool, ns ? ns : FL_CTL_NS);
+	s->reg = pool->ops->clone_ns(pool, FL_REG_NS);
+	if (!s->ns || !s->reg) {
+		ret = -ENOMEM;
+		goto out_err;
+	}
+	ret = load(s, &have_tag);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot read the control configuration: %s", strerror(-ret));
+		goto out_err;
+	}
+	if (!have_tag) {
+		/* a new cluster: the tag starts at 1 (a missing key compares as empty) */
+		struct fl_kv kv = {KEY_TAG, "1", 1};
+		struct fl_omap_cmp cmp = {KEY_TAG, NULL, 0};
+
+		ret = s->ns->ops->omap_update(s->ns, FL_CTL_CONFIG_OID, &kv, 1, NULL, 0, &cmp, 1);
+		if (ret && ret != -ECANCELED) {
+			fl_seterr(err, errlen, "cannot create the control configuration: %s",
+				  strerror(-ret));
+			goto out_err;
+		}
+		ret = load(s, &have_tag);
+		if (!ret && !have_tag)
+			ret = -EIO;
+		if (ret) {
+			fl_seterr(err, errlen, "cannot read the control configuration: %s",
+				  strerror(-ret));
+			goto out_err;
+		}
+	}
+	/* claim it: a write of a previous leader now fails its guard */
+	txn_init(&x);
+	ret = commit(s, &x, 0);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot take over the control configuration: %s",
+			  ret == -ECANCELED ? "another control service is writing it"
+					    : strerror(-ret));
+		goto out_err;
+	}
+	ret = reconcile(s);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot repair the trash: %s", strerror(-ret));
+		goto out_err;
+	}
+	*out = s;
+	return 0;
+out_err:
+	fl_state_free(s);
+	return ret;
+}
+
+void fl_state_free(struct fl_state *s)
+{
+	if (!s)
+		return;
+	cache_clear(s);
+	free(s->ds);
+	free(s->leases);
+	free(s->trash);
+	free(s->nodes);
+	fl_store_close(s->ns);
+	fl_store_close(s->reg);
+	free(s);
+}
+
+bool fl_state_fenced(const struct fl_state *s)
+{
+	return s->fenced;
+}
+
+uint64_t fl_state_tag(const struct fl_state *s)
+{
+	return s->tag;
+}
+
+struct fl_store *fl_state_pool(struct fl_state *s)
+{
+	return s->pool;
+}
+
+const struct fl_ds *fl_state_ds(const struct fl_state *s, const char *uuid)
+{
+	ssize_t i = find_ds(s, uuid);
+
+	return i >= 0 ? &s->ds[i] : NULL;
+}
+
+const struct fl_lease *fl_state_lease(const struct fl_state *s, const char *uuid)
+{
+	ssize_t i = find_lease(s, uuid);
+
+	return i >= 0 ? &s->leases[i] : NULL;
+}
+
+const struct fl_trash *fl_state_trash(const struct fl_state *s, const char *uuid)
+{
+	ssize_t i = find_trash(s, uuid);
+
+	return i >= 0 ? &s->trash[i] : NULL;
+}
+
+const struct fl_node_rec *fl_state_node(const struct fl_state *s, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnodes; i++)
+		if (!strcmp(s->nodes[i].uuid, uuid))
+			return &s->nodes[i];
+	return NULL;
+}
+
+const struct fl_node_rec *fl_state_node_by_name(const struct fl_state *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nnodes; i++)
+		if (!strcmp(s->nodes[i].name, name))
+			return &s->nodes[i];
+	return NULL;
+}
+
+const struct fl_lease *fl_state_lease_at(const struct fl_state *s, size_t i)
+{
+	return i < s->nleases ? &s->leases[i] : NULL;
+}
+
+const struct fl_trash *fl_state_trash_at(const struct fl_state *s, size_t i)
+{
+	return i < s->ntrash ? &s->trash[i] : NULL;
+}
+
+const struct fl_node_rec *fl_state_node_at(const struct fl_state *s, size_t i)
+{
+	return i < s->nnodes ? &s->nodes[i] : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* changes */
+
+static const char *why(int ret)
+{
+	switch (ret) {
+	case -ESTALE:
+		return "the configuration changed since the tag given";
+	case -ECANCELED:
+		return "another control service changed the configuration";
+	default:
+		return strerror(-ret);
+	}
+}
+
+int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_size,
+		       const char *metadata, const char *primary, uint64_t expect_tag,
+		       struct fl_ds *out, char *err, size_t errlen)
+{
+	struct fl_volreg_rec r;
+	struct fl_ds d = {0};
+	struct fl_frame_enc *e;
+	struct txn x;
+	int ret;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (expect_tag && expect_tag != s->tag) {
+		fl_seterr(err, errlen, "cannot create volume %s: %s", name, why(-ESTALE));
+		return -ESTALE;
+	}
+	if (s->fenced) {
+		fl_seterr(err, errlen, "cannot create volume %s: %s", name, why(-ECANCELED));
+		return -ECANCELED;
+	}
+	if (metadata && strlen(metadata) > FL_CTL_META_MAX) {
+		fl_seterr(err, errlen, "cannot create volume %s: metadata over %d bytes", name,
+			  FL_CTL_META_MAX);
+		return -E2BIG;
+	}
+	ret = fl_volume_create(s->pool, name, maximum_size, 0, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_state_volume_by_name(s, name, &r);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot read volume %s after creating it: %s", name,
+			  strerror(-ret));
+		return ret;
+	}
+	snprintf(d.uuid, sizeof(d.uuid), "%s", r.uuid);
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.primary, sizeof(d.primary), "%s", primary ? primary : "");
+	d.maximum_size = maximum_size;
+	d.created = r.created;
+	if (metadata && strcmp(metadata, "{}")) {
+		d.metadata = strdup(metadata);
+		if (!d.metadata)
+			return -ENOMEM;
+	}
+	txn_init(&x);
+	e = txn_set(&x, PFX_DS, d.uuid);
+	ret = txn_set_done(&x, enc_ds(&d, e));
+	if (!ret)
+		ret = commit(s, &x, 0);
+	txn_free(&x);
+	if (ret) {
+		fl_seterr(err, errlen, "volume %s was created but its dataset record was not: %s",
+			  name, why(ret));
+		fl_ds_clear(&d);
+		return ret;
+	}
+	if (out) {
+		*out = d;
+		out->metadata = d.metadata ? strdup(d.metadata) : NULL;
+	}
+	ret = cache_put_ds(s, &d);
+	if (ret)
+		fl_ds_clear(&d);
+	return ret;
+}
+
+int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, char *err,
+		       size_t errlen)
+{
+	struct fl_trash t = {0};
+	struct fl_volume *v = NULL;
+	struct fl_holder h;
+	struct fl_frame_enc *e;
+	const struct fl_ds *d;
+	char name[FL_VOLNAME_MAX + 1];
+	struct txn x;
+	int ret;
+
+	txn_init(&x);
+	if (expect_tag && expect_tag != s->tag) {
+		ret = -ESTALE;
+		fl_seterr(err, errlen, "cannot remove dataset %s: %s", uuid, why(ret));
+		goto out;
+	}
+	ret = fl_state_volume_by_uuid(s, uuid, name, &t.reg);
+	if (ret == -ENOENT) {
+		fl_seterr(err, errlen, "no such dataset: %s%s", uuid,
+			  find_trash(s, uuid) >= 0 ? " (it is in the trash)" : "");
+		goto out;
+	}
+	if (ret) {
+		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
+		goto out;
+	}
+	ret = fl_volume_open(s->pool, name, &v, err, errlen);
+	if (ret)
+		goto out;
+	ret = fl_volume_holder(v, &h);
+	if (ret > 0) {
+		char since[32];
+		struct tm tm;
+		time_t tt = (time_t)h.since;
+
+		gmtime_r(&tt, &tm);
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fl_seterr(
+			err, errlen,
+			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
+			name, h.host, h.pid, since);
+		ret = -EBUSY;
+		goto out;
+	}
+	if (ret < 0) {
+		fl_seterr(err, errlen, "cannot read the lock of volume %s: %s", name,
+			  strerror(-ret));
+		goto out;
+	}
+	snprintf(t.uuid, sizeof(t.uuid), "%s", uuid);
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	t.removed = time(NULL);
+	t.purge_at = t.removed + (int64_t)s->ttl;
+	d = fl_state_ds(s, uuid);
+	t.metadata = d && d->metadata ? strdup(d->metadata) : NULL;
+	e = txn_set(&x, PFX_TRASH, uuid);
+	ret = txn_set_done(&x, enc_trash(&t, e));
+	if (!ret)
+		ret = txn_rm(&x, PFX_DS, uuid);
+	if (!ret)
+		ret = txn_rm(&x, PFX_LEASE, uuid);
+	if (!ret)
+		ret = commit(s, &x, 0);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot move volume %s to the trash: %s", name, why(ret));
+		goto out;
+	}
+	cache_rm_ds(s, uuid);
+	cache_rm_lease(s, uuid);
+	ret = reg_del(s, name, &t.reg);
+	if (ret == -ECANCELED)
+		ret = 0; /* the name changed hands meanwhile: nothing of ours to drop */
+	if (ret)
+		fl_warn("volume %s is in the trash but its name stays taken until the next "
+			"start: %s",
+			name, strerror(-ret));
+	ret = cache_put_trash(s, &t);
+	if (!ret)
+		memset(&t, 0, sizeof(t));
+out:
+	fl_trash_clear(&t);
+	fl_volume_close(v);
+	txn_free(&x);
+	return ret;
+}
+
+/* Best effort: the superblock carries the name too (shown by inspect). */
+static void rename_super(struct fl_state *s, const char *name)
+{
+	struct fl_volume *v = NULL;
+	char err[256];
+
+	if (fl_volume_open(s->pool, name, &v, err, sizeof(err)))
+		return;
+	if (fl_volume_lock(v, 10, false, err, sizeof(err)) == 0) {
+		snprintf(v->super.name, sizeof(v->super.name), "%s", name);
+		if (fl_volume_write_super(v))
+			fl_warn("volume %s: cannot rename its superblock", name);
+	}
+	fl_volume_close(v);
+}
+
+int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_name,
+			uint64_t expect_tag, char *err, size_t errlen)
+{
+	struct fl_trash *t;
+	struct fl_trash copy = {0};
+	struct fl_volreg_rec r;
+	struct fl_ds d = {0};
+	struct fl_frame_enc *e;
+	const char *name;
+	struct txn x;
+	ssize_t i;
+	int ret;
+
+	txn_init(&x);
+	if (expect_tag && expect_tag != s->tag) {
+		ret = -ESTALE;
+		fl_seterr(err, errlen, "cannot restore dataset %s: %s", uuid, why(ret));
+		goto out;
+	}
+	i = find_trash(s, uuid);
+	if (i < 0) {
+		ret = -ENOENT;
+		fl_seterr(err, errlen, "dataset %s is not in the trash", uuid);
+		goto out;
+	}
+	t = &s->trash[i];
+	name = new_name && *new_name ? new_name : t->name;
+	if (!fl_volname_valid(name)) {
+		ret = -EINVAL;
+		fl_seterr(err, errlen, "invalid volume name '%s'", name);
+		goto out;
+	}
+	ret = fl_state_volume_by_name(s, name, &r);
+	if (ret == 0) {
+		ret = -EEXIST;
+		fl_seterr(
+			err, errlen,
+			"cannot restore volume %s: the name is taken by volume %s; restore it under another name",
+			name, r.uuid);
+		goto out;
+	}
+	if (ret != -ENOENT) {
+		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
+		goto out;
+	}
+	/* step 1: mark it, so a crash before step 3 is repaired at the next start */
+	copy = *t;
+	copy.metadata = NULL;
+	snprintf(copy.name, sizeof(copy.name), "%s", name);
+	copy.restoring = true;
+	copy.metadata = t->metadata ? strdup(t->metadata) : NULL;
+	e = txn_set(&x, PFX_TRASH, uuid);
+	ret = txn_set_done(&x, enc_trash(&copy, e));
+	if (!ret)
+		ret = commit(s, &x, 0);
+	txn_free(&x);
+	txn_init(&x);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot restore volume %s: %s", name, why(ret));
+		goto out;
+	}
+	ret = cache_put_trash(s, &copy);
+	if (ret)
+		goto out;
+	memset(&copy, 0, sizeof(copy));
+	t = &s->trash[find_trash(s, uuid)];
+	/* step 2: the name, if still free */
+	ret = reg_put(s, name, &t->reg);
+	if (ret) {
+		int ret2;
+
+		t->restoring = false;
+		e = txn_set(&x, PFX_TRASH, uuid);
+		ret2 = txn_set_done(&x, enc_trash(t, e));
+		if (!ret2)
+			commit(s, &x, 0);
+		if (ret == -ECANCELED) {
+			ret = -EEXIST;
+			fl_seterr(err, errlen,
+				  "cannot restore volume %s: the name was taken meanwhile", name);
+		} else {
+			fl_seterr(err, errlen, "cannot restore volume %s: %s", name,
+				  strerror(-ret));
+		}
+		goto out;
+	}
+	/* step 3: a dataset again */
+	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	d.maximum_size = t->reg.size_limit;
+	d.created = t->reg.created;
+	d.metadata = t->metadata ? strdup(t->metadata) : NULL;
+	e = txn_set(&x, PFX_DS, uuid);
+	ret = txn_set_done(&x, enc_ds(&d, e));
+	if (!ret)
+		ret = txn_rm(&x, PFX_TRASH, uuid);
+	if (!ret)
+		ret = commit(s, &x, 0);
+	if (ret) {
+		fl_seterr(err, errlen, "volume %s is back but still listed in the trash: %s", name,
+			  why(ret));
+		goto out;
+	}
+	cache_rm_trash(s, uuid);
+	ret = cache_put_ds(s, &d);
+	if (!ret)
+		memset(&d, 0, sizeof(d));
+	rename_super(s, name);
+out:
+	fl_ds_clear(&d);
+	fl_trash_clear(&copy);
+	txn_free(&x);
+	return ret;
+}
+
+int fl_state_ds_set_primary(struct fl_state *s, const char *uuid, const char *name,
+			    const char *primary, uint64_t expect_tag, char *err, size_t errlen)
+{
+	const struct fl_ds *cur = fl_state_ds(s, uuid);
+	struct fl_volreg_rec r;
+	struct fl_ds d = {0};
+	struct fl_frame_enc *e;
+	struct txn x;
+	int ret;
+
+	txn_init(&x);
+	if (cur) {
+		d = *cur;
+		d.metadata = cur->metadata ? strdup(cur->metadata) : NULL;
+	} else {
+		snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
+		snprintf(d.name, sizeof(d.name), "%s", name);
+		if (fl_state_volume_by_name(s, name, &r) == 0) {
+			d.maximum_size = r.size_limit;
+			d.created = r.created;
+		}
+	}
+	snprintf(d.primary, sizeof(d.primary), "%s", primary ? primary : "");
+	e = txn_set(&x, PFX_DS, uuid);
+	ret = txn_set_done(&x, enc_ds(&d, e));
+	if (!ret)
+		ret = commit(s, &x, expect_tag);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot change dataset %s: %s", uuid, why(ret));
+		goto out;
+	}
+	ret = cache_put_ds(s, &d);
+	if (!ret)
+		memset(&d, 0, sizeof(d));
+out:
+	fl_ds_clear(&d);
+	txn_free(&x);
+	return ret;
+}
+
+int fl_state_lease_put(struct fl_state *s, const struct fl_lease *l, const struct fl_lease *old,
+		       bool set_primary, uint64_t expect_tag, char *err, size_t errlen)
+{
+	const struct fl_lease *cur = fl_state_lease(s, l->uuid);
+	const struct fl_ds *dcur;
+	struct fl_ds d = {0};
+	struct fl_frame_enc *e;
+	struct txn x;
+	int ret;
+
+	txn_init(&x);
+	if ((old == NULL) != (cur == NULL) || (old && !fl_lease_equal(old, cur))) {
+		fl_seterr(err, errlen, "the lease of dataset %s changed meanwhile", l->uuid);
+		ret = -EAGAIN;
+		goto out;
+	}
+	e = txn_set(&x, PFX_LEASE, l->uuid);
+	ret = txn_set_done(&x, enc_lease(l, e));
+	dcur = fl_state_ds(s, l->uuid);
+	if (!ret && set_primary && dcur) {
+		d = *dcur;
+		d.metadata = dcur->metadata ? strdup(dcur->metadata) : NULL;
+		snprintf(d.primary, sizeof(d.primary), "%s", l->node);
+		e = txn_set(&x, PFX_DS, l->uuid);
+		ret = txn_set_done(&x, enc_ds(&d, e));
+	}
+	if (!ret)
+		ret = commit(s, &x, expect_tag);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot set the lease of dataset %s: %s", l->uuid, why(ret));
+		goto out;
+	}
+	ret = cache_put_lease(s, l);
+	if (!ret && set_primary && dcur) {
+		ret = cache_put_ds(s, &d);
+		if (!ret)
+			memset(&d, 0, sizeof(d));
+	}
+out:
+	fl_ds_clear(&d);
+	txn_free(&x);
+	return ret;
+}
+
+int fl_state_lease_del(struct fl_state *s, const char *uuid, const struct fl_lease *old,
+		       uint64_t expect_tag, char *err, size_t errlen)
+{
+	const struct fl_lease *cur = fl_state_lease(s, uuid);
+	struct txn x;
+	int ret;
+
+	if (!cur) {
+		fl_seterr(err, errlen, "dataset %s has no lease", uuid);
+		return -ENOENT;
+	}
+	if (old && !fl_lease_equal(old, cur)) {
+		fl_seterr(err, errlen, "the lease of dataset %s changed meanwhile", uuid);
+		return -EAGAIN;
+	}
+	txn_init(&x);
+	ret = txn_rm(&x, PFX_LEASE, uuid);
+	if (!ret)
+		ret = commit(s, &x, expect_tag);
+	txn_free(&x);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot release the lease of dataset %s: %s", uuid,
+			  why(ret));
+		return ret;
+	}
+	cache_rm_lease(s, uuid);
+	return 0;
+}
+
+int fl_state_expire_leases(struct fl_state *s, int64_t now)
+{
+	size_t i = 0;
+	int n = 0, ret;
+
+	while (i < s->nleases) {
+		struct fl_lease l = s->leases[i];
+
+		if (l.kind == FL_LEASE_OPERATOR && l.expires && l.expires <= now) {
+			ret = fl_state_lease_del(s, l.uuid, &l, 0, NULL, 0);
+			if (ret)
+				return ret;
+			n++;
+			continue; /* the array shifted */
+		}
+		i++;
+	}
+	return n;
+}
+
+static int purge_cb(void *arg, const char *oid)
+{
+	struct fl_store *st = arg;
+	int ret = st->ops->remove(st, oid);
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
+int fl_state_purge(struct fl_state *s, int64_t now)
+{
+	struct fl_store *vs;
+	struct fl_volreg_rec r;
+	struct txn x;
+	char ns[48];
+	size_t i = 0;
+	int n = 0, ret;
+
+	while (i < s->ntrash) {
+		struct fl_trash *t = &s->trash[i];
+
+		if (t->restoring || t->purge_at > now) {
+			i++;
+			continue;
+		}
+		/* never purge what the registry names (a repair may be pending) */
+		if (fl_state_volume_by_name(s, t->name, &r) == 0 && !strcmp(r.uuid, t->uuid)) {
+			i++;
+			continue;
+		}
+		snprintf(ns, sizeof(ns), "vol.%s", t->uuid);
+		vs = s->pool->ops->clone_ns(s->pool, ns);
+		if (!vs)
+			return -ENOMEM;
+		ret = vs->ops->list_objects(vs, NULL, purge_cb, vs);
+		fl_store_close(vs);
+		if (ret)
+			return ret;
+		txn_init(&x);
+		ret = txn_rm(&x, PFX_TRASH, t->uuid);
+		if (!ret)
+			ret = commit(s, &x, 0);
+		txn_free(&x);
+		if (ret)
+			return ret;
+		fl_notice("volume %s (%s) purged from the trash", t->name, t->uuid);
+		cache_rm_trash(s, t->uuid);
+		n++;
+	}
+	return n;
+}
+
+int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, const char *addr,
+		       const char *host, int64_t now)
+{
+	const struct fl_node_rec *cur = fl_state_node(s, uuid);
+	struct fl_node_rec n = {0};
+	struct fl_frame_enc e;
+	struct fl_kv kv;
+	int ret;
+
+	if (cur)
+		n = *cur;
+	else
+		n.first_seen = now;
+	snprintf(n.uuid, sizeof(n.uuid), "%s", uuid);
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	if (addr)
+		snprintf(n.addr, sizeof(n.addr), "%s", addr);
+	if (host)
+		snprintf(n.host, sizeof(n.host), "%s", host);
+	n.last_seen = now;
+	ret = enc_node(&n, &e);
+	if (!ret) {
+		kv.key = n.uuid;
+		kv.val = e.buf.data;
+		kv.len = e.buf.len;
+		ret = s->ns->ops->omap_update(s->ns, FL_CTL_NODES_OID, &kv, 1, NULL, 0, NULL, 0);
+	}
+	fl_frame_enc_free(&e);
+	if (!ret)
+		ret = cache_put_node(s, &n);
+	return ret;
+}

@@ -1,0 +1,238 @@
+/* flockerfs — private structures of the filesystem core (core.c, data.c, journal.c). */
+#ifndef FLOCKER_CORE_INT_H
+#define FLOCKER_CORE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fs/core/core.h"
+#include "flocker/buf.h"
+#include "flocker/record.h"
+
+struct fl_dentry {
+	struct fl_dentry *hnext; /* hash chain */
+	uint64_t cookie;	 /* readdir position: increases with insertion */
+	uint64_t ino;
+	uint32_t type; /* S_IFMT */
+	uint32_t hash;
+	uint16_t namelen;
+	char name[];
+};
+
+struct fl_dir {
+	struct fl_dentry **htab;
+	uint32_t hmask;
+	uint32_t count;
+	struct fl_dentry **order; /* by cookie; NULL where removed */
+	size_t norder, order_cap, order_dead;
+	uint64_t next_cookie;
+	uint32_t nsubdirs;
+	char **ck_names; /* names changed since the last checkpoint (may repeat) */
+	size_t nck, ck_cap;
+	bool ck_listed; /* on core->ck_dirs */
+	bool removed;	/* directory itself deleted: drop its object at checkpoint */
+};
+
+/* A dirty or in-flight extent of one data block. */
+struct fl_extent {
+	struct fl_extent *next; /* sorted by off, non-overlapping */
+	uint32_t off, len, cap;
+	char *data;
+};
+
+struct fl_dblock {
+	struct fl_dblock *next; /* per inode, unsorted */
+	uint64_t index;
+	struct fl_extent *dirty;
+	struct fl_extent *flying; /* being written; older than dirty */
+};
+
+struct fl_ra;
+
+struct fl_inode {
+	struct fl_inode *hnext;
+	struct fl_inode_rec r; /* r.size is the size programs see */
+	uint64_t jsize;	       /* size that durable data backs: what the journal records */
+	uint64_t jtid;	       /* the last transaction that recorded this inode */
+	uint64_t parent;       /* directories: the directory holding them */
+	uint64_t nlookup;
+	uint32_t nopen;
+	bool ck_dirty;	 /* on core->ck_inodes */
+	bool deleted;	 /* INODE_DEL journaled: gone from the table at checkpoint */
+	bool orphan;	 /* nlink 0, waiting for the last reference */
+	bool trim_mark;	 /* on the orphan list: data objects may reach past jsize */
+	bool scan_trim;	 /* listed at mount: a crash may have left objects past jsize */
+	bool attr_dirty; /* size/times changed by writes, to journal at next flush */
+	bool flushing;
+	bool on_dlist; /* on core->dirty_inodes */
+	struct fl_inode *ck_next;
+	struct fl_inode *dnext, *dprev; /* dirty list, oldest first */
+	struct fl_dir *dir;		/* directories, once loaded */
+	struct fl_dblock *blocks;
+	uint64_t dirty_bytes;
+	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
+	struct fl_ra *ra;	/* object readahead (readahead.c), NULL until read sequentially */
+	int64_t dirty_since_ms; /* monotonic time its oldest dirty byte was written */
+	int werr;		/* last write-back error, reported by fsync */
+};
+
+/* One transaction being built under core->lock. */
+struct fl_txn {
+	struct fl_jop ops[FL_JOPS_MAX];
+	struct fl_inode *ip[FL_JOPS_MAX]; /* INODE_PUT: encoded from the inode at commit */
+	uint32_t n;
+};
+
+/* Journal state replayed from RADOS: applied to omaps (rw) or kept as overlay (ro). */
+struct fl_replay;
+
+struct fl_core {
+	struct fl_volume *v;
+	struct fl_store *st;
+	struct fl_core_opts o;
+	pthread_mutex_t lock; /* guards everything below unless noted */
+	pthread_cond_t cond;  /* commit progress, flush completion, dirty-space */
+
+	struct fl_inode **itab;
+	uint64_t imask, icount;
+	bool *shard_loaded;
+	uint64_t nshards;
+
+	uint64_t next_ino, inodes;
+	uint64_t used_bytes;  /* regular files' sizes as programs see them: for ENOSPC */
+	uint64_t jused_bytes; /* the same over journaled sizes: what records carry */
+	uint32_t bsize;
+
+	/* journal */
+	struct fl_buf jpending; /* framed transactions not yet appended */
+	struct timespec pending_since;
+	uint64_t next_tid, pending_tid, committed_tid;
+	uint64_t jseg, jseg_bytes, jbytes_since_ckpt;
+	bool commit_now;
+	bool stop;
+	bool abandon; /* tests: stop without the final checkpoint */
+	int error;    /* persistent: once set, every change fails */
+	pthread_t thread;
+	bool thread_started;
+	struct timespec last_ckpt;
+
+	/* checkpoint dirty sets */
+	struct fl_inode *ck_inodes;
+	struct fl_inode **ck_dirs; /* inodes of directories with changed names */
+	size_t nck_dirs, ck_dirs_cap;
+	uint64_t *ck_deleted; /* inode numbers deleted since the checkpoint */
+	size_t nck_deleted, ck_deleted_cap;
+	uint64_t *ck_orph_add; /* inodes whose orphan-list membership changed */
+	size_t n_orph_add, orph_add_cap;
+	uint64_t *ck_rmdirs; /* dir objects to remove */
+	size_t n_rmdirs, rmdirs_cap;
+
+	/* data */
+	struct fl_inode *dirty_inodes, *dirty_tail;
+	uint64_t dirty_mem; /* dirty and flying buffers' size (capacity): dirty_max bounds it */
+	uint64_t ra_bytes;  /* object readahead buffers of all files */
+	pthread_cond_t space_cond; /* writers waiting for dirty_mem to fall */
+	unsigned space_waiters;
+	pthread_t flusher;
+	bool flusher_started, flush_stop, flush_now;
+	uint64_t *purge; /* orphans whose last reference went: delete their data */
+	size_t npurge, purge_cap;
+
+	struct fl_replay *overlay; /* read-only mounts */
+};
+
+/* core.c */
+struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);
+int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out);
+void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
+void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
+/* Volume usage follows a file size change. */
+void fl_core_account(struct fl_core *c, uint64_t oldsize, uint64_t newsize);
+/* Sets the journaled size of a file, keeping jused_bytes right. */
+void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize);
+/* Purge list entries: an inode number, with FL_PURGE_SCAN when found on the
+ * orphan list at mount (its data objects may reach past its recorded size). */
+#define FL_PURGE_SCAN ((uint64_t)1 << 63)
+int fl_core_purge_one(struct fl_core *c, uint64_t entry);
+/* One purge round (the commit thread, with the lock, nothing pending in the
+ * journal): unlinked inodes in batches, the rest one by one. */
+void fl_core_purge_round(struct fl_core *c);
+/* Notes that ino's membership of the orphan list changed, for the checkpoint. */
+void fl_orph_note(struct fl_core *c, uint64_t ino);
+/* Frees a purged inode once the checkpoint has recorded its deletion. */
+void fl_core_free_deleted(struct fl_core *c, struct fl_inode *ip);
+int fl_core_space_for(struct fl_core *c, uint64_t add);
+
+/* journal.c — all under c->lock unless said otherwise */
+int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid);
+void fl_txn_inode(struct fl_txn *t, struct fl_inode *ip);
+void fl_txn_dent(struct fl_txn *t, uint64_t dir, const char *name, uint64_t ino, uint32_t type);
+void fl_txn_undent(struct fl_txn *t, uint64_t dir, const char *name);
+void fl_txn_simple(struct fl_txn *t, uint32_t kind, uint64_t ino);
+/* Waits (dropping c->lock) until transaction tid is durable. */
+int fl_journal_wait(struct fl_core *c, uint64_t tid);
+int fl_journal_replay(struct fl_core *c, char *err, size_t errlen);
+int fl_journal_start(struct fl_core *c);
+void fl_journal_stop(struct fl_core *c);
+int fl_checkpoint(struct fl_core *c); /* called without c->lock */
+int fl_overlay_dir(struct fl_core *c, uint64_t ino, struct fl_dir *d);
+int fl_overlay_inode(struct fl_core *c, uint64_t ino, struct fl_inode_rec *r, bool *deleted);
+void fl_overlay_free(struct fl_core *c);
+void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name);
+void fl_dir_ck_list(struct fl_core *c, struct fl_inode *dip);
+int fl_dir_insert(struct fl_dir *d, const char *name, uint64_t ino, uint32_t type);
+struct fl_dentry *fl_dir_find(struct fl_dir *d, const char *name);
+void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de);
+void fl_dir_free(struct fl_dir *d);
+struct fl_dir *fl_dir_new(void);
+
+/* data.c */
+ssize_t fl_data_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, void *buf);
+ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, const void *buf,
+		      size_t len);
+/* Writes the inode's dirty data and journals its size; drops and retakes c->lock. */
+int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid);
+int fl_data_flush_all(struct fl_core *c, uint64_t *tid);
+/* Writes back several files at once: one journal wait, one batch of data
+ * writes, one group of size records.  Skips files already being flushed. */
+int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid);
+/* Drops cached data at and beyond off and trims data objects; drops c->lock. */
+int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, uint64_t newsize);
+int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t len);
+int fl_data_remove_objects(struct fl_core *c, uint64_t ino, uint64_t size);
+/* Frees the inode's cached data without writing it (unlinked inodes); may wait for a flush. */
+void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
+/* Queues the inode for the flusher even without dirty data (to settle its orphan mark). */
+void fl_data_touch(struct fl_core *c, struct fl_inode *ip);
+int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip);
+/* Waits on cond (with core->lock held) for at most ms milliseconds. */
+void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms);
+/* Waits until no write-back or truncate of ip runs (drops core->lock meanwhile). */
+void fl_data_wait_flush(struct fl_core *c, struct fl_inode *ip);
+
+/* Object readahead (readahead.c), with the lock (both may drop it).
+ * fl_ra_read copies [off, off+len) of the file's objects (len within the
+ * size; the caller overlays dirty data) and returns 1, or 0 when the caller
+ * must read the objects itself, or 2 when it waited: the caller starts over. */
+int fl_ra_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, char *buf);
+/* The same without copying: on 1, [*data, *data+len) stays as it is until
+ * fl_ra_put(ref).  Only for a range within one object that has all of it. */
+int fl_ra_read_ref(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len,
+		   const void **data, void **ref);
+void fl_ra_put(struct fl_core *c, void *ref);
+/* fl_data_read that may hand out readahead in place (see fl_core_read_ref). */
+ssize_t fl_data_read_ref(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len,
+			 void *buf, const void **data, void **ref);
+/* Frees a file's readahead; waits for its reads in flight. */
+void fl_ra_drop(struct fl_core *c, struct fl_inode *ip);
+int fl_data_start(struct fl_core *c);
+void fl_data_stop(struct fl_core *c);
+int64_t fl_now_ms(void);
+
+static inline uint64_t fl_round4k(uint64_t n)
+{
+	return (n + 4095) & ~(uint64_t)4095;
+}
+
+#endif

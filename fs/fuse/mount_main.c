@@ -1,0 +1,682 @@
+/*
+ * mount.flockerfs — mounts a flockerfs volume with FUSE.
+ *
+ *   mount.flockerfs NAME MOUNTPOINT [-o OPTIONS] [-f]
+ *
+ * Also the mount(8) helper for "mount -t flockerfs NAME DIR -o ...".  It
+ * returns once the mount is ready, or exits non-zero with one line saying
+ * why; the daemon then runs in the background until the volume is unmounted.
+ */
+#define FUSE_USE_VERSION 314
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "fs/core/core.h"
+#include "flocker/log.h"
+#include "flocker/store.h"
+#include "fs/fuse/fuse_ll.h"
+#include "fs/util/pidfile.h"
+#include "fs/volume/volume.h"
+
+#define EXIT_USAGE 1
+#define EXIT_MOUNT 32 /* mount(8)'s "mount failure" */
+
+struct opts {
+	const char *name, *mountpoint;
+	char *conf, *id, *pool, *logfile;
+	bool ro, foreground, debug, takeover;
+	bool allow_other, default_permissions, writeback;
+	unsigned lease_s, timeout_s, commit_ms, readahead_kb, max_threads, spin_us, ra_objects;
+	uint64_t dirty_max;
+	char fuse_extra[512]; /* nodev,nosuid,... passed to the kernel */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mount.flockerfs NAME MOUNTPOINT [-o OPTIONS] [-f]\n"
+		"\n"
+		"Mounts flockerfs volume NAME (see flockerctl volume create) at MOUNTPOINT.\n"
+		"\n"
+		"options (-o, comma separated):\n"
+		"  conf=PATH          ceph.conf (default: $CEPH_CONF, then Ceph's search path)\n"
+		"  id=NAME            cephx client id without 'client.' (default: $CEPH_ARGS or admin)\n"
+		"  pool=NAME          RADOS pool (default flocker)\n"
+		"  ro | rw            read-only mount (no lock, sees the last committed state)\n"
+		"  takeover           fence and replace a writer on another host that is dead\n"
+		"  lease=SECONDS      writer lock lease (default %d)\n"
+		"  dirty_max=SIZE     memory for dirty file data before writers wait (default 64M)\n"
+		"  max_threads=N      FUSE worker threads, each holding a 1 MiB buffer (default 16)\n"
+		"  spin_us=US         how long an idle worker polls for the next request before\n"
+		"                     it sleeps (default 50; 0: sleep at once)\n"
+		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
+		"  readahead_kb=KB    kernel readahead for the mount (default 16384)\n"
+		"  readahead_objects=N  once a file is read sequentially, read each object\n"
+		"                     whole, and N objects ahead (default 4; 0: off); at most\n"
+		"                     16 objects per file and 64 MiB in all; replies come\n"
+		"                     from those buffers without a copy\n"
+		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
+		"  allow_other, default_permissions   on by default (Docker needs them);\n"
+		"                     noallow_other, nodefault_permissions turn them off\n"
+		"  writeback_cache    kernel write-back cache, on by default (nowriteback_cache)\n"
+		"  log=PATH           daemon log file (default: syslog)\n"
+		"  debug              verbose log; with -f, also to the terminal\n"
+		"  nodev, nosuid, noexec, noatime, relatime, ...   passed to the kernel\n"
+		"  -f                 stay in the foreground\n",
+		FL_DEFAULT_LEASE_S);
+}
+
+static int add_extra(struct opts *o, const char *opt)
+{
+	size_t n = strlen(o->fuse_extra);
+
+	if (n + strlen(opt) + 2 > sizeof(o->fuse_extra))
+		return -E2BIG;
+	snprintf(o->fuse_extra + n, sizeof(o->fuse_extra) - n, ",%s", opt);
+	return 0;
+}
+
+static int parse_uint(const char *v, unsigned *out)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno || end == v || *end || x > UINT_MAX)
+		return -EINVAL;
+	*out = (unsigned)x;
+	return 0;
+}
+
+/* Parses one -o list; prints the offending option on error. */
+static int parse_opts(struct opts *o, char *list)
+{
+	static const char *const ignored[] = {"defaults", "auto",    "noauto", "user",	"users",
+					      "nouser",	  "_netdev", "nofail", "owner", "group",
+					      "exec",	  "suid",    "dev",    "async", NULL};
+	static const char *const kernel[] = {"nodev",	 "nosuid",	"noexec",     "noatime",
+					     "relatime", "strictatime", "nodiratime", "sync",
+					     "dirsync",	 NULL};
+	char *save = NULL, *opt;
+	int i;
+
+	for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(opt, '=');
+		bool known = false;
+
+		if (val)
+			*val++ = '\0';
+		if (!strcmp(opt, "conf") && val) {
+			o->conf = val;
+		} else if (!strcmp(opt, "id") && val) {
+			o->id = val;
+		} else if (!strcmp(opt, "pool") && val) {
+			o->pool = val;
+		} else if (!strcmp(opt, "log") && val) {
+			o->logfile = val;
+		} else if (!strcmp(opt, "ro") && !val) {
+			o->ro = true;
+		} else if (!strcmp(opt, "rw") && !val) {
+			o->ro = false;
+		} else if (!strcmp(opt, "takeover") && !val) {
+			o->takeover = true;
+		} else if (!strcmp(opt, "debug") && !val) {
+			o->debug = true;
+		} else if (!strcmp(opt, "allow_other") && !val) {
+			o->allow_other = true;
+		} else if (!strcmp(opt, "noallow_other") && !val) {
+			o->allow_other = false;
+		} else if (!strcmp(opt, "default_permissions") && !val) {
+			o->default_permissions = true;
+		} else if (!strcmp(opt, "nodefault_permissions") && !val) {
+			o->default_permissions = false;
+		} else if (!strcmp(opt, "writeback_cache") && !val) {
+			o->writeback = true;
+		} else if (!strcmp(opt, "nowriteback_cache") && !val) {
+			o->writeback = false;
+		} else if (!strcmp(opt, "lease") && val) {
+			if (parse_uint(val, &o->lease_s) || o->lease_s < 3) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid lease=%s: use seconds >= 3\n",
+					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "readahead_kb") && val) {
+			if (parse_uint(val, &o->readahead_kb) || o->readahead_kb > (1u << 20)) {
+				fprintf(stderr, "mount.flockerfs: invalid readahead_kb=%s\n", val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "readahead_objects") && val) {
+			if (parse_uint(val, &o->ra_objects) || o->ra_objects > FL_RA_SLOTS - 1) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid readahead_objects=%s: use 0 to %d\n",
+					val, FL_RA_SLOTS - 1);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "timeout") && val) {
+			if (parse_uint(val, &o->timeout_s) || !o->timeout_s) {
+				fprintf(stderr, "mount.flockerfs: invalid timeout=%s\n", val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "commit_ms") && val) {
+			if (parse_uint(val, &o->commit_ms) || !o->commit_ms ||
+			    o->commit_ms > 5000) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid commit_ms=%s: use 1 to 5000\n",
+					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "spin_us") && val) {
+			if (parse_uint(val, &o->spin_us) || o->spin_us > 100000) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid spin_us=%s: use 0 to 100000\n",
+					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "max_threads") && val) {
+			if (parse_uint(val, &o->max_threads) || o->max_threads < 2 ||
+			    o->max_threads > 256) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid max_threads=%s: use 2 to 256\n",
+					val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(opt, "dirty_max") && val) {
+			if (fl_parse_size(val, &o->dirty_max) || o->dirty_max < (8u << 20)) {
+				fprintf(stderr,
+					"mount.flockerfs: invalid dirty_max=%s: use a size of at least 8M\n",
+					val);
+				return -EINVAL;
+			}
+		} else {
+			for (i = 0; ignored[i]; i++)
+				if (!strcmp(opt, ignored[i]))
+					known = true;
+			if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment", 7))
+				known = true;
+			for (i = 0; !val && kernel[i]; i++)
+				if (!strcmp(opt, kernel[i])) {
+					known = true;
+					if (add_extra(o, opt))
+						return -E2BIG;
+				}
+			if (!known) {
+				fprintf(stderr, "mount.flockerfs: unknown option '%s%s%s'\n", opt,
+					val ? "=" : "", val ? val : "");
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+	int i, npos = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("mount.flockerfs 0.1.0\n");
+			exit(0);
+		} else if (!strcmp(a, "-f")) {
+			o->foreground = true;
+		} else if (!strcmp(a, "-o")) {
+			if (++i >= argc) {
+				fprintf(stderr, "mount.flockerfs: -o needs an argument\n");
+				return -EINVAL;
+			}
+			if (parse_opts(o, argv[i]))
+				return -EINVAL;
+		} else if (!strncmp(a, "-o", 2)) {
+			if (parse_opts(o, argv[i] + 2))
+				return -EINVAL;
+		} else if (!strcmp(a, "-n") || !strcmp(a, "-s") || !strcmp(a, "-v")) {
+			/* mount(8) helper flags: no mtab, sloppy, verbose */
+		} else if (!strcmp(a, "-t") || !strcmp(a, "-N")) {
+			i++; /* type / namespace from mount(8) */
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "mount.flockerfs: unknown flag %s\n", a);
+			return -EINVAL;
+		} else if (npos == 0) {
+			o->name = a;
+			npos++;
+		} else if (npos == 1) {
+			o->mountpoint = a;
+			npos++;
+		} else {
+			fprintf(stderr, "mount.flockerfs: unexpected argument '%s'\n", a);
+			return -EINVAL;
+		}
+	}
+	if (npos != 2) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	/* "flockerfs:NAME" or "NAME@pool" sources are not supported: be clear */
+	if (!fl_volname_valid(o->name)) {
+		fprintf(stderr,
+			"mount.flockerfs: invalid volume name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*\n",
+			o->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---------- lease renewal ---------- */
+
+struct renewer {
+	struct fl_volume *v;
+	struct fl_core *core;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+};
+
+/*
+ * Renews every lease/3, counted from the start of the previous renewal, so a
+ * renewal slowed by a busy OSD does not push the next one back.  It runs
+ * until the core has written everything at unmount: r->core is cleared
+ * before the core goes away, and a lock lost after that fails the last
+ * writes through the fence itself (the client is blocklisted first).
+ */
+static void *renew_thread(void *arg)
+{
+	struct renewer *r = arg;
+	unsigned period = r->v->lease_s / 3 ? r->v->lease_s / 3 : 1;
+	struct timespec next;
+
+	clock_gettime(CLOCK_REALTIME, &next);
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		struct timespec now;
+		int ret;
+
+		next.tv_sec += period;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (next.tv_sec < now.tv_sec) /* a renewal took longer than the period */
+			next = now;
+		pthread_cond_timedwait(&r->cond, &r->lock, &next);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->lock);
+		ret = fl_volume_renew(r->v);
+		pthread_mutex_lock(&r->lock);
+		if (ret) {
+			fl_err("volume %s: cannot renew the writer lock: %s", r->v->super.name,
+			       strerror(-ret));
+			if ((ret == -ENOENT || ret == -EBUSY || ret == -ESHUTDOWN) && r->core) {
+				fl_err("volume %s: lost the writer lock; every change now fails with EIO",
+				       r->v->super.name);
+				fl_core_set_error(r->core, -EIO);
+			}
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* The device number of the newest mount at mp, from /proc/self/mountinfo; 0 if unknown. */
+static dev_t mount_dev(const char *mp)
+{
+	char line[4096], point[PATH_MAX];
+	unsigned maj, min;
+	dev_t dev = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		/* "36 35 0:52 / /mnt/v1 rw,... - fuse.flockerfs ..." (no escapes expected) */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, point) == 3 &&
+		    !strcmp(point, mp))
+			dev = makedev(maj, min);
+	}
+	fclose(f);
+	return dev;
+}
+
+/* FUSE mounts get the kernel's default readahead (128 KiB): sequential reads
+ * of 4 MiB objects want far more in flight. */
+static void set_readahead(dev_t dev, unsigned kb)
+{
+	char path[96], val[32];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", major(dev), minor(dev));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = snprintf(val, sizeof(val), "%u", kb);
+	if (write(fd, val, (size_t)n) != n)
+		fl_info("cannot set %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* ---------- main ---------- */
+
+static int status_fd = -1;
+
+static void report(const char *msg)
+{
+	if (status_fd >= 0) {
+		size_t n = strlen(msg);
+
+		if (strcmp(msg, "ok"))
+			fl_err("%s", msg); /* the log gets it too */
+		if (write(status_fd, msg, n) != (ssize_t)n)
+			(void)0;
+		close(status_fd);
+		status_fd = -1;
+	} else if (*msg) {
+		fprintf(stderr, "mount.flockerfs: %s\n", msg);
+	}
+}
+
+/* Forks; the parent waits for the child's first report and exits with it. */
+static void background(void)
+{
+	int p[2];
+	pid_t pid;
+	char buf[1024];
+	ssize_t n, got = 0;
+	int st;
+
+	if (pipe(p) < 0) {
+		perror("mount.flockerfs: pipe");
+		exit(EXIT_MOUNT);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("mount.flockerfs: fork");
+		exit(EXIT_MOUNT);
+	}
+	if (pid == 0) {
+		close(p[0]);
+		status_fd = p[1];
+		setsid();
+		return;
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	if (got == 0) {
+		waitpid(pid, &st, 0);
+		fprintf(stderr, "mount.flockerfs: the daemon died while mounting (status %d)\n",
+			st);
+		exit(EXIT_MOUNT);
+	}
+	if (!strcmp(buf, "ok"))
+		exit(0);
+	fprintf(stderr, "mount.flockerfs: %s\n", buf);
+	waitpid(pid, &st, 0);
+	exit(EXIT_MOUNT);
+}
+
+static void detach_stdio(const char *logfile)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (!logfile)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+/* The heap of a fresh mount fills by page faults, each one costly on a
+ * virtual machine (20 us and more here): 40,000 of them in the first GiB
+ * written.  glibc's malloc.hugetlb tunable has the heap in transparent huge
+ * pages (512 times fewer faults); tunables are read at start, so set it and
+ * start again.  GLIBC_TUNABLES naming malloc.hugetlb already (=0 to turn it
+ * off) is left as it is. */
+static void exec_with_hugepages(char **argv)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+	char val[1024], self[PATH_MAX];
+	ssize_t n;
+
+	if (t && strstr(t, "glibc.malloc.hugetlb"))
+		return;
+	/* the path, not /proc/self/exe itself: under valgrind that would be
+	 * valgrind's own program, while readlink answers ours */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+		return;
+	self[n] = 0;
+	if (t && *t)
+		snprintf(val, sizeof(val), "%s:glibc.malloc.hugetlb=1", t);
+	else
+		snprintf(val, sizeof(val), "glibc.malloc.hugetlb=1");
+	if (strlen(val) + 1 >= sizeof(val) || setenv("GLIBC_TUNABLES", val, 1))
+		return;
+	execv(self, argv);
+	/* not possible: go on with small pages */
+	if (t)
+		setenv("GLIBC_TUNABLES", t, 1);
+	else
+		unsetenv("GLIBC_TUNABLES");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.allow_other = true,
+			 .default_permissions = true,
+			 .writeback = true,
+			 .readahead_kb = 16384,
+			 .max_threads = 16,
+			 .spin_us = 50,
+			 .ra_objects = 4};
+	struct fl_rados_opts ro = {0};
+	struct fl_store *base = NULL;
+	struct fl_volume *v = NULL;
+	struct fl_core *core = NULL;
+	struct fl_core_opts co = {0};
+	struct fuse_session *se = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fl_fuse ff = {0};
+	struct renewer rn = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	pthread_t rt;
+	bool renewing = false;
+	dev_t mdev = 0;
+	char err[512] = "", fopts[1024], mp[PATH_MAX];
+	int ret, rc = EXIT_MOUNT;
+
+	/* File data passes through many FUSE threads in buffers of up to 1 MiB:
+	 * with glibc's default of one arena per thread (up to 8 per core), freed
+	 * buffers stay in a dozen arenas and the resident size grows far past
+	 * dirty_max.  One arena keeps it close to what is in use; a non-main
+	 * arena would also unmap its emptied heaps, to fault them in again. */
+	exec_with_hugepages(argv);
+	mallopt(M_ARENA_MAX, 1);
+	/* Blocks of 4 MiB, and librados's copy of each write, are allocated and
+	 * freed at the write rate.  Above the mmap threshold every one would be a
+	 * fresh mapping whose pages fault in and are zeroed one by one (a third
+	 * of the daemon's time in a sequential write); from the heap the same
+	 * pages are used again.  The trim threshold bounds what the heap keeps. */
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+	fl_log_init("mount.flockerfs", LOG_NOTICE);
+	if (parse_args(&o, argc, argv))
+		return EXIT_USAGE;
+	if (o.debug)
+		fl_log_level = LOG_DEBUG;
+	if (!realpath(o.mountpoint, mp)) {
+		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
+			strerror(errno));
+		return EXIT_MOUNT;
+	}
+	if (o.logfile && access(o.logfile, F_OK) != 0) {
+		FILE *lf = fopen(o.logfile, "a");
+
+		if (!lf) {
+			fprintf(stderr, "mount.flockerfs: cannot open log %s: %s\n", o.logfile,
+				strerror(errno));
+			return EXIT_MOUNT;
+		}
+		fclose(lf);
+	}
+	/* librados threads do not survive fork: fork before connecting */
+	if (!o.foreground)
+		background();
+	/* the daemon logs to the file; the parent kept the terminal for the result */
+	if (o.logfile && !freopen(o.logfile, "a", stderr)) {
+		report("cannot open the log file");
+		return EXIT_MOUNT;
+	}
+	if (o.logfile)
+		setvbuf(stderr, NULL, _IOLBF, 0);
+	fl_log_hook_fuse();
+
+	ro.conf = o.conf;
+	ro.id = o.id;
+	ro.pool = o.pool;
+	ro.timeout_s = o.timeout_s;
+	base = fl_rados_open(&ro, err, sizeof(err));
+	if (!base)
+		goto out;
+	ret = fl_volume_open(base, o.name, &v, err, sizeof(err));
+	if (ret)
+		goto out;
+	if (!o.ro) {
+		ret = fl_volume_lock(v, o.lease_s, o.takeover, err, sizeof(err));
+		if (ret == -EBUSY) {
+			char held[sizeof(err)];
+
+			snprintf(held, sizeof(held), "%s", err);
+			snprintf(
+				err, sizeof(err),
+				"cannot mount read-write: %.400s; use -o ro, or -o takeover if that host is dead",
+				held);
+		}
+		if (ret)
+			goto out;
+	}
+	co.ro = o.ro;
+	co.dirty_max = o.dirty_max;
+	co.commit_ms = o.commit_ms;
+	co.ra_objects = o.ra_objects ? o.ra_objects : FL_RA_OFF;
+	co.ra_window = (uint64_t)o.readahead_kb << 10;
+	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
+	if (ret)
+		goto out;
+
+	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o.name,
+		 o.allow_other ? ",allow_other" : "",
+		 o.default_permissions ? ",default_permissions" : "", o.ro ? ",ro" : "",
+		 o.fuse_extra);
+	if (fuse_opt_add_arg(&args, "mount.flockerfs") || fuse_opt_add_arg(&args, fopts) ||
+	    (o.debug && o.foreground && fuse_opt_add_arg(&args, "-d"))) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	ff.core = core;
+	ff.ro = o.ro;
+	ff.writeback = o.writeback;
+	ff.readahead = o.readahead_kb << 10;
+	se = fl_fuse_session_new(&args, &ff);
+	if (!se) {
+		snprintf(err, sizeof(err), "cannot start a FUSE session (options %.300s)", fopts);
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se)) {
+		snprintf(err, sizeof(err), "cannot install signal handlers");
+		goto out;
+	}
+	if (fuse_session_mount(se, mp)) {
+		snprintf(err, sizeof(err), "cannot mount volume %s at %.300s (is /dev/fuse there?)",
+			 o.name, mp);
+		goto out_signals;
+	}
+	/* not stat(mp): nobody serves the mount's requests yet */
+	mdev = mount_dev(mp);
+	if (mdev)
+		set_readahead(mdev, o.readahead_kb);
+	if (mdev && fl_pidfile_write(mdev))
+		mdev = 0;
+	if (!o.ro) {
+		rn.v = v;
+		rn.core = core;
+		if (pthread_create(&rt, NULL, renew_thread, &rn) == 0)
+			renewing = true;
+	}
+	fl_notice("volume %s mounted at %s (%s)", o.name, mp, o.ro ? "read-only" : "read-write");
+	if (!o.foreground) {
+		if (!o.logfile)
+			fl_log_to_syslog(true);
+		detach_stdio(o.logfile);
+		if (chdir("/"))
+			(void)0;
+	}
+	report("ok");
+	ret = fl_fuse_loop(se, o.max_threads, o.spin_us);
+	fuse_session_unmount(se);
+	rc = 0;
+	if (ret < 0)
+		fl_err("fuse loop ended with %s", strerror(-ret));
+out_signals:
+	fuse_remove_signal_handlers(se);
+out:
+	if (renewing) {
+		/* keep the lease while the last changes go out; the core goes away */
+		pthread_mutex_lock(&rn.lock);
+		rn.core = NULL;
+		pthread_mutex_unlock(&rn.lock);
+	}
+	if (core) {
+		ret = fl_core_unmount(core);
+		if (ret) {
+			fl_err("volume %s: unmount could not write everything: %s", o.name,
+			       strerror(-ret));
+			if (rc == 0)
+				rc = EXIT_MOUNT;
+		} else if (rc == 0) {
+			fl_notice("volume %s unmounted, everything is in RADOS", o.name);
+		}
+	}
+	if (renewing) {
+		pthread_mutex_lock(&rn.lock);
+		rn.stop = true;
+		pthread_cond_signal(&rn.cond);
+		pthread_mutex_unlock(&rn.lock);
+		pthread_join(rt, NULL);
+	}
+	if (se)
+		fuse_session_destroy(se);
+	fuse_opt_free_args(&args);
+	fl_volume_close(v);
+	fl_store_close(base);
+	if (mdev)
+		fl_pidfile_remove(mdev);
+	if (err[0])
+		report(err);
+	else if (rc)
+		report("mount failed");
+	return rc;
+}

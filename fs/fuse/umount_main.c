@@ -1,0 +1,136 @@
+/*
+ * umount.fuse.flockerfs — umount(8) helper for flockerfs mounts.
+ *
+ *   umount.fuse.flockerfs DIR [-l] [-f] [-n] [-r] [-v]
+ *
+ * A plain FUSE unmount returns before the daemon has written what it still
+ * holds.  This helper makes umount(8) keep its promise: it flushes the
+ * volume (syncfs, then fsync of the root directory, which the daemon turns
+ * into a full commit), unmounts, and waits for the daemon to exit, so that
+ * the writer lock is free when it returns.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/util/pidfile.h"
+
+/* Is the newest mount at dir of type fuse.flockerfs? */
+static bool is_flockerfs(const char *dir)
+{
+	char line[4096], point[4096], rp[4096], *sep;
+	bool yes = false;
+	FILE *f;
+
+	if (!realpath(dir, rp))
+		return false;
+	f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*u %*u %*s %*s %4095s", point) != 1 || strcmp(point, rp))
+			continue;
+		sep = strstr(line, " - ");
+		yes = sep && !strncmp(sep + 3, "fuse.flockerfs ", 15);
+	}
+	fclose(f);
+	return yes;
+}
+
+/* Does any mount in this namespace still show device dev? */
+static bool dev_still_mounted(dev_t dev)
+{
+	char line[4096];
+	unsigned maj, min;
+	bool yes = false;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && makedev(maj, min) == dev)
+			yes = true;
+	fclose(f);
+	return yes;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL;
+	bool lazy = false, force = false, verbose = false;
+	struct stat st;
+	long pid = 0;
+	int i, fd, flags = 0, rc = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-l"))
+			lazy = true;
+		else if (!strcmp(argv[i], "-f"))
+			force = true;
+		else if (!strcmp(argv[i], "-v"))
+			verbose = true;
+		else if (!strcmp(argv[i], "-n") || !strcmp(argv[i], "-r") || !strcmp(argv[i], "-i"))
+			;
+		else if (!strcmp(argv[i], "-t") || !strcmp(argv[i], "-N"))
+			i++;
+		else if (!dir && argv[i][0] != '-')
+			dir = argv[i];
+		else {
+			fprintf(stderr, "umount.flockerfs: unknown argument %s\n", argv[i]);
+			return 1;
+		}
+	}
+	if (!dir) {
+		fprintf(stderr, "usage: umount.fuse.flockerfs DIR [-l] [-f] [-v]\n");
+		return 1;
+	}
+	/* installed as umount.fuse too: other FUSE filesystems just get unmounted */
+	fd = is_flockerfs(dir) ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		pid = fl_pidfile_read(st.st_dev);
+		if (syncfs(fd) < 0 || fsync(fd) < 0) {
+			fprintf(stderr, "umount.flockerfs: cannot flush %s: %s\n", dir,
+				strerror(errno));
+			rc = 1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (lazy)
+		flags |= MNT_DETACH;
+	if (force)
+		flags |= MNT_FORCE;
+	if (umount2(dir, flags) < 0) {
+		fprintf(stderr, "umount.flockerfs: cannot unmount %s: %s\n", dir, strerror(errno));
+		return 32;
+	}
+	/* a bind or another copy of the mount keeps the daemon serving: no wait then */
+	if (pid > 0 && dev_still_mounted(st.st_dev))
+		pid = 0;
+	if (pid > 0) {
+		time_t start = time(NULL);
+		bool said = false;
+
+		while (kill((pid_t)pid, 0) == 0 && !fl_pid_is_zombie(pid)) {
+			if (!said && time(NULL) - start >= 5) {
+				fprintf(stderr,
+					"umount.flockerfs: waiting for the daemon of %s (pid %ld) to write its last changes\n",
+					dir, pid);
+				said = true;
+			}
+			usleep(20000);
+		}
+	}
+	if (verbose)
+		printf("umount.flockerfs: %s unmounted\n", dir);
+	return rc;
+}

@@ -1,0 +1,813 @@
+/* flockerfs — offline consistency check and repair of a volume (see fsck.h). */
+#include "fs/volume/fsck.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/core/core.h"
+#include "fs/core/core_int.h"
+#include "flocker/log.h"
+#include "flocker/record.h"
+#include "fs/volume/volume.h"
+
+struct fi {
+	uint64_t ino;
+	struct fl_inode_rec r;
+	uint32_t refs;	  /* entries naming it */
+	uint32_t subdirs; /* directories: entries that are directories */
+	bool dirobj;
+	bool linked_lf; /* linked into lost+found by this run */
+};
+
+struct fe {
+	uint64_t dir, ino;
+	uint32_t type;
+	char *name;
+	bool bad; /* removed by repair */
+};
+
+struct fd_obj {
+	uint64_t ino, index;
+};
+
+struct fsck {
+	struct fl_volume *v;
+	struct fl_store *st;
+	const struct fl_fsck_opts *o;
+	struct fl_fsck_report *rep;
+	struct fi *in;
+	size_t nin, capin;
+	struct fe *en;
+	size_t nen, capen;
+	uint64_t *dirobjs;
+	size_t ndirobjs, capdirobjs;
+	struct fd_obj *data;
+	size_t ndata, capdata;
+	char **itab_oids, **other;
+	size_t nitab, capitab, nother, capother;
+	uint64_t *jsegs;
+	size_t njsegs, capjsegs;
+	uint64_t progress;
+	int err;
+};
+
+#define GROW(arr, n, cap) ((n) < (cap) ? 0 : grow((void **)&(arr), &(cap), sizeof(*(arr))))
+
+static int grow(void **arr, size_t *cap, size_t sz)
+{
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *n = realloc(*arr, ncap * sz);
+
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+static void problem(struct fsck *f, uint64_t *counter, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void problem(struct fsck *f, uint64_t *counter, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	(*counter)++;
+	f->rep->damage++;
+	if (!f->rep->first_problem[0])
+		snprintf(f->rep->first_problem, sizeof(f->rep->first_problem), "%s", line);
+	fl_notice("%s: %s", f->v->super.name, line);
+}
+
+static void fixed(struct fsck *f, int ret)
+{
+	if (ret == 0)
+		f->rep->repaired++;
+	else
+		fl_err("%s: repair failed: %s", f->v->super.name, strerror(-ret));
+}
+
+static void tick(struct fsck *f, const char *phase)
+{
+	if (f->o->progress && (++f->progress % 1024) == 0)
+		fprintf(stderr, "\rfsck %s: %s %" PRIu64 "   ", f->v->super.name, phase,
+			f->progress);
+}
+
+/* ---------- journal ---------- */
+
+static int check_journal(struct fsck *f)
+{
+	uint64_t seg;
+	char oid[FL_OID_LEN];
+	int ret = 0;
+
+	for (seg = f->v->super.jtail;; seg++) {
+		uint64_t size;
+		size_t off = 0;
+		char *data;
+		ssize_t n;
+
+		fl_oid_jrnl(oid, seg);
+		ret = f->st->ops->stat(f->st, oid, &size);
+		if (ret == -ENOENT)
+			return 0;
+		if (ret)
+			return ret;
+		if (size > (128u << 20))
+			return -EIO;
+		data = malloc(size ? size : 1);
+		if (!data)
+			return -ENOMEM;
+		n = size ? f->st->ops->read(f->st, oid, 0, size, data) : 0;
+		if (n < 0) {
+			free(data);
+			return (int)n;
+		}
+		while (off < (size_t)n) {
+			const void *pl;
+			size_t plen;
+			ssize_t fr = fl_jframe_next(data + off, (size_t)n - off, &pl, &plen);
+			struct fl_jtxn t = {0};
+
+			if (fr == 0)
+				break;
+			if (fr < 0 || fl_jtxn_decode(pl, plen, &t)) {
+				problem(f, &f->rep->journal_corrupt,
+					"journal segment %s: %s record at offset %zu; replay stops there",
+					oid, fr < 0 ? "torn or corrupt" : "undecodable", off);
+				if (f->o->repair) {
+					uint64_t s2;
+
+					ret = f->st->ops->truncate(f->st, oid, off);
+					for (s2 = seg + 1; !ret; s2++) {
+						char o2[FL_OID_LEN];
+
+						fl_oid_jrnl(o2, s2);
+						if (f->st->ops->remove(f->st, o2))
+							break;
+					}
+					fixed(f, ret);
+				}
+				free(data);
+				return 0;
+			}
+			fl_jtxn_free(&t);
+			f->rep->journal_records++;
+			off += (size_t)fr;
+		}
+		free(data);
+	}
+}
+
+/* ---------- loading ---------- */
+
+static int list_cb(void *arg, const char *oid)
+{
+	struct fsck *f = arg;
+	uint64_t ino, index;
+	char *end;
+
+	tick(f, "listing objects");
+	if (!fl_oid_parse_data(oid, &ino, &index)) {
+		if (GROW(f->data, f->ndata, f->capdata))
+			return -ENOMEM;
+		f->data[f->ndata].ino = ino;
+		f->data[f->ndata++].index = index;
+	} else if (!strncmp(oid, "dir.", 4)) {
+		ino = strtoull(oid + 4, &end, 16);
+		if (*end || strlen(oid + 4) != 16)
+			goto other;
+		if (GROW(f->dirobjs, f->ndirobjs, f->capdirobjs))
+			return -ENOMEM;
+		f->dirobjs[f->ndirobjs++] = ino;
+	} else if (!strncmp(oid, "itab.", 5)) {
+		char *dup = strdup(oid);
+
+		if (!dup || GROW(f->itab_oids, f->nitab, f->capitab)) {
+			free(dup);
+			return -ENOMEM;
+		}
+		f->itab_oids[f->nitab++] = dup;
+	} else if (!strncmp(oid, "jrnl.", 5)) {
+		ino = strtoull(oid + 5, &end, 16);
+		if (*end)
+			goto other;
+		if (GROW(f->jsegs, f->njsegs, f->capjsegs))
+			return -ENOMEM;
+		f->jsegs[f->njsegs++] = ino;
+	} else if (strcmp(oid, FL_OID_SUPER) && strcmp(oid, FL_OID_ORPHAN)) {
+		char *dup;
+	other:
+		dup = strdup(oid);
+		if (!dup || GROW(f->other, f->nother, f->capother)) {
+			free(dup);
+			return -ENOMEM;
+		}
+		f->other[f->nother++] = dup;
+	}
+	return 0;
+}
+
+struct itab_ctx {
+	struct fsck *f;
+	const char *oid;
+	uint64_t shard;
+	char **bad;
+	size_t nbad, capbad;
+};
+
+static int itab_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct itab_ctx *ic = arg;
+	struct fsck *f = ic->f;
+	struct fl_inode_rec r = {0};
+	char *end;
+	uint64_t kino = strtoull(key, &end, 16);
+
+	tick(f, "reading inodes");
+	if (*end || strlen(key) != 16 || fl_inode_decode(val, len, &r) || r.ino != kino ||
+	    (kino >> FL_ITAB_SHARD_BITS) != ic->shard) {
+		char *dup = strdup(key);
+
+		fl_inode_rec_free(&r);
+		problem(f, &f->rep->corrupt_inodes, "inode record %s in %s is corrupt or misplaced",
+			key, ic->oid);
+		if (!dup || GROW(ic->bad, ic->nbad, ic->capbad)) {
+			free(dup);
+			return -ENOMEM;
+		}
+		ic->bad[ic->nbad++] = dup;
+		return 0;
+	}
+	if (GROW(f->in, f->nin, f->capin)) {
+		fl_inode_rec_free(&r);
+		return -ENOMEM;
+	}
+	memset(&f->in[f->nin], 0, sizeof(f->in[0]));
+	f->in[f->nin].ino = r.ino;
+	f->in[f->nin++].r = r;
+	return 0;
+}
+
+struct dir_ctx {
+	struct fsck *f;
+	uint64_t dir;
+	const char *oid;
+	char **bad;
+	size_t nbad, capbad;
+};
+
+static int dir_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct dir_ctx *dc = arg;
+	struct fsck *f = dc->f;
+	struct fl_dirent_rec d;
+	char *name;
+
+	tick(f, "reading entries");
+	if (fl_dirent_decode(val, len, &d) || !*key || strchr(key, '/') || !strcmp(key, ".") ||
+	    !strcmp(key, "..") || strlen(key) > FL_NAME_MAX) {
+		char *dup = strdup(key);
+
+		problem(f, &f->rep->corrupt_entries, "entry '%s' in %s is corrupt", key, dc->oid);
+		if (!dup || GROW(dc->bad, dc->nbad, dc->capbad)) {
+			free(dup);
+			return -ENOMEM;
+		}
+		dc->bad[dc->nbad++] = dup;
+		return 0;
+	}
+	name = strdup(key);
+	if (!name || GROW(f->en, f->nen, f->capen)) {
+		free(name);
+		return -ENOMEM;
+	}
+	f->en[f->nen].dir = dc->dir;
+	f->en[f->nen].ino = d.ino;
+	f->en[f->nen].type = d.type;
+	f->en[f->nen].name = name;
+	f->en[f->nen++].bad = false;
+	return 0;
+}
+
+static int cmp_fi(const void *a, const void *b)
+{
+	const struct fi *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_data(const void *a, const void *b)
+{
+	const struct fd_obj *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static struct fi *find_inode(struct fsck *f, uint64_t ino)
+{
+	struct fi key = {.ino = ino};
+
+	return f->nin ? bsearch(&key, f->in, f->nin, sizeof(*f->in), cmp_fi) : NULL;
+}
+
+static int rm_keys(struct fsck *f, const char *oid, char **keys, size_t n)
+{
+	return f->st->ops->omap_update(f->st, oid, NULL, 0, (const char *const *)keys, n, NULL, 0);
+}
+
+static int load(struct fsck *f)
+{
+	size_t i;
+	int ret;
+
+	ret = f->st->ops->list_objects(f->st, NULL, list_cb, f);
+	if (ret)
+		return ret;
+	for (i = 0; i < f->nitab; i++) {
+		struct itab_ctx ic = {f, f->itab_oids[i], 0, NULL, 0, 0};
+		bool more;
+		char *end;
+
+		ic.shard = strtoull(f->itab_oids[i] + 5, &end, 16);
+		ret = f->st->ops->omap_list(f->st, f->itab_oids[i], NULL, UINT32_MAX, itab_cb, &ic,
+					    &more);
+		if (!ret && ic.nbad && f->o->repair)
+			fixed(f, rm_keys(f, f->itab_oids[i], ic.bad, ic.nbad));
+		while (ic.nbad)
+			free(ic.bad[--ic.nbad]);
+		free(ic.bad);
+		if (ret && ret != -ENOENT)
+			return ret;
+	}
+	if (f->nin)
+		qsort(f->in, f->nin, sizeof(*f->in), cmp_fi);
+	for (i = 0; i < f->ndirobjs; i++) {
+		struct dir_ctx dc = {f, f->dirobjs[i], NULL, NULL, 0, 0};
+		char oid[FL_OID_LEN];
+		bool more;
+
+		fl_oid_dir(oid, f->dirobjs[i]);
+		dc.oid = oid;
+		ret = f->st->ops->omap_list(f->st, oid, NULL, UINT32_MAX, dir_cb, &dc, &more);
+		if (!ret && dc.nbad && f->o->repair)
+			fixed(f, rm_keys(f, oid, dc.bad, dc.nbad));
+		while (dc.nbad)
+			free(dc.bad[--dc.nbad]);
+		free(dc.bad);
+		if (ret && ret != -ENOENT)
+			return ret;
+	}
+	if (f->ndirobjs)
+		qsort(f->dirobjs, f->ndirobjs, sizeof(uint64_t), cmp_u64);
+	if (f->ndata)
+		qsort(f->data, f->ndata, sizeof(*f->data), cmp_data);
+	f->rep->inodes = f->nin;
+	f->rep->entries = f->nen;
+	f->rep->data_objects = f->ndata;
+	return 0;
+}
+
+/* ---------- writing repairs ---------- */
+
+static int put_inode(struct fsck *f, const struct fl_inode_rec *r)
+{
+	char oid[FL_OID_LEN], key[17];
+	struct fl_buf b;
+	struct fl_kv kv;
+	int ret;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	ret = fl_inode_encode(r, &b);
+	if (!ret) {
+		fl_oid_itab(oid, r->ino >> FL_ITAB_SHARD_BITS);
+		fl_ino_key(key, r->ino);
+		kv.key = key;
+		kv.val = b.data;
+		kv.len = b.len;
+		ret = f->st->ops->omap_update(f->st, oid, &kv, 1, NULL, 0, NULL, 0);
+	}
+	fl_buf_free(&b);
+	return ret;
+}
+
+static int put_entry(struct fsck *f, uint64_t dir, const char *name, uint64_t ino, uint32_t type)
+{
+	struct fl_dirent_rec d = {ino, type};
+	char oid[FL_OID_LEN];
+	struct fl_buf b;
+	struct fl_kv kv;
+	int ret;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	ret = fl_dirent_encode(&d, &b);
+	if (!ret) {
+		fl_oid_dir(oid, dir);
+		kv.key = name;
+		kv.val = b.data;
+		kv.len = b.len;
+		ret = f->st->ops->omap_update(f->st, oid, &kv, 1, NULL, 0, NULL, 0);
+	}
+	fl_buf_free(&b);
+	return ret;
+}
+
+static int rm_entry(struct fsck *f, struct fe *e)
+{
+	char oid[FL_OID_LEN];
+	const char *keys[1] = {e->name};
+
+	fl_oid_dir(oid, e->dir);
+	e->bad = true;
+	return f->st->ops->omap_update(f->st, oid, NULL, 0, keys, 1, NULL, 0);
+}
+
+/* /lost+found, made on first use; returns its inode or NULL. */
+static struct fi *lost_found(struct fsck *f, uint64_t *next_ino)
+{
+	struct fi *root = find_inode(f, FL_ROOT_INO), *lf;
+	struct fl_inode_rec r = {0};
+	struct timespec now;
+	size_t i;
+
+	for (i = 0; i < f->nen; i++)
+		if (!f->en[i].bad && f->en[i].dir == FL_ROOT_INO &&
+		    !strcmp(f->en[i].name, "lost+found") && (lf = find_inode(f, f->en[i].ino)) &&
+		    S_ISDIR(lf->r.mode))
+			return lf;
+	if (!root)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	r.ino = (*next_ino)++;
+	r.mode = S_IFDIR | 0700;
+	r.nlink = 2;
+	r.atime = r.mtime = r.ctime = r.btime = now;
+	if (put_inode(f, &r) || put_entry(f, FL_ROOT_INO, "lost+found", r.ino, S_IFDIR))
+		return NULL;
+	{
+		char oid[FL_OID_LEN];
+
+		fl_oid_dir(oid, r.ino);
+		if (f->st->ops->omap_update(f->st, oid, NULL, 0, NULL, 0, NULL, 0))
+			return NULL;
+	}
+	root->subdirs++;
+	root->r.nlink = 2 + root->subdirs;
+	if (put_inode(f, &root->r))
+		return NULL;
+	/* append to the table: keep it sorted (the new number is the largest) */
+	if (GROW(f->in, f->nin, f->capin))
+		return NULL;
+	memset(&f->in[f->nin], 0, sizeof(f->in[0]));
+	f->in[f->nin].ino = r.ino;
+	f->in[f->nin].r = r;
+	f->in[f->nin].refs = 1;
+	f->in[f->nin].dirobj = true;
+	return &f->in[f->nin++];
+}
+
+/* ---------- the checks ---------- */
+
+static void check_tree(struct fsck *f)
+{
+	uint64_t max_ino = FL_ROOT_INO, next_ino, used = 0, ninodes = 0;
+	struct fi *lf = NULL;
+	size_t i, j;
+
+	for (i = 0; i < f->nin; i++)
+		if (f->in[i].ino > max_ino)
+			max_ino = f->in[i].ino;
+	next_ino = f->v->super.next_ino > max_ino ? f->v->super.next_ino : max_ino + 1;
+	if (f->v->super.next_ino <= max_ino)
+		problem(f, &f->rep->bad_counters,
+			"superblock next inode %" PRIu64 " is not above the largest inode %" PRIu64,
+			f->v->super.next_ino, max_ino);
+
+	/* directory objects */
+	for (i = 0; i < f->ndirobjs; i++) {
+		struct fi *d = find_inode(f, f->dirobjs[i]);
+
+		if (d && S_ISDIR(d->r.mode)) {
+			d->dirobj = true;
+			continue;
+		}
+		problem(f, &f->rep->stray_dir_objects,
+			"directory object dir.%016" PRIx64 " belongs to no directory",
+			f->dirobjs[i]);
+		if (f->o->repair) {
+			char oid[FL_OID_LEN];
+
+			fl_oid_dir(oid, f->dirobjs[i]);
+			fixed(f, f->st->ops->remove(f->st, oid));
+		}
+	}
+	/* entries */
+	for (i = 0; i < f->nen; i++) {
+		struct fe *e = &f->en[i];
+		struct fi *d = find_inode(f, e->dir), *t = find_inode(f, e->ino);
+
+		tick(f, "checking entries");
+		if (!d || !S_ISDIR(d->r.mode)) {
+			e->bad = true; /* counted with its stray directory object */
+			continue;
+		}
+		if (!t) {
+			problem(f, &f->rep->dangling_entries,
+				"entry '%s' in directory %" PRIu64 " names missing inode %" PRIu64,
+				e->name, e->dir, e->ino);
+			if (f->o->repair)
+				fixed(f, rm_entry(f, e));
+			e->bad = true;
+			continue;
+		}
+		if (S_ISDIR(t->r.mode) && (t->refs > 0 || t->ino == FL_ROOT_INO)) {
+			problem(f, &f->rep->extra_dir_links,
+				"directory %" PRIu64
+				" has a second name '%s' in directory %" PRIu64,
+				t->ino, e->name, e->dir);
+			if (f->o->repair)
+				fixed(f, rm_entry(f, e));
+			e->bad = true;
+			continue;
+		}
+		if (e->type != (t->r.mode & S_IFMT)) {
+			problem(f, &f->rep->type_mismatches,
+				"entry '%s' in directory %" PRIu64 " has type %o, inode %" PRIu64
+				" is %o",
+				e->name, e->dir, e->type, t->ino, t->r.mode & S_IFMT);
+			if (f->o->repair)
+				fixed(f, put_entry(f, e->dir, e->name, t->ino, t->r.mode & S_IFMT));
+			e->type = t->r.mode & S_IFMT;
+		}
+		t->refs++;
+		if (S_ISDIR(t->r.mode))
+			d->subdirs++;
+	}
+	/* inodes */
+	for (i = 0; i < f->nin; i++) {
+		struct fi *n = &f->in[i];
+		uint32_t want;
+
+		tick(f, "checking inodes");
+		if (S_ISDIR(n->r.mode)) {
+			f->rep->directories++;
+			if (!n->dirobj) {
+				problem(f, &f->rep->missing_dir_objects,
+					"directory %" PRIu64 " has no directory object", n->ino);
+				if (f->o->repair) {
+					char oid[FL_OID_LEN];
+
+					fl_oid_dir(oid, n->ino);
+					fixed(f, f->st->ops->omap_update(f->st, oid, NULL, 0, NULL,
+									 0, NULL, 0));
+				}
+			}
+		}
+		if (n->refs == 0 && n->ino != FL_ROOT_INO && !n->linked_lf) {
+			char name[32];
+
+			problem(f, &f->rep->orphan_inodes, "inode %" PRIu64 " has no name", n->ino);
+			if (f->o->repair) {
+				size_t idx = (size_t)(n - f->in);
+
+				if (!lf)
+					lf = lost_found(f, &next_ino);
+				n = &f->in[idx]; /* the table may have moved */
+				snprintf(name, sizeof(name), "#%" PRIu64, n->ino);
+				if (lf &&
+				    !put_entry(f, lf->ino, name, n->ino, n->r.mode & S_IFMT)) {
+					n->refs = 1;
+					n->linked_lf = true;
+					if (S_ISDIR(n->r.mode)) {
+						lf->subdirs++;
+						lf->r.nlink = 2 + lf->subdirs;
+						fixed(f, put_inode(f, &lf->r));
+					} else {
+						fixed(f, 0);
+					}
+				} else {
+					fixed(f, -EIO);
+				}
+			}
+		}
+		want = S_ISDIR(n->r.mode) ? 2 + n->subdirs : n->refs;
+		if (n->refs && n->r.nlink != want) {
+			problem(f, &f->rep->wrong_nlink,
+				"inode %" PRIu64 " has link count %u, its names say %u", n->ino,
+				n->r.nlink, want);
+			if (f->o->repair) {
+				n->r.nlink = want;
+				fixed(f, put_inode(f, &n->r));
+			}
+		}
+		ninodes++;
+		if (S_ISREG(n->r.mode))
+			used += fl_round4k(n->r.size);
+	}
+	/* data objects */
+	for (i = 0, j = 0; i < f->ndata; i++) {
+		struct fd_obj *o = &f->data[i];
+		struct fi *n = find_inode(f, o->ino);
+		uint64_t bs = f->v->super.block_size;
+		char oid[FL_OID_LEN];
+
+		tick(f, "checking data");
+		fl_oid_data(oid, o->ino, o->index);
+		if (!n || !S_ISREG(n->r.mode)) {
+			problem(f, &f->rep->stray_data_objects,
+				"data object %s belongs to no regular file", oid);
+			if (f->o->repair)
+				fixed(f, f->st->ops->remove(f->st, oid));
+			continue;
+		}
+		if (o->index * bs >= n->r.size) {
+			problem(f, &f->rep->data_past_eof,
+				"data object %s lies past the end of inode %" PRIu64 " (%" PRIu64
+				" bytes)",
+				oid, o->ino, n->r.size);
+			if (f->o->repair)
+				fixed(f, f->st->ops->remove(f->st, oid));
+			continue;
+		}
+		if ((o->index + 1) * bs > n->r.size) {
+			uint64_t osize = 0, keep = n->r.size - o->index * bs;
+
+			if (!f->st->ops->stat(f->st, oid, &osize) && osize > keep) {
+				problem(f, &f->rep->data_past_eof,
+					"data object %s holds %" PRIu64
+					" bytes past the end of inode %" PRIu64,
+					oid, osize - keep, o->ino);
+				if (f->o->repair)
+					fixed(f, f->st->ops->truncate(f->st, oid, keep));
+			}
+		}
+		j++;
+	}
+	(void)j;
+	/* counters */
+	if (f->v->super.used_bytes != used || f->v->super.inodes != ninodes ||
+	    f->v->super.next_ino != next_ino) {
+		if (f->v->super.used_bytes != used || f->v->super.inodes != ninodes)
+			problem(f, &f->rep->bad_counters,
+				"superblock says %" PRIu64 " bytes in %" PRIu64
+				" inodes, the tree has %" PRIu64 " in %" PRIu64,
+				f->v->super.used_bytes, f->v->super.inodes, used, ninodes);
+		if (f->o->repair) {
+			f->v->super.used_bytes = used;
+			f->v->super.inodes = ninodes;
+			f->v->super.next_ino = next_ino;
+			fixed(f, fl_volume_write_super(f->v));
+		}
+	}
+}
+
+static int orphan_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct fsck *f = arg;
+	const char *keys[1] = {key};
+
+	(void)val;
+	(void)len;
+	problem(f, &f->rep->stale_orphan_keys, "orphan list still names inode %s", key);
+	if (f->o->repair)
+		fixed(f, f->st->ops->omap_update(f->st, FL_OID_ORPHAN, NULL, 0, keys, 1, NULL, 0));
+	return 0;
+}
+
+static void check_rest(struct fsck *f)
+{
+	bool more;
+	size_t i;
+	char oid[FL_OID_LEN];
+
+	/* a replay and clean unmount empties the orphan list */
+	f->st->ops->omap_list(f->st, FL_OID_ORPHAN, NULL, UINT32_MAX, orphan_cb, f, &more);
+	for (i = 0; i < f->njsegs; i++) {
+		if (f->jsegs[i] >= f->v->super.jtail)
+			continue;
+		fl_oid_jrnl(oid, f->jsegs[i]);
+		problem(f, &f->rep->stale_journal_segments,
+			"journal segment %s is older than the journal tail", oid);
+		if (f->o->repair)
+			fixed(f, f->st->ops->remove(f->st, oid));
+	}
+	for (i = 0; i < f->nother; i++) {
+		f->rep->unknown_objects++;
+		fl_warn("%s: unknown object %s left alone", f->v->super.name, f->other[i]);
+	}
+}
+
+static void fsck_free(struct fsck *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nin; i++)
+		fl_inode_rec_free(&f->in[i].r);
+	for (i = 0; i < f->nen; i++)
+		free(f->en[i].name);
+	for (i = 0; i < f->nitab; i++)
+		free(f->itab_oids[i]);
+	for (i = 0; i < f->nother; i++)
+		free(f->other[i]);
+	free(f->in);
+	free(f->en);
+	free(f->dirobjs);
+	free(f->data);
+	free(f->itab_oids);
+	free(f->other);
+	free(f->jsegs);
+}
+
+/* Replays the journal and processes the orphan list, as a mount does. */
+static int replay(struct fsck *f, char *err, size_t errlen)
+{
+	struct fl_core_opts co = {0};
+	struct fl_core *c = NULL;
+	int ret;
+
+	ret = fl_core_mount(f->v, &co, &c, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_core_unmount(c);
+	if (ret)
+		snprintf(err, errlen, "cannot finish the journal replay of volume %s: %s",
+			 f->v->super.name, strerror(-ret));
+	return ret;
+}
+
+int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *o,
+	    struct fl_fsck_report *rep, char *err, size_t errlen)
+{
+	struct fsck f = {0};
+	uint64_t tail_before;
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	f.o = o;
+	f.rep = rep;
+	ret = fl_volume_open(base, name, &f.v, err, errlen);
+	if (ret)
+		return ret;
+	f.st = f.v->st;
+	ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
+	if (ret == -EBUSY) {
+		char held[256];
+
+		snprintf(held, sizeof(held), "%s", err);
+		snprintf(err, errlen,
+			 "cannot check: %s; unmount it first, or --takeover if that host is dead",
+			 held);
+	}
+	if (ret)
+		goto out;
+	ret = check_journal(&f);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the journal of volume %s: %s", name,
+			 strerror(-ret));
+		goto out;
+	}
+	if (rep->journal_corrupt && !o->repair) {
+		/* a replay would drop what follows the bad record: leave that to --repair */
+		ret = 0;
+		goto out;
+	}
+	tail_before = rep->journal_records;
+	ret = replay(&f, err, errlen);
+	if (ret)
+		goto out;
+	rep->journal_replayed = tail_before;
+	ret = load(&f);
+	if (ret) {
+		snprintf(err, errlen, "cannot read volume %s: %s", name, strerror(-ret));
+		goto out;
+	}
+	check_tree(&f);
+	check_rest(&f);
+	if (o->progress)
+		fprintf(stderr, "\r%60s\r", "");
+out:
+	fsck_free(&f);
+	fl_volume_close(f.v);
+	return ret;
+}

@@ -1,0 +1,603 @@
+/*
+ * flockerfs — the standalone agent: plugin/agent.h straight on RADOS.
+ *
+ * With no control service, the volume's RADOS writer lock is the only
+ * lease: the host whose mount.flockerfs holds it has the volume, and a
+ * mount anywhere else is refused with a message naming that host.  Volumes
+ * are created in the registry directly (fs/volume/volume.h); removal moves them to
+ * the trash beside the registry (fs/volume/trash.h), which every host sees:
+ * "flockerctl volume restore" brings one back, and a thread here purges the
+ * entries whose time is up.  Mounts and their users are kept by
+ * plugin/mounts.c.
+ *
+ * A host that died holding a volume keeps it until its lease runs out (the
+ * writer lock is renewed every lease/3); then the next Mount anywhere
+ * succeeds, and mount.flockerfs first fences the dead holder (blocklists its
+ * RADOS client, fs/volume/volume.c) so that nothing it still had in flight lands.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plugin/agent_config.h"
+#include "fs/core/core.h"
+#include "flocker/log.h"
+#include "flocker/record.h"
+#include "flocker/store.h"
+#include "plugin/mounts.h"
+#include "fs/volume/trash.h"
+#include "fs/volume/volume.h"
+
+/* Connect and per-operation timeout towards the Ceph cluster. */
+#define LOCAL_RADOS_TIMEOUT_S 20
+/* After a failed connect, calls fail at once for this long instead of waiting again. */
+#define LOCAL_RETRY_S 5
+/* The trash is checked for entries whose time is up this often (or ttl/2 if shorter). */
+#define LOCAL_PURGE_PERIOD_S 600
+
+struct local_agent {
+	struct fl_agent base;
+	char *conf, *id, *pool;
+	char host[64];
+	pthread_mutex_t conn_lock; /* protects rados, failed_at, why */
+	struct fl_store *rados;	   /* connected on first use */
+	time_t failed_at;	   /* last failed connect: callers within a few seconds fail fast */
+	char why[512];
+	struct fl_mounts *mounts;
+	uint64_t trash_ttl_s;
+	/* the trash purger */
+	pthread_t purger;
+	bool purger_running;
+	bool stopping; /* set under purge_lock, read atomically by fl_trash_purge */
+	pthread_mutex_t purge_lock;
+	pthread_cond_t purge_cond;
+};
+
+static struct local_agent *to_local(struct fl_agent *a)
+{
+	return (struct local_agent *)a;
+}
+
+/* The cluster connection, opened on first use (borrowed; lives as long as the agent). */
+static struct fl_store *store(struct local_agent *la, char *err, size_t errlen)
+{
+	struct fl_rados_opts o = {.conf = la->conf,
+				  .id = la->id,
+				  .pool = la->pool,
+				  .timeout_s = LOCAL_RADOS_TIMEOUT_S};
+	struct fl_store *st;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&la->conn_lock);
+	if (!la->rados && (!la->failed_at || now - la->failed_at >= LOCAL_RETRY_S)) {
+		la->rados = fl_rados_open(&o, la->why, sizeof(la->why));
+		la->failed_at = la->rados ? 0 : time(NULL);
+	}
+	st = la->rados;
+	if (!st)
+		fl_seterr(err, errlen,
+			  "cannot reach the Ceph cluster: %s: check -c and --id of flocker-agent",
+			  la->why);
+	pthread_mutex_unlock(&la->conn_lock);
+	return st;
+}
+
+static int bad_name(const char *name, char *err, size_t errlen)
+{
+	fl_seterr(
+		err, errlen,
+		"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+		name, FL_VOLNAME_MAX);
+	return -EINVAL;
+}
+
+static void fmt_size(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	int u = -1;
+
+	while (v >= 1024 && v % 1024 == 0 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	localtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* "no such volume: X" says so when X is in the trash, and how to bring it back. */
+static void trash_hint(struct fl_store *st, const char *name, char *err, size_t errlen)
+{
+	struct fl_trash_entry t;
+	char when[32];
+	size_t n = err ? strlen(err) : 0;
+
+	if (!err || fl_trash_find(st, name, &t, NULL, 0))
+		return;
+	fmt_time(t.removed, when, sizeof(when));
+	snprintf(err + n, errlen - n,
+		 " (it is in the trash since %s: flockerctl volume restore %s brings it back)",
+		 when, name);
+}
+
+static int local_create(struct fl_agent *a, const char *name, const char *const *keys,
+			const char *const *vals, size_t nopts, char *err, size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_volume *v = NULL;
+	struct fl_store *st;
+	char unknown[256] = "", want[32], have[32];
+	uint64_t size = 0;
+	bool sized = false;
+	size_t i, n = 0;
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	for (i = 0; i < nopts; i++) {
+		if (!strcmp(keys[i], "size")) {
+			if (fl_parse_size(vals[i], &size)) {
+				fl_seterr(
+					err, errlen,
+					"invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
+					vals[i], name);
+				ret = -EINVAL;
+				goto out;
+			}
+			sized = true;
+		} else if (n < sizeof(unknown)) {
+			n += (size_t)snprintf(unknown + n, sizeof(unknown) - n, "%s'%.64s'",
+					      n ? ", " : "", keys[i]);
+		}
+	}
+	if (unknown[0]) {
+		fl_seterr(
+			err, errlen,
+			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
+			unknown, name);
+		ret = -EINVAL;
+		goto out;
+	}
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_create(st, name, size, 0, err, errlen);
+	if (ret != -EEXIST)
+		goto out;
+	/* Docker creates what a container names if it does not know it yet: an
+	 * existing volume is fine, unless asked for another size */
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret)
+		goto out;
+	if (sized && v->super.size_limit != size) {
+		fmt_size(size, want, sizeof(want));
+		fmt_size(v->super.size_limit, have, sizeof(have));
+		fl_seterr(
+			err, errlen,
+			"volume %s exists with size limit %s, not %s: use another name, or resize it with flockerctl volume resize",
+			name, v->super.size_limit ? have : "unlimited", size ? want : "unlimited");
+		ret = -EEXIST;
+		goto out;
+	}
+	ret = 0;
+out:
+	fl_volume_close(v);
+	if (!ret)
+		fl_info("volume %s created", name);
+	return ret;
+}
+
+static int local_remove(struct fl_agent *a, const char *name, char *err, size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_trash_entry t;
+	struct fl_volume *v = NULL;
+	struct fl_holder h;
+	struct fl_store *st;
+	char since[32];
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	/* a leftover mount here with no user goes first; one with users refuses */
+	ret = fl_mounts_drop_unused(la->mounts, name, err, errlen);
+	if (ret)
+		goto out;
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret == -ENOENT) {
+		fl_info("volume %s: remove, but it does not exist (removed elsewhere?)", name);
+		ret = 0;
+		goto out;
+	}
+	if (ret)
+		goto out;
+	if (fl_volume_holder(v, &h) > 0) {
+		fmt_time(h.since, since, sizeof(since));
+		fl_seterr(
+			err, errlen,
+			"cannot remove volume %s: it is in use on host %s since %s: stop the containers using it there first",
+			name, h.host, since);
+		ret = -EBUSY;
+		goto out;
+	}
+	fl_volume_close(v);
+	v = NULL;
+	ret = fl_trash_move(st, name, la->trash_ttl_s, &t, err, errlen);
+	if (ret == -ENOENT)
+		ret = 0;
+	else if (!ret)
+		fl_notice(
+			"volume %s (%s) moved to the trash by docker volume rm: flockerctl volume restore %s brings it back; purged after %" PRIu64
+			" s",
+			name, t.uuid, t.uuid, la->trash_ttl_s ? la->trash_ttl_s : FL_TRASH_TTL_S);
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+static int local_mount(struct fl_agent *a, const char *name, const char *id, char *path,
+		       size_t pathlen, char *err, size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_volume *v = NULL;
+	struct fl_store *st;
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	/* mounted here already: no need to ask the cluster */
+	ret = fl_mounts_acquire(la->mounts, name, NULL, id, path, pathlen, err, errlen);
+	if (ret != -EAGAIN)
+		goto out;
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret == -ENOENT)
+		trash_hint(st, name, err, errlen);
+	if (ret)
+		goto out;
+	ret = fl_mounts_acquire(la->mounts, name, v->super.uuid, id, path, pathlen, err, errlen);
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+static int local_unmount(struct fl_agent *a, const char *name, const char *id, char *err,
+			 size_t errlen)
+{
+	int ret;
+
+	if (!fl_volname_valid(name))
+		ret = bad_name(name, err, errlen);
+	else
+		ret = fl_mounts_release(to_local(a)->mounts, name, id, err, errlen);
+	return ret;
+}
+
+/* Fills out from an open volume: holder, and usage from a read-only view if usage. */
+static void describe(struct local_agent *la, struct fl_volume *v, bool usage,
+		     struct fl_agent_volume *out)
+{
+	struct fl_core_opts co = {.ro = true};
+	struct fl_core *core = NULL;
+	struct fl_holder h;
+	uint64_t inodes;
+	char why[256];
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", v->super.name);
+	snprintf(out->uuid, sizeof(out->uuid), "%s", v->super.uuid);
+	out->size_limit = v->super.size_limit;
+	out->created = v->super.created;
+	out->bytes_used = v->super.used_bytes; /* as of the last checkpoint */
+	if (fl_volume_holder(v, &h) > 0)
+		snprintf(out->holder, sizeof(out->holder), "%s", h.host);
+	fl_mounts_lookup(la->mounts, v->super.name, out->mountpoint, sizeof(out->mountpoint), NULL);
+	/* a read-only view replays the journal: usage as of the last commit */
+	if (usage && fl_core_mount(v, &co, &core, why, sizeof(why)) == 0) {
+		fl_core_usage(core, &out->bytes_used, &inodes);
+		fl_core_unmount(core);
+	} else if (usage) {
+		fl_info("volume %s: usage as of the last checkpoint: %s", v->super.name, why);
+	}
+}
+
+static int local_get(struct fl_agent *a, const char *name, struct fl_agent_volume *out, char *err,
+		     size_t errlen)
+{
+	struct local_agent *la = to_local(a);
+	struct fl_volume *v = NULL;
+	struct fl_store *st;
+	int ret;
+
+	if (!fl_volname_valid(name)) {
+		ret = bad_name(name, err, errlen);
+		goto out;
+	}
+	st = store(la, err, errlen);
+	if (!st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret == -ENOENT)
+		trash_hint(st, name, err, errlen);
+	if (ret)
+		goto out;
+	describe(la, v, true, out);
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+struct list_ctx {
+	struct local_agent *la;
+	struct fl_store *st;
+	int (*cb)(void *arg, const struct fl_agent_volume *v);
+	void *arg;
+	int stopped;
+};
+
+static int list_one(void *arg, const char *name, const struct fl_volreg_rec *r)
+{
+	struct list_ctx *c = arg;
+	struct fl_agent_volume av;
+	struct fl_volume *v = NULL;
+
+	/* holder and checkpoint usage from the volume; the registry alone if it cannot open */
+	if (fl_volume_open(c->st, name, &v, NULL, 0) == 0) {
+		describe(c->la, v, false, &av);
+	} else {
+		memset(&av, 0, sizeof(av));
+		snprintf(av.name, sizeof(av.name), "%s", name);
+		snprintf(av.uuid, sizeof(av.uuid), "%s", r->uuid);
+		av.size_limit = r->size_limit;
+		av.created = r->created;
+		fl_mounts_lookup(c->la->mounts, name, av.mountpoint, sizeof(av.mountpoint), NULL);
+	}
+	fl_volume_close(v);
+	c->stopped = c->cb(c->arg, &av);
+	return c->stopped;
+}
+
+static int local_list(struct fl_agent *a, int (*cb)(void *arg, const struct fl_agent_volume *v),
+		      void *arg, char *err, size_t errlen)
+{
+	struct list_ctx c = {.la = to_local(a), .cb = cb, .arg = arg};
+	int ret;
+
+	c.st = store(c.la, err, errlen);
+	if (!c.st) {
+		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	ret = fl_volume_list(c.st, list_one, &c);
+	if (ret && ret == c.stopped)
+		ret = 0;
+	else if (ret)
+		fl_seterr(err, errlen, "cannot list volumes: %s", strerror(-ret));
+out:
+	return ret;
+}
+
+/* Purges the trash entries whose time is up, every period, until the agent stops. */
+static void *purger(void *arg)
+{
+	struct local_agent *la = arg;
+	uint64_t ttl = la->trash_ttl_s ? la->trash_ttl_s : FL_TRASH_TTL_S;
+	unsigned period =
+		ttl / 2 < LOCAL_PURGE_PERIOD_S ? (unsigned)(ttl / 2) : LOCAL_PURGE_PERIOD_S;
+	struct fl_store *st;
+	struct timespec ts;
+	unsigned n;
+	int ret;
+
+	if (period == 0)
+		period = 1;
+	pthread_mutex_lock(&la->purge_lock);
+	while (!la->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += period;
+		pthread_cond_timedwait(&la->purge_cond, &la->purge_lock, &ts);
+		if (la->stopping)
+			break;
+		pthread_mutex_unlock(&la->purge_lock);
+		st = store(la, NULL, 0);
+		if (st) {
+			ret = fl_trash_purge_expired(st, time(NULL), &la->stopping, &n);
+			if (ret)
+				fl_warn("cannot read the trash to purge it: %s", strerror(-ret));
+			else if (n)
+				fl_notice("purged %u volume(s) whose time in the trash was up", n);
+		}
+		pthread_mutex_lock(&la->purge_lock);
+	}
+	pthread_mutex_unlock(&la->purge_lock);
+	return NULL;
+}
+
+static void local_close(struct fl_agent *a)
+{
+	struct local_agent *la = to_local(a);
+
+	if (la->purger_running) {
+		pthread_mutex_lock(&la->purge_lock);
+		__atomic_store_n(&la->stopping, true, __ATOMIC_RELAXED);
+		pthread_cond_signal(&la->purge_cond);
+		pthread_mutex_unlock(&la->purge_lock);
+		pthread_join(la->purger, NULL);
+	}
+	pthread_cond_destroy(&la->purge_cond);
+	pthread_mutex_destroy(&la->purge_lock);
+	fl_mounts_free(la->mounts);
+	fl_store_close(la->rados);
+	pthread_mutex_destroy(&la->conn_lock);
+	free(la->conf);
+	free(la->id);
+	free(la->pool);
+	free(la);
+}
+
+static const struct fl_agent_ops local_ops = {
+	.create = local_create,
+	.remove = local_remove,
+	.mount = local_mount,
+	.unmount = local_unmount,
+	.get = local_get,
+	.list = local_list,
+	.close = local_close,
+};
+
+/* Where mount.flockerfs is: beside this program, else on $PATH, else /sbin. */
+static int find_helper(const char *given, char *out, size_t outlen)
+{
+	char self[PATH_MAX], *slash, *path, *save = NULL, *dir;
+	const char *env = getenv("PATH");
+	ssize_t n;
+	int ret = -ENOENT;
+
+	if (given) {
+		snprintf(out, outlen, "%s", given);
+		ret = access(out, X_OK) ? -errno : 0;
+		goto out;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(out, outlen, "%s/mount.flockerfs", self) < (int)outlen &&
+			    access(out, X_OK) == 0) {
+				ret = 0;
+				goto out;
+			}
+		}
+	}
+	n = (ssize_t)strlen(env ? env : "") + 64;
+	path = malloc((size_t)n);
+	if (!path) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	snprintf(path, (size_t)n, "%s:/usr/local/sbin:/usr/sbin:/sbin", env ? env : "");
+	for (dir = strtok_r(path, ":", &save); dir && ret; dir = strtok_r(NULL, ":", &save)) {
+		if (snprintf(out, outlen, "%s/mount.flockerfs", dir) < (int)outlen && *dir == '/' &&
+		    access(out, X_OK) == 0)
+			ret = 0;
+	}
+	free(path);
+out:
+	return ret;
+}
+
+static bool opt_ok(const char *s)
+{
+	return !s || (!strchr(s, ',') && !strchr(s, '\n'));
+}
+
+int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out, char *err,
+			size_t errlen)
+{
+	struct fl_mounts_config mc = {0};
+	struct local_agent *la;
+	char helper[PATH_MAX];
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	la = calloc(1, sizeof(*la));
+	if (!la)
+		goto out_nomem;
+	la->base.ops = &local_ops;
+	pthread_mutex_init(&la->conn_lock, NULL);
+	pthread_mutex_init(&la->purge_lock, NULL);
+	pthread_cond_init(&la->purge_cond, NULL);
+	la->trash_ttl_s = cfg->trash_ttl_s;
+	if ((cfg->ceph_conf && !(la->conf = strdup(cfg->ceph_conf))) ||
+	    (cfg->id && !(la->id = strdup(cfg->id))) ||
+	    (cfg->pool && !(la->pool = strdup(cfg->pool))))
+		goto out_nomem;
+	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
+	    !opt_ok(cfg->state_dir)) {
+		fl_seterr(
+			err, errlen,
+			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
+		ret = -EINVAL;
+		goto out;
+	}
+	if (gethostname(la->host, sizeof(la->host) - 1) < 0)
+		snprintf(la->host, sizeof(la->host), "localhost");
+	if (cfg->node && strcmp(cfg->node, la->host))
+		fl_warn("--node %s differs from the host name %s, which mount.flockerfs writes into the volume locks: refusals name %s",
+			cfg->node, la->host, la->host);
+	ret = find_helper(cfg->mount_helper, helper, sizeof(helper));
+	if (ret) {
+		fl_seterr(err, errlen,
+			  "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
+			  cfg->mount_helper ? " at " : "",
+			  cfg->mount_helper ? cfg->mount_helper : "", strerror(-ret));
+		goto out;
+	}
+	mc.state_dir = cfg->state_dir ? cfg->state_dir : FL_AGENT_DEFAULT_STATE_DIR;
+	mc.mount_root = cfg->mount_root ? cfg->mount_root : FL_AGENT_DEFAULT_MOUNT_ROOT;
+	mc.mount_helper = helper;
+	mc.ceph_conf = cfg->ceph_conf;
+	mc.id = cfg->id;
+	mc.pool = cfg->pool;
+	mc.host = la->host;
+	mc.lease_s = cfg->lease_s;
+	ret = fl_mounts_open(&mc, &la->mounts, err, errlen);
+	if (ret)
+		goto out;
+	ret = -pthread_create(&la->purger, NULL, purger, la);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot start the trash purger: %s", strerror(-ret));
+		goto out;
+	}
+	la->purger_running = true;
+	fl_info("standalone agent: mount helper %s, mounts under %s, state in %s", helper,
+		mc.mount_root, mc.state_dir);
+	*out = &la->base;
+	la = NULL;
+	goto out;
+out_nomem:
+	fl_seterr(err, errlen, "out of memory");
+out:
+	if (la)
+		local_close(&la->base);
+	return ret;
+}
