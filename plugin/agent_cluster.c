@@ -30,12 +30,7 @@
  *          fence a dead one), then mount.flockerfs through plugin/mounts.c.
  * Unmount: the last ID unmounts (plugin/mounts.c), then the lease is released.
  * Create/Remove/Get/List go to control (remove moves the volume to the trash).
- *
- * Built only with FLOCKER_HAVE_CLUSTER (it needs cluster/net/proto.c and
- * cluster/net/tls.c); without it this file is empty and the weak stub of
- * plugin/cluster_stub.c answers.
  */
-#ifdef FLOCKER_HAVE_CLUSTER
 
 #include <dirent.h>
 #include <errno.h>
@@ -1356,10 +1351,3 @@ out:
 		cl_close(&ca->agent);
 	return ret;
 }
-
-#else /* !FLOCKER_HAVE_CLUSTER */
-
-/* Cluster mode is not linked in: plugin/cluster_stub.c answers. */
-typedef int fl_agent_cluster_not_built;
-
-#endif

@@ -8,9 +8,6 @@
  *
  *   fl_agent_local_open    plugin/agent_local.c: standalone, straight on RADOS
  *   fl_agent_cluster_open  plugin/agent_cluster.c: leases from flocker-control
- *                          (until that file exists, the weak stub in
- *                          plugin/cluster_stub.c says "cluster mode is not
- *                          built yet")
  *
  * An implementation embeds struct fl_agent as its first member, fills ops,
  * and follows agent.h's rules for every entry: 0 or a negative errno, one

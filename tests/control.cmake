@@ -19,14 +19,7 @@ target_link_libraries(test_ctl_state PRIVATE flocker_cluster)
 add_test(NAME control_test_ctl_state COMMAND test_ctl_state)
 set_tests_properties(control_test_ctl_state PROPERTIES LABELS unit TIMEOUT 120)
 
-
-# --- control on real Ceph ---
-if(NOT DEFINED FLOCKER_TEST_ENV)
-  # included from the top level (tests/control/dev-hook.cmake): the same as tests/cluster.cmake
-  set(FLOCKER_TEST_ENV
-      "CEPH_CONF=${PROJECT_BINARY_DIR}/testcluster/ceph.conf" "CEPH_ARGS=--id flocker"
-      "FLOCKER_POOL=flocker" "FLOCKER_TEST_CLUSTER_DIR=${PROJECT_BINARY_DIR}/testcluster")
-endif()
+# --- control on real Ceph (FLOCKER_TEST_ENV: tests/cluster.cmake) ---
 set(FLOCKER_CTL_TEST_ENV
     "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
     "FLOCKER_CONTROL_BIN=$<TARGET_FILE:${FLOCKER_CTL_CONTROL}>"

@@ -21,11 +21,7 @@
  * All state is in RADOS (cluster/control/ctl_state.h): nothing on local disk.
  * SIGTERM/SIGINT: stop serving, release the lock (a standby takes over at
  * once), exit 0.
- *
- * Built with FLOCKER_HAVE_CLUSTER (linked with the flocker_cluster library);
- * without it, a placeholder that says the service is not built.
  */
-#ifdef FLOCKER_HAVE_CLUSTER
 
 #include <errno.h>
 #include <fcntl.h>
@@ -657,23 +653,3 @@ out:
 		unlink(o.pid_file);
 	return rc;
 }
-
-#else /* !FLOCKER_HAVE_CLUSTER */
-
-#include <stdio.h>
-#include <string.h>
-
-int main(int argc, char **argv)
-{
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: flocker-control -c CEPH_CONF --certs DIR [--bind ADDR]\n"
-		       "this build has no control service: volumes work without it\n"
-		       "(flockerctl volume ..., mount.flockerfs)\n");
-		return 0;
-	}
-	fprintf(stderr, "flocker-control: not built in; use flockerctl volume and "
-			"mount.flockerfs directly\n");
-	return 1;
-}
-
-#endif

@@ -62,7 +62,8 @@ enum {
 /*
  * Opens the filesystem of a volume: replays its journal (read-write: folds it
  * into the omaps; read-only: keeps it as an overlay) and starts the commit
- * thread.  Borrows v until fl_core_close.  err gets one line on failure.
+ * thread.  Borrows v until fl_core_unmount or fl_core_abandon.  err gets one
+ * line on failure.
  */
 int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_core **out,
 		  char *err, size_t errlen);

@@ -104,7 +104,8 @@ struct fl_store {
 
 /*
  * A batch collects ops on possibly different objects and sends them at once.
- * Buffers given to fl_batch_write must stay valid until fl_batch_wait returns.
+ * Buffers given to a batch's write ops must stay valid until fl_batch_wait
+ * returns.
  * Ops in one batch have no order between them: never put two ops on the same
  * object range in one batch.  fl_batch_wait waits for all, frees the batch and
  * returns 0 or the first negative errno (-ENOENT of a remove is not an error).
@@ -132,7 +133,7 @@ struct fl_batch {
 	const struct fl_batch_ops *ops;
 };
 
-/* Convenience wrappers, so callers read like function calls. */
+/* The three calls every user of a store makes; the others go through ops. */
 static inline void fl_store_close(struct fl_store *st)
 {
 	if (st)
