@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -456,8 +457,8 @@ static void show_progress(struct bench *b, enum phase ph, uint64_t total)
 
 /*
  * Runs fn in nthreads threads; the phase lasts from before the first thread
- * starts until the last one ends.  Returns 0, or -1 after an error or a
- * signal (b->err says which error).
+ * starts until the last one ends.  Returns 0, or -EIO after an error (b->err
+ * says which) or -EINTR after a signal.
  */
 static int run_phase(struct bench *b, enum phase ph, unsigned nthreads, uint64_t total,
 		     void *(*fn)(void *), char **bufs)
@@ -497,7 +498,7 @@ static int run_phase(struct bench *b, enum phase ph, unsigned nthreads, uint64_t
 			end = w[i].end;
 	}
 	if (stopping(b))
-		return -1;
+		return interrupted ? -EINTR : -EIO;
 	b->res[ph] = (struct result){.done = true,
 				     .count = atomic_load(&b->progress),
 				     .threads = nthreads,
@@ -644,41 +645,45 @@ static int cleanup(struct bench *b)
 static int setup(struct bench *b)
 {
 	struct stat st;
-	int n;
+	int n, ret;
 
 	if (stat(b->dir, &st) < 0) {
-		fprintf(stderr, "%s: cannot use %s: %s\n", PROG, b->dir, strerror(errno));
-		return -1;
+		ret = -errno;
+		fprintf(stderr, "%s: cannot use %s: %s\n", PROG, b->dir, strerror(-ret));
+		return ret;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "%s: cannot use %s: not a directory\n", PROG, b->dir);
-		return -1;
+		return -ENOTDIR;
 	}
 	find_fstype(b, st.st_dev);
 	n = snprintf(b->base, sizeof(b->base), "%s/" BENCH_DIR_NAME_FMT, b->dir, (long)getpid());
 	if (n < 0 || (size_t)n >= sizeof(b->base)) {
 		fprintf(stderr, "%s: cannot use %s: path too long\n", PROG, b->dir);
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	if (mkdir(b->base, 0755) < 0) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", PROG, b->base, strerror(errno));
-		return -1;
+		ret = -errno;
+		fprintf(stderr, "%s: cannot create %s: %s\n", PROG, b->base, strerror(-ret));
+		return ret;
 	}
 	b->base_fd = open(b->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->base_fd < 0) {
-		fprintf(stderr, "%s: cannot open %s: %s\n", PROG, b->base, strerror(errno));
+		ret = -errno;
+		fprintf(stderr, "%s: cannot open %s: %s\n", PROG, b->base, strerror(-ret));
 		rmdir(b->base);
-		return -1;
+		return ret;
 	}
 	if (!b->files)
 		return 0;
 	if (mkdirat(b->base_fd, SMALL_DIR_NAME, 0755) < 0 ||
 	    (b->small_fd = openat(b->base_fd, SMALL_DIR_NAME, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
 		    0) {
+		ret = -errno;
 		fprintf(stderr, "%s: cannot create %s/%s: %s\n", PROG, b->base, SMALL_DIR_NAME,
-			strerror(errno));
+			strerror(-ret));
 		cleanup(b);
-		return -1;
+		return ret;
 	}
 	return 0;
 }
@@ -757,25 +762,6 @@ static void usage(FILE *f)
 		DEFAULT_FILES, MAX_THREADS, QUICK_FILES);
 }
 
-/* "--opt VALUE" or "--opt=VALUE": the value, or NULL when a is not opt. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-	size_t n = strlen(opt);
-	const char *a = argv[*i];
-
-	if (strncmp(a, opt, n))
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static int parse_count(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -791,60 +777,78 @@ static int parse_count(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+enum { OPT_BIG_SIZE = 256, OPT_FILES, OPT_THREADS, OPT_QUICK, OPT_JSON };
+
+static const struct option bench_opts[] = {
+	{"big-size", required_argument, NULL, OPT_BIG_SIZE},
+	{"files", required_argument, NULL, OPT_FILES},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"quick", no_argument, NULL, OPT_QUICK},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* argv[0] is "bench".  0, or -EINVAL with the reason on stderr. */
 static int parse_args(struct bench *b, int argc, char **argv)
 {
 	bool quick = false, big_given = false, files_given = false;
 	uint64_t v;
-	int i;
+	int c;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *val;
-		bool missing = false;
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	opterr = 0;
+	optind = 0; /* GNU: start afresh (flockerctl may have parsed before) */
+	while ((c = getopt_long(argc, argv, ":h", bench_opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
 			usage(stdout);
 			exit(0);
-		} else if (!strcmp(a, "--json")) {
+		case OPT_JSON:
 			b->json = true;
-		} else if (!strcmp(a, "--quick")) {
+			break;
+		case OPT_QUICK:
 			quick = true;
-		} else if ((val = opt_value(argc, argv, &i, "--big-size", &missing))) {
-			if (fl_parse_size(val, &b->big_size)) {
+			break;
+		case OPT_BIG_SIZE:
+			if (fl_parse_size(optarg, &b->big_size)) {
 				fprintf(stderr, "%s: invalid --big-size '%s': use e.g. 1G, 256M\n",
-					PROG, val);
-				return -1;
+					PROG, optarg);
+				return -EINVAL;
 			}
 			big_given = true;
-		} else if ((val = opt_value(argc, argv, &i, "--files", &missing))) {
-			if (parse_count(val, MAX_FILES, &b->files)) {
+			break;
+		case OPT_FILES:
+			if (parse_count(optarg, MAX_FILES, &b->files)) {
 				fprintf(stderr, "%s: invalid --files '%s': use 0 to %llu\n", PROG,
-					val, MAX_FILES);
-				return -1;
+					optarg, MAX_FILES);
+				return -EINVAL;
 			}
 			files_given = true;
-		} else if ((val = opt_value(argc, argv, &i, "--threads", &missing))) {
-			if (parse_count(val, MAX_THREADS, &v) || v == 0) {
+			break;
+		case OPT_THREADS:
+			if (parse_count(optarg, MAX_THREADS, &v) || v == 0) {
 				fprintf(stderr, "%s: invalid --threads '%s': use 1 to %u\n", PROG,
-					val, MAX_THREADS);
-				return -1;
+					optarg, MAX_THREADS);
+				return -EINVAL;
 			}
 			b->threads = (unsigned)v;
-		} else if (missing) {
-			fprintf(stderr, "%s: option '%s' needs a value\n", PROG, a);
-			return -1;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "%s: unknown option '%s'\n", PROG, a);
-			return -1;
-		} else if (!b->dir) {
-			b->dir = a;
-		} else {
-			fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, a);
-			return -1;
+			break;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value\n", PROG, argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(stderr, "%s: unknown option '%s'\n", PROG, argv[optind - 1]);
+			return -EINVAL;
 		}
 	}
-	if (!b->dir) {
+	if (optind >= argc) {
 		usage(stderr);
-		return -1;
+		return -EINVAL;
+	}
+	b->dir = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		return -EINVAL;
 	}
 	if (!big_given)
 		b->big_size = quick ? QUICK_BIG : DEFAULT_BIG;
@@ -857,28 +861,31 @@ static int parse_args(struct bench *b, int argc, char **argv)
 	return 0;
 }
 
+/* Every phase in order; 0, or the failing phase's negative errno. */
 static int run_all(struct bench *b, char **bufs)
 {
+	int ret;
+
 	if (b->big_size) {
-		if (run_phase(b, PH_BIG_WRITE, b->threads, b->big_size, big_write, bufs))
-			return -1;
+		if ((ret = run_phase(b, PH_BIG_WRITE, b->threads, b->big_size, big_write, bufs)))
+			return ret;
 		drop_caches(b);
-		if (run_phase(b, PH_BIG_READ, b->threads, b->big_size, big_read, bufs))
-			return -1;
+		if ((ret = run_phase(b, PH_BIG_READ, b->threads, b->big_size, big_read, bufs)))
+			return ret;
 	}
 	if (b->files) {
-		if (run_phase(b, PH_CREATE, b->threads, b->files, small_create, bufs))
-			return -1;
+		if ((ret = run_phase(b, PH_CREATE, b->threads, b->files, small_create, bufs)))
+			return ret;
 		if (b->drop_ok)
 			drop_caches(b);
-		if (run_phase(b, PH_STAT, b->threads, b->files, small_stat, bufs))
-			return -1;
+		if ((ret = run_phase(b, PH_STAT, b->threads, b->files, small_stat, bufs)))
+			return ret;
 		if (b->drop_ok)
 			drop_caches(b);
-		if (run_phase(b, PH_READDIR, 1, b->files, small_readdir, bufs))
-			return -1;
-		if (run_phase(b, PH_UNLINK, b->threads, b->files, small_unlink, bufs))
-			return -1;
+		if ((ret = run_phase(b, PH_READDIR, 1, b->files, small_readdir, bufs)))
+			return ret;
+		if ((ret = run_phase(b, PH_UNLINK, b->threads, b->files, small_unlink, bufs)))
+			return ret;
 	}
 	return 0;
 }
