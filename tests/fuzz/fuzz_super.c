@@ -1,30 +1,4 @@
 /* libFuzzer harness: fl_super_decode, with an encode/decode round trip. */
-#include <errno.h>
-#include <stdio.h>
-
 #include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	struct fl_super_rec a, b;
-	struct fl_buf e1, e2;
-	int rc;
-
-	rc = fl_super_decode(data, size, &a);
-	if (rc != 0) {
-		FUZZ_ASSERT(rc == -EIO || rc == -ENOMEM);
-		FUZZ_ASSERT(fuzz_all_zero(&a, sizeof(a)));
-		return 0;
-	}
-	fl_buf_init(&e1, FL_REC_MAX);
-	fl_buf_init(&e2, FL_REC_MAX);
-	FUZZ_ASSERT(fl_super_encode(&a, &e1) == 0);
-	FUZZ_ASSERT(e1.len <= size);
-	FUZZ_ASSERT(fl_super_decode(e1.data, e1.len, &b) == 0);
-	FUZZ_ASSERT(rec_eq_super(&a, &b));
-	FUZZ_ASSERT(fl_super_encode(&b, &e2) == 0);
-	FUZZ_ASSERT(fuzz_same_bytes(&e1, &e2));
-	fl_buf_free(&e1);
-	fl_buf_free(&e2);
-	return 0;
-}
+FUZZ_RECORD_HARNESS(struct fl_super_rec, fl_super, rec_eq_super)
