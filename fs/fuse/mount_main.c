@@ -9,6 +9,7 @@
  */
 #define FUSE_USE_VERSION 314
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -38,11 +39,16 @@
 #define EXIT_USAGE 1
 #define EXIT_MOUNT 32 /* mount(8)'s "mount failure" */
 
+/*
+ * Options as the command line sets them.  The strings are allocated by
+ * fuse_opt_parse and live as long as the process (main keeps the struct in
+ * static storage); flags are ints because fuse_opt stores ints.
+ */
 struct opts {
-	const char *name, *mountpoint;
+	const char *name, *mountpoint; /* argv strings */
 	char *conf, *id, *pool, *logfile;
-	bool ro, foreground, debug, takeover;
-	bool allow_other, default_permissions, writeback;
+	int ro, foreground, debug, takeover;
+	int allow_other, default_permissions, writeback;
 	unsigned lease_s, timeout_s, commit_ms, readahead_kb, max_threads, spin_us, ra_objects;
 	uint64_t dirty_max;
 	char fuse_extra[512]; /* nodev,nosuid,... passed to the kernel */
@@ -106,172 +112,171 @@ static int parse_uint(const char *v, unsigned *out)
 	return 0;
 }
 
-/* Parses one -o list; prints the offending option on error. */
-static int parse_opts(struct opts *o, char *list)
+enum { KEY_HELP, KEY_VERSION };
+
+#define OPT_FLAG(t, field, v)                                                                      \
+	{                                                                                          \
+		t, offsetof(struct opts, field), v                                                 \
+	}
+
+/* Options fuse_opt_parse sets by itself; the rest reach parse_one. */
+static const struct fuse_opt mount_opts[] = {
+	OPT_FLAG("conf=%s", conf, 0),
+	OPT_FLAG("id=%s", id, 0),
+	OPT_FLAG("pool=%s", pool, 0),
+	OPT_FLAG("log=%s", logfile, 0),
+	OPT_FLAG("ro", ro, 1),
+	OPT_FLAG("rw", ro, 0),
+	OPT_FLAG("takeover", takeover, 1),
+	OPT_FLAG("debug", debug, 1),
+	OPT_FLAG("allow_other", allow_other, 1),
+	OPT_FLAG("noallow_other", allow_other, 0),
+	OPT_FLAG("default_permissions", default_permissions, 1),
+	OPT_FLAG("nodefault_permissions", default_permissions, 0),
+	OPT_FLAG("writeback_cache", writeback, 1),
+	OPT_FLAG("nowriteback_cache", writeback, 0),
+	OPT_FLAG("-f", foreground, 1),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	/* mount(8) helper flags: no mtab, sloppy, verbose; type and namespace */
+	FUSE_OPT_KEY("-n", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("-s", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("-v", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("-t ", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("-N ", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_END,
+};
+
+/* Numeric -o options: NAME=VALUE, within [min, max]. */
+static const struct num_opt {
+	const char *name;
+	size_t off;
+	unsigned min, max;
+} num_opts[] = {
+	{"lease", offsetof(struct opts, lease_s), 3, UINT_MAX},
+	{"readahead_kb", offsetof(struct opts, readahead_kb), 0, 1u << 20},
+	{"readahead_objects", offsetof(struct opts, ra_objects), 0, FL_RA_SLOTS - 1},
+	{"timeout", offsetof(struct opts, timeout_s), 1, UINT_MAX},
+	{"commit_ms", offsetof(struct opts, commit_ms), 1, 5000},
+	{"spin_us", offsetof(struct opts, spin_us), 0, 100000},
+	{"max_threads", offsetof(struct opts, max_threads), 2, 256},
+};
+
+/* mount(8) and fstab options that mean nothing here. */
+static const char *const ignored_opts[] = {"defaults", "auto",	  "noauto", "user",  "users",
+					   "nouser",   "_netdev", "nofail", "owner", "group",
+					   "exec",     "suid",	  "dev",    "async", NULL};
+/* Options passed on to the kernel as they are. */
+static const char *const kernel_opts[] = {"nodev",    "nosuid",	     "noexec",	   "noatime",
+					  "relatime", "strictatime", "nodiratime", "sync",
+					  "dirsync",  NULL};
+
+static bool in_list(const char *const *list, const char *s)
 {
-	static const char *const ignored[] = {"defaults", "auto",    "noauto", "user",	"users",
-					      "nouser",	  "_netdev", "nofail", "owner", "group",
-					      "exec",	  "suid",    "dev",    "async", NULL};
-	static const char *const kernel[] = {"nodev",	 "nosuid",	"noexec",     "noatime",
-					     "relatime", "strictatime", "nodiratime", "sync",
-					     "dirsync",	 NULL};
-	char *save = NULL, *opt;
-	int i;
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
 
-	for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(opt, '=');
-		bool known = false;
+/* One option fuse_opt_parse did not set itself: 0 taken, -1 wrong (said why). */
+static int parse_opt(struct opts *o, const char *arg)
+{
+	const char *val = strchr(arg, '=');
+	size_t nlen = val ? (size_t)(val - arg) : strlen(arg);
+	size_t i;
 
-		if (val)
-			*val++ = '\0';
-		if (!strcmp(opt, "conf") && val) {
-			o->conf = val;
-		} else if (!strcmp(opt, "id") && val) {
-			o->id = val;
-		} else if (!strcmp(opt, "pool") && val) {
-			o->pool = val;
-		} else if (!strcmp(opt, "log") && val) {
-			o->logfile = val;
-		} else if (!strcmp(opt, "ro") && !val) {
-			o->ro = true;
-		} else if (!strcmp(opt, "rw") && !val) {
-			o->ro = false;
-		} else if (!strcmp(opt, "takeover") && !val) {
-			o->takeover = true;
-		} else if (!strcmp(opt, "debug") && !val) {
-			o->debug = true;
-		} else if (!strcmp(opt, "allow_other") && !val) {
-			o->allow_other = true;
-		} else if (!strcmp(opt, "noallow_other") && !val) {
-			o->allow_other = false;
-		} else if (!strcmp(opt, "default_permissions") && !val) {
-			o->default_permissions = true;
-		} else if (!strcmp(opt, "nodefault_permissions") && !val) {
-			o->default_permissions = false;
-		} else if (!strcmp(opt, "writeback_cache") && !val) {
-			o->writeback = true;
-		} else if (!strcmp(opt, "nowriteback_cache") && !val) {
-			o->writeback = false;
-		} else if (!strcmp(opt, "lease") && val) {
-			if (parse_uint(val, &o->lease_s) || o->lease_s < 3) {
-				fprintf(stderr,
-					"mount.flockerfs: invalid lease=%s: use seconds >= 3\n",
-					val);
-				return -EINVAL;
+	if (val) {
+		val++;
+		for (i = 0; i < sizeof(num_opts) / sizeof(num_opts[0]); i++) {
+			const struct num_opt *n = &num_opts[i];
+			unsigned *field = (unsigned *)((char *)o + n->off);
+
+			if (strlen(n->name) != nlen || strncmp(n->name, arg, nlen))
+				continue;
+			if (parse_uint(val, field) || *field < n->min || *field > n->max) {
+				if (n->max == UINT_MAX)
+					fprintf(stderr,
+						"mount.flockerfs: invalid %s: use %u or more\n",
+						arg, n->min);
+				else
+					fprintf(stderr,
+						"mount.flockerfs: invalid %s: use %u to %u\n", arg,
+						n->min, n->max);
+				return -1;
 			}
-		} else if (!strcmp(opt, "readahead_kb") && val) {
-			if (parse_uint(val, &o->readahead_kb) || o->readahead_kb > (1u << 20)) {
-				fprintf(stderr, "mount.flockerfs: invalid readahead_kb=%s\n", val);
-				return -EINVAL;
-			}
-		} else if (!strcmp(opt, "readahead_objects") && val) {
-			if (parse_uint(val, &o->ra_objects) || o->ra_objects > FL_RA_SLOTS - 1) {
-				fprintf(stderr,
-					"mount.flockerfs: invalid readahead_objects=%s: use 0 to %d\n",
-					val, FL_RA_SLOTS - 1);
-				return -EINVAL;
-			}
-		} else if (!strcmp(opt, "timeout") && val) {
-			if (parse_uint(val, &o->timeout_s) || !o->timeout_s) {
-				fprintf(stderr, "mount.flockerfs: invalid timeout=%s\n", val);
-				return -EINVAL;
-			}
-		} else if (!strcmp(opt, "commit_ms") && val) {
-			if (parse_uint(val, &o->commit_ms) || !o->commit_ms ||
-			    o->commit_ms > 5000) {
-				fprintf(stderr,
-					"mount.flockerfs: invalid commit_ms=%s: use 1 to 5000\n",
-					val);
-				return -EINVAL;
-			}
-		} else if (!strcmp(opt, "spin_us") && val) {
-			if (parse_uint(val, &o->spin_us) || o->spin_us > 100000) {
-				fprintf(stderr,
-					"mount.flockerfs: invalid spin_us=%s: use 0 to 100000\n",
-					val);
-				return -EINVAL;
-			}
-		} else if (!strcmp(opt, "max_threads") && val) {
-			if (parse_uint(val, &o->max_threads) || o->max_threads < 2 ||
-			    o->max_threads > 256) {
-				fprintf(stderr,
-					"mount.flockerfs: invalid max_threads=%s: use 2 to 256\n",
-					val);
-				return -EINVAL;
-			}
-		} else if (!strcmp(opt, "dirty_max") && val) {
+			return 0;
+		}
+		if (nlen == 9 && !strncmp(arg, "dirty_max", nlen)) {
 			if (fl_parse_size(val, &o->dirty_max) || o->dirty_max < (8u << 20)) {
 				fprintf(stderr,
-					"mount.flockerfs: invalid dirty_max=%s: use a size of at least 8M\n",
-					val);
-				return -EINVAL;
+					"mount.flockerfs: invalid %s: use a size of at least 8M\n",
+					arg);
+				return -1;
 			}
-		} else {
-			for (i = 0; ignored[i]; i++)
-				if (!strcmp(opt, ignored[i]))
-					known = true;
-			if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment", 7))
-				known = true;
-			for (i = 0; !val && kernel[i]; i++)
-				if (!strcmp(opt, kernel[i])) {
-					known = true;
-					if (add_extra(o, opt))
-						return -E2BIG;
-				}
-			if (!known) {
-				fprintf(stderr, "mount.flockerfs: unknown option '%s%s%s'\n", opt,
-					val ? "=" : "", val ? val : "");
-				return -EINVAL;
-			}
+			return 0;
+		}
+	} else {
+		if (in_list(ignored_opts, arg))
+			return 0;
+		if (in_list(kernel_opts, arg)) {
+			if (add_extra(o, arg) == 0)
+				return 0;
+			fprintf(stderr, "mount.flockerfs: too many options\n");
+			return -1;
 		}
 	}
-	return 0;
+	if (!strncmp(arg, "x-", 2) || !strncmp(arg, "comment", 7))
+		return 0;
+	fprintf(stderr, "mount.flockerfs: unknown option '%s'\n", arg);
+	return -1;
+}
+
+/* fuse_opt_parse's callback: 0 discards the argument, -1 stops with an error. */
+static int parse_cb(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct opts *o = data;
+
+	switch (key) {
+	case KEY_HELP:
+		usage(stdout);
+		exit(0);
+	case KEY_VERSION:
+		printf("mount.flockerfs 0.1.0\n");
+		exit(0);
+	case FUSE_OPT_KEY_OPT:
+		return parse_opt(o, arg);
+	case FUSE_OPT_KEY_NONOPT:
+		if (arg[0] == '-' && arg[1]) {
+			fprintf(stderr, "mount.flockerfs: unknown flag %s\n", arg);
+			return -1;
+		}
+		if (!o->name) {
+			o->name = arg;
+		} else if (!o->mountpoint) {
+			o->mountpoint = arg;
+		} else {
+			fprintf(stderr, "mount.flockerfs: unexpected argument '%s'\n", arg);
+			return -1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 static int parse_args(struct opts *o, int argc, char **argv)
 {
-	int i, npos = 0;
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	int ret;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			exit(0);
-		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			printf("mount.flockerfs 0.1.0\n");
-			exit(0);
-		} else if (!strcmp(a, "-f")) {
-			o->foreground = true;
-		} else if (!strcmp(a, "-o")) {
-			if (++i >= argc) {
-				fprintf(stderr, "mount.flockerfs: -o needs an argument\n");
-				return -EINVAL;
-			}
-			if (parse_opts(o, argv[i]))
-				return -EINVAL;
-		} else if (!strncmp(a, "-o", 2)) {
-			if (parse_opts(o, argv[i] + 2))
-				return -EINVAL;
-		} else if (!strcmp(a, "-n") || !strcmp(a, "-s") || !strcmp(a, "-v")) {
-			/* mount(8) helper flags: no mtab, sloppy, verbose */
-		} else if (!strcmp(a, "-t") || !strcmp(a, "-N")) {
-			i++; /* type / namespace from mount(8) */
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "mount.flockerfs: unknown flag %s\n", a);
-			return -EINVAL;
-		} else if (npos == 0) {
-			o->name = a;
-			npos++;
-		} else if (npos == 1) {
-			o->mountpoint = a;
-			npos++;
-		} else {
-			fprintf(stderr, "mount.flockerfs: unexpected argument '%s'\n", a);
-			return -EINVAL;
-		}
-	}
-	if (npos != 2) {
+	ret = fuse_opt_parse(&args, o, mount_opts, parse_cb);
+	fuse_opt_free_args(&args);
+	if (ret)
+		return -EINVAL;
+	if (!o->mountpoint) {
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -486,13 +491,14 @@ static void exec_with_hugepages(char **argv)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.allow_other = true,
-			 .default_permissions = true,
-			 .writeback = true,
-			 .readahead_kb = 16384,
-			 .max_threads = 16,
-			 .spin_us = 50,
-			 .ra_objects = 4};
+	/* static: fuse_opt_parse's strings in it live as long as the process */
+	static struct opts o = {.allow_other = 1,
+				.default_permissions = 1,
+				.writeback = 1,
+				.readahead_kb = 16384,
+				.max_threads = 16,
+				.spin_us = 50,
+				.ra_objects = 4};
 	struct fl_rados_opts ro = {0};
 	struct fl_store *base = NULL;
 	struct fl_volume *v = NULL;
