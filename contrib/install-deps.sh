@@ -18,6 +18,7 @@ PACKAGES=(
 	build-essential cmake pkg-config git ca-certificates
 	clang clang-format libclang-rt-14-dev # libFuzzer and sanitizer runtimes
 	libfuse3-dev librados-dev libevent-dev libmsgpack-dev libssl-dev libjansson-dev
+	libmount-dev uuid-dev
 	# run
 	fuse3 kmod
 	# Ceph for the dev cluster and the benchmarks (CephFS through ceph-fuse)

@@ -44,6 +44,7 @@
 #include <jansson.h>
 
 #include "cluster/cli/bench.h"
+#include "fs/util/mountinfo.h"
 #include "fs/volume/volume.h" /* fl_parse_size */
 
 #define PROG		   "flockerctl: bench"
@@ -571,27 +572,13 @@ static void drop_caches(struct bench *b)
 
 /* ---------- setup and cleanup ---------- */
 
-/* The type of the mount holding DIR, from /proc/self/mountinfo ("unknown" if not found). */
+/* The type of the mount holding DIR ("unknown" if not found). */
 static void find_fstype(struct bench *b, dev_t dev)
 {
-	char line[8192];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
+	struct fl_mountinfo m;
 
-	snprintf(b->fstype, sizeof(b->fstype), "unknown");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned maj, mn;
-		char *sep, type[64];
-
-		/* "36 35 0:52 / /mnt/v1 rw,relatime shared:1 - fuse.flockerfs v1 rw,..." */
-		if (sscanf(line, "%*u %*u %u:%u", &maj, &mn) != 2 || makedev(maj, mn) != dev)
-			continue;
-		sep = strstr(line, " - ");
-		if (sep && sscanf(sep + 3, "%63s", type) == 1)
-			snprintf(b->fstype, sizeof(b->fstype), "%s", type);
-	}
-	fclose(f);
+	snprintf(b->fstype, sizeof(b->fstype), "%s",
+		 fl_mountinfo_of_dev(dev, &m) == 1 ? m.fstype : "unknown");
 }
 
 /* Removes what this run made; complains (and returns -1) about what stays. */

@@ -33,6 +33,7 @@
 #include "flocker/log.h"
 #include "flocker/store.h"
 #include "fs/fuse/fuse_ll.h"
+#include "fs/util/mountinfo.h"
 #include "fs/util/pidfile.h"
 #include "fs/volume/volume.h"
 
@@ -343,28 +344,14 @@ static void *renew_thread(void *arg)
 	return NULL;
 }
 
-/* The device number of the newest mount at mp, from /proc/self/mountinfo; 0 if unknown. */
+/* The device number of the newest mount at mp; 0 if unknown. */
 static dev_t mount_dev(const char *mp)
 {
-	char line[4096], point[PATH_MAX];
-	unsigned maj, min;
-	dev_t dev = 0;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
+	struct fl_mountinfo m;
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		/* "36 35 0:52 / /mnt/v1 rw,... - fuse.flockerfs ..." (no escapes expected) */
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, point) == 3 &&
-		    !strcmp(point, mp))
-			dev = makedev(maj, min);
-	}
-	fclose(f);
-	return dev;
+	return fl_mountinfo_at(mp, &m) == 1 ? m.dev : 0;
 }
 
-/* FUSE mounts get the kernel's default readahead (128 KiB): sequential reads
- * of 4 MiB objects want far more in flight. */
 static void set_readahead(dev_t dev, unsigned kb)
 {
 	char path[96], val[32];

@@ -22,45 +22,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/util/mountinfo.h"
 #include "fs/util/pidfile.h"
 
 /* Is the newest mount at dir of type fuse.flockerfs? */
 static bool is_flockerfs(const char *dir)
 {
-	char line[4096], point[4096], rp[4096], *sep;
-	bool yes = false;
-	FILE *f;
+	struct fl_mountinfo m;
+	char rp[PATH_MAX];
 
-	if (!realpath(dir, rp))
-		return false;
-	f = fopen("/proc/self/mountinfo", "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*u %*u %*s %*s %4095s", point) != 1 || strcmp(point, rp))
-			continue;
-		sep = strstr(line, " - ");
-		yes = sep && !strncmp(sep + 3, "fuse.flockerfs ", 15);
-	}
-	fclose(f);
-	return yes;
+	return realpath(dir, rp) && fl_mountinfo_at(rp, &m) == 1 &&
+	       !strcmp(m.fstype, "fuse.flockerfs");
 }
 
 /* Does any mount in this namespace still show device dev? */
 static bool dev_still_mounted(dev_t dev)
 {
-	char line[4096];
-	unsigned maj, min;
-	bool yes = false;
-	FILE *f = fopen("/proc/self/mountinfo", "r");
+	struct fl_mountinfo m;
 
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && makedev(maj, min) == dev)
-			yes = true;
-	fclose(f);
-	return yes;
+	return fl_mountinfo_of_dev(dev, &m) == 1;
 }
 
 int main(int argc, char **argv)
