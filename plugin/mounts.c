@@ -27,6 +27,7 @@
 #include "flocker/log.h"
 #include "flocker/record.h"
 #include "fs/util/pidfile.h"
+#include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
 
 extern char **environ;
@@ -781,18 +782,6 @@ out:
 	return ret;
 }
 
-static bool uuid_valid(const char *s)
-{
-	size_t i;
-	bool ok = strlen(s) == 36;
-
-	for (i = 0; ok && i < 36; i++)
-		ok = (i == 8 || i == 13 || i == 18 || i == 23)
-			     ? s[i] == '-'
-			     : (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
-	return ok;
-}
-
 /* ---------- the public calls ---------- */
 
 int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, const char *id,
@@ -804,7 +793,7 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 	bool mounted, fresh = false;
 	int ret;
 
-	if (!fl_mounts_id_valid(id) || (uuid && !uuid_valid(uuid))) {
+	if (!fl_mounts_id_valid(id) || (uuid && !fl_uuid_valid(uuid))) {
 		fl_seterr(err, errlen,
 			  "invalid mount ID for volume %s: use 1 to %d printable characters", name,
 			  FL_MOUNTS_ID_MAX);
@@ -988,7 +977,7 @@ static void load_one(struct fl_mounts *m, const char *file)
 	if (!o ||
 	    json_unpack(o, "{s:s, s:s, s:s, s:o}", "name", &name, "uuid", &uuid, "mountpoint", &mp,
 			"ids", &ids) ||
-	    !fl_volname_valid(name) || !uuid_valid(uuid) || !json_is_array(ids)) {
+	    !fl_volname_valid(name) || !fl_uuid_valid(uuid) || !json_is_array(ids)) {
 		fl_err("ignoring %s: not a mount record (%s)", path, o ? "bad fields" : jerr.text);
 		goto out;
 	}
@@ -1034,7 +1023,7 @@ static int adopt_cb(void *arg, const struct mi_ent *mi)
 	struct mnt *e;
 
 	if (strcmp(mi->fstype, FSTYPE) || !base || (size_t)(base - mi->point) != rootlen ||
-	    strncmp(mi->point, m->root, rootlen) || !uuid_valid(base + 1) ||
+	    strncmp(mi->point, m->root, rootlen) || !fl_uuid_valid(base + 1) ||
 	    !fl_volname_valid(mi->source))
 		goto out;
 	pthread_mutex_lock(&m->lock);

@@ -37,10 +37,11 @@ if(FLOCKER_FUZZ)
   endif()
   # The code under test must carry the fuzzer's coverage instrumentation, so
   # the codecs are compiled again here rather than taken from flocker_util.
-  add_library(flocker_record_fuzz STATIC ${CMAKE_SOURCE_DIR}/fs/util/buf.c ${CMAKE_SOURCE_DIR}/fs/format/record.c)
+  add_library(flocker_record_fuzz STATIC ${CMAKE_SOURCE_DIR}/fs/util/buf.c ${CMAKE_SOURCE_DIR}/fs/util/uuid.c
+              ${CMAKE_SOURCE_DIR}/fs/format/record.c)
   target_compile_options(flocker_record_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-  target_link_libraries(flocker_record_fuzz PUBLIC PkgConfig::MSGPACK)
+  target_link_libraries(flocker_record_fuzz PUBLIC PkgConfig::MSGPACK PkgConfig::UUID)
   foreach(h ${FLOCKER_FUZZ_HARNESSES})
     add_executable(fuzz_${h} ${FLOCKER_FUZZ_DIR}/fuzz_${h}.c)
     target_compile_options(fuzz_${h} PRIVATE -fsanitize=fuzzer,address,undefined

@@ -23,6 +23,7 @@
 
 #include "flocker/log.h"
 #include "flocker/proto.h"
+#include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
 
 #ifndef FLOCKER_VERSION
@@ -96,25 +97,6 @@ static json_t *load_body(const char *body, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	return j;
-}
-
-static bool uuid_valid(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
 }
 
 /* A node given as uuid or name: only characters either can have. */
@@ -255,7 +237,7 @@ int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out
 		} else if (!strcmp(k, "dataset_id")) {
 			const char *s = json_string_value(v);
 
-			if (!s || !uuid_valid(s)) {
+			if (!s || !fl_uuid_valid(s)) {
 				fl_seterr(err, errlen, "dataset_id must be a uuid");
 				goto out;
 			}
@@ -294,7 +276,7 @@ int fl_api_parse_lease(const char *body, size_t len, struct fl_api_lease_req *ou
 		if (!strcmp(k, "dataset_id")) {
 			const char *s = json_string_value(v);
 
-			if (!s || !uuid_valid(s)) {
+			if (!s || !fl_uuid_valid(s)) {
 				fl_seterr(err, errlen, "dataset_id must be a uuid");
 				goto out;
 			}
@@ -976,7 +958,7 @@ static const char *id_after(const char *path, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
-	if (strncmp(path, prefix, n) || !uuid_valid(path + n))
+	if (strncmp(path, prefix, n) || !fl_uuid_valid(path + n))
 		return NULL;
 	return path + n;
 }

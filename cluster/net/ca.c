@@ -5,6 +5,7 @@
 #include "cluster/net/ca.h"
 
 #include "flocker/log.h"
+#include "fs/util/uuid.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,39 +48,6 @@ int fl_cert_name_valid(const char *name)
 
 		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
 			return 0;
-	}
-	return 1;
-}
-
-static int random_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return -EIO;
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return 0;
-}
-
-static int uuid_valid(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return 0;
-	for (i = 0; i < 36; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return 0;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return 0;
-		}
 	}
 	return 1;
 }
@@ -306,7 +274,7 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 			role, name);
 		return -EINVAL;
 	}
-	if (uuid && !uuid_valid(uuid)) {
+	if (uuid && !fl_uuid_valid(uuid)) {
 		fl_seterr(err, errlen, "invalid uuid '%s': use the lowercase 8-4-4-4-12 form",
 			  uuid);
 		return -EINVAL;
@@ -346,10 +314,8 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 	if (node) {
 		if (uuid)
 			snprintf(id, sizeof(id), "%s", uuid);
-		else if (random_uuid(id)) {
-			ret = -EIO;
-			goto out_ssl;
-		}
+		else
+			fl_uuid_new(id);
 		snprintf(san, sizeof(san), "URI:" FL_NODE_URN "%s,DNS:%s", id, name);
 	} else if (control) {
 		ret = control_sans(sans, san, sizeof(san));
@@ -422,8 +388,7 @@ int fl_ca_init(const char *dir, long days, char *err, size_t errlen)
 	if (!key)
 		return -EIO;
 	ret = -EIO;
-	if (random_uuid(id))
-		goto out_ssl;
+	fl_uuid_new(id);
 	x = new_cert(key, "flocker cluster CA", "ca", -60, days * 86400L);
 	if (!x || !X509_set_issuer_name(x, X509_get_subject_name(x)))
 		goto out_ssl;

@@ -30,6 +30,7 @@
 #include <msgpack.h>
 
 #include "flocker/record.h"
+#include "fs/util/uuid.h"
 
 /* Deepest container nesting accepted (msgpack-c's own limit is 32). */
 #define MP_DEPTH_MAX 16
@@ -113,25 +114,6 @@ static bool ftype_valid(uint32_t type)
 static bool mode_valid(uint32_t mode)
 {
 	return (mode & ~(uint32_t)(S_IFMT | 07777)) == 0 && ftype_valid(mode & S_IFMT);
-}
-
-static bool uuid_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
 }
 
 static bool volname_valid_n(const char *s, size_t len)
@@ -356,7 +338,7 @@ int fl_super_encode(const struct fl_super_rec *s, struct fl_buf *out)
 	size_t nlen;
 
 	nlen = strnlen(s->name, sizeof(s->name));
-	if (!uuid_valid(s->uuid, strnlen(s->uuid, sizeof(s->uuid))) ||
+	if (!fl_uuid_valid_n(s->uuid, strnlen(s->uuid, sizeof(s->uuid))) ||
 	    !volname_valid_n(s->name, nlen) || s->block_size == 0 ||
 	    (s->block_size & (s->block_size - 1)) != 0 || s->itab_shard_bits > 63)
 		return -EINVAL;
@@ -381,7 +363,7 @@ int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out)
 {
 	struct enc e;
 
-	if (!uuid_valid(r->uuid, strnlen(r->uuid, sizeof(r->uuid))))
+	if (!fl_uuid_valid_n(r->uuid, strnlen(r->uuid, sizeof(r->uuid))))
 		return -EINVAL;
 	enc_begin(&e, out);
 	put_map(&e, VR_NKEYS);
@@ -398,7 +380,7 @@ static int trash_check(const struct fl_trash_rec *t)
 {
 	struct fl_volreg_rec r;
 
-	if (!uuid_valid(t->uuid, strnlen(t->uuid, sizeof(t->uuid))) ||
+	if (!fl_uuid_valid_n(t->uuid, strnlen(t->uuid, sizeof(t->uuid))) ||
 	    !volname_valid_n(t->name, strnlen(t->name, sizeof(t->name))) || t->reg_len < 1 ||
 	    t->reg_len > FL_TRASH_REG_MAX || t->state > FL_TRASH_PURGING ||
 	    t->removed_ns > 999999999 || strnlen(t->host, sizeof(t->host)) > FL_TRASH_HOST_MAX)
@@ -874,7 +856,7 @@ static int get_uuid(const msgpack_object *o, char out[37])
 	const char *s;
 	size_t len;
 
-	if (get_str(o, 36, 36, &s, &len) < 0 || !uuid_valid(s, len))
+	if (get_str(o, 36, 36, &s, &len) < 0 || !fl_uuid_valid_n(s, len))
 		return -EIO;
 	memcpy(out, s, 36);
 	out[36] = '\0';

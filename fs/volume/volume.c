@@ -15,33 +15,7 @@
 #include <unistd.h>
 
 #include "flocker/log.h"
-
-static int random_bytes(void *p, size_t n)
-{
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -errno;
-	r = read(fd, p, n);
-	close(fd);
-	return r == (ssize_t)n ? 0 : -EIO;
-}
-
-static int make_uuid(char out[37])
-{
-	unsigned char b[16];
-	int ret = random_bytes(b, sizeof(b));
-
-	if (ret)
-		return ret;
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-	return 0;
-}
+#include "fs/util/uuid.h"
 
 int fl_parse_size(const char *s, uint64_t *out)
 {
@@ -224,9 +198,7 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	}
 	memset(&r, 0, sizeof(r));
 	r.version = FL_FORMAT_VERSION;
-	ret = make_uuid(r.uuid);
-	if (ret)
-		goto out;
+	fl_uuid_new(r.uuid);
 	r.created = time(NULL);
 	r.size_limit = size_limit;
 

@@ -1,0 +1,81 @@
+/* Unit tests of fs/util: uuids and the mount table. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs/util/mountinfo.h"
+#include "fs/util/uuid.h"
+
+static int failures;
+
+/* Not assert(): it must check in every build type, NDEBUG or not. */
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+static void test_uuid_new(void)
+{
+	char a[FL_UUID_LEN + 1], b[FL_UUID_LEN + 1];
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		fl_uuid_new(a);
+		fl_uuid_new(b);
+		CHECK(strlen(a) == FL_UUID_LEN);
+		CHECK(fl_uuid_valid(a) && fl_uuid_valid(b));
+		CHECK(a[14] == '4');		      /* version 4 */
+		CHECK(strchr("89ab", a[19]) != NULL); /* RFC 4122 variant */
+		CHECK(strcmp(a, b) != 0);
+	}
+}
+
+static void test_uuid_valid(void)
+{
+	const char *good = "0f8d2c1e-3b4a-4c5d-8e6f-7a8b9c0d1e2f";
+	char buf[64];
+
+	CHECK(fl_uuid_valid(good));
+	CHECK(fl_uuid_valid_n(good, strlen(good)));
+	/* bounded: the 36 bytes need no NUL after them */
+	snprintf(buf, sizeof(buf), "%sXYZ", good);
+	CHECK(fl_uuid_valid_n(buf, FL_UUID_LEN));
+	CHECK(!fl_uuid_valid(buf));
+	CHECK(!fl_uuid_valid(""));
+	CHECK(!fl_uuid_valid_n(good, FL_UUID_LEN - 1));
+	CHECK(!fl_uuid_valid("0F8D2C1E-3B4A-4C5D-8E6F-7A8B9C0D1E2F")); /* uppercase */
+	CHECK(!fl_uuid_valid("0f8d2c1e-3b4a-4c5d-8e6f-7a8b9c0d1e2g")); /* not hex */
+	CHECK(!fl_uuid_valid("0f8d2c1e3b4a-4c5d-8e6f-7a8b9c0d1e2f-")); /* hyphens moved */
+	CHECK(!fl_uuid_valid("0f8d2c1e-3b4a-4c5d-8e6f-7a8b9c0d1e2"));  /* short */
+}
+
+static void test_mountinfo(void)
+{
+	struct fl_mountinfo m;
+	struct stat st;
+
+	/* / is always mounted; the newest mount there holds /'s files */
+	CHECK(fl_mountinfo_at("/", &m) == 1);
+	CHECK(strcmp(m.target, "/") == 0);
+	CHECK(stat("/", &st) == 0);
+	CHECK(m.dev == st.st_dev);
+	CHECK(m.fstype[0] != '\0');
+	CHECK(fl_mountinfo_of_dev(st.st_dev, &m) == 1);
+	CHECK(fl_mountinfo_at("/no/such/mount/point", &m) == 0);
+}
+
+int main(void)
+{
+	test_uuid_new();
+	test_uuid_valid();
+	test_mountinfo();
+	if (failures) {
+		fprintf(stderr, "test_util: %d checks failed\n", failures);
+		return 1;
+	}
+	printf("test_util: all passed\n");
+	return 0;
+}
