@@ -16,23 +16,9 @@
 
 #include "flocker/proto.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long _a = (long long)(a), _b = (long long)(b);                                \
-		if (_a != _b) {                                                                    \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__,  \
-				#a, _a, _b);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+/* a failed check ends the test: later steps build on earlier ones */
+#define CHECK_ON_FAILURE() abort()
+#include "tests/check.h"
 
 /* A frame like an agent's heartbeat. */
 static void make_heartbeat(struct fl_frame_enc *e)

@@ -9,6 +9,7 @@
  * its own, "test.<pid>.<time>", removed at the end.
  */
 #include "store_conformance.h"
+#include "tests/check.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,35 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static int fails;
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                \
-		if (a_ != b_) {                                                                    \
-			fprintf(stderr, "%s:%d: %s is %lld, expected %s (%lld)\n", __FILE__,       \
-				__LINE__, #a, a_, #b, b_);                                         \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_PREFIX(s, p)                                                                         \
-	do {                                                                                       \
-		if (strncmp((s), (p), strlen(p))) {                                                \
-			fprintf(stderr, "%s:%d: \"%s\" does not start with \"%s\"\n", __FILE__,    \
-				__LINE__, (s), (p));                                               \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static void test_open_errors(const char *ns)
 {
@@ -174,11 +146,11 @@ int main(void)
 	peer = fl_rados_open(&o, err, sizeof(err));
 	if (!peer) {
 		fprintf(stderr, "test_store_rados: %s\n", err);
-		fails++;
+		check_failures++;
 		goto out;
 	}
 
-	fails += store_conformance(st, peer, ns);
+	check_failures += store_conformance(st, peer, ns);
 	test_clone_identity(st, ns);
 	test_huge(st);
 	test_open_errors(ns);
@@ -189,7 +161,7 @@ int main(void)
 	fencer = st->ops->clone_ns(st, fence_ns);
 	CHECK(victim && fencer);
 	if (victim && fencer)
-		fails += store_conformance_fence(victim, fencer);
+		check_failures += store_conformance_fence(victim, fencer);
 out:
 	if (fencer)
 		CHECK_EQ(store_clean_ns(fencer), 0);
@@ -198,8 +170,9 @@ out:
 	fl_store_close(fencer);
 	fl_store_close(peer);
 	fl_store_close(st);
-	if (fails) {
-		fprintf(stderr, "test_store_rados: %d checks failed (namespace %s)\n", fails, ns);
+	if (check_failures) {
+		fprintf(stderr, "test_store_rados: %d checks failed (namespace %s)\n",
+			check_failures, ns);
 		return 1;
 	}
 	printf("test_store_rados: all checks passed (namespace %s)\n", ns);

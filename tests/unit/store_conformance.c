@@ -3,6 +3,7 @@
  * and RADOS store tests (see store_conformance.h).
  */
 #include "store_conformance.h"
+#include "tests/check.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,36 +14,6 @@
 #include <time.h>
 
 #define MiB (1024u * 1024u)
-
-static int fails;
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                \
-		if (a_ != b_) {                                                                    \
-			fprintf(stderr, "%s:%d: %s is %lld, expected %s (%lld)\n", __FILE__,       \
-				__LINE__, #a, a_, #b, b_);                                         \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-	do {                                                                                       \
-		const char *a_ = (a), *b_ = (b);                                                   \
-		if (strcmp(a_, b_)) {                                                              \
-			fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__,        \
-				__LINE__, #a, a_, b_);                                             \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Short names for the ops. */
 #define S_READ(s, ...)	      (s)->ops->read((s), __VA_ARGS__)
@@ -977,7 +948,7 @@ out:
 
 int store_conformance(struct fl_store *st, struct fl_store *peer, const char *ns)
 {
-	int before = fails;
+	int before = check_failures;
 
 	CHECK_EQ(store_clean_ns(st), 0);
 	test_data(st);
@@ -986,7 +957,7 @@ int store_conformance(struct fl_store *st, struct fl_store *peer, const char *ns
 	test_locks(st, peer);
 	test_batch(st);
 	CHECK_EQ(store_clean_ns(st), 0);
-	return fails - before;
+	return check_failures - before;
 }
 
 int store_conformance_fence(struct fl_store *victim, struct fl_store *fencer)
@@ -996,7 +967,7 @@ int store_conformance_fence(struct fl_store *victim, struct fl_store *fencer)
 	char addr[128], tiny[4], buf[8];
 	struct fl_batch *b;
 	ssize_t got = 1;
-	int before = fails;
+	int before = check_failures;
 
 	CHECK_EQ(S_SELF_ADDR(victim, tiny, sizeof(tiny)), -ERANGE);
 	CHECK_EQ(S_SELF_ADDR(victim, addr, sizeof(addr)), 0);
@@ -1030,7 +1001,7 @@ int store_conformance_fence(struct fl_store *victim, struct fl_store *fencer)
 	CHECK(!memcmp(buf, "before", 6));
 	CHECK_EQ(S_UNLOCK(fencer, "f.lock", "L", "c2"), 0);
 	CHECK_EQ(store_clean_ns(fencer), 0);
-	return fails - before;
+	return check_failures - before;
 }
 
 /* --- cleaning up --- */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flocker/buf.h"
+#include "tests/check.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -17,26 +18,6 @@
 #define UNDER_ASAN 1
 #endif
 #endif
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-	do {                                                                                       \
-		long rc_ = (long)(expr);                                                           \
-		if (rc_ != (long)(want)) {                                                         \
-			fprintf(stderr, "%s:%d: %s returned %ld, want %ld\n", __FILE__, __LINE__,  \
-				#expr, rc_, (long)(want));                                         \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 /* The buffer's visible state, to check that failures change nothing. */
 struct snap {
@@ -209,10 +190,5 @@ int main(void)
 	test_growth();
 	test_printf();
 	test_nomem();
-	if (failures) {
-		fprintf(stderr, "test_buf: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("test_buf: all checks passed\n");
-	return 0;
+	return check_report("test_buf");
 }

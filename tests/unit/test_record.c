@@ -19,26 +19,7 @@
 #include <msgpack.h>
 
 #include "../fuzz/rec_eq.h" /* includes flocker/record.h */
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_RC(expr, want)                                                                       \
-	do {                                                                                       \
-		long rc_ = (long)(expr);                                                           \
-		if (rc_ != (long)(want)) {                                                         \
-			fprintf(stderr, "%s:%d: %s returned %ld, want %ld\n", __FILE__, __LINE__,  \
-				#expr, rc_, (long)(want));                                         \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "tests/check.h"
 
 static const char UUID[] = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 
@@ -496,7 +477,7 @@ static void check_rejections(const char *what, decoder_fn fn, const void *enc, s
 			if (decode_any(fn, m.sb.data, m.sb.size) != -EIO) {
 				fprintf(stderr, "%s: key %u with wrong type %d accepted\n", what,
 					key, w);
-				failures++;
+				check_failures++;
 			}
 		}
 		ed = NO_EDIT;
@@ -504,7 +485,7 @@ static void check_rejections(const char *what, decoder_fn fn, const void *enc, s
 		CHECK(remap(enc, len, &m, &ed) == 0);
 		if (decode_any(fn, m.sb.data, m.sb.size) != -EIO) {
 			fprintf(stderr, "%s: duplicate key %u accepted\n", what, key);
-			failures++;
+			check_failures++;
 		}
 		if (optional_mask & (1ull << key))
 			continue;
@@ -513,7 +494,7 @@ static void check_rejections(const char *what, decoder_fn fn, const void *enc, s
 		CHECK(remap(enc, len, &m, &ed) == 0);
 		if (decode_any(fn, m.sb.data, m.sb.size) != -EIO) {
 			fprintf(stderr, "%s: missing required key %u accepted\n", what, key);
-			failures++;
+			check_failures++;
 		}
 	}
 
@@ -557,7 +538,7 @@ static void check_rejections(const char *what, decoder_fn fn, const void *enc, s
 			msgpack_unpacked_destroy(&u);
 			if (decode_any(fn, m.sb.data, m.sb.size) != -EIO) {
 				fprintf(stderr, "%s: bad version #%zu accepted\n", what, b);
-				failures++;
+				check_failures++;
 			}
 		}
 	}
@@ -609,7 +590,7 @@ static void check_garbage(decoder_fn fn)
 
 		if (rc != -EIO) {
 			fprintf(stderr, "garbage case %zu: rc %d\n", k, rc);
-			failures++;
+			check_failures++;
 		}
 	}
 	CHECK_RC(fn("", 0, &(union any_rec){0}), -EIO);
@@ -1478,7 +1459,7 @@ static void test_jtxn(void)
 				if (rc != -EIO) {
 					fprintf(stderr, "jop kind %u key %u edit %d: rc %d\n",
 						ops[k].kind, key, w, rc);
-					failures++;
+					check_failures++;
 				}
 				mp_done(&em);
 			}
@@ -1506,7 +1487,7 @@ static void test_jtxn(void)
 				if (decode_any(dec_jtxn, full.sb.data, full.sb.size) != -EIO) {
 					fprintf(stderr, "jop kind %u accepts extra key %u\n",
 						ops[k].kind, key);
-					failures++;
+					check_failures++;
 				}
 				mp_done(&em);
 			}
@@ -1833,7 +1814,7 @@ static void test_frames(void)
 		n = fl_jframe_next(copy, cut, &pl, &plen);
 		if (n != -EIO) {
 			fprintf(stderr, "torn frame cut at %zu: %zd\n", cut, n);
-			failures++;
+			check_failures++;
 		}
 		free(copy);
 	}
@@ -1989,7 +1970,7 @@ static void test_oids(void)
 			ino = idx = 12345;
 			if (fl_oid_parse_data(bad[k], &ino, &idx) != -EINVAL) {
 				fprintf(stderr, "oid \"%s\" parsed\n", bad[k]);
-				failures++;
+				check_failures++;
 			}
 			CHECK(ino == 12345 && idx == 12345);
 		}
@@ -2015,7 +1996,7 @@ static void test_volname(void)
 	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		if (fl_volname_valid(bad[k]) != 0) {
 			fprintf(stderr, "volume name \"%s\" accepted\n", bad[k]);
-			failures++;
+			check_failures++;
 		}
 	}
 	CHECK(fl_volname_valid(NULL) == 0);
@@ -2039,10 +2020,5 @@ int main(void)
 	test_frames();
 	test_oids();
 	test_volname();
-	if (failures) {
-		fprintf(stderr, "test_record: %d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("test_record: all checks passed\n");
-	return 0;
+	return check_report("test_record");
 }

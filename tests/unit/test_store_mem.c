@@ -3,31 +3,12 @@
  * only the mem store has (fault injection, handles as separate clients).
  */
 #include "store_conformance.h"
+#include "tests/check.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fails;
-
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                \
-		if (a_ != b_) {                                                                    \
-			fprintf(stderr, "%s:%d: %s is %lld, expected %s (%lld)\n", __FILE__,       \
-				__LINE__, #a, a_, #b, b_);                                         \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static int count_cb(void *arg, const char *oid)
 {
@@ -150,8 +131,8 @@ int main(void)
 		fprintf(stderr, "cannot clone a mem store\n");
 		return 1;
 	}
-	fails += store_conformance(st, peer, "conf");
-	fails += store_conformance_fence(victim, fencer);
+	check_failures += store_conformance(st, peer, "conf");
+	check_failures += store_conformance_fence(victim, fencer);
 	test_inject(root);
 	test_handles();
 	fl_store_close(st);
@@ -159,10 +140,5 @@ int main(void)
 	fl_store_close(victim);
 	fl_store_close(fencer);
 	fl_store_close(root);
-	if (fails) {
-		fprintf(stderr, "test_store_mem: %d checks failed\n", fails);
-		return 1;
-	}
-	printf("test_store_mem: all checks passed\n");
-	return 0;
+	return check_report("test_store_mem");
 }

@@ -5,17 +5,9 @@
 
 #include "fs/util/mountinfo.h"
 #include "fs/util/uuid.h"
-
-static int failures;
+#include "tests/check.h"
 
 /* Not assert(): it must check in every build type, NDEBUG or not. */
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static void test_uuid_new(void)
 {
@@ -72,10 +64,5 @@ int main(void)
 	test_uuid_new();
 	test_uuid_valid();
 	test_mountinfo();
-	if (failures) {
-		fprintf(stderr, "test_util: %d checks failed\n", failures);
-		return 1;
-	}
-	printf("test_util: all passed\n");
-	return 0;
+	return check_report("test_util");
 }
