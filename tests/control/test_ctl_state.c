@@ -15,25 +15,11 @@
 #include "flocker/record.h"
 #include "fs/volume/volume.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long _a = (long long)(a), _b = (long long)(b);                                \
-		if (_a != _b) {                                                                    \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld (%s)\n", __FILE__,       \
-				__LINE__, #a, _a, _b, err);                                        \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 static char err[512];
+
+/* a failed check ends the test, with the last error message */
+#define CHECK_ON_FAILURE() (fprintf(stderr, "last error: %s\n", err), abort())
+#include "tests/check.h"
 
 int main(void)
 {
