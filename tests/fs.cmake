@@ -12,9 +12,3 @@ set_tests_properties(corrupt_records PROPERTIES
                      ENVIRONMENT "${FLOCKER_TEST_ENV}"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
-
-# fs/util: uuids, the mount table.
-add_executable(test_util ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_util.c)
-target_link_libraries(test_util PRIVATE flocker_util)
-add_test(NAME test_util COMMAND test_util)
-set_tests_properties(test_util PROPERTIES LABELS unit TIMEOUT 60)
