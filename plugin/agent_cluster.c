@@ -123,7 +123,7 @@ struct cluster_agent {
 	bool thread_started;
 	SSL_CTX *ctx;
 	struct bufferevent *bev;
-	struct event *wake, *hb_timer, *retry_timer;
+	struct event *wake, *hb_timer, *hb_kick, *retry_timer;
 	char **addrs;
 	int naddrs, next_addr;
 	unsigned backoff_ms;
@@ -374,6 +374,20 @@ static void hb_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (ca->connected)
 		send_report(ca, false);
+}
+
+/* The kicked heartbeat: sent now, and the periodic one counts from now. */
+static void hb_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster_agent *ca = arg;
+	struct timeval tv = {ca->heartbeat_s, 0};
+
+	(void)fd;
+	(void)what;
+	if (!ca->connected)
+		return;
+	send_report(ca, false);
+	event_add(ca->hb_timer, &tv);
 }
 
 static void on_hello_reply(struct cluster_agent *ca, const struct fl_msg *m)
@@ -849,9 +863,16 @@ static void fill_volume(struct cluster_agent *ca, const struct fl_pv *v,
 	fl_mounts_lookup(ca->mounts, out->name, out->mountpoint, sizeof(out->mountpoint), NULL);
 }
 
+/*
+ * A heartbeat now (a mount came or went), from any thread.  Its own event:
+ * activating the persistent hb_timer instead would move that timer's next
+ * run a whole period past its current one (libevent reschedules a persistent
+ * timer relative to its due time when it runs "by timeout"), so a few quick
+ * Mount/Unmount pairs silenced the periodic heartbeat past the lease.
+ */
 static void kick_heartbeat(struct cluster_agent *ca)
 {
-	event_active(ca->hb_timer, EV_TIMEOUT, 0);
+	event_active(ca->hb_kick, EV_TIMEOUT, 0);
 }
 
 static int cl_create(struct fl_agent *a, const char *name, const char *const *keys,
@@ -1121,6 +1142,8 @@ static void cl_close(struct fl_agent *a)
 		event_free(ca->wake);
 	if (ca->hb_timer)
 		event_free(ca->hb_timer);
+	if (ca->hb_kick)
+		event_free(ca->hb_kick);
 	if (ca->retry_timer)
 		event_free(ca->retry_timer);
 	if (ca->evb)
@@ -1336,8 +1359,9 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 		goto out_nomem;
 	ca->wake = event_new(ca->evb, -1, EV_PERSIST, wake_cb, ca);
 	ca->hb_timer = event_new(ca->evb, -1, EV_PERSIST, hb_cb, ca);
+	ca->hb_kick = event_new(ca->evb, -1, 0, hb_kick_cb, ca);
 	ca->retry_timer = event_new(ca->evb, -1, 0, retry_cb, ca);
-	if (!ca->wake || !ca->hb_timer || !ca->retry_timer)
+	if (!ca->wake || !ca->hb_timer || !ca->hb_kick || !ca->retry_timer)
 		goto out_nomem;
 	if (pthread_create(&ca->thread, NULL, loop_thread, ca)) {
 		fl_seterr(err, errlen, "cannot start the control connection thread");
