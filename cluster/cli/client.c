@@ -603,9 +603,31 @@ static int cmd_volume_create(struct cli *c)
 	return write_call(c, "POST", "/v1/configuration/datasets", body, msg);
 }
 
+/* The lease of dataset id in the lease list, or NULL. */
+static json_t *find_lease(json_t *leases, const char *id)
+{
+	json_t *l;
+	size_t i;
+
+	json_array_foreach(leases, i, l)
+	{
+		const char *lid = json_string_value(json_object_get(l, "dataset_id"));
+
+		if (id && lid && !strcmp(lid, id))
+			return l;
+	}
+	return NULL;
+}
+
+/*
+ * STATE: "mounted at PATH (N users)" while a node reports the mount, "leased"
+ * while a lease exists without a mount, else "idle" (NODE is then the node
+ * that last had it, the dataset's primary).
+ */
 static int cmd_volume_list(struct cli *c)
 {
-	json_t *all = get_json(c, "/v1/configuration/datasets", NULL), *state, *d, *s;
+	json_t *all = get_json(c, "/v1/configuration/datasets", NULL), *state, *leases = NULL, *d,
+	       *s;
 	char sz[32], when[32], status[256];
 	size_t i, j;
 	int n = 0;
@@ -613,8 +635,11 @@ static int cmd_volume_list(struct cli *c)
 	if (!all)
 		return 1;
 	state = get_json(c, "/v1/state/datasets", NULL);
-	if (!state) {
+	if (state && !c->json && !c->trash)
+		leases = get_json(c, "/v1/configuration/leases", NULL);
+	if (!state || (!c->json && !c->trash && !leases)) {
 		json_decref(all);
+		json_decref(state);
 		return 1;
 	}
 	if (c->json) {
@@ -646,7 +671,7 @@ static int cmd_volume_list(struct cli *c)
 			printf("%-32s %-36s %10s  %-16s %s\n", ds_name(d), id, sz, removed, when);
 			continue;
 		}
-		snprintf(status, sizeof(status), "%s", prim && *prim ? "leased" : "-");
+		snprintf(status, sizeof(status), "%s", find_lease(leases, id) ? "leased" : "idle");
 		json_array_foreach(state, j, s)
 		{
 			const char *sid = json_string_value(json_object_get(s, "dataset_id"));
@@ -667,6 +692,7 @@ static int cmd_volume_list(struct cli *c)
 out:
 	json_decref(all);
 	json_decref(state);
+	json_decref(leases);
 	return 0;
 }
 
