@@ -128,6 +128,8 @@ struct cluster_agent {
 	int naddrs, next_addr;
 	unsigned backoff_ms;
 	unsigned heartbeat_s, lease_s;
+	char logged_error[256]; /* the last connection failure logged as a warning */
+	double logged_at;
 	uint64_t next_id, hello_id;
 	char last_error[256];
 
@@ -135,6 +137,7 @@ struct cluster_agent {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool connected, stopping;
+	bool refused; /* the last attempt ended in a TLS refusal: calls fail at once */
 	struct call *queue;
 	struct outframe *outq;
 	char mounting[16][FL_VOLNAME_MAX + 1]; /* mounts starting: pushes get EBUSY */
@@ -344,10 +347,21 @@ static void disconnect(struct cluster_agent *ca, const char *why)
 		ca->bev = NULL;
 	}
 	event_del(ca->hb_timer);
-	snprintf(ca->last_error, sizeof(ca->last_error), "%s", why);
 	pthread_mutex_lock(&ca->mu);
-	if (ca->connected)
-		fl_warn("lost the connection to flocker-control: %s; reconnecting", why);
+	snprintf(ca->last_error, sizeof(ca->last_error), "%s", why);
+	if (ca->connected) {
+		fl_warn("lost the connection to flocker-control at %s: %s; reconnecting",
+			ca->addrs[(ca->next_addr + ca->naddrs - 1) % ca->naddrs], why);
+	} else if (strcmp(ca->logged_error, why) || now_mono() - ca->logged_at > 60) {
+		/* a new reason at once, the same one again once a minute */
+		fl_warn("cannot connect to flocker-control at %s: %s; retrying",
+			ca->addrs[(ca->next_addr + ca->naddrs - 1) % ca->naddrs], why);
+		snprintf(ca->logged_error, sizeof(ca->logged_error), "%s", why);
+		ca->logged_at = now_mono();
+	} else {
+		fl_debug("cannot connect to flocker-control at %s: %s; retrying",
+			 ca->addrs[(ca->next_addr + ca->naddrs - 1) % ca->naddrs], why);
+	}
 	ca->connected = false;
 	/* requests in flight: their fate is unknown, say so */
 	for (c = ca->queue; c; c = c->next) {
@@ -413,6 +427,8 @@ static void on_hello_reply(struct cluster_agent *ca, const struct fl_msg *m)
 	ca->backoff_ms = 0;
 	pthread_mutex_lock(&ca->mu);
 	ca->connected = true;
+	ca->refused = false;
+	ca->logged_error[0] = '\0';
 	pthread_cond_broadcast(&ca->cv);
 	pthread_mutex_unlock(&ca->mu);
 	fl_notice("connected to flocker-control at %s as node %s (%s)",
@@ -605,18 +621,23 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		unsigned long e = bufferevent_get_openssl_error(bev);
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		int se = EVUTIL_SOCKET_ERROR();
+		bool refused = false;
+		char tls[200];
 
-		if (v != X509_V_OK)
-			snprintf(why, sizeof(why), "TLS: the server's certificate is refused: %s",
-				 v == X509_V_ERR_APPLICATION_VERIFICATION
-					 ? "not a control certificate"
-					 : X509_verify_cert_error_string(v));
-		else if (e)
-			snprintf(why, sizeof(why), "TLS: %s", ERR_reason_error_string(e));
-		else if (what & BEV_EVENT_EOF)
+		if (v != X509_V_OK || e) {
+			fl_tls_why_err(ssl, e, tls, sizeof(tls));
+			snprintf(why, sizeof(why), "TLS: %s", tls);
+			/* a certificate either side refused (fl_tls_why_err says "refused"):
+			 * retrying will not help soon */
+			refused = v != X509_V_OK || strstr(tls, "refused") != NULL;
+		} else if (what & BEV_EVENT_EOF) {
 			snprintf(why, sizeof(why), "connection closed");
-		else
+		} else {
 			snprintf(why, sizeof(why), "%s", se ? strerror(se) : "connection failed");
+		}
+		pthread_mutex_lock(&ca->mu);
+		ca->refused = refused;
+		pthread_mutex_unlock(&ca->mu);
 		disconnect(ca, why);
 	}
 }
@@ -795,8 +816,9 @@ static int do_call(struct cluster_agent *ca, struct call *c, int wait_s, char *e
 	while (!c->done && now_mono() - start < wait_s) {
 		struct timespec slice;
 
-		/* not connected for long: give up early with the reason */
-		if (!c->sent && !ca->connected && now_mono() - start > CONNECT_WAIT_S)
+		/* not connected for long, or refused: give up early with the reason */
+		if (!c->sent && !ca->connected &&
+		    (ca->refused || now_mono() - start > CONNECT_WAIT_S))
 			break;
 		/* wake at least every second to look at the connection */
 		clock_gettime(CLOCK_MONOTONIC, &slice);
