@@ -618,11 +618,19 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
 		SSL *ssl = bufferevent_openssl_get_ssl(bev);
-		unsigned long e = bufferevent_get_openssl_error(bev);
+		unsigned long e, x;
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		int se = EVUTIL_SOCKET_ERROR();
 		bool refused = false;
 		char tls[200];
+
+		/* libevent queues OpenSSL's error codes and, for a failed system call,
+		 * SSL_get_error's code (SSL_ERROR_SYSCALL: library 0): the first real
+		 * OpenSSL error, else the socket's errno */
+		e = 0;
+		while ((x = bufferevent_get_openssl_error(bev)))
+			if (!e && ERR_GET_LIB(x))
+				e = x;
 
 		if (v != X509_V_OK || e) {
 			fl_tls_why_err(ssl, e, tls, sizeof(tls));
@@ -630,6 +638,10 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			/* a certificate either side refused (fl_tls_why_err says "refused"):
 			 * retrying will not help soon */
 			refused = v != X509_V_OK || strstr(tls, "refused") != NULL;
+		} else if (se == ECONNREFUSED || se == ECONNRESET || se == ETIMEDOUT ||
+			   se == EHOSTUNREACH || se == ENETUNREACH || se == ECONNABORTED) {
+			/* the TCP connection failed: libevent's TLS layer reports an EOF */
+			snprintf(why, sizeof(why), "%s", strerror(se));
 		} else if (what & BEV_EVENT_EOF) {
 			snprintf(why, sizeof(why), "connection closed");
 		} else {

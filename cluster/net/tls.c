@@ -253,6 +253,14 @@ void fl_tls_err_text(unsigned long e, char *buf, size_t len)
 			 ERR_GET_REASON(e) ? strerror(ERR_GET_REASON(e)) : "I/O error");
 		return;
 	}
+	if (!ERR_GET_LIB(e)) {
+		/* not an error code: SSL_get_error's (libevent queues those too) */
+		snprintf(buf, len, "%s",
+			 e == SSL_ERROR_SYSCALL	      ? "the connection failed (system call error)"
+			 : e == SSL_ERROR_ZERO_RETURN ? "the peer closed the connection"
+						      : "TLS failure");
+		return;
+	}
 	r = ERR_reason_error_string(e);
 	if (ERR_GET_LIB(e) == ERR_LIB_SSL) {
 		switch (ERR_GET_REASON(e)) {
@@ -284,6 +292,10 @@ void fl_tls_err_text(unsigned long e, char *buf, size_t len)
 		case SSL_R_UNSUPPORTED_PROTOCOL:
 			snprintf(buf, len,
 				 "no common TLS version (the cluster speaks TLS 1.3 only)");
+			return;
+		case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+			snprintf(buf, len,
+				 "the peer closed the connection (without a TLS goodbye)");
 			return;
 		case SSL_R_WRONG_VERSION_NUMBER:
 			snprintf(buf, len, "the peer does not speak TLS (wrong port?)");

@@ -66,7 +66,8 @@ ctl() { "$CTL" --control "127.0.0.1:$API" --certs "$T/certs" "$@"; }
 "$CONTROL" -c "$CEPH_CONF" --certs "$T/certs" --bind 127.0.0.1 --api-port "$API" \
 	--agent-port "$AGP" --lease "$LEASE" --heartbeat 1 --state-ns "$NS" --debug \
 	>>"$T/control.log" 2>&1 &
-PIDS+=("$!")
+CONTROL_PID=$!
+PIDS+=("$CONTROL_PID")
 for _ in $(seq 100); do ctl node list >/dev/null 2>&1 && break; sleep 0.2; done
 ctl node list >/dev/null 2>&1 || fail "control did not start"
 
@@ -154,5 +155,14 @@ n=$(grep -c "connecting to flocker-control" "$T/agent-host-r.log")
 [ "$n" -ge 3 ] || fail "the refused agent does not keep retrying ($n attempts)"
 echo "ok the refused agent keeps retrying ($n attempts so far)"
 
-if grep -n "(null)" "$T"/*.log; then fail "a log line says (null)"; fi
+# control dies: the agent says what happened and what it gets now, in words
+{ kill -9 "$CONTROL_PID" && wait "$CONTROL_PID"; } 2>/dev/null
+sleep 2
+grep -q "lost the connection to flocker-control at 127.0.0.1:$AGP: " "$T/agent-host-a.log" ||
+	fail "the agent does not log the lost connection"
+line=$(grep "cannot connect to flocker-control" "$T/agent-host-a.log" | tail -1)
+case "$line" in *"127.0.0.1:$AGP: Connection refused"*) ;; *) fail "the agent's reconnect failure: '$line'" ;; esac
+echo "ok control killed: the agent logs '$line'"
+
+if grep -nE "\(null\)|error:0000|lib\(0\)" "$T"/*.log; then fail "a log line says (null) or an undecoded error"; fi
 echo "agent_conn_test: all checks passed"

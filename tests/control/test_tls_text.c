@@ -64,6 +64,9 @@ int main(void)
 	/* an error without a reason string of its own still says something */
 	CHECK(text_of(ERR_LIB_SSL, 4095)[0]);
 	CHECK(!strstr(text_of(ERR_LIB_SSL, 4095), "(null)"));
+	/* SSL_get_error's code, which libevent queues among the errors */
+	fl_tls_err_text(SSL_ERROR_SYSCALL, err, sizeof(err));
+	CHECK(strstr(err, "system call") && !strstr(err, "lib(0)"));
 	fl_tls_err_text(0, err, sizeof(err));
 	CHECK(err[0] && !strstr(err, "(null)"));
 
