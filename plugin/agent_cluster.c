@@ -118,11 +118,13 @@ struct cluster_agent {
 	bool thread_started;
 	SSL_CTX *ctx;
 	struct bufferevent *bev;
-	struct event *wake, *hb_timer, *retry_timer;
+	struct event *wake, *hb_timer, *hb_kick, *retry_timer;
 	char **addrs;
 	int naddrs, next_addr;
 	unsigned backoff_ms;
 	unsigned heartbeat_s, lease_s;
+	char logged_error[256]; /* the last connection failure logged as a warning */
+	double logged_at;
 	uint64_t next_id, hello_id;
 	char last_error[256];
 
@@ -130,6 +132,7 @@ struct cluster_agent {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool connected, stopping;
+	bool refused; /* the last attempt ended in a TLS refusal: calls fail at once */
 	struct call *queue;
 	struct outframe *outq;
 	char mounting[16][FL_VOLNAME_MAX + 1]; /* mounts starting: pushes get EBUSY */
@@ -339,10 +342,21 @@ static void disconnect(struct cluster_agent *ca, const char *why)
 		ca->bev = NULL;
 	}
 	event_del(ca->hb_timer);
-	snprintf(ca->last_error, sizeof(ca->last_error), "%s", why);
 	pthread_mutex_lock(&ca->mu);
-	if (ca->connected)
-		fl_warn("lost the connection to flocker-control: %s; reconnecting", why);
+	snprintf(ca->last_error, sizeof(ca->last_error), "%s", why);
+	if (ca->connected) {
+		fl_warn("lost the connection to flocker-control at %s: %s; reconnecting",
+			ca->addrs[(ca->next_addr + ca->naddrs - 1) % ca->naddrs], why);
+	} else if (strcmp(ca->logged_error, why) || now_mono() - ca->logged_at > 60) {
+		/* a new reason at once, the same one again once a minute */
+		fl_warn("cannot connect to flocker-control at %s: %s; retrying",
+			ca->addrs[(ca->next_addr + ca->naddrs - 1) % ca->naddrs], why);
+		snprintf(ca->logged_error, sizeof(ca->logged_error), "%s", why);
+		ca->logged_at = now_mono();
+	} else {
+		fl_debug("cannot connect to flocker-control at %s: %s; retrying",
+			 ca->addrs[(ca->next_addr + ca->naddrs - 1) % ca->naddrs], why);
+	}
 	ca->connected = false;
 	/* requests in flight: their fate is unknown, say so */
 	for (c = ca->queue; c; c = c->next) {
@@ -371,6 +385,20 @@ static void hb_cb(evutil_socket_t fd, short what, void *arg)
 		send_report(ca, false);
 }
 
+/* The kicked heartbeat: sent now, and the periodic one counts from now. */
+static void hb_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster_agent *ca = arg;
+	struct timeval tv = {ca->heartbeat_s, 0};
+
+	(void)fd;
+	(void)what;
+	if (!ca->connected)
+		return;
+	send_report(ca, false);
+	event_add(ca->hb_timer, &tv);
+}
+
 static void on_hello_reply(struct cluster_agent *ca, const struct fl_msg *m)
 {
 	struct timeval tv;
@@ -394,6 +422,8 @@ static void on_hello_reply(struct cluster_agent *ca, const struct fl_msg *m)
 	ca->backoff_ms = 0;
 	pthread_mutex_lock(&ca->mu);
 	ca->connected = true;
+	ca->refused = false;
+	ca->logged_error[0] = '\0';
 	pthread_cond_broadcast(&ca->cv);
 	pthread_mutex_unlock(&ca->mu);
 	fl_notice("connected to flocker-control at %s as node %s (%s)",
@@ -583,21 +613,38 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
 		SSL *ssl = bufferevent_openssl_get_ssl(bev);
-		unsigned long e = bufferevent_get_openssl_error(bev);
+		unsigned long e, x;
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		int se = EVUTIL_SOCKET_ERROR();
+		bool refused = false;
+		char tls[200];
 
-		if (v != X509_V_OK)
-			snprintf(why, sizeof(why), "TLS: the server's certificate is refused: %s",
-				 v == X509_V_ERR_APPLICATION_VERIFICATION
-					 ? "not a control certificate"
-					 : X509_verify_cert_error_string(v));
-		else if (e)
-			snprintf(why, sizeof(why), "TLS: %s", ERR_reason_error_string(e));
-		else if (what & BEV_EVENT_EOF)
+		/* libevent queues OpenSSL's error codes and, for a failed system call,
+		 * SSL_get_error's code (SSL_ERROR_SYSCALL: library 0): the first real
+		 * OpenSSL error, else the socket's errno */
+		e = 0;
+		while ((x = bufferevent_get_openssl_error(bev)))
+			if (!e && ERR_GET_LIB(x))
+				e = x;
+
+		if (v != X509_V_OK || e) {
+			fl_tls_why_err(ssl, e, tls, sizeof(tls));
+			snprintf(why, sizeof(why), "TLS: %s", tls);
+			/* a certificate either side refused (fl_tls_why_err says "refused"):
+			 * retrying will not help soon */
+			refused = v != X509_V_OK || strstr(tls, "refused") != NULL;
+		} else if (se == ECONNREFUSED || se == ECONNRESET || se == ETIMEDOUT ||
+			   se == EHOSTUNREACH || se == ENETUNREACH || se == ECONNABORTED) {
+			/* the TCP connection failed: libevent's TLS layer reports an EOF */
+			snprintf(why, sizeof(why), "%s", strerror(se));
+		} else if (what & BEV_EVENT_EOF) {
 			snprintf(why, sizeof(why), "connection closed");
-		else
+		} else {
 			snprintf(why, sizeof(why), "%s", se ? strerror(se) : "connection failed");
+		}
+		pthread_mutex_lock(&ca->mu);
+		ca->refused = refused;
+		pthread_mutex_unlock(&ca->mu);
 		disconnect(ca, why);
 	}
 }
@@ -776,8 +823,9 @@ static int do_call(struct cluster_agent *ca, struct call *c, int wait_s, char *e
 	while (!c->done && now_mono() - start < wait_s) {
 		struct timespec slice;
 
-		/* not connected for long: give up early with the reason */
-		if (!c->sent && !ca->connected && now_mono() - start > CONNECT_WAIT_S)
+		/* not connected for long, or refused: give up early with the reason */
+		if (!c->sent && !ca->connected &&
+		    (ca->refused || now_mono() - start > CONNECT_WAIT_S))
 			break;
 		/* wake at least every second to look at the connection */
 		clock_gettime(CLOCK_MONOTONIC, &slice);
@@ -844,9 +892,16 @@ static void fill_volume(struct cluster_agent *ca, const struct fl_pv *v,
 	fl_mounts_lookup(ca->mounts, out->name, out->mountpoint, sizeof(out->mountpoint), NULL);
 }
 
+/*
+ * A heartbeat now (a mount came or went), from any thread.  Its own event:
+ * activating the persistent hb_timer instead would move that timer's next
+ * run a whole period past its current one (libevent reschedules a persistent
+ * timer relative to its due time when it runs "by timeout"), so a few quick
+ * Mount/Unmount pairs silenced the periodic heartbeat past the lease.
+ */
 static void kick_heartbeat(struct cluster_agent *ca)
 {
-	event_active(ca->hb_timer, EV_TIMEOUT, 0);
+	event_active(ca->hb_kick, EV_TIMEOUT, 0);
 }
 
 static int cl_create(struct fl_agent *a, const char *name, const char *const *keys,
@@ -1116,6 +1171,8 @@ static void cl_close(struct fl_agent *a)
 		event_free(ca->wake);
 	if (ca->hb_timer)
 		event_free(ca->hb_timer);
+	if (ca->hb_kick)
+		event_free(ca->hb_kick);
 	if (ca->retry_timer)
 		event_free(ca->retry_timer);
 	if (ca->evb)
@@ -1331,8 +1388,9 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 		goto out_nomem;
 	ca->wake = event_new(ca->evb, -1, EV_PERSIST, wake_cb, ca);
 	ca->hb_timer = event_new(ca->evb, -1, EV_PERSIST, hb_cb, ca);
+	ca->hb_kick = event_new(ca->evb, -1, 0, hb_kick_cb, ca);
 	ca->retry_timer = event_new(ca->evb, -1, 0, retry_cb, ca);
-	if (!ca->wake || !ca->hb_timer || !ca->retry_timer)
+	if (!ca->wake || !ca->hb_timer || !ca->hb_kick || !ca->retry_timer)
 		goto out_nomem;
 	if (pthread_create(&ca->thread, NULL, loop_thread, ca)) {
 		fl_seterr(err, errlen, "cannot start the control connection thread");

@@ -14,6 +14,11 @@ target_link_libraries(test_proto PRIVATE flocker_cluster)
 add_test(NAME control_test_proto COMMAND test_proto)
 set_tests_properties(control_test_proto PROPERTIES LABELS unit TIMEOUT 120)
 
+add_executable(test_tls_text ${FLOCKER_CTL_DIR}/test_tls_text.c)
+target_link_libraries(test_tls_text PRIVATE flocker_cluster)
+add_test(NAME control_test_tls_text COMMAND test_tls_text)
+set_tests_properties(control_test_tls_text PROPERTIES LABELS unit TIMEOUT 120)
+
 add_executable(test_ctl_state ${FLOCKER_CTL_DIR}/test_ctl_state.c)
 target_link_libraries(test_ctl_state PRIVATE flocker_cluster)
 add_test(NAME control_test_ctl_state COMMAND test_ctl_state)
@@ -99,3 +104,21 @@ set_tests_properties(control_three_hosts PROPERTIES
                      SKIP_RETURN_CODE 77
                      RUN_SERIAL TRUE
                      TIMEOUT 400)
+
+# --- the agent's connection: back-to-back runs keep the heartbeats, refusals say why ---
+add_test(NAME control_agent_conn COMMAND ${FLOCKER_CTL_DIR}/agent_conn_test.sh)
+set_tests_properties(control_agent_conn PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
+                     LABELS "rados;fuse"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
+
+# --- flockerctl and curl against refusals; FLOCKER_CONTROL for every command ---
+add_test(NAME control_cli_refusal COMMAND ${FLOCKER_CTL_DIR}/cli_refusal_test.sh)
+set_tests_properties(control_cli_refusal PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV}"
+                     LABELS rados
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -67,7 +68,9 @@ static void die_usage(const char *msg)
 		"  lease acquire NAME --node NODE [--expires SECONDS]\n"
 		"  lease release NAME|UUID\n"
 		"writes take --if-tag TAG: only if the configuration tag is still TAG.\n"
-		"--control defaults to $FLOCKER_CONTROL, --certs to $FLOCKER_CERTS.\n");
+		"--control defaults to $FLOCKER_CONTROL, --certs to $FLOCKER_CERTS: with\n"
+		"FLOCKER_CONTROL set, volume create, list, move, remove, restore and trash go\n"
+		"through flocker-control too (FLOCKER_CONTROL= flockerctl ... works on RADOS).\n");
 	exit(2);
 }
 
@@ -140,7 +143,7 @@ static int connect_one(const char *spec, char *err, size_t errlen)
 	hints.ai_socktype = SOCK_STREAM;
 	ret = getaddrinfo(host, port, &hints, &res);
 	if (ret) {
-		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(ret));
+		snprintf(err, errlen, "%s: cannot resolve %s: %s", spec, host, gai_strerror(ret));
 		return -EHOSTUNREACH;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -171,14 +174,14 @@ static int connect_one(const char *spec, char *err, size_t errlen)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		break;
 	next:
-		snprintf(err, errlen, "cannot connect to %s: %s", spec, strerror(soerr));
+		snprintf(err, errlen, "%s: cannot connect: %s", spec, strerror(soerr));
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
 	return fd >= 0 ? fd : -ECONNREFUSED;
 bad:
-	snprintf(err, errlen, "invalid control address '%s': use HOST[:PORT]", spec);
+	snprintf(err, errlen, "%s: invalid control address: use HOST[:PORT]", spec);
 	return -EINVAL;
 }
 
@@ -242,61 +245,76 @@ static int parse_response(char *buf, size_t len, struct fl_http_resp *r)
 	return 0;
 }
 
-/* One request; tries each control address until one answers. */
-int fl_cluster_request(SSL_CTX *ctx, const char *controls, const char *method, const char *path,
-		       const char *text, const char *if_tag, struct fl_http_resp *r, char *err,
-		       size_t errlen)
+/* Why TLS on ssl failed after ret from SSL_read/SSL_write, as one phrase. */
+static void io_why(SSL *ssl, int ret, char *why, size_t len)
 {
-	char *list = strdup(controls), *save = NULL, *spec;
-	char req[1024], why[256];
-	char *buf = NULL;
+	int e = SSL_get_error(ssl, ret);
+
+	if (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error())
+		snprintf(why, len, "%s", errno ? strerror(errno) : "connection closed");
+	else
+		fl_tls_why(ssl, why, len);
+}
+
+/*
+ * One request to one control address.  0 with *r filled; or a negative
+ * errno with why (without the address), and *next true when another address
+ * may be tried (nothing reached the server's handlers: no connection, a TLS
+ * refusal, or a read-only request).
+ */
+static int request_one(SSL_CTX *ctx, const char *spec, const char *req, size_t reqlen,
+		       const char *text, bool idempotent, struct fl_http_resp *r, char *why,
+		       size_t whylen, bool *next)
+{
+	char *buf = NULL, cerr[512];
 	size_t len = 0, cap = 0;
 	SSL *ssl = NULL;
-	int fd = -1, ret = -ECONNREFUSED, n;
+	int fd, ret, n;
 
-	memset(r, 0, sizeof(*r));
-	if (!list) {
-		ret = -ENOMEM;
-		goto out;
+	*next = true;
+	fd = connect_one(spec, cerr, sizeof(cerr));
+	if (fd < 0) {
+		/* connect_one's message names the address already */
+		snprintf(why, whylen, "%s", cerr);
+		return fd;
 	}
-	for (spec = strtok_r(list, ",", &save); spec; spec = strtok_r(NULL, ",", &save)) {
-		fd = connect_one(spec, err, errlen);
-		if (fd >= 0)
-			break;
-		ret = fd;
-	}
-	if (fd < 0)
-		goto out;
 	ssl = SSL_new(ctx);
 	if (!ssl || !SSL_set_fd(ssl, fd)) {
+		snprintf(why, whylen, "%s: out of memory", spec);
 		ret = -ENOMEM;
 		goto out;
 	}
 	ERR_clear_error();
-	if (SSL_connect(ssl) != 1) {
-		fl_tls_why(ssl, why, sizeof(why));
-		snprintf(err, errlen, "TLS handshake with %s failed: %s", spec, why);
+	n = SSL_connect(ssl);
+	if (n != 1) {
+		char t[256];
+
+		io_why(ssl, n, t, sizeof(t));
+		snprintf(why, whylen, "%s: TLS handshake failed: %s", spec, t);
 		ret = -EPROTO;
 		goto out;
 	}
-	n = snprintf(
-		req, sizeof(req),
-		"%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nAccept: application/json\r\n"
-		"Content-Type: application/json\r\nContent-Length: %zu\r\n%s%s%s\r\n",
-		method, path, spec, text ? strlen(text) : 0,
-		if_tag ? "X-If-Configuration-Matches: " : "", if_tag ? if_tag : "",
-		if_tag ? "\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(req)) {
-		ret = -E2BIG;
-		goto out;
-	}
-	if (ssl_write_all(ssl, req, (size_t)n) ||
-	    (text && ssl_write_all(ssl, text, strlen(text)))) {
-		fl_tls_why(ssl, why, sizeof(why));
-		snprintf(err, errlen, "cannot send to %s: %s", spec, why);
+	/*
+	 * TLS 1.3: the server checks this side's certificate after the client's
+	 * handshake is done, and refuses it with an alert that arrives while (or
+	 * after) the request is written.  Whatever fails from here, the alert is
+	 * read if it came: it names the reason.
+	 */
+	ERR_clear_error();
+	errno = 0;
+	if (ssl_write_all(ssl, req, reqlen) || (text && ssl_write_all(ssl, text, strlen(text)))) {
+		char t[256], c;
+
+		io_why(ssl, -1, t, sizeof(t));
+		ERR_clear_error();
+		if (SSL_read(ssl, &c, 1) <= 0 && ERR_peek_last_error())
+			fl_tls_why(ssl, t, sizeof(t));
+		snprintf(why, whylen, "%s: cannot send the request: %s", spec, t);
+		*next = idempotent || strstr(t, "refused") != NULL;
 		ret = -EIO;
 		goto out;
 	}
+	*next = idempotent;
 	for (;;) {
 		int got;
 
@@ -304,7 +322,7 @@ int fl_cluster_request(SSL_CTX *ctx, const char *controls, const char *method, c
 			char *nb;
 
 			if (cap >= RESP_MAX) {
-				snprintf(err, errlen, "the answer of %s is over %u bytes", spec,
+				snprintf(why, whylen, "%s: the answer is over %u bytes", spec,
 					 RESP_MAX);
 				ret = -E2BIG;
 				goto out;
@@ -312,44 +330,98 @@ int fl_cluster_request(SSL_CTX *ctx, const char *controls, const char *method, c
 			cap = cap ? cap * 2 : 65536;
 			nb = realloc(buf, cap);
 			if (!nb) {
+				snprintf(why, whylen, "%s: out of memory", spec);
 				ret = -ENOMEM;
 				goto out;
 			}
 			buf = nb;
 		}
+		ERR_clear_error();
+		errno = 0;
 		got = SSL_read(ssl, buf + len, 16384);
 		if (got <= 0) {
 			int e = SSL_get_error(ssl, got);
+			char t[256];
 
 			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && len > 0))
 				break;
-			fl_tls_why(ssl, why, sizeof(why));
-			snprintf(err, errlen, "%s closed the connection: %s%s", spec,
-				 len ? "" : "it refused this certificate or request: ", why);
+			io_why(ssl, got, t, sizeof(t));
+			if (strstr(t, "refused"))
+				*next = true; /* refused during the handshake: nothing ran */
+			snprintf(why, whylen, "%s: %s%s", spec,
+				 len ? "the connection broke during the answer: " : "", t);
 			ret = -EIO;
 			goto out;
 		}
 		len += (size_t)got;
 	}
 	if (len == 0) {
-		snprintf(
-			err, errlen,
-			"%s closed the connection without an answer: it refused this certificate or request",
-			spec);
+		snprintf(why, whylen, "%s: closed the connection without an answer", spec);
 		ret = -ECONNRESET;
 		goto out;
 	}
 	ret = parse_response(buf, len, r);
 	if (ret)
-		snprintf(err, errlen, "malformed answer from %s", spec);
+		snprintf(why, whylen, "%s: malformed answer", spec);
 out:
 	if (ssl) {
-		SSL_shutdown(ssl);
+		if (ret == 0)
+			SSL_shutdown(ssl);
 		SSL_free(ssl);
 	}
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	free(buf);
+	return ret;
+}
+
+/*
+ * One request; tries each control address in turn until one answers (a
+ * standby does not listen).  When none does, err names each address tried
+ * with its reason.
+ */
+int fl_cluster_request(SSL_CTX *ctx, const char *controls, const char *method, const char *path,
+		       const char *text, const char *if_tag, struct fl_http_resp *r, char *err,
+		       size_t errlen)
+{
+	char *list = strdup(controls), *save = NULL, *spec;
+	char req[1024], why[600];
+	size_t used = 0;
+	bool next = true;
+	int ret = -EINVAL, n, tried = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!list) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (spec = strtok_r(list, ",", &save); spec && next; spec = strtok_r(NULL, ",", &save)) {
+		n = snprintf(req, sizeof(req),
+			     "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+			     "Accept: application/json\r\n"
+			     "Content-Type: application/json\r\nContent-Length: %zu\r\n%s%s%s\r\n",
+			     method, path, spec, text ? strlen(text) : 0,
+			     if_tag ? "X-If-Configuration-Matches: " : "", if_tag ? if_tag : "",
+			     if_tag ? "\r\n" : "");
+		if (n < 0 || (size_t)n >= sizeof(req)) {
+			snprintf(err, errlen, "the request for %s is too long", path);
+			ret = -E2BIG;
+			break;
+		}
+		ret = request_one(ctx, spec, req, (size_t)n, text, !strcmp(method, "GET"), r, why,
+				  sizeof(why), &next);
+		if (!ret)
+			break;
+		/* every address tried, with its reason */
+		if (used < errlen) {
+			n = snprintf(err + used, errlen - used, "%s%s", tried ? "; " : "", why);
+			used += n > 0 ? (size_t)n : 0;
+		}
+		tried++;
+	}
+	if (ret && !tried && err && !err[0])
+		snprintf(err, errlen, "no control address in '%s'", controls);
 	free(list);
 	return ret;
 }
@@ -603,9 +675,31 @@ static int cmd_volume_create(struct cli *c)
 	return write_call(c, "POST", "/v1/configuration/datasets", body, msg);
 }
 
+/* The lease of dataset id in the lease list, or NULL. */
+static json_t *find_lease(json_t *leases, const char *id)
+{
+	json_t *l;
+	size_t i;
+
+	json_array_foreach(leases, i, l)
+	{
+		const char *lid = json_string_value(json_object_get(l, "dataset_id"));
+
+		if (id && lid && !strcmp(lid, id))
+			return l;
+	}
+	return NULL;
+}
+
+/*
+ * STATE: "mounted at PATH (N users)" while a node reports the mount, "leased"
+ * while a lease exists without a mount, else "idle" (NODE is then the node
+ * that last had it, the dataset's primary).
+ */
 static int cmd_volume_list(struct cli *c)
 {
-	json_t *all = get_json(c, "/v1/configuration/datasets", NULL), *state, *d, *s;
+	json_t *all = get_json(c, "/v1/configuration/datasets", NULL), *state, *leases = NULL, *d,
+	       *s;
 	char sz[32], when[32], status[256];
 	size_t i, j;
 	int n = 0;
@@ -613,8 +707,11 @@ static int cmd_volume_list(struct cli *c)
 	if (!all)
 		return 1;
 	state = get_json(c, "/v1/state/datasets", NULL);
-	if (!state) {
+	if (state && !c->json && !c->trash)
+		leases = get_json(c, "/v1/configuration/leases", NULL);
+	if (!state || (!c->json && !c->trash && !leases)) {
 		json_decref(all);
+		json_decref(state);
 		return 1;
 	}
 	if (c->json) {
@@ -646,7 +743,7 @@ static int cmd_volume_list(struct cli *c)
 			printf("%-32s %-36s %10s  %-16s %s\n", ds_name(d), id, sz, removed, when);
 			continue;
 		}
-		snprintf(status, sizeof(status), "%s", prim && *prim ? "leased" : "-");
+		snprintf(status, sizeof(status), "%s", find_lease(leases, id) ? "leased" : "idle");
 		json_array_foreach(state, j, s)
 		{
 			const char *sid = json_string_value(json_object_get(s, "dataset_id"));
@@ -667,6 +764,7 @@ static int cmd_volume_list(struct cli *c)
 out:
 	json_decref(all);
 	json_decref(state);
+	json_decref(leases);
 	return 0;
 }
 
@@ -796,15 +894,52 @@ static int cmd_lease_release(struct cli *c)
 	return write_call(c, "DELETE", path, NULL, msg);
 }
 
+/* Options of flockerctl (cluster and RADOS commands) that take an argument. */
+static bool takes_arg(const char *a)
+{
+	static const char *const with[] = {
+		"--control", "--certs", "--user",   "--size",	 "-s",		"--node",
+		"--to",	     "--as",	"--if-tag", "--expires", "--meta",	"-c",
+		"--conf",    "--id",	"--pool",   "-p",	 "--block-size"};
+	size_t i;
+
+	for (i = 0; i < sizeof(with) / sizeof(with[0]); i++)
+		if (!strcmp(a, with[i]))
+			return true;
+	return false;
+}
+
+/* The volume commands control offers (the others work on RADOS only). */
+static bool cluster_volume_cmd(const char *w)
+{
+	static const char *const cmds[] = {"create", "list", "ls",	"move",
+					   "remove", "rm",   "restore", "trash"};
+	size_t i;
+
+	for (i = 0; w && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(w, cmds[i]))
+			return true;
+	return false;
+}
+
 int fl_cluster_cmd_wanted(int argc, char **argv)
 {
-	int i;
+	const char *words[2] = {NULL, NULL}, *env = getenv("FLOCKER_CONTROL");
+	int i, n = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--control") || !strncmp(argv[i], "--control=", 10))
 			return 1;
+		if (takes_arg(argv[i]))
+			i++;
+		else if (argv[i][0] != '-' && n < 2)
+			words[n++] = argv[i];
 	}
-	return argc > 1 && (!strcmp(argv[1], "node") || !strcmp(argv[1], "lease"));
+	if (words[0] && (!strcmp(words[0], "node") || !strcmp(words[0], "lease")))
+		return 1;
+	/* $FLOCKER_CONTROL is --control's default: the volume commands control offers */
+	return env && *env && words[0] && !strcmp(words[0], "volume") &&
+	       cluster_volume_cmd(words[1]);
 }
 
 int fl_cluster_cmd(int argc, char **argv)
@@ -819,6 +954,8 @@ int fl_cluster_cmd(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* a control that closes on a refused certificate must not kill us silently */
+	signal(SIGPIPE, SIG_IGN);
 	c.controls = getenv("FLOCKER_CONTROL");
 	c.certs = getenv("FLOCKER_CERTS");
 	for (i = 1; i < argc; i++) {
@@ -857,6 +994,15 @@ int fl_cluster_cmd(int argc, char **argv)
 				goto out;
 			}
 			c.metas[c.nmetas++] = argv[++i];
+		} else if (!strcmp(a, "-c") || !strcmp(a, "--conf") || !strcmp(a, "--id") ||
+			   !strcmp(a, "--pool") || !strcmp(a, "-p") || !strcmp(a, "--block-size")) {
+			fprintf(stderr,
+				"flockerctl: %s is an option of the commands straight on RADOS; "
+				"this one goes through flocker-control (--control or "
+				"$FLOCKER_CONTROL): run FLOCKER_CONTROL= flockerctl ... to work on "
+				"RADOS\n",
+				a);
+			goto out;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "flockerctl: unknown option %s\n", a);
 			goto out;
@@ -914,14 +1060,23 @@ int fl_cluster_cmd(int argc, char **argv)
 		rc = cmd_volume_remove(&c);
 	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "restore"))
 		rc = cmd_volume_restore(&c);
-	else if (!strcmp(words[0], "lease") &&
-		 (!strcmp(words[1], "list") || !strcmp(words[1], "ls")))
+	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "trash")) {
+		c.trash = true;
+		rc = cmd_volume_list(&c);
+	} else if (!strcmp(words[0], "lease") &&
+		   (!strcmp(words[1], "list") || !strcmp(words[1], "ls")))
 		rc = cmd_lease_list(&c);
 	else if (!strcmp(words[0], "lease") && !strcmp(words[1], "acquire"))
 		rc = cmd_lease_acquire(&c);
 	else if (!strcmp(words[0], "lease") && !strcmp(words[1], "release"))
 		rc = cmd_lease_release(&c);
-	else {
+	else if (!strcmp(words[0], "volume") || !strcmp(words[0], "fsck")) {
+		fprintf(stderr,
+			"flockerctl: %s %s works straight on RADOS only: run it without --control "
+			"(and with FLOCKER_CONTROL unset)\n",
+			words[0], words[1]);
+		rc = 2;
+	} else {
 		fprintf(stderr, "flockerctl: unknown cluster command '%s %s'\n", words[0],
 			words[1]);
 		rc = 2;

@@ -88,15 +88,19 @@ static void usage(FILE *f)
 		   "volumes, straight on RADOS (no control service):\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(f, "  %s\n", cmds[i].line);
-	fprintf(f, "\n"
-		   "other commands (each has --help):\n"
-		   "  bench DIR [--json]                     benchmark a mounted directory\n"
-		   "  ca init|node|user ...                  the cluster's certificates\n"
-		   "  --control HOST[:PORT] ... node|volume|lease ...   through flocker-control\n"
-		   "\n"
-		   "SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 means no limit.\n"
-		   "CEPH_CONF and CEPH_ARGS are honoured as by Ceph's own tools.\n"
-		   "flockerctl COMMAND --help prints the usage of COMMAND.\n");
+	fprintf(f,
+		"\n"
+		"other commands (each has --help):\n"
+		"  bench DIR [--json]                     benchmark a mounted directory\n"
+		"  ca init|node|user ...                  the cluster's certificates\n"
+		"  --control HOST[:PORT] ... node|volume|lease ...   through flocker-control\n"
+		"                                         (default $FLOCKER_CONTROL: then volume\n"
+		"                                         create|list|move|remove|restore|trash\n"
+		"                                         go through it too)\n"
+		"\n"
+		"SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 means no limit.\n"
+		"CEPH_CONF and CEPH_ARGS are honoured as by Ceph's own tools.\n"
+		"flockerctl COMMAND --help prints the usage of COMMAND.\n");
 }
 
 /* The usage of the command named by words (nwords of them), to stdout; 2 if unknown. */

@@ -1079,7 +1079,7 @@ int fl_api_new(struct event_base *base, struct fl_ctl *ctl, const char *certs, c
 	a->base = base;
 	a->ctl = ctl;
 	a->ctx = fl_tls_server_ctx(certs, "control", FL_ROLE_USER, err, errlen);
-	if (!a->ctx)
+	if (!a->ctx || fl_tls_linger_refusals(a->ctx, base))
 		goto out_err;
 	a->http = evhttp_new(base);
 	if (!a->http) {

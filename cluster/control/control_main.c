@@ -476,6 +476,7 @@ out:
 	fl_ctl_free(s.ctl);
 	fl_api_free(api);
 	fl_state_free(s.state);
+	fl_tls_linger_stop();
 	if (s.base)
 		event_base_free(s.base);
 	return ret;

@@ -416,15 +416,8 @@ static void sess_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (!s->established) {
 			SSL *ssl = bufferevent_openssl_get_ssl(bev);
 			unsigned long e = bufferevent_get_openssl_error(bev);
-			long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-			const char *r = e ? ERR_reason_error_string(e) : NULL;
 
-			if (v == X509_V_ERR_APPLICATION_VERIFICATION)
-				snprintf(why, sizeof(why), "not a node certificate");
-			else if (v != X509_V_OK)
-				snprintf(why, sizeof(why), "%s", X509_verify_cert_error_string(v));
-			else
-				snprintf(why, sizeof(why), "%s", r ? r : "connection closed");
+			fl_tls_why_err(ssl, e, why, sizeof(why));
 			fl_notice("refused agent connection from %s during the TLS handshake: %s",
 				  s->addr, why);
 			sess_close(s, "TLS handshake failed");
@@ -1164,7 +1157,7 @@ int fl_ctl_new(struct event_base *base, struct fl_state *state, const struct fl_
 			copy_field(n->host, sizeof(n->host), nr->host);
 	}
 	c->agent_ctx = fl_tls_server_ctx(o->certs, "control", FL_ROLE_NODE, err, errlen);
-	if (!c->agent_ctx)
+	if (!c->agent_ctx || fl_tls_linger_refusals(c->agent_ctx, base))
 		goto out_err;
 	if (strchr(o->bind ? o->bind : "0.0.0.0", ':') && o->bind[0] != '[')
 		snprintf(addr, sizeof(addr), "[%s]:%u", o->bind, c->o.agent_port);

@@ -54,7 +54,33 @@ int fl_cert_peer(X509 *x, struct fl_peer *p);
 /* The verified peer of an established connection; 0 or -ENOTCONN / -EINVAL. */
 int fl_tls_peer(SSL *ssl, struct fl_peer *p);
 
-/* One line about why the last handshake on ssl failed (verification result or OpenSSL's reason). */
+/* The verification error of a certificate without the role the port wants: the
+ * peer gets the alert "unsupported certificate". */
+#define FL_X509_WRONG_ROLE X509_V_ERR_INVALID_PURPOSE
+
+/*
+ * One line for an OpenSSL error code: a system error as strerror, an alert
+ * from the peer explained ("refused by the peer: unknown CA (...)"), else
+ * OpenSSL's reason.  Never "(null)".
+ */
+void fl_tls_err_text(unsigned long e, char *buf, size_t len);
+/* One line about why TLS on ssl failed: the local verification of the peer's
+ * certificate, else the error e (0: none recorded). */
+void fl_tls_why_err(SSL *ssl, unsigned long e, char *buf, size_t len);
+/* The same with the last error of this thread's OpenSSL queue. */
 void fl_tls_why(SSL *ssl, char *buf, size_t len);
+
+struct event_base;
+/*
+ * Servers: when ctx's connections send a fatal alert (a refused
+ * certificate), the socket stays open on base for up to 5 s (2 s idle), its
+ * input read and discarded, with a FIN after the alert.  Closing at once
+ * with the client's first request unread sends a reset, and clients that
+ * write before they read (curl) then see "connection reset" instead of the
+ * alert.  At most 64 such sockets at a time.  fl_tls_linger_stop closes
+ * them all (before the base goes).  0 or -ENOMEM.
+ */
+int fl_tls_linger_refusals(SSL_CTX *ctx, struct event_base *base);
+void fl_tls_linger_stop(void);
 
 #endif

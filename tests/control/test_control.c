@@ -221,11 +221,13 @@ static int test_tls(void)
 	CHECK(SSL_CTX_load_verify_locations(ctx, src, NULL) == 1);
 	ret = tls_try(ctx, c.agent_port, why, sizeof(why));
 	CHECK(ret != 0);
+	CHECK(strstr(why, "no certificate"));
 	printf("ok no certificate: refused (%s)\n", why);
 	CHECK(fl_cluster_request(ctx, c.api_addr, "GET", "/v1/version", NULL, NULL, &r, err,
 				 sizeof(err)) != 0 ||
 	      r.status != 200);
 	fl_http_resp_free(&r);
+	CHECK(strstr(err, c.api_addr) && strstr(err, "no certificate"));
 	printf("ok no certificate on the API: refused (%s)\n", err);
 	SSL_CTX_free(ctx);
 
@@ -233,6 +235,7 @@ static int test_tls(void)
 	ctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
 	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	CHECK(strstr(why, "TLS 1.3"));
 	printf("ok TLS 1.2: refused (%s)\n", why);
 	SSL_CTX_free(ctx);
 
@@ -240,6 +243,7 @@ static int test_tls(void)
 	ctx = fl_tls_client_ctx(dir2, "node-good", FL_ROLE_CONTROL, err, sizeof(err));
 	CHECK(ctx);
 	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	CHECK(strstr(why, "unknown CA"));
 	printf("ok certificate of another CA: refused (%s)\n", why);
 	SSL_CTX_free(ctx);
 
@@ -247,6 +251,7 @@ static int test_tls(void)
 	ctx = fl_tls_client_ctx(ct.certs, "node-old", FL_ROLE_CONTROL, err, sizeof(err));
 	CHECK(ctx);
 	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	CHECK(strstr(why, "expired"));
 	printf("ok expired certificate: refused (%s)\n", why);
 	SSL_CTX_free(ctx);
 
@@ -254,6 +259,7 @@ static int test_tls(void)
 	ctx = fl_tls_client_ctx(ct.certs, "user-admin", FL_ROLE_CONTROL, err, sizeof(err));
 	CHECK(ctx);
 	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+	CHECK(strstr(why, "wrong role"));
 	printf("ok user certificate on the agent port: refused (%s)\n", why);
 	SSL_CTX_free(ctx);
 
@@ -265,6 +271,7 @@ static int test_tls(void)
 				 sizeof(err));
 	CHECK(ret != 0 || r.status != 200);
 	fl_http_resp_free(&r);
+	CHECK(strstr(err, c.api_addr) && strstr(err, "wrong role"));
 	printf("ok node certificate on the API port: refused (%s)\n", err);
 	SSL_CTX_free(ctx);
 
@@ -295,6 +302,7 @@ static int test_tls(void)
 		pthread_create(&th, NULL, tls_server_thread, &sarg);
 		cctx = fl_tls_client_ctx(ct.certs, "node-good", FL_ROLE_CONTROL, err, sizeof(err));
 		CHECK(tls_try(cctx, ntohs(sa.sin_port), why, sizeof(why)) != 0);
+		CHECK(strstr(why, "not a control certificate"));
 		printf("ok a server with a node certificate is refused by clients (%s)\n", why);
 		pthread_join(th, NULL);
 		close(sarg.lfd);
