@@ -16,6 +16,7 @@
  * "flockerctl COMMAND --help" prints that command's usage.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -36,6 +37,16 @@
 #include "flocker/store.h"
 #include "fs/volume/trash.h"
 #include "fs/volume/volume.h"
+
+/* Exit statuses (also in the usage and README).  fsck has its own, as e2fsck. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1, /* the command ran and failed: the line on stderr says why */
+	EXIT_USAGE = 2,	 /* bad command line */
+	FSCK_REPAIRED = 1,
+	FSCK_DAMAGE_LEFT = 4,
+	FSCK_NOT_CHECKED = 8,
+};
 
 struct ctl {
 	struct fl_rados_opts ro;
@@ -100,7 +111,10 @@ static void usage(FILE *f)
 		"\n"
 		"SIZE takes K, M, G, T suffixes (powers of 1024); --size 0 means no limit.\n"
 		"CEPH_CONF and CEPH_ARGS are honoured as by Ceph's own tools.\n"
-		"flockerctl COMMAND --help prints the usage of COMMAND.\n");
+		"flockerctl COMMAND --help prints the usage of COMMAND.\n"
+		"\n"
+		"exit status: 0 done, 1 failed (one line on stderr says why), 2 bad command line;\n"
+		"fsck: 0 clean, 1 repaired, 4 damage left, 8 could not check.\n");
 }
 
 /* The usage of the command named by words (nwords of them), to stdout; 2 if unknown. */
@@ -134,7 +148,7 @@ static int usage_of(char **words, int nwords)
 	if (nwords)
 		fprintf(stderr, "flockerctl: unknown command '%s'\n", want);
 	usage(nwords ? stderr : stdout);
-	return nwords ? 2 : 0;
+	return nwords ? EXIT_USAGE : EXIT_OK;
 }
 
 static void fmt_size(uint64_t n, char *buf, size_t len)
@@ -169,7 +183,7 @@ static struct fl_store *connect_or_die(struct ctl *c)
 
 	if (!st) {
 		fprintf(stderr, "flockerctl: %s\n", err);
-		exit(1);
+		exit(EXIT_FAILED);
 	}
 	return st;
 }
@@ -184,22 +198,22 @@ static int cmd_create(struct ctl *c)
 	if (c->argc != 1) {
 		fprintf(stderr,
 			"usage: flockerctl volume create NAME [--size SIZE] [--block-size SIZE]\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (c->size && fl_parse_size(c->size, &size)) {
 		fprintf(stderr, "flockerctl: invalid size '%s': use e.g. 10G, 512M\n", c->size);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (c->block_size && (fl_parse_size(c->block_size, &bs) || bs > UINT32_MAX)) {
 		fprintf(stderr, "flockerctl: invalid block size '%s'\n", c->block_size);
-		return 2;
+		return EXIT_USAGE;
 	}
 	st = connect_or_die(c);
 	ret = fl_volume_create(st, c->argv[0], size, (uint32_t)bs, err, sizeof(err));
 	fl_store_close(st);
 	if (ret) {
 		fprintf(stderr, "flockerctl: %s\n", err);
-		return 1;
+		return EXIT_FAILED;
 	}
 	if (c->json)
 		printf("{\"name\": \"%s\", \"created\": true}\n", c->argv[0]);
@@ -247,7 +261,7 @@ static int cmd_list(struct ctl *c)
 	if (ret) {
 		fprintf(stderr, "flockerctl: cannot list volumes: %s\n", strerror(-ret));
 		json_decref(l.arr);
-		return 1;
+		return EXIT_FAILED;
 	}
 	if (l.arr) {
 		json_dumpf(l.arr, stdout, JSON_INDENT(2));
@@ -272,7 +286,7 @@ static int cmd_inspect(struct ctl *c)
 
 	if (c->argc != 1) {
 		fprintf(stderr, "usage: flockerctl volume inspect NAME [--json]\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	st = connect_or_die(c);
 	ret = fl_volume_open(st, c->argv[0], &v, err, sizeof(err));
@@ -435,22 +449,22 @@ static int cmd_fsck(struct ctl *c)
 
 	if (c->argc != 1) {
 		fprintf(stderr, "usage: flockerctl fsck NAME [--repair] [--json] [--takeover]\n");
-		return 8;
+		return FSCK_NOT_CHECKED;
 	}
 	st = connect_or_die(c);
 	ret = fl_fsck(st, c->argv[0], &o, &r, err, sizeof(err));
 	fl_store_close(st);
 	if (ret) {
 		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
-		return 8;
+		return FSCK_NOT_CHECKED;
 	}
 	if (c->json)
 		report_json(c->argv[0], &r, c->repair);
 	else
 		report_text(c->argv[0], &r, c->repair);
 	if (r.damage == 0)
-		return 0;
-	return c->repair && r.repaired == r.damage ? 1 : 4;
+		return EXIT_OK;
+	return c->repair && r.repaired == r.damage ? FSCK_REPAIRED : FSCK_DAMAGE_LEFT;
 }
 
 static int cmd_remove(struct ctl *c)
@@ -461,14 +475,14 @@ static int cmd_remove(struct ctl *c)
 
 	if (c->argc != 1) {
 		fprintf(stderr, "usage: flockerctl volume remove NAME\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	st = connect_or_die(c);
 	ret = fl_volume_remove(st, c->argv[0], err, sizeof(err));
 	fl_store_close(st);
 	if (ret) {
 		fprintf(stderr, "flockerctl: %s\n", err);
-		return 1;
+		return EXIT_FAILED;
 	}
 	if (!c->json)
 		printf("removed volume %s\n", c->argv[0]);
@@ -484,18 +498,18 @@ static int cmd_resize(struct ctl *c)
 
 	if (c->argc != 1 || !c->size) {
 		fprintf(stderr, "usage: flockerctl volume resize NAME --size SIZE\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (fl_parse_size(c->size, &size)) {
 		fprintf(stderr, "flockerctl: invalid size '%s'\n", c->size);
-		return 2;
+		return EXIT_USAGE;
 	}
 	st = connect_or_die(c);
 	ret = fl_volume_resize(st, c->argv[0], size, err, sizeof(err));
 	fl_store_close(st);
 	if (ret) {
 		fprintf(stderr, "flockerctl: %s\n", err);
-		return 1;
+		return EXIT_FAILED;
 	}
 	printf("volume %s now has size limit %s\n", c->argv[0], c->size);
 	return 0;
@@ -547,7 +561,7 @@ static int cmd_trash(struct ctl *c)
 	if (c->argc != 0) {
 		fprintf(stderr, "usage: flockerctl volume list --trash [--json]\n");
 		json_decref(l.arr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	st = connect_or_die(c);
 	ret = fl_trash_list(st, trash_cb, &l);
@@ -555,7 +569,7 @@ static int cmd_trash(struct ctl *c)
 	if (ret) {
 		fprintf(stderr, "flockerctl: cannot read the trash: %s\n", strerror(-ret));
 		json_decref(l.arr);
-		return 1;
+		return EXIT_FAILED;
 	}
 	if (l.arr) {
 		json_dumpf(l.arr, stdout, JSON_INDENT(2));
@@ -576,14 +590,14 @@ static int cmd_restore(struct ctl *c)
 
 	if (c->argc != 1) {
 		fprintf(stderr, "usage: flockerctl volume restore NAME|UUID [--as NEW-NAME]\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	st = connect_or_die(c);
 	ret = fl_trash_restore(st, c->argv[0], c->as, &t, err, sizeof(err));
 	fl_store_close(st);
 	if (ret) {
 		fprintf(stderr, "flockerctl: %s\n", err);
-		return 1;
+		return EXIT_FAILED;
 	}
 	if (c->json)
 		printf("{\"name\": \"%s\", \"uuid\": \"%s\", \"restored\": true}\n",
@@ -603,7 +617,7 @@ static int cmd_purge(struct ctl *c)
 	if ((c->argc != 1) == !c->expired) {
 		fprintf(stderr,
 			"usage: flockerctl volume purge NAME|UUID | volume purge --expired\n");
-		return 2;
+		return EXIT_USAGE;
 	}
 	st = connect_or_die(c);
 	if (c->expired) {
@@ -616,7 +630,7 @@ static int cmd_purge(struct ctl *c)
 	fl_store_close(st);
 	if (ret) {
 		fprintf(stderr, "flockerctl: %s\n", err);
-		return 1;
+		return EXIT_FAILED;
 	}
 	if (c->expired)
 		printf("purged %u volume(s) whose time in the trash was up\n", n);
@@ -625,11 +639,41 @@ static int cmd_purge(struct ctl *c)
 	return 0;
 }
 
+enum {
+	OPT_ID = 256,
+	OPT_BLOCK_SIZE,
+	OPT_AS,
+	OPT_TRASH,
+	OPT_EXPIRED,
+	OPT_REPAIR,
+	OPT_TAKEOVER,
+	OPT_JSON,
+	OPT_DEBUG,
+};
+
+static const struct option run_opts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"conf", required_argument, NULL, 'c'},
+	{"id", required_argument, NULL, OPT_ID},
+	{"user", required_argument, NULL, OPT_ID},
+	{"pool", required_argument, NULL, 'p'},
+	{"size", required_argument, NULL, 's'},
+	{"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
+	{"as", required_argument, NULL, OPT_AS},
+	{"trash", no_argument, NULL, OPT_TRASH},
+	{"expired", no_argument, NULL, OPT_EXPIRED},
+	{"repair", no_argument, NULL, OPT_REPAIR},
+	{"takeover", no_argument, NULL, OPT_TAKEOVER},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"debug", no_argument, NULL, OPT_DEBUG},
+	{NULL, 0, NULL, 0},
+};
+
 static int run(int argc, char **argv, char **pos)
 {
 	struct ctl c = {0};
 	char *words[8];
-	int nwords = 0, i;
+	int nwords = 0, i, opt;
 
 	fl_log_init("flockerctl", LOG_WARNING);
 	/* commands with their own option parsing */
@@ -640,57 +684,61 @@ static int run(int argc, char **argv, char **pos)
 		return fl_ca_cmd(argc - 1, argv + 1);
 	if (fl_cluster_cmd_wanted(argc, argv))
 		return fl_cluster_cmd(argc, argv);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-#define NEEDARG()                                                                                  \
-	do {                                                                                       \
-		if (i + 1 >= argc) {                                                               \
-			fprintf(stderr, "flockerctl: %s needs an argument\n", a);                  \
-			return 2;                                                                  \
-		}                                                                                  \
-	} while (0)
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hc:p:s:", run_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
 			c.help = true;
-		} else if (!strcmp(a, "-c") || !strcmp(a, "--conf")) {
-			NEEDARG();
-			c.ro.conf = argv[++i];
-		} else if (!strcmp(a, "--id") || !strcmp(a, "--user")) {
-			NEEDARG();
-			c.ro.id = argv[++i];
-		} else if (!strcmp(a, "--pool") || !strcmp(a, "-p")) {
-			NEEDARG();
-			c.ro.pool = argv[++i];
-		} else if (!strcmp(a, "--size") || !strcmp(a, "-s")) {
-			NEEDARG();
-			c.size = argv[++i];
-		} else if (!strcmp(a, "--block-size")) {
-			NEEDARG();
-			c.block_size = argv[++i];
-		} else if (!strcmp(a, "--as")) {
-			NEEDARG();
-			c.as = argv[++i];
-		} else if (!strcmp(a, "--trash")) {
+			break;
+		case 'c':
+			c.ro.conf = optarg;
+			break;
+		case OPT_ID:
+			c.ro.id = optarg;
+			break;
+		case 'p':
+			c.ro.pool = optarg;
+			break;
+		case 's':
+			c.size = optarg;
+			break;
+		case OPT_BLOCK_SIZE:
+			c.block_size = optarg;
+			break;
+		case OPT_AS:
+			c.as = optarg;
+			break;
+		case OPT_TRASH:
 			c.trash = true;
-		} else if (!strcmp(a, "--expired")) {
+			break;
+		case OPT_EXPIRED:
 			c.expired = true;
-		} else if (!strcmp(a, "--repair")) {
+			break;
+		case OPT_REPAIR:
 			c.repair = true;
-		} else if (!strcmp(a, "--takeover")) {
+			break;
+		case OPT_TAKEOVER:
 			c.takeover = true;
-		} else if (!strcmp(a, "--json")) {
+			break;
+		case OPT_JSON:
 			c.json = true;
-		} else if (!strcmp(a, "--debug")) {
+			break;
+		case OPT_DEBUG:
 			fl_log_level = LOG_DEBUG;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "flockerctl: unknown option %s\n", a);
-			return 2;
-		} else if (nwords < 2) {
-			words[nwords++] = argv[i];
-		} else {
-			pos[c.argc++] = argv[i];
+			break;
+		case ':':
+			fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
-#undef NEEDARG
+	}
+	for (i = optind; i < argc; i++) {
+		if (nwords < 2)
+			words[nwords++] = argv[i];
+		else
+			pos[c.argc++] = argv[i];
 	}
 	c.argv = pos;
 	if (c.help)
@@ -702,7 +750,7 @@ static int run(int argc, char **argv, char **pos)
 	}
 	if (nwords < 2 || strcmp(words[0], "volume")) {
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (!strcmp(words[1], "create"))
 		return cmd_create(&c);
@@ -724,7 +772,7 @@ static int run(int argc, char **argv, char **pos)
 		return cmd_resize(&c);
 	fprintf(stderr, "flockerctl: unknown command 'volume %s'\n", words[1]);
 	usage(stderr);
-	return 2;
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -733,7 +781,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (!pos)
-		return 1;
+		return EXIT_FAILED;
 	rc = run(argc, argv, pos);
 	free(pos);
 	return rc;
