@@ -27,6 +27,7 @@
 #define SESS_OUT_MAX   (64u << 20) /* queued output before a slow agent is dropped */
 #define HANDSHAKE_S    10
 #define PUSH_TIMEOUT_S 20
+#define PROBE_MS       1500 /* how long a silent node's mount daemon has to answer */
 
 struct fl_sess {
 	struct fl_ctl *c;
@@ -908,6 +909,72 @@ out:
 	return ret;
 }
 
+/*
+ * The holder node missed its heartbeats, but its agent alone may be down (a
+ * restart) while its mount daemon still serves containers: 1 (msg says so)
+ * when the volume's writer lock is the node's and its mount daemon answers a
+ * probe and renews the lock; 0 when the lock is not the node's, or its daemon
+ * is silent or stopped renewing (fence it); a negative errno when the writer
+ * cannot be asked (msg says why).
+ */
+static int acq_writer_alive(struct fl_acq *a, const struct fl_lease *l, char *msg, size_t len)
+{
+	struct fl_ctl *c = a->c;
+	struct fl_store *pool = fl_state_pool(c->state);
+	struct fl_node_live *n = fl_ctl_node(c, l->node);
+	const struct fl_node_rec *nr = fl_state_node(c->state, l->node);
+	const struct fl_mount_rep *m = mount_any(n, a->uuid);
+	const char *host = n && n->host[0] ? n->host : (nr ? nr->host : "");
+	struct fl_volume *v = NULL;
+	struct fl_holder h;
+	char err[256] = "", why[256] = "";
+	double t0 = fl_now_mono();
+	int ret;
+
+	ret = fl_volume_open(pool, a->name, &v, err, sizeof(err));
+	if (ret) {
+		snprintf(msg, len, "%s", err);
+		return ret;
+	}
+	ret = fl_volume_holder(v, &h);
+	if (ret < 0) {
+		snprintf(msg, len, "cannot read the lock of volume %s: %s", a->name,
+			 strerror(-ret));
+		goto out;
+	}
+	if (ret == 0 || !((m && m->addr[0] && same_addr(m->addr, h.addr)) ||
+			  (host[0] && !strcmp(host, h.host)))) {
+		ret = 0; /* no writer, or not the node's: nothing of the node's to spare */
+		goto out;
+	}
+	ret = fl_volume_probe(v, &h, PROBE_MS, why, sizeof(why));
+	if (ret == -EOPNOTSUPP) {
+		ret = 0;
+		goto out;
+	}
+	if (ret < 0) {
+		snprintf(msg, len, "node %s is silent and %s", l->node_name, why);
+		goto out;
+	}
+	fl_info("volume %s: probe of node %s's mount daemon took %.3f s: %s", a->name, l->node_name,
+		fl_now_mono() - t0, why);
+	if (ret == 1) {
+		char since[32];
+
+		fmt_when(l->since, since, sizeof(since));
+		snprintf(
+			msg, len,
+			"volume %s is in use on node %s since %s: its agent has not answered for %.0f s, but %s",
+			a->name, l->node_name, since, n ? fl_now_mono() - n->last_hb : 0.0, why);
+		fl_notice(
+			"node %s missed its heartbeats, but its mount of volume %s is alive (%s): not fencing it",
+			l->node_name, a->name, why);
+	}
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
 static void acq_push_unmount(struct fl_acq *a, struct fl_node_live *n)
 {
 	struct fl_sess *s = n->sess;
@@ -1025,7 +1092,13 @@ static void acq_step(struct fl_acq *a)
 		a->st = ACQ_WAIT_HOLDER; /* the tick looks again */
 		return;
 	}
-	/* the holder missed its heartbeats past the lease: fence it, then grant */
+	/* the holder missed its heartbeats past the lease: unless its mount daemon
+	 * still answers and renews the writer lock, fence it, then grant */
+	ret = acq_writer_alive(a, &l, msg, sizeof(msg));
+	if (ret) {
+		acq_finish(a, ret > 0 ? -EBUSY : ret, msg);
+		return;
+	}
 	ret = acq_fence(a, &l, msg, sizeof(msg));
 	if (ret) {
 		acq_finish(a, ret, msg);
