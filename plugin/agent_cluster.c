@@ -185,6 +185,12 @@ static struct fl_store *rados(struct cluster_agent *ca)
 	return st;
 }
 
+/* For plugin/mounts.c: is a mount found here still the volume's writer? */
+static struct fl_store *mounts_store(void *arg)
+{
+	return rados(arg);
+}
+
 /* Remembers the RADOS address of the process that mounts name at path. */
 static void learn_mount_addr(struct cluster_agent *ca, const char *name, const char *path)
 {
@@ -1317,6 +1323,8 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	mc.pool = cfg->pool;
 	mc.host = ca->host;
 	mc.lease_s = cfg->lease_s;
+	mc.store = mounts_store;
+	mc.store_arg = ca;
 	ret = fl_mounts_open(&mc, &ca->mounts, err, errlen);
 	if (ret)
 		goto out;
