@@ -27,7 +27,7 @@
 #define SESS_OUT_MAX   (64u << 20) /* queued output before a slow agent is dropped */
 #define HANDSHAKE_S    10
 #define PUSH_TIMEOUT_S 20
-#define PROBE_MS       1500 /* how long a silent node's mount daemon has to answer */
+#define PROBE_MS       1000 /* how long a silent node's mount daemon has to answer */
 
 struct fl_sess {
 	struct fl_ctl *c;
@@ -115,6 +115,24 @@ static struct fl_node_live *node_get(struct fl_ctl *c, const char *uuid, const c
 bool fl_ctl_node_alive(struct fl_ctl *c, const struct fl_node_live *n)
 {
 	return n && fl_now_mono() - n->last_hb < (double)c->o.lease_s;
+}
+
+/*
+ * Is the holder of a lease still there to be asked?  Yes while connected and
+ * heard from within the lease; a node whose connection closed (its agent
+ * stopped or died: the kernel closed its socket) is given one heartbeat
+ * interval to come back.  A node that is not there is not fenced yet: its mount daemon
+ * is probed first (acq_writer_alive), so a running container never loses
+ * its volume to an agent restart.
+ */
+static bool holder_present(struct fl_ctl *c, const struct fl_node_live *n)
+{
+	double silent;
+
+	if (!fl_ctl_node_alive(c, n))
+		return false;
+	silent = fl_now_mono() - n->last_hb;
+	return n->sess || silent < (double)c->o.heartbeat_s;
 }
 
 const struct fl_mount_rep *fl_ctl_mount_of(struct fl_node_live *n, const char *uuid)
@@ -1074,7 +1092,7 @@ static void acq_step(struct fl_acq *a)
 		return;
 	}
 	n = fl_ctl_node(c, l.node);
-	if (fl_ctl_node_alive(c, n)) {
+	if (holder_present(c, n)) {
 		if (fl_ctl_mount_of(n, a->uuid)) {
 			snprintf(msg, sizeof(msg), "volume %s is in use on node %s since %s",
 				 a->name, l.node_name, since);
@@ -1104,8 +1122,10 @@ static void acq_step(struct fl_acq *a)
 		acq_finish(a, ret, msg);
 		return;
 	}
-	fl_notice("node %s missed its heartbeats for over %u s: volume %s goes to node %s",
-		  l.node_name, c->o.lease_s, a->name, a->node_name);
+	fl_notice(
+		"node %s is gone (silent for %.1f s%s) and its mount daemon is not alive: volume %s goes to node %s",
+		l.node_name, n ? fl_now_mono() - n->last_hb : 0.0,
+		n && n->sess ? "" : ", disconnected", a->name, a->node_name);
 	acq_grant(a, &l);
 }
 

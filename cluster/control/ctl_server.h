@@ -43,8 +43,8 @@
 #include "cluster/control/ctl_state.h"
 #include "cluster/net/tls.h"
 
-#define FL_CTL_LEASE_S	   10
-#define FL_CTL_HEARTBEAT_S 2
+#define FL_CTL_LEASE_S	   5
+#define FL_CTL_HEARTBEAT_S 1
 #define FL_CTL_ACQUIRE_S   30 /* longest wait of an acquire for a holder's answer */
 #define FL_CTL_MOUNTS_MAX  4096
 

@@ -59,6 +59,8 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API=$(free_port)
 AGP=$(free_port)
+API2=$(free_port)
+AGP2=$(free_port)
 
 "$CTL" ca init "$T/certs" >/dev/null || fail "ca init"
 for n in host-a host-b; do "$CTL" ca node "$n" --dir "$T/certs" >/dev/null || fail "ca node"; done
@@ -79,7 +81,7 @@ start_agent() { # node
 	local n=$1 c0
 	mkdir -p "$T/$n"
 	c0=$(grep -c "connected to flocker-control" "$T/agent-$n.log" 2>/dev/null)
-	"$AGENT" -c "$CEPH_CONF" ${ID:+--id "$ID"} --node "$n" --control "127.0.0.1:$AGP" \
+	"$AGENT" -c "$CEPH_CONF" ${ID:+--id "$ID"} --node "$n" --control "127.0.0.1:$AGP,127.0.0.1:$AGP2" \
 		--certs "$T/certs" --state-dir "$T/$n/state" --plugin-socket "$T/$n/plugin.sock" \
 		--mount-root "$T/$n/mnt" --mount-helper "$MOUNT" --debug >>"$T/agent-$n.log" 2>&1 &
 	eval "AGENT_PID_${n//-/_}=$!"
@@ -260,6 +262,34 @@ done
 [ "$(grep -c "connected to flocker-control" "$T/agent-host-b.log")" -ge 2 ] || fail "host-b did not reconnect"
 ctl lease list | grep -q "host-b" || fail "the lease of host-b was lost with control"
 echo "ok control killed and restarted: host-b reconnected and keeps its lease"
+
+# a standby control (another instance, default leader lease) takes over from a
+# killed leader; the agents, given both addresses, find it by themselves
+"$CONTROL" -c "$CEPH_CONF" --certs "$T/certs" --bind 127.0.0.1 --api-port "$API2" \
+	--agent-port "$AGP2" --lease 5 --heartbeat 1 --state-ns "$NS" --instance standby --debug \
+	>>"$T/control-standby.log" 2>&1 &
+STANDBY_PID=$!
+PIDS+=("$STANDBY_PID")
+for _ in $(seq 100); do grep -q "standing by\|standby" "$T/control-standby.log" && break; sleep 0.1; done
+sleep 1
+nb=$(grep -c "connected to flocker-control" "$T/agent-host-b.log")
+{ kill -9 "$CONTROL_PID" && wait "$CONTROL_PID"; } 2>/dev/null
+t0=$(date +%s.%N)
+lead=
+while [ "$(echo "$(date +%s.%N) - $t0 < 30" | bc)" = 1 ]; do
+	if [ -z "$lead" ] && "$CTL" --control "127.0.0.1:$API2" --certs "$T/certs" node list >/dev/null 2>&1; then
+		lead=$(echo "$(date +%s.%N) - $t0" | bc)
+	fi
+	[ -n "$lead" ] && [ "$(grep -c "connected to flocker-control" "$T/agent-host-b.log")" -gt "$nb" ] && break
+	sleep 0.1
+done
+back=$(echo "$(date +%s.%N) - $t0" | bc)
+[ -n "$lead" ] || fail "the standby did not take over"
+[ "$(grep -c "connected to flocker-control" "$T/agent-host-b.log")" -gt "$nb" ] || fail "host-b did not reconnect to the standby"
+API=$API2
+CONTROL_PID=$STANDBY_PID
+ctl lease list | grep -q "host-b" || fail "the lease of host-b was lost in the failover"
+echo "DRILL control failover (leader kill -9; default --leader-lease): standby serves after ${lead}s, host-b's agent reconnected after ${back}s"
 
 # an agent restart keeps the mount and reports it
 kill -TERM "$AGENT_PID_host_b"
