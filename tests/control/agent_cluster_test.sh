@@ -16,6 +16,10 @@
 #   kill -9 of control and a new control: the agent reconnects by itself and goes on
 #   an agent restart keeps its mounts and reports them
 #   docker volume rm moves the volume to the trash; flockerctl restores it
+#   a standby control takes over from a killed leader (DRILL line: the time until it
+#     serves and until an agent reconnected)
+#   a host dies (agent and mount daemon kill -9 under a writer): host-b takes over
+#     (DRILL line)
 #
 # Needs root, /dev/fuse, curl and jq; exit 77 when missing.  Environment from
 # tests/control.cmake: CEPH_CONF, CEPH_ARGS, FLOCKER_BINARY_DIR, FLOCKER_CONTROL_BIN,
@@ -312,4 +316,34 @@ ctl volume restore "$VOL" >/dev/null || fail "restore"
 r=$(dock host-b Get "{\"Name\":\"$VOL\"}" | err_of)
 [ -z "$r" ] || fail "get after restore: $r"
 echo "ok docker volume rm moves it to the trash; flockerctl volume restore brings it back"
+# a host dies: host-a's agent and mount daemon killed with -9 while a writer runs;
+# the daemon cannot answer control's probe, so host-a is fenced and host-b takes over
+VOL2="agentc$$-dead"
+r=$(dock host-a Create "{\"Name\":\"$VOL2\"}" | err_of)
+[ -z "$r" ] || fail "create $VOL2: $r"
+r=$(dock host-a Mount "{\"Name\":\"$VOL2\",\"ID\":\"d1\"}")
+PA=$(echo "$r" | jq -r .Mountpoint)
+[ -d "$PA" ] || fail "mount $VOL2 on host-a: $r"
+echo "before the crash" >"$PA/f" && sync "$PA/f" || fail "write $VOL2 on host-a"
+start_writer a3 "$PA"
+sleep 1.5 # a heartbeat reports the mount and its RADOS address
+MPID=$(daemon_of "$PA")
+[ -n "$MPID" ] || fail "no mount daemon for $PA"
+kill -9 "$AGENT_PID_host_a" "$MPID"
+t0=$(date +%s.%N)
+while :; do
+	r=$(dock host-b Mount "{\"Name\":\"$VOL2\",\"ID\":\"d2\"}")
+	[ -z "$(echo "$r" | err_of)" ] && break
+	[ "$(echo "$(date +%s.%N) - $t0 > 40" | bc)" = 1 ] && fail "host-b never got $VOL2: $r"
+	sleep 0.25
+done
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+PB2=$(echo "$r" | jq -r .Mountpoint)
+[ "$(cat "$PB2/f")" = "before the crash" ] || fail "host-b lost host-a's synced data of $VOL2"
+echo "DRILL takeover of a dead host (agent and mount daemon kill -9; control --lease 5 --heartbeat 1): ${took}s"
+touch "$T/stop-a3"
+umount -l "$PA" 2>/dev/null
+r=$(dock host-b Unmount "{\"Name\":\"$VOL2\",\"ID\":\"d2\"}" | err_of)
+[ -z "$r" ] || fail "unmount $VOL2 on host-b: $r"
+dock host-b Remove "{\"Name\":\"$VOL2\"}" >/dev/null
 echo "agent_cluster_test: all checks passed"
