@@ -1013,7 +1013,13 @@ static int cl_mount(struct fl_agent *a, const char *name, const char *id, char *
 	    fl_mounts_lookup(ca->mounts, name, here, sizeof(here), NULL) == 1) {
 		fl_warn("volume %s: flocker-control is unreachable (%s); the mount here takes mount ID %.12s",
 			name, err, id);
+		snprintf(err2, sizeof(err2), "%s", err);
 		ret = fl_mounts_acquire(ca->mounts, name, NULL, id, path, pathlen, err, errlen);
+		if (ret == -EAGAIN) /* the mount here was dead or fenced, and dropped */
+			fl_seterr(
+				err, errlen,
+				"cannot mount volume %s: its mount on this host was unusable and flocker-control is unreachable (%s)",
+				name, err2);
 		goto out;
 	}
 	if (ret)
