@@ -12,11 +12,12 @@
  * blocklists if it ever has to fence this node.
  *
  * Reconnection: --control takes one address or several separated by commas
- * (HOST[:PORT], default port 4524); they are tried in turn, waiting 250 ms
- * after a failure, doubling up to 5 s (with jitter), reset once a hello is
- * answered.  A standby control service does not listen, so the addresses of
- * all control hosts can be given; with one address, a standby on the same
- * host and port (or a moved IP) is found by retrying it.
+ * (HOST[:PORT], default port 4524); they are tried in turn, 0.1 s apart,
+ * and after a round that failed the agent waits 250 ms, doubling up to 1 s
+ * (with jitter), reset once a hello is answered.  A standby control service
+ * does not listen, so the addresses of all control hosts can be given; with
+ * one address, a standby on the same host and port (or a moved IP) is found
+ * by retrying it.
  *
  * The Docker plugin's threads call in: a request is queued for the loop
  * thread, sent (once connected, within the call's deadline), and its reply
@@ -65,7 +66,7 @@
 #include "fs/volume/volume.h"
 
 #define BACKOFF_MIN_MS	  250
-#define BACKOFF_MAX_MS	  5000
+#define BACKOFF_MAX_MS	  1000
 #define CONNECT_WAIT_S	  15 /* a call waits this long for a connection */
 #define ACQUIRE_WAIT_S	  35 /* control gives a holder 30 s to unmount */
 #define CALL_WAIT_S	  20
@@ -181,6 +182,12 @@ static struct fl_store *rados(struct cluster_agent *ca)
 	st = ca->rados;
 	pthread_mutex_unlock(&ca->rados_lock);
 	return st;
+}
+
+/* For plugin/mounts.c: is a mount found here still the volume's writer? */
+static struct fl_store *mounts_store(void *arg)
+{
+	return rados(arg);
 }
 
 /* Remembers the RADOS address of the process that mounts name at path. */
@@ -706,6 +713,15 @@ static void schedule_reconnect(struct cluster_agent *ca)
 	struct timeval tv;
 	unsigned ms, jitter = 0;
 
+	/* the backoff grows once per round of the addresses: the next control of a
+	 * round is tried 0.1 s after the last one failed (a standby that just took
+	 * over is found at once) */
+	if (ca->naddrs > 1 && ca->next_addr != 0) {
+		tv.tv_sec = 0;
+		tv.tv_usec = 100000;
+		event_add(ca->retry_timer, &tv);
+		return;
+	}
 	ca->backoff_ms = ca->backoff_ms ? ca->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (ca->backoff_ms > BACKOFF_MAX_MS)
 		ca->backoff_ms = BACKOFF_MAX_MS;
@@ -1047,7 +1063,13 @@ static int cl_mount(struct fl_agent *a, const char *name, const char *id, char *
 	    fl_mounts_lookup(ca->mounts, name, here, sizeof(here), NULL) == 1) {
 		fl_warn("volume %s: flocker-control is unreachable (%s); the mount here takes mount ID %.12s",
 			name, err, id);
+		snprintf(err2, sizeof(err2), "%s", err);
 		ret = fl_mounts_acquire(ca->mounts, name, NULL, id, path, pathlen, err, errlen);
+		if (ret == -EAGAIN) /* the mount here was dead or fenced, and dropped */
+			fl_seterr(
+				err, errlen,
+				"cannot mount volume %s: its mount on this host was unusable and flocker-control is unreachable (%s)",
+				name, err2);
 		goto out;
 	}
 	if (ret)
@@ -1369,6 +1391,8 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	mc.pool = cfg->pool;
 	mc.host = ca->host;
 	mc.lease_s = cfg->lease_s;
+	mc.store = mounts_store;
+	mc.store_arg = ca;
 	ret = fl_mounts_open(&mc, &ca->mounts, err, errlen);
 	if (ret)
 		goto out;

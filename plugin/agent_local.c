@@ -90,6 +90,12 @@ static struct fl_store *store(struct local_agent *la, char *err, size_t errlen)
 	return st;
 }
 
+/* For plugin/mounts.c: is a mount found here still the volume's writer? */
+static struct fl_store *mounts_store(void *arg)
+{
+	return store(arg, NULL, 0);
+}
+
 static int bad_name(const char *name, char *err, size_t errlen)
 {
 	fl_seterr(
@@ -580,6 +586,8 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	mc.pool = cfg->pool;
 	mc.host = la->host;
 	mc.lease_s = cfg->lease_s;
+	mc.store = mounts_store;
+	mc.store_arg = la;
 	ret = fl_mounts_open(&mc, &la->mounts, err, errlen);
 	if (ret)
 		goto out;

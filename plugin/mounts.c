@@ -50,6 +50,8 @@ struct mnt {
 
 struct fl_mounts {
 	char *state_dir, *mount_root, *helper, *conf, *id, *pool, *host;
+	struct fl_store *(*store)(void *arg);
+	void *store_arg;
 	unsigned lease_s;     /* 0: mount.flockerfs's default */
 	char root[PATH_MAX];  /* realpath of mount_root */
 	char mdir[PATH_MAX];  /* <state_dir>/mounts */
@@ -215,6 +217,53 @@ static bool mount_alive(const struct mi_ent *e)
 	else
 		alive = stat(e->point, &st) == 0 || errno != ENOTCONN;
 	return alive;
+}
+
+/*
+ * Can the mount e of volume name serve new containers?  true when its daemon
+ * runs and still holds the volume's writer lock; false with why filled when
+ * the daemon is gone, says it lost the lock (fenced), or the lock is held by
+ * someone else or nobody (RADOS is asked only when the agent gave a pool and
+ * the daemon runs; an unreachable cluster leaves the mount as it is).
+ */
+static bool mount_usable(struct fl_mounts *m, const char *name, const struct mi_ent *e, char *why,
+			 size_t len)
+{
+	dev_t dev = makedev(e->maj, e->min);
+	struct fl_store *st;
+	struct fl_volume *v = NULL;
+	struct fl_holder h;
+	char host[40], said[256];
+	long pid;
+	int held;
+	bool ok = true;
+
+	if (!mount_alive(e)) {
+		snprintf(why, len, "its daemon is gone");
+		return false;
+	}
+	if (fl_pidfile_fenced(dev, said, sizeof(said))) {
+		snprintf(why, len, "its daemon lost the writer lock (%s): it was fenced", said);
+		return false;
+	}
+	st = m->store ? m->store(m->store_arg) : NULL;
+	if (!st || fl_volume_open(st, name, &v, NULL, 0))
+		return true;
+	pid = fl_pidfile_read(dev);
+	held = fl_volume_holder(v, &h);
+	snprintf(host, sizeof(host), "%.32s", m->host);
+	if (held == 0) {
+		snprintf(why, len, "nobody holds the volume's writer lock any more: it was fenced");
+		ok = false;
+	} else if (held > 0 && (strcmp(h.host, host) || (pid > 0 && h.pid != pid))) {
+		snprintf(
+			why, len,
+			"the volume's writer lock is held by host %s (pid %ld), not by this mount's daemon (pid %ld): it was fenced",
+			h.host, h.pid, pid);
+		ok = false;
+	}
+	fl_volume_close(v);
+	return ok;
 }
 
 /* ---------- the persisted set ---------- */
@@ -670,6 +719,7 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 		    size_t errlen)
 {
 	struct mi_ent e;
+	char why[512];
 	int ret;
 
 	ret = mkdir_p(dir, 0755);
@@ -678,10 +728,17 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 		goto out;
 	}
 	ret = mi_find(dir, &e);
-	if (ret == 1 && !strcmp(e.fstype, FSTYPE) && !strcmp(e.source, name) && mount_alive(&e)) {
-		fl_notice("volume %s is already mounted at %s: using that mount", name, dir);
-		ret = 0;
-		goto out;
+	if (ret == 1 && !strcmp(e.fstype, FSTYPE) && !strcmp(e.source, name)) {
+		if (mount_usable(m, name, &e, why, sizeof(why))) {
+			fl_notice("volume %s is already mounted at %s: using that mount", name,
+				  dir);
+			ret = 0;
+			goto out;
+		}
+		fl_warn("volume %s: the mount at %s is unusable (%s): detaching it", name, dir,
+			why);
+		umount2(dir, MNT_DETACH);
+		ret = mi_find(dir, &e);
 	}
 	if (ret == 1) {
 		fl_seterr(
@@ -789,7 +846,7 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 {
 	struct mi_ent mi;
 	struct mnt *e;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], why[512] = "";
 	bool mounted, fresh = false;
 	int ret;
 
@@ -812,10 +869,22 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 	snprintf(dir, sizeof(dir), "%s", e->path);
 	pthread_mutex_unlock(&m->lock);
 
-	/* a mount whose daemon died is of no use to a new container: mount again */
-	if (mounted && (mi_find(dir, &mi) != 1 || strcmp(mi.fstype, FSTYPE) || !mount_alive(&mi))) {
-		fl_warn("volume %s: the mount at %s is gone or its daemon died; mounting it again",
-			name, dir);
+	/* a mount whose daemon died, or that was fenced, is of no use to a new container:
+	 * its users are stale (their containers get errors from it); mount again */
+	if (mounted && (mi_find(dir, &mi) != 1 || strcmp(mi.fstype, FSTYPE) ||
+			!mount_usable(m, name, &mi, why, sizeof(why)))) {
+		size_t i, stale;
+
+		pthread_mutex_lock(&m->lock);
+		stale = e->nids;
+		for (i = 0; i < e->nids; i++)
+			free(e->ids[i]);
+		e->nids = 0;
+		e->mounted = false;
+		persist(m, e, NULL, 0);
+		pthread_mutex_unlock(&m->lock);
+		fl_warn("volume %s: the mount at %s is gone or unusable (%s): detached, its %zu stale user(s) dropped; mounting it again",
+			name, dir, why[0] ? why : "not mounted", stale);
 		umount2(dir, MNT_DETACH);
 		mounted = false;
 	}
@@ -963,7 +1032,7 @@ int fl_mounts_lookup(struct fl_mounts *m, const char *name, char *path, size_t p
 /* Loads one state file.  A set whose mount is gone is forgotten. */
 static void load_one(struct fl_mounts *m, const char *file)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX], why[512];
 	const char *name = NULL, *uuid = NULL, *mp = NULL;
 	json_t *o = NULL, *ids = NULL, *v;
 	json_error_t jerr;
@@ -989,9 +1058,9 @@ static void load_one(struct fl_mounts *m, const char *file)
 		unlink(path);
 		goto out;
 	}
-	if (!mount_alive(&mi)) {
-		fl_warn("volume %s: the daemon of %s died: detaching the dead mount and forgetting its %zu user(s)",
-			name, dir, json_array_size(ids));
+	if (!mount_usable(m, name, &mi, why, sizeof(why))) {
+		fl_warn("volume %s: not adopting the mount at %s: %s; detached it and forgot its %zu user(s) (containers still using it get I/O errors: restart them)",
+			name, dir, why, json_array_size(ids));
 		umount2(dir, MNT_DETACH);
 		rmdir(dir);
 		unlink(path);
@@ -1018,6 +1087,7 @@ out:
 static int adopt_cb(void *arg, const struct mi_ent *mi)
 {
 	struct fl_mounts *m = arg;
+	char why[512];
 	const char *base = strrchr(mi->point, '/');
 	size_t rootlen = strlen(m->root);
 	struct mnt *e;
@@ -1028,7 +1098,16 @@ static int adopt_cb(void *arg, const struct mi_ent *mi)
 		goto out;
 	pthread_mutex_lock(&m->lock);
 	e = find_locked(m, mi->source);
-	if (!e && mount_alive(mi)) {
+	pthread_mutex_unlock(&m->lock);
+	if (!e && !mount_usable(m, mi->source, mi, why, sizeof(why))) {
+		fl_warn("volume %s: not adopting the mount at %s: %s; detached it", mi->source,
+			mi->point, why);
+		umount2(mi->point, MNT_DETACH);
+		goto out;
+	}
+	pthread_mutex_lock(&m->lock);
+	e = find_locked(m, mi->source);
+	if (!e) {
 		e = new_entry(m, mi->source);
 		if (e) {
 			e->mounted = true;
@@ -1076,6 +1155,8 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 	m->pool = dup_opt(c->pool, &ok);
 	m->host = dup_opt(c->host ? c->host : "", &ok);
 	m->lease_s = c->lease_s;
+	m->store = c->store;
+	m->store_arg = c->store_arg;
 	if (!ok)
 		goto out_err;
 	snprintf(m->mdir, sizeof(m->mdir), "%s/mounts", c->state_dir);

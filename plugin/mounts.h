@@ -41,10 +41,18 @@ struct fl_mounts_config {
 	const char *pool;
 	const char *host; /* this host's name, as mount.flockerfs writes it into locks */
 	unsigned lease_s; /* handed to mount.flockerfs as lease= (0: not, its default) */
+	/* The pool, to check that a mount found here still holds its volume's writer
+	 * lock (NULL, or a NULL answer: not checked).  Called from any thread. */
+	struct fl_store *(*store)(void *arg);
+	void *store_arg;
 };
 
 /* Creates the directories, loads the persisted sets and adopts the flockerfs
- * mounts under mount_root.  *out is the caller's: fl_mounts_free. */
+ * mounts under mount_root.  A mount whose daemon is gone, or was fenced (it
+ * says it lost its writer lock, or the lock is no longer its own), is not
+ * adopted: it is detached and its users forgotten, and the log says so; the
+ * same holds for such a mount found by fl_mounts_acquire, which then mounts
+ * the volume afresh.  *out is the caller's: fl_mounts_free. */
 int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, char *err,
 		   size_t errlen);
 /* Frees the table; never unmounts.  No call may be running. */

@@ -27,6 +27,7 @@
 #define SESS_OUT_MAX   (64u << 20) /* queued output before a slow agent is dropped */
 #define HANDSHAKE_S    10
 #define PUSH_TIMEOUT_S 20
+#define PROBE_MS       1000 /* how long a silent node's mount daemon has to answer */
 
 struct fl_sess {
 	struct fl_ctl *c;
@@ -114,6 +115,24 @@ static struct fl_node_live *node_get(struct fl_ctl *c, const char *uuid, const c
 bool fl_ctl_node_alive(struct fl_ctl *c, const struct fl_node_live *n)
 {
 	return n && fl_now_mono() - n->last_hb < (double)c->o.lease_s;
+}
+
+/*
+ * Is the holder of a lease still there to be asked?  Yes while connected and
+ * heard from within the lease; a node whose connection closed (its agent
+ * stopped or died: the kernel closed its socket) is given one heartbeat
+ * interval to come back.  A node that is not there is not fenced yet: its mount daemon
+ * is probed first (acq_writer_alive), so a running container never loses
+ * its volume to an agent restart.
+ */
+static bool holder_present(struct fl_ctl *c, const struct fl_node_live *n)
+{
+	double silent;
+
+	if (!fl_ctl_node_alive(c, n))
+		return false;
+	silent = fl_now_mono() - n->last_hb;
+	return n->sess || silent < (double)c->o.heartbeat_s;
 }
 
 const struct fl_mount_rep *fl_ctl_mount_of(struct fl_node_live *n, const char *uuid)
@@ -901,6 +920,72 @@ out:
 	return ret;
 }
 
+/*
+ * The holder node missed its heartbeats, but its agent alone may be down (a
+ * restart) while its mount daemon still serves containers: 1 (msg says so)
+ * when the volume's writer lock is the node's and its mount daemon answers a
+ * probe and renews the lock; 0 when the lock is not the node's, or its daemon
+ * is silent or stopped renewing (fence it); a negative errno when the writer
+ * cannot be asked (msg says why).
+ */
+static int acq_writer_alive(struct fl_acq *a, const struct fl_lease *l, char *msg, size_t len)
+{
+	struct fl_ctl *c = a->c;
+	struct fl_store *pool = fl_state_pool(c->state);
+	struct fl_node_live *n = fl_ctl_node(c, l->node);
+	const struct fl_node_rec *nr = fl_state_node(c->state, l->node);
+	const struct fl_mount_rep *m = mount_any(n, a->uuid);
+	const char *host = n && n->host[0] ? n->host : (nr ? nr->host : "");
+	struct fl_volume *v = NULL;
+	struct fl_holder h;
+	char err[256] = "", why[256] = "";
+	double t0 = fl_now_mono();
+	int ret;
+
+	ret = fl_volume_open(pool, a->name, &v, err, sizeof(err));
+	if (ret) {
+		snprintf(msg, len, "%s", err);
+		return ret;
+	}
+	ret = fl_volume_holder(v, &h);
+	if (ret < 0) {
+		snprintf(msg, len, "cannot read the lock of volume %s: %s", a->name,
+			 strerror(-ret));
+		goto out;
+	}
+	if (ret == 0 || !((m && m->addr[0] && same_addr(m->addr, h.addr)) ||
+			  (host[0] && !strcmp(host, h.host)))) {
+		ret = 0; /* no writer, or not the node's: nothing of the node's to spare */
+		goto out;
+	}
+	ret = fl_volume_probe(v, &h, PROBE_MS, why, sizeof(why));
+	if (ret == -EOPNOTSUPP) {
+		ret = 0;
+		goto out;
+	}
+	if (ret < 0) {
+		snprintf(msg, len, "node %s is silent and %s", l->node_name, why);
+		goto out;
+	}
+	fl_info("volume %s: probe of node %s's mount daemon took %.3f s: %s", a->name, l->node_name,
+		fl_now_mono() - t0, why);
+	if (ret == 1) {
+		char since[32];
+
+		fmt_when(l->since, since, sizeof(since));
+		snprintf(
+			msg, len,
+			"volume %s is in use on node %s since %s: its agent has not answered for %.0f s, but %s",
+			a->name, l->node_name, since, n ? fl_now_mono() - n->last_hb : 0.0, why);
+		fl_notice(
+			"node %s missed its heartbeats, but its mount of volume %s is alive (%s): not fencing it",
+			l->node_name, a->name, why);
+	}
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
 static void acq_push_unmount(struct fl_acq *a, struct fl_node_live *n)
 {
 	struct fl_sess *s = n->sess;
@@ -1000,7 +1085,7 @@ static void acq_step(struct fl_acq *a)
 		return;
 	}
 	n = fl_ctl_node(c, l.node);
-	if (fl_ctl_node_alive(c, n)) {
+	if (holder_present(c, n)) {
 		if (fl_ctl_mount_of(n, a->uuid)) {
 			snprintf(msg, sizeof(msg), "volume %s is in use on node %s since %s",
 				 a->name, l.node_name, since);
@@ -1018,14 +1103,22 @@ static void acq_step(struct fl_acq *a)
 		a->st = ACQ_WAIT_HOLDER; /* the tick looks again */
 		return;
 	}
-	/* the holder missed its heartbeats past the lease: fence it, then grant */
+	/* the holder missed its heartbeats past the lease: unless its mount daemon
+	 * still answers and renews the writer lock, fence it, then grant */
+	ret = acq_writer_alive(a, &l, msg, sizeof(msg));
+	if (ret) {
+		acq_finish(a, ret > 0 ? -EBUSY : ret, msg);
+		return;
+	}
 	ret = acq_fence(a, &l, msg, sizeof(msg));
 	if (ret) {
 		acq_finish(a, ret, msg);
 		return;
 	}
-	fl_notice("node %s missed its heartbeats for over %u s: volume %s goes to node %s",
-		  l.node_name, c->o.lease_s, a->name, a->node_name);
+	fl_notice(
+		"node %s is gone (silent for %.1f s%s) and its mount daemon is not alive: volume %s goes to node %s",
+		l.node_name, n ? fl_now_mono() - n->last_hb : 0.0,
+		n && n->sess ? "" : ", disconnected", a->name, a->node_name);
 	acq_grant(a, &l);
 }
 

@@ -27,6 +27,12 @@
  * certificate, never from the frame.  A second connection of a node replaces
  * the first.  A node is alive while its last heartbeat is younger than
  * lease_s; a new leader counts every known node as alive from its start.
+ * The holder of a lease is gone once it is not alive, or disconnected and
+ * silent for a heartbeat interval; even then its lease is taken only when
+ * the volume's writer lock is not its mount daemon's, or that daemon does
+ * not answer a probe (a RADOS notify on the volume's super object) within
+ * 1 s with a lock renewal younger than its lease: an agent restart never
+ * costs a running container its volume.
  *
  * Everything runs on one libevent loop, RADOS calls included: no locks.
  */
@@ -43,8 +49,8 @@
 #include "cluster/control/ctl_state.h"
 #include "cluster/net/tls.h"
 
-#define FL_CTL_LEASE_S	   10
-#define FL_CTL_HEARTBEAT_S 2
+#define FL_CTL_LEASE_S	   5
+#define FL_CTL_HEARTBEAT_S 1
 #define FL_CTL_ACQUIRE_S   30 /* longest wait of an acquire for a holder's answer */
 #define FL_CTL_MOUNTS_MAX  4096
 

@@ -296,6 +296,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 struct renewer {
 	struct fl_volume *v;
 	struct fl_core *core;
+	dev_t mdev; /* the mount's pid file, marked once the lock is lost */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
@@ -337,6 +338,8 @@ static void *renew_thread(void *arg)
 				fl_err("volume %s: lost the writer lock; every change now fails with EIO",
 				       r->v->super.name);
 				fl_core_set_error(r->core, -EIO);
+				if (r->mdev)
+					fl_pidfile_mark_fenced(r->mdev, strerror(-ret));
 			}
 		}
 	}
@@ -570,6 +573,8 @@ int main(int argc, char **argv)
 		}
 		if (ret)
 			goto out;
+		/* answers flocker-control's probes: this writer is alive */
+		fl_volume_watch(v);
 	}
 	co.ro = o.ro;
 	co.dirty_max = o.dirty_max;
@@ -616,6 +621,7 @@ int main(int argc, char **argv)
 	if (!o.ro) {
 		rn.v = v;
 		rn.core = core;
+		rn.mdev = mdev;
 		if (pthread_create(&rt, NULL, renew_thread, &rn) == 0)
 			renewing = true;
 	}

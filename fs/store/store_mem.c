@@ -1563,6 +1563,43 @@ static struct fl_batch *mem_batch_new(struct fl_store *st)
 	return &b->base;
 }
 
+/* No watches in memory: probes of a writer say so, and callers fall back. */
+static int mem_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
+		     uint64_t *handle)
+{
+	(void)st;
+	(void)oid;
+	(void)reply;
+	(void)arg;
+	*handle = 0;
+	return -EOPNOTSUPP;
+}
+
+static int mem_watch_check(struct fl_store *st, uint64_t handle)
+{
+	(void)st;
+	(void)handle;
+	return -EOPNOTSUPP;
+}
+
+static int mem_unwatch(struct fl_store *st, uint64_t handle)
+{
+	(void)st;
+	(void)handle;
+	return 0;
+}
+
+static int mem_notify(struct fl_store *st, const char *oid, unsigned timeout_ms,
+		      fl_notify_ack_cb cb, void *arg)
+{
+	(void)st;
+	(void)oid;
+	(void)timeout_ms;
+	(void)cb;
+	(void)arg;
+	return -EOPNOTSUPP;
+}
+
 static const struct fl_store_ops mem_ops = {
 	.close = mem_close,
 	.clone_ns = mem_clone_ns,
@@ -1583,5 +1620,9 @@ static const struct fl_store_ops mem_ops = {
 	.break_lock = mem_break_lock,
 	.self_addr = mem_self_addr,
 	.blocklist_add = mem_blocklist_add,
+	.watch = mem_watch,
+	.watch_check = mem_watch_check,
+	.unwatch = mem_unwatch,
+	.notify = mem_notify,
 	.batch_new = mem_batch_new,
 };

@@ -774,6 +774,103 @@ out:
 	return r;
 }
 
+/* --- watch and notify --- */
+
+struct rwatch {
+	struct rstore *rs;
+	fl_watch_reply reply;
+	void *arg;
+	uint64_t cookie;
+	char oid[];
+};
+
+static void r_watch_cb(void *arg, uint64_t notify_id, uint64_t handle, uint64_t notifier_id,
+		       void *data, size_t data_len)
+{
+	struct rwatch *w = arg;
+	char buf[512];
+	size_t n = w->reply(w->arg, buf, sizeof(buf));
+
+	(void)notifier_id;
+	(void)data;
+	(void)data_len;
+	rados_notify_ack(w->rs->io, w->oid, notify_id, handle, buf, (int)(n < sizeof(buf) ? n : 0));
+}
+
+static void r_watch_err(void *arg, uint64_t cookie, int err)
+{
+	(void)arg;
+	(void)cookie;
+	(void)err; /* watch_check says so; the owner watches again */
+}
+
+static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
+		   uint64_t *handle)
+{
+	size_t n = strlen(oid) + 1;
+	struct rwatch *w = malloc(sizeof(*w) + n);
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	w->rs = rs_of(st);
+	w->reply = reply;
+	w->arg = arg;
+	memcpy(w->oid, oid, n);
+	r = rados_watch2(w->rs->io, oid, &w->cookie, r_watch_cb, r_watch_err, w);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	*handle = (uint64_t)(uintptr_t)w;
+	return 0;
+}
+
+static int r_watch_check(struct fl_store *st, uint64_t handle)
+{
+	struct rwatch *w = (struct rwatch *)(uintptr_t)handle;
+	int r = rados_watch_check(rs_of(st)->io, w->cookie);
+
+	return r < 0 ? r : 0;
+}
+
+static int r_unwatch(struct fl_store *st, uint64_t handle)
+{
+	struct rwatch *w = (struct rwatch *)(uintptr_t)handle;
+	int r = rados_unwatch2(rs_of(st)->io, w->cookie);
+
+	/* no callback may still be running with w */
+	rados_watch_flush(rs_of(st)->conn->cluster);
+	free(w);
+	return r;
+}
+
+static int r_notify(struct fl_store *st, const char *oid, unsigned timeout_ms, fl_notify_ack_cb cb,
+		    void *arg)
+{
+	char *reply = NULL;
+	size_t len = 0;
+	int r = rados_notify2(rs_of(st)->io, oid, "probe", 5, timeout_ms, &reply, &len);
+	struct dec d = {(const unsigned char *)reply, (const unsigned char *)reply + len};
+	const unsigned char *p;
+	uint32_t n, blen;
+
+	if (r < 0 && r != -ETIMEDOUT)
+		goto out;
+	/* le32 acks, {le64 gid, le64 cookie, le32 len, bytes}*, le32 timeouts, ... */
+	if (!reply || d_u32(&d, &n))
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		if (d_take(&d, 16, NULL) || d_u32(&d, &blen) || d_take(&d, blen, &p))
+			break;
+		cb(arg, p, blen);
+	}
+out:
+	if (reply)
+		rados_buffer_free(reply);
+	return r < 0 ? r : 0;
+}
+
 /* Copies the i-th of the NUL-separated strings in buf[len] ("" if there is none). */
 static void copy_nth(char *dst, size_t dstlen, const char *buf, size_t len, size_t i)
 {
@@ -1207,5 +1304,9 @@ static const struct fl_store_ops rados_ops = {
 	.break_lock = r_break_lock,
 	.self_addr = r_self_addr,
 	.blocklist_add = r_blocklist_add,
+	.watch = r_watch,
+	.watch_check = r_watch_check,
+	.unwatch = r_unwatch,
+	.notify = r_notify,
 	.batch_new = r_batch_new,
 };

@@ -60,6 +60,46 @@ long fl_pidfile_read(dev_t dev)
 	return pid > 0 ? pid : 0;
 }
 
+int fl_pidfile_mark_fenced(dev_t dev, const char *why)
+{
+	char path[128], tmp[140], text[512];
+	int fd, n;
+
+	pid_path(path, sizeof(path), dev);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(text, sizeof(text), "%ld\nfenced: %.400s\n", (long)getpid(), why);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, (size_t)n) != n) {
+		close(fd);
+		unlink(tmp);
+		return -EIO;
+	}
+	close(fd);
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+bool fl_pidfile_fenced(dev_t dev, char *why, size_t len)
+{
+	char path[128], line[512] = "";
+	bool fenced = false;
+	FILE *f;
+
+	pid_path(path, sizeof(path), dev);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(line, sizeof(line), f) && fgets(line, sizeof(line), f) &&
+	    !strncmp(line, "fenced: ", 8)) {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(why, len, "%s", line + 8);
+		fenced = true;
+	}
+	fclose(f);
+	return fenced;
+}
+
 bool fl_pid_is_zombie(long pid)
 {
 	char path[64], buf[512], *p;

@@ -12,6 +12,11 @@ int fl_pidfile_write(dev_t dev);
 void fl_pidfile_remove(dev_t dev);
 /* The daemon's pid, or 0 when unknown. */
 long fl_pidfile_read(dev_t dev);
+/* The daemon lost its writer lock (fenced): says so on the pid file's second line
+ * ("fenced: WHY"), for the agent that finds the mount. */
+int fl_pidfile_mark_fenced(dev_t dev, const char *why);
+/* true and the line's text when the daemon of the mount said it was fenced. */
+bool fl_pidfile_fenced(dev_t dev, char *why, size_t len);
 bool fl_pid_is_zombie(long pid);
 
 #endif

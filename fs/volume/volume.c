@@ -365,6 +365,8 @@ void fl_volume_close(struct fl_volume *v)
 {
 	if (!v)
 		return;
+	if (v->watching)
+		v->st->ops->unwatch(v->st, v->watch);
 	if (v->locked) {
 		release_writer(v);
 		v->st->ops->unlock(v->st, FL_OID_SUPER, FL_LOCK_NAME, v->cookie);
@@ -413,6 +415,14 @@ int fl_volume_holder(struct fl_volume *v, struct fl_holder *h)
 	if (!h->addr[0])
 		snprintf(h->addr, sizeof(h->addr), "%s", lk[0].addr);
 	return 1;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void fmt_since(int64_t t, char *buf, size_t len)
@@ -630,6 +640,7 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 						 "flockerfs writer", v->lease_s, false);
 		if (ret == 0) {
 			v->locked = true;
+			__atomic_store_n(&v->renewed_ms, mono_ms(), __ATOMIC_RELAXED);
 			ret = claim_writer(v, addr, fenced, err, errlen);
 			if (ret) {
 				v->st->ops->unlock(v->st, FL_OID_SUPER, FL_LOCK_NAME, v->cookie);
@@ -684,7 +695,100 @@ int fl_volume_renew(struct fl_volume *v)
 					 "flockerfs writer", v->lease_s, true);
 	if (ret == -EEXIST)
 		ret = 0;
+	if (ret == 0) {
+		__atomic_store_n(&v->renewed_ms, mono_ms(), __ATOMIC_RELAXED);
+		if (v->watching && v->st->ops->watch_check(v->st, v->watch) < 0) {
+			/* the watch broke (an OSD moved, a connection reset): watch again */
+			v->st->ops->unwatch(v->st, v->watch);
+			v->watching = false;
+			if (fl_volume_watch(v) == 0)
+				fl_notice("volume %s: watching the superblock again",
+					  v->super.name);
+		}
+	}
 	return ret;
+}
+
+/* The answer to a probe: "cookie\nms since the last renewal\nlease seconds". */
+static size_t watch_reply(void *arg, char *buf, size_t cap)
+{
+	struct fl_volume *v = arg;
+	int64_t age = mono_ms() - __atomic_load_n(&v->renewed_ms, __ATOMIC_RELAXED);
+	int n = snprintf(buf, cap, "%s\n%lld\n%u", v->cookie, (long long)age, v->lease_s);
+
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+int fl_volume_watch(struct fl_volume *v)
+{
+	int ret;
+
+	if (v->watching)
+		return 0;
+	ret = v->st->ops->watch(v->st, FL_OID_SUPER, watch_reply, v, &v->watch);
+	if (ret == 0)
+		v->watching = true;
+	else if (ret != -EOPNOTSUPP)
+		fl_warn("volume %s: cannot watch the superblock: %s (probes of this writer go unanswered)",
+			v->super.name, strerror(-ret));
+	return ret;
+}
+
+struct probe {
+	const struct fl_holder *h;
+	bool answered;
+	long long age_ms;
+	unsigned lease_s;
+};
+
+static void probe_ack(void *arg, const void *buf, size_t len)
+{
+	struct probe *p = arg;
+	char text[512], *nl;
+	long long age = -1;
+	unsigned lease = 0;
+
+	if (len >= sizeof(text))
+		return;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	nl = strchr(text, '\n');
+	if (!nl)
+		return;
+	*nl = '\0';
+	if (strcmp(text, p->h->cookie) || sscanf(nl + 1, "%lld\n%u", &age, &lease) != 2)
+		return;
+	p->answered = true;
+	p->age_ms = age;
+	p->lease_s = lease;
+}
+
+int fl_volume_probe(struct fl_volume *v, const struct fl_holder *h, unsigned timeout_ms, char *why,
+		    size_t whylen)
+{
+	struct probe p = {.h = h, .age_ms = -1};
+	int ret = v->st->ops->notify(v->st, FL_OID_SUPER, timeout_ms, probe_ack, &p);
+
+	if (ret < 0 && ret != -ETIMEDOUT) {
+		fl_seterr(why, whylen, "cannot probe the writer of volume %s: %s", v->super.name,
+			  strerror(-ret));
+		return ret;
+	}
+	if (!p.answered) {
+		fl_seterr(why, whylen, "its mount daemon (pid %ld) did not answer within %u ms",
+			  h->pid, timeout_ms);
+		return 0;
+	}
+	if (p.age_ms < 0 || p.age_ms > (long long)p.lease_s * 1000) {
+		fl_seterr(
+			why, whylen,
+			"its mount daemon (pid %ld) answers but renewed its lock %.1f s ago (lease %u s)",
+			h->pid, (double)p.age_ms / 1000.0, p.lease_s);
+		return 0;
+	}
+	fl_seterr(why, whylen, "its mount daemon (pid %ld) answers and renewed its lock %.1f s ago",
+		  h->pid, (double)p.age_ms / 1000.0);
+	return 1;
 }
 
 int fl_volume_write_super(struct fl_volume *v)

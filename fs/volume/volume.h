@@ -25,6 +25,9 @@ struct fl_volume {
 	char cookie[160];	   /* our lock cookie while we hold the writer lock */
 	bool locked;
 	unsigned lease_s;
+	bool watching;	    /* fl_volume_watch: answering probes */
+	uint64_t watch;	    /* its store handle */
+	int64_t renewed_ms; /* monotonic ms of the last lock or renewal; atomic */
 };
 
 /* A parsed lock cookie "host|pid|since|addr" of a writer. */
@@ -55,6 +58,19 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 int fl_volume_renew(struct fl_volume *v);
 /* The current writer, if any: 1 and *h filled, 0 if none, or a negative errno. */
 int fl_volume_holder(struct fl_volume *v, struct fl_holder *h);
+
+/*
+ * Liveness of a writer, beyond its lock.  The writer (holding the lock)
+ * watches the superblock object and answers every notify with its cookie and
+ * the age of its last lock renewal; fl_volume_renew watches again if the
+ * watch broke.  fl_volume_probe asks the current writer h: 1 when it
+ * answered within timeout_ms and renewed within its lease (why says how
+ * long ago), 0 when it did not answer or stopped renewing, a negative errno
+ * when it cannot be asked (-EOPNOTSUPP: no watches in this store).
+ */
+int fl_volume_watch(struct fl_volume *v);
+int fl_volume_probe(struct fl_volume *v, const struct fl_holder *h, unsigned timeout_ms, char *why,
+		    size_t whylen);
 
 int fl_volume_write_super(struct fl_volume *v);
 /* Removes a volume and all its objects; -EBUSY while someone holds it read-write. */

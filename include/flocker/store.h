@@ -47,6 +47,11 @@ struct fl_omap_cmp {
 	size_t len;
 };
 
+/* Fills buf (cap bytes) with the answer to a notify on a watched object; returns its length. */
+typedef size_t (*fl_watch_reply)(void *arg, char *buf, size_t cap);
+/* One watcher's answer to a notify. */
+typedef void (*fl_notify_ack_cb)(void *arg, const void *buf, size_t len);
+
 struct fl_store_ops {
 	void (*close)(struct fl_store *st);
 	/* A new handle on the same connection and pool, in namespace ns. */
@@ -93,6 +98,20 @@ struct fl_store_ops {
 	int (*self_addr)(struct fl_store *st, char *buf, size_t len);
 	/* Fence a client by address for expire_s seconds (0 = Ceph's default). */
 	int (*blocklist_add)(struct fl_store *st, const char *addr, unsigned expire_s);
+
+	/* Watches oid: every notify to it is answered at once (from a store thread) with
+	 * what reply writes.  *handle is for watch_check and unwatch.  -EOPNOTSUPP when the
+	 * store has no watches. */
+	int (*watch)(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
+		     uint64_t *handle);
+	/* 0 while the watch is registered, else a negative errno (watch again). */
+	int (*watch_check)(struct fl_store *st, uint64_t handle);
+	/* Ends a watch; no reply runs after it returns. */
+	int (*unwatch)(struct fl_store *st, uint64_t handle);
+	/* Notifies oid's watchers and waits up to timeout_ms: cb runs for each answer.
+	 * 0 when every watcher answered, -ETIMEDOUT when some did not. */
+	int (*notify)(struct fl_store *st, const char *oid, unsigned timeout_ms,
+		      fl_notify_ack_cb cb, void *arg);
 
 	/* Batches: many independent ops in flight at once (RADOS aio). */
 	struct fl_batch *(*batch_new)(struct fl_store *st);
