@@ -13,6 +13,7 @@
 
 #include "flocker/log.h"
 #include "flocker/proto.h"
+#include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
 
 #define KEY_TAG	  "tag"
@@ -53,25 +54,6 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem)
 	*arr = p;
 	*cap = ncap;
 	return 0;
-}
-
-static bool uuid_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
 }
 
 void fl_ds_clear(struct fl_ds *d)
@@ -379,134 +361,106 @@ static int dec_node(const char *uuid, const void *p, size_t len, struct fl_node_
 /* ------------------------------------------------------------------ */
 /* the cache */
 
+/*
+ * The four arrays of the cache hold records keyed by their uuid member, in no
+ * order.  A struct karr names one of them (array, count, capacity) with its
+ * record size and how to free a record's heap parts.
+ */
+struct karr {
+	void **v;
+	size_t *n, *cap;
+	size_t size, key_off;
+	void (*clear)(void *rec);
+};
+
+#define KARR(s, f, type, clr)                                                                      \
+	((struct karr){(void **)&(s)->f, &(s)->n##f, &(s)->c##f, sizeof(type),                     \
+		       offsetof(type, uuid), clr})
+
+static void clear_ds(void *d)
+{
+	fl_ds_clear(d);
+}
+
+static void clear_trash(void *t)
+{
+	fl_trash_clear(t);
+}
+
+#define DS(s)	  KARR(s, ds, struct fl_ds, clear_ds)
+#define LEASES(s) KARR(s, leases, struct fl_lease, NULL)
+#define TRASH(s)  KARR(s, trash, struct fl_trash, clear_trash)
+#define NODES(s)  KARR(s, nodes, struct fl_node_rec, NULL)
+
+static void *karr_at(struct karr a, size_t i)
+{
+	return (char *)*a.v + i * a.size;
+}
+
+/* The index of the record with this uuid, or -1. */
+static ssize_t karr_find(struct karr a, const char *uuid)
+{
+	size_t i;
+
+	for (i = 0; i < *a.n; i++)
+		if (!strcmp((const char *)karr_at(a, i) + a.key_off, uuid))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Adds rec, or replaces the record with its uuid; takes ownership of rec's
+ * heap parts.  0 or -ENOMEM (rec then still owns them). */
+static int karr_put(struct karr a, const void *rec)
+{
+	ssize_t i = karr_find(a, (const char *)rec + a.key_off);
+
+	if (i >= 0) {
+		if (a.clear)
+			a.clear(karr_at(a, (size_t)i));
+	} else {
+		if (grow(a.v, a.cap, *a.n, a.size))
+			return -ENOMEM;
+		i = (ssize_t)(*a.n)++;
+	}
+	memcpy(karr_at(a, (size_t)i), rec, a.size);
+	return 0;
+}
+
+/* The record with this uuid, or NULL. */
+static void *karr_get(struct karr a, const char *uuid)
+{
+	ssize_t i = karr_find(a, uuid);
+
+	return i >= 0 ? karr_at(a, (size_t)i) : NULL;
+}
+
+static void karr_rm(struct karr a, const char *uuid)
+{
+	ssize_t i = karr_find(a, uuid);
+
+	if (i < 0)
+		return;
+	if (a.clear)
+		a.clear(karr_at(a, (size_t)i));
+	if ((size_t)i != --*a.n)
+		memcpy(karr_at(a, (size_t)i), karr_at(a, *a.n), a.size);
+}
+
+static void karr_empty(struct karr a)
+{
+	size_t i;
+
+	for (i = 0; a.clear && i < *a.n; i++)
+		a.clear(karr_at(a, i));
+	*a.n = 0;
+}
+
 static void cache_clear(struct fl_state *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nds; i++)
-		fl_ds_clear(&s->ds[i]);
-	for (i = 0; i < s->ntrash; i++)
-		fl_trash_clear(&s->trash[i]);
-	s->nds = s->nleases = s->ntrash = s->nnodes = 0;
-}
-
-static ssize_t find_ds(const struct fl_state *s, const char *uuid)
-{
-	size_t i;
-
-	for (i = 0; i < s->nds; i++)
-		if (!strcmp(s->ds[i].uuid, uuid))
-			return (ssize_t)i;
-	return -1;
-}
-
-static ssize_t find_lease(const struct fl_state *s, const char *uuid)
-{
-	size_t i;
-
-	for (i = 0; i < s->nleases; i++)
-		if (!strcmp(s->leases[i].uuid, uuid))
-			return (ssize_t)i;
-	return -1;
-}
-
-static ssize_t find_trash(const struct fl_state *s, const char *uuid)
-{
-	size_t i;
-
-	for (i = 0; i < s->ntrash; i++)
-		if (!strcmp(s->trash[i].uuid, uuid))
-			return (ssize_t)i;
-	return -1;
-}
-
-/* Takes ownership of d's heap parts. */
-static int cache_put_ds(struct fl_state *s, struct fl_ds *d)
-{
-	ssize_t i = find_ds(s, d->uuid);
-
-	if (i >= 0) {
-		fl_ds_clear(&s->ds[i]);
-		s->ds[i] = *d;
-		return 0;
-	}
-	if (grow((void **)&s->ds, &s->cds, s->nds, sizeof(*s->ds)))
-		return -ENOMEM;
-	s->ds[s->nds++] = *d;
-	return 0;
-}
-
-static void cache_rm_ds(struct fl_state *s, const char *uuid)
-{
-	ssize_t i = find_ds(s, uuid);
-
-	if (i < 0)
-		return;
-	fl_ds_clear(&s->ds[i]);
-	s->ds[i] = s->ds[--s->nds];
-}
-
-static int cache_put_lease(struct fl_state *s, const struct fl_lease *l)
-{
-	ssize_t i = find_lease(s, l->uuid);
-
-	if (i >= 0) {
-		s->leases[i] = *l;
-		return 0;
-	}
-	if (grow((void **)&s->leases, &s->cleases, s->nleases, sizeof(*s->leases)))
-		return -ENOMEM;
-	s->leases[s->nleases++] = *l;
-	return 0;
-}
-
-static void cache_rm_lease(struct fl_state *s, const char *uuid)
-{
-	ssize_t i = find_lease(s, uuid);
-
-	if (i >= 0)
-		s->leases[i] = s->leases[--s->nleases];
-}
-
-static int cache_put_trash(struct fl_state *s, struct fl_trash *t)
-{
-	ssize_t i = find_trash(s, t->uuid);
-
-	if (i >= 0) {
-		fl_trash_clear(&s->trash[i]);
-		s->trash[i] = *t;
-		return 0;
-	}
-	if (grow((void **)&s->trash, &s->ctrash, s->ntrash, sizeof(*s->trash)))
-		return -ENOMEM;
-	s->trash[s->ntrash++] = *t;
-	return 0;
-}
-
-static void cache_rm_trash(struct fl_state *s, const char *uuid)
-{
-	ssize_t i = find_trash(s, uuid);
-
-	if (i < 0)
-		return;
-	fl_trash_clear(&s->trash[i]);
-	s->trash[i] = s->trash[--s->ntrash];
-}
-
-static int cache_put_node(struct fl_state *s, const struct fl_node_rec *n)
-{
-	size_t i;
-
-	for (i = 0; i < s->nnodes; i++) {
-		if (!strcmp(s->nodes[i].uuid, n->uuid)) {
-			s->nodes[i] = *n;
-			return 0;
-		}
-	}
-	if (grow((void **)&s->nodes, &s->cnodes, s->nnodes, sizeof(*s->nodes)))
-		return -ENOMEM;
-	s->nodes[s->nnodes++] = *n;
-	return 0;
+	karr_empty(DS(s));
+	karr_empty(LEASES(s));
+	karr_empty(TRASH(s));
+	karr_empty(NODES(s));
 }
 
 /* ------------------------------------------------------------------ */
@@ -543,25 +497,25 @@ static int load_config_cb(void *arg, const char *key, const void *val, size_t le
 		struct fl_ds d;
 
 		uuid = key + strlen(PFX_DS);
-		if (!uuid_ok(uuid, strlen(uuid)) || dec_ds(uuid, val, len, &d))
+		if (!fl_uuid_valid(uuid) || dec_ds(uuid, val, len, &d))
 			goto bad;
-		ret = cache_put_ds(s, &d);
+		ret = karr_put(DS(s), &d);
 		if (ret)
 			fl_ds_clear(&d);
 	} else if (!strncmp(key, PFX_LEASE, strlen(PFX_LEASE))) {
 		struct fl_lease l;
 
 		uuid = key + strlen(PFX_LEASE);
-		if (!uuid_ok(uuid, strlen(uuid)) || dec_lease(uuid, val, len, &l))
+		if (!fl_uuid_valid(uuid) || dec_lease(uuid, val, len, &l))
 			goto bad;
-		ret = cache_put_lease(s, &l);
+		ret = karr_put(LEASES(s), &l);
 	} else if (!strncmp(key, PFX_TRASH, strlen(PFX_TRASH))) {
 		struct fl_trash t;
 
 		uuid = key + strlen(PFX_TRASH);
-		if (!uuid_ok(uuid, strlen(uuid)) || dec_trash(uuid, val, len, &t))
+		if (!fl_uuid_valid(uuid) || dec_trash(uuid, val, len, &t))
 			goto bad;
-		ret = cache_put_trash(s, &t);
+		ret = karr_put(TRASH(s), &t);
 		if (ret)
 			fl_trash_clear(&t);
 	}
@@ -577,11 +531,11 @@ static int load_nodes_cb(void *arg, const char *key, const void *val, size_t len
 	struct load_ctx *c = arg;
 	struct fl_node_rec n;
 
-	if (!uuid_ok(key, strlen(key)) || dec_node(key, val, len, &n)) {
+	if (!fl_uuid_valid(key) || dec_node(key, val, len, &n)) {
 		fl_warn("control node entry %s is corrupt, ignored", key);
 		return 0;
 	}
-	return cache_put_node(c->s, &n);
+	return karr_put(NODES(c->s), &n);
 }
 
 static int load(struct fl_state *s, bool *have_tag)
@@ -761,7 +715,7 @@ int fl_state_volume_by_uuid(struct fl_state *s, const char *uuid, char *name,
 			    struct fl_volreg_rec *r)
 {
 	struct reg_find f = {uuid, name, r, false};
-	ssize_t i = find_ds(s, uuid);
+	ssize_t i = karr_find(DS(s), uuid);
 	int ret;
 
 	/* the dataset record names it: one lookup instead of a scan */
@@ -855,8 +809,8 @@ static int reconcile(struct fl_state *s)
 			txn_free(&x);
 			if (!ret) {
 				t->metadata = NULL; /* now d's */
-				cache_rm_trash(s, d.uuid);
-				ret = cache_put_ds(s, &d);
+				karr_rm(TRASH(s), d.uuid);
+				ret = karr_put(DS(s), &d);
 				if (ret)
 					fl_ds_clear(&d);
 			}
@@ -973,35 +927,25 @@ struct fl_store *fl_state_pool(struct fl_state *s)
 	return s->pool;
 }
 
+/* The getters take a const state; the cache's arrays are the state's own. */
 const struct fl_ds *fl_state_ds(const struct fl_state *s, const char *uuid)
 {
-	ssize_t i = find_ds(s, uuid);
-
-	return i >= 0 ? &s->ds[i] : NULL;
+	return karr_get(DS((struct fl_state *)s), uuid);
 }
 
 const struct fl_lease *fl_state_lease(const struct fl_state *s, const char *uuid)
 {
-	ssize_t i = find_lease(s, uuid);
-
-	return i >= 0 ? &s->leases[i] : NULL;
+	return karr_get(LEASES((struct fl_state *)s), uuid);
 }
 
 const struct fl_trash *fl_state_trash(const struct fl_state *s, const char *uuid)
 {
-	ssize_t i = find_trash(s, uuid);
-
-	return i >= 0 ? &s->trash[i] : NULL;
+	return karr_get(TRASH((struct fl_state *)s), uuid);
 }
 
 const struct fl_node_rec *fl_state_node(const struct fl_state *s, const char *uuid)
 {
-	size_t i;
-
-	for (i = 0; i < s->nnodes; i++)
-		if (!strcmp(s->nodes[i].uuid, uuid))
-			return &s->nodes[i];
-	return NULL;
+	return karr_get(NODES((struct fl_state *)s), uuid);
 }
 
 const struct fl_node_rec *fl_state_node_by_name(const struct fl_state *s, const char *name)
@@ -1104,7 +1048,7 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 		*out = d;
 		out->metadata = d.metadata ? strdup(d.metadata) : NULL;
 	}
-	ret = cache_put_ds(s, &d);
+	ret = karr_put(DS(s), &d);
 	if (ret)
 		fl_ds_clear(&d);
 	return ret;
@@ -1131,7 +1075,7 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 	ret = fl_state_volume_by_uuid(s, uuid, name, &t.reg);
 	if (ret == -ENOENT) {
 		fl_seterr(err, errlen, "no such dataset: %s%s", uuid,
-			  find_trash(s, uuid) >= 0 ? " (it is in the trash)" : "");
+			  karr_find(TRASH(s), uuid) >= 0 ? " (it is in the trash)" : "");
 		goto out;
 	}
 	if (ret) {
@@ -1179,8 +1123,8 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 		fl_seterr(err, errlen, "cannot move volume %s to the trash: %s", name, why(ret));
 		goto out;
 	}
-	cache_rm_ds(s, uuid);
-	cache_rm_lease(s, uuid);
+	karr_rm(DS(s), uuid);
+	karr_rm(LEASES(s), uuid);
 	ret = reg_del(s, name, &t.reg);
 	if (ret == -ECANCELED)
 		ret = 0; /* the name changed hands meanwhile: nothing of ours to drop */
@@ -1188,7 +1132,7 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 		fl_warn("volume %s is in the trash but its name stays taken until the next "
 			"start: %s",
 			name, strerror(-ret));
-	ret = cache_put_trash(s, &t);
+	ret = karr_put(TRASH(s), &t);
 	if (!ret)
 		memset(&t, 0, sizeof(t));
 out:
@@ -1233,7 +1177,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		fl_seterr(err, errlen, "cannot restore dataset %s: %s", uuid, why(ret));
 		goto out;
 	}
-	i = find_trash(s, uuid);
+	i = karr_find(TRASH(s), uuid);
 	if (i < 0) {
 		ret = -ENOENT;
 		fl_seterr(err, errlen, "dataset %s is not in the trash", uuid);
@@ -1275,11 +1219,11 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		fl_seterr(err, errlen, "cannot restore volume %s: %s", name, why(ret));
 		goto out;
 	}
-	ret = cache_put_trash(s, &copy);
+	ret = karr_put(TRASH(s), &copy);
 	if (ret)
 		goto out;
 	memset(&copy, 0, sizeof(copy));
-	t = &s->trash[find_trash(s, uuid)];
+	t = karr_get(TRASH(s), uuid);
 	/* step 2: the name, if still free */
 	ret = reg_put(s, name, &t->reg);
 	if (ret) {
@@ -1317,8 +1261,8 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 			  why(ret));
 		goto out;
 	}
-	cache_rm_trash(s, uuid);
-	ret = cache_put_ds(s, &d);
+	karr_rm(TRASH(s), uuid);
+	ret = karr_put(DS(s), &d);
 	if (!ret)
 		memset(&d, 0, sizeof(d));
 	rename_super(s, name);
@@ -1360,7 +1304,7 @@ int fl_state_ds_set_primary(struct fl_state *s, const char *uuid, const char *na
 		fl_seterr(err, errlen, "cannot change dataset %s: %s", uuid, why(ret));
 		goto out;
 	}
-	ret = cache_put_ds(s, &d);
+	ret = karr_put(DS(s), &d);
 	if (!ret)
 		memset(&d, 0, sizeof(d));
 out:
@@ -1401,9 +1345,9 @@ int fl_state_lease_put(struct fl_state *s, const struct fl_lease *l, const struc
 		fl_seterr(err, errlen, "cannot set the lease of dataset %s: %s", l->uuid, why(ret));
 		goto out;
 	}
-	ret = cache_put_lease(s, l);
+	ret = karr_put(LEASES(s), l);
 	if (!ret && set_primary && dcur) {
-		ret = cache_put_ds(s, &d);
+		ret = karr_put(DS(s), &d);
 		if (!ret)
 			memset(&d, 0, sizeof(d));
 	}
@@ -1438,7 +1382,7 @@ int fl_state_lease_del(struct fl_state *s, const char *uuid, const struct fl_lea
 			  why(ret));
 		return ret;
 	}
-	cache_rm_lease(s, uuid);
+	karr_rm(LEASES(s), uuid);
 	return 0;
 }
 
@@ -1507,7 +1451,7 @@ int fl_state_purge(struct fl_state *s, int64_t now)
 		if (ret)
 			return ret;
 		fl_notice("volume %s (%s) purged from the trash", t->name, t->uuid);
-		cache_rm_trash(s, t->uuid);
+		karr_rm(TRASH(s), t->uuid);
 		n++;
 	}
 	return n;
@@ -1542,6 +1486,6 @@ int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, c
 	}
 	fl_frame_enc_free(&e);
 	if (!ret)
-		ret = cache_put_node(s, &n);
+		ret = karr_put(NODES(s), &n);
 	return ret;
 }
