@@ -568,6 +568,42 @@ static int dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 	return 0;
 }
 
+/*
+ * Loads directory ino's entries (if not loaded yet) without the core lock
+ * held while RADOS answers: a directory of n entries takes n / 1024 omap
+ * pages.  For operations that start with a directory and hold nothing else
+ * (lookup, opendir, readdir); the caller gets its inode again after.  Two
+ * threads may load the same directory: the first installs it, the second's
+ * copy goes.  A directory not loaded has no change in memory, so the listing
+ * sees all of it.  On any failure it leaves the load to dir_get.
+ */
+static void dir_prefetch(struct fl_core *c, uint64_t ino)
+{
+	struct fl_inode *ip = fl_ino_find(c, ino);
+	struct dir_load dl = {NULL, 0, ino};
+	char oid[FL_OID_LEN];
+	bool more;
+	int ret;
+
+	if (!ip || ip->dir || !S_ISDIR(ip->r.mode))
+		return;
+	dl.d = fl_dir_new();
+	if (!dl.d)
+		return;
+	fl_oid_dir(oid, ino);
+	pthread_mutex_unlock(&c->lock);
+	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, dir_load_cb, &dl, &more);
+	pthread_mutex_lock(&c->lock);
+	ip = fl_ino_find(c, ino);
+	if (!ret && ip && !ip->dir && !ip->deleted && c->overlay)
+		ret = fl_overlay_dir(c, ino, dl.d);
+	if (ret || !ip || ip->dir || ip->deleted) {
+		fl_dir_free(dl.d);
+		return;
+	}
+	ip->dir = dl.d;
+}
+
 /* ---------- helpers for operations ---------- */
 
 static int check_name(const char *name)
@@ -1447,6 +1483,7 @@ int fl_core_lookup(struct fl_core *c, uint64_t parent, const char *name, struct 
 	if (strlen(name) > FL_NAME_MAX)
 		return -ENAMETOOLONG;
 	lock_core(c);
+	dir_prefetch(c, parent);
 	ret = fl_ino_get(c, parent, &dip);
 	if (ret)
 		goto out;
@@ -2266,6 +2303,7 @@ int fl_core_opendir(struct fl_core *c, uint64_t ino)
 	int ret;
 
 	lock_core(c);
+	dir_prefetch(c, ino);
 	ret = fl_ino_get(c, ino, &ip);
 	if (!ret)
 		ret = dir_get(c, ip, &d);
@@ -2283,6 +2321,7 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 	int ret;
 
 	lock_core(c);
+	dir_prefetch(c, ino);
 	ret = fl_ino_get(c, ino, &ip);
 	if (ret)
 		goto out;
