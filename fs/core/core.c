@@ -95,6 +95,7 @@ static void itab_remove(struct fl_core *c, struct fl_inode *ip)
 
 static void inode_free(struct fl_inode *ip)
 {
+	free(ip->jmap);
 	fl_inode_rec_free(&ip->r);
 	fl_dir_free(ip->dir);
 	free(ip);
@@ -744,15 +745,43 @@ uint64_t fl_file_used(struct fl_core *c, const struct fl_inode *ip, uint64_t siz
 
 void fl_core_reaccount(struct fl_core *c, struct fl_inode *ip)
 {
-	uint64_t u, j;
+	uint64_t u;
 
 	if (!S_ISREG(ip->r.mode))
 		return;
 	u = fl_file_used(c, ip, ip->r.size, 0, 0);
-	j = fl_bmap_used(&ip->r, ip->jsize, c->bsize);
 	c->used_bytes = c->used_bytes >= ip->used ? c->used_bytes - ip->used : 0;
 	c->used_bytes += u;
 	ip->used = u;
+}
+
+void fl_map_save(struct fl_inode *ip)
+{
+	if (ip->jmap_saved || !S_ISREG(ip->r.mode))
+		return;
+	ip->jmap = NULL;
+	ip->njmap = 0;
+	if (ip->r.nbmap) {
+		ip->jmap = malloc(ip->r.nbmap * sizeof(*ip->jmap));
+		if (!ip->jmap)
+			return; /* the checkpoint writes the newer map: only counters may differ */
+		memcpy(ip->jmap, ip->r.bmap, ip->r.nbmap * sizeof(*ip->jmap));
+		ip->njmap = ip->r.nbmap;
+	}
+	ip->jmap_saved = true;
+}
+
+void fl_core_jaccount(struct fl_core *c, struct fl_inode *ip)
+{
+	uint64_t j;
+
+	if (!S_ISREG(ip->r.mode))
+		return;
+	free(ip->jmap);
+	ip->jmap = NULL;
+	ip->njmap = 0;
+	ip->jmap_saved = false;
+	j = fl_bmap_used(&ip->r, ip->jsize, c->bsize);
 	c->jused_bytes = c->jused_bytes >= ip->jused ? c->jused_bytes - ip->jused : 0;
 	c->jused_bytes += j;
 	ip->jused = j;
@@ -1003,6 +1032,7 @@ static void map_listed(struct fl_inode *ip, const uint64_t *idx, size_t n)
 	for (i = 0; i < n; i++) {
 		if (fl_bmap_has(&ip->r, idx[i]))
 			continue;
+		fl_map_save(ip);
 		if (fl_bmap_add(&ip->r, idx[i]) == 0)
 			ip->map_dirty = true;
 	}
@@ -1018,8 +1048,10 @@ static void purge_forget(struct fl_core *c, struct fl_inode *ip, struct fl_txn *
 	fl_txn_simple(t, FL_JOP_ORPHAN_DEL, ino);
 	if (S_ISREG(ip->r.mode)) {
 		/* usage counts regular files only */
+		fl_map_save(ip);
 		fl_bmap_cut(&ip->r, 0);
 		fl_set_jsize(c, ip, 0);
+		fl_core_jaccount(c, ip); /* goes with the INODE_DEL */
 	}
 	if (c->inodes)
 		c->inodes--;
@@ -1190,6 +1222,7 @@ void fl_core_purge_round(struct fl_core *c)
 		if (!purge_plain(ip))
 			continue; /* referenced again meanwhile (cannot happen without a name) */
 		if (S_ISREG(ip->r.mode)) {
+			fl_map_save(ip);
 			fl_bmap_cut(&ip->r, jobs[i].cut);
 			fl_core_reaccount(c, ip);
 		}
@@ -1251,6 +1284,7 @@ int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip)
 	ret = S_ISREG(ip->r.mode) ? trim_beyond(c, ip->r.ino, size, &keep, &nkeep) : 0;
 	lock_core(c);
 	if (!ret && S_ISREG(ip->r.mode)) {
+		fl_map_save(ip);
 		fl_bmap_cut(&ip->r, (size + c->bsize - 1) / c->bsize);
 		map_listed(ip, keep, nkeep);
 		fl_core_reaccount(c, ip);
@@ -1369,6 +1403,7 @@ static void trim_listed(struct fl_core *c)
 			ip->scan_trim = false;
 			if (S_ISREG(ip->r.mode)) {
 				/* what the listing found is the map now */
+				fl_map_save(ip);
 				fl_bmap_cut(&ip->r, ip->r.nlink
 							    ? (ip->jsize + c->bsize - 1) / c->bsize
 							    : 0);
@@ -1449,6 +1484,7 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 			return ret;
 		ip = fl_ino_find(c, ino);
 		if (ip) {
+			fl_map_save(ip);
 			fl_bmap_cut(&ip->r, 0);
 			fl_core_reaccount(c, ip);
 		}

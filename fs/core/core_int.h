@@ -58,13 +58,16 @@ struct fl_inode {
 	uint64_t parent;       /* directories: the directory holding them */
 	uint64_t nlookup;
 	uint32_t nopen;
-	bool ck_dirty;	 /* on core->ck_inodes */
-	bool deleted;	 /* INODE_DEL journaled: gone from the table at checkpoint */
-	bool orphan;	 /* nlink 0, waiting for the last reference */
-	bool trim_mark;	 /* on the orphan list: data objects may reach past jsize */
-	bool scan_trim;	 /* listed at mount: a crash may have left objects past jsize */
-	bool attr_dirty; /* size/times changed by writes, to journal at next flush */
-	bool map_dirty;	 /* r.bmap grew since the inode was last journaled */
+	bool ck_dirty;		/* on core->ck_inodes */
+	bool deleted;		/* INODE_DEL journaled: gone from the table at checkpoint */
+	bool orphan;		/* nlink 0, waiting for the last reference */
+	bool trim_mark;		/* on the orphan list: data objects may reach past jsize */
+	bool scan_trim;		/* listed at mount: a crash may have left objects past jsize */
+	bool attr_dirty;	/* size/times changed by writes, to journal at next flush */
+	bool map_dirty;		/* r.bmap grew since the inode was last journaled */
+	bool jmap_saved;	/* jmap holds the map of the last journaled record */
+	struct fl_brange *jmap; /* (r.bmap is ahead of it: a checkpoint writes jmap) */
+	uint32_t njmap;
 	bool flushing;
 	bool on_dlist; /* on core->dirty_inodes */
 	struct fl_inode *ck_next;
@@ -154,11 +157,18 @@ struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);
 int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out);
 void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
 void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
-/* Volume usage follows a change of ip's size, map or dirty blocks. */
+/* Volume usage (used_bytes) follows a change of ip's size, map or dirty blocks. */
 void fl_core_reaccount(struct fl_core *c, struct fl_inode *ip);
+/* jused_bytes follows ip's record as a transaction carries it (map and
+ * journaled size): the counter in each transaction matches its records. */
+void fl_core_jaccount(struct fl_core *c, struct fl_inode *ip);
 /* What ip would use with size `size` and blocks [lo, hi) written too. */
 uint64_t fl_file_used(struct fl_core *c, const struct fl_inode *ip, uint64_t size, uint64_t lo,
 		      uint64_t hi);
+/* Before r.bmap changes: keeps the journaled map for the checkpoint, so
+ * that itab records and the usage counter agree after a crash.  Freed when a
+ * transaction carries the record again (fl_core_jaccount). */
+void fl_map_save(struct fl_inode *ip);
 /* Sets the journaled size of a file, keeping jused_bytes right. */
 void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize);
 /* Copies the runs of ip's map that lie at or above block `first` (for

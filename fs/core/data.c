@@ -690,6 +690,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 			}
 			if (!fl_bmap_has(&ip->r, b->index)) {
 				/* the object may exist from now on: the map names it */
+				fl_map_save(ip);
 				if (fl_bmap_add(&ip->r, b->index)) {
 					free(o->offs);
 					free(o->bufs);
@@ -975,6 +976,7 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 	pthread_mutex_lock(&c->lock);
 	fl_debug("inode %" PRIu64 ": trimmed to %" PRIu64 ": %d", ino, newsize, ret);
 	if (!ret) {
+		fl_map_save(ip);
 		fl_bmap_cut(&ip->r, first);
 		fl_core_reaccount(c, ip);
 	}
@@ -1067,6 +1069,7 @@ int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t
 	if (ret)
 		return ret;
 	if (fend > ffirst) {
+		fl_map_save(ip);
 		fl_bmap_del(&ip->r, ffirst, fend - ffirst); /* kept whole when out of memory */
 		fl_core_reaccount(c, ip);
 	}
