@@ -296,6 +296,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sparse_huge DIR\n");
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* figures in order with the failures */
 	dir = argv[1];
 	huge_sparse();
 	max_size();

@@ -20,15 +20,16 @@ fi
 flk_check_binaries
 prog=${SPARSE_HUGE:?SPARSE_HUGE names the sparse_huge program}
 
-mnt=$(mktemp -d /tmp/flk-sparse.XXXXXX)
+mnt=$FLK_STATE_DIR/mnt # flk_cleanup removes it
+mkdir -p "$mnt"
 vol=$(flk_new_volume sparse 1G)
 flk_mount "$vol" "$mnt"
 rc=0
 "$prog" "$mnt" || rc=1
 # a 1 TiB sparse file left in place: the volume's usage counts its blocks
-truncate -s 1T "$mnt/left"
-echo tail | dd of="$mnt/left" bs=1 seek=$((1 << 40)) conv=notrunc status=none
-sync "$mnt/left"
+{ truncate -s 1T "$mnt/left" &&
+	echo tail | dd of="$mnt/left" bs=1 seek=$((1 << 40)) conv=notrunc status=none &&
+	sync "$mnt/left"; } || rc=1
 flk_umount "$mnt" "$vol" || rc=1
 used=$("$FLK_CTL_BIN" volume inspect "$vol" --json |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_used"])')
@@ -43,5 +44,4 @@ if ! out=$("$FLK_CTL_BIN" fsck "$vol" 2>&1); then
 	rc=1
 fi
 echo "fsck: $(awk "BEGIN { printf \"%.2f\", $(date +%s.%N) - $start }") s"
-rmdir "$mnt" 2>/dev/null || true
 exit "$rc"
