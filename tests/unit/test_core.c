@@ -673,6 +673,59 @@ static void test_map_after_crash(void)
 	check_fsck("mapcrash", 0);
 }
 
+#define BS64K 65536ull
+
+/*
+ * A file of many objects (64 KiB blocks) with more separate runs than a
+ * block map keeps (they merge): fsck finds every object inside the map, a
+ * truncate and a punch remove what they should, and the purge, over several
+ * rounds of 1,024 objects, leaves nothing behind.
+ */
+static void test_purge_rounds(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c;
+	struct stat st, a = {0};
+	char err[256], buf[16];
+	uint64_t f, i;
+	unsigned before;
+
+	EQ(fl_volume_create(base, "rounds", 0, 65536, err, sizeof(err)), 0);
+	c = mount_vol("rounds", &v, false);
+	memset(buf, 'r', sizeof(buf));
+	EQ(fl_core_create(c, 1, "many", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	for (i = 0; i < 2500; i++) /* one run of 2,500 objects */
+		EQ(fl_core_write(c, f, i * BS64K, buf, 10), 10);
+	for (i = 0; i < 60; i++) /* 60 runs of one, 7 blocks apart: merged */
+		EQ(fl_core_write(c, f, (3000 + 7 * i) * BS64K, buf, 10), 10);
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	check_fsck("rounds", 0);
+	before = vol_objects("rounds");
+	EQ(before, 2560);
+
+	c = mount_vol("rounds", &v, false);
+	EQ(fl_core_open(c, f, O_RDWR), 0);
+	a.st_size = (3000 + 7 * 30) * BS64K + 5; /* keeps 30 of the 60, cuts the 31st */
+	EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+	EQ(fl_core_fallocate(c, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100 * BS64K,
+			     200 * BS64K + 10),
+	   0);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	check_fsck("rounds", 0);
+	EQ(vol_objects("rounds"), 2500 - 200 + 31);
+
+	c = mount_vol("rounds", &v, false);
+	EQ(fl_core_unlink(c, 1, "many"), 0);
+	fl_core_forget(c, f, 1);
+	umount_vol(c, v);
+	EQ(vol_objects("rounds"), 0);
+	check_fsck("rounds", 0);
+}
+
 /* Unlinked files are purged in batches: none of their data objects remain,
  * some still open at the unlink go when closed, and the volume checks clean. */
 static void test_purge_batches(void)
@@ -1208,6 +1261,7 @@ int main(void)
 	test_max_size();
 	test_limit_sparse();
 	test_map_after_crash();
+	test_purge_rounds();
 	test_size_after_overlapping_flush();
 	test_readdir_cb_count();
 	test_enospc();
