@@ -12,3 +12,16 @@ set_tests_properties(corrupt_records PROPERTIES
                      ENVIRONMENT "${FLOCKER_TEST_ENV}"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
+
+# Huge sparse files on a real mount: unlink and truncate of a 1 TiB sparse
+# file with another thread's request latency measured meanwhile, writes at the
+# largest size, a sparse size past the size limit, usage by blocks.
+add_executable(sparse_huge ${CMAKE_CURRENT_SOURCE_DIR}/integration/sparse_huge.c)
+target_link_libraries(sparse_huge PRIVATE Threads::Threads)
+add_test(NAME sparse_huge COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/sparse_huge.sh)
+set_tests_properties(sparse_huge PROPERTIES
+                     LABELS "fuse;rados"
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_TEST_ENV};SPARSE_HUGE=$<TARGET_FILE:sparse_huge>"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)

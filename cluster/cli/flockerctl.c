@@ -375,6 +375,7 @@ static void report_json(const char *name, const struct fl_fsck_report *r, bool r
 	NUM(found, stray_dir_objects);
 	NUM(found, stray_data_objects);
 	NUM(found, data_past_eof);
+	NUM(found, unmapped_data);
 	NUM(found, stale_orphan_keys);
 	NUM(found, stale_journal_segments);
 	NUM(found, bad_counters);
@@ -408,6 +409,7 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 		ROW(stray_dir_objects, "stray directory objects"),
 		ROW(stray_data_objects, "stray data objects"),
 		ROW(data_past_eof, "data past the end of files"),
+		ROW(unmapped_data, "data outside the block maps of files"),
 		ROW(stale_orphan_keys, "stale orphan list entries"),
 		ROW(stale_journal_segments, "stale journal segments"),
 		ROW(bad_counters, "wrong superblock counters"),

@@ -95,6 +95,7 @@ static void itab_remove(struct fl_core *c, struct fl_inode *ip)
 
 static void inode_free(struct fl_inode *ip)
 {
+	free(ip->jmap);
 	fl_inode_rec_free(&ip->r);
 	fl_dir_free(ip->dir);
 	free(ip);
@@ -111,6 +112,30 @@ struct shard_load {
 	struct fl_core *c;
 	int err;
 };
+
+/* An inode read from a record: a record from before block maps gets the map
+ * that covers every block below its size (what such a record promises), and
+ * its usage is what the volume's counters already hold for it. */
+static void inode_loaded(struct fl_core *c, struct fl_inode *ip)
+{
+	ip->jsize = ip->r.size;
+	if (!S_ISREG(ip->r.mode))
+		return;
+	if (!ip->r.has_bmap) {
+		ip->r.has_bmap = true;
+		if (ip->r.size) {
+			ip->r.bmap = malloc(sizeof(*ip->r.bmap));
+			if (ip->r.bmap) {
+				ip->r.bmap[0].first = 0;
+				ip->r.bmap[0].count = (ip->r.size - 1) / c->bsize + 1;
+				ip->r.nbmap = 1;
+			} else {
+				c->error = -ENOMEM; /* cannot know its objects: stop changes */
+			}
+		}
+	}
+	ip->used = ip->jused = fl_bmap_used(&ip->r, ip->r.size, c->bsize);
+}
 
 static int shard_load_cb(void *arg, const char *key, const void *val, size_t len)
 {
@@ -138,7 +163,7 @@ static int shard_load_cb(void *arg, const char *key, const void *val, size_t len
 		return 1;
 	}
 	ip->r = r;
-	ip->jsize = r.size;
+	inode_loaded(sl->c, ip);
 	itab_insert(sl->c, ip);
 	return 0;
 }
@@ -187,7 +212,7 @@ static int shard_load(struct fl_core *c, uint64_t ino)
 				return -ENOMEM;
 			}
 			ip->r = r;
-			ip->jsize = r.size;
+			inode_loaded(c, ip);
 			itab_insert(c, ip);
 		}
 	}
@@ -260,7 +285,8 @@ void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st)
 	else if (S_ISLNK(ip->r.mode) && ip->r.symlink)
 		st->st_size = (off_t)strlen(ip->r.symlink);
 	st->st_blksize = 1 << 20;
-	st->st_blocks = (blkcnt_t)(fl_round4k(ip->r.size) / 512);
+	/* regular files: the blocks that hold data, not the size (sparse files) */
+	st->st_blocks = (blkcnt_t)((S_ISREG(ip->r.mode) ? ip->used : fl_round4k(ip->r.size)) / 512);
 	if (S_ISDIR(ip->r.mode))
 		st->st_blocks = 8;
 	st->st_atim = ip->r.atime;
@@ -543,6 +569,42 @@ static int dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 	return 0;
 }
 
+/*
+ * Loads directory ino's entries (if not loaded yet) without the core lock
+ * held while RADOS answers: a directory of n entries takes n / 1024 omap
+ * pages.  For operations that start with a directory and hold nothing else
+ * (lookup, opendir, readdir); the caller gets its inode again after.  Two
+ * threads may load the same directory: the first installs it, the second's
+ * copy goes.  A directory not loaded has no change in memory, so the listing
+ * sees all of it.  On any failure it leaves the load to dir_get.
+ */
+static void dir_prefetch(struct fl_core *c, uint64_t ino)
+{
+	struct fl_inode *ip = fl_ino_find(c, ino);
+	struct dir_load dl = {NULL, 0, ino};
+	char oid[FL_OID_LEN];
+	bool more;
+	int ret;
+
+	if (!ip || ip->dir || !S_ISDIR(ip->r.mode))
+		return;
+	dl.d = fl_dir_new();
+	if (!dl.d)
+		return;
+	fl_oid_dir(oid, ino);
+	pthread_mutex_unlock(&c->lock);
+	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, dir_load_cb, &dl, &more);
+	pthread_mutex_lock(&c->lock);
+	ip = fl_ino_find(c, ino);
+	if (!ret && ip && !ip->dir && !ip->deleted && c->overlay)
+		ret = fl_overlay_dir(c, ino, dl.d);
+	if (ret || !ip || ip->dir || ip->deleted) {
+		fl_dir_free(dl.d);
+		return;
+	}
+	ip->dir = dl.d;
+}
+
 /* ---------- helpers for operations ---------- */
 
 static int check_name(const char *name)
@@ -623,6 +685,7 @@ static struct fl_inode *inode_new(struct fl_core *c, mode_t mode, const struct f
 			ip->r.mode |= S_ISGID;
 	}
 	ip->r.nlink = S_ISDIR(mode) ? 2 : 1;
+	ip->r.has_bmap = S_ISREG(mode);
 	now(&ip->r.ctime);
 	ip->r.atime = ip->r.mtime = ip->r.btime = ip->r.ctime;
 	ip->r.generation = 1;
@@ -631,23 +694,132 @@ static struct fl_inode *inode_new(struct fl_core *c, mode_t mode, const struct f
 	return ip;
 }
 
-void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize)
+/* Bytes of blocks [first, first + count) below size. */
+static uint64_t run_used(uint64_t first, uint64_t count, uint64_t size, uint32_t bs)
 {
-	if (S_ISREG(ip->r.mode)) {
-		uint64_t o = fl_round4k(ip->jsize);
+	uint64_t nblk, end;
 
-		c->jused_bytes = c->jused_bytes >= o ? c->jused_bytes - o : 0;
-		c->jused_bytes += fl_round4k(jsize);
-	}
-	ip->jsize = jsize;
+	if (!size || !count)
+		return 0;
+	nblk = (size - 1) / bs + 1;
+	end = first + count < first ? UINT64_MAX : first + count;
+	if (first >= nblk)
+		return 0;
+	if (end < nblk)
+		return count * bs;
+	return (nblk - 1 - first) * bs + fl_block_used(nblk - 1, size, bs);
 }
 
-void fl_core_account(struct fl_core *c, uint64_t oldsize, uint64_t newsize)
+uint64_t fl_file_used(struct fl_core *c, const struct fl_inode *ip, uint64_t size, uint64_t lo,
+		      uint64_t hi)
 {
-	uint64_t o = fl_round4k(oldsize), n = fl_round4k(newsize);
+	uint64_t used, range = 0;
+	const struct fl_dblock *b;
+	uint32_t k;
 
-	c->used_bytes = c->used_bytes >= o ? c->used_bytes - o : 0;
-	c->used_bytes += n;
+	if (!S_ISREG(ip->r.mode))
+		return 0;
+	used = fl_bmap_used(&ip->r, size, c->bsize);
+	if (hi > lo) {
+		/* the range, less what the map has of it */
+		range = run_used(lo, hi - lo, size, c->bsize);
+		for (k = 0; k < ip->r.nbmap; k++) {
+			const struct fl_brange *r = &ip->r.bmap[k];
+			uint64_t a = r->first > lo ? r->first : lo;
+			uint64_t e = r->first + r->count < hi ? r->first + r->count : hi;
+
+			if (a < e)
+				range -= run_used(a, e - a, size, c->bsize);
+		}
+	}
+	/* dirty blocks outside the map, each once */
+	for (b = ip->blocks; b; b = b->next) {
+		if ((!b->dirty && !b->flying) || fl_bmap_has(&ip->r, b->index))
+			continue;
+		if (b->index >= lo && b->index < hi)
+			range -= fl_block_used(b->index, size, c->bsize);
+		used += fl_block_used(b->index, size, c->bsize);
+	}
+	return used + range;
+}
+
+void fl_core_reaccount(struct fl_core *c, struct fl_inode *ip)
+{
+	uint64_t u;
+
+	if (!S_ISREG(ip->r.mode))
+		return;
+	u = fl_file_used(c, ip, ip->r.size, 0, 0);
+	c->used_bytes = c->used_bytes >= ip->used ? c->used_bytes - ip->used : 0;
+	c->used_bytes += u;
+	ip->used = u;
+}
+
+void fl_map_save(struct fl_inode *ip)
+{
+	if (ip->jmap_saved || !S_ISREG(ip->r.mode))
+		return;
+	ip->jmap = NULL;
+	ip->njmap = 0;
+	if (ip->r.nbmap) {
+		ip->jmap = malloc(ip->r.nbmap * sizeof(*ip->jmap));
+		if (!ip->jmap)
+			return; /* the checkpoint writes the newer map: only counters may differ */
+		memcpy(ip->jmap, ip->r.bmap, ip->r.nbmap * sizeof(*ip->jmap));
+		ip->njmap = ip->r.nbmap;
+	}
+	ip->jmap_saved = true;
+}
+
+void fl_core_jaccount(struct fl_core *c, struct fl_inode *ip)
+{
+	uint64_t j;
+
+	if (!S_ISREG(ip->r.mode))
+		return;
+	free(ip->jmap);
+	ip->jmap = NULL;
+	ip->njmap = 0;
+	ip->jmap_saved = false;
+	j = fl_bmap_used(&ip->r, ip->jsize, c->bsize);
+	c->jused_bytes = c->jused_bytes >= ip->jused ? c->jused_bytes - ip->jused : 0;
+	c->jused_bytes += j;
+	ip->jused = j;
+}
+
+void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize)
+{
+	ip->jsize = jsize;
+	fl_core_reaccount(c, ip);
+}
+
+int fl_bmap_copy_from(const struct fl_inode *ip, uint64_t first, struct fl_brange **out,
+		      uint32_t *n)
+{
+	uint32_t k, m = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (k = 0; k < ip->r.nbmap; k++)
+		if (ip->r.bmap[k].first + ip->r.bmap[k].count > first)
+			m++;
+	if (!m)
+		return 0;
+	*out = malloc(m * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (k = 0; k < ip->r.nbmap; k++) {
+		struct fl_brange r = ip->r.bmap[k];
+
+		if (r.first + r.count <= first)
+			continue;
+		if (r.first < first) {
+			r.count -= first - r.first;
+			r.first = first;
+		}
+		(*out)[(*n)++] = r;
+	}
+	return 0;
 }
 
 static void touch_dir(struct fl_inode *dip, const struct timespec *ts)
@@ -778,7 +950,7 @@ void fl_orph_note(struct fl_core *c, uint64_t ino)
 struct scan_ctx {
 	char prefix[FL_OID_LEN];
 	uint64_t first; /* objects of this index and above go */
-	uint64_t *idx;
+	uint64_t *idx;	/* every index found, those below first too */
 	size_t n, cap;
 };
 
@@ -787,7 +959,7 @@ static int scan_cb(void *arg, const char *oid)
 	struct scan_ctx *s = arg;
 	uint64_t ino, index;
 
-	if (fl_oid_parse_data(oid, &ino, &index) || index < s->first)
+	if (fl_oid_parse_data(oid, &ino, &index) || strncmp(oid, s->prefix, strlen(s->prefix)))
 		return 0;
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 64;
@@ -804,15 +976,20 @@ static int scan_cb(void *arg, const char *oid)
 
 /* Removes every data object of ino past size, and the bytes past size in the
  * object holding it: what an interrupted write-back may have left.  Without
- * c->lock; lists the whole namespace, so it runs only after a crash. */
-static int trim_beyond(struct fl_core *c, uint64_t ino, uint64_t size)
+ * c->lock; lists the whole namespace, so it runs only after a crash.  The
+ * indices of the objects that stay go to *keep (*nkeep of them; the caller
+ * frees it), for the file's block map. */
+static int trim_beyond(struct fl_core *c, uint64_t ino, uint64_t size, uint64_t **keep,
+		       size_t *nkeep)
 {
 	struct scan_ctx s = {.first = (size + c->bsize - 1) / c->bsize};
 	struct fl_batch *b;
 	char oid[FL_OID_LEN];
-	size_t i;
+	size_t i, k = 0;
 	int ret;
 
+	*keep = NULL;
+	*nkeep = 0;
 	fl_oid_data(oid, ino, 0);
 	snprintf(s.prefix, sizeof(s.prefix), "%.*s", (int)(strrchr(oid, '.') - oid + 1), oid);
 	ret = c->st->ops->list_objects(c->st, s.prefix, scan_cb, &s);
@@ -823,19 +1000,42 @@ static int trim_beyond(struct fl_core *c, uint64_t ino, uint64_t size)
 		ret = -ENOMEM;
 		goto out;
 	}
-	fl_debug("inode %" PRIu64 ": trim %zu listed objects past %" PRIu64, ino, s.n, size);
 	if (size % c->bsize) {
 		fl_oid_data(oid, ino, size / c->bsize);
 		b->ops->truncate(b, oid, size % c->bsize);
 	}
 	for (i = 0; i < s.n; i++) {
+		if (s.idx[i] < s.first) {
+			s.idx[k++] = s.idx[i];
+			continue;
+		}
 		fl_oid_data(oid, ino, s.idx[i]);
 		b->ops->remove(b, oid);
 	}
+	fl_debug("inode %" PRIu64 ": trim %zu listed objects past %" PRIu64, ino, s.n - k, size);
 	ret = fl_batch_wait(b);
 out:
-	free(s.idx);
+	if (!ret) {
+		*keep = s.idx;
+		*nkeep = k;
+	} else {
+		free(s.idx);
+	}
 	return ret;
+}
+
+/* Adds listed objects to ip's block map (they exist: the map must cover them). */
+static void map_listed(struct fl_inode *ip, const uint64_t *idx, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fl_bmap_has(&ip->r, idx[i]))
+			continue;
+		fl_map_save(ip);
+		if (fl_bmap_add(&ip->r, idx[i]) == 0)
+			ip->map_dirty = true;
+	}
 }
 
 /* Journals the end of a purged inode into t: gone from the table at the next
@@ -848,8 +1048,10 @@ static void purge_forget(struct fl_core *c, struct fl_inode *ip, struct fl_txn *
 	fl_txn_simple(t, FL_JOP_ORPHAN_DEL, ino);
 	if (S_ISREG(ip->r.mode)) {
 		/* usage counts regular files only */
-		fl_core_account(c, ip->r.size, 0);
+		fl_map_save(ip);
+		fl_bmap_cut(&ip->r, 0);
 		fl_set_jsize(c, ip, 0);
+		fl_core_jaccount(c, ip); /* goes with the INODE_DEL */
 	}
 	if (c->inodes)
 		c->inodes--;
@@ -873,9 +1075,8 @@ static void purge_forget(struct fl_core *c, struct fl_inode *ip, struct fl_txn *
 	fl_ino_ck(c, ip);
 }
 
-#define PURGE_BATCH 512 /* unlinked inodes purged in one round */
-#define PURGE_BATCH_OBJS                                                                           \
-	1024 /* data objects removed in one round, about: the journal waits meanwhile */
+#define PURGE_BATCH	 512  /* unlinked inodes purged in one round */
+#define PURGE_BATCH_OBJS 1024 /* data objects removed in one round: the journal waits meanwhile */
 
 /* Is ip an unlinked inode nobody references, whose purge needs no listing? */
 static bool purge_plain(const struct fl_inode *ip)
@@ -884,29 +1085,70 @@ static bool purge_plain(const struct fl_inode *ip)
 	       !ip->flushing;
 }
 
+/* Objects of one inode to remove in a purge round. */
+struct purge_job {
+	struct fl_inode *ip;
+	uint64_t ino, cut; /* its map keeps the blocks below cut */
+	struct fl_brange *runs;
+	uint32_t nruns;
+};
+
+/* Takes at most *budget blocks from the top of ip's map into j. */
+static int purge_take(struct fl_inode *ip, uint64_t *budget, struct purge_job *j)
+{
+	uint64_t left = *budget, cut = UINT64_MAX;
+	uint32_t k;
+	int ret;
+
+	j->ip = ip;
+	j->ino = ip->r.ino;
+	if (!S_ISREG(ip->r.mode) || !ip->r.nbmap) {
+		j->cut = 0;
+		return 0;
+	}
+	/* the lowest block the budget reaches, from the top down */
+	for (k = ip->r.nbmap; k-- > 0 && left;) {
+		const struct fl_brange *r = &ip->r.bmap[k];
+
+		if (r->count <= left) {
+			left -= r->count;
+			cut = r->first;
+		} else {
+			cut = r->first + r->count - left;
+			left = 0;
+		}
+	}
+	j->cut = cut;
+	ret = fl_bmap_copy_from(ip, cut, &j->runs, &j->nruns);
+	if (!ret)
+		*budget = left;
+	return ret;
+}
+
 /*
  * One purge round, by the commit thread with the lock and nothing pending in
  * the journal (so every unlink it acts on is durable).  Unlinked inodes that
- * nobody references go in batches: their data objects are removed in one
- * RADOS batch without the lock, then their removal is journaled, a few
+ * nobody references go in batches: the objects of their block maps (never
+ * more than PURGE_BATCH_OBJS a round: a larger file goes in several rounds,
+ * from its top, with commits between them) are removed in one RADOS batch,
+ * built and sent without the lock, then their removal is journaled, a few
  * transactions for the lot.  Anything else (listed at mount, still in use,
  * already gone) goes alone through fl_core_purge_one.
  */
 void fl_core_purge_round(struct fl_core *c)
 {
-	struct fl_inode **ips = NULL;
+	struct purge_job *jobs = NULL;
 	struct fl_txn t = {.n = 0};
-	struct fl_batch *b = NULL;
-	uint64_t objs = 0;
+	uint64_t budget = PURGE_BATCH_OBJS, objs = 0;
 	size_t n = 0, i, k;
 	int ret = 0;
 
-	ips = malloc(PURGE_BATCH * sizeof(*ips));
-	while (c->npurge && n < PURGE_BATCH && objs < PURGE_BATCH_OBJS) {
-		uint64_t e = c->purge[c->npurge - 1], size;
+	jobs = calloc(PURGE_BATCH, sizeof(*jobs));
+	while (c->npurge && n < PURGE_BATCH && budget) {
+		uint64_t e = c->purge[c->npurge - 1];
 		struct fl_inode *ip = (e & FL_PURGE_SCAN) ? NULL : fl_ino_find(c, e);
 
-		if (!ip || !purge_plain(ip) || !ips) {
+		if (!ip || !purge_plain(ip) || !jobs) {
 			if (n)
 				break; /* this round's batch first */
 			c->npurge--;
@@ -915,67 +1157,96 @@ void fl_core_purge_round(struct fl_core *c)
 				fl_warn("cannot clean up orphan inode %" PRIu64
 					": %s; kept on the orphan list for the next mount",
 					e & ~FL_PURGE_SCAN, strerror(-ret));
-			free(ips);
+			free(jobs);
 			return;
 		}
 		c->npurge--;
-		for (k = 0; k < n && ips[k] != ip; k++)
+		for (k = 0; k < n && jobs[k].ip != ip; k++)
 			;
 		if (k < n)
 			continue;    /* queued twice */
 		fl_data_drop(c, ip); /* its write-back ends first */
-		size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
-		if (S_ISREG(ip->r.mode) && size)
-			objs += (size - 1) / c->bsize + 1;
+		if (!purge_plain(ip))
+			continue; /* referenced again while its write-back ended */
+		ret = purge_take(ip, &budget, &jobs[n]);
+		if (ret) {
+			ip->orphan = true; /* out of memory: purged at the next mount */
+			break;
+		}
 		ip->flushing = true; /* nobody else touches it while it goes */
-		ips[n++] = ip;
+		n++;
 	}
 	if (!n) {
-		free(ips);
+		free(jobs);
 		return;
 	}
-	b = fl_batch_new(c->st);
-	if (!b)
-		ret = -ENOMEM;
-	for (i = 0; b && i < n; i++) {
-		uint64_t size = ips[i]->r.size > ips[i]->jsize ? ips[i]->r.size : ips[i]->jsize;
-		char oid[FL_OID_LEN];
-
-		if (!S_ISREG(ips[i]->r.mode))
-			continue;
-		for (k = 0; size && k <= (size - 1) / c->bsize; k++) {
-			fl_oid_data(oid, ips[i]->r.ino, k);
-			b->ops->remove(b, oid);
-		}
-	}
+	/* built and sent without the lock: a batch waits for RADOS once it has
+	 * as many ops in flight as it allows */
 	unlock_core(c);
-	if (b)
-		ret = fl_batch_wait(b);
+	{
+		struct fl_batch *b = fl_batch_new(c->st);
+
+		if (!b)
+			ret = -ENOMEM;
+		for (i = 0; b && i < n; i++) {
+			uint32_t r;
+
+			for (r = 0; r < jobs[i].nruns; r++) {
+				uint64_t x, last = jobs[i].runs[r].first + jobs[i].runs[r].count;
+				char oid[FL_OID_LEN];
+
+				for (x = jobs[i].runs[r].first; x < last; x++) {
+					fl_oid_data(oid, jobs[i].ino, x);
+					b->ops->remove(b, oid);
+					objs++;
+				}
+			}
+		}
+		if (b)
+			ret = fl_batch_wait(b);
+	}
 	lock_core(c);
 	for (i = 0; i < n; i++) {
-		ips[i]->flushing = false;
-		ips[i]->dseq++;
+		jobs[i].ip->flushing = false;
+		jobs[i].ip->dseq++;
 	}
 	pthread_cond_broadcast(&c->cond);
 	if (ret) {
 		fl_warn("cannot remove the data of %zu orphan inodes: %s; kept on the orphan list for the next mount",
 			n, strerror(-ret));
-		free(ips);
-		return;
+		goto out;
 	}
 	for (i = 0; i < n && !ret; i++) {
-		if (!purge_plain(ips[i]))
+		struct fl_inode *ip = jobs[i].ip;
+
+		if (!purge_plain(ip))
 			continue; /* referenced again meanwhile (cannot happen without a name) */
+		if (S_ISREG(ip->r.mode)) {
+			fl_map_save(ip);
+			fl_bmap_cut(&ip->r, jobs[i].cut);
+			fl_core_reaccount(c, ip);
+		}
+		if (ip->r.nbmap) {
+			/* the rest in a later round: the orphan list keeps it meanwhile */
+			if (c->npurge < c->purge_cap)
+				c->purge[c->npurge++] = ip->r.ino;
+			else
+				ip->orphan = true; /* purged at the next mount */
+			continue;
+		}
 		if (t.n + 2 > FL_JOPS_MAX) {
 			ret = fl_txn_commit(c, &t, NULL);
 			t.n = 0;
 		}
-		purge_forget(c, ips[i], &t);
+		purge_forget(c, ip, &t);
 	}
 	if (!ret && t.n)
 		ret = fl_txn_commit(c, &t, NULL);
 	fl_debug("purged %zu orphan inodes (%" PRIu64 " data objects): %d", n, objs, ret);
-	free(ips);
+out:
+	for (i = 0; i < n; i++)
+		free(jobs[i].runs);
+	free(jobs);
 }
 
 void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms)
@@ -998,7 +1269,8 @@ void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms)
  * mark once the file is closed and clean.  Called with the lock. */
 int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip)
 {
-	uint64_t size;
+	uint64_t size, *keep = NULL;
+	size_t nkeep = 0;
 	int ret;
 
 	if (!ip->scan_trim)
@@ -1009,8 +1281,15 @@ int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip)
 	ip->flushing = true;
 	size = ip->jsize;
 	unlock_core(c);
-	ret = S_ISREG(ip->r.mode) ? trim_beyond(c, ip->r.ino, size) : 0;
+	ret = S_ISREG(ip->r.mode) ? trim_beyond(c, ip->r.ino, size, &keep, &nkeep) : 0;
 	lock_core(c);
+	if (!ret && S_ISREG(ip->r.mode)) {
+		fl_map_save(ip);
+		fl_bmap_cut(&ip->r, (size + c->bsize - 1) / c->bsize);
+		map_listed(ip, keep, nkeep);
+		fl_core_reaccount(c, ip);
+	}
+	free(keep);
 	ip->flushing = false;
 	ip->dseq++;
 	pthread_cond_broadcast(&c->cond);
@@ -1028,6 +1307,7 @@ int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip)
 struct listed {
 	uint64_t ino, first; /* objects of this index and above go */
 	uint64_t cut;	     /* the one below is cut to this many bytes (0: left alone) */
+	struct fl_inode *ip; /* objects below first join its block map */
 };
 
 struct listed_ctx {
@@ -1059,9 +1339,11 @@ static int listed_cb(void *arg, const char *oid)
 	if (index >= hit->first) {
 		x->b->ops->remove(x->b, oid);
 		x->removed++;
-	} else if (hit->cut && index + 1 == hit->first) {
-		x->b->ops->truncate(x->b, oid, hit->cut); /* only objects that exist */
+		return 0;
 	}
+	if (hit->cut && index + 1 == hit->first)
+		x->b->ops->truncate(x->b, oid, hit->cut); /* only objects that exist */
+	map_listed(hit->ip, &index, 1);			  /* no other thread runs yet */
 	return 0;
 }
 
@@ -1094,6 +1376,7 @@ static void trim_listed(struct fl_core *c)
 		if (!ip || !ip->scan_trim || !S_ISREG(ip->r.mode))
 			continue;
 		l[n].ino = ip->r.ino;
+		l[n].ip = ip;
 		l[n].first = ip->r.nlink ? (ip->jsize + c->bsize - 1) / c->bsize : 0;
 		l[n].cut = ip->r.nlink ? ip->jsize % c->bsize : 0;
 		n++;
@@ -1115,8 +1398,17 @@ static void trim_listed(struct fl_core *c)
 		for (i = 0; i < c->npurge; i++) {
 			struct fl_inode *ip = fl_ino_find(c, c->purge[i] & ~FL_PURGE_SCAN);
 
-			if (ip)
-				ip->scan_trim = false;
+			if (!ip)
+				continue;
+			ip->scan_trim = false;
+			if (S_ISREG(ip->r.mode)) {
+				/* what the listing found is the map now */
+				fl_map_save(ip);
+				fl_bmap_cut(&ip->r, ip->r.nlink
+							    ? (ip->jsize + c->bsize - 1) / c->bsize
+							    : 0);
+				fl_core_reaccount(c, ip);
+			}
 		}
 		if (n)
 			fl_notice("volume %s: %zu files on the orphan list, %" PRIu64
@@ -1131,7 +1423,7 @@ static void trim_listed(struct fl_core *c)
  * is trimmed instead.  Called by the commit thread with the lock. */
 int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 {
-	uint64_t ino = entry & ~FL_PURGE_SCAN, size;
+	uint64_t ino = entry & ~FL_PURGE_SCAN;
 	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	int ret;
@@ -1156,6 +1448,13 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 		    ip->jsize != ip->r.size)
 			return ret; /* the write-back drops the mark */
 		ip->trim_mark = false;
+		if (ip->map_dirty) {
+			/* objects found by the listing: the map that names them
+			 * goes with the end of the mark */
+			ip->map_dirty = false;
+			fl_txn_inode(&t, ip);
+			fl_ino_ck(c, ip);
+		}
 		fl_txn_simple(&t, FL_JOP_ORPHAN_DEL, ino);
 		fl_orph_note(c, ino);
 		return fl_txn_commit(c, &t, NULL);
@@ -1165,13 +1464,30 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 		return 0;
 	}
 	fl_data_drop(c, ip);
-	size = ip->r.size > ip->jsize ? ip->r.size : ip->jsize;
-	if (S_ISREG(ip->r.mode) && (size || ip->scan_trim)) {
-		unlock_core(c);
-		ret = ip->scan_trim ? trim_beyond(c, ino, 0) : fl_data_remove_objects(c, ino, size);
-		lock_core(c);
+	if (S_ISREG(ip->r.mode) && (ip->r.nbmap || ip->scan_trim)) {
+		struct fl_brange *runs = NULL;
+		uint64_t *keep = NULL;
+		size_t nkeep = 0;
+		uint32_t nruns = 0;
+		bool scan = ip->scan_trim;
+
+		ret = scan ? 0 : fl_bmap_copy_from(ip, 0, &runs, &nruns);
 		if (ret)
 			return ret;
+		unlock_core(c);
+		ret = scan ? trim_beyond(c, ino, 0, &keep, &nkeep)
+			   : fl_data_remove_runs(c, ino, runs, nruns);
+		lock_core(c);
+		free(runs);
+		free(keep);
+		if (ret)
+			return ret;
+		ip = fl_ino_find(c, ino);
+		if (ip) {
+			fl_map_save(ip);
+			fl_bmap_cut(&ip->r, 0);
+			fl_core_reaccount(c, ip);
+		}
 	}
 	ip = fl_ino_find(c, ino);
 	if (!ip || ip->deleted || ip->r.nlink || ip->nlookup || ip->nopen)
@@ -1203,6 +1519,7 @@ int fl_core_lookup(struct fl_core *c, uint64_t parent, const char *name, struct 
 	if (strlen(name) > FL_NAME_MAX)
 		return -ENAMETOOLONG;
 	lock_core(c);
+	dir_prefetch(c, parent);
 	ret = fl_ino_get(c, parent, &dip);
 	if (ret)
 		goto out;
@@ -1261,8 +1578,13 @@ static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
 
 	if (!S_ISREG(ip->r.mode))
 		return S_ISDIR(ip->r.mode) ? -EISDIR : -EINVAL;
+	if (nsize > FL_FILE_MAX)
+		return -EFBIG;
 	if (nsize > osize) {
-		ret = fl_core_space_for(c, fl_round4k(nsize) - fl_round4k(osize));
+		/* a sparse size uses nothing: only a partial last block grows */
+		uint64_t u = fl_file_used(c, ip, nsize, 0, 0);
+
+		ret = fl_core_space_for(c, u > ip->used ? u - ip->used : 0);
 		if (!ret)
 			ret = fl_core_trim_stale(c, ip); /* the new bytes read as zeros */
 		if (ret)
@@ -1280,9 +1602,8 @@ static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
 		if (ret)
 			return ret;
 		osize = ip->r.size > osize ? ip->r.size : osize;
-		fl_core_account(c, ip->r.size, nsize);
-		fl_set_jsize(c, ip, nsize);
 		ip->r.size = nsize;
+		fl_set_jsize(c, ip, nsize);
 		ip->r.mtime = ip->r.ctime = *ts;
 		fl_txn_inode(&t, ip);
 		fl_ino_ck(c, ip);
@@ -1304,9 +1625,8 @@ static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
 		ret = fl_data_truncate(c, ip, osize, nsize);
 		if (ret)
 			return ret;
-		fl_core_account(c, ip->r.size, nsize);
-		fl_set_jsize(c, ip, nsize);
 		ip->r.size = nsize;
+		fl_set_jsize(c, ip, nsize);
 	}
 	ip->r.mtime = ip->r.ctime = *ts;
 	return 0;
@@ -1886,10 +2206,8 @@ ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void 
 		r = fl_ino_get(c, ino, &ip);
 	if (r)
 		ret = r;
-	else if (off + len < off || off + len > (1ULL << 50))
-		ret = -EFBIG;
 	else
-		ret = fl_data_write(c, ip, off, buf, len);
+		ret = fl_data_write(c, ip, off, buf, len); /* EFBIG past FL_FILE_MAX */
 	unlock_core(c);
 	return ret;
 }
@@ -1960,7 +2278,7 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 		return -EOPNOTSUPP;
 	if ((mode & FALLOC_FL_PUNCH_HOLE) && !(mode & FALLOC_FL_KEEP_SIZE))
 		return -EOPNOTSUPP;
-	if (off + len < off)
+	if (off + len < off || off + len > FL_FILE_MAX)
 		return -EFBIG;
 	lock_core(c);
 	ret = writable(c);
@@ -1980,21 +2298,30 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 			ret = fl_data_punch(c, ip, off, end - off);
 		goto out;
 	}
+	if (len) {
+		/* Nothing is reserved (objects are made by writes), but a range
+		 * that could not be written now fails now: its blocks count as if
+		 * written, against the size limit. */
+		uint64_t nsize = off + len > ip->r.size ? off + len : ip->r.size;
+		uint64_t u =
+			fl_file_used(c, ip, nsize, off / c->bsize, (off + len - 1) / c->bsize + 1);
+
+		ret = fl_core_space_for(c, u > ip->used ? u - ip->used : 0);
+		if (ret)
+			goto out;
+	}
 	if (off + len > ip->r.size) {
 		uint64_t nsize = off + len;
 
-		ret = fl_core_space_for(c, fl_round4k(nsize) - fl_round4k(ip->r.size));
-		if (!ret)
-			ret = fl_core_trim_stale(c, ip);
+		ret = fl_core_trim_stale(c, ip);
 		if (ret || (mode & FALLOC_FL_KEEP_SIZE))
 			goto out;
 		/* Extending: flush first so the size never exposes unwritten data. */
 		ret = fl_data_truncate(c, ip, ip->r.size, nsize);
 		if (ret)
 			goto out;
-		fl_core_account(c, ip->r.size, nsize);
-		fl_set_jsize(c, ip, nsize);
 		ip->r.size = nsize;
+		fl_set_jsize(c, ip, nsize);
 		now(&ip->r.ctime);
 		fl_txn_inode(&t, ip);
 		fl_ino_ck(c, ip);
@@ -2012,6 +2339,7 @@ int fl_core_opendir(struct fl_core *c, uint64_t ino)
 	int ret;
 
 	lock_core(c);
+	dir_prefetch(c, ino);
 	ret = fl_ino_get(c, ino, &ip);
 	if (!ret)
 		ret = dir_get(c, ip, &d);
@@ -2029,6 +2357,7 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 	int ret;
 
 	lock_core(c);
+	dir_prefetch(c, ino);
 	ret = fl_ino_get(c, ino, &ip);
 	if (ret)
 		goto out;

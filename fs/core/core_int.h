@@ -58,12 +58,16 @@ struct fl_inode {
 	uint64_t parent;       /* directories: the directory holding them */
 	uint64_t nlookup;
 	uint32_t nopen;
-	bool ck_dirty;	 /* on core->ck_inodes */
-	bool deleted;	 /* INODE_DEL journaled: gone from the table at checkpoint */
-	bool orphan;	 /* nlink 0, waiting for the last reference */
-	bool trim_mark;	 /* on the orphan list: data objects may reach past jsize */
-	bool scan_trim;	 /* listed at mount: a crash may have left objects past jsize */
-	bool attr_dirty; /* size/times changed by writes, to journal at next flush */
+	bool ck_dirty;		/* on core->ck_inodes */
+	bool deleted;		/* INODE_DEL journaled: gone from the table at checkpoint */
+	bool orphan;		/* nlink 0, waiting for the last reference */
+	bool trim_mark;		/* on the orphan list: data objects may reach past jsize */
+	bool scan_trim;		/* listed at mount: a crash may have left objects past jsize */
+	bool attr_dirty;	/* size/times changed by writes, to journal at next flush */
+	bool map_dirty;		/* r.bmap grew since the inode was last journaled */
+	bool jmap_saved;	/* jmap holds the map of the last journaled record */
+	struct fl_brange *jmap; /* (r.bmap is ahead of it: a checkpoint writes jmap) */
+	uint32_t njmap;
 	bool flushing;
 	bool on_dlist; /* on core->dirty_inodes */
 	struct fl_inode *ck_next;
@@ -71,6 +75,8 @@ struct fl_inode {
 	struct fl_dir *dir;		/* directories, once loaded */
 	struct fl_dblock *blocks;
 	uint64_t dirty_bytes;
+	uint64_t used;		/* regular files: what this file adds to c->used_bytes */
+	uint64_t jused;		/* ... and to c->jused_bytes */
 	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
 	struct fl_ra *ra;	/* object readahead (readahead.c), NULL until read sequentially */
 	int64_t dirty_since_ms; /* monotonic time its oldest dirty byte was written */
@@ -100,8 +106,12 @@ struct fl_core {
 	uint64_t nshards;
 
 	uint64_t next_ino, inodes;
-	uint64_t used_bytes;  /* regular files' sizes as programs see them: for ENOSPC */
-	uint64_t jused_bytes; /* the same over journaled sizes: what records carry */
+	/* Bytes of the data blocks regular files use (fl_bmap_used: blocks of
+	 * their maps, and dirty blocks, below their sizes), not their sizes:
+	 * used_bytes as programs see them (ENOSPC, statfs), jused_bytes over
+	 * journaled maps and sizes (what records carry). */
+	uint64_t used_bytes;
+	uint64_t jused_bytes;
 	uint32_t bsize;
 
 	/* journal */
@@ -147,10 +157,24 @@ struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);
 int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out);
 void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
 void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
-/* Volume usage follows a file size change. */
-void fl_core_account(struct fl_core *c, uint64_t oldsize, uint64_t newsize);
+/* Volume usage (used_bytes) follows a change of ip's size, map or dirty blocks. */
+void fl_core_reaccount(struct fl_core *c, struct fl_inode *ip);
+/* jused_bytes follows ip's record as a transaction carries it (map and
+ * journaled size): the counter in each transaction matches its records. */
+void fl_core_jaccount(struct fl_core *c, struct fl_inode *ip);
+/* What ip would use with size `size` and blocks [lo, hi) written too. */
+uint64_t fl_file_used(struct fl_core *c, const struct fl_inode *ip, uint64_t size, uint64_t lo,
+		      uint64_t hi);
+/* Before r.bmap changes: keeps the journaled map for the checkpoint, so
+ * that itab records and the usage counter agree after a crash.  Freed when a
+ * transaction carries the record again (fl_core_jaccount). */
+void fl_map_save(struct fl_inode *ip);
 /* Sets the journaled size of a file, keeping jused_bytes right. */
 void fl_set_jsize(struct fl_core *c, struct fl_inode *ip, uint64_t jsize);
+/* Copies the runs of ip's map that lie at or above block `first` (for
+ * removing objects without the lock); *out is NULL when there are none. */
+int fl_bmap_copy_from(const struct fl_inode *ip, uint64_t first, struct fl_brange **out,
+		      uint32_t *n);
 /* Purge list entries: an inode number, with FL_PURGE_SCAN when found on the
  * orphan list at mount (its data objects may reach past its recorded size). */
 #define FL_PURGE_SCAN ((uint64_t)1 << 63)
@@ -200,7 +224,8 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 /* Drops cached data at and beyond off and trims data objects; drops c->lock. */
 int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, uint64_t newsize);
 int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t len);
-int fl_data_remove_objects(struct fl_core *c, uint64_t ino, uint64_t size);
+/* Removes the objects of ino in the given runs, without c->lock. */
+int fl_data_remove_runs(struct fl_core *c, uint64_t ino, const struct fl_brange *runs, uint32_t n);
 /* Frees the inode's cached data without writing it (unlinked inodes); may wait for a flush. */
 void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
 /* Queues the inode for the flusher even without dirty data (to settle its orphan mark). */

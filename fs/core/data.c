@@ -84,6 +84,17 @@ static struct fl_dblock *block_get(struct fl_inode *ip, uint64_t index)
 	return b;
 }
 
+/* Does ip have dirty data in a block its map does not name? */
+static bool dirty_unmapped(const struct fl_inode *ip)
+{
+	const struct fl_dblock *b;
+
+	for (b = ip->blocks; b; b = b->next)
+		if (b->dirty && !fl_bmap_has(&ip->r, b->index))
+			return true;
+	return false;
+}
+
 /* Adds [off, off+len) to a block's dirty extents; returns the bytes newly
  * covered, and in *mem how much the buffers' memory grew. */
 static int64_t extent_insert(struct fl_dblock *b, uint32_t off, const char *src, uint32_t len,
@@ -454,10 +465,25 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 
 	if (!S_ISREG(ip->r.mode))
 		return -EINVAL;
-	if (end > ip->r.size) {
-		ret = fl_core_space_for(c, fl_round4k(end) - fl_round4k(ip->r.size));
-		if (!ret && ip->scan_trim)
-			ret = fl_core_trim_stale(c, ip); /* a hole must read as zeros */
+	if (off >= FL_FILE_MAX || end < off)
+		return -EFBIG;
+	if (end > FL_FILE_MAX) {
+		end = FL_FILE_MAX; /* a short write up to the largest size, as Linux does */
+		len = (size_t)(end - off);
+	}
+	if (!len)
+		return 0;
+	{
+		/* the blocks it makes count against the size limit, not the size */
+		uint64_t u = fl_file_used(c, ip, end > ip->r.size ? end : ip->r.size, off / bs,
+					  (end - 1) / bs + 1);
+
+		ret = fl_core_space_for(c, u > ip->used ? u - ip->used : 0);
+		if (ret)
+			return ret;
+	}
+	if (end > ip->r.size && ip->scan_trim) {
+		ret = fl_core_trim_stale(c, ip); /* a hole must read as zeros */
 		if (ret)
 			return ret;
 	}
@@ -490,11 +516,10 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 		ip->dirty_bytes += (uint64_t)added;
 		c->dirty_mem += (uint64_t)mem;
 		pos += n;
-		if (pos > ip->r.size) {
-			fl_core_account(c, ip->r.size, pos);
+		if (pos > ip->r.size)
 			ip->r.size = pos;
-		}
 	}
+	fl_core_reaccount(c, ip);
 	if (pos == off)
 		return -ENOMEM;
 	clock_gettime(CLOCK_REALTIME, &ip->r.mtime);
@@ -599,7 +624,11 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 				mtid = ip->jtid;
 				need_wait = true;
 			}
-			if (ip->trim_mark || !ip->r.nlink || dirty_end(ip, c->bsize) <= ip->jsize)
+			/* blocks outside the block map are new objects the
+			 * durable map does not name: the mark covers them too
+			 * (the mount lists a marked file's objects) */
+			if (ip->trim_mark || !ip->r.nlink ||
+			    (dirty_end(ip, c->bsize) <= ip->jsize && !dirty_unmapped(ip)))
 				continue;
 			ret = txn_room(c, &t, 1, &mtid);
 			if (ret)
@@ -659,6 +688,19 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 				untake(c, ips, i + 1);
 				goto out_unflag;
 			}
+			if (!fl_bmap_has(&ip->r, b->index)) {
+				/* the object may exist from now on: the map names it */
+				fl_map_save(ip);
+				if (fl_bmap_add(&ip->r, b->index)) {
+					free(o->offs);
+					free(o->bufs);
+					free(o->lens);
+					ret = -ENOMEM;
+					untake(c, ips, i + 1);
+					goto out_unflag;
+				}
+				ip->map_dirty = true;
+			}
 			nops++;
 			b->flying = b->dirty;
 			b->dirty = NULL;
@@ -672,6 +714,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		}
 		ip->dirty_bytes = 0;
 		dlist_remove(c, ip);
+		fl_core_reaccount(c, ip);
 	}
 	/* send and wait without the lock: librados copies every buffer */
 	pthread_mutex_unlock(&c->lock);
@@ -732,7 +775,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 	/* the sizes the data now backs, and the orphan marks that can go */
 	for (i = 0; i < n && !ret; i++) {
 		struct fl_inode *ip = ips[i];
-		bool put = ip->attr_dirty || ip->jsize != ip->r.size;
+		bool put = ip->attr_dirty || ip->jsize != ip->r.size || ip->map_dirty;
 		bool unmark = ip->trim_mark && !ip->scan_trim && !ip->nopen && ip->r.nlink &&
 			      ip->jsize == ip->r.size && !dirty_end(ip, c->bsize);
 
@@ -740,7 +783,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		if (ret)
 			break;
 		if (put) {
-			ip->attr_dirty = false;
+			ip->attr_dirty = ip->map_dirty = false;
 			fl_txn_inode(&t, ip);
 			fl_ino_ck(c, ip);
 		}
@@ -830,36 +873,42 @@ int fl_data_flush_all(struct fl_core *c, uint64_t *tid)
 	return ret;
 }
 
-/* Removes objects [first, last] of an inode (missing ones are fine). */
-static int remove_range(struct fl_core *c, uint64_t ino, uint64_t first, uint64_t last)
+/* Adds a remove for every object of ino in runs to batch bt. */
+static void remove_runs(struct fl_batch *bt, uint64_t ino, const struct fl_brange *runs, uint32_t n)
+{
+	char oid[FL_OID_LEN];
+	uint32_t k;
+
+	for (k = 0; k < n; k++) {
+		uint64_t i, last = runs[k].first + runs[k].count;
+
+		for (i = runs[k].first; i < last; i++) {
+			fl_oid_data(oid, ino, i);
+			bt->ops->remove(bt, oid);
+		}
+	}
+}
+
+int fl_data_remove_runs(struct fl_core *c, uint64_t ino, const struct fl_brange *runs, uint32_t n)
 {
 	struct fl_batch *b;
-	uint64_t i;
-	char oid[FL_OID_LEN];
 
-	if (first > last)
+	if (!n)
 		return 0;
 	b = fl_batch_new(c->st);
 	if (!b)
 		return -ENOMEM;
-	for (i = first; i <= last; i++) {
-		fl_oid_data(oid, ino, i);
-		b->ops->remove(b, oid);
-	}
+	remove_runs(b, ino, runs, n);
 	return fl_batch_wait(b);
-}
-
-int fl_data_remove_objects(struct fl_core *c, uint64_t ino, uint64_t size)
-{
-	if (!size)
-		return 0;
-	return remove_range(c, ino, 0, (size - 1) / c->bsize);
 }
 
 int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, uint64_t newsize)
 {
-	uint64_t bs = c->bsize, top, ino = ip->r.ino;
+	uint64_t bs = c->bsize, top, ino = ip->r.ino, first;
+	struct fl_brange *runs = NULL;
 	struct fl_dblock *b, **pp;
+	uint32_t nruns = 0;
+	bool cut_tail;
 	int ret;
 
 	wait_flush(c, ip);
@@ -896,6 +945,14 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 	top = oldsize > ip->jsize ? oldsize : ip->jsize;
 	if (!top)
 		return 0;
+	/* only the objects the block map names: a sparse file costs what it holds */
+	first = (newsize + bs - 1) / bs;
+	cut_tail = newsize % bs && fl_bmap_has(&ip->r, newsize / bs);
+	ret = fl_bmap_copy_from(ip, first, &runs, &nruns);
+	if (ret)
+		return ret;
+	if (!nruns && !cut_tail)
+		return 0;
 	fl_debug("inode %" PRIu64 ": trim objects from %" PRIu64 " up to %" PRIu64, ino, newsize,
 		 top);
 	ip->flushing = true; /* keeps readers and other flushes out of the objects */
@@ -903,24 +960,26 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 	{
 		struct fl_batch *bt = fl_batch_new(c->st);
 		char oid[FL_OID_LEN];
-		uint64_t first = (newsize + bs - 1) / bs, i;
 
 		if (!bt) {
 			ret = -ENOMEM;
 		} else {
-			if (newsize % bs) {
+			if (cut_tail) {
 				fl_oid_data(oid, ino, newsize / bs);
 				bt->ops->truncate(bt, oid, newsize % bs);
 			}
-			for (i = first; i <= (top - 1) / bs; i++) {
-				fl_oid_data(oid, ino, i);
-				bt->ops->remove(bt, oid);
-			}
+			remove_runs(bt, ino, runs, nruns);
 			ret = fl_batch_wait(bt);
 		}
 	}
+	free(runs);
 	pthread_mutex_lock(&c->lock);
 	fl_debug("inode %" PRIu64 ": trimmed to %" PRIu64 ": %d", ino, newsize, ret);
+	if (!ret) {
+		fl_map_save(ip);
+		fl_bmap_cut(&ip->r, first);
+		fl_core_reaccount(c, ip);
+	}
 	ip->flushing = false;
 	ip->dseq++;
 	pthread_cond_broadcast(&c->cond);
@@ -929,31 +988,63 @@ int fl_data_truncate(struct fl_core *c, struct fl_inode *ip, uint64_t oldsize, u
 	return ret;
 }
 
+/* Zeros [boff, boff + n) of block idx when its object may exist. */
+static void punch_part(struct fl_inode *ip, struct fl_batch *bt, uint64_t idx, uint64_t boff,
+		       uint64_t n, bool mapped)
+{
+	char oid[FL_OID_LEN];
+
+	if (!mapped)
+		return;
+	fl_oid_data(oid, ip->r.ino, idx);
+	bt->ops->zero(bt, oid, boff, n);
+}
+
 int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t len)
 {
-	uint64_t bs = c->bsize, pos, end = off + len, ino = ip->r.ino;
-	struct fl_batch *bt;
+	uint64_t bs = c->bsize, end = off + len, ino = ip->r.ino;
+	/* whole blocks [ffirst, fend) go; the partial ones at either end are zeroed */
+	uint64_t ffirst = (off + bs - 1) / bs, fend = end / bs;
+	uint64_t hidx = off / bs, tidx = end / bs;
+	bool head = off % bs != 0, tail = end % bs != 0 && (tidx != hidx || !head);
+	bool hmap, tmap;
+	struct fl_brange *runs = NULL;
+	uint32_t nruns = 0, k;
 	struct fl_txn t = {.n = 0};
+	struct fl_batch *bt;
+	struct fl_dblock *b;
 	int ret;
 
 	wait_flush(c, ip);
-	for (pos = off; pos < end;) {
-		uint64_t idx = pos / bs, boff = pos % bs;
-		uint64_t n = bs - boff < end - pos ? bs - boff : end - pos;
-		struct fl_dblock *b = block_find(ip, idx);
+	/* dirty data in the range, by the blocks that have some */
+	for (b = ip->blocks; b; b = b->next) {
+		uint64_t lo, hi, mem;
+		int64_t d;
 
-		if (b) {
-			uint64_t mem = extents_mem(b->dirty);
-			int64_t d = extents_hole(&b->dirty, (uint32_t)boff, (uint32_t)(boff + n));
-
-			/* a split allocates: count the memory after, then free before */
-			c->dirty_mem += extents_mem(b->dirty);
-			dirty_sub(c, mem);
-			if (d < 0)
-				return (int)d;
-			ip->dirty_bytes -= (uint64_t)d;
-		}
-		pos += n;
+		if (b->index < hidx || b->index > (end - 1) / bs)
+			continue;
+		lo = b->index == hidx ? off % bs : 0;
+		hi = b->index == (end - 1) / bs ? end - b->index * bs : bs;
+		mem = extents_mem(b->dirty);
+		d = extents_hole(&b->dirty, (uint32_t)lo, (uint32_t)hi);
+		/* a split allocates: count the memory after, then free before */
+		c->dirty_mem += extents_mem(b->dirty);
+		dirty_sub(c, mem);
+		if (d < 0)
+			return (int)d;
+		ip->dirty_bytes -= (uint64_t)d;
+	}
+	/* objects: only those the block map names */
+	hmap = head && fl_bmap_has(&ip->r, hidx);
+	tmap = tail && fl_bmap_has(&ip->r, tidx);
+	if (fend > ffirst) {
+		ret = fl_bmap_copy_from(ip, ffirst, &runs, &nruns);
+		if (ret)
+			return ret;
+		for (k = 0; k < nruns && runs[k].first < fend; k++)
+			if (runs[k].first + runs[k].count > fend)
+				runs[k].count = fend - runs[k].first;
+		nruns = k;
 	}
 	ip->flushing = true;
 	pthread_mutex_unlock(&c->lock);
@@ -961,26 +1052,27 @@ int fl_data_punch(struct fl_core *c, struct fl_inode *ip, uint64_t off, uint64_t
 	if (!bt) {
 		ret = -ENOMEM;
 	} else {
-		for (pos = off; pos < end;) {
-			uint64_t idx = pos / bs, boff = pos % bs;
-			uint64_t n = bs - boff < end - pos ? bs - boff : end - pos;
-			char oid[FL_OID_LEN];
-
-			fl_oid_data(oid, ino, idx);
-			if (n == bs)
-				bt->ops->remove(bt, oid);
-			else
-				bt->ops->zero(bt, oid, boff, n);
-			pos += n;
-		}
+		if (head && hidx == (end - 1) / bs)
+			punch_part(ip, bt, hidx, off % bs, len, hmap); /* within one block */
+		else if (head)
+			punch_part(ip, bt, hidx, off % bs, bs - off % bs, hmap);
+		if (tail)
+			punch_part(ip, bt, tidx, 0, end % bs, tmap);
+		remove_runs(bt, ino, runs, nruns);
 		ret = fl_batch_wait(bt);
 	}
+	free(runs);
 	pthread_mutex_lock(&c->lock);
 	ip->flushing = false;
 	ip->dseq++;
 	pthread_cond_broadcast(&c->cond);
 	if (ret)
 		return ret;
+	if (fend > ffirst) {
+		fl_map_save(ip);
+		fl_bmap_del(&ip->r, ffirst, fend - ffirst); /* kept whole when out of memory */
+		fl_core_reaccount(c, ip);
+	}
 	clock_gettime(CLOCK_REALTIME, &ip->r.mtime);
 	ip->r.ctime = ip->r.mtime;
 	fl_txn_inode(&t, ip);

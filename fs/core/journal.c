@@ -147,6 +147,7 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 			t->ops[i].inode = t->ip[i]->r; /* shallow: encoded right now */
 			t->ops[i].inode.size = t->ip[i]->jsize;
 			t->ip[i]->jtid = c->next_tid;
+			fl_core_jaccount(c, t->ip[i]); /* the counter below includes it */
 		}
 	}
 	if (fl_log_level >= LOG_DEBUG)
@@ -354,6 +355,11 @@ static int enc_inode(const struct fl_inode *ip, struct fl_buf *b)
 	struct fl_inode_rec r = ip->r;
 
 	r.size = ip->jsize;
+	if (ip->jmap_saved) {
+		/* the map as journaled: the one the usage counter counts */
+		r.bmap = ip->jmap;
+		r.nbmap = ip->njmap;
+	}
 	return fl_inode_encode(&r, b);
 }
 

@@ -349,17 +349,35 @@ void fl_ra_drop(struct fl_core *c, struct fl_inode *ip)
 
 	if (!ra)
 		return;
+	/* Detached first: a reader that comes meanwhile starts a readahead of
+	 * its own, and this one ends without the core lock held while RADOS
+	 * answers its reads in flight. */
 	ra->dropping = true;
+	ip->ra = NULL;
 	for (i = 0; i < ra->nslots; i++) {
 		struct fl_ra_slot *s = &ra->s[i];
 
-		while (s->users || s->reaping)
-			pthread_cond_wait(&c->cond, &c->lock);
-		if (s->state == RA_FLYING)
-			fl_batch_wait(s->b); /* the lock stays: nothing else uses this file */
+		for (;;) {
+			struct fl_batch *b;
+
+			if (s->users || s->reaping) {
+				pthread_cond_wait(&c->cond, &c->lock);
+				continue;
+			}
+			if (s->state != RA_FLYING)
+				break;
+			s->reaping = true;
+			b = s->b;
+			pthread_mutex_unlock(&c->lock);
+			fl_batch_wait(b);
+			pthread_mutex_lock(&c->lock);
+			s->b = NULL;
+			s->reaping = false;
+			s->state = RA_FAILED;
+			pthread_cond_broadcast(&c->cond);
+		}
 		free(s->buf);
 	}
 	c->ra_bytes -= (uint64_t)ra->nslots * c->bsize;
-	ip->ra = NULL;
 	free(ra);
 }

@@ -84,6 +84,7 @@ enum {
 	IN_BTIME = 12,
 	IN_SYMLINK = 13,
 	IN_XATTRS = 14,
+	IN_BMAP = 16, /* 15: left free (tests use it as a future field) */
 	IN_NKEYS
 };
 
@@ -212,9 +213,27 @@ static int xattrs_check(const struct fl_xattr *x, uint32_t n)
 	return rc;
 }
 
+/* Runs sorted, disjoint, not adjacent, non-empty, without overflow. */
+static int bmap_check(const struct fl_brange *m, uint32_t n)
+{
+	uint32_t k;
+
+	if (n > FL_BMAP_MAX || (n && !m))
+		return -EINVAL;
+	for (k = 0; k < n; k++) {
+		if (!m[k].count || m[k].first > UINT64_MAX - m[k].count)
+			return -EINVAL;
+		if (k && m[k].first <= m[k - 1].first + m[k - 1].count)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int inode_check(const struct fl_inode_rec *i)
 {
 	if (!mode_valid(i->mode))
+		return -EINVAL;
+	if (i->has_bmap ? bmap_check(i->bmap, i->nbmap) : i->nbmap != 0)
 		return -EINVAL;
 	if (!ts_valid(&i->atime) || !ts_valid(&i->mtime) || !ts_valid(&i->ctime) ||
 	    !ts_valid(&i->btime))
@@ -446,6 +465,8 @@ static void enc_inode(struct enc *e, const struct fl_inode_rec *i)
 		nkeys++;
 	if (i->nxattrs)
 		nkeys++;
+	if (i->has_bmap)
+		nkeys++;
 	put_map(e, nkeys);
 	put_version(e);
 	put_u64(e, IN_INO, i->ino);
@@ -471,6 +492,15 @@ static void enc_inode(struct enc *e, const struct fl_inode_rec *i)
 			put_array(e, 2);
 			enc_check(e, msgpack_pack_str_with_body(&e->pk, x->name, strlen(x->name)));
 			enc_check(e, msgpack_pack_bin_with_body(&e->pk, x->value, x->vlen));
+		}
+	}
+	if (i->has_bmap) {
+		/* flat: first, count, first, count, ... */
+		enc_check(e, msgpack_pack_uint64(&e->pk, IN_BMAP));
+		put_array(e, (size_t)i->nbmap * 2);
+		for (k = 0; k < i->nbmap && !e->err; k++) {
+			enc_check(e, msgpack_pack_uint64(&e->pk, i->bmap[k].first));
+			enc_check(e, msgpack_pack_uint64(&e->pk, i->bmap[k].count));
 		}
 	}
 }
@@ -1050,6 +1080,7 @@ void fl_inode_rec_free(struct fl_inode_rec *i)
 		free(i->xattrs);
 	}
 	free(i->symlink);
+	free(i->bmap);
 	memset(i, 0, sizeof(*i));
 }
 
@@ -1061,6 +1092,15 @@ int fl_inode_rec_copy(struct fl_inode_rec *dst, const struct fl_inode_rec *src)
 	dst->symlink = NULL;
 	dst->xattrs = NULL;
 	dst->nxattrs = 0;
+	dst->bmap = NULL;
+	dst->nbmap = 0;
+	if (src->nbmap && src->bmap) {
+		dst->bmap = malloc(src->nbmap * sizeof(*dst->bmap));
+		if (!dst->bmap)
+			goto nomem;
+		memcpy(dst->bmap, src->bmap, src->nbmap * sizeof(*dst->bmap));
+		dst->nbmap = src->nbmap;
+	}
 	if (src->symlink) {
 		dst->symlink = strdup(src->symlink);
 		if (!dst->symlink)
@@ -1143,6 +1183,28 @@ static int dec_xattrs(const msgpack_object *o, struct fl_inode_rec *i)
 	return rc;
 }
 
+static int dec_bmap(const msgpack_object *o, struct fl_inode_rec *i)
+{
+	uint32_t n, k;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size % 2 ||
+	    o->via.array.size > 2 * FL_BMAP_MAX)
+		return -EIO;
+	i->has_bmap = true;
+	n = o->via.array.size / 2;
+	if (!n)
+		return 0;
+	i->bmap = calloc(n, sizeof(*i->bmap));
+	if (!i->bmap)
+		return -ENOMEM;
+	i->nbmap = n;
+	for (k = 0; k < n; k++)
+		if (get_u64(&o->via.array.ptr[2 * k], UINT64_MAX, &i->bmap[k].first) < 0 ||
+		    get_u64(&o->via.array.ptr[2 * k + 1], UINT64_MAX, &i->bmap[k].count) < 0)
+			return -EIO;
+	return bmap_check(i->bmap, n) ? -EIO : 0;
+}
+
 static int dec_inode(const msgpack_object *o, struct fl_inode_rec *i)
 {
 	const msgpack_object *f[IN_NKEYS];
@@ -1176,6 +1238,11 @@ static int dec_inode(const msgpack_object *o, struct fl_inode_rec *i)
 	}
 	if (f[IN_XATTRS]) {
 		rc = dec_xattrs(f[IN_XATTRS], i);
+		if (rc < 0)
+			goto fail;
+	}
+	if (f[IN_BMAP]) {
+		rc = dec_bmap(f[IN_BMAP], i);
 		if (rc < 0)
 			goto fail;
 	}
@@ -1513,4 +1580,199 @@ int fl_oid_parse_data(const char *oid, uint64_t *ino, uint64_t *index)
 	*ino = i;
 	*index = x;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The block map of a regular file (see record.h). */
+
+bool fl_bmap_has(const struct fl_inode_rec *i, uint64_t index)
+{
+	uint32_t lo = 0, hi = i->nbmap;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct fl_brange *r = &i->bmap[mid];
+
+		if (index < r->first)
+			hi = mid;
+		else if (index - r->first >= r->count)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Joins run k with run k + 1 (over the gap between them). */
+static void bmap_join(struct fl_inode_rec *i, uint32_t k)
+{
+	i->bmap[k].count = i->bmap[k + 1].first + i->bmap[k + 1].count - i->bmap[k].first;
+	memmove(&i->bmap[k + 1], &i->bmap[k + 2], (i->nbmap - k - 2) * sizeof(*i->bmap));
+	i->nbmap--;
+}
+
+int fl_bmap_add(struct fl_inode_rec *i, uint64_t index)
+{
+	uint32_t k;
+
+	i->has_bmap = true;
+	if (fl_bmap_has(i, index))
+		return 0;
+	for (k = 0; k < i->nbmap && i->bmap[k].first < index; k++)
+		;
+	/* k: the first run after index */
+	if (k > 0 && i->bmap[k - 1].first + i->bmap[k - 1].count == index) {
+		i->bmap[k - 1].count++;
+		if (k < i->nbmap && i->bmap[k].first == index + 1)
+			bmap_join(i, k - 1);
+		return 0;
+	}
+	if (k < i->nbmap && i->bmap[k].first == index + 1) {
+		i->bmap[k].first--;
+		i->bmap[k].count++;
+		return 0;
+	}
+	if (i->nbmap == FL_BMAP_MAX) {
+		/* one run too many: join the two closest ones, then place index */
+		uint64_t best = UINT64_MAX;
+		uint32_t j, bj = 0;
+
+		for (j = 0; j + 1 < i->nbmap; j++) {
+			uint64_t gap = i->bmap[j + 1].first - (i->bmap[j].first + i->bmap[j].count);
+
+			if (gap < best) {
+				best = gap;
+				bj = j;
+			}
+		}
+		bmap_join(i, bj);
+		if (fl_bmap_has(i, index))
+			return 0;
+		return fl_bmap_add(i, index);
+	}
+	{
+		struct fl_brange *n = realloc(i->bmap, (i->nbmap + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		i->bmap = n;
+	}
+	memmove(&i->bmap[k + 1], &i->bmap[k], (i->nbmap - k) * sizeof(*i->bmap));
+	i->bmap[k].first = index;
+	i->bmap[k].count = 1;
+	i->nbmap++;
+	return 0;
+}
+
+void fl_bmap_cut(struct fl_inode_rec *i, uint64_t first)
+{
+	while (i->nbmap) {
+		struct fl_brange *r = &i->bmap[i->nbmap - 1];
+
+		if (r->first >= first) {
+			i->nbmap--;
+		} else {
+			if (r->first + r->count > first)
+				r->count = first - r->first;
+			break;
+		}
+	}
+	if (!i->nbmap) {
+		free(i->bmap);
+		i->bmap = NULL;
+	}
+}
+
+int fl_bmap_del(struct fl_inode_rec *i, uint64_t first, uint64_t count)
+{
+	uint64_t end = first + count;
+	uint32_t k;
+
+	if (!count)
+		return 0;
+	if (end < first)
+		end = UINT64_MAX;
+	for (k = 0; k < i->nbmap; k++) {
+		struct fl_brange *r = &i->bmap[k];
+		uint64_t rend = r->first + r->count;
+
+		if (rend <= first || r->first >= end)
+			continue;
+		if (r->first < first && rend > end) {
+			/* a hole in the middle of one run: one run more */
+			struct fl_brange *n;
+
+			if (i->nbmap == FL_BMAP_MAX)
+				return 0;
+			n = realloc(i->bmap, (i->nbmap + 1) * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			i->bmap = n;
+			r = &i->bmap[k];
+			memmove(&i->bmap[k + 1], &i->bmap[k], (i->nbmap - k) * sizeof(*n));
+			i->nbmap++;
+			r->count = first - r->first;
+			i->bmap[k + 1].first = end;
+			i->bmap[k + 1].count = rend - end;
+			return 0;
+		}
+		if (r->first >= first && rend <= end) {
+			memmove(&i->bmap[k], &i->bmap[k + 1], (i->nbmap - k - 1) * sizeof(*r));
+			i->nbmap--;
+			k--;
+		} else if (r->first < first) {
+			r->count = first - r->first;
+		} else {
+			r->count = rend - end;
+			r->first = end;
+		}
+	}
+	if (!i->nbmap) {
+		free(i->bmap);
+		i->bmap = NULL;
+	}
+	return 0;
+}
+
+uint64_t fl_bmap_blocks(const struct fl_inode_rec *i)
+{
+	uint64_t n = 0;
+	uint32_t k;
+
+	for (k = 0; k < i->nbmap; k++)
+		n += i->bmap[k].count;
+	return n;
+}
+
+uint64_t fl_block_used(uint64_t idx, uint64_t size, uint32_t bs)
+{
+	uint64_t start;
+
+	if (!size || idx > (size - 1) / bs)
+		return 0;
+	start = idx * bs;
+	return size - start >= bs ? bs : ((size - start) + 4095) & ~(uint64_t)4095;
+}
+
+uint64_t fl_bmap_used(const struct fl_inode_rec *i, uint64_t size, uint32_t bs)
+{
+	uint64_t used = 0, nblk, k;
+
+	if (!size || !bs)
+		return 0;
+	nblk = (size - 1) / bs + 1; /* blocks below size */
+	for (k = 0; k < i->nbmap; k++) {
+		const struct fl_brange *r = &i->bmap[k];
+		uint64_t end = r->first + r->count;
+
+		if (r->first >= nblk)
+			break;
+		if (end >= nblk) {
+			/* the last block below size may be partial */
+			used += (nblk - 1 - r->first) * bs + fl_block_used(nblk - 1, size, bs);
+			break;
+		}
+		used += r->count * bs;
+	}
+	return used;
 }

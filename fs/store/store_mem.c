@@ -211,6 +211,7 @@ struct mem_shared {
 	struct mblock *blocks; /* blocklist */
 	int inject_err;	       /* negative errno */
 	int inject_n;
+	uint64_t ops;		 /* ops entered, as fault injection counts them */
 	unsigned batch_delay_us; /* each batch waits this long before it runs */
 	uint32_t rng;
 	uint32_t next_gid;
@@ -448,6 +449,7 @@ static int mem_enter(struct mem_store *ms)
 	int r = 0;
 
 	pthread_mutex_lock(&sh->mu);
+	sh->ops++;
 	if (is_blocklisted(ms)) {
 		r = -MEM_EBLOCKLISTED;
 	} else if (sh->inject_n > 0) {
@@ -1276,6 +1278,17 @@ void fl_mem_inject_error(struct fl_store *st, int err, int n)
 	sh->inject_err = err > 0 ? -err : err;
 	sh->inject_n = err && n > 0 ? n : 0;
 	pthread_mutex_unlock(&sh->mu);
+}
+
+uint64_t fl_mem_op_count(struct fl_store *st)
+{
+	struct mem_shared *sh = mem_of(st)->sh;
+	uint64_t n;
+
+	pthread_mutex_lock(&sh->mu);
+	n = sh->ops;
+	pthread_mutex_unlock(&sh->mu);
+	return n;
 }
 
 void fl_mem_delay_batches(struct fl_store *st, unsigned usec)

@@ -622,8 +622,14 @@ static void check_tree(struct fsck *f)
 			}
 		}
 		ninodes++;
-		if (S_ISREG(n->r.mode))
-			used += fl_round4k(n->r.size);
+		if (S_ISREG(n->r.mode)) {
+			/* the blocks holding data, not the size (a record from
+			 * before block maps: every block below its size) */
+			uint32_t bs = f->v->super.block_size;
+
+			used += n->r.has_bmap ? fl_bmap_used(&n->r, n->r.size, bs)
+					      : fl_round4k(n->r.size);
+		}
 	}
 	/* data objects */
 	for (i = 0, j = 0; i < f->ndata; i++) {
@@ -660,6 +666,17 @@ static void check_tree(struct fsck *f)
 					oid, osize - keep, o->ino);
 				if (f->o->repair)
 					fixed(f, f->st->ops->truncate(f->st, oid, keep));
+			}
+		}
+		if (n->r.has_bmap && !fl_bmap_has(&n->r, o->index)) {
+			/* a purge would leave it behind; the bytes are the file's */
+			problem(f, &f->rep->unmapped_data,
+				"data object %s lies outside the block map of inode %" PRIu64, oid,
+				o->ino);
+			if (f->o->repair) {
+				int r = fl_bmap_add(&n->r, o->index);
+
+				fixed(f, r ? r : put_inode(f, &n->r));
 			}
 		}
 		j++;

@@ -41,6 +41,7 @@ struct fl_fsck_report {
 	uint64_t stray_dir_objects;  /* dir objects of unknown inodes */
 	uint64_t stray_data_objects; /* data of unknown inodes or not regular files */
 	uint64_t data_past_eof;	     /* data objects, or bytes, past a file's size */
+	uint64_t unmapped_data;	     /* data objects outside their file's block map */
 	uint64_t stale_orphan_keys;  /* orphan list entries with nothing to do */
 	uint64_t stale_journal_segments;
 	uint64_t bad_counters; /* superblock counters (next inode, usage) wrong */

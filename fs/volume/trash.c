@@ -540,30 +540,55 @@ out:
 	return ret;
 }
 
+#define RM_BATCH 1024 /* removes sent together (64 in flight on RADOS) */
+
 struct rm_ctx {
 	struct fl_store *st;
 	const bool *stop;
 	uint64_t n;
+	struct fl_batch *b; /* removes sent, not yet waited for */
+	unsigned nb;
 };
 
+/* Waits for the removes in flight; n counts them (one already gone included). */
+static int rm_flush(struct rm_ctx *r)
+{
+	int ret;
+
+	if (!r->b)
+		return 0;
+	ret = fl_batch_wait(r->b);
+	r->b = NULL;
+	if (ret == 0)
+		r->n += r->nb;
+	r->nb = 0;
+	return ret;
+}
+
+/* Each object the listing finds goes in a batch: the purge costs one listing
+ * and the objects that exist, 64 removes in flight at a time. */
 static int rm_cb(void *arg, const char *oid)
 {
 	struct rm_ctx *r = arg;
-	int ret;
 
 	if (r->stop && __atomic_load_n(r->stop, __ATOMIC_RELAXED))
 		return -EINTR;
-	ret = r->st->ops->remove(r->st, oid);
-	if (ret == 0)
-		r->n++;
-	return ret == -ENOENT ? 0 : ret;
+	if (!r->b) {
+		r->b = fl_batch_new(r->st);
+		if (!r->b)
+			return -ENOMEM;
+	}
+	r->b->ops->remove(r->b, oid);
+	if (++r->nb == RM_BATCH)
+		return rm_flush(r);
+	return 0;
 }
 
 /* Purges the entry t (raw: its record as read). */
 static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_trash_entry *t,
 		     struct fl_buf *raw, const bool *stop, char *err, size_t errlen)
 {
-	struct rm_ctx r = {NULL, stop, 0};
+	struct rm_ctx r = {NULL, stop, 0, NULL, 0};
 	struct fl_volume v = {0};
 	struct fl_trash_entry mark;
 	struct fl_holder h;
@@ -633,6 +658,11 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 	/* step 2: every object; step 3: the entry */
 	r.st = v.st;
 	ret = v.st->ops->list_objects(v.st, NULL, rm_cb, &r);
+	{
+		int r2 = rm_flush(&r);
+
+		ret = ret ? ret : r2;
+	}
 	if (ret == -EINTR) {
 		fl_seterr(err, errlen, "purge of volume %s interrupted; the next purge finishes it",
 			  t->name);

@@ -143,12 +143,44 @@ out:
 	return ret;
 }
 
+struct remove_all {
+	struct fl_store *st;
+	struct fl_batch *b;
+	unsigned n;
+};
+
 static int remove_all_cb(void *arg, const char *oid)
 {
-	struct fl_store *st = arg;
-	int ret = st->ops->remove(st, oid);
+	struct remove_all *ra = arg;
+	int ret = 0;
 
-	return ret == -ENOENT ? 0 : ret;
+	if (!ra->b) {
+		ra->b = fl_batch_new(ra->st);
+		if (!ra->b)
+			return -ENOMEM;
+	}
+	ra->b->ops->remove(ra->b, oid);
+	if (++ra->n == 1024) {
+		ret = fl_batch_wait(ra->b);
+		ra->b = NULL;
+		ra->n = 0;
+	}
+	return ret;
+}
+
+/* Removes every object of st's namespace: one listing, and the objects that
+ * exist in batches (64 removes in flight on RADOS). */
+static int remove_all(struct fl_store *st)
+{
+	struct remove_all ra = {st, NULL, 0};
+	int ret = st->ops->list_objects(st, NULL, remove_all_cb, &ra);
+
+	if (ra.b) {
+		int r = fl_batch_wait(ra.b);
+
+		ret = ret ? ret : r;
+	}
+	return ret;
 }
 
 int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limit,
@@ -254,7 +286,7 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 out_objs:
 	if (err && !*err)
 		fl_seterr(err, errlen, "cannot create volume %s: %s", name, strerror(-ret));
-	st->ops->list_objects(st, NULL, remove_all_cb, st);
+	remove_all(st);
 out:
 	if (ret && err && !*err)
 		fl_seterr(err, errlen, "cannot create volume %s: %s", name, strerror(-ret));
@@ -866,7 +898,7 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	ret = reg->ops->omap_update(reg, FL_REG_OID, NULL, 0, rm, 1, &cmp, 1);
 	if (ret)
 		goto out_err;
-	ret = v.st->ops->list_objects(v.st, NULL, remove_all_cb, v.st);
+	ret = remove_all(v.st);
 	if (ret)
 		goto out_err;
 	goto out;

@@ -14,6 +14,7 @@
 #ifndef FLOCKER_RECORD_H
 #define FLOCKER_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -127,6 +128,12 @@ struct fl_xattr {
 	uint32_t vlen;
 };
 
+/* A run of data object indices [first, first + count) that may exist. */
+struct fl_brange {
+	uint64_t first, count;
+};
+#define FL_BMAP_MAX 32 /* runs per file; more are merged (over-approximated) */
+
 struct fl_inode_rec {
 	uint64_t ino;
 	uint32_t mode;
@@ -139,7 +146,33 @@ struct fl_inode_rec {
 	char *symlink;		 /* owned; NULL unless S_ISLNK */
 	struct fl_xattr *xattrs; /* owned array of nxattrs */
 	uint32_t nxattrs;
+	/* Regular files: every data object that may exist lies in these runs
+	 * (sorted, disjoint, not adjacent, count > 0); owned array of nbmap.
+	 * has_bmap false: a record written before the map existed, where any
+	 * index below the size may hold an object. */
+	struct fl_brange *bmap;
+	uint32_t nbmap;
+	bool has_bmap;
 };
+
+/* The block map (pure functions on a record's runs; bs: the block size).
+ * fl_bmap_has: is index inside a run.  fl_bmap_add: adds one index, merging
+ * the two runs with the smallest gap when FL_BMAP_MAX would be passed (0 or
+ * -ENOMEM).  fl_bmap_cut: drops every index >= first.  fl_bmap_del: drops
+ * [first, first + count) (kept as it is when that would need more runs than
+ * FL_BMAP_MAX: an over-approximation is always safe).  fl_bmap_blocks: the
+ * indices covered.  fl_bmap_used: bytes of the covered blocks that lie below
+ * size, each rounded up to 4 KiB: what the file uses. */
+bool fl_bmap_has(const struct fl_inode_rec *i, uint64_t index);
+int fl_bmap_add(struct fl_inode_rec *i, uint64_t index);
+void fl_bmap_cut(struct fl_inode_rec *i, uint64_t first);
+int fl_bmap_del(struct fl_inode_rec *i, uint64_t first, uint64_t count);
+uint64_t fl_bmap_blocks(const struct fl_inode_rec *i);
+uint64_t fl_bmap_used(const struct fl_inode_rec *i, uint64_t size, uint32_t bs);
+/* The bytes one block of index idx counts for in a file of size (0 past it). */
+uint64_t fl_block_used(uint64_t idx, uint64_t size, uint32_t bs);
+/* The largest file size: the kernel's MAX_LFS_FILESIZE, which FUSE uses. */
+#define FL_FILE_MAX ((uint64_t)INT64_MAX)
 
 int fl_inode_encode(const struct fl_inode_rec *i, struct fl_buf *out);
 int fl_inode_decode(const void *p, size_t len, struct fl_inode_rec *i);

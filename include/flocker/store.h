@@ -188,6 +188,8 @@ struct fl_store *fl_rados_open(const struct fl_rados_opts *opts, char *err, size
 struct fl_store *fl_mem_open(void);
 /* Fault injection for tests: the next n ops fail with err (0 turns it off). */
 void fl_mem_inject_error(struct fl_store *st, int err, int n);
+/* Ops the store (and its clones) ran so far, counted as fault injection counts them. */
+uint64_t fl_mem_op_count(struct fl_store *st);
 /* Every batch of the store (and its clones) sleeps usec before it runs; 0 turns it off. */
 void fl_mem_delay_batches(struct fl_store *st, unsigned usec);
 

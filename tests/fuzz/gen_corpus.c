@@ -266,6 +266,17 @@ int main(int argc, char **argv)
 	/* inode */
 	mk_inode(&in, 2, S_IFREG | 0644);
 	put_buf("fuzz_inode", "file", &b, fl_inode_encode(&in, &b));
+	{
+		/* a sparse file's block map: its first block and a far one */
+		struct fl_brange runs[2] = {{0, 2}, {262143, 1}};
+
+		mk_inode(&in, 4, S_IFREG | 0600);
+		in.size = 1ull << 40;
+		in.has_bmap = true;
+		in.bmap = runs;
+		in.nbmap = 2;
+		put_buf("fuzz_inode", "file-bmap", &b, fl_inode_encode(&in, &b));
+	}
 	mk_inode(&in, 3, S_IFLNK | 0777);
 	in.symlink = (char *)"../target/file";
 	put_buf("fuzz_inode", "symlink", &b, fl_inode_encode(&in, &b));

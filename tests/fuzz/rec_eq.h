@@ -64,8 +64,11 @@ static inline int rec_eq_inode(const struct fl_inode_rec *a, const struct fl_ino
 	    a->generation != b->generation || !rec_eq_ts(&a->atime, &b->atime) ||
 	    !rec_eq_ts(&a->mtime, &b->mtime) || !rec_eq_ts(&a->ctime, &b->ctime) ||
 	    !rec_eq_ts(&a->btime, &b->btime) || !rec_eq_str(a->symlink, b->symlink) ||
-	    a->nxattrs != b->nxattrs)
+	    a->nxattrs != b->nxattrs || a->has_bmap != b->has_bmap || a->nbmap != b->nbmap)
 		return 0;
+	for (k = 0; k < a->nbmap; k++)
+		if (a->bmap[k].first != b->bmap[k].first || a->bmap[k].count != b->bmap[k].count)
+			return 0;
 	for (k = 0; k < a->nxattrs; k++) {
 		const struct fl_xattr *x = &a->xattrs[k], *y = &b->xattrs[k];
 

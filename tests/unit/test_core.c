@@ -441,6 +441,291 @@ static int count_objs_cb(void *arg, const char *oid)
 	return 0;
 }
 
+/* Data objects of volume name (after an unmount). */
+static unsigned vol_objects(const char *name)
+{
+	struct fl_volume *v2;
+	unsigned n = 0;
+	char err[256];
+
+	EQ(fl_volume_open(base, name, &v2, err, sizeof(err)), 0);
+	EQ(v2->st->ops->list_objects(v2->st, "data.", count_objs_cb, &n), 0);
+	fl_volume_close(v2);
+	return n;
+}
+
+#define TIB (1ull << 40)
+
+/* A sparse file of size 1 TiB with data in its first and last block. */
+static uint64_t sparse_file(struct fl_core *c, const char *name)
+{
+	struct stat st;
+
+	EQ(fl_core_create(c, 1, name, 0600, O_RDWR, &root_cred, &st), 0);
+	EQ(fl_core_write(c, st.st_ino, 0, "first", 5), 5);
+	EQ(fl_core_write(c, st.st_ino, TIB - 4, "last", 4), 4);
+	EQ(fl_core_fsync(c, st.st_ino, false), 0);
+	return st.st_ino;
+}
+
+/*
+ * Unlink, truncate to zero and a hole punched over a 1 TiB sparse file cost
+ * the objects that exist (two), not the 262,144 blocks below its size: the
+ * store's op count says so.  st_blocks and the volume's usage count the two
+ * blocks, and the purge leaves no object behind.
+ */
+static void test_sparse_cost(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("sparse", &v, false);
+	struct stat st, a = {0};
+	uint64_t f, g, h, used, inodes, ops;
+	char rd[8];
+
+	f = sparse_file(c, "f");
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, TIB);
+	EQ(st.st_blocks, 2 * (4 << 20) / 512); /* two 4 MiB blocks, not 1 TiB */
+	fl_core_usage(c, &used, &inodes);
+	EQ(used, 2 * (4 << 20));
+	EQ(fl_core_read(c, f, TIB - 4, 8, rd), 4);
+	CHECK(!memcmp(rd, "last", 4), "last block lost");
+
+	/* truncate to zero: the two objects, and the record */
+	g = sparse_file(c, "g");
+	ops = fl_mem_op_count(base);
+	a.st_size = 0;
+	EQ(fl_core_setattr(c, g, &a, FL_SET_SIZE, &st), 0);
+	ops = fl_mem_op_count(base) - ops;
+	CHECK(ops < 20, "truncate to 0 of a 1 TiB sparse file: %" PRIu64 " store ops", ops);
+	EQ(st.st_blocks, 0);
+
+	/* a 1 TiB hole: the two objects */
+	h = sparse_file(c, "h");
+	ops = fl_mem_op_count(base);
+	EQ(fl_core_fallocate(c, h, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, TIB), 0);
+	ops = fl_mem_op_count(base) - ops;
+	CHECK(ops < 20, "a 1 TiB hole in a sparse file: %" PRIu64 " store ops", ops);
+	EQ(fl_core_getattr(c, h, &st), 0);
+	EQ(st.st_size, TIB);
+	EQ(st.st_blocks, 0);
+	EQ(fl_core_read(c, h, TIB - 4, 4, rd), 4);
+	CHECK(!memcmp(rd, "\0\0\0\0", 4), "the hole reads as data");
+
+	/* unlink: the purge (by the commit thread, then the unmount) */
+	EQ(fl_core_syncfs(c), 0);
+	ops = fl_mem_op_count(base);
+	EQ(fl_core_unlink(c, 1, "f"), 0);
+	EQ(fl_core_release(c, f), 0);
+	fl_core_forget(c, f, 1);
+	EQ(fl_core_unlink(c, 1, "g"), 0);
+	EQ(fl_core_release(c, g), 0);
+	fl_core_forget(c, g, 1);
+	EQ(fl_core_unlink(c, 1, "h"), 0);
+	EQ(fl_core_release(c, h), 0);
+	fl_core_forget(c, h, 1);
+	umount_vol(c, v);
+	ops = fl_mem_op_count(base) - ops;
+	/* two deletes, the journal, a checkpoint: far from 262,144 deletes */
+	CHECK(ops < 200, "unlink and purge of 1 TiB sparse files: %" PRIu64 " store ops", ops);
+	EQ(vol_objects("sparse"), 0);
+	check_fsck("sparse", 0);
+}
+
+/*
+ * Writes and sizes near the largest file size (2^63 - 1, the kernel's for
+ * FUSE): a write reaching past it is cut short, one starting at it gets
+ * EFBIG, as do a truncate and an fallocate past it; the record survives a
+ * remount, fsck is clean, and the purge costs the one object.
+ */
+static void test_max_size(void)
+{
+	const uint64_t max = INT64_MAX;
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("maxsize", &v, false);
+	struct stat st, a = {0};
+	uint64_t f, ops;
+	char rd[4];
+
+	EQ(fl_core_create(c, 1, "m", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	EQ(fl_core_write(c, f, max - 2, "abcd", 4), 2);
+	EQ(fl_core_write(c, f, max, "x", 1), -EFBIG);
+	EQ(fl_core_write(c, f, max + 10, "x", 1), -EFBIG);
+	EQ(fl_core_write(c, f, UINT64_MAX - 1, "xy", 2), -EFBIG);
+	a.st_size = (off_t)max; /* the largest size itself is fine */
+	EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+	EQ(fl_core_fallocate(c, f, 0, max - 1, 2), -EFBIG);
+	EQ(fl_core_fallocate(c, f, 0, UINT64_MAX - 1, 2), -EFBIG);
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, (long long)max);
+	EQ(st.st_blocks, (4 << 20) / 512); /* the one block that holds data */
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_release(c, f), 0);
+	fl_core_forget(c, f, 1);
+	umount_vol(c, v);
+
+	c = mount_vol("maxsize", &v, false);
+	f = lookup(c, 1, "m");
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, (long long)max);
+	EQ(fl_core_read(c, f, max - 2, 4, rd), 2);
+	CHECK(rd[0] == 'a' && rd[1] == 'b', "bytes at the end lost");
+	ops = fl_mem_op_count(base);
+	EQ(fl_core_unlink(c, 1, "m"), 0);
+	fl_core_forget(c, f, 1);
+	umount_vol(c, v);
+	ops = fl_mem_op_count(base) - ops;
+	CHECK(ops < 200, "unlink of a file of size 2^63-1: %" PRIu64 " store ops", ops);
+	EQ(vol_objects("maxsize"), 0);
+	check_fsck("maxsize", 0);
+}
+
+/*
+ * The size limit counts blocks that hold data, not sizes: a 1 PB sparse size
+ * fits a 16 MiB volume, writes fail with ENOSPC once their blocks do not
+ * fit, and an fallocate of a range that could not be written fails at once.
+ */
+static void test_limit_sparse(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c;
+	struct stat st, a = {0};
+	struct statvfs sv;
+	char err[256], *buf = calloc(1, 1 << 20);
+	uint64_t f, used, inodes;
+	int i;
+
+	EQ(fl_volume_create(base, "limited", 16 << 20, 0, err, sizeof(err)), 0);
+	c = mount_vol("limited", &v, false);
+	EQ(fl_core_create(c, 1, "s", 0644, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	a.st_size = 999999999999999LL;
+	EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+	fl_core_usage(c, &used, &inodes);
+	EQ(used, 0);
+	EQ(fl_core_statfs(c, &sv), 0);
+	EQ(sv.f_bfree, (16 << 20) / 4096);
+	/* four 4 MiB blocks far apart fill it (each counts whole) */
+	for (i = 0; i < 4; i++)
+		EQ(fl_core_write(c, f, (uint64_t)i * TIB, buf, 4096), 4096);
+	EQ(fl_core_write(c, f, 5 * TIB, buf, 4096), -ENOSPC);
+	/* within blocks that hold data there is room */
+	EQ(fl_core_write(c, f, 4096, buf, 1 << 20), 1 << 20);
+	EQ(fl_core_fallocate(c, f, 0, 7 * TIB, 1 << 20), -ENOSPC);
+	EQ(fl_core_fallocate(c, f, 0, 0, 1 << 20), 0);
+	EQ(fl_core_statfs(c, &sv), 0);
+	EQ(sv.f_bfree, 0);
+	EQ(fl_core_fsync(c, f, false), 0);
+	fl_core_usage(c, &used, &inodes);
+	EQ(used, 16 << 20);
+	EQ(fl_core_release(c, f), 0);
+	fl_core_forget(c, f, 1);
+	umount_vol(c, v);
+	{
+		struct fl_volume *v2;
+
+		EQ(fl_volume_open(base, "limited", &v2, err, sizeof(err)), 0);
+		EQ(v2->super.used_bytes, 16 << 20); /* what volume inspect shows */
+		fl_volume_close(v2);
+	}
+	check_fsck("limited", 0);
+	free(buf);
+}
+
+/*
+ * A block written into a hole below a durable size, then a crash before the
+ * record naming it is journaled: the mount's listing finds the object and
+ * the block map names it again, so a later purge leaves nothing behind.
+ */
+static void test_map_after_crash(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol_ms("mapcrash", &v, false, 60000);
+	struct stat st, a = {0};
+	uint64_t f;
+	char rd[4];
+
+	EQ(fl_core_create(c, 1, "h", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	a.st_size = 100 << 20;
+	EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_write(c, f, 50 << 20, "hole", 4), 4);
+	usleep(2500 * 1000); /* the flusher writes it back (age 1 s) */
+	fl_core_abandon(c);
+	fl_volume_close(v);
+
+	c = mount_vol("mapcrash", &v, false);
+	f = lookup(c, 1, "h");
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, 100 << 20);
+	EQ(fl_core_read(c, f, 50 << 20, 4, rd), 4);
+	if (st.st_blocks) /* the write reached RADOS before the crash */
+		CHECK(!memcmp(rd, "hole", 4), "data lost");
+	umount_vol(c, v);
+	check_fsck("mapcrash", 0);
+	c = mount_vol("mapcrash", &v, false);
+	EQ(fl_core_unlink(c, 1, "h"), 0);
+	fl_core_forget(c, f, 1);
+	umount_vol(c, v);
+	EQ(vol_objects("mapcrash"), 0);
+	check_fsck("mapcrash", 0);
+}
+
+#define BS64K 65536ull
+
+/*
+ * A file of many objects (64 KiB blocks) with more separate runs than a
+ * block map keeps (they merge): fsck finds every object inside the map, a
+ * truncate and a punch remove what they should, and the purge, over several
+ * rounds of 1,024 objects, leaves nothing behind.
+ */
+static void test_purge_rounds(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c;
+	struct stat st, a = {0};
+	char err[256], buf[16];
+	uint64_t f, i;
+	unsigned before;
+
+	EQ(fl_volume_create(base, "rounds", 0, 65536, err, sizeof(err)), 0);
+	c = mount_vol("rounds", &v, false);
+	memset(buf, 'r', sizeof(buf));
+	EQ(fl_core_create(c, 1, "many", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	for (i = 0; i < 2500; i++) /* one run of 2,500 objects */
+		EQ(fl_core_write(c, f, i * BS64K, buf, 10), 10);
+	for (i = 0; i < 60; i++) /* 60 runs of one, 7 blocks apart: merged */
+		EQ(fl_core_write(c, f, (3000 + 7 * i) * BS64K, buf, 10), 10);
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	check_fsck("rounds", 0);
+	before = vol_objects("rounds");
+	EQ(before, 2560);
+
+	c = mount_vol("rounds", &v, false);
+	EQ(fl_core_open(c, f, O_RDWR), 0);
+	a.st_size = (3000 + 7 * 30) * BS64K + 5; /* keeps 30 of the 60, cuts the 31st */
+	EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
+	EQ(fl_core_fallocate(c, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100 * BS64K,
+			     200 * BS64K + 10),
+	   0);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	check_fsck("rounds", 0);
+	EQ(vol_objects("rounds"), 2500 - 200 + 31);
+
+	c = mount_vol("rounds", &v, false);
+	EQ(fl_core_unlink(c, 1, "many"), 0);
+	fl_core_forget(c, f, 1);
+	umount_vol(c, v);
+	EQ(vol_objects("rounds"), 0);
+	check_fsck("rounds", 0);
+}
+
 /* Unlinked files are purged in batches: none of their data objects remain,
  * some still open at the unlink go when closed, and the volume checks clean. */
 static void test_purge_batches(void)
@@ -954,8 +1239,8 @@ static void test_readahead(void)
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns",  "data", "crash",	 "rd",	 "grow", "purge",
-			      "ovl", "ra",   "smallmem", "dmax", NULL};
+	const char *vols[] = {"ns", "data",	"crash", "rd",	   "grow",    "purge",	  "ovl",
+			      "ra", "smallmem", "dmax",	 "sparse", "maxsize", "mapcrash", NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -972,6 +1257,11 @@ int main(void)
 	test_crash_replay();
 	test_grow_then_crash();
 	test_purge_batches();
+	test_sparse_cost();
+	test_max_size();
+	test_limit_sparse();
+	test_map_after_crash();
+	test_purge_rounds();
 	test_size_after_overlapping_flush();
 	test_readdir_cb_count();
 	test_enospc();

@@ -104,7 +104,7 @@ static void raw_inode_n(msgpack_packer *pk, const struct fl_inode_rec *i, uint32
 {
 	uint32_t k;
 
-	msgpack_pack_map(pk, 13 + (i->symlink ? 1 : 0) + (nx ? 1 : 0));
+	msgpack_pack_map(pk, 13 + (i->symlink ? 1 : 0) + (nx ? 1 : 0) + (i->has_bmap ? 1 : 0));
 	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
 	pk_key(pk, 1), msgpack_pack_uint64(pk, i->ino);
 	pk_key(pk, 2), msgpack_pack_uint64(pk, i->mode);
@@ -127,6 +127,14 @@ static void raw_inode_n(msgpack_packer *pk, const struct fl_inode_rec *i, uint32
 			msgpack_pack_array(pk, 2);
 			pk_str(pk, i->xattrs[k].name, strlen(i->xattrs[k].name));
 			msgpack_pack_bin_with_body(pk, i->xattrs[k].value, i->xattrs[k].vlen);
+		}
+	}
+	if (i->has_bmap) {
+		pk_key(pk, 16);
+		msgpack_pack_array(pk, 2 * i->nbmap);
+		for (k = 0; k < i->nbmap; k++) {
+			msgpack_pack_uint64(pk, i->bmap[k].first);
+			msgpack_pack_uint64(pk, i->bmap[k].count);
 		}
 	}
 }
@@ -1015,6 +1023,7 @@ static void test_inode(void)
 	fl_inode_rec_free(&d);
 	check_rejections("inode", dec_inode, b.data, b.len, 15, 1ull << 13 | 1ull << 14);
 	check_garbage(dec_inode);
+	CHECK(!d.has_bmap); /* a record without the map (written before it existed) */
 
 	/* Big integers and timestamp bounds. */
 	i.ino = UINT64_MAX;
@@ -2008,6 +2017,138 @@ static void test_volname(void)
 	CHECK(fl_volname_valid(name) == 0);
 }
 
+/* The block map: its encoding, what decode refuses, and the run arithmetic. */
+static void test_bmap(void)
+{
+	struct fl_brange runs[3] = {{0, 2}, {10, 1}, {UINT64_MAX - 5, 5}};
+	struct fl_inode_rec i, d;
+	struct fl_buf b;
+	struct mp m;
+	uint64_t k;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	mp_init(&m);
+	mk_inode(&i, S_IFREG | 0644);
+	i.has_bmap = true;
+	i.bmap = runs;
+	i.nbmap = 3;
+	CHECK_RC(fl_inode_encode(&i, &b), 0);
+	raw_inode(&m.pk, &i);
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
+	CHECK(rec_eq_inode(&i, &d));
+	fl_inode_rec_free(&d);
+	check_rejections("inode with block map", dec_inode, b.data, b.len, 17,
+			 1ull << 13 | 1ull << 14 | 1ull << 16);
+	/* an empty map is a map */
+	i.nbmap = 0;
+	fl_buf_reset(&b);
+	CHECK_RC(fl_inode_encode(&i, &b), 0);
+	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
+	CHECK(d.has_bmap && d.nbmap == 0 && d.bmap == NULL);
+	fl_inode_rec_free(&d);
+	/* bad maps: encoder -EINVAL, decoder -EIO */
+	{
+		struct fl_brange bad[4][2] = {
+			{{5, 1}, {2, 1}}, /* unsorted */
+			{{0, 4}, {3, 1}}, /* overlapping */
+			{{0, 4}, {4, 1}}, /* adjacent: one run */
+			{{0, 0}, {9, 1}}, /* empty */
+		};
+		struct fl_brange wrap[1] = {{UINT64_MAX, 2}};
+		int t;
+
+		for (t = 0; t < 5; t++) {
+			i.bmap = t < 4 ? bad[t] : wrap;
+			i.nbmap = t < 4 ? 2 : 1;
+			fl_buf_reset(&b);
+			CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
+			mp_reset(&m);
+			raw_inode(&m.pk, &i);
+			CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
+		}
+	}
+	/* more runs than FL_BMAP_MAX, and an odd array */
+	{
+		struct fl_brange many[FL_BMAP_MAX + 1];
+
+		for (k = 0; k <= FL_BMAP_MAX; k++) {
+			many[k].first = 2 * k;
+			many[k].count = 1;
+		}
+		i.bmap = many;
+		i.nbmap = FL_BMAP_MAX + 1;
+		fl_buf_reset(&b);
+		CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
+		mp_reset(&m);
+		raw_inode(&m.pk, &i);
+		CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
+		i.nbmap = FL_BMAP_MAX;
+		fl_buf_reset(&b);
+		CHECK_RC(fl_inode_encode(&i, &b), 0);
+		CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
+		CHECK(rec_eq_inode(&i, &d));
+		fl_inode_rec_free(&d);
+	}
+	mp_reset(&m);
+	i.has_bmap = false;
+	i.nbmap = 0;
+	raw_inode(&m.pk, &i);
+	/* the array by hand: 3 numbers */
+	{
+		struct mp o;
+
+		mp_init(&o);
+		msgpack_pack_map(&o.pk, 14);
+		msgpack_sbuffer_write(&o.sb, m.sb.data + 1, m.sb.size - 1); /* the 13 fields */
+		pk_key(&o.pk, 16);
+		msgpack_pack_array(&o.pk, 3);
+		msgpack_pack_uint64(&o.pk, 1);
+		msgpack_pack_uint64(&o.pk, 1);
+		msgpack_pack_uint64(&o.pk, 1);
+		CHECK_RC(decode_any(dec_inode, o.sb.data, o.sb.size), -EIO);
+		mp_done(&o);
+	}
+
+	/* arithmetic: add, merge at the cap, cut, del, used */
+	memset(&d, 0, sizeof(d));
+	d.mode = S_IFREG | 0644;
+	CHECK_RC(fl_bmap_add(&d, 5), 0);
+	CHECK_RC(fl_bmap_add(&d, 7), 0);
+	CHECK_RC(fl_bmap_add(&d, 6), 0); /* joins 5 and 7 */
+	CHECK(d.has_bmap && d.nbmap == 1 && d.bmap[0].first == 5 && d.bmap[0].count == 3);
+	CHECK_RC(fl_bmap_add(&d, 4), 0);
+	CHECK(d.nbmap == 1 && d.bmap[0].first == 4 && d.bmap[0].count == 4);
+	CHECK(fl_bmap_has(&d, 4) && fl_bmap_has(&d, 7) && !fl_bmap_has(&d, 8) &&
+	      !fl_bmap_has(&d, 3));
+	for (k = 0; k < 2 * FL_BMAP_MAX; k++)
+		CHECK_RC(fl_bmap_add(&d, 1000 + 3 * k + (k > 10 ? 100 : 0)), 0);
+	CHECK(d.nbmap == FL_BMAP_MAX);
+	for (k = 0; k < 2 * FL_BMAP_MAX; k++) /* merged runs over-approximate */
+		CHECK(fl_bmap_has(&d, 1000 + 3 * k + (k > 10 ? 100 : 0)));
+	CHECK(fl_bmap_has(&d, 4));
+	fl_bmap_cut(&d, 6);
+	CHECK(d.nbmap == 1 && d.bmap[0].first == 4 && d.bmap[0].count == 2);
+	CHECK_RC(fl_bmap_add(&d, 100), 0);
+	CHECK_RC(fl_bmap_add(&d, 101), 0);
+	CHECK_RC(fl_bmap_add(&d, 102), 0);
+	CHECK(fl_bmap_blocks(&d) == 5);
+	CHECK_RC(fl_bmap_del(&d, 101, 1), 0); /* a hole inside a run */
+	CHECK(d.nbmap == 3 && fl_bmap_has(&d, 100) && !fl_bmap_has(&d, 101) &&
+	      fl_bmap_has(&d, 102));
+	CHECK_RC(fl_bmap_del(&d, 0, 101), 0);
+	CHECK(d.nbmap == 1 && d.bmap[0].first == 102);
+	/* used: blocks of 1 MiB below the size, the last one by 4 KiB pages */
+	CHECK(fl_bmap_used(&d, 102ull << 20, 1u << 20) == 0);
+	CHECK(fl_bmap_used(&d, (102ull << 20) + 1, 1u << 20) == 4096);
+	CHECK(fl_bmap_used(&d, 1ull << 40, 1u << 20) == 1u << 20);
+	fl_bmap_cut(&d, 0);
+	CHECK(d.nbmap == 0 && d.bmap == NULL && fl_bmap_used(&d, 1ull << 40, 1u << 20) == 0);
+	fl_inode_rec_free(&d);
+	fl_buf_free(&b);
+	mp_done(&m);
+}
+
 int main(void)
 {
 	test_crc32c();
@@ -2015,6 +2156,7 @@ int main(void)
 	test_volreg();
 	test_dirent();
 	test_inode();
+	test_bmap();
 	test_jtxn();
 	test_nested_unknown();
 	test_frames();
