@@ -143,10 +143,18 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 		pthread_cond_wait(&c->cond, &c->lock);
 	}
 	for (i = 0; i < t->n; i++) {
-		if (t->ip[i]) {
-			t->ops[i].inode = t->ip[i]->r; /* shallow: encoded right now */
-			t->ops[i].inode.size = t->ip[i]->jsize;
-			t->ip[i]->jtid = c->next_tid;
+		struct fl_inode *ip = t->ip[i];
+
+		if (ip) {
+			t->ops[i].inode = ip->r; /* shallow: encoded right now */
+			t->ops[i].inode.size = ip->jsize;
+			ip->jtid = c->next_tid;
+			/* fdatasync waits only for records that a read of the data
+			 * needs: the first one (a create) and size changes */
+			if (!ip->put_seen || ip->put_size != ip->jsize)
+				ip->sztid = c->next_tid;
+			ip->put_seen = true;
+			ip->put_size = ip->jsize;
 		}
 	}
 	if (fl_log_level >= LOG_DEBUG)
