@@ -1312,7 +1312,8 @@ static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
 	return 0;
 }
 
-#define FL_SET_TIMES (FL_SET_ATIME | FL_SET_MTIME | FL_SET_ATIME_NOW | FL_SET_MTIME_NOW | FL_SET_CTIME)
+#define FL_SET_TIMES                                                                               \
+	(FL_SET_ATIME | FL_SET_MTIME | FL_SET_ATIME_NOW | FL_SET_MTIME_NOW | FL_SET_CTIME)
 
 static void set_times(struct fl_inode *ip, const struct stat *a, int mask,
 		      const struct timespec *ts)
