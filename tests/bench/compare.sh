@@ -29,6 +29,10 @@
 #   until it is all in RADOS (tar -x, syncfs, unmount: both daemons flush
 #   everything before they exit), and du -s of it, cold  (10) mount + first ls of a volume holding many files;
 #   peak RSS of mount.flockerfs (VmHWM, reset before each workload).
+#   (11) 8 KiB random overwrites of a 16 MiB file written and synced first,
+#   each followed by fdatasync, one at a time (a database's commit); raw
+#   librados: 8 KiB rados_write at queue depth 1, its floor
+#   (12) 8 KiB appends, each followed by fsync, one at a time; the same floor
 # Columns: raw librados (flocker_rados_bench: 4 MiB objects, 16 in flight for
 # sequential streams, queue depth 16 for 4 KiB I/O like fio's iodepth), CephFS
 # through ceph-fuse, flockerfs.  Cold means: unmount and mount again, then
@@ -112,6 +116,7 @@ if [ "$QUICK" = 1 ]; then
 	TAR_DIRS=(include/linux include/c++)
 	RAW_RAND_SECONDS=5
 	READ_SECONDS=3
+	SYNC_SECONDS=5
 	RAND_LIMIT=20
 	BLOCK=6G
 else
@@ -122,6 +127,7 @@ else
 	TAR_DIRS=(include)
 	RAW_RAND_SECONDS=20
 	READ_SECONDS=10
+	SYNC_SECONDS=15
 	RAND_LIMIT=60
 	BLOCK=12G
 fi
@@ -156,6 +162,8 @@ small_unlink_1|(8) unlink $files|files/s|rate|small_remove||2|
 untar|(9) untar $tarf entries + umount|s|time|||2|
 du|(9) du -s of it, cold|s|time|||2|
 mount|(10) mount + ls, $many files|s|time||||1
+dsync_over|(11) 8K overwrite + fdatasync, QD1|ops/s|rate|sync_write|0.9||
+fsync_append|(12) 8K append + fsync, QD1|ops/s|rate|sync_write|0.45||
 rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 	def num: if . == null or . == "" then null else (tonumber? // .) end;
 	def ratio($a; $b; $kind):
@@ -183,14 +191,14 @@ rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 			       | max | ["ok", "MISS", "GROSS"][.])
 		],
 		cpu: ([ ["seq_write", "seq_read", "rand_write", "rand_read", "small_1", "small_4",
-			 "untar", "du"][] as $k
+			 "untar", "du", "dsync_over", "fsync_append"][] as $k
 		  | {workload: $k,
 		     cephfuse: {wall: $v.cf[$k + ".wall"], daemon: $v.cf[$k + ".cpu_daemon"],
 				osd: $v.cf[$k + ".cpu_osd"], mds: $v.cf[$k + ".cpu_mds"],
 				rss_mib: $v.cf[$k + ".rss_mib"]},
 		     flockerfs: {wall: $v.fl[$k + ".wall"], daemon: $v.fl[$k + ".cpu_daemon"],
 				 osd: $v.fl[$k + ".cpu_osd"], rss_mib: $v.fl[$k + ".rss_mib"]}} ]
-		  + [ ["seq", "rand", "small"][] as $k
+		  + [ ["seq", "rand", "small", "sync"][] as $k
 		  | {workload: ("raw_" + $k),
 		     raw: {wall: $v.raw[$k + ".wall"], osd: $v.raw[$k + ".cpu_osd"]}} ]),
 		extra: {flockerfs_many_create_files_per_s: $v.fl.many_create,
@@ -523,6 +531,8 @@ raw_run rand --rand-size "${RAND_MB}M" --rand-qd 16 --rand-seconds "$RAW_RAND_SE
 	--read-seconds "$READ_SECONDS"
 say "(a) raw librados: small"
 raw_run small --files "$FILES"
+say "(a) raw librados: sync (8 KiB writes, queue depth 1)"
+raw_run sync --sync-seconds "$SYNC_SECONDS"
 
 # --- the file system workloads (1)-(9) --------------------------------------------
 
@@ -589,6 +599,24 @@ workloads() {
 	end "$sys" rand_read
 	put "$sys" rand_read "$(fio_get "$sys-randread" '.read.iops')"
 	rm -f "$m/seq" "$m/rand"
+	sync -f "$m"
+
+	say "($sys) (11) 8 KiB overwrites + fdatasync, QD1, ${SYNC_SECONDS} s"
+	fio_run "$sys-dsync-layout" --filename="$m/db" --rw=write --bs=1M --size=16M \
+		--ioengine=psync --end_fsync=1
+	begin "$sys"
+	fio_run "$sys-dsync" --filename="$m/db" --rw=randwrite --bs=8k --size=16M --fdatasync=1 \
+		--ioengine=psync --runtime="$SYNC_SECONDS" --time_based
+	end "$sys" dsync_over
+	put "$sys" dsync_over "$(fio_get "$sys-dsync" '.write.iops')"
+	say "($sys) (12) 8 KiB appends + fsync, QD1, ${SYNC_SECONDS} s"
+	: >"$m/wal"
+	begin "$sys"
+	fio_run "$sys-append" --filename="$m/wal" --rw=write --bs=8k --size=1G --fsync=1 \
+		--file_append=1 --ioengine=psync --runtime="$SYNC_SECONDS"
+	end "$sys" fsync_append
+	put "$sys" fsync_append "$(fio_get "$sys-append" '.write.iops')"
+	rm -f "$m/db" "$m/wal"
 	sync -f "$m"
 
 	for t in 1 4; do
