@@ -1941,7 +1941,7 @@ int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 	if (ret)
 		goto out;
 	if (datasync && ip) {
-		uint64_t need = tid > ip->sztid ? tid : ip->sztid;
+		uint64_t need = tid > ip->dtid ? tid : ip->dtid;
 
 		fl_debug("fdatasync inode %" PRIu64 ": %s", ino,
 			 need > c->committed_tid ? "waits for the journal" : "data only");

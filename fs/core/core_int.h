@@ -55,7 +55,7 @@ struct fl_inode {
 	struct fl_inode_rec r; /* r.size is the size programs see */
 	uint64_t jsize;	       /* size that durable data backs: what the journal records */
 	uint64_t jtid;	       /* the last transaction that recorded this inode */
-	uint64_t sztid;	       /* the last one whose record created it or changed its size:
+	uint64_t dtid;	       /* the last one that created it, named it or changed its size:
 				* what fdatasync must find durable (fl_txn_commit) */
 	uint64_t put_size;     /* the size in its last journaled record */
 	bool put_seen;	       /* put_size is known (a record was journaled this mount) */

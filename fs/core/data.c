@@ -604,7 +604,7 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 
 			/* a linked file's record matters here only when it set the
 			 * size; an unlinked one's when it unlinked it (no mark below) */
-			uint64_t need = ip->r.nlink ? ip->sztid : ip->jtid;
+			uint64_t need = ip->r.nlink ? ip->dtid : ip->jtid;
 
 			if (!ip->trim_mark && ip->dirty_bytes && need > c->committed_tid &&
 			    need > mtid) {

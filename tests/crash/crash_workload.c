@@ -40,9 +40,11 @@
  *       every symlink reads, every xattr reads;
  *   (e) the namespace (names, types, hard links, link counts, modes,
  *       xattrs, symlink targets) equals the model after some prefix of the
- *       operations that is at least as long as the last acknowledged one
- *       (the journal is one ordered log: each operation whole or absent, in
- *       order); file contents that changed after their last acknowledgement
+ *       operations that is at least as long as the last fsync, fsync of a
+ *       directory or syncfs (the journal is one ordered log: each operation
+ *       whole or absent, in order; fdatasync and O_DSYNC writes promise only
+ *       their file's data, size and name, which (a) and the data check
+ *       hold them to); file contents that changed after their last acknowledgement
  *       must be made of bytes the file held at some moment since then, with
  *       a size it passed through.
  * With --final (after a clean unmount, or a run that saw no crash) every
@@ -2018,7 +2020,11 @@ static int cmd_check(const char *logpath, bool final)
 	if (read_log(logpath))
 		return 2;
 	for (i = 0; i < nops; i++) {
-		if (ops[i].acked)
+		/* only fsync, fsync of a directory and syncfs order the whole
+		 * tree; an fdatasync (or an O_DSYNC write) acknowledges its file's
+		 * data, size and names, checked by (a) and the data check */
+		if (ops[i].acked &&
+		    !(ops[i].kind == OP_WRITE && (ops[i].sync == 'd' || ops[i].sync == 'o')))
 			last_ack = i;
 		if (ops[i].ended && ops[i].rc) {
 			failed_op = i;

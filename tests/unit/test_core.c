@@ -986,7 +986,7 @@ static void test_fdatasync_data_only(void)
 	struct fl_core *c = mount_vol_ms("dsync", &v, false, 60000);
 	struct stat st, a = {0};
 	char buf[8192], rd[8192], oid[FL_OID_LEN];
-	uint64_t f, j0, j1;
+	uint64_t f, g, j0, j1;
 	int i;
 
 	memset(buf, 'p', sizeof(buf));
@@ -1022,6 +1022,19 @@ static void test_fdatasync_data_only(void)
 	CHECK(j1 > j0, "no journal append for a grown file's fdatasync (%llu bytes)",
 	      (unsigned long long)j1);
 
+	/* a rename before it: fdatasync waits for the name, so that the file
+	 * it acknowledges is found where the program last put it */
+	EQ(fl_core_create(c, 1, "seg", 0600, O_RDWR, &root_cred, &st), 0);
+	g = st.st_ino;
+	EQ(fl_core_write(c, g, 0, buf, sizeof(buf)), (long long)sizeof(buf));
+	EQ(fl_core_fsync(c, g, false), 0);
+	EQ(fl_core_rename(c, 1, "seg", 1, "seg2", 0), 0);
+	j1 = journal_bytes(v);
+	EQ(fl_core_write(c, g, 0, buf, 100), 100);
+	EQ(fl_core_fsync(c, g, true), 0);
+	CHECK(journal_bytes(v) > j1, "fdatasync after a rename left the rename in memory");
+	j1 = journal_bytes(v);
+
 	/* fsync makes the times durable too */
 	a.st_mtim.tv_sec = a.st_ctim.tv_sec = 5000;
 	EQ(fl_core_setattr(c, f, &a, FL_SET_MTIME | FL_SET_CTIME, &st), 0);
@@ -1044,6 +1057,8 @@ static void test_fdatasync_data_only(void)
 	      (unsigned char)rd[0]);
 	EQ(fl_core_read(c, f, 3 * 8192, sizeof(rd), rd), (long long)sizeof(rd));
 	CHECK(rd[0] == 'c', "fdatasynced bytes lost at 24K: %02x", (unsigned char)rd[0]);
+	CHECK(lookup(c, 1, "seg2") != 0 && lookup(c, 1, "seg") == 0,
+	      "the rename before an fdatasync is lost");
 	umount_vol(c, v);
 	check_fsck("dsync", 0);
 }
