@@ -33,6 +33,8 @@
 #   each followed by fdatasync, one at a time (a database's commit); raw
 #   librados: 8 KiB rados_write at queue depth 1, its floor
 #   (12) 8 KiB appends, each followed by fsync, one at a time; the same floor
+#   (14) SQLite (the sqlite3 shell): single-row INSERTs, each its own
+#   transaction, journal_mode=WAL, synchronous=FULL (20,000; 2,000 with --quick)
 # Columns: raw librados (flocker_rados_bench: 4 MiB objects, 16 in flight for
 # sequential streams, queue depth 16 for 4 KiB I/O like fio's iodepth), CephFS
 # through ceph-fuse, flockerfs.  Cold means: unmount and mount again, then
@@ -117,6 +119,7 @@ if [ "$QUICK" = 1 ]; then
 	RAW_RAND_SECONDS=5
 	READ_SECONDS=3
 	SYNC_SECONDS=5
+	SQL_TX=2000
 	RAND_LIMIT=20
 	BLOCK=6G
 else
@@ -128,6 +131,7 @@ else
 	RAW_RAND_SECONDS=20
 	READ_SECONDS=10
 	SYNC_SECONDS=15
+	SQL_TX=20000
 	RAND_LIMIT=60
 	BLOCK=12G
 fi
@@ -147,6 +151,7 @@ report_json() {
 	files=$(meta files)
 	many=$(meta many)
 	tarf=$(meta tar_files)
+	sqltx=$(meta sql_tx)
 	# id | label | unit | kind (rate: higher is better; time: lower) | raw key |
 	# target vs raw | target vs ceph-fuse | absolute upper bound
 	jq -n --rawfile res "$RES" --arg rows "\
@@ -164,6 +169,7 @@ du|(9) du -s of it, cold|s|time|||2|
 mount|(10) mount + ls, $many files|s|time||||1
 dsync_over|(11) 8K overwrite + fdatasync, QD1|ops/s|rate|sync_write|0.9||
 fsync_append|(12) 8K append + fsync, QD1|ops/s|rate|sync_write|0.45||
+sqlite|(14) SQLite $sqltx tx, WAL, sync FULL|tx/s|rate|||1.5|
 rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 	def num: if . == null or . == "" then null else (tonumber? // .) end;
 	def ratio($a; $b; $kind):
@@ -191,7 +197,7 @@ rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 			       | max | ["ok", "MISS", "GROSS"][.])
 		],
 		cpu: ([ ["seq_write", "seq_read", "rand_write", "rand_read", "small_1", "small_4",
-			 "untar", "du", "dsync_over", "fsync_append"][] as $k
+			 "untar", "du", "dsync_over", "fsync_append", "sqlite"][] as $k
 		  | {workload: $k,
 		     cephfuse: {wall: $v.cf[$k + ".wall"], daemon: $v.cf[$k + ".cpu_daemon"],
 				osd: $v.cf[$k + ".cpu_osd"], mds: $v.cf[$k + ".cpu_mds"],
@@ -274,7 +280,7 @@ fi
 # --- checks -------------------------------------------------------------------
 
 [ "$(id -u)" = 0 ] || die "needs root (mounts, /proc/sys/vm/drop_caches)"
-for c in fio jq ceph ceph-fuse ceph-mds tar du awk; do
+for c in fio jq ceph ceph-fuse ceph-mds tar du awk sqlite3; do
 	command -v "$c" >/dev/null 2>&1 || die "cannot find '$c' (run contrib/install-deps.sh)"
 done
 MOUNT_FL=$BUILD/fs/mount.flockerfs
@@ -453,6 +459,7 @@ put meta seq_mb "$SEQ_MB"
 put meta rand_mb "$RAND_MB"
 put meta files "$FILES"
 put meta many "$MANY"
+put meta sql_tx "$SQL_TX"
 put meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 PREFILL=()
 if [ "$STORE" = bluestore ]; then
@@ -619,6 +626,18 @@ workloads() {
 	rm -f "$m/db" "$m/wal"
 	sync -f "$m"
 
+	say "($sys) (14) SQLite: $SQL_TX single-row transactions, WAL, synchronous=FULL"
+	begin "$sys"
+	t0=$(now)
+	sqlite3 "$m/bench.sqlite" <"$TMP/sqlite.sql" >"$TMP/$sys-sqlite.out" 2>&1 || {
+		tail -n 5 "$TMP/$sys-sqlite.out" >&2
+		die "sqlite3 on $m failed"
+	}
+	put "$sys" sqlite "$(awk -v n="$SQL_TX" -v t="$(elapsed "$t0")" 'BEGIN { printf "%.1f", n / t }')"
+	end "$sys" sqlite
+	rm -f "$m"/bench.sqlite*
+	sync -f "$m"
+
 	for t in 1 4; do
 		say "($sys) (5)-(8) $FILES files of 4 KiB, $t thread(s)"
 		begin "$sys"
@@ -661,6 +680,13 @@ workloads() {
 	end "$sys" du
 	put "$sys" du "$(awk -F'\t' -v s="$sys" '$1 == s && $2 == "du.wall" { v = $3 } END { print v }' "$RES")"
 }
+
+{
+	echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	echo "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);"
+	awk -v n="$SQL_TX" 'BEGIN { for (i = 1; i <= n; i++)
+		printf "INSERT INTO t(v) VALUES (\x27row %d of the commit benchmark, about 64 bytes long\x27);\n", i }'
+} >"$TMP/sqlite.sql"
 
 say "making a tar of /usr/${TAR_DIRS[*]}"
 TAR=$TMP/include.tar
