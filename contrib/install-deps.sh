@@ -26,7 +26,7 @@ PACKAGES=(
 	# Docker plugin tests: dockerd, and busybox for a locally built image
 	docker.io busybox-static
 	# tests and benchmarks
-	fio valgrind attr acl iproute2 iptables nftables curl jq python3 procps psmisc
+	fio valgrind attr acl iproute2 iptables nftables curl jq python3 procps psmisc sqlite3
 	e2fsprogs util-linux coreutils
 )
 

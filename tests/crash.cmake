@@ -1,7 +1,9 @@
 # Crashes, fencing, Ceph faults and fsck damage (tests/crash/).
 #
 #   crash_trials        kill -9 of the daemon at random instants under a
-#                       workload, 100 trials: acknowledged data, atomic
+#                       workload, 100 trials (one in four a database:
+#                       fdatasync'd and O_DSYNC overwrites in preallocated
+#                       files, synced appends): acknowledged data, atomic
 #                       renames, a tree the workload passed through, fsck
 #                       clean; plus a fixed check of fsync, fdatasync, fsync
 #                       of a directory, and 5 s without a call (fuse;rados)
@@ -43,7 +45,8 @@ target_compile_options(crash_workload PRIVATE -Wno-format-truncation)
 
 # ~350 s on 2 busy cores; the sanitizer build is slower
 add_test(NAME crash_trials
-         COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload> --trials 100)
+         COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload> --trials 100
+                 --db-every 4)
 set_tests_properties(crash_trials PROPERTIES
                      FIXTURES_REQUIRED ceph
                      ENVIRONMENT "${FLOCKER_CRASH_ENV}"
@@ -105,7 +108,7 @@ set_tests_properties(ceph_faults PROPERTIES
 if(FLOCKER_SLOW_TESTS)
   add_test(NAME crash_trials_slow
            COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
-                   --trials 2000)
+                   --trials 2000 --db-every 4)
   set_tests_properties(crash_trials_slow PROPERTIES
                        FIXTURES_REQUIRED ceph
                        ENVIRONMENT "${FLOCKER_CRASH_ENV}"

@@ -55,6 +55,10 @@ struct fl_inode {
 	struct fl_inode_rec r; /* r.size is the size programs see */
 	uint64_t jsize;	       /* size that durable data backs: what the journal records */
 	uint64_t jtid;	       /* the last transaction that recorded this inode */
+	uint64_t dtid;	       /* the last one that created it, named it or changed its size:
+				* what fdatasync must find durable (fl_txn_commit) */
+	uint64_t put_size;     /* the size in its last journaled record */
+	bool put_seen;	       /* put_size is known (a record was journaled this mount) */
 	uint64_t parent;       /* directories: the directory holding them */
 	uint64_t nlookup;
 	uint32_t nopen;
@@ -217,6 +221,10 @@ ssize_t fl_data_write(struct fl_core *c, struct fl_inode *ip, uint64_t off, cons
 		      size_t len);
 /* Writes the inode's dirty data and journals its size; drops and retakes c->lock. */
 int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid);
+/* fdatasync's write-back: the inode's dirty data, and a record only when that
+ * data raised the journaled size (*tid set then); times left for the flusher,
+ * which journals them with its next round.  Drops and retakes c->lock. */
+int fl_data_flush_data(struct fl_core *c, struct fl_inode *ip, uint64_t *tid);
 int fl_data_flush_all(struct fl_core *c, uint64_t *tid);
 /* Writes back several files at once: one journal wait, one batch of data
  * writes, one group of size records.  Skips files already being flushed. */

@@ -586,19 +586,27 @@ static int txn_room(struct fl_core *c, struct fl_txn *t, uint32_t need, uint64_t
 	return ret;
 }
 
-int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid)
+/* With datasync, an inode's record is journaled only when this write-back
+ * raised its journaled size; otherwise it stays on the dirty list with its
+ * times (and orphan mark) for the flusher's next round. */
+static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid,
+		      bool datasync)
 {
 	struct fl_txn t = {.n = 0};
 	struct wb_op *ops = NULL;
-	uint64_t *target = NULL, moved = 0, mtid = 0;
+	uint64_t *target = NULL, *ojsize = NULL, moved = 0, mtid = 0;
 	size_t nops = 0, capops = 0, i, k;
 	int ret = 0;
 
 	if (c->error)
 		return -EIO;
 	target = calloc(n ? n : 1, sizeof(*target));
-	if (!target)
+	ojsize = calloc(n ? n : 1, sizeof(*ojsize));
+	if (!target || !ojsize) {
+		free(target);
+		free(ojsize);
 		return -ENOMEM;
+	}
 	/* ours: others wait for these inodes' flush to end */
 	for (i = 0, k = 0; i < n; i++)
 		if (!ips[i]->flushing) {
@@ -619,9 +627,13 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		for (i = 0; i < n && !ret; i++) {
 			struct fl_inode *ip = ips[i];
 
-			if (!ip->trim_mark && ip->dirty_bytes && ip->jtid > c->committed_tid &&
-			    ip->jtid > mtid) {
-				mtid = ip->jtid;
+			/* a linked file's record matters here only when it set the
+			 * size; an unlinked one's when it unlinked it (no mark below) */
+			uint64_t need = ip->r.nlink ? ip->dtid : ip->jtid;
+
+			if (!ip->trim_mark && ip->dirty_bytes && need > c->committed_tid &&
+			    need > mtid) {
+				mtid = need;
 				need_wait = true;
 			}
 			/* blocks outside the block map are new objects the
@@ -655,6 +667,7 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		struct fl_dblock *b;
 
 		target[i] = ip->r.size;
+		ojsize[i] = ip->jsize;
 		for (b = ip->blocks; b; b = b->next) {
 			struct fl_extent *e;
 			struct wb_op *o;
@@ -713,7 +726,8 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 			fl_oid_data(o->oid, ip->r.ino, b->index);
 		}
 		ip->dirty_bytes = 0;
-		dlist_remove(c, ip);
+		if (!datasync)
+			dlist_remove(c, ip); /* datasync: stays, for its times */
 		fl_core_reaccount(c, ip);
 	}
 	/* send and wait without the lock: librados copies every buffer */
@@ -779,6 +793,8 @@ int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint6
 		bool unmark = ip->trim_mark && !ip->scan_trim && !ip->nopen && ip->r.nlink &&
 			      ip->jsize == ip->r.size && !dirty_end(ip, c->bsize);
 
+		if (datasync && ip->jsize <= ojsize[i])
+			continue; /* the size it had still covers the data */
 		ret = txn_room(c, &t, (uint32_t)put + (uint32_t)unmark, tid);
 		if (ret)
 			break;
@@ -806,7 +822,13 @@ out_unflag:
 	}
 	free(ops);
 	free(target);
+	free(ojsize);
 	return ret;
+}
+
+int fl_data_flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid)
+{
+	return flush_many(c, ips, n, tid, false);
 }
 
 int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
@@ -814,7 +836,15 @@ int fl_data_flush(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
 	struct fl_inode *one[1] = {ip};
 
 	wait_flush(c, ip);
-	return fl_data_flush_many(c, one, 1, tid);
+	return flush_many(c, one, 1, tid, false);
+}
+
+int fl_data_flush_data(struct fl_core *c, struct fl_inode *ip, uint64_t *tid)
+{
+	struct fl_inode *one[1] = {ip};
+
+	wait_flush(c, ip);
+	return flush_many(c, one, 1, tid, true);
 }
 
 /* Up to max inodes from the head (oldest) of the dirty list, not being flushed;

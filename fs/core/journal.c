@@ -143,11 +143,29 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 		pthread_cond_wait(&c->cond, &c->lock);
 	}
 	for (i = 0; i < t->n; i++) {
-		if (t->ip[i]) {
-			t->ops[i].inode = t->ip[i]->r; /* shallow: encoded right now */
-			t->ops[i].inode.size = t->ip[i]->jsize;
-			t->ip[i]->jtid = c->next_tid;
-			fl_core_jaccount(c, t->ip[i]); /* the counter below includes it */
+		struct fl_inode *ip = t->ip[i];
+
+		if (t->ops[i].kind == FL_JOP_DENT_SET) {
+			/* a name of the file: fdatasync waits for it too, so that the
+			 * file it acknowledges is found where it was (a create's or a
+			 * rename's record) */
+			struct fl_inode *np = fl_ino_find(c, t->ops[i].dent.ino);
+
+			if (np)
+				np->dtid = c->next_tid;
+		}
+		if (ip) {
+			t->ops[i].inode = ip->r; /* shallow: encoded right now */
+			t->ops[i].inode.size = ip->jsize;
+			ip->jtid = c->next_tid;
+			fl_core_jaccount(c, ip); /* the counter below includes it */
+			/* fdatasync waits only for records that a read of the data
+			 * needs: the first one (a create) and size changes; the
+			 * times that writes change ride along later */
+			if (!ip->put_seen || ip->put_size != ip->jsize)
+				ip->dtid = c->next_tid;
+			ip->put_seen = true;
+			ip->put_size = ip->jsize;
 		}
 	}
 	if (fl_log_level >= LOG_DEBUG)

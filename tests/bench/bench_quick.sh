@@ -11,7 +11,7 @@
 # test fails only on the rows that are GROSS in both runs.
 #
 # Binaries come from $FLOCKER_BINARY_DIR (the build tree).  Exit 0 pass,
-# 1 fail, 77 skip (not root, no /dev/fuse, fio, jq or Ceph daemons, or a
+# 1 fail, 77 skip (not root, no /dev/fuse, fio, jq, sqlite3 or Ceph daemons, or a
 # sanitizer build whose timings mean nothing).
 set -euo pipefail
 
@@ -32,7 +32,7 @@ fail() {
 [ "${FLOCKER_BENCH_SANITIZED:-0}" != 1 ] || skip "sanitizer build: its timings and RSS mean nothing"
 [ "$(id -u)" = 0 ] || skip "needs root (mounts, drop_caches)"
 [ -c /dev/fuse ] || skip "no /dev/fuse"
-for c in fio jq ceph-fuse ceph-mds ceph-mon ceph-osd; do
+for c in fio jq sqlite3 ceph-fuse ceph-mds ceph-mon ceph-osd; do
 	command -v "$c" >/dev/null 2>&1 || skip "cannot find $c"
 done
 

@@ -29,6 +29,13 @@
 #   until it is all in RADOS (tar -x, syncfs, unmount: both daemons flush
 #   everything before they exit), and du -s of it, cold  (10) mount + first ls of a volume holding many files;
 #   peak RSS of mount.flockerfs (VmHWM, reset before each workload).
+#   (11) 8 KiB random overwrites of a 16 MiB file written and synced first,
+#   each followed by fdatasync, one at a time (a database's commit); raw
+#   librados: 8 KiB rados_write at queue depth 1, its floor, measured right
+#   before flockerfs runs (11)
+#   (12) 8 KiB appends, each followed by fsync, one at a time; the same floor
+#   (14) SQLite (the sqlite3 shell): single-row INSERTs, each its own
+#   transaction, journal_mode=WAL, synchronous=FULL (20,000; 2,000 with --quick)
 # Columns: raw librados (flocker_rados_bench: 4 MiB objects, 16 in flight for
 # sequential streams, queue depth 16 for 4 KiB I/O like fio's iodepth), CephFS
 # through ceph-fuse, flockerfs.  Cold means: unmount and mount again, then
@@ -112,6 +119,8 @@ if [ "$QUICK" = 1 ]; then
 	TAR_DIRS=(include/linux include/c++)
 	RAW_RAND_SECONDS=5
 	READ_SECONDS=3
+	SYNC_SECONDS=5
+	SQL_TX=2000
 	RAND_LIMIT=20
 	BLOCK=6G
 else
@@ -122,6 +131,8 @@ else
 	TAR_DIRS=(include)
 	RAW_RAND_SECONDS=20
 	READ_SECONDS=10
+	SYNC_SECONDS=15
+	SQL_TX=20000
 	RAND_LIMIT=60
 	BLOCK=12G
 fi
@@ -141,6 +152,7 @@ report_json() {
 	files=$(meta files)
 	many=$(meta many)
 	tarf=$(meta tar_files)
+	sqltx=$(meta sql_tx)
 	# id | label | unit | kind (rate: higher is better; time: lower) | raw key |
 	# target vs raw | target vs ceph-fuse | absolute upper bound
 	jq -n --rawfile res "$RES" --arg rows "\
@@ -156,6 +168,9 @@ small_unlink_1|(8) unlink $files|files/s|rate|small_remove||2|
 untar|(9) untar $tarf entries + umount|s|time|||2|
 du|(9) du -s of it, cold|s|time|||2|
 mount|(10) mount + ls, $many files|s|time||||1
+dsync_over|(11) 8K overwrite + fdatasync, QD1|ops/s|rate|sync_write|0.9||
+fsync_append|(12) 8K append + fsync, QD1|ops/s|rate|sync_write|0.45||
+sqlite|(14) SQLite $sqltx tx, WAL, sync FULL|tx/s|rate|||1.5|
 rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 	def num: if . == null or . == "" then null else (tonumber? // .) end;
 	def ratio($a; $b; $kind):
@@ -183,14 +198,14 @@ rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 			       | max | ["ok", "MISS", "GROSS"][.])
 		],
 		cpu: ([ ["seq_write", "seq_read", "rand_write", "rand_read", "small_1", "small_4",
-			 "untar", "du"][] as $k
+			 "untar", "du", "dsync_over", "fsync_append", "sqlite"][] as $k
 		  | {workload: $k,
 		     cephfuse: {wall: $v.cf[$k + ".wall"], daemon: $v.cf[$k + ".cpu_daemon"],
 				osd: $v.cf[$k + ".cpu_osd"], mds: $v.cf[$k + ".cpu_mds"],
 				rss_mib: $v.cf[$k + ".rss_mib"]},
 		     flockerfs: {wall: $v.fl[$k + ".wall"], daemon: $v.fl[$k + ".cpu_daemon"],
 				 osd: $v.fl[$k + ".cpu_osd"], rss_mib: $v.fl[$k + ".rss_mib"]}} ]
-		  + [ ["seq", "rand", "small"][] as $k
+		  + [ ["seq", "rand", "small", "sync"][] as $k
 		  | {workload: ("raw_" + $k),
 		     raw: {wall: $v.raw[$k + ".wall"], osd: $v.raw[$k + ".cpu_osd"]}} ]),
 		extra: {flockerfs_many_create_files_per_s: $v.fl.many_create,
@@ -266,7 +281,7 @@ fi
 # --- checks -------------------------------------------------------------------
 
 [ "$(id -u)" = 0 ] || die "needs root (mounts, /proc/sys/vm/drop_caches)"
-for c in fio jq ceph ceph-fuse ceph-mds tar du awk; do
+for c in fio jq ceph ceph-fuse ceph-mds tar du awk sqlite3; do
 	command -v "$c" >/dev/null 2>&1 || die "cannot find '$c' (run contrib/install-deps.sh)"
 done
 MOUNT_FL=$BUILD/fs/mount.flockerfs
@@ -445,6 +460,7 @@ put meta seq_mb "$SEQ_MB"
 put meta rand_mb "$RAND_MB"
 put meta files "$FILES"
 put meta many "$MANY"
+put meta sql_tx "$SQL_TX"
 put meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 PREFILL=()
 if [ "$STORE" = bluestore ]; then
@@ -591,6 +607,43 @@ workloads() {
 	rm -f "$m/seq" "$m/rand"
 	sync -f "$m"
 
+	if [ "$sys" = fl ]; then
+		# the floor of (11) and (12) right before flockerfs's run of them: a
+		# single op's latency follows the load of the moment more than any
+		# other row does
+		say "(a) raw librados: sync (8 KiB writes, queue depth 1)"
+		raw_run sync --sync-seconds "$SYNC_SECONDS"
+	fi
+	say "($sys) (11) 8 KiB overwrites + fdatasync, QD1, ${SYNC_SECONDS} s"
+	fio_run "$sys-dsync-layout" --filename="$m/db" --rw=write --bs=1M --size=16M \
+		--ioengine=psync --end_fsync=1
+	begin "$sys"
+	fio_run "$sys-dsync" --filename="$m/db" --rw=randwrite --bs=8k --size=16M --fdatasync=1 \
+		--ioengine=psync --runtime="$SYNC_SECONDS" --time_based
+	end "$sys" dsync_over
+	put "$sys" dsync_over "$(fio_get "$sys-dsync" '.write.iops')"
+	say "($sys) (12) 8 KiB appends + fsync, QD1, ${SYNC_SECONDS} s"
+	: >"$m/wal"
+	begin "$sys"
+	fio_run "$sys-append" --filename="$m/wal" --rw=write --bs=8k --size=1G --fsync=1 \
+		--file_append=1 --ioengine=psync --runtime="$SYNC_SECONDS"
+	end "$sys" fsync_append
+	put "$sys" fsync_append "$(fio_get "$sys-append" '.write.iops')"
+	rm -f "$m/db" "$m/wal"
+	sync -f "$m"
+
+	say "($sys) (14) SQLite: $SQL_TX single-row transactions, WAL, synchronous=FULL"
+	begin "$sys"
+	t0=$(now)
+	sqlite3 "$m/bench.sqlite" <"$TMP/sqlite.sql" >"$TMP/$sys-sqlite.out" 2>&1 || {
+		tail -n 5 "$TMP/$sys-sqlite.out" >&2
+		die "sqlite3 on $m failed"
+	}
+	put "$sys" sqlite "$(awk -v n="$SQL_TX" -v t="$(elapsed "$t0")" 'BEGIN { printf "%.1f", n / t }')"
+	end "$sys" sqlite
+	rm -f "$m"/bench.sqlite*
+	sync -f "$m"
+
 	for t in 1 4; do
 		say "($sys) (5)-(8) $FILES files of 4 KiB, $t thread(s)"
 		begin "$sys"
@@ -633,6 +686,13 @@ workloads() {
 	end "$sys" du
 	put "$sys" du "$(awk -F'\t' -v s="$sys" '$1 == s && $2 == "du.wall" { v = $3 } END { print v }' "$RES")"
 }
+
+{
+	echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	echo "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL);"
+	awk -v n="$SQL_TX" 'BEGIN { for (i = 1; i <= n; i++)
+		printf "INSERT INTO t(v) VALUES (\x27row %d of the commit benchmark, about 64 bytes long\x27);\n", i }'
+} >"$TMP/sqlite.sql"
 
 say "making a tar of /usr/${TAR_DIRS[*]}"
 TAR=$TMP/include.tar

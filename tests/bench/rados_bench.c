@@ -16,6 +16,10 @@
  *   small  --files objects of 4 KiB: created one op at a time (as one thread
  *          creating files), again with 4 in flight (as four threads), stat'ed,
  *          listed, removed one at a time
+ *   sync   8 KiB rados_write at queue depth 1 (each waits for the OSD's
+ *          commit) over a 4 MiB object written whole first, 8 KiB-aligned,
+ *          for --sync-seconds: the floor of a database's fdatasync, one
+ *          RADOS write round trip
  *
  * Objects go to namespace --ns (default "bench.raw.<pid>") and are removed
  * at the end.  The client id comes from --id, else "--id X" in $CEPH_ARGS,
@@ -40,6 +44,8 @@
 #define MAX_QD	    256u
 #define SMALL_SIZE  4096u
 #define RAND_BS	    4096u
+#define SYNC_BS	    8192u
+#define SYNC_OBJ    (4u << 20)
 #define MAX_RESULTS 16
 
 struct opts {
@@ -48,7 +54,7 @@ struct opts {
 	bool json, drop_caches;
 	uint64_t size, object_size, io_size, rand_size;
 	unsigned qd, rand_qd;
-	double rand_seconds, read_seconds;
+	double rand_seconds, read_seconds, sync_seconds;
 	uint64_t files;
 };
 
@@ -538,6 +544,47 @@ static int test_small(rados_ioctx_t io, const struct opts *o)
 	return small_remove(io, o, true);
 }
 
+/* ---------- sync ---------- */
+
+static int test_sync(rados_ioctx_t io, const struct opts *o)
+{
+	const char *oid = "data.3.0000000000000000";
+	char *obj = malloc(SYNC_OBJ);
+	uint64_t n = 0;
+	double t0, t;
+	int r;
+
+	if (!obj) {
+		fprintf(stderr, "%s: sync: out of memory\n", PROG);
+		return -1;
+	}
+	fill_random(obj, SYNC_OBJ);
+	r = rados_write_full(io, oid, obj, SYNC_OBJ);
+	if (r < 0) {
+		fprintf(stderr, "%s: sync: cannot write %s: %s\n", PROG, oid, strerror(-r));
+		free(obj);
+		return -1;
+	}
+	t0 = now_s();
+	do {
+		uint64_t off = (rng() % (SYNC_OBJ / SYNC_BS)) * SYNC_BS;
+
+		r = rados_write(io, oid, obj + off, SYNC_BS, off);
+		if (r < 0) {
+			fprintf(stderr, "%s: sync: cannot write %s: %s\n", PROG, oid, strerror(-r));
+			free(obj);
+			rados_remove(io, oid);
+			return -1;
+		}
+		n++;
+		t = now_s() - t0;
+	} while (t < o->sync_seconds);
+	record("sync_write", n, false, 1, t);
+	free(obj);
+	rados_remove(io, oid);
+	return 0;
+}
+
 /* ---------- main ---------- */
 
 static void usage(FILE *f)
@@ -545,7 +592,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: %s [OPTIONS] TEST...\n"
 		"\n"
-		"TESTs: seq rand small (see the head of tests/bench/rados_bench.c)\n"
+		"TESTs: seq rand small sync (see the head of tests/bench/rados_bench.c)\n"
 		"\n"
 		"options:\n"
 		"  --conf FILE          ceph.conf (default $CEPH_CONF)\n"
@@ -561,6 +608,7 @@ static void usage(FILE *f)
 		"  --rand-seconds S     rand: longest write time (default 20)\n"
 		"  --read-seconds S     rand: read time (default 10)\n"
 		"  --files N            small: objects (default 10000)\n"
+		"  --sync-seconds S     sync: run time (default 10)\n"
 		"  --drop-caches        sync and drop the kernel caches before reads (root)\n"
 		"  --json               one JSON object on stdout\n",
 		PROG);
@@ -658,6 +706,7 @@ int main(int argc, char **argv)
 			 .rand_qd = 16,
 			 .rand_seconds = 20,
 			 .read_seconds = 10,
+			 .sync_seconds = 10,
 			 .files = 10000};
 	const char *tests[8];
 	char idbuf[128];
@@ -724,7 +773,8 @@ int main(int argc, char **argv)
 				o.qd = (unsigned)n;
 			else
 				o.rand_qd = (unsigned)n;
-		} else if (!strcmp(a, "--rand-seconds") || !strcmp(a, "--read-seconds")) {
+		} else if (!strcmp(a, "--rand-seconds") || !strcmp(a, "--read-seconds") ||
+			   !strcmp(a, "--sync-seconds")) {
 			char *end;
 			double d;
 
@@ -733,9 +783,12 @@ int main(int argc, char **argv)
 			bad = *end || d <= 0;
 			if (!strcmp(a, "--rand-seconds"))
 				o.rand_seconds = d;
-			else
+			else if (!strcmp(a, "--read-seconds"))
 				o.read_seconds = d;
-		} else if (!strcmp(a, "seq") || !strcmp(a, "rand") || !strcmp(a, "small")) {
+			else
+				o.sync_seconds = d;
+		} else if (!strcmp(a, "seq") || !strcmp(a, "rand") || !strcmp(a, "small") ||
+			   !strcmp(a, "sync")) {
 			if (ntests < 8)
 				tests[ntests++] = a;
 		} else {
@@ -782,6 +835,8 @@ int main(int argc, char **argv)
 			rc = test_seq(io, &o);
 		else if (!strcmp(tests[i], "rand"))
 			rc = test_rand(io, &o);
+		else if (!strcmp(tests[i], "sync"))
+			rc = test_sync(io, &o);
 		else
 			rc = test_small(io, &o);
 	}

@@ -5,6 +5,7 @@
 #
 #   crash_trials.sh WORKLOAD [--trials N] [--seed S] [--first T] [--max-delay-ms MS]
 #                   [--workdir DIR] [--keep] [--syncfs-trials] [--no-scenarios]
+#                   [--db-every K]
 #
 # WORKLOAD is the crash_workload binary.  Finds mount.flockerfs and flockerctl
 # under $FLOCKER_BINARY_DIR, the cluster through CEPH_CONF/CEPH_ARGS.
@@ -25,8 +26,9 @@
 #
 # Then N trials.  Trial T uses seed S+T and a fresh volume (block size 64K,
 # so files span several data objects), a random commit_ms, and:
-#   1. crash_workload run: the workload; its log (local disk) says what each
-#      fsync acknowledged;
+#   1. crash_workload run: the workload (with --db-every K, every K-th trial
+#      the database workload of crash_workload run --db); its log (local
+#      disk) says what each fsync acknowledged;
 #   2. kill -9 of the daemon after a random delay, umount -l of the dead mount;
 #   3. one trial in four: a second crash, of the next mount, at a random
 #      instant of its start (journal replay);
@@ -58,6 +60,7 @@ WORKDIR=
 KEEP=0
 SYNCFS_TRIALS=0
 SCENARIOS=1
+DB_EVERY=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--trials) TRIALS=$2; shift ;;
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--keep) KEEP=1 ;;
 	--syncfs-trials) SYNCFS_TRIALS=1 ;;
 	--no-scenarios) SCENARIOS=0 ;;
+	--db-every) DB_EVERY=$2; shift ;;
 	*) echo "$PROG: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -169,9 +173,18 @@ trial() {
 		return 1
 	fi
 	pid=$(daemon_pid "$vol")
-	local syncfs_opt=--no-syncfs
+	local syncfs_opt=--no-syncfs db_opt=
 	[ "$SYNCFS_TRIALS" = 0 ] || syncfs_opt=
-	"$WORKLOAD" run --dir "$MNT" --log "$log" --seed "$seed" --max-ms 60000 $syncfs_opt \
+	# every K-th trial a database: fdatasync'd and O_DSYNC overwrites in
+	# preallocated files, synced appends (crash_workload run --db)
+	if [ "$DB_EVERY" -gt 0 ] && [ $((t % DB_EVERY)) = $((DB_EVERY - 1)) ]; then
+		db_opt=--db
+		why() {
+			ok=0
+			say "FAIL: trial $t (database workload, seed $seed, commit_ms $cms, kill after ${delay}ms): $*"
+		}
+	fi
+	"$WORKLOAD" run --dir "$MNT" --log "$log" --seed "$seed" --max-ms 60000 $syncfs_opt $db_opt \
 		>"$WORKDIR/t$t.run.out" 2>&1 &
 	wpid=$!
 	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
@@ -229,7 +242,7 @@ trial() {
 	# --keep keeps it for a look
 	[ "$KEEP" = 1 ] || volume_remove_bg "$vol"
 	say "  trial $t logs: $log (workload), $mlog (daemon), $WORKDIR/t$t.check.out"
-	say "  again: $0 $WORKLOAD --seed $SEED --first $t --trials 1 --keep --no-scenarios"
+	say "  again: $0 $WORKLOAD --seed $SEED --first $t --trials 1 --keep --no-scenarios${db_opt:+ --db-every 1}"
 	return 1
 }
 

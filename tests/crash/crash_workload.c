@@ -2,14 +2,18 @@
  * crash_workload - the workload and the checker of the crash trials.
  *
  *   crash_workload run   --dir MNT --log LOG --seed S [--max-ops N] [--max-ms T] [--pace-us U]
- *                        [--no-syncfs]
+ *                        [--no-syncfs] [--db]
  *   crash_workload check --dir MNT --log LOG [--final] [--verbose]
  *
  * "run" applies a seeded random sequence of changes to the mounted volume at
  * MNT: create, mkdir, symlink, write (with or without fsync/fdatasync),
  * truncate, rename (also over an existing file or an empty directory), link,
  * unlink, rmdir, setxattr, removexattr, chmod, fsync of a directory, syncfs,
- * and files unlinked while open (orphans).  It keeps a model of the tree and
+ * and files unlinked while open (orphans).  With --db it acts like a database
+ * instead: a few files preallocated and fsynced, then mostly overwrites
+ * inside them acknowledged by fdatasync or written with O_DSYNC, some
+ * appends with fsync or fdatasync, now and then a truncate, a new file or an
+ * fsync of the directory.  It keeps a model of the tree and
  * only does what the model says must succeed.  LOG lives outside the volume
  * (local disk, O_APPEND) and gets, in order:
  *
@@ -36,9 +40,11 @@
  *       every symlink reads, every xattr reads;
  *   (e) the namespace (names, types, hard links, link counts, modes,
  *       xattrs, symlink targets) equals the model after some prefix of the
- *       operations that is at least as long as the last acknowledged one
- *       (the journal is one ordered log: each operation whole or absent, in
- *       order); file contents that changed after their last acknowledgement
+ *       operations that is at least as long as the last fsync, fsync of a
+ *       directory or syncfs (the journal is one ordered log: each operation
+ *       whole or absent, in order; fdatasync and O_DSYNC writes promise only
+ *       their file's data, size and name, which (a) and the data check
+ *       hold them to); file contents that changed after their last acknowledgement
  *       must be made of bytes the file held at some moment since then, with
  *       a size it passed through.
  * With --final (after a clean unmount, or a run that saw no crash) every
@@ -174,7 +180,7 @@ enum opkind {
 	OP_CREATE,
 	OP_MKDIR,
 	OP_SYMLINK,
-	OP_WRITE, /* p off len gen sync(n|f|d) */
+	OP_WRITE, /* p off len gen sync(n|f|d|o) */
 	OP_TRUNC, /* p size */
 	OP_RENAME,
 	OP_LINK,
@@ -202,7 +208,7 @@ struct op {
 	char p[PATHLEN], q[PATHLEN]; /* paths; q: rename/link target, symlink target, xattr name */
 	uint64_t off, len, gen;
 	unsigned mode, slot;
-	char sync; /* write: 'n' none, 'f' fsync, 'd' fdatasync */
+	char sync; /* write: 'n' none, 'f' fsync, 'd' fdatasync, 'o' opened O_DSYNC */
 	/* from the log */
 	bool ended;
 	int rc, err;
@@ -1052,6 +1058,85 @@ static bool gen_op(struct model *m, struct op *o, bool use_syncfs)
 	return true;
 }
 
+/* --db: a few files like a database's WAL segments and tables. */
+#define DB_FILES  3
+#define DB_PREPAG (96 * 1024) /* preallocated in three 32 KiB writes, the last fsynced */
+
+static bool gen_db_op(struct model *m, struct op *o)
+{
+	unsigned r = (unsigned)rnd(100);
+	char name[16];
+	int e, k, i;
+	struct mino *ip;
+
+	memset(o, 0, sizeof(*o));
+	if (nforced) {
+		*o = forced[0];
+		memmove(forced, forced + 1, sizeof(forced[0]) * (size_t)--nforced);
+		return true;
+	}
+	k = (int)rnd(DB_FILES);
+	snprintf(name, sizeof(name), "db%d", k);
+	e = ent_find(m, 0, name);
+	if (e < 0 || r < 2) { /* a new (or recreated) preallocated file */
+		if (e >= 0) {
+			o->kind = OP_UNLINK;
+			snprintf(o->p, sizeof(o->p), "%s", name);
+			return true;
+		}
+		o->kind = OP_CREATE;
+		snprintf(o->p, sizeof(o->p), "%s", name);
+		o->mode = 0600;
+		memset(forced, 0, sizeof(forced));
+		for (i = 0; i < 3; i++) {
+			forced[i].kind = OP_WRITE;
+			snprintf(forced[i].p, sizeof(forced[i].p), "%s", name);
+			forced[i].off = (uint64_t)i * (DB_PREPAG / 3);
+			forced[i].len = DB_PREPAG / 3;
+			forced[i].gen = splitmix(&rng);
+			forced[i].sync = i == 2 ? 'f' : 'n';
+		}
+		nforced = 3;
+		return true;
+	}
+	ip = &m->ino[m->ent[e].ino];
+	snprintf(o->p, sizeof(o->p), "%s", name);
+	if (r < 4) { /* fsync of the directory */
+		o->kind = OP_FSYNCDIR;
+		snprintf(o->p, sizeof(o->p), ".");
+		return true;
+	}
+	if (r < 6) { /* truncate, mostly within the file */
+		o->kind = OP_TRUNC;
+		o->len = rnd(ip->size + 16384);
+		if (o->len > MAXFILE)
+			o->len = MAXFILE;
+		return true;
+	}
+	o->kind = OP_WRITE;
+	o->gen = splitmix(&rng);
+	if (r < 16 && ip->size + 8192 <= MAXFILE) { /* append, synced */
+		o->off = ip->size;
+		o->len = rnd(4) ? 8192 : 1 + rnd(8192);
+		o->sync = rnd(2) ? 'f' : rnd(2) ? 'd' : 'o';
+		return true;
+	}
+	if (ip->size < 8192)
+		o->len = 1 + rnd(ip->size ? ip->size : 1);
+	else
+		o->len = rnd(4) ? 8192 : 1 + rnd(8192);
+	/* overwrite inside the file: 8 KiB pages, now and then unaligned */
+	if (ip->size <= o->len)
+		o->off = 0;
+	else if (rnd(4))
+		o->off = rnd((ip->size - o->len) / 8192 + 1) * 8192;
+	else
+		o->off = rnd(ip->size - o->len + 1);
+	k = (int)rnd(20);
+	o->sync = k < 12 ? 'd' : k < 16 ? 'o' : k < 18 ? 'f' : 'n';
+	return true;
+}
+
 /* Logs the A-lines of an acknowledgement of op idx; ino -1: every regular file. */
 static void log_acks(struct model *m, int idx, int ino)
 {
@@ -1111,12 +1196,13 @@ static int execute(struct model *m, const struct op *o, int idx)
 	case OP_SYMLINK:
 		return symlink(o->q, a) < 0 ? errno : 0;
 	case OP_WRITE:
-		fd = open(a, O_WRONLY);
+		fd = open(a, O_WRONLY | (o->sync == 'o' ? O_DSYNC : 0));
 		if (fd < 0)
 			return errno;
 		err = do_write(fd, o);
 		if (!err && o->sync != 'n') {
-			if ((o->sync == 'f' ? fsync(fd) : fdatasync(fd)) < 0) {
+			/* 'o': the write itself was synchronous */
+			if (o->sync != 'o' && (o->sync == 'f' ? fsync(fd) : fdatasync(fd)) < 0) {
 				err = errno;
 			} else {
 				/* acknowledged: the model after this op is what must stay */
@@ -1208,7 +1294,7 @@ static int64_t now_ms(void)
 }
 
 static int cmd_run(const char *logpath, uint64_t seed, long max_ops, long max_ms, bool use_syncfs,
-		   long pace_us)
+		   long pace_us, bool db)
 {
 	struct op o;
 	char line[PATHLEN * 2 + 100];
@@ -1231,7 +1317,7 @@ static int cmd_run(const char *logpath, uint64_t seed, long max_ops, long max_ms
 
 		if (pace_us > 0)
 			usleep((useconds_t)pace_us);
-		while (!gen_op(&M, &o, use_syncfs))
+		while (!(db ? gen_db_op(&M, &o) : gen_op(&M, &o, use_syncfs)))
 			;
 		op_format(&o, line, sizeof(line));
 		logline("B %ld %s", idx, line);
@@ -1934,7 +2020,11 @@ static int cmd_check(const char *logpath, bool final)
 	if (read_log(logpath))
 		return 2;
 	for (i = 0; i < nops; i++) {
-		if (ops[i].acked)
+		/* only fsync, fsync of a directory and syncfs order the whole
+		 * tree; an fdatasync (or an O_DSYNC write) acknowledges its file's
+		 * data, size and names, checked by (a) and the data check */
+		if (ops[i].acked &&
+		    !(ops[i].kind == OP_WRITE && (ops[i].sync == 'd' || ops[i].sync == 'o')))
 			last_ack = i;
 		if (ops[i].ended && ops[i].rc) {
 			failed_op = i;
@@ -2144,7 +2234,7 @@ static int cmd_check(const char *logpath, bool final)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: crash_workload run --dir MNT --log LOG --seed S [--max-ops N] [--max-ms T] [--pace-us U] [--no-syncfs]\n"
+		"usage: crash_workload run --dir MNT --log LOG --seed S [--max-ops N] [--max-ms T] [--pace-us U] [--no-syncfs] [--db]\n"
 		"       crash_workload check --dir MNT --log LOG [--final] [--verbose]\n");
 }
 
@@ -2153,7 +2243,7 @@ int main(int argc, char **argv)
 	const char *logpath = NULL;
 	uint64_t seed = 1;
 	long max_ops = MAXOPS - 1, max_ms = 10000, pace_us = 0;
-	bool use_syncfs = true, final = false;
+	bool use_syncfs = true, final = false, db = false;
 	int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -2178,6 +2268,8 @@ int main(int argc, char **argv)
 			pace_us = strtol(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--no-syncfs")) {
 			use_syncfs = false;
+		} else if (!strcmp(argv[i], "--db")) {
+			db = true;
 		} else if (!strcmp(argv[i], "--final")) {
 			final = true;
 		} else if (!strcmp(argv[i], "--verbose")) {
@@ -2192,7 +2284,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(argv[1], "run"))
-		return cmd_run(logpath, seed, max_ops, max_ms, use_syncfs, pace_us);
+		return cmd_run(logpath, seed, max_ops, max_ms, use_syncfs, pace_us, db);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(logpath, final);
 	usage();

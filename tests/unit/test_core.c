@@ -18,6 +18,7 @@
 
 #include "fs/core/core.h"
 #include "flocker/log.h"
+#include "flocker/record.h"
 #include "flocker/store.h"
 #include "fs/volume/fsck.h"
 #include "fs/volume/volume.h"
@@ -1236,11 +1237,123 @@ static void test_readahead(void)
 	check_fsck("ra", 0);
 }
 
+struct jsum {
+	struct fl_store *st;
+	uint64_t bytes;
+};
+
+static int jsum_cb(void *arg, const char *oid)
+{
+	struct jsum *j = arg;
+	uint64_t sz = 0;
+
+	if (!j->st->ops->stat(j->st, oid, &sz))
+		j->bytes += sz;
+	return 0;
+}
+
+/* Bytes in the volume's journal segments: grows only by a journal append. */
+static uint64_t journal_bytes(struct fl_volume *v)
+{
+	struct jsum j = {v->st, 0};
+
+	EQ(v->st->ops->list_objects(v->st, "jrnl.", jsum_cb, &j), 0);
+	return j.bytes;
+}
+
+/* fdatasync of an overwrite inside the durable size writes the data object
+ * and appends nothing to the journal (the times the kernel sets before it
+ * ride with a later record); one that grows the file, or an fsync, appends
+ * the record; after a crash the data and the durable size are there. */
+static void test_fdatasync_data_only(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol_ms("dsync", &v, false, 60000);
+	struct stat st, a = {0};
+	char buf[8192], rd[8192], oid[FL_OID_LEN];
+	uint64_t f, g, j0, j1;
+	int i;
+
+	memset(buf, 'p', sizeof(buf));
+	EQ(fl_core_create(c, 1, "wal", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	for (i = 0; i < 8; i++)
+		EQ(fl_core_write(c, f, (uint64_t)i * sizeof(buf), buf, sizeof(buf)),
+		   (long long)sizeof(buf));
+	EQ(fl_core_fsync(c, f, false), 0);
+	j0 = journal_bytes(v);
+	CHECK(j0 > 0, "journal empty after fsync");
+
+	/* overwrite + the kernel's mtime/ctime + fdatasync: data only */
+	for (i = 0; i < 3; i++) {
+		memset(buf, 'a' + i, sizeof(buf));
+		EQ(fl_core_write(c, f, 8192 * (uint64_t)(i + 1), buf, sizeof(buf)),
+		   (long long)sizeof(buf));
+		a.st_mtim.tv_sec = a.st_ctim.tv_sec = 1000 + i;
+		EQ(fl_core_setattr(c, f, &a, FL_SET_MTIME | FL_SET_CTIME, &st), 0);
+		EQ(fl_core_fsync(c, f, true), 0);
+	}
+	j1 = journal_bytes(v);
+	EQ(j1, j0);
+	fl_oid_data(oid, f, 0);
+	EQ(v->st->ops->read(v->st, oid, 3 * 8192, sizeof(rd), rd), (long long)sizeof(rd));
+	CHECK(rd[0] == 'c' && rd[8191] == 'c', "data object holds %02x, want 'c'",
+	      (unsigned char)rd[0]);
+
+	/* growing: the size record is journaled before fdatasync returns */
+	EQ(fl_core_write(c, f, 65536, buf, 100), 100);
+	EQ(fl_core_fsync(c, f, true), 0);
+	j1 = journal_bytes(v);
+	CHECK(j1 > j0, "no journal append for a grown file's fdatasync (%llu bytes)",
+	      (unsigned long long)j1);
+
+	/* a rename before it: fdatasync waits for the name, so that the file
+	 * it acknowledges is found where the program last put it */
+	EQ(fl_core_create(c, 1, "seg", 0600, O_RDWR, &root_cred, &st), 0);
+	g = st.st_ino;
+	EQ(fl_core_write(c, g, 0, buf, sizeof(buf)), (long long)sizeof(buf));
+	EQ(fl_core_fsync(c, g, false), 0);
+	EQ(fl_core_rename(c, 1, "seg", 1, "seg2", 0), 0);
+	j1 = journal_bytes(v);
+	EQ(fl_core_write(c, g, 0, buf, 100), 100);
+	EQ(fl_core_fsync(c, g, true), 0);
+	CHECK(journal_bytes(v) > j1, "fdatasync after a rename left the rename in memory");
+	j1 = journal_bytes(v);
+
+	/* fsync makes the times durable too */
+	a.st_mtim.tv_sec = a.st_ctim.tv_sec = 5000;
+	EQ(fl_core_setattr(c, f, &a, FL_SET_MTIME | FL_SET_CTIME, &st), 0);
+	EQ(fl_core_fsync(c, f, false), 0);
+	CHECK(journal_bytes(v) > j1, "no journal append for fsync after a times change");
+	memset(buf, 'z', sizeof(buf));
+	EQ(fl_core_write(c, f, 0, buf, sizeof(buf)), (long long)sizeof(buf));
+	EQ(fl_core_fsync(c, f, true), 0);
+	fl_core_abandon(c);
+	fl_volume_close(v);
+
+	c = mount_vol("dsync", &v, false);
+	f = lookup(c, 1, "wal");
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_size, 65536 + 100);
+	CHECK(st.st_mtim.tv_sec >= 5000, "mtime %lld: the fsync before did not make it durable",
+	      (long long)st.st_mtim.tv_sec);
+	EQ(fl_core_read(c, f, 0, sizeof(rd), rd), (long long)sizeof(rd));
+	CHECK(rd[0] == 'z' && rd[8191] == 'z', "fdatasynced bytes lost: %02x",
+	      (unsigned char)rd[0]);
+	EQ(fl_core_read(c, f, 3 * 8192, sizeof(rd), rd), (long long)sizeof(rd));
+	CHECK(rd[0] == 'c', "fdatasynced bytes lost at 24K: %02x", (unsigned char)rd[0]);
+	CHECK(lookup(c, 1, "seg2") != 0 && lookup(c, 1, "seg") == 0,
+	      "the rename before an fdatasync is lost");
+	umount_vol(c, v);
+	check_fsck("dsync", 0);
+}
+
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns", "data",	"crash", "rd",	   "grow",    "purge",	  "ovl",
-			      "ra", "smallmem", "dmax",	 "sparse", "maxsize", "mapcrash", NULL};
+	const char *vols[] = {"ns",	"data",	   "crash",    "rd",	   "grow",
+			      "purge",	"ovl",	   "ra",       "smallmem", "dmax",
+			      "sparse", "maxsize", "mapcrash", "dsync",	   NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -1268,6 +1381,7 @@ int main(void)
 	test_small_file_memory();
 	test_dirty_max_is_memory();
 	test_readahead();
+	test_fdatasync_data_only();
 	fl_store_close(base);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
