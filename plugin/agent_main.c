@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <systemd/sd-daemon.h>
 
 #include "plugin/agent_config.h"
 #include "fs/volume/trash.h"
@@ -334,6 +335,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	fl_notice("%s: stopping; mounts stay", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	sd_notify(0, "STOPPING=1");
 	event_base_loopbreak(arg);
 }
 
@@ -392,6 +394,9 @@ int main(int argc, char **argv)
 		  a.cfg.control ? "cluster" : "standalone", a.cfg.node ? " of node " : "",
 		  a.cfg.node ? a.cfg.node : "", a.cfg.state_dir, a.cfg.mount_root);
 	report_ready();
+	/* under systemd (Type=notify): serving now; a no-op elsewhere */
+	sd_notifyf(0, "READY=1\nSTATUS=%s agent serving Docker on %s",
+		   a.cfg.control ? "cluster" : "standalone", a.cfg.plugin_socket);
 	event_base_dispatch(base);
 	rc = 0;
 	stopped = true;

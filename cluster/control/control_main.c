@@ -41,6 +41,7 @@
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <systemd/sd-daemon.h>
 
 #include "cluster/control/api.h"
 #include "cluster/control/ctl_server.h"
@@ -413,8 +414,10 @@ static void sig_cb(evutil_socket_t fd, short what, void *arg)
 
 static int ready_fd = -1;
 
-static void tell_ready(void)
+/* Leading or standing by: tells the --daemon parent, and systemd (Type=notify). */
+static void tell_ready(const char *status)
 {
+	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) < 0)
 			fl_warn("cannot notify the parent process");
@@ -465,7 +468,7 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 	fl_notice("leader: agents on %s:%u, API on %s:%u, configuration tag %llu",
 		  o->co.bind ? o->co.bind : "*", o->co.agent_port, o->co.bind ? o->co.bind : "*",
 		  o->co.api_port, (unsigned long long)fl_state_tag(s.state));
-	tell_ready();
+	tell_ready("leader");
 	if (!stop_requested)
 		event_base_dispatch(s.base);
 	ret = s.why;
@@ -624,7 +627,7 @@ int main(int argc, char **argv)
 					"standby: the leader is %s; taking over when its lock lapses",
 					who);
 				said_standby = true;
-				tell_ready();
+				tell_ready("standby");
 			}
 			sleep_ms(1000);
 			continue;
