@@ -73,12 +73,14 @@ static void usage(FILE *f)
 		"                     16 objects per file and 64 MiB in all; replies come\n"
 		"                     from those buffers without a copy\n"
 		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
-		"  allow_other, default_permissions   on by default (Docker needs them);\n"
-		"                     noallow_other, nodefault_permissions turn them off\n"
-		"  writeback_cache    kernel write-back cache, on by default (nowriteback_cache)\n"
-		"  log=PATH           daemon log file (default: syslog)\n"
+		"  allow_other, default_permissions   on by default (Docker needs them)\n"
+		"  noallow_other, nodefault_permissions   turn them off\n"
+		"  writeback_cache, nowriteback_cache   kernel write-back cache, on by default\n"
+		"  log=PATH           daemon log file (default: syslog; stderr without a\n"
+		"                     syslog socket)\n"
 		"  debug              verbose log; with -f, also to the terminal\n"
-		"  nodev, nosuid, noexec, noatime, relatime, ...   passed to the kernel\n"
+		"  nodev, nosuid, noexec, noatime, relatime, strictatime, nodiratime, sync, dirsync\n"
+		"                     passed to the kernel\n"
 		"  -f                 stay in the foreground\n",
 		FL_DEFAULT_LEASE_S);
 }
@@ -436,14 +438,14 @@ static void background(void)
 	exit(EXIT_MOUNT);
 }
 
-static void detach_stdio(const char *logfile)
+static void detach_stdio(bool keep_stderr)
 {
 	int fd = open("/dev/null", O_RDWR);
 
 	if (fd >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
-		if (!logfile)
+		if (!keep_stderr)
 			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
@@ -505,7 +507,8 @@ int main(int argc, char **argv)
 	pthread_t rt;
 	bool renewing = false;
 	dev_t mdev = 0;
-	char err[512] = "", fopts[1024], mp[PATH_MAX];
+	char err[512] = "", fopts[1024], mp[PATH_MAX], tag[120];
+	bool keep_stderr;
 	int ret, rc = EXIT_MOUNT;
 
 	/* File data passes through many FUSE threads in buffers of up to 1 MiB:
@@ -527,6 +530,13 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (o.debug)
 		fl_log_level = LOG_DEBUG;
+	snprintf(tag, sizeof(tag), "volume %.100s", o.name);
+	fl_log_set_tag(tag);
+	/* without log= and a syslog socket the daemon keeps this stderr: no line lost silently */
+	keep_stderr = o.logfile || o.foreground || !fl_log_syslog_available();
+	if (!o.foreground && !o.logfile && keep_stderr)
+		fprintf(stderr, "mount.flockerfs: no syslog socket at /dev/log: the daemon logs to "
+				"this stderr (use -o log=FILE)\n");
 	if (!realpath(o.mountpoint, mp)) {
 		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
 			strerror(errno));
@@ -628,9 +638,9 @@ int main(int argc, char **argv)
 	}
 	fl_notice("volume %s mounted at %s (%s)", o.name, mp, o.ro ? "read-only" : "read-write");
 	if (!o.foreground) {
-		if (!o.logfile)
+		if (!keep_stderr)
 			fl_log_to_syslog(true);
-		detach_stdio(o.logfile);
+		detach_stdio(keep_stderr);
 		if (chdir("/"))
 			(void)0;
 	}

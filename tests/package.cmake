@@ -1,0 +1,19 @@
+# Operating on real hosts: logs, systemd units, man pages, Debian packages.
+#
+#   test_log           the logging module: timestamps, tags, journal format, log files  (unit)
+#   daemon_log         --daemon on a host without /dev/log: agent, control and mount daemon
+#                      keep their log lines, with timestamps and tags            (rados;fuse)
+set(FLOCKER_PACKAGE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/package)
+
+add_executable(test_log ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_log.c)
+target_link_libraries(test_log PRIVATE flocker_util)
+add_test(NAME test_log COMMAND test_log)
+set_tests_properties(test_log PROPERTIES LABELS unit TIMEOUT 60)
+
+add_test(NAME daemon_log COMMAND ${FLOCKER_PACKAGE_DIR}/daemon_log_test.sh)
+set_tests_properties(daemon_log PROPERTIES
+  FIXTURES_REQUIRED ceph
+  ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
+  LABELS "rados;fuse"
+  SKIP_RETURN_CODE 77
+  TIMEOUT 180)
