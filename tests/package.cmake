@@ -1,6 +1,7 @@
 # Operating on real hosts: logs, systemd units, man pages, Debian packages.
 #
 #   test_log           the logging module: timestamps, tags, journal format, log files  (unit)
+#   help_vs_man        each program's --help and its man page list the same options      (unit)
 #   daemon_log         --daemon on a host without /dev/log: agent, control and mount daemon
 #                      keep their log lines, with timestamps and tags            (rados;fuse)
 set(FLOCKER_PACKAGE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/package)
@@ -17,3 +18,9 @@ set_tests_properties(daemon_log PROPERTIES
   LABELS "rados;fuse"
   SKIP_RETURN_CODE 77
   TIMEOUT 180)
+
+find_program(FLOCKER_PYTHON3 python3)
+add_test(NAME help_vs_man
+         COMMAND ${FLOCKER_PYTHON3} ${FLOCKER_PACKAGE_DIR}/help_vs_man.py ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(help_vs_man PROPERTIES LABELS unit TIMEOUT 60)
