@@ -2,6 +2,7 @@
 #
 #   test_log           the logging module: timestamps, tags, journal format, log files  (unit)
 #   help_vs_man        each program's --help and its man page list the same options      (unit)
+#   completion         bash completion of flockerctl: commands, options, volume names        (unit)
 #   daemon_log         --daemon on a host without /dev/log: agent, control and mount daemon
 #                      keep their log lines, with timestamps and tags            (rados;fuse)
 set(FLOCKER_PACKAGE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/package)
@@ -24,3 +25,6 @@ add_test(NAME help_vs_man
          COMMAND ${FLOCKER_PYTHON3} ${FLOCKER_PACKAGE_DIR}/help_vs_man.py ${CMAKE_BINARY_DIR}
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(help_vs_man PROPERTIES LABELS unit TIMEOUT 60)
+
+add_test(NAME completion COMMAND ${FLOCKER_PACKAGE_DIR}/completion_test.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(completion PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
