@@ -1,10 +1,15 @@
 # Operating on real hosts: logs, systemd units, man pages, Debian packages.
 #
 #   test_log           the logging module: timestamps, tags, journal format, log files  (unit)
+#   units_verify       systemd-analyze verify on the installed units, their key properties,
+#                      the fstab example through systemd-fstab-generator                (unit)
 #   help_vs_man        each program's --help and its man page list the same options      (unit)
 #   completion         bash completion of flockerctl: commands, options, volume names        (unit)
 #   daemon_log         --daemon on a host without /dev/log: agent, control and mount daemon
 #                      keep their log lines, with timestamps and tags            (rados;fuse)
+#   package_debs       contrib/build-deb.sh, the .debs' exact contents, lintian, the units
+#                      and programs from the packages (dpkg -x into a throwaway root); a few
+#                      minutes; not in sanitizer builds (it builds its own tree)     (package)
 set(FLOCKER_PACKAGE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/package)
 
 add_executable(test_log ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_log.c)
@@ -20,6 +25,9 @@ set_tests_properties(daemon_log PROPERTIES
   SKIP_RETURN_CODE 77
   TIMEOUT 180)
 
+add_test(NAME units_verify COMMAND ${FLOCKER_PACKAGE_DIR}/units_test.sh --build ${CMAKE_BINARY_DIR})
+set_tests_properties(units_verify PROPERTIES LABELS unit TIMEOUT 120 SKIP_RETURN_CODE 77)
+
 find_program(FLOCKER_PYTHON3 python3)
 add_test(NAME help_vs_man
          COMMAND ${FLOCKER_PYTHON3} ${FLOCKER_PACKAGE_DIR}/help_vs_man.py ${CMAKE_BINARY_DIR}
@@ -28,3 +36,8 @@ set_tests_properties(help_vs_man PROPERTIES LABELS unit TIMEOUT 60)
 
 add_test(NAME completion COMMAND ${FLOCKER_PACKAGE_DIR}/completion_test.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(completion PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
+
+if(NOT FLOCKER_SANITIZE)
+  add_test(NAME package_debs COMMAND ${FLOCKER_PACKAGE_DIR}/package_test.sh ${CMAKE_SOURCE_DIR})
+  set_tests_properties(package_debs PROPERTIES LABELS package TIMEOUT 900 SKIP_RETURN_CODE 77)
+endif()
