@@ -9,7 +9,12 @@
 #                      keep their log lines, with timestamps and tags            (rados;fuse)
 #   package_debs       contrib/build-deb.sh, the .debs' exact contents, lintian, the units
 #                      and programs from the packages (dpkg -x into a throwaway root); a few
-#                      minutes; not in sanitizer builds (it builds its own tree)     (package)
+#                      minutes; not in sanitizer builds (it builds its own tree); leaves
+#                      the .debs in build/debs                                   (package)
+#   package_systemd    the .debs under a real systemd (systemd-nspawn boots this machine's
+#                      root through a throwaway overlay): install, enable --now, agent
+#                      restart / kill -9 / upgrade with a mount kept, fstab mount unit,
+#                      control service, purge                     (package;fuse;rados)
 set(FLOCKER_PACKAGE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/package)
 
 add_executable(test_log ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_log.c)
@@ -38,6 +43,15 @@ add_test(NAME completion COMMAND ${FLOCKER_PACKAGE_DIR}/completion_test.sh ${CMA
 set_tests_properties(completion PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
 
 if(NOT FLOCKER_SANITIZE)
-  add_test(NAME package_debs COMMAND ${FLOCKER_PACKAGE_DIR}/package_test.sh ${CMAKE_SOURCE_DIR})
-  set_tests_properties(package_debs PROPERTIES LABELS package TIMEOUT 900 SKIP_RETURN_CODE 77)
+  add_test(NAME package_debs COMMAND ${FLOCKER_PACKAGE_DIR}/package_test.sh ${CMAKE_SOURCE_DIR}
+                                     ${CMAKE_BINARY_DIR}/debs)
+  set_tests_properties(package_debs PROPERTIES LABELS package TIMEOUT 900 SKIP_RETURN_CODE 77
+                       FIXTURES_SETUP debs)
+  add_test(NAME package_systemd COMMAND ${FLOCKER_PACKAGE_DIR}/nspawn_test.sh ${CMAKE_BINARY_DIR}/debs)
+  set_tests_properties(package_systemd PROPERTIES
+    FIXTURES_REQUIRED "debs;ceph"
+    ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR}"
+    LABELS "package;fuse;rados"
+    SKIP_RETURN_CODE 77
+    TIMEOUT 600)
 endif()

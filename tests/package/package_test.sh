@@ -6,11 +6,13 @@
 # units (units_test.sh --root), each program's --help run from the root, and
 # every man page rendered by man without a warning.
 #
-# usage: package_test.sh SOURCE_DIR            (a few minutes: one full build)
+# usage: package_test.sh SOURCE_DIR [DEBS_DIR]   (a few minutes: one full build)
+#   DEBS_DIR: where the .debs are left for package_systemd (nspawn_test.sh)
 set -euo pipefail
 
 PROG=${0##*/}
-SRC=${1:?usage: $PROG SOURCE_DIR}
+SRC=${1:?usage: $PROG SOURCE_DIR [DEBS_DIR]}
+KEEP_DEBS=${2-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 fail() {
 	echo "$PROG: FAIL: $*" >&2
@@ -31,6 +33,11 @@ trap 'rm -rf "$WORK"' EXIT
 start=$SECONDS
 "$SRC/contrib/build-deb.sh" --out "$WORK/debs" >"$WORK/built" || fail "contrib/build-deb.sh failed"
 echo "$PROG: built $(wc -l <"$WORK/built") packages in $((SECONDS - start)) s"
+if [ -n "$KEEP_DEBS" ]; then
+	rm -rf "$KEEP_DEBS"
+	mkdir -p "$KEEP_DEBS"
+	cp "$WORK/debs"/*.deb "$KEEP_DEBS/"
+fi
 
 expect() { # package: the files and links it must hold, exactly
 	case $1 in
