@@ -64,6 +64,7 @@ expect() { # package: the files and links it must hold, exactly
 			./usr/sbin/flocker-agent
 			./usr/share/doc/flocker-agent/changelog.gz
 			./usr/share/doc/flocker-agent/copyright
+			./usr/share/lintian/overrides/flocker-agent
 			./usr/share/man/man8/flocker-agent.8.gz
 			./var/lib/flocker-agent/
 		EOF2
@@ -75,6 +76,7 @@ expect() { # package: the files and links it must hold, exactly
 			./usr/sbin/flocker-control
 			./usr/share/doc/flocker-control/changelog.gz
 			./usr/share/doc/flocker-control/copyright
+			./usr/share/lintian/overrides/flocker-control
 			./usr/share/man/man8/flocker-control.8.gz
 		EOF2
 		;;
