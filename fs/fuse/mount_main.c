@@ -37,6 +37,8 @@
 
 #define EXIT_USAGE 1
 #define EXIT_MOUNT 32 /* mount(8)'s "mount failure" */
+/* the daemon's log without log= where there is no syslog socket */
+#define FALLBACK_LOG_DIR "/var/log/flockerfs"
 
 struct opts {
 	const char *name, *mountpoint;
@@ -76,8 +78,8 @@ static void usage(FILE *f)
 		"  allow_other, default_permissions   on by default (Docker needs them)\n"
 		"  noallow_other, nodefault_permissions   turn them off\n"
 		"  writeback_cache, nowriteback_cache   kernel write-back cache, on by default\n"
-		"  log=PATH           daemon log file (default: syslog; stderr without a\n"
-		"                     syslog socket)\n"
+		"  log=PATH           daemon log file (default: syslog; without a syslog\n"
+		"                     socket /var/log/flockerfs/NAME.log)\n"
 		"  debug              verbose log; with -f, also to the terminal\n"
 		"  nodev, nosuid, noexec, noatime, relatime, strictatime, nodiratime, sync, dirsync\n"
 		"                     passed to the kernel\n"
@@ -507,7 +509,7 @@ int main(int argc, char **argv)
 	pthread_t rt;
 	bool renewing = false;
 	dev_t mdev = 0;
-	char err[512] = "", fopts[1024], mp[PATH_MAX], tag[120];
+	char err[512] = "", fopts[1024], mp[PATH_MAX], tag[120], fallback_log[256];
 	bool keep_stderr;
 	int ret, rc = EXIT_MOUNT;
 
@@ -532,11 +534,28 @@ int main(int argc, char **argv)
 		fl_log_level = LOG_DEBUG;
 	snprintf(tag, sizeof(tag), "volume %.100s", o.name);
 	fl_log_set_tag(tag);
-	/* without log= and a syslog socket the daemon keeps this stderr: no line lost silently */
-	keep_stderr = o.logfile || o.foreground || !fl_log_syslog_available();
-	if (!o.foreground && !o.logfile && keep_stderr)
-		fprintf(stderr, "mount.flockerfs: no syslog socket at /dev/log: the daemon logs to "
-				"this stderr (use -o log=FILE)\n");
+	/* Without log= and a syslog socket the daemon's lines would be lost: they go to
+	 * FALLBACK_LOG_DIR/NAME.log, or, where that cannot be made, stay on this stderr
+	 * (which then stays open as long as the daemon runs). */
+	keep_stderr = false;
+	if (!o.foreground && !o.logfile && !fl_log_syslog_available()) {
+		if (!strchr(o.name, '/') &&
+		    (mkdir(FALLBACK_LOG_DIR, 0750) == 0 || errno == EEXIST) &&
+		    access(FALLBACK_LOG_DIR, W_OK) == 0) {
+			snprintf(fallback_log, sizeof(fallback_log), FALLBACK_LOG_DIR "/%.200s.log",
+				 o.name);
+			o.logfile = fallback_log;
+			fprintf(stderr,
+				"mount.flockerfs: no syslog socket at /dev/log: the daemon logs to %s\n",
+				fallback_log);
+		} else {
+			keep_stderr = true;
+			fprintf(stderr,
+				"mount.flockerfs: no syslog socket at /dev/log: the daemon logs to this "
+				"stderr (use -o log=FILE)\n");
+		}
+	}
+	keep_stderr = keep_stderr || o.logfile || o.foreground;
 	if (!realpath(o.mountpoint, mp)) {
 		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
 			strerror(errno));

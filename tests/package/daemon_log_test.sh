@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # daemon_log_test.sh - on a host without a syslog socket, --daemon loses no
-# log line: flocker-agent, flocker-control and the mount.flockerfs daemon keep
-# the stderr they were started with (and say so before detaching), and every
-# line there has a timestamp, the program, its pid and the node, instance or
+# log line: flocker-agent and flocker-control keep the stderr they were
+# started with, the mount.flockerfs daemon without log= writes
+# /var/log/flockerfs/NAME.log (each says so before detaching), and every line
+# there has a timestamp, the program, its pid and the node, instance or
 # volume it concerns.
 #
 # Runs in a private mount namespace where /dev/log, if the machine has one, is
@@ -43,6 +44,8 @@ cleanup() {
 		"$BIN/fs/umount.fuse.flockerfs" "$WORK/mnt" || umount -l "$WORK/mnt"
 	fi
 	"$BIN/cluster/flockerctl" volume remove "$VOL" >/dev/null 2>&1 || true
+	rm -f "/var/log/flockerfs/$VOL.log"
+	rmdir /var/log/flockerfs 2>/dev/null || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -101,16 +104,18 @@ grep -Eq "^$TS flocker-control\[[0-9]+\]: instance ctl-$TAG: stopped$" "$WORK/co
 	{ cat "$WORK/control.err"; fail "the detached control service's 'stopped' line is lost"; }
 echo "$PROG: flocker-control --daemon: its lines after detaching are on stderr, timestamped"
 
-# --- the mount daemon, without log=
+# --- the mount daemon, without log=: its log goes to /var/log/flockerfs/NAME.log,
+# and the mount returns even when its stderr is a pipe read to the end
 "$BIN/cluster/flockerctl" volume create "$VOL" >/dev/null || fail "cannot create volume $VOL"
 mkdir -p "$WORK/mnt"
-"$BIN/fs/mount.flockerfs" "$VOL" "$WORK/mnt" -o id=flocker,conf="$CEPH_CONF" </dev/null >/dev/null 2>"$WORK/mount.err" ||
-	{ cat "$WORK/mount.err"; fail "mount.flockerfs $VOL failed"; }
-grep -q "no syslog socket at /dev/log" "$WORK/mount.err" ||
-	{ cat "$WORK/mount.err"; fail "mount.flockerfs did not say that the daemon keeps stderr"; }
+FALLBACK=/var/log/flockerfs/$VOL.log
+out=$(timeout 60 "$BIN/fs/mount.flockerfs" "$VOL" "$WORK/mnt" -o id=flocker,conf="$CEPH_CONF" </dev/null 2>&1) ||
+	fail "mount.flockerfs $VOL failed or did not return (status $?): $out"
+echo "$out" | grep -q "no syslog socket at /dev/log: the daemon logs to $FALLBACK" ||
+	fail "mount.flockerfs did not name its log file: $out"
 echo data >"$WORK/mnt/f"
 "$BIN/fs/umount.fuse.flockerfs" "$WORK/mnt" || fail "umount of $VOL failed"
-grep -Eq "^$TS mount.flockerfs\[[0-9]+\]: volume $VOL: volume $VOL unmounted, everything is in RADOS$" "$WORK/mount.err" ||
-	{ cat "$WORK/mount.err"; fail "the mount daemon's last line (after detaching) is lost"; }
-echo "$PROG: mount.flockerfs without log=: the daemon's lines after detaching are on stderr, timestamped"
+grep -Eq "^$TS mount.flockerfs\[[0-9]+\]: volume $VOL: volume $VOL unmounted, everything is in RADOS$" "$FALLBACK" ||
+	{ cat "$FALLBACK"; fail "the mount daemon's last line (after detaching) is not in $FALLBACK"; }
+echo "$PROG: mount.flockerfs without log=: the daemon's lines after detaching are in $FALLBACK, timestamped"
 echo "$PROG: PASS"
