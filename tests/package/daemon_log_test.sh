@@ -38,6 +38,9 @@ AGENT_PID= CONTROL_PID=
 TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2}'
 
 cleanup() {
+	# by the pid of its log line, else by its own arguments (a line that was lost)
+	[ -n "$AGENT_PID" ] || AGENT_PID=$(pgrep -f -- "--state-dir $WORK/agent" | head -1)
+	[ -n "$CONTROL_PID" ] || CONTROL_PID=$(pgrep -f -- "--state-ns daemonlog-$TAG" | head -1)
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null
 	[ -n "$CONTROL_PID" ] && kill "$CONTROL_PID" 2>/dev/null
 	if mountpoint -q "$WORK/mnt"; then
