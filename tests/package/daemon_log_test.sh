@@ -38,9 +38,10 @@ AGENT_PID= CONTROL_PID=
 TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2}'
 
 cleanup() {
+	set +e
 	# by the pid of its log line, else by its own arguments (a line that was lost)
-	[ -n "$AGENT_PID" ] || AGENT_PID=$(pgrep -f -- "--state-dir $WORK/agent" | head -1)
-	[ -n "$CONTROL_PID" ] || CONTROL_PID=$(pgrep -f -- "--state-ns daemonlog-$TAG" | head -1)
+	[ -n "$AGENT_PID" ] || AGENT_PID=$(pgrep -f -- "--state-dir $WORK/agent" | head -1 || true)
+	[ -n "$CONTROL_PID" ] || CONTROL_PID=$(pgrep -f -- "--state-ns daemonlog-$TAG" | head -1 || true)
 	[ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null
 	[ -n "$CONTROL_PID" ] && kill "$CONTROL_PID" 2>/dev/null
 	if mountpoint -q "$WORK/mnt"; then
@@ -50,6 +51,7 @@ cleanup() {
 	rm -f "/var/log/flockerfs/$VOL.log"
 	rmdir /var/log/flockerfs 2>/dev/null || true
 	rm -rf "$WORK"
+	return 0
 }
 trap cleanup EXIT
 
