@@ -19,6 +19,9 @@ PACKAGES=(
 	clang clang-format libclang-rt-14-dev # libFuzzer and sanitizer runtimes
 	libfuse3-dev librados-dev libevent-dev libmsgpack-dev libssl-dev libjansson-dev
 	libmount-dev uuid-dev
+	libsystemd-dev scdoc # sd_notify (Type=notify units), man pages
+	# Debian packages (contrib/build-deb.sh) and their checks
+	dpkg-dev debhelper fakeroot lintian bash-completion systemd systemd-container
 	# run
 	fuse3 kmod
 	# Ceph for the dev cluster and the benchmarks (CephFS through ceph-fuse)

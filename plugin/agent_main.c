@@ -5,7 +5,7 @@
  *                 [--state-dir DIR] [--plugin-socket PATH] [--mount-root DIR]
  *                 [--mount-helper PATH] [--control HOST[:PORT] --certs DIR]
  *                 [--lease S] [--trash-ttl S] [--reply-timeout S]
- *                 [--daemon] [--debug]
+ *                 [--log FILE] [--daemon] [--debug]
  *
  * Serves Docker's volume plugin protocol (plugin/docker.c) with the
  * standalone agent (plugin/agent_local.c) or, with --control, the cluster agent.
@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <systemd/sd-daemon.h>
 
 #include "plugin/agent_config.h"
 #include "fs/volume/trash.h"
@@ -62,7 +63,9 @@ static void usage(FILE *f)
 		"                           another host takes a volume over S seconds after this one died\n"
 		"      --trash-ttl S        standalone: docker volume rm keeps a volume in the trash\n"
 		"                           for S seconds (default %d, 7 days) before purging it\n"
-		"      --daemon             detach once the socket is ready; log to syslog\n"
+		"      --log FILE           append the log to FILE instead of stderr\n"
+		"      --daemon             detach once the socket is ready; log to --log FILE, else\n"
+		"                           to syslog, else (no /dev/log) to this stderr\n"
 		"  -d, --debug              verbose log\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            version\n",
@@ -73,6 +76,7 @@ static void usage(FILE *f)
 struct args {
 	struct fl_agent_config cfg;
 	unsigned reply_s;
+	const char *log;
 	bool daemon, debug;
 };
 
@@ -92,7 +96,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		O_DAEMON,
 		O_REPLY,
 		O_LEASE,
-		O_TTL
+		O_TTL,
+		O_LOG
 	};
 	static const struct option opts[] = {
 		{"conf", required_argument, NULL, 'c'},
@@ -109,6 +114,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"reply-timeout", required_argument, NULL, O_REPLY},
 		{"lease", required_argument, NULL, O_LEASE},
 		{"trash-ttl", required_argument, NULL, O_TTL},
+		{"log", required_argument, NULL, O_LOG},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -153,6 +159,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case O_DAEMON:
 			a->daemon = true;
+			break;
+		case O_LOG:
+			a->log = optarg;
 			break;
 		case O_REPLY:
 			a->reply_s = (unsigned)strtoul(optarg, &end, 10);
@@ -260,6 +269,8 @@ out:
 }
 
 static int status_fd = -1;
+/* --daemon: stderr stays after detaching (--log FILE, or no syslog socket) */
+static bool keep_stderr;
 
 /* --daemon: fork; the parent exits with the child's first report (empty: ready). */
 static int daemonize(void)
@@ -309,11 +320,13 @@ static void report_ready(void)
 	if (fd >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
-		dup2(fd, 2);
+		if (!keep_stderr)
+			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
-	fl_log_to_syslog(true);
+	if (!keep_stderr)
+		fl_log_to_syslog(true);
 out:
 	return;
 }
@@ -334,6 +347,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	(void)what;
 	fl_notice("%s: stopping; mounts stay", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	sd_notify(0, "STOPPING=1");
 	event_base_loopbreak(arg);
 }
 
@@ -345,7 +359,7 @@ int main(int argc, char **argv)
 	struct fl_docker *docker = NULL;
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
-	char err[1024] = "";
+	char err[1024] = "", tag[80] = "";
 	bool stopped = false;
 	int ret, lockfd = -1, rc = 1;
 
@@ -355,10 +369,33 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fl_log_init("flocker-agent", a.debug ? LOG_DEBUG : LOG_INFO);
+	if (a.cfg.node)
+		snprintf(tag, sizeof(tag), "node %s", a.cfg.node);
+	else if (gethostname(tag + 5, sizeof(tag) - 6) == 0)
+		memcpy(tag, "node ", 5);
+	fl_log_set_tag(tag);
 	signal(SIGPIPE, SIG_IGN);
+	/* the log file is tried before detaching: the terminal hears what is wrong */
+	if (a.log && (lockfd = open(a.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		fprintf(stderr, "flocker-agent: cannot open log file %s: %s\n", a.log,
+			strerror(errno));
+		goto out;
+	}
+	if (lockfd >= 0)
+		close(lockfd);
+	lockfd = -1;
+	if (a.daemon && !a.log && !fl_log_syslog_available())
+		fprintf(stderr,
+			"flocker-agent: no syslog socket at /dev/log: logging to this stderr "
+			"after detaching (use --log FILE)\n");
+	keep_stderr = a.log || !fl_log_syslog_available();
 	/* librados and worker threads do not survive fork: detach first */
 	if (a.daemon && daemonize())
 		goto out;
+	if (a.log && (ret = fl_log_to_file(a.log))) {
+		snprintf(err, sizeof(err), "cannot open log file %s: %s", a.log, strerror(-ret));
+		goto out;
+	}
 	/* before any event base is made, the cluster agent's included */
 	if (evthread_use_pthreads() < 0) {
 		snprintf(err, sizeof(err), "cannot make libevent thread-safe");
@@ -392,6 +429,9 @@ int main(int argc, char **argv)
 		  a.cfg.control ? "cluster" : "standalone", a.cfg.node ? " of node " : "",
 		  a.cfg.node ? a.cfg.node : "", a.cfg.state_dir, a.cfg.mount_root);
 	report_ready();
+	/* under systemd (Type=notify): serving now; a no-op elsewhere */
+	sd_notifyf(0, "READY=1\nSTATUS=%s agent serving Docker on %s",
+		   a.cfg.control ? "cluster" : "standalone", a.cfg.plugin_socket);
 	event_base_dispatch(base);
 	rc = 0;
 	stopped = true;

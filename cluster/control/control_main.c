@@ -4,7 +4,7 @@
  *   flocker-control -c CEPH_CONF [--id ID] [--pool POOL] --certs DIR [--bind ADDR]
  *                   [--api-port 4523] [--agent-port 4524] [--lease S] [--heartbeat S]
  *                   [--trash-ttl DURATION] [--leader-lease S] [--pid-file PATH]
- *                   [--daemon] [--debug]
+ *                   [--log FILE] [--daemon] [--debug]
  *
  * Every control service of a cluster runs this; one is the leader, the
  * others are standbys.  The leader holds the exclusive RADOS lock
@@ -37,6 +37,7 @@
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include <systemd/sd-daemon.h>
 
 #include "cluster/control/api.h"
 #include "cluster/control/ctl_server.h"
@@ -56,6 +57,7 @@ struct opts {
 	const char *pid_file;
 	const char *state_ns;
 	const char *instance;
+	const char *log;
 	unsigned leader_lease_s;
 	uint64_t trash_ttl_s;
 	bool daemon, debug;
@@ -89,7 +91,9 @@ static void usage(FILE *f)
 		"                         one per cluster sharing a pool, e.g. tests)\n"
 		"      --instance NAME    this service's name in the leader lock (default: host name);\n"
 		"                         a dead leader of the same name is replaced at once\n"
-		"      --daemon           detach once leading or waiting as a standby; log to syslog\n"
+		"      --log FILE         append the log to FILE instead of stderr\n"
+		"      --daemon           detach once leading or waiting as a standby; log to --log\n"
+		"                         FILE, else to syslog, else (no /dev/log) to this stderr\n"
 		"  -d, --debug            verbose log\n"
 		"  -h, --help             this text\n",
 		FL_API_PORT, FL_AGENT_PORT, FL_CTL_LEASE_S, FL_CTL_HEARTBEAT_S, LEADER_LEASE_S,
@@ -154,7 +158,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_PID,
 		O_DAEMON,
 		O_NS,
-		O_INSTANCE
+		O_INSTANCE,
+		O_LOG
 	};
 	static const struct option lopts[] = {
 		{"conf", required_argument, NULL, 'c'},
@@ -172,6 +177,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"state-ns", required_argument, NULL, O_NS},
 		{"instance", required_argument, NULL, O_INSTANCE},
 		{"daemon", no_argument, NULL, O_DAEMON},
+		{"log", required_argument, NULL, O_LOG},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -224,6 +230,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_LEADER:
 			if (parse_uint(optarg, 3, 300, &o->leader_lease_s))
 				goto bad;
+			break;
+		case O_LOG:
+			o->log = optarg;
 			break;
 		case O_PID:
 			o->pid_file = optarg;
@@ -410,8 +419,10 @@ static void sig_cb(evutil_socket_t fd, short what, void *arg)
 
 static int ready_fd = -1;
 
-static void tell_ready(void)
+/* Leading or standing by: tells the --daemon parent, and systemd (Type=notify). */
+static void tell_ready(const char *status)
 {
+	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) < 0)
 			fl_warn("cannot notify the parent process");
@@ -462,7 +473,7 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 	fl_notice("leader: agents on %s:%u, API on %s:%u, configuration tag %llu",
 		  o->co.bind ? o->co.bind : "*", o->co.agent_port, o->co.bind ? o->co.bind : "*",
 		  o->co.api_port, (unsigned long long)fl_state_tag(s.state));
-	tell_ready();
+	tell_ready("leader");
 	if (!stop_requested)
 		event_base_dispatch(s.base);
 	ret = s.why;
@@ -483,7 +494,8 @@ out:
 	return ret;
 }
 
-static int daemonize(void)
+/* keep_stderr: --log FILE, or no syslog socket to log to */
+static int daemonize(bool keep_stderr)
 {
 	int p[2], fd;
 	pid_t pid;
@@ -499,8 +511,8 @@ static int daemonize(void)
 		/* the child says when it leads or waits as a standby */
 		if (read(p[0], &c, 1) == 1)
 			_exit(0);
-		fprintf(stderr,
-			"flocker-control: the service stopped while starting (see syslog)\n");
+		fprintf(stderr, "flocker-control: the service stopped while starting (see %s)\n",
+			keep_stderr ? "its log" : "syslog");
 		_exit(1);
 	}
 	close(p[0]);
@@ -510,11 +522,13 @@ static int daemonize(void)
 	if (fd >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
-		dup2(fd, 2);
+		if (!keep_stderr)
+			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
 	}
-	fl_log_to_syslog(true);
+	if (!keep_stderr)
+		fl_log_to_syslog(true);
 	return 0;
 }
 
@@ -560,7 +574,7 @@ int main(int argc, char **argv)
 	struct leader l = {0};
 	struct fl_store *pool = NULL;
 	struct sigaction sa;
-	char err[512] = "", who[160] = "", host[64] = "localhost";
+	char err[512] = "", who[160] = "", host[64] = "localhost", tag[80];
 	SSL_CTX *check;
 	bool said_standby = false;
 	int ret, rc = 1;
@@ -578,9 +592,31 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	SSL_CTX_free(check);
+	if (o.instance)
+		snprintf(host, sizeof(host), "%s", o.instance);
+	else
+		gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, "|")] = '\0';
+	snprintf(tag, sizeof(tag), "instance %s", host);
+	fl_log_set_tag(tag);
+	/* the log file is tried before detaching: the terminal hears what is wrong */
+	if (o.log && (ret = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		fprintf(stderr, "flocker-control: cannot open log file %s: %s\n", o.log,
+			strerror(errno));
+		return 1;
+	}
+	if (o.log)
+		close(ret);
+	if (o.daemon && !o.log && !fl_log_syslog_available())
+		fprintf(stderr, "flocker-control: no syslog socket at /dev/log: logging to this "
+				"stderr after detaching (use --log FILE)\n");
 	/* librados threads do not survive fork: detach first */
-	if (o.daemon && daemonize()) {
+	if (o.daemon && daemonize(o.log || !fl_log_syslog_available())) {
 		fprintf(stderr, "flocker-control: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	if (o.log && (ret = fl_log_to_file(o.log))) {
+		fl_err("cannot open log file %s: %s", o.log, strerror(-ret));
 		return 1;
 	}
 	if (o.pid_file && write_pid_file(o.pid_file))
@@ -603,11 +639,6 @@ int main(int argc, char **argv)
 		fl_err("out of memory");
 		goto out;
 	}
-	if (o.instance)
-		snprintf(host, sizeof(host), "%s", o.instance);
-	else
-		gethostname(host, sizeof(host) - 1);
-	host[strcspn(host, "|")] = '\0';
 	snprintf(l.cookie, sizeof(l.cookie), "%.40s|%ld|%lld|%.40s:%u:%u", host, (long)getpid(),
 		 (long long)time(NULL), o.co.bind ? o.co.bind : "*", o.co.api_port,
 		 o.co.agent_port);
@@ -622,7 +653,7 @@ int main(int argc, char **argv)
 					"standby: the leader is %s; taking over when its lock lapses",
 					who);
 				said_standby = true;
-				tell_ready();
+				tell_ready("standby");
 			}
 			sleep_ms(
 				250); /* one small RADOS op: a lapsed lock is taken within 0.25 s */

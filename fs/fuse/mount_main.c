@@ -39,6 +39,8 @@
 
 #define EXIT_USAGE 1
 #define EXIT_MOUNT 32 /* mount(8)'s "mount failure" */
+/* the daemon's log without log= where there is no syslog socket */
+#define FALLBACK_LOG_DIR "/var/log/flockerfs"
 
 /*
  * Options as the command line sets them.  The strings are allocated by
@@ -80,12 +82,14 @@ static void usage(FILE *f)
 		"                     16 objects per file and 64 MiB in all; replies come\n"
 		"                     from those buffers without a copy\n"
 		"  timeout=SECONDS    give up connecting to the cluster after this long (default 30)\n"
-		"  allow_other, default_permissions   on by default (Docker needs them);\n"
-		"                     noallow_other, nodefault_permissions turn them off\n"
-		"  writeback_cache    kernel write-back cache, on by default (nowriteback_cache)\n"
-		"  log=PATH           daemon log file (default: syslog)\n"
+		"  allow_other, default_permissions   on by default (Docker needs them)\n"
+		"  noallow_other, nodefault_permissions   turn them off\n"
+		"  writeback_cache, nowriteback_cache   kernel write-back cache, on by default\n"
+		"  log=PATH           daemon log file (default: syslog; without a syslog\n"
+		"                     socket /var/log/flockerfs/NAME.log)\n"
 		"  debug              verbose log; with -f, also to the terminal\n"
-		"  nodev, nosuid, noexec, noatime, relatime, ...   passed to the kernel\n"
+		"  nodev, nosuid, noexec, noatime, relatime, strictatime, nodiratime, sync, dirsync\n"
+		"                     passed to the kernel\n"
 		"  -f                 stay in the foreground\n",
 		FL_DEFAULT_LEASE_S);
 }
@@ -431,14 +435,14 @@ static void background(void)
 	exit(EXIT_MOUNT);
 }
 
-static void detach_stdio(const char *logfile)
+static void detach_stdio(bool keep_stderr)
 {
 	int fd = open("/dev/null", O_RDWR);
 
 	if (fd >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
-		if (!logfile)
+		if (!keep_stderr)
 			dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
@@ -501,7 +505,8 @@ int main(int argc, char **argv)
 	pthread_t rt;
 	bool renewing = false;
 	dev_t mdev = 0;
-	char err[512] = "", fopts[1024], mp[PATH_MAX];
+	char err[512] = "", fopts[1024], mp[PATH_MAX], tag[120], fallback_log[256];
+	bool keep_stderr;
 	int ret, rc = EXIT_MOUNT;
 
 	/* File data passes through many FUSE threads in buffers of up to 1 MiB:
@@ -523,6 +528,30 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	if (o.debug)
 		fl_log_level = LOG_DEBUG;
+	snprintf(tag, sizeof(tag), "volume %.100s", o.name);
+	fl_log_set_tag(tag);
+	/* Without log= and a syslog socket the daemon's lines would be lost: they go to
+	 * FALLBACK_LOG_DIR/NAME.log, or, where that cannot be made, stay on this stderr
+	 * (which then stays open as long as the daemon runs). */
+	keep_stderr = false;
+	if (!o.foreground && !o.logfile && !fl_log_syslog_available()) {
+		if (!strchr(o.name, '/') &&
+		    (mkdir(FALLBACK_LOG_DIR, 0750) == 0 || errno == EEXIST) &&
+		    access(FALLBACK_LOG_DIR, W_OK) == 0) {
+			snprintf(fallback_log, sizeof(fallback_log), FALLBACK_LOG_DIR "/%.200s.log",
+				 o.name);
+			o.logfile = fallback_log;
+			fprintf(stderr,
+				"mount.flockerfs: no syslog socket at /dev/log: the daemon logs to %s\n",
+				fallback_log);
+		} else {
+			keep_stderr = true;
+			fprintf(stderr,
+				"mount.flockerfs: no syslog socket at /dev/log: the daemon logs to this "
+				"stderr (use -o log=FILE)\n");
+		}
+	}
+	keep_stderr = keep_stderr || o.logfile || o.foreground;
 	if (!realpath(o.mountpoint, mp)) {
 		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
 			strerror(errno));
@@ -627,9 +656,9 @@ int main(int argc, char **argv)
 	}
 	fl_notice("volume %s mounted at %s (%s)", o.name, mp, o.ro ? "read-only" : "read-write");
 	if (!o.foreground) {
-		if (!o.logfile)
+		if (!keep_stderr)
 			fl_log_to_syslog(true);
-		detach_stdio(o.logfile);
+		detach_stdio(keep_stderr);
 		if (chdir("/"))
 			(void)0;
 	}

@@ -21,6 +21,24 @@ void fl_log_init(const char *progname, int level);
 void fl_log_to_syslog(bool on);
 /* Route libfuse's own log messages through this module. */
 void fl_log_hook_fuse(void);
+/* What the whole process is about, in front of every message ("volume v",
+ * "node a"); borrowed, must outlive logging; NULL: nothing. */
+void fl_log_set_tag(const char *tag);
+/* Is there a syslog socket (/dev/log) that takes our lines?  Without one,
+ * fl_log_to_syslog(true) would lose them: daemons keep stderr instead. */
+bool fl_log_syslog_available(void);
+/* Appends the log (stderr, line-buffered) to path: 0 or a negative errno
+ * (stderr unchanged then). */
+int fl_log_to_file(const char *path);
+
+/*
+ * Line format.  On stderr or in a file:
+ *   2026-12-07T08:50:04.123+00:00 mount.flockerfs[4242]: volume v: error: what failed
+ * (no level word for notice and below).  When stderr is the systemd journal
+ * ($JOURNAL_STREAM names it), the journal keeps time, program and pid: the
+ * line is "<3>volume v: what failed", the prefix being the syslog priority.
+ * To syslog: the tag and the message.
+ */
 
 void fl_log_emit(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
