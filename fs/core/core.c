@@ -1817,12 +1817,8 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 			ip->nopen--;
 		if (ip->nopen == 0)
 			fl_ra_drop(c, ip);
-		if (ip->nopen == 0 && ip->r.nlink == 0) {
-			ip->werr = 0;
-		} else if (ip->nopen == 0 && ip->werr) {
-			ret = ip->werr;
-			ip->werr = 0;
-		}
+		if (ip->nopen == 0 && ip->r.nlink == 0)
+			ip->werr = 0; /* the file is gone, and its errors with it */
 		if (ip->nopen == 0 && ip->trim_mark && ip->r.nlink)
 			fl_data_touch(c, ip);
 		schedule_purge(c, ip);
@@ -1894,6 +1890,85 @@ ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void 
 	return ret;
 }
 
+void fl_werr_set(struct fl_core *c, struct fl_inode *ip, int err)
+{
+	/* a full pool keeps its name, for the program to act on; the rest is EIO */
+	ip->werr = err == -ENOSPC || err == -EDQUOT ? err : -EIO;
+	ip->werr_seq++;
+	ip->werr_seen = false;
+	c->werr_unseen = true;
+}
+
+/* The write-back error of ip for a handle that saw sequence *since last
+ * (advanced), or with since NULL for whoever asks first (only if nobody was
+ * told yet).  Either way the error counts as seen. */
+static int werr_take(struct fl_inode *ip, uint64_t *since)
+{
+	int ret = 0;
+
+	if (!ip->werr)
+		return 0;
+	if (since) {
+		if (*since != ip->werr_seq)
+			ret = ip->werr;
+		*since = ip->werr_seq;
+	} else if (!ip->werr_seen) {
+		ret = ip->werr;
+	}
+	if (ret)
+		ip->werr_seen = true;
+	return ret;
+}
+
+/* The first write-back error of a file that still has a name and that no
+ * fsync reported yet; every such error counts as seen afterwards. */
+static int werr_unseen(struct fl_core *c)
+{
+	uint64_t i;
+	int ret = 0;
+
+	if (!c->werr_unseen)
+		return 0;
+	for (i = 0; i <= c->imask; i++) {
+		struct fl_inode *ip;
+
+		for (ip = c->itab[i]; ip; ip = ip->hnext)
+			if (ip->werr && !ip->werr_seen && ip->r.nlink) {
+				if (!ret)
+					ret = ip->werr;
+				ip->werr_seen = true;
+			}
+	}
+	c->werr_unseen = false;
+	return ret;
+}
+
+uint64_t fl_core_werr_sample(struct fl_core *c, uint64_t ino)
+{
+	struct fl_inode *ip;
+	uint64_t s = 0;
+
+	lock_core(c);
+	ip = fl_ino_find(c, ino);
+	if (ip) /* an error nobody was told of goes to the next opener, as in Linux */
+		s = (uint32_t)(ip->werr && !ip->werr_seen ? ip->werr_seq - 1 : ip->werr_seq);
+	unlock_core(c);
+	return s;
+}
+
+int fl_core_werr_check(struct fl_core *c, uint64_t ino, uint64_t *since)
+{
+	struct fl_inode *ip;
+	int ret = 0;
+
+	lock_core(c);
+	ip = fl_ino_find(c, ino);
+	if (ip)
+		ret = werr_take(ip, since);
+	unlock_core(c);
+	return ret;
+}
+
 int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 {
 	struct fl_inode *ip;
@@ -1910,9 +1985,11 @@ int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 		goto out;
 	ret = fl_data_flush(c, ip, &tid);
 	ip = fl_ino_find(c, ino);
-	if (!ret && ip && ip->werr) {
-		ret = ip->werr;
-		ip->werr = 0;
+	if (ip) {
+		int r = werr_take(ip, NULL);
+
+		if (!ret)
+			ret = r;
 	}
 	/* metadata of the inode (and of everything before it) must be durable too */
 	if (!ret)
@@ -1936,7 +2013,7 @@ uint64_t fl_core_dirty_mem(struct fl_core *c)
 int fl_core_syncfs(struct fl_core *c)
 {
 	uint64_t tid = 0;
-	int ret;
+	int ret, r;
 
 	lock_core(c);
 	if (c->o.ro) {
@@ -1946,6 +2023,9 @@ int fl_core_syncfs(struct fl_core *c)
 	ret = fl_data_flush_all(c, &tid);
 	if (!ret)
 		ret = fl_journal_wait(c, c->next_tid - 1);
+	r = werr_unseen(c);
+	if (!ret)
+		ret = r;
 	unlock_core(c);
 	return ret;
 }

@@ -74,7 +74,12 @@ struct fl_inode {
 	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
 	struct fl_ra *ra;	/* object readahead (readahead.c), NULL until read sequentially */
 	int64_t dirty_since_ms; /* monotonic time its oldest dirty byte was written */
-	int werr;		/* last write-back error, reported by fsync */
+	/* Write-back errors, as Linux's errseq: the last error, a sequence
+	 * bumped at each new one, and whether some fsync reported it yet.
+	 * Each open handle keeps the sequence it saw last (fl_core_werr_*). */
+	int werr;
+	uint32_t werr_seq;
+	bool werr_seen;
 };
 
 /* One transaction being built under core->lock. */
@@ -130,6 +135,7 @@ struct fl_core {
 
 	/* data */
 	struct fl_inode *dirty_inodes, *dirty_tail;
+	bool werr_unseen;   /* some inode may hold a write-back error nobody was told of */
 	uint64_t dirty_mem; /* dirty and flying buffers' size (capacity): dirty_max bounds it */
 	uint64_t ra_bytes;  /* object readahead buffers of all files */
 	pthread_cond_t space_cond; /* writers waiting for dirty_mem to fall */
@@ -206,6 +212,8 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
 /* Queues the inode for the flusher even without dirty data (to settle its orphan mark). */
 void fl_data_touch(struct fl_core *c, struct fl_inode *ip);
 int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip);
+/* Records a write-back error of ip (a new errseq value, not seen yet). */
+void fl_werr_set(struct fl_core *c, struct fl_inode *ip, int err);
 /* Waits on cond (with core->lock held) for at most ms milliseconds. */
 void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms);
 /* Waits until no write-back or truncate of ip runs (drops core->lock meanwhile). */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -358,6 +359,73 @@ static dev_t mount_dev(const char *mp)
 	return dev;
 }
 
+/* The file system type of the newest mount at mp ("fuse.flockerfs"), or "". */
+static void mount_type(const char *mp, char *type, size_t len)
+{
+	char line[4096], point[PATH_MAX], fstype[128], *sep;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	type[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (sscanf(line, "%*u %*u %*s %*s %4095s", point) == 1 && !strcmp(point, mp) &&
+		    sep && sscanf(sep + 3, "%127s", fstype) == 1)
+			snprintf(type, len, "%s", fstype);
+	}
+	fclose(f);
+}
+
+/*
+ * A FUSE mount whose daemon is gone ("Transport endpoint is not connected")
+ * would make the mount fail only after the writer lock is taken.  A dead
+ * flockerfs mount is detached (a lazy unmount: nothing can reach its daemon
+ * any more), and said so; any other is named with what to do.
+ */
+static int check_mountpoint(const char *mp, char *err, size_t errlen)
+{
+	char type[128];
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if (stat(mp, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				return 0;
+			snprintf(err, errlen, "cannot mount at %.150s: not a directory", mp);
+			return -ENOTDIR;
+		}
+		if (errno != ENOTCONN) {
+			snprintf(err, errlen, "cannot use mount point %.150s: %s", mp,
+				 strerror(errno));
+			return -errno;
+		}
+		mount_type(mp, type, sizeof(type));
+		if (strcmp(type, "fuse.flockerfs")) {
+			snprintf(
+				err, errlen,
+				"cannot mount at %.150s: a dead %.20s mount is there (its daemon is "
+				"gone: transport endpoint is not connected); unmount it first: "
+				"umount -l %.150s",
+				mp, type[0] ? type : "FUSE", mp);
+			return -ENOTCONN;
+		}
+		if (umount2(mp, MNT_DETACH) < 0) {
+			snprintf(err, errlen,
+				 "cannot detach the dead flockerfs mount at %.150s (its daemon is "
+				 "gone): %s; unmount it first: umount -l %.150s",
+				 mp, strerror(errno), mp);
+			return -ENOTCONN;
+		}
+		fprintf(stderr,
+			"mount.flockerfs: detached the dead flockerfs mount at %s (its daemon was gone)\n",
+			mp);
+	}
+	snprintf(err, errlen, "cannot mount at %.150s: dead mounts keep coming back", mp);
+	return -ENOTCONN;
+}
+
 /* FUSE mounts get the kernel's default readahead (128 KiB): sequential reads
  * of 4 MiB objects want far more in flight. */
 static void set_readahead(dev_t dev, unsigned kb)
@@ -530,6 +598,11 @@ int main(int argc, char **argv)
 	if (!realpath(o.mountpoint, mp)) {
 		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
 			strerror(errno));
+		return EXIT_MOUNT;
+	}
+	/* before the lock: a mount that cannot happen must not fence anyone */
+	if (check_mountpoint(mp, err, sizeof(err))) {
+		fprintf(stderr, "mount.flockerfs: %s\n", err);
 		return EXIT_MOUNT;
 	}
 	if (o.logfile && access(o.logfile, F_OK) != 0) {

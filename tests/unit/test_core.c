@@ -613,6 +613,104 @@ static void test_enospc(void)
 	free(buf);
 }
 
+/* fsync through an open handle, as the FUSE adapter does it. */
+static int fsync_fh(struct fl_core *c, uint64_t ino, uint64_t *seen)
+{
+	int ret = fl_core_fsync(c, ino, false);
+	int r = fl_core_werr_check(c, ino, seen);
+
+	return ret ? ret : r;
+}
+
+/* Waits until the flusher has written back everything (dirty data 1 s old). */
+static void wait_written_back(struct fl_core *c)
+{
+	int i;
+
+	for (i = 0; i < 200 && fl_core_dirty_mem(c); i++)
+		usleep(50000);
+	EQ(fl_core_dirty_mem(c), 0);
+}
+
+/* Writes n bytes at 0 of a new file, fsynced: later writes below n need no
+ * journal record before their data, so the data write is the next store op. */
+static uint64_t werr_file(struct fl_core *c, const char *name, const char *buf, size_t n)
+{
+	struct stat st;
+
+	EQ(fl_core_create(c, 1, name, 0644, O_RDWR, &root_cred, &st), 0);
+	EQ(fl_core_write(c, st.st_ino, 0, buf, n), (ssize_t)n);
+	EQ(fl_core_fsync(c, st.st_ino, false), 0);
+	return st.st_ino;
+}
+
+/* Write-back errors reach the file they belong to, as Linux's errseq: every
+ * open handle is told once; an error already reported, or of a file since
+ * removed, fails no later fsync or syncfs (the unmount helper's flush). */
+static void test_werr(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c;
+	char buf[8192];
+	uint64_t f, g, h, k, sa, sb, sc, sd;
+
+	memset(buf, 'w', sizeof(buf));
+	c = mount_vol("werr", &v, false);
+	f = werr_file(c, "f", buf, sizeof(buf));
+	sa = fl_core_werr_sample(c, f);
+	EQ(fl_core_open(c, f, O_RDWR), 0);
+	sb = fl_core_werr_sample(c, f);
+	EQ(fl_core_write(c, f, 0, buf, 4096), 4096);
+	fl_mem_inject_error(v->st, ENOSPC, 1);
+	EQ(fsync_fh(c, f, &sa), -ENOSPC); /* the write-back of this fsync */
+	EQ(fsync_fh(c, f, &sa), 0);	  /* told once */
+	EQ(fsync_fh(c, f, &sb), -ENOSPC); /* the other open file is told too */
+	EQ(fsync_fh(c, f, &sb), 0);
+	sc = fl_core_werr_sample(c, f); /* opened after it was reported */
+	EQ(fsync_fh(c, f, &sc), 0);
+	EQ(fl_core_syncfs(c), 0); /* reported to its writer: not the volume's */
+	EQ(fl_core_fsync(c, f, false), 0);
+
+	/* a background write-back fails and the file is removed unreported */
+	g = werr_file(c, "g", buf, sizeof(buf));
+	EQ(fl_core_write(c, g, 0, buf, 100), 100);
+	fl_mem_inject_error(v->st, EIO, 1);
+	wait_written_back(c);
+	EQ(fl_core_release(c, g), 0);
+	EQ(fl_core_unlink(c, 1, "g"), 0);
+	fl_core_forget(c, g, 1);
+	EQ(fl_core_syncfs(c), 0); /* the file is gone, and its error with it */
+
+	/* unreported, on a file that lives: the next opener is told, once */
+	h = werr_file(c, "h", buf, sizeof(buf));
+	EQ(fl_core_release(c, h), 0);
+	EQ(fl_core_open(c, h, O_RDWR), 0);
+	EQ(fl_core_write(c, h, 0, buf, 100), 100);
+	EQ(fl_core_release(c, h), 0);
+	fl_mem_inject_error(v->st, EIO, 1);
+	wait_written_back(c);
+	EQ(fl_core_open(c, h, O_RDWR), 0);
+	sd = fl_core_werr_sample(c, h);
+	EQ(fsync_fh(c, h, &sd), -EIO);
+	EQ(fsync_fh(c, h, &sd), 0);
+	EQ(fl_core_syncfs(c), 0);
+	EQ(fl_core_release(c, h), 0);
+
+	/* ... or the volume's flush, once, when no handle asked */
+	k = werr_file(c, "k", buf, sizeof(buf));
+	EQ(fl_core_write(c, k, 0, buf, 100), 100);
+	fl_mem_inject_error(v->st, EIO, 1);
+	wait_written_back(c);
+	EQ(fl_core_syncfs(c), -EIO);
+	EQ(fl_core_syncfs(c), 0);
+	EQ(fl_core_fsync(c, k, false), 0);
+	EQ(fl_core_release(c, k), 0);
+	EQ(fl_core_release(c, f), 0);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	check_fsck("werr", 0);
+}
+
 /* Bytes the allocator has handed out, over all arenas (0 where malloc is not
  * glibc's, as under AddressSanitizer). */
 static size_t heap_in_use(void)
@@ -955,7 +1053,7 @@ int main(void)
 {
 	char err[256];
 	const char *vols[] = {"ns",  "data", "crash",	 "rd",	 "grow", "purge",
-			      "ovl", "ra",   "smallmem", "dmax", NULL};
+			      "ovl", "ra",   "smallmem", "dmax", "werr", NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -975,6 +1073,7 @@ int main(void)
 	test_size_after_overlapping_flush();
 	test_readdir_cb_count();
 	test_enospc();
+	test_werr();
 	test_small_file_memory();
 	test_dirty_max_is_memory();
 	test_readahead();
