@@ -185,6 +185,16 @@ int fl_checkpoint(struct fl_core *c); /* called without c->lock */
 int fl_overlay_dir(struct fl_core *c, uint64_t ino, struct fl_dir *d);
 int fl_overlay_inode(struct fl_core *c, uint64_t ino, struct fl_inode_rec *r, bool *deleted);
 void fl_overlay_free(struct fl_core *c);
+/* fsck: the journal a read-only mount replayed in memory, as the last record
+ * of each inode (r NULL: deleted), entry (d NULL: removed) and orphan list
+ * key.  A callback that returns non-zero stops the walk with that value. */
+struct fl_overlay_walk {
+	void *arg;
+	int (*inode)(void *arg, uint64_t ino, const struct fl_inode_rec *r);
+	int (*dent)(void *arg, uint64_t dir, const char *name, const struct fl_dirent_rec *d);
+	int (*orphan)(void *arg, uint64_t ino, bool listed);
+};
+int fl_overlay_walk(struct fl_core *c, const struct fl_overlay_walk *w);
 void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name);
 void fl_dir_ck_list(struct fl_core *c, struct fl_inode *dip);
 int fl_dir_insert(struct fl_dir *d, const char *name, uint64_t ino, uint32_t type);
