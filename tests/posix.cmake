@@ -11,6 +11,13 @@
 #                      flockerfs: the checks themselves must pass there    (unit)
 #   fsmodel_slow       fsmodel with 1,000,000 operations, only with
 #                      -DFLOCKER_SLOW_TESTS=ON                             (slow)
+#   stale_enospc       an ENOSPC of a file since removed does not fail the
+#                      umount helper (tests/integration/hardening.sh)     (fuse;rados)
+#   deadmount          a dead flockerfs mount at the mount point is detached;
+#                      a dead one of another type is named, nobody fenced (fuse;rados)
+#   fsck_readonly      fsck without --repair leaves every object of the
+#                      namespace as it was (ns_digest: bytes, omap, xattrs,
+#                      versions) on a volume whose daemon was killed      (fuse;rados)
 #
 # All of them mount filesystems, so they need root; otherwise, or without
 # /dev/fuse for the flockerfs ones, they exit 77 and ctest reports a skip.
@@ -57,6 +64,20 @@ set_tests_properties(posix_conformance_min fsmodel_min PROPERTIES
                      LABELS "fuse;rados"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 900)
+
+# Error reporting and the read-only fsck (tests/integration/hardening.sh).
+add_executable(ns_digest ${CMAKE_CURRENT_SOURCE_DIR}/integration/ns_digest.c)
+target_link_libraries(ns_digest PRIVATE rados::rados)
+set(FLOCKER_HARDENING ${CMAKE_CURRENT_SOURCE_DIR}/integration/hardening.sh)
+foreach(mode stale_enospc deadmount fsck_readonly)
+  add_test(NAME ${mode} COMMAND ${FLOCKER_HARDENING} ${mode})
+  set_tests_properties(${mode} PROPERTIES
+                       FIXTURES_REQUIRED ceph
+                       ENVIRONMENT "${FLOCKER_POSIX_ENV};NS_DIGEST=$<TARGET_FILE:ns_digest>"
+                       LABELS "fuse;rados"
+                       SKIP_RETURN_CODE 77
+                       TIMEOUT 300)
+endforeach()
 
 add_test(NAME posix_local COMMAND ${FLOCKER_POSIX_RUN} local)
 set_tests_properties(posix_local PROPERTIES

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -381,27 +382,35 @@ static void mount_type(const char *mp, char *type, size_t len)
  * A FUSE mount whose daemon is gone ("Transport endpoint is not connected")
  * would make the mount fail only after the writer lock is taken.  A dead
  * flockerfs mount is detached (a lazy unmount: nothing can reach its daemon
- * any more), and said so; any other is named with what to do.
+ * any more), and said so; any other is named with what to do.  stat(2) may
+ * answer from the kernel's attribute cache of a dead mount: statfs(2) always
+ * asks the daemon.
  */
 static int check_mountpoint(const char *mp, char *err, size_t errlen)
 {
 	char type[128];
+	struct statfs sf;
 	struct stat st;
-	int i;
+	int i, e;
 
 	for (i = 0; i < 8; i++) {
-		if (stat(mp, &st) == 0) {
+		mount_type(mp, type, sizeof(type));
+		if (stat(mp, &st) == 0 && strncmp(type, "fuse", 4))
+			e = 0;
+		else if (stat(mp, &st) == 0 && statfs(mp, &sf) == 0)
+			e = 0;
+		else
+			e = errno;
+		if (e == 0) {
 			if (S_ISDIR(st.st_mode))
 				return 0;
-			snprintf(err, errlen, "cannot mount at %.150s: not a directory", mp);
+			snprintf(err, errlen, "cannot mount at %.300s: not a directory", mp);
 			return -ENOTDIR;
 		}
-		if (errno != ENOTCONN) {
-			snprintf(err, errlen, "cannot use mount point %.150s: %s", mp,
-				 strerror(errno));
-			return -errno;
+		if (e != ENOTCONN) {
+			snprintf(err, errlen, "cannot use mount point %.300s: %s", mp, strerror(e));
+			return -e;
 		}
-		mount_type(mp, type, sizeof(type));
 		if (strcmp(type, "fuse.flockerfs")) {
 			snprintf(
 				err, errlen,
@@ -422,7 +431,7 @@ static int check_mountpoint(const char *mp, char *err, size_t errlen)
 			"mount.flockerfs: detached the dead flockerfs mount at %s (its daemon was gone)\n",
 			mp);
 	}
-	snprintf(err, errlen, "cannot mount at %.150s: dead mounts keep coming back", mp);
+	snprintf(err, errlen, "cannot mount at %.300s: dead mounts keep coming back", mp);
 	return -ENOTCONN;
 }
 
