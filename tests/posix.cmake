@@ -24,6 +24,9 @@
 #                      counts, contents, the tree the same after a remount,
 #                      fsck clean (tests/integration/exercise_run.sh)    (fuse;rados)
 #   *_slow             the three for 10 minutes each                     (slow)
+#   huge_dir           1,000,000 entries in one directory: created, listed
+#                      after a remount, stat'ed, removed; times and the
+#                      daemon's peak RSS printed (hugedir.sh)             (slow)
 #   fsck_readonly      fsck without --repair leaves every object of the
 #                      namespace as it was (ns_digest: bytes, omap, xattrs,
 #                      versions) on a volume whose daemon was killed      (fuse;rados)
@@ -119,6 +122,13 @@ if(FLOCKER_SLOW_TESTS)
                        LABELS slow
                        SKIP_RETURN_CODE 77
                        TIMEOUT 1800)
+  add_test(NAME huge_dir COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/hugedir.sh)
+  set_tests_properties(huge_dir PROPERTIES
+                       FIXTURES_REQUIRED ceph
+                       ENVIRONMENT "${FLOCKER_POSIX_ENV};HUGEDIR_ENTRIES=1000000"
+                       LABELS slow
+                       SKIP_RETURN_CODE 77
+                       TIMEOUT 10800)
 endif()
 
 add_test(NAME posix_local COMMAND ${FLOCKER_POSIX_RUN} local)
