@@ -158,7 +158,7 @@ run_deadmount() {
 }
 
 run_fsck_readonly() {
-	local vol uuid digest before after out rc=0 i
+	local vol uuid digest out rc=0 i
 	digest=${NS_DIGEST:-${FLOCKER_BINARY_DIR:-.}/tests/ns_digest}
 	[ -x "$digest" ] || fail "no $digest (build first)"
 	vol=$(flk_new_volume fsckro) || fail "cannot create a volume"
