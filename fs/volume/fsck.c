@@ -1127,24 +1127,22 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	if (ret)
 		return ret;
 	f.st = f.v->st;
-	if (!o->repair) {
-		ret = ro_guard(&f, false, err, errlen);
-		if (ret)
-			goto out;
-		goto check;
-	}
-	ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
-	if (ret == -EBUSY) {
-		char held[256];
+	if (o->repair) {
+		ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
+		if (ret == -EBUSY) {
+			char held[256];
 
-		snprintf(held, sizeof(held), "%s", err);
-		snprintf(err, errlen,
-			 "cannot check: %s; unmount it first, or --takeover if that host is dead",
-			 held);
+			snprintf(held, sizeof(held), "%s", err);
+			snprintf(
+				err, errlen,
+				"cannot check: %s; unmount it first, or --takeover if that host is dead",
+				held);
+		}
+	} else {
+		ret = ro_guard(&f, false, err, errlen); /* no lock: taking it writes */
 	}
 	if (ret)
 		goto out;
-check:
 	ret = check_journal(&f);
 	if (ret) {
 		snprintf(err, errlen, "cannot read the journal of volume %s: %s", name,
