@@ -34,12 +34,12 @@ flk_mount "$VOL" "$MNT" || fail "cannot mount $VOL"
 mkdir "$MNT/d" || fail "mkdir"
 
 PEAK=0
-hwm() { # peak RSS of the daemon, MiB; PEAK keeps the largest of every daemon
-	local pid m
+HWM=0
+hwm() { # HWM: peak RSS of the daemon, MiB; PEAK: the largest of every daemon
+	local pid
 	pid=$(flk_daemon_pids "$VOL" | head -1)
-	m=$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$pid/status")
-	[ "${m:-0}" -gt "$PEAK" ] && PEAK=$m
-	echo "$m"
+	HWM=$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$pid/status")
+	[ "${HWM:-0}" -gt "$PEAK" ] && PEAK=$HWM
 }
 
 phase() { # phase NAME PYTHON-BODY: runs it with d = the directory, n = N
@@ -52,9 +52,9 @@ $2
 EOF2
 ) || fail "$1: $out"
 	t1=$(date +%s.%N)
-	hwm >/dev/null
+	hwm
 	say "$(printf '%-8s %9.1f s  %8.0f /s  daemon peak RSS %s MiB  %s' "$1" \
-		"$(echo "$t1 - $t0" | bc)" "$(echo "$N / ($t1 - $t0)" | bc -l)" "$(hwm)" "$out")"
+		"$(echo "$t1 - $t0" | bc)" "$(echo "$N / ($t1 - $t0)" | bc -l)" "$HWM" "$out")"
 }
 
 say "$N entries in one directory of volume $VOL"
@@ -81,7 +81,7 @@ for i in range(n):
     os.unlink("%s/f%07d" % (d, i))
 print("removed")'
 [ -z "$(ls -A "$MNT/d")" ] || fail "the directory is not empty after removing every entry"
-hwm >/dev/null
+hwm
 peak=$PEAK
 flk_umount "$MNT" "$VOL" || fail "unmount"
 rc=0
