@@ -353,8 +353,10 @@ static void dir_compact(struct fl_dir *d)
 	size_t i, j = 0;
 
 	for (i = 0; i < d->norder; i++)
-		if (d->order[i])
+		if (d->order[i]) {
+			d->order[i]->oidx = (uint32_t)j;
 			d->order[j++] = d->order[i];
+		}
 	d->norder = j;
 	d->order_dead = 0;
 }
@@ -388,6 +390,7 @@ int fl_dir_insert(struct fl_dir *d, const char *name, uint64_t ino, uint32_t typ
 		dir_rehash(d);
 	de->hnext = d->htab[de->hash & d->hmask];
 	d->htab[de->hash & d->hmask] = de;
+	de->oidx = (uint32_t)d->norder;
 	d->order[d->norder++] = de;
 	d->count++;
 	if (S_ISDIR(type))
@@ -427,9 +430,13 @@ void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = de->hnext;
-	i = dir_seek(d, de->cookie - 1);
-	while (i < d->norder && d->order[i] != de)
-		i++;
+	/* by its index, not dir_seek: removing a directory's entries in the
+	 * order they were made leaves a run of holes that every seek would
+	 * walk (quadratic for rm -r of a huge directory) */
+	i = de->oidx;
+	if (i >= d->norder || d->order[i] != de)
+		for (i = dir_seek(d, de->cookie - 1); i < d->norder && d->order[i] != de; i++)
+			;
 	if (i < d->norder) {
 		d->order[i] = NULL;
 		d->order_dead++;
@@ -438,6 +445,9 @@ void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de)
 		d->nsubdirs--;
 	d->count--;
 	free(de);
+	/* holes stay under half of the table, so readdir's seeks stay short */
+	if (d->order_dead > 64 && d->order_dead > d->norder / 2)
+		dir_compact(d);
 }
 
 /* Puts a directory on the checkpoint's list: its object is written even with no names. */

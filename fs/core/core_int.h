@@ -16,6 +16,7 @@ struct fl_dentry {
 	uint64_t ino;
 	uint32_t type; /* S_IFMT */
 	uint32_t hash;
+	uint32_t oidx; /* its index in fl_dir.order (kept by compaction) */
 	uint16_t namelen;
 	char name[];
 };
