@@ -11,6 +11,25 @@
 #                      flockerfs: the checks themselves must pass there    (unit)
 #   fsmodel_slow       fsmodel with 1,000,000 operations, only with
 #                      -DFLOCKER_SLOW_TESTS=ON                             (slow)
+#   stale_enospc       an ENOSPC of a file since removed does not fail the
+#                      umount helper (tests/integration/hardening.sh)     (fuse;rados)
+#   deadmount          a dead flockerfs mount at the mount point is detached;
+#                      a dead one of another type is named, nobody fenced (fuse;rados)
+#   data_exerciser     dataxer (random writes, reads, truncates, mmap reads and
+#                      writes, fallocate and punch) 20 s against a tmpfs
+#                      reference, remount, compare, fsck clean           (fuse;rados)
+#   data_exerciser_nowb   the same with -o nowriteback_cache              (fuse;rados)
+#   meta_stress        metastress: 4 processes create, rename, link, unlink,
+#                      mkdir, rmdir in shared directories for 20 s; link
+#                      counts, contents, the tree the same after a remount,
+#                      fsck clean (tests/integration/exercise_run.sh)    (fuse;rados)
+#   *_slow             the three for 10 minutes each                     (slow)
+#   huge_dir           1,000,000 entries in one directory: created, listed
+#                      after a remount, stat'ed, removed; times and the
+#                      daemon's peak RSS printed (hugedir.sh)             (slow)
+#   fsck_readonly      fsck without --repair leaves every object of the
+#                      namespace as it was (ns_digest: bytes, omap, xattrs,
+#                      versions) on a volume whose daemon was killed      (fuse;rados)
 #
 # All of them mount filesystems, so they need root; otherwise, or without
 # /dev/fuse for the flockerfs ones, they exit 77 and ctest reports a skip.
@@ -57,6 +76,60 @@ set_tests_properties(posix_conformance_min fsmodel_min PROPERTIES
                      LABELS "fuse;rados"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 900)
+
+# Error reporting and the read-only fsck (tests/integration/hardening.sh).
+add_executable(ns_digest ${CMAKE_CURRENT_SOURCE_DIR}/integration/ns_digest.c)
+target_link_libraries(ns_digest PRIVATE rados::rados)
+set(FLOCKER_HARDENING ${CMAKE_CURRENT_SOURCE_DIR}/integration/hardening.sh)
+foreach(mode stale_enospc deadmount fsck_readonly)
+  add_test(NAME ${mode} COMMAND ${FLOCKER_HARDENING} ${mode})
+  set_tests_properties(${mode} PROPERTIES
+                       FIXTURES_REQUIRED ceph
+                       ENVIRONMENT "${FLOCKER_POSIX_ENV};NS_DIGEST=$<TARGET_FILE:ns_digest>"
+                       LABELS "fuse;rados"
+                       SKIP_RETURN_CODE 77
+                       TIMEOUT 300)
+endforeach()
+
+# Data-integrity exerciser and metadata stress (tests/integration/exercise_run.sh).
+add_executable(dataxer ${CMAKE_CURRENT_SOURCE_DIR}/integration/dataxer.c)
+add_executable(metastress ${CMAKE_CURRENT_SOURCE_DIR}/integration/metastress.c)
+set(FLOCKER_EXERCISE ${CMAKE_CURRENT_SOURCE_DIR}/integration/exercise_run.sh)
+set(FLOCKER_EXERCISE_ENV ${FLOCKER_POSIX_ENV}
+    "DATAXER=$<TARGET_FILE:dataxer>" "METASTRESS=$<TARGET_FILE:metastress>")
+add_test(NAME data_exerciser COMMAND ${FLOCKER_EXERCISE} data)
+add_test(NAME data_exerciser_nowb COMMAND ${FLOCKER_EXERCISE} data)
+add_test(NAME meta_stress COMMAND ${FLOCKER_EXERCISE} meta)
+set_tests_properties(data_exerciser meta_stress PROPERTIES
+                     ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=20")
+set_tests_properties(data_exerciser_nowb PROPERTIES
+                     ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=20;FLOCKER_POSIX_MOUNT_OPTS=nowriteback_cache")
+set_tests_properties(data_exerciser data_exerciser_nowb meta_stress PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
+if(FLOCKER_SLOW_TESTS)
+  add_test(NAME data_exerciser_slow COMMAND ${FLOCKER_EXERCISE} data)
+  add_test(NAME data_exerciser_nowb_slow COMMAND ${FLOCKER_EXERCISE} data)
+  add_test(NAME meta_stress_slow COMMAND ${FLOCKER_EXERCISE} meta)
+  set_tests_properties(data_exerciser_slow meta_stress_slow PROPERTIES
+                       ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=600")
+  set_tests_properties(data_exerciser_nowb_slow PROPERTIES
+                       ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=600;FLOCKER_POSIX_MOUNT_OPTS=nowriteback_cache")
+  set_tests_properties(data_exerciser_slow data_exerciser_nowb_slow meta_stress_slow PROPERTIES
+                       FIXTURES_REQUIRED ceph
+                       LABELS slow
+                       SKIP_RETURN_CODE 77
+                       TIMEOUT 1800)
+  add_test(NAME huge_dir COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/hugedir.sh)
+  set_tests_properties(huge_dir PROPERTIES
+                       FIXTURES_REQUIRED ceph
+                       ENVIRONMENT "${FLOCKER_POSIX_ENV};HUGEDIR_ENTRIES=1000000"
+                       LABELS slow
+                       SKIP_RETURN_CODE 77
+                       TIMEOUT 10800)
+endif()
 
 add_test(NAME posix_local COMMAND ${FLOCKER_POSIX_RUN} local)
 set_tests_properties(posix_local PROPERTIES

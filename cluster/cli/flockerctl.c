@@ -363,6 +363,9 @@ static void report_json(const char *name, const struct fl_fsck_report *r, bool r
 	NUM(chk, data_objects);
 	NUM(chk, journal_records);
 	NUM(chk, journal_replayed);
+	json_object_set_new(chk, "read_only", json_boolean(r->read_only));
+	NUM(chk, orphans_pending);
+	NUM(chk, data_pending);
 	NUM(found, journal_corrupt);
 	NUM(found, corrupt_inodes);
 	NUM(found, corrupt_entries);
@@ -419,9 +422,9 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 
 	printf("fsck %s: checked %" PRIu64 " inodes (%" PRIu64 " directories), %" PRIu64
 	       " entries, %" PRIu64 " data objects, %" PRIu64 " journal records (%" PRIu64
-	       " replayed)\n",
+	       " replayed%s)\n",
 	       name, r->inodes, r->directories, r->entries, r->data_objects, r->journal_records,
-	       r->journal_replayed);
+	       r->journal_replayed, r->read_only ? " in memory" : "");
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint64_t n = *(const uint64_t *)((const char *)r + rows[i].off);
 
@@ -430,6 +433,11 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 	}
 	if (r->unknown_objects)
 		printf("  %-36s %" PRIu64 " (left alone)\n", "unknown objects", r->unknown_objects);
+	if (r->read_only && (r->journal_replayed || r->orphans_pending))
+		printf("fsck %s: nothing written; the next mount (or --repair) applies the %" PRIu64
+		       " journal records and processes %" PRIu64
+		       " files on the orphan list (%" PRIu64 " data objects to remove or trim)\n",
+		       name, r->journal_replayed, r->orphans_pending, r->data_pending);
 	if (r->damage == 0)
 		printf("fsck %s: clean\n", name);
 	else if (repair)

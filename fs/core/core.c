@@ -379,8 +379,10 @@ static void dir_compact(struct fl_dir *d)
 	size_t i, j = 0;
 
 	for (i = 0; i < d->norder; i++)
-		if (d->order[i])
+		if (d->order[i]) {
+			d->order[i]->oidx = (uint32_t)j;
 			d->order[j++] = d->order[i];
+		}
 	d->norder = j;
 	d->order_dead = 0;
 }
@@ -414,6 +416,7 @@ int fl_dir_insert(struct fl_dir *d, const char *name, uint64_t ino, uint32_t typ
 		dir_rehash(d);
 	de->hnext = d->htab[de->hash & d->hmask];
 	d->htab[de->hash & d->hmask] = de;
+	de->oidx = (uint32_t)d->norder;
 	d->order[d->norder++] = de;
 	d->count++;
 	if (S_ISDIR(type))
@@ -453,9 +456,13 @@ void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = de->hnext;
-	i = dir_seek(d, de->cookie - 1);
-	while (i < d->norder && d->order[i] != de)
-		i++;
+	/* by its index, not dir_seek: removing a directory's entries in the
+	 * order they were made leaves a run of holes that every seek would
+	 * walk (quadratic for rm -r of a huge directory) */
+	i = de->oidx;
+	if (i >= d->norder || d->order[i] != de)
+		for (i = dir_seek(d, de->cookie - 1); i < d->norder && d->order[i] != de; i++)
+			;
 	if (i < d->norder) {
 		d->order[i] = NULL;
 		d->order_dead++;
@@ -464,6 +471,9 @@ void fl_dir_remove(struct fl_dir *d, struct fl_dentry *de)
 		d->nsubdirs--;
 	d->count--;
 	free(de);
+	/* holes stay under half of the table, so readdir's seeks stay short */
+	if (d->order_dead > 64 && d->order_dead > d->norder / 2)
+		dir_compact(d);
 }
 
 /* Puts a directory on the checkpoint's list: its object is written even with no names. */
@@ -2156,12 +2166,8 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 			ip->nopen--;
 		if (ip->nopen == 0)
 			fl_ra_drop(c, ip);
-		if (ip->nopen == 0 && ip->r.nlink == 0) {
-			ip->werr = 0;
-		} else if (ip->nopen == 0 && ip->werr) {
-			ret = ip->werr;
-			ip->werr = 0;
-		}
+		if (ip->nopen == 0 && ip->r.nlink == 0)
+			ip->werr = 0; /* the file is gone, and its errors with it */
 		if (ip->nopen == 0 && ip->trim_mark && ip->r.nlink)
 			fl_data_touch(c, ip);
 		schedule_purge(c, ip);
@@ -2231,6 +2237,85 @@ ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void 
 	return ret;
 }
 
+void fl_werr_set(struct fl_core *c, struct fl_inode *ip, int err)
+{
+	/* a full pool keeps its name, for the program to act on; the rest is EIO */
+	ip->werr = err == -ENOSPC || err == -EDQUOT ? err : -EIO;
+	ip->werr_seq++;
+	ip->werr_seen = false;
+	c->werr_unseen = true;
+}
+
+/* The write-back error of ip for a handle that saw sequence *since last
+ * (advanced), or with since NULL for whoever asks first (only if nobody was
+ * told yet).  Either way the error counts as seen. */
+static int werr_take(struct fl_inode *ip, uint64_t *since)
+{
+	int ret = 0;
+
+	if (!ip->werr)
+		return 0;
+	if (since) {
+		if (*since != ip->werr_seq)
+			ret = ip->werr;
+		*since = ip->werr_seq;
+	} else if (!ip->werr_seen) {
+		ret = ip->werr;
+	}
+	if (ret)
+		ip->werr_seen = true;
+	return ret;
+}
+
+/* The first write-back error of a file that still has a name and that no
+ * fsync reported yet; every such error counts as seen afterwards. */
+static int werr_unseen(struct fl_core *c)
+{
+	uint64_t i;
+	int ret = 0;
+
+	if (!c->werr_unseen)
+		return 0;
+	for (i = 0; i <= c->imask; i++) {
+		struct fl_inode *ip;
+
+		for (ip = c->itab[i]; ip; ip = ip->hnext)
+			if (ip->werr && !ip->werr_seen && ip->r.nlink) {
+				if (!ret)
+					ret = ip->werr;
+				ip->werr_seen = true;
+			}
+	}
+	c->werr_unseen = false;
+	return ret;
+}
+
+uint64_t fl_core_werr_sample(struct fl_core *c, uint64_t ino)
+{
+	struct fl_inode *ip;
+	uint64_t s = 0;
+
+	lock_core(c);
+	ip = fl_ino_find(c, ino);
+	if (ip) /* an error nobody was told of goes to the next opener, as in Linux */
+		s = (uint32_t)(ip->werr && !ip->werr_seen ? ip->werr_seq - 1 : ip->werr_seq);
+	unlock_core(c);
+	return s;
+}
+
+int fl_core_werr_check(struct fl_core *c, uint64_t ino, uint64_t *since)
+{
+	struct fl_inode *ip;
+	int ret = 0;
+
+	lock_core(c);
+	ip = fl_ino_find(c, ino);
+	if (ip)
+		ret = werr_take(ip, since);
+	unlock_core(c);
+	return ret;
+}
+
 int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 {
 	struct fl_inode *ip;
@@ -2252,9 +2337,11 @@ int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 	datasync = datasync && S_ISREG(ip->r.mode);
 	ret = datasync ? fl_data_flush_data(c, ip, &tid) : fl_data_flush(c, ip, &tid);
 	ip = fl_ino_find(c, ino);
-	if (!ret && ip && ip->werr) {
-		ret = ip->werr;
-		ip->werr = 0;
+	if (ip) {
+		int r = werr_take(ip, NULL);
+
+		if (!ret)
+			ret = r;
 	}
 	if (ret)
 		goto out;
@@ -2286,7 +2373,7 @@ uint64_t fl_core_dirty_mem(struct fl_core *c)
 int fl_core_syncfs(struct fl_core *c)
 {
 	uint64_t tid = 0;
-	int ret;
+	int ret, r;
 
 	lock_core(c);
 	if (c->o.ro) {
@@ -2296,6 +2383,9 @@ int fl_core_syncfs(struct fl_core *c)
 	ret = fl_data_flush_all(c, &tid);
 	if (!ret)
 		ret = fl_journal_wait(c, c->next_tid - 1);
+	r = werr_unseen(c);
+	if (!ret)
+		ret = r;
 	unlock_core(c);
 	return ret;
 }

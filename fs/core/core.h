@@ -101,7 +101,8 @@ int fl_core_rmdir(struct fl_core *c, uint64_t parent, const char *name);
 int fl_core_rename(struct fl_core *c, uint64_t parent, const char *name, uint64_t newparent,
 		   const char *newname, unsigned flags);
 
-/* open/create count open handles; an unlinked inode lives until the last release. */
+/* open/create count open handles; an unlinked inode lives until the last release
+ * (which reports nothing: see write-back errors below). */
 int fl_core_open(struct fl_core *c, uint64_t ino, int flags);
 int fl_core_create(struct fl_core *c, uint64_t parent, const char *name, mode_t mode, int flags,
 		   const struct fl_cred *cr, struct stat *st);
@@ -114,8 +115,21 @@ ssize_t fl_core_read_ref(struct fl_core *c, uint64_t ino, uint64_t off, size_t l
 			 const void **data, void **ref);
 void fl_core_read_put(struct fl_core *c, void *ref);
 ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void *buf, size_t len);
+/*
+ * Write-back errors reach the file they belong to, as Linux's errseq does.
+ * A write-back that fails records the error on its inode.  fl_core_fsync
+ * returns its own failure, or an error of the inode nobody was told of yet;
+ * fl_core_syncfs (directory fsync, unmount) the same for every file that
+ * still has a name.  An error once reported, or of a file since removed,
+ * fails nothing later.  Open handles each see an error once:
+ * fl_core_werr_sample at open gives the handle's starting point (an error
+ * nobody was told of counts as new for it), fl_core_werr_check after its
+ * fsync returns an error the handle has not seen and moves it on.
+ */
 int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync);
 int fl_core_syncfs(struct fl_core *c);
+uint64_t fl_core_werr_sample(struct fl_core *c, uint64_t ino);
+int fl_core_werr_check(struct fl_core *c, uint64_t ino, uint64_t *since);
 int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, uint64_t len);
 
 /* Directory listing from offset off.  The callback gets the entry and the

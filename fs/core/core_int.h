@@ -16,6 +16,7 @@ struct fl_dentry {
 	uint64_t ino;
 	uint32_t type; /* S_IFMT */
 	uint32_t hash;
+	uint32_t oidx; /* its index in fl_dir.order (kept by compaction) */
 	uint16_t namelen;
 	char name[];
 };
@@ -84,7 +85,12 @@ struct fl_inode {
 	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
 	struct fl_ra *ra;	/* object readahead (readahead.c), NULL until read sequentially */
 	int64_t dirty_since_ms; /* monotonic time its oldest dirty byte was written */
-	int werr;		/* last write-back error, reported by fsync */
+	/* Write-back errors, as Linux's errseq: the last error, a sequence
+	 * bumped at each new one, and whether some fsync reported it yet.
+	 * Each open handle keeps the sequence it saw last (fl_core_werr_*). */
+	int werr;
+	uint32_t werr_seq;
+	bool werr_seen;
 };
 
 /* One transaction being built under core->lock. */
@@ -144,6 +150,7 @@ struct fl_core {
 
 	/* data */
 	struct fl_inode *dirty_inodes, *dirty_tail;
+	bool werr_unseen;   /* some inode may hold a write-back error nobody was told of */
 	uint64_t dirty_mem; /* dirty and flying buffers' size (capacity): dirty_max bounds it */
 	uint64_t ra_bytes;  /* object readahead buffers of all files */
 	pthread_cond_t space_cond; /* writers waiting for dirty_mem to fall */
@@ -207,6 +214,16 @@ int fl_checkpoint(struct fl_core *c); /* called without c->lock */
 int fl_overlay_dir(struct fl_core *c, uint64_t ino, struct fl_dir *d);
 int fl_overlay_inode(struct fl_core *c, uint64_t ino, struct fl_inode_rec *r, bool *deleted);
 void fl_overlay_free(struct fl_core *c);
+/* fsck: the journal a read-only mount replayed in memory, as the last record
+ * of each inode (r NULL: deleted), entry (d NULL: removed) and orphan list
+ * key.  A callback that returns non-zero stops the walk with that value. */
+struct fl_overlay_walk {
+	void *arg;
+	int (*inode)(void *arg, uint64_t ino, const struct fl_inode_rec *r);
+	int (*dent)(void *arg, uint64_t dir, const char *name, const struct fl_dirent_rec *d);
+	int (*orphan)(void *arg, uint64_t ino, bool listed);
+};
+int fl_overlay_walk(struct fl_core *c, const struct fl_overlay_walk *w);
 void fl_dir_ck(struct fl_core *c, struct fl_inode *dip, const char *name);
 void fl_dir_ck_list(struct fl_core *c, struct fl_inode *dip);
 int fl_dir_insert(struct fl_dir *d, const char *name, uint64_t ino, uint32_t type);
@@ -239,6 +256,8 @@ void fl_data_drop(struct fl_core *c, struct fl_inode *ip);
 /* Queues the inode for the flusher even without dirty data (to settle its orphan mark). */
 void fl_data_touch(struct fl_core *c, struct fl_inode *ip);
 int fl_core_trim_stale(struct fl_core *c, struct fl_inode *ip);
+/* Records a write-back error of ip (a new errseq value, not seen yet). */
+void fl_werr_set(struct fl_core *c, struct fl_inode *ip, int err);
 /* Waits on cond (with core->lock held) for at most ms milliseconds. */
 void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms);
 /* Waits until no write-back or truncate of ip runs (drops core->lock meanwhile). */

@@ -762,7 +762,7 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 		}
 		ip->dseq++;
 		if (ret) {
-			ip->werr = -EIO;
+			fl_werr_set(c, ip, ret);
 		} else {
 			uint64_t nj = target[i] < ip->r.size ? target[i] : ip->r.size;
 

@@ -1158,3 +1158,19 @@ int fl_overlay_dir(struct fl_core *c, uint64_t ino, struct fl_dir *d)
 	}
 	return 0;
 }
+
+int fl_overlay_walk(struct fl_core *c, const struct fl_overlay_walk *w)
+{
+	struct fl_replay *rp = c->overlay;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; rp && i < rp->nin && !ret; i++)
+		ret = w->inode(w->arg, rp->in[i].ino, rp->in[i].del ? NULL : &rp->in[i].r);
+	for (i = 0; rp && i < rp->nde && !ret; i++)
+		ret = w->dent(w->arg, rp->de[i].dir, rp->de[i].name,
+			      rp->de[i].del ? NULL : &rp->de[i].d);
+	for (i = 0; rp && i < rp->norph && !ret; i++)
+		ret = w->orphan(w->arg, rp->orph[i].ino, !rp->orph[i].del);
+	return ret;
+}

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -236,6 +238,31 @@ static void set_open_flags(fuse_req_t req, struct fuse_file_info *fi)
 		fi->direct_io = 1; /* near the size limit: ENOSPC must reach write(2) */
 }
 
+/* An open file's handle (fi->fh): the write-back error sequence it saw last,
+ * so that each open file is told of an error once (fl_core_werr_check). */
+struct fl_fh {
+	uint64_t werr_seen;
+};
+
+static struct fl_fh *fh_of(const struct fuse_file_info *fi)
+{
+	return (struct fl_fh *)(uintptr_t)fi->fh;
+}
+
+/* Gives fi its handle; false (and the open undone) when out of memory. */
+static bool fh_new(struct fl_core *c, uint64_t ino, struct fuse_file_info *fi)
+{
+	struct fl_fh *h = malloc(sizeof(*h));
+
+	if (!h) {
+		fl_core_release(c, ino);
+		return false;
+	}
+	h->werr_seen = fl_core_werr_sample(c, ino);
+	fi->fh = (uintptr_t)h;
+	return true;
+}
+
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int ret = fl_core_open(core_of(req), ino, fi->flags);
@@ -244,9 +271,15 @@ static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -ret);
 		return;
 	}
+	if (!fh_new(core_of(req), ino, fi)) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	set_open_flags(req, fi);
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		free(fh_of(fi));
 		fl_core_release(core_of(req), ino); /* the opener was interrupted */
+	}
 }
 
 static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -264,9 +297,16 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	fill_entry(core_of(req), &e, &st);
+	if (!fh_new(core_of(req), st.st_ino, fi)) {
+		fl_core_forget(core_of(req), st.st_ino, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	set_open_flags(req, fi);
-	if (fuse_reply_create(req, &e, fi) == -ENOENT)
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		free(fh_of(fi));
 		fl_core_release(core_of(req), st.st_ino);
+	}
 }
 
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -309,14 +349,17 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)fi;
+	free(fh_of(fi));
 	fuse_reply_err(req, -fl_core_release(core_of(req), ino));
 }
 
 static void ll_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	(void)fi;
-	fuse_reply_err(req, -fl_core_fsync(core_of(req), ino, datasync));
+	struct fl_core *c = core_of(req);
+	int ret = fl_core_fsync(c, ino, datasync);
+	int r = fh_of(fi) ? fl_core_werr_check(c, ino, &fh_of(fi)->werr_seen) : 0;
+
+	fuse_reply_err(req, ret ? -ret : -r);
 }
 
 static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

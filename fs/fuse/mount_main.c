@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -359,6 +361,73 @@ static dev_t mount_dev(const char *mp)
 	return fl_mountinfo_at(mp, &m) == 1 ? m.dev : 0;
 }
 
+/* The file system type of the newest mount at mp ("fuse.flockerfs"), or "". */
+static void mount_type(const char *mp, char *type, size_t len)
+{
+	struct fl_mountinfo m;
+
+	snprintf(type, len, "%s", fl_mountinfo_at(mp, &m) == 1 ? m.fstype : "");
+}
+
+/*
+ * A FUSE mount whose daemon is gone ("Transport endpoint is not connected")
+ * would make the mount fail only after the writer lock is taken.  A dead
+ * flockerfs mount is detached (a lazy unmount: nothing can reach its daemon
+ * any more), and said so; any other is named with what to do.  stat(2) may
+ * answer from the kernel's attribute cache of a dead mount: statfs(2) always
+ * asks the daemon.
+ */
+static int check_mountpoint(const char *mp, char *err, size_t errlen)
+{
+	char type[128];
+	struct statfs sf;
+	struct stat st;
+	int i, e;
+
+	for (i = 0; i < 8; i++) {
+		mount_type(mp, type, sizeof(type));
+		if (stat(mp, &st) == 0 && strncmp(type, "fuse", 4))
+			e = 0;
+		else if (stat(mp, &st) == 0 && statfs(mp, &sf) == 0)
+			e = 0;
+		else
+			e = errno;
+		if (e == 0) {
+			if (S_ISDIR(st.st_mode))
+				return 0;
+			snprintf(err, errlen, "cannot mount at %.300s: not a directory", mp);
+			return -ENOTDIR;
+		}
+		if (e != ENOTCONN) {
+			snprintf(err, errlen, "cannot use mount point %.300s: %s", mp, strerror(e));
+			return -e;
+		}
+		if (strcmp(type, "fuse.flockerfs")) {
+			snprintf(
+				err, errlen,
+				"cannot mount at %.150s: a dead %.20s mount is there (its daemon is "
+				"gone: transport endpoint is not connected); unmount it first: "
+				"umount -l %.150s",
+				mp, type[0] ? type : "FUSE", mp);
+			return -ENOTCONN;
+		}
+		if (umount2(mp, MNT_DETACH) < 0) {
+			snprintf(err, errlen,
+				 "cannot detach the dead flockerfs mount at %.150s (its daemon is "
+				 "gone): %s; unmount it first: umount -l %.150s",
+				 mp, strerror(errno), mp);
+			return -ENOTCONN;
+		}
+		fprintf(stderr,
+			"mount.flockerfs: detached the dead flockerfs mount at %s (its daemon was gone)\n",
+			mp);
+	}
+	snprintf(err, errlen, "cannot mount at %.300s: dead mounts keep coming back", mp);
+	return -ENOTCONN;
+}
+
+/* FUSE mounts get the kernel's default readahead (128 KiB): sequential reads
+ * of 4 MiB objects want far more in flight. */
 static void set_readahead(dev_t dev, unsigned kb)
 {
 	char path[96], val[32];
@@ -555,6 +624,11 @@ int main(int argc, char **argv)
 	if (!realpath(o.mountpoint, mp)) {
 		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
 			strerror(errno));
+		return EXIT_MOUNT;
+	}
+	/* before the lock: a mount that cannot happen must not fence anyone */
+	if (check_mountpoint(mp, err, sizeof(err))) {
+		fprintf(stderr, "mount.flockerfs: %s\n", err);
 		return EXIT_MOUNT;
 	}
 	if (o.logfile && access(o.logfile, F_OK) != 0) {

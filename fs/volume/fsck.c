@@ -24,13 +24,15 @@ struct fi {
 	uint32_t subdirs; /* directories: entries that are directories */
 	bool dirobj;
 	bool linked_lf; /* linked into lost+found by this run */
+	bool gone;	/* deleted by the journal (read-only check) */
 };
 
 struct fe {
 	uint64_t dir, ino;
 	uint32_t type;
 	char *name;
-	bool bad; /* removed by repair */
+	bool bad;  /* removed by repair */
+	bool gone; /* removed by the journal (read-only check) */
 };
 
 struct fd_obj {
@@ -56,6 +58,20 @@ struct fsck {
 	size_t njsegs, capjsegs;
 	uint64_t progress;
 	int err;
+	/* read-only check: the journal applied in memory */
+	uint64_t *orph; /* the orphan list as a mount would find it, sorted */
+	size_t norph, caporph;
+	struct fi *add_in; /* inodes the journal adds */
+	size_t nadd_in, capadd_in;
+	struct fe *add_en;
+	size_t nadd_en, capadd_en;
+	uint64_t *gone_dirs; /* directory objects the replay removes */
+	size_t ngone_dirs, capgone_dirs;
+	uint64_t *add_dirs; /* directory objects the replay makes */
+	size_t nadd_dirs, capadd_dirs;
+	char *super_raw; /* the superblock when the check began */
+	size_t super_len;
+	char fenced[128];
 };
 
 #define GROW(arr, n, cap) ((n) < (cap) ? 0 : grow((void **)&(arr), &(cap), sizeof(*(arr))))
@@ -294,6 +310,7 @@ static int dir_cb(void *arg, const char *key, const void *val, size_t len)
 		free(name);
 		return -ENOMEM;
 	}
+	memset(&f->en[f->nen], 0, sizeof(f->en[0]));
 	f->en[f->nen].dir = dc->dir;
 	f->en[f->nen].ino = d.ino;
 	f->en[f->nen].type = d.type;
@@ -330,6 +347,12 @@ static struct fi *find_inode(struct fsck *f, uint64_t ino)
 	struct fi key = {.ino = ino};
 
 	return f->nin ? bsearch(&key, f->in, f->nin, sizeof(*f->in), cmp_fi) : NULL;
+}
+
+/* Read-only check: is ino on the orphan list a mount would find? */
+static bool on_orphan_list(const struct fsck *f, uint64_t ino)
+{
+	return f->norph && bsearch(&ino, f->orph, f->norph, sizeof(*f->orph), cmp_u64);
 }
 
 static int rm_keys(struct fsck *f, const char *oid, char **keys, size_t n)
@@ -584,7 +607,10 @@ static void check_tree(struct fsck *f)
 				}
 			}
 		}
-		if (n->refs == 0 && n->ino != FL_ROOT_INO && !n->linked_lf) {
+		if (n->refs == 0 && n->r.nlink == 0 && f->rep->read_only &&
+		    on_orphan_list(f, n->ino)) {
+			/* unlinked while open: the next mount purges it */
+		} else if (n->refs == 0 && n->ino != FL_ROOT_INO && !n->linked_lf) {
 			char name[32];
 
 			problem(f, &f->rep->orphan_inodes, "inode %" PRIu64 " has no name", n->ino);
@@ -640,6 +666,12 @@ static void check_tree(struct fsck *f)
 
 		tick(f, "checking data");
 		fl_oid_data(oid, o->ino, o->index);
+		if (n && S_ISREG(n->r.mode) && f->rep->read_only && on_orphan_list(f, n->ino) &&
+		    (n->r.nlink == 0 || (o->index + 1) * bs > n->r.size)) {
+			/* the next mount purges the file, or trims what lies past its size */
+			f->rep->data_pending++;
+			continue;
+		}
 		if (!n || !S_ISREG(n->r.mode)) {
 			problem(f, &f->rep->stray_data_objects,
 				"data object %s belongs to no regular file", oid);
@@ -718,8 +750,10 @@ static void check_rest(struct fsck *f)
 	size_t i;
 	char oid[FL_OID_LEN];
 
-	/* a replay and clean unmount empties the orphan list */
-	f->st->ops->omap_list(f->st, FL_OID_ORPHAN, NULL, UINT32_MAX, orphan_cb, f, &more);
+	/* a replay and clean unmount empties the orphan list; without one (a check
+	 * that writes nothing) its entries are what the next mount processes */
+	if (!f->rep->read_only)
+		f->st->ops->omap_list(f->st, FL_OID_ORPHAN, NULL, UINT32_MAX, orphan_cb, f, &more);
 	for (i = 0; i < f->njsegs; i++) {
 		if (f->jsegs[i] >= f->v->super.jtail)
 			continue;
@@ -754,6 +788,16 @@ static void fsck_free(struct fsck *f)
 	free(f->itab_oids);
 	free(f->other);
 	free(f->jsegs);
+	for (i = 0; i < f->nadd_in; i++)
+		fl_inode_rec_free(&f->add_in[i].r);
+	for (i = 0; i < f->nadd_en; i++)
+		free(f->add_en[i].name);
+	free(f->orph);
+	free(f->add_in);
+	free(f->add_en);
+	free(f->gone_dirs);
+	free(f->add_dirs);
+	free(f->super_raw);
 }
 
 /* Replays the journal and processes the orphan list, as a mount does. */
@@ -773,6 +817,319 @@ static int replay(struct fsck *f, char *err, size_t errlen)
 	return ret;
 }
 
+/* ---------- read-only check: the journal replayed in memory ---------- */
+
+static int orph_key_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct fsck *f = arg;
+	char *end;
+	uint64_t ino = strtoull(key, &end, 16);
+
+	(void)val;
+	(void)len;
+	if (*end || !*key)
+		return 0; /* not an inode: the mount leaves it, and so does this check */
+	if (GROW(f->orph, f->norph, f->caporph))
+		return -ENOMEM;
+	f->orph[f->norph++] = ino;
+	return 0;
+}
+
+static int cmp_fe(const void *a, const void *b)
+{
+	const struct fe *x = a, *y = b;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int ov_inode(void *arg, uint64_t ino, const struct fl_inode_rec *r)
+{
+	struct fsck *f = arg;
+	struct fi *n = find_inode(f, ino);
+	int ret;
+
+	if (!r) {
+		if (n)
+			n->gone = true;
+		/* a deleted inode's directory object goes with it (missing is fine) */
+		if (GROW(f->gone_dirs, f->ngone_dirs, f->capgone_dirs))
+			return -ENOMEM;
+		f->gone_dirs[f->ngone_dirs++] = ino;
+		return 0;
+	}
+	if (S_ISDIR(r->mode) && r->nlink) {
+		/* a directory made since the checkpoint gets its object at replay */
+		if (GROW(f->add_dirs, f->nadd_dirs, f->capadd_dirs))
+			return -ENOMEM;
+		f->add_dirs[f->nadd_dirs++] = ino;
+	}
+	if (!n) {
+		if (GROW(f->add_in, f->nadd_in, f->capadd_in))
+			return -ENOMEM;
+		n = &f->add_in[f->nadd_in];
+		memset(n, 0, sizeof(*n));
+		n->ino = ino;
+		ret = fl_inode_rec_copy(&n->r, r);
+		if (ret)
+			return ret;
+		f->nadd_in++;
+		return 0;
+	}
+	fl_inode_rec_free(&n->r);
+	memset(&n->r, 0, sizeof(n->r));
+	n->gone = false;
+	return fl_inode_rec_copy(&n->r, r);
+}
+
+static int ov_dent(void *arg, uint64_t dir, const char *name, const struct fl_dirent_rec *d)
+{
+	struct fsck *f = arg;
+	struct fe key = {.dir = dir, .name = (char *)name}, *e;
+
+	e = f->nen ? bsearch(&key, f->en, f->nen, sizeof(*f->en), cmp_fe) : NULL;
+	if (e) {
+		e->gone = !d;
+		if (d) {
+			e->ino = d->ino;
+			e->type = d->type;
+		}
+		return 0;
+	}
+	if (!d)
+		return 0;
+	if (GROW(f->add_en, f->nadd_en, f->capadd_en))
+		return -ENOMEM;
+	e = &f->add_en[f->nadd_en];
+	memset(e, 0, sizeof(*e));
+	e->dir = dir;
+	e->ino = d->ino;
+	e->type = d->type;
+	e->name = strdup(name);
+	if (!e->name)
+		return -ENOMEM;
+	f->nadd_en++;
+	return 0;
+}
+
+static int ov_orphan(void *arg, uint64_t ino, bool listed)
+{
+	struct fsck *f = arg;
+	uint64_t *o = f->norph ? bsearch(&ino, f->orph, f->norph, sizeof(*f->orph), cmp_u64) : NULL;
+
+	if (listed && !o) {
+		if (GROW(f->orph, f->norph, f->caporph))
+			return -ENOMEM;
+		f->orph[f->norph++] = ino;
+		qsort(f->orph, f->norph, sizeof(*f->orph), cmp_u64);
+	} else if (!listed && o) {
+		memmove(o, o + 1, (size_t)(f->orph + f->norph - (o + 1)) * sizeof(*o));
+		f->norph--;
+	}
+	return 0;
+}
+
+static bool in_list(const uint64_t *a, size_t n, uint64_t x)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] == x)
+			return true;
+	return false;
+}
+
+/* Applies what the journal replay of a mount would write to the tables load()
+ * read from the omaps, and reads the orphan list as the mount would see it. */
+static int apply_journal(struct fsck *f, struct fl_core *c)
+{
+	struct fl_overlay_walk w = {f, ov_inode, ov_dent, ov_orphan};
+	size_t i, j;
+	bool more;
+	int ret;
+
+	ret = f->st->ops->omap_list(f->st, FL_OID_ORPHAN, NULL, UINT32_MAX, orph_key_cb, f, &more);
+	if (ret && ret != -ENOENT)
+		return ret;
+	if (f->norph)
+		qsort(f->orph, f->norph, sizeof(*f->orph), cmp_u64);
+	if (f->nen)
+		qsort(f->en, f->nen, sizeof(*f->en), cmp_fe);
+	ret = fl_overlay_walk(c, &w);
+	if (ret)
+		return ret;
+	/* inodes: drop the deleted, add the new, sorted again */
+	for (i = 0, j = 0; i < f->nin; i++) {
+		if (f->in[i].gone) {
+			fl_inode_rec_free(&f->in[i].r);
+			continue;
+		}
+		f->in[j++] = f->in[i];
+	}
+	f->nin = j;
+	for (i = 0; i < f->nadd_in; i++) {
+		if (GROW(f->in, f->nin, f->capin))
+			return -ENOMEM;
+		f->in[f->nin++] = f->add_in[i];
+	}
+	f->nadd_in = 0;
+	if (f->nin)
+		qsort(f->in, f->nin, sizeof(*f->in), cmp_fi);
+	/* directory objects */
+	for (i = 0, j = 0; i < f->ndirobjs; i++)
+		if (!in_list(f->gone_dirs, f->ngone_dirs, f->dirobjs[i]) ||
+		    in_list(f->add_dirs, f->nadd_dirs, f->dirobjs[i]))
+			f->dirobjs[j++] = f->dirobjs[i];
+	f->ndirobjs = j;
+	for (i = 0; i < f->nadd_dirs; i++) {
+		if (f->ndirobjs &&
+		    bsearch(&f->add_dirs[i], f->dirobjs, f->ndirobjs, sizeof(uint64_t), cmp_u64))
+			continue;
+		if (GROW(f->dirobjs, f->ndirobjs, f->capdirobjs))
+			return -ENOMEM;
+		f->dirobjs[f->ndirobjs++] = f->add_dirs[i];
+		qsort(f->dirobjs, f->ndirobjs, sizeof(uint64_t), cmp_u64);
+	}
+	/* entries: drop the removed and those of removed directories, add the new */
+	for (i = 0, j = 0; i < f->nen; i++) {
+		if (f->en[i].gone || (in_list(f->gone_dirs, f->ngone_dirs, f->en[i].dir) &&
+				      !in_list(f->add_dirs, f->nadd_dirs, f->en[i].dir))) {
+			free(f->en[i].name);
+			continue;
+		}
+		f->en[j++] = f->en[i];
+	}
+	f->nen = j;
+	for (i = 0; i < f->nadd_en; i++) {
+		if (GROW(f->en, f->nen, f->capen))
+			return -ENOMEM;
+		f->en[f->nen++] = f->add_en[i];
+	}
+	f->nadd_en = 0;
+	/* the counters the replay writes into the superblock (in memory only) */
+	f->v->super.next_ino = c->next_ino;
+	f->v->super.used_bytes = c->jused_bytes;
+	f->v->super.inodes = c->inodes;
+	f->rep->inodes = f->nin;
+	f->rep->entries = f->nen;
+	f->rep->orphans_pending = f->norph;
+	return 0;
+}
+
+/* The journal replayed in memory, as a read-only mount does: nothing written. */
+static int replay_mem(struct fsck *f, char *err, size_t errlen)
+{
+	struct fl_core_opts co = {.ro = true};
+	struct fl_core *c = NULL;
+	int ret;
+
+	ret = fl_core_mount(f->v, &co, &c, err, errlen);
+	if (ret)
+		return ret;
+	ret = load(f);
+	if (ret)
+		snprintf(err, errlen, "cannot read volume %s: %s", f->v->super.name,
+			 strerror(-ret));
+	if (!ret) {
+		ret = apply_journal(f, c);
+		if (ret)
+			snprintf(err, errlen, "cannot apply the journal of volume %s in memory: %s",
+				 f->v->super.name, strerror(-ret));
+	}
+	fl_core_unmount(c);
+	return ret;
+}
+
+static int read_super_raw(struct fsck *f, char **raw, size_t *len)
+{
+	uint64_t size;
+	ssize_t n;
+	int ret = f->st->ops->stat(f->st, FL_OID_SUPER, &size);
+
+	if (ret)
+		return ret;
+	if (size > FL_REC_MAX)
+		return -EIO;
+	*raw = malloc(size ? size : 1);
+	if (!*raw)
+		return -ENOMEM;
+	n = size ? f->st->ops->read(f->st, FL_OID_SUPER, 0, size, *raw) : 0;
+	if (n < 0) {
+		free(*raw);
+		*raw = NULL;
+		return (int)n;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * A check without --repair takes no lock (taking it writes to super): it
+ * refuses a volume a live writer holds, checks one whose writer on this host
+ * died, and with takeover fences a writer elsewhere first.  At the end
+ * (end true) it makes sure nobody mounted the volume meanwhile.
+ */
+static int ro_guard(struct fsck *f, bool end, char *err, size_t errlen)
+{
+	struct fl_holder h;
+	char *raw = NULL;
+	size_t len = 0;
+	int ret = fl_volume_holder(f->v, &h);
+
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot read the writer lock of volume %s: %s",
+			 f->v->super.name, strerror(-ret));
+		return ret;
+	}
+	if (ret > 0 && !fl_volume_holder_gone(&h) && strcmp(h.addr, f->fenced)) {
+		if (end) {
+			snprintf(err, errlen,
+				 "volume %s was mounted read-write by host %s (pid %ld) during "
+				 "the check: nothing is said about it; check again once it is "
+				 "unmounted",
+				 f->v->super.name, h.host, h.pid);
+			return -EAGAIN;
+		}
+		if (!f->o->takeover) {
+			snprintf(err, errlen,
+				 "cannot check: volume %s is held read-write by host %s (pid %ld); "
+				 "unmount it first, or --takeover if that host is dead",
+				 f->v->super.name, h.host, h.pid);
+			return -EBUSY;
+		}
+		fl_notice("volume %s: fencing writer %s (%s, pid %ld) before the check",
+			  f->v->super.name, h.client, h.host, h.pid);
+		ret = f->st->ops->blocklist_add(f->st, h.addr, 0);
+		if (ret) {
+			snprintf(err, errlen, "cannot fence the writer of volume %s at %s: %s",
+				 f->v->super.name, h.addr, strerror(-ret));
+			return ret;
+		}
+		snprintf(f->fenced, sizeof(f->fenced), "%s", h.addr);
+	}
+	ret = read_super_raw(f, &raw, &len);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the superblock of volume %s: %s",
+			 f->v->super.name, strerror(-ret));
+		return ret;
+	}
+	if (!end) {
+		f->super_raw = raw;
+		f->super_len = len;
+		return 0;
+	}
+	if (len != f->super_len || memcmp(raw, f->super_raw, len)) {
+		snprintf(err, errlen,
+			 "volume %s changed during the check (mounted meanwhile?): nothing is "
+			 "said about it; check again",
+			 f->v->super.name);
+		ret = -EAGAIN;
+	}
+	free(raw);
+	return ret;
+}
+
 int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *o,
 	    struct fl_fsck_report *rep, char *err, size_t errlen)
 {
@@ -787,14 +1144,19 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	if (ret)
 		return ret;
 	f.st = f.v->st;
-	ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
-	if (ret == -EBUSY) {
-		char held[256];
+	if (o->repair) {
+		ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
+		if (ret == -EBUSY) {
+			char held[256];
 
-		snprintf(held, sizeof(held), "%s", err);
-		snprintf(err, errlen,
-			 "cannot check: %s; unmount it first, or --takeover if that host is dead",
-			 held);
+			snprintf(held, sizeof(held), "%s", err);
+			snprintf(
+				err, errlen,
+				"cannot check: %s; unmount it first, or --takeover if that host is dead",
+				held);
+		}
+	} else {
+		ret = ro_guard(&f, false, err, errlen); /* no lock: taking it writes */
 	}
 	if (ret)
 		goto out;
@@ -810,17 +1172,29 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 		goto out;
 	}
 	tail_before = rep->journal_records;
-	ret = replay(&f, err, errlen);
-	if (ret)
-		goto out;
-	rep->journal_replayed = tail_before;
-	ret = load(&f);
-	if (ret) {
-		snprintf(err, errlen, "cannot read volume %s: %s", name, strerror(-ret));
-		goto out;
+	if (o->repair) {
+		ret = replay(&f, err, errlen);
+		if (ret)
+			goto out;
+		ret = load(&f);
+		if (ret) {
+			snprintf(err, errlen, "cannot read volume %s: %s", name, strerror(-ret));
+			goto out;
+		}
+	} else {
+		rep->read_only = true;
+		ret = replay_mem(&f, err, errlen);
+		if (ret)
+			goto out;
 	}
+	rep->journal_replayed = tail_before;
 	check_tree(&f);
 	check_rest(&f);
+	if (!o->repair) {
+		ret = ro_guard(&f, true, err, errlen);
+		if (ret)
+			goto out;
+	}
 	if (o->progress)
 		fprintf(stderr, "\r%60s\r", "");
 out:

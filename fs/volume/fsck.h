@@ -1,7 +1,11 @@
 /*
  * flockerfs — offline consistency check and repair of a volume.
  *
- * fl_fsck takes the volume's writer lock (so it refuses a mounted volume),
+ * Without repair fl_fsck writes nothing: it takes no lock (it refuses a
+ * volume a live writer holds, and says so if one mounts it during the
+ * check), replays the journal in memory as a read-only mount does, and
+ * counts what the next mount would still do (orphans to purge or trim)
+ * apart from damage.  With repair it takes the volume's writer lock,
  * checks the journal records, replays the journal as a mount would, then
  * reads every object of the volume and checks: every entry resolves to an
  * inode of the right type, link counts, directories reachable once, no inode
@@ -28,6 +32,11 @@ struct fl_fsck_opts {
 struct fl_fsck_report {
 	uint64_t inodes, entries, directories, data_objects, journal_records;
 	uint64_t journal_replayed; /* records a replay applied before the check */
+	/* without repair: the check wrote nothing, it replayed the journal in
+	 * memory; what the next mount (or --repair) still does: */
+	bool read_only;
+	uint64_t orphans_pending; /* orphan list entries: files to purge or trim */
+	uint64_t data_pending;	  /* data objects those purges and trims remove or cut */
 	/* damage */
 	uint64_t journal_corrupt;  /* torn or corrupt journal records */
 	uint64_t corrupt_inodes;   /* undecodable or misplaced inode records */

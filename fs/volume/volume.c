@@ -651,6 +651,15 @@ static void release_writer(struct fl_volume *v)
 			v->super.name, strerror(-ret));
 }
 
+bool fl_volume_holder_gone(const struct fl_holder *h)
+{
+	char host[64] = "localhost";
+
+	gethostname(host, sizeof(host) - 1);
+	host[strcspn(host, "|")] = '\0';
+	return !strcmp(h->host, host) && h->pid > 0 && !holder_alive(h->pid, h->since);
+}
+
 int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *err, size_t errlen)
 {
 	char host[64] = "localhost", addr[128] = "";

@@ -58,6 +58,8 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 int fl_volume_renew(struct fl_volume *v);
 /* The current writer, if any: 1 and *h filled, 0 if none, or a negative errno. */
 int fl_volume_holder(struct fl_volume *v, struct fl_holder *h);
+/* Is h a writer on this host whose process is gone (it can change nothing more)? */
+bool fl_volume_holder_gone(const struct fl_holder *h);
 
 /*
  * Liveness of a writer, beyond its lock.  The writer (holding the lock)

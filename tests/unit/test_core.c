@@ -899,6 +899,228 @@ static void test_enospc(void)
 	free(buf);
 }
 
+/* A digest of every object of a volume's namespace: names, bytes, omaps. */
+struct ns_digest {
+	struct fl_store *st;
+	uint64_t h;
+	unsigned objects;
+};
+
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		*h = (*h ^ *b++) * 1099511628211ull;
+}
+
+static int digest_kv(void *arg, const char *key, const void *val, size_t len)
+{
+	uint64_t *h = arg;
+
+	fnv(h, key, strlen(key) + 1);
+	fnv(h, val, len);
+	return 0;
+}
+
+static int digest_obj(void *arg, const char *oid)
+{
+	struct ns_digest *d = arg;
+	uint64_t size = 0;
+	char *buf;
+	bool more;
+
+	d->objects++;
+	fnv(&d->h, oid, strlen(oid) + 1);
+	if (d->st->ops->stat(d->st, oid, &size) == 0 && (buf = malloc(size + 1))) {
+		ssize_t n = size ? d->st->ops->read(d->st, oid, 0, size, buf) : 0;
+
+		fnv(&d->h, &size, sizeof(size));
+		if (n > 0)
+			fnv(&d->h, buf, (size_t)n);
+		free(buf);
+	}
+	d->st->ops->omap_list(d->st, oid, NULL, UINT32_MAX, digest_kv, &d->h, &more);
+	return 0;
+}
+
+static uint64_t ns_digest(const char *name, unsigned *objects)
+{
+	struct ns_digest d = {NULL, 14695981039346656037ull, 0};
+	struct fl_volume *v;
+	char err[256];
+
+	if (fl_volume_open(base, name, &v, err, sizeof(err))) {
+		fprintf(stderr, "open %s: %s\n", name, err);
+		exit(1);
+	}
+	d.st = v->st;
+	v->st->ops->list_objects(v->st, NULL, digest_obj, &d);
+	fl_volume_close(v);
+	*objects = d.objects;
+	return d.h;
+}
+
+/* fsck without --repair writes nothing: on a volume whose writer died with
+ * a journal to replay and a file unlinked while open, it replays in memory,
+ * finds no damage, counts the orphan the next mount purges, and leaves every
+ * object as it was; --repair then applies it all. */
+static void test_fsck_readonly(void)
+{
+	struct fl_fsck_opts ro = {0}, rw = {.repair = true};
+	struct fl_fsck_report r;
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("fsckro", &v, false);
+	struct stat st;
+	uint64_t d, f, h1, h2;
+	unsigned n1, n2;
+	char err[256] = "", buf[5000];
+
+	memset(buf, 'r', sizeof(buf));
+	EQ(fl_core_mkdir(c, 1, "dir", 0755, &root_cred, &st), 0);
+	d = st.st_ino;
+	EQ(fl_core_create(c, d, "kept", 0600, O_RDWR, &root_cred, &st), 0);
+	EQ(fl_core_write(c, st.st_ino, 0, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	EQ(fl_core_fsync(c, st.st_ino, false), 0);
+	EQ(fl_core_release(c, st.st_ino), 0);
+	EQ(fl_core_create(c, 1, "open", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	EQ(fl_core_write(c, f, 0, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_unlink(c, 1, "open"), 0); /* still open at the crash */
+	EQ(fl_core_rename(c, d, "kept", 1, "moved", 0), 0);
+	EQ(fl_core_mkdir(c, d, "sub", 0755, &root_cred, &st), 0);
+	EQ(fl_core_syncfs(c), 0);
+	fl_core_abandon(c);
+	fl_volume_close(v); /* the journal and the orphan list are all that remain */
+
+	h1 = ns_digest("fsckro", &n1);
+	EQ(fl_fsck(base, "fsckro", &ro, &r, err, sizeof(err)), 0);
+	EQ(r.damage, 0);
+	CHECK(r.read_only, "read_only not set");
+	CHECK(r.journal_replayed > 0, "journal_replayed %" PRIu64, r.journal_replayed);
+	EQ(r.orphans_pending, 1);
+	EQ(r.data_pending, 1);
+	EQ(r.directories, 3);
+	h2 = ns_digest("fsckro", &n2);
+	EQ(n2, n1);
+	CHECK(h1 == h2, "fsck without --repair changed the volume's objects");
+
+	EQ(fl_fsck(base, "fsckro", &rw, &r, err, sizeof(err)), 0);
+	EQ(r.damage, 0);
+	h2 = ns_digest("fsckro", &n2);
+	CHECK(h1 != h2, "fsck --repair did not apply the journal");
+	EQ(fl_fsck(base, "fsckro", &ro, &r, err, sizeof(err)), 0);
+	EQ(r.damage, 0);
+	EQ(r.orphans_pending, 0);
+	EQ(r.journal_replayed, 0);
+
+	/* a live writer: refused, and nothing taken */
+	c = mount_vol("fsckro", &v, false);
+	EQ(fl_fsck(base, "fsckro", &ro, &r, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "held read-write") != NULL, "err: %s", err);
+	EQ(fl_core_lookup(c, 1, "moved", &st), 0);
+	umount_vol(c, v);
+}
+
+/* fsync through an open handle, as the FUSE adapter does it. */
+static int fsync_fh(struct fl_core *c, uint64_t ino, uint64_t *seen)
+{
+	int ret = fl_core_fsync(c, ino, false);
+	int r = fl_core_werr_check(c, ino, seen);
+
+	return ret ? ret : r;
+}
+
+/* Waits until the flusher has written back everything (dirty data 1 s old). */
+static void wait_written_back(struct fl_core *c)
+{
+	int i;
+
+	for (i = 0; i < 200 && fl_core_dirty_mem(c); i++)
+		usleep(50000);
+	EQ(fl_core_dirty_mem(c), 0);
+}
+
+/* Writes n bytes at 0 of a new file, fsynced: later writes below n need no
+ * journal record before their data, so the data write is the next store op. */
+static uint64_t werr_file(struct fl_core *c, const char *name, const char *buf, size_t n)
+{
+	struct stat st;
+
+	EQ(fl_core_create(c, 1, name, 0644, O_RDWR, &root_cred, &st), 0);
+	EQ(fl_core_write(c, st.st_ino, 0, buf, n), (ssize_t)n);
+	EQ(fl_core_fsync(c, st.st_ino, false), 0);
+	return st.st_ino;
+}
+
+/* Write-back errors reach the file they belong to, as Linux's errseq: every
+ * open handle is told once; an error already reported, or of a file since
+ * removed, fails no later fsync or syncfs (the unmount helper's flush). */
+static void test_werr(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c;
+	char buf[8192];
+	uint64_t f, g, h, k, sa, sb, sc, sd;
+
+	memset(buf, 'w', sizeof(buf));
+	c = mount_vol("werr", &v, false);
+	f = werr_file(c, "f", buf, sizeof(buf));
+	sa = fl_core_werr_sample(c, f);
+	EQ(fl_core_open(c, f, O_RDWR), 0);
+	sb = fl_core_werr_sample(c, f);
+	EQ(fl_core_write(c, f, 0, buf, 4096), 4096);
+	fl_mem_inject_error(v->st, ENOSPC, 1);
+	EQ(fsync_fh(c, f, &sa), -ENOSPC); /* the write-back of this fsync */
+	EQ(fsync_fh(c, f, &sa), 0);	  /* told once */
+	EQ(fsync_fh(c, f, &sb), -ENOSPC); /* the other open file is told too */
+	EQ(fsync_fh(c, f, &sb), 0);
+	sc = fl_core_werr_sample(c, f); /* opened after it was reported */
+	EQ(fsync_fh(c, f, &sc), 0);
+	EQ(fl_core_syncfs(c), 0); /* reported to its writer: not the volume's */
+	EQ(fl_core_fsync(c, f, false), 0);
+
+	/* a background write-back fails and the file is removed unreported */
+	g = werr_file(c, "g", buf, sizeof(buf));
+	EQ(fl_core_write(c, g, 0, buf, 100), 100);
+	fl_mem_inject_error(v->st, EIO, 1);
+	wait_written_back(c);
+	EQ(fl_core_release(c, g), 0);
+	EQ(fl_core_unlink(c, 1, "g"), 0);
+	fl_core_forget(c, g, 1);
+	EQ(fl_core_syncfs(c), 0); /* the file is gone, and its error with it */
+
+	/* unreported, on a file that lives: the next opener is told, once */
+	h = werr_file(c, "h", buf, sizeof(buf));
+	EQ(fl_core_release(c, h), 0);
+	EQ(fl_core_open(c, h, O_RDWR), 0);
+	EQ(fl_core_write(c, h, 0, buf, 100), 100);
+	EQ(fl_core_release(c, h), 0);
+	fl_mem_inject_error(v->st, EIO, 1);
+	wait_written_back(c);
+	EQ(fl_core_open(c, h, O_RDWR), 0);
+	sd = fl_core_werr_sample(c, h);
+	EQ(fsync_fh(c, h, &sd), -EIO);
+	EQ(fsync_fh(c, h, &sd), 0);
+	EQ(fl_core_syncfs(c), 0);
+	EQ(fl_core_release(c, h), 0);
+
+	/* ... or the volume's flush, once, when no handle asked */
+	k = werr_file(c, "k", buf, sizeof(buf));
+	EQ(fl_core_write(c, k, 0, buf, 100), 100);
+	fl_mem_inject_error(v->st, EIO, 1);
+	wait_written_back(c);
+	EQ(fl_core_syncfs(c), -EIO);
+	EQ(fl_core_syncfs(c), 0);
+	EQ(fl_core_fsync(c, k, false), 0);
+	EQ(fl_core_release(c, k), 0);
+	EQ(fl_core_release(c, f), 0);
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	check_fsck("werr", 0);
+}
+
 /* Bytes the allocator has handed out, over all arenas (0 where malloc is not
  * glibc's, as under AddressSanitizer). */
 static size_t heap_in_use(void)
@@ -1351,9 +1573,9 @@ static void test_fdatasync_data_only(void)
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns",	"data",	   "crash",    "rd",	   "grow",
-			      "purge",	"ovl",	   "ra",       "smallmem", "dmax",
-			      "sparse", "maxsize", "mapcrash", "dsync",	   NULL};
+	const char *vols[] = {"ns",	  "data",  "crash",    "rd",	 "grow",   "purge",
+			      "ovl",	  "ra",	   "smallmem", "dmax",	 "sparse", "maxsize",
+			      "mapcrash", "dsync", "werr",     "fsckro", NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -1378,6 +1600,8 @@ int main(void)
 	test_size_after_overlapping_flush();
 	test_readdir_cb_count();
 	test_enospc();
+	test_werr();
+	test_fsck_readonly();
 	test_small_file_memory();
 	test_dirty_max_is_memory();
 	test_readahead();
