@@ -436,7 +436,8 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 	if (r->read_only && (r->journal_replayed || r->orphans_pending))
 		printf("fsck %s: nothing written; the next mount (or --repair) applies the %" PRIu64
 		       " journal records and processes %" PRIu64
-		       " files on the orphan list (%" PRIu64 " data objects to remove or trim)\n",
+		       " files on the orphan list (%" PRIu64
+		       " data objects to remove, trim or map)\n",
 		       name, r->journal_replayed, r->orphans_pending, r->data_pending);
 	if (r->damage == 0)
 		printf("fsck %s: clean\n", name);

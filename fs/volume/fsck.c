@@ -700,7 +700,12 @@ static void check_tree(struct fsck *f)
 					fixed(f, f->st->ops->truncate(f->st, oid, keep));
 			}
 		}
-		if (n->r.has_bmap && !fl_bmap_has(&n->r, o->index)) {
+		if (n->r.has_bmap && !fl_bmap_has(&n->r, o->index) && f->rep->read_only &&
+		    on_orphan_list(f, n->ino)) {
+			/* written after a crash-safe mark and before the record that
+			 * maps it: the next mount lists the file's objects and maps it */
+			f->rep->data_pending++;
+		} else if (n->r.has_bmap && !fl_bmap_has(&n->r, o->index)) {
 			/* a purge would leave it behind; the bytes are the file's */
 			problem(f, &f->rep->unmapped_data,
 				"data object %s lies outside the block map of inode %" PRIu64, oid,

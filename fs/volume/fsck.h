@@ -36,7 +36,8 @@ struct fl_fsck_report {
 	 * memory; what the next mount (or --repair) still does: */
 	bool read_only;
 	uint64_t orphans_pending; /* orphan list entries: files to purge or trim */
-	uint64_t data_pending;	  /* data objects those purges and trims remove or cut */
+	uint64_t data_pending;	  /* data objects those purges and trims remove or cut, or the mount
+				     maps */
 	/* damage */
 	uint64_t journal_corrupt;  /* torn or corrupt journal records */
 	uint64_t corrupt_inodes;   /* undecodable or misplaced inode records */
