@@ -2348,6 +2348,9 @@ int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 	if (datasync && ip) {
 		uint64_t need = tid > ip->dtid ? tid : ip->dtid;
 
+		if (c->dir_dtid > need)
+			need = c->dir_dtid; /* a parent's rename, say: the path must stay */
+
 		fl_debug("fdatasync inode %" PRIu64 ": %s", ino,
 			 need > c->committed_tid ? "waits for the journal" : "data only");
 		ret = fl_journal_wait(c, need);

@@ -128,6 +128,10 @@ struct fl_core {
 	struct fl_buf jpending; /* framed transactions not yet appended */
 	struct timespec pending_since;
 	uint64_t next_tid, pending_tid, committed_tid;
+	/* the last transaction that named a directory (mkdir, a rename of one):
+	 * fdatasync waits for it too, so that a file it acknowledges is found at
+	 * the path it had, whichever of its parents moved before */
+	uint64_t dir_dtid;
 	uint64_t jseg, jseg_bytes, jbytes_since_ckpt;
 	bool commit_now;
 	bool stop;

@@ -153,6 +153,8 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 
 			if (np)
 				np->dtid = c->next_tid;
+			if ((t->ops[i].dent.type & S_IFMT) == S_IFDIR)
+				c->dir_dtid = c->next_tid;
 		}
 		if (ip) {
 			t->ops[i].inode = ip->r; /* shallow: encoded right now */

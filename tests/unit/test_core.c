@@ -1497,7 +1497,7 @@ static void test_fdatasync_data_only(void)
 	struct fl_core *c = mount_vol_ms("dsync", &v, false, 60000);
 	struct stat st, a = {0};
 	char buf[8192], rd[8192], oid[FL_OID_LEN];
-	uint64_t f, g, j0, j1;
+	uint64_t f, g, h, j0, j1;
 	int i;
 
 	memset(buf, 'p', sizeof(buf));
@@ -1546,6 +1546,25 @@ static void test_fdatasync_data_only(void)
 	CHECK(journal_bytes(v) > j1, "fdatasync after a rename left the rename in memory");
 	j1 = journal_bytes(v);
 
+	/* a rename of a parent directory before it: the file keeps its path */
+	{
+		uint64_t d;
+
+		EQ(fl_core_mkdir(c, 1, "pg", 0700, &root_cred, &st), 0);
+		d = st.st_ino;
+		EQ(fl_core_create(c, d, "xlog", 0600, O_RDWR, &root_cred, &st), 0);
+		h = st.st_ino;
+		EQ(fl_core_write(c, h, 0, buf, sizeof(buf)), (long long)sizeof(buf));
+		EQ(fl_core_fsync(c, h, false), 0);
+		j1 = journal_bytes(v);
+		EQ(fl_core_rename(c, 1, "pg", 1, "pg.moved", 0), 0);
+		EQ(fl_core_write(c, h, 0, buf, 100), 100); /* an overwrite: data only */
+		EQ(fl_core_fsync(c, h, true), 0);
+		CHECK(journal_bytes(v) > j1,
+		      "fdatasync after a rename of the file's parent left the rename in memory");
+	}
+	j1 = journal_bytes(v);
+
 	/* fsync makes the times durable too */
 	a.st_mtim.tv_sec = a.st_ctim.tv_sec = 5000;
 	EQ(fl_core_setattr(c, f, &a, FL_SET_MTIME | FL_SET_CTIME, &st), 0);
@@ -1570,6 +1589,9 @@ static void test_fdatasync_data_only(void)
 	CHECK(rd[0] == 'c', "fdatasynced bytes lost at 24K: %02x", (unsigned char)rd[0]);
 	CHECK(lookup(c, 1, "seg2") != 0 && lookup(c, 1, "seg") == 0,
 	      "the rename before an fdatasync is lost");
+	h = lookup(c, 1, "pg.moved");
+	CHECK(h != 0 && lookup(c, h, "xlog") != 0 && lookup(c, 1, "pg") == 0,
+	      "the rename of the parent before an fdatasync is lost: the file left its path");
 	umount_vol(c, v);
 	check_fsck("dsync", 0);
 }
