@@ -783,6 +783,7 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 		if (ret == -ESHUTDOWN) { /* Ceph's EBLOCKLISTED */
 			fl_err("this client was fenced off the cluster: the volume goes read-only");
 			c->error = -EIO;
+			ret = -EIO; /* what the program sees, as for every later call */
 		}
 		goto out_unflag;
 	}
