@@ -30,6 +30,8 @@ PACKAGES=(
 	docker.io busybox-static
 	# tests and benchmarks
 	fio valgrind attr acl iproute2 iptables nftables curl jq python3 procps psmisc sqlite3
+	# benchmark row (13): the PostgreSQL server and pgbench
+	postgresql-15
 	e2fsprogs util-linux coreutils
 )
 

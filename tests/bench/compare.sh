@@ -34,6 +34,10 @@
 #   librados: 8 KiB rados_write at queue depth 1, its floor, measured right
 #   before flockerfs runs (11)
 #   (12) 8 KiB appends, each followed by fsync, one at a time; the same floor
+#   (13) PostgreSQL (the server from Debian's postgresql-15, fsync on, run as
+#   user postgres on the mount): pgbench -c 4 -j 2, scale 20 for 60 s (scale 2
+#   for 10 s with --quick): TPS and average latency; skipped with a warning
+#   when PostgreSQL is not installed
 #   (14) SQLite (the sqlite3 shell): single-row INSERTs, each its own
 #   transaction, journal_mode=WAL, synchronous=FULL (20,000; 2,000 with --quick)
 # Columns: raw librados (flocker_rados_bench: 4 MiB objects, 16 in flight for
@@ -61,6 +65,8 @@ REPORT_DIR=
 TMP=
 OK=0
 MOUNTS=()
+PG_DATA=
+PG_BIN=
 
 usage() {
 	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
@@ -121,6 +127,8 @@ if [ "$QUICK" = 1 ]; then
 	READ_SECONDS=3
 	SYNC_SECONDS=5
 	SQL_TX=2000
+	PG_SCALE=2
+	PG_SECONDS=10
 	RAND_LIMIT=20
 	BLOCK=6G
 else
@@ -133,6 +141,8 @@ else
 	READ_SECONDS=10
 	SYNC_SECONDS=15
 	SQL_TX=20000
+	PG_SCALE=20
+	PG_SECONDS=60
 	RAND_LIMIT=60
 	BLOCK=12G
 fi
@@ -153,6 +163,7 @@ report_json() {
 	many=$(meta many)
 	tarf=$(meta tar_files)
 	sqltx=$(meta sql_tx)
+	pgscale=$(meta pg_scale)
 	# id | label | unit | kind (rate: higher is better; time: lower) | raw key |
 	# target vs raw | target vs ceph-fuse | absolute upper bound
 	jq -n --rawfile res "$RES" --arg rows "\
@@ -170,6 +181,8 @@ du|(9) du -s of it, cold|s|time|||2|
 mount|(10) mount + ls, $many files|s|time||||1
 dsync_over|(11) 8K overwrite + fdatasync, QD1|ops/s|rate|sync_write|0.9||
 fsync_append|(12) 8K append + fsync, QD1|ops/s|rate|sync_write|0.45||
+pgbench|(13) pgbench -c 4 -j 2, scale $pgscale|tx/s|rate|||1.5|
+pgbench_lat|(13) pgbench latency average|ms|time||||
 sqlite|(14) SQLite $sqltx tx, WAL, sync FULL|tx/s|rate|||1.5|
 rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 	def num: if . == null or . == "" then null else (tonumber? // .) end;
@@ -198,7 +211,7 @@ rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 			       | max | ["ok", "MISS", "GROSS"][.])
 		],
 		cpu: ([ ["seq_write", "seq_read", "rand_write", "rand_read", "small_1", "small_4",
-			 "untar", "du", "dsync_over", "fsync_append", "sqlite"][] as $k
+			 "untar", "du", "dsync_over", "fsync_append", "pgbench", "sqlite"][] as $k
 		  | {workload: $k,
 		     cephfuse: {wall: $v.cf[$k + ".wall"], daemon: $v.cf[$k + ".cpu_daemon"],
 				osd: $v.cf[$k + ".cpu_osd"], mds: $v.cf[$k + ".cpu_mds"],
@@ -284,6 +297,11 @@ fi
 for c in fio jq ceph ceph-fuse ceph-mds tar du awk sqlite3; do
 	command -v "$c" >/dev/null 2>&1 || die "cannot find '$c' (run contrib/install-deps.sh)"
 done
+PG_BIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/pgbench" ] || ! id postgres >/dev/null 2>&1; then
+	say "warning: no PostgreSQL server (Debian's postgresql-15): row (13) is not measured"
+	PG_BIN=
+fi
 MOUNT_FL=$BUILD/fs/mount.flockerfs
 CTL=$BUILD/cluster/flockerctl
 RADOS_BENCH=$BUILD/tests/bench/flocker_rados_bench
@@ -335,6 +353,10 @@ unmount_wait() {
 cleanup() {
 	local rc=$? m
 	trap - EXIT INT TERM
+	if [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
+		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 ||
+			say "warning: cannot stop the PostgreSQL server in $PG_DATA"
+	fi
 	for m in "${MOUNTS[@]}"; do
 		case $m in
 		*/cf*) unmount_wait ceph-fuse "$m" || true ;;
@@ -364,6 +386,8 @@ CDIR=$TMP/cluster
 RES=$TMP/results.tsv
 : >"$RES"
 mkdir -p "$TMP/mnt" "$TMP/fio"
+# (13) runs PostgreSQL as user postgres, which must reach the mounts under $TMP
+chmod 711 "$TMP" "$TMP/mnt"
 
 # --- helpers --------------------------------------------------------------------
 
@@ -461,6 +485,8 @@ put meta rand_mb "$RAND_MB"
 put meta files "$FILES"
 put meta many "$MANY"
 put meta sql_tx "$SQL_TX"
+put meta pg_scale "$PG_SCALE"
+put meta pg_seconds "$PG_SECONDS"
 put meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 PREFILL=()
 if [ "$STORE" = bluestore ]; then
@@ -573,6 +599,46 @@ remount() {
 }
 
 # workloads SYSTEM MOUNTPOINT
+# pg_run SYSTEM MOUNT: row (13), a PostgreSQL server with its data on the
+# mount and its socket and log in $TMP/pg-SYSTEM (owned by postgres), pgbench
+# against it
+pg_run() {
+	local sys=$1 m=$2 sock=$TMP/pg-$1 out=$TMP/$1-pgbench.out
+	PG_DATA=$m/pg
+	mkdir -p "$PG_DATA" "$sock"
+	chown postgres: "$PG_DATA" "$sock"
+	chmod 700 "$PG_DATA"
+	pg() { runuser -u postgres -- "$@"; }
+	pg "$PG_BIN/initdb" -D "$PG_DATA" -A trust -U postgres --no-instructions \
+		>"$TMP/$sys-initdb.out" 2>&1 || {
+		tail -n 5 "$TMP/$sys-initdb.out" >&2
+		die "initdb on $m failed"
+	}
+	pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$sock/postgres.log" -w \
+		-o "-c listen_addresses= -k $sock -c fsync=on -c synchronous_commit=on" \
+		start >/dev/null 2>&1 || {
+		tail -n 5 "$sock/postgres.log" >&2
+		die "cannot start PostgreSQL on $m"
+	}
+	pg "$PG_BIN/pgbench" -h "$sock" -i -q -s "$PG_SCALE" postgres >"$TMP/$sys-pginit.out" 2>&1 || {
+		tail -n 5 "$TMP/$sys-pginit.out" >&2
+		die "pgbench -i on $m failed"
+	}
+	begin "$sys"
+	pg "$PG_BIN/pgbench" -h "$sock" -c 4 -j 2 -T "$PG_SECONDS" postgres >"$out" 2>&1 || {
+		tail -n 5 "$out" >&2
+		die "pgbench on $m failed"
+	}
+	end "$sys" pgbench
+	put "$sys" pgbench "$(awk '/^tps = / { print $3; exit }' "$out")"
+	put "$sys" pgbench_lat "$(awk '/^latency average = / { print $4; exit }' "$out")"
+	pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 ||
+		die "cannot stop PostgreSQL on $m"
+	rm -rf "$PG_DATA"
+	PG_DATA=
+	sync -f "$m"
+}
+
 workloads() {
 	local sys=$1 m=$2 name
 	say "($sys) (1) sequential write of $SEQ_MB MiB"
@@ -631,6 +697,11 @@ workloads() {
 	put "$sys" fsync_append "$(fio_get "$sys-append" '.write.iops')"
 	rm -f "$m/db" "$m/wal"
 	sync -f "$m"
+
+	if [ -n "$PG_BIN" ]; then
+		say "($sys) (13) PostgreSQL: pgbench -c 4 -j 2, scale $PG_SCALE, $PG_SECONDS s"
+		pg_run "$sys" "$m"
+	fi
 
 	say "($sys) (14) SQLite: $SQL_TX single-row transactions, WAL, synchronous=FULL"
 	begin "$sys"
