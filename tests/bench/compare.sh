@@ -204,11 +204,11 @@ rss|peak RSS of mount.flockerfs|MiB|time||||256" '
 		     target_raw: ($f[5] | num), target_cf: ($f[6] | num), target_max: ($f[7] | num)}
 		  | .fl_raw = ratio(.flockerfs; .raw; .kind)
 		  | .fl_cf = ratio(.flockerfs; .cephfuse; .kind)
-		  | .status = ([grade(.fl_raw; .target_raw), grade(.fl_cf; .target_cf),
+		  | .status = if .flockerfs == null then "not measured" else ([grade(.fl_raw; .target_raw), grade(.fl_cf; .target_cf),
 				(if .target_max == null or .flockerfs == null then 0
 				 elif .flockerfs < .target_max then 0
 				 elif .flockerfs <= .target_max * 2 then 1 else 2 end)]
-			       | max | ["ok", "MISS", "GROSS"][.])
+			       | max | ["ok", "MISS", "GROSS"][.]) end
 		],
 		cpu: ([ ["seq_write", "seq_read", "rand_write", "rand_read", "small_1", "small_4",
 			 "untar", "du", "dsync_over", "fsync_append", "pgbench", "sqlite"][] as $k
