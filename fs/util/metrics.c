@@ -719,54 +719,61 @@ int fl_metrics_parse(const char *text, size_t len,
 	return ret;
 }
 
+int fl_metrics_labels_next(const char **cursor, char *name, size_t namelen, char *value,
+			   size_t valuelen)
+{
+	const char *q = *cursor;
+	size_t n, o = 0;
+
+	while (*q == ' ' || *q == ',')
+		q++;
+	if (!*q)
+		return 0;
+	n = name_len(q, true);
+	if (!n)
+		return -EINVAL;
+	if (namelen)
+		snprintf(name, namelen, "%.*s", (int)n, q);
+	q += n;
+	while (*q == ' ')
+		q++;
+	if (*q++ != '=')
+		return -EINVAL;
+	while (*q == ' ')
+		q++;
+	if (*q++ != '"')
+		return -EINVAL;
+	while (*q != '"') {
+		char c = *q;
+
+		if (!c)
+			return -EINVAL;
+		if (c == '\\') {
+			q++;
+			c = *q == 'n' ? '\n' : *q;
+			if (!c)
+				return -EINVAL;
+		}
+		if (o + 1 < valuelen)
+			value[o++] = c;
+		q++;
+	}
+	if (valuelen)
+		value[o] = '\0';
+	*cursor = q + 1;
+	return 1;
+}
+
 int fl_metrics_label(const char *labels, const char *name, char *out, size_t outlen)
 {
 	const char *q = labels;
-	size_t want = strlen(name);
+	char n[256];
+	int r;
 
-	for (;;) {
-		size_t n, o = 0;
-		bool match;
-
-		while (*q == ' ' || *q == ',')
-			q++;
-		if (!*q)
-			return 0;
-		n = name_len(q, true);
-		if (!n)
-			return -EINVAL;
-		match = n == want && !strncmp(q, name, n);
-		q += n;
-		while (*q == ' ')
-			q++;
-		if (*q++ != '=')
-			return -EINVAL;
-		while (*q == ' ')
-			q++;
-		if (*q++ != '"')
-			return -EINVAL;
-		while (*q != '"') {
-			char c = *q;
-
-			if (!c)
-				return -EINVAL;
-			if (c == '\\') {
-				q++;
-				c = *q == 'n' ? '\n' : *q;
-				if (!c)
-					return -EINVAL;
-			}
-			if (match && o + 1 < outlen)
-				out[o++] = c;
-			q++;
-		}
-		q++;
-		if (match) {
-			if (outlen)
-				out[o] = '\0';
+	while ((r = fl_metrics_labels_next(&q, n, sizeof(n), out, outlen)) == 1)
+		if (!strcmp(n, name))
 			return 1;
-		}
-	}
+	return r;
 }
 
 /* ---------- merge ---------- */

@@ -115,6 +115,10 @@ int fl_metrics_parse(const char *text, size_t len,
 /* Gets one label's value (unescaped) out of a sample's labels text: 1 and
  * the value in out, 0 when absent, -EINVAL when the text is bad. */
 int fl_metrics_label(const char *labels, const char *name, char *out, size_t outlen);
+/* The next label of a labels text at *cursor, unescaped (cut to the sizes):
+ * 1 and *cursor moved past it, 0 at the end, -EINVAL when the text is bad. */
+int fl_metrics_labels_next(const char **cursor, char *name, size_t namelen, char *value,
+			   size_t valuelen);
 
 /*
  * Merges exposition texts into one: every family once, with its HELP and
