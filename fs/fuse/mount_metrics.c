@@ -112,11 +112,12 @@ static const char *op_name(uint32_t op)
 	}
 }
 
-static double mount_secs;
+static _Atomic uint64_t mount_ns;
 
-static double get_double(void *arg)
+static double mount_secs(void *arg)
 {
-	return *(double *)arg;
+	(void)arg;
+	return (double)atomic_load(&mount_ns) / 1e9;
 }
 
 static double dirty_bytes(void *arg)
@@ -148,7 +149,7 @@ int fl_mm_init(const char *volume, bool ro)
 		fl_metrics_gauge_fn(m, "flockerfs_mount_duration_seconds",
 				    "How long the mount took, from the daemon's start to serving "
 				    "(connect, writer lock, journal replay).",
-				    NULL, 0, get_double, &mount_secs);
+				    NULL, 0, mount_secs, NULL);
 	rbytes = fl_metrics_counter(m, "flockerfs_read_bytes_total",
 				    "Bytes read from files through FUSE.", NULL, 0);
 	wbytes = fl_metrics_counter(m, "flockerfs_written_bytes_total",
@@ -236,7 +237,7 @@ void fl_mm_set_core(struct fl_core *c)
 
 void fl_mm_mounted(uint64_t ns)
 {
-	mount_secs = (double)ns / 1e9;
+	atomic_store(&mount_ns, ns);
 	fl_metric_set(started, (int64_t)time(NULL));
 }
 
