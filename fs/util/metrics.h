@@ -37,7 +37,7 @@ enum fl_metric_type { FL_METRIC_COUNTER, FL_METRIC_GAUGE, FL_METRIC_HISTOGRAM };
 struct fl_metrics;
 struct fl_metric;
 
-/* Latency buckets in nanoseconds, 50 us to 10 s (scale 1e-9). */
+/* Latency buckets in nanoseconds, 50 us to 60 s (scale 1e-9). */
 extern const uint64_t fl_metrics_latency_ns[];
 extern const size_t fl_metrics_latency_ns_n;
 
