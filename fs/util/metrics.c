@@ -230,7 +230,8 @@ static struct family *family_get(struct fl_metrics *m, const char *name, const c
 
 static struct fl_metric *series_get(struct fl_metrics *m, const char *name, const char *help,
 				    enum fl_metric_type type, const char *const *labels,
-				    size_t nlabels, const uint64_t *bounds, size_t nb, double scale)
+				    size_t nlabels, const uint64_t *bounds, size_t nb, double scale,
+				    double (*fn)(void *arg), void *fnarg)
 {
 	struct fl_metric *s = NULL;
 	struct family *f;
@@ -270,6 +271,8 @@ static struct fl_metric *series_get(struct fl_metrics *m, const char *name, cons
 	if (!s)
 		goto out;
 	s->fam = f;
+	s->fn = fn;
+	s->arg = fnarg;
 	for (i = 0; i < nlabels; i++) {
 		s->values[i] = strdup(labels[2 * i + 1]);
 		if (!s->values[i] || fl_buf_printf(&lt, "%s%s=\"", i ? "," : "", labels[2 * i]) ||
@@ -299,36 +302,30 @@ out:
 struct fl_metric *fl_metrics_counter(struct fl_metrics *m, const char *name, const char *help,
 				     const char *const *labels, size_t nlabels)
 {
-	return series_get(m, name, help, FL_METRIC_COUNTER, labels, nlabels, NULL, 0, 0);
+	return series_get(m, name, help, FL_METRIC_COUNTER, labels, nlabels, NULL, 0, 0, NULL,
+			  NULL);
 }
 
 struct fl_metric *fl_metrics_gauge(struct fl_metrics *m, const char *name, const char *help,
 				   const char *const *labels, size_t nlabels)
 {
-	return series_get(m, name, help, FL_METRIC_GAUGE, labels, nlabels, NULL, 0, 0);
+	return series_get(m, name, help, FL_METRIC_GAUGE, labels, nlabels, NULL, 0, 0, NULL, NULL);
 }
 
 struct fl_metric *fl_metrics_gauge_fn(struct fl_metrics *m, const char *name, const char *help,
 				      const char *const *labels, size_t nlabels,
 				      double (*fn)(void *arg), void *arg)
 {
-	struct fl_metric *s =
-		series_get(m, name, help, FL_METRIC_GAUGE, labels, nlabels, NULL, 0, 0);
-
-	if (s) {
-		pthread_mutex_lock(&m->lock);
-		s->fn = fn;
-		s->arg = arg;
-		pthread_mutex_unlock(&m->lock);
-	}
-	return s;
+	/* an existing series keeps its function */
+	return series_get(m, name, help, FL_METRIC_GAUGE, labels, nlabels, NULL, 0, 0, fn, arg);
 }
 
 struct fl_metric *fl_metrics_histogram(struct fl_metrics *m, const char *name, const char *help,
 				       const char *const *labels, size_t nlabels,
 				       const uint64_t *bounds, size_t n, double scale)
 {
-	return series_get(m, name, help, FL_METRIC_HISTOGRAM, labels, nlabels, bounds, n, scale);
+	return series_get(m, name, help, FL_METRIC_HISTOGRAM, labels, nlabels, bounds, n, scale,
+			  NULL, NULL);
 }
 
 void fl_metric_add(struct fl_metric *s, uint64_t n)
@@ -481,10 +478,48 @@ static int write_histogram(struct fl_buf *out, const struct fl_metrics *m, const
 	return ret;
 }
 
+struct fnval {
+	double (*fn)(void *arg);
+	void *arg;
+	double v;
+};
+
+/* The values of the gauges with a function, called without the registry's
+ * lock (a function may take locks of its own, under which series are made). */
+static struct fnval *eval_fns(struct fl_metrics *m, size_t *n)
+{
+	const struct family *f;
+	const struct fl_metric *s;
+	struct fnval *v = NULL;
+	size_t k = 0, i;
+
+	pthread_mutex_lock(&m->lock);
+	for (f = m->fams; f; f = f->next)
+		for (s = f->series; s; s = s->next)
+			k += s->fn != NULL;
+	v = k ? calloc(k, sizeof(*v)) : NULL;
+	k = v ? k : 0;
+	i = 0;
+	for (f = m->fams; f && i < k; f = f->next)
+		for (s = f->series; s && i < k; s = s->next)
+			if (s->fn) {
+				v[i].fn = s->fn;
+				v[i].arg = s->arg;
+				i++;
+			}
+	pthread_mutex_unlock(&m->lock);
+	for (i = 0; i < k; i++)
+		v[i].v = v[i].fn(v[i].arg);
+	*n = k;
+	return v;
+}
+
 int fl_metrics_write(struct fl_metrics *m, struct fl_buf *out)
 {
 	const struct family *f;
 	const struct fl_metric *s;
+	size_t nfn = 0, ifn = 0;
+	struct fnval *fv = eval_fns(m, &nfn);
 	int ret = 0;
 
 	pthread_mutex_lock(&m->lock);
@@ -502,8 +537,9 @@ int fl_metrics_write(struct fl_metrics *m, struct fl_buf *out)
 				continue;
 			}
 			ret = put_series(out, m, f->name, "", s, NULL);
+			/* a gauge made since the values were taken has none yet */
 			if (!ret && s->fn)
-				ret = put_double(out, s->fn(s->arg));
+				ret = put_double(out, ifn < nfn ? fv[ifn++].v : NAN);
 			else if (!ret)
 				ret = fl_buf_printf(
 					out, "%" PRId64,
@@ -513,6 +549,7 @@ int fl_metrics_write(struct fl_metrics *m, struct fl_buf *out)
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
+	free(fv);
 	return ret;
 }
 

@@ -61,8 +61,8 @@ struct fl_metric *fl_metrics_counter(struct fl_metrics *m, const char *name, con
 struct fl_metric *fl_metrics_gauge(struct fl_metrics *m, const char *name, const char *help,
 				   const char *const *labels, size_t nlabels);
 /* A gauge whose value fn(arg) gives when the registry is written (fn runs
- * in the writer's thread with the registry's lock held: it
- * must not make series). */
+ * in the writer's thread, without the registry's lock: it may take locks
+ * under which other threads make series). */
 struct fl_metric *fl_metrics_gauge_fn(struct fl_metrics *m, const char *name, const char *help,
 				      const char *const *labels, size_t nlabels,
 				      double (*fn)(void *arg), void *arg);
