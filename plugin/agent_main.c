@@ -443,14 +443,15 @@ int main(int argc, char **argv)
 	}
 	dopts.socket_path = a.cfg.plugin_socket;
 	dopts.reply_bound_s = a.reply_s;
+	/* before Docker's first request: its workers count into it */
+	if (a.metrics && fl_am_init(a.cfg.control ? "cluster" : "standalone")) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
 	ret = fl_docker_start(base, agent, &dopts, &docker, err, sizeof(err));
 	if (ret)
 		goto out;
 	if (a.metrics) {
-		if (fl_am_init(a.cfg.control ? "cluster" : "standalone")) {
-			snprintf(err, sizeof(err), "out of memory");
-			goto out;
-		}
 		ret = fl_metrics_http_start(a.metrics, fl_am_gen, NULL, &metrics, err, sizeof(err));
 		if (ret)
 			goto out;

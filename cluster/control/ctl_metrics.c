@@ -77,8 +77,14 @@ fail:
 
 void fl_cm_free(void)
 {
+	size_t i;
+
 	fl_metrics_free(reg);
 	reg = NULL;
+	leader = changes = nodes = connected = leases = mounts = NULL;
+	grants = refusals = lease_errs = take_idle = take_fenced = NULL;
+	for (i = 0; i < 4; i++)
+		api_lat[i] = NULL;
 }
 
 void fl_cm_leader(bool leading)
