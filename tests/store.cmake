@@ -24,3 +24,10 @@ set_tests_properties(test_store_rados PROPERTIES
                      LABELS rados
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
+
+# The metrics layer over a store (fs/store/store_metrics.c): the conformance
+# checks through it on the mem store, and what it counts (label unit).
+add_executable(test_store_metrics ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store_metrics.c)
+target_link_libraries(test_store_metrics PRIVATE flocker_store_conformance flocker_util)
+add_test(NAME test_store_metrics COMMAND test_store_metrics)
+set_tests_properties(test_store_metrics PROPERTIES LABELS unit TIMEOUT 120)

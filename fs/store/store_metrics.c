@@ -404,8 +404,10 @@ int fl_store_metrics(struct fl_store *st, struct fl_metrics *m)
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);
-	if (st->ops == &inst)
+	if (st->ops == &inst) {
+		ret = m == reg ? 0 : -EINVAL;
 		goto out;
+	}
 	if (orig && (st->ops != orig || m != reg)) {
 		ret = -EINVAL;
 		goto out;
