@@ -5,6 +5,7 @@
 #   test_store_mem     the mem store, plus fault injection        (label unit)
 #   test_store_rados   real RADOS on the "ceph" fixture, plus     (label rados)
 #                      fencing by blocklist and opening errors
+#   test_store_metrics the metrics layer over the mem store     (label unit)
 
 add_library(flocker_store_conformance STATIC ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance.c)
 target_include_directories(flocker_store_conformance PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/unit)
