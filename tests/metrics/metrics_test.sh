@@ -8,7 +8,8 @@
 #   the agent's /metrics has the volume's flockerfs_written_bytes_total >= N,
 #     its FUSE write latencies and its mount duration; control's has the
 #     grant, the refusal, leader 1 and the API requests
-#   flockerctl stats DIR (table and --json) shows the same bytes
+#   flockerctl stats DIR (table and --json) shows the same bytes; a standby
+#   control serves leader 0; the mount counts its lease renewals
 #   a real Prometheus (own storage and port in a temp dir, 1 s scrapes)
 #     scrapes the agent and control, and its query API returns the volume's
 #     bytes written >= N and control's lease grants
@@ -77,11 +78,12 @@ PIDS+=("$!")
 for _ in $(seq 100); do ctl node list >/dev/null 2>&1 && break; sleep 0.2; done
 ctl node list >/dev/null 2>&1 || fail "control did not start"
 
+# a lease of 6 s: the mount daemon renews its writer lock every 2 s
 start_agent() { # node metrics-port
 	mkdir -p "$T/$1"
 	"$AGENT" -c "$CEPH_CONF" ${ID:+--id "$ID"} --node "$1" --control "127.0.0.1:$AGP" \
 		--certs "$T/certs" --state-dir "$T/$1/state" --plugin-socket "$T/$1/plugin.sock" \
-		--mount-root "$T/$1/mnt" --mount-helper "$MOUNT" --metrics "127.0.0.1:$2" \
+		--mount-root "$T/$1/mnt" --mount-helper "$MOUNT" --metrics "127.0.0.1:$2" --lease 6 \
 		>>"$T/agent-$1.log" 2>&1 &
 	PIDS+=("$!")
 	for _ in $(seq 100); do
@@ -147,6 +149,20 @@ c=$(value "$T/control.txt" flocker_control_nodes_connected)
 [ "$c" = 2 ] || fail "control: nodes connected '$c', wanted 2"
 echo "ok control /metrics: promtool clean, leader, grants, refusals, API requests, 2 nodes"
 
+# a standby serves its metrics too
+SM=$(free_port)
+"$CONTROL" -c "$CEPH_CONF" --certs "$T/certs" --bind 127.0.0.1 --api-port "$(free_port)" \
+	--agent-port "$(free_port)" --state-ns "$NS" --instance standby --metrics "127.0.0.1:$SM" \
+	>>"$T/control-standby.log" 2>&1 &
+SPID=$!
+PIDS+=("$SPID")
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$SM/metrics" -o "$T/standby.txt" && break; sleep 0.2; done
+promtool check metrics <"$T/standby.txt" >/dev/null 2>&1 || fail "promtool check metrics on the standby's"
+[ "$(value "$T/standby.txt" flocker_control_leader)" = 0 ] || fail "standby: leader is not 0"
+[ "$(value "$T/standby.txt" flocker_control_leader_changes_total)" = 0 ] || fail "standby: leader changes"
+kill "$SPID"
+echo "ok a standby control serves leader 0"
+
 # flockerctl stats: the same counter
 "$CTL" stats "$DIR" >"$T/stats.txt" || fail "flockerctl stats"
 grep -q "^flockerfs_written_bytes_total " "$T/stats.txt" || fail "stats table: $(cat "$T/stats.txt")"
@@ -183,6 +199,13 @@ g=$(q 'flocker_control_lease_grants_total{job="control"}' | jq -r '.data.result[
 h=$(q "up{job=\"agent\"}" | jq -r '.data.result[0].value[1] // empty')
 [ "$h" = 1 ] || fail "Prometheus: agent target not up ($h)"
 echo "ok Prometheus: $VOL bytes written $got (>= $N), control's grants $g"
+
+curl -sf "http://127.0.0.1:$AM/metrics" -o "$T/agent1.txt" || fail "GET agent /metrics"
+c=$(value "$T/agent1.txt" "flockerfs_lease_renewals_total{volume=\"$VOL\"}")
+[ -n "$c" ] && [ "$c" -ge 1 ] || fail "agent: lease renewals of $VOL '$c' (every 2 s)"
+[ "$(value "$T/agent1.txt" "flockerfs_lease_renewal_failures_total{volume=\"$VOL\"}")" = 0 ] ||
+	fail "agent: failed lease renewals of $VOL"
+echo "ok $c lease renewals of $VOL, none failed"
 
 r=$(dock host-a Unmount "{\"Name\":\"$VOL\",\"ID\":\"c1\"}" | jq -r .Err)
 [ -z "$r" ] || fail "unmount: $r"
