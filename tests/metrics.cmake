@@ -3,7 +3,7 @@
 # cluster, a real FUSE mount written through Docker's plugin protocol,
 # promtool check metrics on both outputs, flockerctl stats, and a real
 # Prometheus (Debian package prometheus) whose query API must return the
-# volume's bytes written.  Some 15 s.  test_metrics (tests/util.cmake) is the
+# volume's bytes written.  Some 35 s.  test_metrics (tests/util.cmake) is the
 # library's unit test.
 add_test(NAME metrics_prometheus COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/metrics/metrics_test.sh)
 set_tests_properties(metrics_prometheus PROPERTIES
