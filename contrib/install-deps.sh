@@ -29,6 +29,7 @@ PACKAGES=(
 	# Docker plugin tests: dockerd, and busybox for a locally built image
 	docker.io busybox-static
 	# tests and benchmarks
+	prometheus # promtool check metrics, a real Prometheus scraping an agent
 	fio valgrind attr acl iproute2 iptables nftables curl jq python3 procps psmisc sqlite3
 	# benchmark row (13): the PostgreSQL server and pgbench
 	postgresql-15

@@ -5,7 +5,7 @@
  *                 [--state-dir DIR] [--plugin-socket PATH] [--mount-root DIR]
  *                 [--mount-helper PATH] [--control HOST[:PORT] --certs DIR]
  *                 [--lease S] [--trash-ttl S] [--reply-timeout S]
- *                 [--log FILE] [--daemon] [--debug]
+ *                 [--metrics ADDR:PORT] [--log FILE] [--daemon] [--debug]
  *
  * Serves Docker's volume plugin protocol (plugin/docker.c) with the
  * standalone agent (plugin/agent_local.c) or, with --control, the cluster agent.
@@ -33,6 +33,8 @@
 #include "fs/volume/trash.h"
 #include "fs/volume/volume.h"
 #include "plugin/docker.h"
+#include "plugin/agent_metrics.h"
+#include "cluster/net/metrics_http.h"
 #include "flocker/log.h"
 
 /* How long SIGTERM waits for operations in progress before the agent exits anyway. */
@@ -63,6 +65,8 @@ static void usage(FILE *f)
 		"                           another host takes a volume over S seconds after this one died\n"
 		"      --trash-ttl S        standalone: docker volume rm keeps a volume in the trash\n"
 		"                           for S seconds (default %d, 7 days) before purging it\n"
+		"      --metrics ADDR:PORT  serve Prometheus metrics (the agent's and every mount's)\n"
+		"                           at http://ADDR:PORT/metrics; :PORT for every address\n"
 		"      --log FILE           append the log to FILE instead of stderr\n"
 		"      --daemon             detach once the socket is ready; log to --log FILE, else\n"
 		"                           to syslog, else (no /dev/log) to this stderr\n"
@@ -77,6 +81,7 @@ struct args {
 	struct fl_agent_config cfg;
 	unsigned reply_s;
 	const char *log;
+	const char *metrics;
 	bool daemon, debug;
 };
 
@@ -97,7 +102,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		O_REPLY,
 		O_LEASE,
 		O_TTL,
-		O_LOG
+		O_LOG,
+		O_METRICS
 	};
 	static const struct option opts[] = {
 		{"conf", required_argument, NULL, 'c'},
@@ -115,6 +121,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"lease", required_argument, NULL, O_LEASE},
 		{"trash-ttl", required_argument, NULL, O_TTL},
 		{"log", required_argument, NULL, O_LOG},
+		{"metrics", required_argument, NULL, O_METRICS},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -163,6 +170,19 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case O_LOG:
 			a->log = optarg;
 			break;
+		case O_METRICS: {
+			char host[256];
+			unsigned port;
+
+			a->metrics = optarg;
+			if (fl_metrics_addr_parse(optarg, host, sizeof(host), &port)) {
+				fprintf(stderr,
+					"flocker-agent: invalid --metrics %s: use ADDR:PORT, [V6]:PORT or :PORT\n",
+					optarg);
+				ret = -EINVAL;
+			}
+			break;
+		}
 		case O_REPLY:
 			a->reply_s = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || end == optarg || a->reply_s < 1 || a->reply_s > 55) {
@@ -357,6 +377,7 @@ int main(int argc, char **argv)
 	struct fl_docker_opts dopts = {0};
 	struct fl_agent *agent = NULL;
 	struct fl_docker *docker = NULL;
+	struct fl_metrics_http *metrics = NULL;
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	char err[1024] = "", tag[80] = "";
@@ -422,9 +443,20 @@ int main(int argc, char **argv)
 	}
 	dopts.socket_path = a.cfg.plugin_socket;
 	dopts.reply_bound_s = a.reply_s;
+	/* before Docker's first request: its workers count into it */
+	if (a.metrics && fl_am_init(a.cfg.control ? "cluster" : "standalone")) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
 	ret = fl_docker_start(base, agent, &dopts, &docker, err, sizeof(err));
 	if (ret)
 		goto out;
+	if (a.metrics) {
+		ret = fl_metrics_http_start(a.metrics, fl_am_gen, NULL, &metrics, err, sizeof(err));
+		if (ret)
+			goto out;
+		fl_notice("metrics on http://%s/metrics", a.metrics);
+	}
 	fl_notice("%s agent%s%s ready (state in %s, mounts under %s)",
 		  a.cfg.control ? "cluster" : "standalone", a.cfg.node ? " of node " : "",
 		  a.cfg.node ? a.cfg.node : "", a.cfg.state_dir, a.cfg.mount_root);
@@ -442,11 +474,13 @@ int main(int argc, char **argv)
 	}
 	docker = NULL;
 out:
+	fl_metrics_http_stop(metrics);
 	if (docker)
 		fl_docker_stop(docker, STOP_WAIT_S);
 	if (rc && err[0])
 		report_failure(err);
 	fl_agent_close(agent);
+	fl_am_free();
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)

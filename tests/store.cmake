@@ -5,6 +5,7 @@
 #   test_store_mem     the mem store, plus fault injection        (label unit)
 #   test_store_rados   real RADOS on the "ceph" fixture, plus     (label rados)
 #                      fencing by blocklist and opening errors
+#   test_store_metrics the metrics layer over the mem store     (label unit)
 
 add_library(flocker_store_conformance STATIC ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance.c)
 target_include_directories(flocker_store_conformance PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/unit)
@@ -24,3 +25,10 @@ set_tests_properties(test_store_rados PROPERTIES
                      LABELS rados
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
+
+# The metrics layer over a store (fs/store/store_metrics.c): the conformance
+# checks through it on the mem store, and what it counts (label unit).
+add_executable(test_store_metrics ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store_metrics.c)
+target_link_libraries(test_store_metrics PRIVATE flocker_store_conformance flocker_util)
+add_test(NAME test_store_metrics COMMAND test_store_metrics)
+set_tests_properties(test_store_metrics PROPERTIES LABELS unit TIMEOUT 120)

@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "cluster/cli/bench.h"
+#include "cluster/cli/stats.h"
 #include "cluster/net/ca.h"
 #include "cluster/cli/client.h"
 #include "fs/core/core.h"
@@ -103,6 +104,7 @@ static void usage(FILE *f)
 		"\n"
 		"other commands (each has --help):\n"
 		"  bench DIR [--json]                     benchmark a mounted directory\n"
+		"  stats DIR [--json | --raw]             the metrics of the mount at DIR\n"
 		"  ca init|node|user ...                  the cluster's certificates\n"
 		"  --control HOST[:PORT] ... node|volume|lease ...   through flocker-control\n"
 		"                                         (default $FLOCKER_CONTROL: then volume\n"
@@ -690,6 +692,8 @@ static int run(int argc, char **argv, char **pos)
 	/* commands with their own option parsing */
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		return fl_bench_cmd(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "stats"))
+		return fl_stats_cmd(argc - 1, argv + 1);
 	/* the CA, and the commands that talk to flocker-control */
 	if (argc > 1 && !strcmp(argv[1], "ca"))
 		return fl_ca_cmd(argc - 1, argv + 1);

@@ -3,6 +3,7 @@
  * handler per route, each ending in exactly one reply.
  */
 #include "cluster/control/api.h"
+#include "cluster/control/ctl_metrics.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -379,6 +380,7 @@ static void reply_json(struct fl_api *a, struct evhttp_request *req, int code, j
 		evbuffer_add(out, text, strlen(text));
 	else if (out)
 		evbuffer_add_printf(out, "{\"description\": \"out of memory\"}");
+	fl_cm_api_end(req, code);
 	evhttp_send_reply(req, code, reason, out);
 	if (out)
 		evbuffer_free(out);
@@ -977,6 +979,7 @@ static void handle(struct evhttp_request *req, void *arg)
 	char p[256];
 	size_t n;
 
+	fl_cm_api_begin(req);
 	if (!ssl || fl_tls_peer(ssl, &peer) || peer.role != FL_ROLE_USER) {
 		reply_err(a, req, 403, "a user certificate of this cluster is required");
 		return;

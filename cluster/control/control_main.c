@@ -4,7 +4,7 @@
  *   flocker-control -c CEPH_CONF [--id ID] [--pool POOL] --certs DIR [--bind ADDR]
  *                   [--api-port 4523] [--agent-port 4524] [--lease S] [--heartbeat S]
  *                   [--trash-ttl DURATION] [--leader-lease S] [--pid-file PATH]
- *                   [--log FILE] [--daemon] [--debug]
+ *                   [--metrics ADDR:PORT] [--log FILE] [--daemon] [--debug]
  *
  * Every control service of a cluster runs this; one is the leader, the
  * others are standbys.  The leader holds the exclusive RADOS lock
@@ -40,6 +40,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "cluster/control/api.h"
+#include "cluster/control/ctl_metrics.h"
+#include "cluster/net/metrics_http.h"
 #include "cluster/control/ctl_server.h"
 #include "cluster/control/ctl_state.h"
 #include "flocker/log.h"
@@ -58,6 +60,7 @@ struct opts {
 	const char *state_ns;
 	const char *instance;
 	const char *log;
+	const char *metrics;
 	unsigned leader_lease_s;
 	uint64_t trash_ttl_s;
 	bool daemon, debug;
@@ -91,6 +94,8 @@ static void usage(FILE *f)
 		"                         one per cluster sharing a pool, e.g. tests)\n"
 		"      --instance NAME    this service's name in the leader lock (default: host name);\n"
 		"                         a dead leader of the same name is replaced at once\n"
+		"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics (plain\n"
+		"                         HTTP, no certificate); :PORT for every address\n"
 		"      --log FILE         append the log to FILE instead of stderr\n"
 		"      --daemon           detach once leading or waiting as a standby; log to --log\n"
 		"                         FILE, else to syslog, else (no /dev/log) to this stderr\n"
@@ -159,7 +164,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_DAEMON,
 		O_NS,
 		O_INSTANCE,
-		O_LOG
+		O_LOG,
+		O_METRICS
 	};
 	static const struct option lopts[] = {
 		{"conf", required_argument, NULL, 'c'},
@@ -178,6 +184,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"instance", required_argument, NULL, O_INSTANCE},
 		{"daemon", no_argument, NULL, O_DAEMON},
 		{"log", required_argument, NULL, O_LOG},
+		{"metrics", required_argument, NULL, O_METRICS},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -234,6 +241,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case O_LOG:
 			o->log = optarg;
 			break;
+		case O_METRICS: {
+			char host[256];
+			unsigned port;
+
+			if (fl_metrics_addr_parse(optarg, host, sizeof(host), &port))
+				goto bad;
+			o->metrics = optarg;
+			break;
+		}
 		case O_PID:
 			o->pid_file = optarg;
 			break;
@@ -379,6 +395,7 @@ static void renew_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	fl_cm_state(s->state, s->ctl);
 	if (stop_requested) {
 		event_base_loopbreak(s->base);
 		return;
@@ -576,6 +593,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	char err[512] = "", who[160] = "", host[64] = "localhost", tag[80];
 	SSL_CTX *check;
+	struct fl_metrics_http *metrics = NULL;
 	bool said_standby = false;
 	int ret, rc = 1;
 
@@ -627,6 +645,14 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (o.metrics) {
+		if (fl_cm_init() ||
+		    fl_metrics_http_start(o.metrics, fl_cm_gen, NULL, &metrics, err, sizeof(err))) {
+			fl_err("%s", err[0] ? err : "out of memory");
+			goto out;
+		}
+		fl_notice("metrics on http://%s/metrics", o.metrics);
+	}
 	o.ro.timeout_s = 20;
 	bound_osd_ops();
 	pool = fl_rados_open(&o.ro, err, sizeof(err));
@@ -666,7 +692,9 @@ int main(int argc, char **argv)
 		}
 		said_standby = false;
 		fl_notice("took the leader lock");
+		fl_cm_leader(true);
 		ret = serve(&o, pool, &l);
+		fl_cm_leader(false);
 		leader_release(&l);
 		if (ret == 0 && stop_requested)
 			break;
@@ -685,5 +713,7 @@ out:
 	fl_store_close(pool);
 	if (o.pid_file)
 		unlink(o.pid_file);
+	fl_metrics_http_stop(metrics);
+	fl_cm_free();
 	return rc;
 }

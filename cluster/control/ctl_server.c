@@ -3,6 +3,7 @@
  * fencing (see ctl_server.h).
  */
 #include "cluster/control/ctl_server.h"
+#include "cluster/control/ctl_metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -799,6 +800,7 @@ static void acq_finish(struct fl_acq *a, int err, const char *msg)
 		}
 	}
 	a->st = ACQ_DONE;
+	fl_cm_lease(err);
 	if (err)
 		fl_info("lease of volume %s for node %s refused: %s", a->name, a->node_name, msg);
 	else
@@ -1093,6 +1095,7 @@ static void acq_step(struct fl_acq *a)
 			return;
 		}
 		if (a->unmount_ok && !strcmp(a->pushed_to, l.node)) {
+			fl_cm_takeover("idle");
 			acq_grant(a, &l);
 			return;
 		}
@@ -1119,6 +1122,7 @@ static void acq_step(struct fl_acq *a)
 		"node %s is gone (silent for %.1f s%s) and its mount daemon is not alive: volume %s goes to node %s",
 		l.node_name, n ? fl_now_mono() - n->last_hb : 0.0,
 		n && n->sess ? "" : ", disconnected", a->name, a->node_name);
+	fl_cm_takeover("fenced");
 	acq_grant(a, &l);
 }
 

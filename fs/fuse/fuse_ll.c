@@ -16,6 +16,7 @@
 #include <fuse_lowlevel.h>
 
 #include "flocker/log.h"
+#include "fs/fuse/mount_metrics.h"
 
 static struct fl_core *core_of(fuse_req_t req)
 {
@@ -330,6 +331,8 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_buf(req, data, (size_t)n);
+	if (n > 0)
+		fl_mm_read_bytes((uint64_t)n);
 	fl_core_read_put(c, ref);
 	free(buf);
 }
@@ -341,6 +344,8 @@ static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 	(void)fi;
 	n = fl_core_write(core_of(req), ino, (uint64_t)off, buf, size);
+	if (n > 0)
+		fl_mm_write_bytes((uint64_t)n);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else

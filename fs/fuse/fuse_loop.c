@@ -32,6 +32,7 @@
 #include <fuse_lowlevel.h>
 
 #include "flocker/log.h"
+#include "fs/fuse/mount_metrics.h"
 
 /* writes up to this size are served by the reader (a small file's data) */
 #define INLINE_WRITE_MAX (64u << 10)
@@ -118,6 +119,17 @@ static int receive(struct loop *l, struct fuse_buf *buf)
 	}
 }
 
+/* Serves one request, timed by its kind for the metrics. */
+static void process(struct loop *l, const struct fuse_buf *buf)
+{
+	const struct fuse_in_header *in = buf->mem;
+	uint32_t op = buf->size >= sizeof(*in) ? in->opcode : 0;
+	uint64_t t0 = fl_metrics_now_ns();
+
+	fuse_session_process_buf(l->se, buf);
+	fl_mm_fuse_op(op, fl_metrics_now_ns() - t0);
+}
+
 static void release_device(struct loop *l)
 {
 	pthread_mutex_lock(&l->lock);
@@ -148,7 +160,7 @@ static void *worker(void *arg)
 			res = receive(l, &buf);
 			if (res <= 0 || may_wait(&buf))
 				break;
-			fuse_session_process_buf(l->se, &buf);
+			process(l, &buf);
 		}
 		release_device(l);
 		if (res <= 0) {
@@ -159,7 +171,7 @@ static void *worker(void *arg)
 			fuse_session_exit(l->se);
 			break;
 		}
-		fuse_session_process_buf(l->se, &buf);
+		process(l, &buf);
 	}
 	/* wake the others: the session ended */
 	pthread_mutex_lock(&l->lock);

@@ -37,6 +37,8 @@
 #include "fs/fuse/fuse_ll.h"
 #include "fs/util/mountinfo.h"
 #include "fs/util/pidfile.h"
+#include "fs/fuse/mount_metrics.h"
+#include "fs/store/store_metrics.h"
 #include "fs/volume/volume.h"
 
 #define EXIT_USAGE 1
@@ -325,6 +327,7 @@ static void *renew_thread(void *arg)
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
 		struct timespec now;
+		uint64_t t0;
 		int ret;
 
 		next.tv_sec += period;
@@ -335,7 +338,9 @@ static void *renew_thread(void *arg)
 		if (r->stop)
 			break;
 		pthread_mutex_unlock(&r->lock);
+		t0 = fl_metrics_now_ns();
 		ret = fl_volume_renew(r->v);
+		fl_mm_lease_renewal(ret, fl_metrics_now_ns() - t0);
 		pthread_mutex_lock(&r->lock);
 		if (ret) {
 			fl_err("volume %s: cannot renew the writer lock: %s", r->v->super.name,
@@ -344,6 +349,7 @@ static void *renew_thread(void *arg)
 				fl_err("volume %s: lost the writer lock; every change now fails with EIO",
 				       r->v->super.name);
 				fl_core_set_error(r->core, -EIO);
+				fl_mm_fenced();
 				if (r->mdev)
 					fl_pidfile_mark_fenced(r->mdev, strerror(-ret));
 			}
@@ -576,6 +582,7 @@ int main(int argc, char **argv)
 	dev_t mdev = 0;
 	char err[512] = "", fopts[1024], mp[PATH_MAX], tag[120], fallback_log[256];
 	bool keep_stderr;
+	uint64_t t_start = fl_metrics_now_ns();
 	int ret, rc = EXIT_MOUNT;
 
 	/* File data passes through many FUSE threads in buffers of up to 1 MiB:
@@ -652,6 +659,8 @@ int main(int argc, char **argv)
 	if (o.logfile)
 		setvbuf(stderr, NULL, _IOLBF, 0);
 	fl_log_hook_fuse();
+	if (fl_mm_init(o.name, o.ro))
+		fl_warn("metrics: out of memory: this mount has none");
 
 	ro.conf = o.conf;
 	ro.id = o.id;
@@ -660,6 +669,8 @@ int main(int argc, char **argv)
 	base = fl_rados_open(&ro, err, sizeof(err));
 	if (!base)
 		goto out;
+	if (fl_mm_registry())
+		fl_store_metrics(base, fl_mm_registry());
 	ret = fl_volume_open(base, o.name, &v, err, sizeof(err));
 	if (ret)
 		goto out;
@@ -687,6 +698,7 @@ int main(int argc, char **argv)
 	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
 	if (ret)
 		goto out;
+	fl_mm_set_core(core);
 
 	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o.name,
 		 o.allow_other ? ",allow_other" : "",
@@ -721,6 +733,8 @@ int main(int argc, char **argv)
 		set_readahead(mdev, o.readahead_kb);
 	if (mdev && fl_pidfile_write(mdev))
 		mdev = 0;
+	if (mdev && (ret = fl_mm_serve(mdev)))
+		fl_warn("metrics: cannot serve the metrics socket: %s", strerror(-ret));
 	if (!o.ro) {
 		rn.v = v;
 		rn.core = core;
@@ -736,6 +750,7 @@ int main(int argc, char **argv)
 		if (chdir("/"))
 			(void)0;
 	}
+	fl_mm_mounted(fl_metrics_now_ns() - t_start);
 	report("ok");
 	ret = fl_fuse_loop(se, o.max_threads, o.spin_us);
 	fuse_session_unmount(se);
@@ -752,6 +767,7 @@ out:
 		pthread_mutex_unlock(&rn.lock);
 	}
 	if (core) {
+		fl_mm_set_core(NULL);
 		ret = fl_core_unmount(core);
 		if (ret) {
 			fl_err("volume %s: unmount could not write everything: %s", o.name,
@@ -774,6 +790,7 @@ out:
 	fuse_opt_free_args(&args);
 	fl_volume_close(v);
 	fl_store_close(base);
+	fl_mm_stop();
 	if (mdev)
 		fl_pidfile_remove(mdev);
 	if (err[0])

@@ -43,7 +43,7 @@ check() {
 	fi
 }
 
-check "flockerctl " "--conf --control --help --id --pool -c bench ca fsck volume"
+check "flockerctl " "--conf --control --help --id --pool -c bench ca fsck stats volume"
 check "flockerctl vol" "volume"
 check "flockerctl volume " "create inspect list purge remove resize restore trash"
 check "flockerctl volume create x --" "--block-size --help --size"
@@ -52,6 +52,7 @@ check "flockerctl --pool p volume inspect " "vol-a vol-b"
 check "flockerctl fsck vol-" "vol-a vol-b"
 check "flockerctl fsck v1 --r" "--repair"
 check "flockerctl bench /tmp --" "--big-size --files --help --json --quick --threads"
+check "flockerctl stats /mnt --" "--help --json --raw"
 check "flockerctl ca " "--help control init node user"
 check "flockerctl --control h:1 " "--certs --help --if-tag --json --user lease node volume"
 check "flockerctl --control h:1 lease " "acquire list release"
