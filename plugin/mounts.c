@@ -591,17 +591,55 @@ static int explain(const struct fl_mounts *m, const char *name, const char *msg,
 }
 
 /* Runs mount.flockerfs NAME DIR; 0 once it is mounted. */
+/* The -o options of mount.flockerfs for a mount whose log is logf. */
+static void helper_opts(const struct fl_mounts *m, const char *logf, char *opts, size_t size)
+{
+	size_t n;
+
+	n = (size_t)snprintf(opts, size, "timeout=%d,log=%s", FL_MOUNTS_CONNECT_TIMEOUT_S, logf);
+	if (m->conf)
+		n += (size_t)snprintf(opts + n, size - n, ",conf=%s", m->conf);
+	if (m->id && n < size)
+		n += (size_t)snprintf(opts + n, size - n, ",id=%s", m->id);
+	if (m->pool && n < size)
+		n += (size_t)snprintf(opts + n, size - n, ",pool=%s", m->pool);
+	if (m->lease_s && n < size)
+		n += (size_t)snprintf(opts + n, size - n, ",lease=%u", m->lease_s);
+}
+
+/* Starts helper with argv, stdin and stdout on /dev/null, stderr on errfd,
+ * no signal blocked or ignored: 0 or a negative errno. */
+static int spawn_helper(const char *helper, char *const argv[], int errfd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int ret;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	ret = -posix_spawn(pid, helper, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return ret;
+}
+
 static int run_helper(struct fl_mounts *m, const char *name, const char *dir, char *err,
 		      size_t errlen)
 {
 	char opts[3 * PATH_MAX], logf[PATH_MAX], out[4096], msg[1024], *tail = NULL;
 	char *argv[] = {m->helper, (char *)name, (char *)dir, (char *)"-o", opts, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
 	struct pollfd pfd;
 	struct timespec t0, now;
-	size_t got = 0, n;
+	size_t got = 0;
 	off_t logoff;
 	ssize_t r;
 	pid_t pid = -1;
@@ -613,35 +651,14 @@ static int run_helper(struct fl_mounts *m, const char *name, const char *dir, ch
 			  name);
 		goto out;
 	}
-	n = (size_t)snprintf(opts, sizeof(opts), "timeout=%d,log=%s", FL_MOUNTS_CONNECT_TIMEOUT_S,
-			     logf);
-	if (m->conf)
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",conf=%s", m->conf);
-	if (m->id && n < sizeof(opts))
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",id=%s", m->id);
-	if (m->pool && n < sizeof(opts))
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",pool=%s", m->pool);
-	if (m->lease_s && n < sizeof(opts))
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",lease=%u", m->lease_s);
+	helper_opts(m, logf, opts, sizeof(opts));
 	logoff = file_size(logf);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ret = -errno;
 		fl_seterr(err, errlen, "cannot mount volume %s: pipe: %s", name, strerror(-ret));
 		goto out;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	ret = -posix_spawn(&pid, m->helper, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	ret = spawn_helper(m->helper, argv, p[1], &pid);
 	close(p[1]);
 	p[1] = -1;
 	if (ret) {
