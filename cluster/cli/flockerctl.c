@@ -680,6 +680,64 @@ static const struct option run_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* The options of the commands straight on RADOS, into c: 0 or EXIT_USAGE. */
+static int parse_opts(int argc, char **argv, struct ctl *c)
+{
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hc:p:s:", run_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			c->help = true;
+			break;
+		case 'c':
+			c->ro.conf = optarg;
+			break;
+		case OPT_ID:
+			c->ro.id = optarg;
+			break;
+		case 'p':
+			c->ro.pool = optarg;
+			break;
+		case 's':
+			c->size = optarg;
+			break;
+		case OPT_BLOCK_SIZE:
+			c->block_size = optarg;
+			break;
+		case OPT_AS:
+			c->as = optarg;
+			break;
+		case OPT_TRASH:
+			c->trash = true;
+			break;
+		case OPT_EXPIRED:
+			c->expired = true;
+			break;
+		case OPT_REPAIR:
+			c->repair = true;
+			break;
+		case OPT_TAKEOVER:
+			c->takeover = true;
+			break;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case OPT_DEBUG:
+			fl_log_level = LOG_DEBUG;
+			break;
+		case ':':
+			fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 static int run(int argc, char **argv, char **pos)
 {
 	struct ctl c = {0};
@@ -695,56 +753,9 @@ static int run(int argc, char **argv, char **pos)
 		return fl_ca_cmd(argc - 1, argv + 1);
 	if (fl_cluster_cmd_wanted(argc, argv))
 		return fl_cluster_cmd(argc, argv);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hc:p:s:", run_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			c.help = true;
-			break;
-		case 'c':
-			c.ro.conf = optarg;
-			break;
-		case OPT_ID:
-			c.ro.id = optarg;
-			break;
-		case 'p':
-			c.ro.pool = optarg;
-			break;
-		case 's':
-			c.size = optarg;
-			break;
-		case OPT_BLOCK_SIZE:
-			c.block_size = optarg;
-			break;
-		case OPT_AS:
-			c.as = optarg;
-			break;
-		case OPT_TRASH:
-			c.trash = true;
-			break;
-		case OPT_EXPIRED:
-			c.expired = true;
-			break;
-		case OPT_REPAIR:
-			c.repair = true;
-			break;
-		case OPT_TAKEOVER:
-			c.takeover = true;
-			break;
-		case OPT_JSON:
-			c.json = true;
-			break;
-		case OPT_DEBUG:
-			fl_log_level = LOG_DEBUG;
-			break;
-		case ':':
-			fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
+	opt = parse_opts(argc, argv, &c);
+	if (opt)
+		return opt;
 	for (i = optind; i < argc; i++) {
 		if (nwords < 2)
 			words[nwords++] = argv[i];
