@@ -33,6 +33,7 @@
 #include "cluster/cli/client.h"
 #include "fs/core/core.h"
 #include "flocker/log.h"
+#include "fs/util/fmt.h"
 #include "fs/volume/fsck.h"
 #include "flocker/store.h"
 #include "fs/volume/trash.h"
@@ -151,31 +152,6 @@ static int usage_of(char **words, int nwords)
 	return nwords ? EXIT_USAGE : EXIT_OK;
 }
 
-static void fmt_size(uint64_t n, char *buf, size_t len)
-{
-	static const char *const units[] = {"B", "K", "M", "G", "T", "P"};
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 "B", n);
-	else
-		snprintf(buf, len, "%.1f%s", v, units[u]);
-}
-
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static struct fl_store *connect_or_die(struct ctl *c)
 {
 	char err[512] = "";
@@ -241,10 +217,10 @@ static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 		if (l->n == 0)
 			printf("%-32s %-36s %10s  %s\n", "NAME", "UUID", "SIZE", "CREATED");
 		if (r->size_limit)
-			fmt_size(r->size_limit, sz, sizeof(sz));
+			fl_fmt_size(r->size_limit, sz, sizeof(sz));
 		else
 			snprintf(sz, sizeof(sz), "unlimited");
-		fmt_time(r->created, when, sizeof(when));
+		fl_fmt_time_utc(r->created, when, sizeof(when));
 		printf("%-32s %-36s %10s  %s\n", name, r->uuid, sz, when);
 	}
 	l->n++;
@@ -322,11 +298,11 @@ static int cmd_inspect(struct ctl *c)
 		json_decref(o);
 	} else {
 		if (v->super.size_limit)
-			fmt_size(v->super.size_limit, sz, sizeof(sz));
+			fl_fmt_size(v->super.size_limit, sz, sizeof(sz));
 		else
 			snprintf(sz, sizeof(sz), "unlimited");
-		fmt_size(u, used, sizeof(used));
-		fmt_time(v->super.created, when, sizeof(when));
+		fl_fmt_size(u, used, sizeof(used));
+		fl_fmt_time_utc(v->super.created, when, sizeof(when));
 		printf("name:        %s\n", v->super.name);
 		printf("uuid:        %s\n", v->super.uuid);
 		printf("size limit:  %s\n", sz);
@@ -335,7 +311,7 @@ static int cmd_inspect(struct ctl *c)
 		printf("block size:  %u\n", v->super.block_size);
 		printf("created:     %s\n", when);
 		if (held > 0) {
-			fmt_time(h.since, since, sizeof(since));
+			fl_fmt_time_utc(h.since, since, sizeof(since));
 			printf("read-write:  host %s, pid %ld, since %s (%s)\n", h.host, h.pid,
 			       since, h.client);
 		} else {
@@ -550,11 +526,11 @@ static int trash_cb(void *arg, const struct fl_trash_entry *t)
 			printf("%-32s %-36s %10s  %-20s  %-20s  %s\n", "NAME", "UUID", "SIZE",
 			       "REMOVED", "PURGED AFTER", "BY");
 		if (t->reg.size_limit)
-			fmt_size(t->reg.size_limit, sz, sizeof(sz));
+			fl_fmt_size(t->reg.size_limit, sz, sizeof(sz));
 		else
 			snprintf(sz, sizeof(sz), "unlimited");
-		fmt_time(t->removed, removed, sizeof(removed));
-		fmt_time(t->purge_at, purge, sizeof(purge));
+		fl_fmt_time_utc(t->removed, removed, sizeof(removed));
+		fl_fmt_time_utc(t->purge_at, purge, sizeof(purge));
 		printf("%-32s %-36s %10s  %-20s  %-20s  %s%s%s\n", t->name, t->uuid, sz, removed,
 		       purge, t->host[0] ? t->host : "-", t->state ? ", " : "",
 		       t->state ? states[t->state] : "");
