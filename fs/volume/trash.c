@@ -429,6 +429,20 @@ static void rename_super(struct fl_store *base, const char *name)
 	fl_volume_close(v);
 }
 
+/* Reads t's trash entry again, raw too (for a compare-and-swap): -ENOENT,
+ * with a message, when it went meanwhile. */
+static int trash_reread(struct fl_store *reg, const char *ref, struct fl_trash_entry *t,
+			struct fl_buf *raw, char *err, size_t errlen)
+{
+	int ret = trash_get(reg, t->uuid, t, raw);
+
+	if (ret == -ENOENT)
+		fl_seterr(err, errlen,
+			  "volume %s is not in the trash any more (purged or restored meanwhile)",
+			  ref);
+	return ret;
+}
+
 /* 0 if no volume has name; -EEXIST (with a message) if one has. */
 static int name_free(struct fl_store *reg, const char *name, char *err, size_t errlen)
 {
@@ -495,13 +509,9 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 		ret = -ENOMEM;
 		goto out_err;
 	}
-	ret = trash_get(reg, t.uuid, &t, &raw);
-	if (ret == -ENOENT) {
-		fl_seterr(err, errlen,
-			  "volume %s is not in the trash any more (purged or restored meanwhile)",
-			  ref);
+	ret = trash_reread(reg, ref, &t, &raw, err, errlen);
+	if (ret == -ENOENT)
 		goto out;
-	}
 	if (ret)
 		goto out_err;
 	if (t.state == FL_TRASH_PURGING) {
@@ -728,13 +738,9 @@ int fl_trash_purge(struct fl_store *base, const char *ref, const bool *stop, cha
 		fl_seterr(err, errlen, "cannot purge volume %s: out of memory", ref);
 		goto out;
 	}
-	ret = trash_get(reg, t.uuid, &t, &raw);
-	if (ret == -ENOENT) {
-		fl_seterr(err, errlen,
-			  "volume %s is not in the trash any more (purged or restored meanwhile)",
-			  ref);
+	ret = trash_reread(reg, ref, &t, &raw, err, errlen);
+	if (ret == -ENOENT)
 		goto out;
-	}
 	if (ret) {
 		fl_seterr(err, errlen, "cannot purge volume %s: %s", ref, strerror(-ret));
 		goto out;
