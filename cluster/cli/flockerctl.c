@@ -203,6 +203,20 @@ struct list_ctx {
 	int n;
 };
 
+/* Prints a listing's JSON array (--json; freed), or none when it listed
+ * nothing.  Returns the exit code, 0. */
+static int list_print(json_t *arr, int n, const char *none)
+{
+	if (arr) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(arr);
+	} else if (n == 0) {
+		printf("%s\n", none);
+	}
+	return 0;
+}
+
 static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 {
 	struct list_ctx *l = arg;
@@ -239,14 +253,7 @@ static int cmd_list(struct ctl *c)
 		json_decref(l.arr);
 		return EXIT_FAILED;
 	}
-	if (l.arr) {
-		json_dumpf(l.arr, stdout, JSON_INDENT(2));
-		printf("\n");
-		json_decref(l.arr);
-	} else if (l.n == 0) {
-		printf("no volumes\n");
-	}
-	return 0;
+	return list_print(l.arr, l.n, "no volumes");
 }
 
 static int cmd_inspect(struct ctl *c)
@@ -558,14 +565,7 @@ static int cmd_trash(struct ctl *c)
 		json_decref(l.arr);
 		return EXIT_FAILED;
 	}
-	if (l.arr) {
-		json_dumpf(l.arr, stdout, JSON_INDENT(2));
-		printf("\n");
-		json_decref(l.arr);
-	} else if (l.n == 0) {
-		printf("the trash is empty\n");
-	}
-	return 0;
+	return list_print(l.arr, l.n, "the trash is empty");
 }
 
 static int cmd_restore(struct ctl *c)
