@@ -85,26 +85,96 @@ struct args {
 	bool daemon, debug;
 };
 
-/* 0, 1 after --help/--version, or -EINVAL. */
+/* getopt_long codes of the long options without a letter */
+enum {
+	O_ID = 256,
+	O_POOL,
+	O_NODE,
+	O_STATE,
+	O_SOCK,
+	O_ROOT,
+	O_HELPER,
+	O_CONTROL,
+	O_CERTS,
+	O_DAEMON,
+	O_REPLY,
+	O_LEASE,
+	O_TTL,
+	O_LOG,
+	O_METRICS
+};
+
+/* --reply-timeout, --lease, --trash-ttl: 0, or -EINVAL with a message. */
+static int set_number(int ch, const char *arg, struct args *a)
+{
+	unsigned long ul;
+	char *end;
+
+	switch (ch) {
+	case O_REPLY:
+		a->reply_s = (unsigned)strtoul(arg, &end, 10);
+		if (*end || end == arg || a->reply_s < 1 || a->reply_s > 55) {
+			fprintf(stderr,
+				"flocker-agent: invalid --reply-timeout %s: use 1 to 55 seconds\n",
+				arg);
+			return -EINVAL;
+		}
+		break;
+	case O_LEASE:
+		errno = 0;
+		ul = strtoul(arg, &end, 10);
+		if (errno || *end || end == arg || ul < 3 || ul > 3600) {
+			fprintf(stderr,
+				"flocker-agent: invalid --lease %s: use 3 to 3600 seconds\n", arg);
+			return -EINVAL;
+		}
+		a->cfg.lease_s = (unsigned)ul;
+		break;
+	case O_TTL:
+		errno = 0;
+		ul = strtoul(arg, &end, 10);
+		if (errno || *end || end == arg || ul < 1 || ul > 10 * 365 * 86400UL) {
+			fprintf(stderr,
+				"flocker-agent: invalid --trash-ttl %s: use 1 second to 10 years, in seconds\n",
+				arg);
+			return -EINVAL;
+		}
+		a->cfg.trash_ttl_s = (unsigned)ul;
+		break;
+	}
+	return 0;
+}
+
+/* After the options: no operands, the Ceph configuration, the defaults. */
+static int finish_args(int argc, char **argv, struct args *a, int ret)
+{
+	struct fl_agent_config *c = &a->cfg;
+
+	if (!ret && optind < argc) {
+		fprintf(stderr, "flocker-agent: unexpected argument '%s'\n", argv[optind]);
+		ret = -EINVAL;
+	}
+	if (!ret && !c->ceph_conf)
+		c->ceph_conf = getenv("CEPH_CONF");
+	if (!ret && !c->ceph_conf) {
+		fprintf(stderr, "flocker-agent: no Ceph configuration: give -c CEPH_CONF\n");
+		ret = -EINVAL;
+	}
+	if (!ret && c->control && !c->certs_dir) {
+		fprintf(stderr, "flocker-agent: --control needs --certs DIR\n");
+		ret = -EINVAL;
+	}
+	if (!c->state_dir)
+		c->state_dir = FL_AGENT_DEFAULT_STATE_DIR;
+	if (!c->plugin_socket)
+		c->plugin_socket = FL_AGENT_DEFAULT_SOCKET;
+	if (!c->mount_root)
+		c->mount_root = FL_AGENT_DEFAULT_MOUNT_ROOT;
+	return ret;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	enum {
-		O_ID = 256,
-		O_POOL,
-		O_NODE,
-		O_STATE,
-		O_SOCK,
-		O_ROOT,
-		O_HELPER,
-		O_CONTROL,
-		O_CERTS,
-		O_DAEMON,
-		O_REPLY,
-		O_LEASE,
-		O_TTL,
-		O_LOG,
-		O_METRICS
-	};
 	static const struct option opts[] = {
 		{"conf", required_argument, NULL, 'c'},
 		{"id", required_argument, NULL, O_ID},
@@ -128,8 +198,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{NULL, 0, NULL, 0},
 	};
 	struct fl_agent_config *c = &a->cfg;
-	unsigned long ul;
-	char *end;
 	int ch, ret = 0;
 
 	while (!ret && (ch = getopt_long(argc, argv, "c:dhV", opts, NULL)) != -1) {
@@ -184,35 +252,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		}
 		case O_REPLY:
-			a->reply_s = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || end == optarg || a->reply_s < 1 || a->reply_s > 55) {
-				fprintf(stderr,
-					"flocker-agent: invalid --reply-timeout %s: use 1 to 55 seconds\n",
-					optarg);
-				ret = -EINVAL;
-			}
-			break;
 		case O_LEASE:
-			errno = 0;
-			ul = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || ul < 3 || ul > 3600) {
-				fprintf(stderr,
-					"flocker-agent: invalid --lease %s: use 3 to 3600 seconds\n",
-					optarg);
-				ret = -EINVAL;
-			}
-			c->lease_s = (unsigned)ul;
-			break;
 		case O_TTL:
-			errno = 0;
-			ul = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || ul < 1 || ul > 10 * 365 * 86400UL) {
-				fprintf(stderr,
-					"flocker-agent: invalid --trash-ttl %s: use 1 second to 10 years, in seconds\n",
-					optarg);
-				ret = -EINVAL;
-			}
-			c->trash_ttl_s = (unsigned)ul;
+			ret = set_number(ch, optarg, a);
 			break;
 		case 'd':
 			a->debug = true;
@@ -231,27 +273,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		}
 	}
-	if (!ret && optind < argc) {
-		fprintf(stderr, "flocker-agent: unexpected argument '%s'\n", argv[optind]);
-		ret = -EINVAL;
-	}
-	if (!ret && !c->ceph_conf)
-		c->ceph_conf = getenv("CEPH_CONF");
-	if (!ret && !c->ceph_conf) {
-		fprintf(stderr, "flocker-agent: no Ceph configuration: give -c CEPH_CONF\n");
-		ret = -EINVAL;
-	}
-	if (!ret && c->control && !c->certs_dir) {
-		fprintf(stderr, "flocker-agent: --control needs --certs DIR\n");
-		ret = -EINVAL;
-	}
-	if (!c->state_dir)
-		c->state_dir = FL_AGENT_DEFAULT_STATE_DIR;
-	if (!c->plugin_socket)
-		c->plugin_socket = FL_AGENT_DEFAULT_SOCKET;
-	if (!c->mount_root)
-		c->mount_root = FL_AGENT_DEFAULT_MOUNT_ROOT;
-	return ret;
+	return finish_args(argc, argv, a, ret);
 }
 
 /* Only one agent per state directory: an exclusive lock held for our lifetime. */
@@ -371,6 +393,35 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* Logging, before detaching: the tag, and the log file tried at once so
+ * that the terminal hears what is wrong.  0, or -1 (said on stderr). */
+static int log_start(const struct args *a)
+{
+	char tag[80] = "";
+	int fd;
+
+	fl_log_init("flocker-agent", a->debug ? LOG_DEBUG : LOG_INFO);
+	if (a->cfg.node)
+		snprintf(tag, sizeof(tag), "node %s", a->cfg.node);
+	else if (gethostname(tag + 5, sizeof(tag) - 6) == 0)
+		memcpy(tag, "node ", 5);
+	fl_log_set_tag(tag);
+	signal(SIGPIPE, SIG_IGN);
+	if (a->log && (fd = open(a->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		fprintf(stderr, "flocker-agent: cannot open log file %s: %s\n", a->log,
+			strerror(errno));
+		return -1;
+	}
+	if (a->log)
+		close(fd);
+	if (a->daemon && !a->log && !fl_log_syslog_available())
+		fprintf(stderr,
+			"flocker-agent: no syslog socket at /dev/log: logging to this stderr "
+			"after detaching (use --log FILE)\n");
+	keep_stderr = a->log || !fl_log_syslog_available();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {0};
@@ -380,7 +431,7 @@ int main(int argc, char **argv)
 	struct fl_metrics_http *metrics = NULL;
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
-	char err[1024] = "", tag[80] = "";
+	char err[1024] = "";
 	bool stopped = false;
 	int ret, lockfd = -1, rc = 1;
 
@@ -389,27 +440,8 @@ int main(int argc, char **argv)
 		rc = ret > 0 ? 0 : 2;
 		goto out;
 	}
-	fl_log_init("flocker-agent", a.debug ? LOG_DEBUG : LOG_INFO);
-	if (a.cfg.node)
-		snprintf(tag, sizeof(tag), "node %s", a.cfg.node);
-	else if (gethostname(tag + 5, sizeof(tag) - 6) == 0)
-		memcpy(tag, "node ", 5);
-	fl_log_set_tag(tag);
-	signal(SIGPIPE, SIG_IGN);
-	/* the log file is tried before detaching: the terminal hears what is wrong */
-	if (a.log && (lockfd = open(a.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-		fprintf(stderr, "flocker-agent: cannot open log file %s: %s\n", a.log,
-			strerror(errno));
+	if (log_start(&a))
 		goto out;
-	}
-	if (lockfd >= 0)
-		close(lockfd);
-	lockfd = -1;
-	if (a.daemon && !a.log && !fl_log_syslog_available())
-		fprintf(stderr,
-			"flocker-agent: no syslog socket at /dev/log: logging to this stderr "
-			"after detaching (use --log FILE)\n");
-	keep_stderr = a.log || !fl_log_syslog_available();
 	/* librados and worker threads do not survive fork: detach first */
 	if (a.daemon && daemonize())
 		goto out;

@@ -26,6 +26,7 @@
 
 #include "flocker/log.h"
 #include "flocker/record.h"
+#include "fs/util/mountinfo.h"
 #include "fs/util/pidfile.h"
 #include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
@@ -58,14 +59,6 @@ struct fl_mounts {
 	char ldir[PATH_MAX];  /* <state_dir>/log */
 	pthread_mutex_t lock; /* protects the list and the entries' data */
 	struct mnt *head;
-};
-
-/* One line of /proc/self/mountinfo. */
-struct mi_ent {
-	unsigned maj, min;
-	char point[PATH_MAX];
-	char fstype[64];
-	char source[256];
 };
 
 bool fl_mounts_id_valid(const char *id)
@@ -103,119 +96,20 @@ out:
 	return ret;
 }
 
-/* ---------- /proc/self/mountinfo ---------- */
-
-/* Undoes the kernel's octal escapes (\040 for a space) in place. */
-static void unescape(char *s)
-{
-	char *w = s;
-
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*w++ = *s++;
-		}
-	}
-	*w = '\0';
-}
-
-/* 0 and *e filled, or -EINVAL for a line that does not parse.  A line reads
- * "36 35 0:52 / /mnt/v1 rw,relatime shared:1 - fuse.flockerfs v1 rw,...". */
-static int mi_parse(char *line, struct mi_ent *e)
-{
-	char *save = NULL, *tok, *fields[6];
-	int i, ret = -EINVAL;
-
-	for (i = 0; i < 6; i++) {
-		fields[i] = strtok_r(i ? NULL : line, " \n", &save);
-		if (!fields[i])
-			goto out;
-	}
-	if (sscanf(fields[2], "%u:%u", &e->maj, &e->min) != 2)
-		goto out;
-	/* optional fields up to the "-" separator, then type and source */
-	do {
-		tok = strtok_r(NULL, " \n", &save);
-	} while (tok && strcmp(tok, "-"));
-	tok = tok ? strtok_r(NULL, " \n", &save) : NULL;
-	if (!tok)
-		goto out;
-	snprintf(e->fstype, sizeof(e->fstype), "%s", tok);
-	tok = strtok_r(NULL, " \n", &save);
-	snprintf(e->source, sizeof(e->source), "%s", tok ? tok : "");
-	snprintf(e->point, sizeof(e->point), "%s", fields[4]);
-	unescape(e->point);
-	unescape(e->source);
-	ret = 0;
-out:
-	return ret;
-}
-
-/* Calls cb for every mount; cb returns non-zero to stop (and that is returned). */
-static int mi_each(int (*cb)(void *arg, const struct mi_ent *e), void *arg)
-{
-	char line[3 * PATH_MAX];
-	struct mi_ent e;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int ret = 0;
-
-	if (!f) {
-		ret = -errno;
-		goto out;
-	}
-	while (!ret && fgets(line, sizeof(line), f))
-		if (mi_parse(line, &e) == 0)
-			ret = cb(arg, &e);
-	fclose(f);
-out:
-	return ret;
-}
-
-struct mi_find {
-	const char *point;
-	struct mi_ent found;
-	bool any;
-};
-
-static int mi_find_cb(void *arg, const struct mi_ent *e)
-{
-	struct mi_find *f = arg;
-
-	if (!strcmp(e->point, f->point)) {
-		f->found = *e; /* the newest mount at a point comes last */
-		f->any = true;
-	}
-	return 0;
-}
-
-/* 1 and *e when something is mounted at point, 0 if nothing, negative errno. */
-static int mi_find(const char *point, struct mi_ent *e)
-{
-	struct mi_find f = {.point = point};
-	int ret = mi_each(mi_find_cb, &f);
-
-	if (ret == 0 && f.any) {
-		*e = f.found;
-		ret = 1;
-	}
-	return ret;
-}
+/* ---------- the mounts of this host (fs/util/mountinfo) ---------- */
 
 /* Is the daemon serving mount e alive?  Decided without touching the mount, which
  * could hang: by its pid file, else by a stat that fails at once on a dead one. */
-static bool mount_alive(const struct mi_ent *e)
+static bool mount_alive(const struct fl_mountinfo *e)
 {
-	long pid = fl_pidfile_read(makedev(e->maj, e->min));
+	long pid = fl_pidfile_read(e->dev);
 	struct stat st;
 	bool alive;
 
 	if (pid > 0)
 		alive = kill((pid_t)pid, 0) == 0 && !fl_pid_is_zombie(pid);
 	else
-		alive = stat(e->point, &st) == 0 || errno != ENOTCONN;
+		alive = stat(e->target, &st) == 0 || errno != ENOTCONN;
 	return alive;
 }
 
@@ -226,10 +120,10 @@ static bool mount_alive(const struct mi_ent *e)
  * someone else or nobody (RADOS is asked only when the agent gave a pool and
  * the daemon runs; an unreachable cluster leaves the mount as it is).
  */
-static bool mount_usable(struct fl_mounts *m, const char *name, const struct mi_ent *e, char *why,
-			 size_t len)
+static bool mount_usable(struct fl_mounts *m, const char *name, const struct fl_mountinfo *e,
+			 char *why, size_t len)
 {
-	dev_t dev = makedev(e->maj, e->min);
+	dev_t dev = e->dev;
 	struct fl_store *st;
 	struct fl_volume *v = NULL;
 	struct fl_holder h;
@@ -591,17 +485,55 @@ static int explain(const struct fl_mounts *m, const char *name, const char *msg,
 }
 
 /* Runs mount.flockerfs NAME DIR; 0 once it is mounted. */
+/* The -o options of mount.flockerfs for a mount whose log is logf. */
+static void helper_opts(const struct fl_mounts *m, const char *logf, char *opts, size_t size)
+{
+	size_t n;
+
+	n = (size_t)snprintf(opts, size, "timeout=%d,log=%s", FL_MOUNTS_CONNECT_TIMEOUT_S, logf);
+	if (m->conf)
+		n += (size_t)snprintf(opts + n, size - n, ",conf=%s", m->conf);
+	if (m->id && n < size)
+		n += (size_t)snprintf(opts + n, size - n, ",id=%s", m->id);
+	if (m->pool && n < size)
+		n += (size_t)snprintf(opts + n, size - n, ",pool=%s", m->pool);
+	if (m->lease_s && n < size)
+		n += (size_t)snprintf(opts + n, size - n, ",lease=%u", m->lease_s);
+}
+
+/* Starts helper with argv, stdin and stdout on /dev/null, stderr on errfd,
+ * no signal blocked or ignored: 0 or a negative errno. */
+static int spawn_helper(const char *helper, char *const argv[], int errfd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int ret;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	ret = -posix_spawn(pid, helper, &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return ret;
+}
+
 static int run_helper(struct fl_mounts *m, const char *name, const char *dir, char *err,
 		      size_t errlen)
 {
 	char opts[3 * PATH_MAX], logf[PATH_MAX], out[4096], msg[1024], *tail = NULL;
 	char *argv[] = {m->helper, (char *)name, (char *)dir, (char *)"-o", opts, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
 	struct pollfd pfd;
 	struct timespec t0, now;
-	size_t got = 0, n;
+	size_t got = 0;
 	off_t logoff;
 	ssize_t r;
 	pid_t pid = -1;
@@ -613,35 +545,14 @@ static int run_helper(struct fl_mounts *m, const char *name, const char *dir, ch
 			  name);
 		goto out;
 	}
-	n = (size_t)snprintf(opts, sizeof(opts), "timeout=%d,log=%s", FL_MOUNTS_CONNECT_TIMEOUT_S,
-			     logf);
-	if (m->conf)
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",conf=%s", m->conf);
-	if (m->id && n < sizeof(opts))
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",id=%s", m->id);
-	if (m->pool && n < sizeof(opts))
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",pool=%s", m->pool);
-	if (m->lease_s && n < sizeof(opts))
-		n += (size_t)snprintf(opts + n, sizeof(opts) - n, ",lease=%u", m->lease_s);
+	helper_opts(m, logf, opts, sizeof(opts));
 	logoff = file_size(logf);
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		ret = -errno;
 		fl_seterr(err, errlen, "cannot mount volume %s: pipe: %s", name, strerror(-ret));
 		goto out;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	ret = -posix_spawn(&pid, m->helper, &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	ret = spawn_helper(m->helper, argv, p[1], &pid);
 	close(p[1]);
 	p[1] = -1;
 	if (ret) {
@@ -718,7 +629,7 @@ out:
 static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char *err,
 		    size_t errlen)
 {
-	struct mi_ent e;
+	struct fl_mountinfo e;
 	char why[512];
 	int ret;
 
@@ -727,7 +638,7 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 		fl_seterr(err, errlen, "cannot create mount point %s: %s", dir, strerror(-ret));
 		goto out;
 	}
-	ret = mi_find(dir, &e);
+	ret = fl_mountinfo_at(dir, &e);
 	if (ret == 1 && !strcmp(e.fstype, FSTYPE) && !strcmp(e.source, name)) {
 		if (mount_usable(m, name, &e, why, sizeof(why))) {
 			fl_notice("volume %s is already mounted at %s: using that mount", name,
@@ -738,7 +649,7 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 		fl_warn("volume %s: the mount at %s is unusable (%s): detaching it", name, dir,
 			why);
 		umount2(dir, MNT_DETACH);
-		ret = mi_find(dir, &e);
+		ret = fl_mountinfo_at(dir, &e);
 	}
 	if (ret == 1) {
 		fl_seterr(
@@ -751,7 +662,7 @@ static int do_mount(struct fl_mounts *m, const char *name, const char *dir, char
 	ret = run_helper(m, name, dir, err, errlen);
 	if (ret)
 		goto out;
-	ret = mi_find(dir, &e);
+	ret = fl_mountinfo_at(dir, &e);
 	if (ret != 1 || strcmp(e.fstype, FSTYPE)) {
 		fl_seterr(
 			err, errlen,
@@ -789,12 +700,12 @@ static bool wait_gone(long pid, int bound_s)
  */
 static int do_unmount(const char *name, const char *dir, char *err, size_t errlen)
 {
-	struct mi_ent e;
+	struct fl_mountinfo e;
 	struct stat st;
 	long pid = 0;
 	int fd, ret;
 
-	ret = mi_find(dir, &e);
+	ret = fl_mountinfo_at(dir, &e);
 	if (ret == 0)
 		goto out_rmdir;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -844,7 +755,7 @@ out:
 int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, const char *id,
 		      char *path, size_t pathlen, char *err, size_t errlen)
 {
-	struct mi_ent mi;
+	struct fl_mountinfo mi;
 	struct mnt *e;
 	char dir[PATH_MAX], why[512] = "";
 	bool mounted, fresh = false;
@@ -871,7 +782,7 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 
 	/* a mount whose daemon died, or that was fenced, is of no use to a new container:
 	 * its users are stale (their containers get errors from it); mount again */
-	if (mounted && (mi_find(dir, &mi) != 1 || strcmp(mi.fstype, FSTYPE) ||
+	if (mounted && (fl_mountinfo_at(dir, &mi) != 1 || strcmp(mi.fstype, FSTYPE) ||
 			!mount_usable(m, name, &mi, why, sizeof(why)))) {
 		size_t i, stale;
 
@@ -1036,7 +947,7 @@ static void load_one(struct fl_mounts *m, const char *file)
 	const char *name = NULL, *uuid = NULL, *mp = NULL;
 	json_t *o = NULL, *ids = NULL, *v;
 	json_error_t jerr;
-	struct mi_ent mi;
+	struct fl_mountinfo mi;
 	struct mnt *e;
 	size_t i;
 
@@ -1052,7 +963,8 @@ static void load_one(struct fl_mounts *m, const char *file)
 	}
 	if (snprintf(dir, sizeof(dir), "%s/%s", m->root, uuid) >= (int)sizeof(dir))
 		goto out;
-	if (mi_find(dir, &mi) != 1 || strcmp(mi.fstype, FSTYPE) || strcmp(mi.source, name)) {
+	if (fl_mountinfo_at(dir, &mi) != 1 || strcmp(mi.fstype, FSTYPE) ||
+	    strcmp(mi.source, name)) {
 		fl_notice("volume %s is no longer mounted at %s: forgetting its %zu user(s)", name,
 			  dir, json_array_size(ids));
 		unlink(path);
@@ -1084,16 +996,16 @@ out:
 	json_decref(o);
 }
 
-static int adopt_cb(void *arg, const struct mi_ent *mi)
+static int adopt_cb(void *arg, const struct fl_mountinfo *mi)
 {
 	struct fl_mounts *m = arg;
 	char why[512];
-	const char *base = strrchr(mi->point, '/');
+	const char *base = strrchr(mi->target, '/');
 	size_t rootlen = strlen(m->root);
 	struct mnt *e;
 
-	if (strcmp(mi->fstype, FSTYPE) || !base || (size_t)(base - mi->point) != rootlen ||
-	    strncmp(mi->point, m->root, rootlen) || !fl_uuid_valid(base + 1) ||
+	if (strcmp(mi->fstype, FSTYPE) || !base || (size_t)(base - mi->target) != rootlen ||
+	    strncmp(mi->target, m->root, rootlen) || !fl_uuid_valid(base + 1) ||
 	    !fl_volname_valid(mi->source))
 		goto out;
 	pthread_mutex_lock(&m->lock);
@@ -1101,8 +1013,8 @@ static int adopt_cb(void *arg, const struct mi_ent *mi)
 	pthread_mutex_unlock(&m->lock);
 	if (!e && !mount_usable(m, mi->source, mi, why, sizeof(why))) {
 		fl_warn("volume %s: not adopting the mount at %s: %s; detached it", mi->source,
-			mi->point, why);
-		umount2(mi->point, MNT_DETACH);
+			mi->target, why);
+		umount2(mi->target, MNT_DETACH);
 		goto out;
 	}
 	pthread_mutex_lock(&m->lock);
@@ -1112,11 +1024,11 @@ static int adopt_cb(void *arg, const struct mi_ent *mi)
 		if (e) {
 			e->mounted = true;
 			snprintf(e->uuid, sizeof(e->uuid), "%s", base + 1);
-			snprintf(e->path, sizeof(e->path), "%s", mi->point);
+			snprintf(e->path, sizeof(e->path), "%s", mi->target);
 			persist(m, e, NULL, 0);
 			fl_notice(
 				"volume %s: adopted the mount at %s, which had no record: no user until Docker mounts it",
-				mi->source, mi->point);
+				mi->source, mi->target);
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -1191,7 +1103,7 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 			load_one(m, de->d_name);
 	}
 	closedir(d);
-	ret = mi_each(adopt_cb, m);
+	ret = fl_mountinfo_each(adopt_cb, m);
 	if (ret) {
 		fl_seterr(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(-ret));
 		goto out_err;

@@ -29,6 +29,7 @@
 
 #include "flocker/proto.h"
 #include "cluster/net/tls.h"
+#include "fs/util/fmt.h"
 #include "fs/volume/volume.h"
 
 #define CONNECT_TIMEOUT_MS 5000
@@ -262,12 +263,67 @@ static void io_why(SSL *ssl, int ret, char *why, size_t len)
  * may be tried (nothing reached the server's handlers: no connection, a TLS
  * refusal, or a read-only request).
  */
+/* Reads the answer until the server closes the connection, into *bufp
+ * (the caller frees it) and *lenp. */
+static int read_answer(SSL *ssl, const char *spec, char **bufp, size_t *lenp, char *why,
+		       size_t whylen, bool *next)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int ret = 0;
+
+	for (;;) {
+		int got;
+
+		if (len + 16384 + 1 > cap) {
+			char *nb;
+
+			if (cap >= RESP_MAX) {
+				snprintf(why, whylen, "%s: the answer is over %u bytes", spec,
+					 RESP_MAX);
+				ret = -E2BIG;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 65536;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				snprintf(why, whylen, "%s: out of memory", spec);
+				ret = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		ERR_clear_error();
+		errno = 0;
+		got = SSL_read(ssl, buf + len, 16384);
+		if (got <= 0) {
+			int e = SSL_get_error(ssl, got);
+			char t[256];
+
+			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && len > 0))
+				break;
+			io_why(ssl, got, t, sizeof(t));
+			if (strstr(t, "refused"))
+				*next = true; /* refused during the handshake: nothing ran */
+			snprintf(why, whylen, "%s: %s%s", spec,
+				 len ? "the connection broke during the answer: " : "", t);
+			ret = -EIO;
+			goto out;
+		}
+		len += (size_t)got;
+	}
+out:
+	*bufp = buf;
+	*lenp = len;
+	return ret;
+}
+
 static int request_one(SSL_CTX *ctx, const char *spec, const char *req, size_t reqlen,
 		       const char *text, bool idempotent, struct fl_http_resp *r, char *why,
 		       size_t whylen, bool *next)
 {
 	char *buf = NULL, cerr[512];
-	size_t len = 0, cap = 0;
+	size_t len = 0;
 	SSL *ssl = NULL;
 	int fd, ret, n;
 
@@ -315,46 +371,9 @@ static int request_one(SSL_CTX *ctx, const char *spec, const char *req, size_t r
 		goto out;
 	}
 	*next = idempotent;
-	for (;;) {
-		int got;
-
-		if (len + 16384 + 1 > cap) {
-			char *nb;
-
-			if (cap >= RESP_MAX) {
-				snprintf(why, whylen, "%s: the answer is over %u bytes", spec,
-					 RESP_MAX);
-				ret = -E2BIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				snprintf(why, whylen, "%s: out of memory", spec);
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		ERR_clear_error();
-		errno = 0;
-		got = SSL_read(ssl, buf + len, 16384);
-		if (got <= 0) {
-			int e = SSL_get_error(ssl, got);
-			char t[256];
-
-			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && len > 0))
-				break;
-			io_why(ssl, got, t, sizeof(t));
-			if (strstr(t, "refused"))
-				*next = true; /* refused during the handshake: nothing ran */
-			snprintf(why, whylen, "%s: %s%s", spec,
-				 len ? "the connection broke during the answer: " : "", t);
-			ret = -EIO;
-			goto out;
-		}
-		len += (size_t)got;
-	}
+	ret = read_answer(ssl, spec, &buf, &len, why, whylen, next);
+	if (ret)
+		goto out;
 	if (len == 0) {
 		snprintf(why, whylen, "%s: closed the connection without an answer", spec);
 		ret = -ECONNRESET;
@@ -567,36 +586,18 @@ static int resolve(struct cli *c, const char *ref, bool deleted, char id[37], ch
 
 static void fmt_size(json_t *v, char *buf, size_t len)
 {
-	static const char *const units[] = {"B", "K", "M", "G", "T", "P"};
-	double x;
-	int u = 0;
-
-	if (!json_is_integer(v)) {
+	if (!json_is_integer(v))
 		snprintf(buf, len, "unlimited");
-		return;
-	}
-	x = (double)json_integer_value(v);
-	while (x >= 1024 && u < 5) {
-		x /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%.0fB", x);
 	else
-		snprintf(buf, len, "%.1f%s", x, units[u]);
+		fl_fmt_size((uint64_t)json_integer_value(v), buf, len);
 }
 
 static void fmt_time(json_int_t t, char *buf, size_t len)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t <= 0) {
+	if (t <= 0)
 		snprintf(buf, len, "-");
-		return;
-	}
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		fl_fmt_time_utc((int64_t)t, buf, len);
 }
 
 static void print_json(json_t *j)
@@ -942,6 +943,70 @@ int fl_cluster_cmd_wanted(int argc, char **argv)
 	       cluster_volume_cmd(words[1]);
 }
 
+/* Where an option that takes an argument keeps it, or NULL. */
+static const char **opt_slot(struct cli *c, const char *a)
+{
+	if (!strcmp(a, "--control"))
+		return &c->controls;
+	if (!strcmp(a, "--certs"))
+		return &c->certs;
+	if (!strcmp(a, "--user"))
+		return &c->user;
+	if (!strcmp(a, "--size") || !strcmp(a, "-s"))
+		return &c->size;
+	if (!strcmp(a, "--node"))
+		return &c->node;
+	if (!strcmp(a, "--to"))
+		return &c->to;
+	if (!strcmp(a, "--as"))
+		return &c->as;
+	if (!strcmp(a, "--if-tag"))
+		return &c->if_tag;
+	if (!strcmp(a, "--expires"))
+		return &c->expires;
+	return NULL;
+}
+
+/* Runs the command words[0] words[1]: its exit code. */
+static int dispatch(struct cli *c, char *words[2])
+{
+	if (!strcmp(words[0], "node") && !strcmp(words[1], "list"))
+		return cmd_node_list(c);
+	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "create"))
+		return cmd_volume_create(c);
+	else if (!strcmp(words[0], "volume") &&
+		 (!strcmp(words[1], "list") || !strcmp(words[1], "ls")))
+		return cmd_volume_list(c);
+	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "move"))
+		return cmd_volume_move(c);
+	else if (!strcmp(words[0], "volume") &&
+		 (!strcmp(words[1], "remove") || !strcmp(words[1], "rm")))
+		return cmd_volume_remove(c);
+	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "restore"))
+		return cmd_volume_restore(c);
+	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "trash")) {
+		c->trash = true;
+		return cmd_volume_list(c);
+	} else if (!strcmp(words[0], "lease") &&
+		   (!strcmp(words[1], "list") || !strcmp(words[1], "ls")))
+		return cmd_lease_list(c);
+	else if (!strcmp(words[0], "lease") && !strcmp(words[1], "acquire"))
+		return cmd_lease_acquire(c);
+	else if (!strcmp(words[0], "lease") && !strcmp(words[1], "release"))
+		return cmd_lease_release(c);
+	else if (!strcmp(words[0], "volume") || !strcmp(words[0], "fsck")) {
+		fprintf(stderr,
+			"flockerctl: %s %s works straight on RADOS only: run it without --control "
+			"(and with FLOCKER_CONTROL unset)\n",
+			words[0], words[1]);
+		return 2;
+	} else {
+		fprintf(stderr, "flockerctl: unknown cluster command '%s %s'\n", words[0],
+			words[1]);
+		return 2;
+	}
+}
+
 int fl_cluster_cmd(int argc, char **argv)
 {
 	struct cli c = {0};
@@ -969,24 +1034,8 @@ int fl_cluster_cmd(int argc, char **argv)
 			c.json = true;
 		} else if (!strcmp(a, "--trash")) {
 			c.trash = true;
-		} else if (!strcmp(a, "--control")) {
-			slot = &c.controls;
-		} else if (!strcmp(a, "--certs")) {
-			slot = &c.certs;
-		} else if (!strcmp(a, "--user")) {
-			slot = &c.user;
-		} else if (!strcmp(a, "--size") || !strcmp(a, "-s")) {
-			slot = &c.size;
-		} else if (!strcmp(a, "--node")) {
-			slot = &c.node;
-		} else if (!strcmp(a, "--to")) {
-			slot = &c.to;
-		} else if (!strcmp(a, "--as")) {
-			slot = &c.as;
-		} else if (!strcmp(a, "--if-tag")) {
-			slot = &c.if_tag;
-		} else if (!strcmp(a, "--expires")) {
-			slot = &c.expires;
+		} else if ((slot = opt_slot(&c, a))) {
+			/* its argument below */
 		} else if (!strcmp(a, "--meta")) {
 			if (i + 1 >= argc || c.nmetas == 32) {
 				fprintf(stderr,
@@ -1046,41 +1095,7 @@ int fl_cluster_cmd(int argc, char **argv)
 	}
 	/* the answer's length is checked against Content-Length */
 	SSL_CTX_set_options(c.ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	if (!strcmp(words[0], "node") && !strcmp(words[1], "list"))
-		rc = cmd_node_list(&c);
-	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "create"))
-		rc = cmd_volume_create(&c);
-	else if (!strcmp(words[0], "volume") &&
-		 (!strcmp(words[1], "list") || !strcmp(words[1], "ls")))
-		rc = cmd_volume_list(&c);
-	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "move"))
-		rc = cmd_volume_move(&c);
-	else if (!strcmp(words[0], "volume") &&
-		 (!strcmp(words[1], "remove") || !strcmp(words[1], "rm")))
-		rc = cmd_volume_remove(&c);
-	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "restore"))
-		rc = cmd_volume_restore(&c);
-	else if (!strcmp(words[0], "volume") && !strcmp(words[1], "trash")) {
-		c.trash = true;
-		rc = cmd_volume_list(&c);
-	} else if (!strcmp(words[0], "lease") &&
-		   (!strcmp(words[1], "list") || !strcmp(words[1], "ls")))
-		rc = cmd_lease_list(&c);
-	else if (!strcmp(words[0], "lease") && !strcmp(words[1], "acquire"))
-		rc = cmd_lease_acquire(&c);
-	else if (!strcmp(words[0], "lease") && !strcmp(words[1], "release"))
-		rc = cmd_lease_release(&c);
-	else if (!strcmp(words[0], "volume") || !strcmp(words[0], "fsck")) {
-		fprintf(stderr,
-			"flockerctl: %s %s works straight on RADOS only: run it without --control "
-			"(and with FLOCKER_CONTROL unset)\n",
-			words[0], words[1]);
-		rc = 2;
-	} else {
-		fprintf(stderr, "flockerctl: unknown cluster command '%s %s'\n", words[0],
-			words[1]);
-		rc = 2;
-	}
+	rc = dispatch(&c, words);
 out:
 	SSL_CTX_free(c.ctx);
 	free(pos);

@@ -34,6 +34,7 @@
 #include "cluster/cli/client.h"
 #include "fs/core/core.h"
 #include "flocker/log.h"
+#include "fs/util/fmt.h"
 #include "fs/volume/fsck.h"
 #include "flocker/store.h"
 #include "fs/volume/trash.h"
@@ -153,31 +154,6 @@ static int usage_of(char **words, int nwords)
 	return nwords ? EXIT_USAGE : EXIT_OK;
 }
 
-static void fmt_size(uint64_t n, char *buf, size_t len)
-{
-	static const char *const units[] = {"B", "K", "M", "G", "T", "P"};
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 "B", n);
-	else
-		snprintf(buf, len, "%.1f%s", v, units[u]);
-}
-
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static struct fl_store *connect_or_die(struct ctl *c)
 {
 	char err[512] = "";
@@ -229,6 +205,20 @@ struct list_ctx {
 	int n;
 };
 
+/* Prints a listing's JSON array (--json; freed), or none when it listed
+ * nothing.  Returns the exit code, 0. */
+static int list_print(json_t *arr, int n, const char *none)
+{
+	if (arr) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(arr);
+	} else if (n == 0) {
+		printf("%s\n", none);
+	}
+	return 0;
+}
+
 static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 {
 	struct list_ctx *l = arg;
@@ -243,10 +233,10 @@ static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 		if (l->n == 0)
 			printf("%-32s %-36s %10s  %s\n", "NAME", "UUID", "SIZE", "CREATED");
 		if (r->size_limit)
-			fmt_size(r->size_limit, sz, sizeof(sz));
+			fl_fmt_size(r->size_limit, sz, sizeof(sz));
 		else
 			snprintf(sz, sizeof(sz), "unlimited");
-		fmt_time(r->created, when, sizeof(when));
+		fl_fmt_time_utc(r->created, when, sizeof(when));
 		printf("%-32s %-36s %10s  %s\n", name, r->uuid, sz, when);
 	}
 	l->n++;
@@ -265,14 +255,7 @@ static int cmd_list(struct ctl *c)
 		json_decref(l.arr);
 		return EXIT_FAILED;
 	}
-	if (l.arr) {
-		json_dumpf(l.arr, stdout, JSON_INDENT(2));
-		printf("\n");
-		json_decref(l.arr);
-	} else if (l.n == 0) {
-		printf("no volumes\n");
-	}
-	return 0;
+	return list_print(l.arr, l.n, "no volumes");
 }
 
 static int cmd_inspect(struct ctl *c)
@@ -324,11 +307,11 @@ static int cmd_inspect(struct ctl *c)
 		json_decref(o);
 	} else {
 		if (v->super.size_limit)
-			fmt_size(v->super.size_limit, sz, sizeof(sz));
+			fl_fmt_size(v->super.size_limit, sz, sizeof(sz));
 		else
 			snprintf(sz, sizeof(sz), "unlimited");
-		fmt_size(u, used, sizeof(used));
-		fmt_time(v->super.created, when, sizeof(when));
+		fl_fmt_size(u, used, sizeof(used));
+		fl_fmt_time_utc(v->super.created, when, sizeof(when));
 		printf("name:        %s\n", v->super.name);
 		printf("uuid:        %s\n", v->super.uuid);
 		printf("size limit:  %s\n", sz);
@@ -337,7 +320,7 @@ static int cmd_inspect(struct ctl *c)
 		printf("block size:  %u\n", v->super.block_size);
 		printf("created:     %s\n", when);
 		if (held > 0) {
-			fmt_time(h.since, since, sizeof(since));
+			fl_fmt_time_utc(h.since, since, sizeof(since));
 			printf("read-write:  host %s, pid %ld, since %s (%s)\n", h.host, h.pid,
 			       since, h.client);
 		} else {
@@ -552,11 +535,11 @@ static int trash_cb(void *arg, const struct fl_trash_entry *t)
 			printf("%-32s %-36s %10s  %-20s  %-20s  %s\n", "NAME", "UUID", "SIZE",
 			       "REMOVED", "PURGED AFTER", "BY");
 		if (t->reg.size_limit)
-			fmt_size(t->reg.size_limit, sz, sizeof(sz));
+			fl_fmt_size(t->reg.size_limit, sz, sizeof(sz));
 		else
 			snprintf(sz, sizeof(sz), "unlimited");
-		fmt_time(t->removed, removed, sizeof(removed));
-		fmt_time(t->purge_at, purge, sizeof(purge));
+		fl_fmt_time_utc(t->removed, removed, sizeof(removed));
+		fl_fmt_time_utc(t->purge_at, purge, sizeof(purge));
 		printf("%-32s %-36s %10s  %-20s  %-20s  %s%s%s\n", t->name, t->uuid, sz, removed,
 		       purge, t->host[0] ? t->host : "-", t->state ? ", " : "",
 		       t->state ? states[t->state] : "");
@@ -584,14 +567,7 @@ static int cmd_trash(struct ctl *c)
 		json_decref(l.arr);
 		return EXIT_FAILED;
 	}
-	if (l.arr) {
-		json_dumpf(l.arr, stdout, JSON_INDENT(2));
-		printf("\n");
-		json_decref(l.arr);
-	} else if (l.n == 0) {
-		printf("the trash is empty\n");
-	}
-	return 0;
+	return list_print(l.arr, l.n, "the trash is empty");
 }
 
 static int cmd_restore(struct ctl *c)
@@ -682,6 +658,64 @@ static const struct option run_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* The options of the commands straight on RADOS, into c: 0 or EXIT_USAGE. */
+static int parse_opts(int argc, char **argv, struct ctl *c)
+{
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hc:p:s:", run_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			c->help = true;
+			break;
+		case 'c':
+			c->ro.conf = optarg;
+			break;
+		case OPT_ID:
+			c->ro.id = optarg;
+			break;
+		case 'p':
+			c->ro.pool = optarg;
+			break;
+		case 's':
+			c->size = optarg;
+			break;
+		case OPT_BLOCK_SIZE:
+			c->block_size = optarg;
+			break;
+		case OPT_AS:
+			c->as = optarg;
+			break;
+		case OPT_TRASH:
+			c->trash = true;
+			break;
+		case OPT_EXPIRED:
+			c->expired = true;
+			break;
+		case OPT_REPAIR:
+			c->repair = true;
+			break;
+		case OPT_TAKEOVER:
+			c->takeover = true;
+			break;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case OPT_DEBUG:
+			fl_log_level = LOG_DEBUG;
+			break;
+		case ':':
+			fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
 static int run(int argc, char **argv, char **pos)
 {
 	struct ctl c = {0};
@@ -699,56 +733,9 @@ static int run(int argc, char **argv, char **pos)
 		return fl_ca_cmd(argc - 1, argv + 1);
 	if (fl_cluster_cmd_wanted(argc, argv))
 		return fl_cluster_cmd(argc, argv);
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hc:p:s:", run_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			c.help = true;
-			break;
-		case 'c':
-			c.ro.conf = optarg;
-			break;
-		case OPT_ID:
-			c.ro.id = optarg;
-			break;
-		case 'p':
-			c.ro.pool = optarg;
-			break;
-		case 's':
-			c.size = optarg;
-			break;
-		case OPT_BLOCK_SIZE:
-			c.block_size = optarg;
-			break;
-		case OPT_AS:
-			c.as = optarg;
-			break;
-		case OPT_TRASH:
-			c.trash = true;
-			break;
-		case OPT_EXPIRED:
-			c.expired = true;
-			break;
-		case OPT_REPAIR:
-			c.repair = true;
-			break;
-		case OPT_TAKEOVER:
-			c.takeover = true;
-			break;
-		case OPT_JSON:
-			c.json = true;
-			break;
-		case OPT_DEBUG:
-			fl_log_level = LOG_DEBUG;
-			break;
-		case ':':
-			fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
+	opt = parse_opts(argc, argv, &c);
+	if (opt)
+		return opt;
 	for (i = optind; i < argc; i++) {
 		if (nwords < 2)
 			words[nwords++] = argv[i];

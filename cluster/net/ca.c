@@ -252,6 +252,43 @@ static int control_sans(const char *const *sans, char *out, size_t len)
 	return pos < len ? 0 : -ENAMETOOLONG;
 }
 
+/* The name and uuid of a certificate to issue: 0 or -EINVAL with a message. */
+static int issue_check(const char *role, const char *name, const char *uuid, char *err,
+		       size_t errlen)
+{
+	if (!fl_cert_name_valid(name)) {
+		fl_seterr(
+			err, errlen,
+			"invalid %s name '%s': use 1 to 63 of [a-zA-Z0-9_.-], starting with a letter or digit",
+			role, name);
+		return -EINVAL;
+	}
+	if (uuid && !fl_uuid_valid(uuid)) {
+		fl_seterr(err, errlen, "invalid uuid '%s': use the lowercase 8-4-4-4-12 form",
+			  uuid);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The extensions of a leaf certificate signed by ca: nonzero on failure. */
+static int leaf_exts(X509 *x, X509 *ca, const char *eku, const char *san)
+{
+	int ret = add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE");
+
+	if (!ret)
+		ret = add_ext(x, ca, NID_key_usage, "critical,digitalSignature,keyAgreement");
+	if (!ret)
+		ret = add_ext(x, ca, NID_ext_key_usage, eku);
+	if (!ret)
+		ret = add_ext(x, ca, NID_subject_key_identifier, "hash");
+	if (!ret)
+		ret = add_ext(x, ca, NID_authority_key_identifier, "keyid:always");
+	if (!ret)
+		ret = add_ext(x, ca, NID_subject_alt_name, san);
+	return ret;
+}
+
 int fl_ca_issue(const char *dir, const char *role, const char *name, const char *uuid,
 		long not_before_s, long not_after_s, const char *const *sans, int force, char *err,
 		size_t errlen)
@@ -267,18 +304,9 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 		fl_seterr(err, errlen, "unknown certificate role '%s'", role);
 		return -EINVAL;
 	}
-	if (!fl_cert_name_valid(name)) {
-		fl_seterr(
-			err, errlen,
-			"invalid %s name '%s': use 1 to 63 of [a-zA-Z0-9_.-], starting with a letter or digit",
-			role, name);
-		return -EINVAL;
-	}
-	if (uuid && !fl_uuid_valid(uuid)) {
-		fl_seterr(err, errlen, "invalid uuid '%s': use the lowercase 8-4-4-4-12 form",
-			  uuid);
-		return -EINVAL;
-	}
+	ret = issue_check(role, name, uuid, err, errlen);
+	if (ret)
+		return ret;
 	if (control)
 		snprintf(base, sizeof(base), "control");
 	else
@@ -326,19 +354,9 @@ int fl_ca_issue(const char *dir, const char *role, const char *name, const char 
 	} else {
 		snprintf(san, sizeof(san), "URI:urn:flocker:user:%s", name);
 	}
-	ret = add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE");
-	if (!ret)
-		ret = add_ext(x, ca, NID_key_usage, "critical,digitalSignature,keyAgreement");
-	if (!ret)
-		ret = add_ext(x, ca, NID_ext_key_usage,
-			      control ? "serverAuth"
-				      : (node ? "clientAuth,serverAuth" : "clientAuth"));
-	if (!ret)
-		ret = add_ext(x, ca, NID_subject_key_identifier, "hash");
-	if (!ret)
-		ret = add_ext(x, ca, NID_authority_key_identifier, "keyid:always");
-	if (!ret)
-		ret = add_ext(x, ca, NID_subject_alt_name, san);
+	ret = leaf_exts(x, ca,
+			control ? "serverAuth" : (node ? "clientAuth,serverAuth" : "clientAuth"),
+			san);
 	if (ret) {
 		ret = -EIO;
 		goto out_ssl;
@@ -428,104 +446,122 @@ static void ca_usage(FILE *f)
 		"Copy ca.crt with each node's or user's pair to that host: never ca.key.\n");
 }
 
-int fl_ca_cmd(int argc, char **argv)
+/* The words of "flockerctl ca". */
+struct ca_args {
+	const char *pos[3];
+	const char *dir, *uuid;
+	const char *sans[17];
+	long days;
+	int npos, nsans, force;
+};
+
+/* Parses "flockerctl ca" arguments into a: -1 to go on, else the exit code. */
+static int ca_parse(int argc, char **argv, struct ca_args *a)
 {
-	const char *pos[3] = {NULL, NULL, NULL};
-	const char *dir = NULL, *uuid = NULL;
-	const char *sans[17] = {NULL};
-	char err[1024] = "";
-	long days = 0;
-	int npos = 0, nsans = 0, force = 0, i, ret;
+	int i;
 
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *w = argv[i];
 
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		if (!strcmp(w, "-h") || !strcmp(w, "--help")) {
 			ca_usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "--force")) {
-			force = 1;
-		} else if (!strcmp(a, "--dir") || !strcmp(a, "--uuid") || !strcmp(a, "--days") ||
-			   !strcmp(a, "--san")) {
+		} else if (!strcmp(w, "--force")) {
+			a->force = 1;
+		} else if (!strcmp(w, "--dir") || !strcmp(w, "--uuid") || !strcmp(w, "--days") ||
+			   !strcmp(w, "--san")) {
 			char *end;
 
 			if (i + 1 >= argc) {
-				fprintf(stderr, "flockerctl: %s needs an argument\n", a);
+				fprintf(stderr, "flockerctl: %s needs an argument\n", w);
 				return 2;
 			}
-			if (!strcmp(a, "--dir")) {
-				dir = argv[++i];
-			} else if (!strcmp(a, "--uuid")) {
-				uuid = argv[++i];
-			} else if (!strcmp(a, "--san")) {
-				if (nsans == 16) {
+			if (!strcmp(w, "--dir")) {
+				a->dir = argv[++i];
+			} else if (!strcmp(w, "--uuid")) {
+				a->uuid = argv[++i];
+			} else if (!strcmp(w, "--san")) {
+				if (a->nsans == 16) {
 					fprintf(stderr, "flockerctl: too many --san names\n");
 					return 2;
 				}
-				sans[nsans++] = argv[++i];
+				a->sans[a->nsans++] = argv[++i];
 			} else {
 				errno = 0;
-				days = strtol(argv[++i], &end, 10);
-				if (errno || *end || days <= 0 || days > 36500) {
+				a->days = strtol(argv[++i], &end, 10);
+				if (errno || *end || a->days <= 0 || a->days > 36500) {
 					fprintf(stderr, "flockerctl: invalid --days '%s'\n",
 						argv[i]);
 					return 2;
 				}
 			}
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "flockerctl: unknown option %s\n", a);
+		} else if (w[0] == '-' && w[1]) {
+			fprintf(stderr, "flockerctl: unknown option %s\n", w);
 			return 2;
-		} else if (npos < 3) {
-			pos[npos++] = a;
+		} else if (a->npos < 3) {
+			a->pos[a->npos++] = w;
 		} else {
 			ca_usage(stderr);
 			return 2;
 		}
 	}
-	if (npos == 0) {
+	if (a->npos == 0) {
 		ca_usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+int fl_ca_cmd(int argc, char **argv)
+{
+	struct ca_args a = {.npos = 0};
+	const char *const *pos = a.pos;
+	char err[1024] = "";
+	int ret;
+
+	ret = ca_parse(argc, argv, &a);
+	if (ret >= 0)
+		return ret;
 	if (!strcmp(pos[0], "init")) {
-		if (npos == 2)
-			dir = pos[1];
-		if (!dir || npos > 2) {
+		if (a.npos == 2)
+			a.dir = pos[1];
+		if (!a.dir || a.npos > 2) {
 			ca_usage(stderr);
 			return 2;
 		}
-		ret = fl_ca_init(dir, days, err, sizeof(err));
+		ret = fl_ca_init(a.dir, a.days, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "flockerctl: %s\n", err);
 			return 1;
 		}
 		printf("created the cluster CA in %s (ca.crt, ca.key) and the control service's "
 		       "certificate (control.crt, control.key)\n",
-		       dir);
+		       a.dir);
 		return 0;
 	}
 	if (!strcmp(pos[0], "node") || !strcmp(pos[0], "user") || !strcmp(pos[0], "control")) {
 		int ctl = !strcmp(pos[0], "control");
 		const char *name = ctl ? "control" : pos[1];
 
-		if (!dir || (!ctl && npos != 2) || (ctl && npos != 1)) {
+		if (!a.dir || (!ctl && a.npos != 2) || (ctl && a.npos != 1)) {
 			ca_usage(stderr);
 			return 2;
 		}
-		if (uuid && strcmp(pos[0], "node")) {
+		if (a.uuid && strcmp(pos[0], "node")) {
 			fprintf(stderr, "flockerctl: --uuid is for node certificates\n");
 			return 2;
 		}
-		ret = fl_ca_issue(dir, pos[0], name, uuid, -60,
-				  (days ? days : FL_CERT_DEFAULT_DAYS) * 86400L, sans, force, err,
-				  sizeof(err));
+		ret = fl_ca_issue(a.dir, pos[0], name, a.uuid, -60,
+				  (a.days ? a.days : FL_CERT_DEFAULT_DAYS) * 86400L, a.sans,
+				  a.force, err, sizeof(err));
 		if (ret) {
 			fprintf(stderr, "flockerctl: %s\n", err);
 			return 1;
 		}
 		if (ctl)
-			printf("created %s/control.crt and control.key\n", dir);
+			printf("created %s/control.crt and control.key\n", a.dir);
 		else
-			printf("created %s/%s-%s.crt and %s-%s.key\n", dir, pos[0], name, pos[0],
+			printf("created %s/%s-%s.crt and %s-%s.key\n", a.dir, pos[0], name, pos[0],
 			       name);
 		return 0;
 	}

@@ -59,6 +59,52 @@ struct hdr {
 	bool b;
 };
 
+/* A header whose length, count or value is in the w bytes after its tag. */
+static int read_sized(struct cur *c, struct hdr *h, enum hkind kind, size_t w)
+{
+	const unsigned char *q;
+	int ret;
+
+	ret = take(c, w, &q);
+	if (ret)
+		return ret;
+	h->kind = kind;
+	h->n = be(q, w);
+	return 0;
+}
+
+/* The tags that hold their value or length in the tag byte itself: 1 if t
+ * is one of them (h set), else 0. */
+static int read_fixed(unsigned char t, struct hdr *h)
+{
+	if (t <= 0x7f) {
+		h->kind = H_UINT;
+		h->n = t;
+	} else if (t >= 0xe0) {
+		h->kind = H_INT;
+		h->n = (uint64_t)(int64_t)(int8_t)t;
+	} else if (t <= 0x8f) {
+		h->kind = H_MAP;
+		h->n = t & 0x0f;
+	} else if (t <= 0x9f) {
+		h->kind = H_ARRAY;
+		h->n = t & 0x0f;
+	} else if (t <= 0xbf) {
+		h->kind = H_STR;
+		h->n = t & 0x1f;
+	} else if (t == 0xc0) {
+		h->kind = H_NIL;
+		h->n = 0;
+	} else if (t == 0xc2 || t == 0xc3) {
+		h->kind = H_BOOL;
+		h->b = t == 0xc3;
+		h->n = 0;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 static int read_hdr(struct cur *c, struct hdr *h)
 {
 	const unsigned char *q;
@@ -70,123 +116,49 @@ static int read_hdr(struct cur *c, struct hdr *h)
 		return ret;
 	t = q[0];
 	h->b = false;
-	if (t <= 0x7f) {
-		h->kind = H_UINT;
-		h->n = t;
+	if (read_fixed(t, h))
 		return 0;
-	}
-	if (t >= 0xe0) {
-		h->kind = H_INT;
-		h->n = (uint64_t)(int64_t)(int8_t)t;
-		return 0;
-	}
-	if (t >= 0x80 && t <= 0x8f) {
-		h->kind = H_MAP;
-		h->n = t & 0x0f;
-		return 0;
-	}
-	if (t >= 0x90 && t <= 0x9f) {
-		h->kind = H_ARRAY;
-		h->n = t & 0x0f;
-		return 0;
-	}
-	if (t >= 0xa0 && t <= 0xbf) {
-		h->kind = H_STR;
-		h->n = t & 0x1f;
-		return 0;
-	}
 	switch (t) {
-	case 0xc0:
-		h->kind = H_NIL;
-		h->n = 0;
-		return 0;
-	case 0xc2:
-	case 0xc3:
-		h->kind = H_BOOL;
-		h->b = t == 0xc3;
-		h->n = 0;
-		return 0;
 	case 0xc4:
 	case 0xc5:
-	case 0xc6: {
-		size_t w = (size_t)1 << (t - 0xc4);
-
-		ret = take(c, w, &q);
-		if (ret)
-			return ret;
-		h->kind = H_BIN;
-		h->n = be(q, w);
-		return 0;
-	}
+	case 0xc6:
+		return read_sized(c, h, H_BIN, (size_t)1 << (t - 0xc4));
 	case 0xca:
 	case 0xcb:
-		ret = take(c, t == 0xca ? 4 : 8, &q);
-		if (ret)
-			return ret;
-		h->kind = t == 0xca ? H_F32 : H_F64;
-		h->n = be(q, t == 0xca ? 4 : 8);
-		return 0;
+		return read_sized(c, h, t == 0xca ? H_F32 : H_F64, t == 0xca ? 4 : 8);
 	case 0xcc:
 	case 0xcd:
 	case 0xce:
-	case 0xcf: {
-		size_t w = (size_t)1 << (t - 0xcc);
-
-		ret = take(c, w, &q);
-		if (ret)
-			return ret;
-		h->kind = H_UINT;
-		h->n = be(q, w);
-		return 0;
-	}
+	case 0xcf:
+		return read_sized(c, h, H_UINT, (size_t)1 << (t - 0xcc));
 	case 0xd0:
 	case 0xd1:
 	case 0xd2:
 	case 0xd3: {
 		size_t w = (size_t)1 << (t - 0xd0);
 		uint64_t raw;
-		int64_t v;
 
-		ret = take(c, w, &q);
+		ret = read_sized(c, h, H_UINT, w);
 		if (ret)
 			return ret;
-		raw = be(q, w);
+		raw = h->n;
 		/* sign-extend from w bytes */
 		if (w < 8 && (raw >> (w * 8 - 1)) & 1)
 			raw |= ~(uint64_t)0 << (w * 8);
-		v = (int64_t)raw;
-		h->kind = v < 0 ? H_INT : H_UINT;
+		h->kind = (int64_t)raw < 0 ? H_INT : H_UINT;
 		h->n = raw;
 		return 0;
 	}
 	case 0xd9:
 	case 0xda:
-	case 0xdb: {
-		size_t w = (size_t)1 << (t - 0xd9);
-
-		ret = take(c, w, &q);
-		if (ret)
-			return ret;
-		h->kind = H_STR;
-		h->n = be(q, w);
-		return 0;
-	}
+	case 0xdb:
+		return read_sized(c, h, H_STR, (size_t)1 << (t - 0xd9));
 	case 0xdc:
 	case 0xdd:
-		ret = take(c, t == 0xdc ? 2 : 4, &q);
-		if (ret)
-			return ret;
-		h->kind = H_ARRAY;
-		h->n = be(q, t == 0xdc ? 2 : 4);
-		return 0;
+		return read_sized(c, h, H_ARRAY, t == 0xdc ? 2 : 4);
 	case 0xde:
 	case 0xdf:
-		ret = take(c, t == 0xde ? 2 : 4, &q);
-		if (ret)
-			return ret;
-		h->kind = H_MAP;
-		h->n = be(q, t == 0xde ? 2 : 4);
-		return 0;
+		return read_sized(c, h, H_MAP, t == 0xde ? 2 : 4);
 	default:
 		/* 0xc1 (never used), ext and fixext */
 		return -EBADMSG;

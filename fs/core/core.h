@@ -12,6 +12,18 @@
  * Every int function returns 0 or a negative errno; ssize_t ones a count or
  * a negative errno.  Functions that "take a lookup reference" add one to the
  * inode's kernel lookup count, dropped by fl_core_forget.
+ *
+ * Threads: between fl_core_mount and fl_core_unmount (or fl_core_abandon)
+ * every other function may be called from any number of threads at once.
+ * One mutex per filesystem (core->lock) guards the whole in-memory state;
+ * each call takes it.  It is dropped while a call waits for a journal
+ * commit, for data objects (write-back, read, readahead, truncate, hole
+ * punching), or for a directory that lookup, opendir or readdir loads; inode-table shards, and
+ * directories loaded for a change, are read with it held.  Two threads of the core's own run beside
+ * the callers: the commit thread (group commit, checkpoints, the purge of unlinked inodes) and the
+ * flusher (write-back of dirty data).  fl_core_mount, fl_core_unmount and fl_core_abandon must not
+ * run at the same time as any other call on the same core.  The readdir
+ * callback runs with the lock held: it must not call back into the core.
  */
 #ifndef FLOCKER_CORE_H
 #define FLOCKER_CORE_H

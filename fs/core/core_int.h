@@ -298,9 +298,9 @@ int fl_data_start(struct fl_core *c);
 void fl_data_stop(struct fl_core *c);
 int64_t fl_now_ms(void);
 
-/* dir.c: loads ip's directory (with the lock, which it may drop). */
+/* dir.c: ip's directory, loaded if need be (with the lock held throughout). */
 int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out);
-/* Loads directory ino without the lock held, if it is not loaded yet. */
+/* Loads directory ino, if it is not loaded yet, with the lock dropped meanwhile. */
 void fl_dir_prefetch(struct fl_core *c, uint64_t ino);
 
 /* purge.c */

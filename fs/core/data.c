@@ -586,41 +586,31 @@ static int txn_room(struct fl_core *c, struct fl_txn *t, uint32_t need, uint64_t
 	return ret;
 }
 
-/* With datasync, an inode's record is journaled only when this write-back
- * raised its journaled size; otherwise it stays on the dirty list with its
- * times (and orphan mark) for the flusher's next round. */
-static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid,
-		      bool datasync)
+/* One write-back of several files: what it took and what it sends. */
+struct wb {
+	struct fl_inode **ips;
+	size_t n;
+	uint64_t *target; /* the size each file had when its data was taken */
+	uint64_t *ojsize; /* its journaled size then */
+	struct wb_op *ops;
+	size_t nops, capops;
+	uint64_t moved; /* buffer capacity taken off the dirty lists */
+};
+
+/* Data past the recorded size: put those files on the orphan list first,
+ * so that a crash before their size is journaled trims what was written.
+ * A file without the mark whose last record (a size raised by truncate or
+ * fallocate, its unlink) is not durable yet waits for that record: data
+ * below its new size but past the durable one would otherwise outlive a
+ * crash with nothing to trim it.  Waiting drops the lock and writers may
+ * add data meanwhile, so look again until nothing needs a wait. */
+static int flush_mark(struct fl_core *c, struct fl_inode **ips, size_t n)
 {
 	struct fl_txn t = {.n = 0};
-	struct wb_op *ops = NULL;
-	uint64_t *target = NULL, *ojsize = NULL, moved = 0, mtid = 0;
-	size_t nops = 0, capops = 0, i, k;
+	uint64_t mtid = 0;
+	size_t i;
 	int ret = 0;
 
-	if (c->error)
-		return -EIO;
-	target = calloc(n ? n : 1, sizeof(*target));
-	ojsize = calloc(n ? n : 1, sizeof(*ojsize));
-	if (!target || !ojsize) {
-		free(target);
-		free(ojsize);
-		return -ENOMEM;
-	}
-	/* ours: others wait for these inodes' flush to end */
-	for (i = 0, k = 0; i < n; i++)
-		if (!ips[i]->flushing) {
-			ips[i]->flushing = true;
-			ips[k++] = ips[i];
-		}
-	n = k;
-	/* Data past the recorded size: put those files on the orphan list first,
-	 * so that a crash before their size is journaled trims what was written.
-	 * A file without the mark whose last record (a size raised by truncate or
-	 * fallocate, its unlink) is not durable yet waits for that record: data
-	 * below its new size but past the durable one would otherwise outlive a
-	 * crash with nothing to trim it.  Waiting drops the lock and writers may
-	 * add data meanwhile, so look again until nothing needs a wait. */
 	for (;;) {
 		bool need_wait = false;
 
@@ -659,94 +649,112 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 		if (ret)
 			break;
 	}
-	if (ret)
-		goto out_unflag;
-	/* take every dirty extent of every file as it is now */
-	for (i = 0; i < n; i++) {
-		struct fl_inode *ip = ips[i];
+	return ret;
+}
+
+/* Moves block b's dirty extents to its flying list and describes them in o. */
+static int flush_take_block(struct fl_inode *ip, struct fl_dblock *b, struct wb_op *o,
+			    uint64_t *moved)
+{
+	struct fl_extent *e;
+	size_t k;
+
+	memset(o, 0, sizeof(*o));
+	for (e = b->dirty; e; e = e->next)
+		o->n++;
+	o->offs = malloc(o->n * sizeof(*o->offs));
+	o->bufs = malloc(o->n * sizeof(*o->bufs));
+	o->lens = malloc(o->n * sizeof(*o->lens));
+	if (!o->offs || !o->bufs || !o->lens)
+		goto out_nomem;
+	if (!fl_bmap_has(&ip->r, b->index)) {
+		/* the object may exist from now on: the map names it */
+		fl_map_save(ip);
+		if (fl_bmap_add(&ip->r, b->index))
+			goto out_nomem;
+		ip->map_dirty = true;
+	}
+	b->flying = b->dirty;
+	b->dirty = NULL;
+	for (e = b->flying, k = 0; e; e = e->next, k++) {
+		o->offs[k] = e->off;
+		o->bufs[k] = e->data;
+		o->lens[k] = e->len;
+		*moved += e->cap;
+	}
+	fl_oid_data(o->oid, ip->r.ino, b->index);
+	return 0;
+out_nomem:
+	free(o->offs);
+	free(o->bufs);
+	free(o->lens);
+	return -ENOMEM;
+}
+
+/* Takes every dirty extent of every file as it is now. */
+static int flush_take(struct fl_core *c, struct wb *w, bool datasync)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < w->n; i++) {
+		struct fl_inode *ip = w->ips[i];
 		struct fl_dblock *b;
 
-		target[i] = ip->r.size;
-		ojsize[i] = ip->jsize;
+		w->target[i] = ip->r.size;
+		w->ojsize[i] = ip->jsize;
 		for (b = ip->blocks; b; b = b->next) {
-			struct fl_extent *e;
-			struct wb_op *o;
-
 			if (!b->dirty)
 				continue;
-			if (nops == capops) {
-				size_t ncap = capops ? capops * 2 : 64;
-				struct wb_op *no = realloc(ops, ncap * sizeof(*no));
+			if (w->nops == w->capops) {
+				size_t ncap = w->capops ? w->capops * 2 : 64;
+				struct wb_op *no = realloc(w->ops, ncap * sizeof(*no));
 
 				if (!no) {
-					ret = -ENOMEM;
-					untake(c, ips, i + 1);
-					goto out_unflag;
+					untake(c, w->ips, i + 1);
+					return -ENOMEM;
 				}
-				ops = no;
-				capops = ncap;
+				w->ops = no;
+				w->capops = ncap;
 			}
-			o = &ops[nops];
-			memset(o, 0, sizeof(*o));
-			for (e = b->dirty; e; e = e->next)
-				o->n++;
-			o->offs = malloc(o->n * sizeof(*o->offs));
-			o->bufs = malloc(o->n * sizeof(*o->bufs));
-			o->lens = malloc(o->n * sizeof(*o->lens));
-			if (!o->offs || !o->bufs || !o->lens) {
-				free(o->offs);
-				free(o->bufs);
-				free(o->lens);
-				ret = -ENOMEM;
-				untake(c, ips, i + 1);
-				goto out_unflag;
+			ret = flush_take_block(ip, b, &w->ops[w->nops], &w->moved);
+			if (ret) {
+				untake(c, w->ips, i + 1);
+				return ret;
 			}
-			if (!fl_bmap_has(&ip->r, b->index)) {
-				/* the object may exist from now on: the map names it */
-				fl_map_save(ip);
-				if (fl_bmap_add(&ip->r, b->index)) {
-					free(o->offs);
-					free(o->bufs);
-					free(o->lens);
-					ret = -ENOMEM;
-					untake(c, ips, i + 1);
-					goto out_unflag;
-				}
-				ip->map_dirty = true;
-			}
-			nops++;
-			b->flying = b->dirty;
-			b->dirty = NULL;
-			for (e = b->flying, k = 0; e; e = e->next, k++) {
-				o->offs[k] = e->off;
-				o->bufs[k] = e->data;
-				o->lens[k] = e->len;
-				moved += e->cap;
-			}
-			fl_oid_data(o->oid, ip->r.ino, b->index);
+			w->nops++;
 		}
 		ip->dirty_bytes = 0;
 		if (!datasync)
 			dlist_remove(c, ip); /* datasync: stays, for its times */
 		fl_core_reaccount(c, ip);
 	}
-	/* send and wait without the lock: librados copies every buffer */
+	return 0;
+}
+
+/* Sends what flush_take took and waits (without the lock: librados copies
+ * every buffer), then frees the flying extents and takes the new sizes. */
+static int flush_send(struct fl_core *c, struct wb *w)
+{
+	size_t i, k;
+	int ret = 0;
+
 	pthread_mutex_unlock(&c->lock);
-	if (nops) {
+	if (w->nops) {
 		struct fl_batch *batch = fl_batch_new(c->st);
 
 		if (!batch) {
 			ret = -ENOMEM;
 		} else {
-			for (k = 0; k < nops; k++)
-				batch->ops->writev(batch, ops[k].oid, ops[k].offs, ops[k].bufs,
-						   ops[k].lens, ops[k].n);
+			for (k = 0; k < w->nops; k++)
+				batch->ops->writev(batch, w->ops[k].oid, w->ops[k].offs,
+						   w->ops[k].bufs, w->ops[k].lens, w->ops[k].n);
 			ret = fl_batch_wait(batch);
 		}
 	}
 	pthread_mutex_lock(&c->lock);
-	for (i = 0; i < n; i++) {
-		struct fl_inode *ip = ips[i];
+	for (i = 0; i < w->n; i++) {
+		struct fl_inode *ip = w->ips[i];
 		struct fl_dblock *b, **pp;
 
 		for (pp = &ip->blocks; *pp;) {
@@ -764,11 +772,11 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 		if (ret) {
 			fl_werr_set(c, ip, ret);
 		} else {
-			uint64_t nj = target[i] < ip->r.size ? target[i] : ip->r.size;
+			uint64_t nj = w->target[i] < ip->r.size ? w->target[i] : ip->r.size;
 
 			fl_debug("inode %" PRIu64 ": data written back up to %" PRIu64
 				 " (size %" PRIu64 ", journaled %" PRIu64 ")",
-				 ip->r.ino, target[i], ip->r.size, ip->jsize);
+				 ip->r.ino, w->target[i], ip->r.size, ip->jsize);
 			if (nj > ip->jsize) {
 				/* a new size to journal, even if an earlier write-back
 				 * already journaled "changed by writes" with an older one */
@@ -777,24 +785,32 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 			}
 		}
 	}
-	dirty_sub(c, moved);
+	dirty_sub(c, w->moved);
 	if (ret) {
-		fl_err("cannot write back data of %zu files: %s", n, strerror(-ret));
+		fl_err("cannot write back data of %zu files: %s", w->n, strerror(-ret));
 		if (ret == -ESHUTDOWN) { /* Ceph's EBLOCKLISTED */
 			fl_err("this client was fenced off the cluster: the volume goes read-only");
 			c->error = -EIO;
 			ret = -EIO; /* what the program sees, as for every later call */
 		}
-		goto out_unflag;
 	}
-	/* the sizes the data now backs, and the orphan marks that can go */
-	for (i = 0; i < n && !ret; i++) {
-		struct fl_inode *ip = ips[i];
+	return ret;
+}
+
+/* Journals the sizes the data now backs, and the orphan marks that can go. */
+static int flush_journal(struct fl_core *c, const struct wb *w, bool datasync, uint64_t *tid)
+{
+	struct fl_txn t = {.n = 0};
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < w->n && !ret; i++) {
+		struct fl_inode *ip = w->ips[i];
 		bool put = ip->attr_dirty || ip->jsize != ip->r.size || ip->map_dirty;
 		bool unmark = ip->trim_mark && !ip->scan_trim && !ip->nopen && ip->r.nlink &&
 			      ip->jsize == ip->r.size && !dirty_end(ip, c->bsize);
 
-		if (datasync && ip->jsize <= ojsize[i])
+		if (datasync && ip->jsize <= w->ojsize[i])
 			continue; /* the size it had still covers the data */
 		ret = txn_room(c, &t, (uint32_t)put + (uint32_t)unmark, tid);
 		if (ret)
@@ -812,18 +828,53 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 	}
 	if (!ret && t.n)
 		ret = fl_txn_commit(c, &t, tid);
-out_unflag:
-	for (i = 0; i < n; i++)
+	return ret;
+}
+
+/* With datasync, an inode's record is journaled only when this write-back
+ * raised its journaled size; otherwise it stays on the dirty list with its
+ * times (and orphan mark) for the flusher's next round. */
+static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64_t *tid,
+		      bool datasync)
+{
+	struct wb w = {.ips = ips};
+	size_t i, k;
+	int ret;
+
+	if (c->error)
+		return -EIO;
+	w.target = calloc(n ? n : 1, sizeof(*w.target));
+	w.ojsize = calloc(n ? n : 1, sizeof(*w.ojsize));
+	if (!w.target || !w.ojsize) {
+		free(w.target);
+		free(w.ojsize);
+		return -ENOMEM;
+	}
+	/* ours: others wait for these inodes' flush to end */
+	for (i = 0, k = 0; i < n; i++)
+		if (!ips[i]->flushing) {
+			ips[i]->flushing = true;
+			ips[k++] = ips[i];
+		}
+	w.n = k;
+	ret = flush_mark(c, ips, w.n);
+	if (!ret)
+		ret = flush_take(c, &w, datasync);
+	if (!ret)
+		ret = flush_send(c, &w);
+	if (!ret)
+		ret = flush_journal(c, &w, datasync, tid);
+	for (i = 0; i < w.n; i++)
 		ips[i]->flushing = false;
 	pthread_cond_broadcast(&c->cond);
-	for (k = 0; k < nops; k++) {
-		free(ops[k].offs);
-		free(ops[k].bufs);
-		free(ops[k].lens);
+	for (k = 0; k < w.nops; k++) {
+		free(w.ops[k].offs);
+		free(w.ops[k].bufs);
+		free(w.ops[k].lens);
 	}
-	free(ops);
-	free(target);
-	free(ojsize);
+	free(w.ops);
+	free(w.target);
+	free(w.ojsize);
 	return ret;
 }
 

@@ -384,10 +384,87 @@ static int enc_inode(const struct fl_inode *ip, struct fl_buf *b)
 }
 
 /* Snapshot of everything changed since the last checkpoint; under c->lock. */
+/* The changed entries of one directory (sorted; each name once); frees the
+ * list of changed names. */
+static int plan_dir(struct ck_plan *p, struct fl_inode *dip, struct fl_buf *b)
+{
+	struct fl_dir *d = dip->dir;
+	char oid[FL_OID_LEN];
+	struct ck_obj *o;
+	size_t k;
+	int ret = 0;
+
+	d->ck_listed = false;
+	if (dip->deleted || dip->r.nlink == 0)
+		goto out;
+	fl_oid_dir(oid, dip->r.ino);
+	o = plan_obj(p, oid);
+	if (!o) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (d->nck)
+		qsort(d->ck_names, d->nck, sizeof(char *), cmp_str);
+	for (k = 0; k < d->nck && !ret; k++) {
+		struct fl_dentry *de;
+
+		if (k && !strcmp(d->ck_names[k], d->ck_names[k - 1]))
+			continue;
+		de = fl_dir_find(d, d->ck_names[k]);
+		if (de && de->ino == 0)
+			continue; /* a corrupt entry stays as it is on disk */
+		if (de) {
+			struct fl_dirent_rec r = {de->ino, de->type};
+
+			fl_buf_reset(b);
+			ret = fl_dirent_encode(&r, b);
+			if (!ret)
+				ret = obj_set(o, de->name, b);
+		} else {
+			ret = obj_rm(o, d->ck_names[k]);
+		}
+	}
+out:
+	for (k = 0; k < d->nck; k++)
+		free(d->ck_names[k]);
+	d->nck = 0;
+	return ret;
+}
+
+/* The orphan list: the present state of every inode named since the last
+ * checkpoint. */
+static int plan_orphans(struct fl_core *c, struct ck_plan *p, struct fl_buf *b)
+{
+	struct ck_obj *o = plan_obj(p, FL_OID_ORPHAN);
+	char key[17];
+	size_t i;
+	int ret = 0;
+
+	if (!o)
+		ret = -ENOMEM;
+	if (c->n_orph_add)
+		qsort(c->ck_orph_add, c->n_orph_add, sizeof(uint64_t), cmp_u64);
+	for (i = 0; o && i < c->n_orph_add && !ret; i++) {
+		struct fl_inode *oip = fl_ino_find(c, c->ck_orph_add[i]);
+
+		if (i && c->ck_orph_add[i] == c->ck_orph_add[i - 1])
+			continue;
+		fl_ino_key(key, c->ck_orph_add[i]);
+		if (oip && !oip->deleted && (oip->r.nlink == 0 || oip->trim_mark)) {
+			fl_buf_reset(b);
+			ret = fl_buf_append(b, "-", 1);
+			ret = ret ? ret : obj_set(o, key, b);
+		} else {
+			ret = obj_rm(o, key);
+		}
+	}
+	return ret;
+}
+
 static int plan_build(struct fl_core *c, struct ck_plan *p)
 {
 	struct fl_inode **arr = NULL, *ip, *next;
-	size_t n = 0, i, k;
+	size_t n = 0, i;
 	char oid[FL_OID_LEN], key[17];
 	struct fl_buf b;
 	int ret = 0;
@@ -428,70 +505,12 @@ static int plan_build(struct fl_core *c, struct ck_plan *p)
 		}
 	}
 	/* directories */
-	for (i = 0; i < c->nck_dirs && !ret; i++) {
-		struct fl_inode *dip = c->ck_dirs[i];
-		struct fl_dir *d = dip->dir;
-		struct ck_obj *o;
-
-		d->ck_listed = false;
-		if (dip->deleted || dip->r.nlink == 0)
-			goto dir_done;
-		fl_oid_dir(oid, dip->r.ino);
-		o = plan_obj(p, oid);
-		if (!o) {
-			ret = -ENOMEM;
-			goto dir_done;
-		}
-		if (d->nck)
-			qsort(d->ck_names, d->nck, sizeof(char *), cmp_str);
-		for (k = 0; k < d->nck && !ret; k++) {
-			struct fl_dentry *de;
-
-			if (k && !strcmp(d->ck_names[k], d->ck_names[k - 1]))
-				continue;
-			de = fl_dir_find(d, d->ck_names[k]);
-			if (de && de->ino == 0)
-				continue; /* a corrupt entry stays as it is on disk */
-			if (de) {
-				struct fl_dirent_rec r = {de->ino, de->type};
-
-				fl_buf_reset(&b);
-				ret = fl_dirent_encode(&r, &b);
-				if (!ret)
-					ret = obj_set(o, de->name, &b);
-			} else {
-				ret = obj_rm(o, d->ck_names[k]);
-			}
-		}
-	dir_done:
-		for (k = 0; k < d->nck; k++)
-			free(d->ck_names[k]);
-		d->nck = 0;
-	}
+	for (i = 0; i < c->nck_dirs && !ret; i++)
+		ret = plan_dir(p, c->ck_dirs[i], &b);
 	c->nck_dirs = 0;
 	/* orphans: the present state of every inode named since the last checkpoint */
-	if (!ret && c->n_orph_add) {
-		struct ck_obj *o = plan_obj(p, FL_OID_ORPHAN);
-
-		if (!o)
-			ret = -ENOMEM;
-		if (c->n_orph_add)
-			qsort(c->ck_orph_add, c->n_orph_add, sizeof(uint64_t), cmp_u64);
-		for (i = 0; o && i < c->n_orph_add && !ret; i++) {
-			struct fl_inode *oip = fl_ino_find(c, c->ck_orph_add[i]);
-
-			if (i && c->ck_orph_add[i] == c->ck_orph_add[i - 1])
-				continue;
-			fl_ino_key(key, c->ck_orph_add[i]);
-			if (oip && !oip->deleted && (oip->r.nlink == 0 || oip->trim_mark)) {
-				fl_buf_reset(&b);
-				ret = fl_buf_append(&b, "-", 1);
-				ret = ret ? ret : obj_set(o, key, &b);
-			} else {
-				ret = obj_rm(o, key);
-			}
-		}
-	}
+	if (!ret && c->n_orph_add)
+		ret = plan_orphans(c, p, &b);
 	c->n_orph_add = 0;
 	p->rmobjs = c->ck_rmdirs;
 	p->nrmobjs = c->n_rmdirs;

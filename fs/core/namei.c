@@ -364,16 +364,156 @@ static bool is_within(struct fl_core *c, uint64_t a, uint64_t anc)
 	return true; /* a loop: refuse */
 }
 
+/* The two names of a rename, what they hold and their directories. */
+struct rename_op {
+	uint64_t parent, newparent;
+	const char *name, *newname;
+	unsigned flags;
+	struct fl_inode *pip, *npip, *sip, *dip; /* dip: the target, if any */
+	struct fl_dentry *de, *nde;
+	struct fl_dir *pd, *npd;
+	uint64_t sino, dino;
+	uint32_t stype, dtype;
+};
+
+/* Finds both names and checks that the rename may go ahead: 0, 1 when
+ * there is nothing to do (two names of one inode), or a negative errno. */
+static int rename_check(struct fl_core *c, struct rename_op *r)
+{
+	struct fl_dir *dd;
+	int ret;
+
+	ret = dir_for_change(c, r->parent, &r->pip, &r->pd);
+	if (ret)
+		return ret;
+	ret = dir_for_change(c, r->newparent, &r->npip, &r->npd);
+	if (ret)
+		return ret;
+	r->de = fl_dir_find(r->pd, r->name);
+	if (!r->de)
+		return -ENOENT;
+	r->sino = r->de->ino;
+	r->stype = r->de->type;
+	ret = fl_ino_get_entry(c, r->sino, &r->sip);
+	if (ret)
+		return ret;
+	r->nde = fl_dir_find(r->npd, r->newname);
+	if (r->nde) {
+		r->dino = r->nde->ino;
+		r->dtype = r->nde->type;
+		ret = fl_ino_get_entry(c, r->dino, &r->dip);
+		if (ret)
+			return ret;
+	}
+	if (r->flags & RENAME_EXCHANGE) {
+		if (!r->nde)
+			return -ENOENT;
+	} else if (r->nde && (r->flags & RENAME_NOREPLACE)) {
+		return -EEXIST;
+	}
+	if (r->nde && r->dino == r->sino)
+		return 1; /* two names of one inode: nothing to do */
+	if (S_ISDIR(r->stype) && r->newparent != r->parent && is_within(c, r->newparent, r->sino))
+		return -EINVAL;
+	if ((r->flags & RENAME_EXCHANGE) && S_ISDIR(r->dtype) && r->newparent != r->parent &&
+	    is_within(c, r->parent, r->dino))
+		return -EINVAL;
+	if (r->nde && !(r->flags & RENAME_EXCHANGE)) {
+		if (S_ISDIR(r->stype)) {
+			if (!S_ISDIR(r->dtype))
+				return -ENOTDIR;
+			ret = fl_dir_get(c, r->dip, &dd);
+			if (ret)
+				return ret;
+			if (dd->count)
+				return -ENOTEMPTY;
+		} else if (S_ISDIR(r->dtype)) {
+			return -EISDIR;
+		}
+	}
+	return 0;
+}
+
+/* RENAME_EXCHANGE: the two entries swap their inodes. */
+static void rename_exchange(struct fl_core *c, struct rename_op *r, struct fl_txn *t,
+			    const struct timespec *ts)
+{
+	r->nde->ino = r->sino;
+	r->nde->type = r->stype;
+	r->de->ino = r->dino;
+	r->de->type = r->dtype;
+	fl_txn_dent(t, r->parent, r->name, r->dino, r->dtype);
+	fl_txn_dent(t, r->newparent, r->newname, r->sino, r->stype);
+	if (r->parent != r->newparent) {
+		if (S_ISDIR(r->stype) && !S_ISDIR(r->dtype)) {
+			r->pip->r.nlink--;
+			r->npip->r.nlink++;
+			r->pd->nsubdirs--;
+			r->npd->nsubdirs++;
+		} else if (!S_ISDIR(r->stype) && S_ISDIR(r->dtype)) {
+			r->pip->r.nlink++;
+			r->npip->r.nlink--;
+			r->pd->nsubdirs++;
+			r->npd->nsubdirs--;
+		}
+	}
+	if (S_ISDIR(r->stype))
+		r->sip->parent = r->newparent;
+	if (S_ISDIR(r->dtype))
+		r->dip->parent = r->parent;
+	r->dip->r.ctime = *ts;
+	fl_txn_inode(t, r->dip);
+	fl_ino_ck(c, r->dip);
+}
+
+/* A plain rename: the target, if any, loses its name; the source moves. */
+static int rename_move(struct fl_core *c, struct rename_op *r, struct fl_txn *t,
+		       const struct timespec *ts)
+{
+	int ret;
+
+	if (r->nde) {
+		fl_dir_remove(r->npd, r->nde);
+		if (S_ISDIR(r->dtype)) {
+			r->dip->r.nlink = 0;
+			r->npip->r.nlink--;
+		} else {
+			r->dip->r.nlink--;
+		}
+		r->dip->r.ctime = *ts;
+		fl_txn_inode(t, r->dip);
+		fl_unlinked(c, r->dip, t);
+		fl_ino_ck(c, r->dip);
+	}
+	fl_dir_remove(r->pd, r->de);
+	ret = fl_dir_insert(r->npd, r->newname, r->sino, r->stype);
+	if (ret) {
+		fl_err("out of memory in rename: the volume goes read-only");
+		c->error = ret;
+		return ret;
+	}
+	fl_txn_undent(t, r->parent, r->name);
+	fl_txn_dent(t, r->newparent, r->newname, r->sino, r->stype);
+	if (S_ISDIR(r->stype)) {
+		r->sip->parent = r->newparent;
+		if (r->parent != r->newparent) {
+			r->pip->r.nlink--;
+			r->npip->r.nlink++;
+		}
+	}
+	return 0;
+}
+
 int fl_core_rename(struct fl_core *c, uint64_t parent, const char *name, uint64_t newparent,
 		   const char *newname, unsigned flags)
 {
+	struct rename_op r = {.parent = parent,
+			      .newparent = newparent,
+			      .name = name,
+			      .newname = newname,
+			      .flags = flags};
 	struct fl_txn t = {.n = 0};
-	struct fl_inode *pip, *npip, *sip, *dip = NULL;
-	struct fl_dentry *de, *nde;
-	struct fl_dir *pd, *npd, *dd;
 	struct timespec ts;
-	uint64_t sino, dino = 0;
-	uint32_t stype, dtype = 0;
 	int ret;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -384,145 +524,35 @@ int fl_core_rename(struct fl_core *c, uint64_t parent, const char *name, uint64_
 	if (ret)
 		return ret;
 	fl_core_lock(c);
-	ret = dir_for_change(c, parent, &pip, &pd);
-	if (ret)
+	ret = rename_check(c, &r);
+	if (ret) {
+		ret = ret == 1 ? 0 : ret;
 		goto out;
-	ret = dir_for_change(c, newparent, &npip, &npd);
-	if (ret)
-		goto out;
-	de = fl_dir_find(pd, name);
-	if (!de) {
-		ret = -ENOENT;
-		goto out;
-	}
-	sino = de->ino;
-	stype = de->type;
-	ret = fl_ino_get_entry(c, sino, &sip);
-	if (ret)
-		goto out;
-	nde = fl_dir_find(npd, newname);
-	if (nde) {
-		dino = nde->ino;
-		dtype = nde->type;
-		ret = fl_ino_get_entry(c, dino, &dip);
-		if (ret)
-			goto out;
-	}
-	if (flags & RENAME_EXCHANGE) {
-		if (!nde) {
-			ret = -ENOENT;
-			goto out;
-		}
-	} else if (nde && (flags & RENAME_NOREPLACE)) {
-		ret = -EEXIST;
-		goto out;
-	}
-	if (nde && dino == sino) {
-		ret = 0; /* two names of one inode: nothing to do */
-		goto out;
-	}
-	if (S_ISDIR(stype) && newparent != parent && is_within(c, newparent, sino)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if ((flags & RENAME_EXCHANGE) && S_ISDIR(dtype) && newparent != parent &&
-	    is_within(c, parent, dino)) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if (nde && !(flags & RENAME_EXCHANGE)) {
-		if (S_ISDIR(stype)) {
-			if (!S_ISDIR(dtype)) {
-				ret = -ENOTDIR;
-				goto out;
-			}
-			ret = fl_dir_get(c, dip, &dd);
-			if (ret)
-				goto out;
-			if (dd->count) {
-				ret = -ENOTEMPTY;
-				goto out;
-			}
-		} else if (S_ISDIR(dtype)) {
-			ret = -EISDIR;
-			goto out;
-		}
 	}
 
 	fl_now_real(&ts);
 	if (flags & RENAME_EXCHANGE) {
-		nde->ino = sino;
-		nde->type = stype;
-		de->ino = dino;
-		de->type = dtype;
-		fl_txn_dent(&t, parent, name, dino, dtype);
-		fl_txn_dent(&t, newparent, newname, sino, stype);
-		if (parent != newparent) {
-			if (S_ISDIR(stype) && !S_ISDIR(dtype)) {
-				pip->r.nlink--;
-				npip->r.nlink++;
-				pd->nsubdirs--;
-				npd->nsubdirs++;
-			} else if (!S_ISDIR(stype) && S_ISDIR(dtype)) {
-				pip->r.nlink++;
-				npip->r.nlink--;
-				pd->nsubdirs++;
-				npd->nsubdirs--;
-			}
-		}
-		if (S_ISDIR(stype))
-			sip->parent = newparent;
-		if (S_ISDIR(dtype))
-			dip->parent = parent;
-		dip->r.ctime = ts;
-		fl_txn_inode(&t, dip);
-		fl_ino_ck(c, dip);
+		rename_exchange(c, &r, &t, &ts);
 	} else {
-		if (nde) {
-			fl_dir_remove(npd, nde);
-			if (S_ISDIR(dtype)) {
-				dip->r.nlink = 0;
-				npip->r.nlink--;
-			} else {
-				dip->r.nlink--;
-			}
-			dip->r.ctime = ts;
-			fl_txn_inode(&t, dip);
-			fl_unlinked(c, dip, &t);
-			fl_ino_ck(c, dip);
-		}
-		fl_dir_remove(pd, de);
-		ret = fl_dir_insert(npd, newname, sino, stype);
-		if (ret) {
-			fl_err("out of memory in rename: the volume goes read-only");
-			c->error = ret;
+		ret = rename_move(c, &r, &t, &ts);
+		if (ret)
 			goto out;
-		}
-		fl_txn_undent(&t, parent, name);
-		fl_txn_dent(&t, newparent, newname, sino, stype);
-		if (S_ISDIR(stype)) {
-			sip->parent = newparent;
-			if (parent != newparent) {
-				pip->r.nlink--;
-				npip->r.nlink++;
-			}
-		}
 	}
-	sip->r.ctime = ts;
-	touch_dir(pip, &ts);
-	touch_dir(npip, &ts);
-	fl_txn_inode(&t, sip);
-	fl_txn_inode(&t, pip);
-	if (npip != pip)
-		fl_txn_inode(&t, npip);
-	fl_dir_ck(c, pip, name);
-	fl_dir_ck(c, npip, newname);
-	fl_ino_ck(c, sip);
-	fl_ino_ck(c, pip);
-	fl_ino_ck(c, npip);
+	r.sip->r.ctime = ts;
+	touch_dir(r.pip, &ts);
+	touch_dir(r.npip, &ts);
+	fl_txn_inode(&t, r.sip);
+	fl_txn_inode(&t, r.pip);
+	if (r.npip != r.pip)
+		fl_txn_inode(&t, r.npip);
+	fl_dir_ck(c, r.pip, name);
+	fl_dir_ck(c, r.npip, newname);
+	fl_ino_ck(c, r.sip);
+	fl_ino_ck(c, r.pip);
+	fl_ino_ck(c, r.npip);
 	ret = fl_txn_commit(c, &t, NULL);
-	if (dip)
-		fl_purge_schedule(c, dip);
+	if (r.dip)
+		fl_purge_schedule(c, r.dip);
 out:
 	fl_core_unlock(c);
 	return ret;

@@ -224,6 +224,68 @@ static int purge_take(struct fl_inode *ip, uint64_t *budget, struct purge_job *j
 	return ret;
 }
 
+/* Removes the data objects of a round's jobs in one batch (without the lock). */
+static int purge_remove(struct fl_core *c, const struct purge_job *jobs, size_t n, uint64_t *objs)
+{
+	struct fl_batch *b = fl_batch_new(c->st);
+	size_t i;
+
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		uint32_t r;
+
+		for (r = 0; r < jobs[i].nruns; r++) {
+			uint64_t x, last = jobs[i].runs[r].first + jobs[i].runs[r].count;
+			char oid[FL_OID_LEN];
+
+			for (x = jobs[i].runs[r].first; x < last; x++) {
+				fl_oid_data(oid, jobs[i].ino, x);
+				b->ops->remove(b, oid);
+				(*objs)++;
+			}
+		}
+	}
+	return fl_batch_wait(b);
+}
+
+/* Once a round's objects are gone: cuts the maps, requeues what is left of
+ * a larger file, and journals the removal of the inodes that are done. */
+static int purge_journal(struct fl_core *c, const struct purge_job *jobs, size_t n)
+{
+	struct fl_txn t = {.n = 0};
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++) {
+		struct fl_inode *ip = jobs[i].ip;
+
+		if (!purge_plain(ip))
+			continue; /* referenced again meanwhile (cannot happen without a name) */
+		if (S_ISREG(ip->r.mode)) {
+			fl_map_save(ip);
+			fl_bmap_cut(&ip->r, jobs[i].cut);
+			fl_core_reaccount(c, ip);
+		}
+		if (ip->r.nbmap) {
+			/* the rest in a later round: the orphan list keeps it meanwhile */
+			if (c->npurge < c->purge_cap)
+				c->purge[c->npurge++] = ip->r.ino;
+			else
+				ip->orphan = true; /* purged at the next mount */
+			continue;
+		}
+		if (t.n + 2 > FL_JOPS_MAX) {
+			ret = fl_txn_commit(c, &t, NULL);
+			t.n = 0;
+		}
+		purge_forget(c, ip, &t);
+	}
+	if (!ret && t.n)
+		ret = fl_txn_commit(c, &t, NULL);
+	return ret;
+}
+
 /*
  * One purge round, by the commit thread with the lock and nothing pending in
  * the journal (so every unlink it acts on is durable).  Unlinked inodes that
@@ -237,7 +299,6 @@ static int purge_take(struct fl_inode *ip, uint64_t *budget, struct purge_job *j
 void fl_core_purge_round(struct fl_core *c)
 {
 	struct purge_job *jobs = NULL;
-	struct fl_txn t = {.n = 0};
 	uint64_t budget = PURGE_BATCH_OBJS, objs = 0;
 	size_t n = 0, i, k;
 	int ret = 0;
@@ -282,28 +343,7 @@ void fl_core_purge_round(struct fl_core *c)
 	/* built and sent without the lock: a batch waits for RADOS once it has
 	 * as many ops in flight as it allows */
 	fl_core_unlock(c);
-	{
-		struct fl_batch *b = fl_batch_new(c->st);
-
-		if (!b)
-			ret = -ENOMEM;
-		for (i = 0; b && i < n; i++) {
-			uint32_t r;
-
-			for (r = 0; r < jobs[i].nruns; r++) {
-				uint64_t x, last = jobs[i].runs[r].first + jobs[i].runs[r].count;
-				char oid[FL_OID_LEN];
-
-				for (x = jobs[i].runs[r].first; x < last; x++) {
-					fl_oid_data(oid, jobs[i].ino, x);
-					b->ops->remove(b, oid);
-					objs++;
-				}
-			}
-		}
-		if (b)
-			ret = fl_batch_wait(b);
-	}
+	ret = purge_remove(c, jobs, n, &objs);
 	fl_core_lock(c);
 	for (i = 0; i < n; i++) {
 		jobs[i].ip->flushing = false;
@@ -315,32 +355,7 @@ void fl_core_purge_round(struct fl_core *c)
 			n, strerror(-ret));
 		goto out;
 	}
-	for (i = 0; i < n && !ret; i++) {
-		struct fl_inode *ip = jobs[i].ip;
-
-		if (!purge_plain(ip))
-			continue; /* referenced again meanwhile (cannot happen without a name) */
-		if (S_ISREG(ip->r.mode)) {
-			fl_map_save(ip);
-			fl_bmap_cut(&ip->r, jobs[i].cut);
-			fl_core_reaccount(c, ip);
-		}
-		if (ip->r.nbmap) {
-			/* the rest in a later round: the orphan list keeps it meanwhile */
-			if (c->npurge < c->purge_cap)
-				c->purge[c->npurge++] = ip->r.ino;
-			else
-				ip->orphan = true; /* purged at the next mount */
-			continue;
-		}
-		if (t.n + 2 > FL_JOPS_MAX) {
-			ret = fl_txn_commit(c, &t, NULL);
-			t.n = 0;
-		}
-		purge_forget(c, ip, &t);
-	}
-	if (!ret && t.n)
-		ret = fl_txn_commit(c, &t, NULL);
+	ret = purge_journal(c, jobs, n);
 	fl_debug("purged %zu orphan inodes (%" PRIu64 " data objects): %d", n, objs, ret);
 out:
 	for (i = 0; i < n; i++)

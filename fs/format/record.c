@@ -618,6 +618,110 @@ static uint64_t rd_be(const uint8_t *p, unsigned n)
  * at most MP_DEPTH_MAX deep, every container's element count no larger than
  * the bytes left (each element takes at least one byte).  0 or -EIO.
  */
+/* What a msgpack tag byte announces. */
+struct mp_tag {
+	unsigned hdr;  /* bytes of length/count field after the tag */
+	uint64_t skip; /* payload bytes after the header */
+	uint64_t cnt;  /* child elements of a container */
+	bool container, is_map;
+};
+
+/* Classifies tag byte b into t (zeroed first): 0, or -EIO for 0xc1. */
+static int mp_tag(uint8_t b, struct mp_tag *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+		/* fixint, nil, bool */
+	} else if (b <= 0x8f) {
+		t->container = t->is_map = true;
+		t->cnt = b & 0x0f;
+	} else if (b <= 0x9f) {
+		t->container = true;
+		t->cnt = b & 0x0f;
+	} else if (b <= 0xbf) {
+		t->skip = b & 0x1f;
+	} else {
+		switch (b) {
+		case 0xc4: /* bin8 */
+		case 0xd9: /* str8 */
+			t->hdr = 1;
+			break;
+		case 0xc5:
+		case 0xda:
+			t->hdr = 2;
+			break;
+		case 0xc6:
+		case 0xdb:
+			t->hdr = 4;
+			break;
+		case 0xc7: /* ext8: length, type byte, data */
+			t->hdr = 1;
+			t->skip = 1;
+			break;
+		case 0xc8:
+			t->hdr = 2;
+			t->skip = 1;
+			break;
+		case 0xc9:
+			t->hdr = 4;
+			t->skip = 1;
+			break;
+		case 0xca: /* float32 */
+		case 0xce: /* uint32 */
+		case 0xd2: /* int32 */
+			t->skip = 4;
+			break;
+		case 0xcb:
+		case 0xcf:
+		case 0xd3:
+			t->skip = 8;
+			break;
+		case 0xcc:
+		case 0xd0:
+			t->skip = 1;
+			break;
+		case 0xcd:
+		case 0xd1:
+			t->skip = 2;
+			break;
+		case 0xd4: /* fixext 1, 2, 4, 8, 16 (+ type byte) */
+			t->skip = 2;
+			break;
+		case 0xd5:
+			t->skip = 3;
+			break;
+		case 0xd6:
+			t->skip = 5;
+			break;
+		case 0xd7:
+			t->skip = 9;
+			break;
+		case 0xd8:
+			t->skip = 17;
+			break;
+		case 0xdc:
+			t->container = true;
+			t->hdr = 2;
+			break;
+		case 0xdd:
+			t->container = true;
+			t->hdr = 4;
+			break;
+		case 0xde:
+			t->container = t->is_map = true;
+			t->hdr = 2;
+			break;
+		case 0xdf:
+			t->container = t->is_map = true;
+			t->hdr = 4;
+			break;
+		default: /* 0xc1: never used */
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 static int mp_prescan(const uint8_t *p, size_t len)
 {
 	uint64_t owed[MP_DEPTH_MAX + 1]; /* elements still owed per open level */
@@ -626,11 +730,7 @@ static int mp_prescan(const uint8_t *p, size_t len)
 
 	owed[0] = 1;
 	while (top >= 0) {
-		unsigned hdr = 0;  /* bytes of length/count field after the tag */
-		uint64_t skip = 0; /* payload bytes after the header */
-		uint64_t cnt = 0;  /* child elements of a container */
-		bool container = false, is_map = false;
-		uint8_t b;
+		struct mp_tag t;
 
 		if (owed[top] == 0) {
 			top--;
@@ -639,121 +739,31 @@ static int mp_prescan(const uint8_t *p, size_t len)
 		owed[top]--;
 		if (off >= len)
 			return -EIO;
-		b = p[off++];
-
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-			/* fixint, nil, bool */
-		} else if (b <= 0x8f) {
-			container = is_map = true;
-			cnt = b & 0x0f;
-		} else if (b <= 0x9f) {
-			container = true;
-			cnt = b & 0x0f;
-		} else if (b <= 0xbf) {
-			skip = b & 0x1f;
-		} else {
-			switch (b) {
-			case 0xc4: /* bin8 */
-			case 0xd9: /* str8 */
-				hdr = 1;
-				break;
-			case 0xc5:
-			case 0xda:
-				hdr = 2;
-				break;
-			case 0xc6:
-			case 0xdb:
-				hdr = 4;
-				break;
-			case 0xc7: /* ext8: length, type byte, data */
-				hdr = 1;
-				skip = 1;
-				break;
-			case 0xc8:
-				hdr = 2;
-				skip = 1;
-				break;
-			case 0xc9:
-				hdr = 4;
-				skip = 1;
-				break;
-			case 0xca: /* float32 */
-			case 0xce: /* uint32 */
-			case 0xd2: /* int32 */
-				skip = 4;
-				break;
-			case 0xcb:
-			case 0xcf:
-			case 0xd3:
-				skip = 8;
-				break;
-			case 0xcc:
-			case 0xd0:
-				skip = 1;
-				break;
-			case 0xcd:
-			case 0xd1:
-				skip = 2;
-				break;
-			case 0xd4: /* fixext 1, 2, 4, 8, 16 (+ type byte) */
-				skip = 2;
-				break;
-			case 0xd5:
-				skip = 3;
-				break;
-			case 0xd6:
-				skip = 5;
-				break;
-			case 0xd7:
-				skip = 9;
-				break;
-			case 0xd8:
-				skip = 17;
-				break;
-			case 0xdc:
-				container = true;
-				hdr = 2;
-				break;
-			case 0xdd:
-				container = true;
-				hdr = 4;
-				break;
-			case 0xde:
-				container = is_map = true;
-				hdr = 2;
-				break;
-			case 0xdf:
-				container = is_map = true;
-				hdr = 4;
-				break;
-			default: /* 0xc1: never used */
-				return -EIO;
-			}
-		}
-
-		if (hdr) {
+		if (mp_tag(p[off++], &t))
+			return -EIO;
+		if (t.hdr) {
 			uint64_t v;
 
-			if (hdr > len - off)
+			if (t.hdr > len - off)
 				return -EIO;
-			v = rd_be(p + off, hdr);
-			off += hdr;
-			if (container)
-				cnt = v;
+			v = rd_be(p + off, t.hdr);
+			off += t.hdr;
+			if (t.container)
+				t.cnt = v;
 			else
-				skip += v;
+				t.skip += v;
 		}
-		if (skip > len - off)
+		if (t.skip > len - off)
 			return -EIO;
-		off += (size_t)skip;
-		if (container) {
-			if (is_map)
-				cnt *= 2;
-			if (cnt == 0)
+		off += (size_t)t.skip;
+		if (t.container) {
+			if (t.is_map)
+				t.cnt *= 2;
+			if (t.cnt == 0)
 				continue;
-			if (cnt > len - off || top >= MP_DEPTH_MAX)
+			if (t.cnt > len - off || top >= MP_DEPTH_MAX)
 				return -EIO;
-			owed[++top] = cnt;
+			owed[++top] = t.cnt;
 		}
 	}
 	return off == len ? 0 : -EIO;

@@ -23,4 +23,7 @@ struct fuse_session *fl_fuse_session_new(struct fuse_args *args, struct fl_fuse 
  * before it sleeps.  Returns 0 or -errno. */
 int fl_fuse_loop(struct fuse_session *se, unsigned nthreads, unsigned spin_us);
 
+/* Routes libfuse's own log messages through flocker/log.h (fuse_loop.c). */
+void fl_log_hook_fuse(void);
+
 #endif

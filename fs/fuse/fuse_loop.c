@@ -47,6 +47,17 @@ struct loop {
 	int error;
 };
 
+static void log_from_fuse(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	if ((int)level <= fl_log_level)
+		fl_log_vemit((int)level, fmt, ap);
+}
+
+void fl_log_hook_fuse(void)
+{
+	fuse_set_log_func(log_from_fuse);
+}
+
 static int64_t now_us(void)
 {
 	struct timespec ts;

@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fuse_log.h>
-
 int fl_log_level = LOG_NOTICE;
 static const char *log_prog = "flocker";
 static const char *log_tag;
@@ -150,15 +148,9 @@ void fl_log_emit(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void log_from_fuse(enum fuse_log_level level, const char *fmt, va_list ap)
+void fl_log_vemit(int level, const char *fmt, va_list ap)
 {
-	if ((int)level <= fl_log_level)
-		log_vemit((int)level, fmt, ap);
-}
-
-void fl_log_hook_fuse(void)
-{
-	fuse_set_log_func(log_from_fuse);
+	log_vemit(level, fmt, ap);
 }
 
 void fl_seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -512,22 +512,11 @@ static struct fi *lost_found(struct fsck *f, uint64_t *next_ino)
 
 /* ---------- the checks ---------- */
 
-static void check_tree(struct fsck *f)
+/* Directory objects: each belongs to a directory. */
+static void check_dirobjs(struct fsck *f)
 {
-	uint64_t max_ino = FL_ROOT_INO, next_ino, used = 0, ninodes = 0;
-	struct fi *lf = NULL;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < f->nin; i++)
-		if (f->in[i].ino > max_ino)
-			max_ino = f->in[i].ino;
-	next_ino = f->v->super.next_ino > max_ino ? f->v->super.next_ino : max_ino + 1;
-	if (f->v->super.next_ino <= max_ino)
-		problem(f, &f->rep->bad_counters,
-			"superblock next inode %" PRIu64 " is not above the largest inode %" PRIu64,
-			f->v->super.next_ino, max_ino);
-
-	/* directory objects */
 	for (i = 0; i < f->ndirobjs; i++) {
 		struct fi *d = find_inode(f, f->dirobjs[i]);
 
@@ -545,7 +534,14 @@ static void check_tree(struct fsck *f)
 			fixed(f, f->st->ops->remove(f->st, oid));
 		}
 	}
-	/* entries */
+}
+
+/* Entries: each names an inode of its type, a directory only once; counts
+ * the names of each inode. */
+static void check_entries(struct fsck *f)
+{
+	size_t i;
+
 	for (i = 0; i < f->nen; i++) {
 		struct fe *e = &f->en[i];
 		struct fi *d = find_inode(f, e->dir), *t = find_inode(f, e->ino);
@@ -587,7 +583,16 @@ static void check_tree(struct fsck *f)
 		if (S_ISDIR(t->r.mode))
 			d->subdirs++;
 	}
-	/* inodes */
+}
+
+/* Inodes: directories have their object, every inode a name (else into
+ * lost+found), link counts; sums the space used and the inodes. */
+static void check_inodes(struct fsck *f, uint64_t *next_ino, uint64_t *usedp, uint64_t *ninodesp)
+{
+	uint64_t used = 0, ninodes = 0;
+	struct fi *lf = NULL;
+	size_t i;
+
 	for (i = 0; i < f->nin; i++) {
 		struct fi *n = &f->in[i];
 		uint32_t want;
@@ -618,7 +623,7 @@ static void check_tree(struct fsck *f)
 				size_t idx = (size_t)(n - f->in);
 
 				if (!lf)
-					lf = lost_found(f, &next_ino);
+					lf = lost_found(f, next_ino);
 				n = &f->in[idx]; /* the table may have moved */
 				snprintf(name, sizeof(name), "#%" PRIu64, n->ino);
 				if (lf &&
@@ -657,7 +662,15 @@ static void check_tree(struct fsck *f)
 					      : fl_round4k(n->r.size);
 		}
 	}
-	/* data objects */
+	*usedp = used;
+	*ninodesp = ninodes;
+}
+
+/* Data objects: each belongs to a regular file, within its size and map. */
+static void check_data(struct fsck *f)
+{
+	size_t i, j;
+
 	for (i = 0, j = 0; i < f->ndata; i++) {
 		struct fd_obj *o = &f->data[i];
 		struct fi *n = find_inode(f, o->ino);
@@ -719,6 +732,25 @@ static void check_tree(struct fsck *f)
 		j++;
 	}
 	(void)j;
+}
+
+static void check_tree(struct fsck *f)
+{
+	uint64_t max_ino = FL_ROOT_INO, next_ino, used = 0, ninodes = 0;
+	size_t i;
+
+	for (i = 0; i < f->nin; i++)
+		if (f->in[i].ino > max_ino)
+			max_ino = f->in[i].ino;
+	next_ino = f->v->super.next_ino > max_ino ? f->v->super.next_ino : max_ino + 1;
+	if (f->v->super.next_ino <= max_ino)
+		problem(f, &f->rep->bad_counters,
+			"superblock next inode %" PRIu64 " is not above the largest inode %" PRIu64,
+			f->v->super.next_ino, max_ino);
+	check_dirobjs(f);
+	check_entries(f);
+	check_inodes(f, &next_ino, &used, &ninodes);
+	check_data(f);
 	/* counters */
 	if (f->v->super.used_bytes != used || f->v->super.inodes != ninodes ||
 	    f->v->super.next_ino != next_ino) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "flocker/log.h"
+#include "fs/util/fmt.h"
 #include "fs/volume/volume.h"
 
 static bool uuid_ok(const char *s, size_t len)
@@ -24,15 +25,6 @@ static bool uuid_ok(const char *s, size_t len)
 			ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
 	}
 	return ok;
-}
-
-static void fmt_when(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -197,6 +189,39 @@ static struct fl_store *vol_store(struct fl_store *base, const char *uuid)
 	return base->ops->clone_ns(base, ns);
 }
 
+/* The trash entry of volume name (t->reg read), moved now by this host. */
+static void trash_entry_fill(struct fl_trash_entry *t, const char *name, uint64_t ttl_s)
+{
+	struct timespec now;
+
+	snprintf(t->uuid, sizeof(t->uuid), "%s", t->reg.uuid);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	clock_gettime(CLOCK_REALTIME, &now);
+	t->removed = now.tv_sec;
+	t->removed_ns = (uint32_t)now.tv_nsec;
+	t->purge_at = t->removed + (int64_t)(ttl_s ? ttl_s : FL_TRASH_TTL_S);
+	t->state = FL_TRASH_IN;
+	if (gethostname(t->host, sizeof(t->host) - 1) < 0)
+		t->host[0] = '\0';
+	t->host[strcspn(t->host, "|")] = '\0';
+}
+
+/* Adds t to the trash; a leftover entry of its uuid is an interrupted move:
+ * replaced. */
+static int trash_put_new(struct fl_store *reg, const struct fl_trash_entry *t)
+{
+	int ret = trash_put(reg, t, NULL);
+
+	if (ret == -ECANCELED) {
+		const char *rm_stale[1] = {t->uuid};
+
+		ret = reg->ops->omap_update(reg, FL_TRASH_OID, NULL, 0, rm_stale, 1, NULL, 0);
+		if (!ret)
+			ret = trash_put(reg, t, NULL);
+	}
+	return ret;
+}
+
 int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 		  struct fl_trash_entry *out, char *err, size_t errlen)
 {
@@ -206,7 +231,6 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	struct fl_omap_cmp cmp;
 	struct fl_holder h;
 	const char *rm[1] = {name};
-	struct timespec now;
 	char since[32];
 	int ret;
 
@@ -247,7 +271,7 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	}
 	ret = fl_volume_holder(v, &h);
 	if (ret > 0) {
-		fmt_when(h.since, since, sizeof(since));
+		fl_fmt_time_local(h.since, since, sizeof(since));
 		fl_seterr(
 			err, errlen,
 			"cannot remove volume %s: it is in use on host %s (pid %ld) since %s: stop the containers using it there first",
@@ -257,25 +281,8 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	}
 	if (ret < 0)
 		goto out_err;
-	snprintf(t.uuid, sizeof(t.uuid), "%s", t.reg.uuid);
-	snprintf(t.name, sizeof(t.name), "%s", name);
-	clock_gettime(CLOCK_REALTIME, &now);
-	t.removed = now.tv_sec;
-	t.removed_ns = (uint32_t)now.tv_nsec;
-	t.purge_at = t.removed + (int64_t)(ttl_s ? ttl_s : FL_TRASH_TTL_S);
-	t.state = FL_TRASH_IN;
-	if (gethostname(t.host, sizeof(t.host) - 1) < 0)
-		t.host[0] = '\0';
-	t.host[strcspn(t.host, "|")] = '\0';
-	/* a leftover entry of this uuid is an interrupted move: replace it */
-	ret = trash_put(reg, &t, NULL);
-	if (ret == -ECANCELED) {
-		const char *rm_stale[1] = {t.uuid};
-
-		ret = reg->ops->omap_update(reg, FL_TRASH_OID, NULL, 0, rm_stale, 1, NULL, 0);
-		if (!ret)
-			ret = trash_put(reg, &t, NULL);
-	}
+	trash_entry_fill(&t, name, ttl_s);
+	ret = trash_put_new(reg, &t);
 	if (ret)
 		goto out_err;
 	cmp.key = name;
@@ -422,18 +429,65 @@ static void rename_super(struct fl_store *base, const char *name)
 	fl_volume_close(v);
 }
 
+/* Reads t's trash entry again, raw too (for a compare-and-swap): -ENOENT,
+ * with a message, when it went meanwhile. */
+static int trash_reread(struct fl_store *reg, const char *ref, struct fl_trash_entry *t,
+			struct fl_buf *raw, char *err, size_t errlen)
+{
+	int ret = trash_get(reg, t->uuid, t, raw);
+
+	if (ret == -ENOENT)
+		fl_seterr(err, errlen,
+			  "volume %s is not in the trash any more (purged or restored meanwhile)",
+			  ref);
+	return ret;
+}
+
+/* 0 if no volume has name; -EEXIST (with a message) if one has. */
+static int name_free(struct fl_store *reg, const char *name, char *err, size_t errlen)
+{
+	unsigned char cur[FL_TRASH_REG_MAX];
+	size_t curlen;
+	char taken[37] = "";
+	int ret;
+
+	ret = omap_get_raw(reg, FL_REG_OID, name, cur, sizeof(cur), &curlen);
+	if (ret == 0) {
+		struct fl_volreg_rec r;
+
+		if (fl_volreg_decode(cur, curlen, &r) == 0)
+			snprintf(taken, sizeof(taken), "%s", r.uuid);
+		fl_seterr(
+			err, errlen,
+			"cannot restore volume %s: the name is taken by volume %s; restore it under another name (--as NEW-NAME)",
+			name, taken[0] ? taken : "?");
+		return -EEXIST;
+	}
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* Registers t's volume under name, if the name is still free (-ECANCELED if not). */
+static int name_put(struct fl_store *reg, const char *name, const struct fl_trash_entry *t)
+{
+	struct fl_omap_cmp cmp;
+	struct fl_kv kv;
+
+	kv.key = name;
+	kv.val = t->reg_raw;
+	kv.len = t->reg_len;
+	cmp.key = name;
+	cmp.val = NULL;
+	cmp.len = 0;
+	return reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
+}
+
 int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_name,
 		     struct fl_trash_entry *out, char *err, size_t errlen)
 {
 	struct fl_trash_entry t, mark;
 	struct fl_store *reg = NULL;
 	struct fl_buf raw, mraw;
-	struct fl_omap_cmp cmp;
-	struct fl_kv kv;
-	unsigned char cur[FL_TRASH_REG_MAX];
-	size_t curlen;
 	const char *name;
-	char taken[37] = "";
 	int ret;
 
 	fl_buf_init(&raw, FL_TRASH_REC_MAX);
@@ -455,13 +509,9 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 		ret = -ENOMEM;
 		goto out_err;
 	}
-	ret = trash_get(reg, t.uuid, &t, &raw);
-	if (ret == -ENOENT) {
-		fl_seterr(err, errlen,
-			  "volume %s is not in the trash any more (purged or restored meanwhile)",
-			  ref);
+	ret = trash_reread(reg, ref, &t, &raw, err, errlen);
+	if (ret == -ENOENT)
 		goto out;
-	}
 	if (ret)
 		goto out_err;
 	if (t.state == FL_TRASH_PURGING) {
@@ -470,20 +520,10 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = omap_get_raw(reg, FL_REG_OID, name, cur, sizeof(cur), &curlen);
-	if (ret == 0) {
-		struct fl_volreg_rec r;
-
-		if (fl_volreg_decode(cur, curlen, &r) == 0)
-			snprintf(taken, sizeof(taken), "%s", r.uuid);
-		fl_seterr(
-			err, errlen,
-			"cannot restore volume %s: the name is taken by volume %s; restore it under another name (--as NEW-NAME)",
-			name, taken[0] ? taken : "?");
-		ret = -EEXIST;
+	ret = name_free(reg, name, err, errlen);
+	if (ret == -EEXIST)
 		goto out;
-	}
-	if (ret != -ENOENT)
+	if (ret)
 		goto out_err;
 	/* step 1: mark it, so that no purge starts meanwhile */
 	mark = t;
@@ -503,13 +543,7 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 	if (ret)
 		goto out_err;
 	/* step 2: the name, if still free, with the registry value as it was */
-	kv.key = name;
-	kv.val = t.reg_raw;
-	kv.len = t.reg_len;
-	cmp.key = name;
-	cmp.val = NULL;
-	cmp.len = 0;
-	ret = reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
+	ret = name_put(reg, name, &t);
 	if (ret) {
 		if (trash_put(reg, &t, &mraw))
 			fl_warn("volume %s: cannot clear its restore mark", t.name);
@@ -704,13 +738,9 @@ int fl_trash_purge(struct fl_store *base, const char *ref, const bool *stop, cha
 		fl_seterr(err, errlen, "cannot purge volume %s: out of memory", ref);
 		goto out;
 	}
-	ret = trash_get(reg, t.uuid, &t, &raw);
-	if (ret == -ENOENT) {
-		fl_seterr(err, errlen,
-			  "volume %s is not in the trash any more (purged or restored meanwhile)",
-			  ref);
+	ret = trash_reread(reg, ref, &t, &raw, err, errlen);
+	if (ret == -ENOENT)
 		goto out;
-	}
 	if (ret) {
 		fl_seterr(err, errlen, "cannot purge volume %s: %s", ref, strerror(-ret));
 		goto out;

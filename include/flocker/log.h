@@ -9,6 +9,7 @@
 #ifndef FLOCKER_LOG_H
 #define FLOCKER_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <syslog.h>
@@ -19,8 +20,6 @@ extern int fl_log_level; /* messages above this level are dropped; default LOG_N
 void fl_log_init(const char *progname, int level);
 /* Send lines to syslog instead of stderr (daemons after they detach). */
 void fl_log_to_syslog(bool on);
-/* Route libfuse's own log messages through this module. */
-void fl_log_hook_fuse(void);
 /* What the whole process is about, in front of every message ("volume v",
  * "node a"); borrowed, must outlive logging; NULL: nothing. */
 void fl_log_set_tag(const char *tag);
@@ -41,6 +40,9 @@ int fl_log_to_file(const char *path);
  */
 
 void fl_log_emit(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for the log hooks of other libraries (libfuse's:
+ * fs/fuse/fuse_loop.c); the caller tests the level. */
+void fl_log_vemit(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Writes one message into err (nothing if err is NULL or errlen 0): the line
  * that functions taking (err, errlen) leave for their caller. */

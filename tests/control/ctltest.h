@@ -22,25 +22,9 @@
 #include "flocker/proto.h"
 #include "flocker/store.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			ct_cleanup();                                                              \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-	do {                                                                                       \
-		long long _a = (long long)(a), _b = (long long)(b);                                \
-		if (_a != _b) {                                                                    \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__,  \
-				#a, _a, _b);                                                       \
-			ct_cleanup();                                                              \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+/* A failed check ends the test: the services it started go first. */
+#define CHECK_ON_FAILURE() (ct_cleanup(), abort())
+#include "tests/check.h"
 
 /* The test's scratch directory, certificates (CA, control, user "admin") and a prefix. */
 struct ct_env {

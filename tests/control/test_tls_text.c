@@ -15,13 +15,8 @@
 #include "cluster/net/ca.h"
 #include "cluster/net/tls.h"
 
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define CHECK_ON_FAILURE() abort()
+#include "tests/check.h"
 
 /* The text of an error raised as OpenSSL raises it. */
 static const char *text_of(int lib, int reason)

@@ -1,8 +1,11 @@
-/* Unit tests of fs/util: uuids and the mount table. */
+/* Unit tests of fs/util: uuids, the mount table, size and time formatting. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "fs/util/fmt.h"
 #include "fs/util/mountinfo.h"
 #include "fs/util/uuid.h"
 #include "tests/check.h"
@@ -59,10 +62,37 @@ static void test_mountinfo(void)
 	CHECK(fl_mountinfo_at("/no/such/mount/point", &m) == 0);
 }
 
+static void test_fmt(void)
+{
+	char b[64], small[4];
+
+	fl_fmt_size(0, b, sizeof(b));
+	CHECK_STR(b, "0B");
+	fl_fmt_size(1023, b, sizeof(b));
+	CHECK_STR(b, "1023B");
+	fl_fmt_size(1536, b, sizeof(b));
+	CHECK_STR(b, "1.5K");
+	fl_fmt_size(10ULL << 30, b, sizeof(b));
+	CHECK_STR(b, "10.0G");
+	fl_fmt_size(UINT64_MAX, b, sizeof(b));
+	CHECK_STR(b, "16384.0P");
+	fl_fmt_size(10ULL << 30, small, sizeof(small));
+	CHECK_STR(small, "10."); /* cut, still terminated */
+	fl_fmt_time_utc(0, b, sizeof(b));
+	CHECK_STR(b, "1970-01-01T00:00:00Z");
+	fl_fmt_time_utc(1796644980, b, sizeof(b));
+	CHECK_STR(b, "2026-12-07T12:03:00Z");
+	setenv("TZ", "UTC", 1);
+	tzset();
+	fl_fmt_time_local(1796644980, b, sizeof(b));
+	CHECK_STR(b, "2026-12-07 12:03:00");
+}
+
 int main(void)
 {
 	test_uuid_new();
 	test_uuid_valid();
 	test_mountinfo();
+	test_fmt();
 	return check_report("test_util");
 }
