@@ -1403,6 +1403,63 @@ int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char 
 
 /* ------------------------------------------------------------------ */
 
+/* The trash purge: one volume at a time, its objects deleted on a worker. */
+struct purge_job {
+	struct fl_job job;
+	struct fl_ctl *c;
+	struct fl_store *pool;
+	char uuid[37], name[FL_VOLNAME_MAX + 1];
+	int64_t now;
+	int ret;
+};
+
+static void purge_start(struct fl_ctl *c, int64_t now);
+
+static void purge_work(struct fl_job *j)
+{
+	struct purge_job *p = (struct purge_job *)j;
+
+	p->ret = fl_state_purge_objects(p->pool, p->uuid);
+}
+
+static void purge_done(struct fl_job *j)
+{
+	struct purge_job *p = (struct purge_job *)j;
+	int ret;
+
+	if (j->cancelled) {
+		fl_state_purge_done(p->c->state, p->uuid, -ECANCELED);
+		free(p);
+		return;
+	}
+	ret = fl_state_purge_done(p->c->state, p->uuid, p->ret);
+	if (ret)
+		fl_warn("cannot purge volume %s (%s) from the trash: %s", p->name, p->uuid,
+			strerror(-ret));
+	else
+		purge_start(p->c, p->now); /* the next one due */
+	free(p);
+}
+
+static void purge_start(struct fl_ctl *c, int64_t now)
+{
+	struct purge_job *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return;
+	if (fl_state_fenced(c->state) ||
+	    fl_state_purge_next(c->state, now, p->uuid, p->name) != 1) {
+		free(p);
+		return;
+	}
+	p->job.work = purge_work;
+	p->job.done = purge_done;
+	p->c = c;
+	p->pool = fl_state_pool(c->state);
+	p->now = now;
+	fl_job_submit(c, &p->job);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fl_ctl *c = arg;
@@ -1436,8 +1493,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		c->last_purge = wall;
 		if (fl_state_expire_leases(c->state, wall) < 0)
 			fl_warn("cannot drop expired leases");
-		if (fl_state_purge(c->state, wall) < 0)
-			fl_warn("cannot purge the trash");
+		purge_start(c, wall);
 	}
 }
 
