@@ -13,7 +13,7 @@
  *
  * Reconnection: --control takes one address or several separated by commas
  * (HOST[:PORT], default port 4524); they are tried in turn, 0.1 s apart,
- * and after a round that failed the agent waits 250 ms, doubling up to 1 s
+ * and after a round that failed the agent waits 250 ms, then 500 ms
  * (with jitter), reset once a hello is answered.  A standby control service
  * does not listen, so the addresses of all control hosts can be given; with
  * one address, a standby on the same host and port (or a moved IP) is found
@@ -66,9 +66,9 @@
 #include "fs/volume/volume.h"
 
 #define BACKOFF_MIN_MS	  250
-#define BACKOFF_MAX_MS	  1000
-#define CONNECT_WAIT_S	  15 /* a call waits this long for a connection */
-#define ACQUIRE_WAIT_S	  35 /* control gives a holder 30 s to unmount */
+#define BACKOFF_MAX_MS	  500 /* a refused connect costs nothing: be back soon */
+#define CONNECT_WAIT_S	  15  /* a call waits this long for a connection */
+#define ACQUIRE_WAIT_S	  35  /* control gives a holder 30 s to unmount */
 #define CALL_WAIT_S	  20
 #define RADOS_TIMEOUT_S	  20
 #define MOUNT_NAMES_MAX	  1024
