@@ -96,6 +96,15 @@ set_tests_properties(control_agents PROPERTIES
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
 
+# --- the agent's health check of its mounts: a mount daemon killed by kill -9 ---
+add_test(NAME control_mount_health COMMAND ${FLOCKER_CTL_DIR}/agent_mount_health_test.sh)
+set_tests_properties(control_mount_health PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
+                     LABELS "rados;fuse"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
+
 # --- three hosts in network namespaces (control, A, B) on their own cluster ---
 add_test(NAME control_three_hosts COMMAND ${FLOCKER_CTL_DIR}/three_hosts_test.sh)
 set_tests_properties(control_three_hosts PROPERTIES

@@ -341,7 +341,16 @@ static int node_set_mounts(struct fl_node_live *n, const struct fl_pv *arr)
 		copy_field(m[i].name, sizeof(m[i].name), fl_pv_get_str(e, "name"));
 		copy_field(m[i].path, sizeof(m[i].path), fl_pv_get_str(e, "path"));
 		copy_field(m[i].addr, sizeof(m[i].addr), fl_pv_get_str(e, "addr"));
+		copy_field(m[i].dead, sizeof(m[i].dead), fl_pv_get_str(e, "dead"));
 		m[i].users = users > UINT32_MAX ? UINT32_MAX : (uint32_t)users;
+		if (m[i].dead[0]) {
+			const struct fl_mount_rep *old = mount_any(n, m[i].uuid);
+
+			if (!old || !old->dead[0])
+				fl_notice("node %s: its mount of volume %s at %s is dead (%s), %u "
+					  "user(s)",
+					  n->name, m[i].name, m[i].path, m[i].dead, m[i].users);
+		}
 	}
 	free(n->mounts);
 	n->mounts = m;

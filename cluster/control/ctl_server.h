@@ -19,8 +19,9 @@
  *   control -> agent (push)
  *     unmount    {volume, uuid}                     -> {} or err -EBUSY with a message
  *
- *   mounts: [{uuid, name, users, path, addr}]  (users: containers using it; addr: the
- *           RADOS address of the mount.flockerfs process)
+ *   mounts: [{uuid, name, users, path, addr, dead}]  (users: containers using it; addr:
+ *           the RADOS address of the mount.flockerfs process; dead: why the agent found
+ *           the mount dead, "" or absent while it serves)
  *   V: {name, uuid, size_limit, created, bytes_used, holder, holder_uuid, deleted}
  *
  * The first frame must be hello; the node's name and uuid come from its
@@ -75,6 +76,7 @@ struct fl_mount_rep {
 	uint32_t users;
 	char path[256];
 	char addr[128];
+	char dead[256]; /* why the node says this mount is dead (its daemon died), "" */
 };
 
 struct fl_sess;
