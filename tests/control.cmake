@@ -37,7 +37,7 @@ target_link_libraries(flocker_ctltest PUBLIC flocker_cluster Threads::Threads)
 add_executable(test_control ${FLOCKER_CTL_DIR}/test_control.c)
 target_link_libraries(test_control PRIVATE flocker_ctltest)
 add_dependencies(test_control ${FLOCKER_CTL_CONTROL} ${FLOCKER_CTL_CLI})
-foreach(area tls api leases slow_rados failover)
+foreach(area tls api leases slow_rados watch_gap failover)
   add_test(NAME control_${area} COMMAND test_control ${area})
   set_tests_properties(control_${area} PROPERTIES
                        FIXTURES_REQUIRED ceph

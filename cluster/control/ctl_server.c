@@ -31,6 +31,7 @@
 #define HANDSHAKE_S    10
 #define PUSH_TIMEOUT_S 20
 #define PROBE_MS       1000 /* how long a silent node's mount daemon has to answer */
+#define WATCH_GAP_MS   1000 /* a probe nobody watched is asked again after this */
 
 struct fl_sess {
 	struct fl_ctl *c;
@@ -1132,6 +1133,15 @@ static int acq_writer_alive(struct acq_check *k, char *msg, size_t len)
 		goto out;
 	}
 	ret = fl_volume_probe(v, &h, PROBE_MS, why, sizeof(why));
+	if (ret == 0 && fl_now_mono() - t0 < PROBE_MS / 2000.0) {
+		/* nobody watches at all (a silent daemon makes the probe wait its full
+		 * time): the writer's watch may have just broken; a live daemon watches
+		 * again within half a second, so ask once more after a gap */
+		fl_info("volume %s: no watcher answered node %s's probe at once: asking again in %d ms",
+			k->name, k->l.node_name, WATCH_GAP_MS);
+		usleep(WATCH_GAP_MS * 1000);
+		ret = fl_volume_probe(v, &h, PROBE_MS, why, sizeof(why));
+	}
 	if (ret == -EOPNOTSUPP) {
 		ret = 0;
 		goto out;

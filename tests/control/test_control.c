@@ -18,6 +18,9 @@
  *                          answered at once (the probes and fences run off control's
  *                          event loop), the silent holders are fenced, the healthy
  *                          node keeps its volume and its RADOS client
+ *   test_control watch_gap the writer's watch breaks just as its silent node is probed
+ *                          (the mount daemon watches again within 0.5 s): control asks
+ *                          again after the gap and does not fence the live writer
  *   test_control failover  kill -9 of the leader: a standby takes over by itself within
  *                          the leader lease; a restarted control loses nothing; agents
  *                          reconnect and keep their leases; SIGTERM hands over at once
@@ -1031,6 +1034,87 @@ static int test_slow_rados(void)
 
 /* ------------------------------------------------------------------ */
 
+struct rewatcher {
+	struct fl_volume *v;
+	int ret;
+	pthread_t th;
+};
+
+/* What the mount daemon does once it sees its watch broken (within 0.5 s). */
+static void *rewatch_thread(void *p)
+{
+	struct rewatcher *w = p;
+
+	ct_sleep_ms(300);
+	w->ret = fl_volume_watch(w->v);
+	return NULL;
+}
+
+static int test_watch_gap(void)
+{
+	struct ct_control c;
+	struct ct_sim a, b;
+	struct fl_store *st;
+	struct fl_volume *vw = NULL;
+	struct rewatcher rw = {0};
+	char v[64], uuid[37], msg[512], addr[128], err[512];
+	const char *extra[] = {"--lease", "4", "--heartbeat", "1", NULL};
+	const char *kv[] = {"volume", v, NULL};
+	int ret;
+
+	ct_init("watch_gap");
+	ct_node_cert("host-a");
+	ct_node_cert("host-b");
+	ct_control_start(&c, 0, 0, true, extra);
+	ct_sim_init(&a, "host-a");
+	ct_sim_init(&b, "host-b");
+	CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
+	vname(v, sizeof(v), "gap");
+	CHECK_EQ(ct_sim_call(&a, "create", kv, 20000, msg, sizeof(msg), uuid), 0);
+	CHECK_EQ(ct_sim_call(&a, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
+	/* a's mount daemon: holds the writer lock, renews it, answers probes */
+	st = ct_rados();
+	CHECK_EQ(fl_volume_open(st, v, &vw, err, sizeof(err)), 0);
+	CHECK_EQ(fl_volume_lock(vw, 60, false, err, sizeof(err)), 0);
+	CHECK_EQ(fl_volume_watch(vw), 0);
+	CHECK_EQ(st->ops->self_addr(st, addr, sizeof(addr)), 0);
+	snprintf(a.mounts[0].uuid, sizeof(a.mounts[0].uuid), "%s", uuid);
+	snprintf(a.mounts[0].name, sizeof(a.mounts[0].name), "%s", v);
+	snprintf(a.mounts[0].addr, sizeof(a.mounts[0].addr), "%s", addr);
+	a.mounts[0].users = 1;
+	a.nmounts = 1;
+	CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
+	/* a's agent stops (a restart); past the lease, b asks for the volume just as the
+	 * daemon's watch breaks: the probe finds nobody watching */
+	ct_sim_close(&a);
+	ct_sleep_ms(5500);
+	CHECK_EQ(ct_sim_connect(&b, c.agent_port), 0);
+	CHECK_EQ(fl_volume_renew(vw), 0);
+	CHECK_EQ(vw->st->ops->unwatch(vw->st, vw->watch), 0);
+	vw->watching = false;
+	rw.v = vw;
+	pthread_create(&rw.th, NULL, rewatch_thread, &rw);
+	ret = ct_sim_call(&b, "acquire", kv, 20000, msg, sizeof(msg), NULL);
+	pthread_join(rw.th, NULL);
+	CHECK_EQ(rw.ret, 0);
+	printf("acquire while the writer's watch was gone for 0.3 s: %d (%s)\n", ret, msg);
+	CHECK_EQ(ret, -EBUSY);
+	CHECK(strstr(msg, "answers and renewed its lock"));
+	/* the writer was not fenced: it still writes and renews */
+	CHECK_EQ(st->ops->write_full(st, "ctltest.gap", "x", 1), 0);
+	CHECK_EQ(fl_volume_renew(vw), 0);
+	printf("ok a probe in the watch gap does not fence the live writer: control asked again\n");
+	fl_volume_close(vw);
+	fl_store_close(st);
+	ct_sim_free(&a);
+	ct_sim_free(&b);
+	ct_control_kill(&c, SIGTERM);
+	printf("test_control watch_gap: all checks passed\n");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
 static int count_named(json_t *arr, const char *prefix)
 {
 	json_t *d;
@@ -1197,7 +1281,8 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2) {
-		fprintf(stderr, "usage: test_control tls|api|leases|slow_rados|failover\n");
+		fprintf(stderr,
+			"usage: test_control tls|api|leases|slow_rados|watch_gap|failover\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "tls"))
@@ -1210,6 +1295,8 @@ int main(int argc, char **argv)
 		return test_failover();
 	if (!strcmp(argv[1], "slow_rados"))
 		return test_slow_rados();
+	if (!strcmp(argv[1], "watch_gap"))
+		return test_watch_gap();
 	fprintf(stderr, "unknown test %s\n", argv[1]);
 	return 2;
 }
