@@ -1,4 +1,4 @@
-# Record codecs (fs/format/record.c, fs/util/buf.c): unit tests and fuzz-corpus replay.
+# Record codecs (fs/format/*.c, fs/util/buf.c): unit tests and fuzz-corpus replay.
 #
 #   test_record, test_buf        plain-assert unit tests              (label unit)
 #   fuzz_replay_<h>              harness <h> over tests/fuzz/corpus/fuzz_<h>/ (label unit)
@@ -38,7 +38,8 @@ if(FLOCKER_FUZZ)
   # The code under test must carry the fuzzer's coverage instrumentation, so
   # the codecs are compiled again here rather than taken from flocker_util.
   add_library(flocker_record_fuzz STATIC ${CMAKE_SOURCE_DIR}/fs/util/buf.c ${CMAKE_SOURCE_DIR}/fs/util/uuid.c
-              ${CMAKE_SOURCE_DIR}/fs/format/record.c)
+              ${CMAKE_SOURCE_DIR}/fs/format/record.c ${CMAKE_SOURCE_DIR}/fs/format/jframe.c
+              ${CMAKE_SOURCE_DIR}/fs/format/oid.c ${CMAKE_SOURCE_DIR}/fs/format/bmap.c)
   target_compile_options(flocker_record_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_libraries(flocker_record_fuzz PUBLIC PkgConfig::MSGPACK PkgConfig::UUID)

@@ -1,10 +1,13 @@
-/* flockerfs — private structures of the filesystem core (core.c, data.c, journal.c). */
+/* flockerfs — private structures of the filesystem core (core.c, dir.c, namei.c,
+ * xattr.c, purge.c, data.c, journal.c, readahead.c). */
 #ifndef FLOCKER_CORE_INT_H
 #define FLOCKER_CORE_INT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "fs/core/core.h"
 #include "flocker/buf.h"
@@ -170,6 +173,15 @@ struct fl_core {
 /* core.c */
 struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);
 int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out);
+/* fl_ino_get for an entry found in a directory: an inode it cannot find is
+ * a damaged volume (EIO), not a missing name. */
+int fl_ino_get_entry(struct fl_core *c, uint64_t ino, struct fl_inode **out);
+/* Takes ip out of the inode table; frees an inode and what it holds. */
+void fl_itab_remove(struct fl_core *c, struct fl_inode *ip);
+void fl_inode_free(struct fl_inode *ip);
+/* A new inode of mode for cr in dir, in the table (not yet linked or journaled). */
+struct fl_inode *fl_inode_new(struct fl_core *c, mode_t mode, const struct fl_cred *cr,
+			      const struct fl_inode *dir, int *err);
 void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
 void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
 /* Volume usage (used_bytes) follows a change of ip's size, map or dirty blocks. */
@@ -285,6 +297,45 @@ void fl_ra_drop(struct fl_core *c, struct fl_inode *ip);
 int fl_data_start(struct fl_core *c);
 void fl_data_stop(struct fl_core *c);
 int64_t fl_now_ms(void);
+
+/* dir.c: loads ip's directory (with the lock, which it may drop). */
+int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out);
+/* Loads directory ino without the lock held, if it is not loaded yet. */
+void fl_dir_prefetch(struct fl_core *c, uint64_t ino);
+
+/* purge.c */
+/* Queues an orphan nobody references any more for the purge. */
+void fl_purge_schedule(struct fl_core *c, struct fl_inode *ip);
+/* Marks an inode whose link count fell to zero; t gets the orphan record. */
+void fl_unlinked(struct fl_core *c, struct fl_inode *ip, struct fl_txn *t);
+/* Trims the data objects of the inodes on the orphan list at mount. */
+void fl_purge_trim_listed(struct fl_core *c);
+
+static inline void fl_core_lock(struct fl_core *c)
+{
+	pthread_mutex_lock(&c->lock);
+}
+
+static inline void fl_core_unlock(struct fl_core *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The time for ctime, mtime, atime. */
+static inline void fl_now_real(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/* 0 if the filesystem takes changes: -EROFS read-only, -EIO after an error. */
+static inline int fl_core_writable(struct fl_core *c)
+{
+	if (c->o.ro)
+		return -EROFS;
+	if (c->error)
+		return -EIO;
+	return 0;
+}
 
 static inline uint64_t fl_round4k(uint64_t n)
 {

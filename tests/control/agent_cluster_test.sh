@@ -21,46 +21,14 @@
 #   a host dies (agent and mount daemon kill -9 under a writer): host-b takes over
 #     (DRILL line)
 #
-# Needs root, /dev/fuse, curl and jq; exit 77 when missing.  Environment from
-# tests/control.cmake: CEPH_CONF, CEPH_ARGS, FLOCKER_BINARY_DIR, FLOCKER_CONTROL_BIN,
-# FLOCKERCTL_BIN, FLOCKER_AGENT_BIN, FLOCKER_MOUNT_BIN.
+# Needs root, /dev/fuse, curl and jq; exit 77 when missing (lib.sh: the setup
+# shared with agent_conn_test.sh).
 set -u
 
-skip() { echo "agent_cluster_test: SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts)"
-[ -c /dev/fuse ] || skip "no /dev/fuse"
-command -v curl >/dev/null || skip "no curl"
-command -v jq >/dev/null || skip "no jq"
-[ -n "${CEPH_CONF:-}" ] || skip "CEPH_CONF is not set"
+TEST=agent_cluster_test TAG=agentc FAIL_TAIL=30
+# shellcheck source=tests/control/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-B=${FLOCKER_BINARY_DIR:?}
-CONTROL=${FLOCKER_CONTROL_BIN:-$B/flocker-control-svc}
-CTL=${FLOCKERCTL_BIN:-$B/flockerctl-cluster}
-AGENT=${FLOCKER_AGENT_BIN:-$B/flocker-agent-cluster}
-MOUNT=${FLOCKER_MOUNT_BIN:-$B/fs/mount.flockerfs}
-ID=$(echo "${CEPH_ARGS:-}" | sed -n 's/.*--id \([^ ]*\).*/\1/p')
-
-T=$(mktemp -d /tmp/flocker-agentc-XXXXXX)
-NS="ctltest.agentc$$"
-VOL="agentc$$-vol"
-PIDS=()
-fail() {
-	echo "agent_cluster_test: FAIL: $*" >&2
-	for f in "$T"/*.log; do echo "--- $f" >&2; tail -30 "$f" >&2; done
-	exit 1
-}
-cleanup() {
-	local p m
-	for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
-	for m in $(awk -v t="$T" 'index($2, t) == 1 {print $2}' /proc/self/mounts); do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	sleep 0.5
-	[ -n "${FLOCKER_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API=$(free_port)
 AGP=$(free_port)
 API2=$(free_port)
@@ -69,7 +37,6 @@ AGP2=$(free_port)
 "$CTL" ca init "$T/certs" >/dev/null || fail "ca init"
 for n in host-a host-b; do "$CTL" ca node "$n" --dir "$T/certs" >/dev/null || fail "ca node"; done
 "$CTL" ca user admin --dir "$T/certs" >/dev/null || fail "ca user"
-ctl() { "$CTL" --control "127.0.0.1:$API" --certs "$T/certs" "$@"; }
 
 start_control() {
 	"$CONTROL" -c "$CEPH_CONF" --certs "$T/certs" --bind 127.0.0.1 --api-port "$API" \
@@ -97,10 +64,6 @@ start_agent() { # node
 	done
 	fail "agent $n did not connect"
 }
-
-# dock NODE OP JSON: one Docker plugin request; prints the reply
-dock() { curl -s --max-time 70 --unix-socket "$T/$1/plugin.sock" -X POST "http://plugin/VolumeDriver.$2" -d "$3"; }
-err_of() { jq -r .Err; }
 
 start_control
 start_agent host-a

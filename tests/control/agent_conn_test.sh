@@ -11,46 +11,15 @@
 #     keeps retrying with backoff, and Docker's call fails at once with it
 #   no log line says "(null)"
 #
-# Needs root, /dev/fuse, curl and jq; exit 77 when missing.  Environment from
-# tests/control.cmake: CEPH_CONF, CEPH_ARGS, FLOCKER_CONTROL_BIN, FLOCKERCTL_BIN,
-# FLOCKER_AGENT_BIN, FLOCKER_MOUNT_BIN.
+# Needs root, /dev/fuse, curl and jq; exit 77 when missing (lib.sh: the setup
+# shared with agent_cluster_test.sh).
 set -u
 
-skip() { echo "agent_conn_test: SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts)"
-[ -c /dev/fuse ] || skip "no /dev/fuse"
-command -v curl >/dev/null || skip "no curl"
-command -v jq >/dev/null || skip "no jq"
-[ -n "${CEPH_CONF:-}" ] || skip "CEPH_CONF is not set"
-
-CONTROL=${FLOCKER_CONTROL_BIN:?}
-CTL=${FLOCKERCTL_BIN:?}
-AGENT=${FLOCKER_AGENT_BIN:?}
-MOUNT=${FLOCKER_MOUNT_BIN:?}
-ID=$(echo "${CEPH_ARGS:-}" | sed -n 's/.*--id \([^ ]*\).*/\1/p')
+TEST=agent_conn_test TAG=agentconn
+# shellcheck source=tests/control/lib.sh
+. "$(dirname "$0")/lib.sh"
 LEASE=5 # control's lease and the agent's read timeout: a missed heartbeat shows within it
 
-T=$(mktemp -d /tmp/flocker-agentconn-XXXXXX)
-NS="ctltest.agentconn$$"
-VOL="agentconn$$-vol"
-PIDS=()
-fail() {
-	echo "agent_conn_test: FAIL: $*" >&2
-	for f in "$T"/*.log; do echo "--- $f" >&2; tail -40 "$f" >&2; done
-	exit 1
-}
-cleanup() {
-	local p m
-	for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
-	for m in $(awk -v t="$T" 'index($2, t) == 1 {print $2}' /proc/self/mounts); do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	sleep 0.5
-	[ -n "${FLOCKER_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API=$(free_port)
 AGP=$(free_port)
 
@@ -61,7 +30,6 @@ AGP=$(free_port)
 "$CTL" ca init "$T/rogue" >/dev/null || fail "ca init (rogue)"
 "$CTL" ca node host-r --dir "$T/rogue" >/dev/null || fail "ca node (rogue)"
 cp "$T/certs/ca.crt" "$T/rogue/ca.crt"
-ctl() { "$CTL" --control "127.0.0.1:$API" --certs "$T/certs" "$@"; }
 
 "$CONTROL" -c "$CEPH_CONF" --certs "$T/certs" --bind 127.0.0.1 --api-port "$API" \
 	--agent-port "$AGP" --lease "$LEASE" --heartbeat 1 --state-ns "$NS" --debug \
@@ -79,10 +47,6 @@ start_agent() { # node certs-dir
 		--mount-root "$T/$n/mnt" --mount-helper "$MOUNT" --debug >>"$T/agent-$n.log" 2>&1 &
 	PIDS+=("$!")
 }
-
-# dock NODE OP JSON: one Docker plugin request; prints the reply
-dock() { curl -s --max-time 70 --unix-socket "$T/$1/plugin.sock" -X POST "http://plugin/VolumeDriver.$2" -d "$3"; }
-err_of() { jq -r .Err; }
 
 start_agent host-a "$T/certs"
 for _ in $(seq 100); do

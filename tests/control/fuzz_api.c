@@ -15,18 +15,8 @@
 #include <jansson.h>
 
 #include "cluster/control/api.h"
+#include "tests/fuzz/fuzz_assert.h"
 #include "flocker/record.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                                             \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #c, __FILE__,           \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,17 +12,7 @@
 #include <string.h>
 
 #include "flocker/proto.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                                                                             \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #c, __FILE__,           \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "tests/fuzz/fuzz_assert.h"
 
 static void roundtrip(const struct fl_msg *m)
 {

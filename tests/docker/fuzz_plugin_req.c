@@ -16,17 +16,7 @@
 #include <jansson.h>
 
 #include "plugin/docker.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #cond, __FILE__,        \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "tests/fuzz/fuzz_assert.h"
 
 static void check_err_reply(const char *err)
 {
@@ -35,13 +25,14 @@ static void check_err_reply(const char *err)
 	const char *back;
 	size_t i, n = strlen(err);
 
-	CHECK(body);
+	FUZZ_ASSERT(body);
 	o = json_loads(body, 0, NULL);
-	CHECK(o && json_is_object(o));
+	FUZZ_ASSERT(o && json_is_object(o));
 	back = json_string_value(json_object_get(o, "Err"));
-	CHECK(back && strlen(back) == (n < 2047 ? n : 2047));
+	FUZZ_ASSERT(back && strlen(back) == (n < 2047 ? n : 2047));
 	for (i = 0; back[i]; i++)
-		CHECK(back[i] >= 0x20 && back[i] < 0x7f && (back[i] == err[i] || back[i] == '?'));
+		FUZZ_ASSERT(back[i] >= 0x20 && back[i] < 0x7f &&
+			    (back[i] == err[i] || back[i] == '?'));
 	json_decref(o);
 	free(body);
 }
@@ -56,38 +47,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t blen = nl ? size - plen - 1 : 0, i;
 	int status;
 
-	CHECK(path);
+	FUZZ_ASSERT(path);
 	memcpy(path, data, plen);
 	path[plen] = '\0';
 	err[0] = '\0';
 	status = fl_docker_parse(path, body, blen, &req, err, sizeof(err));
-	CHECK(status == 0 || status == 200 || status == 400 || status == 404 || status == 413 ||
-	      status == 500);
+	FUZZ_ASSERT(status == 0 || status == 200 || status == 400 || status == 404 ||
+		    status == 413 || status == 500);
 	if (status) {
-		CHECK(err[0] != '\0' && strlen(err) < sizeof(err));
+		FUZZ_ASSERT(err[0] != '\0' && strlen(err) < sizeof(err));
 		check_err_reply(err);
 	} else {
-		CHECK(req.nopts <= FL_DOCKER_MAX_OPTS);
-		CHECK(!strcmp(fl_docker_op_name(req.op), strchr(path, '.') + 1));
+		FUZZ_ASSERT(req.nopts <= FL_DOCKER_MAX_OPTS);
+		FUZZ_ASSERT(!strcmp(fl_docker_op_name(req.op), strchr(path, '.') + 1));
 		switch (req.op) {
 		case FL_DOCKER_MOUNT:
 		case FL_DOCKER_UNMOUNT:
-			CHECK(req.id[0] != '\0');
+			FUZZ_ASSERT(req.id[0] != '\0');
 			/* fall through */
 		case FL_DOCKER_CREATE:
 		case FL_DOCKER_REMOVE:
 		case FL_DOCKER_PATH:
 		case FL_DOCKER_GET:
-			CHECK(fl_volname_valid(req.name));
+			FUZZ_ASSERT(fl_volname_valid(req.name));
 			break;
 		default:
-			CHECK(req.name[0] == '\0' && req.nopts == 0);
+			FUZZ_ASSERT(req.name[0] == '\0' && req.nopts == 0);
 			break;
 		}
 		for (i = 0; i < req.nopts; i++)
-			CHECK(req.keys[i] && req.vals[i] &&
-			      strlen(req.keys[i]) <= FL_DOCKER_OPT_KEY_MAX &&
-			      strlen(req.vals[i]) <= FL_DOCKER_OPT_VAL_MAX);
+			FUZZ_ASSERT(req.keys[i] && req.vals[i] &&
+				    strlen(req.keys[i]) <= FL_DOCKER_OPT_KEY_MAX &&
+				    strlen(req.vals[i]) <= FL_DOCKER_OPT_VAL_MAX);
 	}
 	fl_docker_req_free(&req);
 	free(path);

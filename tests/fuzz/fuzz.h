@@ -18,19 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_assert.h"
 #include "rec_eq.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* abort() with a note: the fuzzer reports the input. */
-#define FUZZ_ASSERT(cond)                                                                          \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #cond, __FILE__,        \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static inline int fuzz_all_zero(const void *p, size_t n)
 {

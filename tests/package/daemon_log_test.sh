@@ -11,15 +11,8 @@
 # fixture "ceph" (CEPH_CONF, CEPH_ARGS) and root (namespaces, FUSE).
 set -euo pipefail
 
-PROG=${0##*/}
-fail() {
-	echo "$PROG: FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "$PROG: SKIP: $*" >&2
-	exit 77
-}
+# shellcheck source=tests/package/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (mount namespace, FUSE mounts)"
 if [ -z "${FLOCKER_DAEMONLOG_NS-}" ]; then

@@ -20,16 +20,9 @@
 # usage: nspawn_test.sh DEBS_DIR      (ctest: after package_debs, with the ceph fixture)
 set -euo pipefail
 
-PROG=${0##*/}
+# shellcheck source=tests/package/lib.sh
+. "$(dirname "$0")/lib.sh"
 DEBS=${1:?usage: $PROG DEBS_DIR}
-fail() {
-	echo "$PROG: FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "$PROG: SKIP: $*" >&2
-	exit 77
-}
 say() { echo "$PROG: $*"; }
 
 [ "$(id -u)" = 0 ] || skip "needs root (overlay mount, systemd-nspawn)"

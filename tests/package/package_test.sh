@@ -10,18 +10,11 @@
 #   DEBS_DIR: where the .debs are left for package_systemd (nspawn_test.sh)
 set -euo pipefail
 
-PROG=${0##*/}
+# shellcheck source=tests/package/lib.sh
+. "$(dirname "$0")/lib.sh"
 SRC=${1:?usage: $PROG SOURCE_DIR [DEBS_DIR]}
 KEEP_DEBS=${2-}
 HERE=$(cd "$(dirname "$0")" && pwd)
-fail() {
-	echo "$PROG: FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "$PROG: SKIP: $*" >&2
-	exit 77
-}
 
 for t in dpkg-buildpackage dh lintian dpkg-deb; do
 	command -v "$t" >/dev/null || skip "no $t: contrib/install-deps.sh installs the packaging tools"

@@ -16,15 +16,8 @@
 #    accepts it.
 set -euo pipefail
 
-PROG=${0##*/}
-fail() {
-	echo "$PROG: FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "$PROG: SKIP: $*" >&2
-	exit 77
-}
+# shellcheck source=tests/package/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ROOT= BUILD=
 case ${1-} in
