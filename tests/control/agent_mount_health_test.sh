@@ -14,48 +14,17 @@
 # FLOCKERCTL_BIN, FLOCKER_AGENT_BIN, FLOCKER_MOUNT_BIN.
 set -u
 
-skip() { echo "agent_mount_health_test: SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts)"
-[ -c /dev/fuse ] || skip "no /dev/fuse"
-command -v curl >/dev/null || skip "no curl"
-command -v jq >/dev/null || skip "no jq"
-[ -n "${CEPH_CONF:-}" ] || skip "CEPH_CONF is not set"
+TEST=agent_mount_health_test
+TAG=mhealth
+# shellcheck source=tests/control/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-B=${FLOCKER_BINARY_DIR:?}
-CONTROL=${FLOCKER_CONTROL_BIN:-$B/cluster/flocker-control}
-CTL=${FLOCKERCTL_BIN:-$B/cluster/flockerctl}
-AGENT=${FLOCKER_AGENT_BIN:-$B/plugin/flocker-agent}
-MOUNT=${FLOCKER_MOUNT_BIN:-$B/fs/mount.flockerfs}
-ID=$(echo "${CEPH_ARGS:-}" | sed -n 's/.*--id \([^ ]*\).*/\1/p')
-
-T=$(mktemp -d /tmp/flocker-mhealth-XXXXXX)
-NS="ctltest.mhealth$$"
-VOL="mhealth$$-vol"
-PIDS=()
-fail() {
-	echo "agent_mount_health_test: FAIL: $*" >&2
-	for f in "$T"/*.log; do echo "--- $f" >&2; tail -30 "$f" >&2; done
-	exit 1
-}
-cleanup() {
-	local p m
-	for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
-	for m in $(awk -v t="$T" 'index($2, t) == 1 {print $2}' /proc/self/mounts); do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	sleep 0.5
-	[ -n "${FLOCKER_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API=$(free_port)
 AGP=$(free_port)
 
 "$CTL" ca init "$T/certs" >/dev/null || fail "ca init"
 "$CTL" ca node host-a --dir "$T/certs" >/dev/null || fail "ca node"
 "$CTL" ca user admin --dir "$T/certs" >/dev/null || fail "ca user"
-ctl() { "$CTL" --control "127.0.0.1:$API" --certs "$T/certs" "$@"; }
 api() { # PATH: GET on control's API with the admin user's certificate
 	curl -s --max-time 10 --cacert "$T/certs/ca.crt" --cert "$T/certs/user-admin.crt" \
 		--key "$T/certs/user-admin.key" "https://127.0.0.1:$API$1"
@@ -78,21 +47,21 @@ for _ in $(seq 100); do
 done
 [ -S "$T/host-a/plugin.sock" ] || fail "the agent did not start"
 
-dock() { curl -s --max-time 70 --unix-socket "$T/host-a/plugin.sock" -X POST "http://plugin/VolumeDriver.$1" -d "$2"; }
-err_of() { jq -r .Err; }
+# dock OP JSON: a Docker plugin request to host-a
+docka() { dock host-a "$@"; }
 daemon_of() {
 	local dev
 	dev=$(awk -v m="$1" '$5 == m {print $3}' /proc/self/mountinfo | tail -1)
 	[ -n "$dev" ] && head -1 "/run/flockerfs/${dev/:/.}.pid" 2>/dev/null
 }
 
-r=$(dock Create "{\"Name\":\"$VOL\",\"Opts\":{\"size\":\"1G\"}}" | err_of)
+r=$(docka Create "{\"Name\":\"$VOL\",\"Opts\":{\"size\":\"1G\"}}" | err_of)
 [ -z "$r" ] || fail "create: $r"
-r=$(dock Mount "{\"Name\":\"$VOL\",\"ID\":\"c1\"}")
+r=$(docka Mount "{\"Name\":\"$VOL\",\"ID\":\"c1\"}")
 P=$(echo "$r" | jq -r .Mountpoint)
 [ -d "$P" ] || fail "mount: $r"
 echo "kept" >"$P/kept.txt" && sync "$P/kept.txt" || fail "write"
-[ "$(dock Get "{\"Name\":\"$VOL\"}" | jq -r .Volume.Status.mount)" = serving ] || fail "Get of a healthy mount"
+[ "$(docka Get "{\"Name\":\"$VOL\"}" | jq -r .Volume.Status.mount)" = serving ] || fail "Get of a healthy mount"
 echo "ok mounted at $P, Get says the mount serves"
 
 # the mount daemon dies under its container
@@ -121,20 +90,20 @@ case "$d" in *"daemon is gone"*) ;; *) fail "control's /v1/state/datasets says d
 echo "ok control knows: its log and /v1/state/datasets (dead: $d)"
 
 # Get and Path look too
-s=$(dock Get "{\"Name\":\"$VOL\"}" | jq -r .Volume.Status.mount)
+s=$(docka Get "{\"Name\":\"$VOL\"}" | jq -r .Volume.Status.mount)
 case "$s" in *"daemon is gone"*) ;; *) fail "Get of the dead mount says mount='$s'" ;; esac
 echo "ok Get shows it: $s"
 
 # the next container mounts the volume afresh
-r=$(dock Mount "{\"Name\":\"$VOL\",\"ID\":\"c2\"}")
+r=$(docka Mount "{\"Name\":\"$VOL\",\"ID\":\"c2\"}")
 P2=$(echo "$r" | jq -r .Mountpoint)
 [ "$(cat "$P2/kept.txt" 2>/dev/null)" = kept ] || fail "mount after the death: $r"
-[ "$(dock Get "{\"Name\":\"$VOL\"}" | jq -r .Volume.Status.mount)" = serving ] || fail "Get after the new mount"
+[ "$(docka Get "{\"Name\":\"$VOL\"}" | jq -r .Volume.Status.mount)" = serving ] || fail "Get after the new mount"
 echo "ok a new Mount mounted it afresh at $P2 with the data; Get says it serves"
-r=$(dock Unmount "{\"Name\":\"$VOL\",\"ID\":\"c2\"}" | err_of)
+r=$(docka Unmount "{\"Name\":\"$VOL\",\"ID\":\"c2\"}" | err_of)
 [ -z "$r" ] || fail "unmount: $r"
 mountpoint -q "$P2" && fail "still mounted after the last unmount"
-r=$(dock Unmount "{\"Name\":\"$VOL\",\"ID\":\"c1\"}" | err_of)
+r=$(docka Unmount "{\"Name\":\"$VOL\",\"ID\":\"c1\"}" | err_of)
 [ -z "$r" ] || fail "unmount of the stale ID: $r"
 echo "ok the last Unmount unmounted it; the stale ID's Unmount is harmless"
 echo "agent_mount_health_test: all checks passed"
