@@ -33,6 +33,7 @@ struct fl_agent_volume {
 	int64_t created;      /* unix seconds */
 	char holder[128];     /* node (host) holding it read-write, "" if none */
 	char mountpoint[256]; /* where it is mounted on this host, "" if not */
+	char mount_dead[256]; /* why that mount is dead (plugin/mounts.h), "" if it serves */
 };
 
 /* Creates a volume.  opts are Docker's -o key=value pairs (only "size" is known now):

@@ -13,7 +13,7 @@
  *
  * Reconnection: --control takes one address or several separated by commas
  * (HOST[:PORT], default port 4524); they are tried in turn, 0.1 s apart,
- * and after a round that failed the agent waits 250 ms, doubling up to 1 s
+ * and after a round that failed the agent waits 250 ms, then 500 ms
  * (with jitter), reset once a hello is answered.  A standby control service
  * does not listen, so the addresses of all control hosts can be given; with
  * one address, a standby on the same host and port (or a moved IP) is found
@@ -66,9 +66,9 @@
 #include "fs/volume/volume.h"
 
 #define BACKOFF_MIN_MS	  250
-#define BACKOFF_MAX_MS	  1000
-#define CONNECT_WAIT_S	  15 /* a call waits this long for a connection */
-#define ACQUIRE_WAIT_S	  35 /* control gives a holder 30 s to unmount */
+#define BACKOFF_MAX_MS	  500 /* a refused connect costs nothing: be back soon */
+#define CONNECT_WAIT_S	  15  /* a call waits this long for a connection */
+#define ACQUIRE_WAIT_S	  35  /* control gives a holder 30 s to unmount */
 #define CALL_WAIT_S	  20
 #define RADOS_TIMEOUT_S	  20
 #define MOUNT_NAMES_MAX	  1024
@@ -230,6 +230,7 @@ struct rep {
 	char uuid[37];
 	char path[256];
 	char addr[128];
+	char dead[256]; /* why the mount is dead, "" if it serves */
 	unsigned users;
 };
 
@@ -273,6 +274,7 @@ static int collect_mounts(struct cluster_agent *ca, struct rep **out)
 		slash = strrchr(path, '/');
 		snprintf(r[n].uuid, sizeof(r[n].uuid), "%s", slash ? slash + 1 : "");
 		r[n].users = users;
+		fl_mounts_dead(ca->mounts, name, r[n].dead, sizeof(r[n].dead));
 		pthread_mutex_lock(&ca->mu);
 		for (m = ca->maddrs; m; m = m->next)
 			if (!strcmp(m->name, name) && !strcmp(m->path, path))
@@ -292,12 +294,13 @@ static void pack_mounts(msgpack_packer *pk, const struct rep *r, int n)
 	fl_pk_str(pk, "mounts");
 	msgpack_pack_array(pk, (uint32_t)n);
 	for (i = 0; i < n; i++) {
-		msgpack_pack_map(pk, 5);
+		msgpack_pack_map(pk, 6);
 		fl_pk_kv_str(pk, "uuid", r[i].uuid);
 		fl_pk_kv_str(pk, "name", r[i].name);
 		fl_pk_kv_u64(pk, "users", r[i].users);
 		fl_pk_kv_str(pk, "path", r[i].path);
 		fl_pk_kv_str(pk, "addr", r[i].addr);
+		fl_pk_kv_str(pk, "dead", r[i].dead);
 	}
 }
 
@@ -1135,6 +1138,9 @@ static int cl_get(struct fl_agent *a, const char *name, struct fl_agent_volume *
 	if (ret)
 		return ret;
 	fill_volume(ca, fl_pv_get(c.reply.body, "volume"), out);
+	/* Get and Path look at the mount here too: a dead one is logged and shown */
+	if (out->mountpoint[0] && fl_mounts_check(ca->mounts, out->name))
+		fl_mounts_dead(ca->mounts, out->name, out->mount_dead, sizeof(out->mount_dead));
 	fl_msg_free(&c.reply);
 	return 0;
 }
@@ -1393,6 +1399,7 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	mc.lease_s = cfg->lease_s;
 	mc.store = mounts_store;
 	mc.store_arg = ca;
+	mc.check_s = FL_AGENT_MOUNT_CHECK_S;
 	ret = fl_mounts_open(&mc, &ca->mounts, err, errlen);
 	if (ret)
 		goto out;

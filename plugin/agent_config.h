@@ -23,6 +23,7 @@
 #define FL_AGENT_DEFAULT_STATE_DIR  "/var/lib/flocker-agent"
 #define FL_AGENT_DEFAULT_SOCKET	    "/run/docker/plugins/flocker.sock"
 #define FL_AGENT_DEFAULT_MOUNT_ROOT "/run/flocker/mounts"
+#define FL_AGENT_MOUNT_CHECK_S	    5 /* health check of this host's mounts (plugin/mounts.h) */
 
 /* Every string is borrowed and must outlive the agent opened with it. */
 struct fl_agent_config {

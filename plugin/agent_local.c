@@ -332,7 +332,10 @@ static void describe(struct local_agent *la, struct fl_volume *v, bool usage,
 	out->bytes_used = v->super.used_bytes; /* as of the last checkpoint */
 	if (fl_volume_holder(v, &h) > 0)
 		snprintf(out->holder, sizeof(out->holder), "%s", h.host);
-	fl_mounts_lookup(la->mounts, v->super.name, out->mountpoint, sizeof(out->mountpoint), NULL);
+	if (fl_mounts_lookup(la->mounts, v->super.name, out->mountpoint, sizeof(out->mountpoint),
+			     NULL) == 1 &&
+	    fl_mounts_check(la->mounts, v->super.name))
+		fl_mounts_dead(la->mounts, v->super.name, out->mount_dead, sizeof(out->mount_dead));
 	/* a read-only view replays the journal: usage as of the last commit */
 	if (usage && fl_core_mount(v, &co, &core, why, sizeof(why)) == 0) {
 		fl_core_usage(core, &out->bytes_used, &inodes);
@@ -588,6 +591,7 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	mc.lease_s = cfg->lease_s;
 	mc.store = mounts_store;
 	mc.store_arg = la;
+	mc.check_s = FL_AGENT_MOUNT_CHECK_S;
 	ret = fl_mounts_open(&mc, &la->mounts, err, errlen);
 	if (ret)
 		goto out;

@@ -425,6 +425,10 @@ static json_t *volume_json(const struct fl_agent_volume *v)
 		      v->mountpoint, "CreatedAt", created, "Status", "holder", holder, "uuid",
 		      v->uuid, "size_limit", (json_int_t)v->size_limit, "bytes_used",
 		      (json_int_t)v->bytes_used, "created", created);
+	/* a mount here whose daemon died or was fenced: the next container mounts afresh */
+	if (o && v->mountpoint[0])
+		json_object_set_new(json_object_get(o, "Status"), "mount",
+				    json_string(v->mount_dead[0] ? v->mount_dead : "serving"));
 	return o;
 }
 

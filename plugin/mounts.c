@@ -41,6 +41,7 @@ struct mnt {
 	char uuid[37];
 	char path[PATH_MAX];
 	bool mounted;
+	char dead[256]; /* why the mount no longer serves, "" while it does */
 	char **ids;
 	size_t nids, cap;
 	unsigned refs; /* callers holding this entry */
@@ -59,6 +60,11 @@ struct fl_mounts {
 	char ldir[PATH_MAX];  /* <state_dir>/log */
 	pthread_mutex_t lock; /* protects the list and the entries' data */
 	struct mnt *head;
+	/* the health check thread (check_s > 0) */
+	unsigned check_s;
+	pthread_t checker;
+	bool checker_on, stop; /* stop: guarded by lock */
+	pthread_cond_t wake;
 };
 
 bool fl_mounts_id_valid(const char *id)
@@ -792,6 +798,7 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 			free(e->ids[i]);
 		e->nids = 0;
 		e->mounted = false;
+		e->dead[0] = '\0';
 		persist(m, e, NULL, 0);
 		pthread_mutex_unlock(&m->lock);
 		fl_warn("volume %s: the mount at %s is gone or unusable (%s): detached, its %zu stale user(s) dropped; mounting it again",
@@ -818,6 +825,7 @@ int fl_mounts_acquire(struct fl_mounts *m, const char *name, const char *uuid, c
 	pthread_mutex_lock(&m->lock);
 	if (fresh) {
 		e->mounted = true;
+		e->dead[0] = '\0';
 		snprintf(e->uuid, sizeof(e->uuid), "%s", uuid);
 		snprintf(e->path, sizeof(e->path), "%s", dir);
 	}
@@ -936,6 +944,132 @@ int fl_mounts_lookup(struct fl_mounts *m, const char *name, char *path, size_t p
 	}
 	pthread_mutex_unlock(&m->lock);
 	return ret;
+}
+
+/* ---------- health ---------- */
+
+/*
+ * Is the mount at dir dead (why filled)?  Without RADOS and without touching
+ * a live mount: gone from the mount table, its daemon gone (a FUSE mount
+ * whose daemon died answers ENOTCONN), or its daemon says it was fenced.
+ */
+static bool mount_dead(const char *dir, char *why, size_t len)
+{
+	struct fl_mountinfo mi;
+	char said[200];
+
+	if (fl_mountinfo_at(dir, &mi) != 1 || strcmp(mi.fstype, FSTYPE)) {
+		snprintf(why, len, "it is no longer mounted");
+		return true;
+	}
+	if (!mount_alive(&mi)) {
+		snprintf(why, len, "its daemon is gone (Transport endpoint is not connected)");
+		return true;
+	}
+	if (fl_pidfile_fenced(mi.dev, said, sizeof(said))) {
+		snprintf(why, len, "its daemon lost the writer lock (%s): it was fenced", said);
+		return true;
+	}
+	return false;
+}
+
+/* Checks e (referenced); skipped while an operation on it runs.  1 dead, 0 not. */
+static int check_entry(struct fl_mounts *m, struct mnt *e)
+{
+	char dir[PATH_MAX], why[256] = "";
+	bool mounted, dead, was;
+	size_t users;
+
+	if (pthread_mutex_trylock(&e->op))
+		return 0; /* a mount or unmount is under way: it decides */
+	pthread_mutex_lock(&m->lock);
+	mounted = e->mounted;
+	snprintf(dir, sizeof(dir), "%s", e->path);
+	pthread_mutex_unlock(&m->lock);
+	dead = mounted && mount_dead(dir, why, sizeof(why));
+	pthread_mutex_lock(&m->lock);
+	was = e->dead[0] != '\0';
+	users = e->nids;
+	if (dead)
+		snprintf(e->dead, sizeof(e->dead), "%s", why);
+	else
+		e->dead[0] = '\0';
+	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&e->op);
+	if (dead && !was)
+		fl_warn("volume %s: the mount at %s is dead: %s; its %zu container(s) get errors "
+			"from it; the next container mounts the volume again",
+			e->name, dir, why, users);
+	return dead;
+}
+
+int fl_mounts_check(struct fl_mounts *m, const char *name)
+{
+	char(*names)[FL_VOLNAME_MAX + 1] = NULL;
+	size_t n = 0, cap = 0, i;
+	struct mnt *e;
+	int dead = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (e = m->head; e; e = e->next) {
+		if (!e->mounted || (name && strcmp(e->name, name)))
+			continue;
+		if (n == cap) {
+			void *nn = realloc(names, (cap ? cap * 2 : 16) * sizeof(*names));
+
+			if (!nn)
+				break;
+			names = nn;
+			cap = cap ? cap * 2 : 16;
+		}
+		snprintf(names[n++], sizeof(*names), "%s", e->name);
+	}
+	pthread_mutex_unlock(&m->lock);
+	for (i = 0; i < n; i++) {
+		e = get_entry(m, names[i], false);
+		if (!e)
+			continue;
+		dead += check_entry(m, e);
+		put_entry(m, e);
+	}
+	free(names);
+	return dead;
+}
+
+int fl_mounts_dead(struct fl_mounts *m, const char *name, char *why, size_t whylen)
+{
+	struct mnt *e;
+	int ret = 0;
+
+	pthread_mutex_lock(&m->lock);
+	e = find_locked(m, name);
+	if (e && e->mounted && e->dead[0]) {
+		snprintf(why, whylen, "%s", e->dead);
+		ret = 1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+static void *checker_main(void *arg)
+{
+	struct fl_mounts *m = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += m->check_s;
+		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &ts) == 0)
+			;
+		if (m->stop)
+			break;
+		pthread_mutex_unlock(&m->lock);
+		fl_mounts_check(m, NULL);
+		pthread_mutex_lock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
 }
 
 /* ---------- open: load and adopt ---------- */
@@ -1069,6 +1203,15 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 	m->lease_s = c->lease_s;
 	m->store = c->store;
 	m->store_arg = c->store_arg;
+	m->check_s = c->check_s;
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&m->wake, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (!ok)
 		goto out_err;
 	snprintf(m->mdir, sizeof(m->mdir), "%s/mounts", c->state_dir);
@@ -1108,6 +1251,15 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 		fl_seterr(err, errlen, "cannot read /proc/self/mountinfo: %s", strerror(-ret));
 		goto out_err;
 	}
+	if (m->check_s) {
+		ret = -pthread_create(&m->checker, NULL, checker_main, m);
+		if (ret) {
+			fl_seterr(err, errlen, "cannot start the mount health check: %s",
+				  strerror(-ret));
+			goto out_err;
+		}
+		m->checker_on = true;
+	}
 	*out = m;
 	m = NULL;
 	ret = 0;
@@ -1126,6 +1278,14 @@ void fl_mounts_free(struct fl_mounts *m)
 
 	if (!m)
 		goto out;
+	if (m->checker_on) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = true;
+		pthread_cond_broadcast(&m->wake);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->checker, NULL);
+	}
+	pthread_cond_destroy(&m->wake);
 	while ((e = m->head)) {
 		m->head = e->next;
 		free_entry(e);

@@ -45,6 +45,9 @@ struct fl_mounts_config {
 	 * lock (NULL, or a NULL answer: not checked).  Called from any thread. */
 	struct fl_store *(*store)(void *arg);
 	void *store_arg;
+	/* Seconds between health checks of every mount (fl_mounts_check) by a thread of
+	 * its own; 0: none. */
+	unsigned check_s;
 };
 
 /* Creates the directories, loads the persisted sets and adopts the flockerfs
@@ -74,6 +77,19 @@ int fl_mounts_lookup(struct fl_mounts *m, const char *name, char *path, size_t p
 		     unsigned *users);
 /* Unmounts name if it is mounted here with no user; -EBUSY when it has users. */
 int fl_mounts_drop_unused(struct fl_mounts *m, const char *name, char *err, size_t errlen);
+
+/*
+ * Health: checks the mounts (only name's, if not NULL) without RADOS and
+ * without touching a live mount: a mount is dead when it left the mount
+ * table, its daemon is gone (its mount point answers ENOTCONN), or its
+ * daemon says it was fenced.  A mount found dead is logged once, with its
+ * users; it stays in the table (its containers still hold it) until its last
+ * user goes, and the next fl_mounts_acquire mounts the volume afresh.
+ * Returns how many are dead.
+ */
+int fl_mounts_check(struct fl_mounts *m, const char *name);
+/* 1 with why filled when the last check found name's mount dead, else 0. */
+int fl_mounts_dead(struct fl_mounts *m, const char *name, char *why, size_t whylen);
 
 /* The id rule: 1..FL_MOUNTS_ID_MAX printable ASCII characters, no space or '/'. */
 bool fl_mounts_id_valid(const char *id);

@@ -37,7 +37,7 @@ target_link_libraries(flocker_ctltest PUBLIC flocker_cluster Threads::Threads)
 add_executable(test_control ${FLOCKER_CTL_DIR}/test_control.c)
 target_link_libraries(test_control PRIVATE flocker_ctltest)
 add_dependencies(test_control ${FLOCKER_CTL_CONTROL} ${FLOCKER_CTL_CLI})
-foreach(area tls api leases failover)
+foreach(area tls api leases slow_rados watch_gap failover)
   add_test(NAME control_${area} COMMAND test_control ${area})
   set_tests_properties(control_${area} PROPERTIES
                        FIXTURES_REQUIRED ceph
@@ -90,6 +90,15 @@ set_tests_properties(control_load PROPERTIES
 # --- cluster-mode agents end to end (real mounts) ---
 add_test(NAME control_agents COMMAND ${FLOCKER_CTL_DIR}/agent_cluster_test.sh)
 set_tests_properties(control_agents PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
+                     LABELS "rados;fuse"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 300)
+
+# --- the agent's health check of its mounts: a mount daemon killed by kill -9 ---
+add_test(NAME control_mount_health COMMAND ${FLOCKER_CTL_DIR}/agent_mount_health_test.sh)
+set_tests_properties(control_mount_health PROPERTIES
                      FIXTURES_REQUIRED ceph
                      ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
                      LABELS "rados;fuse"

@@ -11,7 +11,7 @@
 #                      flockerfs: the checks themselves must pass there    (unit)
 #   fsmodel_slow       fsmodel with 1,000,000 operations, only with
 #                      -DFLOCKER_SLOW_TESTS=ON                             (slow)
-#   stale_enospc       an ENOSPC of a file since removed does not fail the
+#   stale_enospc       a removed file frees its space at once; its ENOSPC does not fail the
 #                      umount helper (tests/integration/hardening.sh)     (fuse;rados)
 #   deadmount          a dead flockerfs mount at the mount point is detached;
 #                      a dead one of another type is named, nobody fenced (fuse;rados)

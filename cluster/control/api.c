@@ -835,6 +835,8 @@ static void get_state_datasets(struct fl_api *a, struct evhttp_request *req)
 				json_object_set_new(j, "maximum_size", json_null());
 			json_object_set_new(j, "path", json_string(m->path));
 			json_object_set_new(j, "users", json_integer(m->users));
+			json_object_set_new(j, "dead",
+					    m->dead[0] ? json_string(m->dead) : json_null());
 			json_array_append_new(arr, j);
 		}
 	}

@@ -9,10 +9,13 @@
  * Every control service of a cluster runs this; one is the leader, the
  * others are standbys.  The leader holds the exclusive RADOS lock
  * "flocker.control" on object ctl.leader (namespace flocker) for
- * --leader-lease seconds and renews it every third of that; a standby tries
- * to take it every 0.25 s, so it takes over within about a lease of the
- * leader dying.  Only the leader listens: agents and flockerctl find it by
- * trying the addresses they are given (see plugin/agent_cluster.c).  A leader that
+ * --leader-lease seconds and renews it every sixth of that; a standby tries
+ * to take it every 0.1 s, so it takes over within a lease of the leader
+ * dying (2.5 to 3 s after its death with the default 3 s, plus the load of
+ * the state).  A leader serves only while its last successful renewal was
+ * sent less than a lease minus 1 s ago (the OSD counts the lease from a later
+ * instant), so two leaders never serve at once.  Only the leader listens: agents and flockerctl
+ * find it by trying the addresses they are given (see plugin/agent_cluster.c).  A leader that
  * cannot renew in time, or whose configuration write meets a newer leader's
  * tag, stops serving at once and becomes a standby again.  A lock left by a
  * dead process on this same host is broken at once, so a restart does not
@@ -49,9 +52,10 @@
 #include "flocker/store.h"
 #include "cluster/net/tls.h"
 
-#define LEADER_LOCK    "flocker.control"
-#define LEADER_LEASE_S 4
-#define EXIT_USAGE     2
+#define LEADER_LOCK	"flocker.control"
+#define LEADER_LEASE_S	3
+#define STANDBY_POLL_MS 100
+#define EXIT_USAGE	2
 
 struct opts {
 	struct fl_rados_opts ro;
@@ -331,13 +335,14 @@ static int leader_try(struct leader *l, char *who, size_t wholen)
 	size_t mlen = strcspn(l->cookie, "|");
 	long pid = 0;
 	long long since = 0;
+	double sent = fl_now_mono();
 	int ret, n;
 
 	ret = l->ns->ops->lock_exclusive(l->ns, FL_CTL_LEADER_OID, LEADER_LOCK, l->cookie,
 					 "flocker-control leader", l->lease_s, false);
 	if (ret == 0 || ret == -EEXIST) {
 		l->held = true;
-		l->last_renew = fl_now_mono();
+		l->last_renew = sent;
 		return 0;
 	}
 	if (ret != -EBUSY)
@@ -360,13 +365,14 @@ static int leader_try(struct leader *l, char *who, size_t wholen)
 
 static int leader_renew(struct leader *l)
 {
+	double sent = fl_now_mono(); /* the lease runs from no earlier than this */
 	int ret = l->ns->ops->lock_exclusive(l->ns, FL_CTL_LEADER_OID, LEADER_LOCK, l->cookie,
 					     "flocker-control leader", l->lease_s, true);
 
 	if (ret == -EEXIST)
 		ret = 0;
 	if (ret == 0)
-		l->last_renew = fl_now_mono();
+		l->last_renew = sent;
 	return ret;
 }
 
@@ -454,7 +460,8 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 	struct serve s = {o, l, NULL, NULL, NULL, 0};
 	struct fl_api *api = NULL;
 	struct event *renew = NULL, *sigterm = NULL, *sigint = NULL;
-	struct timeval every = {l->lease_s / 3 ? l->lease_s / 3 : 1, 0};
+	long every_ms = (long)l->lease_s * 1000 / 6;
+	struct timeval every = {every_ms / 1000, (every_ms % 1000) * 1000};
 	char err[512] = "";
 	int ret;
 
@@ -681,8 +688,8 @@ int main(int argc, char **argv)
 				said_standby = true;
 				tell_ready("standby");
 			}
-			sleep_ms(
-				250); /* one small RADOS op: a lapsed lock is taken within 0.25 s */
+			/* one small RADOS op: a lapsed lock is taken within 0.1 s */
+			sleep_ms(STANDBY_POLL_MS);
 			continue;
 		}
 		if (ret) {

@@ -8,12 +8,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -29,6 +32,7 @@
 #define HANDSHAKE_S    10
 #define PUSH_TIMEOUT_S 20
 #define PROBE_MS       1000 /* how long a silent node's mount daemon has to answer */
+#define WATCH_GAP_MS   1000 /* a probe nobody watched is asked again after this */
 
 struct fl_sess {
 	struct fl_ctl *c;
@@ -42,7 +46,16 @@ struct fl_sess {
 	struct fl_sess *next;
 };
 
-enum acq_state { ACQ_NEW, ACQ_QUEUED, ACQ_PUSHED, ACQ_WAIT_HOLDER, ACQ_DONE };
+enum acq_state {
+	ACQ_NEW,
+	ACQ_QUEUED,
+	ACQ_PUSHED,
+	ACQ_WAIT_HOLDER,
+	ACQ_CHECKING, /* the worker probes (and maybe fences) a silent holder */
+	ACQ_DONE
+};
+
+struct acq_check;
 
 struct fl_acq {
 	struct fl_ctl *c;
@@ -58,7 +71,8 @@ struct fl_acq {
 	uint64_t push_sess, push_id; /* the unmount we wait for */
 	char pushed_to[37];
 	double pushed_at;
-	bool unmount_ok; /* pushed_to agreed to give the volume up */
+	bool unmount_ok;	 /* pushed_to agreed to give the volume up */
+	struct acq_check *check; /* while ACQ_CHECKING */
 	struct event *kick;
 	struct fl_acq *next;
 };
@@ -71,6 +85,147 @@ double fl_now_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* the worker thread: blocking RADOS calls off the loop */
+
+#define WORKERS 4 /* probes of different silent holders at once (a host with many volumes) */
+
+struct fl_worker {
+	pthread_t th[WORKERS];
+	int nth;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct fl_job *todo, **todo_tail; /* guarded by mu */
+	struct fl_job *done, **done_tail; /* guarded by mu */
+	bool stop;			  /* guarded by mu */
+	int pipe[2];			  /* the worker writes a byte per finished job */
+	struct event *ev;		  /* on the loop: pipe[0] readable */
+};
+
+static void *worker_main(void *arg)
+{
+	struct fl_worker *w = arg;
+	struct fl_job *j;
+	char one = 1;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->todo && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stop)
+			break;
+		j = w->todo;
+		w->todo = j->next;
+		if (!w->todo)
+			w->todo_tail = &w->todo;
+		pthread_mutex_unlock(&w->mu);
+		j->work(j);
+		pthread_mutex_lock(&w->mu);
+		j->next = NULL;
+		*w->done_tail = j;
+		w->done_tail = &j->next;
+		if (write(w->pipe[1], &one, 1) < 0 && errno != EAGAIN)
+			fl_warn("cannot wake the event loop: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void worker_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fl_worker *w = arg;
+	struct fl_job *list, *j;
+	char buf[64];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&w->mu);
+	list = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->mu);
+	while ((j = list)) {
+		list = j->next;
+		j->done(j);
+	}
+}
+
+void fl_job_submit(struct fl_ctl *c, struct fl_job *j)
+{
+	struct fl_worker *w = c->worker;
+
+	j->next = NULL;
+	pthread_mutex_lock(&w->mu);
+	*w->todo_tail = j;
+	w->todo_tail = &j->next;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int worker_start(struct fl_ctl *c)
+{
+	struct fl_worker *w = calloc(1, sizeof(*w));
+	int ret;
+
+	if (!w)
+		return -ENOMEM;
+	w->todo_tail = &w->todo;
+	w->done_tail = &w->done;
+	w->pipe[0] = w->pipe[1] = -1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	c->worker = w;
+	if (pipe2(w->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	w->ev = event_new(c->base, w->pipe[0], EV_READ | EV_PERSIST, worker_done_cb, w);
+	if (!w->ev || event_add(w->ev, NULL))
+		return -ENOMEM;
+	for (; w->nth < WORKERS; w->nth++) {
+		ret = pthread_create(&w->th[w->nth], NULL, worker_main, w);
+		if (ret)
+			return -ret;
+	}
+	return 0;
+}
+
+/* Waits for the jobs at work (a probe: about a second); the others are cancelled. */
+static void worker_stop(struct fl_ctl *c)
+{
+	struct fl_worker *w = c->worker;
+	struct fl_job *j;
+	int i;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < w->nth; i++)
+		pthread_join(w->th[i], NULL);
+	while ((j = w->todo)) {
+		w->todo = j->next;
+		j->cancelled = true;
+		j->done(j);
+	}
+	while ((j = w->done)) {
+		w->done = j->next;
+		j->cancelled = true;
+		j->done(j);
+	}
+	if (w->ev)
+		event_free(w->ev);
+	if (w->pipe[0] >= 0)
+		close(w->pipe[0]);
+	if (w->pipe[1] >= 0)
+		close(w->pipe[1]);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+	c->worker = NULL;
 }
 
 static void fmt_when(int64_t t, char *buf, size_t len)
@@ -188,7 +343,16 @@ static int node_set_mounts(struct fl_node_live *n, const struct fl_pv *arr)
 		copy_field(m[i].name, sizeof(m[i].name), fl_pv_get_str(e, "name"));
 		copy_field(m[i].path, sizeof(m[i].path), fl_pv_get_str(e, "path"));
 		copy_field(m[i].addr, sizeof(m[i].addr), fl_pv_get_str(e, "addr"));
+		copy_field(m[i].dead, sizeof(m[i].dead), fl_pv_get_str(e, "dead"));
 		m[i].users = users > UINT32_MAX ? UINT32_MAX : (uint32_t)users;
+		if (m[i].dead[0]) {
+			const struct fl_mount_rep *old = mount_any(n, m[i].uuid);
+
+			if (!old || !old->dead[0])
+				fl_notice("node %s: its mount of volume %s at %s is dead (%s), %u "
+					  "user(s)",
+					  n->name, m[i].name, m[i].path, m[i].dead, m[i].users);
+		}
 	}
 	free(n->mounts);
 	n->mounts = m;
@@ -852,33 +1016,48 @@ static bool same_addr(const char *a, const char *b)
 }
 
 /*
- * The holder node is dead: blocklist its mount's RADOS client and break its
- * writer lock, so a partitioned old writer can never write again.
+ * What the worker thread needs to check a silent holder and fence it: copied
+ * on the loop, so the worker touches no loop data (only the thread-safe pool).
  */
-static int acq_fence(struct fl_acq *a, const struct fl_lease *l, char *msg, size_t len)
+struct acq_check {
+	struct fl_job job;
+	struct fl_acq *a; /* NULL once the acquire is gone (fl_ctl_free) */
+	struct fl_store *pool;
+	struct fl_lease l; /* the lease as it was when the check began */
+	char name[FL_VOLNAME_MAX + 1];
+	char addr[128]; /* the holder's mount's RADOS address, "" unknown */
+	char host[64];	/* the holder's host name, "" unknown */
+	int ret;	/* 1 alive, 0 fenced, < 0 error */
+	char msg[512];
+	double took;
+};
+
+/*
+ * The holder node is dead: blocklist its mount's RADOS client and break its
+ * writer lock, so a partitioned old writer can never write again.  On the
+ * worker thread.
+ */
+static int acq_fence(struct acq_check *k, char *msg, size_t len)
 {
-	struct fl_ctl *c = a->c;
-	struct fl_store *pool = fl_state_pool(c->state);
-	struct fl_node_live *n = fl_ctl_node(c, l->node);
-	const struct fl_node_rec *nr = fl_state_node(c->state, l->node);
-	const struct fl_mount_rep *m = mount_any(n, a->uuid);
-	const char *host = n && n->host[0] ? n->host : (nr ? nr->host : "");
+	struct fl_store *pool = k->pool;
+	const struct fl_lease *l = &k->l;
+	const char *host = k->host;
 	struct fl_volume *v = NULL;
 	struct fl_holder h;
 	char err[256] = "";
 	int ret, held;
 
-	if (m && m->addr[0]) {
-		ret = pool->ops->blocklist_add(pool, m->addr, 0);
+	if (k->addr[0]) {
+		ret = pool->ops->blocklist_add(pool, k->addr, 0);
 		if (ret) {
 			snprintf(msg, len, "cannot fence node %s (RADOS client %s): %s",
-				 l->node_name, m->addr, strerror(-ret));
+				 l->node_name, k->addr, strerror(-ret));
 			return ret;
 		}
 		fl_notice("fenced node %s: blocklisted its mount of volume %s at %s", l->node_name,
-			  a->name, m->addr);
+			  k->name, k->addr);
 	}
-	ret = fl_volume_open(pool, a->name, &v, err, sizeof(err));
+	ret = fl_volume_open(pool, k->name, &v, err, sizeof(err));
 	if (ret) {
 		snprintf(msg, len, "%s", err);
 		return ret;
@@ -886,16 +1065,16 @@ static int acq_fence(struct fl_acq *a, const struct fl_lease *l, char *msg, size
 	held = fl_volume_holder(v, &h);
 	if (held < 0) {
 		ret = held;
-		snprintf(msg, len, "cannot read the lock of volume %s: %s", a->name,
+		snprintf(msg, len, "cannot read the lock of volume %s: %s", k->name,
 			 strerror(-ret));
 		goto out;
 	}
 	ret = 0;
 	if (held == 0)
 		goto out;
-	if ((m && m->addr[0] && same_addr(m->addr, h.addr)) ||
-	    (!(m && m->addr[0]) && host[0] && !strcmp(host, h.host))) {
-		if (!(m && same_addr(m->addr, h.addr))) {
+	if ((k->addr[0] && same_addr(k->addr, h.addr)) ||
+	    (!k->addr[0] && host[0] && !strcmp(host, h.host))) {
+		if (!(k->addr[0] && same_addr(k->addr, h.addr))) {
 			ret = pool->ops->blocklist_add(pool, h.addr, 0);
 			if (ret) {
 				snprintf(msg, len, "cannot fence node %s (RADOS client %s): %s",
@@ -903,19 +1082,19 @@ static int acq_fence(struct fl_acq *a, const struct fl_lease *l, char *msg, size
 				goto out;
 			}
 			fl_notice("fenced node %s: blocklisted %s, the writer of volume %s",
-				  l->node_name, h.addr, a->name);
+				  l->node_name, h.addr, k->name);
 		}
 		ret = v->st->ops->break_lock(v->st, FL_OID_SUPER, FL_LOCK_NAME, h.client, h.cookie);
 		if (ret == -ENOENT)
 			ret = 0;
 		if (ret)
-			snprintf(msg, len, "cannot break the lock of volume %s: %s", a->name,
+			snprintf(msg, len, "cannot break the lock of volume %s: %s", k->name,
 				 strerror(-ret));
 	} else {
 		/* someone outside control's leases holds it: its mount will say who */
 		fl_warn("volume %s is held read-write by host %s (pid %ld), not by node %s: "
 			"lock left alone",
-			a->name, h.host, h.pid, l->node_name);
+			k->name, h.host, h.pid, l->node_name);
 	}
 out:
 	fl_volume_close(v);
@@ -924,68 +1103,148 @@ out:
 
 /*
  * The holder node missed its heartbeats, but its agent alone may be down (a
- * restart) while its mount daemon still serves containers: 1 (msg says so)
+ * restart) while its mount daemon still serves containers: 1 (msg says why)
  * when the volume's writer lock is the node's and its mount daemon answers a
  * probe and renews the lock; 0 when the lock is not the node's, or its daemon
  * is silent or stopped renewing (fence it); a negative errno when the writer
- * cannot be asked (msg says why).
+ * cannot be asked (msg says why).  On the worker thread: the probe waits up
+ * to PROBE_MS for an answer.
  */
-static int acq_writer_alive(struct fl_acq *a, const struct fl_lease *l, char *msg, size_t len)
+static int acq_writer_alive(struct acq_check *k, char *msg, size_t len)
 {
-	struct fl_ctl *c = a->c;
-	struct fl_store *pool = fl_state_pool(c->state);
-	struct fl_node_live *n = fl_ctl_node(c, l->node);
-	const struct fl_node_rec *nr = fl_state_node(c->state, l->node);
-	const struct fl_mount_rep *m = mount_any(n, a->uuid);
-	const char *host = n && n->host[0] ? n->host : (nr ? nr->host : "");
 	struct fl_volume *v = NULL;
 	struct fl_holder h;
 	char err[256] = "", why[256] = "";
 	double t0 = fl_now_mono();
 	int ret;
 
-	ret = fl_volume_open(pool, a->name, &v, err, sizeof(err));
+	ret = fl_volume_open(k->pool, k->name, &v, err, sizeof(err));
 	if (ret) {
 		snprintf(msg, len, "%s", err);
 		return ret;
 	}
 	ret = fl_volume_holder(v, &h);
 	if (ret < 0) {
-		snprintf(msg, len, "cannot read the lock of volume %s: %s", a->name,
+		snprintf(msg, len, "cannot read the lock of volume %s: %s", k->name,
 			 strerror(-ret));
 		goto out;
 	}
-	if (ret == 0 || !((m && m->addr[0] && same_addr(m->addr, h.addr)) ||
-			  (host[0] && !strcmp(host, h.host)))) {
+	if (ret == 0 || !((k->addr[0] && same_addr(k->addr, h.addr)) ||
+			  (k->host[0] && !strcmp(k->host, h.host)))) {
 		ret = 0; /* no writer, or not the node's: nothing of the node's to spare */
 		goto out;
 	}
 	ret = fl_volume_probe(v, &h, PROBE_MS, why, sizeof(why));
+	if (ret == 0 && fl_now_mono() - t0 < PROBE_MS / 2000.0) {
+		/* nobody watches at all (a silent daemon makes the probe wait its full
+		 * time): the writer's watch may have just broken; a live daemon watches
+		 * again within half a second, so ask once more after a gap */
+		fl_info("volume %s: no watcher answered node %s's probe at once: asking again in %d ms",
+			k->name, k->l.node_name, WATCH_GAP_MS);
+		usleep(WATCH_GAP_MS * 1000);
+		ret = fl_volume_probe(v, &h, PROBE_MS, why, sizeof(why));
+	}
 	if (ret == -EOPNOTSUPP) {
 		ret = 0;
 		goto out;
 	}
 	if (ret < 0) {
-		snprintf(msg, len, "node %s is silent and %s", l->node_name, why);
+		snprintf(msg, len, "node %s is silent and %s", k->l.node_name, why);
 		goto out;
 	}
-	fl_info("volume %s: probe of node %s's mount daemon took %.3f s: %s", a->name, l->node_name,
-		fl_now_mono() - t0, why);
-	if (ret == 1) {
-		char since[32];
-
-		fmt_when(l->since, since, sizeof(since));
-		snprintf(
-			msg, len,
-			"volume %s is in use on node %s since %s: its agent has not answered for %.0f s, but %s",
-			a->name, l->node_name, since, n ? fl_now_mono() - n->last_hb : 0.0, why);
-		fl_notice(
-			"node %s missed its heartbeats, but its mount of volume %s is alive (%s): not fencing it",
-			l->node_name, a->name, why);
-	}
+	snprintf(msg, len, "%s", why);
+	fl_info("volume %s: probe of node %s's mount daemon took %.3f s: %s", k->name,
+		k->l.node_name, fl_now_mono() - t0, why);
 out:
 	fl_volume_close(v);
 	return ret;
+}
+
+static void acq_check_work(struct fl_job *j)
+{
+	struct acq_check *k = (struct acq_check *)j;
+	double t0 = fl_now_mono();
+
+	k->ret = acq_writer_alive(k, k->msg, sizeof(k->msg));
+	if (k->ret == 0)
+		k->ret = acq_fence(k, k->msg, sizeof(k->msg));
+	else if (k->ret > 0)
+		k->ret = 1;
+	k->took = fl_now_mono() - t0;
+}
+
+static void acq_check_done(struct fl_job *j)
+{
+	struct acq_check *k = (struct acq_check *)j;
+	struct fl_acq *a = k->a;
+	struct fl_ctl *c;
+	struct fl_node_live *n;
+	const struct fl_lease *lp;
+	char msg[1024], since[32];
+
+	if (!a || j->cancelled) {
+		if (a)
+			a->check = NULL;
+		free(k);
+		return;
+	}
+	c = a->c;
+	a->check = NULL;
+	a->st = ACQ_WAIT_HOLDER;
+	n = fl_ctl_node(c, k->l.node);
+	if (k->ret < 0) {
+		acq_finish(a, k->ret, k->msg);
+	} else if (k->ret > 0) {
+		fmt_when(k->l.since, since, sizeof(since));
+		snprintf(
+			msg, sizeof(msg),
+			"volume %s is in use on node %s since %s: its agent has not answered for %.0f s, but %s",
+			a->name, k->l.node_name, since, n ? fl_now_mono() - n->last_hb : 0.0,
+			k->msg);
+		fl_notice(
+			"node %s missed its heartbeats, but its mount of volume %s is alive (%s): not fencing it",
+			k->l.node_name, a->name, k->msg);
+		acq_finish(a, -EBUSY, msg);
+	} else if (fl_state_fenced(c->state)) {
+		acq_finish(a, -ECANCELED, "this control service is no longer the leader");
+	} else if (!(lp = fl_state_lease(c->state, a->uuid)) || !fl_lease_equal(lp, &k->l)) {
+		acq_step(a); /* the lease changed meanwhile: look again */
+	} else {
+		fl_notice(
+			"node %s is gone (silent for %.1f s%s) and its mount daemon is not alive: volume %s goes to node %s (check and fence took %.3f s)",
+			k->l.node_name, n ? fl_now_mono() - n->last_hb : 0.0,
+			n && n->sess ? "" : ", disconnected", a->name, a->node_name, k->took);
+		fl_cm_takeover("fenced");
+		acq_grant(a, &k->l);
+	}
+	free(k);
+}
+
+/* Probes the silent holder of l and fences it if dead, off the loop; acq_check_done goes on. */
+static void acq_check_start(struct fl_acq *a, const struct fl_lease *l)
+{
+	struct fl_ctl *c = a->c;
+	struct fl_node_live *n = fl_ctl_node(c, l->node);
+	const struct fl_node_rec *nr = fl_state_node(c->state, l->node);
+	const struct fl_mount_rep *m = mount_any(n, a->uuid);
+	struct acq_check *k = calloc(1, sizeof(*k));
+
+	if (!k) {
+		acq_finish(a, -ENOMEM, "out of memory");
+		return;
+	}
+	k->job.work = acq_check_work;
+	k->job.done = acq_check_done;
+	k->a = a;
+	k->pool = fl_state_pool(c->state);
+	k->l = *l;
+	copy_field(k->name, sizeof(k->name), a->name);
+	if (m)
+		copy_field(k->addr, sizeof(k->addr), m->addr);
+	copy_field(k->host, sizeof(k->host), n && n->host[0] ? n->host : (nr ? nr->host : ""));
+	a->check = k;
+	a->st = ACQ_CHECKING;
+	fl_job_submit(c, &k->job);
 }
 
 static void acq_push_unmount(struct fl_acq *a, struct fl_node_live *n)
@@ -1043,10 +1302,9 @@ static void acq_step(struct fl_acq *a)
 	struct fl_acq *o;
 	char msg[512], since[32];
 	int64_t now = time(NULL);
-	int ret;
 
-	if (a->st == ACQ_PUSHED)
-		return; /* an answer or a disconnect moves it on */
+	if (a->st == ACQ_PUSHED || a->st == ACQ_CHECKING)
+		return; /* an answer, a disconnect or the worker moves it on */
 	/* one acquire per volume at a time, in arrival order */
 	for (o = c->acqs; o && o != a; o = o->next) {
 		if (!strcmp(o->uuid, a->uuid)) {
@@ -1107,23 +1365,9 @@ static void acq_step(struct fl_acq *a)
 		return;
 	}
 	/* the holder missed its heartbeats past the lease: unless its mount daemon
-	 * still answers and renews the writer lock, fence it, then grant */
-	ret = acq_writer_alive(a, &l, msg, sizeof(msg));
-	if (ret) {
-		acq_finish(a, ret > 0 ? -EBUSY : ret, msg);
-		return;
-	}
-	ret = acq_fence(a, &l, msg, sizeof(msg));
-	if (ret) {
-		acq_finish(a, ret, msg);
-		return;
-	}
-	fl_notice(
-		"node %s is gone (silent for %.1f s%s) and its mount daemon is not alive: volume %s goes to node %s",
-		l.node_name, n ? fl_now_mono() - n->last_hb : 0.0,
-		n && n->sess ? "" : ", disconnected", a->name, a->node_name);
-	fl_cm_takeover("fenced");
-	acq_grant(a, &l);
+	 * still answers and renews the writer lock, fence it, then grant (the probe
+	 * and the fence run on the worker thread: the loop goes on meanwhile) */
+	acq_check_start(a, &l);
 }
 
 void fl_ctl_acquire(struct fl_ctl *c, const struct fl_acq_req *r, fl_acq_done done, void *arg)
@@ -1182,6 +1426,63 @@ int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char 
 
 /* ------------------------------------------------------------------ */
 
+/* The trash purge: one volume at a time, its objects deleted on a worker. */
+struct purge_job {
+	struct fl_job job;
+	struct fl_ctl *c;
+	struct fl_store *pool;
+	char uuid[37], name[FL_VOLNAME_MAX + 1];
+	int64_t now;
+	int ret;
+};
+
+static void purge_start(struct fl_ctl *c, int64_t now);
+
+static void purge_work(struct fl_job *j)
+{
+	struct purge_job *p = (struct purge_job *)j;
+
+	p->ret = fl_state_purge_objects(p->pool, p->uuid);
+}
+
+static void purge_done(struct fl_job *j)
+{
+	struct purge_job *p = (struct purge_job *)j;
+	int ret;
+
+	if (j->cancelled) {
+		fl_state_purge_done(p->c->state, p->uuid, -ECANCELED);
+		free(p);
+		return;
+	}
+	ret = fl_state_purge_done(p->c->state, p->uuid, p->ret);
+	if (ret)
+		fl_warn("cannot purge volume %s (%s) from the trash: %s", p->name, p->uuid,
+			strerror(-ret));
+	else
+		purge_start(p->c, p->now); /* the next one due */
+	free(p);
+}
+
+static void purge_start(struct fl_ctl *c, int64_t now)
+{
+	struct purge_job *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return;
+	if (fl_state_fenced(c->state) ||
+	    fl_state_purge_next(c->state, now, p->uuid, p->name) != 1) {
+		free(p);
+		return;
+	}
+	p->job.work = purge_work;
+	p->job.done = purge_done;
+	p->c = c;
+	p->pool = fl_state_pool(c->state);
+	p->now = now;
+	fl_job_submit(c, &p->job);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fl_ctl *c = arg;
@@ -1194,6 +1495,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (a = c->acqs; a; a = next) {
 		next = a->next;
+		if (a->st == ACQ_CHECKING)
+			continue; /* bounded: a probe and a fence; the worker moves it on */
 		if (now > a->deadline) {
 			const struct fl_lease *l = fl_state_lease(c->state, a->uuid);
 
@@ -1213,8 +1516,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		c->last_purge = wall;
 		if (fl_state_expire_leases(c->state, wall) < 0)
 			fl_warn("cannot drop expired leases");
-		if (fl_state_purge(c->state, wall) < 0)
-			fl_warn("cannot purge the trash");
+		purge_start(c, wall);
 	}
 }
 
@@ -1275,6 +1577,12 @@ int fl_ctl_new(struct event_base *base, struct fl_state *state, const struct fl_
 		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
 		goto out_err;
 	}
+	ret = worker_start(c);
+	if (ret) {
+		snprintf(err, errlen, "cannot start the worker thread: %s", strerror(-ret));
+		goto out_err;
+	}
+	ret = -EINVAL;
 	c->tick = event_new(base, -1, EV_PERSIST, tick_cb, c);
 	if (!c->tick || event_add(c->tick, &sec)) {
 		ret = -ENOMEM;
@@ -1295,6 +1603,7 @@ void fl_ctl_free(struct fl_ctl *c)
 
 	if (!c)
 		return;
+	worker_stop(c); /* before the acquires: checks at work point to them */
 	while ((a = c->acqs)) {
 		c->acqs = a->next;
 		a->done(a->arg, -ESHUTDOWN, "the control service is stopping");

@@ -19,8 +19,9 @@
  *   control -> agent (push)
  *     unmount    {volume, uuid}                     -> {} or err -EBUSY with a message
  *
- *   mounts: [{uuid, name, users, path, addr}]  (users: containers using it; addr: the
- *           RADOS address of the mount.flockerfs process)
+ *   mounts: [{uuid, name, users, path, addr, dead}]  (users: containers using it; addr:
+ *           the RADOS address of the mount.flockerfs process; dead: why the agent found
+ *           the mount dead, "" or absent while it serves)
  *   V: {name, uuid, size_limit, created, bytes_used, holder, holder_uuid, deleted}
  *
  * The first frame must be hello; the node's name and uuid come from its
@@ -34,7 +35,14 @@
  * 1 s with a lock renewal younger than its lease: an agent restart never
  * costs a running container its volume.
  *
- * Everything runs on one libevent loop, RADOS calls included: no locks.
+ * Sessions, liveness and the state run on one libevent loop.  RADOS calls
+ * that can wait long run on worker threads (struct fl_job): the probe of
+ * a silent holder's mount daemon (up to 1 s), its fencing (blocklist, lock
+ * break) and the deletion of purged volumes' objects; their results come
+ * back to the loop, which alone changes the state.  A slow cluster thus
+ * never holds up heartbeats.  Configuration writes (one guarded omap write
+ * each), volume creation and the registry reads of a request still run on
+ * the loop.
  */
 #ifndef FLOCKER_CTL_SERVER_H
 #define FLOCKER_CTL_SERVER_H
@@ -68,6 +76,7 @@ struct fl_mount_rep {
 	uint32_t users;
 	char path[256];
 	char addr[128];
+	char dead[256]; /* why the node says this mount is dead (its daemon died), "" */
 };
 
 struct fl_sess;
@@ -86,6 +95,20 @@ struct fl_node_live {
 };
 
 struct fl_acq;
+struct fl_worker;
+
+/*
+ * Blocking work handed to the worker thread: work() runs there and may use
+ * only the RADOS pool and what the job carries; done() runs on the loop
+ * afterwards (and frees the job).  A few workers run jobs in parallel.  When
+ * control stops, done() runs with cancelled set (work may not have run).
+ */
+struct fl_job {
+	void (*work)(struct fl_job *j);
+	void (*done)(struct fl_job *j);
+	bool cancelled;
+	struct fl_job *next;
+};
 
 struct fl_ctl {
 	struct event_base *base;
@@ -97,6 +120,7 @@ struct fl_ctl {
 	struct fl_node_live *nodes;
 	struct fl_acq *acqs;
 	struct event *tick; /* once a second: liveness, acquires waiting, lease expiry */
+	struct fl_worker *worker;
 	double started;
 	uint64_t nframes;
 	int64_t last_purge;
@@ -108,6 +132,8 @@ int fl_ctl_new(struct event_base *base, struct fl_state *state, const struct fl_
 void fl_ctl_free(struct fl_ctl *c);
 
 double fl_now_mono(void);
+/* Queues j for the worker thread (never fails: the queue is a list). */
+void fl_job_submit(struct fl_ctl *c, struct fl_job *j);
 
 /* --- used by the API --- */
 struct fl_node_live *fl_ctl_node(struct fl_ctl *c, const char *uuid);

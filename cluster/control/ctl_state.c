@@ -38,6 +38,7 @@ struct fl_state {
 	size_t ntrash, ctrash;
 	struct fl_node_rec *nodes;
 	size_t nnodes, cnodes;
+	char purging[37]; /* the trash entry whose objects are being deleted, "" none */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -1184,6 +1185,12 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		goto out;
 	}
 	t = &s->trash[i];
+	if (!strcmp(s->purging, uuid)) {
+		ret = -EBUSY;
+		fl_seterr(err, errlen,
+			  "cannot restore volume %s: it is being purged from the trash", t->name);
+		goto out;
+	}
 	name = new_name && *new_name ? new_name : t->name;
 	if (!fl_volname_valid(name)) {
 		ret = -EINVAL;
@@ -1414,44 +1421,77 @@ static int purge_cb(void *arg, const char *oid)
 	return ret == -ENOENT ? 0 : ret;
 }
 
-int fl_state_purge(struct fl_state *s, int64_t now)
+int fl_state_purge_next(struct fl_state *s, int64_t now, char *uuid, char *name)
 {
-	struct fl_store *vs;
 	struct fl_volreg_rec r;
-	struct txn x;
-	char ns[48];
-	size_t i = 0;
-	int n = 0, ret;
+	size_t i;
 
-	while (i < s->ntrash) {
+	if (s->purging[0])
+		return 0;
+	for (i = 0; i < s->ntrash; i++) {
 		struct fl_trash *t = &s->trash[i];
 
-		if (t->restoring || t->purge_at > now) {
-			i++;
+		if (t->restoring || t->purge_at > now)
 			continue;
-		}
 		/* never purge what the registry names (a repair may be pending) */
-		if (fl_state_volume_by_name(s, t->name, &r) == 0 && !strcmp(r.uuid, t->uuid)) {
-			i++;
+		if (fl_state_volume_by_name(s, t->name, &r) == 0 && !strcmp(r.uuid, t->uuid))
 			continue;
-		}
-		snprintf(ns, sizeof(ns), "vol.%s", t->uuid);
-		vs = s->pool->ops->clone_ns(s->pool, ns);
-		if (!vs)
-			return -ENOMEM;
-		ret = vs->ops->list_objects(vs, NULL, purge_cb, vs);
-		fl_store_close(vs);
+		snprintf(s->purging, sizeof(s->purging), "%s", t->uuid);
+		snprintf(uuid, 37, "%s", t->uuid);
+		snprintf(name, FL_VOLNAME_MAX + 1, "%s", t->name);
+		return 1;
+	}
+	return 0;
+}
+
+int fl_state_purge_objects(struct fl_store *pool, const char *uuid)
+{
+	struct fl_store *vs;
+	char ns[48];
+	int ret;
+
+	snprintf(ns, sizeof(ns), "vol.%s", uuid);
+	vs = pool->ops->clone_ns(pool, ns);
+	if (!vs)
+		return -ENOMEM;
+	ret = vs->ops->list_objects(vs, NULL, purge_cb, vs);
+	fl_store_close(vs);
+	return ret;
+}
+
+int fl_state_purge_done(struct fl_state *s, const char *uuid, int result)
+{
+	ssize_t i = karr_find(TRASH(s), uuid);
+	struct txn x;
+	char name[FL_VOLNAME_MAX + 1];
+	int ret;
+
+	if (!strcmp(s->purging, uuid))
+		s->purging[0] = '\0';
+	if (result || i < 0)
+		return result;
+	snprintf(name, sizeof(name), "%s", s->trash[i].name);
+	txn_init(&x);
+	ret = txn_rm(&x, PFX_TRASH, uuid);
+	if (!ret)
+		ret = commit(s, &x, 0);
+	txn_free(&x);
+	if (ret)
+		return ret;
+	fl_notice("volume %s (%s) purged from the trash", name, uuid);
+	karr_rm(TRASH(s), uuid);
+	return 0;
+}
+
+int fl_state_purge(struct fl_state *s, int64_t now)
+{
+	char uuid[37], name[FL_VOLNAME_MAX + 1];
+	int n = 0, ret;
+
+	while (fl_state_purge_next(s, now, uuid, name) == 1) {
+		ret = fl_state_purge_done(s, uuid, fl_state_purge_objects(s->pool, uuid));
 		if (ret)
 			return ret;
-		txn_init(&x);
-		ret = txn_rm(&x, PFX_TRASH, t->uuid);
-		if (!ret)
-			ret = commit(s, &x, 0);
-		txn_free(&x);
-		if (ret)
-			return ret;
-		fl_notice("volume %s (%s) purged from the trash", t->name, t->uuid);
-		karr_rm(TRASH(s), t->uuid);
 		n++;
 	}
 	return n;

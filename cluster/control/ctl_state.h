@@ -167,6 +167,17 @@ int fl_state_lease_del(struct fl_state *s, const char *uuid, const struct fl_lea
 int fl_state_expire_leases(struct fl_state *s, int64_t now);
 /* Deletes the objects of trash entries past purge_at; returns how many, or a negative errno. */
 int fl_state_purge(struct fl_state *s, int64_t now);
+/*
+ * The same in three steps, so the deletes can run off the loop:
+ * fl_state_purge_next picks one trash entry due (1, uuid and name filled; 0
+ * none, or one is being purged) and refuses its restore until
+ * fl_state_purge_done; fl_state_purge_objects (thread safe: only the pool)
+ * deletes its objects; fl_state_purge_done(result: what that returned) drops
+ * the trash entry when result is 0, and returns result or the write's error.
+ */
+int fl_state_purge_next(struct fl_state *s, int64_t now, char *uuid, char *name);
+int fl_state_purge_objects(struct fl_store *pool, const char *uuid);
+int fl_state_purge_done(struct fl_state *s, const char *uuid, int result);
 
 /* Records a node's connection (ctl.nodes; not part of the configuration tag). */
 int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, const char *addr,

@@ -384,12 +384,21 @@ void fl_core_reaccount(struct fl_core *c, struct fl_inode *ip)
 {
 	uint64_t u;
 
-	if (!S_ISREG(ip->r.mode))
+	if (!S_ISREG(ip->r.mode) || ip->space_freed)
 		return;
 	u = fl_file_used(c, ip, ip->r.size, 0, 0);
 	c->used_bytes = c->used_bytes >= ip->used ? c->used_bytes - ip->used : 0;
 	c->used_bytes += u;
 	ip->used = u;
+}
+
+void fl_space_release(struct fl_core *c, struct fl_inode *ip)
+{
+	if (!S_ISREG(ip->r.mode) || ip->r.nlink || ip->nopen || ip->space_freed)
+		return;
+	c->used_bytes = c->used_bytes >= ip->used ? c->used_bytes - ip->used : 0;
+	ip->used = 0;
+	ip->space_freed = true;
 }
 
 void fl_map_save(struct fl_inode *ip)
@@ -727,7 +736,8 @@ int fl_core_release(struct fl_core *c, uint64_t ino)
 		if (ip->nopen == 0)
 			fl_ra_drop(c, ip);
 		if (ip->nopen == 0 && ip->r.nlink == 0)
-			ip->werr = 0; /* the file is gone, and its errors with it */
+			ip->werr = 0;	 /* the file is gone, and its errors with it */
+		fl_space_release(c, ip); /* and its space, if that was its last handle */
 		if (ip->nopen == 0 && ip->trim_mark && ip->r.nlink)
 			fl_data_touch(c, ip);
 		fl_purge_schedule(c, ip);

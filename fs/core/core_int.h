@@ -84,6 +84,7 @@ struct fl_inode {
 	struct fl_dblock *blocks;
 	uint64_t dirty_bytes;
 	uint64_t used;		/* regular files: what this file adds to c->used_bytes */
+	bool space_freed;	/* unlinked and closed: used stays 0 (fl_space_release) */
 	uint64_t jused;		/* ... and to c->jused_bytes */
 	uint64_t dseq;		/* bumped whenever flying data lands or objects change */
 	struct fl_ra *ra;	/* object readahead (readahead.c), NULL until read sequentially */
@@ -186,6 +187,11 @@ void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
 void fl_fill_stat(struct fl_core *c, const struct fl_inode *ip, struct stat *st);
 /* Volume usage (used_bytes) follows a change of ip's size, map or dirty blocks. */
 void fl_core_reaccount(struct fl_core *c, struct fl_inode *ip);
+/* An unlinked regular file nobody has open: its blocks count as free at once
+ * (used_bytes), before the kernel's FORGET and the purge remove its objects.
+ * jused_bytes, which checkpoints carry, keeps counting them until the purge
+ * commits, and the orphan list keeps the purge itself crash-safe. */
+void fl_space_release(struct fl_core *c, struct fl_inode *ip);
 /* jused_bytes follows ip's record as a transaction carries it (map and
  * journaled size): the counter in each transaction matches its records. */
 void fl_core_jaccount(struct fl_core *c, struct fl_inode *ip);

@@ -392,14 +392,18 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 		st.st_ino = de->ino ? de->ino : FL_BAD_INO;
 		st.st_mode = de->type;
 		if (plus && de->ino) {
+			uint64_t cookie = de->cookie;
+
 			ret = fl_ino_get_entry(c, de->ino, &eip);
-			if (ret)
-				goto out;
-			/* the load may have changed d->order: find our place again */
-			if (d->order[i] != de) {
-				i = dir_seek(d, de->cookie - 1);
+			/* a load that let go of the lock may have changed d->order or freed
+			 * de: use de only where it still is, else go on after its cookie */
+			if (i >= d->norder || d->order[i] != de || de->cookie != cookie) {
+				ret = 0;
+				i = dir_seek(d, cookie) - 1; /* the loop's i++ lands after it */
 				continue;
 			}
+			if (ret)
+				goto out;
 			fl_fill_stat(c, eip, &st);
 			if (S_ISDIR(eip->r.mode))
 				eip->parent = ino;

@@ -605,4 +605,5 @@ void fl_unlinked(struct fl_core *c, struct fl_inode *ip, struct fl_txn *t)
 	if (!ip->trim_mark)
 		fl_txn_simple(t, FL_JOP_ORPHAN_ADD, ip->r.ino);
 	fl_orph_note(c, ip->r.ino);
+	fl_space_release(c, ip); /* not open: its space is free now */
 }

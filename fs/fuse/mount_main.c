@@ -312,36 +312,66 @@ struct renewer {
 
 /*
  * Renews every lease/3, counted from the start of the previous renewal, so a
- * renewal slowed by a busy OSD does not push the next one back.  It runs
- * until the core has written everything at unmount: r->core is cleared
- * before the core goes away, and a lock lost after that fails the last
- * writes through the fence itself (the client is blocklisted first).
+ * renewal slowed by a busy OSD does not push the next one back.  Between
+ * renewals it checks the superblock's watch every WATCH_CHECK_MS (a local
+ * call) and watches again at once if it broke: a probe of control finds no
+ * watcher only for that long.  It runs until the core has written
+ * everything at unmount: r->core is cleared before the core goes away, and a
+ * lock lost after that fails the last writes through the fence itself (the
+ * client is blocklisted first).
  */
+#define WATCH_CHECK_MS 500
+
+static void ts_add_ms(struct timespec *t, long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 static void *renew_thread(void *arg)
 {
 	struct renewer *r = arg;
 	unsigned period = r->v->lease_s / 3 ? r->v->lease_s / 3 : 1;
-	struct timespec next;
+	struct timespec next, wake, now;
 
 	clock_gettime(CLOCK_REALTIME, &next);
+	next.tv_sec += period;
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop) {
-		struct timespec now;
 		uint64_t t0;
 		int ret;
 
-		next.tv_sec += period;
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (next.tv_sec < now.tv_sec) /* a renewal took longer than the period */
-			next = now;
-		pthread_cond_timedwait(&r->cond, &r->lock, &next);
+		clock_gettime(CLOCK_REALTIME, &wake);
+		ts_add_ms(&wake, WATCH_CHECK_MS);
+		if (ts_before(&next, &wake))
+			wake = next;
+		pthread_cond_timedwait(&r->cond, &r->lock, &wake);
 		if (r->stop)
 			break;
+		clock_gettime(CLOCK_REALTIME, &now);
 		pthread_mutex_unlock(&r->lock);
+		if (ts_before(&now, &next)) {
+			fl_volume_rewatch(r->v);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
 		t0 = fl_metrics_now_ns();
 		ret = fl_volume_renew(r->v);
 		fl_mm_lease_renewal(ret, fl_metrics_now_ns() - t0);
 		pthread_mutex_lock(&r->lock);
+		next.tv_sec += period;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (ts_before(&next, &now)) /* a renewal took longer than the period */
+			next = now;
 		if (ret) {
 			fl_err("volume %s: cannot renew the writer lock: %s", r->v->super.name,
 			       strerror(-ret));

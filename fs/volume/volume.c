@@ -738,14 +738,29 @@ int fl_volume_renew(struct fl_volume *v)
 		ret = 0;
 	if (ret == 0) {
 		__atomic_store_n(&v->renewed_ms, mono_ms(), __ATOMIC_RELAXED);
-		if (v->watching && v->st->ops->watch_check(v->st, v->watch) < 0) {
-			/* the watch broke (an OSD moved, a connection reset): watch again */
-			v->st->ops->unwatch(v->st, v->watch);
-			v->watching = false;
-			if (fl_volume_watch(v) == 0)
-				fl_notice("volume %s: watching the superblock again",
-					  v->super.name);
-		}
+		fl_volume_rewatch(v);
+	}
+	return ret;
+}
+
+int fl_volume_rewatch(struct fl_volume *v)
+{
+	int ret;
+
+	if (v->watching && v->st->ops->watch_check(v->st, v->watch) < 0) {
+		/* the watch broke (an OSD moved, a connection reset): watch again */
+		v->st->ops->unwatch(v->st, v->watch);
+		v->watching = false;
+		v->watch_lost = true;
+		fl_warn("volume %s: the watch of the superblock broke: watching it again",
+			v->super.name);
+	}
+	if (!v->watch_lost)
+		return 0;
+	ret = fl_volume_watch(v);
+	if (ret == 0) {
+		v->watch_lost = false;
+		fl_notice("volume %s: watching the superblock again", v->super.name);
 	}
 	return ret;
 }
@@ -767,11 +782,14 @@ int fl_volume_watch(struct fl_volume *v)
 	if (v->watching)
 		return 0;
 	ret = v->st->ops->watch(v->st, FL_OID_SUPER, watch_reply, v, &v->watch);
-	if (ret == 0)
+	if (ret == 0) {
 		v->watching = true;
-	else if (ret != -EOPNOTSUPP)
+	} else if (ret != -EOPNOTSUPP && !v->watch_lost) {
+		/* fl_volume_rewatch tries again; said once */
+		v->watch_lost = true;
 		fl_warn("volume %s: cannot watch the superblock: %s (probes of this writer go unanswered)",
 			v->super.name, strerror(-ret));
+	}
 	return ret;
 }
 

@@ -26,6 +26,7 @@ struct fl_volume {
 	bool locked;
 	unsigned lease_s;
 	bool watching;	    /* fl_volume_watch: answering probes */
+	bool watch_lost;    /* the watch broke and watching again failed: retry */
 	uint64_t watch;	    /* its store handle */
 	int64_t renewed_ms; /* monotonic ms of the last lock or renewal; atomic */
 };
@@ -64,13 +65,15 @@ bool fl_volume_holder_gone(const struct fl_holder *h);
 /*
  * Liveness of a writer, beyond its lock.  The writer (holding the lock)
  * watches the superblock object and answers every notify with its cookie and
- * the age of its last lock renewal; fl_volume_renew watches again if the
+ * the age of its last lock renewal; fl_volume_renew and fl_volume_rewatch
+ * (a local check, cheap enough for every half second) watch again if the
  * watch broke.  fl_volume_probe asks the current writer h: 1 when it
  * answered within timeout_ms and renewed within its lease (why says how
  * long ago), 0 when it did not answer or stopped renewing, a negative errno
  * when it cannot be asked (-EOPNOTSUPP: no watches in this store).
  */
 int fl_volume_watch(struct fl_volume *v);
+int fl_volume_rewatch(struct fl_volume *v);
 int fl_volume_probe(struct fl_volume *v, const struct fl_holder *h, unsigned timeout_ms, char *why,
 		    size_t whylen);
 

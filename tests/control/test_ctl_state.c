@@ -146,6 +146,19 @@ int main(void)
 	/* purge after the TTL: the volume's objects go, and the entry */
 	CHECK_EQ(fl_state_purge(s, time(NULL)), 0);
 	CHECK(fl_state_trash(s, id2));
+	/* while its objects are being deleted (off control's loop), no restore */
+	{
+		char pu[37], pn[FL_VOLNAME_MAX + 1];
+
+		CHECK_EQ(fl_state_purge_next(s, time(NULL) + 3601, pu, pn), 1);
+		CHECK(!strcmp(pu, id2) && !strcmp(pn, "vol-a"));
+		CHECK_EQ(fl_state_purge_next(s, time(NULL) + 3601, pu, pn), 0);
+		CHECK_EQ(fl_state_ds_restore(s, id2, "vol-c", 0, err, sizeof(err)), -EBUSY);
+		CHECK(strstr(err, "being purged"));
+		CHECK_EQ(fl_state_purge_done(s, id2, -EIO), -EIO);
+		CHECK(fl_state_trash(s, id2));
+	}
+	printf("ok a volume being purged cannot be restored; a failed purge keeps its trash entry\n");
 	CHECK_EQ(fl_state_purge(s, time(NULL) + 3601), 1);
 	CHECK(!fl_state_trash(s, id2));
 	{
