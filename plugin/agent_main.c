@@ -350,23 +350,13 @@ out:
 
 static void report_ready(void)
 {
-	int fd;
-
 	if (status_fd < 0)
 		goto out;
 	if (write(status_fd, "\n", 1) != 1)
 		(void)0;
 	close(status_fd);
 	status_fd = -1;
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (!keep_stderr)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
+	fl_log_detach_stdio(keep_stderr);
 	if (!keep_stderr)
 		fl_log_to_syslog(true);
 out:

@@ -501,12 +501,7 @@ int fl_core_lookup(struct fl_core *c, uint64_t parent, const char *name, struct 
 	ret = fl_dir_get(c, dip, &d);
 	if (ret)
 		goto out;
-	de = fl_dir_find(d, name);
-	if (!de) {
-		ret = -ENOENT;
-		goto out;
-	}
-	ret = fl_ino_get_entry(c, de->ino, &ip);
+	ret = fl_dir_entry(c, d, name, &de, &ip);
 	if (ret)
 		goto out;
 	if (S_ISDIR(ip->r.mode))

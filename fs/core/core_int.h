@@ -306,6 +306,10 @@ int64_t fl_now_ms(void);
 
 /* dir.c: ip's directory, loaded if need be (with the lock held throughout). */
 int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out);
+/* The entry name of d and its inode: -ENOENT if there is none, -EIO if its
+ * inode is missing (see fl_ino_get_entry). */
+int fl_dir_entry(struct fl_core *c, struct fl_dir *d, const char *name, struct fl_dentry **de,
+		 struct fl_inode **ip);
 /* Loads directory ino, if it is not loaded yet, with the lock dropped meanwhile. */
 void fl_dir_prefetch(struct fl_core *c, uint64_t ino);
 

@@ -260,6 +260,15 @@ static int dir_load_cb(void *arg, const char *key, const void *val, size_t len)
 	return 0;
 }
 
+int fl_dir_entry(struct fl_core *c, struct fl_dir *d, const char *name, struct fl_dentry **de,
+		 struct fl_inode **ip)
+{
+	*de = fl_dir_find(d, name);
+	if (!*de)
+		return -ENOENT;
+	return fl_ino_get_entry(c, (*de)->ino, ip);
+}
+
 int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 {
 	struct dir_load dl = {NULL, 0, ip->r.ino};

@@ -286,12 +286,7 @@ static int remove_entry(struct fl_core *c, uint64_t parent, const char *name, bo
 	ret = dir_for_change(c, parent, &dip, &d);
 	if (ret)
 		goto out;
-	de = fl_dir_find(d, name);
-	if (!de) {
-		ret = -ENOENT;
-		goto out;
-	}
-	ret = fl_ino_get_entry(c, de->ino, &ip);
+	ret = fl_dir_entry(c, d, name, &de, &ip);
 	if (ret)
 		goto out;
 	if (isdir) {
@@ -389,14 +384,11 @@ static int rename_check(struct fl_core *c, struct rename_op *r)
 	ret = dir_for_change(c, r->newparent, &r->npip, &r->npd);
 	if (ret)
 		return ret;
-	r->de = fl_dir_find(r->pd, r->name);
-	if (!r->de)
-		return -ENOENT;
-	r->sino = r->de->ino;
-	r->stype = r->de->type;
-	ret = fl_ino_get_entry(c, r->sino, &r->sip);
+	ret = fl_dir_entry(c, r->pd, r->name, &r->de, &r->sip);
 	if (ret)
 		return ret;
+	r->sino = r->de->ino;
+	r->stype = r->de->type;
 	r->nde = fl_dir_find(r->npd, r->newname);
 	if (r->nde) {
 		r->dino = r->nde->ino;

@@ -540,20 +540,6 @@ static void background(void)
 	exit(EXIT_MOUNT);
 }
 
-static void detach_stdio(bool keep_stderr)
-{
-	int fd = open("/dev/null", O_RDWR);
-
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (!keep_stderr)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-}
-
 /* The heap of a fresh mount fills by page faults, each one costly on a
  * virtual machine (20 us and more here): 40,000 of them in the first GiB
  * written.  glibc's malloc.hugetlb tunable has the heap in transparent huge
@@ -776,7 +762,7 @@ int main(int argc, char **argv)
 	if (!o.foreground) {
 		if (!keep_stderr)
 			fl_log_to_syslog(true);
-		detach_stdio(keep_stderr);
+		fl_log_detach_stdio(keep_stderr);
 		if (chdir("/"))
 			(void)0;
 	}

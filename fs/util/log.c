@@ -148,6 +148,20 @@ void fl_log_emit(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void fl_log_detach_stdio(bool keep_stderr)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (!keep_stderr)
+			dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
 void fl_log_vemit(int level, const char *fmt, va_list ap)
 {
 	log_vemit(level, fmt, ap);

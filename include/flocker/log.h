@@ -29,6 +29,9 @@ bool fl_log_syslog_available(void);
 /* Appends the log (stderr, line-buffered) to path: 0 or a negative errno
  * (stderr unchanged then). */
 int fl_log_to_file(const char *path);
+/* A daemon that detached: stdin, stdout and (unless keep_stderr: the log goes
+ * there) stderr on /dev/null. */
+void fl_log_detach_stdio(bool keep_stderr);
 
 /*
  * Line format.  On stderr or in a file:
