@@ -4,6 +4,7 @@
  */
 #include "cluster/control/ctl_server.h"
 #include "cluster/control/ctl_metrics.h"
+#include "cluster/control/ctl_worker.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +27,7 @@
 
 #include "flocker/log.h"
 #include "flocker/proto.h"
+#include "fs/util/fmt.h"
 #include "fs/volume/volume.h"
 
 #define SESS_OUT_MAX   (64u << 20) /* queued output before a slow agent is dropped */
@@ -85,156 +87,6 @@ double fl_now_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ------------------------------------------------------------------ */
-/* the worker thread: blocking RADOS calls off the loop */
-
-#define WORKERS 4 /* probes of different silent holders at once (a host with many volumes) */
-
-struct fl_worker {
-	pthread_t th[WORKERS];
-	int nth;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct fl_job *todo, **todo_tail; /* guarded by mu */
-	struct fl_job *done, **done_tail; /* guarded by mu */
-	bool stop;			  /* guarded by mu */
-	int pipe[2];			  /* the worker writes a byte per finished job */
-	struct event *ev;		  /* on the loop: pipe[0] readable */
-};
-
-static void *worker_main(void *arg)
-{
-	struct fl_worker *w = arg;
-	struct fl_job *j;
-	char one = 1;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (!w->todo && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->stop)
-			break;
-		j = w->todo;
-		w->todo = j->next;
-		if (!w->todo)
-			w->todo_tail = &w->todo;
-		pthread_mutex_unlock(&w->mu);
-		j->work(j);
-		pthread_mutex_lock(&w->mu);
-		j->next = NULL;
-		*w->done_tail = j;
-		w->done_tail = &j->next;
-		if (write(w->pipe[1], &one, 1) < 0 && errno != EAGAIN)
-			fl_warn("cannot wake the event loop: %s", strerror(errno));
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-static void worker_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct fl_worker *w = arg;
-	struct fl_job *list, *j;
-	char buf[64];
-
-	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	pthread_mutex_lock(&w->mu);
-	list = w->done;
-	w->done = NULL;
-	w->done_tail = &w->done;
-	pthread_mutex_unlock(&w->mu);
-	while ((j = list)) {
-		list = j->next;
-		j->done(j);
-	}
-}
-
-void fl_job_submit(struct fl_ctl *c, struct fl_job *j)
-{
-	struct fl_worker *w = c->worker;
-
-	j->next = NULL;
-	pthread_mutex_lock(&w->mu);
-	*w->todo_tail = j;
-	w->todo_tail = &j->next;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static int worker_start(struct fl_ctl *c)
-{
-	struct fl_worker *w = calloc(1, sizeof(*w));
-	int ret;
-
-	if (!w)
-		return -ENOMEM;
-	w->todo_tail = &w->todo;
-	w->done_tail = &w->done;
-	w->pipe[0] = w->pipe[1] = -1;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	c->worker = w;
-	if (pipe2(w->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	w->ev = event_new(c->base, w->pipe[0], EV_READ | EV_PERSIST, worker_done_cb, w);
-	if (!w->ev || event_add(w->ev, NULL))
-		return -ENOMEM;
-	for (; w->nth < WORKERS; w->nth++) {
-		ret = pthread_create(&w->th[w->nth], NULL, worker_main, w);
-		if (ret)
-			return -ret;
-	}
-	return 0;
-}
-
-/* Waits for the jobs at work (a probe: about a second); the others are cancelled. */
-static void worker_stop(struct fl_ctl *c)
-{
-	struct fl_worker *w = c->worker;
-	struct fl_job *j;
-	int i;
-
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	for (i = 0; i < w->nth; i++)
-		pthread_join(w->th[i], NULL);
-	while ((j = w->todo)) {
-		w->todo = j->next;
-		j->cancelled = true;
-		j->done(j);
-	}
-	while ((j = w->done)) {
-		w->done = j->next;
-		j->cancelled = true;
-		j->done(j);
-	}
-	if (w->ev)
-		event_free(w->ev);
-	if (w->pipe[0] >= 0)
-		close(w->pipe[0]);
-	if (w->pipe[1] >= 0)
-		close(w->pipe[1]);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
-	free(w);
-	c->worker = NULL;
-}
-
-static void fmt_when(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1195,7 +1047,7 @@ static void acq_check_done(struct fl_job *j)
 	if (k->ret < 0) {
 		acq_finish(a, k->ret, k->msg);
 	} else if (k->ret > 0) {
-		fmt_when(k->l.since, since, sizeof(since));
+		fl_fmt_time_utc(k->l.since, since, sizeof(since));
 		snprintf(
 			msg, sizeof(msg),
 			"volume %s is in use on node %s since %s: its agent has not answered for %.0f s, but %s",
@@ -1287,7 +1139,7 @@ static void acq_push_answer(struct fl_acq *a, int err, const char *msg)
 		return;
 	}
 	/* control names the node and since when; the holder may say more */
-	fmt_when(l ? l->since : 0, since, sizeof(since));
+	fl_fmt_time_utc(l ? l->since : 0, since, sizeof(since));
 	snprintf(buf, sizeof(buf), "volume %s is in use on node %s since %s%s%.200s", a->name,
 		 l ? l->node_name : "?", since, msg && *msg ? ": " : "", msg ? msg : "");
 	acq_finish(a, err, buf);
@@ -1334,11 +1186,11 @@ static void acq_step(struct fl_acq *a)
 			acq_grant(a, &l);
 		return;
 	}
-	fmt_when(l.since, since, sizeof(since));
+	fl_fmt_time_utc(l.since, since, sizeof(since));
 	if (l.kind == FL_LEASE_OPERATOR) {
 		char until[32];
 
-		fmt_when(l.expires, until, sizeof(until));
+		fl_fmt_time_utc(l.expires, until, sizeof(until));
 		snprintf(msg, sizeof(msg), "volume %s is leased to node %s since %s%s%s", a->name,
 			 l.node_name, since, l.expires ? " until " : "", l.expires ? until : "");
 		acq_finish(a, -EBUSY, msg);
@@ -1577,7 +1429,7 @@ int fl_ctl_new(struct event_base *base, struct fl_state *state, const struct fl_
 		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
 		goto out_err;
 	}
-	ret = worker_start(c);
+	ret = fl_worker_start(c);
 	if (ret) {
 		snprintf(err, errlen, "cannot start the worker thread: %s", strerror(-ret));
 		goto out_err;
@@ -1603,7 +1455,7 @@ void fl_ctl_free(struct fl_ctl *c)
 
 	if (!c)
 		return;
-	worker_stop(c); /* before the acquires: checks at work point to them */
+	fl_worker_stop(c); /* before the acquires: checks at work point to them */
 	while ((a = c->acqs)) {
 		c->acqs = a->next;
 		a->done(a->arg, -ESHUTDOWN, "the control service is stopping");
