@@ -2,6 +2,7 @@
  * flockerfs — flocker-control's registry in RADOS (see ctl_state.h).
  */
 #include "cluster/control/ctl_state.h"
+#include "cluster/control/ctl_state_rec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,7 +22,6 @@
 #define PFX_LEASE "lease."
 #define PFX_TRASH "trash."
 #define TXN_MAX	  6
-#define REC_VER	  1
 
 struct fl_state {
 	struct fl_store *pool; /* borrowed */
@@ -74,289 +74,6 @@ bool fl_lease_equal(const struct fl_lease *a, const struct fl_lease *b)
 	return !strcmp(a->uuid, b->uuid) && !strcmp(a->node, b->node) &&
 	       !strcmp(a->node_name, b->node_name) && a->since == b->since &&
 	       a->expires == b->expires && a->kind == b->kind;
-}
-
-/* ------------------------------------------------------------------ */
-/* record codecs: msgpack maps with small integer keys, key 0 = version */
-
-enum { DS_NAME = 1, DS_PRIMARY = 2, DS_MAXSIZE = 3, DS_CREATED = 4, DS_META = 5, DS_NKEYS = 5 };
-enum { LE_NODE = 1, LE_NODE_NAME = 2, LE_SINCE = 3, LE_EXPIRES = 4, LE_KIND = 5, LE_NKEYS = 5 };
-enum {
-	TR_NAME = 1,
-	TR_REG = 2,
-	TR_REMOVED = 3,
-	TR_PURGE = 4,
-	TR_META = 5,
-	TR_RESTORING = 6,
-	TR_NKEYS = 6
-};
-enum { ND_NAME = 1, ND_FIRST = 2, ND_LAST = 3, ND_ADDR = 4, ND_HOST = 5, ND_NKEYS = 5 };
-
-static void pk_key(msgpack_packer *pk, unsigned k)
-{
-	msgpack_pack_unsigned_int(pk, k);
-}
-
-static void pk_kstr(msgpack_packer *pk, unsigned k, const char *s)
-{
-	pk_key(pk, k);
-	fl_pk_str(pk, s ? s : "");
-}
-
-static int enc_ds(const struct fl_ds *d, struct fl_frame_enc *e)
-{
-	fl_pk_init(e, FL_REC_MAX);
-	msgpack_pack_map(&e->pk, DS_NKEYS + 1);
-	pk_key(&e->pk, 0);
-	msgpack_pack_uint32(&e->pk, REC_VER);
-	pk_kstr(&e->pk, DS_NAME, d->name);
-	pk_kstr(&e->pk, DS_PRIMARY, d->primary);
-	pk_key(&e->pk, DS_MAXSIZE);
-	msgpack_pack_uint64(&e->pk, d->maximum_size);
-	pk_key(&e->pk, DS_CREATED);
-	msgpack_pack_int64(&e->pk, d->created);
-	pk_kstr(&e->pk, DS_META, d->metadata ? d->metadata : "{}");
-	return e->err;
-}
-
-static int enc_lease(const struct fl_lease *l, struct fl_frame_enc *e)
-{
-	fl_pk_init(e, FL_REC_MAX);
-	msgpack_pack_map(&e->pk, LE_NKEYS + 1);
-	pk_key(&e->pk, 0);
-	msgpack_pack_uint32(&e->pk, REC_VER);
-	pk_kstr(&e->pk, LE_NODE, l->node);
-	pk_kstr(&e->pk, LE_NODE_NAME, l->node_name);
-	pk_key(&e->pk, LE_SINCE);
-	msgpack_pack_int64(&e->pk, l->since);
-	pk_key(&e->pk, LE_EXPIRES);
-	msgpack_pack_int64(&e->pk, l->expires);
-	pk_key(&e->pk, LE_KIND);
-	msgpack_pack_uint32(&e->pk, l->kind);
-	return e->err;
-}
-
-static int enc_trash(const struct fl_trash *t, struct fl_frame_enc *e)
-{
-	struct fl_buf reg;
-	int ret;
-
-	fl_buf_init(&reg, FL_REC_MAX);
-	ret = fl_volreg_encode(&t->reg, &reg);
-	fl_pk_init(e, FL_REC_MAX);
-	if (ret) {
-		fl_buf_free(&reg);
-		return ret;
-	}
-	msgpack_pack_map(&e->pk, TR_NKEYS + 1);
-	pk_key(&e->pk, 0);
-	msgpack_pack_uint32(&e->pk, REC_VER);
-	pk_kstr(&e->pk, TR_NAME, t->name);
-	pk_key(&e->pk, TR_REG);
-	msgpack_pack_bin(&e->pk, reg.len);
-	msgpack_pack_bin_body(&e->pk, reg.data, reg.len);
-	pk_key(&e->pk, TR_REMOVED);
-	msgpack_pack_int64(&e->pk, t->removed);
-	pk_key(&e->pk, TR_PURGE);
-	msgpack_pack_int64(&e->pk, t->purge_at);
-	pk_kstr(&e->pk, TR_META, t->metadata ? t->metadata : "{}");
-	pk_key(&e->pk, TR_RESTORING);
-	if (t->restoring)
-		msgpack_pack_true(&e->pk);
-	else
-		msgpack_pack_false(&e->pk);
-	fl_buf_free(&reg);
-	return e->err;
-}
-
-static int enc_node(const struct fl_node_rec *n, struct fl_frame_enc *e)
-{
-	fl_pk_init(e, FL_REC_MAX);
-	msgpack_pack_map(&e->pk, ND_NKEYS + 1);
-	pk_key(&e->pk, 0);
-	msgpack_pack_uint32(&e->pk, REC_VER);
-	pk_kstr(&e->pk, ND_NAME, n->name);
-	pk_key(&e->pk, ND_FIRST);
-	msgpack_pack_int64(&e->pk, n->first_seen);
-	pk_key(&e->pk, ND_LAST);
-	msgpack_pack_int64(&e->pk, n->last_seen);
-	pk_kstr(&e->pk, ND_ADDR, n->addr);
-	pk_kstr(&e->pk, ND_HOST, n->host);
-	return e->err;
-}
-
-/* Copies a string field of at most cap-1 bytes; a missing field gives "". */
-static int get_str(const struct fl_pv *m, unsigned k, char *out, size_t cap)
-{
-	const struct fl_pv *v = fl_pv_geti(m, k);
-
-	out[0] = '\0';
-	if (!v)
-		return 0;
-	if (v->type != FL_PV_STR || v->n >= cap || strlen(v->v.s) != v->n)
-		return -EIO;
-	memcpy(out, v->v.s, v->n + 1);
-	return 0;
-}
-
-static int get_dup(const struct fl_pv *m, unsigned k, char **out)
-{
-	const struct fl_pv *v = fl_pv_geti(m, k);
-
-	*out = NULL;
-	if (!v)
-		return 0;
-	if (v->type != FL_PV_STR || v->n > FL_CTL_META_MAX)
-		return -EIO;
-	if (!strcmp(v->v.s, "{}"))
-		return 0;
-	*out = strdup(v->v.s);
-	return *out ? 0 : -ENOMEM;
-}
-
-static int get_i64(const struct fl_pv *m, unsigned k, int64_t *out)
-{
-	const struct fl_pv *v = fl_pv_geti(m, k);
-
-	*out = 0;
-	if (!v)
-		return 0;
-	return fl_pv_i64(v, out) ? -EIO : 0;
-}
-
-static int get_u64(const struct fl_pv *m, unsigned k, uint64_t *out)
-{
-	const struct fl_pv *v = fl_pv_geti(m, k);
-
-	*out = 0;
-	if (!v)
-		return 0;
-	return fl_pv_u64(v, out) ? -EIO : 0;
-}
-
-/* Decodes the map and checks its version. */
-static int dec_open(const void *p, size_t len, const struct fl_pv **m, void **mem)
-{
-	uint64_t ver;
-	int ret = fl_pv_decode(p, len, m, mem);
-
-	if (ret)
-		return -EIO;
-	if ((*m)->type != FL_PV_MAP || get_u64(*m, 0, &ver) || ver < 1) {
-		free(*mem);
-		*mem = NULL;
-		return -EIO;
-	}
-	return 0;
-}
-
-static int dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d)
-{
-	const struct fl_pv *m;
-	void *mem;
-	int ret;
-
-	memset(d, 0, sizeof(*d));
-	ret = dec_open(p, len, &m, &mem);
-	if (ret)
-		return ret;
-	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
-	ret = get_str(m, DS_NAME, d->name, sizeof(d->name));
-	if (!ret)
-		ret = get_str(m, DS_PRIMARY, d->primary, sizeof(d->primary));
-	if (!ret)
-		ret = get_u64(m, DS_MAXSIZE, &d->maximum_size);
-	if (!ret)
-		ret = get_i64(m, DS_CREATED, &d->created);
-	if (!ret)
-		ret = get_dup(m, DS_META, &d->metadata);
-	free(mem);
-	if (ret)
-		fl_ds_clear(d);
-	return ret;
-}
-
-static int dec_lease(const char *uuid, const void *p, size_t len, struct fl_lease *l)
-{
-	const struct fl_pv *m;
-	uint64_t kind = 0;
-	void *mem;
-	int ret;
-
-	memset(l, 0, sizeof(*l));
-	ret = dec_open(p, len, &m, &mem);
-	if (ret)
-		return ret;
-	snprintf(l->uuid, sizeof(l->uuid), "%s", uuid);
-	ret = get_str(m, LE_NODE, l->node, sizeof(l->node));
-	if (!ret)
-		ret = get_str(m, LE_NODE_NAME, l->node_name, sizeof(l->node_name));
-	if (!ret)
-		ret = get_i64(m, LE_SINCE, &l->since);
-	if (!ret)
-		ret = get_i64(m, LE_EXPIRES, &l->expires);
-	if (!ret)
-		ret = get_u64(m, LE_KIND, &kind);
-	if (!ret && kind != FL_LEASE_AGENT && kind != FL_LEASE_OPERATOR)
-		ret = -EIO;
-	l->kind = (uint32_t)kind;
-	free(mem);
-	return ret;
-}
-
-static int dec_trash(const char *uuid, const void *p, size_t len, struct fl_trash *t)
-{
-	const struct fl_pv *m, *reg;
-	void *mem;
-	int ret;
-
-	memset(t, 0, sizeof(*t));
-	ret = dec_open(p, len, &m, &mem);
-	if (ret)
-		return ret;
-	snprintf(t->uuid, sizeof(t->uuid), "%s", uuid);
-	ret = get_str(m, TR_NAME, t->name, sizeof(t->name));
-	reg = fl_pv_geti(m, TR_REG);
-	if (!ret && (!reg || reg->type != FL_PV_BIN || fl_volreg_decode(reg->v.s, reg->n, &t->reg)))
-		ret = -EIO;
-	if (!ret)
-		ret = get_i64(m, TR_REMOVED, &t->removed);
-	if (!ret)
-		ret = get_i64(m, TR_PURGE, &t->purge_at);
-	if (!ret)
-		ret = get_dup(m, TR_META, &t->metadata);
-	if (!ret)
-		t->restoring = fl_pv_geti(m, TR_RESTORING) &&
-			       fl_pv_geti(m, TR_RESTORING)->type == FL_PV_BOOL &&
-			       fl_pv_geti(m, TR_RESTORING)->v.b;
-	free(mem);
-	if (ret)
-		fl_trash_clear(t);
-	return ret;
-}
-
-static int dec_node(const char *uuid, const void *p, size_t len, struct fl_node_rec *n)
-{
-	const struct fl_pv *m;
-	void *mem;
-	int ret;
-
-	memset(n, 0, sizeof(*n));
-	ret = dec_open(p, len, &m, &mem);
-	if (ret)
-		return ret;
-	snprintf(n->uuid, sizeof(n->uuid), "%s", uuid);
-	ret = get_str(m, ND_NAME, n->name, sizeof(n->name));
-	if (!ret)
-		ret = get_i64(m, ND_FIRST, &n->first_seen);
-	if (!ret)
-		ret = get_i64(m, ND_LAST, &n->last_seen);
-	if (!ret)
-		ret = get_str(m, ND_ADDR, n->addr, sizeof(n->addr));
-	if (!ret)
-		ret = get_str(m, ND_HOST, n->host, sizeof(n->host));
-	free(mem);
-	return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -498,7 +215,7 @@ static int load_config_cb(void *arg, const char *key, const void *val, size_t le
 		struct fl_ds d;
 
 		uuid = key + strlen(PFX_DS);
-		if (!fl_uuid_valid(uuid) || dec_ds(uuid, val, len, &d))
+		if (!fl_uuid_valid(uuid) || fl_state_dec_ds(uuid, val, len, &d))
 			goto bad;
 		ret = karr_put(DS(s), &d);
 		if (ret)
@@ -507,14 +224,14 @@ static int load_config_cb(void *arg, const char *key, const void *val, size_t le
 		struct fl_lease l;
 
 		uuid = key + strlen(PFX_LEASE);
-		if (!fl_uuid_valid(uuid) || dec_lease(uuid, val, len, &l))
+		if (!fl_uuid_valid(uuid) || fl_state_dec_lease(uuid, val, len, &l))
 			goto bad;
 		ret = karr_put(LEASES(s), &l);
 	} else if (!strncmp(key, PFX_TRASH, strlen(PFX_TRASH))) {
 		struct fl_trash t;
 
 		uuid = key + strlen(PFX_TRASH);
-		if (!fl_uuid_valid(uuid) || dec_trash(uuid, val, len, &t))
+		if (!fl_uuid_valid(uuid) || fl_state_dec_trash(uuid, val, len, &t))
 			goto bad;
 		ret = karr_put(TRASH(s), &t);
 		if (ret)
@@ -532,7 +249,7 @@ static int load_nodes_cb(void *arg, const char *key, const void *val, size_t len
 	struct load_ctx *c = arg;
 	struct fl_node_rec n;
 
-	if (!fl_uuid_valid(key) || dec_node(key, val, len, &n)) {
+	if (!fl_uuid_valid(key) || fl_state_dec_node(key, val, len, &n)) {
 		fl_warn("control node entry %s is corrupt, ignored", key);
 		return 0;
 	}
@@ -802,7 +519,7 @@ static int reconcile(struct fl_state *s)
 			d.metadata = t->metadata;
 			txn_init(&x);
 			e = txn_set(&x, PFX_DS, t->uuid);
-			ret = txn_set_done(&x, enc_ds(&d, e));
+			ret = txn_set_done(&x, fl_state_enc_ds(&d, e));
 			if (!ret)
 				ret = txn_rm(&x, PFX_TRASH, t->uuid);
 			if (!ret)
@@ -822,7 +539,7 @@ static int reconcile(struct fl_state *s)
 			t->restoring = false;
 			txn_init(&x);
 			e = txn_set(&x, PFX_TRASH, t->uuid);
-			ret = txn_set_done(&x, enc_trash(t, e));
+			ret = txn_set_done(&x, fl_state_enc_trash(t, e));
 			if (!ret)
 				ret = commit(s, &x, 0);
 			txn_free(&x);
@@ -1035,7 +752,7 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 	}
 	txn_init(&x);
 	e = txn_set(&x, PFX_DS, d.uuid);
-	ret = txn_set_done(&x, enc_ds(&d, e));
+	ret = txn_set_done(&x, fl_state_enc_ds(&d, e));
 	if (!ret)
 		ret = commit(s, &x, 0);
 	txn_free(&x);
@@ -1113,7 +830,7 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 	d = fl_state_ds(s, uuid);
 	t.metadata = d && d->metadata ? strdup(d->metadata) : NULL;
 	e = txn_set(&x, PFX_TRASH, uuid);
-	ret = txn_set_done(&x, enc_trash(&t, e));
+	ret = txn_set_done(&x, fl_state_enc_trash(&t, e));
 	if (!ret)
 		ret = txn_rm(&x, PFX_DS, uuid);
 	if (!ret)
@@ -1217,7 +934,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	copy.restoring = true;
 	copy.metadata = t->metadata ? strdup(t->metadata) : NULL;
 	e = txn_set(&x, PFX_TRASH, uuid);
-	ret = txn_set_done(&x, enc_trash(&copy, e));
+	ret = txn_set_done(&x, fl_state_enc_trash(&copy, e));
 	if (!ret)
 		ret = commit(s, &x, 0);
 	txn_free(&x);
@@ -1238,7 +955,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 
 		t->restoring = false;
 		e = txn_set(&x, PFX_TRASH, uuid);
-		ret2 = txn_set_done(&x, enc_trash(t, e));
+		ret2 = txn_set_done(&x, fl_state_enc_trash(t, e));
 		if (!ret2)
 			commit(s, &x, 0);
 		if (ret == -ECANCELED) {
@@ -1258,7 +975,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	d.created = t->reg.created;
 	d.metadata = t->metadata ? strdup(t->metadata) : NULL;
 	e = txn_set(&x, PFX_DS, uuid);
-	ret = txn_set_done(&x, enc_ds(&d, e));
+	ret = txn_set_done(&x, fl_state_enc_ds(&d, e));
 	if (!ret)
 		ret = txn_rm(&x, PFX_TRASH, uuid);
 	if (!ret)
@@ -1304,7 +1021,7 @@ int fl_state_ds_set_primary(struct fl_state *s, const char *uuid, const char *na
 	}
 	snprintf(d.primary, sizeof(d.primary), "%s", primary ? primary : "");
 	e = txn_set(&x, PFX_DS, uuid);
-	ret = txn_set_done(&x, enc_ds(&d, e));
+	ret = txn_set_done(&x, fl_state_enc_ds(&d, e));
 	if (!ret)
 		ret = commit(s, &x, expect_tag);
 	if (ret) {
@@ -1337,14 +1054,14 @@ int fl_state_lease_put(struct fl_state *s, const struct fl_lease *l, const struc
 		goto out;
 	}
 	e = txn_set(&x, PFX_LEASE, l->uuid);
-	ret = txn_set_done(&x, enc_lease(l, e));
+	ret = txn_set_done(&x, fl_state_enc_lease(l, e));
 	dcur = fl_state_ds(s, l->uuid);
 	if (!ret && set_primary && dcur) {
 		d = *dcur;
 		d.metadata = dcur->metadata ? strdup(dcur->metadata) : NULL;
 		snprintf(d.primary, sizeof(d.primary), "%s", l->node);
 		e = txn_set(&x, PFX_DS, l->uuid);
-		ret = txn_set_done(&x, enc_ds(&d, e));
+		ret = txn_set_done(&x, fl_state_enc_ds(&d, e));
 	}
 	if (!ret)
 		ret = commit(s, &x, expect_tag);
@@ -1517,7 +1234,7 @@ int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, c
 	if (host)
 		snprintf(n.host, sizeof(n.host), "%s", host);
 	n.last_seen = now;
-	ret = enc_node(&n, &e);
+	ret = fl_state_enc_node(&n, &e);
 	if (!ret) {
 		kv.key = n.uuid;
 		kv.val = e.buf.data;
