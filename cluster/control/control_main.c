@@ -151,26 +151,140 @@ static int parse_duration(const char *s, uint64_t *out)
 	return 0;
 }
 
+enum {
+	O_ID = 256,
+	O_POOL,
+	O_CERTS,
+	O_BIND,
+	O_API,
+	O_AGENT,
+	O_LEASE,
+	O_HB,
+	O_TTL,
+	O_LEADER,
+	O_PID,
+	O_DAEMON,
+	O_NS,
+	O_INSTANCE,
+	O_LOG,
+	O_METRICS
+};
+
+/* One option of parse_args: 0, 1 when --help was printed, or -EINVAL (said). */
+static int take_opt(struct opts *o, int c)
+{
+	switch (c) {
+	case 'c':
+		o->ro.conf = optarg;
+		break;
+	case O_ID:
+		o->ro.id = optarg;
+		break;
+	case O_POOL:
+		o->ro.pool = optarg;
+		break;
+	case O_CERTS:
+		o->co.certs = optarg;
+		break;
+	case O_BIND:
+		o->co.bind = optarg;
+		break;
+	case O_API:
+		if (parse_uint(optarg, 1, 65535, &o->co.api_port))
+			goto bad;
+		break;
+	case O_AGENT:
+		if (parse_uint(optarg, 1, 65535, &o->co.agent_port))
+			goto bad;
+		break;
+	case O_LEASE:
+		if (parse_uint(optarg, 2, 3600, &o->co.lease_s))
+			goto bad;
+		break;
+	case O_HB:
+		if (parse_uint(optarg, 1, 600, &o->co.heartbeat_s))
+			goto bad;
+		break;
+	case O_TTL:
+		if (parse_duration(optarg, &o->trash_ttl_s))
+			goto bad;
+		break;
+	case O_LEADER:
+		if (parse_uint(optarg, 3, 300, &o->leader_lease_s))
+			goto bad;
+		break;
+	case O_LOG:
+		o->log = optarg;
+		break;
+	case O_METRICS: {
+		char host[256];
+		unsigned port;
+
+		if (fl_metrics_addr_parse(optarg, host, sizeof(host), &port))
+			goto bad;
+		o->metrics = optarg;
+		break;
+	}
+	case O_PID:
+		o->pid_file = optarg;
+		break;
+	case O_NS:
+		if (!*optarg || strlen(optarg) > 64)
+			goto bad;
+		o->state_ns = optarg;
+		break;
+	case O_INSTANCE:
+		if (!*optarg || strlen(optarg) > 40 || strchr(optarg, '|'))
+			goto bad;
+		o->instance = optarg;
+		break;
+	case O_DAEMON:
+		o->daemon = true;
+		break;
+	case 'd':
+		o->debug = true;
+		break;
+	case 'h':
+		usage(stdout);
+		return 1;
+	default:
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "flocker-control: invalid value '%s'\n", optarg);
+	return -EINVAL;
+}
+
+/* What parse_args checks once every option is read, and the defaults that
+ * depend on others. */
+static int check_opts(int argc, char **argv, struct opts *o)
+{
+	if (optind != argc) {
+		fprintf(stderr, "flocker-control: unexpected argument %s\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->co.certs) {
+		fprintf(stderr,
+			"flocker-control: --certs DIR is required (flockerctl ca init DIR)\n");
+		return -EINVAL;
+	}
+	if (o->co.heartbeat_s * 2 > o->co.lease_s) {
+		fprintf(stderr, "flocker-control: --lease must be at least twice --heartbeat\n");
+		return -EINVAL;
+	}
+	if (!o->ro.pool)
+		o->ro.pool = "flocker";
+	/* purge the trash every minute, or more often for short TTLs */
+	o->co.purge_s = o->trash_ttl_s / 2 < 60 ? (unsigned)(o->trash_ttl_s / 2) : 60;
+	if (o->co.purge_s == 0)
+		o->co.purge_s = 1;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum {
-		O_ID = 256,
-		O_POOL,
-		O_CERTS,
-		O_BIND,
-		O_API,
-		O_AGENT,
-		O_LEASE,
-		O_HB,
-		O_TTL,
-		O_LEADER,
-		O_PID,
-		O_DAEMON,
-		O_NS,
-		O_INSTANCE,
-		O_LOG,
-		O_METRICS
-	};
 	static const struct option lopts[] = {
 		{"conf", required_argument, NULL, 'c'},
 		{"id", required_argument, NULL, O_ID},
@@ -193,7 +307,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, ret;
 
 	o->co.api_port = FL_API_PORT;
 	o->co.agent_port = FL_AGENT_PORT;
@@ -202,108 +316,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->leader_lease_s = LEADER_LEASE_S;
 	o->trash_ttl_s = FL_TRASH_TTL_S;
 	while ((c = getopt_long(argc, argv, "c:dh", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o->ro.conf = optarg;
-			break;
-		case O_ID:
-			o->ro.id = optarg;
-			break;
-		case O_POOL:
-			o->ro.pool = optarg;
-			break;
-		case O_CERTS:
-			o->co.certs = optarg;
-			break;
-		case O_BIND:
-			o->co.bind = optarg;
-			break;
-		case O_API:
-			if (parse_uint(optarg, 1, 65535, &o->co.api_port))
-				goto bad;
-			break;
-		case O_AGENT:
-			if (parse_uint(optarg, 1, 65535, &o->co.agent_port))
-				goto bad;
-			break;
-		case O_LEASE:
-			if (parse_uint(optarg, 2, 3600, &o->co.lease_s))
-				goto bad;
-			break;
-		case O_HB:
-			if (parse_uint(optarg, 1, 600, &o->co.heartbeat_s))
-				goto bad;
-			break;
-		case O_TTL:
-			if (parse_duration(optarg, &o->trash_ttl_s))
-				goto bad;
-			break;
-		case O_LEADER:
-			if (parse_uint(optarg, 3, 300, &o->leader_lease_s))
-				goto bad;
-			break;
-		case O_LOG:
-			o->log = optarg;
-			break;
-		case O_METRICS: {
-			char host[256];
-			unsigned port;
-
-			if (fl_metrics_addr_parse(optarg, host, sizeof(host), &port))
-				goto bad;
-			o->metrics = optarg;
-			break;
-		}
-		case O_PID:
-			o->pid_file = optarg;
-			break;
-		case O_NS:
-			if (!*optarg || strlen(optarg) > 64)
-				goto bad;
-			o->state_ns = optarg;
-			break;
-		case O_INSTANCE:
-			if (!*optarg || strlen(optarg) > 40 || strchr(optarg, '|'))
-				goto bad;
-			o->instance = optarg;
-			break;
-		case O_DAEMON:
-			o->daemon = true;
-			break;
-		case 'd':
-			o->debug = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -EINVAL;
-		}
+		ret = take_opt(o, c);
+		if (ret)
+			return ret;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "flocker-control: unexpected argument %s\n", argv[optind]);
-		return -EINVAL;
-	}
-	if (!o->co.certs) {
-		fprintf(stderr,
-			"flocker-control: --certs DIR is required (flockerctl ca init DIR)\n");
-		return -EINVAL;
-	}
-	if (o->co.heartbeat_s * 2 > o->co.lease_s) {
-		fprintf(stderr, "flocker-control: --lease must be at least twice --heartbeat\n");
-		return -EINVAL;
-	}
-	if (!o->ro.pool)
-		o->ro.pool = "flocker";
-	/* purge the trash every minute, or more often for short TTLs */
-	o->co.purge_s = o->trash_ttl_s / 2 < 60 ? (unsigned)(o->trash_ttl_s / 2) : 60;
-	if (o->co.purge_s == 0)
-		o->co.purge_s = 1;
-	return 0;
-bad:
-	fprintf(stderr, "flocker-control: invalid value '%s'\n", optarg);
-	return -EINVAL;
+	return check_opts(argc, argv, o);
 }
 
 static void on_signal(int sig)
@@ -592,16 +609,112 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* Before RADOS: the certificates, the log, detaching, the pid file and the
+ * signals.  0, or -1 when it said why it cannot start. */
+static int start_up(struct opts *o, char *host, size_t hlen)
+{
+	struct sigaction sa;
+	char err[512] = "", tag[80];
+	SSL_CTX *check;
+	int ret;
+
+	/* the certificates must be usable before anything else */
+	check = fl_tls_server_ctx(o->co.certs, "control", FL_ROLE_NODE, err, sizeof(err));
+	if (!check) {
+		fprintf(stderr, "flocker-control: %s\n", err);
+		return -1;
+	}
+	SSL_CTX_free(check);
+	if (o->instance)
+		snprintf(host, hlen, "%s", o->instance);
+	else
+		gethostname(host, hlen - 1);
+	host[strcspn(host, "|")] = '\0';
+	snprintf(tag, sizeof(tag), "instance %s", host);
+	fl_log_set_tag(tag);
+	/* the log file is tried before detaching: the terminal hears what is wrong */
+	if (o->log && (ret = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
+		fprintf(stderr, "flocker-control: cannot open log file %s: %s\n", o->log,
+			strerror(errno));
+		return -1;
+	}
+	if (o->log)
+		close(ret);
+	if (o->daemon && !o->log && !fl_log_syslog_available())
+		fprintf(stderr, "flocker-control: no syslog socket at /dev/log: logging to this "
+				"stderr after detaching (use --log FILE)\n");
+	/* librados threads do not survive fork: detach first */
+	if (o->daemon && daemonize(o->log || !fl_log_syslog_available())) {
+		fprintf(stderr, "flocker-control: cannot detach: %s\n", strerror(errno));
+		return -1;
+	}
+	if (o->log && (ret = fl_log_to_file(o->log))) {
+		fl_err("cannot open log file %s: %s", o->log, strerror(-ret));
+		return -1;
+	}
+	if (o->pid_file && write_pid_file(o->pid_file))
+		fl_warn("cannot write pid file %s", o->pid_file);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* Takes the leader lock when it can and serves while it holds it; a standby
+ * meanwhile.  Returns once stop is requested. */
+static void lead_or_stand_by(struct opts *o, struct fl_store *pool, struct leader *l)
+{
+	char who[160] = "";
+	bool said_standby = false;
+	int ret;
+
+	while (!stop_requested) {
+		ret = leader_try(l, who, sizeof(who));
+		if (ret == -EAGAIN)
+			continue;
+		if (ret == -EBUSY) {
+			if (!said_standby) {
+				fl_notice(
+					"standby: the leader is %s; taking over when its lock lapses",
+					who);
+				said_standby = true;
+				tell_ready("standby");
+			}
+			/* one small RADOS op: a lapsed lock is taken within 0.1 s */
+			sleep_ms(STANDBY_POLL_MS);
+			continue;
+		}
+		if (ret) {
+			fl_warn("cannot take the leader lock: %s; retrying", strerror(-ret));
+			sleep_ms(1000);
+			continue;
+		}
+		said_standby = false;
+		fl_notice("took the leader lock");
+		fl_cm_leader(true);
+		ret = serve(o, pool, l);
+		fl_cm_leader(false);
+		leader_release(l);
+		if (ret == 0 && stop_requested)
+			break;
+		if (ret == -ECANCELED || ret == -EBUSY || ret == -ENOENT || ret == -ETIMEDOUT) {
+			fl_notice("now a standby");
+			continue;
+		}
+		fl_err("cannot serve as the leader: %s; retrying", strerror(-ret));
+		sleep_ms(2000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
 	struct leader l = {0};
 	struct fl_store *pool = NULL;
-	struct sigaction sa;
-	char err[512] = "", who[160] = "", host[64] = "localhost", tag[80];
-	SSL_CTX *check;
+	char err[512] = "", host[64] = "localhost";
 	struct fl_metrics_http *metrics = NULL;
-	bool said_standby = false;
 	int ret, rc = 1;
 
 	fl_log_init("flocker-control", LOG_NOTICE);
@@ -610,48 +723,8 @@ int main(int argc, char **argv)
 		return ret > 0 ? 0 : EXIT_USAGE;
 	if (o.debug)
 		fl_log_level = LOG_DEBUG;
-	/* the certificates must be usable before anything else */
-	check = fl_tls_server_ctx(o.co.certs, "control", FL_ROLE_NODE, err, sizeof(err));
-	if (!check) {
-		fprintf(stderr, "flocker-control: %s\n", err);
+	if (start_up(&o, host, sizeof(host)))
 		return 1;
-	}
-	SSL_CTX_free(check);
-	if (o.instance)
-		snprintf(host, sizeof(host), "%s", o.instance);
-	else
-		gethostname(host, sizeof(host) - 1);
-	host[strcspn(host, "|")] = '\0';
-	snprintf(tag, sizeof(tag), "instance %s", host);
-	fl_log_set_tag(tag);
-	/* the log file is tried before detaching: the terminal hears what is wrong */
-	if (o.log && (ret = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-		fprintf(stderr, "flocker-control: cannot open log file %s: %s\n", o.log,
-			strerror(errno));
-		return 1;
-	}
-	if (o.log)
-		close(ret);
-	if (o.daemon && !o.log && !fl_log_syslog_available())
-		fprintf(stderr, "flocker-control: no syslog socket at /dev/log: logging to this "
-				"stderr after detaching (use --log FILE)\n");
-	/* librados threads do not survive fork: detach first */
-	if (o.daemon && daemonize(o.log || !fl_log_syslog_available())) {
-		fprintf(stderr, "flocker-control: cannot detach: %s\n", strerror(errno));
-		return 1;
-	}
-	if (o.log && (ret = fl_log_to_file(o.log))) {
-		fl_err("cannot open log file %s: %s", o.log, strerror(-ret));
-		return 1;
-	}
-	if (o.pid_file && write_pid_file(o.pid_file))
-		fl_warn("cannot write pid file %s", o.pid_file);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
 	if (o.metrics) {
 		if (fl_cm_init() ||
 		    fl_metrics_http_start(o.metrics, fl_cm_gen, NULL, &metrics, err, sizeof(err))) {
@@ -676,42 +749,7 @@ int main(int argc, char **argv)
 		 (long long)time(NULL), o.co.bind ? o.co.bind : "*", o.co.api_port,
 		 o.co.agent_port);
 	l.lease_s = o.leader_lease_s;
-	while (!stop_requested) {
-		ret = leader_try(&l, who, sizeof(who));
-		if (ret == -EAGAIN)
-			continue;
-		if (ret == -EBUSY) {
-			if (!said_standby) {
-				fl_notice(
-					"standby: the leader is %s; taking over when its lock lapses",
-					who);
-				said_standby = true;
-				tell_ready("standby");
-			}
-			/* one small RADOS op: a lapsed lock is taken within 0.1 s */
-			sleep_ms(STANDBY_POLL_MS);
-			continue;
-		}
-		if (ret) {
-			fl_warn("cannot take the leader lock: %s; retrying", strerror(-ret));
-			sleep_ms(1000);
-			continue;
-		}
-		said_standby = false;
-		fl_notice("took the leader lock");
-		fl_cm_leader(true);
-		ret = serve(&o, pool, &l);
-		fl_cm_leader(false);
-		leader_release(&l);
-		if (ret == 0 && stop_requested)
-			break;
-		if (ret == -ECANCELED || ret == -EBUSY || ret == -ENOENT || ret == -ETIMEDOUT) {
-			fl_notice("now a standby");
-			continue;
-		}
-		fl_err("cannot serve as the leader: %s; retrying", strerror(-ret));
-		sleep_ms(2000);
-	}
+	lead_or_stand_by(&o, pool, &l);
 	rc = 0;
 	fl_notice("stopped");
 out:
