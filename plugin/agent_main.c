@@ -173,6 +173,87 @@ static int finish_args(int argc, char **argv, struct args *a, int ret)
 	return ret;
 }
 
+/* One option of parse_args: 0, 1 when it printed what was asked (--help,
+ * --version), or -EINVAL (said). */
+static int take_opt(int ch, struct args *a)
+{
+	struct fl_agent_config *c = &a->cfg;
+	int ret = 0;
+
+	switch (ch) {
+	case 'c':
+		c->ceph_conf = optarg;
+		break;
+	case O_ID:
+		c->id = optarg;
+		break;
+	case O_POOL:
+		c->pool = optarg;
+		break;
+	case O_NODE:
+		c->node = optarg;
+		break;
+	case O_STATE:
+		c->state_dir = optarg;
+		break;
+	case O_SOCK:
+		c->plugin_socket = optarg;
+		break;
+	case O_ROOT:
+		c->mount_root = optarg;
+		break;
+	case O_HELPER:
+		c->mount_helper = optarg;
+		break;
+	case O_CONTROL:
+		c->control = optarg;
+		break;
+	case O_CERTS:
+		c->certs_dir = optarg;
+		break;
+	case O_DAEMON:
+		a->daemon = true;
+		break;
+	case O_LOG:
+		a->log = optarg;
+		break;
+	case O_METRICS: {
+		char host[256];
+		unsigned port;
+
+		a->metrics = optarg;
+		if (fl_metrics_addr_parse(optarg, host, sizeof(host), &port)) {
+			fprintf(stderr,
+				"flocker-agent: invalid --metrics %s: use ADDR:PORT, [V6]:PORT or :PORT\n",
+				optarg);
+			ret = -EINVAL;
+		}
+		break;
+	}
+	case O_REPLY:
+	case O_LEASE:
+	case O_TTL:
+		ret = set_number(ch, optarg, a);
+		break;
+	case 'd':
+		a->debug = true;
+		break;
+	case 'h':
+		usage(stdout);
+		ret = 1;
+		break;
+	case 'V':
+		printf("flocker-agent 0.1.0\n");
+		ret = 1;
+		break;
+	default:
+		fprintf(stderr, "flocker-agent: see flocker-agent --help\n");
+		ret = -EINVAL;
+		break;
+	}
+	return ret;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
@@ -197,82 +278,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct fl_agent_config *c = &a->cfg;
 	int ch, ret = 0;
 
-	while (!ret && (ch = getopt_long(argc, argv, "c:dhV", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			c->ceph_conf = optarg;
-			break;
-		case O_ID:
-			c->id = optarg;
-			break;
-		case O_POOL:
-			c->pool = optarg;
-			break;
-		case O_NODE:
-			c->node = optarg;
-			break;
-		case O_STATE:
-			c->state_dir = optarg;
-			break;
-		case O_SOCK:
-			c->plugin_socket = optarg;
-			break;
-		case O_ROOT:
-			c->mount_root = optarg;
-			break;
-		case O_HELPER:
-			c->mount_helper = optarg;
-			break;
-		case O_CONTROL:
-			c->control = optarg;
-			break;
-		case O_CERTS:
-			c->certs_dir = optarg;
-			break;
-		case O_DAEMON:
-			a->daemon = true;
-			break;
-		case O_LOG:
-			a->log = optarg;
-			break;
-		case O_METRICS: {
-			char host[256];
-			unsigned port;
-
-			a->metrics = optarg;
-			if (fl_metrics_addr_parse(optarg, host, sizeof(host), &port)) {
-				fprintf(stderr,
-					"flocker-agent: invalid --metrics %s: use ADDR:PORT, [V6]:PORT or :PORT\n",
-					optarg);
-				ret = -EINVAL;
-			}
-			break;
-		}
-		case O_REPLY:
-		case O_LEASE:
-		case O_TTL:
-			ret = set_number(ch, optarg, a);
-			break;
-		case 'd':
-			a->debug = true;
-			break;
-		case 'h':
-			usage(stdout);
-			ret = 1;
-			break;
-		case 'V':
-			printf("flocker-agent 0.1.0\n");
-			ret = 1;
-			break;
-		default:
-			fprintf(stderr, "flocker-agent: see flocker-agent --help\n");
-			ret = -EINVAL;
-			break;
-		}
-	}
+	while (!ret && (ch = getopt_long(argc, argv, "c:dhV", opts, NULL)) != -1)
+		ret = take_opt(ch, a);
 	return finish_args(argc, argv, a, ret);
 }
 
