@@ -421,10 +421,36 @@ static int log_start(const struct args *a)
 	return 0;
 }
 
+/* Docker's endpoint and the metrics (with --metrics): 0, or -1 with err said. */
+static int start_serving(struct args *a, struct event_base *base, struct fl_agent *agent,
+			 struct fl_docker **docker, struct fl_metrics_http **metrics, char *err,
+			 size_t errlen)
+{
+	struct fl_docker_opts dopts = {0};
+	int ret;
+
+	dopts.socket_path = a->cfg.plugin_socket;
+	dopts.reply_bound_s = a->reply_s;
+	/* before Docker's first request: its workers count into it */
+	if (a->metrics && fl_am_init(a->cfg.control ? "cluster" : "standalone")) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	ret = fl_docker_start(base, agent, &dopts, docker, err, errlen);
+	if (ret)
+		return -1;
+	if (a->metrics) {
+		ret = fl_metrics_http_start(a->metrics, fl_am_gen, NULL, metrics, err, errlen);
+		if (ret)
+			return -1;
+		fl_notice("metrics on http://%s/metrics", a->metrics);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = {0};
-	struct fl_docker_opts dopts = {0};
 	struct fl_agent *agent = NULL;
 	struct fl_docker *docker = NULL;
 	struct fl_metrics_http *metrics = NULL;
@@ -472,22 +498,8 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot handle signals");
 		goto out;
 	}
-	dopts.socket_path = a.cfg.plugin_socket;
-	dopts.reply_bound_s = a.reply_s;
-	/* before Docker's first request: its workers count into it */
-	if (a.metrics && fl_am_init(a.cfg.control ? "cluster" : "standalone")) {
-		snprintf(err, sizeof(err), "out of memory");
+	if (start_serving(&a, base, agent, &docker, &metrics, err, sizeof(err)))
 		goto out;
-	}
-	ret = fl_docker_start(base, agent, &dopts, &docker, err, sizeof(err));
-	if (ret)
-		goto out;
-	if (a.metrics) {
-		ret = fl_metrics_http_start(a.metrics, fl_am_gen, NULL, &metrics, err, sizeof(err));
-		if (ret)
-			goto out;
-		fl_notice("metrics on http://%s/metrics", a.metrics);
-	}
 	fl_notice("%s agent%s%s ready (state in %s, mounts under %s)",
 		  a.cfg.control ? "cluster" : "standalone", a.cfg.node ? " of node " : "",
 		  a.cfg.node ? a.cfg.node : "", a.cfg.state_dir, a.cfg.mount_root);
