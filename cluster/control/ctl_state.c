@@ -876,43 +876,41 @@ static void rename_super(struct fl_state *s, const char *name)
 	fl_volume_close(v);
 }
 
-int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_name,
-			uint64_t expect_tag, char *err, size_t errlen)
+/* What fl_state_ds_restore checks first: the tag, the trash entry (*tp), not
+ * being purged, and its name (*namep: new_name or its own) valid and free. */
+static int restore_check(struct fl_state *s, const char *uuid, const char *new_name,
+			 uint64_t expect_tag, struct fl_trash **tp, const char **namep, char *err,
+			 size_t errlen)
 {
-	struct fl_trash *t;
-	struct fl_trash copy = {0};
 	struct fl_volreg_rec r;
-	struct fl_ds d = {0};
-	struct fl_frame_enc *e;
+	struct fl_trash *t;
 	const char *name;
-	struct txn x;
 	ssize_t i;
 	int ret;
 
-	txn_init(&x);
 	if (expect_tag && expect_tag != s->tag) {
 		ret = -ESTALE;
 		fl_seterr(err, errlen, "cannot restore dataset %s: %s", uuid, why(ret));
-		goto out;
+		return ret;
 	}
 	i = karr_find(TRASH(s), uuid);
 	if (i < 0) {
 		ret = -ENOENT;
 		fl_seterr(err, errlen, "dataset %s is not in the trash", uuid);
-		goto out;
+		return ret;
 	}
-	t = &s->trash[i];
+	*tp = t = &s->trash[i];
 	if (!strcmp(s->purging, uuid)) {
 		ret = -EBUSY;
 		fl_seterr(err, errlen,
 			  "cannot restore volume %s: it is being purged from the trash", t->name);
-		goto out;
+		return ret;
 	}
-	name = new_name && *new_name ? new_name : t->name;
+	*namep = name = new_name && *new_name ? new_name : t->name;
 	if (!fl_volname_valid(name)) {
 		ret = -EINVAL;
 		fl_seterr(err, errlen, "invalid volume name '%s'", name);
-		goto out;
+		return ret;
 	}
 	ret = fl_state_volume_by_name(s, name, &r);
 	if (ret == 0) {
@@ -921,12 +919,30 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 			err, errlen,
 			"cannot restore volume %s: the name is taken by volume %s; restore it under another name",
 			name, r.uuid);
-		goto out;
+		return ret;
 	}
 	if (ret != -ENOENT) {
 		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
-		goto out;
+		return ret;
 	}
+	return 0;
+}
+
+int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_name,
+			uint64_t expect_tag, char *err, size_t errlen)
+{
+	struct fl_trash *t;
+	struct fl_trash copy = {0};
+	struct fl_ds d = {0};
+	struct fl_frame_enc *e;
+	const char *name;
+	struct txn x;
+	int ret;
+
+	txn_init(&x);
+	ret = restore_check(s, uuid, new_name, expect_tag, &t, &name, err, errlen);
+	if (ret)
+		goto out;
 	/* step 1: mark it, so a crash before step 3 is repaired at the next start */
 	copy = *t;
 	copy.metadata = NULL;
