@@ -1318,6 +1318,71 @@ static bool opt_ok(const char *s)
 	return !s || (!strchr(s, ',') && !strchr(s, '\n'));
 }
 
+/* The agent's own copies of the configuration, checked; the host and node
+ * names; the control addresses.  0 or -errno with err said. */
+static int take_config(struct cluster_agent *ca, const struct fl_agent_config *cfg, char *err,
+		       size_t errlen)
+{
+	if (!cfg->control || !cfg->certs_dir) {
+		fl_seterr(err, errlen, "cluster mode needs --control HOST[:PORT] and --certs DIR");
+		return -EINVAL;
+	}
+	if ((cfg->ceph_conf && !(ca->conf = strdup(cfg->ceph_conf))) ||
+	    (cfg->id && !(ca->id = strdup(cfg->id))) ||
+	    (cfg->pool && !(ca->pool = strdup(cfg->pool))) ||
+	    !(ca->certs = strdup(cfg->certs_dir)) || !(ca->controls = strdup(cfg->control)) ||
+	    !(ca->state_dir =
+		      strdup(cfg->state_dir ? cfg->state_dir : FL_AGENT_DEFAULT_STATE_DIR)) ||
+	    !(ca->mount_root =
+		      strdup(cfg->mount_root ? cfg->mount_root : FL_AGENT_DEFAULT_MOUNT_ROOT)))
+		goto nomem;
+	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
+	    !opt_ok(cfg->state_dir)) {
+		fl_seterr(
+			err, errlen,
+			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
+		return -EINVAL;
+	}
+	if (gethostname(ca->host, sizeof(ca->host) - 1) < 0)
+		snprintf(ca->host, sizeof(ca->host), "localhost");
+	ca->host[strcspn(ca->host, "|")] = '\0';
+	snprintf(ca->node, sizeof(ca->node), "%s", cfg->node ? cfg->node : ca->host);
+	if (split_controls(ca)) {
+		fl_seterr(err, errlen, "invalid --control '%s': use HOST[:PORT][,HOST[:PORT]...]",
+			  cfg->control);
+		return -EINVAL;
+	}
+	return 0;
+nomem:
+	fl_seterr(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
+/* The control connection's event loop and the thread that runs it. */
+static int start_loop(struct cluster_agent *ca, char *err, size_t errlen)
+{
+	if (evthread_use_pthreads() < 0)
+		goto nomem;
+	ca->evb = event_base_new();
+	if (!ca->evb || evthread_make_base_notifiable(ca->evb) < 0)
+		goto nomem;
+	ca->wake = event_new(ca->evb, -1, EV_PERSIST, wake_cb, ca);
+	ca->hb_timer = event_new(ca->evb, -1, EV_PERSIST, hb_cb, ca);
+	ca->hb_kick = event_new(ca->evb, -1, 0, hb_kick_cb, ca);
+	ca->retry_timer = event_new(ca->evb, -1, 0, retry_cb, ca);
+	if (!ca->wake || !ca->hb_timer || !ca->hb_kick || !ca->retry_timer)
+		goto nomem;
+	if (pthread_create(&ca->thread, NULL, loop_thread, ca)) {
+		fl_seterr(err, errlen, "cannot start the control connection thread");
+		return -ENOMEM;
+	}
+	ca->thread_started = true;
+	return 0;
+nomem:
+	fl_seterr(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
 int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **out, char *err,
 			  size_t errlen)
 {
@@ -1343,38 +1408,9 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 		pthread_condattr_destroy(&ca_attr);
 	}
 	ca->next_id = 1;
-	if (!cfg->control || !cfg->certs_dir) {
-		fl_seterr(err, errlen, "cluster mode needs --control HOST[:PORT] and --certs DIR");
-		ret = -EINVAL;
+	ret = take_config(ca, cfg, err, errlen);
+	if (ret)
 		goto out;
-	}
-	if ((cfg->ceph_conf && !(ca->conf = strdup(cfg->ceph_conf))) ||
-	    (cfg->id && !(ca->id = strdup(cfg->id))) ||
-	    (cfg->pool && !(ca->pool = strdup(cfg->pool))) ||
-	    !(ca->certs = strdup(cfg->certs_dir)) || !(ca->controls = strdup(cfg->control)) ||
-	    !(ca->state_dir =
-		      strdup(cfg->state_dir ? cfg->state_dir : FL_AGENT_DEFAULT_STATE_DIR)) ||
-	    !(ca->mount_root =
-		      strdup(cfg->mount_root ? cfg->mount_root : FL_AGENT_DEFAULT_MOUNT_ROOT)))
-		goto out_nomem;
-	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
-	    !opt_ok(cfg->state_dir)) {
-		fl_seterr(
-			err, errlen,
-			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
-		ret = -EINVAL;
-		goto out;
-	}
-	if (gethostname(ca->host, sizeof(ca->host) - 1) < 0)
-		snprintf(ca->host, sizeof(ca->host), "localhost");
-	ca->host[strcspn(ca->host, "|")] = '\0';
-	snprintf(ca->node, sizeof(ca->node), "%s", cfg->node ? cfg->node : ca->host);
-	if (split_controls(ca)) {
-		fl_seterr(err, errlen, "invalid --control '%s': use HOST[:PORT][,HOST[:PORT]...]",
-			  cfg->control);
-		ret = -EINVAL;
-		goto out;
-	}
 	snprintf(base, sizeof(base), "node-%s", ca->node);
 	ca->ctx = fl_tls_client_ctx(ca->certs, base, FL_ROLE_CONTROL, err, errlen);
 	if (!ca->ctx) {
@@ -1411,23 +1447,9 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	if (rados(ca))
 		ca->rados->ops->self_addr(ca->rados, ca->rados_addr, sizeof(ca->rados_addr));
 
-	ret = -ENOMEM;
-	if (evthread_use_pthreads() < 0)
-		goto out_nomem;
-	ca->evb = event_base_new();
-	if (!ca->evb || evthread_make_base_notifiable(ca->evb) < 0)
-		goto out_nomem;
-	ca->wake = event_new(ca->evb, -1, EV_PERSIST, wake_cb, ca);
-	ca->hb_timer = event_new(ca->evb, -1, EV_PERSIST, hb_cb, ca);
-	ca->hb_kick = event_new(ca->evb, -1, 0, hb_kick_cb, ca);
-	ca->retry_timer = event_new(ca->evb, -1, 0, retry_cb, ca);
-	if (!ca->wake || !ca->hb_timer || !ca->hb_kick || !ca->retry_timer)
-		goto out_nomem;
-	if (pthread_create(&ca->thread, NULL, loop_thread, ca)) {
-		fl_seterr(err, errlen, "cannot start the control connection thread");
+	ret = start_loop(ca, err, errlen);
+	if (ret)
 		goto out;
-	}
-	ca->thread_started = true;
 	fl_info("cluster agent: node %s, control %s, mount helper %s, mounts under %s", ca->node,
 		ca->controls, helper, ca->mount_root);
 	*out = &ca->agent;
