@@ -60,7 +60,8 @@ if(FLOCKER_FUZZ)
   # the code under test carries the fuzzer's instrumentation: compiled again here
   add_library(flocker_cluster_fuzz STATIC
     ${FLOCKER_CTL_SRC}/net/proto.c ${FLOCKER_CTL_SRC}/net/tls.c ${FLOCKER_CTL_SRC}/net/ca.c
-    ${FLOCKER_CTL_SRC}/control/ctl_state.c ${FLOCKER_CTL_SRC}/control/ctl_server.c
+    ${FLOCKER_CTL_SRC}/control/ctl_state.c ${FLOCKER_CTL_SRC}/control/ctl_state_rec.c
+    ${FLOCKER_CTL_SRC}/control/ctl_server.c ${FLOCKER_CTL_SRC}/control/ctl_worker.c
     ${FLOCKER_CTL_SRC}/control/api.c)
   target_compile_options(flocker_cluster_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
