@@ -396,7 +396,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
  * that the terminal hears what is wrong.  0, or -1 (said on stderr). */
 static int log_start(const struct args *a)
 {
-	char tag[80] = "";
+	static char tag[80]; /* the log keeps the pointer */
 	int fd;
 
 	fl_log_init("flocker-agent", a->debug ? LOG_DEBUG : LOG_INFO);

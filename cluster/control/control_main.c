@@ -613,8 +613,9 @@ static void sleep_ms(long ms)
  * signals.  0, or -1 when it said why it cannot start. */
 static int start_up(struct opts *o, char *host, size_t hlen)
 {
+	static char tag[80]; /* the log keeps the pointer */
 	struct sigaction sa;
-	char err[512] = "", tag[80];
+	char err[512] = "";
 	SSL_CTX *check;
 	int ret;
 
