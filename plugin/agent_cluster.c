@@ -573,39 +573,24 @@ static void on_frame(struct cluster_agent *ca, struct fl_msg *m)
 	pthread_mutex_unlock(&ca->mu);
 }
 
+static int agent_on_msg(void *arg, struct fl_msg *m)
+{
+	struct cluster_agent *ca = arg;
+
+	on_frame(ca, m);
+	return !ca->bev; /* disconnected meanwhile */
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct cluster_agent *ca = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct fl_msg m;
-	size_t avail, total;
-	unsigned char *p;
 	int ret;
 
-	for (;;) {
-		avail = evbuffer_get_length(in);
-		if (avail < FL_FRAME_HDR)
-			return;
-		p = evbuffer_pullup(in, FL_FRAME_HDR);
-		ret = fl_frame_check(p, avail, &total);
-		if (ret == 1)
-			return;
-		if (ret < 0) {
-			disconnect(ca, "frame over the size limit");
-			return;
-		}
-		p = evbuffer_pullup(in, (ssize_t)total);
-		ret = p ? fl_msg_decode(p + FL_FRAME_HDR, total - FL_FRAME_HDR, &m) : -ENOMEM;
-		evbuffer_drain(in, total);
-		if (ret) {
-			disconnect(ca, "malformed frame");
-			return;
-		}
-		on_frame(ca, &m);
-		fl_msg_free(&m);
-		if (!ca->bev)
-			return; /* disconnected meanwhile */
-	}
+	ret = fl_frame_read(bufferevent_get_input(bev), agent_on_msg, ca);
+	if (ret == -EMSGSIZE)
+		disconnect(ca, "frame over the size limit");
+	else if (ret)
+		disconnect(ca, "malformed frame");
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)

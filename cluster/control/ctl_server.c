@@ -384,43 +384,26 @@ static void sess_dispatch(struct fl_sess *s, const struct fl_msg *m)
 	sess_err(s, m->id, -EOPNOTSUPP, "unknown request %s", m->type);
 }
 
+static int sess_on_msg(void *arg, struct fl_msg *m)
+{
+	sess_dispatch(arg, m);
+	return 0;
+}
+
 static void sess_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct fl_sess *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct fl_msg m;
-	size_t avail, total;
-	unsigned char *p;
+	char why[96];
 	int ret;
 
-	for (;;) {
-		avail = evbuffer_get_length(in);
-		if (avail < FL_FRAME_HDR)
-			return;
-		p = evbuffer_pullup(in, FL_FRAME_HDR);
-		ret = fl_frame_check(p, avail, &total);
-		if (ret == 1)
-			return;
-		if (ret < 0) {
-			sess_close(s, "frame over the size limit");
-			return;
-		}
-		p = evbuffer_pullup(in, (ssize_t)total);
-		if (!p) {
-			sess_close(s, "out of memory");
-			return;
-		}
-		ret = fl_msg_decode(p + FL_FRAME_HDR, total - FL_FRAME_HDR, &m);
-		evbuffer_drain(in, total);
-		if (ret) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "bad frame: %s", strerror(-ret));
-			sess_close(s, why);
-			return;
-		}
-		sess_dispatch(s, &m);
-		fl_msg_free(&m);
+	ret = fl_frame_read(bufferevent_get_input(bev), sess_on_msg, s);
+	if (ret == -EMSGSIZE)
+		sess_close(s, "frame over the size limit");
+	else if (ret == -ENOMEM)
+		sess_close(s, "out of memory");
+	else if (ret) {
+		snprintf(why, sizeof(why), "bad frame: %s", strerror(-ret));
+		sess_close(s, why);
 	}
 }
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "flocker/proto.h"
 
 struct cur {
@@ -415,6 +417,37 @@ int fl_frame_check(const void *p, size_t avail, size_t *total)
 		return 1;
 	*total = FL_FRAME_HDR + (size_t)len;
 	return 0;
+}
+
+int fl_frame_read(struct evbuffer *in, int (*on_msg)(void *arg, struct fl_msg *m), void *arg)
+{
+	struct fl_msg m;
+	size_t avail, total;
+	unsigned char *p;
+	int ret;
+
+	for (;;) {
+		avail = evbuffer_get_length(in);
+		if (avail < FL_FRAME_HDR)
+			return 0;
+		p = evbuffer_pullup(in, FL_FRAME_HDR);
+		ret = fl_frame_check(p, avail, &total);
+		if (ret == 1)
+			return 0;
+		if (ret < 0)
+			return ret;
+		p = evbuffer_pullup(in, (ssize_t)total);
+		if (!p)
+			return -ENOMEM;
+		ret = fl_msg_decode(p + FL_FRAME_HDR, total - FL_FRAME_HDR, &m);
+		evbuffer_drain(in, total);
+		if (ret)
+			return ret;
+		ret = on_msg(arg, &m);
+		fl_msg_free(&m);
+		if (ret)
+			return 0;
+	}
 }
 
 /* --- accessors --- */

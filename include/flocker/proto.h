@@ -92,6 +92,17 @@ int fl_frame_check(const void *p, size_t avail, size_t *total);
 
 /* Decodes one frame payload (without the 4-byte header).  On failure *m is zeroed. */
 int fl_msg_decode(const void *p, size_t len, struct fl_msg *m);
+
+struct evbuffer;
+/*
+ * Reads the whole frames waiting in a connection's input, one at a time:
+ * on_msg gets each decoded message (freed when it returns) and returns
+ * nonzero to stop reading (it closed the connection).  Returns 0 once the
+ * next frame is not all there or on_msg stopped; -EMSGSIZE for a frame over
+ * FL_FRAME_MAX, -ENOMEM, or the decoder's error for a frame it cannot read
+ * (drained): the caller closes the connection.
+ */
+int fl_frame_read(struct evbuffer *in, int (*on_msg)(void *arg, struct fl_msg *m), void *arg);
 /* Decodes any single bounded msgpack value (records kept in RADOS); *mem must be freed. */
 int fl_pv_decode(const void *p, size_t len, const struct fl_pv **out, void **mem);
 void fl_msg_free(struct fl_msg *m);
