@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -455,55 +456,77 @@ struct ca_args {
 	int npos, nsans, force;
 };
 
+enum { CA_DIR = 256, CA_UUID, CA_DAYS, CA_SAN, CA_FORCE };
+
+/* One option of "flockerctl ca" (optarg its value): -1 to go on, else the exit code. */
+static int ca_opt(int opt, char **argv, struct ca_args *a)
+{
+	char *end;
+
+	switch (opt) {
+	case 'h':
+		ca_usage(stdout);
+		return 0;
+	case CA_FORCE:
+		a->force = 1;
+		return -1;
+	case CA_DIR:
+		a->dir = optarg;
+		return -1;
+	case CA_UUID:
+		a->uuid = optarg;
+		return -1;
+	case CA_SAN:
+		if (a->nsans == 16) {
+			fprintf(stderr, "flockerctl: too many --san names\n");
+			return 2;
+		}
+		a->sans[a->nsans++] = optarg;
+		return -1;
+	case CA_DAYS:
+		errno = 0;
+		a->days = strtol(optarg, &end, 10);
+		if (errno || *end || a->days <= 0 || a->days > 36500) {
+			fprintf(stderr, "flockerctl: invalid --days '%s'\n", optarg);
+			return 2;
+		}
+		return -1;
+	case ':':
+		fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
+		return 2;
+	default:
+		fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
+		return 2;
+	}
+}
+
 /* Parses "flockerctl ca" arguments into a: -1 to go on, else the exit code. */
 static int ca_parse(int argc, char **argv, struct ca_args *a)
 {
-	int i;
+	static const struct option opts[] = {
+		{"dir", required_argument, NULL, CA_DIR},
+		{"uuid", required_argument, NULL, CA_UUID},
+		{"days", required_argument, NULL, CA_DAYS},
+		{"san", required_argument, NULL, CA_SAN},
+		{"force", no_argument, NULL, CA_FORCE},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt, ret;
 
-	for (i = 1; i < argc; i++) {
-		const char *w = argv[i];
-
-		if (!strcmp(w, "-h") || !strcmp(w, "--help")) {
-			ca_usage(stdout);
-			return 0;
-		} else if (!strcmp(w, "--force")) {
-			a->force = 1;
-		} else if (!strcmp(w, "--dir") || !strcmp(w, "--uuid") || !strcmp(w, "--days") ||
-			   !strcmp(w, "--san")) {
-			char *end;
-
-			if (i + 1 >= argc) {
-				fprintf(stderr, "flockerctl: %s needs an argument\n", w);
-				return 2;
-			}
-			if (!strcmp(w, "--dir")) {
-				a->dir = argv[++i];
-			} else if (!strcmp(w, "--uuid")) {
-				a->uuid = argv[++i];
-			} else if (!strcmp(w, "--san")) {
-				if (a->nsans == 16) {
-					fprintf(stderr, "flockerctl: too many --san names\n");
-					return 2;
-				}
-				a->sans[a->nsans++] = argv[++i];
-			} else {
-				errno = 0;
-				a->days = strtol(argv[++i], &end, 10);
-				if (errno || *end || a->days <= 0 || a->days > 36500) {
-					fprintf(stderr, "flockerctl: invalid --days '%s'\n",
-						argv[i]);
-					return 2;
-				}
-			}
-		} else if (w[0] == '-' && w[1]) {
-			fprintf(stderr, "flockerctl: unknown option %s\n", w);
-			return 2;
-		} else if (a->npos < 3) {
-			a->pos[a->npos++] = w;
-		} else {
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		ret = ca_opt(opt, argv, a);
+		if (ret >= 0)
+			return ret;
+	}
+	for (; optind < argc; optind++) {
+		if (a->npos == 3) {
 			ca_usage(stderr);
 			return 2;
 		}
+		a->pos[a->npos++] = argv[optind];
 	}
 	if (a->npos == 0) {
 		ca_usage(stderr);
