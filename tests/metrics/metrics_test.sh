@@ -18,42 +18,13 @@
 # prometheus); exit 77 when missing.  Environment from tests/metrics.cmake.
 set -u
 
-skip() { echo "metrics_test: SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts)"
-[ -c /dev/fuse ] || skip "no /dev/fuse"
-for t in curl jq promtool prometheus python3; do
+TEST=metrics_test TAG=metrics FAIL_TAIL=30
+# shellcheck source=../control/lib.sh
+. "$(dirname "$0")/../control/lib.sh"
+for t in promtool prometheus python3; do
 	command -v $t >/dev/null || skip "no $t (contrib/install-deps.sh installs it)"
 done
-[ -n "${CEPH_CONF:-}" ] || skip "CEPH_CONF is not set"
-
-CONTROL=${FLOCKER_CONTROL_BIN:?}
-CTL=${FLOCKERCTL_BIN:?}
-AGENT=${FLOCKER_AGENT_BIN:?}
-MOUNT=${FLOCKER_MOUNT_BIN:?}
-ID=$(echo "${CEPH_ARGS:-}" | sed -n 's/.*--id \([^ ]*\).*/\1/p')
 N=$((3 * 1048576 + 12345))
-
-T=$(mktemp -d /tmp/flocker-metrics-XXXXXX)
-NS="ctltest.metrics$$"
-VOL="metrics$$-vol"
-PIDS=()
-fail() {
-	echo "metrics_test: FAIL: $*" >&2
-	for f in "$T"/*.log; do echo "--- $f" >&2; tail -30 "$f" >&2; done
-	exit 1
-}
-cleanup() {
-	local p m
-	for p in "${PIDS[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null; done
-	for m in $(awk -v t="$T" 'index($2, t) == 1 {print $2}' /proc/self/mounts); do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	sleep 0.5
-	[ -n "${FLOCKER_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API=$(free_port)
 AGP=$(free_port)
 CM=$(free_port)
@@ -65,7 +36,6 @@ PP=$(free_port)
 "$CTL" ca node host-a --dir "$T/certs" >/dev/null || fail "ca node host-a"
 "$CTL" ca node host-b --dir "$T/certs" >/dev/null || fail "ca node host-b"
 "$CTL" ca user admin --dir "$T/certs" >/dev/null || fail "ca user"
-ctl() { "$CTL" --control "127.0.0.1:$API" --certs "$T/certs" "$@"; }
 
 # a bad address is refused before anything starts
 "$AGENT" -c "$CEPH_CONF" --metrics 127.0.0.1 --help >/dev/null 2>&1 && fail "--metrics without a port accepted"
@@ -93,7 +63,6 @@ start_agent() { # node metrics-port
 	done
 	fail "agent $1 did not connect"
 }
-dock() { curl -s --max-time 70 --unix-socket "$T/$1/plugin.sock" -X POST "http://plugin/VolumeDriver.$2" -d "$3"; }
 start_agent host-a "$AM"
 start_agent host-b "$BM"
 
