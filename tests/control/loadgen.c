@@ -193,28 +193,16 @@ static void on_reply(struct agent *a, const struct fl_msg *m)
 	}
 }
 
+static int on_msg(void *arg, struct fl_msg *m)
+{
+	if (!strcmp(m->type, "reply"))
+		on_reply(arg, m);
+	return 0;
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
-	struct agent *a = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct fl_msg m;
-	size_t avail, total;
-	unsigned char *p;
-
-	for (;;) {
-		avail = evbuffer_get_length(in);
-		if (avail < FL_FRAME_HDR)
-			return;
-		p = evbuffer_pullup(in, FL_FRAME_HDR);
-		if (fl_frame_check(p, avail, &total))
-			return;
-		p = evbuffer_pullup(in, (ssize_t)total);
-		CHECK(fl_msg_decode(p + FL_FRAME_HDR, total - FL_FRAME_HDR, &m) == 0);
-		evbuffer_drain(in, total);
-		if (!strcmp(m.type, "reply"))
-			on_reply(a, &m);
-		fl_msg_free(&m);
-	}
+	CHECK(fl_frame_read(bufferevent_get_input(bev), on_msg, arg) == 0);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
