@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,37 +42,93 @@ static void pk_kstr(msgpack_packer *pk, unsigned k, const char *s)
 	fl_pk_str(pk, s ? s : "");
 }
 
-int fl_state_enc_ds(const struct fl_ds *d, struct fl_frame_enc *e)
+/*
+ * The plain fields of a record, in their stored order: a string (a char
+ * array of cap bytes), a number, or the metadata (a heap string, "{}" when
+ * there is none).
+ */
+enum fty { F_STR, F_I64, F_U64, F_U32, F_META };
+struct field {
+	unsigned key;
+	enum fty ty;
+	size_t off, cap;
+};
+#define FSTR(k, T, m)                                                                              \
+	{                                                                                          \
+		k, F_STR, offsetof(T, m), sizeof(((T *)0)->m)                                      \
+	}
+#define FNUM(k, ty, T, m)                                                                          \
+	{                                                                                          \
+		k, ty, offsetof(T, m), 0                                                           \
+	}
+#define AT(rec, f, T) ((T *)((char *)(rec) + (f)->off))
+
+static const struct field ds_fields[] = {
+	FSTR(DS_NAME, struct fl_ds, name),
+	FSTR(DS_PRIMARY, struct fl_ds, primary),
+	FNUM(DS_MAXSIZE, F_U64, struct fl_ds, maximum_size),
+	FNUM(DS_CREATED, F_I64, struct fl_ds, created),
+	FNUM(DS_META, F_META, struct fl_ds, metadata),
+};
+static const struct field lease_fields[] = {
+	FSTR(LE_NODE, struct fl_lease, node),
+	FSTR(LE_NODE_NAME, struct fl_lease, node_name),
+	FNUM(LE_SINCE, F_I64, struct fl_lease, since),
+	FNUM(LE_EXPIRES, F_I64, struct fl_lease, expires),
+	FNUM(LE_KIND, F_U32, struct fl_lease, kind),
+};
+static const struct field node_fields[] = {
+	FSTR(ND_NAME, struct fl_node_rec, name),
+	FNUM(ND_FIRST, F_I64, struct fl_node_rec, first_seen),
+	FNUM(ND_LAST, F_I64, struct fl_node_rec, last_seen),
+	FSTR(ND_ADDR, struct fl_node_rec, addr),
+	FSTR(ND_HOST, struct fl_node_rec, host),
+};
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* A record of plain fields: the map, its version and the fields. */
+static int enc_fields(const void *rec, const struct field *f, size_t n, struct fl_frame_enc *e)
 {
+	const char *meta;
+
 	fl_pk_init(e, FL_REC_MAX);
-	msgpack_pack_map(&e->pk, DS_NKEYS + 1);
+	msgpack_pack_map(&e->pk, (uint32_t)n + 1);
 	pk_key(&e->pk, 0);
 	msgpack_pack_uint32(&e->pk, REC_VER);
-	pk_kstr(&e->pk, DS_NAME, d->name);
-	pk_kstr(&e->pk, DS_PRIMARY, d->primary);
-	pk_key(&e->pk, DS_MAXSIZE);
-	msgpack_pack_uint64(&e->pk, d->maximum_size);
-	pk_key(&e->pk, DS_CREATED);
-	msgpack_pack_int64(&e->pk, d->created);
-	pk_kstr(&e->pk, DS_META, d->metadata ? d->metadata : "{}");
+	for (; n; n--, f++) {
+		switch (f->ty) {
+		case F_STR:
+			pk_kstr(&e->pk, f->key, AT(rec, f, const char));
+			break;
+		case F_META:
+			meta = *AT(rec, f, char *const);
+			pk_kstr(&e->pk, f->key, meta ? meta : "{}");
+			break;
+		case F_I64:
+			pk_key(&e->pk, f->key);
+			msgpack_pack_int64(&e->pk, *AT(rec, f, const int64_t));
+			break;
+		case F_U64:
+			pk_key(&e->pk, f->key);
+			msgpack_pack_uint64(&e->pk, *AT(rec, f, const uint64_t));
+			break;
+		case F_U32:
+			pk_key(&e->pk, f->key);
+			msgpack_pack_uint32(&e->pk, *AT(rec, f, const uint32_t));
+			break;
+		}
+	}
 	return e->err;
+}
+
+int fl_state_enc_ds(const struct fl_ds *d, struct fl_frame_enc *e)
+{
+	return enc_fields(d, ds_fields, NFIELDS(ds_fields), e);
 }
 
 int fl_state_enc_lease(const struct fl_lease *l, struct fl_frame_enc *e)
 {
-	fl_pk_init(e, FL_REC_MAX);
-	msgpack_pack_map(&e->pk, LE_NKEYS + 1);
-	pk_key(&e->pk, 0);
-	msgpack_pack_uint32(&e->pk, REC_VER);
-	pk_kstr(&e->pk, LE_NODE, l->node);
-	pk_kstr(&e->pk, LE_NODE_NAME, l->node_name);
-	pk_key(&e->pk, LE_SINCE);
-	msgpack_pack_int64(&e->pk, l->since);
-	pk_key(&e->pk, LE_EXPIRES);
-	msgpack_pack_int64(&e->pk, l->expires);
-	pk_key(&e->pk, LE_KIND);
-	msgpack_pack_uint32(&e->pk, l->kind);
-	return e->err;
+	return enc_fields(l, lease_fields, NFIELDS(lease_fields), e);
 }
 
 int fl_state_enc_trash(const struct fl_trash *t, struct fl_frame_enc *e)
@@ -109,18 +166,7 @@ int fl_state_enc_trash(const struct fl_trash *t, struct fl_frame_enc *e)
 
 int fl_state_enc_node(const struct fl_node_rec *n, struct fl_frame_enc *e)
 {
-	fl_pk_init(e, FL_REC_MAX);
-	msgpack_pack_map(&e->pk, ND_NKEYS + 1);
-	pk_key(&e->pk, 0);
-	msgpack_pack_uint32(&e->pk, REC_VER);
-	pk_kstr(&e->pk, ND_NAME, n->name);
-	pk_key(&e->pk, ND_FIRST);
-	msgpack_pack_int64(&e->pk, n->first_seen);
-	pk_key(&e->pk, ND_LAST);
-	msgpack_pack_int64(&e->pk, n->last_seen);
-	pk_kstr(&e->pk, ND_ADDR, n->addr);
-	pk_kstr(&e->pk, ND_HOST, n->host);
-	return e->err;
+	return enc_fields(n, node_fields, NFIELDS(node_fields), e);
 }
 
 /* Copies a string field of at most cap-1 bytes; a missing field gives "". */
@@ -188,6 +234,37 @@ static int dec_open(const void *p, size_t len, const struct fl_pv **m, void **me
 	return 0;
 }
 
+/* The plain fields of a decoded map into rec: 0 or -errno. */
+static int dec_fields(const struct fl_pv *m, void *rec, const struct field *f, size_t n)
+{
+	uint64_t u;
+	int ret = 0;
+
+	for (; n && !ret; n--, f++) {
+		switch (f->ty) {
+		case F_STR:
+			ret = get_str(m, f->key, AT(rec, f, char), f->cap);
+			break;
+		case F_META:
+			ret = get_dup(m, f->key, AT(rec, f, char *));
+			break;
+		case F_I64:
+			ret = get_i64(m, f->key, AT(rec, f, int64_t));
+			break;
+		case F_U64:
+			ret = get_u64(m, f->key, AT(rec, f, uint64_t));
+			break;
+		case F_U32:
+			ret = get_u64(m, f->key, &u);
+			*AT(rec, f, uint32_t) = (uint32_t)u;
+			if (!ret && u > UINT32_MAX)
+				ret = -EIO;
+			break;
+		}
+	}
+	return ret;
+}
+
 int fl_state_dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d)
 {
 	const struct fl_pv *m;
@@ -199,15 +276,7 @@ int fl_state_dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d
 	if (ret)
 		return ret;
 	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
-	ret = get_str(m, DS_NAME, d->name, sizeof(d->name));
-	if (!ret)
-		ret = get_str(m, DS_PRIMARY, d->primary, sizeof(d->primary));
-	if (!ret)
-		ret = get_u64(m, DS_MAXSIZE, &d->maximum_size);
-	if (!ret)
-		ret = get_i64(m, DS_CREATED, &d->created);
-	if (!ret)
-		ret = get_dup(m, DS_META, &d->metadata);
+	ret = dec_fields(m, d, ds_fields, NFIELDS(ds_fields));
 	free(mem);
 	if (ret)
 		fl_ds_clear(d);
@@ -217,7 +286,6 @@ int fl_state_dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d
 int fl_state_dec_lease(const char *uuid, const void *p, size_t len, struct fl_lease *l)
 {
 	const struct fl_pv *m;
-	uint64_t kind = 0;
 	void *mem;
 	int ret;
 
@@ -226,18 +294,9 @@ int fl_state_dec_lease(const char *uuid, const void *p, size_t len, struct fl_le
 	if (ret)
 		return ret;
 	snprintf(l->uuid, sizeof(l->uuid), "%s", uuid);
-	ret = get_str(m, LE_NODE, l->node, sizeof(l->node));
-	if (!ret)
-		ret = get_str(m, LE_NODE_NAME, l->node_name, sizeof(l->node_name));
-	if (!ret)
-		ret = get_i64(m, LE_SINCE, &l->since);
-	if (!ret)
-		ret = get_i64(m, LE_EXPIRES, &l->expires);
-	if (!ret)
-		ret = get_u64(m, LE_KIND, &kind);
-	if (!ret && kind != FL_LEASE_AGENT && kind != FL_LEASE_OPERATOR)
+	ret = dec_fields(m, l, lease_fields, NFIELDS(lease_fields));
+	if (!ret && l->kind != FL_LEASE_AGENT && l->kind != FL_LEASE_OPERATOR)
 		ret = -EIO;
-	l->kind = (uint32_t)kind;
 	free(mem);
 	return ret;
 }
@@ -284,15 +343,7 @@ int fl_state_dec_node(const char *uuid, const void *p, size_t len, struct fl_nod
 	if (ret)
 		return ret;
 	snprintf(n->uuid, sizeof(n->uuid), "%s", uuid);
-	ret = get_str(m, ND_NAME, n->name, sizeof(n->name));
-	if (!ret)
-		ret = get_i64(m, ND_FIRST, &n->first_seen);
-	if (!ret)
-		ret = get_i64(m, ND_LAST, &n->last_seen);
-	if (!ret)
-		ret = get_str(m, ND_ADDR, n->addr, sizeof(n->addr));
-	if (!ret)
-		ret = get_str(m, ND_HOST, n->host, sizeof(n->host));
+	ret = dec_fields(m, n, node_fields, NFIELDS(node_fields));
 	free(mem);
 	return ret;
 }
