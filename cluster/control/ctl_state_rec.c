@@ -265,19 +265,28 @@ static int dec_fields(const struct fl_pv *m, void *rec, const struct field *f, s
 	return ret;
 }
 
-int fl_state_dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d)
+/* A record of plain fields, zeroed first, with its key's uuid. */
+static int dec_record(const char *uuid, const void *p, size_t len, void *rec, size_t size,
+		      char *uuid_out, const struct field *f, size_t n)
 {
 	const struct fl_pv *m;
 	void *mem;
 	int ret;
 
-	memset(d, 0, sizeof(*d));
+	memset(rec, 0, size);
 	ret = dec_open(p, len, &m, &mem);
 	if (ret)
 		return ret;
-	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
-	ret = dec_fields(m, d, ds_fields, NFIELDS(ds_fields));
+	snprintf(uuid_out, 37, "%s", uuid);
+	ret = dec_fields(m, rec, f, n);
 	free(mem);
+	return ret;
+}
+
+int fl_state_dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d)
+{
+	int ret = dec_record(uuid, p, len, d, sizeof(*d), d->uuid, ds_fields, NFIELDS(ds_fields));
+
 	if (ret)
 		fl_ds_clear(d);
 	return ret;
@@ -285,19 +294,11 @@ int fl_state_dec_ds(const char *uuid, const void *p, size_t len, struct fl_ds *d
 
 int fl_state_dec_lease(const char *uuid, const void *p, size_t len, struct fl_lease *l)
 {
-	const struct fl_pv *m;
-	void *mem;
-	int ret;
+	int ret = dec_record(uuid, p, len, l, sizeof(*l), l->uuid, lease_fields,
+			     NFIELDS(lease_fields));
 
-	memset(l, 0, sizeof(*l));
-	ret = dec_open(p, len, &m, &mem);
-	if (ret)
-		return ret;
-	snprintf(l->uuid, sizeof(l->uuid), "%s", uuid);
-	ret = dec_fields(m, l, lease_fields, NFIELDS(lease_fields));
 	if (!ret && l->kind != FL_LEASE_AGENT && l->kind != FL_LEASE_OPERATOR)
 		ret = -EIO;
-	free(mem);
 	return ret;
 }
 
@@ -334,16 +335,5 @@ int fl_state_dec_trash(const char *uuid, const void *p, size_t len, struct fl_tr
 
 int fl_state_dec_node(const char *uuid, const void *p, size_t len, struct fl_node_rec *n)
 {
-	const struct fl_pv *m;
-	void *mem;
-	int ret;
-
-	memset(n, 0, sizeof(*n));
-	ret = dec_open(p, len, &m, &mem);
-	if (ret)
-		return ret;
-	snprintf(n->uuid, sizeof(n->uuid), "%s", uuid);
-	ret = dec_fields(m, n, node_fields, NFIELDS(node_fields));
-	free(mem);
-	return ret;
+	return dec_record(uuid, p, len, n, sizeof(*n), n->uuid, node_fields, NFIELDS(node_fields));
 }
