@@ -125,19 +125,24 @@ agent_start() {
 	die "the agent of host $h did not start"
 }
 
+# stop_pid PID: SIGTERM, SIGKILL after 30 s; returns the child's exit status
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 150); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # agent_stop HOST: SIGTERM; the agent must exit with 0 (and a sanitizer build say nothing)
 agent_stop() {
 	local d pid rc
 	d=$(hdir "$1")
 	[ -f "$d/agent.pid" ] || return 0
 	pid=$(cat "$d/agent.pid")
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 150); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	stop_pid "$pid"
 	rc=$?
 	rm -f "$d/agent.pid"
 	[ "$rc" -eq 0 ] || fail "the agent of host $1 exited with status $rc on SIGTERM"
@@ -177,13 +182,7 @@ dockerd_stop() {
 	d=$(hdir "$1")
 	[ -f "$d/dockerd.launcher" ] || return 0
 	pid=$(cat "$d/dockerd.launcher")
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 150); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.2
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	stop_pid "$pid"
 	rm -f "$d/dockerd.launcher"
 }
 
