@@ -265,29 +265,11 @@ start_daemon() {
 	fi
 }
 
-# Send TERM to PIDS, wait up to SECS for them to exit, then KILL.
-terminate() {
-	local secs=$1 pid left i
+# Waits up to TENTHS tenths of a second for PIDS (ours) to exit: 0 when gone.
+wait_gone() {
+	local tenths=$1 pid left i
 	shift
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null || true
-	for ((i = 0; i < secs * 10; i++)); do
-		left=0
-		for pid in "$@"; do
-			if kill -0 "$pid" 2>/dev/null && is_ours "$pid"; then
-				left=1
-			fi
-		done
-		[ "$left" = 1 ] || return 0
-		sleep 0.1
-	done
-	for pid in "$@"; do
-		if kill -0 "$pid" 2>/dev/null && is_ours "$pid"; then
-			warn "pid $pid did not stop within ${secs}s; killing it"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	done
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < tenths; i++)); do
 		left=0
 		for pid in "$@"; do
 			if kill -0 "$pid" 2>/dev/null && is_ours "$pid"; then
@@ -298,6 +280,22 @@ terminate() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# Send TERM to PIDS, wait up to SECS for them to exit, then KILL.
+terminate() {
+	local secs=$1 pid
+	shift
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null || true
+	wait_gone $((secs * 10)) "$@" && return 0
+	for pid in "$@"; do
+		if kill -0 "$pid" 2>/dev/null && is_ours "$pid"; then
+			warn "pid $pid did not stop within ${secs}s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	wait_gone 50 "$@"
 }
 
 # --- creation ---------------------------------------------------------------
