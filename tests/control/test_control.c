@@ -167,6 +167,13 @@ static int test_tls(void)
 	SSL_CTX *ctx;
 	struct fl_http_resp r;
 	int ret;
+	const struct {
+		const char *dir, *name, *expect, *what;
+	} refused[] = {
+		{dir2, "node-good", "unknown CA", "certificate of another CA"},
+		{ct.certs, "node-old", "expired", "expired certificate"},
+		{ct.certs, "user-admin", "wrong role", "user certificate on the agent port"},
+	};
 
 	ct_init("tls");
 	ct_node_cert("good");
@@ -249,29 +256,17 @@ static int test_tls(void)
 	printf("ok TLS 1.2: refused (%s)\n", why);
 	SSL_CTX_free(ctx);
 
-	/* a foreign CA */
-	ctx = fl_tls_client_ctx(dir2, "node-good", FL_ROLE_CONTROL, err, sizeof(err));
-	CHECK(ctx);
-	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
-	CHECK(strstr(why, "unknown CA"));
-	printf("ok certificate of another CA: refused (%s)\n", why);
-	SSL_CTX_free(ctx);
-
-	/* expired */
-	ctx = fl_tls_client_ctx(ct.certs, "node-old", FL_ROLE_CONTROL, err, sizeof(err));
-	CHECK(ctx);
-	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
-	CHECK(strstr(why, "expired"));
-	printf("ok expired certificate: refused (%s)\n", why);
-	SSL_CTX_free(ctx);
-
-	/* a user certificate on the agent port */
-	ctx = fl_tls_client_ctx(ct.certs, "user-admin", FL_ROLE_CONTROL, err, sizeof(err));
-	CHECK(ctx);
-	CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
-	CHECK(strstr(why, "wrong role"));
-	printf("ok user certificate on the agent port: refused (%s)\n", why);
-	SSL_CTX_free(ctx);
+	/* refused at the handshake: a foreign CA, expired, a user certificate on
+	 * the agent port */
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ctx = fl_tls_client_ctx(refused[i].dir, refused[i].name, FL_ROLE_CONTROL, err,
+					sizeof(err));
+		CHECK(ctx);
+		CHECK(tls_try(ctx, c.agent_port, why, sizeof(why)) != 0);
+		CHECK(strstr(why, refused[i].expect));
+		printf("ok %s: refused (%s)\n", refused[i].what, why);
+		SSL_CTX_free(ctx);
+	}
 
 	/* a node certificate on the API port */
 	ctx = fl_tls_client_ctx(ct.certs, "node-good", FL_ROLE_CONTROL, err, sizeof(err));
