@@ -25,3 +25,9 @@ set_tests_properties(sparse_huge PROPERTIES
                      ENVIRONMENT "${FLOCKER_TEST_ENV};SPARSE_HUGE=$<TARGET_FILE:sparse_huge>"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
+
+# Snapshots on the mem store: an unmounted volume, and a live core under a write load.
+add_executable(test_snapshot ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_snapshot.c)
+target_link_libraries(test_snapshot PRIVATE flocker_core)
+add_test(NAME test_snapshot COMMAND test_snapshot)
+set_tests_properties(test_snapshot PROPERTIES LABELS unit TIMEOUT 300)
