@@ -4,6 +4,7 @@
 #include "fs/volume/snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -448,7 +449,8 @@ int fl_snap_create(struct fl_store *base, const char *vol, const char *snap,
 	if (ret == 0) {
 		fl_seterr(err, errlen,
 			  "cannot snapshot volume %s: its writer on host %s (pid %ld) did not "
-			  "answer within %u s (--takeover fences it and snapshots it directly)",
+			  "answer (waited up to %u s; --takeover fences it and snapshots it "
+			  "directly)",
 			  vol, h.host, h.pid, wait / 1000);
 		ret = -ETIMEDOUT;
 		goto out;
@@ -674,6 +676,7 @@ int fl_snap_open_at(struct fl_volume *v, const char *snap, char *err, size_t err
 struct fl_snap_server {
 	struct fl_volume *v;
 	struct fl_core *c;
+	char *mountpoint;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -721,6 +724,18 @@ static void serve_one(struct fl_snap_server *s, uint64_t notify_id, char *req)
 	}
 	*snap++ = '\0';
 	*host++ = '\0';
+	fl_notice("volume %s: snapshot %s requested by %s", s->v->super.name, snap, host);
+	if (s->mountpoint) {
+		/* the kernel's dirty pages into the core (outside the freeze: their
+		 * write-back would wait for the thaw) */
+		int fd = open(s->mountpoint, O_RDONLY | O_DIRECTORY);
+
+		if (fd < 0 || syncfs(fd))
+			fl_warn("volume %s: syncfs of %s before snapshot %s: %s", s->v->super.name,
+				s->mountpoint, snap, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	ret = fl_snap_take_mounted(s->v, s->c, snap, host, &r, &st, err, sizeof(err));
 	if (ret) {
 		fl_err("volume %s: snapshot %s requested by %s: %s", s->v->super.name, snap, host,
@@ -763,13 +778,18 @@ static void *serve_thread(void *arg)
 	return NULL;
 }
 
-int fl_snap_serve(struct fl_volume *v, struct fl_core *c, struct fl_snap_server **out)
+int fl_snap_serve(struct fl_volume *v, struct fl_core *c, const char *mountpoint,
+		  struct fl_snap_server **out)
 {
 	struct fl_snap_server *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	if (mountpoint && !(s->mountpoint = strdup(mountpoint))) {
+		free(s);
+		return -ENOMEM;
+	}
 	s->v = v;
 	s->c = c;
 	pthread_mutex_init(&s->mu, NULL);
@@ -777,6 +797,7 @@ int fl_snap_serve(struct fl_volume *v, struct fl_core *c, struct fl_snap_server 
 	if (pthread_create(&s->thread, NULL, serve_thread, s)) {
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->cond);
+		free(s->mountpoint);
 		free(s);
 		return -EAGAIN;
 	}
@@ -797,5 +818,6 @@ void fl_snap_serve_stop(struct fl_snap_server *s)
 	pthread_join(s->thread, NULL);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cond);
+	free(s->mountpoint);
 	free(s);
 }

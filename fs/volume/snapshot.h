@@ -74,9 +74,15 @@ int fl_snap_take_mounted(struct fl_volume *v, struct fl_core *c, const char *sna
 			 struct fl_snap_rec *out, struct fl_freeze_stats *stats, char *err,
 			 size_t errlen);
 
-/* A mount daemon answers snapshot requests for its volume from a thread of its own. */
+/*
+ * A mount daemon answers snapshot requests for its volume from a thread of its
+ * own.  With mountpoint (may be NULL), each snapshot starts with a syncfs(2)
+ * of it: what the kernel acknowledged into its page cache (FUSE writeback
+ * cache) reaches the core before the freeze.
+ */
 struct fl_snap_server;
-int fl_snap_serve(struct fl_volume *v, struct fl_core *c, struct fl_snap_server **out);
+int fl_snap_serve(struct fl_volume *v, struct fl_core *c, const char *mountpoint,
+		  struct fl_snap_server **out);
 void fl_snap_serve_stop(struct fl_snap_server *s);
 
 #endif
