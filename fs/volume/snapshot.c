@@ -642,6 +642,125 @@ int fl_snap_remove_all(struct fl_volume *v, char *err, size_t errlen)
 	return ret;
 }
 
+struct rb_list {
+	char **oids;
+	size_t n, cap;
+};
+
+static int rb_list_cb(void *arg, const char *oid)
+{
+	struct rb_list *l = arg;
+
+	if (!strcmp(oid, FL_OID_SNAPS) || !strcmp(oid, FL_OID_CHILDREN) ||
+	    !strcmp(oid, FL_OID_SUPER))
+		return 0;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 256;
+		char **n = realloc(l->oids, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		l->oids = n;
+		l->cap = ncap;
+	}
+	l->oids[l->n] = strdup(oid);
+	if (!l->oids[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int lockers_break_all(struct fl_store *st)
+{
+	struct fl_locker lk[8];
+	int n = st->ops->list_lockers(st, FL_OID_SUPER, FL_LOCK_NAME, lk, 8, NULL, 0);
+
+	for (int i = 0; i < n && i < 8; i++)
+		st->ops->break_lock(st, FL_OID_SUPER, FL_LOCK_NAME, lk[i].client, lk[i].cookie);
+	return n < 0 ? n : 0;
+}
+
+int fl_snap_rollback(struct fl_store *base, const char *vol, const char *snap, uint64_t *objects,
+		     char *err, size_t errlen)
+{
+	struct fl_volume *v = NULL;
+	struct fl_snap_rec r;
+	struct rb_list l = {0};
+	const char *rm[1] = {"writer"};
+	uint64_t seq;
+	char lerr[512];
+	int ret = fl_volume_open(base, vol, &v, err, errlen);
+
+	*objects = 0;
+	if (ret)
+		return ret;
+	ret = fl_snap_lookup(v, snap, &r);
+	if (ret) {
+		fl_seterr(err, errlen,
+			  ret == -ENOENT ? "no such snapshot: %s@%s"
+					 : "cannot read "
+					   "snapshot %s@%s",
+			  vol, snap);
+		goto out;
+	}
+	if (r.state != FL_SNAP_OK) {
+		fl_seterr(err, errlen, "snapshot %s@%s is being removed", vol, snap);
+		ret = -ENOENT;
+		goto out;
+	}
+	ret = fl_volume_lock(v, 120, false, lerr, sizeof(lerr));
+	if (ret) {
+		fl_seterr(err, errlen, "cannot roll volume %s back: %s", vol, lerr);
+		goto out;
+	}
+	ret = fl_volume_reload_super(v);
+	seq = v->super.snap_seq;
+	if (!ret)
+		ret = v->st->ops->list_objects(v->st, NULL, rb_list_cb, &l);
+	for (size_t i = 0; !ret && i < l.n; i++) {
+		ret = v->st->ops->snap_rollback(v->st, l.oids[i], r.id);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (!ret)
+			(*objects)++;
+		if (ret)
+			fl_seterr(err, errlen, "cannot roll %s of volume %s back: %s", l.oids[i],
+				  vol, strerror(-ret));
+	}
+	if (ret) {
+		if (!err[0])
+			fl_seterr(err, errlen, "cannot list the objects of volume %s: %s", vol,
+				  strerror(-ret));
+		goto out;
+	}
+	/* super last: its data as then, snap_seq as now; the lock state it had then
+	 * (a writer's lock, its writer record) goes, and so does ours */
+	ret = v->st->ops->snap_rollback(v->st, FL_OID_SUPER, r.id);
+	if (!ret)
+		ret = fl_volume_reload_super(v);
+	if (!ret) {
+		if (v->super.snap_seq < seq)
+			v->super.snap_seq = seq;
+		ret = fl_volume_write_super(v);
+	}
+	if (!ret)
+		ret = v->st->ops->omap_update(v->st, FL_OID_SUPER, NULL, 0, rm, 1, NULL, 0);
+	if (!ret)
+		ret = lockers_break_all(v->st);
+	v->locked = false;
+	if (ret)
+		fl_seterr(err, errlen, "cannot roll the superblock of volume %s back: %s", vol,
+			  strerror(-ret));
+	else
+		(*objects)++;
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.oids[i]);
+	free(l.oids);
+	fl_volume_close(v);
+	return ret;
+}
+
 int fl_snap_open_at(struct fl_volume *v, const char *snap, char *err, size_t errlen)
 {
 	struct fl_snap_rec r;

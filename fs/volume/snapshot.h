@@ -64,6 +64,17 @@ int fl_snap_remove(struct fl_store *base, const char *vol, const char *snap, cha
 /* Removes every snapshot of an open volume from RADOS, records included (purge). */
 int fl_snap_remove_all(struct fl_volume *v, char *err, size_t errlen);
 
+/*
+ * Rolls volume vol back to snap: refused (-EBUSY, err names the holder) while
+ * it is mounted read-write.  Under the writer lock, every object listed (RADOS
+ * also lists those removed since the snapshot) goes back to its state at the
+ * snapshot, those made after it are removed; "snaps" and "children" stay
+ * (snapshots taken after it remain), and super keeps snap_seq and loses the
+ * lock state it had then.  *objects counts the objects rolled back.
+ */
+int fl_snap_rollback(struct fl_store *base, const char *vol, const char *snap, uint64_t *objects,
+		     char *err, size_t errlen);
+
 /* Sets the volume's snapshot context on v->st (fl_volume_lock calls it). */
 int fl_snap_apply_ctx(struct fl_volume *v, char *err, size_t errlen);
 /* Makes v read the volume as of snap: read-only, super read again. */

@@ -10,7 +10,9 @@
 #      VOL@SNAP is clean;
 #   3. kill -9 of the mount daemon while it takes another snapshot: that one
 #      exists whole (fsck clean) or not at all; the first is unchanged;
-#   4. a snapshot of the unmounted volume, list, remove, fsck of the head.
+#   4. a snapshot of the unmounted volume, list, remove, fsck of the head;
+#   5. volume rollback: refused while mounted read-write, then the volume as
+#      it was at the snapshot.
 # SNAP_FILES and SNAP_FILE_KB size the tree (default 64 files of 256 KiB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -118,4 +120,18 @@ if out=$("$FLK_CTL_BIN" fsck "$vol@nope" 2>&1); then
 	fail "fsck of a missing snapshot succeeded"
 fi
 echo "$out" | grep -q "no such snapshot" || fail "fsck of a missing snapshot: $out"
+# 5. rollback: refused while mounted read-write, then the volume as at s3
+flk_mount "$vol" "$mnt"
+echo "after s3" >"$mnt/after-s3"
+if out=$("$FLK_CTL_BIN" volume rollback "$vol" s3 2>&1); then
+	fail "rollback of a mounted volume succeeded"
+fi
+echo "$out" | grep -q "held read-write by host" || fail "rollback of a mounted volume: $out"
+flk_umount "$mnt" "$vol"
+"$FLK_CTL_BIN" volume rollback "$vol" s3 || fail "rollback to s3"
+flk_mount "$vol" "$mnt" ro
+[ ! -e "$mnt/after-s3" ] || fail "a file made after s3 survived the rollback"
+[ -e "$mnt/new-file" ] || fail "a file of s3 is gone after the rollback"
+flk_umount "$mnt" "$vol"
+"$FLK_CTL_BIN" fsck "$vol" || fail "fsck $vol after the rollback"
 echo "ok - snapshot_live"
