@@ -45,11 +45,16 @@ vol=$(flk_new_volume snap)
 flk_mount "$vol" "$mnt"
 mkdir "$mnt/tree"
 start=$(date +%s.%N)
-for ((i = 0; i < files; i++)); do
-	head -c $((kb * 1024)) /dev/urandom >"$mnt/tree/f$i"
-done
+python3 - "$mnt/tree" "$files" "$kb" <<'PY'
+import os, sys
+d, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    with open(f"{d}/f{i}", "wb") as f:
+        f.write(os.urandom(kb * 1024))
+PY
 (cd "$mnt/tree" && find . -type f -print0 | sort -z | xargs -0 md5sum) >"$st/tree.md5"
-echo "tree: $files files of $kb KiB written in $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $start }") s (not synced)"
+secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "tree: $files files of $kb KiB written and read back in $secs s (not synced)"
 
 # 1. a snapshot under the write load, from another process
 "$prog" run "$mnt" "$FLK_CTL_BIN snapshot create $vol s1 >$st/create.out" "$st/load.out" ||
