@@ -6,7 +6,8 @@
 #   test_store_rados   real RADOS on the "ceph" fixture, plus     (label rados)
 #                      fencing by blocklist and opening errors
 
-add_library(flocker_store_conformance STATIC ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance.c)
+add_library(flocker_store_conformance STATIC ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance.c
+            ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance_snap.c)
 target_include_directories(flocker_store_conformance PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 target_link_libraries(flocker_store_conformance PUBLIC Threads::Threads)
 

@@ -54,7 +54,8 @@ typedef void (*fl_notify_ack_cb)(void *arg, const void *buf, size_t len);
 
 struct fl_store_ops {
 	void (*close)(struct fl_store *st);
-	/* A new handle on the same connection and pool, in namespace ns. */
+	/* A new handle on the same connection and pool, in namespace ns.  It starts with
+	 * this handle's write context and read snapshot. */
 	struct fl_store *(*clone_ns)(struct fl_store *st, const char *ns);
 
 	ssize_t (*read)(struct fl_store *st, const char *oid, uint64_t off, size_t len, void *buf);
@@ -115,7 +116,25 @@ struct fl_store_ops {
 
 	/* Batches: many independent ops in flight at once (RADOS aio). */
 	struct fl_batch *(*batch_new)(struct fl_store *st);
+
+	/* --- self-managed snapshots (pool-wide ids, as RADOS's) --- */
+	/* Allocates a new self-managed snapshot id in the pool
+	 * (rados_ioctx_selfmanaged_snap_create). */
+	int (*snap_create)(struct fl_store *st, uint64_t *snapid);
+	/* Frees it (rados_ioctx_selfmanaged_snap_remove): the OSDs trim its clones later. */
+	int (*snap_remove)(struct fl_store *st, uint64_t snapid);
+	/* Every write of this handle (and its batches) from now on carries this snap
+	 * context: seq = the newest snap id ever taken, snaps = live ids newest first.
+	 * A batch op carries the context set when the op was added. */
+	int (*set_write_ctx)(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n);
+	/* Reads of this handle see objects as of snapid (FL_SNAP_HEAD: live); while a
+	 * snapshot is set, every write op returns -EROFS. */
+	int (*set_read_snap)(struct fl_store *st, uint64_t snapid);
+	/* oid back to its state at snapid (removed when it did not exist then). */
+	int (*snap_rollback)(struct fl_store *st, const char *oid, uint64_t snapid);
 };
+
+#define FL_SNAP_HEAD UINT64_MAX /* "no snapshot": the live objects */
 
 struct fl_store {
 	const struct fl_store_ops *ops;
