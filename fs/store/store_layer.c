@@ -53,6 +53,7 @@ struct layer {
 	bool writer;		      /* protected by mu */
 	bool recovered;		      /* protected by mu: layer.copyups cleaned */
 	uint64_t n_copyups, n_pstats; /* protected by mu */
+	uint64_t rolled_to;	      /* protected by mu: whiteouts rolled back to this snap */
 };
 
 static const struct fl_store_ops layer_ops;
@@ -949,6 +950,95 @@ static int layer_notify(struct fl_store *st, const char *oid, unsigned timeout_m
 	return l->child->ops->notify(l->child, oid, timeout_ms, cb, arg);
 }
 
+/* --- snapshots: the child's (the parent is read at its own snapshot, never written) --- */
+
+static int load_keys(struct layer *l, const char *oid, bool partial);
+
+static void forget_child(struct layer *l, const char *oid)
+{
+	struct lent *e;
+
+	pthread_mutex_lock(&l->mu);
+	e = tab_find(&l->t, oid);
+	if (e)
+		e->child = K_UNKNOWN;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* What was learned no longer holds (the child is read at another point in
+ * time).  Not while other ops run on the layer. */
+static int relearn(struct layer *l)
+{
+	int r;
+
+	pthread_mutex_lock(&l->mu);
+	tab_free(&l->t);
+	r = tab_grow(&l->t);
+	pthread_mutex_unlock(&l->mu);
+	if (!r)
+		r = load_keys(l, FL_OID_WHITEOUT, false);
+	if (!r)
+		r = load_keys(l, FL_OID_COPYUPS, true);
+	return r;
+}
+
+static int layer_snap_create(struct fl_store *st, uint64_t *snapid)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->snap_create(l->child, snapid);
+}
+
+static int layer_snap_remove(struct fl_store *st, uint64_t snapid)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->snap_remove(l->child, snapid);
+}
+
+static int layer_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->set_write_ctx(l->child, seq, snaps, n);
+}
+
+static int layer_set_read_snap(struct fl_store *st, uint64_t snapid)
+{
+	struct layer *l = layer_of(st);
+	int r = l->child->ops->set_read_snap(l->child, snapid);
+
+	return r ? r : relearn(l);
+}
+
+/* oid back to snapid in the child; the whiteouts too, so that what the
+ * child lacked then reads through as it did then. */
+static int layer_snap_rollback(struct fl_store *st, const char *oid, uint64_t snapid)
+{
+	struct layer *l = layer_of(st);
+	bool again;
+	int r;
+
+	pthread_mutex_lock(&l->mu);
+	again = l->rolled_to != snapid;
+	l->rolled_to = snapid;
+	pthread_mutex_unlock(&l->mu);
+	if (again) {
+		r = l->child->ops->snap_rollback(l->child, FL_OID_WHITEOUT, snapid);
+		if (!r || r == -ENOENT)
+			r = l->child->ops->snap_rollback(l->child, FL_OID_COPYUPS, snapid);
+		if (r && r != -ENOENT)
+			return r;
+		r = relearn(l);
+		if (r)
+			return r;
+	}
+	r = l->child->ops->snap_rollback(l->child, oid, snapid);
+	if (!r)
+		forget_child(l, oid);
+	return r;
+}
+
 /* --- batches --- */
 
 /* A read whose object may be in either: both read, the child's answer decides at wait. */
@@ -1215,6 +1305,11 @@ static const struct fl_store_ops layer_ops = {
 	.unwatch = layer_unwatch,
 	.notify = layer_notify,
 	.batch_new = layer_batch_new,
+	.snap_create = layer_snap_create,
+	.snap_remove = layer_snap_remove,
+	.set_write_ctx = layer_set_write_ctx,
+	.set_read_snap = layer_set_read_snap,
+	.snap_rollback = layer_snap_rollback,
 };
 
 /* --- opening, flattening --- */
@@ -1271,6 +1366,7 @@ struct fl_store *fl_layer_open(struct fl_store *child, struct fl_store *parent)
 	l->parent = parent;
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->cv, NULL);
+	l->rolled_to = FL_SNAP_HEAD;
 	r = tab_grow(&l->t);
 	if (!r)
 		r = load_keys(l, FL_OID_WHITEOUT, false);

@@ -24,10 +24,6 @@
 #include "fs/store/store_layer.h"
 #include "fs/util/uuid.h"
 
-#ifndef FL_SNAP_HEAD
-#define FL_SNAP_HEAD UINT64_MAX
-#endif
-
 /* --- snapshots: fs/volume/snapshot.c --- */
 
 /* A new snapshot snap of volume vol: its RADOS snap id. */
@@ -57,8 +53,7 @@ static int snap_find(struct fl_store *base, const char *vol, const char *snap, u
 /* Makes h read at snapshot id. */
 static int read_at(struct fl_store *h, uint64_t id)
 {
-	(void)h;
-	return id == FL_SNAP_HEAD ? 0 : -EOPNOTSUPP;
+	return id == FL_SNAP_HEAD ? 0 : h->ops->set_read_snap(h, id);
 }
 
 /* --- helpers --- */

@@ -617,6 +617,64 @@ static void test_copy_up_all(void)
 	env_free(&e);
 }
 
+/* The parent read at a snapshot: later changes of the parent do not show. */
+static void test_parent_snapshot(void)
+{
+	struct env e;
+	struct fl_store *c, *p, *l;
+	uint64_t id, seq;
+
+	env_init(&e);
+	CHECK_EQ(e.p->ops->snap_create(e.p, &id), 0);
+	seq = id;
+	CHECK_EQ(e.p->ops->set_write_ctx(e.p, seq, &id, 1), 0);
+	CHECK_EQ(e.p->ops->write(e.p, "pd", 0, "CHANGED", 7), 0);
+	CHECK_EQ(e.p->ops->remove(e.p, "po"), 0);
+	CHECK_EQ(e.p->ops->write(e.p, "later", 0, "l", 1), 0);
+	c = root->ops->clone_ns(root, e.cns);
+	p = root->ops->clone_ns(root, e.pns);
+	CHECK_EQ(p->ops->set_read_snap(p, id), 0);
+	l = fl_layer_open(c, p);
+	CHECK(l != NULL);
+	if (!l)
+		goto out;
+	CHECK_STR(rd(l, "pd"), "parentdata");
+	CHECK_STR(om(l, "po"), "k1=v1;k2=v2;");
+	CHECK_STR(rd(l, "later"), "ENOENT");
+	/* copy-up takes the snapshot's state */
+	CHECK_EQ(l->ops->write(l, "pd", 0, "x", 1), 0);
+	CHECK_STR(rd(l, "pd"), "xarentdata");
+	CHECK_EQ(put_omap(l, "po", "k3", "v3"), 0);
+	CHECK_STR(om(l, "po"), "k1=v1;k2=v2;k3=v3;");
+	CHECK_STR(rd(e.p, "pd"), "CHANGEData");
+
+	/* the clone's own snapshot: read at it, the child is as it was, whiteouts too */
+	{
+		uint64_t cid;
+		struct fl_store *c2 = root->ops->clone_ns(root, e.cns),
+				*p2 = root->ops->clone_ns(root, e.pns), *l2;
+
+		CHECK_EQ(l->ops->snap_create(l, &cid), 0);
+		CHECK_EQ(l->ops->set_write_ctx(l, cid, &cid, 1), 0);
+		CHECK_EQ(l->ops->remove(l, "pb"), 0);
+		CHECK_EQ(l->ops->write(l, "pd", 0, "y", 1), 0);
+		CHECK_STR(rd(l, "pb"), "ENOENT");
+		CHECK_EQ(p2->ops->set_read_snap(p2, id), 0);
+		l2 = fl_layer_open(c2, p2);
+		CHECK(l2 != NULL);
+		if (l2) {
+			CHECK_EQ(l2->ops->set_read_snap(l2, cid), 0);
+			CHECK_STR(rd(l2, "pb"), "bytes");
+			CHECK_STR(rd(l2, "pd"), "xarentdata");
+			CHECK_EQ(l2->ops->write(l2, "pd", 0, "z", 1), -EROFS);
+			fl_store_close(l2);
+		}
+	}
+	fl_store_close(l);
+out:
+	env_free(&e);
+}
+
 int main(void)
 {
 	root = fl_mem_open();
@@ -634,6 +692,7 @@ int main(void)
 	test_caches();
 	test_threads();
 	test_copy_up_all();
+	test_parent_snapshot();
 	fl_store_close(root);
 	return check_report("test_store_layer");
 }
