@@ -25,3 +25,9 @@ set_tests_properties(sparse_huge PROPERTIES
                      ENVIRONMENT "${FLOCKER_TEST_ENV};SPARSE_HUGE=$<TARGET_FILE:sparse_huge>"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
+
+# Clones (fs/volume/clone.c, fs/store/store_layer.c) through the core, on the mem store.
+add_executable(test_clone ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_clone.c)
+target_link_libraries(test_clone PRIVATE flocker_core)
+add_test(NAME test_clone COMMAND test_clone)
+set_tests_properties(test_clone PROPERTIES LABELS unit TIMEOUT 120)

@@ -15,6 +15,8 @@
 #include "fs/core/core_int.h"
 #include "flocker/log.h"
 #include "flocker/record.h"
+#include "fs/store/store_layer.h"
+#include "fs/volume/clone.h"
 #include "fs/volume/volume.h"
 
 struct fi {
@@ -223,7 +225,8 @@ static int list_cb(void *arg, const char *oid)
 		if (GROW(f->jsegs, f->njsegs, f->capjsegs))
 			return -ENOMEM;
 		f->jsegs[f->njsegs++] = ino;
-	} else if (strcmp(oid, FL_OID_SUPER) && strcmp(oid, FL_OID_ORPHAN)) {
+	} else if (strcmp(oid, FL_OID_SUPER) && strcmp(oid, FL_OID_ORPHAN) &&
+		   strcmp(oid, FL_OID_CHILDREN)) {
 		char *dup;
 	other:
 		dup = strdup(oid);
@@ -1149,6 +1152,12 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	if (ret)
 		return ret;
 	f.st = f.v->st;
+	if (fl_is_layer(f.st)) {
+		struct fl_parent_rec pr;
+
+		if (fl_clone_parent(fl_layer_child(f.st), &pr) > 0)
+			snprintf(rep->parent, sizeof(rep->parent), "%s@%s", pr.name, pr.snap);
+	}
 	if (o->repair) {
 		ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
 		if (ret == -EBUSY) {
