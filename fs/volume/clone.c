@@ -346,6 +346,7 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 	memcpy(s.uuid, r.uuid, sizeof(s.uuid));
 	snprintf(s.name, sizeof(s.name), "%s", name);
 	s.created = r.created;
+	s.snap_seq = 0; /* the clone's own snapshots start here */
 	fl_buf_reset(&b);
 	ret = fl_super_encode(&s, &b);
 	if (ret)

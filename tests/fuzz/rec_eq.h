@@ -31,7 +31,14 @@ static inline int rec_eq_super(const struct fl_super_rec *a, const struct fl_sup
 	       a->size_limit == b->size_limit && a->created == b->created &&
 	       a->next_ino == b->next_ino && a->jtail == b->jtail &&
 	       a->used_bytes == b->used_bytes && a->inodes == b->inodes &&
-	       a->itab_shard_bits == b->itab_shard_bits;
+	       a->itab_shard_bits == b->itab_shard_bits && a->snap_seq == b->snap_seq;
+}
+
+static inline int rec_eq_snap(const struct fl_snap_rec *a, const struct fl_snap_rec *b)
+{
+	return a->version == b->version && a->id == b->id && a->created == b->created &&
+	       a->created_ns == b->created_ns && a->state == b->state &&
+	       strcmp(a->host, b->host) == 0;
 }
 
 static inline int rec_eq_volreg(const struct fl_volreg_rec *a, const struct fl_volreg_rec *b)
