@@ -420,6 +420,7 @@ static void report_json(const char *name, const struct fl_fsck_report *r, bool r
 	NUM(found, bad_counters);
 	NUM(found, unknown_objects);
 #undef NUM
+	json_object_set_new(o, "parent", r->parent[0] ? json_string(r->parent) : json_null());
 	json_object_set_new(o, "checked", chk);
 	json_object_set_new(o, "found", found);
 	json_object_set_new(o, "damage", json_integer((json_int_t)r->damage));
@@ -461,6 +462,8 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 	       " replayed%s)\n",
 	       name, r->inodes, r->directories, r->entries, r->data_objects, r->journal_records,
 	       r->journal_replayed, r->read_only ? " in memory" : "");
+	if (r->parent[0])
+		printf("fsck %s: a clone, checked through to %s\n", name, r->parent);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint64_t n = *(const uint64_t *)((const char *)r + rows[i].off);
 
