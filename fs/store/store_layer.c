@@ -7,7 +7,7 @@
  * missing), and whether a copy-up of it is running (other threads wait for
  * it on l->cv).  What is learned about the parent never goes stale: the
  * parent is read at a snapshot.  "The child lacks it" is remembered only by
- * the writer (the handle that wrote through the layer): a reader beside a
+ * the writer (the handle holding the volume's lock on super): a reader beside a
  * writer in another process must look again.
  *
  * One mutex (l->mu) guards the table; store calls run without it.
@@ -48,10 +48,11 @@ struct layer {
 	struct fl_store *child, *parent; /* owned */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct ltab t;		      /* protected by mu */
-	uint64_t ino_bound;	      /* 0: none */
-	bool writer;		      /* protected by mu */
-	bool recovered;		      /* protected by mu: layer.copyups cleaned */
+	struct ltab t;	    /* protected by mu */
+	uint64_t ino_bound; /* 0: none */
+	bool writer;	    /* protected by mu */
+	bool listed;	    /* protected by mu: the child's data objects were listed at open */
+	bool recovered;	    /* protected by mu: layer.copyups cleaned */
 	uint64_t n_copyups, n_pstats; /* protected by mu */
 	uint64_t rolled_to;	      /* protected by mu: whiteouts rolled back to this snap */
 };
@@ -212,10 +213,21 @@ static bool parent_lacks_locked(struct layer *l, const char *oid, struct lent *e
 	return l->ino_bound && oid_ino(oid, &ino) && ino >= l->ino_bound;
 }
 
-/* Under mu: the child is known to lack a usable copy of oid. */
-static bool child_lacks_locked(struct layer *l, struct lent *e)
+/*
+ * Under mu: the child is known to lack a usable copy of oid.  Only the
+ * writer trusts what it learned: the child changes under a reader.  The
+ * data objects the child had at open were listed, so for the writer a data
+ * object it never met is one the child lacks.
+ */
+static bool child_lacks_locked(struct layer *l, const char *oid, struct lent *e)
 {
-	return e && (e->partial || (l->writer && e->child == K_NO));
+	if (e && e->partial)
+		return true;
+	if (!l->writer)
+		return false;
+	if (e && e->child != K_UNKNOWN)
+		return e->child == K_NO;
+	return l->listed && !strncmp(oid, "data.", 5);
 }
 
 static void note(struct layer *l, const char *oid, int child, int parent)
@@ -247,7 +259,7 @@ static enum route route_read(struct layer *l, const char *oid)
 	pthread_mutex_lock(&l->mu);
 	e = tab_find(&l->t, oid);
 	pl = parent_lacks_locked(l, oid, e);
-	cl = child_lacks_locked(l, e);
+	cl = child_lacks_locked(l, oid, e);
 	cy = e && e->child == K_YES && !e->partial;
 	pthread_mutex_unlock(&l->mu);
 	if (cy || pl)
@@ -451,9 +463,9 @@ static void unclaim(struct layer *l, struct lent *e)
 }
 
 /*
- * The first write through the layer: from now on this handle is the writer,
- * so it may remember what the child lacks; half copy-ups a crash left are
- * removed (they read from the parent until the next write copies them again).
+ * The first write of the writer (the holder of the volume's lock): half
+ * copy-ups a crash left are removed (they read from the parent until the
+ * next write copies them again).  Others leave them: a writer may be at work.
  */
 static int become_writer(struct layer *l)
 {
@@ -461,7 +473,7 @@ static int become_writer(struct layer *l)
 	int r = 0;
 
 	pthread_mutex_lock(&l->mu);
-	if (l->recovered) {
+	if (l->recovered || !l->writer) {
 		pthread_mutex_unlock(&l->mu);
 		return 0;
 	}
@@ -491,7 +503,6 @@ static int become_writer(struct layer *l)
 	if (!r) {
 		pthread_mutex_lock(&l->mu);
 		l->recovered = true;
-		l->writer = true;
 		pthread_mutex_unlock(&l->mu);
 	}
 	return r;
@@ -525,7 +536,7 @@ static int prep_write(struct layer *l, const char *oid)
 		pthread_mutex_unlock(&l->mu);
 		return 0;
 	}
-	child = e->partial ? K_NO : e->child;
+	child = child_lacks_locked(l, oid, e) ? K_NO : e->child;
 	pthread_mutex_unlock(&l->mu);
 	if (child != K_NO) {
 		r = l->child->ops->stat(l->child, oid, &size);
@@ -539,6 +550,9 @@ static int prep_write(struct layer *l, const char *oid)
 	r = copy_up(l, oid);
 	if (r == 0) {
 		note(l, oid, K_YES, K_YES);
+		pthread_mutex_lock(&l->mu);
+		e->partial = false; /* copied whole again */
+		pthread_mutex_unlock(&l->mu);
 	} else if (r == -ENOENT) {
 		note(l, oid, K_NO, K_NO);
 		r = 0;
@@ -865,21 +879,32 @@ static int layer_lock_exclusive(struct fl_store *st, const char *oid, const char
 	struct layer *l = layer_of(st);
 	int r = 0;
 
-	/* the volume's own lock (on super) comes before any write: no recovery yet */
 	if (!local_oid(oid))
 		r = prep_write(l, oid);
 	if (!r)
 		r = l->child->ops->lock_exclusive(l->child, oid, name, cookie, desc, duration_s,
 						  renew);
 	note_created(l, oid, r);
+	/* the volume's lock (on super): from now on this handle alone changes the child */
+	if (!strcmp(oid, "super") && (r == 0 || r == -EEXIST)) {
+		pthread_mutex_lock(&l->mu);
+		l->writer = true;
+		pthread_mutex_unlock(&l->mu);
+	}
 	return r;
 }
 
 static int layer_unlock(struct fl_store *st, const char *oid, const char *name, const char *cookie)
 {
 	struct layer *l = layer_of(st);
+	int r = l->child->ops->unlock(l->child, oid, name, cookie);
 
-	return l->child->ops->unlock(l->child, oid, name, cookie);
+	if (!strcmp(oid, "super") && r == 0) {
+		pthread_mutex_lock(&l->mu);
+		l->writer = false;
+		pthread_mutex_unlock(&l->mu);
+	}
+	return r;
 }
 
 static int layer_list_lockers(struct fl_store *st, const char *oid, const char *name,
@@ -953,16 +978,15 @@ static int layer_notify(struct fl_store *st, const char *oid, unsigned timeout_m
 /* --- snapshots: the child's (the parent is read at its own snapshot, never written) --- */
 
 static int load_keys(struct layer *l, const char *oid, bool partial);
+static int list_child_data(struct layer *l);
 
+/* After oid changed behind the layer's back: look again whether the child has it. */
 static void forget_child(struct layer *l, const char *oid)
 {
-	struct lent *e;
+	uint64_t size;
+	int r = l->child->ops->stat(l->child, oid, &size);
 
-	pthread_mutex_lock(&l->mu);
-	e = tab_find(&l->t, oid);
-	if (e)
-		e->child = K_UNKNOWN;
-	pthread_mutex_unlock(&l->mu);
+	note(l, oid, r == 0 ? K_YES : r == -ENOENT ? K_NO : K_UNKNOWN, K_UNKNOWN);
 }
 
 /* What was learned no longer holds (the child is read at another point in
@@ -979,6 +1003,8 @@ static int relearn(struct layer *l)
 		r = load_keys(l, FL_OID_WHITEOUT, false);
 	if (!r)
 		r = load_keys(l, FL_OID_COPYUPS, true);
+	if (!r)
+		r = list_child_data(l);
 	return r;
 }
 
@@ -1352,6 +1378,27 @@ static int load_keys(struct layer *l, const char *oid, bool partial)
 	return r;
 }
 
+static int listed_cb(void *arg, const char *oid)
+{
+	struct layer *l = arg;
+	struct lent *e = tab_get(&l->t, oid);
+
+	if (!e)
+		return -ENOMEM;
+	if (e->child == K_UNKNOWN)
+		e->child = K_YES;
+	return 0;
+}
+
+/* One listing of the child's data objects: the writer then needs no look-up per object. */
+static int list_child_data(struct layer *l)
+{
+	int r = l->child->ops->list_objects(l->child, "data.", listed_cb, l);
+
+	l->listed = r == 0;
+	return r;
+}
+
 struct fl_store *fl_layer_open(struct fl_store *child, struct fl_store *parent)
 {
 	struct layer *l = calloc(1, sizeof(*l));
@@ -1372,6 +1419,8 @@ struct fl_store *fl_layer_open(struct fl_store *child, struct fl_store *parent)
 		r = load_keys(l, FL_OID_WHITEOUT, false);
 	if (!r)
 		r = load_keys(l, FL_OID_COPYUPS, true);
+	if (!r)
+		r = list_child_data(l);
 	if (r) {
 		tab_free(&l->t);
 		pthread_cond_destroy(&l->cv);

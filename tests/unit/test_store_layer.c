@@ -463,6 +463,21 @@ static void test_crash_states(void)
 	CHECK_EQ(l2->ops->remove(l2, "half"), 0);
 	CHECK_STR(rd(l2, "half"), "ENOENT");
 	fl_store_close(l2);
+
+	/* the writer (lock on super) removes half copies at its first write */
+	CHECK_EQ(put_omap(e.c, "po", "k1", "half"), 0);
+	CHECK_EQ(put_omap(e.c, FL_OID_COPYUPS, "po", ""), 0);
+	l2 = layer_on(&e);
+	if (!l2)
+		goto out;
+	CHECK_STR(om(l2, "po"), "k1=v1;k2=v2;");
+	CHECK_EQ(l2->ops->lock_exclusive(l2, "super", "L", "c", "", 0, false), 0);
+	CHECK_EQ(l2->ops->write(l2, "other", 0, "o", 1), 0);
+	CHECK_STR(om(e.c, "po"), "ENOENT");
+	CHECK_STR(om(e.c, FL_OID_COPYUPS), "");
+	CHECK_STR(om(l2, "po"), "k1=v1;k2=v2;");
+	CHECK_EQ(l2->ops->unlock(l2, "super", "L", "c"), 0);
+	fl_store_close(l2);
 out:
 	env_free(&e);
 }
@@ -675,6 +690,53 @@ out:
 	env_free(&e);
 }
 
+/* The writer (it took the lock on super) knows the child's data objects from
+ * the listing at open: one op per read of an unchanged object, no look-up. */
+static void test_writer_listing(void)
+{
+	const char *d0 = "data.0000000000000002.00000000", *d1 = "data.0000000000000002.00000001";
+	struct env e;
+	uint64_t ops, ps;
+	char b0[16], b1[16];
+	ssize_t g0 = -1, g1 = -1;
+	struct fl_batch *b;
+
+	env_init(&e);
+	fl_store_close(e.l);
+	CHECK_EQ(e.c->ops->write(e.c, d0, 0, "child", 5), 0);
+	CHECK_EQ(e.p->ops->write(e.p, d0, 0, "parent", 6), 0);
+	CHECK_EQ(e.p->ops->write(e.p, d1, 0, "p1", 2), 0);
+	e.l = layer_on(&e);
+	CHECK(e.l != NULL);
+	if (!e.l)
+		goto out;
+	CHECK_EQ(e.l->ops->lock_exclusive(e.l, "super", "L", "c", "", 0, false), 0);
+	ops = fl_mem_op_count(root);
+	CHECK_STR(rd(e.l, d1), "p1");
+	CHECK_EQ(fl_mem_op_count(root) - ops, 1);
+	CHECK_STR(rd(e.l, d0), "child");
+	b = fl_batch_new(e.l);
+	b->ops->read(b, d0, 0, sizeof(b0), b0, &g0);
+	b->ops->read(b, d1, 0, sizeof(b1), b1, &g1);
+	ops = fl_mem_op_count(root);
+	CHECK_EQ(fl_batch_wait(b), 0);
+	CHECK_EQ(fl_mem_op_count(root) - ops <= 2, 1);
+	CHECK_EQ(g0, 5);
+	CHECK(!memcmp(b0, "child", 5));
+	CHECK_EQ(g1, 2);
+	CHECK(!memcmp(b1, "p1", 2));
+	/* a write to the child's own object copies nothing; one it lacks is copied up */
+	fl_layer_stats(e.l, NULL, &ps);
+	CHECK_EQ(e.l->ops->write(e.l, d0, 0, "C", 1), 0);
+	CHECK_EQ(e.l->ops->write(e.l, d1, 1, "X", 1), 0);
+	CHECK_STR(rd(e.l, d0), "Child");
+	CHECK_STR(rd(e.l, d1), "pX");
+	CHECK_STR(rd(e.p, d1), "p1");
+	CHECK_EQ(e.l->ops->unlock(e.l, "super", "L", "c"), 0);
+out:
+	env_free(&e);
+}
+
 int main(void)
 {
 	root = fl_mem_open();
@@ -693,6 +755,7 @@ int main(void)
 	test_threads();
 	test_copy_up_all();
 	test_parent_snapshot();
+	test_writer_listing();
 	fl_store_close(root);
 	return check_report("test_store_layer");
 }
