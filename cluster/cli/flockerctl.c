@@ -34,6 +34,7 @@
 #include "cluster/cli/clone_cmd.h"
 #include "cluster/net/ca.h"
 #include "cluster/cli/client.h"
+#include "cluster/cli/snapshot_cmd.h"
 #include "fs/core/core.h"
 #include "flocker/log.h"
 #include "fs/volume/fsck.h"
@@ -93,8 +94,18 @@ static const struct {
 	 "its old name or NEW-NAME.\n"},
 	{"volume purge", "volume purge NAME|UUID | volume purge --expired",
 	 "Deletes a volume in the trash for good, now; --expired: every one whose time is up.\n"},
-	{"fsck", "fsck NAME [--repair] [--json] [--takeover]",
-	 "Offline check of a volume that nobody mounts read-write.  Exit 0 clean, 1 repaired,\n"
+	{"snapshot create", "snapshot create NAME SNAPSHOT [--takeover] [--json]",
+	 "Takes a snapshot of volume NAME: every write acknowledged before it is in, none\n"
+	 "after.  A volume mounted read-write is snapshotted by its mount daemon (its writers\n"
+	 "wait only for the instant of the snapshot); an unmounted one directly.  A writer\n"
+	 "that does not answer is an error naming it; --takeover fences it first.\n"},
+	{"snapshot list", "snapshot list NAME [--json]",
+	 "Lists the snapshots of a volume, oldest first.\n"},
+	{"snapshot remove", "snapshot remove NAME SNAPSHOT",
+	 "Removes a snapshot; refused while clones read from it.\n"},
+	{"fsck", "fsck NAME[@SNAPSHOT] [--repair] [--json] [--takeover]",
+	 "Offline check of a volume that nobody mounts read-write, or of a snapshot of one\n"
+	 "(NAME@SNAPSHOT: read-only, whoever mounts the volume).  Exit 0 clean, 1 repaired,\n"
 	 "4 damage left, 8 could not check.  --takeover: the volume's read-write holder is\n"
 	 "dead; fence it (blocklist its RADOS client) and check anyway.\n"},
 };
@@ -107,7 +118,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: flockerctl [-c CONF] [--id ID] [--pool POOL] COMMAND ...\n"
 		   "\n"
-		   "volumes, straight on RADOS (no control service):\n");
+		   "volumes and snapshots, straight on RADOS (no control service):\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(f, "  %s\n", cmds[i].line);
 	fprintf(f,
@@ -498,7 +509,8 @@ static int cmd_fsck(struct ctl *c)
 	int ret;
 
 	if (c->argc != 1) {
-		fprintf(stderr, "usage: flockerctl fsck NAME [--repair] [--json] [--takeover]\n");
+		fprintf(stderr,
+			"usage: flockerctl fsck NAME[@SNAPSHOT] [--repair] [--json] [--takeover]\n");
 		return FSCK_NOT_CHECKED;
 	}
 	st = connect_or_die(c);
@@ -815,6 +827,19 @@ static int run(int argc, char **argv, char **pos)
 		if (nwords == 2)
 			pos[c.argc++] = words[1];
 		return cmd_fsck(&c);
+	}
+	if (nwords == 2 && !strcmp(words[0], "snapshot")) {
+		struct fl_snapcmd sc = {&c.ro, c.json, c.takeover, c.argc, c.argv};
+
+		if (!strcmp(words[1], "create"))
+			return fl_snapcmd_create(&sc);
+		if (!strcmp(words[1], "list") || !strcmp(words[1], "ls"))
+			return fl_snapcmd_list(&sc);
+		if (!strcmp(words[1], "remove") || !strcmp(words[1], "rm"))
+			return fl_snapcmd_remove(&sc);
+		fprintf(stderr, "flockerctl: unknown command 'snapshot %s'\n", words[1]);
+		usage(stderr);
+		return EXIT_USAGE;
 	}
 	if (nwords < 2 || strcmp(words[0], "volume")) {
 		usage(stderr);

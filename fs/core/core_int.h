@@ -165,7 +165,11 @@ struct fl_core {
 	size_t npurge, purge_cap;
 
 	struct fl_replay *overlay; /* read-only mounts */
+	bool frozen;		   /* a snapshot holds changes back (freeze.c) */
 };
+
+/* freeze.c: under c->lock, waits while a snapshot holds changes back */
+void fl_core_freeze_wait(struct fl_core *c);
 
 /* core.c */
 struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);

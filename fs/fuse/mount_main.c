@@ -37,6 +37,7 @@
 #include "fs/fuse/fuse_ll.h"
 #include "fs/util/mountinfo.h"
 #include "fs/util/pidfile.h"
+#include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
 
 #define EXIT_USAGE 1
@@ -62,9 +63,10 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mount.flockerfs NAME MOUNTPOINT [-o OPTIONS] [-f]\n"
+		"usage: mount.flockerfs NAME[@SNAPSHOT] MOUNTPOINT [-o OPTIONS] [-f]\n"
 		"\n"
-		"Mounts flockerfs volume NAME (see flockerctl volume create) at MOUNTPOINT.\n"
+		"Mounts flockerfs volume NAME (see flockerctl volume create) at MOUNTPOINT;\n"
+		"NAME@SNAPSHOT mounts a snapshot of it, read-only.\n"
 		"\n"
 		"options (-o, comma separated):\n"
 		"  conf=PATH          ceph.conf (default: $CEPH_CONF, then Ceph's search path)\n"
@@ -287,12 +289,18 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		usage(stderr);
 		return -EINVAL;
 	}
-	/* "flockerfs:NAME" or "NAME@pool" sources are not supported: be clear */
-	if (!fl_volname_valid(o->name)) {
-		fprintf(stderr,
-			"mount.flockerfs: invalid volume name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*\n",
-			o->name);
-		return -EINVAL;
+	/* NAME or NAME@SNAPSHOT; "flockerfs:NAME" sources are not supported: be clear */
+	{
+		char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
+		int at = fl_snap_parse(o->name, vol, sizeof(vol), snap, sizeof(snap));
+
+		if (at < 0 || !fl_volname_valid(vol) || (at && !fl_volname_valid(snap))) {
+			fprintf(stderr,
+				"mount.flockerfs: invalid volume name '%s': use NAME or NAME@SNAPSHOT, "
+				"each [a-zA-Z0-9][a-zA-Z0-9_.-]*\n",
+				o->name);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -567,6 +575,9 @@ int main(int argc, char **argv)
 	struct fl_volume *v = NULL;
 	struct fl_core *core = NULL;
 	struct fl_core_opts co = {0};
+	struct fl_snap_server *srv = NULL;
+	char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
+	int at;
 	struct fuse_session *se = NULL;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fl_fuse ff = {0};
@@ -660,9 +671,22 @@ int main(int argc, char **argv)
 	base = fl_rados_open(&ro, err, sizeof(err));
 	if (!base)
 		goto out;
-	ret = fl_volume_open(base, o.name, &v, err, sizeof(err));
+	/* VOL@SNAP: the volume as of a snapshot, read-only */
+	at = fl_snap_parse(o.name, vol, sizeof(vol), snap, sizeof(snap));
+	if (at < 0) {
+		snprintf(err, sizeof(err), "invalid volume name %.300s", o.name);
+		goto out;
+	}
+	if (at)
+		o.ro = 1;
+	ret = fl_volume_open(base, vol, &v, err, sizeof(err));
 	if (ret)
 		goto out;
+	if (at) {
+		ret = fl_snap_open_at(v, snap, err, sizeof(err));
+		if (ret)
+			goto out;
+	}
 	if (!o.ro) {
 		ret = fl_volume_lock(v, o.lease_s, o.takeover, err, sizeof(err));
 		if (ret == -EBUSY) {
@@ -687,6 +711,9 @@ int main(int argc, char **argv)
 	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
 	if (ret)
 		goto out;
+	/* flockerctl snapshot create asks this writer (a notify on the superblock) */
+	if (!o.ro && fl_snap_serve(v, core, &srv))
+		fl_warn("volume %s: cannot serve snapshot requests", o.name);
 
 	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o.name,
 		 o.allow_other ? ",allow_other" : "",
@@ -751,6 +778,7 @@ out:
 		rn.core = NULL;
 		pthread_mutex_unlock(&rn.lock);
 	}
+	fl_snap_serve_stop(srv);
 	if (core) {
 		ret = fl_core_unmount(core);
 		if (ret) {

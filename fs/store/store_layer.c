@@ -1065,6 +1065,30 @@ static int layer_snap_rollback(struct fl_store *st, const char *oid, uint64_t sn
 	return r;
 }
 
+static int layer_watch_req(struct fl_store *st, const char *oid, fl_watch_req cb, void *arg,
+			   uint64_t *handle)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->watch_req(l->child, oid, cb, arg, handle);
+}
+
+static int layer_notify_ack(struct fl_store *st, uint64_t handle, uint64_t notify_id,
+			    const void *buf, size_t len)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->notify_ack(l->child, handle, notify_id, buf, len);
+}
+
+static int layer_notify_data(struct fl_store *st, const char *oid, const void *data, size_t len,
+			     unsigned timeout_ms, fl_notify_ack_cb cb, void *arg)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->notify_data(l->child, oid, data, len, timeout_ms, cb, arg);
+}
+
 /* --- batches --- */
 
 /* A read whose object may be in either: both read, the child's answer decides at wait. */
@@ -1336,6 +1360,9 @@ static const struct fl_store_ops layer_ops = {
 	.set_write_ctx = layer_set_write_ctx,
 	.set_read_snap = layer_set_read_snap,
 	.snap_rollback = layer_snap_rollback,
+	.watch_req = layer_watch_req,
+	.notify_ack = layer_notify_ack,
+	.notify_data = layer_notify_data,
 };
 
 /* --- opening, flattening --- */

@@ -26,7 +26,9 @@
 
 #define FL_OID_PARENT	"parent"
 #define FL_OID_WHITEOUT "whiteouts"
+#ifndef FL_OID_CHILDREN
 #define FL_OID_CHILDREN "children"
+#endif
 #define FL_OID_COPYUPS	"layer.copyups"
 
 /*

@@ -1124,7 +1124,7 @@ struct fl_store *fl_mem_open(void)
 
 void fl_mem_inject_error(struct fl_store *st, int err, int n)
 {
-	struct mem_shared *sh = mem_of(st)->sh;
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
 
 	pthread_mutex_lock(&sh->mu);
 	sh->inject_err = err > 0 ? -err : err;
@@ -1134,7 +1134,7 @@ void fl_mem_inject_error(struct fl_store *st, int err, int n)
 
 uint64_t fl_mem_op_count(struct fl_store *st)
 {
-	struct mem_shared *sh = mem_of(st)->sh;
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
 	uint64_t n;
 
 	pthread_mutex_lock(&sh->mu);
@@ -1145,7 +1145,7 @@ uint64_t fl_mem_op_count(struct fl_store *st)
 
 void fl_mem_delay_batches(struct fl_store *st, unsigned usec)
 {
-	struct mem_shared *sh = mem_of(st)->sh;
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
 
 	pthread_mutex_lock(&sh->mu);
 	sh->batch_delay_us = usec;
@@ -1189,6 +1189,27 @@ static int mem_notify(struct fl_store *st, const char *oid, unsigned timeout_ms,
 	return -EOPNOTSUPP;
 }
 
+static int mem_watch_req(struct fl_store *st, const char *oid, fl_watch_req cb, void *arg,
+			 uint64_t *handle)
+{
+	(void)cb;
+	return mem_watch(st, oid, NULL, arg, handle);
+}
+
+static int mem_notify_ack(struct fl_store *st, uint64_t handle, uint64_t notify_id, const void *buf,
+			  size_t len)
+{
+	(void)st, (void)handle, (void)notify_id, (void)buf, (void)len;
+	return -EOPNOTSUPP;
+}
+
+static int mem_notify_data(struct fl_store *st, const char *oid, const void *data, size_t len,
+			   unsigned timeout_ms, fl_notify_ack_cb cb, void *arg)
+{
+	(void)data, (void)len;
+	return mem_notify(st, oid, timeout_ms, cb, arg);
+}
+
 static const struct fl_store_ops mem_ops = {
 	.close = mem_close,
 	.clone_ns = mem_clone_ns,
@@ -1219,4 +1240,7 @@ static const struct fl_store_ops mem_ops = {
 	.set_write_ctx = msnap_set_write_ctx,
 	.set_read_snap = msnap_set_read_snap,
 	.snap_rollback = msnap_rollback,
+	.watch_req = mem_watch_req,
+	.notify_ack = mem_notify_ack,
+	.notify_data = mem_notify_data,
 };

@@ -805,6 +805,7 @@ out:
 struct rwatch {
 	struct rstore *rs;
 	fl_watch_reply reply;
+	fl_watch_req req; /* instead of reply: the callback answers itself */
 	void *arg;
 	uint64_t cookie;
 	char oid[];
@@ -815,11 +816,14 @@ static void r_watch_cb(void *arg, uint64_t notify_id, uint64_t handle, uint64_t 
 {
 	struct rwatch *w = arg;
 	char buf[512];
-	size_t n = w->reply(w->arg, buf, sizeof(buf));
+	size_t n;
 
 	(void)notifier_id;
-	(void)data;
-	(void)data_len;
+	if (w->req) {
+		w->req(w->arg, notify_id, data, data_len);
+		return;
+	}
+	n = w->reply(w->arg, buf, sizeof(buf));
 	rados_notify_ack(w->rs->io, w->oid, notify_id, handle, buf, (int)(n < sizeof(buf) ? n : 0));
 }
 
@@ -830,8 +834,8 @@ static void r_watch_err(void *arg, uint64_t cookie, int err)
 	(void)err; /* watch_check says so; the owner watches again */
 }
 
-static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
-		   uint64_t *handle)
+static int watch_any(struct fl_store *st, const char *oid, fl_watch_reply reply, fl_watch_req req,
+		     void *arg, uint64_t *handle)
 {
 	size_t n = strlen(oid) + 1;
 	struct rwatch *w = malloc(sizeof(*w) + n);
@@ -841,6 +845,7 @@ static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, v
 		return -ENOMEM;
 	w->rs = rs_of(st);
 	w->reply = reply;
+	w->req = req;
 	w->arg = arg;
 	memcpy(w->oid, oid, n);
 	r = rados_watch2(w->rs->io, oid, &w->cookie, r_watch_cb, r_watch_err, w);
@@ -850,6 +855,28 @@ static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, v
 	}
 	*handle = (uint64_t)(uintptr_t)w;
 	return 0;
+}
+
+static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
+		   uint64_t *handle)
+{
+	return watch_any(st, oid, reply, NULL, arg, handle);
+}
+
+static int r_watch_req(struct fl_store *st, const char *oid, fl_watch_req cb, void *arg,
+		       uint64_t *handle)
+{
+	return watch_any(st, oid, NULL, cb, arg, handle);
+}
+
+static int r_notify_ack(struct fl_store *st, uint64_t handle, uint64_t notify_id, const void *buf,
+			size_t len)
+{
+	struct rwatch *w = (struct rwatch *)(uintptr_t)handle;
+
+	if (len > INT_MAX)
+		return -EINVAL;
+	return rados_notify_ack(rs_of(st)->io, w->oid, notify_id, w->cookie, buf, (int)len);
 }
 
 static int r_watch_check(struct fl_store *st, uint64_t handle)
@@ -871,12 +898,14 @@ static int r_unwatch(struct fl_store *st, uint64_t handle)
 	return r;
 }
 
-static int r_notify(struct fl_store *st, const char *oid, unsigned timeout_ms, fl_notify_ack_cb cb,
-		    void *arg)
+static int r_notify_data(struct fl_store *st, const char *oid, const void *data, size_t dlen,
+			 unsigned timeout_ms, fl_notify_ack_cb cb, void *arg)
 {
 	char *reply = NULL;
 	size_t len = 0;
-	int r = rados_notify2(rs_of(st)->io, oid, "probe", 5, timeout_ms, &reply, &len);
+	int r = dlen > INT_MAX ? -EINVAL
+			       : rados_notify2(rs_of(st)->io, oid, data, (int)dlen, timeout_ms,
+					       &reply, &len);
 	struct dec d = {(const unsigned char *)reply, (const unsigned char *)reply + len};
 	const unsigned char *p;
 	uint32_t n, blen;
@@ -895,6 +924,12 @@ out:
 	if (reply)
 		rados_buffer_free(reply);
 	return r < 0 ? r : 0;
+}
+
+static int r_notify(struct fl_store *st, const char *oid, unsigned timeout_ms, fl_notify_ack_cb cb,
+		    void *arg)
+{
+	return r_notify_data(st, oid, "probe", 5, timeout_ms, cb, arg);
 }
 
 /* Copies the i-th of the NUL-separated strings in buf[len] ("" if there is none). */
@@ -1411,4 +1446,7 @@ static const struct fl_store_ops rados_ops = {
 	.set_write_ctx = r_set_write_ctx,
 	.set_read_snap = r_set_read_snap,
 	.snap_rollback = r_snap_rollback,
+	.watch_req = r_watch_req,
+	.notify_ack = r_notify_ack,
+	.notify_data = r_notify_data,
 };

@@ -23,6 +23,7 @@
 #include "flocker/log.h"
 #include "fs/store/store_layer.h"
 #include "fs/util/uuid.h"
+#include "fs/volume/snapshot.h"
 
 /* --- snapshots: fs/volume/snapshot.c --- */
 
@@ -30,24 +31,37 @@
 static int snap_take(struct fl_store *base, const char *vol, const char *snap, uint64_t *id,
 		     char *err, size_t errlen)
 {
-	(void)base;
-	(void)vol;
-	(void)snap;
-	(void)err;
-	(void)errlen;
-	/* until snapshots exist, a clone reads its parent live */
-	*id = FL_SNAP_HEAD;
-	return 0;
+	struct fl_snap_opts o = {0};
+	struct fl_snap_result res;
+	int ret = fl_snap_create(base, vol, snap, &o, &res, err, errlen);
+
+	if (!ret)
+		*id = res.rec.id;
+	return ret;
 }
 
 /* The RADOS snap id of vol@snap: -ENOENT (err says so) when there is none. */
 static int snap_find(struct fl_store *base, const char *vol, const char *snap, uint64_t *id,
 		     char *err, size_t errlen)
 {
-	(void)base;
-	(void)id;
-	fl_seterr(err, errlen, "no snapshot %s of volume %s", snap, vol);
-	return -ENOENT;
+	struct fl_volume *v = NULL;
+	struct fl_snap_rec r;
+	int ret = fl_volume_open(base, vol, &v, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = fl_snap_lookup(v, snap, &r);
+	if (ret == -ENOENT || (!ret && r.state != FL_SNAP_OK)) {
+		fl_seterr(err, errlen, "no snapshot %s of volume %s%s", snap, vol,
+			  ret ? "" : " (being removed)");
+		ret = -ENOENT;
+	} else if (ret) {
+		fl_seterr(err, errlen, "cannot read snapshot %s@%s: %s", vol, snap, strerror(-ret));
+	} else {
+		*id = r.id;
+	}
+	fl_volume_close(v);
+	return ret;
 }
 
 /* Makes h read at snapshot id. */
@@ -491,6 +505,23 @@ int fl_volume_flatten(struct fl_store *base, const char *name,
 	if (ret <= 0) {
 		ret = ret ? ret : -EINVAL;
 		goto out_err;
+	}
+	/* its snapshots were taken while it read through: they still do */
+	{
+		struct keys_ctx x = {NULL, NULL, 0, ""};
+		bool more;
+
+		ret = c->ops->omap_list(c, FL_OID_SNAPS, NULL, 1, keys_cb, &x, &more);
+		if (ret && ret != -ENOENT)
+			goto out_err;
+		if (x.n) {
+			fl_seterr(err, errlen,
+				  "cannot flatten volume %s: its snapshots (%s%s) read from %s@%s "
+				  "too; remove them first",
+				  name, x.last, more ? ", ..." : "", pr.name, pr.snap);
+			ret = -EBUSY;
+			goto out;
+		}
 	}
 	ret = fl_volume_lock(v, 0, false, err, errlen);
 	if (ret == -EBUSY) {

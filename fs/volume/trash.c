@@ -1,5 +1,6 @@
 /* flockerfs — the standalone volume trash (see trash.h). */
 #include "fs/volume/trash.h"
+#include "fs/volume/snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -670,7 +671,11 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 		if (ret)
 			goto out_err;
 	}
-	/* step 2: every object; step 3: the entry */
+	/* step 2: its snapshots (their ids are in an object), every object; step 3: the entry */
+	snprintf(v.super.name, sizeof(v.super.name), "%s", t->name);
+	ret = fl_snap_remove_all(&v, err, errlen);
+	if (ret)
+		goto out;
 	r.st = v.st;
 	ret = v.st->ops->list_objects(v.st, NULL, rm_cb, &r);
 	{

@@ -17,6 +17,7 @@
 #include "fs/store/store_layer.h"
 #include "fs/volume/clone.h"
 #include "fs/volume/fsck.h"
+#include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
 #include "tests/check.h"
 
@@ -128,7 +129,7 @@ static void progress(void *arg, uint64_t done, uint64_t total)
 int main(void)
 {
 	static char big[300000], small_big[1000];
-	char err[512] = "", snap[160] = "";
+	char err[512] = "", snap[160] = "", snap2[160] = "";
 	struct fl_volume *v;
 	struct fl_core *c;
 	uint64_t d, last = 0;
@@ -143,6 +144,7 @@ int main(void)
 	CHECK_EQ(fl_volume_create(base, "par", 0, 65536, err, sizeof(err)), 0);
 	c = mount_vol("par", &v, false);
 	put_file(c, FL_ROOT_INO, "a", "hello", 5);
+	put_file(c, FL_ROOT_INO, "untouched", "same", 4);
 	put_file(c, FL_ROOT_INO, "big", big, sizeof(big));
 	CHECK_EQ(fl_core_mkdir(c, FL_ROOT_INO, "d", 0755, &root_cred, &st), 0);
 	put_file(c, st.st_ino, "f", "in d", 4);
@@ -159,7 +161,6 @@ int main(void)
 	CHECK_EQ(objects_of("cl"), 2);
 
 	c = mount_vol("cl", &v, false);
-	CHECK(fl_is_layer(v->st));
 	CHECK(holds(c, FL_ROOT_INO, "a", "hello", 5));
 	CHECK(holds(c, FL_ROOT_INO, "big", big, sizeof(big)));
 	d = ino_of(c, FL_ROOT_INO, "d");
@@ -191,10 +192,26 @@ int main(void)
 	umount_vol(c, v);
 	fsck_clean("par", "");
 
+	/* the parent changes: the clone reads it at the snapshot */
+	c = mount_vol("par", &v, false);
+	{
+		uint64_t u = ino_of(c, FL_ROOT_INO, "untouched");
+
+		CHECK_EQ(fl_core_open(c, u, O_RDWR), 0);
+		CHECK_EQ(fl_core_write(c, u, 0, "DIFF", 4), 4);
+		CHECK_EQ(fl_core_release(c, u), 0);
+		CHECK_EQ(fl_core_unlink(c, FL_ROOT_INO, "a"), 0);
+		put_file(c, FL_ROOT_INO, "late", "late", 4);
+	}
+	umount_vol(c, v);
+
 	/* the clone after a remount */
 	c = mount_vol("cl", &v, true);
+	CHECK(fl_is_layer(v->st));
 	CHECK(holds(c, FL_ROOT_INO, "a", "HELLO", 5));
 	CHECK(holds(c, FL_ROOT_INO, "big", small_big, sizeof(small_big)));
+	CHECK(holds(c, FL_ROOT_INO, "untouched", "same", 4));
+	CHECK_EQ(ino_of(c, FL_ROOT_INO, "late"), 0);
 	d = ino_of(c, FL_ROOT_INO, "d");
 	CHECK_EQ(ino_of(c, d, "f"), 0);
 	CHECK(holds(c, d, "moved", "fresh", 5));
@@ -205,7 +222,8 @@ int main(void)
 	CHECK(strstr(err, "clone") != NULL);
 
 	/* a clone of the clone */
-	CHECK_EQ(fl_volume_clone(base, "cl", NULL, "cl2", NULL, 0, err, sizeof(err)), 0);
+	CHECK_EQ(fl_volume_clone(base, "cl", NULL, "cl2", snap2, sizeof(snap2), err, sizeof(err)),
+		 0);
 	c = mount_vol("cl2", &v, false);
 	CHECK(holds(c, FL_ROOT_INO, "a", "HELLO", 5));
 	CHECK(holds(c, FL_ROOT_INO, "big", small_big, sizeof(small_big)));
@@ -217,7 +235,15 @@ int main(void)
 	fsck_clean("cl2", "cl@clone-cl2-");
 	CHECK_EQ(fl_volume_flatten(base, "par", NULL, NULL, err, sizeof(err)), -EINVAL);
 
-	/* flatten cl: it stands alone, par can go; cl2 still reads through cl */
+	/* cl's snapshot (cl2's parent) reads through par: no flatten of cl while it exists */
+	CHECK_EQ(fl_volume_flatten(base, "cl", progress, &last, err, sizeof(err)), -EBUSY);
+	CHECK(strstr(err, "snapshots") != NULL);
+	CHECK_EQ(fl_snap_remove(base, "cl", snap2, err, sizeof(err)), -EBUSY);
+	CHECK_EQ(fl_volume_flatten(base, "cl2", progress, &last, err, sizeof(err)), 0);
+	fsck_clean("cl2", "");
+	CHECK_EQ(fl_snap_remove(base, "cl", snap2, err, sizeof(err)), 0);
+
+	/* flatten cl: it stands alone, par can go */
 	CHECK_EQ(fl_volume_flatten(base, "cl", progress, &last, err, sizeof(err)), 0);
 	CHECK(last > 0);
 	fsck_clean("cl", "");
@@ -231,8 +257,6 @@ int main(void)
 	CHECK(holds(c, FL_ROOT_INO, "only2", "2", 1));
 	CHECK(holds(c, FL_ROOT_INO, "a", "HELLO", 5));
 	umount_vol(c, v);
-	/* removing cl2 drops its key: then cl can go */
-	CHECK_EQ(fl_volume_remove(base, "cl", err, sizeof(err)), -EBUSY);
 	CHECK_EQ(fl_volume_remove(base, "cl2", err, sizeof(err)), 0);
 	CHECK_EQ(fl_volume_remove(base, "cl", err, sizeof(err)), 0);
 
