@@ -15,7 +15,7 @@
 #                  big file from the clone and from the parent.
 #
 # Environment: FLOCKER_BINARY_DIR (build tree), CEPH_CONF and CEPH_ARGS;
-# CLONE_FILES (default 1000), CLONE_FILE_KB (16), CLONE_BIG_MB (72, the file
+# CLONE_FILES (default 300), CLONE_FILE_KB (16), CLONE_BIG_MB (72, the file
 # read for the speed figure).  The slow variant: 10000 files of 100 KiB and
 # a 1024 MiB file (about 2 GiB in the pool).
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no /dev/fuse).
@@ -38,7 +38,7 @@ skip() {
 [ "$(id -u)" = 0 ] || skip "must run as root (mounts filesystems)"
 [ -c /dev/fuse ] || skip "/dev/fuse is missing (no FUSE in this kernel or container)"
 
-FILES=${CLONE_FILES:-1000}
+FILES=${CLONE_FILES:-300}
 FILE_KB=${CLONE_FILE_KB:-16}
 BIG_MB=${CLONE_BIG_MB:-72}
 
@@ -121,6 +121,7 @@ out=$("$CTL" volume clone "$par" "$cl" 2>&1) || fail "flockerctl volume clone $p
 t1=$(now)
 sed -i "1i $cl" "$FLK_STATE_DIR/volumes" # removed before its parent
 say "$out"
+clone_out=$out
 clone_s=$(elapsed "$t0" "$t1")
 cl_uuid=$(uuid_of "$cl")
 say "FIGURE clone of a volume of $FILES files + $BIG_MB MiB: $clone_s s, $(ns_objects "$cl_uuid") objects in the clone's namespace"
@@ -189,6 +190,9 @@ say "FIGURE sequential read of big ($BIG_MB MiB): parent $sp, $sp2 MB/s; clone $
 # the parent stays while the clone reads from it; flatten; then it may go
 out=$("$CTL" volume remove "$par" 2>&1) && fail "removing the parent of a clone succeeded"
 grep -q "clone" <<<"$out" || fail "the refusal does not say why: $out"
+snap=$(sed -n 's/.*a clone of [^@]*@\([^ ]*\) .*/\1/p' <<<"$clone_out")
+out=$("$CTL" snapshot remove "$par" "$snap" 2>&1) && fail "removing $par@$snap under a clone succeeded"
+say "refused as it should: $out"
 flk_mount "$cl" "$MC" || fail "mount $cl"
 out=$("$CTL" volume flatten "$cl" 2>&1) && fail "flatten of a mounted clone succeeded"
 grep -q "held read-write" <<<"$out" || fail "flatten refusal does not name the holder: $out"
@@ -199,6 +203,10 @@ t1=$(now)
 say "FIGURE flatten: $(elapsed "$t0" "$t1") s; $(ns_objects "$cl_uuid") objects in the clone's namespace now"
 fsck_clean "$cl"
 "$CTL" volume inspect "$cl" | grep -q "^parent:" && fail "inspect still shows a parent after flatten"
+snap=$(sed -n 's/.*a clone of [^@]*@\([^ ]*\) .*/\1/p' <<<"$clone_out")
+[ -n "$snap" ] || fail "no snapshot name in: $clone_out"
+out=$("$CTL" snapshot remove "$par" "$snap" 2>&1) || fail "remove $par@$snap after flatten: $out"
+say "$out"
 out=$("$CTL" volume remove "$par" 2>&1) || fail "remove the parent after flatten: $out"
 grep -v -x -F "$par" "$FLK_STATE_DIR/volumes" >"$WORK/v" && mv "$WORK/v" "$FLK_STATE_DIR/volumes"
 flk_mount "$cl" "$MC" || fail "mount $cl"
@@ -206,4 +214,6 @@ flk_mount "$cl" "$MC" || fail "mount $cl"
 flk_umount "$MC" "$cl" || fail "unmount $cl"
 fsck_clean "$cl"
 "$CTL" volume remove "$cl" >/dev/null || fail "remove $cl"
+grep -v -x -F "$cl" "$FLK_STATE_DIR/volumes" >"$WORK/v"
+mv "$WORK/v" "$FLK_STATE_DIR/volumes"
 say "passed"
