@@ -425,6 +425,11 @@ static json_t *volume_json(const struct fl_agent_volume *v)
 		      v->mountpoint, "CreatedAt", created, "Status", "holder", holder, "uuid",
 		      v->uuid, "size_limit", (json_int_t)v->size_limit, "bytes_used",
 		      (json_int_t)v->bytes_used, "created", created);
+	if (o && v->parent[0])
+		json_object_set_new(json_object_get(o, "Status"), "parent", json_string(v->parent));
+	if (o && v->has_snapshots)
+		json_object_set_new(json_object_get(o, "Status"), "snapshots",
+				    json_integer((json_int_t)v->snapshots));
 	return o;
 }
 
