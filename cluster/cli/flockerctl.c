@@ -94,6 +94,9 @@ static const struct {
 	 "its old name or NEW-NAME.\n"},
 	{"volume purge", "volume purge NAME|UUID | volume purge --expired",
 	 "Deletes a volume in the trash for good, now; --expired: every one whose time is up.\n"},
+	{"volume rollback", "volume rollback NAME SNAPSHOT",
+	 "Rolls a volume back to one of its snapshots; refused while it is mounted read-write.\n"
+	 "Snapshots taken after that one stay.\n"},
 	{"snapshot create", "snapshot create NAME SNAPSHOT [--takeover] [--json]",
 	 "Takes a snapshot of volume NAME: every write acknowledged before it is in, none\n"
 	 "after.  A volume mounted read-write is snapshotted by its mount daemon (its writers\n"
@@ -865,6 +868,11 @@ static int run(int argc, char **argv, char **pos)
 		return cmd_resize(&c);
 	if (!strcmp(words[1], "clone") || !strcmp(words[1], "flatten"))
 		return cmd_clone(&c, words[1]);
+	if (!strcmp(words[1], "rollback")) {
+		struct fl_snapcmd sc = {&c.ro, c.json, c.takeover, c.argc, c.argv};
+
+		return fl_snapcmd_rollback(&sc);
+	}
 	fprintf(stderr, "flockerctl: unknown command 'volume %s'\n", words[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -174,3 +174,29 @@ int fl_snapcmd_remove(const struct fl_snapcmd *c)
 		printf("removed snapshot %s@%s\n", c->argv[0], c->argv[1]);
 	return X_OK_;
 }
+
+int fl_snapcmd_rollback(const struct fl_snapcmd *c)
+{
+	struct fl_store *st;
+	char err[512] = "";
+	uint64_t n = 0;
+	int ret;
+
+	if (c->argc != 2) {
+		fprintf(stderr, "usage: flockerctl volume rollback NAME SNAPSHOT\n");
+		return X_USAGE;
+	}
+	st = connect_to(c);
+	if (!st)
+		return X_FAILED;
+	ret = fl_snap_rollback(st, c->argv[0], c->argv[1], &n, err, sizeof(err));
+	fl_store_close(st);
+	if (ret) {
+		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+		return X_FAILED;
+	}
+	if (!c->json)
+		printf("rolled volume %s back to snapshot %s (%" PRIu64 " objects)\n", c->argv[0],
+		       c->argv[1], n);
+	return X_OK_;
+}

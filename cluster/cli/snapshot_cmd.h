@@ -20,5 +20,6 @@ struct fl_snapcmd {
 int fl_snapcmd_create(const struct fl_snapcmd *c);
 int fl_snapcmd_list(const struct fl_snapcmd *c);
 int fl_snapcmd_remove(const struct fl_snapcmd *c);
+int fl_snapcmd_rollback(const struct fl_snapcmd *c);
 
 #endif

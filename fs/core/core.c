@@ -544,6 +544,17 @@ static int dir_load_cb(void *arg, const char *key, const void *val, size_t len)
 	return 0;
 }
 
+/* Does the journal a read-only mount replayed in memory record inode ino? */
+static bool overlay_has(struct fl_core *c, uint64_t ino)
+{
+	struct fl_inode_rec r = {0};
+	bool deleted = false;
+	bool has = fl_overlay_inode(c, ino, &r, &deleted) == 0 && !deleted;
+
+	fl_inode_rec_free(&r);
+	return has;
+}
+
 static int dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 {
 	struct dir_load dl = {NULL, 0, ip->r.ino};
@@ -564,6 +575,8 @@ static int dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, dir_load_cb, &dl, &more);
 	if (ret == 1)
 		ret = dl.err;
+	if (ret == -ENOENT && c->overlay && overlay_has(c, ip->r.ino))
+		ret = 0; /* made since the checkpoint: its object comes with the next one */
 	if (ret == -ENOENT && ip->r.nlink > 0) {
 		fl_err("directory object %s is missing", oid);
 		ret = -EIO;

@@ -712,7 +712,7 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	/* flockerctl snapshot create asks this writer (a notify on the superblock) */
-	if (!o.ro && fl_snap_serve(v, core, &srv))
+	if (!o.ro && fl_snap_serve(v, core, mp, &srv))
 		fl_warn("volume %s: cannot serve snapshot requests", o.name);
 
 	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o.name,

@@ -4,6 +4,7 @@
 #include "fs/volume/snapshot.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -448,7 +449,8 @@ int fl_snap_create(struct fl_store *base, const char *vol, const char *snap,
 	if (ret == 0) {
 		fl_seterr(err, errlen,
 			  "cannot snapshot volume %s: its writer on host %s (pid %ld) did not "
-			  "answer within %u s (--takeover fences it and snapshots it directly)",
+			  "answer (waited up to %u s; --takeover fences it and snapshots it "
+			  "directly)",
 			  vol, h.host, h.pid, wait / 1000);
 		ret = -ETIMEDOUT;
 		goto out;
@@ -640,6 +642,125 @@ int fl_snap_remove_all(struct fl_volume *v, char *err, size_t errlen)
 	return ret;
 }
 
+struct rb_list {
+	char **oids;
+	size_t n, cap;
+};
+
+static int rb_list_cb(void *arg, const char *oid)
+{
+	struct rb_list *l = arg;
+
+	if (!strcmp(oid, FL_OID_SNAPS) || !strcmp(oid, FL_OID_CHILDREN) ||
+	    !strcmp(oid, FL_OID_SUPER))
+		return 0;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 256;
+		char **n = realloc(l->oids, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		l->oids = n;
+		l->cap = ncap;
+	}
+	l->oids[l->n] = strdup(oid);
+	if (!l->oids[l->n])
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int lockers_break_all(struct fl_store *st)
+{
+	struct fl_locker lk[8];
+	int n = st->ops->list_lockers(st, FL_OID_SUPER, FL_LOCK_NAME, lk, 8, NULL, 0);
+
+	for (int i = 0; i < n && i < 8; i++)
+		st->ops->break_lock(st, FL_OID_SUPER, FL_LOCK_NAME, lk[i].client, lk[i].cookie);
+	return n < 0 ? n : 0;
+}
+
+int fl_snap_rollback(struct fl_store *base, const char *vol, const char *snap, uint64_t *objects,
+		     char *err, size_t errlen)
+{
+	struct fl_volume *v = NULL;
+	struct fl_snap_rec r;
+	struct rb_list l = {0};
+	const char *rm[1] = {"writer"};
+	uint64_t seq;
+	char lerr[512];
+	int ret = fl_volume_open(base, vol, &v, err, errlen);
+
+	*objects = 0;
+	if (ret)
+		return ret;
+	ret = fl_snap_lookup(v, snap, &r);
+	if (ret) {
+		fl_seterr(err, errlen,
+			  ret == -ENOENT ? "no such snapshot: %s@%s"
+					 : "cannot read "
+					   "snapshot %s@%s",
+			  vol, snap);
+		goto out;
+	}
+	if (r.state != FL_SNAP_OK) {
+		fl_seterr(err, errlen, "snapshot %s@%s is being removed", vol, snap);
+		ret = -ENOENT;
+		goto out;
+	}
+	ret = fl_volume_lock(v, 120, false, lerr, sizeof(lerr));
+	if (ret) {
+		fl_seterr(err, errlen, "cannot roll volume %s back: %s", vol, lerr);
+		goto out;
+	}
+	ret = fl_volume_reload_super(v);
+	seq = v->super.snap_seq;
+	if (!ret)
+		ret = v->st->ops->list_objects(v->st, NULL, rb_list_cb, &l);
+	for (size_t i = 0; !ret && i < l.n; i++) {
+		ret = v->st->ops->snap_rollback(v->st, l.oids[i], r.id);
+		if (ret == -ENOENT)
+			ret = 0;
+		else if (!ret)
+			(*objects)++;
+		if (ret)
+			fl_seterr(err, errlen, "cannot roll %s of volume %s back: %s", l.oids[i],
+				  vol, strerror(-ret));
+	}
+	if (ret) {
+		if (!err[0])
+			fl_seterr(err, errlen, "cannot list the objects of volume %s: %s", vol,
+				  strerror(-ret));
+		goto out;
+	}
+	/* super last: its data as then, snap_seq as now; the lock state it had then
+	 * (a writer's lock, its writer record) goes, and so does ours */
+	ret = v->st->ops->snap_rollback(v->st, FL_OID_SUPER, r.id);
+	if (!ret)
+		ret = fl_volume_reload_super(v);
+	if (!ret) {
+		if (v->super.snap_seq < seq)
+			v->super.snap_seq = seq;
+		ret = fl_volume_write_super(v);
+	}
+	if (!ret)
+		ret = v->st->ops->omap_update(v->st, FL_OID_SUPER, NULL, 0, rm, 1, NULL, 0);
+	if (!ret)
+		ret = lockers_break_all(v->st);
+	v->locked = false;
+	if (ret)
+		fl_seterr(err, errlen, "cannot roll the superblock of volume %s back: %s", vol,
+			  strerror(-ret));
+	else
+		(*objects)++;
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.oids[i]);
+	free(l.oids);
+	fl_volume_close(v);
+	return ret;
+}
+
 int fl_snap_open_at(struct fl_volume *v, const char *snap, char *err, size_t errlen)
 {
 	struct fl_snap_rec r;
@@ -674,6 +795,7 @@ int fl_snap_open_at(struct fl_volume *v, const char *snap, char *err, size_t err
 struct fl_snap_server {
 	struct fl_volume *v;
 	struct fl_core *c;
+	char *mountpoint;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -721,6 +843,18 @@ static void serve_one(struct fl_snap_server *s, uint64_t notify_id, char *req)
 	}
 	*snap++ = '\0';
 	*host++ = '\0';
+	fl_notice("volume %s: snapshot %s requested by %s", s->v->super.name, snap, host);
+	if (s->mountpoint) {
+		/* the kernel's dirty pages into the core (outside the freeze: their
+		 * write-back would wait for the thaw) */
+		int fd = open(s->mountpoint, O_RDONLY | O_DIRECTORY);
+
+		if (fd < 0 || syncfs(fd))
+			fl_warn("volume %s: syncfs of %s before snapshot %s: %s", s->v->super.name,
+				s->mountpoint, snap, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
 	ret = fl_snap_take_mounted(s->v, s->c, snap, host, &r, &st, err, sizeof(err));
 	if (ret) {
 		fl_err("volume %s: snapshot %s requested by %s: %s", s->v->super.name, snap, host,
@@ -763,13 +897,18 @@ static void *serve_thread(void *arg)
 	return NULL;
 }
 
-int fl_snap_serve(struct fl_volume *v, struct fl_core *c, struct fl_snap_server **out)
+int fl_snap_serve(struct fl_volume *v, struct fl_core *c, const char *mountpoint,
+		  struct fl_snap_server **out)
 {
 	struct fl_snap_server *s = calloc(1, sizeof(*s));
 
 	*out = NULL;
 	if (!s)
 		return -ENOMEM;
+	if (mountpoint && !(s->mountpoint = strdup(mountpoint))) {
+		free(s);
+		return -ENOMEM;
+	}
 	s->v = v;
 	s->c = c;
 	pthread_mutex_init(&s->mu, NULL);
@@ -777,6 +916,7 @@ int fl_snap_serve(struct fl_volume *v, struct fl_core *c, struct fl_snap_server 
 	if (pthread_create(&s->thread, NULL, serve_thread, s)) {
 		pthread_mutex_destroy(&s->mu);
 		pthread_cond_destroy(&s->cond);
+		free(s->mountpoint);
 		free(s);
 		return -EAGAIN;
 	}
@@ -797,5 +937,6 @@ void fl_snap_serve_stop(struct fl_snap_server *s)
 	pthread_join(s->thread, NULL);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cond);
+	free(s->mountpoint);
 	free(s);
 }

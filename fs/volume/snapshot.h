@@ -64,6 +64,17 @@ int fl_snap_remove(struct fl_store *base, const char *vol, const char *snap, cha
 /* Removes every snapshot of an open volume from RADOS, records included (purge). */
 int fl_snap_remove_all(struct fl_volume *v, char *err, size_t errlen);
 
+/*
+ * Rolls volume vol back to snap: refused (-EBUSY, err names the holder) while
+ * it is mounted read-write.  Under the writer lock, every object listed (RADOS
+ * also lists those removed since the snapshot) goes back to its state at the
+ * snapshot, those made after it are removed; "snaps" and "children" stay
+ * (snapshots taken after it remain), and super keeps snap_seq and loses the
+ * lock state it had then.  *objects counts the objects rolled back.
+ */
+int fl_snap_rollback(struct fl_store *base, const char *vol, const char *snap, uint64_t *objects,
+		     char *err, size_t errlen);
+
 /* Sets the volume's snapshot context on v->st (fl_volume_lock calls it). */
 int fl_snap_apply_ctx(struct fl_volume *v, char *err, size_t errlen);
 /* Makes v read the volume as of snap: read-only, super read again. */
@@ -74,9 +85,15 @@ int fl_snap_take_mounted(struct fl_volume *v, struct fl_core *c, const char *sna
 			 struct fl_snap_rec *out, struct fl_freeze_stats *stats, char *err,
 			 size_t errlen);
 
-/* A mount daemon answers snapshot requests for its volume from a thread of its own. */
+/*
+ * A mount daemon answers snapshot requests for its volume from a thread of its
+ * own.  With mountpoint (may be NULL), each snapshot starts with a syncfs(2)
+ * of it: what the kernel acknowledged into its page cache (FUSE writeback
+ * cache) reaches the core before the freeze.
+ */
 struct fl_snap_server;
-int fl_snap_serve(struct fl_volume *v, struct fl_core *c, struct fl_snap_server **out);
+int fl_snap_serve(struct fl_volume *v, struct fl_core *c, const char *mountpoint,
+		  struct fl_snap_server **out);
 void fl_snap_serve_stop(struct fl_snap_server *s);
 
 #endif

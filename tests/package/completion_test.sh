@@ -43,9 +43,9 @@ check() {
 	fi
 }
 
-check "flockerctl " "--conf --control --help --id --pool -c bench ca fsck volume"
+check "flockerctl " "--conf --control --help --id --pool -c bench ca fsck snapshot volume"
 check "flockerctl vol" "volume"
-check "flockerctl volume " "clone create flatten inspect list purge remove resize restore trash"
+check "flockerctl volume " "clone create flatten inspect list purge remove resize restore rollback trash"
 check "flockerctl volume create x --" "--block-size --help --size"
 check "flockerctl volume list --" "--help --json --trash"
 check "flockerctl --pool p volume inspect " "vol-a vol-b"

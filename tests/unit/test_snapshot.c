@@ -193,6 +193,37 @@ static void test_unmounted(void)
 	CHECK_EQ(n, 0);
 	check_fsck_clean("cold");
 
+	/* rollback: refused while mounted read-write; then the volume as it was */
+	{
+		uint64_t nobj = 0;
+
+		CHECK_EQ(fl_snap_create(base, "cold", "r1", NULL, &res, err, sizeof(err)), 0);
+		c = mount_at("cold", NULL, false, &v);
+		put_file(c, "a", "three", 5);
+		put_file(c, "c", "made after r1", 13);
+		CHECK_EQ(fl_core_unlink(c, 1, "b"), 0);
+		CHECK_EQ(fl_snap_rollback(base, "cold", "r1", &nobj, err, sizeof(err)), -EBUSY);
+		CHECK(strstr(err, "held read-write by host") != NULL);
+		umount_at(c, v);
+		CHECK_EQ(fl_snap_create(base, "cold", "r2", NULL, &res, err, sizeof(err)), 0);
+		CHECK_EQ(fl_snap_rollback(base, "cold", "nope", &nobj, err, sizeof(err)), -ENOENT);
+		CHECK_EQ(fl_snap_rollback(base, "cold", "r1", &nobj, err, sizeof(err)), 0);
+		CHECK(nobj > 0);
+		c = mount_at("cold", NULL, false, &v);
+		CHECK(file_is(c, "a", "two, longer"));
+		CHECK(file_is(c, "b", "new"));
+		CHECK(!get_file(c, "c", &(size_t){0}));
+		put_file(c, "d", "after the rollback", 18);
+		umount_at(c, v);
+		check_fsck_clean("cold");
+		/* the snapshot taken after r1 stays */
+		c = mount_at("cold", "r2", true, &v);
+		CHECK(file_is(c, "a", "three"));
+		CHECK(file_is(c, "c", "made after r1"));
+		umount_at(c, v);
+		check_fsck_clean("cold@r2");
+	}
+
 	/* a removed volume takes its snapshots along */
 	CHECK_EQ(fl_snap_create(base, "cold", "s2", NULL, &res, err, sizeof(err)), 0);
 	CHECK_EQ(fl_volume_remove(base, "cold", err, sizeof(err)), 0);
