@@ -26,6 +26,12 @@ set_tests_properties(sparse_huge PROPERTIES
                      SKIP_RETURN_CODE 77
                      TIMEOUT 300)
 
+# Clones (fs/volume/clone.c, fs/store/store_layer.c) through the core, on the mem store.
+add_executable(test_clone ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_clone.c)
+target_link_libraries(test_clone PRIVATE flocker_core)
+add_test(NAME test_clone COMMAND test_clone)
+set_tests_properties(test_clone PROPERTIES LABELS unit TIMEOUT 120)
+
 # Snapshots on the mem store: an unmounted volume, and a live core under a write load.
 add_executable(test_snapshot ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_snapshot.c)
 target_link_libraries(test_snapshot PRIVATE flocker_core)

@@ -7,7 +7,7 @@
 #                                built, never run by ctest.  Run one with e.g.
 #                                  ./fuzz_inode -max_len=4096 ../tests/fuzz/corpus/fuzz_inode
 
-set(FLOCKER_FUZZ_HARNESSES super inode dirent volreg trash jtxn jframe snap)
+set(FLOCKER_FUZZ_HARNESSES super inode dirent volreg trash jtxn jframe snap parent)
 set(FLOCKER_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
 
 add_executable(test_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record.c)

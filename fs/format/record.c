@@ -55,6 +55,7 @@ enum {
 };
 
 enum { VR_UUID = 1, VR_CREATED = 2, VR_SIZE_LIMIT = 3, VR_NKEYS };
+enum { PR_UUID = 1, PR_SNAP_ID = 2, PR_SNAP = 3, PR_NAME = 4, PR_CREATED = 5, PR_NKEYS };
 
 enum { DE_INO = 1, DE_TYPE = 2, DE_NKEYS };
 
@@ -388,6 +389,25 @@ int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out)
 	put_str(&e, VR_UUID, r->uuid, 36);
 	put_i64(&e, VR_CREATED, r->created);
 	put_u64(&e, VR_SIZE_LIMIT, r->size_limit);
+	return enc_end(&e);
+}
+
+int fl_parent_encode(const struct fl_parent_rec *r, struct fl_buf *out)
+{
+	size_t sl = strnlen(r->snap, sizeof(r->snap)), nl = strnlen(r->name, sizeof(r->name));
+	struct enc e;
+
+	if (!fl_uuid_valid_n(r->uuid, strnlen(r->uuid, sizeof(r->uuid))) ||
+	    !volname_valid_n(r->snap, sl) || !volname_valid_n(r->name, nl))
+		return -EINVAL;
+	enc_begin(&e, out);
+	put_map(&e, PR_NKEYS);
+	put_version(&e);
+	put_str(&e, PR_UUID, r->uuid, 36);
+	put_u64(&e, PR_SNAP_ID, r->snap_id);
+	put_str(&e, PR_SNAP, r->snap, sl);
+	put_str(&e, PR_NAME, r->name, nl);
+	put_i64(&e, PR_CREATED, r->created);
 	return enc_end(&e);
 }
 
@@ -985,6 +1005,39 @@ int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r)
 	    get_uuid(f[VR_UUID], r->uuid) < 0 || get_i64(f[VR_CREATED], &r->created) < 0 ||
 	    get_u64(f[VR_SIZE_LIMIT], UINT64_MAX, &r->size_limit) < 0)
 		goto out;
+	rc = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	if (rc < 0)
+		memset(r, 0, sizeof(*r));
+	return rc;
+}
+
+/* A flatten removes the record: no "flattened" mark. */
+int fl_parent_decode(const void *p, size_t len, struct fl_parent_rec *r)
+{
+	const msgpack_object *f[PR_NKEYS], *root;
+	const char *snap, *name;
+	size_t sl, nl;
+	msgpack_unpacked u;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
+	if (rc < 0)
+		goto out;
+	rc = -EIO;
+	if (dec_fields(root, f, PR_NKEYS) < 0 || get_version(f[K_VERSION], &r->version) < 0 ||
+	    get_uuid(f[PR_UUID], r->uuid) < 0 ||
+	    get_u64(f[PR_SNAP_ID], UINT64_MAX, &r->snap_id) < 0 ||
+	    get_str(f[PR_SNAP], 1, FL_VOLNAME_MAX, &snap, &sl) < 0 || !volname_valid_n(snap, sl) ||
+	    get_str(f[PR_NAME], 1, FL_VOLNAME_MAX, &name, &nl) < 0 || !volname_valid_n(name, nl) ||
+	    get_i64(f[PR_CREATED], &r->created) < 0)
+		goto out;
+	memcpy(r->snap, snap, sl);
+	r->snap[sl] = '\0';
+	memcpy(r->name, name, nl);
+	r->name[nl] = '\0';
 	rc = 0;
 out:
 	msgpack_unpacked_destroy(&u);

@@ -16,6 +16,8 @@
 #include "fs/core/core_int.h"
 #include "flocker/log.h"
 #include "flocker/record.h"
+#include "fs/store/store_layer.h"
+#include "fs/volume/clone.h"
 #include "fs/volume/volume.h"
 
 struct fi {
@@ -1199,6 +1201,12 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	if (ret)
 		return ret;
 	f.st = f.v->st;
+	if (fl_is_layer(f.st)) {
+		struct fl_parent_rec pr;
+
+		if (fl_clone_parent(fl_layer_child(f.st), &pr) > 0)
+			snprintf(rep->parent, sizeof(rep->parent), "%s@%s", pr.name, pr.snap);
+	}
 	f.snapshots = f.v->super.snap_seq != 0;
 	if (at) {
 		ret = fl_snap_open_at(f.v, snap, err, errlen);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "flocker/log.h"
+#include "fs/volume/clone.h"
 #include "fs/util/uuid.h"
 
 int fl_parse_size(const char *s, uint64_t *out)
@@ -381,6 +382,9 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 		ret = -EIO;
 		goto out;
 	}
+	ret = fl_clone_wrap(base, v, err, errlen);
+	if (ret)
+		goto out;
 	*out = v;
 	v = NULL;
 out:
@@ -990,6 +994,17 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 		ret = fence_recorded(&v, wg.cookie, NULL, NULL, err, errlen);
 	if (ret)
 		goto out;
+	ret = fl_clone_children(v.st, NULL, NULL);
+	if (ret > 0) {
+		fl_seterr(err, errlen,
+			  "cannot remove volume %s: %d clone(s) read from its snapshots; "
+			  "flatten or remove them first",
+			  name, ret);
+		ret = -EBUSY;
+		goto out;
+	}
+	if (ret < 0)
+		goto out_err;
 	/* Free the name first, guarded by the uuid we read, then the objects. */
 	ret = fl_volreg_encode(&r, &b);
 	if (ret)
@@ -1003,6 +1018,9 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 		goto out;
 	ret = reg->ops->omap_update(reg, FL_REG_OID, NULL, 0, rm, 1, &cmp, 1);
 	if (ret)
+		goto out_err;
+	ret = fl_clone_unlink(base, v.st);
+	if (ret && ret != -ENOENT)
 		goto out_err;
 	ret = remove_all(v.st);
 	if (ret)

@@ -76,6 +76,19 @@ struct fl_volreg_rec {
 int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out);
 int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r);
 
+/* --- clone's parent: object "parent" in the clone's namespace (fs/volume/clone.h) --- */
+struct fl_parent_rec {
+	uint32_t version;
+	char uuid[37];		       /* the parent volume's */
+	uint64_t snap_id;	       /* RADOS snap id the clone reads the parent at */
+	char snap[FL_VOLNAME_MAX + 1]; /* that snapshot's name */
+	char name[FL_VOLNAME_MAX + 1]; /* the parent's name when the clone was made */
+	int64_t created;	       /* unix seconds */
+};
+
+int fl_parent_encode(const struct fl_parent_rec *r, struct fl_buf *out);
+int fl_parent_decode(const void *p, size_t len, struct fl_parent_rec *r);
+
 /*
  * --- trash entry: namespace "flocker", object "volumes.trash", omap uuid -> this ---
  * A volume "docker volume rm" moved to the standalone trash (fs/volume/trash.h).

@@ -232,6 +232,26 @@ int main(int argc, char **argv)
 	r.size_limit = UINT64_MAX;
 	put_buf("fuzz_volreg", "edge", &b, fl_volreg_encode(&r, &b));
 
+	/* parent */
+	{
+		struct fl_parent_rec pr;
+
+		memset(&pr, 0, sizeof(pr));
+		memcpy(pr.uuid, uuid, sizeof(uuid));
+		pr.snap_id = 4;
+		strcpy(pr.snap, "before-upgrade");
+		strcpy(pr.name, "volume-1");
+		pr.created = 1700000000;
+		put_buf("fuzz_parent", "typical", &b, fl_parent_encode(&pr, &b));
+		fl_parent_encode(&pr, &b);
+		put_with_unknown("fuzz_parent", "unknown-keys", &b);
+		fl_buf_reset(&b);
+		pr.snap_id = UINT64_MAX;
+		memset(pr.snap, 'S', FL_VOLNAME_MAX);
+		pr.created = INT64_MIN;
+		put_buf("fuzz_parent", "edge", &b, fl_parent_encode(&pr, &b));
+	}
+
 	/* trash: valid records, then a few that are not */
 	{
 		static const char other[] = "00000000-1111-4222-8333-444444444444";

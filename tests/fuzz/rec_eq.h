@@ -47,6 +47,13 @@ static inline int rec_eq_volreg(const struct fl_volreg_rec *a, const struct fl_v
 	       a->created == b->created && a->size_limit == b->size_limit;
 }
 
+static inline int rec_eq_parent(const struct fl_parent_rec *a, const struct fl_parent_rec *b)
+{
+	return a->version == b->version && strcmp(a->uuid, b->uuid) == 0 &&
+	       a->snap_id == b->snap_id && strcmp(a->snap, b->snap) == 0 &&
+	       strcmp(a->name, b->name) == 0 && a->created == b->created;
+}
+
 static inline int rec_eq_trash(const struct fl_trash_rec *a, const struct fl_trash_rec *b)
 {
 	return a->version == b->version && strcmp(a->uuid, b->uuid) == 0 &&

@@ -45,7 +45,7 @@ check() {
 
 check "flockerctl " "--conf --control --help --id --pool -c bench ca fsck snapshot stats volume"
 check "flockerctl vol" "volume"
-check "flockerctl volume " "create inspect list purge remove resize restore rollback trash"
+check "flockerctl volume " "clone create flatten inspect list purge remove resize restore rollback trash"
 check "flockerctl volume create x --" "--block-size --help --size"
 check "flockerctl volume list --" "--help --json --trash"
 check "flockerctl --pool p volume inspect " "vol-a vol-b"

@@ -122,6 +122,17 @@ static void raw_volreg(msgpack_packer *pk, const struct fl_volreg_rec *r)
 	pk_key(pk, 3), msgpack_pack_uint64(pk, r->size_limit);
 }
 
+static void raw_parent(msgpack_packer *pk, const struct fl_parent_rec *r)
+{
+	msgpack_pack_map(pk, 6);
+	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
+	pk_key(pk, 1), pk_str(pk, r->uuid, strlen(r->uuid));
+	pk_key(pk, 2), msgpack_pack_uint64(pk, r->snap_id);
+	pk_key(pk, 3), pk_str(pk, r->snap, strlen(r->snap));
+	pk_key(pk, 4), pk_str(pk, r->name, strlen(r->name));
+	pk_key(pk, 5), msgpack_pack_int64(pk, r->created);
+}
+
 static void raw_dirent(msgpack_packer *pk, const struct fl_dirent_rec *d)
 {
 	msgpack_pack_map(pk, 3);
@@ -333,6 +344,7 @@ union any_rec {
 	struct fl_dirent_rec d;
 	struct fl_inode_rec i;
 	struct fl_jtxn t;
+	struct fl_parent_rec p;
 };
 
 static int decode_any(decoder_fn fn, const void *p, size_t n)
@@ -1049,6 +1061,52 @@ static void test_snap(void)
 			CHECK_RC(decode_any(dec_snap, m.sb.data, m.sb.size), -EIO);
 		}
 	}
+	mp_done(&m);
+	fl_buf_free(&b);
+}
+
+static int dec_parent(const void *p, size_t n, void *o)
+{
+	return fl_parent_decode(p, n, o);
+}
+
+static void test_parent(void)
+{
+	struct fl_parent_rec r, d;
+	struct fl_buf b;
+	struct mp m;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	mp_init(&m);
+	memset(&r, 0, sizeof(r));
+	r.version = FL_FORMAT_VERSION;
+	strcpy(r.uuid, UUID);
+	r.snap_id = 7;
+	strcpy(r.snap, "clone-copy-1700000000");
+	strcpy(r.name, "volume-1");
+	r.created = 1700000002;
+	CHECK_RC(fl_parent_encode(&r, &b), 0);
+	raw_parent(&m.pk, &r);
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	CHECK_RC(fl_parent_decode(b.data, b.len, &d), 0);
+	CHECK(rec_eq_parent(&r, &d));
+	check_rejections("parent", dec_parent, b.data, b.len, 6, 0);
+	check_garbage(dec_parent);
+
+	/* names follow the volume name rule */
+	strcpy(r.snap, "-bad");
+	fl_buf_reset(&b);
+	CHECK_RC(fl_parent_encode(&r, &b), -EINVAL);
+	mp_reset(&m);
+	raw_parent(&m.pk, &r);
+	CHECK_RC(decode_any(dec_parent, m.sb.data, m.sb.size), -EIO);
+	strcpy(r.snap, "s");
+	r.name[0] = '\0';
+	fl_buf_reset(&b);
+	CHECK_RC(fl_parent_encode(&r, &b), -EINVAL);
+	mp_reset(&m);
+	raw_parent(&m.pk, &r);
+	CHECK_RC(decode_any(dec_parent, m.sb.data, m.sb.size), -EIO);
 	mp_done(&m);
 	fl_buf_free(&b);
 }
@@ -2320,6 +2378,7 @@ int main(void)
 	test_super_snap_seq();
 	test_snap();
 	test_volreg();
+	test_parent();
 	test_dirent();
 	test_inode();
 	test_bmap();
