@@ -34,10 +34,13 @@ struct fl_agent_volume {
 	char holder[128];     /* node (host) holding it read-write, "" if none */
 	char mountpoint[256]; /* where it is mounted on this host, "" if not */
 	char mount_dead[256]; /* why that mount is dead (plugin/mounts.h), "" if it serves */
+	char parent[260];     /* a clone: "volume@snapshot" it reads from, else "" */
+	bool has_snapshots;   /* snapshots is known (standalone agent) */
+	unsigned snapshots;   /* how many snapshots the volume has */
 };
 
-/* Creates a volume.  opts are Docker's -o key=value pairs (only "size" is known now):
- * an unknown key is -EINVAL with a message naming it. */
+/* Creates a volume.  opts are Docker's -o key=value pairs ("size"; "from" VOL[@SNAP]
+ * makes a clone, standalone only): an unknown key is -EINVAL with a message naming it. */
 int fl_agent_create(struct fl_agent *a, const char *name, const char *const *keys,
 		    const char *const *vals, size_t nopts, char *err, size_t errlen);
 /* Moves a volume to the trash (restorable); -EBUSY while any host uses it. */

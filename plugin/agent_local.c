@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/volume/clone.h"
+#include "fs/volume/snapshot.h"
 #include "plugin/agent_config.h"
 #include "fs/core/core.h"
 #include "flocker/log.h"
@@ -144,6 +146,37 @@ static void trash_hint(struct fl_store *st, const char *name, char *err, size_t 
 		 when, name);
 }
 
+/* -o from=VOL[@SNAP]: a clone; an existing clone of VOL under that name is fine too. */
+static int clone_from(struct fl_store *st, const char *from, const char *name, char *err,
+		      size_t errlen)
+{
+	char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1], got[FL_VOLNAME_MAX + 1];
+	struct fl_volume *v = NULL;
+	struct fl_parent_rec pr;
+	int at = fl_snap_parse(from, vol, sizeof(vol), snap, sizeof(snap)), ret;
+
+	if (at < 0) {
+		fl_seterr(err, errlen, "invalid -o from=%.140s for volume %s: use VOL or VOL@SNAP",
+			  from, name);
+		return -EINVAL;
+	}
+	ret = fl_volume_clone(st, vol, at ? snap : NULL, name, got, sizeof(got), err, errlen);
+	if (ret != -EEXIST)
+		return ret;
+	ret = fl_volume_open(st, name, &v, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_clone_parent(v->st, &pr);
+	if (ret <= 0 || strcmp(pr.name, vol) || (at && strcmp(pr.snap, snap))) {
+		fl_seterr(err, errlen, "volume %s exists and is not a clone of %s", name, from);
+		ret = -EEXIST;
+	} else {
+		ret = 0;
+	}
+	fl_volume_close(v);
+	return ret;
+}
+
 static int local_create(struct fl_agent *a, const char *name, const char *const *keys,
 			const char *const *vals, size_t nopts, char *err, size_t errlen)
 {
@@ -153,6 +186,7 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 	char unknown[256] = "", want[32], have[32];
 	uint64_t size = 0;
 	bool sized = false;
+	const char *from = NULL;
 	size_t i, n = 0;
 	int ret;
 
@@ -161,7 +195,9 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 		goto out;
 	}
 	for (i = 0; i < nopts; i++) {
-		if (!strcmp(keys[i], "size")) {
+		if (!strcmp(keys[i], "from")) {
+			from = vals[i];
+		} else if (!strcmp(keys[i], "size")) {
 			if (fl_parse_size(vals[i], &size)) {
 				fl_seterr(
 					err, errlen,
@@ -179,14 +215,26 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 	if (unknown[0]) {
 		fl_seterr(
 			err, errlen,
-			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
+			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G) and from (-o from=VOL[@SNAP])",
 			unknown, name);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (from && sized) {
+		fl_seterr(err, errlen,
+			  "volume %s: -o size and -o from do not go together: a clone has its "
+			  "parent's size limit (flockerctl volume resize changes it)",
+			  name);
 		ret = -EINVAL;
 		goto out;
 	}
 	st = store(la, err, errlen);
 	if (!st) {
 		ret = -EHOSTUNREACH;
+		goto out;
+	}
+	if (from) {
+		ret = clone_from(st, from, name, err, errlen);
 		goto out;
 	}
 	ret = fl_volume_create(st, name, size, 0, err, errlen);
@@ -314,6 +362,35 @@ static int local_unmount(struct fl_agent *a, const char *name, const char *id, c
 	return ret;
 }
 
+static void parent_of(struct fl_volume *v, char *buf, size_t len)
+{
+	struct fl_parent_rec pr;
+
+	buf[0] = '\0';
+	if (fl_clone_parent(v->st, &pr) > 0)
+		snprintf(buf, len, "%s@%s", pr.name, pr.snap);
+}
+
+static int count_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	(void)key;
+	(void)val;
+	(void)len;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+/* The snapshots of an open volume (records in its snaps object). */
+static int snap_count(struct fl_volume *v, unsigned *n)
+{
+	bool more = true;
+	int ret = 0;
+
+	*n = 0;
+	ret = v->st->ops->omap_list(v->st, FL_OID_SNAPS, NULL, UINT32_MAX, count_cb, n, &more);
+	return ret == -ENOENT ? 0 : ret;
+}
+
 /* Fills out from an open volume: holder, and usage from a read-only view if usage. */
 static void describe(struct local_agent *la, struct fl_volume *v, bool usage,
 		     struct fl_agent_volume *out)
@@ -336,6 +413,8 @@ static void describe(struct local_agent *la, struct fl_volume *v, bool usage,
 			     NULL) == 1 &&
 	    fl_mounts_check(la->mounts, v->super.name))
 		fl_mounts_dead(la->mounts, v->super.name, out->mount_dead, sizeof(out->mount_dead));
+	parent_of(v, out->parent, sizeof(out->parent));
+	out->has_snapshots = usage && snap_count(v, &out->snapshots) == 0;
 	/* a read-only view replays the journal: usage as of the last commit */
 	if (usage && fl_core_mount(v, &co, &core, why, sizeof(why)) == 0) {
 		fl_core_usage(core, &out->bytes_used, &inodes);

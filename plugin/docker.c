@@ -429,6 +429,11 @@ static json_t *volume_json(const struct fl_agent_volume *v)
 	if (o && v->mountpoint[0])
 		json_object_set_new(json_object_get(o, "Status"), "mount",
 				    json_string(v->mount_dead[0] ? v->mount_dead : "serving"));
+	if (o && v->parent[0])
+		json_object_set_new(json_object_get(o, "Status"), "parent", json_string(v->parent));
+	if (o && v->has_snapshots)
+		json_object_set_new(json_object_get(o, "Status"), "snapshots",
+				    json_integer((json_int_t)v->snapshots));
 	return o;
 }
 

@@ -7,7 +7,7 @@
 #                                built, never run by ctest.  Run one with e.g.
 #                                  ./fuzz_inode -max_len=4096 ../tests/fuzz/corpus/fuzz_inode
 
-set(FLOCKER_FUZZ_HARNESSES super inode dirent volreg trash jtxn jframe)
+set(FLOCKER_FUZZ_HARNESSES super inode dirent volreg trash jtxn jframe snap parent)
 set(FLOCKER_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
 
 add_executable(test_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record.c)
@@ -39,7 +39,8 @@ if(FLOCKER_FUZZ)
   # the codecs are compiled again here rather than taken from flocker_util.
   add_library(flocker_record_fuzz STATIC ${CMAKE_SOURCE_DIR}/fs/util/buf.c ${CMAKE_SOURCE_DIR}/fs/util/uuid.c
               ${CMAKE_SOURCE_DIR}/fs/format/record.c ${CMAKE_SOURCE_DIR}/fs/format/jframe.c
-              ${CMAKE_SOURCE_DIR}/fs/format/oid.c ${CMAKE_SOURCE_DIR}/fs/format/bmap.c)
+              ${CMAKE_SOURCE_DIR}/fs/format/oid.c ${CMAKE_SOURCE_DIR}/fs/format/bmap.c
+              ${CMAKE_SOURCE_DIR}/fs/format/record_snap.c)
   target_compile_options(flocker_record_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_libraries(flocker_record_fuzz PUBLIC PkgConfig::MSGPACK PkgConfig::UUID)

@@ -7,7 +7,8 @@
 #                      fencing by blocklist and opening errors
 #   test_store_metrics the metrics layer over the mem store     (label unit)
 
-add_library(flocker_store_conformance STATIC ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance.c)
+add_library(flocker_store_conformance STATIC ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance.c
+            ${CMAKE_CURRENT_SOURCE_DIR}/unit/store_conformance_snap.c)
 target_include_directories(flocker_store_conformance PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 target_link_libraries(flocker_store_conformance PUBLIC Threads::Threads)
 
@@ -32,3 +33,10 @@ add_executable(test_store_metrics ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store_me
 target_link_libraries(test_store_metrics PRIVATE flocker_store_conformance flocker_util)
 add_test(NAME test_store_metrics COMMAND test_store_metrics)
 set_tests_properties(test_store_metrics PROPERTIES LABELS unit TIMEOUT 120)
+# The layered store of clones (fs/store/store_layer.c) on mem stores: the
+# contract through a layer, every op kind on child/parent/both/whited-out
+# objects, copy-ups, crash-like states, caches, threads.
+add_executable(test_store_layer ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store_layer.c)
+target_link_libraries(test_store_layer PRIVATE flocker_store_conformance flocker_util)
+add_test(NAME test_store_layer COMMAND test_store_layer)
+set_tests_properties(test_store_layer PROPERTIES LABELS unit TIMEOUT 120)

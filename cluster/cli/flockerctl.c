@@ -6,6 +6,8 @@
  *   flockerctl ... volume inspect NAME [--json]
  *   flockerctl ... volume remove NAME
  *   flockerctl ... volume resize NAME --size SIZE
+ *   flockerctl ... volume clone VOL[@SNAP] NEW [--json]
+ *   flockerctl ... volume flatten NAME [--json]
  *   flockerctl ... volume list --trash [--json]     (also: volume trash)
  *   flockerctl ... volume restore NAME|UUID [--as NEW-NAME]
  *   flockerctl ... volume purge NAME|UUID | --expired
@@ -30,8 +32,10 @@
 
 #include "cluster/cli/bench.h"
 #include "cluster/cli/stats.h"
+#include "cluster/cli/clone_cmd.h"
 #include "cluster/net/ca.h"
 #include "cluster/cli/client.h"
+#include "cluster/cli/snapshot_cmd.h"
 #include "fs/core/core.h"
 #include "flocker/log.h"
 #include "fs/util/fmt.h"
@@ -79,13 +83,34 @@ static const struct {
 	 "mounted read-write.\n"},
 	{"volume resize", "volume resize NAME --size SIZE",
 	 "Changes the size limit; refused while mounted read-write.\n"},
+	{"volume clone", "volume clone VOL[@SNAP] NEW [--json]",
+	 "Makes NEW, a writable volume that starts as VOL was at snapshot SNAP (one is taken\n"
+	 "when none is named).  Nothing is copied: NEW reads what it has not changed from\n"
+	 "VOL's snapshot, which cannot be removed while NEW reads from it.\n"},
+	{"volume flatten", "volume flatten NAME [--json]",
+	 "Copies into clone NAME what it still reads from its parent's snapshot, so that it\n"
+	 "stands alone; refused while NAME is mounted read-write.  A progress bar on a\n"
+	 "terminal.\n"},
 	{"volume restore", "volume restore NAME|UUID [--as NEW-NAME]",
 	 "Brings a volume back from the trash (a name picks the one removed last), under\n"
 	 "its old name or NEW-NAME.\n"},
 	{"volume purge", "volume purge NAME|UUID | volume purge --expired",
 	 "Deletes a volume in the trash for good, now; --expired: every one whose time is up.\n"},
-	{"fsck", "fsck NAME [--repair] [--json] [--takeover]",
-	 "Offline check of a volume that nobody mounts read-write.  Exit 0 clean, 1 repaired,\n"
+	{"volume rollback", "volume rollback NAME SNAPSHOT",
+	 "Rolls a volume back to one of its snapshots; refused while it is mounted read-write.\n"
+	 "Snapshots taken after that one stay.\n"},
+	{"snapshot create", "snapshot create NAME SNAPSHOT [--takeover] [--json]",
+	 "Takes a snapshot of volume NAME: every write acknowledged before it is in, none\n"
+	 "after.  A volume mounted read-write is snapshotted by its mount daemon (its writers\n"
+	 "wait only for the instant of the snapshot); an unmounted one directly.  A writer\n"
+	 "that does not answer is an error naming it; --takeover fences it first.\n"},
+	{"snapshot list", "snapshot list NAME [--json]",
+	 "Lists the snapshots of a volume, oldest first.\n"},
+	{"snapshot remove", "snapshot remove NAME SNAPSHOT",
+	 "Removes a snapshot; refused while clones read from it.\n"},
+	{"fsck", "fsck NAME[@SNAPSHOT] [--repair] [--json] [--takeover]",
+	 "Offline check of a volume that nobody mounts read-write, or of a snapshot of one\n"
+	 "(NAME@SNAPSHOT: read-only, whoever mounts the volume).  Exit 0 clean, 1 repaired,\n"
 	 "4 damage left, 8 could not check.  --takeover: the volume's read-write holder is\n"
 	 "dead; fence it (blocklist its RADOS client) and check anyway.\n"},
 };
@@ -98,7 +123,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: flockerctl [-c CONF] [--id ID] [--pool POOL] COMMAND ...\n"
 		   "\n"
-		   "volumes, straight on RADOS (no control service):\n");
+		   "volumes and snapshots, straight on RADOS (no control service):\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(f, "  %s\n", cmds[i].line);
 	fprintf(f,
@@ -203,6 +228,7 @@ static int cmd_create(struct ctl *c)
 struct list_ctx {
 	json_t *arr;
 	int n;
+	struct fl_store *st;
 };
 
 /* Prints a listing's JSON array (--json; freed), or none when it listed
@@ -219,16 +245,33 @@ static int list_print(json_t *arr, int n, const char *none)
 	return 0;
 }
 
+/* "parent@snap" when volume uuid is a clone, else "". */
+static void parent_of(struct fl_store *st, const char *uuid, char *buf, size_t len)
+{
+	char ns[48];
+	struct fl_store *vst;
+
+	buf[0] = '\0';
+	snprintf(ns, sizeof(ns), "vol.%s", uuid);
+	vst = st->ops->clone_ns(st, ns);
+	if (vst)
+		fl_clone_describe(vst, buf, len);
+	fl_store_close(vst);
+}
+
 static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 {
 	struct list_ctx *l = arg;
-	char sz[32], when[32];
+	char sz[32], when[32], parent[2 * FL_VOLNAME_MAX + 2];
 
+	parent_of(l->st, r->uuid, parent, sizeof(parent));
 	if (l->arr) {
-		json_array_append_new(l->arr,
-				      json_pack("{s:s, s:s, s:I, s:I}", "name", name, "uuid",
-						r->uuid, "size_limit", (json_int_t)r->size_limit,
-						"created", (json_int_t)r->created));
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", name, "uuid", r->uuid,
+				      "size_limit", (json_int_t)r->size_limit, "created",
+				      (json_int_t)r->created);
+
+		json_object_set_new(o, "parent", parent[0] ? json_string(parent) : json_null());
+		json_array_append_new(l->arr, o);
 	} else {
 		if (l->n == 0)
 			printf("%-32s %-36s %10s  %s\n", "NAME", "UUID", "SIZE", "CREATED");
@@ -237,7 +280,8 @@ static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 		else
 			snprintf(sz, sizeof(sz), "unlimited");
 		fl_fmt_time_utc(r->created, when, sizeof(when));
-		printf("%-32s %-36s %10s  %s\n", name, r->uuid, sz, when);
+		printf("%-32s %-36s %10s  %s%s%s\n", name, r->uuid, sz, when,
+		       parent[0] ? "  clone of " : "", parent);
 	}
 	l->n++;
 	return 0;
@@ -245,8 +289,8 @@ static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 
 static int cmd_list(struct ctl *c)
 {
-	struct list_ctx l = {c->json ? json_array() : NULL, 0};
-	struct fl_store *st = connect_or_die(c);
+	struct list_ctx l = {c->json ? json_array() : NULL, 0, connect_or_die(c)};
+	struct fl_store *st = l.st;
 	int ret = fl_volume_list(st, list_cb, &l);
 
 	fl_store_close(st);
@@ -266,6 +310,7 @@ static int cmd_inspect(struct ctl *c)
 	struct fl_holder h;
 	struct fl_store *st;
 	char err[512] = "", sz[32], used[32], when[32], since[32];
+	char parent[2 * FL_VOLNAME_MAX + 2];
 	uint64_t u = 0, inodes = 0;
 	int ret, held, rc = 1;
 
@@ -287,6 +332,7 @@ static int cmd_inspect(struct ctl *c)
 	}
 	fl_core_usage(core, &u, &inodes);
 	held = fl_volume_holder(v, &h);
+	fl_clone_describe(v->st, parent, sizeof(parent));
 	if (c->json) {
 		json_t *o = json_pack(
 			"{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name", v->super.name, "uuid",
@@ -294,6 +340,7 @@ static int cmd_inspect(struct ctl *c)
 			(json_int_t)v->super.block_size, "bytes_used", (json_int_t)u, "inodes",
 			(json_int_t)inodes, "created", (json_int_t)v->super.created);
 
+		json_object_set_new(o, "parent", parent[0] ? json_string(parent) : json_null());
 		if (held > 0)
 			json_object_set_new(o, "holder",
 					    json_pack("{s:s, s:I, s:I, s:s, s:s}", "host", h.host,
@@ -319,6 +366,9 @@ static int cmd_inspect(struct ctl *c)
 		printf("inodes:      %" PRIu64 "\n", inodes);
 		printf("block size:  %u\n", v->super.block_size);
 		printf("created:     %s\n", when);
+		if (parent[0])
+			printf("parent:      %s (a clone: unchanged data is read from there)\n",
+			       parent);
 		if (held > 0) {
 			fl_fmt_time_utc(h.since, since, sizeof(since));
 			printf("read-write:  host %s, pid %ld, since %s (%s)\n", h.host, h.pid,
@@ -369,6 +419,7 @@ static void report_json(const char *name, const struct fl_fsck_report *r, bool r
 	NUM(found, bad_counters);
 	NUM(found, unknown_objects);
 #undef NUM
+	json_object_set_new(o, "parent", r->parent[0] ? json_string(r->parent) : json_null());
 	json_object_set_new(o, "checked", chk);
 	json_object_set_new(o, "found", found);
 	json_object_set_new(o, "damage", json_integer((json_int_t)r->damage));
@@ -410,6 +461,8 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 	       " replayed%s)\n",
 	       name, r->inodes, r->directories, r->entries, r->data_objects, r->journal_records,
 	       r->journal_replayed, r->read_only ? " in memory" : "");
+	if (r->parent[0])
+		printf("fsck %s: a clone, checked through to %s\n", name, r->parent);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		uint64_t n = *(const uint64_t *)((const char *)r + rows[i].off);
 
@@ -444,7 +497,8 @@ static int cmd_fsck(struct ctl *c)
 	int ret;
 
 	if (c->argc != 1) {
-		fprintf(stderr, "usage: flockerctl fsck NAME [--repair] [--json] [--takeover]\n");
+		fprintf(stderr,
+			"usage: flockerctl fsck NAME[@SNAPSHOT] [--repair] [--json] [--takeover]\n");
 		return FSCK_NOT_CHECKED;
 	}
 	st = connect_or_die(c);
@@ -628,6 +682,24 @@ static int cmd_purge(struct ctl *c)
 	return 0;
 }
 
+static int cmd_clone(struct ctl *c, const char *what)
+{
+	bool clone = !strcmp(what, "clone");
+	struct fl_store *st;
+	int rc;
+
+	if (c->argc != (clone ? 2 : 1)) {
+		fprintf(stderr, "usage: flockerctl volume %s\n",
+			clone ? "clone VOL[@SNAP] NEW [--json]" : "flatten NAME [--json]");
+		return EXIT_USAGE;
+	}
+	st = connect_or_die(c);
+	rc = clone ? fl_clone_cmd(st, c->argv[0], c->argv[1], c->json)
+		   : fl_flatten_cmd(st, c->argv[0], c->json);
+	fl_store_close(st);
+	return rc;
+}
+
 enum {
 	OPT_ID = 256,
 	OPT_BLOCK_SIZE,
@@ -750,6 +822,19 @@ static int run(int argc, char **argv, char **pos)
 			pos[c.argc++] = words[1];
 		return cmd_fsck(&c);
 	}
+	if (nwords == 2 && !strcmp(words[0], "snapshot")) {
+		struct fl_snapcmd sc = {&c.ro, c.json, c.takeover, c.argc, c.argv};
+
+		if (!strcmp(words[1], "create"))
+			return fl_snapcmd_create(&sc);
+		if (!strcmp(words[1], "list") || !strcmp(words[1], "ls"))
+			return fl_snapcmd_list(&sc);
+		if (!strcmp(words[1], "remove") || !strcmp(words[1], "rm"))
+			return fl_snapcmd_remove(&sc);
+		fprintf(stderr, "flockerctl: unknown command 'snapshot %s'\n", words[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
 	if (nwords < 2 || strcmp(words[0], "volume")) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -772,6 +857,13 @@ static int run(int argc, char **argv, char **pos)
 		return cmd_remove(&c);
 	if (!strcmp(words[1], "resize"))
 		return cmd_resize(&c);
+	if (!strcmp(words[1], "clone") || !strcmp(words[1], "flatten"))
+		return cmd_clone(&c, words[1]);
+	if (!strcmp(words[1], "rollback")) {
+		struct fl_snapcmd sc = {&c.ro, c.json, c.takeover, c.argc, c.argv};
+
+		return fl_snapcmd_rollback(&sc);
+	}
 	fprintf(stderr, "flockerctl: unknown command 'volume %s'\n", words[1]);
 	usage(stderr);
 	return EXIT_USAGE;

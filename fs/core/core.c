@@ -1133,6 +1133,16 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 	pthread_cond_init(&c->cond, NULL);
 	pthread_cond_init(&c->space_cond, NULL);
 	c->v = v;
+	if (!o->ro && !fl_gate_is(v->st)) {
+		/* every write of the writer passes a gate a snapshot can close (freeze.c) */
+		struct fl_store *g = fl_gate_wrap(v->st);
+
+		if (!g) {
+			core_free(c);
+			return -ENOMEM;
+		}
+		v->st = g;
+	}
 	c->st = v->st;
 	c->o = *o;
 	if (!c->o.dirty_max)

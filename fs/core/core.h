@@ -176,4 +176,28 @@ bool fl_core_want_direct_io(struct fl_core *c);
 /* Attribute and entry cache timeouts the adapter should give the kernel. */
 double fl_core_attr_timeout(struct fl_core *c);
 
+/* --- snapshots (fs/core/freeze.c) --- */
+
+/* Milliseconds spent in each step of fl_core_freeze_run; writers waited frozen_ms. */
+struct fl_freeze_stats {
+	int64_t sync_ms;   /* before the freeze */
+	int64_t flush_ms;  /* frozen: what came in since the sync */
+	int64_t drain_ms;  /* frozen: writes in flight */
+	int64_t take_ms;   /* frozen: take() */
+	int64_t frozen_ms; /* from the freeze to the thaw */
+};
+
+/*
+ * Runs take(arg, st) at a point where every change acknowledged before the
+ * freeze is in RADOS and no write of this mount is in flight or starts: syncs
+ * first (changes go on), then holds back changes, flushes and commits what is
+ * left, holds back the volume handle's writes and waits for those in flight
+ * (up to drain_timeout_ms; 0: 10 s), runs take with st = the volume's handle
+ * under its write gate (for snap_create, set_write_ctx and the records), then
+ * lets everything go.  Returns take's result or the first error; -EROFS on a
+ * read-only core, -EBUSY while another freeze runs.  stats may be NULL.
+ */
+int fl_core_freeze_run(struct fl_core *c, int (*take)(void *arg, struct fl_store *st), void *arg,
+		       unsigned drain_timeout_ms, struct fl_freeze_stats *stats);
+
 #endif

@@ -169,7 +169,11 @@ struct fl_core {
 	size_t npurge, purge_cap;
 
 	struct fl_replay *overlay; /* read-only mounts */
+	bool frozen;		   /* a snapshot holds changes back (freeze.c) */
 };
+
+/* freeze.c: under c->lock, waits while a snapshot holds changes back */
+void fl_core_freeze_wait(struct fl_core *c);
 
 /* core.c */
 struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);
@@ -342,6 +346,7 @@ static inline int fl_core_writable(struct fl_core *c)
 {
 	if (c->o.ro)
 		return -EROFS;
+	fl_core_freeze_wait(c);
 	if (c->error)
 		return -EIO;
 	return 0;

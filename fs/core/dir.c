@@ -269,6 +269,17 @@ int fl_dir_entry(struct fl_core *c, struct fl_dir *d, const char *name, struct f
 	return fl_ino_get_entry(c, (*de)->ino, ip);
 }
 
+/* Does the journal a read-only mount replayed in memory record inode ino? */
+static bool overlay_has(struct fl_core *c, uint64_t ino)
+{
+	struct fl_inode_rec r = {0};
+	bool deleted = false;
+	bool has = fl_overlay_inode(c, ino, &r, &deleted) == 0 && !deleted;
+
+	fl_inode_rec_free(&r);
+	return has;
+}
+
 int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 {
 	struct dir_load dl = {NULL, 0, ip->r.ino};
@@ -289,6 +300,8 @@ int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, dir_load_cb, &dl, &more);
 	if (ret == 1)
 		ret = dl.err;
+	if (ret == -ENOENT && c->overlay && overlay_has(c, ip->r.ino))
+		ret = 0; /* made since the checkpoint: its object comes with the next one */
 	if (ret == -ENOENT && ip->r.nlink > 0) {
 		fl_err("directory object %s is missing", oid);
 		ret = -EIO;

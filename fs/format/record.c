@@ -30,6 +30,7 @@
 #include <msgpack.h>
 
 #include "flocker/record.h"
+#include "fs/format/record_int.h"
 #include "fs/util/uuid.h"
 
 /* Deepest container nesting accepted (msgpack-c's own limit is 32). */
@@ -49,10 +50,12 @@ enum {
 	SB_USED_BYTES = 8,
 	SB_INODES = 9,
 	SB_SHARD_BITS = 10,
+	SB_SNAP_SEQ = 11,
 	SB_NKEYS
 };
 
 enum { VR_UUID = 1, VR_CREATED = 2, VR_SIZE_LIMIT = 3, VR_NKEYS };
+enum { PR_UUID = 1, PR_SNAP_ID = 2, PR_SNAP = 3, PR_NAME = 4, PR_CREATED = 5, PR_NKEYS };
 
 enum { DE_INO = 1, DE_TYPE = 2, DE_NKEYS };
 
@@ -255,13 +258,6 @@ static int inode_check(const struct fl_inode_rec *i)
 /* ------------------------------------------------------------------ */
 /* Encoding: a msgpack_packer whose sink appends to a capped fl_buf. */
 
-struct enc {
-	msgpack_packer pk;
-	struct fl_buf *out;
-	size_t start; /* out->len when the record began */
-	int err;      /* first error; every later write is a no-op */
-};
-
 static int enc_sink(void *data, const char *p, size_t n)
 {
 	struct enc *e = data;
@@ -278,7 +274,7 @@ static int enc_sink(void *data, const char *p, size_t n)
 	return rc;
 }
 
-static void enc_begin(struct enc *e, struct fl_buf *out)
+void enc_begin(struct enc *e, struct fl_buf *out)
 {
 	e->out = out;
 	e->start = out->len;
@@ -287,7 +283,7 @@ static void enc_begin(struct enc *e, struct fl_buf *out)
 }
 
 /* Returns the encoder's result; on failure the buffer is rolled back. */
-static int enc_end(struct enc *e)
+int enc_end(struct enc *e)
 {
 	if (e->err) {
 		e->out->len = e->start;
@@ -304,7 +300,7 @@ static void enc_check(struct enc *e, int rc)
 		e->err = -EIO;
 }
 
-static void put_map(struct enc *e, size_t n)
+void put_map(struct enc *e, size_t n)
 {
 	enc_check(e, msgpack_pack_map(&e->pk, n));
 }
@@ -314,19 +310,19 @@ static void put_array(struct enc *e, size_t n)
 	enc_check(e, msgpack_pack_array(&e->pk, n));
 }
 
-static void put_u64(struct enc *e, unsigned key, uint64_t v)
+void put_u64(struct enc *e, unsigned key, uint64_t v)
 {
 	enc_check(e, msgpack_pack_uint64(&e->pk, key));
 	enc_check(e, msgpack_pack_uint64(&e->pk, v));
 }
 
-static void put_i64(struct enc *e, unsigned key, int64_t v)
+void put_i64(struct enc *e, unsigned key, int64_t v)
 {
 	enc_check(e, msgpack_pack_uint64(&e->pk, key));
 	enc_check(e, msgpack_pack_int64(&e->pk, v));
 }
 
-static void put_str(struct enc *e, unsigned key, const char *s, size_t len)
+void put_str(struct enc *e, unsigned key, const char *s, size_t len)
 {
 	enc_check(e, msgpack_pack_uint64(&e->pk, key));
 	enc_check(e, msgpack_pack_str_with_body(&e->pk, s, len));
@@ -346,7 +342,7 @@ static void put_ts(struct enc *e, unsigned key, const struct timespec *ts)
 	enc_check(e, msgpack_pack_uint32(&e->pk, (uint32_t)ts->tv_nsec));
 }
 
-static void put_version(struct enc *e)
+void put_version(struct enc *e)
 {
 	put_u64(e, K_VERSION, FL_FORMAT_VERSION);
 }
@@ -363,7 +359,8 @@ int fl_super_encode(const struct fl_super_rec *s, struct fl_buf *out)
 		return -EINVAL;
 
 	enc_begin(&e, out);
-	put_map(&e, SB_NKEYS);
+	/* snap_seq only once a snapshot was taken: older supers stay byte for byte */
+	put_map(&e, s->snap_seq ? SB_NKEYS : SB_SNAP_SEQ);
 	put_version(&e);
 	put_str(&e, SB_UUID, s->uuid, 36);
 	put_str(&e, SB_NAME, s->name, nlen);
@@ -375,6 +372,8 @@ int fl_super_encode(const struct fl_super_rec *s, struct fl_buf *out)
 	put_u64(&e, SB_USED_BYTES, s->used_bytes);
 	put_u64(&e, SB_INODES, s->inodes);
 	put_u64(&e, SB_SHARD_BITS, s->itab_shard_bits);
+	if (s->snap_seq)
+		put_u64(&e, SB_SNAP_SEQ, s->snap_seq);
 	return enc_end(&e);
 }
 
@@ -390,6 +389,25 @@ int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out)
 	put_str(&e, VR_UUID, r->uuid, 36);
 	put_i64(&e, VR_CREATED, r->created);
 	put_u64(&e, VR_SIZE_LIMIT, r->size_limit);
+	return enc_end(&e);
+}
+
+int fl_parent_encode(const struct fl_parent_rec *r, struct fl_buf *out)
+{
+	size_t sl = strnlen(r->snap, sizeof(r->snap)), nl = strnlen(r->name, sizeof(r->name));
+	struct enc e;
+
+	if (!fl_uuid_valid_n(r->uuid, strnlen(r->uuid, sizeof(r->uuid))) ||
+	    !volname_valid_n(r->snap, sl) || !volname_valid_n(r->name, nl))
+		return -EINVAL;
+	enc_begin(&e, out);
+	put_map(&e, PR_NKEYS);
+	put_version(&e);
+	put_str(&e, PR_UUID, r->uuid, 36);
+	put_u64(&e, PR_SNAP_ID, r->snap_id);
+	put_str(&e, PR_SNAP, r->snap, sl);
+	put_str(&e, PR_NAME, r->name, nl);
+	put_i64(&e, PR_CREATED, r->created);
 	return enc_end(&e);
 }
 
@@ -773,8 +791,8 @@ static int mp_prescan(const uint8_t *p, size_t len)
  * Parses p[0..len) into u; the root must be a map, len at most max (<=
  * FL_REC_MAX).  Always destroy u.
  */
-static int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
-		    const msgpack_object **root)
+int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
+	     const msgpack_object **root)
 {
 	msgpack_unpack_return ret;
 	size_t off = 0;
@@ -799,7 +817,7 @@ static int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
  * Picks keys 0..nkeys-1 out of map o into f[]; other keys (any type) are
  * skipped.  A known key given twice is -EIO.
  */
-static int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigned nkeys)
+int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigned nkeys)
 {
 	uint32_t k;
 
@@ -822,7 +840,7 @@ static int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigne
 	return 0;
 }
 
-static int get_u64(const msgpack_object *o, uint64_t max, uint64_t *v)
+int get_u64(const msgpack_object *o, uint64_t max, uint64_t *v)
 {
 	if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
 		return -EIO;
@@ -840,7 +858,7 @@ static int get_u32(const msgpack_object *o, uint32_t *v)
 	return 0;
 }
 
-static int get_i64(const msgpack_object *o, int64_t *v)
+int get_i64(const msgpack_object *o, int64_t *v)
 {
 	if (!o)
 		return -EIO;
@@ -857,7 +875,7 @@ static int get_i64(const msgpack_object *o, int64_t *v)
 	return -EIO;
 }
 
-static int get_version(const msgpack_object *o, uint32_t *v)
+int get_version(const msgpack_object *o, uint32_t *v)
 {
 	uint64_t x;
 
@@ -868,7 +886,7 @@ static int get_version(const msgpack_object *o, uint32_t *v)
 }
 
 /* A str whose length is in [min, max]; points into the input. */
-static int get_str(const msgpack_object *o, size_t min, size_t max, const char **s, size_t *len)
+int get_str(const msgpack_object *o, size_t min, size_t max, const char **s, size_t *len)
 {
 	if (!o || o->type != MSGPACK_OBJECT_STR)
 		return -EIO;
@@ -957,7 +975,8 @@ int fl_super_decode(const void *p, size_t len, struct fl_super_rec *s)
 	    get_u64(f[SB_JTAIL], UINT64_MAX, &s->jtail) < 0 ||
 	    get_u64(f[SB_USED_BYTES], UINT64_MAX, &s->used_bytes) < 0 ||
 	    get_u64(f[SB_INODES], UINT64_MAX, &s->inodes) < 0 ||
-	    get_u64(f[SB_SHARD_BITS], 63, &bits) < 0)
+	    get_u64(f[SB_SHARD_BITS], 63, &bits) < 0 ||
+	    (f[SB_SNAP_SEQ] && get_u64(f[SB_SNAP_SEQ], UINT64_MAX, &s->snap_seq) < 0))
 		goto out;
 	memcpy(s->name, name, nlen);
 	s->name[nlen] = '\0';
@@ -986,6 +1005,39 @@ int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r)
 	    get_uuid(f[VR_UUID], r->uuid) < 0 || get_i64(f[VR_CREATED], &r->created) < 0 ||
 	    get_u64(f[VR_SIZE_LIMIT], UINT64_MAX, &r->size_limit) < 0)
 		goto out;
+	rc = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	if (rc < 0)
+		memset(r, 0, sizeof(*r));
+	return rc;
+}
+
+/* A flatten removes the record: no "flattened" mark. */
+int fl_parent_decode(const void *p, size_t len, struct fl_parent_rec *r)
+{
+	const msgpack_object *f[PR_NKEYS], *root;
+	const char *snap, *name;
+	size_t sl, nl;
+	msgpack_unpacked u;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
+	if (rc < 0)
+		goto out;
+	rc = -EIO;
+	if (dec_fields(root, f, PR_NKEYS) < 0 || get_version(f[K_VERSION], &r->version) < 0 ||
+	    get_uuid(f[PR_UUID], r->uuid) < 0 ||
+	    get_u64(f[PR_SNAP_ID], UINT64_MAX, &r->snap_id) < 0 ||
+	    get_str(f[PR_SNAP], 1, FL_VOLNAME_MAX, &snap, &sl) < 0 || !volname_valid_n(snap, sl) ||
+	    get_str(f[PR_NAME], 1, FL_VOLNAME_MAX, &name, &nl) < 0 || !volname_valid_n(name, nl) ||
+	    get_i64(f[PR_CREATED], &r->created) < 0)
+		goto out;
+	memcpy(r->snap, snap, sl);
+	r->snap[sl] = '\0';
+	memcpy(r->name, name, nl);
+	r->name[nl] = '\0';
 	rc = 0;
 out:
 	msgpack_unpacked_destroy(&u);

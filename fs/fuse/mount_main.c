@@ -39,6 +39,7 @@
 #include "fs/util/pidfile.h"
 #include "fs/fuse/mount_metrics.h"
 #include "fs/store/store_metrics.h"
+#include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
 
 #define EXIT_USAGE 1
@@ -64,9 +65,10 @@ struct opts {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mount.flockerfs NAME MOUNTPOINT [-o OPTIONS] [-f]\n"
+		"usage: mount.flockerfs NAME[@SNAPSHOT] MOUNTPOINT [-o OPTIONS] [-f]\n"
 		"\n"
-		"Mounts flockerfs volume NAME (see flockerctl volume create) at MOUNTPOINT.\n"
+		"Mounts flockerfs volume NAME (see flockerctl volume create) at MOUNTPOINT;\n"
+		"NAME@SNAPSHOT mounts a snapshot of it, read-only.\n"
 		"\n"
 		"options (-o, comma separated):\n"
 		"  conf=PATH          ceph.conf (default: $CEPH_CONF, then Ceph's search path)\n"
@@ -289,12 +291,18 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		usage(stderr);
 		return -EINVAL;
 	}
-	/* "flockerfs:NAME" or "NAME@pool" sources are not supported: be clear */
-	if (!fl_volname_valid(o->name)) {
-		fprintf(stderr,
-			"mount.flockerfs: invalid volume name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*\n",
-			o->name);
-		return -EINVAL;
+	/* NAME or NAME@SNAPSHOT; "flockerfs:NAME" sources are not supported: be clear */
+	{
+		char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
+		int at = fl_snap_parse(o->name, vol, sizeof(vol), snap, sizeof(snap));
+
+		if (at < 0 || !fl_volname_valid(vol) || (at && !fl_volname_valid(snap))) {
+			fprintf(stderr,
+				"mount.flockerfs: invalid volume name '%s': use NAME or NAME@SNAPSHOT, "
+				"each [a-zA-Z0-9][a-zA-Z0-9_.-]*\n",
+				o->name);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -589,6 +597,9 @@ int main(int argc, char **argv)
 	struct fl_volume *v = NULL;
 	struct fl_core *core = NULL;
 	struct fl_core_opts co = {0};
+	struct fl_snap_server *srv = NULL;
+	char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
+	int at;
 	struct fuse_session *se = NULL;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fl_fuse ff = {0};
@@ -687,9 +698,22 @@ int main(int argc, char **argv)
 		goto out;
 	if (fl_mm_registry())
 		fl_store_metrics(base, fl_mm_registry());
-	ret = fl_volume_open(base, o.name, &v, err, sizeof(err));
+	/* VOL@SNAP: the volume as of a snapshot, read-only */
+	at = fl_snap_parse(o.name, vol, sizeof(vol), snap, sizeof(snap));
+	if (at < 0) {
+		snprintf(err, sizeof(err), "invalid volume name %.300s", o.name);
+		goto out;
+	}
+	if (at)
+		o.ro = 1;
+	ret = fl_volume_open(base, vol, &v, err, sizeof(err));
 	if (ret)
 		goto out;
+	if (at) {
+		ret = fl_snap_open_at(v, snap, err, sizeof(err));
+		if (ret)
+			goto out;
+	}
 	if (!o.ro) {
 		ret = fl_volume_lock(v, o.lease_s, o.takeover, err, sizeof(err));
 		if (ret == -EBUSY) {
@@ -715,6 +739,9 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	fl_mm_set_core(core);
+	/* flockerctl snapshot create asks this writer (a notify on the superblock) */
+	if (!o.ro && fl_snap_serve(v, core, mp, &srv))
+		fl_warn("volume %s: cannot serve snapshot requests", o.name);
 
 	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o.name,
 		 o.allow_other ? ",allow_other" : "",
@@ -782,6 +809,7 @@ out:
 		rn.core = NULL;
 		pthread_mutex_unlock(&rn.lock);
 	}
+	fl_snap_serve_stop(srv);
 	if (core) {
 		fl_mm_set_core(NULL);
 		ret = fl_core_unmount(core);

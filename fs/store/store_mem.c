@@ -18,7 +18,8 @@
  *  - locks follow cls_lock: the holder is (client, cookie); expired lockers
  *    vanish; taking a lock creates the object;
  *  - a blocklisted handle gets -ESHUTDOWN (Ceph's EBLOCKLISTED) for every op;
- *  - fl_mem_delay_batches makes every batch wait before it runs (a slow OSD).
+ *  - fl_mem_delay_batches makes every batch wait before it runs (a slow OSD);
+ *  - self-managed snapshots: see store_mem_snap.c.
  *
  * Where it differs from RADOS on purpose: every handle, clones included, is
  * its own client (own "client.N" name and address), so tests can play two
@@ -35,6 +36,7 @@
  * without it, on copies, so they may call back into the store.
  */
 #include "flocker/store.h"
+#include "fs/store/store_mem_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -50,182 +52,6 @@
 #define MEM_BLOCKLIST_DEFAULT_S 3600u	       /* mon_osd_blocklist_default_expire */
 #define MEM_FIRST_GID		4100u
 
-/* --- a treap keyed by C string, for namespaces, objects and omaps --- */
-
-struct tnode {
-	char *key;
-	void *val; /* omap: value bytes; objects: struct mobj * */
-	size_t len;
-	uint32_t prio;
-	struct tnode *l, *r;
-};
-
-static struct tnode *t_rot_right(struct tnode *t)
-{
-	struct tnode *l = t->l;
-
-	t->l = l->r;
-	l->r = t;
-	return l;
-}
-
-static struct tnode *t_rot_left(struct tnode *t)
-{
-	struct tnode *r = t->r;
-
-	t->r = r->l;
-	r->l = t;
-	return r;
-}
-
-static struct tnode *t_find(struct tnode *t, const char *key)
-{
-	while (t) {
-		int c = strcmp(key, t->key);
-
-		if (c == 0)
-			return t;
-		t = c < 0 ? t->l : t->r;
-	}
-	return NULL;
-}
-
-/* The first node with a key strictly after key (NULL: the smallest). */
-static struct tnode *t_after(struct tnode *t, const char *key)
-{
-	struct tnode *best = NULL;
-
-	while (t) {
-		if (!key || strcmp(t->key, key) > 0) {
-			best = t;
-			t = t->l;
-		} else {
-			t = t->r;
-		}
-	}
-	return best;
-}
-
-/* n's key must not be in t yet. */
-static struct tnode *t_insert(struct tnode *t, struct tnode *n)
-{
-	if (!t)
-		return n;
-	if (strcmp(n->key, t->key) < 0) {
-		t->l = t_insert(t->l, n);
-		if (t->l->prio > t->prio)
-			t = t_rot_right(t);
-	} else {
-		t->r = t_insert(t->r, n);
-		if (t->r->prio > t->prio)
-			t = t_rot_left(t);
-	}
-	return t;
-}
-
-static struct tnode *t_merge(struct tnode *a, struct tnode *b)
-{
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	if (a->prio > b->prio) {
-		a->r = t_merge(a->r, b);
-		return a;
-	}
-	b->l = t_merge(a, b->l);
-	return b;
-}
-
-/* Detaches the node with key into *out (NULL if absent). */
-static struct tnode *t_remove(struct tnode *t, const char *key, struct tnode **out)
-{
-	int c;
-
-	if (!t)
-		return NULL;
-	c = strcmp(key, t->key);
-	if (c < 0) {
-		t->l = t_remove(t->l, key, out);
-	} else if (c > 0) {
-		t->r = t_remove(t->r, key, out);
-	} else {
-		*out = t;
-		t = t_merge(t->l, t->r);
-		(*out)->l = (*out)->r = NULL;
-	}
-	return t;
-}
-
-static void t_free(struct tnode *t, void (*freeval)(void *))
-{
-	while (t) {
-		struct tnode *r = t->r;
-
-		t_free(t->l, freeval);
-		if (freeval)
-			freeval(t->val);
-		else
-			free(t->val);
-		free(t->key);
-		free(t);
-		t = r;
-	}
-}
-
-/* --- the shared state --- */
-
-struct mlocker {
-	struct mlocker *next;
-	char *client; /* "client.4101" */
-	char *cookie;
-	char *addr;
-	char *desc;
-	struct timespec expire; /* CLOCK_MONOTONIC; 0: never */
-};
-
-struct mlock {
-	struct mlock *next;
-	char *name;
-	struct mlocker *lockers;
-};
-
-struct mobj {
-	unsigned char *data;
-	uint64_t size;
-	size_t cap;
-	struct tnode *omap;
-	struct mlock *locks;
-};
-
-struct mblock {
-	struct mblock *next;
-	char *addr; /* normalized: "ip:port/nonce" */
-	struct timespec expire;
-};
-
-struct mem_shared {
-	pthread_mutex_t mu;
-	unsigned refs;	       /* handles alive; protected by mu */
-	struct tnode *nss;     /* namespace name -> struct tnode * (its objects) */
-	struct mblock *blocks; /* blocklist */
-	int inject_err;	       /* negative errno */
-	int inject_n;
-	uint64_t ops;		 /* ops entered, as fault injection counts them */
-	unsigned batch_delay_us; /* each batch waits this long before it runs */
-	uint32_t rng;
-	uint32_t next_gid;
-};
-
-struct mem_store {
-	struct fl_store base;
-	struct mem_shared *sh;
-	char *ns;
-	char client[32];
-	char addr[80];
-	char norm_addr[64]; /* addr without its "v1:" type, as blocklists compare */
-};
-
 static const struct fl_store_ops mem_ops;
 
 static struct mem_store *mem_of(struct fl_store *st)
@@ -233,7 +59,7 @@ static struct mem_store *mem_of(struct fl_store *st)
 	return (struct mem_store *)st;
 }
 
-static uint32_t sh_rand(struct mem_shared *sh)
+uint32_t sh_rand(struct mem_shared *sh)
 {
 	uint32_t x = sh->rng;
 
@@ -285,7 +111,7 @@ static void mlock_free(struct mlock *l)
 	free(l);
 }
 
-static void mobj_free(void *p)
+void mobj_free(void *p)
 {
 	struct mobj *o = p;
 
@@ -310,6 +136,7 @@ static void ns_free(void *p)
 static void sh_free(struct mem_shared *sh)
 {
 	t_free(sh->nss, ns_free);
+	msnap_free_shared(sh);
 	while (sh->blocks) {
 		struct mblock *n = sh->blocks->next;
 
@@ -322,7 +149,7 @@ static void sh_free(struct mem_shared *sh)
 }
 
 /* A new tree node with a copy of key; val is taken over. */
-static struct tnode *tnode_new(struct mem_shared *sh, const char *key, void *val, size_t len)
+struct tnode *tnode_new(struct mem_shared *sh, const char *key, void *val, size_t len)
 {
 	struct tnode *n = calloc(1, sizeof(*n));
 
@@ -340,7 +167,7 @@ static struct tnode *tnode_new(struct mem_shared *sh, const char *key, void *val
 }
 
 /* The object tree root of namespace ns, or NULL; with create, makes it (-ENOMEM). */
-static struct tnode *ns_node(struct mem_shared *sh, const char *ns, bool create)
+struct tnode *ns_node(struct mem_shared *sh, const char *ns, bool create)
 {
 	struct tnode *n = t_find(sh->nss, ns);
 
@@ -353,7 +180,7 @@ static struct tnode *ns_node(struct mem_shared *sh, const char *ns, bool create)
 	return n;
 }
 
-static struct mobj *obj_find(struct mem_store *ms, const char *oid)
+struct mobj *obj_find(struct mem_store *ms, const char *oid)
 {
 	struct tnode *ns = ns_node(ms->sh, ms->ns, false);
 	struct tnode *o;
@@ -364,7 +191,7 @@ static struct mobj *obj_find(struct mem_store *ms, const char *oid)
 	return o ? o->val : NULL;
 }
 
-static struct mobj *obj_get(struct mem_store *ms, const char *oid, bool create)
+struct mobj *obj_get(struct mem_store *ms, const char *oid, bool create)
 {
 	struct tnode *ns, *n;
 	struct mobj *o = obj_find(ms, oid);
@@ -386,7 +213,7 @@ static struct mobj *obj_get(struct mem_store *ms, const char *oid, bool create)
 	return o;
 }
 
-static void obj_delete(struct mem_store *ms, const char *oid)
+void obj_delete(struct mem_store *ms, const char *oid)
 {
 	struct tnode *ns = ns_node(ms->sh, ms->ns, false);
 	struct tnode *n = NULL;
@@ -443,7 +270,7 @@ static bool is_blocklisted(struct mem_store *ms)
 }
 
 /* Takes the store lock for one op; on failure returns the op's error unlocked. */
-static int mem_enter(struct mem_store *ms)
+int mem_enter(struct mem_store *ms)
 {
 	struct mem_shared *sh = ms->sh;
 	int r = 0;
@@ -461,14 +288,27 @@ static int mem_enter(struct mem_store *ms)
 	return r;
 }
 
-static void mem_leave(struct mem_store *ms)
+void mem_leave(struct mem_store *ms)
 {
 	pthread_mutex_unlock(&ms->sh->mu);
 }
 
+/* mem_enter for a write-class op on oid: refused at a snapshot, saves a clone if due. */
+static int mem_enter_w(struct mem_store *ms, const char *oid)
+{
+	int r = mem_enter(ms);
+
+	if (r)
+		return r;
+	r = msnap_before_write(ms, oid, ms->wctx);
+	if (r)
+		mem_leave(ms);
+	return r;
+}
+
 /* --- data --- */
 
-static int check_extent(uint64_t off, uint64_t len)
+int check_extent(uint64_t off, uint64_t len)
 {
 	if (off >= MEM_MAX_OBJECT_SIZE || len > MEM_MAX_OBJECT_SIZE ||
 	    off + len > MEM_MAX_OBJECT_SIZE)
@@ -476,7 +316,7 @@ static int check_extent(uint64_t off, uint64_t len)
 	return 0;
 }
 
-static int obj_reserve(struct mobj *o, uint64_t size)
+int obj_reserve(struct mobj *o, uint64_t size)
 {
 	size_t cap;
 	unsigned char *d;
@@ -509,8 +349,7 @@ static int obj_resize(struct mobj *o, uint64_t size)
 	return 0;
 }
 
-static int do_write(struct mem_store *ms, const char *oid, uint64_t off, const void *buf,
-		    size_t len)
+int do_write(struct mem_store *ms, const char *oid, uint64_t off, const void *buf, size_t len)
 {
 	struct mobj *o;
 	int r = len ? check_extent(off, len) : 0;
@@ -533,9 +372,9 @@ static int do_write(struct mem_store *ms, const char *oid, uint64_t off, const v
 	return 0;
 }
 
-static ssize_t do_read(struct mem_store *ms, const char *oid, uint64_t off, size_t len, void *buf)
+ssize_t do_read(struct mem_store *ms, const char *oid, uint64_t off, size_t len, void *buf)
 {
-	struct mobj *o = obj_find(ms, oid);
+	struct mobj *o = msnap_view(ms, oid);
 	uint64_t n;
 
 	if (!o)
@@ -549,7 +388,7 @@ static ssize_t do_read(struct mem_store *ms, const char *oid, uint64_t off, size
 	return (ssize_t)n;
 }
 
-static int do_truncate(struct mem_store *ms, const char *oid, uint64_t size)
+int do_truncate(struct mem_store *ms, const char *oid, uint64_t size)
 {
 	struct mobj *o;
 
@@ -561,7 +400,7 @@ static int do_truncate(struct mem_store *ms, const char *oid, uint64_t size)
 	return obj_resize(o, size);
 }
 
-static void do_zero(struct mem_store *ms, const char *oid, uint64_t off, uint64_t len)
+void do_zero(struct mem_store *ms, const char *oid, uint64_t off, uint64_t len)
 {
 	struct mobj *o = obj_find(ms, oid);
 
@@ -589,7 +428,7 @@ static int mem_write(struct fl_store *st, const char *oid, uint64_t off, const v
 		     size_t len)
 {
 	struct mem_store *ms = mem_of(st);
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -602,7 +441,7 @@ static int mem_write_full(struct fl_store *st, const char *oid, const void *buf,
 {
 	struct mem_store *ms = mem_of(st);
 	struct mobj *o;
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -629,7 +468,7 @@ static int mem_append(struct fl_store *st, const char *oid, const void *buf, siz
 {
 	struct mem_store *ms = mem_of(st);
 	struct mobj *o;
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -642,7 +481,7 @@ static int mem_append(struct fl_store *st, const char *oid, const void *buf, siz
 static int mem_remove(struct fl_store *st, const char *oid)
 {
 	struct mem_store *ms = mem_of(st);
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -657,7 +496,7 @@ static int mem_remove(struct fl_store *st, const char *oid)
 static int mem_truncate(struct fl_store *st, const char *oid, uint64_t size)
 {
 	struct mem_store *ms = mem_of(st);
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -674,7 +513,7 @@ static int mem_stat(struct fl_store *st, const char *oid, uint64_t *size)
 
 	if (r)
 		return r;
-	o = obj_find(ms, oid);
+	o = msnap_view(ms, oid);
 	if (o && size)
 		*size = o->size;
 	mem_leave(ms);
@@ -734,7 +573,7 @@ static int mem_omap_list(struct fl_store *st, const char *oid, const char *start
 
 	if (r)
 		return r;
-	o = obj_find(ms, oid);
+	o = msnap_view(ms, oid);
 	if (!o) {
 		r = -ENOENT;
 		goto out_unlock;
@@ -790,7 +629,7 @@ static int mem_omap_get(struct fl_store *st, const char *oid, const char *const 
 
 	if (r)
 		return r;
-	o = obj_find(ms, oid);
+	o = msnap_view(ms, oid);
 	if (!o) {
 		r = -ENOENT;
 		goto out_unlock;
@@ -870,7 +709,7 @@ static int mem_omap_update(struct fl_store *st, const char *oid, const struct fl
 {
 	struct mem_store *ms = mem_of(st);
 	struct mobj *o;
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -946,6 +785,8 @@ static int mem_list_objects(struct fl_store *st, const char *prefix,
 		}
 		cnt++;
 	}
+	if (!r)
+		r = msnap_list_removed(ms, prefix, &names, &cnt, &cap);
 	mem_leave(ms);
 	for (size_t i = 0; i < cnt && !r; i++)
 		r = cb(arg, names[i]);
@@ -1001,7 +842,7 @@ static int mem_lock_exclusive(struct fl_store *st, const char *oid, const char *
 	struct mlocker *lk = NULL, **pp;
 	struct mlock *l;
 	struct mobj *o;
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -1068,7 +909,7 @@ static int unlock_as(struct mem_store *ms, const char *oid, const char *name, co
 	struct mlocker **pp, *lk;
 	struct mlock *l;
 	struct mobj *o;
-	int r = mem_enter(ms);
+	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
@@ -1129,7 +970,7 @@ static int mem_list_lockers(struct fl_store *st, const char *oid, const char *na
 		return r;
 	if (desc && desclen)
 		desc[0] = '\0';
-	o = obj_find(ms, oid);
+	o = msnap_view(ms, oid);
 	if (!o) {
 		r = -ENOENT;
 		goto out;
@@ -1216,6 +1057,7 @@ static struct fl_store *mem_new_handle(struct mem_shared *sh, const char *ns)
 	}
 	ms->base.ops = &mem_ops;
 	ms->sh = sh;
+	ms->read_snap = FL_SNAP_HEAD;
 	pthread_mutex_lock(&sh->mu);
 	sh->refs++;
 	gid = sh->next_gid++;
@@ -1238,13 +1080,23 @@ static void mem_close(struct fl_store *st)
 	pthread_mutex_unlock(&sh->mu);
 	if (last)
 		sh_free(sh);
+	msnapc_put(ms->wctx);
 	free(ms->ns);
 	free(ms);
 }
 
 static struct fl_store *mem_clone_ns(struct fl_store *st, const char *ns)
 {
-	return mem_new_handle(mem_of(st)->sh, ns);
+	struct mem_store *ms = mem_of(st);
+	struct fl_store *c = mem_new_handle(ms->sh, ns);
+
+	if (c) {
+		pthread_mutex_lock(&ms->sh->mu);
+		mem_of(c)->wctx = msnapc_get(ms->wctx);
+		mem_of(c)->read_snap = ms->read_snap;
+		pthread_mutex_unlock(&ms->sh->mu);
+	}
+	return c;
 }
 
 struct fl_store *fl_mem_open(void)
@@ -1272,7 +1124,7 @@ struct fl_store *fl_mem_open(void)
 
 void fl_mem_inject_error(struct fl_store *st, int err, int n)
 {
-	struct mem_shared *sh = mem_of(st)->sh;
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
 
 	pthread_mutex_lock(&sh->mu);
 	sh->inject_err = err > 0 ? -err : err;
@@ -1282,7 +1134,7 @@ void fl_mem_inject_error(struct fl_store *st, int err, int n)
 
 uint64_t fl_mem_op_count(struct fl_store *st)
 {
-	struct mem_shared *sh = mem_of(st)->sh;
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
 	uint64_t n;
 
 	pthread_mutex_lock(&sh->mu);
@@ -1293,287 +1145,11 @@ uint64_t fl_mem_op_count(struct fl_store *st)
 
 void fl_mem_delay_batches(struct fl_store *st, unsigned usec)
 {
-	struct mem_shared *sh = mem_of(st)->sh;
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
 
 	pthread_mutex_lock(&sh->mu);
 	sh->batch_delay_us = usec;
 	pthread_mutex_unlock(&sh->mu);
-}
-
-/* --- batches: queued, then run at wait in a shuffled order --- */
-
-enum bop_type { BOP_WRITE, BOP_WRITEV, BOP_REMOVE, BOP_TRUNCATE, BOP_ZERO, BOP_READ };
-
-struct bop {
-	enum bop_type type;
-	char *oid;
-	uint64_t off, len;
-	const void *wbuf;
-	void *rbuf;
-	ssize_t *got;
-	/* writev: copies of the caller's arrays (the buffers stay borrowed) */
-	uint64_t *offs;
-	const void **bufs;
-	size_t *lens;
-	size_t n;
-	bool ran; /* a read run when sent; r is its result */
-	int r;
-};
-
-struct mem_batch {
-	struct fl_batch base;
-	struct mem_store *ms;
-	struct bop *ops;
-	size_t n, cap;
-	int err; /* first error while queueing */
-};
-
-static struct bop *bop_add(struct mem_batch *b, enum bop_type type, const char *oid)
-{
-	struct bop *op;
-
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 16;
-		struct bop *nops = realloc(b->ops, ncap * sizeof(*nops));
-
-		if (!nops)
-			goto out_nomem;
-		b->ops = nops;
-		b->cap = ncap;
-	}
-	op = &b->ops[b->n];
-	memset(op, 0, sizeof(*op));
-	op->type = type;
-	op->oid = strdup(oid);
-	if (!op->oid)
-		goto out_nomem;
-	b->n++;
-	return op;
-
-out_nomem:
-	if (!b->err)
-		b->err = -ENOMEM;
-	return NULL;
-}
-
-static void mb_write(struct fl_batch *fb, const char *oid, uint64_t off, const void *buf,
-		     size_t len)
-{
-	struct bop *op = bop_add((struct mem_batch *)fb, BOP_WRITE, oid);
-
-	if (!op)
-		return;
-	op->off = off;
-	op->len = len;
-	op->wbuf = buf;
-}
-
-static void mb_writev(struct fl_batch *fb, const char *oid, const uint64_t *offs,
-		      const void *const *bufs, const size_t *lens, size_t n)
-{
-	struct mem_batch *b = (struct mem_batch *)fb;
-	struct bop *op = bop_add(b, BOP_WRITEV, oid);
-
-	if (!op)
-		return;
-	op->n = n;
-	op->offs = malloc((n ? n : 1) * sizeof(*op->offs));
-	op->bufs = malloc((n ? n : 1) * sizeof(*op->bufs));
-	op->lens = malloc((n ? n : 1) * sizeof(*op->lens));
-	if (!op->offs || !op->bufs || !op->lens) {
-		op->n = 0;
-		if (!b->err)
-			b->err = -ENOMEM;
-		return;
-	}
-	memcpy(op->offs, offs, n * sizeof(*offs));
-	memcpy(op->bufs, bufs, n * sizeof(*bufs));
-	memcpy(op->lens, lens, n * sizeof(*lens));
-}
-
-static void mb_remove(struct fl_batch *fb, const char *oid)
-{
-	bop_add((struct mem_batch *)fb, BOP_REMOVE, oid);
-}
-
-static void mb_truncate(struct fl_batch *fb, const char *oid, uint64_t size)
-{
-	struct bop *op = bop_add((struct mem_batch *)fb, BOP_TRUNCATE, oid);
-
-	if (op)
-		op->off = size;
-}
-
-static void mb_zero(struct fl_batch *fb, const char *oid, uint64_t off, uint64_t len)
-{
-	struct bop *op = bop_add((struct mem_batch *)fb, BOP_ZERO, oid);
-
-	if (!op)
-		return;
-	op->off = off;
-	op->len = len;
-}
-
-static int bop_run(struct mem_store *ms, struct bop *op);
-
-static void mb_read(struct fl_batch *fb, const char *oid, uint64_t off, size_t len, void *buf,
-		    ssize_t *got)
-{
-	struct mem_batch *b = (struct mem_batch *)fb;
-	struct bop *op = bop_add(b, BOP_READ, oid);
-
-	if (!op) {
-		if (got)
-			*got = b->err;
-		return;
-	}
-	op->off = off;
-	op->len = len;
-	op->rbuf = buf;
-	op->got = got;
-	/* RADOS may serve a read any time between sending and completion: half
-	 * the reads run now (callers that keep a read's bytes while the object
-	 * changes see old ones), half in wait (callers that look at the buffer
-	 * before waiting see nothing) */
-	pthread_mutex_lock(&b->ms->sh->mu);
-	op->ran = sh_rand(b->ms->sh) % 2;
-	pthread_mutex_unlock(&b->ms->sh->mu);
-	if (op->ran) {
-		op->r = mem_enter(b->ms);
-		if (!op->r) {
-			op->r = bop_run(b->ms, op);
-			mem_leave(b->ms);
-		} else if (got) {
-			*got = op->r;
-		}
-	}
-}
-
-static int bop_run(struct mem_store *ms, struct bop *op)
-{
-	ssize_t got;
-	int r;
-
-	switch (op->type) {
-	case BOP_WRITE:
-		return do_write(ms, op->oid, op->off, op->wbuf, op->len);
-	case BOP_WRITEV:
-		/* atomic: check every extent before touching the object */
-		for (size_t i = 0; i < op->n; i++) {
-			r = op->lens[i] ? check_extent(op->offs[i], op->lens[i]) : 0;
-			if (r)
-				return r;
-		}
-		if (!obj_get(ms, op->oid, true))
-			return -ENOMEM;
-		for (size_t i = 0; i < op->n; i++) {
-			r = do_write(ms, op->oid, op->offs[i], op->bufs[i], op->lens[i]);
-			if (r)
-				return r;
-		}
-		return 0;
-	case BOP_REMOVE:
-		if (obj_find(ms, op->oid))
-			obj_delete(ms, op->oid);
-		return 0;
-	case BOP_TRUNCATE:
-		return do_truncate(ms, op->oid, op->off);
-	case BOP_ZERO:
-		do_zero(ms, op->oid, op->off, op->len);
-		return 0;
-	case BOP_READ:
-		got = do_read(ms, op->oid, op->off, op->len, op->rbuf);
-		if (got == -ENOENT)
-			got = 0;
-		if (op->got)
-			*op->got = got;
-		return got < 0 ? (int)got : 0;
-	}
-	return -EINVAL;
-}
-
-static int mb_wait(struct fl_batch *fb)
-{
-	struct mem_batch *b = (struct mem_batch *)fb;
-	struct mem_store *ms = b->ms;
-	int err = b->err;
-	unsigned delay;
-	size_t i;
-
-	pthread_mutex_lock(&ms->sh->mu);
-	delay = ms->sh->batch_delay_us;
-	pthread_mutex_unlock(&ms->sh->mu);
-	if (delay)
-		usleep(delay); /* a slow OSD, for tests of what runs meanwhile */
-	/* no order inside a batch: shuffle */
-	pthread_mutex_lock(&ms->sh->mu);
-	for (i = b->n; i > 1; i--) {
-		size_t j = sh_rand(ms->sh) % i;
-		struct bop t = b->ops[i - 1];
-
-		b->ops[i - 1] = b->ops[j];
-		b->ops[j] = t;
-	}
-	pthread_mutex_unlock(&ms->sh->mu);
-	for (i = 0; i < b->n; i++) {
-		struct bop *op = &b->ops[i];
-		int r = op->ran ? op->r : mem_enter(ms);
-
-		if (op->ran) {
-			/* done when sent */
-		} else if (!r) {
-			r = bop_run(ms, op);
-			mem_leave(ms);
-		} else if (op->type == BOP_READ && op->got) {
-			*op->got = r;
-		}
-		if (r && !err)
-			err = r;
-	}
-	for (i = 0; i < b->n; i++) {
-		free(b->ops[i].oid);
-		free(b->ops[i].offs);
-		free(b->ops[i].bufs);
-		free(b->ops[i].lens);
-	}
-	free(b->ops);
-	free(b);
-	return err;
-}
-
-static bool mb_done(struct fl_batch *fb)
-{
-	struct mem_batch *b = (struct mem_batch *)fb;
-	bool done;
-
-	/* the ops run in wait and never block, but an OSD takes its time: say
-	 * "not yet" at random, so that callers also meet ops still in flight */
-	pthread_mutex_lock(&b->ms->sh->mu);
-	done = sh_rand(b->ms->sh) % 2;
-	pthread_mutex_unlock(&b->ms->sh->mu);
-	return done;
-}
-
-static const struct fl_batch_ops mem_batch_ops = {
-	.write = mb_write,
-	.writev = mb_writev,
-	.remove = mb_remove,
-	.truncate = mb_truncate,
-	.zero = mb_zero,
-	.read = mb_read,
-	.wait = mb_wait,
-	.done = mb_done,
-};
-
-static struct fl_batch *mem_batch_new(struct fl_store *st)
-{
-	struct mem_batch *b = calloc(1, sizeof(*b));
-
-	if (!b)
-		return NULL;
-	b->base.ops = &mem_batch_ops;
-	b->ms = mem_of(st);
-	return &b->base;
 }
 
 /* No watches in memory: probes of a writer say so, and callers fall back. */
@@ -1613,6 +1189,27 @@ static int mem_notify(struct fl_store *st, const char *oid, unsigned timeout_ms,
 	return -EOPNOTSUPP;
 }
 
+static int mem_watch_req(struct fl_store *st, const char *oid, fl_watch_req cb, void *arg,
+			 uint64_t *handle)
+{
+	(void)cb;
+	return mem_watch(st, oid, NULL, arg, handle);
+}
+
+static int mem_notify_ack(struct fl_store *st, uint64_t handle, uint64_t notify_id, const void *buf,
+			  size_t len)
+{
+	(void)st, (void)handle, (void)notify_id, (void)buf, (void)len;
+	return -EOPNOTSUPP;
+}
+
+static int mem_notify_data(struct fl_store *st, const char *oid, const void *data, size_t len,
+			   unsigned timeout_ms, fl_notify_ack_cb cb, void *arg)
+{
+	(void)data, (void)len;
+	return mem_notify(st, oid, timeout_ms, cb, arg);
+}
+
 static const struct fl_store_ops mem_ops = {
 	.close = mem_close,
 	.clone_ns = mem_clone_ns,
@@ -1638,4 +1235,12 @@ static const struct fl_store_ops mem_ops = {
 	.unwatch = mem_unwatch,
 	.notify = mem_notify,
 	.batch_new = mem_batch_new,
+	.snap_create = msnap_create,
+	.snap_remove = msnap_remove,
+	.set_write_ctx = msnap_set_write_ctx,
+	.set_read_snap = msnap_set_read_snap,
+	.snap_rollback = msnap_rollback,
+	.watch_req = mem_watch_req,
+	.notify_ack = mem_notify_ack,
+	.notify_data = mem_notify_data,
 };

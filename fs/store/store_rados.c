@@ -20,6 +20,12 @@
  *  - one write op sets or removes thousands of omap keys (tested: 5000); the
  *    1024 limit (osd_max_omap_entries_per_request) only caps omap reads;
  *  - zero of a range reaching EOF truncates the object to its start;
+ *  - self-managed snapshots cover data, omap and xattrs (locks); a write
+ *    carrying an older snap context saves no clone; a removed object that
+ *    still has clones is listed by rados_nobjects_list (stat: -ENOENT);
+ *    rollback removes an object made after the snapshot and brings back one
+ *    removed since; writes at a read snapshot get -EROFS from librados, but
+ *    rollback does not, so the store refuses it;
  *  - the locker address rados_list_lockers reports is "v1:ip:port/nonce",
  *    while rados_getaddrs says "ip:port/nonce": self_addr answers the former.
  */
@@ -51,6 +57,11 @@ struct rstore {
 	struct fl_store base;
 	struct rconn *conn;
 	rados_ioctx_t io;
+	/* what clone_ns hands on: the write context and the read snapshot */
+	uint64_t read_snap; /* FL_SNAP_HEAD: live */
+	uint64_t wseq;
+	uint64_t *wsnaps;
+	size_t nwsnaps;
 };
 
 static const struct fl_store_ops rados_ops;
@@ -217,6 +228,7 @@ struct fl_store *fl_rados_open(const struct fl_rados_opts *opts, char *err, size
 	rs->base.ops = &rados_ops;
 	rs->conn = conn;
 	rs->io = io;
+	rs->read_snap = FL_SNAP_HEAD;
 	return &rs->base;
 
 out_err:
@@ -236,8 +248,12 @@ static void r_close(struct fl_store *st)
 	rados_aio_flush(rs->io);
 	rados_ioctx_destroy(rs->io);
 	conn_put(rs->conn);
+	free(rs->wsnaps);
 	free(rs);
 }
+
+static int r_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n);
+static int r_set_read_snap(struct fl_store *st, uint64_t snapid);
 
 static struct fl_store *r_clone_ns(struct fl_store *st, const char *ns)
 {
@@ -256,6 +272,16 @@ static struct fl_store *r_clone_ns(struct fl_store *st, const char *ns)
 	nrs->base.ops = &rados_ops;
 	nrs->conn = rs->conn;
 	nrs->io = io;
+	nrs->read_snap = FL_SNAP_HEAD;
+	if ((rs->nwsnaps || rs->wseq) &&
+	    r_set_write_ctx(&nrs->base, rs->wseq, rs->wsnaps, rs->nwsnaps) < 0) {
+		r_close(&nrs->base);
+		return NULL;
+	}
+	if (rs->read_snap != FL_SNAP_HEAD && r_set_read_snap(&nrs->base, rs->read_snap) < 0) {
+		r_close(&nrs->base);
+		return NULL;
+	}
 	return &nrs->base;
 }
 
@@ -779,6 +805,7 @@ out:
 struct rwatch {
 	struct rstore *rs;
 	fl_watch_reply reply;
+	fl_watch_req req; /* instead of reply: the callback answers itself */
 	void *arg;
 	uint64_t cookie;
 	char oid[];
@@ -789,11 +816,14 @@ static void r_watch_cb(void *arg, uint64_t notify_id, uint64_t handle, uint64_t 
 {
 	struct rwatch *w = arg;
 	char buf[512];
-	size_t n = w->reply(w->arg, buf, sizeof(buf));
+	size_t n;
 
 	(void)notifier_id;
-	(void)data;
-	(void)data_len;
+	if (w->req) {
+		w->req(w->arg, notify_id, data, data_len);
+		return;
+	}
+	n = w->reply(w->arg, buf, sizeof(buf));
 	rados_notify_ack(w->rs->io, w->oid, notify_id, handle, buf, (int)(n < sizeof(buf) ? n : 0));
 }
 
@@ -804,8 +834,8 @@ static void r_watch_err(void *arg, uint64_t cookie, int err)
 	(void)err; /* watch_check says so; the owner watches again */
 }
 
-static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
-		   uint64_t *handle)
+static int watch_any(struct fl_store *st, const char *oid, fl_watch_reply reply, fl_watch_req req,
+		     void *arg, uint64_t *handle)
 {
 	size_t n = strlen(oid) + 1;
 	struct rwatch *w = malloc(sizeof(*w) + n);
@@ -815,6 +845,7 @@ static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, v
 		return -ENOMEM;
 	w->rs = rs_of(st);
 	w->reply = reply;
+	w->req = req;
 	w->arg = arg;
 	memcpy(w->oid, oid, n);
 	r = rados_watch2(w->rs->io, oid, &w->cookie, r_watch_cb, r_watch_err, w);
@@ -824,6 +855,28 @@ static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, v
 	}
 	*handle = (uint64_t)(uintptr_t)w;
 	return 0;
+}
+
+static int r_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
+		   uint64_t *handle)
+{
+	return watch_any(st, oid, reply, NULL, arg, handle);
+}
+
+static int r_watch_req(struct fl_store *st, const char *oid, fl_watch_req cb, void *arg,
+		       uint64_t *handle)
+{
+	return watch_any(st, oid, NULL, cb, arg, handle);
+}
+
+static int r_notify_ack(struct fl_store *st, uint64_t handle, uint64_t notify_id, const void *buf,
+			size_t len)
+{
+	struct rwatch *w = (struct rwatch *)(uintptr_t)handle;
+
+	if (len > INT_MAX)
+		return -EINVAL;
+	return rados_notify_ack(rs_of(st)->io, w->oid, notify_id, w->cookie, buf, (int)len);
 }
 
 static int r_watch_check(struct fl_store *st, uint64_t handle)
@@ -845,12 +898,14 @@ static int r_unwatch(struct fl_store *st, uint64_t handle)
 	return r;
 }
 
-static int r_notify(struct fl_store *st, const char *oid, unsigned timeout_ms, fl_notify_ack_cb cb,
-		    void *arg)
+static int r_notify_data(struct fl_store *st, const char *oid, const void *data, size_t dlen,
+			 unsigned timeout_ms, fl_notify_ack_cb cb, void *arg)
 {
 	char *reply = NULL;
 	size_t len = 0;
-	int r = rados_notify2(rs_of(st)->io, oid, "probe", 5, timeout_ms, &reply, &len);
+	int r = dlen > INT_MAX ? -EINVAL
+			       : rados_notify2(rs_of(st)->io, oid, data, (int)dlen, timeout_ms,
+					       &reply, &len);
 	struct dec d = {(const unsigned char *)reply, (const unsigned char *)reply + len};
 	const unsigned char *p;
 	uint32_t n, blen;
@@ -869,6 +924,12 @@ out:
 	if (reply)
 		rados_buffer_free(reply);
 	return r < 0 ? r : 0;
+}
+
+static int r_notify(struct fl_store *st, const char *oid, unsigned timeout_ms, fl_notify_ack_cb cb,
+		    void *arg)
+{
+	return r_notify_data(st, oid, "probe", 5, timeout_ms, cb, arg);
 }
 
 /* Copies the i-th of the NUL-separated strings in buf[len] ("" if there is none). */
@@ -1284,6 +1345,77 @@ static struct fl_batch *r_batch_new(struct fl_store *st)
 	return &b->base;
 }
 
+/* --- self-managed snapshots --- */
+
+static int r_snap_create(struct fl_store *st, uint64_t *snapid)
+{
+	rados_snap_t id;
+	int r = rados_ioctx_selfmanaged_snap_create(rs_of(st)->io, &id);
+
+	if (r == 0)
+		*snapid = id;
+	return r;
+}
+
+static int r_snap_remove(struct fl_store *st, uint64_t snapid)
+{
+	return rados_ioctx_selfmanaged_snap_remove(rs_of(st)->io, snapid);
+}
+
+static int r_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n)
+{
+	struct rstore *rs = rs_of(st);
+	rados_snap_t *ids = NULL;
+	uint64_t *keep = NULL;
+	int r;
+
+	if (n > INT_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (snaps[i] > seq || (i && snaps[i] >= snaps[i - 1]))
+			return -EINVAL; /* newest first, none above seq */
+	if (n) {
+		ids = malloc(n * sizeof(*ids));
+		keep = malloc(n * sizeof(*keep));
+		if (!ids || !keep) {
+			free(ids);
+			free(keep);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++)
+			ids[i] = keep[i] = snaps[i];
+	}
+	r = rados_ioctx_selfmanaged_snap_set_write_ctx(rs->io, seq, ids, (int)n);
+	free(ids);
+	if (r < 0) {
+		free(keep);
+		return r;
+	}
+	free(rs->wsnaps);
+	rs->wsnaps = keep;
+	rs->nwsnaps = n;
+	rs->wseq = seq;
+	return 0;
+}
+
+static int r_set_read_snap(struct fl_store *st, uint64_t snapid)
+{
+	struct rstore *rs = rs_of(st);
+
+	/* librados's head is CEPH_NOSNAP (-2); it answers -EROFS to writes at a snapshot */
+	rados_ioctx_snap_set_read(rs->io, snapid == FL_SNAP_HEAD ? LIBRADOS_SNAP_HEAD : snapid);
+	rs->read_snap = snapid;
+	return 0;
+}
+
+static int r_snap_rollback(struct fl_store *st, const char *oid, uint64_t snapid)
+{
+	/* librados would roll back from a handle reading at a snapshot */
+	if (rs_of(st)->read_snap != FL_SNAP_HEAD)
+		return -EROFS;
+	return rados_ioctx_selfmanaged_snap_rollback(rs_of(st)->io, oid, snapid);
+}
+
 static const struct fl_store_ops rados_ops = {
 	.close = r_close,
 	.clone_ns = r_clone_ns,
@@ -1309,4 +1441,12 @@ static const struct fl_store_ops rados_ops = {
 	.unwatch = r_unwatch,
 	.notify = r_notify,
 	.batch_new = r_batch_new,
+	.snap_create = r_snap_create,
+	.snap_remove = r_snap_remove,
+	.set_write_ctx = r_set_write_ctx,
+	.set_read_snap = r_set_read_snap,
+	.snap_rollback = r_snap_rollback,
+	.watch_req = r_watch_req,
+	.notify_ack = r_notify_ack,
+	.notify_data = r_notify_data,
 };

@@ -1,5 +1,6 @@
 /* flockerfs — offline consistency check and repair of a volume (see fsck.h). */
 #include "fs/volume/fsck.h"
+#include "fs/volume/snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +16,8 @@
 #include "fs/core/core_int.h"
 #include "flocker/log.h"
 #include "flocker/record.h"
+#include "fs/store/store_layer.h"
+#include "fs/volume/clone.h"
 #include "fs/volume/volume.h"
 
 struct fi {
@@ -42,6 +45,8 @@ struct fd_obj {
 struct fsck {
 	struct fl_volume *v;
 	struct fl_store *st;
+	bool snapshots; /* the volume has some: listings need a stat (list_cb) */
+	bool at_snap;	/* checking a snapshot (VOL@SNAP): read-only, nobody to guard against */
 	const struct fl_fsck_opts *o;
 	struct fl_fsck_report *rep;
 	struct fi *in;
@@ -196,6 +201,10 @@ static int list_cb(void *arg, const char *oid)
 	char *end;
 
 	tick(f, "listing objects");
+	/* with snapshots, RADOS also lists objects removed since (and a snapshot's
+	 * listing names objects made after it): only those that exist count */
+	if (f->snapshots && f->st->ops->stat(f->st, oid, NULL) == -ENOENT)
+		return 0;
 	if (!fl_oid_parse_data(oid, &ino, &index)) {
 		if (GROW(f->data, f->ndata, f->capdata))
 			return -ENOMEM;
@@ -223,7 +232,8 @@ static int list_cb(void *arg, const char *oid)
 		if (GROW(f->jsegs, f->njsegs, f->capjsegs))
 			return -ENOMEM;
 		f->jsegs[f->njsegs++] = ino;
-	} else if (strcmp(oid, FL_OID_SUPER) && strcmp(oid, FL_OID_ORPHAN)) {
+	} else if (strcmp(oid, FL_OID_SUPER) && strcmp(oid, FL_OID_ORPHAN) &&
+		   strcmp(oid, FL_OID_SNAPS) && strcmp(oid, FL_OID_CHILDREN)) {
 		char *dup;
 	other:
 		dup = strdup(oid);
@@ -1171,17 +1181,42 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	    struct fl_fsck_report *rep, char *err, size_t errlen)
 {
 	struct fsck f = {0};
+	char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
 	uint64_t tail_before;
-	int ret;
+	int ret, at;
 
 	memset(rep, 0, sizeof(*rep));
 	f.o = o;
 	f.rep = rep;
-	ret = fl_volume_open(base, name, &f.v, err, errlen);
+	at = fl_snap_parse(name, vol, sizeof(vol), snap, sizeof(snap));
+	if (at < 0) {
+		snprintf(err, errlen, "invalid volume name %.200s", name);
+		return -EINVAL;
+	}
+	if (at && o->repair) {
+		snprintf(err, errlen, "cannot repair snapshot %s: a snapshot never changes", name);
+		return -EROFS;
+	}
+	ret = fl_volume_open(base, vol, &f.v, err, errlen);
 	if (ret)
 		return ret;
 	f.st = f.v->st;
-	if (o->repair) {
+	if (fl_is_layer(f.st)) {
+		struct fl_parent_rec pr;
+
+		if (fl_clone_parent(fl_layer_child(f.st), &pr) > 0)
+			snprintf(rep->parent, sizeof(rep->parent), "%s@%s", pr.name, pr.snap);
+	}
+	f.snapshots = f.v->super.snap_seq != 0;
+	if (at) {
+		ret = fl_snap_open_at(f.v, snap, err, errlen);
+		if (ret)
+			goto out;
+		f.at_snap = f.snapshots = true;
+	}
+	if (f.at_snap) {
+		ret = 0; /* a snapshot never changes: no writer to fear */
+	} else if (o->repair) {
 		ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
 		if (ret == -EBUSY) {
 			char held[256];
@@ -1227,7 +1262,7 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	rep->journal_replayed = tail_before;
 	check_tree(&f);
 	check_rest(&f);
-	if (!o->repair) {
+	if (!o->repair && !f.at_snap) {
 		ret = ro_guard(&f, true, err, errlen);
 		if (ret)
 			goto out;

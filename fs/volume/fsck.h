@@ -59,6 +59,7 @@ struct fl_fsck_report {
 	uint64_t damage;   /* sum of the damage counts above */
 	uint64_t repaired; /* damage fixed */
 	char first_problem[256];
+	char parent[2 * 128 + 2]; /* a clone: "volume@snapshot" it reads through to; else "" */
 };
 
 /*

@@ -1,5 +1,6 @@
 /* flockerfs — the standalone volume trash (see trash.h). */
 #include "fs/volume/trash.h"
+#include "fs/volume/snapshot.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,6 +12,7 @@
 
 #include "flocker/log.h"
 #include "fs/util/fmt.h"
+#include "fs/volume/clone.h"
 #include "fs/volume/volume.h"
 
 static bool uuid_ok(const char *s, size_t len)
@@ -666,6 +668,20 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 		ret = -EBUSY;
 		goto out;
 	}
+	ret = fl_clone_children(v.st, NULL, NULL);
+	if (ret > 0) {
+		fl_seterr(err, errlen,
+			  "cannot purge volume %s (%s): %d clone(s) read from its snapshots; "
+			  "flatten or remove them first",
+			  t->name, t->uuid, ret);
+		ret = -EBUSY;
+		goto out;
+	}
+	if (ret < 0)
+		goto out_err;
+	ret = fl_clone_unlink(base, v.st);
+	if (ret && ret != -ENOENT)
+		goto out_err;
 	/* step 1: the mark (restores refuse it from now on) */
 	mark = *t;
 	if (mark.state != FL_TRASH_PURGING) {
@@ -689,7 +705,11 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 		if (ret)
 			goto out_err;
 	}
-	/* step 2: every object; step 3: the entry */
+	/* step 2: its snapshots (their ids are in an object), every object; step 3: the entry */
+	snprintf(v.super.name, sizeof(v.super.name), "%s", t->name);
+	ret = fl_snap_remove_all(&v, err, errlen);
+	if (ret)
+		goto out;
 	r.st = v.st;
 	ret = v.st->ops->list_objects(v.st, NULL, rm_cb, &r);
 	{

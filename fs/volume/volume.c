@@ -1,5 +1,6 @@
 /* flockerfs — volumes: registry, superblock, writer lock and fencing. */
 #include "fs/volume/volume.h"
+#include "fs/volume/snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "flocker/log.h"
+#include "fs/volume/clone.h"
 #include "fs/util/uuid.h"
 
 int fl_parse_size(const char *s, uint64_t *out)
@@ -380,6 +382,9 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 		ret = -EIO;
 		goto out;
 	}
+	ret = fl_clone_wrap(base, v, err, errlen);
+	if (ret)
+		goto out;
 	*out = v;
 	v = NULL;
 out:
@@ -682,7 +687,10 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 		if (ret == 0) {
 			v->locked = true;
 			__atomic_store_n(&v->renewed_ms, mono_ms(), __ATOMIC_RELAXED);
-			ret = claim_writer(v, addr, fenced, err, errlen);
+			/* every later write carries the volume's snapshot context */
+			ret = fl_snap_apply_ctx(v, err, errlen);
+			if (!ret)
+				ret = claim_writer(v, addr, fenced, err, errlen);
 			if (ret) {
 				v->st->ops->unlock(v->st, FL_OID_SUPER, FL_LOCK_NAME, v->cookie);
 				v->locked = false;
@@ -775,13 +783,79 @@ static size_t watch_reply(void *arg, char *buf, size_t cap)
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* Every notify on the superblock: a request (fl_volume_serve) or a probe. */
+static void watch_req(void *arg, uint64_t notify_id, const void *data, size_t len)
+{
+	struct fl_volume *v = arg;
+	fl_volume_req_cb cb = __atomic_load_n(&v->req_cb, __ATOMIC_ACQUIRE);
+	char buf[512];
+	size_t n;
+
+	if (cb && len >= 4 && !memcmp(data, "req ", 4)) {
+		cb(v->req_arg, notify_id, data, len);
+		return;
+	}
+	if (len >= 4 && !memcmp(data, "req ", 4)) {
+		n = (size_t)snprintf(buf, sizeof(buf), "err %d not serving requests yet", EAGAIN);
+	} else {
+		n = watch_reply(v, buf, sizeof(buf));
+	}
+	v->st->ops->notify_ack(v->st, v->watch, notify_id, buf, n < sizeof(buf) ? n : 0);
+}
+
+void fl_volume_serve(struct fl_volume *v, fl_volume_req_cb cb, void *arg)
+{
+	v->req_arg = arg;
+	__atomic_store_n(&v->req_cb, cb, __ATOMIC_RELEASE);
+}
+
+int fl_volume_answer(struct fl_volume *v, uint64_t notify_id, const void *buf, size_t len)
+{
+	return v->st->ops->notify_ack(v->st, v->watch, notify_id, buf, len);
+}
+
+struct req_wait {
+	char *ans;
+	size_t cap;
+	bool answered;
+};
+
+static void req_ack(void *arg, const void *buf, size_t len)
+{
+	struct req_wait *w = arg;
+
+	/* only the writer watches: its answer starts "ok " or "err " */
+	if (w->answered || len < 3 || (memcmp(buf, "ok ", 3) && memcmp(buf, "err", 3)))
+		return;
+	if (len >= w->cap)
+		len = w->cap - 1;
+	memcpy(w->ans, buf, len);
+	w->ans[len] = '\0';
+	w->answered = true;
+}
+
+int fl_volume_request(struct fl_volume *v, const char *req, unsigned timeout_ms, char *ans,
+		      size_t anscap)
+{
+	struct req_wait w = {ans, anscap, false};
+	int ret;
+
+	if (anscap < 2)
+		return -EINVAL;
+	ret = v->st->ops->notify_data(v->st, FL_OID_SUPER, req, strlen(req), timeout_ms, req_ack,
+				      &w);
+	if (ret < 0 && ret != -ETIMEDOUT && !w.answered)
+		return ret;
+	return w.answered ? 1 : 0;
+}
+
 int fl_volume_watch(struct fl_volume *v)
 {
 	int ret;
 
 	if (v->watching)
 		return 0;
-	ret = v->st->ops->watch(v->st, FL_OID_SUPER, watch_reply, v, &v->watch);
+	ret = v->st->ops->watch_req(v->st, FL_OID_SUPER, watch_req, v, &v->watch);
 	if (ret == 0) {
 		v->watching = true;
 	} else if (ret != -EOPNOTSUPP && !v->watch_lost) {
@@ -850,6 +924,11 @@ int fl_volume_probe(struct fl_volume *v, const struct fl_holder *h, unsigned tim
 	return 1;
 }
 
+int fl_volume_reload_super(struct fl_volume *v)
+{
+	return read_super(v->st, &v->super);
+}
+
 int fl_volume_write_super(struct fl_volume *v)
 {
 	struct fl_buf b;
@@ -915,6 +994,17 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 		ret = fence_recorded(&v, wg.cookie, NULL, NULL, err, errlen);
 	if (ret)
 		goto out;
+	ret = fl_clone_children(v.st, NULL, NULL);
+	if (ret > 0) {
+		fl_seterr(err, errlen,
+			  "cannot remove volume %s: %d clone(s) read from its snapshots; "
+			  "flatten or remove them first",
+			  name, ret);
+		ret = -EBUSY;
+		goto out;
+	}
+	if (ret < 0)
+		goto out_err;
 	/* Free the name first, guarded by the uuid we read, then the objects. */
 	ret = fl_volreg_encode(&r, &b);
 	if (ret)
@@ -922,8 +1012,15 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	cmp.key = name;
 	cmp.val = b.data;
 	cmp.len = b.len;
+	/* its snapshots first: their ids are in an object (refused while clones read them) */
+	ret = fl_snap_remove_all(&v, err, errlen);
+	if (ret)
+		goto out;
 	ret = reg->ops->omap_update(reg, FL_REG_OID, NULL, 0, rm, 1, &cmp, 1);
 	if (ret)
+		goto out_err;
+	ret = fl_clone_unlink(base, v.st);
+	if (ret && ret != -ENOENT)
 		goto out_err;
 	ret = remove_all(v.st);
 	if (ret)

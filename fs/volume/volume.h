@@ -19,16 +19,21 @@
 #define FL_DEFAULT_LEASE_S    15
 #define FL_ITAB_SHARD_BITS    10
 
+/* A request to the writer (fl_volume_request); answered with fl_volume_answer. */
+typedef void (*fl_volume_req_cb)(void *arg, uint64_t notify_id, const char *req, size_t len);
+
 struct fl_volume {
 	struct fl_store *st;	   /* volume namespace; owned */
 	struct fl_super_rec super; /* as read at open, updated by the core */
 	char cookie[160];	   /* our lock cookie while we hold the writer lock */
 	bool locked;
 	unsigned lease_s;
-	bool watching;	    /* fl_volume_watch: answering probes */
-	bool watch_lost;    /* the watch broke and watching again failed: retry */
-	uint64_t watch;	    /* its store handle */
-	int64_t renewed_ms; /* monotonic ms of the last lock or renewal; atomic */
+	bool watching;		 /* fl_volume_watch: answering probes */
+	bool watch_lost;	 /* the watch broke and watching again failed: retry */
+	uint64_t watch;		 /* its store handle */
+	int64_t renewed_ms;	 /* monotonic ms of the last lock or renewal; atomic */
+	fl_volume_req_cb req_cb; /* fl_volume_serve; atomic */
+	void *req_arg;
 };
 
 /* A parsed lock cookie "host|pid|since|addr" of a writer. */
@@ -77,7 +82,22 @@ int fl_volume_rewatch(struct fl_volume *v);
 int fl_volume_probe(struct fl_volume *v, const struct fl_holder *h, unsigned timeout_ms, char *why,
 		    size_t whylen);
 
+/*
+ * Requests to the writer, on the same watch: a notify whose payload starts
+ * with "req " goes to the callback fl_volume_serve set (on a store thread
+ * that must not wait for I/O: hand it to a thread of your own), which answers
+ * it once with fl_volume_answer, from any thread.  fl_volume_request sends
+ * one and waits up to timeout_ms: 1 and the answer (NUL-terminated, cut to
+ * anscap) when the writer answered, 0 when nobody did, or a negative errno.
+ */
+void fl_volume_serve(struct fl_volume *v, fl_volume_req_cb cb, void *arg);
+int fl_volume_answer(struct fl_volume *v, uint64_t notify_id, const void *buf, size_t len);
+int fl_volume_request(struct fl_volume *v, const char *req, unsigned timeout_ms, char *ans,
+		      size_t anscap);
+
 int fl_volume_write_super(struct fl_volume *v);
+/* Reads the superblock again into v->super (at the handle's read snapshot). */
+int fl_volume_reload_super(struct fl_volume *v);
 /* Removes a volume and all its objects; -EBUSY while someone holds it read-write. */
 int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t errlen);
 

@@ -59,6 +59,7 @@ struct fl_super_rec {
 	uint64_t used_bytes;	  /* as of the checkpoint */
 	uint64_t inodes;	  /* as of the checkpoint */
 	uint32_t itab_shard_bits; /* itab shard = ino >> bits */
+	uint64_t snap_seq;	  /* newest snapshot id ever taken of the volume; 0: none */
 };
 
 int fl_super_encode(const struct fl_super_rec *s, struct fl_buf *out);
@@ -74,6 +75,19 @@ struct fl_volreg_rec {
 
 int fl_volreg_encode(const struct fl_volreg_rec *r, struct fl_buf *out);
 int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r);
+
+/* --- clone's parent: object "parent" in the clone's namespace (fs/volume/clone.h) --- */
+struct fl_parent_rec {
+	uint32_t version;
+	char uuid[37];		       /* the parent volume's */
+	uint64_t snap_id;	       /* RADOS snap id the clone reads the parent at */
+	char snap[FL_VOLNAME_MAX + 1]; /* that snapshot's name */
+	char name[FL_VOLNAME_MAX + 1]; /* the parent's name when the clone was made */
+	int64_t created;	       /* unix seconds */
+};
+
+int fl_parent_encode(const struct fl_parent_rec *r, struct fl_buf *out);
+int fl_parent_decode(const void *p, size_t len, struct fl_parent_rec *r);
 
 /*
  * --- trash entry: namespace "flocker", object "volumes.trash", omap uuid -> this ---
@@ -111,6 +125,33 @@ struct fl_trash_rec {
  */
 int fl_trash_rec_encode(const struct fl_trash_rec *t, struct fl_buf *out);
 int fl_trash_rec_decode(const void *p, size_t len, struct fl_trash_rec *t);
+
+/*
+ * --- snapshot: object "snaps" in the volume's namespace, omap name -> this ---
+ * (fs/format/record_snap.c; names follow fl_volname_valid)
+ */
+#define FL_OID_SNAPS	 "snaps"
+#define FL_SNAP_HOST_MAX 63
+#define FL_SNAP_REC_MAX	 1024		  /* a whole snap record, encoded */
+#define FL_SNAP_ID_MAX	 (UINT64_MAX - 3) /* above: RADOS's head and snapdir */
+
+enum fl_snap_state {
+	FL_SNAP_OK = 0,
+	FL_SNAP_REMOVING = 1, /* the RADOS snapshot may be gone; finish the removal */
+};
+
+struct fl_snap_rec {
+	uint32_t version;
+	uint64_t id;			 /* the RADOS self-managed snapshot id, 1..FL_SNAP_ID_MAX */
+	int64_t created;		 /* unix seconds */
+	uint32_t created_ns;		 /* 0..999999999 */
+	uint32_t state;			 /* enum fl_snap_state */
+	char host[FL_SNAP_HOST_MAX + 1]; /* that took it; may be empty */
+};
+
+/* encode: -EINVAL for what decode would reject (-EIO). */
+int fl_snap_encode(const struct fl_snap_rec *r, struct fl_buf *out);
+int fl_snap_decode(const void *p, size_t len, struct fl_snap_rec *r);
 
 /* --- directory entry: object "dir.<ino hex>", omap name -> this --- */
 struct fl_dirent_rec {

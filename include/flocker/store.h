@@ -51,10 +51,15 @@ struct fl_omap_cmp {
 typedef size_t (*fl_watch_reply)(void *arg, char *buf, size_t cap);
 /* One watcher's answer to a notify. */
 typedef void (*fl_notify_ack_cb)(void *arg, const void *buf, size_t len);
+/* A notify with its payload, for a watch_req watcher: it answers with notify_ack,
+ * once, from any thread, before the notifier's timeout.  Runs on a store thread
+ * that also completes I/O: it must not wait for I/O of the store. */
+typedef void (*fl_watch_req)(void *arg, uint64_t notify_id, const void *data, size_t len);
 
 struct fl_store_ops {
 	void (*close)(struct fl_store *st);
-	/* A new handle on the same connection and pool, in namespace ns. */
+	/* A new handle on the same connection and pool, in namespace ns.  It starts with
+	 * this handle's write context and read snapshot. */
 	struct fl_store *(*clone_ns)(struct fl_store *st, const char *ns);
 
 	ssize_t (*read)(struct fl_store *st, const char *oid, uint64_t off, size_t len, void *buf);
@@ -115,7 +120,35 @@ struct fl_store_ops {
 
 	/* Batches: many independent ops in flight at once (RADOS aio). */
 	struct fl_batch *(*batch_new)(struct fl_store *st);
+
+	/* --- self-managed snapshots (pool-wide ids, as RADOS's) --- */
+	/* Allocates a new self-managed snapshot id in the pool
+	 * (rados_ioctx_selfmanaged_snap_create). */
+	int (*snap_create)(struct fl_store *st, uint64_t *snapid);
+	/* Frees it (rados_ioctx_selfmanaged_snap_remove): the OSDs trim its clones later. */
+	int (*snap_remove)(struct fl_store *st, uint64_t snapid);
+	/* Every write of this handle (and its batches) from now on carries this snap
+	 * context: seq = the newest snap id ever taken, snaps = live ids newest first.
+	 * A batch op carries the context set when the op was added. */
+	int (*set_write_ctx)(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n);
+	/* Reads of this handle see objects as of snapid (FL_SNAP_HEAD: live); while a
+	 * snapshot is set, every write op returns -EROFS. */
+	int (*set_read_snap)(struct fl_store *st, uint64_t snapid);
+	/* oid back to its state at snapid (removed when it did not exist then). */
+	int (*snap_rollback)(struct fl_store *st, const char *oid, uint64_t snapid);
+
+	/* Watch and notify with payloads and answers that may come later (watch_check
+	 * and unwatch take the handle too).  -EOPNOTSUPP when the store has no watches. */
+	int (*watch_req)(struct fl_store *st, const char *oid, fl_watch_req cb, void *arg,
+			 uint64_t *handle);
+	int (*notify_ack)(struct fl_store *st, uint64_t handle, uint64_t notify_id, const void *buf,
+			  size_t len);
+	/* notify with a payload (notify sends "probe"). */
+	int (*notify_data)(struct fl_store *st, const char *oid, const void *data, size_t len,
+			   unsigned timeout_ms, fl_notify_ack_cb cb, void *arg);
 };
+
+#define FL_SNAP_HEAD UINT64_MAX /* "no snapshot": the live objects */
 
 struct fl_store {
 	const struct fl_store_ops *ops;
@@ -181,6 +214,20 @@ struct fl_rados_opts {
 
 /* Connect and open the pool.  On failure returns NULL and writes one line to err. */
 struct fl_store *fl_rados_open(const struct fl_rados_opts *opts, char *err, size_t errlen);
+
+/* --- the write gate (fs/store/store_gate.c) --- */
+
+/* A store forwarding every op to in (owned: closed with it), whose write-class
+ * ops and write batches fl_gate_close can hold back.  NULL on ENOMEM. */
+struct fl_store *fl_gate_wrap(struct fl_store *in);
+bool fl_gate_is(struct fl_store *st);
+/* The handle a gate wraps (st itself when it is no gate). */
+struct fl_store *fl_gate_inner(struct fl_store *st);
+/* Waits up to timeout_ms for the writes in flight to end, then holds back new ones
+ * (but those of a thread with a write open) until fl_gate_reopen.  -ETIMEDOUT
+ * (gate left open), -EBUSY (already closed), -EINVAL (no gate). */
+int fl_gate_close(struct fl_store *st, unsigned timeout_ms);
+void fl_gate_reopen(struct fl_store *st);
 
 /* --- in-memory implementation (fs/store/store_mem.c) --- */
 

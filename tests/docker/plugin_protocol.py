@@ -228,6 +228,27 @@ def run(a, vol, vol2):
     check("invalid size" in js.get("Err", ""), "Create with a bad size: Err")
     js = a.vd("Create", {"Name": vol2, "Opts": None})
     check(js.get("Err") == "", "Create without options (Opts null): unlimited")
+    # ---- clones: -o from=VOL[@SNAP]
+    vol3 = vol2 + "-cl"
+    js = a.vd("Create", {"Name": vol3, "Opts": {"from": vol2}})
+    check(js.get("Err") == "", "Create with from=: a clone " + js.get("Err", ""))
+    js = a.vd("Create", {"Name": vol3, "Opts": {"from": vol2}})
+    check(js.get("Err") == "", "Create of an existing clone of the same volume is fine")
+    js = a.vd("Get", {"Name": vol3})
+    s = js.get("Volume", {}).get("Status", {})
+    check(s.get("parent", "").startswith(f"{vol2}@clone-{vol3}-"), f"Get of a clone: Status.parent {s}")
+    js = a.vd("Get", {"Name": vol2})
+    s = js.get("Volume", {}).get("Status", {})
+    check(s.get("snapshots") == 1 and "parent" not in s,
+          f"Get of the parent: Status.snapshots counts the clone's snapshot {s}")
+    js = a.vd("Create", {"Name": vol3 + "x", "Opts": {"from": vol2, "size": "1G"}})
+    check("do not go together" in js.get("Err", ""), "Create with from= and size=: Err")
+    js = a.vd("Create", {"Name": vol3 + "x", "Opts": {"from": vol2 + "@nope"}})
+    check("no snapshot" in js.get("Err", ""), "Create from a missing snapshot: Err " + js.get("Err", ""))
+    js = a.vd("Create", {"Name": vol3 + "x", "Opts": {"from": vol}})
+    check(js.get("Err") == "", "Create with from= of another volume")
+    for v in (vol3, vol3 + "x"):
+        check(flockerctl("volume", "remove", v).returncode == 0, f"flockerctl removes clone {v}")
     for bad in ("../x", "-x", "a b", "x" * 129, ""):
         st, js, _, _ = a.call("VolumeDriver.Create", {"Name": bad})
         check(st == 200 and "invalid volume name" in (js or {}).get("Err", ""),

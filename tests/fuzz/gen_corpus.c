@@ -190,6 +190,34 @@ int main(int argc, char **argv)
 	s.next_ino = s.jtail = s.used_bytes = s.inodes = UINT64_MAX;
 	s.itab_shard_bits = 63;
 	put_buf("fuzz_super", "edge", &b, fl_super_encode(&s, &b));
+	s.snap_seq = 42;
+	put_buf("fuzz_super", "snap-seq", &b, fl_super_encode(&s, &b));
+
+	/* snap */
+	{
+		struct fl_snap_rec sn;
+
+		memset(&sn, 0, sizeof(sn));
+		sn.id = 4;
+		sn.created = 1700000000;
+		sn.created_ns = 123456789;
+		strcpy(sn.host, "host-a");
+		put_buf("fuzz_snap", "typical", &b, fl_snap_encode(&sn, &b));
+		fl_snap_encode(&sn, &b);
+		put_with_unknown("fuzz_snap", "unknown-keys", &b);
+		put_file("fuzz_snap", "bad-truncated", b.data, b.len - 1);
+		fl_buf_reset(&b);
+		sn.id = FL_SNAP_ID_MAX;
+		sn.created = INT64_MIN;
+		sn.created_ns = 999999999;
+		sn.state = FL_SNAP_REMOVING;
+		memset(sn.host, 'h', FL_SNAP_HOST_MAX);
+		sn.host[FL_SNAP_HOST_MAX] = '\0';
+		put_buf("fuzz_snap", "edge", &b, fl_snap_encode(&sn, &b));
+		sn.host[0] = '\0';
+		sn.id = 1;
+		put_buf("fuzz_snap", "no-host", &b, fl_snap_encode(&sn, &b));
+	}
 
 	/* volreg */
 	memset(&r, 0, sizeof(r));
@@ -203,6 +231,26 @@ int main(int argc, char **argv)
 	r.created = -1;
 	r.size_limit = UINT64_MAX;
 	put_buf("fuzz_volreg", "edge", &b, fl_volreg_encode(&r, &b));
+
+	/* parent */
+	{
+		struct fl_parent_rec pr;
+
+		memset(&pr, 0, sizeof(pr));
+		memcpy(pr.uuid, uuid, sizeof(uuid));
+		pr.snap_id = 4;
+		strcpy(pr.snap, "before-upgrade");
+		strcpy(pr.name, "volume-1");
+		pr.created = 1700000000;
+		put_buf("fuzz_parent", "typical", &b, fl_parent_encode(&pr, &b));
+		fl_parent_encode(&pr, &b);
+		put_with_unknown("fuzz_parent", "unknown-keys", &b);
+		fl_buf_reset(&b);
+		pr.snap_id = UINT64_MAX;
+		memset(pr.snap, 'S', FL_VOLNAME_MAX);
+		pr.created = INT64_MIN;
+		put_buf("fuzz_parent", "edge", &b, fl_parent_encode(&pr, &b));
+	}
 
 	/* trash: valid records, then a few that are not */
 	{

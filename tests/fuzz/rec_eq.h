@@ -31,13 +31,27 @@ static inline int rec_eq_super(const struct fl_super_rec *a, const struct fl_sup
 	       a->size_limit == b->size_limit && a->created == b->created &&
 	       a->next_ino == b->next_ino && a->jtail == b->jtail &&
 	       a->used_bytes == b->used_bytes && a->inodes == b->inodes &&
-	       a->itab_shard_bits == b->itab_shard_bits;
+	       a->itab_shard_bits == b->itab_shard_bits && a->snap_seq == b->snap_seq;
+}
+
+static inline int rec_eq_snap(const struct fl_snap_rec *a, const struct fl_snap_rec *b)
+{
+	return a->version == b->version && a->id == b->id && a->created == b->created &&
+	       a->created_ns == b->created_ns && a->state == b->state &&
+	       strcmp(a->host, b->host) == 0;
 }
 
 static inline int rec_eq_volreg(const struct fl_volreg_rec *a, const struct fl_volreg_rec *b)
 {
 	return a->version == b->version && strcmp(a->uuid, b->uuid) == 0 &&
 	       a->created == b->created && a->size_limit == b->size_limit;
+}
+
+static inline int rec_eq_parent(const struct fl_parent_rec *a, const struct fl_parent_rec *b)
+{
+	return a->version == b->version && strcmp(a->uuid, b->uuid) == 0 &&
+	       a->snap_id == b->snap_id && strcmp(a->snap, b->snap) == 0 &&
+	       strcmp(a->name, b->name) == 0 && a->created == b->created;
 }
 
 static inline int rec_eq_trash(const struct fl_trash_rec *a, const struct fl_trash_rec *b)

@@ -151,6 +151,7 @@ int main(void)
 	}
 
 	check_failures += store_conformance(st, peer, ns);
+	check_failures += store_conformance_snap(st, ns);
 	test_clone_identity(st, ns);
 	test_huge(st);
 	test_open_errors(ns);

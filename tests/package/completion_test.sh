@@ -43,14 +43,17 @@ check() {
 	fi
 }
 
-check "flockerctl " "--conf --control --help --id --pool -c bench ca fsck stats volume"
+check "flockerctl " "--conf --control --help --id --pool -c bench ca fsck snapshot stats volume"
 check "flockerctl vol" "volume"
-check "flockerctl volume " "create inspect list purge remove resize restore trash"
+check "flockerctl volume " "clone create flatten inspect list purge remove resize restore rollback trash"
 check "flockerctl volume create x --" "--block-size --help --size"
 check "flockerctl volume list --" "--help --json --trash"
 check "flockerctl --pool p volume inspect " "vol-a vol-b"
 check "flockerctl fsck vol-" "vol-a vol-b"
 check "flockerctl fsck v1 --r" "--repair"
+check "flockerctl snapshot " "create list remove"
+check "flockerctl snapshot create --" "--help --json --takeover"
+check "flockerctl snapshot list vol-" "vol-a vol-b"
 check "flockerctl bench /tmp --" "--big-size --files --help --json --quick --threads"
 check "flockerctl stats /mnt --" "--help --json --raw"
 check "flockerctl ca " "--help control init node user"
@@ -59,4 +62,4 @@ check "flockerctl --control h:1 lease " "acquire list release"
 check "flockerctl --control h:1 volume " "create list move remove restore"
 
 [ "$failures" = 0 ] || { echo "$PROG: $failures case(s) failed" >&2; exit 1; }
-echo "$PROG: PASS (13 cases)"
+echo "$PROG: PASS (16 cases)"

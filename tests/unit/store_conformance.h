@@ -26,6 +26,14 @@ int store_conformance(struct fl_store *st, struct fl_store *peer, const char *ns
  */
 int store_conformance_fence(struct fl_store *victim, struct fl_store *fencer);
 
+/*
+ * Self-managed snapshots: data, omap and locks (xattrs) at a snapshot, reads at
+ * it, -EROFS for writes there, rollback (an object made after the snapshot is
+ * removed, one removed after it comes back), a write with an old context saves
+ * nothing.  st is bound to namespace ns, which should be empty.
+ */
+int store_conformance_snap(struct fl_store *st, const char *ns);
+
 /* Removes every object in st's namespace: 0 or a negative errno. */
 int store_clean_ns(struct fl_store *st);
 

@@ -82,6 +82,37 @@ static void raw_super(msgpack_packer *pk, const struct fl_super_rec *s)
 	pk_key(pk, 10), msgpack_pack_uint64(pk, s->itab_shard_bits);
 }
 
+/* super with key 11 (snap_seq), written once a snapshot was taken */
+static void raw_super_snap(msgpack_packer *pk, const struct fl_super_rec *s)
+{
+	msgpack_pack_map(pk, 12);
+	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
+	pk_key(pk, 1), pk_str(pk, s->uuid, strlen(s->uuid));
+	pk_key(pk, 2), pk_str(pk, s->name, strlen(s->name));
+	pk_key(pk, 3), msgpack_pack_uint64(pk, s->block_size);
+	pk_key(pk, 4), msgpack_pack_uint64(pk, s->size_limit);
+	pk_key(pk, 5), msgpack_pack_int64(pk, s->created);
+	pk_key(pk, 6), msgpack_pack_uint64(pk, s->next_ino);
+	pk_key(pk, 7), msgpack_pack_uint64(pk, s->jtail);
+	pk_key(pk, 8), msgpack_pack_uint64(pk, s->used_bytes);
+	pk_key(pk, 9), msgpack_pack_uint64(pk, s->inodes);
+	pk_key(pk, 10), msgpack_pack_uint64(pk, s->itab_shard_bits);
+	pk_key(pk, 11), msgpack_pack_uint64(pk, s->snap_seq);
+}
+
+/* host_len may differ from strlen(host) (a NUL inside) */
+static void raw_snap(msgpack_packer *pk, uint64_t id, int64_t created, uint64_t ns, uint64_t state,
+		     const char *host, size_t host_len)
+{
+	msgpack_pack_map(pk, 6);
+	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
+	pk_key(pk, 1), msgpack_pack_uint64(pk, id);
+	pk_key(pk, 2), msgpack_pack_int64(pk, created);
+	pk_key(pk, 3), msgpack_pack_uint64(pk, ns);
+	pk_key(pk, 4), msgpack_pack_uint64(pk, state);
+	pk_key(pk, 5), pk_str(pk, host, host_len);
+}
+
 static void raw_volreg(msgpack_packer *pk, const struct fl_volreg_rec *r)
 {
 	msgpack_pack_map(pk, 4);
@@ -89,6 +120,17 @@ static void raw_volreg(msgpack_packer *pk, const struct fl_volreg_rec *r)
 	pk_key(pk, 1), pk_str(pk, r->uuid, strlen(r->uuid));
 	pk_key(pk, 2), msgpack_pack_int64(pk, r->created);
 	pk_key(pk, 3), msgpack_pack_uint64(pk, r->size_limit);
+}
+
+static void raw_parent(msgpack_packer *pk, const struct fl_parent_rec *r)
+{
+	msgpack_pack_map(pk, 6);
+	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
+	pk_key(pk, 1), pk_str(pk, r->uuid, strlen(r->uuid));
+	pk_key(pk, 2), msgpack_pack_uint64(pk, r->snap_id);
+	pk_key(pk, 3), pk_str(pk, r->snap, strlen(r->snap));
+	pk_key(pk, 4), pk_str(pk, r->name, strlen(r->name));
+	pk_key(pk, 5), msgpack_pack_int64(pk, r->created);
 }
 
 static void raw_dirent(msgpack_packer *pk, const struct fl_dirent_rec *d)
@@ -264,6 +306,11 @@ static int dec_super(const void *p, size_t n, void *o)
 	return fl_super_decode(p, n, o);
 }
 
+static int dec_snap(const void *p, size_t n, void *o)
+{
+	return fl_snap_decode(p, n, o);
+}
+
 static int dec_volreg(const void *p, size_t n, void *o)
 {
 	return fl_volreg_decode(p, n, o);
@@ -292,10 +339,12 @@ static int dec_jtxn(const void *p, size_t n, void *o)
 
 union any_rec {
 	struct fl_super_rec s;
+	struct fl_snap_rec sn;
 	struct fl_volreg_rec v;
 	struct fl_dirent_rec d;
 	struct fl_inode_rec i;
 	struct fl_jtxn t;
+	struct fl_parent_rec p;
 };
 
 static int decode_any(decoder_fn fn, const void *p, size_t n)
@@ -885,6 +934,179 @@ static void test_super(void)
 		fl_buf_free(&small);
 	}
 
+	mp_done(&m);
+	fl_buf_free(&b);
+}
+
+/* Key 11 of super: absent (0) until the first snapshot, then kept. */
+static void test_super_snap_seq(void)
+{
+	struct fl_super_rec s, d;
+	struct fl_buf b;
+	struct mp m;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	mp_init(&m);
+	mk_super(&s);
+	s.snap_seq = 0;
+	CHECK_RC(fl_super_encode(&s, &b), 0);
+	raw_super(&m.pk, &s); /* 11 keys: an older super, byte for byte */
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	fl_buf_reset(&b);
+	mp_reset(&m);
+	s.snap_seq = 7;
+	CHECK_RC(fl_super_encode(&s, &b), 0);
+	raw_super_snap(&m.pk, &s);
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	memset(&d, 0x5a, sizeof(d));
+	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
+	CHECK(rec_eq_super(&s, &d) && d.snap_seq == 7);
+	check_rejections("super+snap_seq", dec_super, b.data, b.len, 12, 1ull << 11);
+	s.snap_seq = UINT64_MAX;
+	fl_buf_reset(&b);
+	CHECK_RC(fl_super_encode(&s, &b), 0);
+	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
+	CHECK_EQ(d.snap_seq, UINT64_MAX);
+	mp_done(&m);
+	fl_buf_free(&b);
+}
+
+static void test_snap(void)
+{
+	struct fl_snap_rec r, d;
+	struct fl_buf b;
+	struct mp m;
+	char host[FL_SNAP_HOST_MAX + 2];
+
+	fl_buf_init(&b, FL_REC_MAX);
+	mp_init(&m);
+	memset(&r, 0, sizeof(r));
+	r.version = FL_FORMAT_VERSION;
+	r.id = 4;
+	r.created = 1700000000;
+	r.created_ns = 123456789;
+	strcpy(r.host, "host-a");
+	CHECK_RC(fl_snap_encode(&r, &b), 0);
+	raw_snap(&m.pk, 4, 1700000000, 123456789, 0, "host-a", 6);
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	memset(&d, 0x5a, sizeof(d));
+	CHECK_RC(fl_snap_decode(b.data, b.len, &d), 0);
+	CHECK(rec_eq_snap(&r, &d) && d.version == 1);
+	check_rejections("snap", dec_snap, b.data, b.len, 6, 0);
+	check_garbage(dec_snap);
+	CHECK_RC(decode_with_nesting(dec_snap, b.data, b.len, 12), 0);
+	CHECK_RC(decode_with_nesting(dec_snap, b.data, b.len, 40), -EIO);
+
+	/* edge values */
+	r.id = FL_SNAP_ID_MAX;
+	r.created = INT64_MIN;
+	r.created_ns = 999999999;
+	r.state = FL_SNAP_REMOVING;
+	memset(r.host, 'h', FL_SNAP_HOST_MAX);
+	r.host[FL_SNAP_HOST_MAX] = '\0';
+	fl_buf_reset(&b);
+	CHECK_RC(fl_snap_encode(&r, &b), 0);
+	CHECK_RC(fl_snap_decode(b.data, b.len, &d), 0);
+	CHECK(rec_eq_snap(&r, &d));
+	r.host[0] = '\0';
+	r.id = 1;
+	r.created = INT64_MAX;
+	fl_buf_reset(&b);
+	CHECK_RC(fl_snap_encode(&r, &b), 0);
+	CHECK_RC(fl_snap_decode(b.data, b.len, &d), 0);
+	CHECK(rec_eq_snap(&r, &d));
+
+	/* refused by both: id 0 and RADOS's own ids, a bad state, ns, host */
+	{
+		static const struct {
+			uint64_t id, ns, state;
+			size_t hlen;
+		} bad[] = {
+			{0, 0, 0, 1},	       {FL_SNAP_ID_MAX + 1, 0, 0, 1},
+			{UINT64_MAX, 0, 0, 1}, {1, 1000000000, 0, 1},
+			{1, 0, 2, 1},	       {1, 0, 0, FL_SNAP_HOST_MAX + 1},
+		};
+
+		memset(host, 'x', sizeof(host));
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			memset(&r, 0, sizeof(r));
+			r.id = bad[i].id;
+			r.created_ns = (uint32_t)bad[i].ns;
+			r.state = (uint32_t)bad[i].state;
+			memcpy(r.host, host, bad[i].hlen < sizeof(r.host) ? bad[i].hlen : 0);
+			fl_buf_reset(&b);
+			if (bad[i].hlen < sizeof(r.host))
+				CHECK_RC(fl_snap_encode(&r, &b), -EINVAL);
+			mp_reset(&m);
+			raw_snap(&m.pk, bad[i].id, 0, bad[i].ns, bad[i].state, host, bad[i].hlen);
+			CHECK_RC(decode_any(dec_snap, m.sb.data, m.sb.size), -EIO);
+		}
+		/* a NUL inside the host */
+		mp_reset(&m);
+		raw_snap(&m.pk, 1, 0, 0, 0, "ab\0c", 4);
+		CHECK_RC(decode_any(dec_snap, m.sb.data, m.sb.size), -EIO);
+		/* longer than FL_SNAP_REC_MAX, with an unknown key */
+		{
+			static char big[FL_SNAP_REC_MAX];
+
+			mp_reset(&m);
+			msgpack_pack_map(&m.pk, 7);
+			pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
+			pk_key(&m.pk, 1), msgpack_pack_uint64(&m.pk, 1);
+			pk_key(&m.pk, 2), msgpack_pack_int64(&m.pk, 0);
+			pk_key(&m.pk, 3), msgpack_pack_uint64(&m.pk, 0);
+			pk_key(&m.pk, 4), msgpack_pack_uint64(&m.pk, 0);
+			pk_key(&m.pk, 5), pk_str(&m.pk, "", 0);
+			pk_key(&m.pk, 40), msgpack_pack_bin_with_body(&m.pk, big, sizeof(big));
+			CHECK_RC(decode_any(dec_snap, m.sb.data, m.sb.size), -EIO);
+		}
+	}
+	mp_done(&m);
+	fl_buf_free(&b);
+}
+
+static int dec_parent(const void *p, size_t n, void *o)
+{
+	return fl_parent_decode(p, n, o);
+}
+
+static void test_parent(void)
+{
+	struct fl_parent_rec r, d;
+	struct fl_buf b;
+	struct mp m;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	mp_init(&m);
+	memset(&r, 0, sizeof(r));
+	r.version = FL_FORMAT_VERSION;
+	strcpy(r.uuid, UUID);
+	r.snap_id = 7;
+	strcpy(r.snap, "clone-copy-1700000000");
+	strcpy(r.name, "volume-1");
+	r.created = 1700000002;
+	CHECK_RC(fl_parent_encode(&r, &b), 0);
+	raw_parent(&m.pk, &r);
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	CHECK_RC(fl_parent_decode(b.data, b.len, &d), 0);
+	CHECK(rec_eq_parent(&r, &d));
+	check_rejections("parent", dec_parent, b.data, b.len, 6, 0);
+	check_garbage(dec_parent);
+
+	/* names follow the volume name rule */
+	strcpy(r.snap, "-bad");
+	fl_buf_reset(&b);
+	CHECK_RC(fl_parent_encode(&r, &b), -EINVAL);
+	mp_reset(&m);
+	raw_parent(&m.pk, &r);
+	CHECK_RC(decode_any(dec_parent, m.sb.data, m.sb.size), -EIO);
+	strcpy(r.snap, "s");
+	r.name[0] = '\0';
+	fl_buf_reset(&b);
+	CHECK_RC(fl_parent_encode(&r, &b), -EINVAL);
+	mp_reset(&m);
+	raw_parent(&m.pk, &r);
+	CHECK_RC(decode_any(dec_parent, m.sb.data, m.sb.size), -EIO);
 	mp_done(&m);
 	fl_buf_free(&b);
 }
@@ -2153,7 +2375,10 @@ int main(void)
 {
 	test_crc32c();
 	test_super();
+	test_super_snap_seq();
+	test_snap();
 	test_volreg();
+	test_parent();
 	test_dirent();
 	test_inode();
 	test_bmap();

@@ -133,6 +133,7 @@ int main(void)
 	}
 	check_failures += store_conformance(st, peer, "conf");
 	check_failures += store_conformance_fence(victim, fencer);
+	check_failures += store_conformance_snap(st, "conf");
 	test_inject(root);
 	test_handles();
 	fl_store_close(st);

@@ -1,0 +1,1563 @@
+/*
+ * flockerfs — the layered store (fs/store/store_layer.h).
+ *
+ * What the layer knows about each object it met is kept in a hash table
+ * (struct lent): whether the child has it, whether the parent can supply
+ * it (no when whited out, beyond the inode bound, or looked up and
+ * missing), and whether a copy-up of it is running (other threads wait for
+ * it on l->cv).  What is learned about the parent never goes stale: the
+ * parent is read at a snapshot.  "The child lacks it" is remembered only by
+ * the writer (the handle holding the volume's lock on super): a reader beside a
+ * writer in another process must look again.
+ *
+ * One mutex (l->mu) guards the table; store calls run without it.
+ */
+#include "fs/store/store_layer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LAYER_ATOMIC_KEYS 1024		/* omap keys copied up in one op */
+#define LAYER_ATOMIC_DATA (64ull << 20) /* data written whole in one op (R_IO_CHUNK) */
+#define LAYER_OMAP_PAGE	  1024
+#define LAYER_READ_CHUNK  (4u << 20)
+
+enum know { K_UNKNOWN = 0, K_YES, K_NO };
+
+struct lent {
+	struct lent *next;
+	uint8_t child;	/* enum know */
+	uint8_t parent; /* enum know: can the parent supply it (K_NO if whited out) */
+	bool wo;	/* named in whiteouts */
+	bool partial;	/* named in layer.copyups: the child's copy is not whole */
+	bool busy;	/* a copy-up or remove is deciding about it */
+	char oid[];
+};
+
+struct ltab {
+	struct lent **b;
+	size_t nb, n;
+};
+
+struct layer {
+	struct fl_store base;
+	struct fl_store *child, *parent; /* owned */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ltab t;	    /* protected by mu */
+	uint64_t ino_bound; /* 0: none */
+	bool writer;	    /* protected by mu */
+	bool listed;	    /* protected by mu: the child's data objects were listed at open */
+	bool recovered;	    /* protected by mu: layer.copyups cleaned */
+	uint64_t n_copyups, n_pstats; /* protected by mu */
+	uint64_t rolled_to;	      /* protected by mu: whiteouts rolled back to this snap */
+};
+
+static const struct fl_store_ops layer_ops;
+
+static struct layer *layer_of(struct fl_store *st)
+{
+	return (struct layer *)st;
+}
+
+/* --- the table --- */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void tab_free(struct ltab *t)
+{
+	for (size_t i = 0; i < t->nb; i++) {
+		struct lent *e = t->b[i];
+
+		while (e) {
+			struct lent *n = e->next;
+
+			free(e);
+			e = n;
+		}
+	}
+	free(t->b);
+	t->b = NULL;
+	t->nb = t->n = 0;
+}
+
+static int tab_grow(struct ltab *t)
+{
+	size_t nb = t->nb ? t->nb * 2 : 1024;
+	struct lent **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nb; i++) {
+		struct lent *e = t->b[i];
+
+		while (e) {
+			struct lent *n = e->next;
+			size_t k = hash_str(e->oid) & (nb - 1);
+
+			e->next = b[k];
+			b[k] = e;
+			e = n;
+		}
+	}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+	return 0;
+}
+
+static struct lent *tab_find(struct ltab *t, const char *oid)
+{
+	struct lent *e;
+
+	if (!t->nb)
+		return NULL;
+	for (e = t->b[hash_str(oid) & (t->nb - 1)]; e; e = e->next)
+		if (!strcmp(e->oid, oid))
+			return e;
+	return NULL;
+}
+
+/* The entry of oid, made if missing; NULL only when memory runs out. */
+static struct lent *tab_get(struct ltab *t, const char *oid)
+{
+	struct lent *e = tab_find(t, oid);
+	size_t len, k;
+
+	if (e)
+		return e;
+	if (t->n >= t->nb * 2 && tab_grow(t))
+		return NULL;
+	len = strlen(oid);
+	e = calloc(1, sizeof(*e) + len + 1);
+	if (!e)
+		return NULL;
+	memcpy(e->oid, oid, len + 1);
+	k = hash_str(oid) & (t->nb - 1);
+	e->next = t->b[k];
+	t->b[k] = e;
+	t->n++;
+	return e;
+}
+
+/* --- what is known --- */
+
+/* Objects of the volume itself: never read through, never copied up. */
+static bool local_oid(const char *oid)
+{
+	static const char *const names[] = {"super",	     FL_OID_PARENT, FL_OID_WHITEOUT,
+					    FL_OID_CHILDREN, "snaps",	    FL_OID_COPYUPS};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(oid, names[i]))
+			return true;
+	return false;
+}
+
+/* Objects of the layer's own bookkeeping, hidden from listings. */
+static bool hidden_oid(const char *oid)
+{
+	return !strcmp(oid, FL_OID_PARENT) || !strcmp(oid, FL_OID_WHITEOUT) ||
+	       !strcmp(oid, FL_OID_COPYUPS);
+}
+
+/* data.<16 hex>.* or dir.<16 hex>: the inode number, else false. */
+static bool oid_ino(const char *oid, uint64_t *ino)
+{
+	const char *p;
+	uint64_t v = 0;
+	int i;
+
+	if (!strncmp(oid, "data.", 5))
+		p = oid + 5;
+	else if (!strncmp(oid, "dir.", 4))
+		p = oid + 4;
+	else
+		return false;
+	for (i = 0; i < 16; i++) {
+		char c = p[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (d < 0)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (p[16] != '\0' && p[16] != '.')
+		return false;
+	*ino = v;
+	return true;
+}
+
+/* Under mu: the parent cannot supply oid (whited out, local, beyond the bound, known missing). */
+static bool parent_lacks_locked(struct layer *l, const char *oid, struct lent *e)
+{
+	uint64_t ino;
+
+	if (local_oid(oid))
+		return true;
+	if (e && (e->wo || e->parent == K_NO))
+		return true;
+	return l->ino_bound && oid_ino(oid, &ino) && ino >= l->ino_bound;
+}
+
+/*
+ * Under mu: the child is known to lack a usable copy of oid.  Only the
+ * writer trusts what it learned: the child changes under a reader.  The
+ * data objects the child had at open were listed, so for the writer a data
+ * object it never met is one the child lacks.
+ */
+static bool child_lacks_locked(struct layer *l, const char *oid, struct lent *e)
+{
+	if (e && e->partial)
+		return true;
+	if (!l->writer)
+		return false;
+	if (e && e->child != K_UNKNOWN)
+		return e->child == K_NO;
+	return l->listed && !strncmp(oid, "data.", 5);
+}
+
+static void note(struct layer *l, const char *oid, int child, int parent)
+{
+	struct lent *e;
+
+	pthread_mutex_lock(&l->mu);
+	e = tab_get(&l->t, oid);
+	if (e) {
+		if (child != K_UNKNOWN)
+			e->child = (uint8_t)child;
+		if (parent != K_UNKNOWN)
+			e->parent = (uint8_t)parent;
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Where a read of oid goes first. */
+enum route { R_CHILD_THEN_PARENT, R_CHILD, R_PARENT, R_NONE };
+
+static enum route route_read(struct layer *l, const char *oid)
+{
+	struct lent *e;
+	bool cl, pl;
+	bool cy;
+
+	if (local_oid(oid))
+		return R_CHILD;
+	pthread_mutex_lock(&l->mu);
+	e = tab_find(&l->t, oid);
+	pl = parent_lacks_locked(l, oid, e);
+	cl = child_lacks_locked(l, oid, e);
+	cy = e && e->child == K_YES && !e->partial;
+	pthread_mutex_unlock(&l->mu);
+	if (cy || pl)
+		return cl && pl ? R_NONE : R_CHILD;
+	return cl ? R_PARENT : R_CHILD_THEN_PARENT;
+}
+
+/* After the child answered -ENOENT (or a read went to the parent): go on with the parent? */
+static bool parent_may(struct layer *l, const char *oid)
+{
+	struct lent *e;
+	bool pl;
+
+	pthread_mutex_lock(&l->mu);
+	e = tab_find(&l->t, oid);
+	pl = parent_lacks_locked(l, oid, e);
+	pthread_mutex_unlock(&l->mu);
+	return !pl;
+}
+
+/* --- copy-up --- */
+
+struct kvs {
+	struct fl_kv *kv;
+	size_t n, cap;
+	char *last;
+};
+
+static void kvs_free(struct kvs *k)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		free((char *)k->kv[i].key);
+		free((void *)k->kv[i].val);
+	}
+	free(k->kv);
+	k->kv = NULL;
+	k->n = k->cap = 0;
+}
+
+static int kvs_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct kvs *k = arg;
+	char *kc, *vc;
+
+	if (k->n == k->cap) {
+		size_t nc = k->cap ? k->cap * 2 : 64;
+		struct fl_kv *nk = realloc(k->kv, nc * sizeof(*nk));
+
+		if (!nk)
+			return -ENOMEM;
+		k->kv = nk;
+		k->cap = nc;
+	}
+	kc = strdup(key);
+	vc = malloc(len ? len : 1);
+	if (!kc || !vc) {
+		free(kc);
+		free(vc);
+		return -ENOMEM;
+	}
+	if (len)
+		memcpy(vc, val, len);
+	k->kv[k->n].key = kc;
+	k->kv[k->n].val = vc;
+	k->kv[k->n].len = len;
+	k->last = kc;
+	k->n++;
+	return 0;
+}
+
+/* Every omap pair of oid in st. */
+static int omap_all(struct fl_store *st, const char *oid, struct kvs *k)
+{
+	bool more = true;
+	int r;
+
+	while (more) {
+		const char *after = k->n ? k->kv[k->n - 1].key : NULL;
+
+		r = st->ops->omap_list(st, oid, after, LAYER_OMAP_PAGE, kvs_cb, k, &more);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int read_all(struct fl_store *st, const char *oid, uint64_t size, char *buf)
+{
+	uint64_t done = 0;
+
+	while (done < size) {
+		size_t n =
+			size - done > LAYER_READ_CHUNK ? LAYER_READ_CHUNK : (size_t)(size - done);
+		ssize_t got = st->ops->read(st, oid, done, n, buf + done);
+
+		if (got < 0)
+			return (int)got;
+		if (got == 0)
+			break; /* shrank meanwhile: the parent is a snapshot, so it cannot */
+		done += (uint64_t)got;
+	}
+	if (done < size)
+		memset(buf + done, 0, size - done);
+	return 0;
+}
+
+static int copyups_mark(struct layer *l, const char *oid, bool set)
+{
+	struct fl_kv kv = {oid, "", 0};
+	const char *rm[1] = {oid};
+
+	if (set)
+		return l->child->ops->omap_update(l->child, FL_OID_COPYUPS, &kv, 1, NULL, 0, NULL,
+						  0);
+	return l->child->ops->omap_update(l->child, FL_OID_COPYUPS, NULL, 0, rm, 1, NULL, 0);
+}
+
+/* Copies the parent's oid into the child: 0, -ENOENT (the parent lacks it), or an error. */
+static int copy_up(struct layer *l, const char *oid)
+{
+	struct fl_store *p = l->parent, *c = l->child;
+	struct kvs k = {0};
+	char *data = NULL;
+	uint64_t size;
+	int r;
+
+	pthread_mutex_lock(&l->mu);
+	l->n_pstats++;
+	pthread_mutex_unlock(&l->mu);
+	r = p->ops->stat(p, oid, &size);
+	if (r)
+		return r;
+	data = malloc(size ? size : 1);
+	if (!data)
+		return -ENOMEM;
+	r = read_all(p, oid, size, data);
+	if (r)
+		goto out;
+	r = omap_all(p, oid, &k);
+	if (r)
+		goto out;
+	if (k.n == 0 && size <= LAYER_ATOMIC_DATA) {
+		/* one op: a 0-byte write creates the object */
+		r = size ? c->ops->write_full(c, oid, data, size) : c->ops->write(c, oid, 0, "", 0);
+	} else if (size == 0 && k.n <= LAYER_ATOMIC_KEYS) {
+		r = c->ops->omap_update(c, oid, k.kv, k.n, NULL, 0, NULL, 0);
+	} else {
+		/* several ops: announced, so a crash leaves no half copy that reads as whole */
+		r = copyups_mark(l, oid, true);
+		if (r)
+			goto out;
+		r = c->ops->remove(c, oid);
+		if (r && r != -ENOENT)
+			goto out;
+		r = size ? c->ops->write_full(c, oid, data, size) : c->ops->write(c, oid, 0, "", 0);
+		for (size_t i = 0; !r && i < k.n; i += LAYER_ATOMIC_KEYS) {
+			size_t n = k.n - i > LAYER_ATOMIC_KEYS ? LAYER_ATOMIC_KEYS : k.n - i;
+
+			r = c->ops->omap_update(c, oid, k.kv + i, n, NULL, 0, NULL, 0);
+		}
+		if (r)
+			goto out;
+		r = copyups_mark(l, oid, false);
+		if (r)
+			goto out;
+	}
+	if (!r) {
+		pthread_mutex_lock(&l->mu);
+		l->n_copyups++;
+		pthread_mutex_unlock(&l->mu);
+	}
+out:
+	/* a failed copy-up of several ops stays announced: the next writer cleans it */
+	kvs_free(&k);
+	free(data);
+	return r;
+}
+
+/* Under mu: wait until nobody decides about oid, then claim it.  NULL: -ENOMEM. */
+static struct lent *claim(struct layer *l, const char *oid)
+{
+	struct lent *e;
+
+	for (;;) {
+		e = tab_get(&l->t, oid);
+		if (!e || !e->busy)
+			break;
+		pthread_cond_wait(&l->cv, &l->mu);
+	}
+	if (e)
+		e->busy = true;
+	return e;
+}
+
+static void unclaim(struct layer *l, struct lent *e)
+{
+	pthread_mutex_lock(&l->mu);
+	e->busy = false;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/*
+ * The first write of the writer (the holder of the volume's lock): half
+ * copy-ups a crash left are removed (they read from the parent until the
+ * next write copies them again).  Others leave them: a writer may be at work.
+ */
+static int become_writer(struct layer *l)
+{
+	struct kvs k = {0};
+	int r = 0;
+
+	pthread_mutex_lock(&l->mu);
+	if (l->recovered || !l->writer) {
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+	r = omap_all(l->child, FL_OID_COPYUPS, &k);
+	if (r == -ENOENT)
+		r = 0;
+	for (size_t i = 0; !r && i < k.n; i++) {
+		r = l->child->ops->remove(l->child, k.kv[i].key);
+		if (r == -ENOENT)
+			r = 0;
+		if (!r)
+			r = copyups_mark(l, k.kv[i].key, false);
+		if (!r) {
+			struct lent *e;
+
+			pthread_mutex_lock(&l->mu);
+			e = tab_get(&l->t, k.kv[i].key);
+			if (e) {
+				e->partial = false;
+				e->child = K_NO;
+			}
+			pthread_mutex_unlock(&l->mu);
+		}
+	}
+	kvs_free(&k);
+	if (!r) {
+		pthread_mutex_lock(&l->mu);
+		l->recovered = true;
+		pthread_mutex_unlock(&l->mu);
+	}
+	return r;
+}
+
+/*
+ * Before a write-class op on oid: if only the parent has it, copy it up.
+ * Afterwards the op may run on the child.
+ */
+static int prep_write(struct layer *l, const char *oid)
+{
+	struct lent *e;
+	uint64_t size;
+	uint8_t child;
+	int r;
+
+	if (local_oid(oid))
+		return 0;
+	r = become_writer(l);
+	if (r)
+		return r;
+	pthread_mutex_lock(&l->mu);
+	e = claim(l, oid);
+	if (!e) {
+		pthread_mutex_unlock(&l->mu);
+		return -ENOMEM;
+	}
+	if ((e->child == K_YES && !e->partial) || parent_lacks_locked(l, oid, e)) {
+		e->busy = false;
+		pthread_cond_broadcast(&l->cv);
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
+	child = child_lacks_locked(l, oid, e) ? K_NO : e->child;
+	pthread_mutex_unlock(&l->mu);
+	if (child != K_NO) {
+		r = l->child->ops->stat(l->child, oid, &size);
+		if (r == 0) {
+			note(l, oid, K_YES, K_UNKNOWN);
+			goto out;
+		}
+		if (r != -ENOENT)
+			goto out;
+	}
+	r = copy_up(l, oid);
+	if (r == 0) {
+		note(l, oid, K_YES, K_YES);
+		pthread_mutex_lock(&l->mu);
+		e->partial = false; /* copied whole again */
+		pthread_mutex_unlock(&l->mu);
+	} else if (r == -ENOENT) {
+		note(l, oid, K_NO, K_NO);
+		r = 0;
+	}
+out:
+	unclaim(l, e);
+	return r;
+}
+
+static void note_created(struct layer *l, const char *oid, int r)
+{
+	if (!r && !local_oid(oid))
+		note(l, oid, K_YES, K_UNKNOWN);
+}
+
+/*
+ * Before removing oid: a whiteout when the parent has it.  *via_parent: the
+ * object existed through the parent (the remove then succeeds even if the
+ * child lacks it).
+ */
+static int prep_remove(struct layer *l, const char *oid, bool *via_parent, struct lent **claimed)
+{
+	struct lent *e;
+	struct fl_kv kv = {oid, "", 0};
+	uint64_t size;
+	bool lacks, known;
+	int r;
+
+	*via_parent = false;
+	*claimed = NULL;
+	if (local_oid(oid))
+		return 0;
+	r = become_writer(l);
+	if (r)
+		return r;
+	pthread_mutex_lock(&l->mu);
+	e = claim(l, oid);
+	if (!e) {
+		pthread_mutex_unlock(&l->mu);
+		return -ENOMEM;
+	}
+	lacks = parent_lacks_locked(l, oid, e);
+	known = e->parent == K_YES;
+	l->n_pstats += !lacks && !known;
+	pthread_mutex_unlock(&l->mu);
+	*claimed = e;
+	if (lacks)
+		return 0;
+	if (!known) {
+		r = l->parent->ops->stat(l->parent, oid, &size);
+		if (r == -ENOENT) {
+			note(l, oid, K_UNKNOWN, K_NO);
+			return 0;
+		}
+		if (r)
+			return r;
+	}
+	r = l->child->ops->omap_update(l->child, FL_OID_WHITEOUT, &kv, 1, NULL, 0, NULL, 0);
+	if (r)
+		return r;
+	pthread_mutex_lock(&l->mu);
+	e->wo = true;
+	e->parent = K_NO;
+	pthread_mutex_unlock(&l->mu);
+	*via_parent = true;
+	return 0;
+}
+
+static void done_remove(struct layer *l, struct lent *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&l->mu);
+	e->child = K_NO;
+	e->partial = false;
+	pthread_mutex_unlock(&l->mu);
+	unclaim(l, e);
+}
+
+/* --- ops --- */
+
+static void layer_close(struct fl_store *st)
+{
+	struct layer *l = layer_of(st);
+
+	fl_store_close(l->child);
+	fl_store_close(l->parent);
+	tab_free(&l->t);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+static struct fl_store *layer_clone_ns(struct fl_store *st, const char *ns)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->clone_ns(l->child, ns);
+}
+
+static ssize_t layer_read(struct fl_store *st, const char *oid, uint64_t off, size_t len, void *buf)
+{
+	struct layer *l = layer_of(st);
+	enum route rt = route_read(l, oid);
+	ssize_t r;
+
+	if (rt == R_NONE)
+		return -ENOENT;
+	if (rt != R_PARENT) {
+		r = l->child->ops->read(l->child, oid, off, len, buf);
+		if (r != -ENOENT || rt == R_CHILD) {
+			if (r >= 0 && !local_oid(oid))
+				note(l, oid, K_YES, K_UNKNOWN);
+			return r;
+		}
+		note(l, oid, K_NO, K_UNKNOWN);
+		if (!parent_may(l, oid))
+			return -ENOENT;
+	}
+	r = l->parent->ops->read(l->parent, oid, off, len, buf);
+	if (r == -ENOENT)
+		note(l, oid, K_UNKNOWN, K_NO);
+	return r;
+}
+
+static int layer_stat(struct fl_store *st, const char *oid, uint64_t *size)
+{
+	struct layer *l = layer_of(st);
+	enum route rt = route_read(l, oid);
+	int r;
+
+	if (rt == R_NONE)
+		return -ENOENT;
+	if (rt != R_PARENT) {
+		r = l->child->ops->stat(l->child, oid, size);
+		if (r != -ENOENT || rt == R_CHILD) {
+			if (r == 0 && !local_oid(oid))
+				note(l, oid, K_YES, K_UNKNOWN);
+			return r;
+		}
+		note(l, oid, K_NO, K_UNKNOWN);
+		if (!parent_may(l, oid))
+			return -ENOENT;
+	}
+	r = l->parent->ops->stat(l->parent, oid, size);
+	note(l, oid, K_UNKNOWN, r == -ENOENT ? K_NO : r == 0 ? K_YES : K_UNKNOWN);
+	return r;
+}
+
+static int layer_omap_list(struct fl_store *st, const char *oid, const char *start_after,
+			   unsigned max, fl_omap_cb cb, void *arg, bool *more)
+{
+	struct layer *l = layer_of(st);
+	enum route rt = route_read(l, oid);
+	int r;
+
+	if (rt == R_NONE)
+		return -ENOENT;
+	if (rt != R_PARENT) {
+		r = l->child->ops->omap_list(l->child, oid, start_after, max, cb, arg, more);
+		if (r != -ENOENT || rt == R_CHILD)
+			return r;
+		note(l, oid, K_NO, K_UNKNOWN);
+		if (!parent_may(l, oid))
+			return -ENOENT;
+	}
+	r = l->parent->ops->omap_list(l->parent, oid, start_after, max, cb, arg, more);
+	if (r == -ENOENT)
+		note(l, oid, K_UNKNOWN, K_NO);
+	return r;
+}
+
+static int layer_omap_get(struct fl_store *st, const char *oid, const char *const *keys, size_t n,
+			  fl_omap_cb cb, void *arg)
+{
+	struct layer *l = layer_of(st);
+	enum route rt = route_read(l, oid);
+	int r;
+
+	if (rt == R_NONE)
+		return -ENOENT;
+	if (rt != R_PARENT) {
+		r = l->child->ops->omap_get(l->child, oid, keys, n, cb, arg);
+		if (r != -ENOENT || rt == R_CHILD)
+			return r;
+		note(l, oid, K_NO, K_UNKNOWN);
+		if (!parent_may(l, oid))
+			return -ENOENT;
+	}
+	r = l->parent->ops->omap_get(l->parent, oid, keys, n, cb, arg);
+	if (r == -ENOENT)
+		note(l, oid, K_UNKNOWN, K_NO);
+	return r;
+}
+
+static int layer_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf,
+		       size_t len)
+{
+	struct layer *l = layer_of(st);
+	int r = prep_write(l, oid);
+
+	if (!r)
+		r = l->child->ops->write(l->child, oid, off, buf, len);
+	note_created(l, oid, r);
+	return r;
+}
+
+static int layer_write_full(struct fl_store *st, const char *oid, const void *buf, size_t len)
+{
+	struct layer *l = layer_of(st);
+	int r = prep_write(l, oid); /* the omap stays: copy it up too */
+
+	if (!r)
+		r = l->child->ops->write_full(l->child, oid, buf, len);
+	note_created(l, oid, r);
+	return r;
+}
+
+static int layer_append(struct fl_store *st, const char *oid, const void *buf, size_t len)
+{
+	struct layer *l = layer_of(st);
+	int r = prep_write(l, oid);
+
+	if (!r)
+		r = l->child->ops->append(l->child, oid, buf, len);
+	note_created(l, oid, r);
+	return r;
+}
+
+static int layer_truncate(struct fl_store *st, const char *oid, uint64_t size)
+{
+	struct layer *l = layer_of(st);
+	int r = prep_write(l, oid);
+
+	return r ? r : l->child->ops->truncate(l->child, oid, size);
+}
+
+static int layer_remove(struct fl_store *st, const char *oid)
+{
+	struct layer *l = layer_of(st);
+	struct lent *e;
+	bool via_parent;
+	int r = prep_remove(l, oid, &via_parent, &e);
+
+	if (!r) {
+		r = l->child->ops->remove(l->child, oid);
+		if (r == -ENOENT && via_parent)
+			r = 0;
+	}
+	if (!r || r == -ENOENT)
+		done_remove(l, e);
+	else if (e)
+		unclaim(l, e);
+	return r;
+}
+
+static int layer_omap_update(struct fl_store *st, const char *oid, const struct fl_kv *set,
+			     size_t nset, const char *const *rm, size_t nrm,
+			     const struct fl_omap_cmp *cmp, size_t ncmp)
+{
+	struct layer *l = layer_of(st);
+	int r = prep_write(l, oid);
+
+	if (!r)
+		r = l->child->ops->omap_update(l->child, oid, set, nset, rm, nrm, cmp, ncmp);
+	note_created(l, oid, r);
+	return r;
+}
+
+/* --- listing: union minus whiteouts --- */
+
+struct list_ctx {
+	struct layer *l;
+	struct ltab seen;
+	int (*cb)(void *arg, const char *oid);
+	void *arg;
+	bool parent_side;
+};
+
+static int list_cb(void *arg, const char *oid)
+{
+	struct list_ctx *x = arg;
+	struct lent *e;
+	bool skip;
+
+	if (!x->parent_side) {
+		if (hidden_oid(oid))
+			return 0;
+		if (!tab_get(&x->seen, oid))
+			return -ENOMEM;
+		return x->cb(x->arg, oid);
+	}
+	if (local_oid(oid) || tab_find(&x->seen, oid))
+		return 0;
+	pthread_mutex_lock(&x->l->mu);
+	e = tab_find(&x->l->t, oid);
+	skip = e && e->wo;
+	pthread_mutex_unlock(&x->l->mu);
+	return skip ? 0 : x->cb(x->arg, oid);
+}
+
+static int layer_list_objects(struct fl_store *st, const char *prefix,
+			      int (*cb)(void *arg, const char *oid), void *arg)
+{
+	struct layer *l = layer_of(st);
+	struct list_ctx x = {l, {0}, cb, arg, false};
+	int r;
+
+	r = l->child->ops->list_objects(l->child, prefix, list_cb, &x);
+	if (!r) {
+		x.parent_side = true;
+		r = l->parent->ops->list_objects(l->parent, prefix, list_cb, &x);
+	}
+	tab_free(&x.seen);
+	return r;
+}
+
+/* --- locks, watches: the child's (locks are never copied up) --- */
+
+static int layer_lock_exclusive(struct fl_store *st, const char *oid, const char *name,
+				const char *cookie, const char *desc, unsigned duration_s,
+				bool renew)
+{
+	struct layer *l = layer_of(st);
+	int r = 0;
+
+	if (!local_oid(oid))
+		r = prep_write(l, oid);
+	if (!r)
+		r = l->child->ops->lock_exclusive(l->child, oid, name, cookie, desc, duration_s,
+						  renew);
+	note_created(l, oid, r);
+	/* the volume's lock (on super): from now on this handle alone changes the child */
+	if (!strcmp(oid, "super") && (r == 0 || r == -EEXIST)) {
+		pthread_mutex_lock(&l->mu);
+		l->writer = true;
+		pthread_mutex_unlock(&l->mu);
+	}
+	return r;
+}
+
+static int layer_unlock(struct fl_store *st, const char *oid, const char *name, const char *cookie)
+{
+	struct layer *l = layer_of(st);
+	int r = l->child->ops->unlock(l->child, oid, name, cookie);
+
+	if (!strcmp(oid, "super") && r == 0) {
+		pthread_mutex_lock(&l->mu);
+		l->writer = false;
+		pthread_mutex_unlock(&l->mu);
+	}
+	return r;
+}
+
+static int layer_list_lockers(struct fl_store *st, const char *oid, const char *name,
+			      struct fl_locker *out, int max, char *desc, size_t desclen)
+{
+	struct layer *l = layer_of(st);
+	uint64_t size;
+	int r = l->child->ops->list_lockers(l->child, oid, name, out, max, desc, desclen);
+
+	if (r != -ENOENT || local_oid(oid))
+		return r;
+	/* the object exists through the parent: it has no locks here */
+	r = layer_stat(st, oid, &size);
+	if (desc && desclen)
+		desc[0] = '\0';
+	return r ? r : 0;
+}
+
+static int layer_break_lock(struct fl_store *st, const char *oid, const char *name,
+			    const char *client, const char *cookie)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->break_lock(l->child, oid, name, client, cookie);
+}
+
+static int layer_self_addr(struct fl_store *st, char *buf, size_t len)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->self_addr(l->child, buf, len);
+}
+
+static int layer_blocklist_add(struct fl_store *st, const char *addr, unsigned expire_s)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->blocklist_add(l->child, addr, expire_s);
+}
+
+static int layer_watch(struct fl_store *st, const char *oid, fl_watch_reply reply, void *arg,
+		       uint64_t *handle)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->watch(l->child, oid, reply, arg, handle);
+}
+
+static int layer_watch_check(struct fl_store *st, uint64_t handle)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->watch_check(l->child, handle);
+}
+
+static int layer_unwatch(struct fl_store *st, uint64_t handle)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->unwatch(l->child, handle);
+}
+
+static int layer_notify(struct fl_store *st, const char *oid, unsigned timeout_ms,
+			fl_notify_ack_cb cb, void *arg)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->notify(l->child, oid, timeout_ms, cb, arg);
+}
+
+/* --- snapshots: the child's (the parent is read at its own snapshot, never written) --- */
+
+static int load_keys(struct layer *l, const char *oid, bool partial);
+static int list_child_data(struct layer *l);
+
+/* After oid changed behind the layer's back: look again whether the child has it. */
+static void forget_child(struct layer *l, const char *oid)
+{
+	uint64_t size;
+	int r = l->child->ops->stat(l->child, oid, &size);
+
+	note(l, oid, r == 0 ? K_YES : r == -ENOENT ? K_NO : K_UNKNOWN, K_UNKNOWN);
+}
+
+/* What was learned no longer holds (the child is read at another point in
+ * time).  Not while other ops run on the layer. */
+static int relearn(struct layer *l)
+{
+	int r;
+
+	pthread_mutex_lock(&l->mu);
+	tab_free(&l->t);
+	r = tab_grow(&l->t);
+	pthread_mutex_unlock(&l->mu);
+	if (!r)
+		r = load_keys(l, FL_OID_WHITEOUT, false);
+	if (!r)
+		r = load_keys(l, FL_OID_COPYUPS, true);
+	if (!r)
+		r = list_child_data(l);
+	return r;
+}
+
+static int layer_snap_create(struct fl_store *st, uint64_t *snapid)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->snap_create(l->child, snapid);
+}
+
+static int layer_snap_remove(struct fl_store *st, uint64_t snapid)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->snap_remove(l->child, snapid);
+}
+
+static int layer_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->set_write_ctx(l->child, seq, snaps, n);
+}
+
+static int layer_set_read_snap(struct fl_store *st, uint64_t snapid)
+{
+	struct layer *l = layer_of(st);
+	int r = l->child->ops->set_read_snap(l->child, snapid);
+
+	return r ? r : relearn(l);
+}
+
+/* oid back to snapid in the child; the whiteouts too, so that what the
+ * child lacked then reads through as it did then. */
+static int layer_snap_rollback(struct fl_store *st, const char *oid, uint64_t snapid)
+{
+	struct layer *l = layer_of(st);
+	bool again;
+	int r;
+
+	pthread_mutex_lock(&l->mu);
+	again = l->rolled_to != snapid;
+	l->rolled_to = snapid;
+	pthread_mutex_unlock(&l->mu);
+	if (again) {
+		r = l->child->ops->snap_rollback(l->child, FL_OID_WHITEOUT, snapid);
+		if (!r || r == -ENOENT)
+			r = l->child->ops->snap_rollback(l->child, FL_OID_COPYUPS, snapid);
+		if (r && r != -ENOENT)
+			return r;
+		r = relearn(l);
+		if (r)
+			return r;
+	}
+	r = l->child->ops->snap_rollback(l->child, oid, snapid);
+	if (!r)
+		forget_child(l, oid);
+	return r;
+}
+
+static int layer_watch_req(struct fl_store *st, const char *oid, fl_watch_req cb, void *arg,
+			   uint64_t *handle)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->watch_req(l->child, oid, cb, arg, handle);
+}
+
+static int layer_notify_ack(struct fl_store *st, uint64_t handle, uint64_t notify_id,
+			    const void *buf, size_t len)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->notify_ack(l->child, handle, notify_id, buf, len);
+}
+
+static int layer_notify_data(struct fl_store *st, const char *oid, const void *data, size_t len,
+			     unsigned timeout_ms, fl_notify_ack_cb cb, void *arg)
+{
+	struct layer *l = layer_of(st);
+
+	return l->child->ops->notify_data(l->child, oid, data, len, timeout_ms, cb, arg);
+}
+
+/* --- batches --- */
+
+/* A read whose object may be in either: both read, the child's answer decides at wait. */
+struct lread {
+	char *oid;
+	void *buf, *pbuf;
+	size_t len;
+	ssize_t *got;
+	ssize_t cgot, pgot;
+};
+
+struct layer_batch {
+	struct fl_batch base;
+	struct layer *l;
+	struct fl_batch *cb, *pb; /* pb made when first needed */
+	struct lread *rd;
+	size_t nrd, caprd;
+	int err; /* first error of a copy-up or whiteout while queueing */
+};
+
+static void lb_fail(struct layer_batch *b, int r)
+{
+	if (r && !b->err)
+		b->err = r;
+}
+
+static struct fl_batch *lb_parent(struct layer_batch *b)
+{
+	if (!b->pb) {
+		b->pb = fl_batch_new(b->l->parent);
+		if (!b->pb)
+			lb_fail(b, -ENOMEM);
+	}
+	return b->pb;
+}
+
+static void lb_write(struct fl_batch *fb, const char *oid, uint64_t off, const void *buf,
+		     size_t len)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+	int r = prep_write(b->l, oid);
+
+	if (r) {
+		lb_fail(b, r);
+		return;
+	}
+	b->cb->ops->write(b->cb, oid, off, buf, len);
+	note_created(b->l, oid, 0);
+}
+
+static void lb_writev(struct fl_batch *fb, const char *oid, const uint64_t *offs,
+		      const void *const *bufs, const size_t *lens, size_t n)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+	int r = prep_write(b->l, oid);
+
+	if (r) {
+		lb_fail(b, r);
+		return;
+	}
+	b->cb->ops->writev(b->cb, oid, offs, bufs, lens, n);
+	note_created(b->l, oid, 0);
+}
+
+static void lb_remove(struct fl_batch *fb, const char *oid)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+	struct lent *e;
+	bool via_parent;
+	int r = prep_remove(b->l, oid, &via_parent, &e);
+
+	if (r) {
+		if (e)
+			unclaim(b->l, e);
+		lb_fail(b, r);
+		return;
+	}
+	b->cb->ops->remove(b->cb, oid);
+	/* the whiteout is durable; the child's copy goes at wait (-ENOENT is no error) */
+	done_remove(b->l, e);
+}
+
+static void lb_truncate(struct fl_batch *fb, const char *oid, uint64_t size)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+	int r = prep_write(b->l, oid);
+
+	if (r) {
+		lb_fail(b, r);
+		return;
+	}
+	b->cb->ops->truncate(b->cb, oid, size);
+}
+
+static void lb_zero(struct fl_batch *fb, const char *oid, uint64_t off, uint64_t len)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+	int r = prep_write(b->l, oid);
+
+	if (r) {
+		lb_fail(b, r);
+		return;
+	}
+	b->cb->ops->zero(b->cb, oid, off, len);
+}
+
+static void lb_read(struct fl_batch *fb, const char *oid, uint64_t off, size_t len, void *buf,
+		    ssize_t *got)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+	enum route rt = route_read(b->l, oid);
+	struct fl_batch *pb;
+	struct lread *rd;
+
+	if (rt == R_NONE) {
+		if (got)
+			*got = 0;
+		return;
+	}
+	if (rt == R_CHILD) {
+		b->cb->ops->read(b->cb, oid, off, len, buf, got);
+		return;
+	}
+	pb = lb_parent(b);
+	if (!pb) {
+		if (got)
+			*got = -ENOMEM;
+		return;
+	}
+	if (rt == R_PARENT) {
+		pb->ops->read(pb, oid, off, len, buf, got);
+		return;
+	}
+	if (b->nrd == b->caprd) {
+		size_t nc = b->caprd ? b->caprd * 2 : 16;
+		struct lread *n = realloc(b->rd, nc * sizeof(*n));
+
+		if (!n)
+			goto nomem;
+		b->rd = n;
+		b->caprd = nc;
+	}
+	rd = &b->rd[b->nrd];
+	memset(rd, 0, sizeof(*rd));
+	rd->oid = strdup(oid);
+	rd->pbuf = malloc(len ? len : 1);
+	if (!rd->oid || !rd->pbuf) {
+		free(rd->oid);
+		free(rd->pbuf);
+		goto nomem;
+	}
+	rd->buf = buf;
+	rd->len = len;
+	rd->got = got;
+	b->nrd++;
+	b->cb->ops->read(b->cb, oid, off, len, buf, &rd->cgot);
+	pb->ops->read(pb, oid, off, len, rd->pbuf, &rd->pgot);
+	return;
+nomem:
+	lb_fail(b, -ENOMEM);
+	if (got)
+		*got = -ENOMEM;
+}
+
+static int lb_wait(struct fl_batch *fb)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+	struct layer *l = b->l;
+	int err = b->err, r;
+
+	r = fl_batch_wait(b->cb);
+	err = err ? err : r;
+	if (b->pb) {
+		r = fl_batch_wait(b->pb);
+		err = err ? err : r;
+	}
+	for (size_t i = 0; i < b->nrd; i++) {
+		struct lread *rd = &b->rd[i];
+		ssize_t res = rd->cgot;
+		uint64_t size;
+
+		if (rd->cgot == 0) {
+			/* nothing from the child: missing there, or a hole or EOF there? */
+			r = l->child->ops->stat(l->child, rd->oid, &size);
+			if (r == -ENOENT) {
+				note(l, rd->oid, K_NO, rd->pgot == 0 ? K_UNKNOWN : K_YES);
+				res = rd->pgot;
+				if (res > 0)
+					memcpy(rd->buf, rd->pbuf, (size_t)res);
+			} else if (r) {
+				res = r;
+				err = err ? err : r;
+			}
+		} else if (rd->cgot > 0) {
+			note(l, rd->oid, K_YES, K_UNKNOWN);
+		}
+		if (rd->got)
+			*rd->got = res;
+		free(rd->oid);
+		free(rd->pbuf);
+	}
+	free(b->rd);
+	free(b);
+	return err;
+}
+
+static bool lb_done(struct fl_batch *fb)
+{
+	struct layer_batch *b = (struct layer_batch *)fb;
+
+	return b->cb->ops->done(b->cb) && (!b->pb || b->pb->ops->done(b->pb));
+}
+
+static const struct fl_batch_ops layer_batch_ops = {
+	.write = lb_write,
+	.writev = lb_writev,
+	.remove = lb_remove,
+	.truncate = lb_truncate,
+	.zero = lb_zero,
+	.read = lb_read,
+	.wait = lb_wait,
+	.done = lb_done,
+};
+
+static struct fl_batch *layer_batch_new(struct fl_store *st)
+{
+	struct layer *l = layer_of(st);
+	struct layer_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->base.ops = &layer_batch_ops;
+	b->l = l;
+	b->cb = fl_batch_new(l->child);
+	if (!b->cb) {
+		free(b);
+		return NULL;
+	}
+	return &b->base;
+}
+
+static const struct fl_store_ops layer_ops = {
+	.close = layer_close,
+	.clone_ns = layer_clone_ns,
+	.read = layer_read,
+	.write = layer_write,
+	.write_full = layer_write_full,
+	.append = layer_append,
+	.remove = layer_remove,
+	.truncate = layer_truncate,
+	.stat = layer_stat,
+	.omap_list = layer_omap_list,
+	.omap_get = layer_omap_get,
+	.omap_update = layer_omap_update,
+	.list_objects = layer_list_objects,
+	.lock_exclusive = layer_lock_exclusive,
+	.unlock = layer_unlock,
+	.list_lockers = layer_list_lockers,
+	.break_lock = layer_break_lock,
+	.self_addr = layer_self_addr,
+	.blocklist_add = layer_blocklist_add,
+	.watch = layer_watch,
+	.watch_check = layer_watch_check,
+	.unwatch = layer_unwatch,
+	.notify = layer_notify,
+	.batch_new = layer_batch_new,
+	.snap_create = layer_snap_create,
+	.snap_remove = layer_snap_remove,
+	.set_write_ctx = layer_set_write_ctx,
+	.set_read_snap = layer_set_read_snap,
+	.snap_rollback = layer_snap_rollback,
+	.watch_req = layer_watch_req,
+	.notify_ack = layer_notify_ack,
+	.notify_data = layer_notify_data,
+};
+
+/* --- opening, flattening --- */
+
+struct load_ctx {
+	struct layer *l;
+	bool partial;
+	int err;
+};
+
+static int load_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct load_ctx *x = arg;
+	struct lent *e = tab_get(&x->l->t, key);
+
+	(void)val;
+	(void)len;
+	if (!e)
+		return -ENOMEM;
+	if (x->partial) {
+		e->partial = true;
+	} else {
+		e->wo = true;
+		e->parent = K_NO;
+	}
+	return 0;
+}
+
+static int load_keys(struct layer *l, const char *oid, bool partial)
+{
+	struct load_ctx x = {l, partial, 0};
+	struct kvs k = {0};
+	int r = omap_all(l->child, oid, &k);
+
+	if (r == -ENOENT)
+		return 0;
+	for (size_t i = 0; !r && i < k.n; i++)
+		r = load_cb(&x, k.kv[i].key, NULL, 0);
+	kvs_free(&k);
+	return r;
+}
+
+static int listed_cb(void *arg, const char *oid)
+{
+	struct layer *l = arg;
+	struct lent *e = tab_get(&l->t, oid);
+
+	if (!e)
+		return -ENOMEM;
+	if (e->child == K_UNKNOWN)
+		e->child = K_YES;
+	return 0;
+}
+
+/* One listing of the child's data objects: the writer then needs no look-up per object. */
+static int list_child_data(struct layer *l)
+{
+	int r = l->child->ops->list_objects(l->child, "data.", listed_cb, l);
+
+	l->listed = r == 0;
+	return r;
+}
+
+struct fl_store *fl_layer_open(struct fl_store *child, struct fl_store *parent)
+{
+	struct layer *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	l->base.ops = &layer_ops;
+	l->child = child;
+	l->parent = parent;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	l->rolled_to = FL_SNAP_HEAD;
+	r = tab_grow(&l->t);
+	if (!r)
+		r = load_keys(l, FL_OID_WHITEOUT, false);
+	if (!r)
+		r = load_keys(l, FL_OID_COPYUPS, true);
+	if (!r)
+		r = list_child_data(l);
+	if (r) {
+		tab_free(&l->t);
+		pthread_cond_destroy(&l->cv);
+		pthread_mutex_destroy(&l->mu);
+		free(l);
+		errno = -r;
+		return NULL;
+	}
+	return &l->base;
+}
+
+bool fl_is_layer(const struct fl_store *st)
+{
+	return st && st->ops == &layer_ops;
+}
+
+void fl_layer_set_ino_bound(struct fl_store *st, uint64_t next_ino)
+{
+	struct layer *l = layer_of(st);
+
+	pthread_mutex_lock(&l->mu);
+	l->ino_bound = next_ino;
+	pthread_mutex_unlock(&l->mu);
+}
+
+struct fl_store *fl_layer_child(struct fl_store *st)
+{
+	return layer_of(st)->child;
+}
+
+struct fl_store *fl_layer_parent(struct fl_store *st)
+{
+	return layer_of(st)->parent;
+}
+
+int fl_layer_copy_up(struct fl_store *st, const char *oid)
+{
+	struct layer *l = layer_of(st);
+	uint64_t before, after;
+	int r;
+
+	pthread_mutex_lock(&l->mu);
+	before = l->n_copyups;
+	pthread_mutex_unlock(&l->mu);
+	r = prep_write(l, oid);
+	if (r)
+		return r;
+	pthread_mutex_lock(&l->mu);
+	after = l->n_copyups;
+	pthread_mutex_unlock(&l->mu);
+	return after != before;
+}
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int names_cb(void *arg, const char *oid)
+{
+	struct names *x = arg;
+
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 256;
+		char **nv = realloc(x->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		x->v = nv;
+		x->cap = nc;
+	}
+	x->v[x->n] = strdup(oid);
+	if (!x->v[x->n])
+		return -ENOMEM;
+	x->n++;
+	return 0;
+}
+
+long fl_layer_copy_up_all(struct fl_store *st,
+			  void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
+{
+	struct layer *l = layer_of(st);
+	struct names nm = {0};
+	long copied = 0;
+	int r;
+
+	/* what the parent has that is not whited out; copy_up skips what the child has */
+	r = l->parent->ops->list_objects(l->parent, NULL, names_cb, &nm);
+	for (size_t i = 0; !r && i < nm.n; i++) {
+		r = fl_layer_copy_up(st, nm.v[i]);
+		if (r > 0)
+			copied++;
+		r = r < 0 ? r : 0;
+		if (progress)
+			progress(arg, i + 1, nm.n);
+	}
+	for (size_t i = 0; i < nm.n; i++)
+		free(nm.v[i]);
+	free(nm.v);
+	return r ? r : copied;
+}
+
+void fl_layer_stats(struct fl_store *st, uint64_t *copyups, uint64_t *parent_stats)
+{
+	struct layer *l = layer_of(st);
+
+	pthread_mutex_lock(&l->mu);
+	if (copyups)
+		*copyups = l->n_copyups;
+	if (parent_stats)
+		*parent_stats = l->n_pstats;
+	pthread_mutex_unlock(&l->mu);
+}
