@@ -62,7 +62,7 @@ if(FLOCKER_FUZZ)
     ${FLOCKER_CTL_SRC}/net/proto.c ${FLOCKER_CTL_SRC}/net/tls.c ${FLOCKER_CTL_SRC}/net/ca.c
     ${FLOCKER_CTL_SRC}/control/ctl_state.c ${FLOCKER_CTL_SRC}/control/ctl_state_rec.c
     ${FLOCKER_CTL_SRC}/control/ctl_server.c ${FLOCKER_CTL_SRC}/control/ctl_worker.c
-    ${FLOCKER_CTL_SRC}/control/api.c)
+    ${FLOCKER_CTL_SRC}/control/api.c ${FLOCKER_CTL_SRC}/control/ctl_metrics.c)
   target_compile_options(flocker_cluster_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_libraries(flocker_cluster_fuzz PUBLIC flocker_core PkgConfig::LIBEVENT
