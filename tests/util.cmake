@@ -1,4 +1,4 @@
-# fs/util: uuids, the mount table (label unit).
+# fs/util: uuids, the mount table, formatting, pid files (label unit).
 add_executable(test_util ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_util.c)
 target_link_libraries(test_util PRIVATE flocker_util)
 add_test(NAME test_util COMMAND test_util)

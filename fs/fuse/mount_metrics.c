@@ -247,6 +247,7 @@ static int lfd = -1;
 static pthread_t server;
 static atomic_bool stopping;
 static char sock_path[108];
+static struct stat sock_st; /* the socket as bound: unlink_own_sock compares */
 
 static void answer(int fd)
 {
@@ -287,6 +288,16 @@ static void *serve(void *arg)
 	return NULL;
 }
 
+/* Removes the socket if it is still the one this daemon bound: the device
+ * number may belong to a new mount by now, whose daemon made its own. */
+static void unlink_own_sock(void)
+{
+	struct stat st;
+
+	if (stat(sock_path, &st) == 0 && st.st_ino == sock_st.st_ino && st.st_dev == sock_st.st_dev)
+		unlink(sock_path);
+}
+
 int fl_mm_serve(dev_t dev)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -303,7 +314,7 @@ int fl_mm_serve(dev_t dev)
 		return -errno;
 	unlink(sock_path); /* a dead daemon's, of the same device number */
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(sock_path, 0600) < 0 ||
-	    listen(lfd, 16) < 0) {
+	    stat(sock_path, &sock_st) < 0 || listen(lfd, 16) < 0) {
 		ret = -errno;
 		goto fail;
 	}
@@ -328,5 +339,5 @@ void fl_mm_stop(void)
 	pthread_join(server, NULL);
 	close(lfd);
 	lfd = -1;
-	unlink(sock_path);
+	unlink_own_sock();
 }

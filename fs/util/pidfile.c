@@ -39,6 +39,11 @@ void fl_pidfile_remove(dev_t dev)
 {
 	char path[128];
 
+	/* The kernel may have given dev to a new mount since this daemon's went
+	 * away (its unmount runs while the last changes go out): that mount's
+	 * daemon wrote its own pid here, which must stay. */
+	if (fl_pidfile_read(dev) != (long)getpid())
+		return;
 	pid_path(path, sizeof(path), dev);
 	unlink(path);
 }

@@ -9,6 +9,7 @@
 
 /* Writes our pid for the mount whose st_dev is dev; 0 or a negative errno. */
 int fl_pidfile_write(dev_t dev);
+/* Removes the pid file of dev if it still names this process. */
 void fl_pidfile_remove(dev_t dev);
 /* The daemon's pid, or 0 when unknown. */
 long fl_pidfile_read(dev_t dev);

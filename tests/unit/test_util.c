@@ -1,12 +1,16 @@
-/* Unit tests of fs/util: uuids, the mount table, size and time formatting. */
+/* Unit tests of fs/util: uuids, the mount table, size and time formatting, pid files. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "fs/util/fmt.h"
 #include "fs/util/mountinfo.h"
+#include "fs/util/pidfile.h"
 #include "fs/util/uuid.h"
 #include "tests/check.h"
 
@@ -88,11 +92,43 @@ static void test_fmt(void)
 	CHECK_STR(b, "2026-12-07 12:03:00");
 }
 
+/*
+ * A daemon removes its pid file at exit, after the kernel may have given its
+ * device number to a new mount: the new daemon's file must stay.
+ */
+static void test_pidfile_remove_own_only(void)
+{
+	dev_t dev = makedev(4000, 999999); /* no real mount has it */
+	char path[128];
+	FILE *f;
+
+	if (fl_pidfile_write(dev)) {
+		printf("test_util: pid file checks skipped: cannot write in %s (%s)\n", FL_RUN_DIR,
+		       strerror(errno));
+		return;
+	}
+	CHECK(fl_pidfile_read(dev) == (long)getpid());
+	snprintf(path, sizeof(path), "%s/4000.999999.pid", FL_RUN_DIR);
+	f = fopen(path, "w"); /* another daemon's now */
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fprintf(f, "%ld\n", (long)getpid() + 1);
+	fclose(f);
+	fl_pidfile_remove(dev);
+	CHECK(fl_pidfile_read(dev) == (long)getpid() + 1);
+	CHECK(fl_pidfile_write(dev) == 0);
+	fl_pidfile_remove(dev);
+	CHECK(fl_pidfile_read(dev) == 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_uuid_new();
 	test_uuid_valid();
 	test_mountinfo();
 	test_fmt();
+	test_pidfile_remove_own_only();
 	return check_report("test_util");
 }
