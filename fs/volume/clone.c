@@ -251,7 +251,6 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 	struct fl_volreg_rec pr = {0}, r = {0};
 	struct fl_parent_rec link = {0};
 	struct fl_super_rec s;
-	struct fl_omap_cmp cmp;
 	struct fl_kv kv;
 	struct fl_buf b;
 	char sname[FL_VOLNAME_MAX + 1], ns[48], key[FL_VOLNAME_MAX + 48];
@@ -375,24 +374,9 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 		ret = -ENOMEM;
 		goto out_err;
 	}
-	fl_buf_reset(&b);
-	ret = fl_volreg_encode(&r, &b);
-	if (ret)
-		goto out_err;
-	kv.key = name;
-	kv.val = b.data;
-	kv.len = b.len;
-	cmp.key = name;
-	cmp.val = NULL;
-	cmp.len = 0;
-	ret = reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
-	if (ret == -ECANCELED) {
-		fl_seterr(err, errlen,
-			  "cannot create volume %s: it was created at the same time elsewhere",
-			  name);
-		ret = -EEXIST;
+	ret = fl_volreg_claim(reg, name, &r, &b, err, errlen);
+	if (ret == -EEXIST)
 		goto out_undo;
-	}
 	if (ret)
 		goto out_err;
 	goto out;

@@ -185,6 +185,29 @@ static int remove_all(struct fl_store *st)
 	return ret;
 }
 
+int fl_volreg_claim(struct fl_store *reg, const char *name, const struct fl_volreg_rec *r,
+		    struct fl_buf *b, char *err, size_t errlen)
+{
+	struct fl_kv kv = {.key = name};
+	struct fl_omap_cmp cmp = {.key = name}; /* the name must be free */
+	int ret;
+
+	fl_buf_reset(b);
+	ret = fl_volreg_encode(r, b);
+	if (ret)
+		return ret;
+	kv.val = b->data;
+	kv.len = b->len;
+	ret = reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
+	if (ret == -ECANCELED) {
+		fl_seterr(err, errlen,
+			  "cannot create volume %s: it was created at the same time elsewhere",
+			  name);
+		ret = -EEXIST;
+	}
+	return ret;
+}
+
 int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limit,
 		     uint32_t block_size, char *err, size_t errlen)
 {
@@ -193,8 +216,6 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	struct fl_super_rec s = {0};
 	struct fl_buf b;
 	char ns[48];
-	struct fl_kv kv;
-	struct fl_omap_cmp cmp;
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
@@ -263,24 +284,7 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	if (ret)
 		goto out_objs;
 
-	fl_buf_reset(&b);
-	ret = fl_volreg_encode(&r, &b);
-	if (ret)
-		goto out_objs;
-	kv.key = name;
-	kv.val = b.data;
-	kv.len = b.len;
-	cmp.key = name;
-	cmp.val = NULL;
-	cmp.len = 0;
-	ret = reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
-	if (ret == -ECANCELED) {
-		fl_seterr(err, errlen,
-			  "cannot create volume %s: it was created at the same time elsewhere",
-			  name);
-		ret = -EEXIST;
-		goto out_objs;
-	}
+	ret = fl_volreg_claim(reg, name, &r, &b, err, errlen);
 	if (ret)
 		goto out_objs;
 	goto out;

@@ -48,6 +48,12 @@ struct fl_holder {
 
 int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limit,
 		     uint32_t block_size, char *err, size_t errlen);
+/* Registers name -> r in the volume registry (reg: its namespace's handle) only while
+ * name is free; -EEXIST with err set when another creation took it first.  b is
+ * scratch space for the record. */
+struct fl_buf;
+int fl_volreg_claim(struct fl_store *reg, const char *name, const struct fl_volreg_rec *r,
+		    struct fl_buf *b, char *err, size_t errlen);
 /* Opens a volume by name.  *out is owned by the caller: fl_volume_close. */
 int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **out, char *err,
 		   size_t errlen);
