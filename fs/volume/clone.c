@@ -116,20 +116,6 @@ static int reg_get(struct fl_store *base, const char *name, struct fl_volreg_rec
 	return ret;
 }
 
-static int read_super_of(struct fl_store *st, struct fl_super_rec *s)
-{
-	char *buf = malloc(FL_REC_MAX);
-	ssize_t n;
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	n = st->ops->read(st, FL_OID_SUPER, 0, FL_REC_MAX, buf);
-	ret = n < 0 ? (int)n : fl_super_decode(buf, (size_t)n, s) ? -EIO : 0;
-	free(buf);
-	return ret;
-}
-
 int fl_clone_parent(struct fl_store *vst, struct fl_parent_rec *r)
 {
 	char *buf = malloc(FL_REC_MAX);
@@ -183,7 +169,7 @@ static struct fl_store *open_at(struct fl_store *base, const char *uuid, uint64_
 	*ret = read_at(h, id);
 	if (*ret)
 		goto fail;
-	*ret = read_super_of(h, &s);
+	*ret = fl_volume_read_super(h, &s);
 	if (*ret)
 		goto fail;
 	*next_ino = s.next_ino;
@@ -307,7 +293,7 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 		fl_seterr(err, errlen, "cannot read %s@%s: %s", parent, sname, strerror(-ret));
 		goto out;
 	}
-	ret = read_super_of(pat, &s);
+	ret = fl_volume_read_super(pat, &s);
 	if (ret) {
 		fl_seterr(err, errlen, "cannot read the superblock of %s@%s: %s", parent, sname,
 			  strerror(-ret));
@@ -451,7 +437,7 @@ int fl_clone_unlink(struct fl_store *base, struct fl_store *vst)
 
 	if (ret <= 0)
 		return ret;
-	ret = read_super_of(plain, &s);
+	ret = fl_volume_read_super(plain, &s);
 	if (ret)
 		return ret;
 	ns_of(ns, pr.uuid);

@@ -302,7 +302,7 @@ out:
 	return ret;
 }
 
-static int read_super(struct fl_store *st, struct fl_super_rec *s)
+int fl_volume_read_super(struct fl_store *st, struct fl_super_rec *s)
 {
 	char *buf = malloc(FL_REC_MAX);
 	ssize_t n;
@@ -362,7 +362,7 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = read_super(v->st, &v->super);
+	ret = fl_volume_read_super(v->st, &v->super);
 	if (ret == -ENOENT) {
 		fl_seterr(err, errlen,
 			  "volume %s (uuid %s) has no superblock: damaged or half removed", name,
@@ -930,7 +930,7 @@ int fl_volume_probe(struct fl_volume *v, const struct fl_holder *h, unsigned tim
 
 int fl_volume_reload_super(struct fl_volume *v)
 {
-	return read_super(v->st, &v->super);
+	return fl_volume_read_super(v->st, &v->super);
 }
 
 int fl_volume_write_super(struct fl_volume *v)

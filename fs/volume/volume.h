@@ -51,6 +51,9 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 /* Registers name -> r in the volume registry (reg: its namespace's handle) only while
  * name is free; -EEXIST with err set when another creation took it first.  b is
  * scratch space for the record. */
+/* Reads and decodes the superblock of the volume whose namespace st is: 0, -EIO
+ * when it is malformed, or the store's error. */
+int fl_volume_read_super(struct fl_store *st, struct fl_super_rec *s);
 struct fl_buf;
 int fl_volreg_claim(struct fl_store *reg, const char *name, const struct fl_volreg_rec *r,
 		    struct fl_buf *b, char *err, size_t errlen);
