@@ -163,7 +163,13 @@ for _ in $(seq 60); do
 	sleep 0.5
 done
 [ -n "$got" ] && [ "${got%.*}" -ge "$N" ] || fail "Prometheus: flockerfs_written_bytes_total of $VOL is '$got', wanted >= $N"
-g=$(q 'flocker_control_lease_grants_total{job="control"}' | jq -r '.data.result[0].value[1] // empty')
+# each target has its own scrape loop: the control's first scrape may come after the agent's
+g=""
+for _ in $(seq 60); do
+	g=$(q 'flocker_control_lease_grants_total{job="control"}' | jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
+	[ -n "$g" ] && break
+	sleep 0.5
+done
 [ -n "$g" ] && [ "${g%.*}" -ge 1 ] || fail "Prometheus: control's grants '$g'"
 h=$(q "up{job=\"agent\"}" | jq -r '.data.result[0].value[1] // empty')
 [ "$h" = 1 ] || fail "Prometheus: agent target not up ($h)"
