@@ -227,22 +227,39 @@ struct take {
 	const char *snap, *host;
 	const char *volname;
 	uint64_t seq;
+	uint64_t id; /* allocated by new_id() */
 	struct fl_snap_rec rec;
 	char *err;
 	size_t errlen;
 };
 
+static int new_id(struct take *t, struct fl_store *st)
+{
+	int ret = st->ops->snap_create(st, &t->id);
+
+	if (ret)
+		fl_seterr(t->err, t->errlen, "cannot create a RADOS snapshot of volume %s: %s",
+			  t->volname, strerror(-ret));
+	return ret;
+}
+
 /*
- * Nothing of this writer is in flight: a new id, the context that names it
- * on st (before any write: one with the old context would show through), then
- * the record.  A name taken meanwhile gives the id back.
+ * Nothing of this writer is in flight: the context that names the new id on
+ * st (before any write: one with the old context would show through), then
+ * the record.  A name taken meanwhile gives the id back (the caller's job).
+ *
+ * The id itself is allocated before the freeze (a monitor round trip, the
+ * longest step): what a snapshot holds is decided by the context switch, not
+ * by the allocation.  A write with the old context between the two changes
+ * the head object without a clone; the first write with the new context
+ * clones the head as it is then, so the snapshot is the state at the switch.
  */
 static int take_new(void *arg, struct fl_store *st)
 {
 	struct take *t = arg;
 	struct snap_list l;
 	struct timespec now;
-	uint64_t id = 0;
+	uint64_t id = t->id;
 	int ret = snaps_load(st, &l);
 
 	if (ret) {
@@ -250,17 +267,11 @@ static int take_new(void *arg, struct fl_store *st)
 			  t->volname, strerror(-ret));
 		goto out;
 	}
-	ret = st->ops->snap_create(st, &id);
-	if (ret) {
-		fl_seterr(t->err, t->errlen, "cannot create a RADOS snapshot of volume %s: %s",
-			  t->volname, strerror(-ret));
-		goto out;
-	}
 	ret = ctx_set(st, &l, t->seq, id);
 	if (ret) {
 		fl_seterr(t->err, t->errlen, "cannot set the snapshot context of volume %s: %s",
 			  t->volname, strerror(-ret));
-		goto out_id;
+		goto out;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	memset(&t->rec, 0, sizeof(t->rec));
@@ -279,8 +290,6 @@ static int take_new(void *arg, struct fl_store *st)
 		fl_seterr(t->err, t->errlen, "cannot write the record of snapshot %s@%s: %s",
 			  t->volname, t->snap, strerror(-ret));
 	ctx_set(st, &l, t->seq, 0);
-out_id:
-	st->ops->snap_remove(st, id);
 out:
 	free(l.e);
 	return ret;
@@ -321,9 +330,13 @@ int fl_snap_take_mounted(struct fl_volume *v, struct fl_core *c, const char *sna
 		return ret;
 	}
 	t.seq = __atomic_load_n(&v->super.snap_seq, __ATOMIC_RELAXED);
+	ret = new_id(&t, v->st);
+	if (ret)
+		return ret;
 	err[0] = '\0';
 	ret = fl_core_freeze_run(c, take_new, &t, 0, stats);
 	if (ret) {
+		v->st->ops->snap_remove(v->st, t.id);
 		if (!err[0])
 			fl_seterr(err, errlen, "cannot freeze volume %s for a snapshot: %s",
 				  v->super.name, strerror(-ret));
@@ -354,9 +367,14 @@ static int take_unmounted(struct fl_volume *v, const char *snap, struct fl_snap_
 		return ret;
 	}
 	t.seq = v->super.snap_seq;
-	ret = take_new(&t, v->st);
+	ret = new_id(&t, v->st);
 	if (ret)
 		return ret;
+	ret = take_new(&t, v->st);
+	if (ret) {
+		v->st->ops->snap_remove(v->st, t.id);
+		return ret;
+	}
 	v->super.snap_seq = t.rec.id;
 	ret = fl_volume_write_super(v);
 	if (ret) /* the snapshot stands: the context comes from the records */
@@ -862,9 +880,10 @@ static void serve_one(struct fl_snap_server *s, uint64_t notify_id, char *req)
 		n = snprintf(ans, sizeof(ans), "err %d %s", -ret, err);
 	} else {
 		fl_notice("volume %s: snapshot %s (id %" PRIu64 ") for %s: sync %lld ms, writers "
-			  "held %lld ms",
+			  "held %lld ms (flush %lld, drain %lld, switch %lld)",
 			  s->v->super.name, snap, r.id, host, (long long)st.sync_ms,
-			  (long long)st.frozen_ms);
+			  (long long)st.frozen_ms, (long long)st.flush_ms, (long long)st.drain_ms,
+			  (long long)st.take_ms);
 		n = snprintf(ans, sizeof(ans), "ok %" PRIu64 " %lld %lld", r.id,
 			     (long long)st.frozen_ms, (long long)st.sync_ms);
 	}
