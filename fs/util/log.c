@@ -16,7 +16,8 @@
 
 int fl_log_level = LOG_NOTICE;
 static const char *log_prog = "flocker";
-static const char *log_tag;
+static const char *log_tag; /* NULL or log_tag_buf */
+static char log_tag_buf[128];
 static bool log_syslog;
 /* $JOURNAL_STREAM's device and inode, when systemd connected stderr to the journal */
 static bool log_journal_env;
@@ -38,9 +39,15 @@ void fl_log_init(const char *progname, int level)
 	}
 }
 
+/* Copied: a caller's buffer may die before the last log line (it did). */
 void fl_log_set_tag(const char *tag)
 {
-	log_tag = tag && *tag ? tag : NULL;
+	if (!tag || !*tag) {
+		log_tag = NULL;
+		return;
+	}
+	snprintf(log_tag_buf, sizeof(log_tag_buf), "%s", tag);
+	log_tag = log_tag_buf;
 }
 
 void fl_log_to_syslog(bool on)

@@ -21,7 +21,8 @@ void fl_log_init(const char *progname, int level);
 /* Send lines to syslog instead of stderr (daemons after they detach). */
 void fl_log_to_syslog(bool on);
 /* What the whole process is about, in front of every message ("volume v",
- * "node a"); borrowed, must outlive logging; NULL: nothing. */
+ * "node a"); copied (127 bytes at most); NULL or "": nothing.  Set it before
+ * other threads log. */
 void fl_log_set_tag(const char *tag);
 /* Is there a syslog socket (/dev/log) that takes our lines?  Without one,
  * fl_log_to_syslog(true) would lose them: daemons keep stderr instead. */

@@ -54,6 +54,7 @@ static int matches(const char *re, const char *text)
 int main(void)
 {
 	char dir[] = "/tmp/test_log.XXXXXX", plain[128], journal[128], text[8192], re[512], js[64];
+	char tagbuf[16];
 	struct stat st;
 	long pid = (long)getpid();
 
@@ -101,7 +102,10 @@ int main(void)
 		 (unsigned long long)st.st_ino);
 	setenv("JOURNAL_STREAM", js, 1);
 	fl_log_init("test_log", LOG_INFO);
-	fl_log_set_tag("node a");
+	/* the tag is copied: the caller's buffer may change or die */
+	snprintf(tagbuf, sizeof(tagbuf), "node a");
+	fl_log_set_tag(tagbuf);
+	memset(tagbuf, 'X', sizeof(tagbuf) - 1);
 	fl_err("lease renewal failed");
 	fl_info("heartbeat");
 	slurp(journal, text, sizeof(text));
