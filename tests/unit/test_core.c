@@ -1633,6 +1633,25 @@ static void *held_op_thread(void *arg)
 	return NULL;
 }
 
+struct rdplus {
+	unsigned n, bad;
+	char seen[2048];
+};
+
+static int rdplus_cb(void *arg, const char *name, const struct stat *st, uint64_t next)
+{
+	struct rdplus *r = arg;
+	int i;
+
+	(void)next;
+	r->n++;
+	if (name[0] == 'f' && sscanf(name + 1, "%d", &i) == 1 && i >= 0 && i < 2048) {
+		if (r->seen[i]++ || !st->st_nlink)
+			r->bad++; /* twice, or without its attributes */
+	}
+	return 0;
+}
+
 /* Waits up to ms for h to finish: true if it did. */
 static bool held_op_finishes(struct held_op *h, unsigned ms)
 {
@@ -1717,6 +1736,18 @@ static void test_load_without_lock(void)
 	EQ(fl_core_lookup(c, 1, "sub", &st), -ENOENT);
 	EQ(fl_core_getattr(c, far, &st), 0);
 	umount_vol(c, v);
+
+	/* readdirplus reaching an unloaded shard midway: every entry once */
+	{
+		struct rdplus *r = calloc(1, sizeof(*r));
+
+		c = mount_vol("shardwait", &v, false);
+		EQ(fl_core_readdir(c, 1, 0, true, rdplus_cb, r), 0);
+		EQ(r->n, (1 << FL_ITAB_SHARD_BITS) + 8 + 2);
+		EQ(r->bad, 0);
+		free(r);
+		umount_vol(c, v);
+	}
 	check_fsck("shardwait", 0);
 }
 
