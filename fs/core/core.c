@@ -101,11 +101,6 @@ void fl_core_free_deleted(struct fl_core *c, struct fl_inode *ip)
 	fl_inode_free(ip);
 }
 
-struct shard_load {
-	struct fl_core *c;
-	int err;
-};
-
 /* An inode read from a record: a record from before block maps gets the map
  * that covers every block below its size (what such a record promises), and
  * its usage is what the volume's counters already hold for it. */
@@ -130,90 +125,151 @@ static void inode_loaded(struct fl_core *c, struct fl_inode *ip)
 	ip->used = ip->jused = fl_bmap_used(&ip->r, ip->r.size, c->bsize);
 }
 
+struct shard_load {
+	struct fl_inode_rec *recs; /* decoded without the lock */
+	size_t n, cap;
+	int err;
+};
+
 static int shard_load_cb(void *arg, const char *key, const void *val, size_t len)
 {
 	struct shard_load *sl = arg;
-	struct fl_inode *ip;
 	struct fl_inode_rec r = {0};
-	bool deleted = false;
 
 	if (fl_inode_decode(val, len, &r)) {
 		fl_err("inode record %s is corrupt", key);
 		return 0; /* the inode reads as -EIO when used */
 	}
-	if (fl_ino_find(sl->c, r.ino)) {
-		fl_inode_rec_free(&r);
-		return 0;
+	if (sl->n == sl->cap) {
+		size_t ncap = sl->cap ? sl->cap * 2 : 64;
+		struct fl_inode_rec *n = realloc(sl->recs, ncap * sizeof(*n));
+
+		if (!n) {
+			fl_inode_rec_free(&r);
+			sl->err = -ENOMEM;
+			return 1;
+		}
+		sl->recs = n;
+		sl->cap = ncap;
 	}
-	if (sl->c->overlay && fl_overlay_inode(sl->c, r.ino, &r, &deleted) == 0 && deleted) {
-		fl_inode_rec_free(&r);
-		return 0;
-	}
-	ip = calloc(1, sizeof(*ip));
-	if (!ip) {
-		fl_inode_rec_free(&r);
-		sl->err = -ENOMEM;
-		return 1;
-	}
-	ip->r = r;
-	inode_loaded(sl->c, ip);
-	itab_insert(sl->c, ip);
+	sl->recs[sl->n++] = r;
 	return 0;
 }
 
-/* Makes sure every inode of the shard holding ino is in memory. */
+/* Puts an inode made from r (taken over) in the table, under the lock. */
+static int inode_install(struct fl_core *c, struct fl_inode_rec *r)
+{
+	struct fl_inode *ip = calloc(1, sizeof(*ip));
+
+	if (!ip) {
+		fl_inode_rec_free(r);
+		return -ENOMEM;
+	}
+	ip->r = *r;
+	memset(r, 0, sizeof(*r));
+	inode_loaded(c, ip);
+	itab_insert(c, ip);
+	return 0;
+}
+
+/*
+ * Installs, under the lock, the records a shard load read without it.  An
+ * inode already in memory is newer than its record and stays as it is; so
+ * does one the journal a read-only mount replayed says is deleted.  (No
+ * change reaches the inodes of a shard before it is loaded, and a loaded
+ * shard is never loaded again, so the table cannot hold a newer state the
+ * records would miss.)
+ */
+static int shard_install(struct fl_core *c, uint64_t shard, struct shard_load *sl)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < sl->n; i++) {
+		struct fl_inode_rec *r = &sl->recs[i];
+		bool deleted = false;
+
+		if (ret || fl_ino_find(c, r->ino) ||
+		    (c->overlay && fl_overlay_inode(c, r->ino, r, &deleted) == 0 && deleted)) {
+			fl_inode_rec_free(r);
+			continue;
+		}
+		ret = inode_install(c, r);
+	}
+	if (ret == 0 && c->overlay) {
+		/* inodes created since the checkpoint live only in the journal */
+		uint64_t lo = shard << FL_ITAB_SHARD_BITS, hi = lo + (1u << FL_ITAB_SHARD_BITS);
+
+		for (i = lo; i < hi && i < c->next_ino && !ret; i++) {
+			struct fl_inode_rec r = {0};
+			bool deleted = false;
+
+			if (fl_ino_find(c, i) || fl_overlay_inode(c, i, &r, &deleted) || deleted) {
+				fl_inode_rec_free(&r);
+				continue;
+			}
+			ret = inode_install(c, &r);
+		}
+	}
+	return ret;
+}
+
+enum { SHARD_UNLOADED, SHARD_LOADING, SHARD_LOADED };
+
+/*
+ * Makes sure every inode of the shard holding ino is in memory: 0 when it
+ * already is.  Otherwise it lists the shard's omap with the core lock let go
+ * (no thread holds the lock while RADOS answers), or waits for the thread
+ * that is listing it, and returns FL_RESTART, or a negative errno.
+ */
 static int shard_load(struct fl_core *c, uint64_t ino)
 {
 	uint64_t shard = ino >> FL_ITAB_SHARD_BITS;
-	struct shard_load sl = {c, 0};
+	struct shard_load sl = {NULL, 0, 0, 0};
 	char oid[FL_OID_LEN];
 	bool more = false;
+	size_t i;
 	int ret;
 
 	if (shard >= c->nshards) {
 		uint64_t n = shard * 2 + 16;
-		bool *ns = realloc(c->shard_loaded, n * sizeof(*ns));
+		uint8_t *ns = realloc(c->shard_state, n * sizeof(*ns));
 
 		if (!ns)
 			return -ENOMEM;
-		memset(ns + c->nshards, 0, (n - c->nshards) * sizeof(*ns));
-		c->shard_loaded = ns;
+		memset(ns + c->nshards, SHARD_UNLOADED, (n - c->nshards) * sizeof(*ns));
+		c->shard_state = ns;
 		c->nshards = n;
 	}
-	if (c->shard_loaded[shard])
+	if (c->shard_state[shard] == SHARD_LOADED)
 		return 0;
+	if (c->shard_state[shard] == SHARD_LOADING) {
+		while (c->shard_state[shard] == SHARD_LOADING)
+			pthread_cond_wait(&c->cond, &c->lock);
+		return FL_RESTART;
+	}
+	c->shard_state[shard] = SHARD_LOADING;
+	fl_core_unlock(c);
 	fl_oid_itab(oid, shard);
 	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, shard_load_cb, &sl, &more);
+	fl_core_lock(c);
 	if (ret == -ENOENT)
 		ret = 0;
 	if (ret == 1)
 		ret = sl.err;
-	if (ret == 0 && c->overlay) {
-		/* inodes created since the checkpoint live only in the journal */
-		uint64_t i, lo = shard << FL_ITAB_SHARD_BITS, hi = lo + (1u << FL_ITAB_SHARD_BITS);
-
-		for (i = lo; i < hi && i < c->next_ino; i++) {
-			struct fl_inode_rec r = {0};
-			bool deleted = false;
-			struct fl_inode *ip;
-
-			if (fl_ino_find(c, i) || fl_overlay_inode(c, i, &r, &deleted) || deleted)
-				continue;
-			ip = calloc(1, sizeof(*ip));
-			if (!ip) {
-				fl_inode_rec_free(&r);
-				return -ENOMEM;
-			}
-			ip->r = r;
-			inode_loaded(c, ip);
-			itab_insert(c, ip);
-		}
-	}
 	if (ret == 0)
-		c->shard_loaded[shard] = true;
-	else
+		ret = shard_install(c, shard, &sl);
+	for (i = 0; i < sl.n; i++)
+		fl_inode_rec_free(&sl.recs[i]);
+	free(sl.recs);
+	/* c->shard_state may have moved meanwhile: index it again */
+	c->shard_state[shard] = ret ? SHARD_UNLOADED : SHARD_LOADED;
+	pthread_cond_broadcast(&c->cond);
+	if (ret) {
 		fl_err("cannot load inode table shard %s: %s", oid, strerror(-ret));
-	return ret;
+		return ret;
+	}
+	return FL_RESTART;
 }
 
 int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out)
@@ -495,6 +551,7 @@ int fl_core_lookup(struct fl_core *c, uint64_t parent, const char *name, struct 
 		return -ENAMETOOLONG;
 	fl_core_lock(c);
 	fl_dir_prefetch(c, parent);
+again:
 	ret = fl_ino_get(c, parent, &dip);
 	if (ret)
 		goto out;
@@ -509,6 +566,8 @@ int fl_core_lookup(struct fl_core *c, uint64_t parent, const char *name, struct 
 	ip->nlookup++;
 	fl_fill_stat(c, ip, st);
 out:
+	if (ret == FL_RESTART)
+		goto again;
 	fl_core_unlock(c);
 	return ret;
 }
@@ -532,7 +591,9 @@ int fl_core_getattr(struct fl_core *c, uint64_t ino, struct stat *st)
 	int ret;
 
 	fl_core_lock(c);
-	ret = fl_ino_get(c, ino, &ip);
+	do
+		ret = fl_ino_get(c, ino, &ip);
+	while (ret == FL_RESTART);
 	if (!ret)
 		fl_fill_stat(c, ip, st);
 	fl_core_unlock(c);
@@ -631,10 +692,13 @@ int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int m
 	int ret;
 
 	fl_core_lock(c);
+again:
 	ret = fl_core_writable(c);
 	if (ret)
 		goto out;
 	ret = fl_ino_get(c, ino, &ip);
+	if (ret == FL_RESTART)
+		goto again;
 	if (ret)
 		goto out;
 	fl_now_real(&ts);
@@ -676,7 +740,9 @@ int fl_core_open(struct fl_core *c, uint64_t ino, int flags)
 	int ret;
 
 	fl_core_lock(c);
-	ret = fl_ino_get(c, ino, &ip);
+	do
+		ret = fl_ino_get(c, ino, &ip);
+	while (ret == FL_RESTART);
 	if (ret)
 		goto out;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
@@ -752,7 +818,9 @@ ssize_t fl_core_read_ref(struct fl_core *c, uint64_t ino, uint64_t off, size_t l
 	*ref = NULL;
 	*data = buf;
 	fl_core_lock(c);
-	r = fl_ino_get(c, ino, &ip);
+	do
+		r = fl_ino_get(c, ino, &ip);
+	while (r == FL_RESTART);
 	if (r)
 		ret = r;
 	else if (S_ISDIR(ip->r.mode))
@@ -791,9 +859,11 @@ ssize_t fl_core_write(struct fl_core *c, uint64_t ino, uint64_t off, const void 
 	int r;
 
 	fl_core_lock(c);
-	r = fl_core_writable(c);
-	if (!r)
-		r = fl_ino_get(c, ino, &ip);
+	do {
+		r = fl_core_writable(c);
+		if (!r)
+			r = fl_ino_get(c, ino, &ip);
+	} while (r == FL_RESTART);
 	if (r)
 		ret = r;
 	else
@@ -892,7 +962,9 @@ int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 		fl_core_unlock(c);
 		return 0;
 	}
-	ret = fl_ino_get(c, ino, &ip);
+	do
+		ret = fl_ino_get(c, ino, &ip);
+	while (ret == FL_RESTART);
 	if (ret)
 		goto out;
 	/* fdatasync of a regular file: its data, and of its metadata only what
@@ -971,10 +1043,13 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 	if (off + len < off || off + len > FL_FILE_MAX)
 		return -EFBIG;
 	fl_core_lock(c);
+again:
 	ret = fl_core_writable(c);
 	if (ret)
 		goto out;
 	ret = fl_ino_get(c, ino, &ip);
+	if (ret == FL_RESTART)
+		goto again;
 	if (ret)
 		goto out;
 	if (!S_ISREG(ip->r.mode)) {
@@ -1105,7 +1180,7 @@ static void core_free(struct fl_core *c)
 	}
 	fl_overlay_free(c);
 	free(c->itab);
-	free(c->shard_loaded);
+	free(c->shard_state);
 	free(c->ck_dirs);
 	free(c->ck_deleted);
 	free(c->ck_orph_add);
@@ -1174,22 +1249,27 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 	if (ret)
 		goto out_err;
 	fl_core_lock(c);
-	ret = fl_ino_get(c, FL_ROOT_INO, &root);
-	if (!ret) {
-		struct fl_dir *d;
+	do {
+		ret = fl_ino_get(c, FL_ROOT_INO, &root);
+		if (!ret) {
+			struct fl_dir *d;
 
-		root->nlookup = 1; /* the kernel's reference to the root, never forgotten */
-		root->parent = FL_ROOT_INO;
-		ret = fl_dir_get(c, root, &d);
-	}
+			root->nlookup = 1; /* the kernel's reference to the root, never forgotten */
+			root->parent = FL_ROOT_INO;
+			ret = fl_dir_get(c, root, &d);
+		}
+	} while (ret == FL_RESTART);
 	/* Inodes on the orphan list: a crash may have left data past their
 	 * size.  Marked before any request can reach them, then trimmed all
 	 * at once (fl_purge_trim_listed); the commit thread purges them. */
 	for (i = 0; !ret && i < c->npurge; i++) {
 		uint64_t ino = c->purge[i] & ~FL_PURGE_SCAN;
 		struct fl_inode *ip;
-		int r = fl_ino_get(c, ino, &ip);
+		int r;
 
+		do
+			r = fl_ino_get(c, ino, &ip);
+		while (r == FL_RESTART);
 		if (r == 0) {
 			ip->trim_mark = ip->scan_trim = true;
 			ip->orphan = !ip->r.nlink;

@@ -116,7 +116,7 @@ struct fl_core {
 
 	struct fl_inode **itab;
 	uint64_t imask, icount;
-	bool *shard_loaded;
+	uint8_t *shard_state; /* per inode-table shard: unloaded, loading, loaded (core.c) */
 	uint64_t nshards;
 
 	uint64_t next_ino, inodes;
@@ -175,8 +175,20 @@ struct fl_core {
 /* freeze.c: under c->lock, waits while a snapshot holds changes back */
 void fl_core_freeze_wait(struct fl_core *c);
 
+/*
+ * No thread holds c->lock while it waits for RADOS.  What must read RADOS
+ * for an operation under the lock (an inode-table shard, a directory, not
+ * in memory yet) lets go of the lock while it reads, installs what it read
+ * (unless another thread did meanwhile), and returns FL_RESTART: whatever
+ * the caller found under the lock before may have changed, so it starts the
+ * operation over (with the lock held again) and finds it in memory then.
+ * Never an errno; it never leaves the core.
+ */
+#define FL_RESTART (-100000)
+
 /* core.c */
 struct fl_inode *fl_ino_find(struct fl_core *c, uint64_t ino);
+/* 0 and *out, -ENOENT, another negative errno, or FL_RESTART (above). */
 int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out);
 /* fl_ino_get for an entry found in a directory: an inode it cannot find is
  * a damaged volume (EIO), not a missing name. */
@@ -184,7 +196,8 @@ int fl_ino_get_entry(struct fl_core *c, uint64_t ino, struct fl_inode **out);
 /* Takes ip out of the inode table; frees an inode and what it holds. */
 void fl_itab_remove(struct fl_core *c, struct fl_inode *ip);
 void fl_inode_free(struct fl_inode *ip);
-/* A new inode of mode for cr in dir, in the table (not yet linked or journaled). */
+/* A new inode of mode for cr in dir, in the table (not yet linked or journaled);
+ * NULL with *err, which may be FL_RESTART. */
 struct fl_inode *fl_inode_new(struct fl_core *c, mode_t mode, const struct fl_cred *cr,
 			      const struct fl_inode *dir, int *err);
 void fl_ino_ck(struct fl_core *c, struct fl_inode *ip);
@@ -308,7 +321,8 @@ int fl_data_start(struct fl_core *c);
 void fl_data_stop(struct fl_core *c);
 int64_t fl_now_ms(void);
 
-/* dir.c: ip's directory, loaded if need be (with the lock held throughout). */
+/* dir.c: ip's directory; if it is not loaded yet, loads it with the lock let
+ * go and returns FL_RESTART. */
 int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out);
 /* The entry name of d and its inode: -ENOENT if there is none, -EIO if its
  * inode is missing (see fl_ino_get_entry). */

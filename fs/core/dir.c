@@ -280,11 +280,69 @@ static bool overlay_has(struct fl_core *c, uint64_t ino)
 	return has;
 }
 
-int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
+/* Reads directory ino's entries into a new fl_dir, without the core lock. */
+static int dir_read(struct fl_core *c, uint64_t ino, struct fl_dir **out)
 {
-	struct dir_load dl = {NULL, 0, ip->r.ino};
+	struct dir_load dl = {NULL, 0, ino};
 	char oid[FL_OID_LEN];
 	bool more;
+	int ret;
+
+	*out = NULL;
+	dl.d = fl_dir_new();
+	if (!dl.d)
+		return -ENOMEM;
+	fl_oid_dir(oid, ino);
+	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, dir_load_cb, &dl, &more);
+	if (ret == 1)
+		ret = dl.err;
+	if (ret && ret != -ENOENT) {
+		fl_dir_free(dl.d);
+		return ret;
+	}
+	*out = dl.d;
+	return ret;
+}
+
+/*
+ * Installs d, read without the lock (ret: what the read returned, 0 or
+ * -ENOENT), as ino's directory, if it is still wanted: a directory not
+ * loaded has no change in memory (every change loads it first, and a loaded
+ * one stays), so what was read is all of it.  Takes d over.
+ */
+static int dir_install(struct fl_core *c, uint64_t ino, struct fl_dir *d, int ret)
+{
+	struct fl_inode *ip = fl_ino_find(c, ino);
+
+	if (!ip || ip->dir || ip->deleted || !S_ISDIR(ip->r.mode)) {
+		fl_dir_free(d);
+		return 0; /* another thread loaded it, or it went */
+	}
+	if (ret == -ENOENT && c->overlay && overlay_has(c, ino))
+		ret = 0; /* made since the checkpoint: its object comes with the next one */
+	if (ret == -ENOENT && ip->r.nlink > 0) {
+		char oid[FL_OID_LEN];
+
+		fl_oid_dir(oid, ino);
+		fl_err("directory object %s is missing", oid);
+		ret = -EIO;
+	} else {
+		ret = 0;
+	}
+	if (!ret && c->overlay)
+		ret = fl_overlay_dir(c, ino, d);
+	if (ret) {
+		fl_dir_free(d);
+		return ret;
+	}
+	ip->dir = d;
+	return 0;
+}
+
+int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
+{
+	uint64_t ino = ip->r.ino;
+	struct fl_dir *d;
 	int ret;
 
 	if (!S_ISDIR(ip->r.mode))
@@ -293,28 +351,12 @@ int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
 		*out = ip->dir;
 		return 0;
 	}
-	dl.d = fl_dir_new();
-	if (!dl.d)
-		return -ENOMEM;
-	fl_oid_dir(oid, ip->r.ino);
-	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, dir_load_cb, &dl, &more);
-	if (ret == 1)
-		ret = dl.err;
-	if (ret == -ENOENT && c->overlay && overlay_has(c, ip->r.ino))
-		ret = 0; /* made since the checkpoint: its object comes with the next one */
-	if (ret == -ENOENT && ip->r.nlink > 0) {
-		fl_err("directory object %s is missing", oid);
-		ret = -EIO;
-	}
-	if (!ret && c->overlay)
-		ret = fl_overlay_dir(c, ip->r.ino, dl.d);
-	if (ret) {
-		fl_dir_free(dl.d);
-		return ret;
-	}
-	ip->dir = dl.d;
-	*out = dl.d;
-	return 0;
+	fl_core_unlock(c);
+	ret = dir_read(c, ino, &d);
+	fl_core_lock(c);
+	if (d)
+		ret = dir_install(c, ino, d, ret);
+	return ret ? ret : FL_RESTART;
 }
 
 /*
@@ -323,34 +365,23 @@ int fl_dir_get(struct fl_core *c, struct fl_inode *ip, struct fl_dir **out)
  * pages.  For operations that start with a directory and hold nothing else
  * (lookup, opendir, readdir); the caller gets its inode again after.  Two
  * threads may load the same directory: the first installs it, the second's
- * copy goes.  A directory not loaded has no change in memory, so the listing
- * sees all of it.  On any failure it leaves the load to fl_dir_get.
+ * copy goes.  On any failure it leaves the load to fl_dir_get.
  */
 void fl_dir_prefetch(struct fl_core *c, uint64_t ino)
 {
 	struct fl_inode *ip = fl_ino_find(c, ino);
-	struct dir_load dl = {NULL, 0, ino};
-	char oid[FL_OID_LEN];
-	bool more;
+	struct fl_dir *d;
 	int ret;
 
 	if (!ip || ip->dir || !S_ISDIR(ip->r.mode))
 		return;
-	dl.d = fl_dir_new();
-	if (!dl.d)
-		return;
-	fl_oid_dir(oid, ino);
-	pthread_mutex_unlock(&c->lock);
-	ret = c->st->ops->omap_list(c->st, oid, NULL, UINT32_MAX, dir_load_cb, &dl, &more);
-	pthread_mutex_lock(&c->lock);
-	ip = fl_ino_find(c, ino);
-	if (!ret && ip && !ip->dir && !ip->deleted && c->overlay)
-		ret = fl_overlay_dir(c, ino, dl.d);
-	if (ret || !ip || ip->dir || ip->deleted) {
-		fl_dir_free(dl.d);
-		return;
-	}
-	ip->dir = dl.d;
+	fl_core_unlock(c);
+	ret = dir_read(c, ino, &d);
+	fl_core_lock(c);
+	if (d && ret == 0)
+		dir_install(c, ino, d, ret);
+	else
+		fl_dir_free(d);
 }
 
 int fl_core_opendir(struct fl_core *c, uint64_t ino)
@@ -361,9 +392,11 @@ int fl_core_opendir(struct fl_core *c, uint64_t ino)
 
 	fl_core_lock(c);
 	fl_dir_prefetch(c, ino);
-	ret = fl_ino_get(c, ino, &ip);
-	if (!ret)
-		ret = fl_dir_get(c, ip, &d);
+	do {
+		ret = fl_ino_get(c, ino, &ip);
+		if (!ret)
+			ret = fl_dir_get(c, ip, &d);
+	} while (ret == FL_RESTART);
 	fl_core_unlock(c);
 	return ret;
 }
@@ -379,10 +412,11 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 
 	fl_core_lock(c);
 	fl_dir_prefetch(c, ino);
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret)
-		goto out;
-	ret = fl_dir_get(c, ip, &d);
+	do {
+		ret = fl_ino_get(c, ino, &ip);
+		if (!ret)
+			ret = fl_dir_get(c, ip, &d);
+	} while (ret == FL_RESTART);
 	if (ret)
 		goto out;
 	if (off < 1) {
@@ -417,11 +451,16 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 			uint64_t cookie = de->cookie;
 
 			ret = fl_ino_get_entry(c, de->ino, &eip);
-			/* a load that let go of the lock may have changed d->order or freed
-			 * de: use de only where it still is, else go on after its cookie */
-			if (i >= d->norder || d->order[i] != de || de->cookie != cookie) {
+			if (ret == FL_RESTART) {
+				/* a shard load let go of the lock: the directory may have
+				 * changed (de freed, d->order compacted).  This entry again
+				 * if it is still there, else the one after it. */
+				ip = fl_ino_find(c, ino);
 				ret = 0;
-				i = dir_seek(d, cookie) - 1; /* the loop's i++ lands after it */
+				if (!ip || !ip->dir)
+					goto out;
+				d = ip->dir;
+				i = dir_seek(d, cookie - 1) - 1; /* the loop's i++ lands on it */
 				continue;
 			}
 			if (ret)

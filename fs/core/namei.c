@@ -101,12 +101,17 @@ static int make_node(struct fl_core *c, uint64_t parent, const char *name, mode_
 	ret = check_name(name);
 	if (ret)
 		return ret;
+again:
 	ret = dir_for_change(c, parent, &dip, &d);
+	if (ret == FL_RESTART)
+		goto again;
 	if (ret)
 		return ret;
 	if (fl_dir_find(d, name))
 		return -EEXIST;
 	ip = fl_inode_new(c, mode, cr, dip, &ret);
+	if (!ip && ret == FL_RESTART)
+		goto again;
 	if (!ip)
 		return ret;
 	ip->r.rdev = rdev;
@@ -199,6 +204,7 @@ int fl_core_link(struct fl_core *c, uint64_t ino, uint64_t newparent, const char
 	if (ret)
 		return ret;
 	fl_core_lock(c);
+again:
 	ret = dir_for_change(c, newparent, &dip, &d);
 	if (ret)
 		goto out;
@@ -239,6 +245,8 @@ int fl_core_link(struct fl_core *c, uint64_t ino, uint64_t newparent, const char
 	if (!ret)
 		fl_fill_stat(c, ip, st);
 out:
+	if (ret == FL_RESTART)
+		goto again;
 	fl_core_unlock(c);
 	return ret;
 }
@@ -250,7 +258,9 @@ ssize_t fl_core_readlink(struct fl_core *c, uint64_t ino, char *buf, size_t len)
 	int r;
 
 	fl_core_lock(c);
-	r = fl_ino_get(c, ino, &ip);
+	do
+		r = fl_ino_get(c, ino, &ip);
+	while (r == FL_RESTART);
 	if (r) {
 		ret = r;
 		goto out;
@@ -283,6 +293,7 @@ static int remove_entry(struct fl_core *c, uint64_t parent, const char *name, bo
 	if (!strcmp(name, ".."))
 		return isdir ? -ENOTEMPTY : -EISDIR;
 	fl_core_lock(c);
+again:
 	ret = dir_for_change(c, parent, &dip, &d);
 	if (ret)
 		goto out;
@@ -325,6 +336,8 @@ static int remove_entry(struct fl_core *c, uint64_t parent, const char *name, bo
 	ret = fl_txn_commit(c, &t, NULL);
 	fl_purge_schedule(c, ip);
 out:
+	if (ret == FL_RESTART)
+		goto again;
 	fl_core_unlock(c);
 	return ret;
 }
@@ -378,6 +391,11 @@ static int rename_check(struct fl_core *c, struct rename_op *r)
 	struct fl_dir *dd;
 	int ret;
 
+	/* a start over (FL_RESTART) finds everything again */
+	r->dip = NULL;
+	r->nde = NULL;
+	r->dino = 0;
+	r->dtype = 0;
 	ret = dir_for_change(c, r->parent, &r->pip, &r->pd);
 	if (ret)
 		return ret;
@@ -516,7 +534,9 @@ int fl_core_rename(struct fl_core *c, uint64_t parent, const char *name, uint64_
 	if (ret)
 		return ret;
 	fl_core_lock(c);
-	ret = rename_check(c, &r);
+	do
+		ret = rename_check(c, &r);
+	while (ret == FL_RESTART);
 	if (ret) {
 		ret = ret == 1 ? 0 : ret;
 		goto out;

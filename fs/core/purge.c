@@ -528,7 +528,9 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 	struct fl_inode *ip;
 	int ret;
 
-	ret = fl_ino_get(c, ino, &ip);
+	do
+		ret = fl_ino_get(c, ino, &ip);
+	while (ret == FL_RESTART);
 	if (!ret)
 		fl_debug("purge %s inode %" PRIu64 ": nlink %u, lookups %" PRIu64
 			 ", open %u, size %" PRIu64 " journaled %" PRIu64,

@@ -58,10 +58,13 @@ int fl_core_setxattr(struct fl_core *c, uint64_t ino, const char *name, const vo
 	if (len > FL_XATTR_VAL_MAX)
 		return -E2BIG;
 	fl_core_lock(c);
+again:
 	ret = fl_core_writable(c);
 	if (ret)
 		goto out;
 	ret = fl_ino_get(c, ino, &ip);
+	if (ret == FL_RESTART)
+		goto again;
 	if (ret)
 		goto out;
 	x = xattr_find(ip, name);
@@ -126,7 +129,9 @@ ssize_t fl_core_getxattr(struct fl_core *c, uint64_t ino, const char *name, void
 	if (r)
 		return r == -EOPNOTSUPP ? -ENODATA : r;
 	fl_core_lock(c);
-	r = fl_ino_get(c, ino, &ip);
+	do
+		r = fl_ino_get(c, ino, &ip);
+	while (r == FL_RESTART);
 	if (r) {
 		ret = r;
 		goto out;
@@ -157,7 +162,9 @@ ssize_t fl_core_listxattr(struct fl_core *c, uint64_t ino, char *buf, size_t len
 	int r;
 
 	fl_core_lock(c);
-	r = fl_ino_get(c, ino, &ip);
+	do
+		r = fl_ino_get(c, ino, &ip);
+	while (r == FL_RESTART);
 	if (r) {
 		ret = r;
 		goto out;
@@ -194,10 +201,13 @@ int fl_core_removexattr(struct fl_core *c, uint64_t ino, const char *name)
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;
 	fl_core_lock(c);
+again:
 	ret = fl_core_writable(c);
 	if (ret)
 		goto out;
 	ret = fl_ino_get(c, ino, &ip);
+	if (ret == FL_RESTART)
+		goto again;
 	if (ret)
 		goto out;
 	x = xattr_find(ip, name);

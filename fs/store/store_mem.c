@@ -19,6 +19,8 @@
  *    vanish; taking a lock creates the object;
  *  - a blocklisted handle gets -ESHUTDOWN (Ceph's EBLOCKLISTED) for every op;
  *  - fl_mem_delay_batches makes every batch wait before it runs (a slow OSD);
+ *  - fl_mem_hold_omap_list holds omap listings of some objects until the
+ *    test lets them go (an OSD that does not answer yet);
  *  - self-managed snapshots: see store_mem_snap.c.
  *
  * Where it differs from RADOS on purpose: every handle, clones included, is
@@ -144,6 +146,8 @@ static void sh_free(struct mem_shared *sh)
 		free(sh->blocks);
 		sh->blocks = n;
 	}
+	free(sh->hold_prefix);
+	pthread_cond_destroy(&sh->hold_cond);
 	pthread_mutex_destroy(&sh->mu);
 	free(sh);
 }
@@ -560,6 +564,20 @@ static int kv_deliver(const struct kvcopy *kv, size_t n, size_t *done, fl_omap_c
 	return r;
 }
 
+/* Waits while the test holds omap listings of objects named like oid. */
+static void hold_wait(struct mem_shared *sh, const char *oid)
+{
+	pthread_mutex_lock(&sh->mu);
+	if (sh->hold_prefix && !strncmp(oid, sh->hold_prefix, strlen(sh->hold_prefix))) {
+		sh->held++;
+		pthread_cond_broadcast(&sh->hold_cond);
+		while (sh->hold_prefix && !strncmp(oid, sh->hold_prefix, strlen(sh->hold_prefix)))
+			pthread_cond_wait(&sh->hold_cond, &sh->mu);
+		sh->held--;
+	}
+	pthread_mutex_unlock(&sh->mu);
+}
+
 static int mem_omap_list(struct fl_store *st, const char *oid, const char *start_after,
 			 unsigned max, fl_omap_cb cb, void *arg, bool *more)
 {
@@ -569,8 +587,10 @@ static int mem_omap_list(struct fl_store *st, const char *oid, const char *start
 	struct mobj *o;
 	size_t cnt = 0, cap = 0, done = 0;
 	bool left = false;
-	int r = mem_enter(ms);
+	int r;
 
+	hold_wait(ms->sh, oid);
+	r = mem_enter(ms);
 	if (r)
 		return r;
 	o = msnap_view(ms, oid);
@@ -1111,6 +1131,11 @@ struct fl_store *fl_mem_open(void)
 		free(sh);
 		return NULL;
 	}
+	if (pthread_cond_init(&sh->hold_cond, NULL)) {
+		pthread_mutex_destroy(&sh->mu);
+		free(sh);
+		return NULL;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sh->rng = (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec ^ (uint32_t)(uintptr_t)sh;
 	if (!sh->rng)
@@ -1150,6 +1175,42 @@ void fl_mem_delay_batches(struct fl_store *st, unsigned usec)
 	pthread_mutex_lock(&sh->mu);
 	sh->batch_delay_us = usec;
 	pthread_mutex_unlock(&sh->mu);
+}
+
+int fl_mem_hold_omap_list(struct fl_store *st, const char *prefix)
+{
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
+	char *p = prefix ? strdup(prefix) : NULL;
+
+	if (prefix && !p)
+		return -ENOMEM;
+	pthread_mutex_lock(&sh->mu);
+	free(sh->hold_prefix);
+	sh->hold_prefix = p;
+	pthread_cond_broadcast(&sh->hold_cond);
+	pthread_mutex_unlock(&sh->mu);
+	return 0;
+}
+
+int fl_mem_held_wait(struct fl_store *st, unsigned n, unsigned timeout_ms)
+{
+	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
+	struct timespec ts;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&sh->mu);
+	while (sh->held < n && !r)
+		r = pthread_cond_timedwait(&sh->hold_cond, &sh->mu, &ts);
+	r = sh->held >= n ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&sh->mu);
+	return r;
 }
 
 /* No watches in memory: probes of a writer say so, and callers fall back. */

@@ -73,6 +73,9 @@ struct mem_shared {
 	int inject_n;
 	uint64_t ops;		 /* ops entered, as fault injection counts them */
 	unsigned batch_delay_us; /* each batch waits this long before it runs */
+	char *hold_prefix;	 /* omap_list of objects named so waits (fl_mem_hold_omap_list) */
+	unsigned held;		 /* omap_lists waiting there now */
+	pthread_cond_t hold_cond;
 	uint32_t rng;
 	uint32_t next_gid;
 	/* snapshots (store_mem_snap.c) */

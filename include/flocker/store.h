@@ -239,5 +239,11 @@ void fl_mem_inject_error(struct fl_store *st, int err, int n);
 uint64_t fl_mem_op_count(struct fl_store *st);
 /* Every batch of the store (and its clones) sleeps usec before it runs; 0 turns it off. */
 void fl_mem_delay_batches(struct fl_store *st, unsigned usec);
+/* Every omap_list of an object whose name starts with prefix (of the store
+ * and its clones) waits, once entered, until the hold changes: another
+ * prefix, or NULL, which lets them all go.  0 or -ENOMEM. */
+int fl_mem_hold_omap_list(struct fl_store *st, const char *prefix);
+/* Waits until at least n omap_lists wait in a hold: 0, or -ETIMEDOUT. */
+int fl_mem_held_wait(struct fl_store *st, unsigned n, unsigned timeout_ms);
 
 #endif

@@ -1596,12 +1596,171 @@ static void test_fdatasync_data_only(void)
 	check_fsck("dsync", 0);
 }
 
+/* ---- no thread holds the core lock while it waits for RADOS ---- */
+
+struct held_op {
+	struct fl_core *c;
+	int kind; /* 0: getattr of ino; 1: rmdir name in the root; 2: meanwhile's ops */
+	uint64_t ino;
+	const char *name;
+	int ret;
+	volatile int done;
+};
+
+static void *held_op_thread(void *arg)
+{
+	struct held_op *h = arg;
+	struct stat st;
+	char buf[16] = "meanwhile";
+
+	if (h->kind == 0) {
+		h->ret = fl_core_getattr(h->c, h->ino, &st);
+		if (!h->ret && st.st_ino != h->ino)
+			h->ret = -EINVAL;
+	} else if (h->kind == 1) {
+		h->ret = fl_core_rmdir(h->c, 1, h->name);
+	} else {
+		/* an inode already in memory: stat, a lookup, a write, a read */
+		h->ret = fl_core_getattr(h->c, h->ino, &st);
+		if (!h->ret && lookup(h->c, 1, h->name) != h->ino)
+			h->ret = -ENOENT;
+		if (!h->ret && fl_core_write(h->c, h->ino, 0, buf, 9) != 9)
+			h->ret = -EIO;
+		if (!h->ret && fl_core_read(h->c, h->ino, 0, 9, buf) != 9)
+			h->ret = -EIO;
+	}
+	h->done = 1;
+	return NULL;
+}
+
+struct rdplus {
+	unsigned n, bad;
+	char seen[2048];
+};
+
+static int rdplus_cb(void *arg, const char *name, const struct stat *st, uint64_t next)
+{
+	struct rdplus *r = arg;
+	int i;
+
+	(void)next;
+	r->n++;
+	if (name[0] == 'f' && sscanf(name + 1, "%d", &i) == 1 && i >= 0 && i < 2048) {
+		if (r->seen[i]++ || !st->st_nlink)
+			r->bad++; /* twice, or without its attributes */
+	}
+	return 0;
+}
+
+/* Waits up to ms for h to finish: true if it did. */
+static bool held_op_finishes(struct held_op *h, unsigned ms)
+{
+	unsigned t;
+
+	for (t = 0; t < ms && !h->done; t += 10)
+		usleep(10 * 1000);
+	return h->done;
+}
+
+/*
+ * One thread's load (an inode-table shard, a directory) waits in the store;
+ * meanwhile another thread's operations on an inode already in memory must
+ * finish.  With the lock held across the load they waited for it: here the
+ * store holds the load until they finish, or for 10 s (not a latency
+ * bound: they need milliseconds, and with the lock held across the load
+ * they would wait for ever), then lets it go, so that the test fails
+ * rather than hangs.
+ */
+static void test_load_without_lock(void)
+{
+	struct held_op a = {0}, a2 = {0}, b = {0};
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("shardwait", &v, false);
+	char name[32], oid[FL_OID_LEN];
+	uint64_t first = 0, far = 0, far2 = 0, sub;
+	struct stat st;
+	pthread_t ta, ta2, tb;
+	int i;
+
+	/* files in two inode-table shards, and an empty directory */
+	for (i = 0; i < (1 << FL_ITAB_SHARD_BITS) + 8; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		EQ(fl_core_create(c, 1, name, 0600, O_RDWR, &root_cred, &st), 0);
+		EQ(fl_core_release(c, st.st_ino), 0);
+		if (i == 0)
+			first = st.st_ino;
+		if (st.st_ino >> FL_ITAB_SHARD_BITS != first >> FL_ITAB_SHARD_BITS) {
+			far2 = far;
+			far = st.st_ino;
+		}
+	}
+	EQ(fl_core_mkdir(c, 1, "sub", 0700, &root_cred, &st), 0);
+	sub = st.st_ino;
+	umount_vol(c, v);
+	CHECK(far && far2, "no inode outside the root's shard");
+
+	/* a fresh mount has loaded the root's shard and directory only */
+	c = mount_vol("shardwait", &v, false);
+	fl_oid_itab(oid, far >> FL_ITAB_SHARD_BITS);
+	EQ(fl_mem_hold_omap_list(base, oid), 0);
+	a = (struct held_op){.c = c, .kind = 0, .ino = far};
+	a2 = (struct held_op){.c = c, .kind = 0, .ino = far2};
+	b = (struct held_op){.c = c, .kind = 2, .ino = first, .name = "f0"};
+	EQ(pthread_create(&ta, NULL, held_op_thread, &a), 0);
+	EQ(fl_mem_held_wait(base, 1, 10000), 0); /* a's shard load waits in the store */
+	/* a second reader of the same shard waits for a's load, not in the store */
+	EQ(pthread_create(&ta2, NULL, held_op_thread, &a2), 0);
+	EQ(pthread_create(&tb, NULL, held_op_thread, &b), 0);
+	CHECK(held_op_finishes(&b, 10000),
+	      "an operation on a loaded inode waited for a shard load");
+	CHECK(!a.done && !a2.done, "the held shard load did not wait");
+	EQ(fl_mem_hold_omap_list(base, NULL), 0);
+	pthread_join(ta, NULL);
+	pthread_join(ta2, NULL);
+	pthread_join(tb, NULL);
+	EQ(a.ret, 0);
+	EQ(a2.ret, 0);
+	EQ(b.ret, 0);
+
+	/* the same with a directory first reached by rmdir (not by lookup) */
+	fl_oid_dir(oid, sub);
+	EQ(fl_mem_hold_omap_list(base, oid), 0);
+	a = (struct held_op){.c = c, .kind = 1, .name = "sub"};
+	b = (struct held_op){.c = c, .kind = 2, .ino = first, .name = "f0"};
+	EQ(pthread_create(&ta, NULL, held_op_thread, &a), 0);
+	EQ(fl_mem_held_wait(base, 1, 10000), 0);
+	EQ(pthread_create(&tb, NULL, held_op_thread, &b), 0);
+	CHECK(held_op_finishes(&b, 10000),
+	      "an operation on a loaded inode waited for a directory load");
+	EQ(fl_mem_hold_omap_list(base, NULL), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	EQ(a.ret, 0);
+	EQ(b.ret, 0);
+	EQ(fl_core_lookup(c, 1, "sub", &st), -ENOENT);
+	EQ(fl_core_getattr(c, far, &st), 0);
+	umount_vol(c, v);
+
+	/* readdirplus reaching an unloaded shard midway: every entry once */
+	{
+		struct rdplus *r = calloc(1, sizeof(*r));
+
+		c = mount_vol("shardwait", &v, false);
+		EQ(fl_core_readdir(c, 1, 0, true, rdplus_cb, r), 0);
+		EQ(r->n, (1 << FL_ITAB_SHARD_BITS) + 8 + 2);
+		EQ(r->bad, 0);
+		free(r);
+		umount_vol(c, v);
+	}
+	check_fsck("shardwait", 0);
+}
+
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns",	  "data",  "crash",    "rd",	 "grow",   "purge",
-			      "ovl",	  "ra",	   "smallmem", "dmax",	 "sparse", "maxsize",
-			      "mapcrash", "dsync", "werr",     "fsckro", NULL};
+	const char *vols[] = {"ns",	  "data",  "crash",    "rd",	 "grow",      "purge",
+			      "ovl",	  "ra",	   "smallmem", "dmax",	 "sparse",    "maxsize",
+			      "mapcrash", "dsync", "werr",     "fsckro", "shardwait", NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -1632,6 +1791,7 @@ int main(void)
 	test_dirty_max_is_memory();
 	test_readahead();
 	test_fdatasync_data_only();
+	test_load_without_lock();
 	fl_store_close(base);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
