@@ -2,6 +2,7 @@
  * flockerfs — flocker-control's registry in RADOS (see ctl_state.h).
  */
 #include "cluster/control/ctl_state.h"
+#include "cluster/control/ctl_server.h"
 #include "cluster/control/ctl_state_rec.h"
 
 #include <errno.h>
@@ -38,7 +39,10 @@ struct fl_state {
 	size_t ntrash, ctrash;
 	struct fl_node_rec *nodes;
 	size_t nnodes, cnodes;
-	char purging[37]; /* the trash entry whose objects are being deleted, "" none */
+	char purging[37];	/* the trash entry whose objects are being deleted, "" none */
+	fl_state_submit submit; /* NULL: jobs run inline */
+	void *submit_arg;
+	struct node_wr *node_wrs; /* nodes whose record is being written */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -616,10 +620,13 @@ out_err:
 	return ret;
 }
 
+static void node_wr_free_all(struct fl_state *s);
+
 void fl_state_free(struct fl_state *s)
 {
 	if (!s)
 		return;
+	node_wr_free_all(s);
 	cache_clear(s);
 	free(s->ds);
 	free(s->leases);
@@ -1261,4 +1268,211 @@ int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, c
 	if (!ret)
 		ret = karr_put(NODES(s), &n);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* node records off the loop */
+
+void fl_state_set_runner(struct fl_state *s, fl_state_submit submit, void *arg)
+{
+	s->submit = submit;
+	s->submit_arg = arg;
+}
+
+static void run_job(struct fl_state *s, struct fl_job *j)
+{
+	if (s->submit) {
+		s->submit(s->submit_arg, j);
+		return;
+	}
+	j->cancelled = false;
+	j->work(j);
+	j->done(j);
+}
+
+struct node_waiter {
+	fl_state_done done;
+	void *arg;
+	struct node_waiter *next;
+};
+
+/*
+ * One node's record writes: at most one in flight (job != NULL); the callers
+ * since it started wait in "next" and get the write that follows it, which
+ * carries the cache's record as it is then.
+ */
+struct node_wr {
+	char uuid[37];
+	struct node_job *job;	 /* the write in flight, or NULL */
+	struct node_waiter *cur; /* satisfied by the write in flight */
+	struct node_waiter *next, **next_tail;
+	bool again; /* a change since the write in flight began */
+	struct node_wr *link;
+};
+
+struct node_job {
+	struct fl_job job;
+	struct fl_state *s;
+	struct node_wr *w;
+	struct fl_store *ns; /* the work uses only this (thread safe) */
+	char key[37];
+	struct fl_frame_enc e;
+	int ret;
+};
+
+static void waiters_call(struct node_waiter *list, int err)
+{
+	struct node_waiter *x;
+
+	while ((x = list)) {
+		list = x->next;
+		if (x->done)
+			x->done(x->arg, err);
+		free(x);
+	}
+}
+
+static void node_wr_unlink(struct fl_state *s, struct node_wr *w)
+{
+	struct node_wr **pp;
+
+	for (pp = &s->node_wrs; *pp; pp = &(*pp)->link) {
+		if (*pp == w) {
+			*pp = w->link;
+			break;
+		}
+	}
+	free(w);
+}
+
+static void node_wr_work(struct fl_job *j)
+{
+	struct node_job *nj = (struct node_job *)j;
+	struct fl_kv kv = {nj->key, nj->e.buf.data, nj->e.buf.len};
+
+	nj->ret = nj->ns->ops->omap_update(nj->ns, FL_CTL_NODES_OID, &kv, 1, NULL, 0, NULL, 0);
+}
+
+static void node_wr_start(struct fl_state *s, struct node_wr *w);
+
+static void node_wr_done(struct fl_job *j)
+{
+	struct node_job *nj = (struct node_job *)j;
+	struct fl_state *s = nj->s;
+	struct node_wr *w = nj->w;
+	struct node_waiter *cur = w->cur;
+	int ret = j->cancelled ? -ESHUTDOWN : nj->ret;
+
+	w->job = NULL;
+	w->cur = NULL;
+	fl_frame_enc_free(&nj->e);
+	free(nj);
+	if (ret && ret != -ESHUTDOWN)
+		fl_warn("cannot record node %s: %s", w->uuid, strerror(-ret));
+	if (j->cancelled) {
+		/* the control stops: what is queued will not be written */
+		struct node_waiter *next = w->next;
+
+		node_wr_unlink(s, w);
+		waiters_call(cur, ret);
+		waiters_call(next, ret);
+		return;
+	}
+	if (w->again)
+		node_wr_start(s, w);
+	else
+		node_wr_unlink(s, w);
+	waiters_call(cur, ret);
+}
+
+/* Writes the cached record of w's node; the waiters so far wait for this write. */
+static void node_wr_start(struct fl_state *s, struct node_wr *w)
+{
+	const struct fl_node_rec *n = fl_state_node(s, w->uuid);
+	struct node_job *nj = calloc(1, sizeof(*nj));
+	int ret = -ENOMEM;
+
+	w->cur = w->next;
+	w->next = NULL;
+	w->next_tail = &w->next;
+	w->again = false;
+	if (nj && n) {
+		ret = fl_state_enc_node(n, &nj->e);
+		if (ret)
+			fl_frame_enc_free(&nj->e);
+	}
+	if (ret) {
+		struct node_waiter *cur = w->cur;
+
+		free(nj);
+		node_wr_unlink(s, w);
+		waiters_call(cur, ret);
+		return;
+	}
+	nj->job.work = node_wr_work;
+	nj->job.done = node_wr_done;
+	nj->s = s;
+	nj->w = w;
+	nj->ns = s->ns;
+	snprintf(nj->key, sizeof(nj->key), "%s", n->uuid);
+	w->job = nj;
+	run_job(s, &nj->job);
+}
+
+void fl_state_node_seen_async(struct fl_state *s, const char *uuid, const char *name,
+			      const char *addr, const char *host, int64_t now, fl_state_done done,
+			      void *arg)
+{
+	const struct fl_node_rec *cur = fl_state_node(s, uuid);
+	struct fl_node_rec n = {0};
+	struct node_waiter *x = calloc(1, sizeof(*x));
+	struct node_wr *w;
+
+	if (cur)
+		n = *cur;
+	else
+		n.first_seen = now;
+	snprintf(n.uuid, sizeof(n.uuid), "%s", uuid);
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	if (addr)
+		snprintf(n.addr, sizeof(n.addr), "%s", addr);
+	if (host)
+		snprintf(n.host, sizeof(n.host), "%s", host);
+	n.last_seen = now;
+	for (w = s->node_wrs; w && strcmp(w->uuid, n.uuid); w = w->link)
+		;
+	if (!w && (w = calloc(1, sizeof(*w)))) {
+		snprintf(w->uuid, sizeof(w->uuid), "%s", n.uuid);
+		w->next_tail = &w->next;
+		w->link = s->node_wrs;
+		s->node_wrs = w;
+	}
+	if (!x || !w || karr_put(NODES(s), &n)) {
+		free(x);
+		if (w && !w->job)
+			node_wr_unlink(s, w);
+		if (done)
+			done(arg, -ENOMEM);
+		return;
+	}
+	x->done = done;
+	x->arg = arg;
+	*w->next_tail = x;
+	w->next_tail = &x->next;
+	w->again = true;
+	if (!w->job)
+		node_wr_start(s, w);
+}
+
+static void node_wr_free_all(struct fl_state *s)
+{
+	struct node_wr *w;
+
+	/* only after the workers stopped: no write in flight points here */
+	while ((w = s->node_wrs)) {
+		s->node_wrs = w->link;
+		waiters_call(w->cur, -ESHUTDOWN);
+		waiters_call(w->next, -ESHUTDOWN);
+		free(w);
+	}
 }
