@@ -12,8 +12,8 @@
  * --leader-lease seconds and renews it every sixth of that, from a thread of
  * its own (a busy event loop or a slow RADOS call of a request never delays a
  * renewal); a standby tries to take it every 0.1 s, so it takes over within
- * a lease of the leader dying (2.5 to 3 s after its death with the default
- * 3 s, plus the load of the state).  A leader serves only while its last
+ * a lease of the leader dying (1.7 to 2 s after its death with the default
+ * 2 s, plus the load of the state).  A leader serves only while its last
  * successful renewal was sent less than a lease minus 0.5 s ago (the OSD
  * counts the lease from a later instant; the loop looks every 0.1 s), so two
  * leaders never serve at once.  Only the leader listens: agents and flockerctl
@@ -56,7 +56,7 @@
 #include "cluster/net/tls.h"
 
 #define LEADER_LOCK	"flocker.control"
-#define LEADER_LEASE_S	3
+#define LEADER_LEASE_S	2
 #define LEADER_MARGIN_S 0.5 /* a leader stops serving this long before its lease could lapse */
 #define CHECK_MS	100 /* how often the loop looks at the renewals */
 #define STANDBY_POLL_MS 100
@@ -215,7 +215,7 @@ static int take_opt(struct opts *o, int c)
 			goto bad;
 		break;
 	case O_LEADER:
-		if (parse_uint(optarg, 3, 300, &o->leader_lease_s))
+		if (parse_uint(optarg, 2, 300, &o->leader_lease_s))
 			goto bad;
 		break;
 	case O_LOG:
