@@ -39,10 +39,15 @@
  * that can wait long run on worker threads (struct fl_job): the probe of
  * a silent holder's mount daemon (up to 1 s), its fencing (blocklist, lock
  * break) and the deletion of purged volumes' objects; their results come
- * back to the loop, which alone changes the state.  A slow cluster thus
- * never holds up heartbeats.  Configuration writes (one guarded omap write
- * each), volume creation and the registry reads of a request still run on
- * the loop.
+ * back to the loop, which alone changes the state.  So do the write of a
+ * node's record at its hello and disconnect (fl_state_node_seen_async: the
+ * hello is answered once it is written) and the registry reads of an agent's
+ * request; a session whose request waits for its read holds its next
+ * requests back (heartbeats and replies excepted), so they still take
+ * effect in the order they came.  A slow cluster thus never holds up other
+ * nodes' heartbeats.  Configuration writes (one guarded omap write each,
+ * one at a time: each checks the tag the last one left), volume creation and
+ * the API's registry reads still run on the loop.
  */
 #ifndef FLOCKER_CTL_SERVER_H
 #define FLOCKER_CTL_SERVER_H
