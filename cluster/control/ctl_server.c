@@ -71,6 +71,7 @@ enum acq_state {
 	ACQ_PUSHED,
 	ACQ_WAIT_HOLDER,
 	ACQ_CHECKING, /* the worker probes (and maybe fences) a silent holder */
+	ACQ_WRITING,  /* the lease's write is out (fl_state_lease_put_async) */
 	ACQ_DONE
 };
 
@@ -879,21 +880,30 @@ static void on_acquire(struct fl_sess *s, const struct fl_msg *m)
 	req_volume(s, m, acquire_then, false);
 }
 
+static void released(void *arg, int err, const char *msg)
+{
+	struct sess_wait *w = arg;
+	struct fl_sess *s = sess_by_serial(w->c, w->sess);
+
+	if (s)
+		sess_reply(s, w->id, err, err ? msg : NULL, NULL, NULL, 0);
+	free(w);
+}
+
 static void release_then(struct fl_sess *s, struct req_job *q)
 {
-	const struct fl_lease *l;
-	struct fl_lease old;
-	char err[256] = "";
-	int ret;
+	struct sess_wait *w = calloc(1, sizeof(*w));
 
-	l = fl_state_lease(s->c->state, q->r.uuid);
-	if (!l || strcmp(l->node, s->peer.uuid) || l->kind != FL_LEASE_AGENT) {
-		sess_reply(s, q->id, 0, NULL, NULL, NULL, 0); /* not ours: nothing to do */
+	if (!w) {
+		sess_err(s, q->id, -ENOMEM, "out of memory");
 		return;
 	}
-	old = *l;
-	ret = fl_state_lease_del(s->c->state, q->r.uuid, &old, 0, err, sizeof(err));
-	sess_reply(s, q->id, ret, ret ? err : NULL, NULL, NULL, 0);
+	w->c = s->c;
+	w->sess = s->serial;
+	w->id = q->id;
+	/* off the loop, after every lease write asked for before (the node's acquire
+	 * included); dropped only if it is still this node's agent lease then */
+	fl_state_lease_release_async(s->c->state, q->r.uuid, s->peer.uuid, released, w);
 }
 
 static void on_release(struct fl_sess *s, const struct fl_msg *m)
@@ -1045,11 +1055,21 @@ static void acq_finish(struct fl_acq *a, int err, const char *msg)
 	free(a);
 }
 
+static void acq_written(void *arg, int err, const char *msg)
+{
+	struct fl_acq *a = arg;
+
+	a->st = ACQ_WAIT_HOLDER;
+	if (err == -EAGAIN) {
+		acq_kick(a); /* the lease changed meanwhile: look again */
+		return;
+	}
+	acq_finish(a, err, msg);
+}
+
 static void acq_grant(struct fl_acq *a, const struct fl_lease *old)
 {
 	struct fl_lease l = {0};
-	char err[512] = "";
-	int ret;
 
 	copy_field(l.uuid, sizeof(l.uuid), a->uuid);
 	copy_field(l.node, sizeof(l.node), a->node);
@@ -1061,12 +1081,10 @@ static void acq_grant(struct fl_acq *a, const struct fl_lease *old)
 		acq_finish(a, 0, NULL);
 		return;
 	}
-	ret = fl_state_lease_put(a->c->state, &l, old, true, a->expect_tag, err, sizeof(err));
-	if (ret == -EAGAIN) {
-		acq_kick(a);
-		return;
-	}
-	acq_finish(a, ret, err);
+	/* the write runs on a worker; meanwhile the acquire stays queued first for
+	 * its volume, so no other acquire of it looks at the lease before it lands */
+	a->st = ACQ_WRITING;
+	fl_state_lease_put_async(a->c->state, &l, old, true, a->expect_tag, acq_written, a);
 }
 
 static bool same_addr(const char *a, const char *b)
@@ -1367,7 +1385,7 @@ static void acq_step(struct fl_acq *a)
 	char msg[512], since[32];
 	int64_t now = time(NULL);
 
-	if (a->st == ACQ_PUSHED || a->st == ACQ_CHECKING)
+	if (a->st == ACQ_PUSHED || a->st == ACQ_CHECKING || a->st == ACQ_WRITING)
 		return; /* an answer, a disconnect or the worker moves it on */
 	/* one acquire per volume at a time, in arrival order */
 	for (o = c->acqs; o && o != a; o = o->next) {
@@ -1559,8 +1577,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (a = c->acqs; a; a = next) {
 		next = a->next;
-		if (a->st == ACQ_CHECKING)
-			continue; /* bounded: a probe and a fence; the worker moves it on */
+		if (a->st == ACQ_CHECKING || a->st == ACQ_WRITING)
+			continue; /* bounded: a probe and a fence, a write; the worker moves it on
+				   */
 		if (now > a->deadline) {
 			const struct fl_lease *l = fl_state_lease(c->state, a->uuid);
 

@@ -44,10 +44,14 @@
  * hello is answered once it is written) and the registry reads of an agent's
  * request; a session whose request waits for its read holds its next
  * requests back (heartbeats and replies excepted), so they still take
- * effect in the order they came.  A slow cluster thus never holds up other
- * nodes' heartbeats.  Configuration writes (one guarded omap write each,
- * one at a time: each checks the tag the last one left), volume creation and
- * the API's registry reads still run on the loop.
+ * effect in the order they came.  The lease writes of acquires (agents' and
+ * the API's moves) and of agents' releases go out on a worker too, one
+ * guarded write at a time in the order asked, each checked against the state
+ * the earlier ones left (fl_state_lease_put_async).  A slow cluster thus
+ * never holds up other nodes' heartbeats.  The other configuration writes
+ * (the API's, lease expiry, the trash; each first waits for the lease write
+ * on a worker), volume creation and the API's registry reads still run on
+ * the loop.
  */
 #ifndef FLOCKER_CTL_SERVER_H
 #define FLOCKER_CTL_SERVER_H

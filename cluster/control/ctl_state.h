@@ -211,6 +211,23 @@ void fl_state_node_seen_async(struct fl_state *s, const char *uuid, const char *
 			      const char *addr, const char *host, int64_t now, fl_state_done done,
 			      void *arg);
 
+/*
+ * Lease changes without waiting on the loop: the write goes out on a worker
+ * and done(arg, 0 or -errno, msg) runs on the loop once the cache follows it
+ * (msg says why it failed; -EAGAIN as fl_state_lease_put; -ESHUTDOWN when the
+ * control stopped first).  Guarded writes go out one at a time in the order
+ * asked, each checked against the state all earlier ones left, when it goes
+ * out; the synchronous changes above wait for the one on a worker first.
+ * fl_state_lease_release_async drops the lease only if it is still node's
+ * agent lease then (done gets 0 when there is nothing of node's to drop).
+ */
+typedef void (*fl_state_wdone)(void *arg, int err, const char *msg);
+void fl_state_lease_put_async(struct fl_state *s, const struct fl_lease *l,
+			      const struct fl_lease *old, bool set_primary, uint64_t expect_tag,
+			      fl_state_wdone done, void *arg);
+void fl_state_lease_release_async(struct fl_state *s, const char *uuid, const char *node,
+				  fl_state_wdone done, void *arg);
+
 /* Whole-record codecs (exposed for tests). */
 void fl_ds_clear(struct fl_ds *d);
 void fl_trash_clear(struct fl_trash *t);
