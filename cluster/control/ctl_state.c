@@ -1371,15 +1371,16 @@ static void node_wr_done(struct fl_job *j)
 	struct fl_state *s = nj->s;
 	struct node_wr *w = nj->w;
 	struct node_waiter *cur = w->cur;
-	int ret = j->cancelled ? -ESHUTDOWN : nj->ret;
+	bool cancelled = j->cancelled;
+	int ret = cancelled ? -ESHUTDOWN : nj->ret;
 
 	w->job = NULL;
 	w->cur = NULL;
 	fl_frame_enc_free(&nj->e);
-	free(nj);
+	free(nj); /* j with it */
 	if (ret && ret != -ESHUTDOWN)
 		fl_warn("cannot record node %s: %s", w->uuid, strerror(-ret));
-	if (j->cancelled) {
+	if (cancelled) {
 		/* the control stops: what is queued will not be written */
 		struct node_waiter *next = w->next;
 
