@@ -15,14 +15,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -39,6 +42,9 @@
 
 /* How long SIGTERM waits for operations in progress before the agent exits anyway. */
 #define STOP_WAIT_S 10
+/* How long closing may take after that (threads, the RADOS connection) before the
+ * agent exits anyway: an unreachable Ceph cluster may hold them for good. */
+#define CLOSE_WAIT_S 3
 
 static void usage(FILE *f)
 {
@@ -392,6 +398,58 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* A second SIGTERM or SIGINT while stopping: exit at once (mounts stay). */
+static void on_second_signal(int sig)
+{
+	(void)sig;
+	_exit(0);
+}
+
+static void *stop_watchdog(void *arg)
+{
+	struct timespec ts = {(time_t)(uintptr_t)arg, 0};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	fl_warn("could not close within %ld s (is the Ceph cluster unreachable? a thread waits "
+		"for it): exiting anyway; mounts stay",
+		(long)(uintptr_t)arg);
+	_exit(0);
+	return NULL;
+}
+
+/* A second SIGTERM or SIGINT while the agent stops ends it at once. */
+static void second_signal_exits(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_second_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/*
+ * Closing only lets go of what the agent holds (mounts and containers outlive
+ * it), but a Ceph cluster that does not answer may hold one of its threads for
+ * good (the trash purger's or the mount check's RADOS call has no timeout, an
+ * unmount's flush waits for the OSDs): closing gets CLOSE_WAIT_S, then the
+ * agent exits anyway.
+ */
+static void bound_the_close(void)
+{
+	pthread_attr_t at;
+	pthread_t th;
+	int ret;
+
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	ret = pthread_create(&th, &at, stop_watchdog, (void *)(uintptr_t)CLOSE_WAIT_S);
+	if (ret)
+		fl_warn("cannot bound the time to stop: %s", strerror(ret));
+	pthread_attr_destroy(&at);
+}
+
 /* Logging, before detaching: the tag, and the log file tried at once so
  * that the terminal hears what is wrong.  0, or -1 (said on stderr). */
 static int log_start(const struct args *a)
@@ -508,6 +566,7 @@ int main(int argc, char **argv)
 	sd_notifyf(0, "READY=1\nSTATUS=%s agent serving Docker on %s",
 		   a.cfg.control ? "cluster" : "standalone", a.cfg.plugin_socket);
 	event_base_dispatch(base);
+	second_signal_exits();
 	rc = 0;
 	stopped = true;
 	if (fl_docker_stop(docker, STOP_WAIT_S)) {
@@ -516,6 +575,7 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	docker = NULL;
+	bound_the_close();
 out:
 	fl_metrics_http_stop(metrics);
 	if (docker)

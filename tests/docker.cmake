@@ -12,6 +12,8 @@
 #   docker_cluster_restart   cluster mode: the agent of a host restarts under a running
 #                            container; no other host gets the volume, the container
 #                            never fails, the agent adopts the mount     (docker;fuse;rados)
+#   docker_agent_stop        SIGTERM stops an agent within 8 s while its Ceph cluster is
+#                            unreachable (no cluster, no dockerd)                        (unit)
 #   fuzz_plugin_req          libFuzzer binary, only with -DFLOCKER_FUZZ=ON and clang; never run by ctest:
 #                              ./tests/fuzz_plugin_req -max_len=4096 WORKDIR ../tests/docker/corpus/fuzz_plugin_req
 #
@@ -30,6 +32,12 @@ add_executable(test_trash ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_trash.c)
 target_link_libraries(test_trash PRIVATE flocker_core)
 add_test(NAME test_trash COMMAND test_trash)
 set_tests_properties(test_trash PROPERTIES LABELS unit TIMEOUT 120)
+
+add_test(NAME docker_agent_stop COMMAND ${FLOCKER_DOCKER_DIR}/agent_stop.sh)
+set_tests_properties(docker_agent_stop PROPERTIES
+  ENVIRONMENT "FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR}"
+  LABELS unit
+  TIMEOUT 120)
 
 find_program(FLOCKER_PYTHON3 python3)
 if(NOT FLOCKER_PYTHON3)

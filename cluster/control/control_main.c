@@ -9,12 +9,14 @@
  * Every control service of a cluster runs this; one is the leader, the
  * others are standbys.  The leader holds the exclusive RADOS lock
  * "flocker.control" on object ctl.leader (namespace flocker) for
- * --leader-lease seconds and renews it every sixth of that; a standby tries
- * to take it every 0.1 s, so it takes over within a lease of the leader
- * dying (2.5 to 3 s after its death with the default 3 s, plus the load of
- * the state).  A leader serves only while its last successful renewal was
- * sent less than a lease minus 1 s ago (the OSD counts the lease from a later
- * instant), so two leaders never serve at once.  Only the leader listens: agents and flockerctl
+ * --leader-lease seconds and renews it every sixth of that, from a thread of
+ * its own (a busy event loop or a slow RADOS call of a request never delays a
+ * renewal); a standby tries to take it every 0.1 s, so it takes over within
+ * a lease of the leader dying (1.7 to 2 s after its death with the default
+ * 2 s, plus the load of the state).  A leader serves only while its last
+ * successful renewal was sent less than a lease minus 0.5 s ago (the OSD
+ * counts the lease from a later instant; the loop looks every 0.1 s), so two
+ * leaders never serve at once.  Only the leader listens: agents and flockerctl
  * find it by trying the addresses they are given (see plugin/agent_cluster.c).  A leader that
  * cannot renew in time, or whose configuration write meets a newer leader's
  * tag, stops serving at once and becomes a standby again.  A lock left by a
@@ -29,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,7 +56,9 @@
 #include "cluster/net/tls.h"
 
 #define LEADER_LOCK	"flocker.control"
-#define LEADER_LEASE_S	3
+#define LEADER_LEASE_S	2
+#define LEADER_MARGIN_S 0.5 /* a leader stops serving this long before its lease could lapse */
+#define CHECK_MS	100 /* how often the loop looks at the renewals */
 #define STANDBY_POLL_MS 100
 #define EXIT_USAGE	2
 
@@ -210,7 +215,7 @@ static int take_opt(struct opts *o, int c)
 			goto bad;
 		break;
 	case O_LEADER:
-		if (parse_uint(optarg, 3, 300, &o->leader_lease_s))
+		if (parse_uint(optarg, 2, 300, &o->leader_lease_s))
 			goto bad;
 		break;
 	case O_LOG:
@@ -335,8 +340,15 @@ struct leader {
 	struct fl_store *ns; /* namespace flocker */
 	char cookie[160];
 	unsigned lease_s;
-	double last_renew;
+	double last_renew; /* guarded by mu while the renewer runs */
+	int last_ret;	   /* the renewer's last result; guarded by mu */
 	bool held;
+	/* the renewer: its own thread, so neither the event loop nor the workers
+	 * ever delay a renewal, and a slow renewal never delays the loop */
+	pthread_t th;
+	bool running, stop; /* stop: guarded by mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 static bool pid_gone(long pid)
@@ -388,9 +400,75 @@ static int leader_renew(struct leader *l)
 
 	if (ret == -EEXIST)
 		ret = 0;
+	pthread_mutex_lock(&l->mu);
 	if (ret == 0)
 		l->last_renew = sent;
+	l->last_ret = ret;
+	pthread_mutex_unlock(&l->mu);
 	return ret;
+}
+
+/* Renews every sixth of the lease until told to stop or the lock is lost. */
+static void *renewer_main(void *arg)
+{
+	struct leader *l = arg;
+	long every_ms = (long)l->lease_s * 1000 / 6;
+	struct timespec ts;
+	int ret;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += every_ms / 1000;
+		ts.tv_nsec += (every_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
+			;
+		if (l->stop)
+			break;
+		pthread_mutex_unlock(&l->mu);
+		ret = leader_renew(l);
+		pthread_mutex_lock(&l->mu);
+		if (ret == -EBUSY || ret == -ENOENT)
+			break; /* lost: the loop steps down */
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+static int renewer_start(struct leader *l)
+{
+	pthread_condattr_t ca;
+	int ret;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	l->stop = false;
+	l->last_ret = 0;
+	ret = pthread_create(&l->th, NULL, renewer_main, l);
+	l->running = ret == 0;
+	if (ret)
+		pthread_cond_destroy(&l->cv);
+	return -ret;
+}
+
+/* Waits for a renewal at work (bounded by the OSD op timeout). */
+static void renewer_stop(struct leader *l)
+{
+	if (!l->running)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = true;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->th, NULL);
+	pthread_cond_destroy(&l->cv);
+	l->running = false;
 }
 
 static void leader_release(struct leader *l)
@@ -411,9 +489,11 @@ struct serve {
 	int why; /* 0: stop requested, else lost leadership */
 };
 
+/* On the loop: steps down when the renewer lost the lock or fell behind. */
 static void renew_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve *s = arg;
+	double last;
 	int ret;
 
 	(void)fd;
@@ -429,7 +509,11 @@ static void renew_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(s->base);
 		return;
 	}
-	ret = leader_renew(s->l);
+	pthread_mutex_lock(&s->l->mu);
+	ret = s->l->last_ret;
+	s->l->last_ret = 0; /* said once */
+	last = s->l->last_renew;
+	pthread_mutex_unlock(&s->l->mu);
 	if (ret == -EBUSY || ret == -ENOENT) {
 		fl_err("lost the leader lock (%s): stepping down", strerror(-ret));
 		s->why = ret;
@@ -439,9 +523,9 @@ static void renew_cb(evutil_socket_t fd, short what, void *arg)
 	if (ret)
 		fl_warn("cannot renew the leader lock: %s", strerror(-ret));
 	/* never serve past the lease we last secured */
-	if (fl_now_mono() - s->l->last_renew > (double)s->l->lease_s - 1.0) {
-		fl_err("could not renew the leader lock for %.0f s: stepping down",
-		       fl_now_mono() - s->l->last_renew);
+	if (fl_now_mono() - last > (double)s->l->lease_s - LEADER_MARGIN_S) {
+		fl_err("could not renew the leader lock for %.1f s: stepping down",
+		       fl_now_mono() - last);
 		s->why = -ETIMEDOUT;
 		event_base_loopbreak(s->base);
 	}
@@ -477,11 +561,14 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 	struct serve s = {o, l, NULL, NULL, NULL, 0};
 	struct fl_api *api = NULL;
 	struct event *renew = NULL, *sigterm = NULL, *sigint = NULL;
-	long every_ms = (long)l->lease_s * 1000 / 6;
-	struct timeval every = {every_ms / 1000, (every_ms % 1000) * 1000};
+	struct timeval every = {0, CHECK_MS * 1000};
 	char err[512] = "";
 	int ret;
 
+	/* renewing from the start: loading the state may take a while */
+	ret = renewer_start(l);
+	if (ret)
+		return ret;
 	s.base = event_base_new();
 	if (!s.base) {
 		ret = -ENOMEM;
@@ -532,6 +619,7 @@ out:
 	fl_tls_linger_stop();
 	if (s.base)
 		event_base_free(s.base);
+	renewer_stop(l);
 	return ret;
 }
 
@@ -750,6 +838,7 @@ int main(int argc, char **argv)
 		 (long long)time(NULL), o.co.bind ? o.co.bind : "*", o.co.api_port,
 		 o.co.agent_port);
 	l.lease_s = o.leader_lease_s;
+	pthread_mutex_init(&l.mu, NULL);
 	lead_or_stand_by(&o, pool, &l);
 	rc = 0;
 	fl_notice("stopped");

@@ -35,6 +35,13 @@
 #define PUSH_TIMEOUT_S 20
 #define PROBE_MS       1000 /* how long a silent node's mount daemon has to answer */
 #define WATCH_GAP_MS   1000 /* a probe nobody watched is asked again after this */
+#define SESS_QUEUE_MAX 64   /* requests held while one of the session's waits for RADOS */
+
+/* A request that waits for the one before it (struct fl_sess, busy). */
+struct sess_req {
+	struct fl_msg m;
+	struct sess_req *next;
+};
 
 struct fl_sess {
 	struct fl_ctl *c;
@@ -45,6 +52,16 @@ struct fl_sess {
 	bool established, hello;
 	struct fl_node_live *node;
 	uint64_t next_id;
+	/*
+	 * Requests of one session take effect in the order they came: while one
+	 * waits for a RADOS call on a worker (busy), the next ones wait in q
+	 * (heartbeats and replies, which touch no RADOS, are served at once);
+	 * resume runs them from the loop once it is done.
+	 */
+	bool busy;
+	struct sess_req *q, **q_tail;
+	unsigned nq;
+	struct event *resume;
 	struct fl_sess *next;
 };
 
@@ -54,6 +71,7 @@ enum acq_state {
 	ACQ_PUSHED,
 	ACQ_WAIT_HOLDER,
 	ACQ_CHECKING, /* the worker probes (and maybe fences) a silent holder */
+	ACQ_WRITING,  /* the lease's write is out (fl_state_lease_put_async) */
 	ACQ_DONE
 };
 
@@ -227,6 +245,21 @@ static struct fl_sess *sess_by_serial(struct fl_ctl *c, uint64_t serial)
 
 static void acq_kick(struct fl_acq *a);
 
+static void sess_free(struct fl_sess *s)
+{
+	struct sess_req *r;
+
+	while ((r = s->q)) {
+		s->q = r->next;
+		fl_msg_free(&r->m);
+		free(r);
+	}
+	if (s->resume)
+		event_free(s->resume);
+	bufferevent_free(s->bev);
+	free(s);
+}
+
 static void sess_close(struct fl_sess *s, const char *why)
 {
 	struct fl_ctl *c = s->c;
@@ -245,8 +278,9 @@ static void sess_close(struct fl_sess *s, const char *why)
 		fl_info("agent connection from %s closed: %s", s->addr, why);
 	if (s->node && s->node->sess == s) {
 		s->node->sess = NULL;
-		fl_state_node_seen(c->state, s->node->uuid, s->node->name, s->addr, NULL,
-				   time(NULL));
+		/* its last_seen: written off the loop, after any write of its hello */
+		fl_state_node_seen_async(c->state, s->node->uuid, s->node->name, s->addr, NULL,
+					 time(NULL), NULL, NULL);
 	}
 	/* acquires waiting for this node's answer look again */
 	for (a = c->acqs; a; a = a->next) {
@@ -255,8 +289,7 @@ static void sess_close(struct fl_sess *s, const char *why)
 			acq_kick(a);
 		}
 	}
-	bufferevent_free(s->bev);
-	free(s);
+	sess_free(s);
 }
 
 static int sess_send(struct fl_sess *s, struct fl_frame_enc *e)
@@ -384,9 +417,31 @@ static void sess_dispatch(struct fl_sess *s, const struct fl_msg *m)
 	sess_err(s, m->id, -EOPNOTSUPP, "unknown request %s", m->type);
 }
 
+/* Served even while an earlier request waits: they touch no RADOS. */
+static bool sess_unordered(const char *type)
+{
+	return !strcmp(type, "heartbeat") || !strcmp(type, "reply");
+}
+
 static int sess_on_msg(void *arg, struct fl_msg *m)
 {
-	sess_dispatch(arg, m);
+	struct fl_sess *s = arg;
+	struct sess_req *r;
+
+	if ((s->busy || s->q) && !sess_unordered(m->type)) {
+		r = calloc(1, sizeof(*r));
+		if (!r) {
+			sess_err(s, m->id, -ENOMEM, "out of memory");
+			return 0;
+		}
+		r->m = *m; /* the request's memory moves to the queue */
+		memset(m, 0, sizeof(*m));
+		*s->q_tail = r;
+		s->q_tail = &r->next;
+		/* a full queue: read no further until it drains (TCP holds the rest) */
+		return ++s->nq >= SESS_QUEUE_MAX;
+	}
+	sess_dispatch(s, m);
 	return 0;
 }
 
@@ -396,6 +451,10 @@ static void sess_read_cb(struct bufferevent *bev, void *arg)
 	char why[96];
 	int ret;
 
+	if (s->node)
+		s->node->last_hb = fl_now_mono(); /* it speaks, even if we read later */
+	if (s->nq >= SESS_QUEUE_MAX)
+		return;
 	ret = fl_frame_read(bufferevent_get_input(bev), sess_on_msg, s);
 	if (ret == -EMSGSIZE)
 		sess_close(s, "frame over the size limit");
@@ -405,6 +464,34 @@ static void sess_read_cb(struct bufferevent *bev, void *arg)
 		snprintf(why, sizeof(why), "bad frame: %s", strerror(-ret));
 		sess_close(s, why);
 	}
+}
+
+/* The requests held while one waited, then whatever else came meanwhile. */
+static void sess_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fl_sess *s = arg;
+	struct sess_req *r;
+
+	(void)fd;
+	(void)what;
+	while (!s->busy && (r = s->q)) {
+		s->q = r->next;
+		if (!s->q)
+			s->q_tail = &s->q;
+		s->nq--;
+		sess_dispatch(s, &r->m);
+		fl_msg_free(&r->m);
+		free(r);
+	}
+	if (!s->busy && evbuffer_get_length(bufferevent_get_input(s->bev)))
+		sess_read_cb(s->bev, s); /* may close s */
+}
+
+/* The request that made s busy is done: the next ones go, from the loop. */
+static void sess_unbusy(struct fl_sess *s)
+{
+	s->busy = false;
+	event_active(s->resume, EV_TIMEOUT, 0);
 }
 
 static void sess_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -472,12 +559,20 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
 	s->c = c;
 	s->serial = ++sess_serial;
 	s->next_id = 1;
+	s->q_tail = &s->q;
 	snprintf(s->addr, sizeof(s->addr), "%s", host);
+	s->resume = event_new(c->base, -1, 0, sess_resume_cb, s);
 	s->bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE);
-	if (!s->bev) {
-		SSL_free(ssl);
-		evutil_closesocket(fd);
+	if (!s->bev || !s->resume) {
+		if (s->bev)
+			bufferevent_free(s->bev); /* closes fd and frees ssl */
+		else {
+			SSL_free(ssl);
+			evutil_closesocket(fd);
+		}
+		if (s->resume)
+			event_free(s->resume);
 		free(s);
 		return;
 	}
@@ -503,13 +598,40 @@ static void fill_hello(msgpack_packer *pk, void *arg)
 	fl_pk_kv_u64(pk, "tag", fl_state_tag(s->c->state));
 }
 
+/* A request of session serial waiting for its RADOS call. */
+struct sess_wait {
+	struct fl_ctl *c;
+	uint64_t sess, id;
+};
+
+/*
+ * The node's record is in RADOS: only now the hello is answered, so that a
+ * node's record is written before any lease it takes (a new leader knows
+ * every holder's host and address), as when the write ran on the loop.
+ */
+static void hello_recorded(void *arg, int err)
+{
+	struct sess_wait *w = arg;
+	struct fl_sess *s = sess_by_serial(w->c, w->sess);
+
+	if (s) {
+		if (err && err != -ESHUTDOWN)
+			fl_warn("cannot record node %s: %s", s->peer.name, strerror(-err));
+		fl_notice("node %s (%s) connected from %s, %zu mounts", s->peer.name, s->peer.uuid,
+			  s->addr, s->node ? s->node->nmounts : 0);
+		sess_reply(s, w->id, 0, NULL, fill_hello, s, 4);
+		sess_unbusy(s);
+	}
+	free(w);
+}
+
 static void on_hello(struct fl_sess *s, const struct fl_msg *m)
 {
 	struct fl_ctl *c = s->c;
 	const char *name = fl_pv_get_str(m->body, "node");
 	struct fl_node_live *n;
 	struct fl_sess *old;
-	int ret;
+	struct sess_wait *w;
 
 	if (*name && strcmp(name, s->peer.name)) {
 		sess_err(s, m->id, -EPERM,
@@ -538,12 +660,18 @@ static void on_hello(struct fl_sess *s, const struct fl_msg *m)
 	n->last_hb = fl_now_mono();
 	s->node = n;
 	s->hello = true;
-	ret = fl_state_node_seen(c->state, n->uuid, n->name, s->addr, n->host, time(NULL));
-	if (ret)
-		fl_warn("cannot record node %s: %s", n->name, strerror(-ret));
-	fl_notice("node %s (%s) connected from %s, %zu mounts", n->name, n->uuid, s->addr,
-		  n->nmounts);
-	sess_reply(s, m->id, 0, NULL, fill_hello, s, 4);
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		sess_err(s, m->id, -ENOMEM, "out of memory");
+		return;
+	}
+	w->c = c;
+	w->sess = s->serial;
+	w->id = m->id;
+	/* the write runs on a worker: a reconnect storm never holds up the loop */
+	s->busy = true;
+	fl_state_node_seen_async(c->state, n->uuid, n->name, s->addr, n->host, time(NULL),
+				 hello_recorded, w);
 }
 
 static void fill_now(msgpack_packer *pk, void *arg)
@@ -561,23 +689,146 @@ static void on_heartbeat(struct fl_sess *s, const struct fl_msg *m)
 	sess_reply(s, m->id, 0, NULL, fill_now, NULL, 1);
 }
 
-/* The volume named in a request: 0 and name/r filled, or an error reply already sent. */
-static int req_volume(struct fl_sess *s, const struct fl_msg *m, const char **name,
-		      struct fl_volreg_rec *r)
-{
-	int ret;
+/*
+ * A request's reads of the registry (and, for get, of the superblock) run on
+ * a worker; its continuation runs on the loop with what they found.  While
+ * the read runs, the session is busy: its next requests wait (sess_on_msg),
+ * so they take effect in the order the agent sent them, as when the read ran
+ * on the loop.  Reads see every write whose request was answered before.
+ */
+struct req_job;
+typedef void (*req_then)(struct fl_sess *s, struct req_job *q);
 
-	*name = fl_pv_get_str(m->body, "volume");
-	if (!fl_volname_valid(*name)) {
-		sess_err(s, m->id, -EINVAL, "invalid volume name '%s'", *name);
-		return -EINVAL;
+struct vol_ent {
+	char name[FL_VOLNAME_MAX + 1];
+	struct fl_volreg_rec r;
+};
+
+struct req_job {
+	struct fl_job job;
+	struct fl_ctl *c;
+	struct fl_state *st; /* the work reads only RADOS through it */
+	uint64_t sess, id;
+	bool ordered; /* the session waits for this job */
+	bool usage;   /* get: the superblock's bytes_used too */
+	bool list;    /* list: every volume */
+	char name[FL_VOLNAME_MAX + 1];
+	int ret;
+	struct fl_volreg_rec r;
+	uint64_t bytes_used;
+	struct vol_ent *ents;
+	size_t nents, cents;
+	req_then then;
+	void *arg; /* the continuation's */
+};
+
+static int req_list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
+{
+	struct req_job *q = arg;
+	struct vol_ent *p;
+
+	if (q->nents == q->cents) {
+		q->cents = q->cents ? q->cents * 2 : 64;
+		p = realloc(q->ents, q->cents * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		q->ents = p;
 	}
-	ret = fl_state_volume_by_name(s->c->state, *name, r);
-	if (ret == -ENOENT)
-		sess_err(s, m->id, -ENOENT, "no such volume: %s", *name);
-	else if (ret)
-		sess_err(s, m->id, ret, "cannot read the volume registry: %s", strerror(-ret));
-	return ret;
+	snprintf(q->ents[q->nents].name, sizeof(q->ents[0].name), "%s", name);
+	q->ents[q->nents++].r = *r;
+	return 0;
+}
+
+static void req_work(struct fl_job *j)
+{
+	struct req_job *q = (struct req_job *)j;
+	struct fl_volume *v = NULL;
+
+	if (q->list) {
+		q->ret = fl_state_volumes(q->st, req_list_cb, q);
+		return;
+	}
+	q->ret = fl_state_volume_by_name(q->st, q->name, &q->r);
+	/* usage as of the last checkpoint, from the superblock */
+	if (!q->ret && q->usage &&
+	    fl_volume_open(fl_state_pool(q->st), q->name, &v, NULL, 0) == 0) {
+		q->bytes_used = v->super.used_bytes;
+		fl_volume_close(v);
+	}
+}
+
+static void req_done(struct fl_job *j)
+{
+	struct req_job *q = (struct req_job *)j;
+	struct fl_sess *s = sess_by_serial(q->c, q->sess);
+
+	if (s && j->cancelled)
+		sess_err(s, q->id, -ESHUTDOWN, "the control service is stopping");
+	else if (s && q->list && q->ret < 0)
+		sess_err(s, q->id, q->ret, "cannot list volumes: %s", strerror(-q->ret));
+	else if (s && q->ret == -ENOENT)
+		sess_err(s, q->id, -ENOENT, "no such volume: %s", q->name);
+	else if (s && q->ret)
+		sess_err(s, q->id, q->ret, "cannot read the volume registry: %s",
+			 strerror(-q->ret));
+	else if (s)
+		q->then(s, q);
+	if (s && q->ordered)
+		sess_unbusy(s);
+	free(q->ents);
+	free(q);
+}
+
+/* A new read for request id of s; NULL (error sent) when out of memory. */
+static struct req_job *req_new(struct fl_sess *s, uint64_t id, const char *name, req_then then)
+{
+	struct req_job *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		sess_err(s, id, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	q->job.work = req_work;
+	q->job.done = req_done;
+	q->c = s->c;
+	q->st = s->c->state;
+	q->sess = s->serial;
+	q->id = id;
+	q->then = then;
+	snprintf(q->name, sizeof(q->name), "%s", name ? name : "");
+	return q;
+}
+
+static void req_submit(struct fl_sess *s, struct req_job *q, bool ordered)
+{
+	q->ordered = ordered;
+	if (ordered)
+		s->busy = true;
+	fl_job_submit(s->c, &q->job);
+}
+
+/* The volume named in a request: read off the loop, then then(s, q) with q->r. */
+static void req_volume(struct fl_sess *s, const struct fl_msg *m, req_then then, bool usage)
+{
+	const char *name = fl_pv_get_str(m->body, "volume");
+	struct req_job *q;
+
+	if (!fl_volname_valid(name)) {
+		sess_err(s, m->id, -EINVAL, "invalid volume name '%s'", name);
+		return;
+	}
+	q = req_new(s, m->id, name, then);
+	if (!q)
+		return;
+	q->usage = usage;
+	req_submit(s, q, true);
+}
+
+static void acq_reply_then(struct fl_sess *s, struct req_job *q)
+{
+	struct vol_view v = {s->c, q->name, &q->r, 0, false};
+
+	sess_reply(s, q->id, 0, NULL, fill_volume, &v, 1);
 }
 
 struct agent_acq {
@@ -590,65 +841,74 @@ static void agent_acq_done(void *arg, int err, const char *msg)
 {
 	struct agent_acq *x = arg;
 	struct fl_sess *s = sess_by_serial(x->c, x->sess);
-	struct fl_volreg_rec r;
-	struct vol_view v = {x->c, x->name, &r, 0, false};
+	struct req_job *q;
 
-	if (s) {
-		if (err)
-			sess_reply(s, x->id, err, msg, NULL, NULL, 0);
-		else if (fl_state_volume_by_name(x->c->state, x->name, &r) == 0)
-			sess_reply(s, x->id, 0, NULL, fill_volume, &v, 1);
-		else
-			sess_err(s, x->id, -ENOENT, "volume %s was removed meanwhile", x->name);
+	if (s && err) {
+		sess_reply(s, x->id, err, msg, NULL, NULL, 0);
+	} else if (s && (q = req_new(s, x->id, x->name, acq_reply_then))) {
+		/* the volume as it is now (-ENOENT if removed meanwhile); the session's
+		 * next requests need not wait for this read */
+		req_submit(s, q, false);
 	}
 	free(x);
 }
 
-static void on_acquire(struct fl_sess *s, const struct fl_msg *m)
+static void acquire_then(struct fl_sess *s, struct req_job *r)
 {
-	struct fl_volreg_rec r;
 	struct fl_acq_req q = {0};
 	struct agent_acq *x;
-	const char *name;
 
-	if (req_volume(s, m, &name, &r))
-		return;
 	x = calloc(1, sizeof(*x));
 	if (!x) {
-		sess_err(s, m->id, -ENOMEM, "out of memory");
+		sess_err(s, r->id, -ENOMEM, "out of memory");
 		return;
 	}
 	x->c = s->c;
 	x->sess = s->serial;
-	x->id = m->id;
-	snprintf(x->name, sizeof(x->name), "%s", name);
-	q.uuid = r.uuid;
-	q.name = name;
+	x->id = r->id;
+	snprintf(x->name, sizeof(x->name), "%s", r->name);
+	q.uuid = r->r.uuid;
+	q.name = r->name;
 	q.node = s->peer.uuid;
 	q.node_name = s->peer.name;
 	q.kind = FL_LEASE_AGENT;
 	fl_ctl_acquire(s->c, &q, agent_acq_done, x);
 }
 
-static void on_release(struct fl_sess *s, const struct fl_msg *m)
+static void on_acquire(struct fl_sess *s, const struct fl_msg *m)
 {
-	struct fl_volreg_rec r;
-	const struct fl_lease *l;
-	struct fl_lease old;
-	char err[256] = "";
-	const char *name;
-	int ret;
+	req_volume(s, m, acquire_then, false);
+}
 
-	if (req_volume(s, m, &name, &r))
-		return;
-	l = fl_state_lease(s->c->state, r.uuid);
-	if (!l || strcmp(l->node, s->peer.uuid) || l->kind != FL_LEASE_AGENT) {
-		sess_reply(s, m->id, 0, NULL, NULL, NULL, 0); /* not ours: nothing to do */
+static void released(void *arg, int err, const char *msg)
+{
+	struct sess_wait *w = arg;
+	struct fl_sess *s = sess_by_serial(w->c, w->sess);
+
+	if (s)
+		sess_reply(s, w->id, err, err ? msg : NULL, NULL, NULL, 0);
+	free(w);
+}
+
+static void release_then(struct fl_sess *s, struct req_job *q)
+{
+	struct sess_wait *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		sess_err(s, q->id, -ENOMEM, "out of memory");
 		return;
 	}
-	old = *l;
-	ret = fl_state_lease_del(s->c->state, r.uuid, &old, 0, err, sizeof(err));
-	sess_reply(s, m->id, ret, ret ? err : NULL, NULL, NULL, 0);
+	w->c = s->c;
+	w->sess = s->serial;
+	w->id = q->id;
+	/* off the loop, after every lease write asked for before (the node's acquire
+	 * included); dropped only if it is still this node's agent lease then */
+	fl_state_lease_release_async(s->c->state, q->r.uuid, s->peer.uuid, released, w);
+}
+
+static void on_release(struct fl_sess *s, const struct fl_msg *m)
+{
+	req_volume(s, m, release_then, false);
 }
 
 static void on_create(struct fl_sess *s, const struct fl_msg *m)
@@ -676,80 +936,59 @@ static void on_create(struct fl_sess *s, const struct fl_msg *m)
 		sess_reply(s, m->id, 0, NULL, fill_volume, &v, 1);
 }
 
-static void on_remove(struct fl_sess *s, const struct fl_msg *m)
+static void remove_then(struct fl_sess *s, struct req_job *q)
 {
-	struct fl_volreg_rec r;
 	char err[512] = "";
-	const char *name;
 	int ret;
 
-	if (req_volume(s, m, &name, &r))
-		return;
-	ret = fl_ctl_remove(s->c, r.uuid, 0, err, sizeof(err));
-	sess_reply(s, m->id, ret, ret ? err : NULL, NULL, NULL, 0);
+	ret = fl_ctl_remove(s->c, q->r.uuid, 0, err, sizeof(err));
+	sess_reply(s, q->id, ret, ret ? err : NULL, NULL, NULL, 0);
+}
+
+static void on_remove(struct fl_sess *s, const struct fl_msg *m)
+{
+	req_volume(s, m, remove_then, false);
+}
+
+static void get_then(struct fl_sess *s, struct req_job *q)
+{
+	struct vol_view vv = {s->c, q->name, &q->r, q->bytes_used, false};
+
+	sess_reply(s, q->id, 0, NULL, fill_volume, &vv, 1);
 }
 
 static void on_get(struct fl_sess *s, const struct fl_msg *m)
 {
-	struct fl_volreg_rec r;
-	struct fl_volume *v = NULL;
-	struct vol_view vv = {s->c, NULL, &r, 0, false};
-	const char *name;
-
-	if (req_volume(s, m, &name, &r))
-		return;
-	vv.name = name;
-	/* usage as of the last checkpoint, from the superblock */
-	if (fl_volume_open(fl_state_pool(s->c->state), name, &v, NULL, 0) == 0) {
-		vv.bytes_used = v->super.used_bytes;
-		fl_volume_close(v);
-	}
-	sess_reply(s, m->id, 0, NULL, fill_volume, &vv, 1);
-}
-
-struct list_fill {
-	struct fl_ctl *c;
-	msgpack_packer *pk;
-	size_t n;
-	bool count_only;
-};
-
-static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
-{
-	struct list_fill *l = arg;
-	struct vol_view v = {l->c, name, r, 0, false};
-
-	if (!l->count_only)
-		pack_volume(l->pk, &v);
-	l->n++;
-	return 0;
+	req_volume(s, m, get_then, true);
 }
 
 static void fill_list(msgpack_packer *pk, void *arg)
 {
-	struct list_fill *l = arg;
+	struct req_job *q = arg;
+	size_t i;
 
 	fl_pk_str(pk, "volumes");
-	msgpack_pack_array(pk, (uint32_t)l->n);
-	l->pk = pk;
-	l->count_only = false;
-	l->n = 0;
-	fl_state_volumes(l->c->state, list_cb, l);
+	msgpack_pack_array(pk, (uint32_t)q->nents);
+	for (i = 0; i < q->nents; i++) {
+		struct vol_view v = {q->c, q->ents[i].name, &q->ents[i].r, 0, false};
+
+		pack_volume(pk, &v);
+	}
+}
+
+static void list_then(struct fl_sess *s, struct req_job *q)
+{
+	sess_reply(s, q->id, 0, NULL, fill_list, q, 1);
 }
 
 static void on_list(struct fl_sess *s, const struct fl_msg *m)
 {
-	struct list_fill l = {s->c, NULL, 0, true};
-	int ret = fl_state_volumes(s->c->state, list_cb, &l);
+	struct req_job *q = req_new(s, m->id, NULL, list_then);
 
-	if (ret) {
-		sess_err(s, m->id, ret, "cannot list volumes: %s", strerror(-ret));
+	if (!q)
 		return;
-	}
-	/* the registry may change between the count and the listing: both come from one
-	 * loop iteration and only control writes it through this process, but volumes
-	 * created with flockerctl directly could slip in; the agent tolerates a short list */
-	sess_reply(s, m->id, 0, NULL, fill_list, &l, 1);
+	q->list = true;
+	req_submit(s, q, true);
 }
 
 static void acq_push_answer(struct fl_acq *a, int err, const char *msg);
@@ -816,11 +1055,21 @@ static void acq_finish(struct fl_acq *a, int err, const char *msg)
 	free(a);
 }
 
+static void acq_written(void *arg, int err, const char *msg)
+{
+	struct fl_acq *a = arg;
+
+	a->st = ACQ_WAIT_HOLDER;
+	if (err == -EAGAIN) {
+		acq_kick(a); /* the lease changed meanwhile: look again */
+		return;
+	}
+	acq_finish(a, err, msg);
+}
+
 static void acq_grant(struct fl_acq *a, const struct fl_lease *old)
 {
 	struct fl_lease l = {0};
-	char err[512] = "";
-	int ret;
 
 	copy_field(l.uuid, sizeof(l.uuid), a->uuid);
 	copy_field(l.node, sizeof(l.node), a->node);
@@ -832,12 +1081,10 @@ static void acq_grant(struct fl_acq *a, const struct fl_lease *old)
 		acq_finish(a, 0, NULL);
 		return;
 	}
-	ret = fl_state_lease_put(a->c->state, &l, old, true, a->expect_tag, err, sizeof(err));
-	if (ret == -EAGAIN) {
-		acq_kick(a);
-		return;
-	}
-	acq_finish(a, ret, err);
+	/* the write runs on a worker; meanwhile the acquire stays queued first for
+	 * its volume, so no other acquire of it looks at the lease before it lands */
+	a->st = ACQ_WRITING;
+	fl_state_lease_put_async(a->c->state, &l, old, true, a->expect_tag, acq_written, a);
 }
 
 static bool same_addr(const char *a, const char *b)
@@ -1138,7 +1385,7 @@ static void acq_step(struct fl_acq *a)
 	char msg[512], since[32];
 	int64_t now = time(NULL);
 
-	if (a->st == ACQ_PUSHED || a->st == ACQ_CHECKING)
+	if (a->st == ACQ_PUSHED || a->st == ACQ_CHECKING || a->st == ACQ_WRITING)
 		return; /* an answer, a disconnect or the worker moves it on */
 	/* one acquire per volume at a time, in arrival order */
 	for (o = c->acqs; o && o != a; o = o->next) {
@@ -1330,8 +1577,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (a = c->acqs; a; a = next) {
 		next = a->next;
-		if (a->st == ACQ_CHECKING)
-			continue; /* bounded: a probe and a fence; the worker moves it on */
+		if (a->st == ACQ_CHECKING || a->st == ACQ_WRITING)
+			continue; /* bounded: a probe and a fence, a write; the worker moves it on
+				   */
 		if (now > a->deadline) {
 			const struct fl_lease *l = fl_state_lease(c->state, a->uuid);
 
@@ -1353,6 +1601,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			fl_warn("cannot drop expired leases");
 		purge_start(c, wall);
 	}
+}
+
+static void state_submit(void *arg, struct fl_job *j)
+{
+	fl_job_submit(arg, j);
 }
 
 int fl_ctl_new(struct event_base *base, struct fl_state *state, const struct fl_ctl_opts *o,
@@ -1417,6 +1670,7 @@ int fl_ctl_new(struct event_base *base, struct fl_state *state, const struct fl_
 		snprintf(err, errlen, "cannot start the worker thread: %s", strerror(-ret));
 		goto out_err;
 	}
+	fl_state_set_runner(state, state_submit, c);
 	ret = -EINVAL;
 	c->tick = event_new(base, -1, EV_PERSIST, tick_cb, c);
 	if (!c->tick || event_add(c->tick, &sec)) {
@@ -1439,6 +1693,8 @@ void fl_ctl_free(struct fl_ctl *c)
 	if (!c)
 		return;
 	fl_worker_stop(c); /* before the acquires: checks at work point to them */
+	if (c->state)
+		fl_state_set_runner(c->state, NULL, NULL); /* from now on inline */
 	while ((a = c->acqs)) {
 		c->acqs = a->next;
 		a->done(a->arg, -ESHUTDOWN, "the control service is stopping");
@@ -1447,8 +1703,7 @@ void fl_ctl_free(struct fl_ctl *c)
 	}
 	while ((s = c->sessions)) {
 		c->sessions = s->next;
-		bufferevent_free(s->bev);
-		free(s);
+		sess_free(s);
 	}
 	while ((n = c->nodes)) {
 		c->nodes = n->next;

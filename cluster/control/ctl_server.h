@@ -39,9 +39,18 @@
  * that can wait long run on worker threads (struct fl_job): the probe of
  * a silent holder's mount daemon (up to 1 s), its fencing (blocklist, lock
  * break) and the deletion of purged volumes' objects; their results come
- * back to the loop, which alone changes the state.  A slow cluster thus
- * never holds up heartbeats.  Configuration writes (one guarded omap write
- * each), volume creation and the registry reads of a request still run on
+ * back to the loop, which alone changes the state.  So do the write of a
+ * node's record at its hello and disconnect (fl_state_node_seen_async: the
+ * hello is answered once it is written) and the registry reads of an agent's
+ * request; a session whose request waits for its read holds its next
+ * requests back (heartbeats and replies excepted), so they still take
+ * effect in the order they came.  The lease writes of acquires (agents' and
+ * the API's moves) and of agents' releases go out on a worker too, one
+ * guarded write at a time in the order asked, each checked against the state
+ * the earlier ones left (fl_state_lease_put_async).  A slow cluster thus
+ * never holds up other nodes' heartbeats.  The other configuration writes
+ * (the API's, lease expiry, the trash; each first waits for the lease write
+ * on a worker), volume creation and the API's registry reads still run on
  * the loop.
  */
 #ifndef FLOCKER_CTL_SERVER_H

@@ -125,7 +125,9 @@ const struct fl_lease *fl_state_lease_at(const struct fl_state *s, size_t i);
 const struct fl_trash *fl_state_trash_at(const struct fl_state *s, size_t i);
 const struct fl_node_rec *fl_state_node_at(const struct fl_state *s, size_t i);
 
-/* --- the filesystem's registry, read from RADOS on every call --- */
+/* --- the filesystem's registry, read from RADOS on every call ---
+ * fl_state_volumes and fl_state_volume_by_name read RADOS only (never the
+ * cache): they may run on a worker thread. */
 typedef int (*fl_state_vol_cb)(void *arg, const char *name, const struct fl_volreg_rec *r);
 int fl_state_volumes(struct fl_state *s, fl_state_vol_cb cb, void *arg);
 /* -ENOENT when absent. */
@@ -182,6 +184,49 @@ int fl_state_purge_done(struct fl_state *s, const char *uuid, int result);
 /* Records a node's connection (ctl.nodes; not part of the configuration tag). */
 int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, const char *addr,
 		       const char *host, int64_t now);
+
+/*
+ * --- off the event loop ---
+ * The state may hand its blocking RADOS writes to the control's worker
+ * threads: submit(arg, j) queues a job (struct fl_job, ctl_server.h) whose
+ * work() runs on a worker and whose done() runs back on the loop.  Without a
+ * runner (NULL: tests, a stopping control) the job runs inline.
+ */
+struct fl_job;
+typedef void (*fl_state_submit)(void *arg, struct fl_job *j);
+void fl_state_set_runner(struct fl_state *s, fl_state_submit submit, void *arg);
+
+/*
+ * fl_state_node_seen without waiting on the loop: the cached record changes
+ * at once, its write runs on a worker, and done(arg, 0 or -errno) runs on the
+ * loop once a write that carries this change is in RADOS (done may be NULL;
+ * -ESHUTDOWN when the control stopped first).  Ordering: the writes of one
+ * node's record never overlap and go out in the order of the calls (a write
+ * in flight is followed by one more carrying every later change), so
+ * ctl.nodes never ends up with an older record than the cache; writes of
+ * different nodes run in parallel.
+ */
+typedef void (*fl_state_done)(void *arg, int err);
+void fl_state_node_seen_async(struct fl_state *s, const char *uuid, const char *name,
+			      const char *addr, const char *host, int64_t now, fl_state_done done,
+			      void *arg);
+
+/*
+ * Lease changes without waiting on the loop: the write goes out on a worker
+ * and done(arg, 0 or -errno, msg) runs on the loop once the cache follows it
+ * (msg says why it failed; -EAGAIN as fl_state_lease_put; -ESHUTDOWN when the
+ * control stopped first).  Guarded writes go out one at a time in the order
+ * asked, each checked against the state all earlier ones left, when it goes
+ * out; the synchronous changes above wait for the one on a worker first.
+ * fl_state_lease_release_async drops the lease only if it is still node's
+ * agent lease then (done gets 0 when there is nothing of node's to drop).
+ */
+typedef void (*fl_state_wdone)(void *arg, int err, const char *msg);
+void fl_state_lease_put_async(struct fl_state *s, const struct fl_lease *l,
+			      const struct fl_lease *old, bool set_primary, uint64_t expect_tag,
+			      fl_state_wdone done, void *arg);
+void fl_state_lease_release_async(struct fl_state *s, const char *uuid, const char *node,
+				  fl_state_wdone done, void *arg);
 
 /* Whole-record codecs (exposed for tests). */
 void fl_ds_clear(struct fl_ds *d);

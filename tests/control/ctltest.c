@@ -479,11 +479,10 @@ static int sim_request(struct ct_sim *s, const char *type, const char *const *kv
 	}
 }
 
-int ct_sim_connect(struct ct_sim *s, unsigned port)
+int ct_sim_connect_tls(struct ct_sim *s, unsigned port)
 {
 	struct sockaddr_in sa = {0};
-	char base[80], err[512] = "", host[64] = "localhost";
-	const char *kv[] = {"node", s->node, "host", host, NULL};
+	char base[80], err[512] = "";
 	int ret;
 
 	ct_sim_close(s);
@@ -495,7 +494,6 @@ int ct_sim_connect(struct ct_sim *s, unsigned port)
 			return -EINVAL;
 		}
 	}
-	gethostname(host, sizeof(host) - 1);
 	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return -errno;
@@ -513,10 +511,27 @@ int ct_sim_connect(struct ct_sim *s, unsigned port)
 		ct_sim_close(s);
 		return -EPROTO;
 	}
+	return 0;
+}
+
+int ct_sim_hello(struct ct_sim *s)
+{
+	char host[64] = "localhost";
+	const char *kv[] = {"node", s->node, "host", host, NULL};
+	int ret;
+
+	gethostname(host, sizeof(host) - 1);
 	ret = sim_request(s, "hello", kv, true, 10000, NULL, 0, NULL);
 	if (ret)
 		ct_sim_close(s);
 	return ret;
+}
+
+int ct_sim_connect(struct ct_sim *s, unsigned port)
+{
+	int ret = ct_sim_connect_tls(s, port);
+
+	return ret ? ret : ct_sim_hello(s);
 }
 
 int ct_sim_call(struct ct_sim *s, const char *type, const char *const *kv, int timeout_ms,

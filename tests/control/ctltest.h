@@ -94,6 +94,9 @@ struct ct_sim {
 void ct_sim_init(struct ct_sim *s, const char *node);
 /* Connects and says hello; 0 or a negative errno (refused handshakes included). */
 int ct_sim_connect(struct ct_sim *s, unsigned port);
+/* The same in two steps: the TLS handshake, then the hello and its answer. */
+int ct_sim_connect_tls(struct ct_sim *s, unsigned port);
+int ct_sim_hello(struct ct_sim *s);
 void ct_sim_close(struct ct_sim *s);
 /* Closes and frees what the simulated agent holds (buffer, TLS context). */
 void ct_sim_free(struct ct_sim *s);
