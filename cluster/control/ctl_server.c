@@ -4,6 +4,7 @@
  */
 #include "cluster/control/ctl_server.h"
 #include "cluster/control/ctl_metrics.h"
+#include "cluster/control/ctl_voljob.h"
 #include "cluster/control/ctl_worker.h"
 
 #include <arpa/inet.h>
@@ -320,13 +321,15 @@ struct vol_view {
 	const struct fl_volreg_rec *r;
 	uint64_t bytes_used;
 	bool deleted;
+	const char *parent; /* a clone's "VOL@SNAP", "" for none; NULL: not known (not sent) */
+	unsigned snapshots; /* with parent */
 };
 
 static void pack_volume(msgpack_packer *pk, const struct vol_view *v)
 {
 	const struct fl_lease *l = fl_state_lease(v->c->state, v->r->uuid);
 
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, v->parent ? 10 : 8);
 	fl_pk_kv_str(pk, "name", v->name);
 	fl_pk_kv_str(pk, "uuid", v->r->uuid);
 	fl_pk_kv_u64(pk, "size_limit", v->r->size_limit);
@@ -335,6 +338,10 @@ static void pack_volume(msgpack_packer *pk, const struct vol_view *v)
 	fl_pk_kv_str(pk, "holder", l ? l->node_name : "");
 	fl_pk_kv_str(pk, "holder_uuid", l ? l->node : "");
 	fl_pk_kv_bool(pk, "deleted", v->deleted);
+	if (v->parent) {
+		fl_pk_kv_str(pk, "parent", v->parent);
+		fl_pk_kv_u64(pk, "snapshots", v->snapshots);
+	}
 }
 
 static void fill_volume(msgpack_packer *pk, void *arg)
@@ -591,7 +598,7 @@ static void agent_acq_done(void *arg, int err, const char *msg)
 	struct agent_acq *x = arg;
 	struct fl_sess *s = sess_by_serial(x->c, x->sess);
 	struct fl_volreg_rec r;
-	struct vol_view v = {x->c, x->name, &r, 0, false};
+	struct vol_view v = {x->c, x->name, &r, 0, false, NULL, 0};
 
 	if (s) {
 		if (err)
@@ -651,12 +658,49 @@ static void on_release(struct fl_sess *s, const struct fl_msg *m)
 	sess_reply(s, m->id, ret, ret ? err : NULL, NULL, NULL, 0);
 }
 
+/* A volume job of an agent's request: the reply goes to the session, if still there. */
+static struct fl_vj *agent_vj(struct fl_sess *s, const struct fl_msg *m, enum fl_vj_kind kind,
+			      const char *name, void (*done)(struct fl_vj *vj))
+{
+	struct fl_vj *vj = fl_vj_new(s->c, kind, done, NULL);
+
+	if (!vj) {
+		sess_err(s, m->id, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	vj->id = m->id;
+	vj->arg = (void *)(uintptr_t)s->serial;
+	snprintf(vj->name, sizeof(vj->name), "%s", name);
+	return vj;
+}
+
+static struct fl_sess *vj_sess(struct fl_vj *vj)
+{
+	return sess_by_serial(vj->c, (uint64_t)(uintptr_t)vj->arg);
+}
+
+static void agent_create_done(struct fl_vj *vj)
+{
+	struct fl_sess *s = vj_sess(vj);
+	struct vol_view v = {vj->c, vj->name, &vj->reg, 0, false, vj->parent, 0};
+
+	if (s && vj->err)
+		sess_reply(s, vj->id, vj->err, vj->msg, NULL, NULL, 0);
+	else if (s)
+		sess_reply(s, vj->id, 0, NULL, fill_volume, &v, 1);
+	if (!vj->err)
+		fl_notice("volume %s (%s) created%s%s by node %s", vj->name, vj->reg.uuid,
+			  vj->parent[0] ? " as a clone of " : "", vj->parent,
+			  s ? s->peer.name : "(gone)");
+	fl_vj_free(vj);
+}
+
 static void on_create(struct fl_sess *s, const struct fl_msg *m)
 {
 	const char *name = fl_pv_get_str(m->body, "volume");
-	struct fl_volreg_rec r;
-	struct vol_view v = {s->c, name, &r, 0, false};
+	const char *from = fl_pv_get_str(m->body, "from");
 	char err[512] = "";
+	struct fl_vj *vj;
 	uint64_t size;
 	int ret;
 
@@ -664,47 +708,88 @@ static void on_create(struct fl_sess *s, const struct fl_msg *m)
 		sess_err(s, m->id, -EINVAL, "invalid size");
 		return;
 	}
-	ret = fl_state_ds_create(s->c->state, name, size, NULL, NULL, 0, NULL, err, sizeof(err));
+	if (!fl_volname_valid(name)) {
+		sess_err(s, m->id, -EINVAL, "invalid volume name '%.140s'", name);
+		return;
+	}
+	if (strlen(from) >= sizeof(vj->from)) {
+		sess_err(s, m->id, -EINVAL, "invalid from '%.140s' for volume %s", from, name);
+		return;
+	}
+	ret = fl_state_ds_check(s->c->state, name, NULL, 0, err, sizeof(err));
 	if (ret) {
 		sess_reply(s, m->id, ret, err, NULL, NULL, 0);
 		return;
 	}
-	ret = fl_state_volume_by_name(s->c->state, name, &r);
-	if (ret)
-		sess_err(s, m->id, ret, "cannot read volume %s: %s", name, strerror(-ret));
-	else
-		sess_reply(s, m->id, 0, NULL, fill_volume, &v, 1);
+	vj = agent_vj(s, m, FL_VJ_CREATE, name, agent_create_done);
+	if (!vj)
+		return;
+	vj->size = size;
+	snprintf(vj->from, sizeof(vj->from), "%s", from);
+	fl_vj_submit(vj);
+}
+
+static void agent_remove_done(struct fl_vj *vj)
+{
+	struct fl_sess *s = vj_sess(vj);
+
+	if (s)
+		sess_reply(s, vj->id, vj->err, vj->err ? vj->msg : NULL, NULL, NULL, 0);
+	fl_vj_free(vj);
 }
 
 static void on_remove(struct fl_sess *s, const struct fl_msg *m)
 {
 	struct fl_volreg_rec r;
 	char err[512] = "";
+	struct fl_vj *vj;
 	const char *name;
 	int ret;
 
 	if (req_volume(s, m, &name, &r))
 		return;
-	ret = fl_ctl_remove(s->c, r.uuid, 0, err, sizeof(err));
-	sess_reply(s, m->id, ret, ret ? err : NULL, NULL, NULL, 0);
+	ret = fl_ctl_remove_check(s->c, r.uuid, err, sizeof(err));
+	if (ret) {
+		sess_reply(s, m->id, ret, err, NULL, NULL, 0);
+		return;
+	}
+	vj = agent_vj(s, m, FL_VJ_REMOVE, name, agent_remove_done);
+	if (!vj)
+		return;
+	snprintf(vj->uuid, sizeof(vj->uuid), "%s", r.uuid);
+	fl_vj_submit(vj);
+}
+
+static void agent_get_done(struct fl_vj *vj)
+{
+	struct fl_sess *s = vj_sess(vj);
+	struct vol_view v = {vj->c, vj->name,	&vj->reg,	 vj->bytes_used,
+			     false, vj->parent, vj->nsnaps_total};
+
+	if (s && vj->err == -ENOENT) {
+		sess_err(s, vj->id, -ENOENT, "no such volume: %s", vj->name);
+	} else if (s) {
+		if (vj->err) /* the registry's view alone */
+			v.parent = NULL;
+		sess_reply(s, vj->id, 0, NULL, fill_volume, &v, 1);
+	}
+	fl_vj_free(vj);
 }
 
 static void on_get(struct fl_sess *s, const struct fl_msg *m)
 {
 	struct fl_volreg_rec r;
-	struct fl_volume *v = NULL;
-	struct vol_view vv = {s->c, NULL, &r, 0, false};
+	struct fl_vj *vj;
 	const char *name;
 
 	if (req_volume(s, m, &name, &r))
 		return;
-	vv.name = name;
-	/* usage as of the last checkpoint, from the superblock */
-	if (fl_volume_open(fl_state_pool(s->c->state), name, &v, NULL, 0) == 0) {
-		vv.bytes_used = v->super.used_bytes;
-		fl_volume_close(v);
-	}
-	sess_reply(s, m->id, 0, NULL, fill_volume, &vv, 1);
+	/* usage as of the last checkpoint, parent and snapshots: read on a worker */
+	vj = agent_vj(s, m, FL_VJ_INFO, name, agent_get_done);
+	if (!vj)
+		return;
+	vj->reg = r;
+	fl_vj_submit(vj);
 }
 
 struct list_fill {
@@ -717,7 +802,7 @@ struct list_fill {
 static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 {
 	struct list_fill *l = arg;
-	struct vol_view v = {l->c, name, r, 0, false};
+	struct vol_view v = {l->c, name, r, 0, false, NULL, 0};
 
 	if (!l->count_only)
 		pack_volume(l->pk, &v);
@@ -1239,6 +1324,13 @@ void fl_ctl_acquire(struct fl_ctl *c, const struct fl_acq_req *r, fl_acq_done do
 
 int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char *err, size_t errlen)
 {
+	int ret = fl_ctl_remove_check(c, uuid, err, errlen);
+
+	return ret ? ret : fl_state_ds_remove(c->state, uuid, expect_tag, err, errlen);
+}
+
+int fl_ctl_remove_check(struct fl_ctl *c, const char *uuid, char *err, size_t errlen)
+{
 	const struct fl_lease *l = fl_state_lease(c->state, uuid);
 	struct fl_node_live *n = l ? fl_ctl_node(c, l->node) : NULL;
 	const struct fl_mount_rep *m = fl_ctl_mount_of(n, uuid);
@@ -1256,7 +1348,7 @@ int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char 
 			return -EBUSY;
 		}
 	}
-	return fl_state_ds_remove(c->state, uuid, expect_tag, err, errlen);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

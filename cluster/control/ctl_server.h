@@ -161,5 +161,7 @@ void fl_ctl_acquire(struct fl_ctl *c, const struct fl_acq_req *r, fl_acq_done do
 /* Removal with the control-level check (a node using it); then fl_state_ds_remove. */
 int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char *err,
 		  size_t errlen);
+/* The control-level check alone: -EBUSY while a live node uses it or acquires it. */
+int fl_ctl_remove_check(struct fl_ctl *c, const char *uuid, char *err, size_t errlen);
 
 #endif
