@@ -40,9 +40,10 @@
  * a silent holder's mount daemon (up to 1 s), its fencing (blocklist, lock
  * break) and the deletion of purged volumes' objects; their results come
  * back to the loop, which alone changes the state.  A slow cluster thus
- * never holds up heartbeats.  Configuration writes (one guarded omap write
- * each), volume creation and the registry reads of a request still run on
- * the loop.
+ * never holds up heartbeats.  So do the RADOS work of creating, cloning and
+ * removing volumes and of snapshots (ctl_voljob.h).  Configuration writes
+ * (one guarded omap write each) and the registry reads of a request still
+ * run on the loop.
  */
 #ifndef FLOCKER_CTL_SERVER_H
 #define FLOCKER_CTL_SERVER_H

@@ -179,6 +179,12 @@ static void vj_done(struct fl_job *j)
 				      vj->primary[0] ? vj->primary : NULL, NULL, vj->msg,
 				      sizeof(vj->msg));
 		vj->err = ret;
+		if (vj->made_snap)
+			fl_notice("snapshot %s for clone %s taken %s%s (writers waited %lld ms)",
+				  vj->parent, vj->name,
+				  vj->res.by_writer ? "by its writer on host " : "directly",
+				  vj->res.by_writer ? vj->res.writer : "",
+				  (long long)vj->res.frozen_ms);
 	} else if (!vj->err && vj->kind == FL_VJ_REMOVE) {
 		ret = fl_ctl_remove_check(vj->c, vj->uuid, vj->msg, sizeof(vj->msg));
 		if (!ret)
