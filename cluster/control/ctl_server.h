@@ -12,7 +12,8 @@
  *     acquire    {volume}                           -> {volume: V}  (may take until the
  *                holder answers an unmount, or is fenced)
  *     release    {volume}                           -> {}
- *     create     {volume, size}                     -> {volume: V}
+ *     create     {volume, size [, from]}            -> {volume: V}  (from: "VOL" or
+ *                "VOL@SNAP", a clone; may wait for VOL's writer to take the snapshot)
  *     remove     {volume}                           -> {}
  *     get        {volume}                           -> {volume: V}
  *     list       {}                                 -> {volumes: [V...]}
@@ -22,7 +23,9 @@
  *   mounts: [{uuid, name, users, path, addr, dead}]  (users: containers using it; addr:
  *           the RADOS address of the mount.flockerfs process; dead: why the agent found
  *           the mount dead, "" or absent while it serves)
- *   V: {name, uuid, size_limit, created, bytes_used, holder, holder_uuid, deleted}
+ *   V: {name, uuid, size_limit, created, bytes_used, holder, holder_uuid, deleted
+ *       [, parent, snapshots]}  (get and create: a clone's "VOL@SNAP" or "", and the
+ *       number of the volume's snapshots)
  *
  * The first frame must be hello; the node's name and uuid come from its
  * certificate, never from the frame.  A second connection of a node replaces
