@@ -63,6 +63,7 @@
 #include "flocker/store.h"
 #include "plugin/mounts.h"
 #include "cluster/net/tls.h"
+#include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
 
 #define BACKOFF_MIN_MS	  250
@@ -70,6 +71,7 @@
 #define CONNECT_WAIT_S	  15  /* a call waits this long for a connection */
 #define ACQUIRE_WAIT_S	  35  /* control gives a holder 30 s to unmount */
 #define CALL_WAIT_S	  20
+#define CLONE_WAIT_S	  45 /* control waits up to 30 s for a writer's snapshot */
 #define RADOS_TIMEOUT_S	  20
 #define MOUNT_NAMES_MAX	  1024
 #define DEFAULT_HEARTBEAT 2
@@ -893,6 +895,13 @@ static void fill_volume(struct cluster_agent *ca, const struct fl_pv *v,
 	if (fl_pv_i64(fl_pv_get(v, "created"), &i) == 0)
 		out->created = i;
 	snprintf(out->holder, sizeof(out->holder), "%s", fl_pv_get_str(v, "holder"));
+	/* a control that knows of snapshots sends both */
+	snprintf(out->parent, sizeof(out->parent), "%s", fl_pv_get_str(v, "parent"));
+	if (fl_pv_get(v, "snapshots") && fl_pv_get_u64(v, "snapshots", 0, &u) == 0 &&
+	    u <= UINT32_MAX) {
+		out->snapshots = (unsigned)u;
+		out->has_snapshots = true;
+	}
 	fl_mounts_lookup(ca->mounts, out->name, out->mountpoint, sizeof(out->mountpoint), NULL);
 }
 
@@ -914,16 +923,19 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 	struct cluster_agent *ca = to_ca(a);
 	struct fl_agent_volume v;
 	struct call c;
-	char unknown[256] = "";
+	char unknown[256] = "", fvol[FL_VOLNAME_MAX + 1], fsnap[FL_VOLNAME_MAX + 1];
 	uint64_t size = 0;
 	bool sized = false;
+	const char *from = NULL;
 	size_t i, n = 0;
 	int ret;
 
 	if (!fl_volname_valid(name))
 		return bad_name(name, err, errlen);
 	for (i = 0; i < nopts; i++) {
-		if (!strcmp(keys[i], "size")) {
+		if (!strcmp(keys[i], "from")) {
+			from = vals[i];
+		} else if (!strcmp(keys[i], "size")) {
 			if (fl_parse_size(vals[i], &size)) {
 				fl_seterr(
 					err, errlen,
@@ -940,14 +952,32 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 	if (unknown[0]) {
 		fl_seterr(
 			err, errlen,
-			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G)",
+			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G) and from (-o from=VOL[@SNAP])",
 			unknown, name);
+		return -EINVAL;
+	}
+	if (from && sized) {
+		fl_seterr(err, errlen,
+			  "volume %s: -o size and -o from do not go together: a clone has its "
+			  "parent's size limit (flockerctl volume resize changes it)",
+			  name);
+		return -EINVAL;
+	}
+	if (from && (fl_snap_parse(from, fvol, sizeof(fvol), fsnap, sizeof(fsnap)) < 0 ||
+		     !fl_volname_valid(fvol) || (strchr(from, '@') && !fl_volname_valid(fsnap)))) {
+		fl_seterr(err, errlen, "invalid -o from=%.140s for volume %s: use VOL or VOL@SNAP",
+			  from, name);
 		return -EINVAL;
 	}
 	call_init(&c, "create", name);
 	c.has_size = true;
 	c.size = size;
-	ret = do_call(ca, &c, CALL_WAIT_S, err, errlen);
+	if (from) {
+		c.kv[2] = "from";
+		c.kv[3] = from;
+	}
+	/* a clone may wait for the parent's writer to take its snapshot */
+	ret = do_call(ca, &c, from ? CLONE_WAIT_S : CALL_WAIT_S, err, errlen);
 	fl_msg_free(&c.reply);
 	if (ret != -EEXIST)
 		return ret;
@@ -959,6 +989,12 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 		return ret;
 	fill_volume(ca, fl_pv_get(c.reply.body, "volume"), &v);
 	fl_msg_free(&c.reply);
+	if (from && (!v.parent[0] || strncmp(v.parent, fvol, strlen(fvol)) ||
+		     v.parent[strlen(fvol)] != '@' ||
+		     (strchr(from, '@') && strcmp(v.parent + strlen(fvol) + 1, fsnap)))) {
+		fl_seterr(err, errlen, "volume %s exists and is not a clone of %s", name, from);
+		return -EEXIST;
+	}
 	if (sized && v.size_limit != size) {
 		fl_seterr(err, errlen,
 			  "volume %s exists with size limit %" PRIu64 " bytes, not %" PRIu64

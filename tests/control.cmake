@@ -37,7 +37,7 @@ target_link_libraries(flocker_ctltest PUBLIC flocker_cluster Threads::Threads)
 add_executable(test_control ${FLOCKER_CTL_DIR}/test_control.c)
 target_link_libraries(test_control PRIVATE flocker_ctltest)
 add_dependencies(test_control ${FLOCKER_CTL_CONTROL} ${FLOCKER_CTL_CLI})
-foreach(area tls api leases slow_rados watch_gap failover)
+foreach(area tls api leases slow_rados watch_gap failover snapshots)
   add_test(NAME control_${area} COMMAND test_control ${area})
   set_tests_properties(control_${area} PROPERTIES
                        FIXTURES_REQUIRED ceph
@@ -62,6 +62,7 @@ if(FLOCKER_FUZZ)
     ${FLOCKER_CTL_SRC}/net/proto.c ${FLOCKER_CTL_SRC}/net/tls.c ${FLOCKER_CTL_SRC}/net/ca.c
     ${FLOCKER_CTL_SRC}/control/ctl_state.c ${FLOCKER_CTL_SRC}/control/ctl_state_rec.c
     ${FLOCKER_CTL_SRC}/control/ctl_server.c ${FLOCKER_CTL_SRC}/control/ctl_worker.c
+    ${FLOCKER_CTL_SRC}/control/ctl_voljob.c ${FLOCKER_CTL_SRC}/control/api_snap.c
     ${FLOCKER_CTL_SRC}/control/api.c ${FLOCKER_CTL_SRC}/control/ctl_metrics.c)
   target_compile_options(flocker_cluster_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)

@@ -14,6 +14,10 @@
 #                            never fails, the agent adopts the mount     (docker;fuse;rados)
 #   docker_agent_stop        SIGTERM stops an agent within 8 s while its Ceph cluster is
 #                            unreachable (no cluster, no dockerd)                        (unit)
+#   docker_cluster_clone     cluster mode: -o from=V and from=V@SNAP (a snapshot made through
+#                            control's API) on host b while a container on a writes V; the
+#                            clone holds every line written before it, a never sees b's writes
+#                                                                         (docker;fuse;rados)
 #   fuzz_plugin_req          libFuzzer binary, only with -DFLOCKER_FUZZ=ON and clang; never run by ctest:
 #                              ./tests/fuzz_plugin_req -max_len=4096 WORKDIR ../tests/docker/corpus/fuzz_plugin_req
 #
@@ -49,8 +53,9 @@ add_test(NAME docker_one_host COMMAND ${FLOCKER_DOCKER_DIR}/docker_one_host.sh)
 add_test(NAME docker_two_hosts COMMAND ${FLOCKER_DOCKER_DIR}/docker_two_hosts.sh)
 add_test(NAME docker_crash COMMAND ${FLOCKER_DOCKER_DIR}/docker_crash.sh)
 add_test(NAME docker_cluster_restart COMMAND ${FLOCKER_DOCKER_DIR}/docker_cluster_restart.sh)
+add_test(NAME docker_cluster_clone COMMAND ${FLOCKER_DOCKER_DIR}/docker_cluster_clone.sh)
 set_tests_properties(docker_plugin_protocol docker_one_host docker_two_hosts docker_crash
-  docker_cluster_restart PROPERTIES
+  docker_cluster_restart docker_cluster_clone PROPERTIES
   FIXTURES_REQUIRED ceph
   ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
   LABELS "docker;fuse;rados"
@@ -58,7 +63,7 @@ set_tests_properties(docker_plugin_protocol docker_one_host docker_two_hosts doc
   TIMEOUT 600)
 # dockerds with their containerds are heavy for a small machine: one test at a time
 set_tests_properties(docker_one_host docker_two_hosts docker_crash docker_cluster_restart
-  PROPERTIES RESOURCE_LOCK dockerd)
+  docker_cluster_clone PROPERTIES RESOURCE_LOCK dockerd)
 
 if(FLOCKER_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

@@ -3,6 +3,7 @@
  * handler per route, each ending in exactly one reply.
  */
 #include "cluster/control/api.h"
+#include "cluster/control/api_priv.h"
 #include "cluster/control/ctl_metrics.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "fs/util/uuid.h"
+#include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
 
 #ifndef FLOCKER_VERSION
@@ -191,6 +193,14 @@ out:
 	return ret;
 }
 
+/* "VOL" or "VOL@SNAP", both valid names. */
+static bool from_valid(const char *s, char vol[FL_VOLNAME_MAX + 1], char snap[FL_VOLNAME_MAX + 1])
+{
+	int at = fl_snap_parse(s, vol, FL_VOLNAME_MAX + 1, snap, FL_VOLNAME_MAX + 1);
+
+	return at >= 0 && fl_volname_valid(vol) && (!at || fl_volname_valid(snap));
+}
+
 int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out, char *err,
 			 size_t errlen)
 {
@@ -244,6 +254,18 @@ int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out
 			}
 			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			out->has_id = true;
+		} else if (!strcmp(k, "from")) {
+			const char *s = json_string_value(v);
+			char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
+
+			if (!s || strlen(s) != json_string_length(v) ||
+			    strlen(s) >= sizeof(out->from) || !from_valid(s, vol, snap)) {
+				fl_seterr(err, errlen,
+					  "from must be a volume name, or VOLUME@SNAPSHOT");
+				goto out;
+			}
+			snprintf(out->from, sizeof(out->from), "%s", s);
+			out->has_from = true;
 		} else {
 			fl_seterr(err, errlen, "unknown field '%.64s'", k);
 			goto out;
@@ -256,6 +278,60 @@ out:
 		free(out->metadata);
 		out->metadata = NULL;
 	}
+	return ret;
+}
+
+int fl_api_parse_snapshot(const char *body, size_t len, struct fl_api_snap_req *out, char *err,
+			  size_t errlen)
+{
+	json_t *j, *v;
+	const char *k;
+	int ret = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	j = load_body(body, len, err, errlen);
+	if (!j)
+		return -EINVAL;
+	json_object_foreach(j, k, v)
+	{
+		const char *s = json_string_value(v);
+		bool ok = s && strlen(s) == json_string_length(v);
+
+		if (!strcmp(k, "dataset_id")) {
+			if (!ok || !fl_uuid_valid(s)) {
+				fl_seterr(err, errlen, "dataset_id must be a uuid");
+				goto out;
+			}
+			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
+			out->has_id = true;
+		} else if (!strcmp(k, "volume") || !strcmp(k, "name")) {
+			bool vol = !strcmp(k, "volume");
+
+			if (!ok || !fl_volname_valid(s)) {
+				fl_seterr(
+					err, errlen,
+					"%s must be a %s name: 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+					k, vol ? "volume" : "snapshot", FL_VOLNAME_MAX);
+				goto out;
+			}
+			snprintf(vol ? out->volume : out->name, sizeof(out->name), "%s", s);
+			if (vol)
+				out->has_volume = true;
+			else
+				out->has_name = true;
+		} else {
+			fl_seterr(err, errlen, "unknown field '%.64s'", k);
+			goto out;
+		}
+	}
+	if (!out->has_name || out->has_id == out->has_volume) {
+		fl_seterr(err, errlen,
+			  "a snapshot needs name and either dataset_id or volume (its volume)");
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(j);
 	return ret;
 }
 
@@ -617,7 +693,6 @@ static char *body_of(struct fl_api *a, struct evhttp_request *req, size_t *len)
 static void post_datasets(struct fl_api *a, struct evhttp_request *req)
 {
 	struct fl_api_ds_req r;
-	struct fl_volreg_rec reg;
 	char err[512] = "", nuuid[37] = "", nname[64];
 	uint64_t tag;
 	size_t len;
@@ -647,23 +722,17 @@ static void post_datasets(struct fl_api *a, struct evhttp_request *req)
 		reply_err(a, req, 400, "a new dataset cannot be deleted");
 		goto out;
 	}
+	if (r.has_from && r.has_size) {
+		reply_err(
+			a, req, 400,
+			"maximum_size and from do not go together: a clone has its parent's size limit");
+		goto out;
+	}
 	if (r.has_primary && resolve_node(a, r.primary, nuuid, nname)) {
 		reply_err(a, req, 400, "unknown node %s", r.primary);
 		goto out;
 	}
-	ret = fl_state_ds_create(a->ctl->state, r.name, r.maximum_size, r.metadata,
-				 nuuid[0] ? nuuid : NULL, tag, NULL, err, sizeof(err));
-	if (ret) {
-		reply_err(a, req, http_status(ret), "%s", err);
-		goto out;
-	}
-	ret = fl_state_volume_by_name(a->ctl->state, r.name, &reg);
-	if (ret) {
-		reply_err(a, req, 500, "cannot read volume %s: %s", r.name, strerror(-ret));
-		goto out;
-	}
-	fl_notice("dataset %s (%s) created", r.name, reg.uuid);
-	reply_json(a, req, 201, dataset_json(a, r.name, &reg));
+	fl_api_ds_create(a, req, &r, nuuid, tag); /* replies when the volume is made */
 out:
 	fl_api_ds_req_clear(&r);
 }
@@ -793,21 +862,11 @@ out:
 
 static void delete_dataset(struct fl_api *a, struct evhttp_request *req, const char *uuid)
 {
-	const struct fl_trash *t;
-	char err[512] = "";
 	uint64_t tag;
-	int ret;
 
 	if (!precondition(a, req, &tag))
 		return;
-	ret = fl_ctl_remove(a->ctl, uuid, tag, err, sizeof(err));
-	if (ret) {
-		reply_err(a, req, http_status(ret), "%s", err);
-		return;
-	}
-	t = fl_state_trash(a->ctl->state, uuid);
-	fl_notice("dataset %s (%s) moved to the trash", t ? t->name : "?", uuid);
-	reply_json(a, req, 200, t ? trash_json(t) : json_object());
+	fl_api_ds_remove(a, req, uuid, tag); /* replies once the writer check ran */
 }
 
 static void get_state_datasets(struct fl_api *a, struct evhttp_request *req)
@@ -1046,12 +1105,64 @@ static void handle(struct evhttp_request *req, void *arg)
 			delete_lease(a, req, id);
 		else
 			reply_err(a, req, 405, "use DELETE");
+	} else if (!strcmp(p, "/v1/configuration/snapshots") ||
+		   !strncmp(p, "/v1/configuration/snapshots/", 28)) {
+		fl_api_snap_route(a, req, m, p);
 	} else if (!strncmp(p, "/v1/configuration/datasets/", 27) ||
 		   !strncmp(p, "/v1/configuration/leases/", 25)) {
 		reply_err(a, req, 404, "not a dataset id: %.64s", strrchr(p, '/') + 1);
 	} else {
 		reply_err(a, req, 404, "no such resource: %.128s", p);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* for api_snap.c (api_priv.h) */
+
+struct fl_ctl *fl_api_ctl(struct fl_api *a)
+{
+	return a->ctl;
+}
+
+void fl_api_reply_json(struct fl_api *a, struct evhttp_request *req, int code, json_t *j)
+{
+	reply_json(a, req, code, j);
+}
+
+void fl_api_reply_err(struct fl_api *a, struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_err(a, req, code, "%s", msg);
+}
+
+int fl_api_http_status(int err)
+{
+	return http_status(err);
+}
+
+bool fl_api_precondition(struct fl_api *a, struct evhttp_request *req, uint64_t *tag)
+{
+	return precondition(a, req, tag);
+}
+
+char *fl_api_body(struct fl_api *a, struct evhttp_request *req, size_t *len)
+{
+	return body_of(a, req, len);
+}
+
+json_t *fl_api_dataset_json(struct fl_api *a, const char *name, const struct fl_volreg_rec *r)
+{
+	return dataset_json(a, name, r);
+}
+
+json_t *fl_api_trash_json(const struct fl_trash *t)
+{
+	return trash_json(t);
 }
 
 static struct bufferevent *bevcb(struct event_base *base, void *arg)

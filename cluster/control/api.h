@@ -7,6 +7,10 @@
  *                                            "deleted": true
  *   POST   /v1/configuration/datasets        {"metadata": {"name": N, ...},
  *                                             "maximum_size": B, "primary": NODE} -> 201
+ *                                            with "from": "VOL" or "VOL@SNAP" (no
+ *                                            maximum_size): a clone of VOL at snapshot
+ *                                            SNAP, or at one taken for it (by VOL's writer
+ *                                            when it is mounted read-write)
  *   POST   /v1/configuration/datasets/<id>   {"primary": NODE}: a move (the lease goes to
  *                                            NODE: at once if free, after the holder unmounts
  *                                            if idle, after fencing if dead; 409 if in use);
@@ -19,6 +23,16 @@
  *   POST   /v1/configuration/leases          {"dataset_id": ID, "node_uuid": NODE,
  *                                             "expires": SECONDS or null} -> 201
  *   DELETE /v1/configuration/leases/<id>
+ *   GET    /v1/configuration/snapshots?dataset_id=ID (or ?volume=NAME)
+ *                                            the dataset's snapshots, oldest first
+ *   POST   /v1/configuration/snapshots       {"dataset_id": ID or "volume": NAME,
+ *                                             "name": SNAP} -> 201; taken by the volume's
+ *                                            writer when it is mounted read-write (504 if
+ *                                            that writer does not answer within 30 s)
+ *   DELETE /v1/configuration/snapshots/<id>/<name>   (409 while clones of it exist)
+ *
+ * Volume creation, clones, removal and snapshots run their RADOS work on
+ * control's worker threads (ctl_voljob.h); the reply comes when it is done.
  *
  * NODE is a node uuid or a node name.  Every response carries
  * X-Configuration-Tag; a write with X-If-Configuration-Matches that no longer
@@ -61,6 +75,8 @@ struct fl_api_ds_req {
 	char name[129];
 	char dataset_id[37];
 	char *metadata; /* owned JSON object text (without "name"), NULL when absent */
+	bool has_from;
+	char from[2 * FL_VOLNAME_MAX + 2]; /* a clone's source: "VOL" or "VOL@SNAP" */
 };
 int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out, char *err,
 			 size_t errlen);
@@ -74,6 +90,16 @@ struct fl_api_lease_req {
 };
 int fl_api_parse_lease(const char *body, size_t len, struct fl_api_lease_req *out, char *err,
 		       size_t errlen);
+
+/* A snapshot request: {"dataset_id": ID} or {"volume": NAME}, and "name". */
+struct fl_api_snap_req {
+	bool has_id, has_volume, has_name;
+	char dataset_id[37];
+	char volume[FL_VOLNAME_MAX + 1];
+	char name[FL_VOLNAME_MAX + 1];
+};
+int fl_api_parse_snapshot(const char *body, size_t len, struct fl_api_snap_req *out, char *err,
+			  size_t errlen);
 
 /* Nesting depth of JSON text, strings skipped; -E2BIG past max (bounded pre-scan). */
 int fl_json_depth(const char *p, size_t len, int max);

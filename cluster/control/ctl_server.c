@@ -4,6 +4,7 @@
  */
 #include "cluster/control/ctl_server.h"
 #include "cluster/control/ctl_metrics.h"
+#include "cluster/control/ctl_voljob.h"
 #include "cluster/control/ctl_worker.h"
 
 #include <arpa/inet.h>
@@ -353,13 +354,15 @@ struct vol_view {
 	const struct fl_volreg_rec *r;
 	uint64_t bytes_used;
 	bool deleted;
+	const char *parent; /* a clone's "VOL@SNAP", "" for none; NULL: not known (not sent) */
+	unsigned snapshots; /* with parent */
 };
 
 static void pack_volume(msgpack_packer *pk, const struct vol_view *v)
 {
 	const struct fl_lease *l = fl_state_lease(v->c->state, v->r->uuid);
 
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, v->parent ? 10 : 8);
 	fl_pk_kv_str(pk, "name", v->name);
 	fl_pk_kv_str(pk, "uuid", v->r->uuid);
 	fl_pk_kv_u64(pk, "size_limit", v->r->size_limit);
@@ -368,6 +371,10 @@ static void pack_volume(msgpack_packer *pk, const struct vol_view *v)
 	fl_pk_kv_str(pk, "holder", l ? l->node_name : "");
 	fl_pk_kv_str(pk, "holder_uuid", l ? l->node : "");
 	fl_pk_kv_bool(pk, "deleted", v->deleted);
+	if (v->parent) {
+		fl_pk_kv_str(pk, "parent", v->parent);
+		fl_pk_kv_u64(pk, "snapshots", v->snapshots);
+	}
 }
 
 static void fill_volume(msgpack_packer *pk, void *arg)
@@ -826,7 +833,7 @@ static void req_volume(struct fl_sess *s, const struct fl_msg *m, req_then then,
 
 static void acq_reply_then(struct fl_sess *s, struct req_job *q)
 {
-	struct vol_view v = {s->c, q->name, &q->r, 0, false};
+	struct vol_view v = {s->c, q->name, &q->r, 0, false, NULL, 0};
 
 	sess_reply(s, q->id, 0, NULL, fill_volume, &v, 1);
 }
@@ -911,12 +918,49 @@ static void on_release(struct fl_sess *s, const struct fl_msg *m)
 	req_volume(s, m, release_then, false);
 }
 
+/* A volume job of an agent's request: the reply goes to the session, if still there. */
+static struct fl_vj *agent_vj(struct fl_sess *s, uint64_t id, enum fl_vj_kind kind,
+			      const char *name, void (*done)(struct fl_vj *vj))
+{
+	struct fl_vj *vj = fl_vj_new(s->c, kind, done, NULL);
+
+	if (!vj) {
+		sess_err(s, id, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	vj->id = id;
+	vj->arg = (void *)(uintptr_t)s->serial;
+	snprintf(vj->name, sizeof(vj->name), "%s", name);
+	return vj;
+}
+
+static struct fl_sess *vj_sess(struct fl_vj *vj)
+{
+	return sess_by_serial(vj->c, (uint64_t)(uintptr_t)vj->arg);
+}
+
+static void agent_create_done(struct fl_vj *vj)
+{
+	struct fl_sess *s = vj_sess(vj);
+	struct vol_view v = {vj->c, vj->name, &vj->reg, 0, false, vj->parent, 0};
+
+	if (s && vj->err)
+		sess_reply(s, vj->id, vj->err, vj->msg, NULL, NULL, 0);
+	else if (s)
+		sess_reply(s, vj->id, 0, NULL, fill_volume, &v, 1);
+	if (!vj->err)
+		fl_notice("volume %s (%s) created%s%s by node %s", vj->name, vj->reg.uuid,
+			  vj->parent[0] ? " as a clone of " : "", vj->parent,
+			  s ? s->peer.name : "(gone)");
+	fl_vj_free(vj);
+}
+
 static void on_create(struct fl_sess *s, const struct fl_msg *m)
 {
 	const char *name = fl_pv_get_str(m->body, "volume");
-	struct fl_volreg_rec r;
-	struct vol_view v = {s->c, name, &r, 0, false};
+	const char *from = fl_pv_get_str(m->body, "from");
 	char err[512] = "";
+	struct fl_vj *vj;
 	uint64_t size;
 	int ret;
 
@@ -924,25 +968,52 @@ static void on_create(struct fl_sess *s, const struct fl_msg *m)
 		sess_err(s, m->id, -EINVAL, "invalid size");
 		return;
 	}
-	ret = fl_state_ds_create(s->c->state, name, size, NULL, NULL, 0, NULL, err, sizeof(err));
+	if (!fl_volname_valid(name)) {
+		sess_err(s, m->id, -EINVAL, "invalid volume name '%.140s'", name);
+		return;
+	}
+	if (strlen(from) >= sizeof(vj->from)) {
+		sess_err(s, m->id, -EINVAL, "invalid from '%.140s' for volume %s", from, name);
+		return;
+	}
+	ret = fl_state_ds_check(s->c->state, name, NULL, 0, err, sizeof(err));
 	if (ret) {
 		sess_reply(s, m->id, ret, err, NULL, NULL, 0);
 		return;
 	}
-	ret = fl_state_volume_by_name(s->c->state, name, &r);
-	if (ret)
-		sess_err(s, m->id, ret, "cannot read volume %s: %s", name, strerror(-ret));
-	else
-		sess_reply(s, m->id, 0, NULL, fill_volume, &v, 1);
+	vj = agent_vj(s, m->id, FL_VJ_CREATE, name, agent_create_done);
+	if (!vj)
+		return;
+	vj->size = size;
+	snprintf(vj->from, sizeof(vj->from), "%s", from);
+	fl_vj_submit(vj);
+}
+
+static void agent_remove_done(struct fl_vj *vj)
+{
+	struct fl_sess *s = vj_sess(vj);
+
+	if (s)
+		sess_reply(s, vj->id, vj->err, vj->err ? vj->msg : NULL, NULL, NULL, 0);
+	fl_vj_free(vj);
 }
 
 static void remove_then(struct fl_sess *s, struct req_job *q)
 {
 	char err[512] = "";
+	struct fl_vj *vj;
 	int ret;
 
-	ret = fl_ctl_remove(s->c, q->r.uuid, 0, err, sizeof(err));
-	sess_reply(s, q->id, ret, ret ? err : NULL, NULL, NULL, 0);
+	ret = fl_ctl_remove_check(s->c, q->r.uuid, err, sizeof(err));
+	if (ret) {
+		sess_reply(s, q->id, ret, err, NULL, NULL, 0);
+		return;
+	}
+	vj = agent_vj(s, q->id, FL_VJ_REMOVE, q->name, agent_remove_done);
+	if (!vj)
+		return;
+	snprintf(vj->uuid, sizeof(vj->uuid), "%s", q->r.uuid);
+	fl_vj_submit(vj);
 }
 
 static void on_remove(struct fl_sess *s, const struct fl_msg *m)
@@ -950,16 +1021,36 @@ static void on_remove(struct fl_sess *s, const struct fl_msg *m)
 	req_volume(s, m, remove_then, false);
 }
 
+static void agent_get_done(struct fl_vj *vj)
+{
+	struct fl_sess *s = vj_sess(vj);
+	struct vol_view v = {vj->c, vj->name,	&vj->reg,	 vj->bytes_used,
+			     false, vj->parent, vj->nsnaps_total};
+
+	if (s && vj->err == -ENOENT) {
+		sess_err(s, vj->id, -ENOENT, "no such volume: %s", vj->name);
+	} else if (s) {
+		if (vj->err) /* the registry's view alone */
+			v.parent = NULL;
+		sess_reply(s, vj->id, 0, NULL, fill_volume, &v, 1);
+	}
+	fl_vj_free(vj);
+}
+
+/* usage as of the last checkpoint, parent and snapshots: read on a worker */
 static void get_then(struct fl_sess *s, struct req_job *q)
 {
-	struct vol_view vv = {s->c, q->name, &q->r, q->bytes_used, false};
+	struct fl_vj *vj = agent_vj(s, q->id, FL_VJ_INFO, q->name, agent_get_done);
 
-	sess_reply(s, q->id, 0, NULL, fill_volume, &vv, 1);
+	if (!vj)
+		return;
+	vj->reg = q->r;
+	fl_vj_submit(vj);
 }
 
 static void on_get(struct fl_sess *s, const struct fl_msg *m)
 {
-	req_volume(s, m, get_then, true);
+	req_volume(s, m, get_then, false);
 }
 
 static void fill_list(msgpack_packer *pk, void *arg)
@@ -970,7 +1061,7 @@ static void fill_list(msgpack_packer *pk, void *arg)
 	fl_pk_str(pk, "volumes");
 	msgpack_pack_array(pk, (uint32_t)q->nents);
 	for (i = 0; i < q->nents; i++) {
-		struct vol_view v = {q->c, q->ents[i].name, &q->ents[i].r, 0, false};
+		struct vol_view v = {q->c, q->ents[i].name, &q->ents[i].r, 0, false, NULL, 0};
 
 		pack_volume(pk, &v);
 	}
@@ -1486,6 +1577,13 @@ void fl_ctl_acquire(struct fl_ctl *c, const struct fl_acq_req *r, fl_acq_done do
 
 int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char *err, size_t errlen)
 {
+	int ret = fl_ctl_remove_check(c, uuid, err, errlen);
+
+	return ret ? ret : fl_state_ds_remove(c->state, uuid, expect_tag, err, errlen);
+}
+
+int fl_ctl_remove_check(struct fl_ctl *c, const char *uuid, char *err, size_t errlen)
+{
 	const struct fl_lease *l = fl_state_lease(c->state, uuid);
 	struct fl_node_live *n = l ? fl_ctl_node(c, l->node) : NULL;
 	const struct fl_mount_rep *m = fl_ctl_mount_of(n, uuid);
@@ -1503,7 +1601,7 @@ int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char 
 			return -EBUSY;
 		}
 	}
-	return fl_state_ds_remove(c->state, uuid, expect_tag, err, errlen);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -12,7 +12,8 @@
  *     acquire    {volume}                           -> {volume: V}  (may take until the
  *                holder answers an unmount, or is fenced)
  *     release    {volume}                           -> {}
- *     create     {volume, size}                     -> {volume: V}
+ *     create     {volume, size [, from]}            -> {volume: V}  (from: "VOL" or
+ *                "VOL@SNAP", a clone; may wait for VOL's writer to take the snapshot)
  *     remove     {volume}                           -> {}
  *     get        {volume}                           -> {volume: V}
  *     list       {}                                 -> {volumes: [V...]}
@@ -22,7 +23,9 @@
  *   mounts: [{uuid, name, users, path, addr, dead}]  (users: containers using it; addr:
  *           the RADOS address of the mount.flockerfs process; dead: why the agent found
  *           the mount dead, "" or absent while it serves)
- *   V: {name, uuid, size_limit, created, bytes_used, holder, holder_uuid, deleted}
+ *   V: {name, uuid, size_limit, created, bytes_used, holder, holder_uuid, deleted
+ *       [, parent, snapshots]}  (get and create: a clone's "VOL@SNAP" or "", and the
+ *       number of the volume's snapshots)
  *
  * The first frame must be hello; the node's name and uuid come from its
  * certificate, never from the frame.  A second connection of a node replaces
@@ -47,10 +50,11 @@
  * effect in the order they came.  The lease writes of acquires (agents' and
  * the API's moves) and of agents' releases go out on a worker too, one
  * guarded write at a time in the order asked, each checked against the state
- * the earlier ones left (fl_state_lease_put_async).  A slow cluster thus
- * never holds up other nodes' heartbeats.  The other configuration writes
- * (the API's, lease expiry, the trash; each first waits for the lease write
- * on a worker), volume creation and the API's registry reads still run on
+ * the earlier ones left (fl_state_lease_put_async).  So does the RADOS work
+ * of creating, cloning and removing volumes and of snapshots (ctl_voljob.h).
+ * A slow cluster thus never holds up other nodes' heartbeats.  The other
+ * configuration writes (the API's, lease expiry, the trash; each first waits
+ * for the lease write on a worker) and the API's registry reads still run on
  * the loop.
  */
 #ifndef FLOCKER_CTL_SERVER_H
@@ -170,5 +174,7 @@ void fl_ctl_acquire(struct fl_ctl *c, const struct fl_acq_req *r, fl_acq_done do
 /* Removal with the control-level check (a node using it); then fl_state_ds_remove. */
 int fl_ctl_remove(struct fl_ctl *c, const char *uuid, uint64_t expect_tag, char *err,
 		  size_t errlen);
+/* The control-level check alone: -EBUSY while a live node uses it or acquires it. */
+int fl_ctl_remove_check(struct fl_ctl *c, const char *uuid, char *err, size_t errlen);
 
 #endif

@@ -726,13 +726,28 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 		       struct fl_ds *out, char *err, size_t errlen)
 {
 	struct fl_volreg_rec r;
-	struct fl_ds d = {0};
-	struct fl_frame_enc *e;
-	struct txn x;
 	int ret;
 
 	if (out)
 		memset(out, 0, sizeof(*out));
+	ret = fl_state_ds_check(s, name, metadata, expect_tag, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_volume_create(s->pool, name, maximum_size, 0, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_state_volume_by_name(s, name, &r);
+	if (ret) {
+		fl_seterr(err, errlen, "cannot read volume %s after creating it: %s", name,
+			  strerror(-ret));
+		return ret;
+	}
+	return fl_state_ds_add(s, name, &r, maximum_size, metadata, primary, out, err, errlen);
+}
+
+int fl_state_ds_check(struct fl_state *s, const char *name, const char *metadata,
+		      uint64_t expect_tag, char *err, size_t errlen)
+{
 	if (expect_tag && expect_tag != s->tag) {
 		fl_seterr(err, errlen, "cannot create volume %s: %s", name, why(-ESTALE));
 		return -ESTALE;
@@ -746,20 +761,25 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 			  FL_CTL_META_MAX);
 		return -E2BIG;
 	}
-	ret = fl_volume_create(s->pool, name, maximum_size, 0, err, errlen);
-	if (ret)
-		return ret;
-	ret = fl_state_volume_by_name(s, name, &r);
-	if (ret) {
-		fl_seterr(err, errlen, "cannot read volume %s after creating it: %s", name,
-			  strerror(-ret));
-		return ret;
-	}
-	snprintf(d.uuid, sizeof(d.uuid), "%s", r.uuid);
+	return 0;
+}
+
+int fl_state_ds_add(struct fl_state *s, const char *name, const struct fl_volreg_rec *r,
+		    uint64_t maximum_size, const char *metadata, const char *primary,
+		    struct fl_ds *out, char *err, size_t errlen)
+{
+	struct fl_ds d = {0};
+	struct fl_frame_enc *e;
+	struct txn x;
+	int ret;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	snprintf(d.uuid, sizeof(d.uuid), "%s", r->uuid);
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	snprintf(d.primary, sizeof(d.primary), "%s", primary ? primary : "");
 	d.maximum_size = maximum_size;
-	d.created = r.created;
+	d.created = r->created;
 	if (metadata && strcmp(metadata, "{}")) {
 		d.metadata = strdup(metadata);
 		if (!d.metadata)
@@ -787,12 +807,45 @@ int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_si
 	return ret;
 }
 
-int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, char *err,
-		       size_t errlen)
+int fl_state_writer_check(struct fl_store *pool, const char *name, char *err, size_t errlen)
 {
-	struct fl_trash t = {0};
 	struct fl_volume *v = NULL;
 	struct fl_holder h;
+	int ret;
+
+	ret = fl_volume_open(pool, name, &v, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_volume_holder(v, &h);
+	if (ret > 0) {
+		char since[32];
+		struct tm tm;
+		time_t tt = (time_t)h.since;
+
+		gmtime_r(&tt, &tm);
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fl_seterr(
+			err, errlen,
+			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
+			name, h.host, h.pid, since);
+		ret = -EBUSY;
+		goto out;
+	}
+	if (ret < 0) {
+		fl_seterr(err, errlen, "cannot read the lock of volume %s: %s", name,
+			  strerror(-ret));
+		goto out;
+	}
+	ret = 0;
+out:
+	fl_volume_close(v);
+	return ret;
+}
+
+static int ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, bool check_writer,
+		     char *err, size_t errlen)
+{
+	struct fl_trash t = {0};
 	struct fl_frame_enc *e;
 	const struct fl_ds *d;
 	char name[FL_VOLNAME_MAX + 1];
@@ -815,28 +868,10 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 		fl_seterr(err, errlen, "cannot read the volume registry: %s", strerror(-ret));
 		goto out;
 	}
-	ret = fl_volume_open(s->pool, name, &v, err, errlen);
-	if (ret)
-		goto out;
-	ret = fl_volume_holder(v, &h);
-	if (ret > 0) {
-		char since[32];
-		struct tm tm;
-		time_t tt = (time_t)h.since;
-
-		gmtime_r(&tt, &tm);
-		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		fl_seterr(
-			err, errlen,
-			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
-			name, h.host, h.pid, since);
-		ret = -EBUSY;
-		goto out;
-	}
-	if (ret < 0) {
-		fl_seterr(err, errlen, "cannot read the lock of volume %s: %s", name,
-			  strerror(-ret));
-		goto out;
+	if (check_writer) {
+		ret = fl_state_writer_check(s->pool, name, err, errlen);
+		if (ret)
+			goto out;
 	}
 	snprintf(t.uuid, sizeof(t.uuid), "%s", uuid);
 	snprintf(t.name, sizeof(t.name), "%s", name);
@@ -870,9 +905,20 @@ int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag
 		memset(&t, 0, sizeof(t));
 out:
 	fl_trash_clear(&t);
-	fl_volume_close(v);
 	txn_free(&x);
 	return ret;
+}
+
+int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, char *err,
+		       size_t errlen)
+{
+	return ds_remove(s, uuid, expect_tag, true, err, errlen);
+}
+
+int fl_state_ds_trash(struct fl_state *s, const char *uuid, uint64_t expect_tag, char *err,
+		      size_t errlen)
+{
+	return ds_remove(s, uuid, expect_tag, false, err, errlen);
 }
 
 /* Best effort: the superblock carries the name too (shown by inspect). */

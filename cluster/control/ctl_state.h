@@ -146,9 +146,25 @@ int fl_state_volume_by_uuid(struct fl_state *s, const char *uuid, char *name,
 int fl_state_ds_create(struct fl_state *s, const char *name, uint64_t maximum_size,
 		       const char *metadata, const char *primary, uint64_t expect_tag,
 		       struct fl_ds *out, char *err, size_t errlen);
+/*
+ * The same in steps, so the RADOS work of a volume can run off the loop:
+ * fl_state_ds_check (tag, fencing, metadata size) on the loop, then the volume
+ * made on a worker (fl_volume_create, fl_volume_clone: only the pool), then
+ * fl_state_ds_add on the loop writes the dataset record of the volume r.
+ */
+int fl_state_ds_check(struct fl_state *s, const char *name, const char *metadata,
+		      uint64_t expect_tag, char *err, size_t errlen);
+int fl_state_ds_add(struct fl_state *s, const char *name, const struct fl_volreg_rec *r,
+		    uint64_t maximum_size, const char *metadata, const char *primary,
+		    struct fl_ds *out, char *err, size_t errlen);
 /* Moves a volume to the trash (its lease goes too).  -EBUSY while a writer holds it. */
 int fl_state_ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, char *err,
 		       size_t errlen);
+/* The same in two steps: fl_state_writer_check (thread safe: only the pool; -EBUSY
+ * naming the writer that holds volume name) on a worker, then fl_state_ds_trash. */
+int fl_state_writer_check(struct fl_store *pool, const char *name, char *err, size_t errlen);
+int fl_state_ds_trash(struct fl_state *s, const char *uuid, uint64_t expect_tag, char *err,
+		      size_t errlen);
 /* Puts a trashed volume back under its name, or new_name; -EEXIST if the name is taken. */
 int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_name,
 			uint64_t expect_tag, char *err, size_t errlen);

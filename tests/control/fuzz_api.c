@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness for the operator API's request parsers (cluster/control/api.c):
- * the first byte picks the parser (dataset or lease request body), the rest
+ * the first byte picks the parser (0xfe: snapshot; else odd: lease, even:
+ * dataset request body), the rest
  * is the HTTP body as a client would send it.  A parser either fails with
  * -EINVAL and a message, leaving nothing allocated, or returns a request
  * whose fields hold what the API promises: a valid volume name, a metadata
@@ -28,7 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	err[0] = '\0';
-	if (data[0] & 1) {
+	if (data[0] == 0xfe) {
+		struct fl_api_snap_req r;
+
+		ret = fl_api_parse_snapshot(body, len, &r, err, sizeof(err));
+		FUZZ_ASSERT(ret == 0 || ret == -EINVAL);
+		if (ret) {
+			FUZZ_ASSERT(err[0]);
+			return 0;
+		}
+		FUZZ_ASSERT(fl_volname_valid(r.name) && r.has_id != r.has_volume);
+		FUZZ_ASSERT(!r.has_id || strlen(r.dataset_id) == 36);
+		FUZZ_ASSERT(!r.has_volume || fl_volname_valid(r.volume));
+		return 0;
+	} else if (data[0] & 1) {
 		struct fl_api_lease_req r;
 
 		ret = fl_api_parse_lease(body, len, &r, err, sizeof(err));
@@ -52,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		FUZZ_ASSERT(!r.has_name || fl_volname_valid(r.name));
 		FUZZ_ASSERT(!r.has_id || strlen(r.dataset_id) == 36);
+		FUZZ_ASSERT(!r.has_from || (r.from[0] && strlen(r.from) < sizeof(r.from)));
 		if (r.metadata) {
 			json_t *m = json_loads(r.metadata, 0, NULL);
 

@@ -21,6 +21,10 @@
  *   test_control watch_gap the writer's watch breaks just as its silent node is probed
  *                          (the mount daemon watches again within 0.5 s): control asks
  *                          again after the gap and does not fence the live writer
+ *   test_control snapshots /v1/configuration/snapshots (create by name or id, list,
+ *                          remove; refusals), clones through /v1/configuration/datasets
+ *                          and the agent's create; a writer that never answers gets 504
+ *                          while control goes on answering heartbeats
  *   test_control failover  kill -9 of the leader: a standby takes over by itself within
  *                          the leader lease; a restarted control loses nothing; agents
  *                          reconnect and keep their leases; SIGTERM hands over at once
@@ -1471,12 +1475,268 @@ static int test_failover(void)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* snapshots and clones through the API and the agent protocol */
+
+struct snap_post {
+	struct ct_control *c;
+	char body[256];
+	int status;
+	char desc[512];
+	double took;
+	int finished; /* atomic */
+};
+
+static void *snap_post_thread(void *p)
+{
+	struct snap_post *sp = p;
+	double t0 = ct_now();
+	json_t *j = api_json(sp->c, "POST", "/v1/configuration/snapshots", sp->body, NULL,
+			     &sp->status, NULL);
+
+	snprintf(sp->desc, sizeof(sp->desc), "%s", jstr(j, "description"));
+	json_decref(j);
+	sp->took = ct_now() - t0;
+	__atomic_store_n(&sp->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A writer that holds the lock and watches, but never answers a request. */
+static void ignore_req(void *arg, uint64_t notify_id, const char *req, size_t len)
+{
+	(void)arg;
+	(void)notify_id;
+	(void)req;
+	(void)len;
+}
+
+static int test_snapshots(void)
+{
+	struct ct_control c;
+	struct ct_sim a;
+	char v[64], cl1[64], cl2[64], cl3[64], body[512], path[256], id[37], msg[512], uuid[37];
+	json_t *j, *e;
+	int st;
+	size_t i;
+	bool seen;
+
+	ct_init("snapshots");
+	ct_node_cert("node-a");
+	ct_control_start(&c, 0, 0, true, NULL);
+	vname(v, sizeof(v), "src");
+	vname(cl1, sizeof(cl1), "clone1");
+	vname(cl2, sizeof(cl2), "clone2");
+	vname(cl3, sizeof(cl3), "clone3");
+
+	snprintf(body, sizeof(body),
+		 "{\"metadata\": {\"name\": \"%s\"}, \"maximum_size\": 1048576}", v);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 201);
+	snprintf(id, sizeof(id), "%s", jstr(j, "dataset_id"));
+	json_decref(j);
+
+	/* create: by name, then by dataset id; the name taken again: 409 */
+	snprintf(body, sizeof(body), "{\"volume\": \"%s\", \"name\": \"s1\"}", v);
+	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
+	CHECK_EQ(st, 201);
+	CHECK(!strcmp(jstr(j, "name"), "s1") && !strcmp(jstr(j, "dataset_id"), id));
+	CHECK(json_integer_value(json_object_get(j, "snapshot_id")) > 0);
+	CHECK(json_is_false(json_object_get(j, "by_writer")));
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"dataset_id\": \"%s\", \"name\": \"s2\"}", id);
+	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
+	CHECK_EQ(st, 201);
+	json_decref(j);
+	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
+	CHECK_EQ(st, 409);
+	CHECK(strstr(jstr(j, "description"), "already exists"));
+	json_decref(j);
+	printf("ok POST /v1/configuration/snapshots: 201 by volume name and by dataset id, 409 when the name is taken\n");
+
+	/* refusals */
+	j = api_json(&c, "POST", "/v1/configuration/snapshots",
+		     "{\"volume\": \"no-such-volume-h1\", \"name\": \"s\"}", NULL, &st, NULL);
+	CHECK_EQ(st, 404);
+	CHECK(strstr(jstr(j, "description"), "no such dataset"));
+	json_decref(j);
+	j = api_json(&c, "POST", "/v1/configuration/snapshots", "{\"volume\": \"x\"}", NULL, &st,
+		     NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	snprintf(body, sizeof(body),
+		 "{\"volume\": \"%s\", \"dataset_id\": \"%s\", \"name\": \"s\"}", v, id);
+	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"volume\": \"%s\", \"name\": \"bad name\"}", v);
+	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/configuration/snapshots", NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	j = api_json(&c, "PUT", "/v1/configuration/snapshots", "{}", NULL, &st, NULL);
+	CHECK_EQ(st, 405);
+	json_decref(j);
+	printf("ok refusals: 404 unknown volume, 400 missing name / both ids / bad name / list without a dataset, 405\n");
+
+	/* list, by id and by name */
+	snprintf(path, sizeof(path), "/v1/configuration/snapshots?dataset_id=%s", id);
+	j = api_json(&c, "GET", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	CHECK_EQ(json_array_size(j), 2);
+	CHECK(!strcmp(jstr(json_array_get(j, 0), "name"), "s1"));
+	CHECK(!strcmp(jstr(json_array_get(j, 1), "name"), "s2"));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/configuration/snapshots?volume=%s", v);
+	j = api_json(&c, "GET", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	CHECK_EQ(json_array_size(j), 2);
+	json_decref(j);
+	printf("ok GET /v1/configuration/snapshots?dataset_id= and ?volume=: oldest first\n");
+
+	/* clones through /v1/configuration/datasets */
+	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"%s@s1\"}", cl1,
+		 v);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 201);
+	snprintf(body, sizeof(body), "%s@s1", v);
+	CHECK(!strcmp(jstr(j, "parent"), body));
+	CHECK_EQ(json_integer_value(json_object_get(j, "maximum_size")), 1048576);
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"%s\"}", cl2,
+		 v);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 201);
+	snprintf(body, sizeof(body), "%s@clone-%s-", v, cl2);
+	CHECK(!strncmp(jstr(j, "parent"), body, strlen(body)));
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/configuration/snapshots?dataset_id=%s", id);
+	j = api_json(&c, "GET", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(json_array_size(j), 3);
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
+	CHECK(find_ds(j, cl1, false) && find_ds(j, cl2, false));
+	json_decref(j);
+	/* refused clones */
+	snprintf(body, sizeof(body),
+		 "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"%s@s1\", \"maximum_size\": 5}",
+		 cl3, v);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"%s@nosuch\"}",
+		 cl3, v);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 404);
+	CHECK(strstr(jstr(j, "description"), "nosuch"));
+	json_decref(j);
+	snprintf(body, sizeof(body),
+		 "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"no-such-volume-h1\"}", cl3);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 404);
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"a@b@c\"}",
+		 cl3);
+	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
+	CHECK_EQ(st, 400);
+	json_decref(j);
+	j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
+	CHECK(!find_ds(j, cl3, false));
+	json_decref(j);
+	printf("ok clones through POST /v1/configuration/datasets: from VOL@SNAP, from VOL (snapshot taken), refusals 400/404 leave nothing\n");
+
+	/* remove: refused while a clone uses it; a free one goes */
+	snprintf(path, sizeof(path), "/v1/configuration/snapshots/%s/s1", id);
+	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 409);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/configuration/snapshots/%s/s2", id);
+	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 200);
+	json_decref(j);
+	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
+	CHECK_EQ(st, 404);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/v1/configuration/snapshots?dataset_id=%s", id);
+	j = api_json(&c, "GET", path, NULL, NULL, &st, NULL);
+	seen = false;
+	json_array_foreach(j, i, e) seen |= !strcmp(jstr(e, "name"), "s2");
+	CHECK(!seen && json_array_size(j) == 2);
+	json_decref(j);
+	printf("ok DELETE /v1/configuration/snapshots/<id>/<name>: 409 while a clone reads it, 200, then 404\n");
+
+	/* the agent protocol: create with from */
+	ct_sim_init(&a, "node-a");
+	CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
+	{
+		char from[80];
+		const char *kv[] = {"volume", cl3, "from", from, NULL};
+
+		snprintf(from, sizeof(from), "%s@s1", v);
+		CHECK_EQ(ct_sim_call(&a, "create", kv, 30000, msg, sizeof(msg), uuid), 0);
+		CHECK(strlen(uuid) == 36);
+		CHECK_EQ(ct_sim_call(&a, "create", kv, 30000, msg, sizeof(msg), NULL), -EEXIST);
+		snprintf(from, sizeof(from), "%s@nosuch", v);
+		kv[1] = "h1-never-made";
+		CHECK_EQ(ct_sim_call(&a, "create", kv, 30000, msg, sizeof(msg), NULL), -ENOENT);
+	}
+	printf("ok agent create with from: a clone; -EEXIST again; -ENOENT for an unknown snapshot\n");
+
+	/* a writer that does not answer: 504 naming it, and control's loop goes on meanwhile */
+	{
+		struct fl_store *st0 = ct_rados();
+		struct fl_volume *vv = NULL;
+		struct snap_post sp = {.c = &c};
+		pthread_t th;
+		double t0, worst = 0;
+		int n = 0;
+
+		CHECK_EQ(fl_volume_open(st0, v, &vv, msg, sizeof(msg)), 0);
+		CHECK_EQ(fl_volume_lock(vv, 120, false, msg, sizeof(msg)), 0);
+		CHECK_EQ(fl_volume_watch(vv), 0);
+		fl_volume_serve(vv, ignore_req, NULL);
+		snprintf(sp.body, sizeof(sp.body), "{\"volume\": \"%s\", \"name\": \"s3\"}", v);
+		CHECK_EQ(pthread_create(&th, NULL, snap_post_thread, &sp), 0);
+		ct_sleep_ms(1000);
+		/* while the job waits for the writer: heartbeats and reads answer at once
+		 * (2 s: a bound far above a loop turn, far below the 30 s wait) */
+		while (!__atomic_load_n(&sp.finished, __ATOMIC_ACQUIRE) && n < 80) {
+			t0 = ct_now();
+			CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
+			j = api_json(&c, "GET", "/v1/version", NULL, NULL, &st, NULL);
+			CHECK_EQ(st, 200);
+			json_decref(j);
+			if (ct_now() - t0 > worst)
+				worst = ct_now() - t0;
+			n++;
+			ct_sleep_ms(500);
+		}
+		pthread_join(th, NULL);
+		printf("   writer silent: %d heartbeat+GET rounds meanwhile, slowest %.3f s; POST took %.1f s\n",
+		       n, worst, sp.took);
+		CHECK(n >= 5);
+		CHECK(worst < 2.0);
+		CHECK_EQ(sp.status, 504);
+		CHECK(strstr(sp.desc, "did not answer"));
+		fl_volume_close(vv);
+		fl_store_close(st0);
+	}
+	printf("ok a writer that does not answer: 504 naming it; control kept answering heartbeats and reads meanwhile\n");
+
+	ct_sim_free(&a);
+	ct_control_kill(&c, SIGTERM);
+	printf("test_control snapshots: all checks passed\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2) {
 		fprintf(stderr,
-			"usage: test_control tls|api|leases|slow_rados|reconnect_storm|watch_gap|failover\n");
+			"usage: test_control "
+			"tls|api|leases|slow_rados|reconnect_storm|watch_gap|failover|snapshots\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "tls"))
@@ -1498,6 +1758,8 @@ int main(int argc, char **argv)
 		printf("test_control reconnect_storm: all checks passed\n");
 		return 0;
 	}
+	if (!strcmp(argv[1], "snapshots"))
+		return test_snapshots();
 	fprintf(stderr, "unknown test %s\n", argv[1]);
 	return 2;
 }
