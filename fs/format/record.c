@@ -845,11 +845,16 @@ static int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigne
 int dec_nested(const struct dec_spec *d, const msgpack_object *o, void *rec, size_t size)
 {
 	const msgpack_object *f[DEC_KEYS_MAX];
+	uint32_t version;
 	int rc = -EIO;
 
 	memset(rec, 0, size);
-	if (d->nkeys <= DEC_KEYS_MAX && dec_fields(o, f, d->nkeys) == 0)
+	if (d->nkeys <= DEC_KEYS_MAX && dec_fields(o, f, d->nkeys) == 0 &&
+	    get_version(f[K_VERSION], &version) == 0) {
+		if (d->version_at >= 0)
+			memcpy((char *)rec + d->version_at, &version, sizeof(version));
 		rc = d->body(f, rec);
+	}
 	if (rc < 0) {
 		if (d->release)
 			d->release(rec);
@@ -990,7 +995,7 @@ static int super_body(const msgpack_object **f, void *rec)
 	size_t nlen;
 	uint64_t bs, bits;
 
-	if (get_version(f[K_VERSION], &s->version) < 0 || get_uuid(f[SB_UUID], s->uuid) < 0 ||
+	if (get_uuid(f[SB_UUID], s->uuid) < 0 ||
 	    get_str(f[SB_NAME], 1, FL_VOLNAME_MAX, &name, &nlen) < 0 ||
 	    !volname_valid_n(name, nlen) || get_u64(f[SB_BLOCK_SIZE], UINT32_MAX, &bs) < 0 ||
 	    bs == 0 || (bs & (bs - 1)) != 0 ||
@@ -1010,30 +1015,19 @@ static int super_body(const msgpack_object **f, void *rec)
 	return 0;
 }
 
-int fl_super_decode(const void *p, size_t len, struct fl_super_rec *s)
-{
-	static const struct dec_spec spec = {FL_REC_MAX, SB_NKEYS, super_body, NULL};
-
-	return dec_record(&spec, p, len, s, sizeof(*s));
-}
+DEC_RECORD(fl_super_decode, struct fl_super_rec, FL_REC_MAX, SB_NKEYS, super_body, NULL)
 
 static int volreg_body(const msgpack_object **f, void *rec)
 {
 	struct fl_volreg_rec *r = rec;
 
-	if (get_version(f[K_VERSION], &r->version) < 0 || get_uuid(f[VR_UUID], r->uuid) < 0 ||
-	    get_i64(f[VR_CREATED], &r->created) < 0 ||
+	if (get_uuid(f[VR_UUID], r->uuid) < 0 || get_i64(f[VR_CREATED], &r->created) < 0 ||
 	    get_u64(f[VR_SIZE_LIMIT], UINT64_MAX, &r->size_limit) < 0)
 		return -EIO;
 	return 0;
 }
 
-int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r)
-{
-	static const struct dec_spec spec = {FL_REC_MAX, VR_NKEYS, volreg_body, NULL};
-
-	return dec_record(&spec, p, len, r, sizeof(*r));
-}
+DEC_RECORD(fl_volreg_decode, struct fl_volreg_rec, FL_REC_MAX, VR_NKEYS, volreg_body, NULL)
 
 static int parent_body(const msgpack_object **f, void *rec)
 {
@@ -1041,7 +1035,7 @@ static int parent_body(const msgpack_object **f, void *rec)
 	const char *snap, *name;
 	size_t sl, nl;
 
-	if (get_version(f[K_VERSION], &r->version) < 0 || get_uuid(f[PR_UUID], r->uuid) < 0 ||
+	if (get_uuid(f[PR_UUID], r->uuid) < 0 ||
 	    get_u64(f[PR_SNAP_ID], UINT64_MAX, &r->snap_id) < 0 ||
 	    get_str(f[PR_SNAP], 1, FL_VOLNAME_MAX, &snap, &sl) < 0 || !volname_valid_n(snap, sl) ||
 	    get_str(f[PR_NAME], 1, FL_VOLNAME_MAX, &name, &nl) < 0 || !volname_valid_n(name, nl) ||
@@ -1055,12 +1049,7 @@ static int parent_body(const msgpack_object **f, void *rec)
 }
 
 /* A flatten removes the record: no "flattened" mark. */
-int fl_parent_decode(const void *p, size_t len, struct fl_parent_rec *r)
-{
-	static const struct dec_spec spec = {FL_REC_MAX, PR_NKEYS, parent_body, NULL};
-
-	return dec_record(&spec, p, len, r, sizeof(*r));
-}
+DEC_RECORD(fl_parent_decode, struct fl_parent_rec, FL_REC_MAX, PR_NKEYS, parent_body, NULL)
 
 static int trash_body(const msgpack_object **f, void *rec)
 {
@@ -1071,7 +1060,7 @@ static int trash_body(const msgpack_object **f, void *rec)
 	uint64_t state = 0, ns = 0;
 	int rc;
 
-	if (get_version(f[K_VERSION], &t->version) < 0 || get_uuid(f[TR_UUID], t->uuid) < 0 ||
+	if (get_uuid(f[TR_UUID], t->uuid) < 0 ||
 	    get_str(f[TR_NAME], 1, FL_VOLNAME_MAX, &name, &nlen) < 0 ||
 	    !volname_valid_n(name, nlen) ||
 	    get_bin(f[TR_REG], 1, FL_TRASH_REG_MAX, &reg, &rlen) < 0 ||
@@ -1103,26 +1092,19 @@ static int trash_body(const msgpack_object **f, void *rec)
  * Version, uuid, name and the registry value are required; the rest was
  * always written but reads as 0 (or "") when missing, as it always did.
  */
-int fl_trash_rec_decode(const void *p, size_t len, struct fl_trash_rec *t)
-{
-	static const struct dec_spec spec = {FL_TRASH_REC_MAX, TR_NKEYS, trash_body, NULL};
-
-	return dec_record(&spec, p, len, t, sizeof(*t));
-}
+DEC_RECORD(fl_trash_rec_decode, struct fl_trash_rec, FL_TRASH_REC_MAX, TR_NKEYS, trash_body, NULL)
 
 static int dirent_body(const msgpack_object **f, void *rec)
 {
 	struct fl_dirent_rec *d = rec;
-	uint32_t version;
 
-	if (get_version(f[K_VERSION], &version) < 0 ||
-	    get_u64(f[DE_INO], UINT64_MAX, &d->ino) < 0 || get_u32(f[DE_TYPE], &d->type) < 0 ||
+	if (get_u64(f[DE_INO], UINT64_MAX, &d->ino) < 0 || get_u32(f[DE_TYPE], &d->type) < 0 ||
 	    !ftype_valid(d->type))
 		return -EIO;
 	return 0;
 }
 
-static const struct dec_spec dirent_spec = {FL_REC_MAX, DE_NKEYS, dirent_body, NULL};
+static const struct dec_spec dirent_spec = {FL_REC_MAX, DE_NKEYS, -1, dirent_body, NULL};
 
 int fl_dirent_decode(const void *p, size_t len, struct fl_dirent_rec *d)
 {
@@ -1271,11 +1253,9 @@ static int dec_bmap(const msgpack_object *o, struct fl_inode_rec *i)
 static int inode_body(const msgpack_object **f, void *rec)
 {
 	struct fl_inode_rec *i = rec;
-	uint32_t version;
 	int rc;
 
-	if (get_version(f[K_VERSION], &version) < 0 ||
-	    get_u64(f[IN_INO], UINT64_MAX, &i->ino) < 0 || get_u32(f[IN_MODE], &i->mode) < 0 ||
+	if (get_u64(f[IN_INO], UINT64_MAX, &i->ino) < 0 || get_u32(f[IN_MODE], &i->mode) < 0 ||
 	    !mode_valid(i->mode) || get_u32(f[IN_UID], &i->uid) < 0 ||
 	    get_u32(f[IN_GID], &i->gid) < 0 || get_u32(f[IN_NLINK], &i->nlink) < 0 ||
 	    get_u64(f[IN_SIZE], UINT64_MAX, &i->size) < 0 ||
@@ -1309,7 +1289,7 @@ static void inode_release(void *rec)
 	fl_inode_rec_free(rec);
 }
 
-static const struct dec_spec inode_spec = {FL_REC_MAX, IN_NKEYS, inode_body, inode_release};
+static const struct dec_spec inode_spec = {FL_REC_MAX, IN_NKEYS, -1, inode_body, inode_release};
 
 int fl_inode_decode(const void *p, size_t len, struct fl_inode_rec *i)
 {
@@ -1394,8 +1374,7 @@ static int jtxn_body(const msgpack_object **f, void *rec)
 	uint32_t k, n;
 	int rc;
 
-	if (get_version(f[K_VERSION], &t->version) < 0 ||
-	    get_u64(f[JT_TID], UINT64_MAX, &t->tid) < 0 ||
+	if (get_u64(f[JT_TID], UINT64_MAX, &t->tid) < 0 ||
 	    get_u64(f[JT_NEXT_INO], UINT64_MAX, &t->next_ino) < 0 ||
 	    get_u64(f[JT_USED_BYTES], UINT64_MAX, &t->used_bytes) < 0 ||
 	    get_u64(f[JT_INODES], UINT64_MAX, &t->inodes) < 0)
@@ -1422,9 +1401,4 @@ static void jtxn_release(void *rec)
 	fl_jtxn_free(rec);
 }
 
-int fl_jtxn_decode(const void *p, size_t len, struct fl_jtxn *t)
-{
-	static const struct dec_spec spec = {FL_REC_MAX, JT_NKEYS, jtxn_body, jtxn_release};
-
-	return dec_record(&spec, p, len, t, sizeof(*t));
-}
+DEC_RECORD(fl_jtxn_decode, struct fl_jtxn, FL_REC_MAX, JT_NKEYS, jtxn_body, jtxn_release)

@@ -34,14 +34,16 @@ void put_version(struct enc *e);
 
 /*
  * One record's decoder: its size limit, its keys 0..nkeys-1 (at most
- * DEC_KEYS_MAX; others are skipped, a known key twice is -EIO), body reading
- * the picked fields f[] (NULL where absent) into the zeroed record, and
- * release freeing what body allocated (NULL: nothing) when it fails.
+ * DEC_KEYS_MAX; others are skipped, a known key twice is -EIO), where the
+ * record keeps the version (key 0, required; -1: checked, not kept), body
+ * reading the other fields f[] (NULL where absent) into the zeroed record,
+ * and release freeing what body allocated (NULL: nothing) when it fails.
  */
 #define DEC_KEYS_MAX 32
 struct dec_spec {
 	size_t max;
 	unsigned nkeys;
+	ptrdiff_t version_at;
 	int (*body)(const msgpack_object **f, void *rec);
 	void (*release)(void *rec);
 };
@@ -51,6 +53,16 @@ struct dec_spec {
 int dec_record(const struct dec_spec *d, const void *p, size_t len, void *rec, size_t size);
 /* The same for a map inside a record. */
 int dec_nested(const struct dec_spec *d, const msgpack_object *o, void *rec, size_t size);
+
+/* int FN(const void *p, size_t len, TYPE *rec): the public decoder of a
+ * record whose version is rec->version. */
+#define DEC_RECORD(fn, type, max, nkeys, body, release)                                            \
+	int fn(const void *p, size_t len, type *rec)                                               \
+	{                                                                                          \
+		static const struct dec_spec spec = {max, nkeys, offsetof(type, version), body,    \
+						     release};                                     \
+		return dec_record(&spec, p, len, rec, sizeof(*rec));                               \
+	}
 int get_u64(const msgpack_object *o, uint64_t max, uint64_t *v);
 int get_i64(const msgpack_object *o, int64_t *v);
 /* A str whose length is in [min, max]; points into the input. */

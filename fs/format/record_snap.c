@@ -43,8 +43,7 @@ static int snap_body(const msgpack_object **f, void *rec)
 	size_t hlen;
 	uint64_t ns, state;
 
-	if (get_version(f[REC_K_VERSION], &r->version) < 0 ||
-	    get_u64(f[SN_ID], FL_SNAP_ID_MAX, &r->id) < 0 || r->id == 0 ||
+	if (get_u64(f[SN_ID], FL_SNAP_ID_MAX, &r->id) < 0 || r->id == 0 ||
 	    get_i64(f[SN_CREATED], &r->created) < 0 ||
 	    get_u64(f[SN_CREATED_NS], 999999999, &ns) < 0 ||
 	    get_u64(f[SN_STATE], FL_SNAP_REMOVING, &state) < 0 ||
@@ -59,9 +58,4 @@ static int snap_body(const msgpack_object **f, void *rec)
 }
 
 /* Every key is required; unknown keys are skipped. */
-int fl_snap_decode(const void *p, size_t len, struct fl_snap_rec *r)
-{
-	static const struct dec_spec spec = {FL_SNAP_REC_MAX, SN_NKEYS, snap_body, NULL};
-
-	return dec_record(&spec, p, len, r, sizeof(*r));
-}
+DEC_RECORD(fl_snap_decode, struct fl_snap_rec, FL_SNAP_REC_MAX, SN_NKEYS, snap_body, NULL)
