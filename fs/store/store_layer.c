@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flocker/buf.h"
+
 #define LAYER_ATOMIC_KEYS 1024		/* omap keys copied up in one op */
 #define LAYER_ATOMIC_DATA (64ull << 20) /* data written whole in one op (R_IO_CHUNK) */
 #define LAYER_OMAP_PAGE	  1024
@@ -271,15 +273,8 @@ static int kvs_cb(void *arg, const char *key, const void *val, size_t len)
 	struct kvs *k = arg;
 	char *kc, *vc;
 
-	if (k->n == k->cap) {
-		size_t nc = k->cap ? k->cap * 2 : 64;
-		struct fl_kv *nk = realloc(k->kv, nc * sizeof(*nk));
-
-		if (!nk)
-			return -ENOMEM;
-		k->kv = nk;
-		k->cap = nc;
-	}
+	if (fl_grow(&k->kv, &k->cap, k->n, sizeof(*k->kv), 64))
+		return -ENOMEM;
 	kc = strdup(key);
 	vc = malloc(len ? len : 1);
 	if (!kc || !vc) {
@@ -1241,15 +1236,8 @@ static int names_cb(void *arg, const char *oid)
 {
 	struct names *x = arg;
 
-	if (x->n == x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 256;
-		char **nv = realloc(x->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		x->v = nv;
-		x->cap = nc;
-	}
+	if (fl_grow(&x->v, &x->cap, x->n, sizeof(*x->v), 256))
+		return -ENOMEM;
 	x->v[x->n] = strdup(oid);
 	if (!x->v[x->n])
 		return -ENOMEM;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flocker/buf.h"
 #include "fs/store/store_layer_priv.h"
 
 /* A read whose object may be in either: both read, the child's answer decides at wait. */
@@ -139,15 +140,8 @@ static void lb_read(struct fl_batch *fb, const char *oid, uint64_t off, size_t l
 		pb->ops->read(pb, oid, off, len, buf, got);
 		return;
 	}
-	if (b->nrd == b->caprd) {
-		size_t nc = b->caprd ? b->caprd * 2 : 16;
-		struct lread *n = realloc(b->rd, nc * sizeof(*n));
-
-		if (!n)
-			goto nomem;
-		b->rd = n;
-		b->caprd = nc;
-	}
+	if (fl_grow(&b->rd, &b->caprd, b->nrd, sizeof(*b->rd), 16))
+		goto nomem;
 	rd = &b->rd[b->nrd];
 	memset(rd, 0, sizeof(*rd));
 	rd->oid = strdup(oid);

@@ -35,6 +35,7 @@
  * One mutex per store (shared by clones) guards everything; callbacks run
  * without it, on copies, so they may call back into the store.
  */
+#include "flocker/buf.h"
 #include "flocker/store.h"
 #include "fs/store/store_mem_priv.h"
 
@@ -767,16 +768,9 @@ static int mem_list_objects(struct fl_store *st, const char *prefix,
 	for (; n; n = t_after(ns->val, n->key)) {
 		if (plen && strncmp(n->key, prefix, plen))
 			break;
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, ncap * sizeof(*names));
-
-			if (!nn) {
-				r = -ENOMEM;
-				break;
-			}
-			names = nn;
-			cap = ncap;
+		if (fl_grow(&names, &cap, cnt, sizeof(*names), 64)) {
+			r = -ENOMEM;
+			break;
 		}
 		names[cnt] = strdup(n->key);
 		if (!names[cnt]) {

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flocker/buf.h"
+
 struct mclone {
 	struct mclone *next;
 	uint64_t first, id; /* covers snapshots in (first, id] */
@@ -286,15 +288,8 @@ static int list_removed(struct mem_store *ms, const struct tnode *t, const char 
 			return r;
 		if (!ss->clones || (plen && strncmp(t->key, prefix, plen)) || obj_find(ms, t->key))
 			continue;
-		if (*cnt == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 64;
-			char **nn = realloc(*names, ncap * sizeof(**names));
-
-			if (!nn)
-				return -ENOMEM;
-			*names = nn;
-			*cap = ncap;
-		}
+		if (fl_grow(names, cap, *cnt, sizeof(**names), 64))
+			return -ENOMEM;
 		(*names)[*cnt] = strdup(t->key);
 		if (!(*names)[*cnt])
 			return -ENOMEM;

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flocker/buf.h"
+
 #include "fs/util/pidfile.h"
 
 #define LINE_MAX_BYTES (64u << 10)
@@ -856,15 +858,8 @@ static struct mfam *mfam_get(struct fl_metrics_merge *mg, const char *name, size
 	for (i = mg->n; i-- > 0;)
 		if (strlen(mg->f[i].name) == n && !strncmp(mg->f[i].name, name, n))
 			return &mg->f[i];
-	if (mg->n == mg->cap) {
-		size_t cap = mg->cap ? mg->cap * 2 : 32;
-		struct mfam *nf = realloc(mg->f, cap * sizeof(*nf));
-
-		if (!nf)
-			return NULL;
-		mg->f = nf;
-		mg->cap = cap;
-	}
+	if (fl_grow(&mg->f, &mg->cap, mg->n, sizeof(*mg->f), 32))
+		return NULL;
 	f = &mg->f[mg->n];
 	memset(f, 0, sizeof(*f));
 	f->name = strndup(name, n);
