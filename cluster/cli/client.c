@@ -801,52 +801,66 @@ out:
 	return 0;
 }
 
+/* The volume a command names (c->argv[0]; deleted: in the trash): its id,
+ * name and API path (under /v1/configuration/KIND/).  With usage, the command
+ * takes that one word (else usage, and exit 2).  1 after printing why. */
+struct target {
+	char id[37], name[256], path[128];
+};
+
+static int target(struct cli *c, const char *usage, bool deleted, const char *kind,
+		  struct target *t)
+{
+	if (usage && c->argc != 1)
+		die_usage(usage);
+	if (resolve(c, c->argv[0], deleted, t->id, t->name, sizeof(t->name)))
+		return 1;
+	snprintf(t->path, sizeof(t->path), "/v1/configuration/%s/%s", kind, t->id);
+	return 0;
+}
+
 static int cmd_volume_move(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
 	const char *to = c->to;
+	char msg[512];
 
 	if (c->argc == 2 && !to)
 		to = c->argv[1];
 	if ((c->argc != 1 && c->argc != 2) || !to)
 		die_usage("volume move needs NAME and --to NODE");
-	if (resolve(c, c->argv[0], false, id, name, sizeof(name)))
+	if (target(c, NULL, false, "datasets", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id);
-	snprintf(msg, sizeof(msg), "volume %s now belongs to node %s", name, to);
-	return write_call(c, "POST", path, json_pack("{s:s}", "primary", to), msg);
+	snprintf(msg, sizeof(msg), "volume %s now belongs to node %s", t.name, to);
+	return write_call(c, "POST", t.path, json_pack("{s:s}", "primary", to), msg);
 }
 
 static int cmd_volume_remove(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
+	char msg[512];
 
-	if (c->argc != 1)
-		die_usage("volume remove needs NAME");
-	if (resolve(c, c->argv[0], false, id, name, sizeof(name)))
+	if (target(c, "volume remove needs NAME", false, "datasets", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id);
 	snprintf(msg, sizeof(msg),
 		 "volume %s (%s) moved to the trash: flockerctl volume restore %s brings it back",
-		 name, id, id);
-	return write_call(c, "DELETE", path, NULL, msg);
+		 t.name, t.id, t.id);
+	return write_call(c, "DELETE", t.path, NULL, msg);
 }
 
 static int cmd_volume_restore(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
+	char msg[512];
 	json_t *body;
 
-	if (c->argc != 1)
-		die_usage("volume restore needs NAME or UUID");
-	if (resolve(c, c->argv[0], true, id, name, sizeof(name)))
+	if (target(c, "volume restore needs NAME or UUID", true, "datasets", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id);
 	body = json_pack("{s:b}", "deleted", 0);
 	if (c->as)
 		json_object_set_new(body, "metadata", json_pack("{s:s}", "name", c->as));
-	snprintf(msg, sizeof(msg), "restored volume %s (%s)", c->as ? c->as : name, id);
-	return write_call(c, "POST", path, body, msg);
+	snprintf(msg, sizeof(msg), "restored volume %s (%s)", c->as ? c->as : t.name, t.id);
+	return write_call(c, "POST", t.path, body, msg);
 }
 
 static int cmd_lease_list(struct cli *c)
@@ -916,15 +930,13 @@ static int cmd_lease_acquire(struct cli *c)
 
 static int cmd_lease_release(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
+	char msg[512];
 
-	if (c->argc != 1)
-		die_usage("lease release needs NAME or UUID");
-	if (resolve(c, c->argv[0], false, id, name, sizeof(name)))
+	if (target(c, "lease release needs NAME or UUID", false, "leases", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/leases/%s", id);
-	snprintf(msg, sizeof(msg), "released the lease of volume %s", name);
-	return write_call(c, "DELETE", path, NULL, msg);
+	snprintf(msg, sizeof(msg), "released the lease of volume %s", t.name);
+	return write_call(c, "DELETE", t.path, NULL, msg);
 }
 
 /* Options of flockerctl (cluster and RADOS commands) that take an argument. */
