@@ -110,16 +110,7 @@ static struct msnapset *snapset_find(struct mem_store *ms, const char *oid, bool
 	n = t_find(ns->val, oid);
 	if (n || !create)
 		return n ? n->val : NULL;
-	ss = calloc(1, sizeof(*ss));
-	if (!ss)
-		return NULL;
-	n = tnode_new(ms->sh, oid, ss, 0);
-	if (!n) {
-		free(ss);
-		return NULL;
-	}
-	ns->val = t_insert(ns->val, n);
-	return ss;
+	return tnode_add_new(ms->sh, ns, oid, sizeof(*ss));
 }
 
 static int omap_copy(struct mem_shared *sh, struct tnode **dst, const struct tnode *t)
