@@ -1,28 +1,32 @@
 /*
- * flockerfs — flockerctl's cluster commands (see ctl_cluster.h): a small
- * blocking HTTPS client (OpenSSL, TLS 1.3, a user certificate, the server
- * must show the control role) and the tables.
+ * flockerfs — flockerctl's cluster commands (see client.h): an HTTPS client
+ * (libevent's evhttp over bufferevent_openssl: TLS 1.3, a user certificate,
+ * the server must show the control role) and the tables.
  */
 #include "cluster/cli/client.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
-#include <poll.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -115,281 +119,311 @@ static int find_user(const char *dir, const char *user, char *base, size_t len, 
 	return -ENOENT;
 }
 
-static int connect_one(const char *spec, char *err, size_t errlen)
+/* The host and port of one control address, HOST[:PORT] or [V6]:PORT. */
+static int split_spec(const char *spec, char *host, size_t hostlen, char port[8])
 {
-	char host[256], port[8] = "4523";
-	struct addrinfo hints = {0}, *res = NULL, *ai;
 	const char *colon;
-	int fd = -1, ret;
+	size_t hl;
 
+	snprintf(port, 8, "%d", 4523);
 	if (spec[0] == '[') {
 		const char *end = strchr(spec, ']');
 
-		if (!end || (size_t)(end - spec - 1) >= sizeof(host))
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s", (int)(end - spec - 1), spec + 1);
+		if (!end)
+			return -EINVAL;
+		hl = (size_t)(end - spec - 1);
+		spec++;
 		colon = end[1] == ':' ? end + 1 : NULL;
 	} else {
 		colon = strrchr(spec, ':');
-		if ((size_t)(colon ? colon - spec : (ptrdiff_t)strlen(spec)) >= sizeof(host))
-			goto bad;
-		snprintf(host, sizeof(host), "%.*s",
-			 (int)(colon ? colon - spec : (ptrdiff_t)strlen(spec)), spec);
+		hl = colon ? (size_t)(colon - spec) : strlen(spec);
 	}
+	if (hl >= hostlen)
+		return -EINVAL;
+	snprintf(host, hostlen, "%.*s", (int)hl, spec);
 	if (colon) {
-		if (strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port))
-			goto bad;
-		snprintf(port, sizeof(port), "%s", colon + 1);
-	}
-	hints.ai_socktype = SOCK_STREAM;
-	ret = getaddrinfo(host, port, &hints, &res);
-	if (ret) {
-		snprintf(err, errlen, "%s: cannot resolve %s: %s", spec, host, gai_strerror(ret));
-		return -EHOSTUNREACH;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		struct pollfd pfd;
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-		struct timeval tv = {IO_TIMEOUT_S, 0};
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
-			soerr = errno;
-			goto next;
-		}
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (poll(&pfd, 1, CONNECT_TIMEOUT_MS) != 1) {
-			soerr = ETIMEDOUT;
-			goto next;
-		}
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-		if (soerr)
-			goto next;
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		break;
-	next:
-		snprintf(err, errlen, "%s: cannot connect: %s", spec, strerror(soerr));
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd >= 0 ? fd : -ECONNREFUSED;
-bad:
-	snprintf(err, errlen, "%s: invalid control address: use HOST[:PORT]", spec);
-	return -EINVAL;
-}
-
-static int ssl_write_all(SSL *ssl, const char *p, size_t n)
-{
-	while (n) {
-		int w = SSL_write(ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-
-		if (w <= 0)
-			return -EIO;
-		p += w;
-		n -= (size_t)w;
+		if (!colon[1] || strlen(colon + 1) >= 8)
+			return -EINVAL;
+		snprintf(port, 8, "%s", colon + 1);
 	}
 	return 0;
 }
 
-static int parse_response(char *buf, size_t len, struct fl_http_resp *r)
-{
-	char *hdr_end = NULL, *line, *next, *body;
-	size_t i, blen;
-	long clen = -1;
+/* One exchange with one address of a control, over evhttp on a
+ * bufferevent_openssl; what the callbacks saw. */
+struct xfer {
+	struct event_base *base;
+	struct bufferevent *bev;
+	struct fl_http_resp *r;
+	bool connected;	     /* the TCP connection was made */
+	bool handshake_done; /* TLS too */
+	bool headers;	     /* the answer began */
+	bool answered, timed_out, too_long, malformed;
+	int sock_err; /* the system call's error of a failure */
+	unsigned long tls_err;
+};
 
-	for (i = 0; i + 3 < len; i++) {
-		if (!memcmp(buf + i, "\r\n\r\n", 4)) {
-			hdr_end = buf + i;
-			break;
-		}
+static int xfer_idx = -1;
+
+/* OpenSSL's view of the handshake: whether the connection was made (the
+ * handshake starts once the socket is ready) and the errno of a failure. */
+static void xfer_info_cb(const SSL *ssl, int where, int ret)
+{
+	struct xfer *x = SSL_get_ex_data(ssl, xfer_idx);
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+
+	if (!x)
+		return;
+	if (where & SSL_CB_HANDSHAKE_START)
+		x->connected = getpeername(SSL_get_fd(ssl), (struct sockaddr *)&sa, &sl) == 0;
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		x->handshake_done = true;
+	if ((where & SSL_CB_EXIT) && ret <= 0 && errno && errno != EAGAIN && errno != EINPROGRESS)
+		x->sock_err = errno;
+}
+
+/* The failure's codes, while libevent still holds them. */
+static void xfer_collect(struct xfer *x)
+{
+	unsigned long e;
+	int se = EVUTIL_SOCKET_ERROR();
+
+	/* libevent queues OpenSSL's codes and SSL_get_error's (library 0) */
+	while ((e = bufferevent_get_openssl_error(x->bev)))
+		if (!x->tls_err && ERR_GET_LIB(e))
+			x->tls_err = e;
+	if (se && se != EAGAIN && se != EINPROGRESS && !x->sock_err)
+		x->sock_err = se;
+}
+
+static void xfer_error_cb(enum evhttp_request_error error, void *arg)
+{
+	struct xfer *x = arg;
+
+	x->timed_out |= error == EVREQ_HTTP_TIMEOUT;
+	x->too_long |= error == EVREQ_HTTP_DATA_TOO_LONG;
+	x->malformed |= error == EVREQ_HTTP_INVALID_HEADER;
+	xfer_collect(x);
+}
+
+static int xfer_header_cb(struct evhttp_request *req, void *arg)
+{
+	struct xfer *x = arg;
+
+	(void)req;
+	x->headers = true;
+	return 0;
+}
+
+static void xfer_done_cb(struct evhttp_request *req, void *arg)
+{
+	struct xfer *x = arg;
+	struct evbuffer *in;
+	const char *tag;
+	size_t n;
+
+	event_base_loopexit(x->base, NULL);
+	if (!req || evhttp_request_get_response_code(req) <= 0) {
+		xfer_collect(x);
+		return;
 	}
-	if (!hdr_end || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1)
+	in = evhttp_request_get_input_buffer(req);
+	n = evbuffer_get_length(in);
+	x->r->body = malloc(n + 1);
+	if (!x->r->body) {
+		x->sock_err = ENOMEM;
+		return;
+	}
+	evbuffer_remove(in, x->r->body, n);
+	x->r->body[n] = '\0';
+	x->r->len = n;
+	x->r->status = evhttp_request_get_response_code(req);
+	tag = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Configuration-Tag");
+	if (tag)
+		snprintf(x->r->tag, sizeof(x->r->tag), "%s", tag);
+	x->answered = true;
+}
+
+/* A connection that is not made within CONNECT_TIMEOUT_MS is given up. */
+static void xfer_connect_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct xfer *x = arg;
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
+
+	(void)fd;
+	(void)what;
+	if (getpeername(bufferevent_getfd(x->bev), (struct sockaddr *)&sa, &sl) == 0)
+		return;
+	x->sock_err = ETIMEDOUT;
+	event_base_loopbreak(x->base);
+}
+
+static const struct {
+	const char *name;
+	enum evhttp_cmd_type type;
+} methods[] = {
+	{"GET", EVHTTP_REQ_GET},       {"POST", EVHTTP_REQ_POST},   {"PUT", EVHTTP_REQ_PUT},
+	{"DELETE", EVHTTP_REQ_DELETE}, {"PATCH", EVHTTP_REQ_PATCH}, {"HEAD", EVHTTP_REQ_HEAD},
+};
+
+/* The request: its headers and body, and where its answer goes. */
+static struct evhttp_request *make_request(struct xfer *x, const char *spec, const char *text,
+					   const char *if_tag)
+{
+	struct evhttp_request *req = evhttp_request_new(xfer_done_cb, x);
+	struct evkeyvalq *h;
+	char clen[24];
+
+	if (!req)
+		return NULL;
+	evhttp_request_set_error_cb(req, xfer_error_cb);
+	evhttp_request_set_header_cb(req, xfer_header_cb);
+	h = evhttp_request_get_output_headers(req);
+	snprintf(clen, sizeof(clen), "%zu", text ? strlen(text) : 0);
+	if (evhttp_add_header(h, "Host", spec) || evhttp_add_header(h, "Connection", "close") ||
+	    evhttp_add_header(h, "Accept", "application/json") ||
+	    evhttp_add_header(h, "Content-Type", "application/json") ||
+	    evhttp_add_header(h, "Content-Length", clen) ||
+	    (if_tag && evhttp_add_header(h, "X-If-Configuration-Matches", if_tag)) ||
+	    (text && evbuffer_add(evhttp_request_get_output_buffer(req), text, strlen(text)))) {
+		evhttp_request_free(req);
+		return NULL;
+	}
+	return req;
+}
+
+/* Why the exchange x failed, as "SPEC: reason". */
+static int xfer_why(const struct xfer *x, SSL *ssl, const char *spec, char *why, size_t whylen)
+{
+	char t[256];
+
+	if (x->too_long) {
+		snprintf(why, whylen, "%s: the answer is over %u bytes", spec, RESP_MAX);
+		return -E2BIG;
+	}
+	if (x->malformed) {
+		snprintf(why, whylen, "%s: malformed answer", spec);
 		return -EPROTO;
-	*hdr_end = '\0';
-	line = strstr(buf, "\r\n");
-	while (line && line < hdr_end) {
-		line += 2;
-		next = strstr(line, "\r\n");
-		if (next)
-			*next = '\0';
-		if (!strncasecmp(line, "X-Configuration-Tag:", 20)) {
-			const char *v = line + 20;
-
-			while (*v == ' ')
-				v++;
-			snprintf(r->tag, sizeof(r->tag), "%s", v);
-		} else if (!strncasecmp(line, "Content-Length:", 15)) {
-			clen = strtol(line + 15, NULL, 10);
-		}
-		line = next;
 	}
-	body = hdr_end + 4;
-	blen = len - (size_t)(body - buf);
-	if (clen >= 0 && (size_t)clen < blen)
-		blen = (size_t)clen;
-	if (clen >= 0 && (size_t)clen > blen)
-		return -EPROTO; /* cut short */
-	r->body = malloc(blen + 1);
-	if (!r->body)
-		return -ENOMEM;
-	memcpy(r->body, body, blen);
-	r->body[blen] = '\0';
-	r->len = blen;
-	return 0;
-}
-
-/* Why TLS on ssl failed after ret from SSL_read/SSL_write, as one phrase. */
-static void io_why(SSL *ssl, int ret, char *why, size_t len)
-{
-	int e = SSL_get_error(ssl, ret);
-
-	if (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error())
-		snprintf(why, len, "%s", errno ? strerror(errno) : "connection closed");
+	if (!x->connected && !x->handshake_done) {
+		snprintf(why, whylen, "%s: cannot connect: %s", spec,
+			 strerror(x->sock_err ? x->sock_err : ECONNREFUSED));
+		return -ECONNREFUSED;
+	}
+	if (x->tls_err || SSL_get_verify_result(ssl) != X509_V_OK)
+		fl_tls_why_err(ssl, x->tls_err, t, sizeof(t));
+	else if (x->timed_out)
+		snprintf(t, sizeof(t), "no answer within %d s", IO_TIMEOUT_S);
+	else if (x->sock_err)
+		snprintf(t, sizeof(t), "%s", strerror(x->sock_err));
+	else if (!x->headers && x->handshake_done)
+		snprintf(t, sizeof(t), "closed the connection without an answer");
 	else
-		fl_tls_why(ssl, why, len);
+		snprintf(t, sizeof(t), "the connection closed");
+	if (!x->handshake_done)
+		snprintf(why, whylen, "%s: TLS handshake failed: %s", spec, t);
+	else
+		snprintf(why, whylen, "%s: %s%s", spec,
+			 x->headers ? "the connection broke during the answer: " : "", t);
+	return -EIO;
 }
 
 /*
- * One request to one control address.  0 with *r filled; or a negative
- * errno with why (without the address), and *next true when another address
+ * One request to one numeric address (host) of the control spec.  0 with *r
+ * filled; or a negative errno with why, and *next true when another address
  * may be tried (nothing reached the server's handlers: no connection, a TLS
  * refusal, or a read-only request).
  */
-/* Reads the answer until the server closes the connection, into *bufp
- * (the caller frees it) and *lenp. */
-static int read_answer(SSL *ssl, const char *spec, char **bufp, size_t *lenp, char *why,
-		       size_t whylen, bool *next)
+static int request_addr(SSL_CTX *ctx, const char *spec, const char *host, int port,
+			enum evhttp_cmd_type type, const char *path, const char *text,
+			const char *if_tag, struct fl_http_resp *r, char *why, size_t whylen,
+			bool *next)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int ret = 0;
+	struct xfer x = {.r = r};
+	struct evhttp_connection *evcon = NULL;
+	struct evhttp_request *req;
+	struct event *timer = NULL;
+	struct timeval ctv = {CONNECT_TIMEOUT_MS / 1000, (CONNECT_TIMEOUT_MS % 1000) * 1000};
+	SSL *ssl = SSL_new(ctx);
+	int ret = -ENOMEM;
 
-	for (;;) {
-		int got;
-
-		if (len + 16384 + 1 > cap) {
-			char *nb;
-
-			if (cap >= RESP_MAX) {
-				snprintf(why, whylen, "%s: the answer is over %u bytes", spec,
-					 RESP_MAX);
-				ret = -E2BIG;
-				goto out;
-			}
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				snprintf(why, whylen, "%s: out of memory", spec);
-				ret = -ENOMEM;
-				goto out;
-			}
-			buf = nb;
-		}
-		ERR_clear_error();
-		errno = 0;
-		got = SSL_read(ssl, buf + len, 16384);
-		if (got <= 0) {
-			int e = SSL_get_error(ssl, got);
-			char t[256];
-
-			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && len > 0))
-				break;
-			io_why(ssl, got, t, sizeof(t));
-			if (strstr(t, "refused"))
-				*next = true; /* refused during the handshake: nothing ran */
-			snprintf(why, whylen, "%s: %s%s", spec,
-				 len ? "the connection broke during the answer: " : "", t);
-			ret = -EIO;
-			goto out;
-		}
-		len += (size_t)got;
-	}
+	*next = true;
+	x.base = event_base_new();
+	if (!ssl || !x.base || !SSL_set_ex_data(ssl, xfer_idx, &x))
+		goto nomem;
+	SSL_set_info_callback(ssl, xfer_info_cb);
+	x.bev = bufferevent_openssl_socket_new(x.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+					       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!x.bev)
+		goto nomem;
+	bufferevent_openssl_set_allow_dirty_shutdown(x.bev, 1);
+	evcon = evhttp_connection_base_bufferevent_new(x.base, NULL, x.bev, host,
+						       (ev_uint16_t)port);
+	timer = evtimer_new(x.base, xfer_connect_timer, &x);
+	if (!evcon || !timer)
+		goto nomem;
+	evhttp_connection_set_timeout(evcon, IO_TIMEOUT_S);
+	evhttp_connection_set_max_body_size(evcon, RESP_MAX);
+	req = make_request(&x, spec, text, if_tag);
+	if (!req || evhttp_make_request(evcon, req, type, path))
+		goto nomem;
+	evtimer_add(timer, &ctv);
+	event_base_dispatch(x.base);
+	ret = x.answered ? 0 : xfer_why(&x, ssl, spec, why, whylen);
+	*next = !x.answered &&
+		(!x.handshake_done || type == EVHTTP_REQ_GET || strstr(why, "refused") != NULL);
+	goto out;
+nomem:
+	snprintf(why, whylen, "%s: out of memory", spec);
 out:
-	*bufp = buf;
-	*lenp = len;
+	if (timer)
+		event_free(timer);
+	if (ssl)
+		SSL_set_ex_data(ssl, xfer_idx, NULL);
+	if (evcon)
+		evhttp_connection_free(evcon); /* frees x.bev and ssl */
+	else if (x.bev)
+		bufferevent_free(x.bev);
+	else if (ssl)
+		SSL_free(ssl);
+	if (x.base)
+		event_base_free(x.base);
 	return ret;
 }
 
-static int request_one(SSL_CTX *ctx, const char *spec, const char *req, size_t reqlen,
-		       const char *text, bool idempotent, struct fl_http_resp *r, char *why,
+/* One request to one control address: each of its addresses in turn until
+ * one connects. */
+static int request_one(SSL_CTX *ctx, const char *spec, enum evhttp_cmd_type type, const char *path,
+		       const char *text, const char *if_tag, struct fl_http_resp *r, char *why,
 		       size_t whylen, bool *next)
 {
-	char *buf = NULL, cerr[512];
-	size_t len = 0;
-	SSL *ssl = NULL;
-	int fd, ret, n;
+	char host[256], port[8], num[INET6_ADDRSTRLEN];
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
+	int ret;
 
 	*next = true;
-	fd = connect_one(spec, cerr, sizeof(cerr));
-	if (fd < 0) {
-		/* connect_one's message names the address already */
-		snprintf(why, whylen, "%s", cerr);
-		return fd;
+	if (split_spec(spec, host, sizeof(host), port)) {
+		snprintf(why, whylen, "%s: invalid control address: use HOST[:PORT]", spec);
+		return -EINVAL;
 	}
-	ssl = SSL_new(ctx);
-	if (!ssl || !SSL_set_fd(ssl, fd)) {
-		snprintf(why, whylen, "%s: out of memory", spec);
-		ret = -ENOMEM;
-		goto out;
+	ret = getaddrinfo(host, port, &hints, &res);
+	if (ret) {
+		snprintf(why, whylen, "%s: cannot resolve %s: %s", spec, host, gai_strerror(ret));
+		return -EHOSTUNREACH;
 	}
-	ERR_clear_error();
-	n = SSL_connect(ssl);
-	if (n != 1) {
-		char t[256];
-
-		io_why(ssl, n, t, sizeof(t));
-		snprintf(why, whylen, "%s: TLS handshake failed: %s", spec, t);
-		ret = -EPROTO;
-		goto out;
+	ret = -ECONNREFUSED;
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, num, sizeof(num), NULL, 0,
+				NI_NUMERICHOST))
+			continue;
+		ret = request_addr(ctx, spec, num, atoi(port), type, path, text, if_tag, r, why,
+				   whylen, next);
+		if (ret != -ECONNREFUSED)
+			break;
 	}
-	/*
-	 * TLS 1.3: the server checks this side's certificate after the client's
-	 * handshake is done, and refuses it with an alert that arrives while (or
-	 * after) the request is written.  Whatever fails from here, the alert is
-	 * read if it came: it names the reason.
-	 */
-	ERR_clear_error();
-	errno = 0;
-	if (ssl_write_all(ssl, req, reqlen) || (text && ssl_write_all(ssl, text, strlen(text)))) {
-		char t[256], c;
-
-		io_why(ssl, -1, t, sizeof(t));
-		ERR_clear_error();
-		if (SSL_read(ssl, &c, 1) <= 0 && ERR_peek_last_error())
-			fl_tls_why(ssl, t, sizeof(t));
-		snprintf(why, whylen, "%s: cannot send the request: %s", spec, t);
-		*next = idempotent || strstr(t, "refused") != NULL;
-		ret = -EIO;
-		goto out;
-	}
-	*next = idempotent;
-	ret = read_answer(ssl, spec, &buf, &len, why, whylen, next);
-	if (ret)
-		goto out;
-	if (len == 0) {
-		snprintf(why, whylen, "%s: closed the connection without an answer", spec);
-		ret = -ECONNRESET;
-		goto out;
-	}
-	ret = parse_response(buf, len, r);
-	if (ret)
-		snprintf(why, whylen, "%s: malformed answer", spec);
-out:
-	if (ssl) {
-		if (ret == 0)
-			SSL_shutdown(ssl);
-		SSL_free(ssl);
-	}
-	close(fd);
-	free(buf);
+	freeaddrinfo(res);
 	return ret;
 }
 
@@ -403,8 +437,8 @@ int fl_cluster_request(SSL_CTX *ctx, const char *controls, const char *method, c
 		       size_t errlen)
 {
 	char *list = strdup(controls), *save = NULL, *spec;
-	char req[1024], why[600];
-	size_t used = 0;
+	char why[600];
+	size_t used = 0, i;
 	bool next = true;
 	int ret = -EINVAL, n, tried = 0;
 
@@ -415,20 +449,18 @@ int fl_cluster_request(SSL_CTX *ctx, const char *controls, const char *method, c
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (spec = strtok_r(list, ",", &save); spec && next; spec = strtok_r(NULL, ",", &save)) {
-		n = snprintf(req, sizeof(req),
-			     "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-			     "Accept: application/json\r\n"
-			     "Content-Type: application/json\r\nContent-Length: %zu\r\n%s%s%s\r\n",
-			     method, path, spec, text ? strlen(text) : 0,
-			     if_tag ? "X-If-Configuration-Matches: " : "", if_tag ? if_tag : "",
-			     if_tag ? "\r\n" : "");
-		if (n < 0 || (size_t)n >= sizeof(req)) {
-			snprintf(err, errlen, "the request for %s is too long", path);
-			ret = -E2BIG;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (!strcmp(methods[i].name, method))
 			break;
-		}
-		ret = request_one(ctx, spec, req, (size_t)n, text, !strcmp(method, "GET"), r, why,
+	if (i == sizeof(methods) / sizeof(methods[0])) {
+		snprintf(err, errlen, "unknown HTTP method %s", method);
+		free(list);
+		return -EINVAL;
+	}
+	if (xfer_idx < 0)
+		xfer_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	for (spec = strtok_r(list, ",", &save); spec && next; spec = strtok_r(NULL, ",", &save)) {
+		ret = request_one(ctx, spec, methods[i].type, path, text, if_tag, r, why,
 				  sizeof(why), &next);
 		if (!ret)
 			break;
@@ -769,52 +801,66 @@ out:
 	return 0;
 }
 
+/* The volume a command names (c->argv[0]; deleted: in the trash): its id,
+ * name and API path (under /v1/configuration/KIND/).  With usage, the command
+ * takes that one word (else usage, and exit 2).  1 after printing why. */
+struct target {
+	char id[37], name[256], path[128];
+};
+
+static int target(struct cli *c, const char *usage, bool deleted, const char *kind,
+		  struct target *t)
+{
+	if (usage && c->argc != 1)
+		die_usage(usage);
+	if (resolve(c, c->argv[0], deleted, t->id, t->name, sizeof(t->name)))
+		return 1;
+	snprintf(t->path, sizeof(t->path), "/v1/configuration/%s/%s", kind, t->id);
+	return 0;
+}
+
 static int cmd_volume_move(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
 	const char *to = c->to;
+	char msg[512];
 
 	if (c->argc == 2 && !to)
 		to = c->argv[1];
 	if ((c->argc != 1 && c->argc != 2) || !to)
 		die_usage("volume move needs NAME and --to NODE");
-	if (resolve(c, c->argv[0], false, id, name, sizeof(name)))
+	if (target(c, NULL, false, "datasets", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id);
-	snprintf(msg, sizeof(msg), "volume %s now belongs to node %s", name, to);
-	return write_call(c, "POST", path, json_pack("{s:s}", "primary", to), msg);
+	snprintf(msg, sizeof(msg), "volume %s now belongs to node %s", t.name, to);
+	return write_call(c, "POST", t.path, json_pack("{s:s}", "primary", to), msg);
 }
 
 static int cmd_volume_remove(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
+	char msg[512];
 
-	if (c->argc != 1)
-		die_usage("volume remove needs NAME");
-	if (resolve(c, c->argv[0], false, id, name, sizeof(name)))
+	if (target(c, "volume remove needs NAME", false, "datasets", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id);
 	snprintf(msg, sizeof(msg),
 		 "volume %s (%s) moved to the trash: flockerctl volume restore %s brings it back",
-		 name, id, id);
-	return write_call(c, "DELETE", path, NULL, msg);
+		 t.name, t.id, t.id);
+	return write_call(c, "DELETE", t.path, NULL, msg);
 }
 
 static int cmd_volume_restore(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
+	char msg[512];
 	json_t *body;
 
-	if (c->argc != 1)
-		die_usage("volume restore needs NAME or UUID");
-	if (resolve(c, c->argv[0], true, id, name, sizeof(name)))
+	if (target(c, "volume restore needs NAME or UUID", true, "datasets", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/datasets/%s", id);
 	body = json_pack("{s:b}", "deleted", 0);
 	if (c->as)
 		json_object_set_new(body, "metadata", json_pack("{s:s}", "name", c->as));
-	snprintf(msg, sizeof(msg), "restored volume %s (%s)", c->as ? c->as : name, id);
-	return write_call(c, "POST", path, body, msg);
+	snprintf(msg, sizeof(msg), "restored volume %s (%s)", c->as ? c->as : t.name, t.id);
+	return write_call(c, "POST", t.path, body, msg);
 }
 
 static int cmd_lease_list(struct cli *c)
@@ -884,15 +930,13 @@ static int cmd_lease_acquire(struct cli *c)
 
 static int cmd_lease_release(struct cli *c)
 {
-	char id[37], name[256], path[128], msg[512];
+	struct target t;
+	char msg[512];
 
-	if (c->argc != 1)
-		die_usage("lease release needs NAME or UUID");
-	if (resolve(c, c->argv[0], false, id, name, sizeof(name)))
+	if (target(c, "lease release needs NAME or UUID", false, "leases", &t))
 		return 1;
-	snprintf(path, sizeof(path), "/v1/configuration/leases/%s", id);
-	snprintf(msg, sizeof(msg), "released the lease of volume %s", name);
-	return write_call(c, "DELETE", path, NULL, msg);
+	snprintf(msg, sizeof(msg), "released the lease of volume %s", t.name);
+	return write_call(c, "DELETE", t.path, NULL, msg);
 }
 
 /* Options of flockerctl (cluster and RADOS commands) that take an argument. */

@@ -791,8 +791,8 @@ static int mp_prescan(const uint8_t *p, size_t len)
  * Parses p[0..len) into u; the root must be a map, len at most max (<=
  * FL_REC_MAX).  Always destroy u.
  */
-int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
-	     const msgpack_object **root)
+static int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
+		    const msgpack_object **root)
 {
 	msgpack_unpack_return ret;
 	size_t off = 0;
@@ -817,7 +817,7 @@ int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
  * Picks keys 0..nkeys-1 out of map o into f[]; other keys (any type) are
  * skipped.  A known key given twice is -EIO.
  */
-int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigned nkeys)
+static int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigned nkeys)
 {
 	uint32_t k;
 
@@ -838,6 +838,44 @@ int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigned nkeys
 		f[key] = &kv->val;
 	}
 	return 0;
+}
+
+/* Decodes the map o into rec (size bytes) by d: rec is zeroed first, and
+ * released (and zeroed) again on failure. */
+int dec_nested(const struct dec_spec *d, const msgpack_object *o, void *rec, size_t size)
+{
+	const msgpack_object *f[DEC_KEYS_MAX];
+	uint32_t version;
+	int rc = -EIO;
+
+	memset(rec, 0, size);
+	if (d->nkeys <= DEC_KEYS_MAX && dec_fields(o, f, d->nkeys) == 0 &&
+	    get_version(f[K_VERSION], &version) == 0) {
+		if (d->version_at >= 0)
+			memcpy((char *)rec + d->version_at, &version, sizeof(version));
+		rc = d->body(f, rec);
+	}
+	if (rc < 0) {
+		if (d->release)
+			d->release(rec);
+		memset(rec, 0, size);
+	}
+	return rc;
+}
+
+/* Decodes the record p[0..len) (at most d->max bytes) into rec by d. */
+int dec_record(const struct dec_spec *d, const void *p, size_t len, void *rec, size_t size)
+{
+	const msgpack_object *root;
+	msgpack_unpacked u;
+	int rc;
+
+	memset(rec, 0, size);
+	rc = dec_open(&u, p, len, d->max, &root);
+	if (rc == 0)
+		rc = dec_nested(d, root, rec, size);
+	msgpack_unpacked_destroy(&u);
+	return rc;
 }
 
 int get_u64(const msgpack_object *o, uint64_t max, uint64_t *v)
@@ -950,22 +988,14 @@ static char *dup_n(const char *s, size_t len)
 	return d;
 }
 
-int fl_super_decode(const void *p, size_t len, struct fl_super_rec *s)
+static int super_body(const msgpack_object **f, void *rec)
 {
-	const msgpack_object *f[SB_NKEYS], *root;
-	msgpack_unpacked u;
+	struct fl_super_rec *s = rec;
 	const char *name;
 	size_t nlen;
 	uint64_t bs, bits;
-	int rc;
 
-	memset(s, 0, sizeof(*s));
-	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
-	if (rc < 0)
-		goto out;
-	rc = -EIO;
-	if (dec_fields(root, f, SB_NKEYS) < 0 || get_version(f[K_VERSION], &s->version) < 0 ||
-	    get_uuid(f[SB_UUID], s->uuid) < 0 ||
+	if (get_uuid(f[SB_UUID], s->uuid) < 0 ||
 	    get_str(f[SB_NAME], 1, FL_VOLNAME_MAX, &name, &nlen) < 0 ||
 	    !volname_valid_n(name, nlen) || get_u64(f[SB_BLOCK_SIZE], UINT32_MAX, &bs) < 0 ||
 	    bs == 0 || (bs & (bs - 1)) != 0 ||
@@ -977,96 +1007,60 @@ int fl_super_decode(const void *p, size_t len, struct fl_super_rec *s)
 	    get_u64(f[SB_INODES], UINT64_MAX, &s->inodes) < 0 ||
 	    get_u64(f[SB_SHARD_BITS], 63, &bits) < 0 ||
 	    (f[SB_SNAP_SEQ] && get_u64(f[SB_SNAP_SEQ], UINT64_MAX, &s->snap_seq) < 0))
-		goto out;
+		return -EIO;
 	memcpy(s->name, name, nlen);
 	s->name[nlen] = '\0';
 	s->block_size = (uint32_t)bs;
 	s->itab_shard_bits = (uint32_t)bits;
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rc < 0)
-		memset(s, 0, sizeof(*s));
-	return rc;
+	return 0;
 }
 
-int fl_volreg_decode(const void *p, size_t len, struct fl_volreg_rec *r)
-{
-	const msgpack_object *f[VR_NKEYS], *root;
-	msgpack_unpacked u;
-	int rc;
+DEC_RECORD(fl_super_decode, struct fl_super_rec, FL_REC_MAX, SB_NKEYS, super_body, NULL)
 
-	memset(r, 0, sizeof(*r));
-	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
-	if (rc < 0)
-		goto out;
-	rc = -EIO;
-	if (dec_fields(root, f, VR_NKEYS) < 0 || get_version(f[K_VERSION], &r->version) < 0 ||
-	    get_uuid(f[VR_UUID], r->uuid) < 0 || get_i64(f[VR_CREATED], &r->created) < 0 ||
+static int volreg_body(const msgpack_object **f, void *rec)
+{
+	struct fl_volreg_rec *r = rec;
+
+	if (get_uuid(f[VR_UUID], r->uuid) < 0 || get_i64(f[VR_CREATED], &r->created) < 0 ||
 	    get_u64(f[VR_SIZE_LIMIT], UINT64_MAX, &r->size_limit) < 0)
-		goto out;
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rc < 0)
-		memset(r, 0, sizeof(*r));
-	return rc;
+		return -EIO;
+	return 0;
 }
 
-/* A flatten removes the record: no "flattened" mark. */
-int fl_parent_decode(const void *p, size_t len, struct fl_parent_rec *r)
+DEC_RECORD(fl_volreg_decode, struct fl_volreg_rec, FL_REC_MAX, VR_NKEYS, volreg_body, NULL)
+
+static int parent_body(const msgpack_object **f, void *rec)
 {
-	const msgpack_object *f[PR_NKEYS], *root;
+	struct fl_parent_rec *r = rec;
 	const char *snap, *name;
 	size_t sl, nl;
-	msgpack_unpacked u;
-	int rc;
 
-	memset(r, 0, sizeof(*r));
-	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
-	if (rc < 0)
-		goto out;
-	rc = -EIO;
-	if (dec_fields(root, f, PR_NKEYS) < 0 || get_version(f[K_VERSION], &r->version) < 0 ||
-	    get_uuid(f[PR_UUID], r->uuid) < 0 ||
+	if (get_uuid(f[PR_UUID], r->uuid) < 0 ||
 	    get_u64(f[PR_SNAP_ID], UINT64_MAX, &r->snap_id) < 0 ||
 	    get_str(f[PR_SNAP], 1, FL_VOLNAME_MAX, &snap, &sl) < 0 || !volname_valid_n(snap, sl) ||
 	    get_str(f[PR_NAME], 1, FL_VOLNAME_MAX, &name, &nl) < 0 || !volname_valid_n(name, nl) ||
 	    get_i64(f[PR_CREATED], &r->created) < 0)
-		goto out;
+		return -EIO;
 	memcpy(r->snap, snap, sl);
 	r->snap[sl] = '\0';
 	memcpy(r->name, name, nl);
 	r->name[nl] = '\0';
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rc < 0)
-		memset(r, 0, sizeof(*r));
-	return rc;
+	return 0;
 }
 
-/*
- * Version, uuid, name and the registry value are required; the rest was
- * always written but reads as 0 (or "") when missing, as it always did.
- */
-int fl_trash_rec_decode(const void *p, size_t len, struct fl_trash_rec *t)
+/* A flatten removes the record: no "flattened" mark. */
+DEC_RECORD(fl_parent_decode, struct fl_parent_rec, FL_REC_MAX, PR_NKEYS, parent_body, NULL)
+
+static int trash_body(const msgpack_object **f, void *rec)
 {
-	const msgpack_object *f[TR_NKEYS], *root;
+	struct fl_trash_rec *t = rec;
 	struct fl_volreg_rec r;
-	msgpack_unpacked u;
 	const char *name, *reg, *host = "";
 	size_t nlen, rlen, hlen = 0;
 	uint64_t state = 0, ns = 0;
 	int rc;
 
-	memset(t, 0, sizeof(*t));
-	rc = dec_open(&u, p, len, FL_TRASH_REC_MAX, &root);
-	if (rc < 0)
-		goto out;
-	rc = -EIO;
-	if (dec_fields(root, f, TR_NKEYS) < 0 || get_version(f[K_VERSION], &t->version) < 0 ||
-	    get_uuid(f[TR_UUID], t->uuid) < 0 ||
+	if (get_uuid(f[TR_UUID], t->uuid) < 0 ||
 	    get_str(f[TR_NAME], 1, FL_VOLNAME_MAX, &name, &nlen) < 0 ||
 	    !volname_valid_n(name, nlen) ||
 	    get_bin(f[TR_REG], 1, FL_TRASH_REG_MAX, &reg, &rlen) < 0 ||
@@ -1077,13 +1071,13 @@ int fl_trash_rec_decode(const void *p, size_t len, struct fl_trash_rec *t)
 	    (f[TR_HOST] && get_str(f[TR_HOST], 0, FL_TRASH_HOST_MAX, &host, &hlen) < 0) ||
 	    (hlen && memchr(host, '\0', hlen)) ||
 	    (f[TR_REMOVED_NS] && get_u64(f[TR_REMOVED_NS], 999999999, &ns) < 0))
-		goto out;
+		return -EIO;
 	/* the kept registry value must name this very volume */
 	rc = fl_volreg_decode(reg, rlen, &r);
 	if (rc == 0 && strcmp(r.uuid, t->uuid) != 0)
 		rc = -EIO;
 	if (rc < 0)
-		goto out;
+		return rc;
 	memcpy(t->name, name, nlen);
 	memcpy(t->reg, reg, rlen);
 	t->reg_len = rlen;
@@ -1091,41 +1085,30 @@ int fl_trash_rec_decode(const void *p, size_t len, struct fl_trash_rec *t)
 		memcpy(t->host, host, hlen);
 	t->state = (uint32_t)state;
 	t->removed_ns = (uint32_t)ns;
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rc < 0)
-		memset(t, 0, sizeof(*t));
-	return rc;
-}
-
-static int dec_dirent(const msgpack_object *o, struct fl_dirent_rec *d)
-{
-	const msgpack_object *f[DE_NKEYS];
-	uint32_t version;
-
-	memset(d, 0, sizeof(*d));
-	if (dec_fields(o, f, DE_NKEYS) < 0 || get_version(f[K_VERSION], &version) < 0 ||
-	    get_u64(f[DE_INO], UINT64_MAX, &d->ino) < 0 || get_u32(f[DE_TYPE], &d->type) < 0 ||
-	    !ftype_valid(d->type)) {
-		memset(d, 0, sizeof(*d));
-		return -EIO;
-	}
 	return 0;
 }
 
+/*
+ * Version, uuid, name and the registry value are required; the rest was
+ * always written but reads as 0 (or "") when missing, as it always did.
+ */
+DEC_RECORD(fl_trash_rec_decode, struct fl_trash_rec, FL_TRASH_REC_MAX, TR_NKEYS, trash_body, NULL)
+
+static int dirent_body(const msgpack_object **f, void *rec)
+{
+	struct fl_dirent_rec *d = rec;
+
+	if (get_u64(f[DE_INO], UINT64_MAX, &d->ino) < 0 || get_u32(f[DE_TYPE], &d->type) < 0 ||
+	    !ftype_valid(d->type))
+		return -EIO;
+	return 0;
+}
+
+static const struct dec_spec dirent_spec = {FL_REC_MAX, DE_NKEYS, -1, dirent_body, NULL};
+
 int fl_dirent_decode(const void *p, size_t len, struct fl_dirent_rec *d)
 {
-	const msgpack_object *root;
-	msgpack_unpacked u;
-	int rc;
-
-	memset(d, 0, sizeof(*d));
-	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
-	if (rc == 0)
-		rc = dec_dirent(root, d);
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return dec_record(&dirent_spec, p, len, d, sizeof(*d));
 }
 
 void fl_inode_rec_free(struct fl_inode_rec *i)
@@ -1267,15 +1250,12 @@ static int dec_bmap(const msgpack_object *o, struct fl_inode_rec *i)
 	return bmap_check(i->bmap, n) ? -EIO : 0;
 }
 
-static int dec_inode(const msgpack_object *o, struct fl_inode_rec *i)
+static int inode_body(const msgpack_object **f, void *rec)
 {
-	const msgpack_object *f[IN_NKEYS];
-	uint32_t version;
-	int rc = -EIO;
+	struct fl_inode_rec *i = rec;
+	int rc;
 
-	memset(i, 0, sizeof(*i));
-	if (dec_fields(o, f, IN_NKEYS) < 0 || get_version(f[K_VERSION], &version) < 0 ||
-	    get_u64(f[IN_INO], UINT64_MAX, &i->ino) < 0 || get_u32(f[IN_MODE], &i->mode) < 0 ||
+	if (get_u64(f[IN_INO], UINT64_MAX, &i->ino) < 0 || get_u32(f[IN_MODE], &i->mode) < 0 ||
 	    !mode_valid(i->mode) || get_u32(f[IN_UID], &i->uid) < 0 ||
 	    get_u32(f[IN_GID], &i->gid) < 0 || get_u32(f[IN_NLINK], &i->nlink) < 0 ||
 	    get_u64(f[IN_SIZE], UINT64_MAX, &i->size) < 0 ||
@@ -1283,49 +1263,37 @@ static int dec_inode(const msgpack_object *o, struct fl_inode_rec *i)
 	    get_u64(f[IN_GENERATION], UINT64_MAX, &i->generation) < 0 ||
 	    get_ts(f[IN_ATIME], &i->atime) < 0 || get_ts(f[IN_MTIME], &i->mtime) < 0 ||
 	    get_ts(f[IN_CTIME], &i->ctime) < 0 || get_ts(f[IN_BTIME], &i->btime) < 0)
-		goto fail;
+		return -EIO;
 	if (S_ISLNK(i->mode)) {
 		const char *s;
 		size_t len;
 
 		if (get_str(f[IN_SYMLINK], 1, FL_SYMLINK_MAX, &s, &len) < 0 || memchr(s, '\0', len))
-			goto fail;
+			return -EIO;
 		i->symlink = dup_n(s, len);
-		if (!i->symlink) {
-			rc = -ENOMEM;
-			goto fail;
-		}
+		if (!i->symlink)
+			return -ENOMEM;
 	} else if (f[IN_SYMLINK]) {
-		goto fail;
+		return -EIO;
 	}
 	if (f[IN_XATTRS]) {
 		rc = dec_xattrs(f[IN_XATTRS], i);
 		if (rc < 0)
-			goto fail;
+			return rc;
 	}
-	if (f[IN_BMAP]) {
-		rc = dec_bmap(f[IN_BMAP], i);
-		if (rc < 0)
-			goto fail;
-	}
-	return 0;
-fail:
-	fl_inode_rec_free(i);
-	return rc;
+	return f[IN_BMAP] ? dec_bmap(f[IN_BMAP], i) : 0;
 }
+
+static void inode_release(void *rec)
+{
+	fl_inode_rec_free(rec);
+}
+
+static const struct dec_spec inode_spec = {FL_REC_MAX, IN_NKEYS, -1, inode_body, inode_release};
 
 int fl_inode_decode(const void *p, size_t len, struct fl_inode_rec *i)
 {
-	const msgpack_object *root;
-	msgpack_unpacked u;
-	int rc;
-
-	memset(i, 0, sizeof(*i));
-	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
-	if (rc == 0)
-		rc = dec_inode(root, i);
-	msgpack_unpacked_destroy(&u);
-	return rc;
+	return dec_record(&inode_spec, p, len, i, sizeof(*i));
 }
 
 void fl_jtxn_free(struct fl_jtxn *t)
@@ -1387,10 +1355,10 @@ static int dec_jop(const msgpack_object *o, struct fl_jop *op)
 		if (!op->name)
 			return -ENOMEM;
 	}
-	if (f[OP_DENT] && dec_dirent(f[OP_DENT], &op->dent) < 0)
+	if (f[OP_DENT] && dec_nested(&dirent_spec, f[OP_DENT], &op->dent, sizeof(op->dent)) < 0)
 		return -EIO;
 	if (f[OP_INODE]) {
-		int rc = dec_inode(f[OP_INODE], &op->inode);
+		int rc = dec_nested(&inode_spec, f[OP_INODE], &op->inode, sizeof(op->inode));
 
 		if (rc < 0)
 			return rc;
@@ -1399,45 +1367,38 @@ static int dec_jop(const msgpack_object *o, struct fl_jop *op)
 	return 0;
 }
 
-int fl_jtxn_decode(const void *p, size_t len, struct fl_jtxn *t)
+static int jtxn_body(const msgpack_object **f, void *rec)
 {
-	const msgpack_object *f[JT_NKEYS], *root, *ops;
-	msgpack_unpacked u;
+	struct fl_jtxn *t = rec;
+	const msgpack_object *ops = f[JT_OPS];
 	uint32_t k, n;
 	int rc;
 
-	memset(t, 0, sizeof(*t));
-	rc = dec_open(&u, p, len, FL_REC_MAX, &root);
-	if (rc < 0)
-		goto out;
-	rc = -EIO;
-	if (dec_fields(root, f, JT_NKEYS) < 0 || get_version(f[K_VERSION], &t->version) < 0 ||
-	    get_u64(f[JT_TID], UINT64_MAX, &t->tid) < 0 ||
+	if (get_u64(f[JT_TID], UINT64_MAX, &t->tid) < 0 ||
 	    get_u64(f[JT_NEXT_INO], UINT64_MAX, &t->next_ino) < 0 ||
 	    get_u64(f[JT_USED_BYTES], UINT64_MAX, &t->used_bytes) < 0 ||
 	    get_u64(f[JT_INODES], UINT64_MAX, &t->inodes) < 0)
-		goto out;
-	ops = f[JT_OPS];
+		return -EIO;
 	if (!ops || ops->type != MSGPACK_OBJECT_ARRAY || ops->via.array.size > FL_JOPS_MAX)
-		goto out;
+		return -EIO;
 	n = ops->via.array.size;
-	if (n) {
-		t->ops = calloc(n, sizeof(*t->ops));
-		if (!t->ops) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		t->nops = n;
-		for (k = 0; k < n; k++) {
-			rc = dec_jop(&ops->via.array.ptr[k], &t->ops[k]);
-			if (rc < 0)
-				goto out;
-		}
+	if (n == 0)
+		return 0;
+	t->ops = calloc(n, sizeof(*t->ops));
+	if (!t->ops)
+		return -ENOMEM;
+	t->nops = n;
+	for (k = 0; k < n; k++) {
+		rc = dec_jop(&ops->via.array.ptr[k], &t->ops[k]);
+		if (rc < 0)
+			return rc;
 	}
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rc < 0)
-		fl_jtxn_free(t);
-	return rc;
+	return 0;
 }
+
+static void jtxn_release(void *rec)
+{
+	fl_jtxn_free(rec);
+}
+
+DEC_RECORD(fl_jtxn_decode, struct fl_jtxn, FL_REC_MAX, JT_NKEYS, jtxn_body, jtxn_release)

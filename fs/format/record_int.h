@@ -32,12 +32,37 @@ void put_i64(struct enc *e, unsigned key, int64_t v);
 void put_str(struct enc *e, unsigned key, const char *s, size_t len);
 void put_version(struct enc *e);
 
-/* Parses p[0..len) into u (bounded, see record.c); the root must be a map of at
- * most max bytes.  Always destroy u. */
-int dec_open(msgpack_unpacked *u, const void *p, size_t len, size_t max,
-	     const msgpack_object **root);
-/* Picks keys 0..nkeys-1 of map o into f[] (NULL: absent); a key twice is -EIO. */
-int dec_fields(const msgpack_object *o, const msgpack_object **f, unsigned nkeys);
+/*
+ * One record's decoder: its size limit, its keys 0..nkeys-1 (at most
+ * DEC_KEYS_MAX; others are skipped, a known key twice is -EIO), where the
+ * record keeps the version (key 0, required; -1: checked, not kept), body
+ * reading the other fields f[] (NULL where absent) into the zeroed record,
+ * and release freeing what body allocated (NULL: nothing) when it fails.
+ */
+#define DEC_KEYS_MAX 32
+struct dec_spec {
+	size_t max;
+	unsigned nkeys;
+	ptrdiff_t version_at;
+	int (*body)(const msgpack_object **f, void *rec);
+	void (*release)(void *rec);
+};
+
+/* Parses p[0..len) (bounded, see record.c; the root must be a map of at most
+ * d->max bytes) and decodes it into rec by d.  On failure rec is zeroed. */
+int dec_record(const struct dec_spec *d, const void *p, size_t len, void *rec, size_t size);
+/* The same for a map inside a record. */
+int dec_nested(const struct dec_spec *d, const msgpack_object *o, void *rec, size_t size);
+
+/* int FN(const void *p, size_t len, TYPE *rec): the public decoder of a
+ * record whose version is rec->version. */
+#define DEC_RECORD(fn, type, max, nkeys, body, release)                                            \
+	int fn(const void *p, size_t len, type *rec)                                               \
+	{                                                                                          \
+		static const struct dec_spec spec = {max, nkeys, offsetof(type, version), body,    \
+						     release};                                     \
+		return dec_record(&spec, p, len, rec, sizeof(*rec));                               \
+	}
 int get_u64(const msgpack_object *o, uint64_t max, uint64_t *v);
 int get_i64(const msgpack_object *o, int64_t *v);
 /* A str whose length is in [min, max]; points into the input. */

@@ -36,37 +36,26 @@ int fl_snap_encode(const struct fl_snap_rec *r, struct fl_buf *out)
 	return enc_end(&e);
 }
 
-/* Every key is required; unknown keys are skipped. */
-int fl_snap_decode(const void *p, size_t len, struct fl_snap_rec *r)
+static int snap_body(const msgpack_object **f, void *rec)
 {
-	const msgpack_object *f[SN_NKEYS], *root;
-	msgpack_unpacked u;
+	struct fl_snap_rec *r = rec;
 	const char *host;
 	size_t hlen;
 	uint64_t ns, state;
-	int rc;
 
-	memset(r, 0, sizeof(*r));
-	rc = dec_open(&u, p, len, FL_SNAP_REC_MAX, &root);
-	if (rc < 0)
-		goto out;
-	rc = -EIO;
-	if (dec_fields(root, f, SN_NKEYS) < 0 || get_version(f[REC_K_VERSION], &r->version) < 0 ||
-	    get_u64(f[SN_ID], FL_SNAP_ID_MAX, &r->id) < 0 || r->id == 0 ||
+	if (get_u64(f[SN_ID], FL_SNAP_ID_MAX, &r->id) < 0 || r->id == 0 ||
 	    get_i64(f[SN_CREATED], &r->created) < 0 ||
 	    get_u64(f[SN_CREATED_NS], 999999999, &ns) < 0 ||
 	    get_u64(f[SN_STATE], FL_SNAP_REMOVING, &state) < 0 ||
 	    get_str(f[SN_HOST], 0, FL_SNAP_HOST_MAX, &host, &hlen) < 0 ||
 	    (hlen && memchr(host, '\0', hlen)))
-		goto out;
+		return -EIO;
 	r->created_ns = (uint32_t)ns;
 	r->state = (uint32_t)state;
 	if (hlen)
 		memcpy(r->host, host, hlen);
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&u);
-	if (rc < 0)
-		memset(r, 0, sizeof(*r));
-	return rc;
+	return 0;
 }
+
+/* Every key is required; unknown keys are skipped. */
+DEC_RECORD(fl_snap_decode, struct fl_snap_rec, FL_SNAP_REC_MAX, SN_NKEYS, snap_body, NULL)

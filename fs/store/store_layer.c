@@ -13,6 +13,7 @@
  * One mutex (l->mu) guards the table; store calls run without it.
  */
 #include "fs/store/store_layer.h"
+#include "fs/store/store_layer_priv.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,45 +22,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flocker/buf.h"
+
 #define LAYER_ATOMIC_KEYS 1024		/* omap keys copied up in one op */
 #define LAYER_ATOMIC_DATA (64ull << 20) /* data written whole in one op (R_IO_CHUNK) */
 #define LAYER_OMAP_PAGE	  1024
 #define LAYER_READ_CHUNK  (4u << 20)
 
-enum know { K_UNKNOWN = 0, K_YES, K_NO };
-
-struct lent {
-	struct lent *next;
-	uint8_t child;	/* enum know */
-	uint8_t parent; /* enum know: can the parent supply it (K_NO if whited out) */
-	bool wo;	/* named in whiteouts */
-	bool partial;	/* named in layer.copyups: the child's copy is not whole */
-	bool busy;	/* a copy-up or remove is deciding about it */
-	char oid[];
-};
-
-struct ltab {
-	struct lent **b;
-	size_t nb, n;
-};
-
-struct layer {
-	struct fl_store base;
-	struct fl_store *child, *parent; /* owned */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct ltab t;	    /* protected by mu */
-	uint64_t ino_bound; /* 0: none */
-	bool writer;	    /* protected by mu */
-	bool listed;	    /* protected by mu: the child's data objects were listed at open */
-	bool recovered;	    /* protected by mu: layer.copyups cleaned */
-	uint64_t n_copyups, n_pstats; /* protected by mu */
-	uint64_t rolled_to;	      /* protected by mu: whiteouts rolled back to this snap */
-};
-
 static const struct fl_store_ops layer_ops;
 
-static struct layer *layer_of(struct fl_store *st)
+struct layer *layer_of(struct fl_store *st)
 {
 	return (struct layer *)st;
 }
@@ -230,7 +202,7 @@ static bool child_lacks_locked(struct layer *l, const char *oid, struct lent *e)
 	return l->listed && !strncmp(oid, "data.", 5);
 }
 
-static void note(struct layer *l, const char *oid, int child, int parent)
+void layer_note(struct layer *l, const char *oid, int child, int parent)
 {
 	struct lent *e;
 
@@ -245,10 +217,7 @@ static void note(struct layer *l, const char *oid, int child, int parent)
 	pthread_mutex_unlock(&l->mu);
 }
 
-/* Where a read of oid goes first. */
-enum route { R_CHILD_THEN_PARENT, R_CHILD, R_PARENT, R_NONE };
-
-static enum route route_read(struct layer *l, const char *oid)
+enum route layer_route_read(struct layer *l, const char *oid)
 {
 	struct lent *e;
 	bool cl, pl;
@@ -304,15 +273,8 @@ static int kvs_cb(void *arg, const char *key, const void *val, size_t len)
 	struct kvs *k = arg;
 	char *kc, *vc;
 
-	if (k->n == k->cap) {
-		size_t nc = k->cap ? k->cap * 2 : 64;
-		struct fl_kv *nk = realloc(k->kv, nc * sizeof(*nk));
-
-		if (!nk)
-			return -ENOMEM;
-		k->kv = nk;
-		k->cap = nc;
-	}
+	if (fl_grow(&k->kv, &k->cap, k->n, sizeof(*k->kv), 64))
+		return -ENOMEM;
 	kc = strdup(key);
 	vc = malloc(len ? len : 1);
 	if (!kc || !vc) {
@@ -454,7 +416,7 @@ static struct lent *claim(struct layer *l, const char *oid)
 	return e;
 }
 
-static void unclaim(struct layer *l, struct lent *e)
+void layer_unclaim(struct layer *l, struct lent *e)
 {
 	pthread_mutex_lock(&l->mu);
 	e->busy = false;
@@ -508,11 +470,28 @@ static int become_writer(struct layer *l)
 	return r;
 }
 
+/* The writer's claim on oid before a write-class op or a remove; returns
+ * with mu held on success. */
+static int claim_for_write(struct layer *l, const char *oid, struct lent **ep)
+{
+	int r = become_writer(l);
+
+	if (r)
+		return r;
+	pthread_mutex_lock(&l->mu);
+	*ep = claim(l, oid);
+	if (!*ep) {
+		pthread_mutex_unlock(&l->mu);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /*
  * Before a write-class op on oid: if only the parent has it, copy it up.
  * Afterwards the op may run on the child.
  */
-static int prep_write(struct layer *l, const char *oid)
+int layer_prep_write(struct layer *l, const char *oid)
 {
 	struct lent *e;
 	uint64_t size;
@@ -521,15 +500,9 @@ static int prep_write(struct layer *l, const char *oid)
 
 	if (local_oid(oid))
 		return 0;
-	r = become_writer(l);
+	r = claim_for_write(l, oid, &e);
 	if (r)
 		return r;
-	pthread_mutex_lock(&l->mu);
-	e = claim(l, oid);
-	if (!e) {
-		pthread_mutex_unlock(&l->mu);
-		return -ENOMEM;
-	}
 	if ((e->child == K_YES && !e->partial) || parent_lacks_locked(l, oid, e)) {
 		e->busy = false;
 		pthread_cond_broadcast(&l->cv);
@@ -541,7 +514,7 @@ static int prep_write(struct layer *l, const char *oid)
 	if (child != K_NO) {
 		r = l->child->ops->stat(l->child, oid, &size);
 		if (r == 0) {
-			note(l, oid, K_YES, K_UNKNOWN);
+			layer_note(l, oid, K_YES, K_UNKNOWN);
 			goto out;
 		}
 		if (r != -ENOENT)
@@ -549,23 +522,23 @@ static int prep_write(struct layer *l, const char *oid)
 	}
 	r = copy_up(l, oid);
 	if (r == 0) {
-		note(l, oid, K_YES, K_YES);
+		layer_note(l, oid, K_YES, K_YES);
 		pthread_mutex_lock(&l->mu);
 		e->partial = false; /* copied whole again */
 		pthread_mutex_unlock(&l->mu);
 	} else if (r == -ENOENT) {
-		note(l, oid, K_NO, K_NO);
+		layer_note(l, oid, K_NO, K_NO);
 		r = 0;
 	}
 out:
-	unclaim(l, e);
+	layer_unclaim(l, e);
 	return r;
 }
 
-static void note_created(struct layer *l, const char *oid, int r)
+void layer_note_created(struct layer *l, const char *oid, int r)
 {
 	if (!r && !local_oid(oid))
-		note(l, oid, K_YES, K_UNKNOWN);
+		layer_note(l, oid, K_YES, K_UNKNOWN);
 }
 
 /*
@@ -573,7 +546,7 @@ static void note_created(struct layer *l, const char *oid, int r)
  * object existed through the parent (the remove then succeeds even if the
  * child lacks it).
  */
-static int prep_remove(struct layer *l, const char *oid, bool *via_parent, struct lent **claimed)
+int layer_prep_remove(struct layer *l, const char *oid, bool *via_parent, struct lent **claimed)
 {
 	struct lent *e;
 	struct fl_kv kv = {oid, "", 0};
@@ -585,15 +558,9 @@ static int prep_remove(struct layer *l, const char *oid, bool *via_parent, struc
 	*claimed = NULL;
 	if (local_oid(oid))
 		return 0;
-	r = become_writer(l);
+	r = claim_for_write(l, oid, &e);
 	if (r)
 		return r;
-	pthread_mutex_lock(&l->mu);
-	e = claim(l, oid);
-	if (!e) {
-		pthread_mutex_unlock(&l->mu);
-		return -ENOMEM;
-	}
 	lacks = parent_lacks_locked(l, oid, e);
 	known = e->parent == K_YES;
 	l->n_pstats += !lacks && !known;
@@ -604,7 +571,7 @@ static int prep_remove(struct layer *l, const char *oid, bool *via_parent, struc
 	if (!known) {
 		r = l->parent->ops->stat(l->parent, oid, &size);
 		if (r == -ENOENT) {
-			note(l, oid, K_UNKNOWN, K_NO);
+			layer_note(l, oid, K_UNKNOWN, K_NO);
 			return 0;
 		}
 		if (r)
@@ -621,7 +588,7 @@ static int prep_remove(struct layer *l, const char *oid, bool *via_parent, struc
 	return 0;
 }
 
-static void done_remove(struct layer *l, struct lent *e)
+void layer_done_remove(struct layer *l, struct lent *e)
 {
 	if (!e)
 		return;
@@ -629,7 +596,7 @@ static void done_remove(struct layer *l, struct lent *e)
 	e->child = K_NO;
 	e->partial = false;
 	pthread_mutex_unlock(&l->mu);
-	unclaim(l, e);
+	layer_unclaim(l, e);
 }
 
 /* --- ops --- */
@@ -656,7 +623,7 @@ static struct fl_store *layer_clone_ns(struct fl_store *st, const char *ns)
 static ssize_t layer_read(struct fl_store *st, const char *oid, uint64_t off, size_t len, void *buf)
 {
 	struct layer *l = layer_of(st);
-	enum route rt = route_read(l, oid);
+	enum route rt = layer_route_read(l, oid);
 	ssize_t r;
 
 	if (rt == R_NONE)
@@ -665,23 +632,23 @@ static ssize_t layer_read(struct fl_store *st, const char *oid, uint64_t off, si
 		r = l->child->ops->read(l->child, oid, off, len, buf);
 		if (r != -ENOENT || rt == R_CHILD) {
 			if (r >= 0 && !local_oid(oid))
-				note(l, oid, K_YES, K_UNKNOWN);
+				layer_note(l, oid, K_YES, K_UNKNOWN);
 			return r;
 		}
-		note(l, oid, K_NO, K_UNKNOWN);
+		layer_note(l, oid, K_NO, K_UNKNOWN);
 		if (!parent_may(l, oid))
 			return -ENOENT;
 	}
 	r = l->parent->ops->read(l->parent, oid, off, len, buf);
 	if (r == -ENOENT)
-		note(l, oid, K_UNKNOWN, K_NO);
+		layer_note(l, oid, K_UNKNOWN, K_NO);
 	return r;
 }
 
 static int layer_stat(struct fl_store *st, const char *oid, uint64_t *size)
 {
 	struct layer *l = layer_of(st);
-	enum route rt = route_read(l, oid);
+	enum route rt = layer_route_read(l, oid);
 	int r;
 
 	if (rt == R_NONE)
@@ -690,15 +657,15 @@ static int layer_stat(struct fl_store *st, const char *oid, uint64_t *size)
 		r = l->child->ops->stat(l->child, oid, size);
 		if (r != -ENOENT || rt == R_CHILD) {
 			if (r == 0 && !local_oid(oid))
-				note(l, oid, K_YES, K_UNKNOWN);
+				layer_note(l, oid, K_YES, K_UNKNOWN);
 			return r;
 		}
-		note(l, oid, K_NO, K_UNKNOWN);
+		layer_note(l, oid, K_NO, K_UNKNOWN);
 		if (!parent_may(l, oid))
 			return -ENOENT;
 	}
 	r = l->parent->ops->stat(l->parent, oid, size);
-	note(l, oid, K_UNKNOWN, r == -ENOENT ? K_NO : r == 0 ? K_YES : K_UNKNOWN);
+	layer_note(l, oid, K_UNKNOWN, r == -ENOENT ? K_NO : r == 0 ? K_YES : K_UNKNOWN);
 	return r;
 }
 
@@ -706,7 +673,7 @@ static int layer_omap_list(struct fl_store *st, const char *oid, const char *sta
 			   unsigned max, fl_omap_cb cb, void *arg, bool *more)
 {
 	struct layer *l = layer_of(st);
-	enum route rt = route_read(l, oid);
+	enum route rt = layer_route_read(l, oid);
 	int r;
 
 	if (rt == R_NONE)
@@ -715,13 +682,13 @@ static int layer_omap_list(struct fl_store *st, const char *oid, const char *sta
 		r = l->child->ops->omap_list(l->child, oid, start_after, max, cb, arg, more);
 		if (r != -ENOENT || rt == R_CHILD)
 			return r;
-		note(l, oid, K_NO, K_UNKNOWN);
+		layer_note(l, oid, K_NO, K_UNKNOWN);
 		if (!parent_may(l, oid))
 			return -ENOENT;
 	}
 	r = l->parent->ops->omap_list(l->parent, oid, start_after, max, cb, arg, more);
 	if (r == -ENOENT)
-		note(l, oid, K_UNKNOWN, K_NO);
+		layer_note(l, oid, K_UNKNOWN, K_NO);
 	return r;
 }
 
@@ -729,7 +696,7 @@ static int layer_omap_get(struct fl_store *st, const char *oid, const char *cons
 			  fl_omap_cb cb, void *arg)
 {
 	struct layer *l = layer_of(st);
-	enum route rt = route_read(l, oid);
+	enum route rt = layer_route_read(l, oid);
 	int r;
 
 	if (rt == R_NONE)
@@ -738,13 +705,13 @@ static int layer_omap_get(struct fl_store *st, const char *oid, const char *cons
 		r = l->child->ops->omap_get(l->child, oid, keys, n, cb, arg);
 		if (r != -ENOENT || rt == R_CHILD)
 			return r;
-		note(l, oid, K_NO, K_UNKNOWN);
+		layer_note(l, oid, K_NO, K_UNKNOWN);
 		if (!parent_may(l, oid))
 			return -ENOENT;
 	}
 	r = l->parent->ops->omap_get(l->parent, oid, keys, n, cb, arg);
 	if (r == -ENOENT)
-		note(l, oid, K_UNKNOWN, K_NO);
+		layer_note(l, oid, K_UNKNOWN, K_NO);
 	return r;
 }
 
@@ -752,40 +719,40 @@ static int layer_write(struct fl_store *st, const char *oid, uint64_t off, const
 		       size_t len)
 {
 	struct layer *l = layer_of(st);
-	int r = prep_write(l, oid);
+	int r = layer_prep_write(l, oid);
 
 	if (!r)
 		r = l->child->ops->write(l->child, oid, off, buf, len);
-	note_created(l, oid, r);
+	layer_note_created(l, oid, r);
 	return r;
 }
 
 static int layer_write_full(struct fl_store *st, const char *oid, const void *buf, size_t len)
 {
 	struct layer *l = layer_of(st);
-	int r = prep_write(l, oid); /* the omap stays: copy it up too */
+	int r = layer_prep_write(l, oid); /* the omap stays: copy it up too */
 
 	if (!r)
 		r = l->child->ops->write_full(l->child, oid, buf, len);
-	note_created(l, oid, r);
+	layer_note_created(l, oid, r);
 	return r;
 }
 
 static int layer_append(struct fl_store *st, const char *oid, const void *buf, size_t len)
 {
 	struct layer *l = layer_of(st);
-	int r = prep_write(l, oid);
+	int r = layer_prep_write(l, oid);
 
 	if (!r)
 		r = l->child->ops->append(l->child, oid, buf, len);
-	note_created(l, oid, r);
+	layer_note_created(l, oid, r);
 	return r;
 }
 
 static int layer_truncate(struct fl_store *st, const char *oid, uint64_t size)
 {
 	struct layer *l = layer_of(st);
-	int r = prep_write(l, oid);
+	int r = layer_prep_write(l, oid);
 
 	return r ? r : l->child->ops->truncate(l->child, oid, size);
 }
@@ -795,7 +762,7 @@ static int layer_remove(struct fl_store *st, const char *oid)
 	struct layer *l = layer_of(st);
 	struct lent *e;
 	bool via_parent;
-	int r = prep_remove(l, oid, &via_parent, &e);
+	int r = layer_prep_remove(l, oid, &via_parent, &e);
 
 	if (!r) {
 		r = l->child->ops->remove(l->child, oid);
@@ -803,9 +770,9 @@ static int layer_remove(struct fl_store *st, const char *oid)
 			r = 0;
 	}
 	if (!r || r == -ENOENT)
-		done_remove(l, e);
+		layer_done_remove(l, e);
 	else if (e)
-		unclaim(l, e);
+		layer_unclaim(l, e);
 	return r;
 }
 
@@ -814,11 +781,11 @@ static int layer_omap_update(struct fl_store *st, const char *oid, const struct 
 			     const struct fl_omap_cmp *cmp, size_t ncmp)
 {
 	struct layer *l = layer_of(st);
-	int r = prep_write(l, oid);
+	int r = layer_prep_write(l, oid);
 
 	if (!r)
 		r = l->child->ops->omap_update(l->child, oid, set, nset, rm, nrm, cmp, ncmp);
-	note_created(l, oid, r);
+	layer_note_created(l, oid, r);
 	return r;
 }
 
@@ -880,11 +847,11 @@ static int layer_lock_exclusive(struct fl_store *st, const char *oid, const char
 	int r = 0;
 
 	if (!local_oid(oid))
-		r = prep_write(l, oid);
+		r = layer_prep_write(l, oid);
 	if (!r)
 		r = l->child->ops->lock_exclusive(l->child, oid, name, cookie, desc, duration_s,
 						  renew);
-	note_created(l, oid, r);
+	layer_note_created(l, oid, r);
 	/* the volume's lock (on super): from now on this handle alone changes the child */
 	if (!strcmp(oid, "super") && (r == 0 || r == -EEXIST)) {
 		pthread_mutex_lock(&l->mu);
@@ -986,7 +953,7 @@ static void forget_child(struct layer *l, const char *oid)
 	uint64_t size;
 	int r = l->child->ops->stat(l->child, oid, &size);
 
-	note(l, oid, r == 0 ? K_YES : r == -ENOENT ? K_NO : K_UNKNOWN, K_UNKNOWN);
+	layer_note(l, oid, r == 0 ? K_YES : r == -ENOENT ? K_NO : K_UNKNOWN, K_UNKNOWN);
 }
 
 /* What was learned no longer holds (the child is read at another point in
@@ -1087,247 +1054,6 @@ static int layer_notify_data(struct fl_store *st, const char *oid, const void *d
 	struct layer *l = layer_of(st);
 
 	return l->child->ops->notify_data(l->child, oid, data, len, timeout_ms, cb, arg);
-}
-
-/* --- batches --- */
-
-/* A read whose object may be in either: both read, the child's answer decides at wait. */
-struct lread {
-	char *oid;
-	void *buf, *pbuf;
-	size_t len;
-	ssize_t *got;
-	ssize_t cgot, pgot;
-};
-
-struct layer_batch {
-	struct fl_batch base;
-	struct layer *l;
-	struct fl_batch *cb, *pb; /* pb made when first needed */
-	struct lread *rd;
-	size_t nrd, caprd;
-	int err; /* first error of a copy-up or whiteout while queueing */
-};
-
-static void lb_fail(struct layer_batch *b, int r)
-{
-	if (r && !b->err)
-		b->err = r;
-}
-
-static struct fl_batch *lb_parent(struct layer_batch *b)
-{
-	if (!b->pb) {
-		b->pb = fl_batch_new(b->l->parent);
-		if (!b->pb)
-			lb_fail(b, -ENOMEM);
-	}
-	return b->pb;
-}
-
-static void lb_write(struct fl_batch *fb, const char *oid, uint64_t off, const void *buf,
-		     size_t len)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-	int r = prep_write(b->l, oid);
-
-	if (r) {
-		lb_fail(b, r);
-		return;
-	}
-	b->cb->ops->write(b->cb, oid, off, buf, len);
-	note_created(b->l, oid, 0);
-}
-
-static void lb_writev(struct fl_batch *fb, const char *oid, const uint64_t *offs,
-		      const void *const *bufs, const size_t *lens, size_t n)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-	int r = prep_write(b->l, oid);
-
-	if (r) {
-		lb_fail(b, r);
-		return;
-	}
-	b->cb->ops->writev(b->cb, oid, offs, bufs, lens, n);
-	note_created(b->l, oid, 0);
-}
-
-static void lb_remove(struct fl_batch *fb, const char *oid)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-	struct lent *e;
-	bool via_parent;
-	int r = prep_remove(b->l, oid, &via_parent, &e);
-
-	if (r) {
-		if (e)
-			unclaim(b->l, e);
-		lb_fail(b, r);
-		return;
-	}
-	b->cb->ops->remove(b->cb, oid);
-	/* the whiteout is durable; the child's copy goes at wait (-ENOENT is no error) */
-	done_remove(b->l, e);
-}
-
-static void lb_truncate(struct fl_batch *fb, const char *oid, uint64_t size)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-	int r = prep_write(b->l, oid);
-
-	if (r) {
-		lb_fail(b, r);
-		return;
-	}
-	b->cb->ops->truncate(b->cb, oid, size);
-}
-
-static void lb_zero(struct fl_batch *fb, const char *oid, uint64_t off, uint64_t len)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-	int r = prep_write(b->l, oid);
-
-	if (r) {
-		lb_fail(b, r);
-		return;
-	}
-	b->cb->ops->zero(b->cb, oid, off, len);
-}
-
-static void lb_read(struct fl_batch *fb, const char *oid, uint64_t off, size_t len, void *buf,
-		    ssize_t *got)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-	enum route rt = route_read(b->l, oid);
-	struct fl_batch *pb;
-	struct lread *rd;
-
-	if (rt == R_NONE) {
-		if (got)
-			*got = 0;
-		return;
-	}
-	if (rt == R_CHILD) {
-		b->cb->ops->read(b->cb, oid, off, len, buf, got);
-		return;
-	}
-	pb = lb_parent(b);
-	if (!pb) {
-		if (got)
-			*got = -ENOMEM;
-		return;
-	}
-	if (rt == R_PARENT) {
-		pb->ops->read(pb, oid, off, len, buf, got);
-		return;
-	}
-	if (b->nrd == b->caprd) {
-		size_t nc = b->caprd ? b->caprd * 2 : 16;
-		struct lread *n = realloc(b->rd, nc * sizeof(*n));
-
-		if (!n)
-			goto nomem;
-		b->rd = n;
-		b->caprd = nc;
-	}
-	rd = &b->rd[b->nrd];
-	memset(rd, 0, sizeof(*rd));
-	rd->oid = strdup(oid);
-	rd->pbuf = malloc(len ? len : 1);
-	if (!rd->oid || !rd->pbuf) {
-		free(rd->oid);
-		free(rd->pbuf);
-		goto nomem;
-	}
-	rd->buf = buf;
-	rd->len = len;
-	rd->got = got;
-	b->nrd++;
-	b->cb->ops->read(b->cb, oid, off, len, buf, &rd->cgot);
-	pb->ops->read(pb, oid, off, len, rd->pbuf, &rd->pgot);
-	return;
-nomem:
-	lb_fail(b, -ENOMEM);
-	if (got)
-		*got = -ENOMEM;
-}
-
-static int lb_wait(struct fl_batch *fb)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-	struct layer *l = b->l;
-	int err = b->err, r;
-
-	r = fl_batch_wait(b->cb);
-	err = err ? err : r;
-	if (b->pb) {
-		r = fl_batch_wait(b->pb);
-		err = err ? err : r;
-	}
-	for (size_t i = 0; i < b->nrd; i++) {
-		struct lread *rd = &b->rd[i];
-		ssize_t res = rd->cgot;
-		uint64_t size;
-
-		if (rd->cgot == 0) {
-			/* nothing from the child: missing there, or a hole or EOF there? */
-			r = l->child->ops->stat(l->child, rd->oid, &size);
-			if (r == -ENOENT) {
-				note(l, rd->oid, K_NO, rd->pgot == 0 ? K_UNKNOWN : K_YES);
-				res = rd->pgot;
-				if (res > 0)
-					memcpy(rd->buf, rd->pbuf, (size_t)res);
-			} else if (r) {
-				res = r;
-				err = err ? err : r;
-			}
-		} else if (rd->cgot > 0) {
-			note(l, rd->oid, K_YES, K_UNKNOWN);
-		}
-		if (rd->got)
-			*rd->got = res;
-		free(rd->oid);
-		free(rd->pbuf);
-	}
-	free(b->rd);
-	free(b);
-	return err;
-}
-
-static bool lb_done(struct fl_batch *fb)
-{
-	struct layer_batch *b = (struct layer_batch *)fb;
-
-	return b->cb->ops->done(b->cb) && (!b->pb || b->pb->ops->done(b->pb));
-}
-
-static const struct fl_batch_ops layer_batch_ops = {
-	.write = lb_write,
-	.writev = lb_writev,
-	.remove = lb_remove,
-	.truncate = lb_truncate,
-	.zero = lb_zero,
-	.read = lb_read,
-	.wait = lb_wait,
-	.done = lb_done,
-};
-
-static struct fl_batch *layer_batch_new(struct fl_store *st)
-{
-	struct layer *l = layer_of(st);
-	struct layer_batch *b = calloc(1, sizeof(*b));
-
-	if (!b)
-		return NULL;
-	b->base.ops = &layer_batch_ops;
-	b->l = l;
-	b->cb = fl_batch_new(l->child);
-	if (!b->cb) {
-		free(b);
-		return NULL;
-	}
-	return &b->base;
 }
 
 static const struct fl_store_ops layer_ops = {
@@ -1492,7 +1218,7 @@ int fl_layer_copy_up(struct fl_store *st, const char *oid)
 	pthread_mutex_lock(&l->mu);
 	before = l->n_copyups;
 	pthread_mutex_unlock(&l->mu);
-	r = prep_write(l, oid);
+	r = layer_prep_write(l, oid);
 	if (r)
 		return r;
 	pthread_mutex_lock(&l->mu);
@@ -1510,15 +1236,8 @@ static int names_cb(void *arg, const char *oid)
 {
 	struct names *x = arg;
 
-	if (x->n == x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 256;
-		char **nv = realloc(x->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		x->v = nv;
-		x->cap = nc;
-	}
+	if (fl_grow(&x->v, &x->cap, x->n, sizeof(*x->v), 256))
+		return -ENOMEM;
 	x->v[x->n] = strdup(oid);
 	if (!x->v[x->n])
 		return -ENOMEM;

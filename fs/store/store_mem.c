@@ -37,6 +37,7 @@
  * One mutex per store (shared by clones) guards everything; callbacks run
  * without it, on copies, so they may call back into the store.
  */
+#include "flocker/buf.h"
 #include "flocker/store.h"
 #include "fs/store/store_mem_priv.h"
 
@@ -170,6 +171,21 @@ struct tnode *tnode_new(struct mem_shared *sh, const char *key, void *val, size_
 	return n;
 }
 
+/* A new zeroed value of size bytes under key in the tree of namespace node ns;
+ * NULL on ENOMEM. */
+void *tnode_add_new(struct mem_shared *sh, struct tnode *ns, const char *key, size_t size)
+{
+	void *v = calloc(1, size);
+	struct tnode *n = v ? tnode_new(sh, key, v, 0) : NULL;
+
+	if (!n) {
+		free(v);
+		return NULL;
+	}
+	ns->val = t_insert(ns->val, n);
+	return v;
+}
+
 /* The object tree root of namespace ns, or NULL; with create, makes it (-ENOMEM). */
 struct tnode *ns_node(struct mem_shared *sh, const char *ns, bool create)
 {
@@ -197,7 +213,7 @@ struct mobj *obj_find(struct mem_store *ms, const char *oid)
 
 struct mobj *obj_get(struct mem_store *ms, const char *oid, bool create)
 {
-	struct tnode *ns, *n;
+	struct tnode *ns;
 	struct mobj *o = obj_find(ms, oid);
 
 	if (o || !create)
@@ -205,16 +221,7 @@ struct mobj *obj_get(struct mem_store *ms, const char *oid, bool create)
 	ns = ns_node(ms->sh, ms->ns, true);
 	if (!ns)
 		return NULL;
-	o = calloc(1, sizeof(*o));
-	if (!o)
-		return NULL;
-	n = tnode_new(ms->sh, oid, o, 0);
-	if (!n) {
-		free(o);
-		return NULL;
-	}
-	ns->val = t_insert(ns->val, n);
-	return o;
+	return tnode_add_new(ms->sh, ns, oid, sizeof(*o));
 }
 
 void obj_delete(struct mem_store *ms, const char *oid)
@@ -787,16 +794,9 @@ static int mem_list_objects(struct fl_store *st, const char *prefix,
 	for (; n; n = t_after(ns->val, n->key)) {
 		if (plen && strncmp(n->key, prefix, plen))
 			break;
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			char **nn = realloc(names, ncap * sizeof(*names));
-
-			if (!nn) {
-				r = -ENOMEM;
-				break;
-			}
-			names = nn;
-			cap = ncap;
+		if (fl_grow(&names, &cap, cnt, sizeof(*names), 64)) {
+			r = -ENOMEM;
+			break;
 		}
 		names[cnt] = strdup(n->key);
 		if (!names[cnt]) {

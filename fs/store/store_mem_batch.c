@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "flocker/buf.h"
+
 enum bop_type { BOP_WRITE, BOP_WRITEV, BOP_REMOVE, BOP_TRUNCATE, BOP_ZERO, BOP_READ };
 
 struct bop {
@@ -40,15 +42,8 @@ static struct bop *bop_add(struct mem_batch *b, enum bop_type type, const char *
 {
 	struct bop *op;
 
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 16;
-		struct bop *nops = realloc(b->ops, ncap * sizeof(*nops));
-
-		if (!nops)
-			goto out_nomem;
-		b->ops = nops;
-		b->cap = ncap;
-	}
+	if (fl_grow(&b->ops, &b->cap, b->n, sizeof(*b->ops), 16))
+		goto out_nomem;
 	op = &b->ops[b->n];
 	memset(op, 0, sizeof(*op));
 	op->type = type;

@@ -107,6 +107,9 @@ struct mem_store {
 /* store_mem.c, for store_mem_snap.c (all with the store mutex held) */
 uint32_t sh_rand(struct mem_shared *sh);
 struct tnode *tnode_new(struct mem_shared *sh, const char *key, void *val, size_t len);
+/* A new zeroed value of size bytes under key in the tree of namespace node ns;
+ * NULL on ENOMEM. */
+void *tnode_add_new(struct mem_shared *sh, struct tnode *ns, const char *key, size_t size);
 struct tnode *ns_node(struct mem_shared *sh, const char *ns, bool create);
 struct mobj *obj_find(struct mem_store *ms, const char *oid);
 void obj_delete(struct mem_store *ms, const char *oid);

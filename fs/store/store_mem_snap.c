@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flocker/buf.h"
+
 struct mclone {
 	struct mclone *next;
 	uint64_t first, id; /* covers snapshots in (first, id] */
@@ -108,16 +110,7 @@ static struct msnapset *snapset_find(struct mem_store *ms, const char *oid, bool
 	n = t_find(ns->val, oid);
 	if (n || !create)
 		return n ? n->val : NULL;
-	ss = calloc(1, sizeof(*ss));
-	if (!ss)
-		return NULL;
-	n = tnode_new(ms->sh, oid, ss, 0);
-	if (!n) {
-		free(ss);
-		return NULL;
-	}
-	ns->val = t_insert(ns->val, n);
-	return ss;
+	return tnode_add_new(ms->sh, ns, oid, sizeof(*ss));
 }
 
 static int omap_copy(struct mem_shared *sh, struct tnode **dst, const struct tnode *t)
@@ -286,15 +279,8 @@ static int list_removed(struct mem_store *ms, const struct tnode *t, const char 
 			return r;
 		if (!ss->clones || (plen && strncmp(t->key, prefix, plen)) || obj_find(ms, t->key))
 			continue;
-		if (*cnt == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 64;
-			char **nn = realloc(*names, ncap * sizeof(**names));
-
-			if (!nn)
-				return -ENOMEM;
-			*names = nn;
-			*cap = ncap;
-		}
+		if (fl_grow(names, cap, *cnt, sizeof(**names), 64))
+			return -ENOMEM;
 		(*names)[*cnt] = strdup(t->key);
 		if (!(*names)[*cnt])
 			return -ENOMEM;

@@ -131,3 +131,22 @@ int fl_buf_printf(struct fl_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 	return 0;
 }
+
+int fl_grow(void *arrp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void *a, *na;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : first;
+	if (nc <= *cap || nc > SIZE_MAX / elem)
+		return -ENOMEM;
+	memcpy(&a, arrp, sizeof(a));
+	na = realloc(a, nc * elem);
+	if (!na)
+		return -ENOMEM;
+	memcpy(arrp, &na, sizeof(na));
+	*cap = nc;
+	return 0;
+}

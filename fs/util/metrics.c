@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flocker/buf.h"
+
 #include "fs/util/pidfile.h"
 
 #define LINE_MAX_BYTES (64u << 10)
@@ -125,15 +127,16 @@ void fl_metrics_free(struct fl_metrics *m)
 	free(m);
 }
 
-int fl_metrics_escape_label(struct fl_buf *out, const char *value)
+/* text with backslash and newline escaped, and double quotes too when quotes. */
+static int escape(struct fl_buf *out, const char *text, bool quotes)
 {
 	const char *p;
 	int ret = 0;
 
-	for (p = value; *p && !ret; p++) {
+	for (p = text; *p && !ret; p++) {
 		if (*p == '\\')
 			ret = fl_buf_append(out, "\\\\", 2);
-		else if (*p == '"')
+		else if (*p == '"' && quotes)
 			ret = fl_buf_append(out, "\\\"", 2);
 		else if (*p == '\n')
 			ret = fl_buf_append(out, "\\n", 2);
@@ -143,21 +146,15 @@ int fl_metrics_escape_label(struct fl_buf *out, const char *value)
 	return ret;
 }
 
+int fl_metrics_escape_label(struct fl_buf *out, const char *value)
+{
+	return escape(out, value, true);
+}
+
 /* HELP text: backslash and newline escaped. */
 static int escape_help(struct fl_buf *out, const char *text)
 {
-	const char *p;
-	int ret = 0;
-
-	for (p = text; *p && !ret; p++) {
-		if (*p == '\\')
-			ret = fl_buf_append(out, "\\\\", 2);
-		else if (*p == '\n')
-			ret = fl_buf_append(out, "\\n", 2);
-		else
-			ret = fl_buf_append(out, p, 1);
-	}
-	return ret;
+	return escape(out, text, false);
 }
 
 int fl_metrics_const_label(struct fl_metrics *m, const char *name, const char *value)
@@ -856,15 +853,8 @@ static struct mfam *mfam_get(struct fl_metrics_merge *mg, const char *name, size
 	for (i = mg->n; i-- > 0;)
 		if (strlen(mg->f[i].name) == n && !strncmp(mg->f[i].name, name, n))
 			return &mg->f[i];
-	if (mg->n == mg->cap) {
-		size_t cap = mg->cap ? mg->cap * 2 : 32;
-		struct mfam *nf = realloc(mg->f, cap * sizeof(*nf));
-
-		if (!nf)
-			return NULL;
-		mg->f = nf;
-		mg->cap = cap;
-	}
+	if (fl_grow(&mg->f, &mg->cap, mg->n, sizeof(*mg->f), 32))
+		return NULL;
 	f = &mg->f[mg->n];
 	memset(f, 0, sizeof(*f));
 	f->name = strndup(name, n);

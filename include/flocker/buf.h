@@ -18,6 +18,12 @@ void fl_buf_init(struct fl_buf *b, size_t max);
 void fl_buf_free(struct fl_buf *b);  /* frees data, leaves an empty buffer */
 void fl_buf_reset(struct fl_buf *b); /* len = 0, keeps memory */
 int fl_buf_append(struct fl_buf *b, const void *p, size_t n); /* 0, -E2BIG or -ENOMEM */
+/*
+ * Room for one more element in the array *arrp (a T **) of *cap elements of
+ * elem bytes, n of them used: the array doubles (first elements when empty).
+ * 0, or -ENOMEM with the array as it was.
+ */
+int fl_grow(void *arrp, size_t *cap, size_t n, size_t elem, size_t first);
 int fl_buf_printf(struct fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

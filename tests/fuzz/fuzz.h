@@ -39,12 +39,13 @@ static inline int fuzz_same_bytes(const struct fl_buf *a, const struct fl_buf *b
 }
 
 /*
- * The whole harness of a plain record (no memory of its own to free): decode;
- * a rejected input is -EIO or -ENOMEM and leaves the record zeroed; an
- * accepted one round-trips (encode, decode, compare, encode again).
- * Use: FUZZ_RECORD_HARNESS(struct fl_dirent_rec, fl_dirent, rec_eq_dirent)
+ * The whole harness of a record codec: decode; a rejected input is -EIO or
+ * -ENOMEM and leaves the record zeroed; an accepted one keeps the record's
+ * promises (promises(&rec, size) asserts them) and round-trips (encode,
+ * decode, compare, encode again), its encoding no longer than the input when
+ * shorter.  release(&rec) frees what a decoded record holds.
  */
-#define FUZZ_RECORD_HARNESS(rec_type, codec, eq)                                                   \
+#define FUZZ_CODEC_HARNESS(rec_type, codec, eq, max, release, promises, shorter)                   \
 	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                               \
 	{                                                                                          \
 		rec_type a, b;                                                                     \
@@ -55,20 +56,32 @@ static inline int fuzz_same_bytes(const struct fl_buf *a, const struct fl_buf *b
 		if (rc != 0) {                                                                     \
 			FUZZ_ASSERT(rc == -EIO || rc == -ENOMEM);                                  \
 			FUZZ_ASSERT(fuzz_all_zero(&a, sizeof(a)));                                 \
+			release(&a);                                                               \
 			return 0;                                                                  \
 		}                                                                                  \
-		fl_buf_init(&e1, FL_REC_MAX);                                                      \
-		fl_buf_init(&e2, FL_REC_MAX);                                                      \
+		promises(&a, size);                                                                \
+		fl_buf_init(&e1, max);                                                             \
+		fl_buf_init(&e2, max);                                                             \
 		FUZZ_ASSERT(codec##_encode(&a, &e1) == 0);                                         \
-		FUZZ_ASSERT(e1.len <= size);                                                       \
+		FUZZ_ASSERT(!(shorter) || e1.len <= size);                                         \
 		FUZZ_ASSERT(codec##_decode(e1.data, e1.len, &b) == 0);                             \
 		FUZZ_ASSERT(eq(&a, &b));                                                           \
 		FUZZ_ASSERT(codec##_encode(&b, &e2) == 0);                                         \
 		FUZZ_ASSERT(fuzz_same_bytes(&e1, &e2));                                            \
+		release(&a);                                                                       \
+		release(&b);                                                                       \
 		fl_buf_free(&e1);                                                                  \
 		fl_buf_free(&e2);                                                                  \
 		return 0;                                                                          \
 	}
+
+#define FUZZ_NO_RELEASE(rec)	    ((void)(rec))
+#define FUZZ_NO_PROMISES(rec, size) ((void)(rec), (void)(size))
+
+/* A plain record (no memory of its own, no promises beyond its codec's).
+ * Use: FUZZ_RECORD_HARNESS(struct fl_dirent_rec, fl_dirent, rec_eq_dirent) */
+#define FUZZ_RECORD_HARNESS(rec_type, codec, eq)                                                   \
+	FUZZ_CODEC_HARNESS(rec_type, codec, eq, FL_REC_MAX, FUZZ_NO_RELEASE, FUZZ_NO_PROMISES, 1)
 
 /*
  * Decode, and for a valid jtxn: encode, decode, compare, encode again.

@@ -63,6 +63,25 @@ pid_of_line() {
 	grep -E "$2" "$1" | head -1 | sed -E 's/^[^ ]+ [^[]+\[([0-9]+)\].*/\1/'
 }
 
+# detached VAR NAME ERR READY STOPPED: the daemon NAME, started with --daemon and
+# its stderr in ERR, says it keeps stderr and logs READY (an extended regex after
+# "TIME NAME[PID]: "); its pid (in VAR meanwhile) is sent SIGTERM, and it logs
+# STOPPED as its last word
+detached() {
+	local var=$1 name=$2 err=$3 ready=$4 stopped=$5 pid
+	grep -q "no syslog socket at /dev/log" "$err" ||
+		{ cat "$err"; fail "$name did not say that it keeps stderr"; }
+	pid=$(pid_of_line "$err" "^$TS $name\[[0-9]+\]: $ready")
+	[ -n "$pid" ] || { cat "$err"; fail "no timestamped, tagged '$ready' line from the detached $name"; }
+	printf -v "$var" %s "$pid"
+	kill -TERM "$pid"
+	wait_gone "$pid"
+	printf -v "$var" %s ""
+	grep -Eq "^$TS $name\[[0-9]+\]: $stopped$" "$err" ||
+		{ cat "$err"; fail "the detached $name's 'stopped' line is lost"; }
+	echo "$PROG: $name --daemon: its lines after detaching are on stderr, timestamped"
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -72,17 +91,8 @@ free_port() {
 	--state-dir "$WORK/agent" --plugin-socket "$WORK/plugin.sock" --mount-root "$WORK/mounts" \
 	--mount-helper "$BIN/fs/mount.flockerfs" --daemon </dev/null >/dev/null 2>"$WORK/agent.err" ||
 	{ cat "$WORK/agent.err"; fail "flocker-agent --daemon did not start"; }
-grep -q "no syslog socket at /dev/log" "$WORK/agent.err" ||
-	{ cat "$WORK/agent.err"; fail "flocker-agent did not say that it keeps stderr"; }
-AGENT_PID=$(pid_of_line "$WORK/agent.err" "^$TS flocker-agent\[[0-9]+\]: node node-$TAG: standalone agent .*ready")
-[ -n "$AGENT_PID" ] ||
-	{ cat "$WORK/agent.err"; fail "no timestamped, tagged 'ready' line from the detached agent"; }
-kill -TERM "$AGENT_PID"
-wait_gone "$AGENT_PID"
-AGENT_PID=
-grep -Eq "^$TS flocker-agent\[[0-9]+\]: node node-$TAG: stopped$" "$WORK/agent.err" ||
-	{ cat "$WORK/agent.err"; fail "the detached agent's 'stopped' line is lost"; }
-echo "$PROG: flocker-agent --daemon: its lines after detaching are on stderr, timestamped"
+detached AGENT_PID flocker-agent "$WORK/agent.err" "node node-$TAG: standalone agent .*ready" \
+	"node node-$TAG: stopped"
 
 # --- flocker-control
 "$BIN/cluster/flockerctl" ca init "$WORK/certs" >/dev/null || fail "flockerctl ca init"
@@ -90,17 +100,8 @@ echo "$PROG: flocker-agent --daemon: its lines after detaching are on stderr, ti
 	--bind 127.0.0.1 --api-port "$(free_port)" --agent-port "$(free_port)" \
 	--state-ns "daemonlog-$TAG" --instance "ctl-$TAG" --daemon </dev/null >/dev/null 2>"$WORK/control.err" ||
 	{ cat "$WORK/control.err"; fail "flocker-control --daemon did not start"; }
-grep -q "no syslog socket at /dev/log" "$WORK/control.err" ||
-	{ cat "$WORK/control.err"; fail "flocker-control did not say that it keeps stderr"; }
-CONTROL_PID=$(pid_of_line "$WORK/control.err" "^$TS flocker-control\[[0-9]+\]: instance ctl-$TAG: leader: ")
-[ -n "$CONTROL_PID" ] ||
-	{ cat "$WORK/control.err"; fail "no timestamped, tagged 'leader' line from the detached control service"; }
-kill -TERM "$CONTROL_PID"
-wait_gone "$CONTROL_PID"
-CONTROL_PID=
-grep -Eq "^$TS flocker-control\[[0-9]+\]: instance ctl-$TAG: stopped$" "$WORK/control.err" ||
-	{ cat "$WORK/control.err"; fail "the detached control service's 'stopped' line is lost"; }
-echo "$PROG: flocker-control --daemon: its lines after detaching are on stderr, timestamped"
+detached CONTROL_PID flocker-control "$WORK/control.err" "instance ctl-$TAG: leader: " \
+	"instance ctl-$TAG: stopped"
 
 # --- the mount daemon, without log=: its log goes to /var/log/flockerfs/NAME.log,
 # and the mount returns even when its stderr is a pipe read to the end

@@ -23,19 +23,7 @@
 #include "fs/volume/fsck.h"
 #include "fs/volume/volume.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-		}                                                                                  \
-	} while (0)
+#include "unit_check.h"
 
 #define EQ(a, b)                                                                                   \
 	CHECK((long long)(a) == (long long)(b), "got %lld, want %lld", (long long)(a),             \
