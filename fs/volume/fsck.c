@@ -1321,7 +1321,8 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 		if (fl_clone_parent(fl_layer_child(f.st), &pr) > 0)
 			snprintf(rep->parent, sizeof(rep->parent), "%s@%s", pr.name, pr.snap);
 	}
-	f.snapshots = f.v->super.snap_seq != 0;
+	/* a clone lists its parent at a snapshot: RADOS names objects made since */
+	f.snapshots = f.v->super.snap_seq != 0 || fl_is_layer(f.st);
 	if (!at && check_snaps(&f))
 		f.snapshots = true;
 	if (at) {

@@ -150,6 +150,12 @@ static void test_live_snapshot(const char *big, size_t len)
 	CHECK_EQ(fl_snap_take_mounted(v, c, "hot", "test", &rec, NULL, err, sizeof(err)), 0);
 	umount_vol(c, v);
 	CHECK_EQ(fl_volume_clone(base, "livepar", "hot", "livecl", NULL, 0, err, sizeof(err)), 0);
+	/* the parent makes objects after the snapshot: not the clone's */
+	c = mount_vol("livepar", &v, false);
+	put_file(c, FL_ROOT_INO, "later", big, len);
+	CHECK_EQ(fl_core_mkdir(c, FL_ROOT_INO, "laterdir", 0755, &root_cred, &st), 0);
+	put_file(c, st.st_ino, "x", "x", 1);
+	umount_vol(c, v);
 	c = mount_vol("livecl", &v, true);
 	CHECK(holds(c, FL_ROOT_INO, "old", "before", 6));
 	CHECK(holds(c, FL_ROOT_INO, "new", big, len));
