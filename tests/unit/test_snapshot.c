@@ -448,8 +448,9 @@ static void test_fsck_snaps(void)
 	put_rec(v, "s1", b.data, b.len);
 	fl_buf_free(&b);
 	rep = fsck_of("fsnap");
-	fprintf(stderr, "fsck fsnap, removed snapshot's record: %" PRIu64 " bad: %s\n",
-		rep.bad_snapshots, rep.first_problem);
+	if (rep.bad_snapshots != 1)
+		fprintf(stderr, "fsck fsnap, removed snapshot's record: %" PRIu64 " bad: %s\n",
+			rep.bad_snapshots, rep.first_problem);
 	CHECK(rep.bad_snapshots == 1 && strstr(rep.first_problem, "cannot be read"));
 	rm_rec(v, "s1");
 	fl_volume_close(v);
