@@ -723,7 +723,10 @@ static void check_inodes(struct fsck *f, uint64_t *next_ino, uint64_t *usedp, ui
 		tick(f, "checking inodes");
 		if (S_ISDIR(n->r.mode)) {
 			f->rep->directories++;
-			if (!n->dirobj) {
+			/* removed while open: its object went with the rmdir's checkpoint,
+			 * the inode waits on the orphan list for the next mount's purge */
+			if (!n->dirobj &&
+			    !(n->r.nlink == 0 && f->rep->read_only && on_orphan_list(f, n->ino))) {
 				problem(f, &f->rep->missing_dir_objects,
 					"directory %" PRIu64 " has no directory object", n->ino);
 				if (f->o->repair) {

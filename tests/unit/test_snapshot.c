@@ -22,6 +22,7 @@
 #include "flocker/record.h"
 #include "flocker/store.h"
 #include "fs/core/core.h"
+#include "fs/core/core_int.h"
 #include "fs/volume/fsck.h"
 #include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
@@ -455,6 +456,26 @@ static void test_fsck_snaps(void)
 	rm_rec(v, "s1");
 	fl_volume_close(v);
 	CHECK_EQ(fl_volume_remove(base, "fsnap", err, sizeof(err)), 0);
+
+	/* a directory removed while in use (the kernel holds a reference), its
+	 * removal checkpointed: it waits on
+	 * the orphan list without its object, in the snapshot too */
+	{
+		struct stat st;
+
+		CHECK_EQ(fl_volume_create(base, "odir", 0, 65536, err, sizeof(err)), 0);
+		c = mount_at("odir", NULL, false, &v);
+		CHECK_EQ(fl_core_mkdir(c, 1, "d", 0755, &root_cred, &st), 0);
+		CHECK_EQ(fl_core_syncfs(c), 0);
+		CHECK_EQ(fl_core_rmdir(c, 1, "d"), 0);
+		CHECK_EQ(fl_checkpoint(c), 0);
+		CHECK_EQ(fl_snap_take_mounted(v, c, "open", "test", &r, NULL, err, sizeof(err)), 0);
+		check_fsck_clean("odir@open");
+		fl_core_forget(c, st.st_ino, 1); /* mkdir's lookup reference */
+		umount_at(c, v);
+		check_fsck_clean("odir");
+		CHECK_EQ(fl_volume_remove(base, "odir", err, sizeof(err)), 0);
+	}
 }
 
 int main(void)
