@@ -11,7 +11,7 @@
 #                       volume halfway, then are killed while taking another:
 #                       the first reads the same after the crash, the second
 #                       exists whole or not at all, fsck VOL@SNAP clean on
-#                       both before and after; about 2 min   (fuse;rados)
+#                       both before and after; about 90 s   (fuse;rados)
 #   fencing_stop        the writer SIGSTOPped past its lease, another "host"
 #                       takes over: the old one never writes again (fuse;rados)
 #   fencing_stop_in_lease  the same, taken over while the lease runs (fuse;rados)

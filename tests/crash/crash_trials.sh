@@ -45,7 +45,7 @@
 # crash and fsck VOL@pre is clean; "mid" exists whole or not at all: if
 # listed, fsck VOL@mid is clean and its tree lists, stats and reads; if
 # flockerctl said it was created, it is listed.  flockerctl itself gets 5 s
-# after the kill, then a kill -9 too (it may be taking the snapshot itself
+# from its start, then a kill -9 too (it may be taking the snapshot itself
 # by then, the dead writer's lock broken).
 # The workload must stop with ENOTCONN (the daemon died), never another error.
 # A failing trial prints its seed and number, keeps its logs in the work
@@ -273,7 +273,9 @@ trial() {
 		snap_digest "$vol@pre" "$mlog" >"$WORKDIR/t$t.pre.digest" ||
 			why "snapshot $vol@pre cannot be read before the crash"
 		fsck_clean "$vol@pre" "trial $t, snapshot pre before the crash" || ok=0
-		timeout 90 "$CTL" snapshot create "$vol" mid >"$WORKDIR/t$t.mid.out" 2>&1 &
+		# a request the dead writer never answers waits for the watch timeout
+		# (30 s): flockerctl gets 5 s, then a kill -9 too, wherever it is
+		timeout -s KILL 5 "$CTL" snapshot create "$vol" mid >"$WORKDIR/t$t.mid.out" 2>&1 &
 		cpid=$!
 		sleep "$(printf '0.%03d' "$d")"
 		why() {
@@ -295,9 +297,6 @@ trial() {
 	local crc=
 	if [ "$snap_trial" = 1 ]; then
 		local w0=$SECONDS
-		# a request the dead writer never answers waits for the watch timeout
-		# (30 s): 5 s, then flockerctl is killed too, wherever it is
-		wait_gone "$cpid" 5 || kill -9 "$cpid" 2>/dev/null || true
 		crc=0
 		wait "$cpid" 2>/dev/null || crc=$?
 		MID_WAIT=$((MID_WAIT + SECONDS - w0))
