@@ -7,6 +7,11 @@
 #                       renames, a tree the workload passed through, fsck
 #                       clean; plus a fixed check of fsync, fdatasync, fsync
 #                       of a directory, and 5 s without a call (fuse;rados)
+#   crash_snapshots     8 crash trials that each take a snapshot of the live
+#                       volume halfway, then are killed while taking another:
+#                       the first reads the same after the crash, the second
+#                       exists whole or not at all, fsck VOL@SNAP clean on
+#                       both before and after; about 90 s   (fuse;rados)
 #   fencing_stop        the writer SIGSTOPped past its lease, another "host"
 #                       takes over: the old one never writes again (fuse;rados)
 #   fencing_stop_in_lease  the same, taken over while the lease runs (fuse;rados)
@@ -53,6 +58,15 @@ endif()
 add_test(NAME crash_trials
          COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
                  --trials ${FLOCKER_CRASH_TRIALS} --db-every 4)
+add_test(NAME crash_snapshots
+         COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
+                 --trials 8 --snap-every 1 --no-scenarios)
+set_tests_properties(crash_snapshots PROPERTIES
+                     FIXTURES_REQUIRED ceph
+                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
+                     LABELS "fuse;rados"
+                     SKIP_RETURN_CODE 77
+                     TIMEOUT 900)
 set_tests_properties(crash_trials PROPERTIES
                      FIXTURES_REQUIRED ceph
                      ENVIRONMENT "${FLOCKER_CRASH_ENV}"
@@ -114,7 +128,7 @@ set_tests_properties(ceph_faults PROPERTIES
 if(FLOCKER_SLOW_TESTS)
   add_test(NAME crash_trials_slow
            COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
-                   --trials 2000 --db-every 4)
+                   --trials 2000 --db-every 4 --snap-every 10)
   set_tests_properties(crash_trials_slow PROPERTIES
                        FIXTURES_REQUIRED ceph
                        ENVIRONMENT "${FLOCKER_CRASH_ENV}"

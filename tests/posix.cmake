@@ -61,7 +61,7 @@ set_tests_properties(posix_conformance posix_sizelimit PROPERTIES
                      TIMEOUT 900)
 set_tests_properties(fsmodel PROPERTIES
                      FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_POSIX_ENV};FSMODEL_OPS=20000"
+                     ENVIRONMENT "${FLOCKER_POSIX_ENV};FSMODEL_OPS=20000;FSMODEL_SNAP_EVERY=2000"
                      LABELS "fuse;rados"
                      SKIP_RETURN_CODE 77
                      TIMEOUT 900)

@@ -147,6 +147,23 @@ static void child_key(char *out, size_t len, const char *snap, const char *uuid)
  * when that volume is a clone (depth counts the levels).  *next_ino gets the
  * volume's next_ino at the snapshot.
  */
+/*
+ * Is the journal of a volume read at a snapshot empty from its tail on?  Only
+ * then is super.next_ino a bound on its inodes: a live writer's snapshot has
+ * the inodes made since its last checkpoint in the journal alone.  A clone's
+ * segment may be read through from its parent: not known, so not empty.
+ */
+static bool journal_empty(struct fl_store *h, const struct fl_super_rec *s, bool is_clone)
+{
+	char oid[FL_OID_LEN];
+	uint64_t size = 0;
+	int r;
+
+	fl_oid_jrnl(oid, s->jtail);
+	r = h->ops->stat(h, oid, &size);
+	return (r == 0 && size == 0) || (r == -ENOENT && !is_clone);
+}
+
 static struct fl_store *open_at(struct fl_store *base, const char *uuid, uint64_t id,
 				unsigned depth, uint64_t *next_ino, int *ret)
 {
@@ -172,10 +189,10 @@ static struct fl_store *open_at(struct fl_store *base, const char *uuid, uint64_
 	*ret = fl_volume_read_super(h, &s);
 	if (*ret)
 		goto fail;
-	*next_ino = s.next_ino;
 	*ret = fl_clone_parent(h, &pr);
 	if (*ret < 0)
 		goto fail;
+	*next_ino = journal_empty(h, &s, *ret > 0) ? s.next_ino : 0;
 	if (*ret == 0)
 		return h;
 	pp = open_at(base, pr.uuid, pr.snap_id, depth + 1, &bound, ret);

@@ -43,6 +43,7 @@ struct fd_obj {
 };
 
 struct fsck {
+	struct fl_store *base; /* the pool: snapshots are opened from it (check_snaps) */
 	struct fl_volume *v;
 	struct fl_store *st;
 	bool snapshots; /* the volume has some: listings need a stat (list_cb) */
@@ -124,6 +125,118 @@ static void tick(struct fsck *f, const char *phase)
 	if (f->o->progress && (++f->progress % 1024) == 0)
 		fprintf(stderr, "\rfsck %s: %s %" PRIu64 "   ", f->v->super.name, phase,
 			f->progress);
+}
+
+/* ---------- snapshot records ---------- */
+
+struct snapck {
+	struct fsck *f;
+	char last[FL_VOLNAME_MAX + 2];
+	bool last_long;
+	struct snapck_ent {
+		char name[FL_VOLNAME_MAX + 1];
+		uint64_t id;
+		uint32_t state;
+	} * e;
+	size_t n, cap;
+};
+
+static int snapck_cb(void *arg, const char *key, const void *val, size_t len)
+{
+	struct snapck *s = arg;
+	struct fl_snap_rec r;
+	size_t klen = strlen(key);
+
+	s->last_long = klen > FL_VOLNAME_MAX;
+	snprintf(s->last, sizeof(s->last), "%.*s", FL_VOLNAME_MAX, key);
+	if (s->last_long || !fl_volname_valid(key)) {
+		problem(s->f, &s->f->rep->bad_snapshots,
+			"snapshot record \"%.64s%s\": invalid name", key, klen > 64 ? "..." : "");
+		return 0;
+	}
+	if (fl_snap_decode(val, len, &r) < 0) {
+		problem(s->f, &s->f->rep->bad_snapshots, "snapshot record %s does not decode", key);
+		return 0;
+	}
+	if (GROW(s->e, s->n, s->cap))
+		return -ENOMEM;
+	snprintf(s->e[s->n].name, sizeof(s->e[s->n].name), "%s", key);
+	s->e[s->n].id = r.id;
+	s->e[s->n].state = r.state;
+	s->n++;
+	return 0;
+}
+
+static int cmp_snapck(const void *a, const void *b)
+{
+	const struct snapck_ent *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * The records of object "snaps": each decodes under a valid name, no two share
+ * a RADOS snapshot id, and each snapshot reads (its superblock, at that id,
+ * names this volume).  True when there is at least one record (then RADOS lists
+ * objects removed since a snapshot too, whatever super.snap_seq says: a writer
+ * killed before its next checkpoint never wrote it).
+ *
+ * An id leaked by a kill between snap_create and the record cannot be found:
+ * ids come from one counter of the pool, shared by every volume and clone, so
+ * an id no record names may be any other volume's, and librados's C API lists
+ * no self-managed snapshots.  Nothing is written with a leaked id in a
+ * context (the record comes before the writer thaws; a new writer takes its
+ * context from the records), so RADOS keeps no clone for it: it costs nothing
+ * but the number.
+ */
+static bool check_snaps(struct fsck *f)
+{
+	struct snapck s = {.f = f};
+	bool more = true;
+	int ret = 0;
+
+	while (more && !ret && !s.last_long)
+		ret = f->st->ops->omap_list(f->st, FL_OID_SNAPS, s.last[0] ? s.last : NULL, 512,
+					    snapck_cb, &s, &more);
+	if (ret && ret != -ENOENT) {
+		problem(f, &f->rep->bad_snapshots, "cannot list the snapshot records: %s",
+			strerror(-ret));
+		free(s.e);
+		return true;
+	}
+	if (s.n > 1)
+		qsort(s.e, s.n, sizeof(*s.e), cmp_snapck);
+	for (size_t i = 0; i < s.n; i++) {
+		struct fl_volume *sv = NULL;
+		char err[512] = "";
+
+		f->rep->snapshots++;
+		if (i > 0 && s.e[i].id == s.e[i - 1].id) {
+			problem(f, &f->rep->bad_snapshots,
+				"snapshots %s and %s share RADOS snapshot id %" PRIu64,
+				s.e[i - 1].name, s.e[i].name, s.e[i].id);
+			continue;
+		}
+		if (s.e[i].state != FL_SNAP_OK)
+			continue; /* being removed: its RADOS snapshot may be gone already */
+		ret = fl_volume_open(f->base, f->v->super.name, &sv, err, sizeof(err));
+		if (!ret) {
+			ret = fl_snap_open_at(sv, s.e[i].name, err, sizeof(err));
+			if (!ret && strcmp(sv->super.uuid, f->v->super.uuid)) {
+				snprintf(err, sizeof(err), "its superblock names volume %s",
+					 sv->super.uuid);
+				ret = -EIO;
+			}
+		}
+		if (ret)
+			problem(f, &f->rep->bad_snapshots,
+				"snapshot %s (id %" PRIu64 ") cannot be read: %s", s.e[i].name,
+				s.e[i].id, err[0] ? err : strerror(-ret));
+		if (sv)
+			fl_volume_close(sv);
+	}
+	free(s.e);
+	return s.n > 0 || f->rep->bad_snapshots > 0;
 }
 
 /* ---------- journal ---------- */
@@ -610,7 +723,10 @@ static void check_inodes(struct fsck *f, uint64_t *next_ino, uint64_t *usedp, ui
 		tick(f, "checking inodes");
 		if (S_ISDIR(n->r.mode)) {
 			f->rep->directories++;
-			if (!n->dirobj) {
+			/* removed while open: its object went with the rmdir's checkpoint,
+			 * the inode waits on the orphan list for the next mount's purge */
+			if (!n->dirobj &&
+			    !(n->r.nlink == 0 && f->rep->read_only && on_orphan_list(f, n->ino))) {
 				problem(f, &f->rep->missing_dir_objects,
 					"directory %" PRIu64 " has no directory object", n->ino);
 				if (f->o->repair) {
@@ -1188,6 +1304,7 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 	memset(rep, 0, sizeof(*rep));
 	f.o = o;
 	f.rep = rep;
+	f.base = base;
 	at = fl_snap_parse(name, vol, sizeof(vol), snap, sizeof(snap));
 	if (at < 0) {
 		snprintf(err, errlen, "invalid volume name %.200s", name);
@@ -1207,7 +1324,10 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 		if (fl_clone_parent(fl_layer_child(f.st), &pr) > 0)
 			snprintf(rep->parent, sizeof(rep->parent), "%s@%s", pr.name, pr.snap);
 	}
-	f.snapshots = f.v->super.snap_seq != 0;
+	/* a clone lists its parent at a snapshot: RADOS names objects made since */
+	f.snapshots = f.v->super.snap_seq != 0 || fl_is_layer(f.st);
+	if (!at && check_snaps(&f))
+		f.snapshots = true;
 	if (at) {
 		ret = fl_snap_open_at(f.v, snap, err, errlen);
 		if (ret)

@@ -36,6 +36,7 @@ struct fl_fsck_report {
 	 * memory; what the next mount (or --repair) still does: */
 	bool read_only;
 	uint64_t orphans_pending; /* orphan list entries: files to purge or trim */
+	uint64_t snapshots;	  /* snapshot records checked (none at VOL@SNAP) */
 	uint64_t data_pending;	  /* data objects those purges and trims remove or cut, or the mount
 				     maps */
 	/* damage */
@@ -56,6 +57,10 @@ struct fl_fsck_report {
 	uint64_t stale_journal_segments;
 	uint64_t bad_counters; /* superblock counters (next inode, usage) wrong */
 	uint64_t unknown_objects;
+	/* snapshot records ("snaps") that do not decode, have an invalid name,
+	 * share an id, or whose snapshot cannot be read (its superblock); left
+	 * alone by repair: removing one would lose the snapshot */
+	uint64_t bad_snapshots;
 	uint64_t damage;   /* sum of the damage counts above */
 	uint64_t repaired; /* damage fixed */
 	char first_problem[256];

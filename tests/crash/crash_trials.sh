@@ -5,7 +5,7 @@
 #
 #   crash_trials.sh WORKLOAD [--trials N] [--seed S] [--first T] [--max-delay-ms MS]
 #                   [--workdir DIR] [--keep] [--syncfs-trials] [--no-scenarios]
-#                   [--db-every K]
+#                   [--db-every K] [--snap-every K]
 #
 # WORKLOAD is the crash_workload binary.  Finds mount.flockerfs and flockerctl
 # under $FLOCKER_BINARY_DIR, the cluster through CEPH_CONF/CEPH_ARGS.
@@ -37,6 +37,16 @@
 #      is a state the workload passed through (see crash_workload.c);
 #   5. umount, wait for the daemon to exit, then (d) flockerctl fsck NAME must
 #      report the volume clean.
+# With --snap-every K, every K-th trial also takes snapshots of the live
+# volume: "pre" halfway to the kill (its tree digested from a read-only mount
+# of VOL@pre: names, types, modes, sizes, links, contents), then "mid" is
+# requested and the kill -9 lands 0-400 ms later, in the middle of taking it.
+# After the crash and step 5: "pre" is listed, reads exactly as before the
+# crash and fsck VOL@pre is clean; "mid" exists whole or not at all: if
+# listed, fsck VOL@mid is clean and its tree lists, stats and reads; if
+# flockerctl said it was created, it is listed.  flockerctl itself gets 5 s
+# from its start, then a kill -9 too (it may be taking the snapshot itself
+# by then, the dead writer's lock broken).
 # The workload must stop with ENOTCONN (the daemon died), never another error.
 # A failing trial prints its seed and number, keeps its logs in the work
 # directory and tells how to run it again.  Syncfs is left out, of the random
@@ -61,6 +71,7 @@ KEEP=0
 SYNCFS_TRIALS=0
 SCENARIOS=1
 DB_EVERY=0
+SNAP_EVERY=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--trials) TRIALS=$2; shift ;;
@@ -72,6 +83,7 @@ while [ $# -gt 0 ]; do
 	--syncfs-trials) SYNCFS_TRIALS=1 ;;
 	--no-scenarios) SCENARIOS=0 ;;
 	--db-every) DB_EVERY=$2; shift ;;
+	--snap-every) SNAP_EVERY=$2; shift ;;
 	*) echo "$PROG: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -153,6 +165,66 @@ if [ "$SCENARIOS" = 1 ]; then
 	[ "$SYNCFS_TRIALS" = 0 ] || scenario syncfs
 fi
 
+# --- snapshots in trials -------------------------------------------------------------------
+
+SMNT=$WORKDIR/smnt
+CLEANUP_MOUNTS+=("$SMNT")
+mkdir -p "$SMNT"
+SNAP_TRIALS=0
+MID_TAKEN=0
+MID_WAIT=0
+
+# snap_digest VOL@SNAP LOG: the tree of the snapshot mounted read-only at
+# $SMNT, one digest line on stdout; 1 when it cannot be mounted or read.
+snap_digest() {
+	local spec=$1 mlog=$2 rc=0 d
+	mount_volume "$spec" "$SMNT" "log=$mlog" || { say "cannot mount $spec: $MOUNT_ERR"; return 1; }
+	d=$(cd "$SMNT" && {
+		find . -printf '%p %y %m %s %n %l\n' | LC_ALL=C sort
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r md5sum
+	} | md5sum) || rc=1
+	unmount_wait "$spec" "$SMNT" >/dev/null || rc=1
+	echo "$d"
+	return "$rc"
+}
+
+# snap_after T VOL CRC LOG: the checks of a snapshot trial after the crash
+# (CRC: exit status of flockerctl snapshot create mid); prints why it fails,
+# 1 then.
+snap_after() {
+	local t=$1 vol=$2 crc=$3 mlog=$4 list d ok=1
+	list=$("$CTL" snapshot list "$vol" 2>&1) || { say "  snapshot list $vol: $list"; return 1; }
+	if ! grep -q '^pre ' <<<"$list"; then
+		say "  snapshot pre, taken before the crash, is not listed after it: $list"
+		return 1
+	fi
+	d=$(snap_digest "$vol@pre" "$mlog") || ok=0
+	if [ "$d" != "$(cat "$WORKDIR/t$t.pre.digest")" ]; then
+		say "  snapshot $vol@pre reads differently after the crash and recovery"
+		ok=0
+	fi
+	fsck_clean "$vol@pre" "trial $t, snapshot pre" || ok=0
+	if grep -q '^mid ' <<<"$list"; then
+		MID_TAKEN=$((MID_TAKEN + 1))
+		fsck_clean "$vol@mid" "trial $t, snapshot mid (taken as the writer was killed)" || ok=0
+		if mount_volume "$vol@mid" "$SMNT" "log=$mlog"; then
+			if ! (cd "$SMNT" && find . -type f -print0 | xargs -0 -r cat >/dev/null &&
+				find . -printf '%p %y %m %s %n\n' >/dev/null); then
+				say "  snapshot $vol@mid does not read whole"
+				ok=0
+			fi
+			unmount_wait "$vol@mid" "$SMNT" >/dev/null || ok=0
+		else
+			say "  snapshot $vol@mid is listed but does not mount: $MOUNT_ERR"
+			ok=0
+		fi
+	elif [ "$crc" = 0 ]; then
+		say "  flockerctl reported snapshot $vol@mid created, but it is not listed: $(cat "$WORKDIR/t$t.mid.out")"
+		ok=0
+	fi
+	[ "$ok" = 1 ]
+}
+
 # --- random trials ----------------------------------------------------------------------------
 
 # trial T: 0 pass, 1 fail (reasons printed)
@@ -187,7 +259,32 @@ trial() {
 	"$WORKLOAD" run --dir "$MNT" --log "$log" --seed "$seed" --max-ms 60000 $syncfs_opt $db_opt \
 		>"$WORKDIR/t$t.run.out" 2>&1 &
 	wpid=$!
-	sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+	local snap_trial=0 cpid= half d
+	if [ "$SNAP_EVERY" -gt 0 ] && [ $((t % SNAP_EVERY)) = $((SNAP_EVERY / 2)) ]; then
+		snap_trial=1
+		SNAP_TRIALS=$((SNAP_TRIALS + 1))
+	fi
+	if [ "$snap_trial" = 1 ]; then
+		half=$((delay / 2))
+		d=$((RANDOM % 400))
+		sleep "$(printf '%d.%03d' $((half / 1000)) $((half % 1000)))"
+		timeout 60 "$CTL" snapshot create "$vol" pre >"$WORKDIR/t$t.pre.out" 2>&1 ||
+			why "snapshot pre of the live volume failed: $(cat "$WORKDIR/t$t.pre.out")"
+		snap_digest "$vol@pre" "$mlog" >"$WORKDIR/t$t.pre.digest" ||
+			why "snapshot $vol@pre cannot be read before the crash"
+		fsck_clean "$vol@pre" "trial $t, snapshot pre before the crash" || ok=0
+		# a request the dead writer never answers waits for the watch timeout
+		# (30 s): flockerctl gets 5 s, then a kill -9 too, wherever it is
+		timeout -s KILL 5 "$CTL" snapshot create "$vol" mid >"$WORKDIR/t$t.mid.out" 2>&1 &
+		cpid=$!
+		sleep "$(printf '0.%03d' "$d")"
+		why() {
+			ok=0
+			say "FAIL: trial $t (snapshots, seed $seed, commit_ms $cms, kill ${d}ms after requesting snapshot mid): $*"
+		}
+	else
+		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+	fi
 	kill -9 "$pid" 2>/dev/null || why "the daemon (pid $pid) was gone before the kill"
 	if ! wait_gone "$wpid" 30; then
 		why "the workload hangs 30s after the daemon died (pid $wpid): $(cat /proc/"$wpid"/stack 2>/dev/null | sed -n 1,3p | tr '\n' ' ')"
@@ -195,6 +292,15 @@ trial() {
 	fi
 	wait "$wpid" 2>/dev/null || why "the workload failed: $(tail -3 "$WORKDIR/t$t.run.out")"
 	wait_gone "$pid" 10 || why "the killed daemon $pid does not go away"
+	# snapshot mid: its flockerctl ends before the remount (after the kill it
+	# may take the snapshot itself, holding the volume's lock meanwhile)
+	local crc=
+	if [ "$snap_trial" = 1 ]; then
+		local w0=$SECONDS
+		crc=0
+		wait "$cpid" 2>/dev/null || crc=$?
+		MID_WAIT=$((MID_WAIT + SECONDS - w0))
+	fi
 	umount -i -l "$MNT" 2>/dev/null || true
 	# the workload must have stopped because the daemon died, not for another
 	# error: its E-line ends with 1 when the mount answered ENOTCONN right
@@ -233,8 +339,11 @@ trial() {
 	if [ "$FSCK_OK" = 1 ]; then
 		fsck_clean "$vol" "trial $t" || ok=0
 	fi
+	if [ "$snap_trial" = 1 ] && ! snap_after "$t" "$vol" "$crc" "$mlog"; then
+		why "its snapshots are wrong after the crash (see above)"
+	fi
 	if [ "$ok" = 1 ]; then
-		[ "$KEEP" = 1 ] || rm -f "$log" "$mlog" "$WORKDIR/t$t".*.out
+		[ "$KEEP" = 1 ] || rm -f "$log" "$mlog" "$WORKDIR/t$t".*.out "$WORKDIR/t$t.pre.digest"
 		[ "$KEEP" = 1 ] || volume_remove_bg "$vol"
 		return 0
 	fi
@@ -263,5 +372,6 @@ if [ "$FSCK_OK" = 0 ]; then
 	say "FAIL: flockerctl fsck is missing ($FSCK_WHY): check (d), fsck clean after every crash, was not run"
 fi
 say "seed $SEED: $TRIALS trials in $((SECONDS - t0))s, after $(python3 "$SCEN" list | wc -w) fixed scenarios"
+[ "$SNAP_EVERY" = 0 ] || say "$SNAP_TRIALS trials with snapshots; the writer was killed before snapshot mid was recorded in $((SNAP_TRIALS - MID_TAKEN)), after in $MID_TAKEN; ${MID_WAIT}s waiting for flockerctl snapshot create mid after the kills"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -17,6 +17,11 @@
  * descriptors are closed, CMD runs through system(3) (it must unmount VOLDIR
  * and mount it again, with a new process) and the trees are compared again.
  *
+ * With --snap-cmd, every M operations (--snap-every, default 1000) a
+ * snapshot event: a snapshot taken (the reference copied into a frozen copy
+ * below --snap-dir) and checked, all snapshots checked again, a clone made,
+ * changed and checked, or a rollback (see "snapshots" below for CMD's verbs).
+ *
  * The random generator is splitmix64 seeded with S, so a run is repeatable
  * given the same seed and the same kind of reference filesystem.  On the
  * first difference fsmodel prints the seed, the operation number and the
@@ -583,8 +588,12 @@ static void mtime_set(ino_t ino, struct timespec ts)
  * The explicit mtime of reference inode ino, if the reference still shows it
  * (any later change of the reference mtime makes the record stale).
  */
+static bool mtime_off; /* comparing a snapshot with a frozen copy: its inodes are others */
+
 static bool mtime_expected(const struct stat *ref, struct timespec *out)
 {
+	if (mtime_off)
+		return false;
 	for (size_t i = 0; i < n_mrec; i++) {
 		if (mrec[i].ino == ref->st_ino) {
 			if (mrec[i].mtime.tv_sec == ref->st_mtim.tv_sec &&
@@ -1217,9 +1226,11 @@ static void op_open(void)
 	log_target(rel);
 	if (flags & O_TRUNC)
 		mtime_forget_path(rel);
-	o->fd[0] = open(P(0, 0, rel), flags, 0644);
+	/* close-on-exec: the commands fsmodel runs start mount daemons, which
+	 * would keep the volume busy with these */
+	o->fd[0] = open(P(0, 0, rel), flags | O_CLOEXEC, 0644);
 	ev = errno;
-	o->fd[1] = open(P(1, 0, rel), flags, 0644);
+	o->fd[1] = open(P(1, 0, rel), flags | O_CLOEXEC, 0644);
 	er = errno;
 	same("open", o->fd[0] < 0 ? -1 : 0, ev, o->fd[1] < 0 ? -1 : 0, er);
 	if (o->fd[1] >= 0)
@@ -1672,7 +1683,8 @@ static void compare_trees(const char *when)
 	links.n = 0;
 	compare_dir("", 0);
 	n_compares++;
-	mtime_prune();
+	if (!mtime_off)
+		mtime_prune();
 	log_more(" ok");
 }
 
@@ -1696,6 +1708,227 @@ static void remount(const char *cmd)
 	log_more(" ok");
 	n_remounts++;
 	compare_trees("after remount");
+}
+
+static void one_op(void);
+
+/* ---- snapshots, clones, rollback ----------------------------------------------------------- */
+
+/*
+ * With --snap-cmd, every --snap-every operations one snapshot event, in a
+ * fixed cycle (which snapshot it concerns is random):
+ *   take       CMD snap NAME; the reference is copied whole (cp -a) into a
+ *              frozen copy; then checked as below
+ *   check all  each snapshot: CMD mount NAME DIR (read-only VOL@NAME), the
+ *              tree compared with its frozen copy, a create refused with
+ *              EROFS, CMD umount NAME DIR, CMD fsck NAME (VOL@NAME clean)
+ *   clone      CMD clone NAME CLONE DIR (a new volume from VOL@NAME, mounted
+ *              read-write at DIR) compared with a copy of the frozen copy;
+ *              then the clone and the volume each take random operations
+ *              against their own reference, both compared, the clone again
+ *              after the volume's; the snapshot checked; CMD unclone CLONE DIR
+ *              (unmount, fsck, remove)
+ *   rollback   CMD rollback NAME (the volume unmounted, rolled back, mounted
+ *              again: a rollback is refused while it is mounted read-write);
+ *              the reference becomes the frozen copy; trees compared
+ * At most MAX_SNAPS snapshots live at once (CMD rmsnap NAME removes the
+ * oldest beyond).  At the end every snapshot is checked once more.
+ */
+#define MAX_SNAPS 4
+#define CLONE_OPS 300 /* random operations on a clone, and on the volume meanwhile */
+
+struct snap {
+	char name[32];
+	char frozen[PATH_MAX]; /* the reference as it was, copied */
+};
+
+static const char *snap_cmd;
+static char snap_dir[PATH_MAX];
+static struct snap snaps[MAX_SNAPS];
+static int n_snaps;
+static unsigned long n_snap_events, n_snap_checks, n_clones, n_rollbacks;
+static unsigned snap_serial;
+
+static void __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
+{
+	char cmd[3 * PATH_MAX];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	log_op("run: %s", cmd);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail("command failed (%s %d): %s",
+		     st == -1	     ? "system error"
+		     : WIFEXITED(st) ? "exit status"
+				     : "signal",
+		     st == -1	     ? errno
+		     : WIFEXITED(st) ? WEXITSTATUS(st)
+				     : WTERMSIG(st),
+		     cmd);
+	log_more(" ok");
+}
+
+/* Compares the tree below vol with the one below ref (both given roots, PAD below). */
+static void compare_roots(const char *vol, const char *ref, const char *when)
+{
+	char save[2][PATH_MAX];
+
+	memcpy(save, work, sizeof(save));
+	pathf(work[0], sizeof(work[0]), "%s/%s", vol, PAD);
+	pathf(work[1], sizeof(work[1]), "%s/%s", ref, PAD);
+	mtime_off = true;
+	compare_trees(when);
+	mtime_off = false;
+	memcpy(work, save, sizeof(save));
+}
+
+static void snap_check(struct snap *sn, const char *when)
+{
+	char mnt[PATH_MAX], what[200], probe[PATH_MAX + 16];
+	int fd;
+
+	pathf(mnt, sizeof(mnt), "%s/mnt-%s", snap_dir, sn->name);
+	if (mkdir(mnt, 0755) < 0 && errno != EEXIST)
+		die("mkdir (snapshot mount point)");
+	run("%s mount %s '%s'", snap_cmd, sn->name, mnt);
+	snprintf(what, sizeof(what), "snapshot %s %s", sn->name, when);
+	compare_roots(mnt, sn->frozen, what);
+	pathf(probe, sizeof(probe), "%s/%s/new", mnt, PAD);
+	fd = open(probe, O_CREAT | O_WRONLY, 0644);
+	if (fd >= 0 || errno != EROFS)
+		fail("snapshot %s: creating a file in its read-only mount gave %s, not EROFS",
+		     sn->name, fd >= 0 ? "success" : ename(errno));
+	run("%s umount %s '%s'", snap_cmd, sn->name, mnt);
+	rmdir(mnt);
+	run("%s fsck %s", snap_cmd, sn->name);
+	n_snap_checks++;
+}
+
+static void snap_remove(int i)
+{
+	run("%s rmsnap %s", snap_cmd, snaps[i].name);
+	run("rm -rf --one-file-system '%s'", snaps[i].frozen);
+	snaps[i] = snaps[--n_snaps];
+}
+
+static void snap_take(void)
+{
+	struct snap *sn;
+
+	if (n_snaps == MAX_SNAPS) {
+		int oldest = 0;
+
+		for (int i = 1; i < n_snaps; i++)
+			if (strtoul(snaps[i].name + 1, NULL, 10) <
+			    strtoul(snaps[oldest].name + 1, NULL, 10))
+				oldest = i;
+		snap_remove(oldest);
+	}
+	sn = &snaps[n_snaps];
+	snprintf(sn->name, sizeof(sn->name), "s%u", ++snap_serial);
+	pathf(sn->frozen, sizeof(sn->frozen), "%s/frozen-%s", snap_dir, sn->name);
+	if (mkdir(sn->frozen, 0755) < 0)
+		die("mkdir (frozen copy)");
+	/* descriptors stay open: what they wrote must be in the snapshot all the same */
+	run("%s snap %s", snap_cmd, sn->name);
+	run("cp -a '%s/.' '%s/'", root[1], sn->frozen);
+	n_snaps++;
+	snap_check(sn, "just taken");
+}
+
+/* Runs n random operations on the tree pair vol/ref (roots, PAD below). */
+static void ops_on(const char *vol, const char *ref, int n)
+{
+	char save[2][PATH_MAX];
+	struct mtime_rec *save_m = mrec;
+	size_t save_n = n_mrec, save_cap = cap_mrec;
+
+	close_all();
+	memcpy(save, work, sizeof(save));
+	pathf(work[0], sizeof(work[0]), "%s/%s", vol, PAD);
+	pathf(work[1], sizeof(work[1]), "%s/%s", ref, PAD);
+	mrec = NULL;
+	n_mrec = cap_mrec = 0;
+	scan_dirty = true;
+	last_scan = op_no - 8;
+	for (int k = 0; k < n; k++)
+		one_op();
+	compare_trees("clone, after its own operations");
+	close_all();
+	free(mrec);
+	mrec = save_m;
+	n_mrec = save_n;
+	cap_mrec = save_cap;
+	memcpy(work, save, sizeof(save));
+	scan_dirty = true;
+	last_scan = op_no - 8;
+}
+
+static void snap_clone(struct snap *sn)
+{
+	char mnt[PATH_MAX], ref[PATH_MAX], name[32], what[200];
+
+	snprintf(name, sizeof(name), "c%lu", ++n_clones);
+	pathf(mnt, sizeof(mnt), "%s/clone-mnt", snap_dir);
+	pathf(ref, sizeof(ref), "%s/clone-ref", snap_dir);
+	if ((mkdir(mnt, 0755) < 0 && errno != EEXIST) || mkdir(ref, 0755) < 0)
+		die("mkdir (clone)");
+	run("cp -a '%s/.' '%s/'", sn->frozen, ref);
+	run("%s clone %s %s '%s'", snap_cmd, sn->name, name, mnt);
+	snprintf(what, sizeof(what), "clone %s of snapshot %s, new", name, sn->name);
+	compare_roots(mnt, ref, what);
+	log_op("clone %s: %d operations on it", name, CLONE_OPS);
+	ops_on(mnt, ref, CLONE_OPS);
+	log_op("volume: %d operations while clone %s exists", CLONE_OPS, name);
+	for (int k = 0; k < CLONE_OPS; k++)
+		one_op();
+	compare_trees("volume, after its clone changed");
+	close_all();
+	snprintf(what, sizeof(what), "clone %s after the volume changed", name);
+	compare_roots(mnt, ref, what);
+	snap_check(sn, "after a clone of it changed");
+	run("%s unclone %s '%s'", snap_cmd, name, mnt);
+	rmdir(mnt);
+	run("rm -rf --one-file-system '%s'", ref);
+}
+
+static void snap_rollback(struct snap *sn)
+{
+	close_all();
+	run("%s rollback %s", snap_cmd, sn->name);
+	/* the reference goes back too: its tree replaced by the frozen copy */
+	run("rm -rf --one-file-system '%s/m'", root[1]);
+	run("cp -a '%s/.' '%s/'", sn->frozen, root[1]);
+	n_mrec = 0;
+	scan_dirty = true;
+	last_scan = op_no - 8;
+	n_rollbacks++;
+	compare_trees("after rollback");
+}
+
+static void snap_event(void)
+{
+	unsigned long kind = n_snap_events++ % 4;
+	struct snap *sn;
+
+	if (!n_snaps || kind == 0) {
+		snap_take();
+		return;
+	}
+	sn = &snaps[rnd((uint64_t)n_snaps)];
+	if (kind == 1) {
+		for (int i = 0; i < n_snaps; i++)
+			snap_check(&snaps[i], "after churn");
+	} else if (kind == 2) {
+		snap_clone(sn);
+	} else {
+		snap_rollback(sn);
+	}
 }
 
 /* ---- main -------------------------------------------------------------------------------------
@@ -1775,8 +2008,10 @@ static void print_mix(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fsmodel --seed S --ops N --dir VOLDIR --ref REFDIR [--check-every K]\n"
-		   "               [--remount-cmd 'CMD'] [--remount-every M] [--verbose]\n");
+	fprintf(f,
+		"usage: fsmodel --seed S --ops N --dir VOLDIR --ref REFDIR [--check-every K]\n"
+		"               [--remount-cmd 'CMD'] [--remount-every M]\n"
+		"               [--snap-cmd 'CMD' --snap-dir DIR [--snap-every M]] [--verbose]\n");
 }
 
 static bool parse_num(const char *s, unsigned long long *out)
@@ -1805,7 +2040,7 @@ static bool empty_dir(const char *path)
 
 int main(int argc, char **argv)
 {
-	unsigned long long check_every = 200, remount_every = 1000, v;
+	unsigned long long check_every = 200, remount_every = 1000, snap_every = 1000, v;
 	const char *remount_cmd = NULL;
 	bool have_seed = false, have_ops = false;
 
@@ -1841,12 +2076,18 @@ int main(int argc, char **argv)
 			remount_cmd = val;
 		} else if (!strcmp(a, "--remount-every") && parse_num(val, &v) && v > 0) {
 			remount_every = v;
+		} else if (!strcmp(a, "--snap-cmd")) {
+			snap_cmd = val;
+		} else if (!strcmp(a, "--snap-dir")) {
+			snprintf(snap_dir, sizeof(snap_dir), "%s", val);
+		} else if (!strcmp(a, "--snap-every") && parse_num(val, &v) && v > 0) {
+			snap_every = v;
 		} else {
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!have_seed || !have_ops || !root[0] || !root[1]) {
+	if (!have_seed || !have_ops || !root[0] || !root[1] || (snap_cmd && !snap_dir[0])) {
 		usage(stderr);
 		return 2;
 	}
@@ -1892,20 +2133,31 @@ int main(int argc, char **argv)
 	cbuf[1] = xmalloc(CBUF_SIZE);
 	printf("fsmodel: seed %" PRIu64
 	       ", %lu ops, volume %s, reference %s, compare every %llu%s\n",
-	       seed, n_ops, root[0], root[1], check_every, remount_cmd ? ", with remounts" : "");
+	       seed, n_ops, root[0], root[1], check_every,
+	       remount_cmd ? (snap_cmd ? ", with remounts and snapshots" : ", with remounts")
+	       : snap_cmd  ? ", with snapshots"
+			   : "");
 	for (op_no = 1; op_no <= n_ops; op_no++) {
 		one_op();
 		if (op_no % check_every == 0)
 			compare_trees("periodic");
 		if (remount_cmd && op_no % remount_every == 0 && op_no < n_ops)
 			remount(remount_cmd);
+		if (snap_cmd && op_no % snap_every == 0 && op_no < n_ops)
+			snap_event();
 	}
 	op_no = n_ops;
 	compare_trees("final");
 	if (remount_cmd)
 		remount(remount_cmd);
 	close_all();
+	for (int i = 0; i < n_snaps; i++)
+		snap_check(&snaps[i], "at the end");
 	print_mix();
+	if (snap_cmd)
+		printf("fsmodel: %lu snapshot events: %u snapshots taken, %lu snapshot checks, %lu "
+		       "clones, %lu rollbacks\n",
+		       n_snap_events, snap_serial, n_snap_checks, n_clones, n_rollbacks);
 	summary(0);
 	return 0;
 }

@@ -180,7 +180,7 @@ flk_cleanup() {
 			if ! out=$("$FLK_CTL_BIN" volume remove "$name" 2>&1); then
 				flk_say "cleanup: cannot remove volume $name: $out"
 			fi
-		done <"$FLK_STATE_DIR/volumes"
+		done < <(tac "$FLK_STATE_DIR/volumes") # clones (made later) before their parents
 	fi
 	rm -rf "$FLK_STATE_DIR"
 	return "$rc"

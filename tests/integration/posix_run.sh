@@ -18,7 +18,9 @@
 # POSIX_CONFORMANCE and FSMODEL (the test programs; default: next to this
 # build's tests), FSMODEL_OPS (default 20000; 10000 in local mode),
 # FSMODEL_SEED (default: random, printed), FSMODEL_REMOUNT_EVERY (default
-# 2000), FSMODEL_CHECK_EVERY (default 200), FLOCKER_POSIX_MOUNT_OPTS
+# 2000), FSMODEL_CHECK_EVERY (default 200), FSMODEL_SNAP_EVERY (model mode:
+# a snapshot, clone or rollback event every so many operations, default
+# 0 = none; fsmodel's --snap-cmd), FLOCKER_POSIX_MOUNT_OPTS
 # (extra mount.flockerfs options for conformance and model, e.g.
 # "max_threads=2,spin_us=0").
 #
@@ -52,6 +54,57 @@ _remount_flk)
 	# _remount_flk NAME DIR
 	. "$HERE/mount_helpers.sh"
 	flk_remount "$2" "$3" "${FLOCKER_POSIX_MOUNT_OPTS:-}"
+	exit $?
+	;;
+_snap_flk)
+	# _snap_flk VOL MNT VERB ARGS: fsmodel's --snap-cmd (see fsmodel.c, "snapshots")
+	. "$HERE/mount_helpers.sh"
+	vol=$2 mnt=$3 verb=$4
+	shift 4
+	ctl() {
+		local out
+		if ! out=$("$FLK_CTL_BIN" "$@" 2>&1); then
+			flk_say "flockerctl $*: $out"
+			return 1
+		fi
+		return 0
+	}
+	case "$verb" in
+	snap) ctl snapshot create "$vol" "$1" ;;
+	rmsnap) ctl snapshot remove "$vol" "$1" ;;
+	mount) flk_mount "$vol@$1" "$2" "${FLOCKER_POSIX_MOUNT_OPTS:-}" ;;
+	umount) flk_umount "$2" "$vol@$1" ;;
+	fsck) ctl fsck "$vol@$1" ;;
+	clone)
+		# clone SNAP NEW DIR: NEW from VOL@SNAP, mounted read-write at DIR
+		ctl volume clone "$vol@$1" "$2" || exit 1
+		echo "$2" >>"$FLK_STATE_DIR/volumes"
+		flk_mount "$2" "$3" "${FLOCKER_POSIX_MOUNT_OPTS:-}"
+		;;
+	unclone)
+		# unclone NEW DIR: unmounted, checked, removed
+		flk_umount "$2" "$1" && ctl fsck "$1" && ctl volume remove "$1" || exit 1
+		grep -v -F -x "$1" "$FLK_STATE_DIR/volumes" >"$FLK_STATE_DIR/volumes.new"
+		mv "$FLK_STATE_DIR/volumes.new" "$FLK_STATE_DIR/volumes"
+		;;
+	rollback)
+		# refused while mounted read-write; then as a user does it
+		if out=$("$FLK_CTL_BIN" volume rollback "$vol" "$1" 2>&1); then
+			flk_say "rollback of $vol to $1 succeeded while it was mounted read-write"
+			exit 1
+		fi
+		if ! grep -q "held read-write by host" <<<"$out"; then
+			flk_say "rollback of mounted $vol to $1: unexpected refusal: $out"
+			exit 1
+		fi
+		flk_umount "$mnt" "$vol" && ctl volume rollback "$vol" "$1" && ctl fsck "$vol" &&
+			flk_mount "$vol" "$mnt" "${FLOCKER_POSIX_MOUNT_OPTS:-}"
+		;;
+	*)
+		flk_say "_snap_flk: unknown verb $verb"
+		exit 2
+		;;
+	esac
 	exit $?
 	;;
 _remount_loop)
@@ -156,18 +209,25 @@ run_conformance() {
 }
 
 run_model() {
-	local vol mnt ref rc ops=${FSMODEL_OPS:-20000}
+	local vol mnt ref rc ops=${FSMODEL_OPS:-20000} snapdir
+	local -a snapargs=()
 	flk_setup
 	vol=$(flk_new_volume fsmodel) || fail "cannot create a volume"
 	mnt=$(mktemp -d "${TMPDIR:-/tmp}/flk-model.XXXXXX")
 	ref=$(ref_dir)
 	CLEAN_DIRS+=("$mnt" "$ref")
+	if [ "${FSMODEL_SNAP_EVERY:-0}" != 0 ]; then
+		snapdir=$(ref_dir)
+		CLEAN_DIRS+=("$snapdir")
+		snapargs=(--snap-cmd "'$SELF' _snap_flk '$vol' '$mnt'" --snap-dir "$snapdir"
+			--snap-every "$FSMODEL_SNAP_EVERY")
+	fi
 	flk_mount "$vol" "$mnt" "${FLOCKER_POSIX_MOUNT_OPTS:-}" || fail "cannot mount volume $vol"
-	say "fsmodel seed $FSMODEL_SEED, $ops ops on volume $vol at $mnt${FLOCKER_POSIX_MOUNT_OPTS:+ (-o $FLOCKER_POSIX_MOUNT_OPTS)}, reference $ref"
+	say "fsmodel seed $FSMODEL_SEED, $ops ops on volume $vol at $mnt${FLOCKER_POSIX_MOUNT_OPTS:+ (-o $FLOCKER_POSIX_MOUNT_OPTS)}, reference $ref${snapargs[*]:+, snapshot events every $FSMODEL_SNAP_EVERY}"
 	"$FSMODEL" --seed "$FSMODEL_SEED" --ops "$ops" --dir "$mnt" --ref "$ref" \
 		--check-every "$FSMODEL_CHECK_EVERY" \
 		--remount-cmd "'$SELF' _remount_flk '$vol' '$mnt'" \
-		--remount-every "$FSMODEL_REMOUNT_EVERY"
+		--remount-every "$FSMODEL_REMOUNT_EVERY" "${snapargs[@]}"
 	rc=$?
 	if mountpoint -q "$mnt"; then
 		flk_umount "$mnt" "$vol" || fail "unmounting $vol failed"
