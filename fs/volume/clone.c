@@ -203,7 +203,7 @@ static struct fl_store *open_at(struct fl_store *base, const char *uuid, uint64_
 		*ret = -errno;
 		goto fail;
 	}
-	(void)bound; /* no inode bound: see fl_clone_wrap */
+	fl_layer_set_ino_bound(l, bound); /* 0 (none) unless known: see journal_empty */
 	*ret = 0;
 	return l;
 fail:
@@ -241,11 +241,11 @@ int fl_clone_wrap(struct fl_store *base, struct fl_volume *v, char *err, size_t 
 		return ret;
 	}
 	/*
-	 * No inode bound here: the snapshot's superblock says next_ino as of the
-	 * parent's last checkpoint, and a snapshot taken by a mounted writer has
-	 * journal records of newer inodes whose objects are in the parent too.
+	 * A bound only when the snapshot's journal is empty (journal_empty): a
+	 * snapshot taken by a mounted writer has journal records of inodes newer
+	 * than its superblock's next_ino, whose objects are in the parent too.
 	 */
-	(void)bound;
+	fl_layer_set_ino_bound(l, bound);
 	v->st = l;
 	return 0;
 }
