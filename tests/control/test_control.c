@@ -364,7 +364,7 @@ static int test_api(void)
 	char id1[37], id1b[37], id3[37], deep[200];
 	json_t *j, *d;
 	int st, i;
-	const char *extra[] = {"--lease", "6", "--heartbeat", "1", "--trash-ttl", "4s", NULL};
+	const char *extra[] = {"--lease", "6", "--heartbeat", "1", "--trash-ttl", "15s", NULL};
 
 	ct_init("api");
 	ct_node_cert("node-a");
@@ -624,12 +624,13 @@ static int test_api(void)
 	CHECK(strstr(out, "412"));
 	printf("ok flockerctl: volume create/list/move/remove/restore, node list, lease list/release, --if-tag\n");
 
-	/* the trash is purged after its TTL (4 s here): the objects go */
+	/* the trash is purged after its TTL (15 s here: long enough for the
+	 * remove, list, restore above under a sanitizer build): the objects go */
 	CHECK_EQ(ct_flockerctl(&c, out, sizeof(out), "volume remove %s", v3), 0);
 	{
 		struct fl_store *st0 = ct_rados(), *vs;
 		char ns[64];
-		double end = ct_now() + 20;
+		double end = ct_now() + 45;
 		int count;
 
 		snprintf(ns, sizeof(ns), "vol.%s", id3);
