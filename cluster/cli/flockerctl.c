@@ -401,6 +401,7 @@ static void report_json(const char *name, const struct fl_fsck_report *r, bool r
 	json_object_set_new(chk, "read_only", json_boolean(r->read_only));
 	NUM(chk, orphans_pending);
 	NUM(chk, data_pending);
+	NUM(chk, snapshots);
 	NUM(found, journal_corrupt);
 	NUM(found, corrupt_inodes);
 	NUM(found, corrupt_entries);
@@ -418,6 +419,7 @@ static void report_json(const char *name, const struct fl_fsck_report *r, bool r
 	NUM(found, stale_journal_segments);
 	NUM(found, bad_counters);
 	NUM(found, unknown_objects);
+	NUM(found, bad_snapshots);
 #undef NUM
 	json_object_set_new(o, "parent", r->parent[0] ? json_string(r->parent) : json_null());
 	json_object_set_new(o, "checked", chk);
@@ -452,6 +454,7 @@ static void report_text(const char *name, const struct fl_fsck_report *r, bool r
 		ROW(stale_orphan_keys, "stale orphan list entries"),
 		ROW(stale_journal_segments, "stale journal segments"),
 		ROW(bad_counters, "wrong superblock counters"),
+		ROW(bad_snapshots, "bad snapshot records"),
 #undef ROW
 	};
 	size_t i;
