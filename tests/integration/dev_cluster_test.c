@@ -332,11 +332,13 @@ static void on_notify(void *arg, uint64_t notify_id, uint64_t handle, uint64_t n
 {
 	struct notice *n = arg;
 
-	rados_notify_ack(n->io, CHECK_OID, notify_id, handle, "ack", 3);
+	/* counted before the ack: the notifier may return, and look, as soon as
+	 * the ack reaches the OSD */
 	pthread_mutex_lock(&n->lock);
 	n->seen++;
 	pthread_cond_signal(&n->cond);
 	pthread_mutex_unlock(&n->lock);
+	rados_notify_ack(n->io, CHECK_OID, notify_id, handle, "ack", 3);
 }
 
 static void on_watch_error(void *arg, uint64_t cookie, int err)
