@@ -7,8 +7,9 @@
 #                       renames, a tree the workload passed through, fsck
 #                       clean; plus a fixed check of fsync, fdatasync, fsync
 #                       of a directory, and 5 s without a call (fuse;rados)
-#   crash_snapshots     8 crash trials that each take a snapshot of the live
-#                       volume halfway, then are killed while taking another:
+#   crash_snapshots     8 crash trials (4 in the sanitizer build) that each
+#                       take a snapshot of the live volume halfway, then
+#                       are killed while taking another:
 #                       the first reads the same after the crash, the second
 #                       exists whole or not at all, fsck VOL@SNAP clean on
 #                       both before and after; about 90 s   (fuse;rados)
@@ -50,17 +51,20 @@ target_compile_options(crash_workload PRIVATE -Wno-format-truncation)
 
 # ~350 s on 2 busy cores.  The sanitizer build (about 1.6x slower) runs 50:
 # its daemons look for memory errors; the normal build's 100 for ordering.
+# The same halving for the snapshot trials (about 190 s for 8 under ASan).
 if(FLOCKER_SANITIZE)
   set(FLOCKER_CRASH_TRIALS 50)
+  set(FLOCKER_CRASH_SNAP_TRIALS 4)
 else()
   set(FLOCKER_CRASH_TRIALS 100)
+  set(FLOCKER_CRASH_SNAP_TRIALS 8)
 endif()
 add_test(NAME crash_trials
          COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
                  --trials ${FLOCKER_CRASH_TRIALS} --db-every 4)
 add_test(NAME crash_snapshots
          COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
-                 --trials 8 --snap-every 1 --no-scenarios)
+                 --trials ${FLOCKER_CRASH_SNAP_TRIALS} --snap-every 1 --no-scenarios)
 set_tests_properties(crash_snapshots PROPERTIES
                      FIXTURES_REQUIRED ceph
                      ENVIRONMENT "${FLOCKER_CRASH_ENV}"
