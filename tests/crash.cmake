@@ -1,7 +1,7 @@
 # Crashes, fencing, Ceph faults and fsck damage (tests/crash/).
 #
 #   crash_trials        kill -9 of the daemon at random instants under a
-#                       workload, 100 trials, 50 in the sanitizer build (one in four a database:
+#                       workload, 100 trials, 40 in the sanitizer build (one in four a database:
 #                       fdatasync'd and O_DSYNC overwrites in preallocated
 #                       files, synced appends): acknowledged data, atomic
 #                       renames, a tree the workload passed through, fsck
@@ -49,11 +49,11 @@ add_executable(crash_workload ${FLOCKER_CRASH_DIR}/crash_workload.c)
 # paths and names are cut to fixed buffers on purpose
 target_compile_options(crash_workload PRIVATE -Wno-format-truncation)
 
-# ~350 s on 2 busy cores.  The sanitizer build (about 1.6x slower) runs 50:
+# ~350 s on 2 busy cores.  The sanitizer build (about 1.6x slower) runs 40:
 # its daemons look for memory errors; the normal build's 100 for ordering.
 # The same halving for the snapshot trials (about 190 s for 8 under ASan).
 if(FLOCKER_SANITIZE)
-  set(FLOCKER_CRASH_TRIALS 50)
+  set(FLOCKER_CRASH_TRIALS 40)
   set(FLOCKER_CRASH_SNAP_TRIALS 4)
 else()
   set(FLOCKER_CRASH_TRIALS 100)
