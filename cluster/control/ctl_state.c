@@ -1293,6 +1293,23 @@ int fl_state_purge(struct fl_state *s, int64_t now)
 	return n;
 }
 
+/* A node's record as of a hello or disconnect at now: cur (if known) updated. */
+static void node_rec_fill(struct fl_node_rec *n, const struct fl_node_rec *cur, const char *uuid,
+			  const char *name, const char *addr, const char *host, int64_t now)
+{
+	if (cur)
+		*n = *cur;
+	else
+		n->first_seen = now;
+	snprintf(n->uuid, sizeof(n->uuid), "%s", uuid);
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	if (addr)
+		snprintf(n->addr, sizeof(n->addr), "%s", addr);
+	if (host)
+		snprintf(n->host, sizeof(n->host), "%s", host);
+	n->last_seen = now;
+}
+
 int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, const char *addr,
 		       const char *host, int64_t now)
 {
@@ -1302,17 +1319,7 @@ int fl_state_node_seen(struct fl_state *s, const char *uuid, const char *name, c
 	struct fl_kv kv;
 	int ret;
 
-	if (cur)
-		n = *cur;
-	else
-		n.first_seen = now;
-	snprintf(n.uuid, sizeof(n.uuid), "%s", uuid);
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	if (addr)
-		snprintf(n.addr, sizeof(n.addr), "%s", addr);
-	if (host)
-		snprintf(n.host, sizeof(n.host), "%s", host);
-	n.last_seen = now;
+	node_rec_fill(&n, cur, uuid, name, addr, host, now);
 	ret = fl_state_enc_node(&n, &e);
 	if (!ret) {
 		kv.key = n.uuid;
@@ -1485,17 +1492,7 @@ void fl_state_node_seen_async(struct fl_state *s, const char *uuid, const char *
 	struct node_waiter *x = calloc(1, sizeof(*x));
 	struct node_wr *w;
 
-	if (cur)
-		n = *cur;
-	else
-		n.first_seen = now;
-	snprintf(n.uuid, sizeof(n.uuid), "%s", uuid);
-	snprintf(n.name, sizeof(n.name), "%s", name);
-	if (addr)
-		snprintf(n.addr, sizeof(n.addr), "%s", addr);
-	if (host)
-		snprintf(n.host, sizeof(n.host), "%s", host);
-	n.last_seen = now;
+	node_rec_fill(&n, cur, uuid, name, addr, host, now);
 	for (w = s->node_wrs; w && strcmp(w->uuid, n.uuid); w = w->link)
 		;
 	if (!w && (w = calloc(1, sizeof(*w)))) {
