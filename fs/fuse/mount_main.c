@@ -548,6 +548,27 @@ static void background(void)
 	exit(EXIT_MOUNT);
 }
 
+/* A daemon keeps no descriptor it inherits: one open on another mount would
+ * keep that mount busy as long as this volume is mounted.  Kept: 0-2, and a
+ * FUSE descriptor passed as the mount point "/dev/fd/N" (libfuse's way for a
+ * mount made by a privileged parent). */
+static void close_inherited(int argc, char **argv)
+{
+	int keep = -1, fd, i;
+	char end;
+
+	for (i = 1; i < argc; i++)
+		if (sscanf(argv[i], "/dev/fd/%d%c", &fd, &end) == 1 && fd > 2)
+			keep = fd;
+	if (keep < 0) {
+		close_range(3, ~0U, 0);
+	} else {
+		if (keep > 3)
+			close_range(3, (unsigned)keep - 1, 0);
+		close_range((unsigned)keep + 1, ~0U, 0);
+	}
+}
+
 /* The heap of a fresh mount fills by page faults, each one costly on a
  * virtual machine (20 us and more here): 40,000 of them in the first GiB
  * written.  glibc's malloc.hugetlb tunable has the heap in transparent huge
@@ -617,6 +638,7 @@ int main(int argc, char **argv)
 	 * buffers stay in a dozen arenas and the resident size grows far past
 	 * dirty_max.  One arena keeps it close to what is in use; a non-main
 	 * arena would also unmap its emptied heaps, to fault them in again. */
+	close_inherited(argc, argv);
 	exec_with_hugepages(argv);
 	mallopt(M_ARENA_MAX, 1);
 	/* Blocks of 4 MiB, and librados's copy of each write, are allocated and

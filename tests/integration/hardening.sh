@@ -150,9 +150,18 @@ EOF
 }
 
 run_deadmount() {
-	local vol out rc=0 other
+	local vol out rc=0 other pid
 	vol=$(flk_new_volume deadmount) || fail "cannot create a volume"
+	# The daemon keeps no descriptor it inherits (one on another mount would
+	# keep that mount busy): fd 9, open without close-on-exec, must not be in it.
+	: >"$WORK/inherited"
+	exec 9<"$WORK/inherited"
 	flk_mount "$vol" "$MNT" || fail "cannot mount $vol"
+	exec 9<&-
+	for pid in $(flk_daemon_pids "$vol"); do
+		! ls -l "/proc/$pid/fd" | grep -q "$WORK/inherited" ||
+			fail "the daemon (pid $pid) keeps a descriptor it inherited: $(ls -l "/proc/$pid/fd" | grep inherited)"
+	done
 	echo one >"$MNT/one"
 	sync "$MNT/one" "$MNT"
 	kill_daemon "$vol"
