@@ -121,7 +121,7 @@ static void log_vemit(int level, const char *fmt, va_list ap)
 	static const char *const names[] = {"emerg",   "alert",	 "crit", "error",
 					    "warning", "notice", "info", "debug"};
 	const char *tag = log_tag, *sep = log_tag ? ": " : "";
-	char line[2048], ts[64];
+	char line[2048], ts[64], *msg;
 	int saved = errno;
 	size_t n;
 
@@ -129,18 +129,27 @@ static void log_vemit(int level, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
+	msg = line;
+	/* "volume v1: ..." under the tag "volume v1" (shared code names its
+	 * volume; the mount daemon's tag does too): the tag once */
+	if (tag) {
+		size_t t = strlen(tag);
+
+		if (n > t + 2 && !strncmp(line, tag, t) && line[t] == ':' && line[t + 1] == ' ')
+			msg = line + t + 2;
+	}
 	if (log_syslog) {
-		syslog(level, "%s%s%s", tag ? tag : "", sep, line);
+		syslog(level, "%s%s%s", tag ? tag : "", sep, msg);
 	} else if (stderr_is_journal()) {
 		pthread_mutex_lock(&log_lock);
-		fprintf(stderr, "<%d>%s%s%s\n", level & 7, tag ? tag : "", sep, line);
+		fprintf(stderr, "<%d>%s%s%s\n", level & 7, tag ? tag : "", sep, msg);
 		pthread_mutex_unlock(&log_lock);
 	} else {
 		timestamp(ts, sizeof(ts));
 		pthread_mutex_lock(&log_lock);
 		fprintf(stderr, "%s %s[%ld]: %s%s%s%s%s\n", ts, log_prog, (long)getpid(),
 			tag ? tag : "", sep, level < LOG_NOTICE ? names[level & 7] : "",
-			level < LOG_NOTICE ? ": " : "", line);
+			level < LOG_NOTICE ? ": " : "", msg);
 		pthread_mutex_unlock(&log_lock);
 	}
 	errno = saved;

@@ -73,6 +73,7 @@ int main(void)
 	fl_log_set_tag("volume v1");
 	fl_err("cannot write %s", "object data.1.0");
 	fl_notice("volume mounted");
+	fl_notice("volume v1: snapshot s1 taken"); /* the tag once, not twice */
 	fl_debug("not shown at LOG_INFO");
 	fl_log_set_tag(NULL);
 	fl_warn("untagged");
@@ -86,6 +87,11 @@ int main(void)
 	snprintf(
 		re, sizeof(re),
 		"^[0-9-]{10}T[0-9:.]{12}[+-][0-9:]{5} test_log\\[%ld\\]: volume v1: volume mounted$",
+		pid);
+	CHECK(matches(re, text));
+	snprintf(
+		re, sizeof(re),
+		"^[0-9-]{10}T[0-9:.]{12}[+-][0-9:]{5} test_log\\[%ld\\]: volume v1: snapshot s1 taken$",
 		pid);
 	CHECK(matches(re, text));
 	snprintf(re, sizeof(re),
