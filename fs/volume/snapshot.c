@@ -413,6 +413,7 @@ int fl_snap_create(struct fl_store *base, const char *vol, const char *snap,
 	struct fl_volume *v = NULL;
 	struct fl_snap_rec r;
 	struct fl_holder h;
+	struct timespec t0, t1;
 	char lerr[512], req[512], ans[512], host[64];
 	unsigned wait;
 	int ret;
@@ -458,7 +459,9 @@ int fl_snap_create(struct fl_store *base, const char *vol, const char *snap,
 	host_name(host, sizeof(host));
 	snprintf(req, sizeof(req), SNAP_REQ_CREATE "\n%s\n%s", snap, host);
 	snprintf(res->writer, sizeof(res->writer), "%s (pid %ld)", h.host, h.pid);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = fl_volume_request(v, req, wait, ans, sizeof(ans));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (ret < 0) {
 		fl_seterr(err, errlen, "cannot ask the writer of volume %s (host %s, pid %ld): %s",
 			  vol, h.host, h.pid, strerror(-ret));
@@ -467,9 +470,11 @@ int fl_snap_create(struct fl_store *base, const char *vol, const char *snap,
 	if (ret == 0) {
 		fl_seterr(err, errlen,
 			  "cannot snapshot volume %s: its writer on host %s (pid %ld) did not "
-			  "answer (waited up to %u s; --takeover fences it and snapshots it "
+			  "answer (waited %.1f s; --takeover fences it and snapshots it "
 			  "directly)",
-			  vol, h.host, h.pid, wait / 1000);
+			  vol, h.host, h.pid,
+			  (double)(t1.tv_sec - t0.tv_sec) +
+				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		ret = -ETIMEDOUT;
 		goto out;
 	}
