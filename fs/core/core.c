@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "flocker/log.h"
+#include "fs/util/fmt.h"
 
 /* ---------- inode table ---------- */
 
@@ -289,6 +290,19 @@ int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out)
 	return 0;
 }
 
+int fl_ino_load(struct fl_core *c, uint64_t ino, bool for_write, struct fl_inode **out)
+{
+	int ret;
+
+	do {
+		ret = for_write ? fl_core_writable(c) : 0;
+		if (ret)
+			return ret;
+		ret = fl_ino_get(c, ino, out);
+	} while (ret == FL_RESTART);
+	return ret;
+}
+
 /* Inode named by a directory entry: a missing one means damage. */
 int fl_ino_get_entry(struct fl_core *c, uint64_t ino, struct fl_inode **out)
 {
@@ -529,12 +543,7 @@ void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	fl_ts_add_ms(&ts, ms);
 	pthread_cond_timedwait(cond, &c->lock, &ts);
 }
 
@@ -591,9 +600,7 @@ int fl_core_getattr(struct fl_core *c, uint64_t ino, struct stat *st)
 	int ret;
 
 	fl_core_lock(c);
-	do
-		ret = fl_ino_get(c, ino, &ip);
-	while (ret == FL_RESTART);
+	ret = fl_ino_load(c, ino, false, &ip);
 	if (!ret)
 		fl_fill_stat(c, ip, st);
 	fl_core_unlock(c);
@@ -692,13 +699,7 @@ int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int m
 	int ret;
 
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
-	if (ret)
-		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
+	ret = fl_ino_load(c, ino, true, &ip);
 	if (ret)
 		goto out;
 	fl_now_real(&ts);
@@ -740,9 +741,7 @@ int fl_core_open(struct fl_core *c, uint64_t ino, int flags)
 	int ret;
 
 	fl_core_lock(c);
-	do
-		ret = fl_ino_get(c, ino, &ip);
-	while (ret == FL_RESTART);
+	ret = fl_ino_load(c, ino, false, &ip);
 	if (ret)
 		goto out;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
@@ -818,9 +817,7 @@ ssize_t fl_core_read_ref(struct fl_core *c, uint64_t ino, uint64_t off, size_t l
 	*ref = NULL;
 	*data = buf;
 	fl_core_lock(c);
-	do
-		r = fl_ino_get(c, ino, &ip);
-	while (r == FL_RESTART);
+	r = fl_ino_load(c, ino, false, &ip);
 	if (r)
 		ret = r;
 	else if (S_ISDIR(ip->r.mode))
@@ -962,9 +959,7 @@ int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 		fl_core_unlock(c);
 		return 0;
 	}
-	do
-		ret = fl_ino_get(c, ino, &ip);
-	while (ret == FL_RESTART);
+	ret = fl_ino_load(c, ino, false, &ip);
 	if (ret)
 		goto out;
 	/* fdatasync of a regular file: its data, and of its metadata only what
@@ -1043,13 +1038,7 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 	if (off + len < off || off + len > FL_FILE_MAX)
 		return -EFBIG;
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
-	if (ret)
-		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
+	ret = fl_ino_load(c, ino, true, &ip);
 	if (ret)
 		goto out;
 	if (!S_ISREG(ip->r.mode)) {
@@ -1267,9 +1256,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		struct fl_inode *ip;
 		int r;
 
-		do
-			r = fl_ino_get(c, ino, &ip);
-		while (r == FL_RESTART);
+		r = fl_ino_load(c, ino, false, &ip);
 		if (r == 0) {
 			ip->trim_mark = ip->scan_trim = true;
 			ip->orphan = !ip->r.nlink;

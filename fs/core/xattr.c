@@ -58,13 +58,7 @@ int fl_core_setxattr(struct fl_core *c, uint64_t ino, const char *name, const vo
 	if (len > FL_XATTR_VAL_MAX)
 		return -E2BIG;
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
-	if (ret)
-		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
+	ret = fl_ino_load(c, ino, true, &ip);
 	if (ret)
 		goto out;
 	x = xattr_find(ip, name);
@@ -129,13 +123,9 @@ ssize_t fl_core_getxattr(struct fl_core *c, uint64_t ino, const char *name, void
 	if (r)
 		return r == -EOPNOTSUPP ? -ENODATA : r;
 	fl_core_lock(c);
-	do
-		r = fl_ino_get(c, ino, &ip);
-	while (r == FL_RESTART);
-	if (r) {
-		ret = r;
+	ret = fl_ino_load(c, ino, false, &ip);
+	if (ret)
 		goto out;
-	}
 	x = xattr_find(ip, name);
 	if (!x) {
 		ret = -ENODATA;
@@ -159,16 +149,11 @@ ssize_t fl_core_listxattr(struct fl_core *c, uint64_t ino, char *buf, size_t len
 	size_t need = 0;
 	ssize_t ret;
 	uint32_t i;
-	int r;
 
 	fl_core_lock(c);
-	do
-		r = fl_ino_get(c, ino, &ip);
-	while (r == FL_RESTART);
-	if (r) {
-		ret = r;
+	ret = fl_ino_load(c, ino, false, &ip);
+	if (ret)
 		goto out;
-	}
 	for (i = 0; i < ip->r.nxattrs; i++)
 		need += strlen(ip->r.xattrs[i].name) + 1;
 	ret = (ssize_t)need;
@@ -201,13 +186,7 @@ int fl_core_removexattr(struct fl_core *c, uint64_t ino, const char *name)
 	if (ret)
 		return ret == -EOPNOTSUPP ? -ENODATA : ret;
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
-	if (ret)
-		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
+	ret = fl_ino_load(c, ino, true, &ip);
 	if (ret)
 		goto out;
 	x = xattr_find(ip, name);
