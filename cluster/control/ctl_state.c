@@ -18,6 +18,7 @@
 #include "flocker/proto.h"
 #include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
+#include "fs/util/fmt.h"
 
 #define KEY_TAG	  "tag"
 #define PFX_DS	  "ds."
@@ -199,11 +200,51 @@ struct load_ctx {
 	int ret;
 };
 
+static int dec_ds(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_ds(uuid, p, len, out);
+}
+
+static int dec_lease(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_lease(uuid, p, len, out);
+}
+
+static int dec_trash(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_trash(uuid, p, len, out);
+}
+
+static int dec_node(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_node(uuid, p, len, out);
+}
+
+/* Decodes the record of uuid into a: 1 when it is corrupt (or uuid is not
+ * one), else karr_put's 0 or -ENOMEM. */
+static int load_rec(struct karr a, const char *uuid, const void *val, size_t len,
+		    int (*dec)(const char *uuid, const void *p, size_t len, void *out))
+{
+	union {
+		struct fl_ds d;
+		struct fl_lease l;
+		struct fl_trash t;
+		struct fl_node_rec n;
+	} rec;
+	int ret;
+
+	if (!fl_uuid_valid(uuid) || dec(uuid, val, len, &rec))
+		return 1;
+	ret = karr_put(a, &rec);
+	if (ret && a.clear)
+		a.clear(&rec);
+	return ret;
+}
+
 static int load_config_cb(void *arg, const char *key, const void *val, size_t len)
 {
 	struct load_ctx *c = arg;
 	struct fl_state *s = c->s;
-	const char *uuid;
 	int ret = 0;
 
 	if (!strcmp(key, KEY_TAG)) {
@@ -220,33 +261,15 @@ static int load_config_cb(void *arg, const char *key, const void *val, size_t le
 		c->have_tag = true;
 		return 0;
 	}
-	if (!strncmp(key, PFX_DS, strlen(PFX_DS))) {
-		struct fl_ds d;
-
-		uuid = key + strlen(PFX_DS);
-		if (!fl_uuid_valid(uuid) || fl_state_dec_ds(uuid, val, len, &d))
-			goto bad;
-		ret = karr_put(DS(s), &d);
-		if (ret)
-			fl_ds_clear(&d);
-	} else if (!strncmp(key, PFX_LEASE, strlen(PFX_LEASE))) {
-		struct fl_lease l;
-
-		uuid = key + strlen(PFX_LEASE);
-		if (!fl_uuid_valid(uuid) || fl_state_dec_lease(uuid, val, len, &l))
-			goto bad;
-		ret = karr_put(LEASES(s), &l);
-	} else if (!strncmp(key, PFX_TRASH, strlen(PFX_TRASH))) {
-		struct fl_trash t;
-
-		uuid = key + strlen(PFX_TRASH);
-		if (!fl_uuid_valid(uuid) || fl_state_dec_trash(uuid, val, len, &t))
-			goto bad;
-		ret = karr_put(TRASH(s), &t);
-		if (ret)
-			fl_trash_clear(&t);
-	}
+	if (!strncmp(key, PFX_DS, strlen(PFX_DS)))
+		ret = load_rec(DS(s), key + strlen(PFX_DS), val, len, dec_ds);
+	else if (!strncmp(key, PFX_LEASE, strlen(PFX_LEASE)))
+		ret = load_rec(LEASES(s), key + strlen(PFX_LEASE), val, len, dec_lease);
+	else if (!strncmp(key, PFX_TRASH, strlen(PFX_TRASH)))
+		ret = load_rec(TRASH(s), key + strlen(PFX_TRASH), val, len, dec_trash);
 	/* unknown keys: a newer version's, left alone */
+	if (ret > 0)
+		goto bad;
 	return ret;
 bad:
 	fl_warn("control configuration entry %s is corrupt, ignored", key);
@@ -256,13 +279,13 @@ bad:
 static int load_nodes_cb(void *arg, const char *key, const void *val, size_t len)
 {
 	struct load_ctx *c = arg;
-	struct fl_node_rec n;
+	int ret = load_rec(NODES(c->s), key, val, len, dec_node);
 
-	if (!fl_uuid_valid(key) || fl_state_dec_node(key, val, len, &n)) {
+	if (ret > 0) {
 		fl_warn("control node entry %s is corrupt, ignored", key);
 		return 0;
 	}
-	return karr_put(NODES(c->s), &n);
+	return ret;
 }
 
 static int load(struct fl_state *s, bool *have_tag)
@@ -385,34 +408,11 @@ static int commit(struct fl_state *s, struct txn *t, uint64_t expect_tag)
 /* ------------------------------------------------------------------ */
 /* registry */
 
-struct reg_get {
-	struct fl_volreg_rec *r;
-	int ret;
-};
-
-static int reg_get_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	struct reg_get *g = arg;
-
-	(void)key;
-	g->ret = fl_volreg_decode(val, len, g->r) ? -EIO : 1;
-	return 0;
-}
-
 int fl_state_volume_by_name(struct fl_state *s, const char *name, struct fl_volreg_rec *r)
 {
-	struct reg_get g = {r, 0};
-	const char *keys[1] = {name};
-	int ret;
-
 	if (!fl_volname_valid(name))
 		return -ENOENT;
-	ret = s->reg->ops->omap_get(s->reg, FL_REG_OID, keys, 1, reg_get_cb, &g);
-	if (ret)
-		return ret;
-	if (g.ret == 0)
-		return -ENOENT;
-	return g.ret < 0 ? g.ret : 0;
+	return fl_volreg_lookup(s->reg, name, r);
 }
 
 struct reg_find {
@@ -819,11 +819,8 @@ int fl_state_writer_check(struct fl_store *pool, const char *name, char *err, si
 	ret = fl_volume_holder(v, &h);
 	if (ret > 0) {
 		char since[32];
-		struct tm tm;
-		time_t tt = (time_t)h.since;
 
-		gmtime_r(&tt, &tm);
-		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fl_fmt_time_utc(h.since, since, sizeof(since));
 		fl_seterr(
 			err, errlen,
 			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
