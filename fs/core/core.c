@@ -303,6 +303,15 @@ int fl_ino_load(struct fl_core *c, uint64_t ino, bool for_write, struct fl_inode
 	return ret;
 }
 
+int fl_ino_commit(struct fl_core *c, struct fl_inode *ip)
+{
+	struct fl_txn t = {.n = 0};
+
+	fl_txn_inode(&t, ip);
+	fl_ino_ck(c, ip);
+	return fl_txn_commit(c, &t, NULL);
+}
+
 /* Inode named by a directory entry: a missing one means damage. */
 int fl_ino_get_entry(struct fl_core *c, uint64_t ino, struct fl_inode **out)
 {
@@ -693,7 +702,6 @@ static void set_times(struct fl_inode *ip, const struct stat *a, int mask,
 int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int mask,
 		    struct stat *out)
 {
-	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	struct timespec ts;
 	int ret;
@@ -725,9 +733,7 @@ int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int m
 	if (mask & FL_SET_GID)
 		ip->r.gid = a->st_gid;
 	set_times(ip, a, mask, &ts);
-	fl_txn_inode(&t, ip);
-	fl_ino_ck(c, ip);
-	ret = fl_txn_commit(c, &t, NULL);
+	ret = fl_ino_commit(c, ip);
 	if (!ret)
 		fl_fill_stat(c, ip, out);
 out:
@@ -755,16 +761,13 @@ int fl_core_open(struct fl_core *c, uint64_t ino, int flags)
 	}
 	if ((flags & O_TRUNC) && S_ISREG(ip->r.mode) && ip->r.size) {
 		/* the kernel hands O_TRUNC to open (atomic_o_trunc) */
-		struct fl_txn t = {.n = 0};
 		struct timespec ts;
 
 		fl_now_real(&ts);
 		ret = set_size(c, ip, 0, &ts);
 		if (ret)
 			goto out;
-		fl_txn_inode(&t, ip);
-		fl_ino_ck(c, ip);
-		ret = fl_txn_commit(c, &t, NULL);
+		ret = fl_ino_commit(c, ip);
 		if (ret)
 			goto out;
 	}
@@ -1027,7 +1030,6 @@ int fl_core_syncfs(struct fl_core *c)
 
 int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, uint64_t len)
 {
-	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	int ret;
 
@@ -1077,9 +1079,7 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 		ip->r.size = nsize;
 		fl_set_jsize(c, ip, nsize);
 		fl_now_real(&ip->r.ctime);
-		fl_txn_inode(&t, ip);
-		fl_ino_ck(c, ip);
-		ret = fl_txn_commit(c, &t, NULL);
+		ret = fl_ino_commit(c, ip);
 	}
 out:
 	fl_core_unlock(c);
