@@ -473,7 +473,9 @@ static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	fuse_reply_err(req, -fl_core_setxattr(core_of(req), ino, name, value, size, flags));
 }
 
-static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* getxattr of name, or listxattr (name NULL): the bytes, or with size 0
+ * only their count. */
+static void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char *buf = size ? malloc(size) : NULL;
 	ssize_t n;
@@ -482,7 +484,10 @@ static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = fl_core_getxattr(core_of(req), ino, name, buf, size);
+	if (name)
+		n = fl_core_getxattr(core_of(req), ino, name, buf, size);
+	else
+		n = fl_core_listxattr(core_of(req), ino, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
@@ -492,23 +497,14 @@ static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	free(buf);
 }
 
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	xattr_get(req, ino, name, size);
+}
+
 static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char *buf = size ? malloc(size) : NULL;
-	ssize_t n;
-
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = fl_core_listxattr(core_of(req), ino, buf, size);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	xattr_get(req, ino, NULL, size);
 }
 
 static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
