@@ -337,22 +337,31 @@ static int create_only(struct rstore *rs, const char *oid)
 	return r;
 }
 
-static int r_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf, size_t len)
+/* Writes len bytes at off (append: at the end) in chunks the OSD takes; 0
+ * bytes only create the object. */
+static int write_chunks(struct rstore *rs, const char *oid, bool append, uint64_t off,
+			const void *buf, size_t len)
 {
-	struct rstore *rs = rs_of(st);
 	size_t done = 0;
 
 	if (len == 0)
 		return create_only(rs, oid);
 	do {
 		size_t n = len - done > R_IO_CHUNK ? R_IO_CHUNK : len - done;
-		int r = rados_write(rs->io, oid, (const char *)buf + done, n, off + done);
+		const char *p = (const char *)buf + done;
+		int r = append ? rados_append(rs->io, oid, p, n)
+			       : rados_write(rs->io, oid, p, n, off + done);
 
 		if (r < 0)
 			return r;
 		done += n;
 	} while (done < len);
 	return 0;
+}
+
+static int r_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf, size_t len)
+{
+	return write_chunks(rs_of(st), oid, false, off, buf, len);
 }
 
 static int r_write_full(struct fl_store *st, const char *oid, const void *buf, size_t len)
@@ -369,20 +378,7 @@ static int r_write_full(struct fl_store *st, const char *oid, const void *buf, s
 
 static int r_append(struct fl_store *st, const char *oid, const void *buf, size_t len)
 {
-	struct rstore *rs = rs_of(st);
-	size_t done = 0;
-
-	if (len == 0)
-		return create_only(rs, oid);
-	do {
-		size_t n = len - done > R_IO_CHUNK ? R_IO_CHUNK : len - done;
-		int r = rados_append(rs->io, oid, (const char *)buf + done, n);
-
-		if (r < 0)
-			return r;
-		done += n;
-	} while (done < len);
-	return 0;
+	return write_chunks(rs_of(st), oid, true, 0, buf, len);
 }
 
 static int r_remove(struct fl_store *st, const char *oid)
