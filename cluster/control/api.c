@@ -125,6 +125,19 @@ static int get_node(json_t *v, const char *what, char *out, size_t cap, char *er
 	return 0;
 }
 
+/* A dataset id: a uuid string (with no NUL inside). */
+static int get_uuid(json_t *v, const char *what, char out[37], char *err, size_t errlen)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || strlen(s) != json_string_length(v) || !fl_uuid_valid(s)) {
+		fl_seterr(err, errlen, "%s must be a uuid", what);
+		return -EINVAL;
+	}
+	snprintf(out, 37, "%s", s);
+	return 0;
+}
+
 void fl_api_ds_req_clear(struct fl_api_ds_req *r)
 {
 	free(r->metadata);
@@ -241,13 +254,8 @@ int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out
 			out->deleted = json_is_true(v);
 			out->has_deleted = true;
 		} else if (!strcmp(k, "dataset_id")) {
-			const char *s = json_string_value(v);
-
-			if (!s || !fl_uuid_valid(s)) {
-				fl_seterr(err, errlen, "dataset_id must be a uuid");
+			if (get_uuid(v, k, out->dataset_id, err, errlen))
 				goto out;
-			}
-			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			out->has_id = true;
 		} else if (!strcmp(k, "from")) {
 			const char *s = json_string_value(v);
@@ -293,11 +301,8 @@ int fl_api_parse_snapshot(const char *body, size_t len, struct fl_api_snap_req *
 		bool ok = s && strlen(s) == json_string_length(v);
 
 		if (!strcmp(k, "dataset_id")) {
-			if (!ok || !fl_uuid_valid(s)) {
-				fl_seterr(err, errlen, "dataset_id must be a uuid");
+			if (get_uuid(v, k, out->dataset_id, err, errlen))
 				goto out;
-			}
-			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			out->has_id = true;
 		} else if (!strcmp(k, "volume") || !strcmp(k, "name")) {
 			bool vol = !strcmp(k, "volume");
@@ -346,13 +351,8 @@ int fl_api_parse_lease(const char *body, size_t len, struct fl_api_lease_req *ou
 	json_object_foreach(j, k, v)
 	{
 		if (!strcmp(k, "dataset_id")) {
-			const char *s = json_string_value(v);
-
-			if (!s || !fl_uuid_valid(s)) {
-				fl_seterr(err, errlen, "dataset_id must be a uuid");
+			if (get_uuid(v, k, out->dataset_id, err, errlen))
 				goto out;
-			}
-			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			have_id = true;
 		} else if (!strcmp(k, "node_uuid")) {
 			if (get_node(v, "node_uuid", out->node, sizeof(out->node), err, errlen))

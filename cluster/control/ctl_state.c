@@ -154,6 +154,17 @@ static int karr_put(struct karr a, const void *rec)
 	return 0;
 }
 
+/* karr_put, and rec emptied when the array took it (its heap parts are the
+ * array's then): clearing rec afterwards is always right. */
+static int karr_take(struct karr a, void *rec)
+{
+	int ret = karr_put(a, rec);
+
+	if (!ret)
+		memset(rec, 0, a.size);
+	return ret;
+}
+
 /* The record with this uuid, or NULL. */
 static void *karr_get(struct karr a, const char *uuid)
 {
@@ -457,39 +468,27 @@ int fl_state_volume_by_uuid(struct fl_state *s, const char *uuid, char *name,
 	return f.found ? 0 : -ENOENT;
 }
 
-static int reg_put(struct fl_state *s, const char *name, const struct fl_volreg_rec *r)
+/* Registers name -> r while name is free (del false), or unregisters name
+ * while its entry is still r (del true); -ECANCELED when it is not so. */
+static int reg_change(struct fl_state *s, const char *name, const struct fl_volreg_rec *r, bool del)
 {
 	struct fl_buf b;
 	struct fl_kv kv;
 	struct fl_omap_cmp cmp = {name, NULL, 0};
-	int ret;
-
-	fl_buf_init(&b, FL_REC_MAX);
-	ret = fl_volreg_encode(r, &b);
-	if (!ret) {
-		kv.key = name;
-		kv.val = b.data;
-		kv.len = b.len;
-		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
-	}
-	fl_buf_free(&b);
-	return ret;
-}
-
-static int reg_del(struct fl_state *s, const char *name, const struct fl_volreg_rec *r)
-{
-	struct fl_buf b;
-	struct fl_omap_cmp cmp;
 	const char *rm[1] = {name};
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
 	ret = fl_volreg_encode(r, &b);
-	if (!ret) {
-		cmp.key = name;
+	if (!ret && del) {
 		cmp.val = b.data;
 		cmp.len = b.len;
 		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, NULL, 0, rm, 1, &cmp, 1);
+	} else if (!ret) {
+		kv.key = name;
+		kv.val = b.data;
+		kv.len = b.len;
+		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
 	}
 	fl_buf_free(&b);
 	return ret;
@@ -512,7 +511,7 @@ static int reconcile(struct fl_state *s)
 		if (named && !t->restoring) {
 			fl_notice("volume %s (%s): finishing its move to the trash", t->name,
 				  t->uuid);
-			ret = reg_del(s, t->name, &r);
+			ret = reg_change(s, t->name, &r, true);
 			if (ret == -ECANCELED)
 				ret = 0;
 			i++;
@@ -890,16 +889,14 @@ static int ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, 
 	}
 	karr_rm(DS(s), uuid);
 	karr_rm(LEASES(s), uuid);
-	ret = reg_del(s, name, &t.reg);
+	ret = reg_change(s, name, &t.reg, true);
 	if (ret == -ECANCELED)
 		ret = 0; /* the name changed hands meanwhile: nothing of ours to drop */
 	if (ret)
 		fl_warn("volume %s is in the trash but its name stays taken until the next "
 			"start: %s",
 			name, strerror(-ret));
-	ret = karr_put(TRASH(s), &t);
-	if (!ret)
-		memset(&t, 0, sizeof(t));
+	ret = karr_take(TRASH(s), &t);
 out:
 	fl_trash_clear(&t);
 	txn_free(&x);
@@ -1018,13 +1015,12 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		fl_seterr(err, errlen, "cannot restore volume %s: %s", name, why(ret));
 		goto out;
 	}
-	ret = karr_put(TRASH(s), &copy);
+	ret = karr_take(TRASH(s), &copy);
 	if (ret)
 		goto out;
-	memset(&copy, 0, sizeof(copy));
 	t = karr_get(TRASH(s), uuid);
 	/* step 2: the name, if still free */
-	ret = reg_put(s, name, &t->reg);
+	ret = reg_change(s, name, &t->reg, false);
 	if (ret) {
 		int ret2;
 
@@ -1061,9 +1057,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		goto out;
 	}
 	karr_rm(TRASH(s), uuid);
-	ret = karr_put(DS(s), &d);
-	if (!ret)
-		memset(&d, 0, sizeof(d));
+	ret = karr_take(DS(s), &d);
 	rename_super(s, name);
 out:
 	fl_ds_clear(&d);
@@ -1103,9 +1097,7 @@ int fl_state_ds_set_primary(struct fl_state *s, const char *uuid, const char *na
 		fl_seterr(err, errlen, "cannot change dataset %s: %s", uuid, why(ret));
 		goto out;
 	}
-	ret = karr_put(DS(s), &d);
-	if (!ret)
-		memset(&d, 0, sizeof(d));
+	ret = karr_take(DS(s), &d);
 out:
 	fl_ds_clear(&d);
 	txn_free(&x);
@@ -1146,9 +1138,7 @@ int fl_state_lease_put(struct fl_state *s, const struct fl_lease *l, const struc
 	}
 	ret = karr_put(LEASES(s), l);
 	if (!ret && set_primary && dcur) {
-		ret = karr_put(DS(s), &d);
-		if (!ret)
-			memset(&d, 0, sizeof(d));
+		ret = karr_take(DS(s), &d);
 	}
 out:
 	fl_ds_clear(&d);
@@ -1667,8 +1657,8 @@ static void wop_apply(struct fl_state *s, struct wop *w)
 	}
 	if (karr_put(LEASES(s), &w->l))
 		w->ret = -ENOMEM;
-	if (!w->ret && w->has_d && !karr_put(DS(s), &w->d))
-		memset(&w->d, 0, sizeof(w->d));
+	if (!w->ret && w->has_d)
+		karr_take(DS(s), &w->d);
 }
 
 static void wq_pump(struct fl_state *s);
