@@ -972,9 +972,6 @@ static int cl_remove(struct fl_agent *a, const char *name, char *err, size_t err
 	struct call c;
 	int ret;
 
-	ret = fl_volname_check(name, err, errlen);
-	if (ret)
-		return ret;
 	/* a leftover mount here with no user goes first; one with users refuses */
 	ret = fl_mounts_drop_unused(ca->mounts, name, err, errlen);
 	if (ret)
@@ -1031,9 +1028,6 @@ static int cl_mount(struct fl_agent *a, const char *name, const char *id, char *
 	bool mounting = false;
 	int ret;
 
-	ret = fl_volname_check(name, err, errlen);
-	if (ret)
-		goto out;
 	if (mark_mounting(ca, name, true)) {
 		fl_seterr(err, errlen, "too many volumes mounting at once on this node: retry");
 		ret = -EAGAIN;
@@ -1087,9 +1081,6 @@ static int cl_unmount(struct fl_agent *a, const char *name, const char *id, char
 	char path[256], err2[256];
 	int ret;
 
-	ret = fl_volname_check(name, err, errlen);
-	if (ret)
-		return ret;
 	ret = fl_mounts_release(ca->mounts, name, id, err, errlen);
 	if (ret)
 		return ret;
@@ -1112,9 +1103,6 @@ static int cl_get(struct fl_agent *a, const char *name, struct fl_agent_volume *
 	struct call c;
 	int ret;
 
-	ret = fl_volname_check(name, err, errlen);
-	if (ret)
-		return ret;
 	call_init(&c, "get", name);
 	ret = do_call(ca, &c, CALL_WAIT_S, err, errlen);
 	if (ret)

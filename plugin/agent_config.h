@@ -44,6 +44,8 @@ struct fl_agent_config {
 	unsigned trash_ttl_s;	   /* --trash-ttl (standalone): 0: FL_TRASH_TTL_S */
 };
 
+/* name is a valid volume name in remove, mount, unmount and get: agent_ops.c
+ * checks it before it calls them. */
 struct fl_agent_ops {
 	int (*create)(struct fl_agent *a, const char *name, const char *const *keys,
 		      const char *const *vals, size_t nopts, char *err, size_t errlen);

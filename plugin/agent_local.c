@@ -93,6 +93,13 @@ static struct fl_store *store(struct local_agent *la, char *err, size_t errlen)
 	return st;
 }
 
+/* store() as 0 or -EHOSTUNREACH (err says why). */
+static int reach(struct local_agent *la, struct fl_store **st, char *err, size_t errlen)
+{
+	*st = store(la, err, errlen);
+	return *st ? 0 : -EHOSTUNREACH;
+}
+
 /* For plugin/mounts.c: is a mount found here still the volume's writer? */
 static struct fl_store *mounts_store(void *arg)
 {
@@ -134,11 +141,11 @@ static void trash_hint(struct fl_store *st, const char *name, char *err, size_t 
 static int open_volume(struct local_agent *la, const char *name, struct fl_volume **v, char *err,
 		       size_t errlen)
 {
-	struct fl_store *st = store(la, err, errlen);
-	int ret;
+	struct fl_store *st;
+	int ret = reach(la, &st, err, errlen);
 
-	if (!st)
-		return -EHOSTUNREACH;
+	if (ret)
+		return ret;
 	ret = fl_volume_open(st, name, v, err, errlen);
 	if (ret == -ENOENT)
 		trash_hint(st, name, err, errlen);
@@ -189,11 +196,9 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 	ret = fl_agent_create_opts(name, keys, vals, nopts, &o, err, errlen);
 	if (ret)
 		goto out;
-	st = store(la, err, errlen);
-	if (!st) {
-		ret = -EHOSTUNREACH;
+	ret = reach(la, &st, err, errlen);
+	if (ret)
 		goto out;
-	}
 	if (o.from) {
 		ret = clone_from(st, o.from, name, err, errlen);
 		goto out;
@@ -235,18 +240,13 @@ static int local_remove(struct fl_agent *a, const char *name, char *err, size_t 
 	char since[32];
 	int ret;
 
-	ret = fl_volname_check(name, err, errlen);
-	if (ret)
-		goto out;
 	/* a leftover mount here with no user goes first; one with users refuses */
 	ret = fl_mounts_drop_unused(la->mounts, name, err, errlen);
 	if (ret)
 		goto out;
-	st = store(la, err, errlen);
-	if (!st) {
-		ret = -EHOSTUNREACH;
+	ret = reach(la, &st, err, errlen);
+	if (ret)
 		goto out;
-	}
 	ret = fl_volume_open(st, name, &v, err, errlen);
 	if (ret == -ENOENT) {
 		fl_info("volume %s: remove, but it does not exist (removed elsewhere?)", name);
@@ -286,9 +286,6 @@ static int local_mount(struct fl_agent *a, const char *name, const char *id, cha
 	struct fl_volume *v = NULL;
 	int ret;
 
-	ret = fl_volname_check(name, err, errlen);
-	if (ret)
-		goto out;
 	/* mounted here already: no need to ask the cluster */
 	ret = fl_mounts_acquire(la->mounts, name, NULL, id, path, pathlen, err, errlen);
 	if (ret != -EAGAIN)
@@ -305,12 +302,7 @@ out:
 static int local_unmount(struct fl_agent *a, const char *name, const char *id, char *err,
 			 size_t errlen)
 {
-	int ret;
-
-	ret = fl_volname_check(name, err, errlen);
-	if (!ret)
-		ret = fl_mounts_release(to_local(a)->mounts, name, id, err, errlen);
-	return ret;
+	return fl_mounts_release(to_local(a)->mounts, name, id, err, errlen);
 }
 
 static void parent_of(struct fl_volume *v, char *buf, size_t len)
@@ -382,9 +374,6 @@ static int local_get(struct fl_agent *a, const char *name, struct fl_agent_volum
 	struct fl_volume *v = NULL;
 	int ret;
 
-	ret = fl_volname_check(name, err, errlen);
-	if (ret)
-		goto out;
 	ret = open_volume(la, name, &v, err, errlen);
 	if (ret)
 		goto out;
@@ -430,11 +419,9 @@ static int local_list(struct fl_agent *a, int (*cb)(void *arg, const struct fl_a
 	struct list_ctx c = {.la = to_local(a), .cb = cb, .arg = arg};
 	int ret;
 
-	c.st = store(c.la, err, errlen);
-	if (!c.st) {
-		ret = -EHOSTUNREACH;
+	ret = reach(c.la, &c.st, err, errlen);
+	if (ret)
 		goto out;
-	}
 	ret = fl_volume_list(c.st, list_one, &c);
 	if (ret && ret == c.stopped)
 		ret = 0;

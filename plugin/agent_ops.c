@@ -12,6 +12,13 @@
 #include "flocker/log.h"
 #include "fs/util/metrics.h"
 
+/* Names are checked here, once for both implementations (not create's:
+ * fl_agent_create_opts checks it with the options). */
+static bool name_ok(const char *name, char *err, size_t errlen)
+{
+	return fl_volname_check(name, err, errlen) == 0;
+}
+
 int fl_agent_create(struct fl_agent *a, const char *name, const char *const *keys,
 		    const char *const *vals, size_t nopts, char *err, size_t errlen)
 {
@@ -25,7 +32,7 @@ int fl_agent_create(struct fl_agent *a, const char *name, const char *const *key
 int fl_agent_remove(struct fl_agent *a, const char *name, char *err, size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->remove(a, name, err, errlen);
+	int ret = name_ok(name, err, errlen) ? a->ops->remove(a, name, err, errlen) : -EINVAL;
 
 	fl_am_op(FL_AM_REMOVE, t0, ret);
 	return ret;
@@ -35,7 +42,9 @@ int fl_agent_mount(struct fl_agent *a, const char *name, const char *id, char *p
 		   char *err, size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->mount(a, name, id, path, pathlen, err, errlen);
+	int ret = name_ok(name, err, errlen)
+			  ? a->ops->mount(a, name, id, path, pathlen, err, errlen)
+			  : -EINVAL;
 
 	fl_am_op(FL_AM_MOUNT, t0, ret);
 	return ret;
@@ -44,7 +53,7 @@ int fl_agent_mount(struct fl_agent *a, const char *name, const char *id, char *p
 int fl_agent_unmount(struct fl_agent *a, const char *name, const char *id, char *err, size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->unmount(a, name, id, err, errlen);
+	int ret = name_ok(name, err, errlen) ? a->ops->unmount(a, name, id, err, errlen) : -EINVAL;
 
 	fl_am_op(FL_AM_UNMOUNT, t0, ret);
 	return ret;
@@ -54,7 +63,7 @@ int fl_agent_get(struct fl_agent *a, const char *name, struct fl_agent_volume *o
 		 size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->get(a, name, out, err, errlen);
+	int ret = name_ok(name, err, errlen) ? a->ops->get(a, name, out, err, errlen) : -EINVAL;
 
 	fl_am_op(FL_AM_GET, t0, ret);
 	return ret;
