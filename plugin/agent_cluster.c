@@ -156,15 +156,6 @@ static double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int bad_name(const char *name, char *err, size_t errlen)
-{
-	fl_seterr(
-		err, errlen,
-		"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-		name, FL_VOLNAME_MAX);
-	return -EINVAL;
-}
-
 /* ------------------------------------------------------------------ */
 /* RADOS: only to read a mount's address from its lock cookie */
 
@@ -921,63 +912,31 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 		     const char *const *vals, size_t nopts, char *err, size_t errlen)
 {
 	struct cluster_agent *ca = to_ca(a);
+	struct fl_agent_create_opts o;
 	struct fl_agent_volume v;
 	struct call c;
-	char unknown[256] = "", fvol[FL_VOLNAME_MAX + 1], fsnap[FL_VOLNAME_MAX + 1];
-	uint64_t size = 0;
-	bool sized = false;
-	const char *from = NULL;
-	size_t i, n = 0;
+	char fvol[FL_VOLNAME_MAX + 1], fsnap[FL_VOLNAME_MAX + 1];
 	int ret;
 
-	if (!fl_volname_valid(name))
-		return bad_name(name, err, errlen);
-	for (i = 0; i < nopts; i++) {
-		if (!strcmp(keys[i], "from")) {
-			from = vals[i];
-		} else if (!strcmp(keys[i], "size")) {
-			if (fl_parse_size(vals[i], &size)) {
-				fl_seterr(
-					err, errlen,
-					"invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
-					vals[i], name);
-				return -EINVAL;
-			}
-			sized = true;
-		} else if (n < sizeof(unknown)) {
-			n += (size_t)snprintf(unknown + n, sizeof(unknown) - n, "%s'%.64s'",
-					      n ? ", " : "", keys[i]);
-		}
-	}
-	if (unknown[0]) {
-		fl_seterr(
-			err, errlen,
-			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G) and from (-o from=VOL[@SNAP])",
-			unknown, name);
-		return -EINVAL;
-	}
-	if (from && sized) {
-		fl_seterr(err, errlen,
-			  "volume %s: -o size and -o from do not go together: a clone has its "
-			  "parent's size limit (flockerctl volume resize changes it)",
-			  name);
-		return -EINVAL;
-	}
-	if (from && (fl_snap_parse(from, fvol, sizeof(fvol), fsnap, sizeof(fsnap)) < 0 ||
-		     !fl_volname_valid(fvol) || (strchr(from, '@') && !fl_volname_valid(fsnap)))) {
+	ret = fl_agent_create_opts(name, keys, vals, nopts, &o, err, errlen);
+	if (ret)
+		return ret;
+	if (o.from &&
+	    (fl_snap_parse(o.from, fvol, sizeof(fvol), fsnap, sizeof(fsnap)) < 0 ||
+	     !fl_volname_valid(fvol) || (strchr(o.from, '@') && !fl_volname_valid(fsnap)))) {
 		fl_seterr(err, errlen, "invalid -o from=%.140s for volume %s: use VOL or VOL@SNAP",
-			  from, name);
+			  o.from, name);
 		return -EINVAL;
 	}
 	call_init(&c, "create", name);
 	c.has_size = true;
-	c.size = size;
-	if (from) {
+	c.size = o.size;
+	if (o.from) {
 		c.kv[2] = "from";
-		c.kv[3] = from;
+		c.kv[3] = o.from;
 	}
 	/* a clone may wait for the parent's writer to take its snapshot */
-	ret = do_call(ca, &c, from ? CLONE_WAIT_S : CALL_WAIT_S, err, errlen);
+	ret = do_call(ca, &c, o.from ? CLONE_WAIT_S : CALL_WAIT_S, err, errlen);
 	fl_msg_free(&c.reply);
 	if (ret != -EEXIST)
 		return ret;
@@ -989,17 +948,17 @@ static int cl_create(struct fl_agent *a, const char *name, const char *const *ke
 		return ret;
 	fill_volume(ca, fl_pv_get(c.reply.body, "volume"), &v);
 	fl_msg_free(&c.reply);
-	if (from && (!v.parent[0] || strncmp(v.parent, fvol, strlen(fvol)) ||
-		     v.parent[strlen(fvol)] != '@' ||
-		     (strchr(from, '@') && strcmp(v.parent + strlen(fvol) + 1, fsnap)))) {
-		fl_seterr(err, errlen, "volume %s exists and is not a clone of %s", name, from);
+	if (o.from && (!v.parent[0] || strncmp(v.parent, fvol, strlen(fvol)) ||
+		       v.parent[strlen(fvol)] != '@' ||
+		       (strchr(o.from, '@') && strcmp(v.parent + strlen(fvol) + 1, fsnap)))) {
+		fl_seterr(err, errlen, "volume %s exists and is not a clone of %s", name, o.from);
 		return -EEXIST;
 	}
-	if (sized && v.size_limit != size) {
+	if (o.sized && v.size_limit != o.size) {
 		fl_seterr(err, errlen,
 			  "volume %s exists with size limit %" PRIu64 " bytes, not %" PRIu64
 			  ": use another name, or resize it with flockerctl volume resize",
-			  name, v.size_limit, size);
+			  name, v.size_limit, o.size);
 		return -EEXIST;
 	}
 	if (err && errlen)
@@ -1013,8 +972,6 @@ static int cl_remove(struct fl_agent *a, const char *name, char *err, size_t err
 	struct call c;
 	int ret;
 
-	if (!fl_volname_valid(name))
-		return bad_name(name, err, errlen);
 	/* a leftover mount here with no user goes first; one with users refuses */
 	ret = fl_mounts_drop_unused(ca->mounts, name, err, errlen);
 	if (ret)
@@ -1071,10 +1028,6 @@ static int cl_mount(struct fl_agent *a, const char *name, const char *id, char *
 	bool mounting = false;
 	int ret;
 
-	if (!fl_volname_valid(name)) {
-		ret = bad_name(name, err, errlen);
-		goto out;
-	}
 	if (mark_mounting(ca, name, true)) {
 		fl_seterr(err, errlen, "too many volumes mounting at once on this node: retry");
 		ret = -EAGAIN;
@@ -1128,8 +1081,6 @@ static int cl_unmount(struct fl_agent *a, const char *name, const char *id, char
 	char path[256], err2[256];
 	int ret;
 
-	if (!fl_volname_valid(name))
-		return bad_name(name, err, errlen);
 	ret = fl_mounts_release(ca->mounts, name, id, err, errlen);
 	if (ret)
 		return ret;
@@ -1152,8 +1103,6 @@ static int cl_get(struct fl_agent *a, const char *name, struct fl_agent_volume *
 	struct call c;
 	int ret;
 
-	if (!fl_volname_valid(name))
-		return bad_name(name, err, errlen);
 	call_init(&c, "get", name);
 	ret = do_call(ca, &c, CALL_WAIT_S, err, errlen);
 	if (ret)
@@ -1266,46 +1215,6 @@ static const struct fl_agent_ops cluster_ops = {
 
 /* ------------------------------------------------------------------ */
 /* open */
-
-/* Where mount.flockerfs is: given, beside this program, else on $PATH, else /sbin. */
-static int find_helper(const char *given, char *out, size_t outlen)
-{
-	static const char *const dirs[] = {"/usr/local/sbin", "/usr/sbin", "/sbin"};
-	char self[PATH_MAX], *slash;
-	const char *env = getenv("PATH");
-	ssize_t n;
-	size_t i;
-
-	if (given) {
-		snprintf(out, outlen, "%s", given);
-		return access(out, X_OK) ? -errno : 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (snprintf(out, outlen, "%s/mount.flockerfs", self) < (int)outlen &&
-			    access(out, X_OK) == 0)
-				return 0;
-		}
-	}
-	while (env && *env) {
-		size_t l = strcspn(env, ":");
-
-		if (l && snprintf(out, outlen, "%.*s/mount.flockerfs", (int)l, env) < (int)outlen &&
-		    *env == '/' && access(out, X_OK) == 0)
-			return 0;
-		env += l + (env[l] == ':');
-	}
-	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(out, outlen, "%s/mount.flockerfs", dirs[i]);
-		if (access(out, X_OK) == 0)
-			return 0;
-	}
-	return -ENOENT;
-}
 
 static int split_controls(struct cluster_agent *ca)
 {
@@ -1438,26 +1347,12 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = find_helper(cfg->mount_helper, helper, sizeof(helper));
-	if (ret) {
-		fl_seterr(err, errlen,
-			  "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
-			  cfg->mount_helper ? " at " : "",
-			  cfg->mount_helper ? cfg->mount_helper : "", strerror(-ret));
-		goto out;
-	}
 	mc.state_dir = ca->state_dir;
 	mc.mount_root = ca->mount_root;
-	mc.mount_helper = helper;
-	mc.ceph_conf = cfg->ceph_conf;
-	mc.id = cfg->id;
-	mc.pool = cfg->pool;
 	mc.host = ca->host;
-	mc.lease_s = cfg->lease_s;
 	mc.store = mounts_store;
 	mc.store_arg = ca;
-	mc.check_s = FL_AGENT_MOUNT_CHECK_S;
-	ret = fl_mounts_open(&mc, &ca->mounts, err, errlen);
+	ret = fl_agent_mounts_open(cfg, &mc, helper, &ca->mounts, err, errlen);
 	if (ret)
 		goto out;
 	/* the mounts that outlived the last agent: their RADOS addresses for control */

@@ -16,7 +16,10 @@
 #ifndef FLOCKER_AGENT_CONFIG_H
 #define FLOCKER_AGENT_CONFIG_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "plugin/agent.h"
 
@@ -41,6 +44,8 @@ struct fl_agent_config {
 	unsigned trash_ttl_s;	   /* --trash-ttl (standalone): 0: FL_TRASH_TTL_S */
 };
 
+/* name is a valid volume name in remove, mount, unmount and get: agent_ops.c
+ * checks it before it calls them. */
 struct fl_agent_ops {
 	int (*create)(struct fl_agent *a, const char *name, const char *const *keys,
 		      const char *const *vals, size_t nopts, char *err, size_t errlen);
@@ -69,5 +74,28 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 			  size_t errlen);
 /* NULL is a no-op. */
 void fl_agent_close(struct fl_agent *a);
+
+/* The -o options of a volume create (docker volume create -o KEY=VALUE). */
+struct fl_agent_create_opts {
+	uint64_t size;	  /* size=: the size limit, 0 unlimited */
+	bool sized;	  /* size= was given */
+	const char *from; /* from=VOL[@SNAP]: a clone (vals' string), or NULL */
+};
+/* For both implementations: checks name and reads the options into *o:
+ * -EINVAL with err for an invalid name or size, an unknown option, or size
+ * together with from. */
+int fl_agent_create_opts(const char *name, const char *const *keys, const char *const *vals,
+			 size_t nopts, struct fl_agent_create_opts *o, char *err, size_t errlen);
+
+struct fl_mounts;
+struct fl_mounts_config;
+/* For both implementations: finds mount.flockerfs (cfg->mount_helper, else
+ * beside this program, on $PATH, then in /usr/local/sbin, /usr/sbin, /sbin)
+ * into helper, completes mc (its state_dir, mount_root, host and store set by
+ * the caller) with the helper and cfg's Ceph options, lease and the health
+ * check period, and opens this host's mounts table (plugin/mounts.h).  mc
+ * borrows helper, which must outlive the call only. */
+int fl_agent_mounts_open(const struct fl_agent_config *cfg, struct fl_mounts_config *mc,
+			 char helper[PATH_MAX], struct fl_mounts **out, char *err, size_t errlen);
 
 #endif

@@ -37,6 +37,7 @@
 #include "plugin/mounts.h"
 #include "fs/volume/trash.h"
 #include "fs/volume/volume.h"
+#include "fs/util/fmt.h"
 
 /* Connect and per-operation timeout towards the Ceph cluster. */
 #define LOCAL_RADOS_TIMEOUT_S 20
@@ -92,19 +93,17 @@ static struct fl_store *store(struct local_agent *la, char *err, size_t errlen)
 	return st;
 }
 
+/* store() as 0 or -EHOSTUNREACH (err says why). */
+static int reach(struct local_agent *la, struct fl_store **st, char *err, size_t errlen)
+{
+	*st = store(la, err, errlen);
+	return *st ? 0 : -EHOSTUNREACH;
+}
+
 /* For plugin/mounts.c: is a mount found here still the volume's writer? */
 static struct fl_store *mounts_store(void *arg)
 {
 	return store(arg, NULL, 0);
-}
-
-static int bad_name(const char *name, char *err, size_t errlen)
-{
-	fl_seterr(
-		err, errlen,
-		"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-		name, FL_VOLNAME_MAX);
-	return -EINVAL;
 }
 
 static void fmt_size(uint64_t v, char *buf, size_t len)
@@ -122,15 +121,6 @@ static void fmt_size(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "%c", v, units[u]);
 }
 
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 /* "no such volume: X" says so when X is in the trash, and how to bring it back. */
 static void trash_hint(struct fl_store *st, const char *name, char *err, size_t errlen)
 {
@@ -140,10 +130,26 @@ static void trash_hint(struct fl_store *st, const char *name, char *err, size_t 
 
 	if (!err || fl_trash_find(st, name, &t, NULL, 0))
 		return;
-	fmt_time(t.removed, when, sizeof(when));
+	fl_fmt_time_local(t.removed, when, sizeof(when));
 	snprintf(err + n, errlen - n,
 		 " (it is in the trash since %s: flockerctl volume restore %s brings it back)",
 		 when, name);
+}
+
+/* Opens volume name: -EHOSTUNREACH when the pool is out of reach, -ENOENT
+ * (with trash_hint's words) when there is no such volume. */
+static int open_volume(struct local_agent *la, const char *name, struct fl_volume **v, char *err,
+		       size_t errlen)
+{
+	struct fl_store *st;
+	int ret = reach(la, &st, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = fl_volume_open(st, name, v, err, errlen);
+	if (ret == -ENOENT)
+		trash_hint(st, name, err, errlen);
+	return ret;
 }
 
 /* -o from=VOL[@SNAP]: a clone; an existing clone of VOL under that name is fine too. */
@@ -181,63 +187,23 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 			const char *const *vals, size_t nopts, char *err, size_t errlen)
 {
 	struct local_agent *la = to_local(a);
+	struct fl_agent_create_opts o;
 	struct fl_volume *v = NULL;
 	struct fl_store *st;
-	char unknown[256] = "", want[32], have[32];
-	uint64_t size = 0;
-	bool sized = false;
-	const char *from = NULL;
-	size_t i, n = 0;
+	char want[32], have[32];
 	int ret;
 
-	if (!fl_volname_valid(name)) {
-		ret = bad_name(name, err, errlen);
+	ret = fl_agent_create_opts(name, keys, vals, nopts, &o, err, errlen);
+	if (ret)
+		goto out;
+	ret = reach(la, &st, err, errlen);
+	if (ret)
+		goto out;
+	if (o.from) {
+		ret = clone_from(st, o.from, name, err, errlen);
 		goto out;
 	}
-	for (i = 0; i < nopts; i++) {
-		if (!strcmp(keys[i], "from")) {
-			from = vals[i];
-		} else if (!strcmp(keys[i], "size")) {
-			if (fl_parse_size(vals[i], &size)) {
-				fl_seterr(
-					err, errlen,
-					"invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
-					vals[i], name);
-				ret = -EINVAL;
-				goto out;
-			}
-			sized = true;
-		} else if (n < sizeof(unknown)) {
-			n += (size_t)snprintf(unknown + n, sizeof(unknown) - n, "%s'%.64s'",
-					      n ? ", " : "", keys[i]);
-		}
-	}
-	if (unknown[0]) {
-		fl_seterr(
-			err, errlen,
-			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G) and from (-o from=VOL[@SNAP])",
-			unknown, name);
-		ret = -EINVAL;
-		goto out;
-	}
-	if (from && sized) {
-		fl_seterr(err, errlen,
-			  "volume %s: -o size and -o from do not go together: a clone has its "
-			  "parent's size limit (flockerctl volume resize changes it)",
-			  name);
-		ret = -EINVAL;
-		goto out;
-	}
-	st = store(la, err, errlen);
-	if (!st) {
-		ret = -EHOSTUNREACH;
-		goto out;
-	}
-	if (from) {
-		ret = clone_from(st, from, name, err, errlen);
-		goto out;
-	}
-	ret = fl_volume_create(st, name, size, 0, err, errlen);
+	ret = fl_volume_create(st, name, o.size, 0, err, errlen);
 	if (ret != -EEXIST)
 		goto out;
 	/* Docker creates what a container names if it does not know it yet: an
@@ -245,13 +211,14 @@ static int local_create(struct fl_agent *a, const char *name, const char *const 
 	ret = fl_volume_open(st, name, &v, err, errlen);
 	if (ret)
 		goto out;
-	if (sized && v->super.size_limit != size) {
-		fmt_size(size, want, sizeof(want));
+	if (o.sized && v->super.size_limit != o.size) {
+		fmt_size(o.size, want, sizeof(want));
 		fmt_size(v->super.size_limit, have, sizeof(have));
 		fl_seterr(
 			err, errlen,
 			"volume %s exists with size limit %s, not %s: use another name, or resize it with flockerctl volume resize",
-			name, v->super.size_limit ? have : "unlimited", size ? want : "unlimited");
+			name, v->super.size_limit ? have : "unlimited",
+			o.size ? want : "unlimited");
 		ret = -EEXIST;
 		goto out;
 	}
@@ -273,19 +240,13 @@ static int local_remove(struct fl_agent *a, const char *name, char *err, size_t 
 	char since[32];
 	int ret;
 
-	if (!fl_volname_valid(name)) {
-		ret = bad_name(name, err, errlen);
-		goto out;
-	}
 	/* a leftover mount here with no user goes first; one with users refuses */
 	ret = fl_mounts_drop_unused(la->mounts, name, err, errlen);
 	if (ret)
 		goto out;
-	st = store(la, err, errlen);
-	if (!st) {
-		ret = -EHOSTUNREACH;
+	ret = reach(la, &st, err, errlen);
+	if (ret)
 		goto out;
-	}
 	ret = fl_volume_open(st, name, &v, err, errlen);
 	if (ret == -ENOENT) {
 		fl_info("volume %s: remove, but it does not exist (removed elsewhere?)", name);
@@ -295,7 +256,7 @@ static int local_remove(struct fl_agent *a, const char *name, char *err, size_t 
 	if (ret)
 		goto out;
 	if (fl_volume_holder(v, &h) > 0) {
-		fmt_time(h.since, since, sizeof(since));
+		fl_fmt_time_local(h.since, since, sizeof(since));
 		fl_seterr(
 			err, errlen,
 			"cannot remove volume %s: it is in use on host %s since %s: stop the containers using it there first",
@@ -323,25 +284,13 @@ static int local_mount(struct fl_agent *a, const char *name, const char *id, cha
 {
 	struct local_agent *la = to_local(a);
 	struct fl_volume *v = NULL;
-	struct fl_store *st;
 	int ret;
 
-	if (!fl_volname_valid(name)) {
-		ret = bad_name(name, err, errlen);
-		goto out;
-	}
 	/* mounted here already: no need to ask the cluster */
 	ret = fl_mounts_acquire(la->mounts, name, NULL, id, path, pathlen, err, errlen);
 	if (ret != -EAGAIN)
 		goto out;
-	st = store(la, err, errlen);
-	if (!st) {
-		ret = -EHOSTUNREACH;
-		goto out;
-	}
-	ret = fl_volume_open(st, name, &v, err, errlen);
-	if (ret == -ENOENT)
-		trash_hint(st, name, err, errlen);
+	ret = open_volume(la, name, &v, err, errlen);
 	if (ret)
 		goto out;
 	ret = fl_mounts_acquire(la->mounts, name, v->super.uuid, id, path, pathlen, err, errlen);
@@ -353,13 +302,7 @@ out:
 static int local_unmount(struct fl_agent *a, const char *name, const char *id, char *err,
 			 size_t errlen)
 {
-	int ret;
-
-	if (!fl_volname_valid(name))
-		ret = bad_name(name, err, errlen);
-	else
-		ret = fl_mounts_release(to_local(a)->mounts, name, id, err, errlen);
-	return ret;
+	return fl_mounts_release(to_local(a)->mounts, name, id, err, errlen);
 }
 
 static void parent_of(struct fl_volume *v, char *buf, size_t len)
@@ -429,21 +372,9 @@ static int local_get(struct fl_agent *a, const char *name, struct fl_agent_volum
 {
 	struct local_agent *la = to_local(a);
 	struct fl_volume *v = NULL;
-	struct fl_store *st;
 	int ret;
 
-	if (!fl_volname_valid(name)) {
-		ret = bad_name(name, err, errlen);
-		goto out;
-	}
-	st = store(la, err, errlen);
-	if (!st) {
-		ret = -EHOSTUNREACH;
-		goto out;
-	}
-	ret = fl_volume_open(st, name, &v, err, errlen);
-	if (ret == -ENOENT)
-		trash_hint(st, name, err, errlen);
+	ret = open_volume(la, name, &v, err, errlen);
 	if (ret)
 		goto out;
 	describe(la, v, true, out);
@@ -488,11 +419,9 @@ static int local_list(struct fl_agent *a, int (*cb)(void *arg, const struct fl_a
 	struct list_ctx c = {.la = to_local(a), .cb = cb, .arg = arg};
 	int ret;
 
-	c.st = store(c.la, err, errlen);
-	if (!c.st) {
-		ret = -EHOSTUNREACH;
+	ret = reach(c.la, &c.st, err, errlen);
+	if (ret)
 		goto out;
-	}
 	ret = fl_volume_list(c.st, list_one, &c);
 	if (ret && ret == c.stopped)
 		ret = 0;
@@ -570,49 +499,6 @@ static const struct fl_agent_ops local_ops = {
 	.close = local_close,
 };
 
-/* Where mount.flockerfs is: beside this program, else on $PATH, else /sbin. */
-static int find_helper(const char *given, char *out, size_t outlen)
-{
-	char self[PATH_MAX], *slash, *path, *save = NULL, *dir;
-	const char *env = getenv("PATH");
-	ssize_t n;
-	int ret = -ENOENT;
-
-	if (given) {
-		snprintf(out, outlen, "%s", given);
-		ret = access(out, X_OK) ? -errno : 0;
-		goto out;
-	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if (snprintf(out, outlen, "%s/mount.flockerfs", self) < (int)outlen &&
-			    access(out, X_OK) == 0) {
-				ret = 0;
-				goto out;
-			}
-		}
-	}
-	n = (ssize_t)strlen(env ? env : "") + 64;
-	path = malloc((size_t)n);
-	if (!path) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	snprintf(path, (size_t)n, "%s:/usr/local/sbin:/usr/sbin:/sbin", env ? env : "");
-	for (dir = strtok_r(path, ":", &save); dir && ret; dir = strtok_r(NULL, ":", &save)) {
-		if (snprintf(out, outlen, "%s/mount.flockerfs", dir) < (int)outlen && *dir == '/' &&
-		    access(out, X_OK) == 0)
-			ret = 0;
-	}
-	free(path);
-out:
-	return ret;
-}
-
 static bool opt_ok(const char *s)
 {
 	return !s || (!strchr(s, ',') && !strchr(s, '\n'));
@@ -652,26 +538,12 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	if (cfg->node && strcmp(cfg->node, la->host))
 		fl_warn("--node %s differs from the host name %s, which mount.flockerfs writes into the volume locks: refusals name %s",
 			cfg->node, la->host, la->host);
-	ret = find_helper(cfg->mount_helper, helper, sizeof(helper));
-	if (ret) {
-		fl_seterr(err, errlen,
-			  "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
-			  cfg->mount_helper ? " at " : "",
-			  cfg->mount_helper ? cfg->mount_helper : "", strerror(-ret));
-		goto out;
-	}
 	mc.state_dir = cfg->state_dir ? cfg->state_dir : FL_AGENT_DEFAULT_STATE_DIR;
 	mc.mount_root = cfg->mount_root ? cfg->mount_root : FL_AGENT_DEFAULT_MOUNT_ROOT;
-	mc.mount_helper = helper;
-	mc.ceph_conf = cfg->ceph_conf;
-	mc.id = cfg->id;
-	mc.pool = cfg->pool;
 	mc.host = la->host;
-	mc.lease_s = cfg->lease_s;
 	mc.store = mounts_store;
 	mc.store_arg = la;
-	mc.check_s = FL_AGENT_MOUNT_CHECK_S;
-	ret = fl_mounts_open(&mc, &la->mounts, err, errlen);
+	ret = fl_agent_mounts_open(cfg, &mc, helper, &la->mounts, err, errlen);
 	if (ret)
 		goto out;
 	ret = -pthread_create(&la->purger, NULL, purger, la);

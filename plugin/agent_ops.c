@@ -1,7 +1,23 @@
 /* flockerfs — agent.h's calls, dispatched to the agent's implementation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "plugin/agent_config.h"
 #include "plugin/agent_metrics.h"
+#include "plugin/mounts.h"
+#include "fs/volume/volume.h"
+#include "flocker/log.h"
 #include "fs/util/metrics.h"
+
+/* Names are checked here, once for both implementations (not create's:
+ * fl_agent_create_opts checks it with the options). */
+static bool name_ok(const char *name, char *err, size_t errlen)
+{
+	return fl_volname_check(name, err, errlen) == 0;
+}
 
 int fl_agent_create(struct fl_agent *a, const char *name, const char *const *keys,
 		    const char *const *vals, size_t nopts, char *err, size_t errlen)
@@ -16,7 +32,7 @@ int fl_agent_create(struct fl_agent *a, const char *name, const char *const *key
 int fl_agent_remove(struct fl_agent *a, const char *name, char *err, size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->remove(a, name, err, errlen);
+	int ret = name_ok(name, err, errlen) ? a->ops->remove(a, name, err, errlen) : -EINVAL;
 
 	fl_am_op(FL_AM_REMOVE, t0, ret);
 	return ret;
@@ -26,7 +42,9 @@ int fl_agent_mount(struct fl_agent *a, const char *name, const char *id, char *p
 		   char *err, size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->mount(a, name, id, path, pathlen, err, errlen);
+	int ret = name_ok(name, err, errlen)
+			  ? a->ops->mount(a, name, id, path, pathlen, err, errlen)
+			  : -EINVAL;
 
 	fl_am_op(FL_AM_MOUNT, t0, ret);
 	return ret;
@@ -35,7 +53,7 @@ int fl_agent_mount(struct fl_agent *a, const char *name, const char *id, char *p
 int fl_agent_unmount(struct fl_agent *a, const char *name, const char *id, char *err, size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->unmount(a, name, id, err, errlen);
+	int ret = name_ok(name, err, errlen) ? a->ops->unmount(a, name, id, err, errlen) : -EINVAL;
 
 	fl_am_op(FL_AM_UNMOUNT, t0, ret);
 	return ret;
@@ -45,7 +63,7 @@ int fl_agent_get(struct fl_agent *a, const char *name, struct fl_agent_volume *o
 		 size_t errlen)
 {
 	uint64_t t0 = fl_metrics_now_ns();
-	int ret = a->ops->get(a, name, out, err, errlen);
+	int ret = name_ok(name, err, errlen) ? a->ops->get(a, name, out, err, errlen) : -EINVAL;
 
 	fl_am_op(FL_AM_GET, t0, ret);
 	return ret;
@@ -65,4 +83,109 @@ void fl_agent_close(struct fl_agent *a)
 {
 	if (a)
 		a->ops->close(a);
+}
+
+/* Where mount.flockerfs is: given, beside this program, else on $PATH, else /sbin. */
+static int find_helper(const char *given, char *out, size_t outlen)
+{
+	static const char *const dirs[] = {"/usr/local/sbin", "/usr/sbin", "/sbin"};
+	char self[PATH_MAX], *slash;
+	const char *env = getenv("PATH");
+	ssize_t n;
+	size_t i;
+
+	if (given) {
+		snprintf(out, outlen, "%s", given);
+		return access(out, X_OK) ? -errno : 0;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if (snprintf(out, outlen, "%s/mount.flockerfs", self) < (int)outlen &&
+			    access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	while (env && *env) {
+		size_t l = strcspn(env, ":");
+
+		if (l && snprintf(out, outlen, "%.*s/mount.flockerfs", (int)l, env) < (int)outlen &&
+		    *env == '/' && access(out, X_OK) == 0)
+			return 0;
+		env += l + (env[l] == ':');
+	}
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(out, outlen, "%s/mount.flockerfs", dirs[i]);
+		if (access(out, X_OK) == 0)
+			return 0;
+	}
+	return -ENOENT;
+}
+
+int fl_agent_mounts_open(const struct fl_agent_config *cfg, struct fl_mounts_config *mc,
+			 char helper[PATH_MAX], struct fl_mounts **out, char *err, size_t errlen)
+{
+	int ret = find_helper(cfg->mount_helper, helper, PATH_MAX);
+
+	if (ret) {
+		fl_seterr(err, errlen,
+			  "cannot find mount.flockerfs%s%s: %s: install it or give --mount-helper",
+			  cfg->mount_helper ? " at " : "",
+			  cfg->mount_helper ? cfg->mount_helper : "", strerror(-ret));
+		return ret;
+	}
+	mc->mount_helper = helper;
+	mc->ceph_conf = cfg->ceph_conf;
+	mc->id = cfg->id;
+	mc->pool = cfg->pool;
+	mc->lease_s = cfg->lease_s;
+	mc->check_s = FL_AGENT_MOUNT_CHECK_S;
+	return fl_mounts_open(mc, out, err, errlen);
+}
+
+int fl_agent_create_opts(const char *name, const char *const *keys, const char *const *vals,
+			 size_t nopts, struct fl_agent_create_opts *o, char *err, size_t errlen)
+{
+	char unknown[256] = "";
+	size_t i, n = 0;
+	int ret = fl_volname_check(name, err, errlen);
+
+	memset(o, 0, sizeof(*o));
+	if (ret)
+		return ret;
+	for (i = 0; i < nopts; i++) {
+		if (!strcmp(keys[i], "from")) {
+			o->from = vals[i];
+		} else if (!strcmp(keys[i], "size")) {
+			if (fl_parse_size(vals[i], &o->size)) {
+				fl_seterr(
+					err, errlen,
+					"invalid size '%.64s' for volume %s: use bytes or a K, M, G, T suffix, e.g. -o size=10G (0: unlimited)",
+					vals[i], name);
+				return -EINVAL;
+			}
+			o->sized = true;
+		} else if (n < sizeof(unknown)) {
+			n += (size_t)snprintf(unknown + n, sizeof(unknown) - n, "%s'%.64s'",
+					      n ? ", " : "", keys[i]);
+		}
+	}
+	if (unknown[0]) {
+		fl_seterr(
+			err, errlen,
+			"unknown option %s for volume %s: the flocker driver knows only size (-o size=10G) and from (-o from=VOL[@SNAP])",
+			unknown, name);
+		return -EINVAL;
+	}
+	if (o->from && o->sized) {
+		fl_seterr(err, errlen,
+			  "volume %s: -o size and -o from do not go together: a clone has its "
+			  "parent's size limit (flockerctl volume resize changes it)",
+			  name);
+		return -EINVAL;
+	}
+	return 0;
 }

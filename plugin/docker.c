@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "flocker/log.h"
+#include "fs/util/fmt.h"
 
 /* What libevent itself accepts: the plugin answers larger bodies with its own 413 up to this. */
 #define EVHTTP_MAX_BODY	   (1024 * 1024)
@@ -410,8 +411,6 @@ static void free_job(struct job *j)
 static json_t *volume_json(const struct fl_agent_volume *v)
 {
 	char created[32], holder[sizeof(v->holder)];
-	struct tm tm;
-	time_t t = (time_t)v->created;
 	json_t *o;
 	size_t i;
 
@@ -419,8 +418,7 @@ static json_t *volume_json(const struct fl_agent_volume *v)
 	for (i = 0; v->holder[i] && i < sizeof(holder) - 1; i++)
 		holder[i] = v->holder[i] > 0x20 && v->holder[i] < 0x7f ? v->holder[i] : '?';
 	holder[i] = '\0';
-	gmtime_r(&t, &tm);
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fl_fmt_time_utc(v->created, created, sizeof(created));
 	o = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:I, s:s}}", "Name", v->name, "Mountpoint",
 		      v->mountpoint, "CreatedAt", created, "Status", "holder", holder, "uuid",
 		      v->uuid, "size_limit", (json_int_t)v->size_limit, "bytes_used",

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -987,28 +988,111 @@ int fl_cluster_cmd_wanted(int argc, char **argv)
 	       cluster_volume_cmd(words[1]);
 }
 
-/* Where an option that takes an argument keeps it, or NULL. */
-static const char **opt_slot(struct cli *c, const char *a)
+enum {
+	OPT_CONTROL = 256,
+	OPT_CERTS,
+	OPT_USER,
+	OPT_NODE,
+	OPT_TO,
+	OPT_AS,
+	OPT_IF_TAG,
+	OPT_EXPIRES,
+	OPT_META,
+	OPT_JSON,
+	OPT_TRASH,
+	OPT_RADOS, /* an option of the commands straight on RADOS: refused */
+};
+
+static const struct option cluster_opts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"control", required_argument, NULL, OPT_CONTROL},
+	{"certs", required_argument, NULL, OPT_CERTS},
+	{"user", required_argument, NULL, OPT_USER},
+	{"size", required_argument, NULL, 's'},
+	{"node", required_argument, NULL, OPT_NODE},
+	{"to", required_argument, NULL, OPT_TO},
+	{"as", required_argument, NULL, OPT_AS},
+	{"if-tag", required_argument, NULL, OPT_IF_TAG},
+	{"expires", required_argument, NULL, OPT_EXPIRES},
+	{"meta", required_argument, NULL, OPT_META},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"trash", no_argument, NULL, OPT_TRASH},
+	{"conf", no_argument, NULL, OPT_RADOS},
+	{"id", no_argument, NULL, OPT_RADOS},
+	{"pool", no_argument, NULL, OPT_RADOS},
+	{"block-size", no_argument, NULL, OPT_RADOS},
+	{NULL, 0, NULL, 0},
+};
+
+/* Where an option that takes a string keeps it, or NULL. */
+static const char **opt_slot(struct cli *c, int opt)
 {
-	if (!strcmp(a, "--control"))
+	switch (opt) {
+	case OPT_CONTROL:
 		return &c->controls;
-	if (!strcmp(a, "--certs"))
+	case OPT_CERTS:
 		return &c->certs;
-	if (!strcmp(a, "--user"))
+	case OPT_USER:
 		return &c->user;
-	if (!strcmp(a, "--size") || !strcmp(a, "-s"))
+	case 's':
 		return &c->size;
-	if (!strcmp(a, "--node"))
+	case OPT_NODE:
 		return &c->node;
-	if (!strcmp(a, "--to"))
+	case OPT_TO:
 		return &c->to;
-	if (!strcmp(a, "--as"))
+	case OPT_AS:
 		return &c->as;
-	if (!strcmp(a, "--if-tag"))
+	case OPT_IF_TAG:
 		return &c->if_tag;
-	if (!strcmp(a, "--expires"))
+	case OPT_EXPIRES:
 		return &c->expires;
-	return NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* Says why parse_opts refuses option opt (word: as given); 2. */
+static int opt_refused(int opt, const char *word)
+{
+	if (opt == OPT_META || (opt == ':' && optopt == OPT_META))
+		fprintf(stderr, "flockerctl: --meta needs KEY=VALUE (at most 32)\n");
+	else if (opt == 'c' || opt == 'p' || opt == OPT_RADOS)
+		fprintf(stderr,
+			"flockerctl: %s is an option of the commands straight on RADOS; "
+			"this one goes through flocker-control (--control or "
+			"$FLOCKER_CONTROL): run FLOCKER_CONTROL= flockerctl ... to work on "
+			"RADOS\n",
+			word);
+	else if (opt == ':')
+		fprintf(stderr, "flockerctl: %s needs an argument\n", word);
+	else
+		fprintf(stderr, "flockerctl: unknown option %s\n", word);
+	return 2;
+}
+
+/* The options into c: 0, 2 after a message, or -1 for the usage. */
+static int parse_opts(struct cli *c, int argc, char **argv)
+{
+	const char **slot;
+	int opt;
+
+	opterr = 0;
+	optind = 0; /* GNU: start afresh */
+	while ((opt = getopt_long(argc, argv, ":hs:cp", cluster_opts, NULL)) != -1) {
+		if ((slot = opt_slot(c, opt)))
+			*slot = optarg;
+		else if (opt == 'h')
+			return -1;
+		else if (opt == OPT_JSON)
+			c->json = true;
+		else if (opt == OPT_TRASH)
+			c->trash = true;
+		else if (opt == OPT_META && c->nmetas < 32)
+			c->metas[c->nmetas++] = optarg;
+		else
+			return opt_refused(opt, argv[optind - 1]);
+	}
+	return 0;
 }
 
 /* Runs the command words[0] words[1]: its exit code. */
@@ -1054,69 +1138,22 @@ static int dispatch(struct cli *c, char *words[2])
 int fl_cluster_cmd(int argc, char **argv)
 {
 	struct cli c = {0};
-	char *words[2];
 	char err[512] = "", base[300];
-	int nwords = 0, i, rc = 2;
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
 
-	if (!pos) {
-		rc = 1;
-		goto out;
-	}
 	/* a control that closes on a refused certificate must not kill us silently */
 	signal(SIGPIPE, SIG_IGN);
 	c.controls = getenv("FLOCKER_CONTROL");
 	c.certs = getenv("FLOCKER_CERTS");
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			free(pos);
-			die_usage(NULL); /* exits */
-		} else if (!strcmp(a, "--json")) {
-			c.json = true;
-		} else if (!strcmp(a, "--trash")) {
-			c.trash = true;
-		} else if ((slot = opt_slot(&c, a))) {
-			/* its argument below */
-		} else if (!strcmp(a, "--meta")) {
-			if (i + 1 >= argc || c.nmetas == 32) {
-				fprintf(stderr,
-					"flockerctl: --meta needs KEY=VALUE (at most 32)\n");
-				goto out;
-			}
-			c.metas[c.nmetas++] = argv[++i];
-		} else if (!strcmp(a, "-c") || !strcmp(a, "--conf") || !strcmp(a, "--id") ||
-			   !strcmp(a, "--pool") || !strcmp(a, "-p") || !strcmp(a, "--block-size")) {
-			fprintf(stderr,
-				"flockerctl: %s is an option of the commands straight on RADOS; "
-				"this one goes through flocker-control (--control or "
-				"$FLOCKER_CONTROL): run FLOCKER_CONTROL= flockerctl ... to work on "
-				"RADOS\n",
-				a);
-			goto out;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "flockerctl: unknown option %s\n", a);
-			goto out;
-		} else if (nwords < 2) {
-			words[nwords++] = argv[i];
-		} else {
-			pos[c.argc++] = argv[i];
-		}
-		if (slot) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "flockerctl: %s needs an argument\n", a);
-				goto out;
-			}
-			*slot = argv[++i];
-		}
-	}
-	c.argv = pos;
-	if (nwords < 2) {
-		free(pos);
+	rc = parse_opts(&c, argc, argv);
+	if (rc < 0 || (rc == 0 && argc - optind < 2))
 		die_usage(NULL); /* exits */
-	}
+	if (rc)
+		goto out;
+	rc = 2;
+	/* getopt_long moved the words after the options: the command, then its own */
+	c.argc = argc - optind - 2;
+	c.argv = argv + optind + 2;
 	if (!c.controls || !*c.controls) {
 		fprintf(stderr, "flockerctl: give the control service with --control HOST[:PORT] "
 				"(or $FLOCKER_CONTROL)\n");
@@ -1139,9 +1176,8 @@ int fl_cluster_cmd(int argc, char **argv)
 	}
 	/* the answer's length is checked against Content-Length */
 	SSL_CTX_set_options(c.ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-	rc = dispatch(&c, words);
+	rc = dispatch(&c, argv + optind);
 out:
 	SSL_CTX_free(c.ctx);
-	free(pos);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "fs/volume/snapshot.h"
+#include "fs/util/fmt.h"
 
 #define X_OK_	 0
 #define X_FAILED 1
@@ -29,11 +30,7 @@ static struct fl_store *connect_to(const struct fl_snapcmd *c)
 
 static void fmt_created(const struct fl_snap_rec *r, char *buf, size_t len)
 {
-	struct tm tm;
-	time_t t = (time_t)r->created;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fl_fmt_time_utc(r->created, buf, len);
 }
 
 int fl_snapcmd_create(const struct fl_snapcmd *c)

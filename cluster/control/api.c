@@ -125,6 +125,19 @@ static int get_node(json_t *v, const char *what, char *out, size_t cap, char *er
 	return 0;
 }
 
+/* A dataset id: a uuid string (with no NUL inside). */
+static int get_uuid(json_t *v, const char *what, char out[37], char *err, size_t errlen)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || strlen(s) != json_string_length(v) || !fl_uuid_valid(s)) {
+		fl_seterr(err, errlen, "%s must be a uuid", what);
+		return -EINVAL;
+	}
+	snprintf(out, 37, "%s", s);
+	return 0;
+}
+
 void fl_api_ds_req_clear(struct fl_api_ds_req *r)
 {
 	free(r->metadata);
@@ -162,13 +175,8 @@ static int parse_metadata(json_t *meta, struct fl_api_ds_req *out, char *err, si
 			goto out;
 		}
 		if (!strcmp(k, "name")) {
-			if (!fl_volname_valid(s)) {
-				fl_seterr(
-					err, errlen,
-					"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-					s, FL_VOLNAME_MAX);
+			if (fl_volname_check(s, err, errlen))
 				goto out;
-			}
 			snprintf(out->name, sizeof(out->name), "%s", s);
 			out->has_name = true;
 		} else if (json_object_set(rest, k, v)) {
@@ -246,13 +254,8 @@ int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out
 			out->deleted = json_is_true(v);
 			out->has_deleted = true;
 		} else if (!strcmp(k, "dataset_id")) {
-			const char *s = json_string_value(v);
-
-			if (!s || !fl_uuid_valid(s)) {
-				fl_seterr(err, errlen, "dataset_id must be a uuid");
+			if (get_uuid(v, k, out->dataset_id, err, errlen))
 				goto out;
-			}
-			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			out->has_id = true;
 		} else if (!strcmp(k, "from")) {
 			const char *s = json_string_value(v);
@@ -298,11 +301,8 @@ int fl_api_parse_snapshot(const char *body, size_t len, struct fl_api_snap_req *
 		bool ok = s && strlen(s) == json_string_length(v);
 
 		if (!strcmp(k, "dataset_id")) {
-			if (!ok || !fl_uuid_valid(s)) {
-				fl_seterr(err, errlen, "dataset_id must be a uuid");
+			if (get_uuid(v, k, out->dataset_id, err, errlen))
 				goto out;
-			}
-			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			out->has_id = true;
 		} else if (!strcmp(k, "volume") || !strcmp(k, "name")) {
 			bool vol = !strcmp(k, "volume");
@@ -351,13 +351,8 @@ int fl_api_parse_lease(const char *body, size_t len, struct fl_api_lease_req *ou
 	json_object_foreach(j, k, v)
 	{
 		if (!strcmp(k, "dataset_id")) {
-			const char *s = json_string_value(v);
-
-			if (!s || !fl_uuid_valid(s)) {
-				fl_seterr(err, errlen, "dataset_id must be a uuid");
+			if (get_uuid(v, k, out->dataset_id, err, errlen))
 				goto out;
-			}
-			snprintf(out->dataset_id, sizeof(out->dataset_id), "%s", s);
 			have_id = true;
 		} else if (!strcmp(k, "node_uuid")) {
 			if (get_node(v, "node_uuid", out->node, sizeof(out->node), err, errlen))
@@ -690,26 +685,48 @@ static char *body_of(struct fl_api *a, struct evhttp_request *req, size_t *len)
 	return p;
 }
 
-static void post_datasets(struct fl_api *a, struct evhttp_request *req)
+/* The precondition, then the body parsed into out: false after an error reply
+ * (412, 413, 500 or 400), true with out filled (the caller clears it). */
+static bool request_of(struct fl_api *a, struct evhttp_request *req, uint64_t *tag,
+		       fl_api_parse_fn parse, void *out)
 {
-	struct fl_api_ds_req r;
-	char err[512] = "", nuuid[37] = "", nname[64];
-	uint64_t tag;
+	char err[512] = "";
 	size_t len;
 	char *body;
 	int ret;
 
-	if (!precondition(a, req, &tag))
-		return;
+	if (!precondition(a, req, tag))
+		return false;
 	body = body_of(a, req, &len);
 	if (!body)
-		return;
-	ret = fl_api_parse_dataset(body, len, &r, err, sizeof(err));
+		return false;
+	ret = parse(body, len, out, err, sizeof(err));
 	free(body);
 	if (ret) {
 		reply_err(a, req, 400, "%s", err);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static int parse_dataset_any(const char *body, size_t len, void *out, char *err, size_t errlen)
+{
+	return fl_api_parse_dataset(body, len, out, err, errlen);
+}
+
+static int parse_lease_any(const char *body, size_t len, void *out, char *err, size_t errlen)
+{
+	return fl_api_parse_lease(body, len, out, err, errlen);
+}
+
+static void post_datasets(struct fl_api *a, struct evhttp_request *req)
+{
+	struct fl_api_ds_req r;
+	char nuuid[37] = "", nname[64];
+	uint64_t tag;
+
+	if (!request_of(a, req, &tag, parse_dataset_any, &r))
+		return;
 	if (!r.has_name) {
 		reply_err(a, req, 400, "metadata.name is required: the volume's name");
 		goto out;
@@ -764,6 +781,44 @@ static void move_done(void *arg, int err, const char *msg)
 	free(w);
 }
 
+/* Asks the lease q (its uuid, kind, expires and expect_tag set) of a dataset
+ * for the node named node_ref; replies once it is granted or refused: with the
+ * lease in lease_view (201), else with the dataset (200). */
+static void acquire(struct fl_api *a, struct evhttp_request *req, struct fl_acq_req *q,
+		    const char *node_ref, bool lease_view)
+{
+	char name[FL_VOLNAME_MAX + 1], nuuid[37], nname[64];
+	struct fl_volreg_rec reg;
+	struct api_wait *w;
+	int ret;
+
+	ret = fl_state_volume_by_uuid(a->ctl->state, q->uuid, name, &reg);
+	if (ret) {
+		reply_err(a, req, ret == -ENOENT ? 404 : 500, "no such dataset: %s", q->uuid);
+		return;
+	}
+	if (resolve_node(a, node_ref, nuuid, nname)) {
+		reply_err(a, req, 400, "unknown node %s", node_ref);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		reply_err(a, req, 500, "out of memory");
+		return;
+	}
+	w->a = a;
+	w->req = req;
+	w->ok_code = lease_view ? 201 : 200;
+	w->lease_view = lease_view;
+	snprintf(w->uuid, sizeof(w->uuid), "%.36s", q->uuid);
+	q->name = name;
+	q->node = nuuid;
+	q->node_name = nname;
+	if (q->kind == FL_LEASE_AGENT) /* through the API: a move */
+		fl_notice("moving dataset %s (%s) to node %s", name, q->uuid, nname);
+	fl_ctl_acquire(a->ctl, q, move_done, w);
+}
+
 static void restore(struct fl_api *a, struct evhttp_request *req, const char *uuid,
 		    const struct fl_api_ds_req *r, uint64_t tag)
 {
@@ -795,26 +850,11 @@ static void restore(struct fl_api *a, struct evhttp_request *req, const char *uu
 static void post_dataset(struct fl_api *a, struct evhttp_request *req, const char *uuid)
 {
 	struct fl_api_ds_req r;
-	struct fl_volreg_rec reg;
 	struct fl_acq_req q = {0};
-	struct api_wait *w;
-	char err[512] = "", name[FL_VOLNAME_MAX + 1], nuuid[37], nname[64];
 	uint64_t tag;
-	size_t len;
-	char *body;
-	int ret;
 
-	if (!precondition(a, req, &tag))
+	if (!request_of(a, req, &tag, parse_dataset_any, &r))
 		return;
-	body = body_of(a, req, &len);
-	if (!body)
-		return;
-	ret = fl_api_parse_dataset(body, len, &r, err, sizeof(err));
-	free(body);
-	if (ret) {
-		reply_err(a, req, 400, "%s", err);
-		return;
-	}
 	if (r.has_deleted && !r.deleted) {
 		restore(a, req, uuid, &r, tag);
 		goto out;
@@ -830,32 +870,10 @@ static void post_dataset(struct fl_api *a, struct evhttp_request *req, const cha
 		reply_err(a, req, 400, "nothing to change: give primary (a move)");
 		goto out;
 	}
-	ret = fl_state_volume_by_uuid(a->ctl->state, uuid, name, &reg);
-	if (ret) {
-		reply_err(a, req, ret == -ENOENT ? 404 : 500, "no such dataset: %s", uuid);
-		goto out;
-	}
-	if (resolve_node(a, r.primary, nuuid, nname)) {
-		reply_err(a, req, 400, "unknown node %s", r.primary);
-		goto out;
-	}
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		reply_err(a, req, 500, "out of memory");
-		goto out;
-	}
-	w->a = a;
-	w->req = req;
-	w->ok_code = 200;
-	snprintf(w->uuid, sizeof(w->uuid), "%.36s", uuid);
 	q.uuid = uuid;
-	q.name = name;
-	q.node = nuuid;
-	q.node_name = nname;
 	q.kind = FL_LEASE_AGENT;
 	q.expect_tag = tag;
-	fl_notice("moving dataset %s (%s) to node %s", name, uuid, nname);
-	fl_ctl_acquire(a->ctl, &q, move_done, w);
+	acquire(a, req, &q, r.primary, false);
 out:
 	fl_api_ds_req_clear(&r);
 }
@@ -941,55 +959,18 @@ static void get_leases(struct fl_api *a, struct evhttp_request *req)
 static void post_leases(struct fl_api *a, struct evhttp_request *req)
 {
 	struct fl_api_lease_req r;
-	struct fl_volreg_rec reg;
 	struct fl_acq_req q = {0};
-	struct api_wait *w;
-	char err[512] = "", name[FL_VOLNAME_MAX + 1], nuuid[37], nname[64];
 	uint64_t tag;
-	size_t len;
-	char *body;
-	int ret;
 
-	if (!precondition(a, req, &tag))
+	if (!request_of(a, req, &tag, parse_lease_any, &r))
 		return;
-	body = body_of(a, req, &len);
-	if (!body)
-		return;
-	ret = fl_api_parse_lease(body, len, &r, err, sizeof(err));
-	free(body);
-	if (ret) {
-		reply_err(a, req, 400, "%s", err);
-		return;
-	}
-	ret = fl_state_volume_by_uuid(a->ctl->state, r.dataset_id, name, &reg);
-	if (ret) {
-		reply_err(a, req, ret == -ENOENT ? 404 : 500, "no such dataset: %s", r.dataset_id);
-		return;
-	}
-	if (resolve_node(a, r.node, nuuid, nname)) {
-		reply_err(a, req, 400, "unknown node %s", r.node);
-		return;
-	}
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		reply_err(a, req, 500, "out of memory");
-		return;
-	}
-	w->a = a;
-	w->req = req;
-	w->ok_code = 201;
-	w->lease_view = true;
-	snprintf(w->uuid, sizeof(w->uuid), "%.36s", r.dataset_id);
 	q.uuid = r.dataset_id;
-	q.name = name;
-	q.node = nuuid;
-	q.node_name = nname;
 	q.kind = FL_LEASE_OPERATOR;
 	q.expires = r.expires_null ? 0 : (int64_t)time(NULL) + (int64_t)ceil(r.expires);
 	if (!r.expires_null && q.expires == 0)
 		q.expires = 1;
 	q.expect_tag = tag;
-	fl_ctl_acquire(a->ctl, &q, move_done, w);
+	acquire(a, req, &q, r.node, true);
 }
 
 static void delete_lease(struct fl_api *a, struct evhttp_request *req, const char *uuid)
@@ -1150,9 +1131,10 @@ bool fl_api_precondition(struct fl_api *a, struct evhttp_request *req, uint64_t 
 	return precondition(a, req, tag);
 }
 
-char *fl_api_body(struct fl_api *a, struct evhttp_request *req, size_t *len)
+bool fl_api_request(struct fl_api *a, struct evhttp_request *req, uint64_t *tag,
+		    fl_api_parse_fn parse, void *out)
 {
-	return body_of(a, req, len);
+	return request_of(a, req, tag, parse, out);
 }
 
 json_t *fl_api_dataset_json(struct fl_api *a, const char *name, const struct fl_volreg_rec *r)

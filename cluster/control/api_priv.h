@@ -23,8 +23,12 @@ void fl_api_reply_err(struct fl_api *a, struct evhttp_request *req, int code, co
 int fl_api_http_status(int err);
 /* X-If-Configuration-Matches: false after a 412 was sent; *tag 0 when absent. */
 bool fl_api_precondition(struct fl_api *a, struct evhttp_request *req, uint64_t *tag);
-/* The request body (owned, NUL-terminated), or NULL after an error reply. */
-char *fl_api_body(struct fl_api *a, struct evhttp_request *req, size_t *len);
+/* A parser of one kind of request body (fl_api_parse_dataset and its kin). */
+typedef int (*fl_api_parse_fn)(const char *body, size_t len, void *out, char *err, size_t errlen);
+/* The precondition, then the body parsed into out: false after an error reply
+ * (412, 413, 500 or 400), true with out filled (the caller clears it). */
+bool fl_api_request(struct fl_api *a, struct evhttp_request *req, uint64_t *tag,
+		    fl_api_parse_fn parse, void *out);
 json_t *fl_api_dataset_json(struct fl_api *a, const char *name, const struct fl_volreg_rec *r);
 json_t *fl_api_trash_json(const struct fl_trash *t);
 

@@ -285,27 +285,20 @@ static void snap_create_done(struct fl_vj *vj)
 	job_free(vj);
 }
 
+static int parse_snapshot_any(const char *body, size_t len, void *out, char *err, size_t errlen)
+{
+	return fl_api_parse_snapshot(body, len, out, err, errlen);
+}
+
 static void post_snapshots(struct fl_api *a, struct evhttp_request *req)
 {
 	struct fl_api_snap_req r;
-	char err[512] = "", name[FL_VOLNAME_MAX + 1], uuid[37];
+	char name[FL_VOLNAME_MAX + 1], uuid[37];
 	struct fl_vj *vj;
 	uint64_t tag;
-	size_t len;
-	char *body;
-	int ret;
 
-	if (!fl_api_precondition(a, req, &tag))
+	if (!fl_api_request(a, req, &tag, parse_snapshot_any, &r))
 		return;
-	body = fl_api_body(a, req, &len);
-	if (!body)
-		return;
-	ret = fl_api_parse_snapshot(body, len, &r, err, sizeof(err));
-	free(body);
-	if (ret) {
-		fl_api_reply_err(a, req, 400, "%s", err);
-		return;
-	}
 	if (resolve(a, req, r.has_id ? r.dataset_id : NULL, r.volume, name, uuid))
 		return;
 	vj = new_job(a, req, FL_VJ_SNAP_CREATE, name, snap_create_done);

@@ -54,6 +54,7 @@
 #include "flocker/proto.h"
 #include "flocker/store.h"
 #include "cluster/net/tls.h"
+#include "fs/util/fmt.h"
 
 #define LEADER_LOCK	"flocker.control"
 #define LEADER_LEASE_S	2
@@ -419,12 +420,7 @@ static void *renewer_main(void *arg)
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += every_ms / 1000;
-		ts.tv_nsec += (every_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		fl_ts_add_ms(&ts, every_ms);
 		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
 			;
 		if (l->stop)
@@ -626,7 +622,7 @@ out:
 /* keep_stderr: --log FILE, or no syslog socket to log to */
 static int daemonize(bool keep_stderr)
 {
-	int p[2], fd;
+	int p[2];
 	pid_t pid;
 	char c;
 
@@ -647,15 +643,7 @@ static int daemonize(bool keep_stderr)
 	close(p[0]);
 	ready_fd = p[1];
 	setsid();
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (!keep_stderr)
-			dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
+	fl_log_detach_stdio(keep_stderr);
 	if (!keep_stderr)
 		fl_log_to_syslog(true);
 	return 0;

@@ -18,6 +18,7 @@
 #include "flocker/proto.h"
 #include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
+#include "fs/util/fmt.h"
 
 #define KEY_TAG	  "tag"
 #define PFX_DS	  "ds."
@@ -153,6 +154,17 @@ static int karr_put(struct karr a, const void *rec)
 	return 0;
 }
 
+/* karr_put, and rec emptied when the array took it (its heap parts are the
+ * array's then): clearing rec afterwards is always right. */
+static int karr_take(struct karr a, void *rec)
+{
+	int ret = karr_put(a, rec);
+
+	if (!ret)
+		memset(rec, 0, a.size);
+	return ret;
+}
+
 /* The record with this uuid, or NULL. */
 static void *karr_get(struct karr a, const char *uuid)
 {
@@ -199,11 +211,51 @@ struct load_ctx {
 	int ret;
 };
 
+static int dec_ds(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_ds(uuid, p, len, out);
+}
+
+static int dec_lease(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_lease(uuid, p, len, out);
+}
+
+static int dec_trash(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_trash(uuid, p, len, out);
+}
+
+static int dec_node(const char *uuid, const void *p, size_t len, void *out)
+{
+	return fl_state_dec_node(uuid, p, len, out);
+}
+
+/* Decodes the record of uuid into a: 1 when it is corrupt (or uuid is not
+ * one), else karr_put's 0 or -ENOMEM. */
+static int load_rec(struct karr a, const char *uuid, const void *val, size_t len,
+		    int (*dec)(const char *uuid, const void *p, size_t len, void *out))
+{
+	union {
+		struct fl_ds d;
+		struct fl_lease l;
+		struct fl_trash t;
+		struct fl_node_rec n;
+	} rec;
+	int ret;
+
+	if (!fl_uuid_valid(uuid) || dec(uuid, val, len, &rec))
+		return 1;
+	ret = karr_put(a, &rec);
+	if (ret && a.clear)
+		a.clear(&rec);
+	return ret;
+}
+
 static int load_config_cb(void *arg, const char *key, const void *val, size_t len)
 {
 	struct load_ctx *c = arg;
 	struct fl_state *s = c->s;
-	const char *uuid;
 	int ret = 0;
 
 	if (!strcmp(key, KEY_TAG)) {
@@ -220,33 +272,15 @@ static int load_config_cb(void *arg, const char *key, const void *val, size_t le
 		c->have_tag = true;
 		return 0;
 	}
-	if (!strncmp(key, PFX_DS, strlen(PFX_DS))) {
-		struct fl_ds d;
-
-		uuid = key + strlen(PFX_DS);
-		if (!fl_uuid_valid(uuid) || fl_state_dec_ds(uuid, val, len, &d))
-			goto bad;
-		ret = karr_put(DS(s), &d);
-		if (ret)
-			fl_ds_clear(&d);
-	} else if (!strncmp(key, PFX_LEASE, strlen(PFX_LEASE))) {
-		struct fl_lease l;
-
-		uuid = key + strlen(PFX_LEASE);
-		if (!fl_uuid_valid(uuid) || fl_state_dec_lease(uuid, val, len, &l))
-			goto bad;
-		ret = karr_put(LEASES(s), &l);
-	} else if (!strncmp(key, PFX_TRASH, strlen(PFX_TRASH))) {
-		struct fl_trash t;
-
-		uuid = key + strlen(PFX_TRASH);
-		if (!fl_uuid_valid(uuid) || fl_state_dec_trash(uuid, val, len, &t))
-			goto bad;
-		ret = karr_put(TRASH(s), &t);
-		if (ret)
-			fl_trash_clear(&t);
-	}
+	if (!strncmp(key, PFX_DS, strlen(PFX_DS)))
+		ret = load_rec(DS(s), key + strlen(PFX_DS), val, len, dec_ds);
+	else if (!strncmp(key, PFX_LEASE, strlen(PFX_LEASE)))
+		ret = load_rec(LEASES(s), key + strlen(PFX_LEASE), val, len, dec_lease);
+	else if (!strncmp(key, PFX_TRASH, strlen(PFX_TRASH)))
+		ret = load_rec(TRASH(s), key + strlen(PFX_TRASH), val, len, dec_trash);
 	/* unknown keys: a newer version's, left alone */
+	if (ret > 0)
+		goto bad;
 	return ret;
 bad:
 	fl_warn("control configuration entry %s is corrupt, ignored", key);
@@ -256,13 +290,13 @@ bad:
 static int load_nodes_cb(void *arg, const char *key, const void *val, size_t len)
 {
 	struct load_ctx *c = arg;
-	struct fl_node_rec n;
+	int ret = load_rec(NODES(c->s), key, val, len, dec_node);
 
-	if (!fl_uuid_valid(key) || fl_state_dec_node(key, val, len, &n)) {
+	if (ret > 0) {
 		fl_warn("control node entry %s is corrupt, ignored", key);
 		return 0;
 	}
-	return karr_put(NODES(c->s), &n);
+	return ret;
 }
 
 static int load(struct fl_state *s, bool *have_tag)
@@ -385,34 +419,11 @@ static int commit(struct fl_state *s, struct txn *t, uint64_t expect_tag)
 /* ------------------------------------------------------------------ */
 /* registry */
 
-struct reg_get {
-	struct fl_volreg_rec *r;
-	int ret;
-};
-
-static int reg_get_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	struct reg_get *g = arg;
-
-	(void)key;
-	g->ret = fl_volreg_decode(val, len, g->r) ? -EIO : 1;
-	return 0;
-}
-
 int fl_state_volume_by_name(struct fl_state *s, const char *name, struct fl_volreg_rec *r)
 {
-	struct reg_get g = {r, 0};
-	const char *keys[1] = {name};
-	int ret;
-
 	if (!fl_volname_valid(name))
 		return -ENOENT;
-	ret = s->reg->ops->omap_get(s->reg, FL_REG_OID, keys, 1, reg_get_cb, &g);
-	if (ret)
-		return ret;
-	if (g.ret == 0)
-		return -ENOENT;
-	return g.ret < 0 ? g.ret : 0;
+	return fl_volreg_lookup(s->reg, name, r);
 }
 
 struct reg_find {
@@ -457,39 +468,27 @@ int fl_state_volume_by_uuid(struct fl_state *s, const char *uuid, char *name,
 	return f.found ? 0 : -ENOENT;
 }
 
-static int reg_put(struct fl_state *s, const char *name, const struct fl_volreg_rec *r)
+/* Registers name -> r while name is free (del false), or unregisters name
+ * while its entry is still r (del true); -ECANCELED when it is not so. */
+static int reg_change(struct fl_state *s, const char *name, const struct fl_volreg_rec *r, bool del)
 {
 	struct fl_buf b;
 	struct fl_kv kv;
 	struct fl_omap_cmp cmp = {name, NULL, 0};
-	int ret;
-
-	fl_buf_init(&b, FL_REC_MAX);
-	ret = fl_volreg_encode(r, &b);
-	if (!ret) {
-		kv.key = name;
-		kv.val = b.data;
-		kv.len = b.len;
-		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
-	}
-	fl_buf_free(&b);
-	return ret;
-}
-
-static int reg_del(struct fl_state *s, const char *name, const struct fl_volreg_rec *r)
-{
-	struct fl_buf b;
-	struct fl_omap_cmp cmp;
 	const char *rm[1] = {name};
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
 	ret = fl_volreg_encode(r, &b);
-	if (!ret) {
-		cmp.key = name;
+	if (!ret && del) {
 		cmp.val = b.data;
 		cmp.len = b.len;
 		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, NULL, 0, rm, 1, &cmp, 1);
+	} else if (!ret) {
+		kv.key = name;
+		kv.val = b.data;
+		kv.len = b.len;
+		ret = s->reg->ops->omap_update(s->reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
 	}
 	fl_buf_free(&b);
 	return ret;
@@ -512,7 +511,7 @@ static int reconcile(struct fl_state *s)
 		if (named && !t->restoring) {
 			fl_notice("volume %s (%s): finishing its move to the trash", t->name,
 				  t->uuid);
-			ret = reg_del(s, t->name, &r);
+			ret = reg_change(s, t->name, &r, true);
 			if (ret == -ECANCELED)
 				ret = 0;
 			i++;
@@ -819,11 +818,8 @@ int fl_state_writer_check(struct fl_store *pool, const char *name, char *err, si
 	ret = fl_volume_holder(v, &h);
 	if (ret > 0) {
 		char since[32];
-		struct tm tm;
-		time_t tt = (time_t)h.since;
 
-		gmtime_r(&tt, &tm);
-		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fl_fmt_time_utc(h.since, since, sizeof(since));
 		fl_seterr(
 			err, errlen,
 			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
@@ -893,16 +889,14 @@ static int ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, 
 	}
 	karr_rm(DS(s), uuid);
 	karr_rm(LEASES(s), uuid);
-	ret = reg_del(s, name, &t.reg);
+	ret = reg_change(s, name, &t.reg, true);
 	if (ret == -ECANCELED)
 		ret = 0; /* the name changed hands meanwhile: nothing of ours to drop */
 	if (ret)
 		fl_warn("volume %s is in the trash but its name stays taken until the next "
 			"start: %s",
 			name, strerror(-ret));
-	ret = karr_put(TRASH(s), &t);
-	if (!ret)
-		memset(&t, 0, sizeof(t));
+	ret = karr_take(TRASH(s), &t);
 out:
 	fl_trash_clear(&t);
 	txn_free(&x);
@@ -1021,13 +1015,12 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		fl_seterr(err, errlen, "cannot restore volume %s: %s", name, why(ret));
 		goto out;
 	}
-	ret = karr_put(TRASH(s), &copy);
+	ret = karr_take(TRASH(s), &copy);
 	if (ret)
 		goto out;
-	memset(&copy, 0, sizeof(copy));
 	t = karr_get(TRASH(s), uuid);
 	/* step 2: the name, if still free */
-	ret = reg_put(s, name, &t->reg);
+	ret = reg_change(s, name, &t->reg, false);
 	if (ret) {
 		int ret2;
 
@@ -1064,9 +1057,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		goto out;
 	}
 	karr_rm(TRASH(s), uuid);
-	ret = karr_put(DS(s), &d);
-	if (!ret)
-		memset(&d, 0, sizeof(d));
+	ret = karr_take(DS(s), &d);
 	rename_super(s, name);
 out:
 	fl_ds_clear(&d);
@@ -1106,9 +1097,7 @@ int fl_state_ds_set_primary(struct fl_state *s, const char *uuid, const char *na
 		fl_seterr(err, errlen, "cannot change dataset %s: %s", uuid, why(ret));
 		goto out;
 	}
-	ret = karr_put(DS(s), &d);
-	if (!ret)
-		memset(&d, 0, sizeof(d));
+	ret = karr_take(DS(s), &d);
 out:
 	fl_ds_clear(&d);
 	txn_free(&x);
@@ -1149,9 +1138,7 @@ int fl_state_lease_put(struct fl_state *s, const struct fl_lease *l, const struc
 	}
 	ret = karr_put(LEASES(s), l);
 	if (!ret && set_primary && dcur) {
-		ret = karr_put(DS(s), &d);
-		if (!ret)
-			memset(&d, 0, sizeof(d));
+		ret = karr_take(DS(s), &d);
 	}
 out:
 	fl_ds_clear(&d);
@@ -1670,8 +1657,8 @@ static void wop_apply(struct fl_state *s, struct wop *w)
 	}
 	if (karr_put(LEASES(s), &w->l))
 		w->ret = -ENOMEM;
-	if (!w->ret && w->has_d && !karr_put(DS(s), &w->d))
-		memset(&w->d, 0, sizeof(w->d));
+	if (!w->ret && w->has_d)
+		karr_take(DS(s), &w->d);
 }
 
 static void wq_pump(struct fl_state *s);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "flocker/log.h"
+#include "fs/util/fmt.h"
 
 /* ---------- inode table ---------- */
 
@@ -289,6 +290,28 @@ int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out)
 	return 0;
 }
 
+int fl_ino_load(struct fl_core *c, uint64_t ino, bool for_write, struct fl_inode **out)
+{
+	int ret;
+
+	do {
+		ret = for_write ? fl_core_writable(c) : 0;
+		if (ret)
+			return ret;
+		ret = fl_ino_get(c, ino, out);
+	} while (ret == FL_RESTART);
+	return ret;
+}
+
+int fl_ino_commit(struct fl_core *c, struct fl_inode *ip)
+{
+	struct fl_txn t = {.n = 0};
+
+	fl_txn_inode(&t, ip);
+	fl_ino_ck(c, ip);
+	return fl_txn_commit(c, &t, NULL);
+}
+
 /* Inode named by a directory entry: a missing one means damage. */
 int fl_ino_get_entry(struct fl_core *c, uint64_t ino, struct fl_inode **out)
 {
@@ -529,12 +552,7 @@ void fl_core_wait_ms(struct fl_core *c, pthread_cond_t *cond, long ms)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	fl_ts_add_ms(&ts, ms);
 	pthread_cond_timedwait(cond, &c->lock, &ts);
 }
 
@@ -591,9 +609,7 @@ int fl_core_getattr(struct fl_core *c, uint64_t ino, struct stat *st)
 	int ret;
 
 	fl_core_lock(c);
-	do
-		ret = fl_ino_get(c, ino, &ip);
-	while (ret == FL_RESTART);
+	ret = fl_ino_load(c, ino, false, &ip);
 	if (!ret)
 		fl_fill_stat(c, ip, st);
 	fl_core_unlock(c);
@@ -686,19 +702,12 @@ static void set_times(struct fl_inode *ip, const struct stat *a, int mask,
 int fl_core_setattr(struct fl_core *c, uint64_t ino, const struct stat *a, int mask,
 		    struct stat *out)
 {
-	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	struct timespec ts;
 	int ret;
 
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
-	if (ret)
-		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
+	ret = fl_ino_load(c, ino, true, &ip);
 	if (ret)
 		goto out;
 	fl_now_real(&ts);
@@ -724,9 +733,7 @@ again:
 	if (mask & FL_SET_GID)
 		ip->r.gid = a->st_gid;
 	set_times(ip, a, mask, &ts);
-	fl_txn_inode(&t, ip);
-	fl_ino_ck(c, ip);
-	ret = fl_txn_commit(c, &t, NULL);
+	ret = fl_ino_commit(c, ip);
 	if (!ret)
 		fl_fill_stat(c, ip, out);
 out:
@@ -740,9 +747,7 @@ int fl_core_open(struct fl_core *c, uint64_t ino, int flags)
 	int ret;
 
 	fl_core_lock(c);
-	do
-		ret = fl_ino_get(c, ino, &ip);
-	while (ret == FL_RESTART);
+	ret = fl_ino_load(c, ino, false, &ip);
 	if (ret)
 		goto out;
 	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
@@ -756,16 +761,13 @@ int fl_core_open(struct fl_core *c, uint64_t ino, int flags)
 	}
 	if ((flags & O_TRUNC) && S_ISREG(ip->r.mode) && ip->r.size) {
 		/* the kernel hands O_TRUNC to open (atomic_o_trunc) */
-		struct fl_txn t = {.n = 0};
 		struct timespec ts;
 
 		fl_now_real(&ts);
 		ret = set_size(c, ip, 0, &ts);
 		if (ret)
 			goto out;
-		fl_txn_inode(&t, ip);
-		fl_ino_ck(c, ip);
-		ret = fl_txn_commit(c, &t, NULL);
+		ret = fl_ino_commit(c, ip);
 		if (ret)
 			goto out;
 	}
@@ -818,9 +820,7 @@ ssize_t fl_core_read_ref(struct fl_core *c, uint64_t ino, uint64_t off, size_t l
 	*ref = NULL;
 	*data = buf;
 	fl_core_lock(c);
-	do
-		r = fl_ino_get(c, ino, &ip);
-	while (r == FL_RESTART);
+	r = fl_ino_load(c, ino, false, &ip);
 	if (r)
 		ret = r;
 	else if (S_ISDIR(ip->r.mode))
@@ -962,9 +962,7 @@ int fl_core_fsync(struct fl_core *c, uint64_t ino, bool datasync)
 		fl_core_unlock(c);
 		return 0;
 	}
-	do
-		ret = fl_ino_get(c, ino, &ip);
-	while (ret == FL_RESTART);
+	ret = fl_ino_load(c, ino, false, &ip);
 	if (ret)
 		goto out;
 	/* fdatasync of a regular file: its data, and of its metadata only what
@@ -1032,7 +1030,6 @@ int fl_core_syncfs(struct fl_core *c)
 
 int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, uint64_t len)
 {
-	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	int ret;
 
@@ -1043,13 +1040,7 @@ int fl_core_fallocate(struct fl_core *c, uint64_t ino, int mode, uint64_t off, u
 	if (off + len < off || off + len > FL_FILE_MAX)
 		return -EFBIG;
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
-	if (ret)
-		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
+	ret = fl_ino_load(c, ino, true, &ip);
 	if (ret)
 		goto out;
 	if (!S_ISREG(ip->r.mode)) {
@@ -1088,9 +1079,7 @@ again:
 		ip->r.size = nsize;
 		fl_set_jsize(c, ip, nsize);
 		fl_now_real(&ip->r.ctime);
-		fl_txn_inode(&t, ip);
-		fl_ino_ck(c, ip);
-		ret = fl_txn_commit(c, &t, NULL);
+		ret = fl_ino_commit(c, ip);
 	}
 out:
 	fl_core_unlock(c);
@@ -1267,9 +1256,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 		struct fl_inode *ip;
 		int r;
 
-		do
-			r = fl_ino_get(c, ino, &ip);
-		while (r == FL_RESTART);
+		r = fl_ino_load(c, ino, false, &ip);
 		if (r == 0) {
 			ip->trim_mark = ip->scan_trim = true;
 			ip->orphan = !ip->r.nlink;

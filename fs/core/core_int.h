@@ -193,6 +193,12 @@ int fl_ino_get(struct fl_core *c, uint64_t ino, struct fl_inode **out);
 /* fl_ino_get for an entry found in a directory: an inode it cannot find is
  * a damaged volume (EIO), not a missing name. */
 int fl_ino_get_entry(struct fl_core *c, uint64_t ino, struct fl_inode **out);
+/* fl_ino_get begun again until it no longer returns FL_RESTART, each time
+ * after fl_core_writable when for_write: 0 and *out, or a negative errno. */
+int fl_ino_load(struct fl_core *c, uint64_t ino, bool for_write, struct fl_inode **out);
+/* Journals the change of ip alone (its record, checked) and commits it: 0 or
+ * fl_txn_commit's negative errno. */
+int fl_ino_commit(struct fl_core *c, struct fl_inode *ip);
 /* Takes ip out of the inode table; frees an inode and what it holds. */
 void fl_itab_remove(struct fl_core *c, struct fl_inode *ip);
 void fl_inode_free(struct fl_inode *ip);

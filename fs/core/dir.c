@@ -384,6 +384,21 @@ void fl_dir_prefetch(struct fl_core *c, uint64_t ino)
 		fl_dir_free(d);
 }
 
+/* Under c->lock: directory ino, read ahead and loaded (begun again on
+ * FL_RESTART): 0 with *ip and *d, or a negative errno. */
+static int dir_load(struct fl_core *c, uint64_t ino, struct fl_inode **ip, struct fl_dir **d)
+{
+	int ret;
+
+	fl_dir_prefetch(c, ino);
+	do {
+		ret = fl_ino_get(c, ino, ip);
+		if (!ret)
+			ret = fl_dir_get(c, *ip, d);
+	} while (ret == FL_RESTART);
+	return ret;
+}
+
 int fl_core_opendir(struct fl_core *c, uint64_t ino)
 {
 	struct fl_inode *ip;
@@ -391,12 +406,7 @@ int fl_core_opendir(struct fl_core *c, uint64_t ino)
 	int ret;
 
 	fl_core_lock(c);
-	fl_dir_prefetch(c, ino);
-	do {
-		ret = fl_ino_get(c, ino, &ip);
-		if (!ret)
-			ret = fl_dir_get(c, ip, &d);
-	} while (ret == FL_RESTART);
+	ret = dir_load(c, ino, &ip, &d);
 	fl_core_unlock(c);
 	return ret;
 }
@@ -411,12 +421,7 @@ int fl_core_readdir(struct fl_core *c, uint64_t ino, uint64_t off, bool plus, fl
 	int ret;
 
 	fl_core_lock(c);
-	fl_dir_prefetch(c, ino);
-	do {
-		ret = fl_ino_get(c, ino, &ip);
-		if (!ret)
-			ret = fl_dir_get(c, ip, &d);
-	} while (ret == FL_RESTART);
+	ret = dir_load(c, ino, &ip, &d);
 	if (ret)
 		goto out;
 	if (off < 1) {

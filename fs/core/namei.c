@@ -255,16 +255,11 @@ ssize_t fl_core_readlink(struct fl_core *c, uint64_t ino, char *buf, size_t len)
 {
 	struct fl_inode *ip;
 	ssize_t ret;
-	int r;
 
 	fl_core_lock(c);
-	do
-		r = fl_ino_get(c, ino, &ip);
-	while (r == FL_RESTART);
-	if (r) {
-		ret = r;
+	ret = fl_ino_load(c, ino, false, &ip);
+	if (ret)
 		goto out;
-	}
 	if (!S_ISLNK(ip->r.mode) || !ip->r.symlink) {
 		ret = -EINVAL;
 		goto out;

@@ -528,9 +528,7 @@ int fl_core_purge_one(struct fl_core *c, uint64_t entry)
 	struct fl_inode *ip;
 	int ret;
 
-	do
-		ret = fl_ino_get(c, ino, &ip);
-	while (ret == FL_RESTART);
+	ret = fl_ino_load(c, ino, false, &ip);
 	if (!ret)
 		fl_debug("purge %s inode %" PRIu64 ": nlink %u, lookups %" PRIu64
 			 ", open %u, size %" PRIu64 " journaled %" PRIu64,

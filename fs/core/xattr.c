@@ -34,6 +34,23 @@ static struct fl_xattr *xattr_find(struct fl_inode *ip, const char *name)
 	return NULL;
 }
 
+/* Under c->lock: attribute name of inode ino (loaded for a change if
+ * for_write): 0 with *ip and *x, -ENODATA when there is none (or no attribute
+ * can have that name), or another negative errno. */
+static int xattr_lookup(struct fl_core *c, uint64_t ino, const char *name, bool for_write,
+			struct fl_inode **ip, struct fl_xattr **x)
+{
+	int ret = xattr_name_ok(name);
+
+	if (ret)
+		return ret == -EOPNOTSUPP ? -ENODATA : ret;
+	ret = fl_ino_load(c, ino, for_write, ip);
+	if (ret)
+		return ret;
+	*x = xattr_find(*ip, name);
+	return *x ? 0 : -ENODATA;
+}
+
 static size_t xattr_bytes(const struct fl_inode *ip)
 {
 	size_t n = 0;
@@ -47,7 +64,6 @@ static size_t xattr_bytes(const struct fl_inode *ip)
 int fl_core_setxattr(struct fl_core *c, uint64_t ino, const char *name, const void *val, size_t len,
 		     int flags)
 {
-	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	struct fl_xattr *x;
 	void *copy = NULL;
@@ -58,13 +74,7 @@ int fl_core_setxattr(struct fl_core *c, uint64_t ino, const char *name, const vo
 	if (len > FL_XATTR_VAL_MAX)
 		return -E2BIG;
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
-	if (ret)
-		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
+	ret = fl_ino_load(c, ino, true, &ip);
 	if (ret)
 		goto out;
 	x = xattr_find(ip, name);
@@ -111,9 +121,7 @@ again:
 	x->value = copy;
 	x->vlen = (uint32_t)len;
 	fl_now_real(&ip->r.ctime);
-	fl_txn_inode(&t, ip);
-	fl_ino_ck(c, ip);
-	ret = fl_txn_commit(c, &t, NULL);
+	ret = fl_ino_commit(c, ip);
 out:
 	fl_core_unlock(c);
 	return ret;
@@ -124,23 +132,11 @@ ssize_t fl_core_getxattr(struct fl_core *c, uint64_t ino, const char *name, void
 	struct fl_inode *ip;
 	struct fl_xattr *x;
 	ssize_t ret;
-	int r = xattr_name_ok(name);
 
-	if (r)
-		return r == -EOPNOTSUPP ? -ENODATA : r;
 	fl_core_lock(c);
-	do
-		r = fl_ino_get(c, ino, &ip);
-	while (r == FL_RESTART);
-	if (r) {
-		ret = r;
+	ret = xattr_lookup(c, ino, name, false, &ip, &x);
+	if (ret)
 		goto out;
-	}
-	x = xattr_find(ip, name);
-	if (!x) {
-		ret = -ENODATA;
-		goto out;
-	}
 	ret = x->vlen;
 	if (len) {
 		if (len < x->vlen)
@@ -159,16 +155,11 @@ ssize_t fl_core_listxattr(struct fl_core *c, uint64_t ino, char *buf, size_t len
 	size_t need = 0;
 	ssize_t ret;
 	uint32_t i;
-	int r;
 
 	fl_core_lock(c);
-	do
-		r = fl_ino_get(c, ino, &ip);
-	while (r == FL_RESTART);
-	if (r) {
-		ret = r;
+	ret = fl_ino_load(c, ino, false, &ip);
+	if (ret)
 		goto out;
-	}
 	for (i = 0; i < ip->r.nxattrs; i++)
 		need += strlen(ip->r.xattrs[i].name) + 1;
 	ret = (ssize_t)need;
@@ -193,35 +184,19 @@ out:
 
 int fl_core_removexattr(struct fl_core *c, uint64_t ino, const char *name)
 {
-	struct fl_txn t = {.n = 0};
 	struct fl_inode *ip;
 	struct fl_xattr *x;
-	int ret = xattr_name_ok(name);
+	int ret;
 
-	if (ret)
-		return ret == -EOPNOTSUPP ? -ENODATA : ret;
 	fl_core_lock(c);
-again:
-	ret = fl_core_writable(c);
+	ret = xattr_lookup(c, ino, name, true, &ip, &x);
 	if (ret)
 		goto out;
-	ret = fl_ino_get(c, ino, &ip);
-	if (ret == FL_RESTART)
-		goto again;
-	if (ret)
-		goto out;
-	x = xattr_find(ip, name);
-	if (!x) {
-		ret = -ENODATA;
-		goto out;
-	}
 	free(x->name);
 	free(x->value);
 	*x = ip->r.xattrs[--ip->r.nxattrs];
 	fl_now_real(&ip->r.ctime);
-	fl_txn_inode(&t, ip);
-	fl_ino_ck(c, ip);
-	ret = fl_txn_commit(c, &t, NULL);
+	ret = fl_ino_commit(c, ip);
 out:
 	fl_core_unlock(c);
 	return ret;

@@ -125,48 +125,46 @@ static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
-static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* The reply to getattr and setattr: the error of ret, else st. */
+static void reply_attr(fuse_req_t req, int ret, const struct stat *st)
 {
-	struct stat st;
-	int ret = fl_core_getattr(core_of(req), ino, &st);
-
-	(void)fi;
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, fl_core_attr_timeout(core_of(req)));
+		fuse_reply_attr(req, st, fl_core_attr_timeout(core_of(req)));
 }
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	(void)fi;
+	reply_attr(req, fl_core_getattr(core_of(req), ino, &st), &st);
+}
+
+/* FUSE_SET_ATTR_* and the core's FL_SET_* for each */
+static const int set_attr_bits[][2] = {{FUSE_SET_ATTR_MODE, FL_SET_MODE},
+				       {FUSE_SET_ATTR_UID, FL_SET_UID},
+				       {FUSE_SET_ATTR_GID, FL_SET_GID},
+				       {FUSE_SET_ATTR_SIZE, FL_SET_SIZE},
+				       {FUSE_SET_ATTR_ATIME, FL_SET_ATIME},
+				       {FUSE_SET_ATTR_MTIME, FL_SET_MTIME},
+				       {FUSE_SET_ATTR_ATIME_NOW, FL_SET_ATIME_NOW},
+				       {FUSE_SET_ATTR_MTIME_NOW, FL_SET_MTIME_NOW},
+				       {FUSE_SET_ATTR_CTIME, FL_SET_CTIME}};
 
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
 	struct stat st;
-	int mask = 0, ret;
+	int mask = 0;
+	size_t i;
 
 	(void)fi;
-	if (to_set & FUSE_SET_ATTR_MODE)
-		mask |= FL_SET_MODE;
-	if (to_set & FUSE_SET_ATTR_UID)
-		mask |= FL_SET_UID;
-	if (to_set & FUSE_SET_ATTR_GID)
-		mask |= FL_SET_GID;
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		mask |= FL_SET_SIZE;
-	if (to_set & FUSE_SET_ATTR_ATIME)
-		mask |= FL_SET_ATIME;
-	if (to_set & FUSE_SET_ATTR_MTIME)
-		mask |= FL_SET_MTIME;
-	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-		mask |= FL_SET_ATIME_NOW;
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		mask |= FL_SET_MTIME_NOW;
-	if (to_set & FUSE_SET_ATTR_CTIME)
-		mask |= FL_SET_CTIME;
-	ret = fl_core_setattr(core_of(req), ino, attr, mask, &st);
-	if (ret)
-		fuse_reply_err(req, -ret);
-	else
-		fuse_reply_attr(req, &st, fl_core_attr_timeout(core_of(req)));
+	for (i = 0; i < sizeof(set_attr_bits) / sizeof(set_attr_bits[0]); i++)
+		if (to_set & set_attr_bits[i][0])
+			mask |= set_attr_bits[i][1];
+	reply_attr(req, fl_core_setattr(core_of(req), ino, attr, mask, &st), &st);
 }
 
 static void ll_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -475,7 +473,9 @@ static void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	fuse_reply_err(req, -fl_core_setxattr(core_of(req), ino, name, value, size, flags));
 }
 
-static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* getxattr of name, or listxattr (name NULL): the bytes, or with size 0
+ * only their count. */
+static void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char *buf = size ? malloc(size) : NULL;
 	ssize_t n;
@@ -484,7 +484,10 @@ static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = fl_core_getxattr(core_of(req), ino, name, buf, size);
+	if (name)
+		n = fl_core_getxattr(core_of(req), ino, name, buf, size);
+	else
+		n = fl_core_listxattr(core_of(req), ino, buf, size);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else if (size == 0)
@@ -494,23 +497,14 @@ static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	free(buf);
 }
 
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	xattr_get(req, ino, name, size);
+}
+
 static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char *buf = size ? malloc(size) : NULL;
-	ssize_t n;
-
-	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	n = fl_core_listxattr(core_of(req), ino, buf, size);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else if (size == 0)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
+	xattr_get(req, ino, NULL, size);
 }
 
 static void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

@@ -41,6 +41,7 @@
 #include "fs/store/store_metrics.h"
 #include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
+#include "fs/util/fmt.h"
 
 #define EXIT_USAGE 1
 #define EXIT_MOUNT 32 /* mount(8)'s "mount failure" */
@@ -330,16 +331,6 @@ struct renewer {
  */
 #define WATCH_CHECK_MS 500
 
-static void ts_add_ms(struct timespec *t, long ms)
-{
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
-
 static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -359,7 +350,7 @@ static void *renew_thread(void *arg)
 		int ret;
 
 		clock_gettime(CLOCK_REALTIME, &wake);
-		ts_add_ms(&wake, WATCH_CHECK_MS);
+		fl_ts_add_ms(&wake, WATCH_CHECK_MS);
 		if (ts_before(&next, &wake))
 			wake = next;
 		pthread_cond_timedwait(&r->cond, &r->lock, &wake);

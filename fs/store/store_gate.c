@@ -14,6 +14,7 @@
  * on one thread.
  */
 #include "flocker/store.h"
+#include "fs/util/fmt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -101,12 +102,7 @@ int fl_gate_close(struct fl_store *st, unsigned timeout_ms)
 	if (st->ops != &gate_ops)
 		return -EINVAL;
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	fl_ts_add_ms(&until, (long)timeout_ms);
 	pthread_mutex_lock(&g->mu);
 	if (g->closed) {
 		pthread_mutex_unlock(&g->mu);

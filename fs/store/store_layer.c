@@ -669,8 +669,27 @@ static int layer_stat(struct fl_store *st, const char *oid, uint64_t *size)
 	return r;
 }
 
-static int layer_omap_list(struct fl_store *st, const char *oid, const char *start_after,
-			   unsigned max, fl_omap_cb cb, void *arg, bool *more)
+/* The arguments of omap_get (get) or omap_list. */
+struct omap_args {
+	bool get;
+	const char *start_after;
+	unsigned max;
+	const char *const *keys;
+	size_t n;
+	fl_omap_cb cb;
+	void *arg;
+	bool *more;
+};
+
+static int omap_on(struct fl_store *st, const char *oid, const struct omap_args *a)
+{
+	if (a->get)
+		return st->ops->omap_get(st, oid, a->keys, a->n, a->cb, a->arg);
+	return st->ops->omap_list(st, oid, a->start_after, a->max, a->cb, a->arg, a->more);
+}
+
+/* omap_get and omap_list: the child's when it may have oid, else the parent's. */
+static int layer_omap(struct fl_store *st, const char *oid, const struct omap_args *a)
 {
 	struct layer *l = layer_of(st);
 	enum route rt = layer_route_read(l, oid);
@@ -679,40 +698,34 @@ static int layer_omap_list(struct fl_store *st, const char *oid, const char *sta
 	if (rt == R_NONE)
 		return -ENOENT;
 	if (rt != R_PARENT) {
-		r = l->child->ops->omap_list(l->child, oid, start_after, max, cb, arg, more);
+		r = omap_on(l->child, oid, a);
 		if (r != -ENOENT || rt == R_CHILD)
 			return r;
 		layer_note(l, oid, K_NO, K_UNKNOWN);
 		if (!parent_may(l, oid))
 			return -ENOENT;
 	}
-	r = l->parent->ops->omap_list(l->parent, oid, start_after, max, cb, arg, more);
+	r = omap_on(l->parent, oid, a);
 	if (r == -ENOENT)
 		layer_note(l, oid, K_UNKNOWN, K_NO);
 	return r;
 }
 
+static int layer_omap_list(struct fl_store *st, const char *oid, const char *start_after,
+			   unsigned max, fl_omap_cb cb, void *arg, bool *more)
+{
+	struct omap_args a = {
+		.start_after = start_after, .max = max, .cb = cb, .arg = arg, .more = more};
+
+	return layer_omap(st, oid, &a);
+}
+
 static int layer_omap_get(struct fl_store *st, const char *oid, const char *const *keys, size_t n,
 			  fl_omap_cb cb, void *arg)
 {
-	struct layer *l = layer_of(st);
-	enum route rt = layer_route_read(l, oid);
-	int r;
+	struct omap_args a = {.get = true, .keys = keys, .n = n, .cb = cb, .arg = arg};
 
-	if (rt == R_NONE)
-		return -ENOENT;
-	if (rt != R_PARENT) {
-		r = l->child->ops->omap_get(l->child, oid, keys, n, cb, arg);
-		if (r != -ENOENT || rt == R_CHILD)
-			return r;
-		layer_note(l, oid, K_NO, K_UNKNOWN);
-		if (!parent_may(l, oid))
-			return -ENOENT;
-	}
-	r = l->parent->ops->omap_get(l->parent, oid, keys, n, cb, arg);
-	if (r == -ENOENT)
-		layer_note(l, oid, K_UNKNOWN, K_NO);
-	return r;
+	return layer_omap(st, oid, &a);
 }
 
 static int layer_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf,
@@ -956,6 +969,19 @@ static void forget_child(struct layer *l, const char *oid)
 	layer_note(l, oid, r == 0 ? K_YES : r == -ENOENT ? K_NO : K_UNKNOWN, K_UNKNOWN);
 }
 
+/* Reads what the pool says of the layer into the table: whiteouts, copy-ups,
+ * the child's data objects. */
+static int learn(struct layer *l)
+{
+	int r = load_keys(l, FL_OID_WHITEOUT, false);
+
+	if (!r)
+		r = load_keys(l, FL_OID_COPYUPS, true);
+	if (!r)
+		r = list_child_data(l);
+	return r;
+}
+
 /* What was learned no longer holds (the child is read at another point in
  * time).  Not while other ops run on the layer. */
 static int relearn(struct layer *l)
@@ -966,13 +992,7 @@ static int relearn(struct layer *l)
 	tab_free(&l->t);
 	r = tab_grow(&l->t);
 	pthread_mutex_unlock(&l->mu);
-	if (!r)
-		r = load_keys(l, FL_OID_WHITEOUT, false);
-	if (!r)
-		r = load_keys(l, FL_OID_COPYUPS, true);
-	if (!r)
-		r = list_child_data(l);
-	return r;
+	return r ? r : learn(l);
 }
 
 static int layer_snap_create(struct fl_store *st, uint64_t *snapid)
@@ -1169,11 +1189,7 @@ struct fl_store *fl_layer_open(struct fl_store *child, struct fl_store *parent)
 	l->rolled_to = FL_SNAP_HEAD;
 	r = tab_grow(&l->t);
 	if (!r)
-		r = load_keys(l, FL_OID_WHITEOUT, false);
-	if (!r)
-		r = load_keys(l, FL_OID_COPYUPS, true);
-	if (!r)
-		r = list_child_data(l);
+		r = learn(l);
 	if (r) {
 		tab_free(&l->t);
 		pthread_cond_destroy(&l->cv);

@@ -40,6 +40,7 @@
 #include "flocker/buf.h"
 #include "flocker/store.h"
 #include "fs/store/store_mem_priv.h"
+#include "fs/util/fmt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -1199,12 +1200,7 @@ int fl_mem_held_wait(struct fl_store *st, unsigned n, unsigned timeout_ms)
 	int r = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	fl_ts_add_ms(&ts, (long)timeout_ms);
 	pthread_mutex_lock(&sh->mu);
 	while (sh->held < n && !r)
 		r = pthread_cond_timedwait(&sh->hold_cond, &sh->mu, &ts);

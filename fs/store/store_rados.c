@@ -337,22 +337,31 @@ static int create_only(struct rstore *rs, const char *oid)
 	return r;
 }
 
-static int r_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf, size_t len)
+/* Writes len bytes at off (append: at the end) in chunks the OSD takes; 0
+ * bytes only create the object. */
+static int write_chunks(struct rstore *rs, const char *oid, bool append, uint64_t off,
+			const void *buf, size_t len)
 {
-	struct rstore *rs = rs_of(st);
 	size_t done = 0;
 
 	if (len == 0)
 		return create_only(rs, oid);
 	do {
 		size_t n = len - done > R_IO_CHUNK ? R_IO_CHUNK : len - done;
-		int r = rados_write(rs->io, oid, (const char *)buf + done, n, off + done);
+		const char *p = (const char *)buf + done;
+		int r = append ? rados_append(rs->io, oid, p, n)
+			       : rados_write(rs->io, oid, p, n, off + done);
 
 		if (r < 0)
 			return r;
 		done += n;
 	} while (done < len);
 	return 0;
+}
+
+static int r_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf, size_t len)
+{
+	return write_chunks(rs_of(st), oid, false, off, buf, len);
 }
 
 static int r_write_full(struct fl_store *st, const char *oid, const void *buf, size_t len)
@@ -369,20 +378,7 @@ static int r_write_full(struct fl_store *st, const char *oid, const void *buf, s
 
 static int r_append(struct fl_store *st, const char *oid, const void *buf, size_t len)
 {
-	struct rstore *rs = rs_of(st);
-	size_t done = 0;
-
-	if (len == 0)
-		return create_only(rs, oid);
-	do {
-		size_t n = len - done > R_IO_CHUNK ? R_IO_CHUNK : len - done;
-		int r = rados_append(rs->io, oid, (const char *)buf + done, n);
-
-		if (r < 0)
-			return r;
-		done += n;
-	} while (done < len);
-	return 0;
+	return write_chunks(rs_of(st), oid, true, 0, buf, len);
 }
 
 static int r_remove(struct fl_store *st, const char *oid)
@@ -1185,6 +1181,22 @@ static void rb_write_op(struct rbatch *b, struct rop *op, const char *oid)
 	rb_submitted(b, op, r);
 }
 
+/* A slot with a new write op (rb_write_op sends it), or NULL (the batch
+ * then holds the error). */
+static struct rop *rb_slot_wop(struct rbatch *b, enum rop_kind kind)
+{
+	struct rop *op = rb_slot(b, kind, NULL);
+
+	if (!op)
+		return NULL;
+	op->wop = rados_create_write_op();
+	if (!op->wop) {
+		rb_submitted(b, op, -ENOMEM);
+		return NULL;
+	}
+	return op;
+}
+
 static void rb_writev(struct fl_batch *fb, const char *oid, const uint64_t *offs,
 		      const void *const *bufs, const size_t *lens, size_t n);
 
@@ -1219,14 +1231,9 @@ static void rb_writev(struct fl_batch *fb, const char *oid, const uint64_t *offs
 
 	if (n == 0)
 		return;
-	op = rb_slot(b, ROP_WRITE, NULL);
+	op = rb_slot_wop(b, ROP_WRITE);
 	if (!op)
 		return;
-	op->wop = rados_create_write_op();
-	if (!op->wop) {
-		rb_submitted(b, op, -ENOMEM);
-		return;
-	}
 	/* 0-byte extents only create the object (see create_only) */
 	rados_write_op_create(op->wop, LIBRADOS_CREATE_IDEMPOTENT, NULL);
 	for (size_t i = 0; i < n; i++)
@@ -1247,15 +1254,10 @@ static void rb_remove(struct fl_batch *fb, const char *oid)
 static void rb_truncate(struct fl_batch *fb, const char *oid, uint64_t size)
 {
 	struct rbatch *b = (struct rbatch *)fb;
-	struct rop *op = rb_slot(b, ROP_WRITE, NULL);
+	struct rop *op = rb_slot_wop(b, ROP_WRITE);
 
 	if (!op)
 		return;
-	op->wop = rados_create_write_op();
-	if (!op->wop) {
-		rb_submitted(b, op, -ENOMEM);
-		return;
-	}
 	rados_write_op_truncate(op->wop, size);
 	rb_write_op(b, op, oid);
 }
@@ -1268,14 +1270,9 @@ static void rb_zero(struct fl_batch *fb, const char *oid, uint64_t off, uint64_t
 	/* nothing to do, and the OSD asserts on a 0-length zero */
 	if (len == 0)
 		return;
-	op = rb_slot(b, ROP_ENOENT_OK, NULL);
+	op = rb_slot_wop(b, ROP_ENOENT_OK);
 	if (!op)
 		return;
-	op->wop = rados_create_write_op();
-	if (!op->wop) {
-		rb_submitted(b, op, -ENOMEM);
-		return;
-	}
 	rados_write_op_assert_exists(op->wop);
 	rados_write_op_zero(op->wop, off, len);
 	rb_write_op(b, op, oid);

@@ -24,6 +24,7 @@
 #include "fs/store/store_layer.h"
 #include "fs/util/uuid.h"
 #include "fs/volume/snapshot.h"
+#include "fs/volume/volume.h"
 
 /* --- snapshots: fs/volume/snapshot.c --- */
 
@@ -267,14 +268,9 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
-	if (!fl_volname_valid(name)) {
-		fl_seterr(err, errlen,
-			  "invalid volume name '%s': use 1 to %d of [a-zA-Z0-9_.-], starting "
-			  "with a letter or digit",
-			  name, FL_VOLNAME_MAX);
-		ret = -EINVAL;
+	ret = fl_volname_check(name, err, errlen);
+	if (ret)
 		goto out;
-	}
 	if (snap && !fl_volname_valid(snap)) {
 		fl_seterr(err, errlen, "invalid snapshot name '%s'", snap);
 		ret = -EINVAL;

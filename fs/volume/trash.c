@@ -183,6 +183,31 @@ static int trash_del(struct fl_store *reg, const char *uuid, const struct fl_buf
 	return reg->ops->omap_update(reg, FL_TRASH_OID, NULL, 0, rm, 1, &cmp, 1);
 }
 
+/* Step 1 of a restore (restoring) or of a purge: t's entry, still as raw,
+ * marked so since now; *mraw: the marked entry as written.  -ECANCELED with
+ * err set when the entry changed meanwhile, another negative errno without. */
+static int trash_mark(struct fl_store *reg, const struct fl_trash_entry *t,
+		      const struct fl_buf *raw, bool restoring, int64_t now, struct fl_buf *mraw,
+		      char *err, size_t errlen)
+{
+	struct fl_trash_entry mark = *t;
+	int ret;
+
+	mark.state = restoring ? FL_TRASH_RESTORING : FL_TRASH_PURGING;
+	mark.state_since = now;
+	ret = trash_put(reg, &mark, raw);
+	if (ret == -ECANCELED)
+		fl_seterr(
+			err, errlen,
+			"cannot %s volume %s: its trash entry changed meanwhile (%s elsewhere?)%s",
+			restoring ? "restore" : "purge", t->name,
+			restoring ? "purged or restored" : "restored or purged",
+			restoring ? ": retry" : "");
+	if (ret)
+		return ret;
+	return entry_encode(&mark, mraw);
+}
+
 static struct fl_store *vol_store(struct fl_store *base, const char *uuid)
 {
 	char ns[48];
@@ -231,9 +256,7 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	struct fl_volume *v = NULL;
 	struct fl_trash_entry t = {0};
 	struct fl_omap_cmp cmp;
-	struct fl_holder h;
 	const char *rm[1] = {name};
-	char since[32];
 	int ret;
 
 	if (!fl_volname_valid(name)) {
@@ -271,13 +294,9 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 		ret = -ENOMEM;
 		goto out_err;
 	}
-	ret = fl_volume_holder(v, &h);
+	ret = fl_volume_remove_held(v, name, "it is in use on",
+				    ": stop the containers using it there first", err, errlen);
 	if (ret > 0) {
-		fl_fmt_time_local(h.since, since, sizeof(since));
-		fl_seterr(
-			err, errlen,
-			"cannot remove volume %s: it is in use on host %s (pid %ld) since %s: stop the containers using it there first",
-			name, h.host, h.pid, since);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -486,7 +505,7 @@ static int name_put(struct fl_store *reg, const char *name, const struct fl_tras
 int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_name,
 		     struct fl_trash_entry *out, char *err, size_t errlen)
 {
-	struct fl_trash_entry t, mark;
+	struct fl_trash_entry t;
 	struct fl_store *reg = NULL;
 	struct fl_buf raw, mraw;
 	const char *name;
@@ -498,14 +517,9 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 	if (ret)
 		goto out;
 	name = new_name && *new_name ? new_name : t.name;
-	if (!fl_volname_valid(name)) {
-		fl_seterr(
-			err, errlen,
-			"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-			name, FL_VOLNAME_MAX);
-		ret = -EINVAL;
+	ret = fl_volname_check(name, err, errlen);
+	if (ret)
 		goto out;
-	}
 	reg = base->ops->clone_ns(base, FL_REG_NS);
 	if (!reg) {
 		ret = -ENOMEM;
@@ -528,20 +542,9 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 	if (ret)
 		goto out_err;
 	/* step 1: mark it, so that no purge starts meanwhile */
-	mark = t;
-	mark.state = FL_TRASH_RESTORING;
-	mark.state_since = time(NULL);
-	ret = trash_put(reg, &mark, &raw);
-	if (ret == -ECANCELED) {
-		fl_seterr(
-			err, errlen,
-			"cannot restore volume %s: its trash entry changed meanwhile (purged or restored elsewhere?): retry",
-			t.name);
+	ret = trash_mark(reg, &t, &raw, true, time(NULL), &mraw, err, errlen);
+	if (ret == -ECANCELED)
 		goto out;
-	}
-	if (ret)
-		goto out_err;
-	ret = entry_encode(&mark, &mraw);
 	if (ret)
 		goto out_err;
 	/* step 2: the name, if still free, with the registry value as it was */
@@ -626,7 +629,6 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 {
 	struct rm_ctx r = {NULL, stop, 0, NULL, 0};
 	struct fl_volume v = {0};
-	struct fl_trash_entry mark;
 	struct fl_holder h;
 	struct fl_buf mraw;
 	int64_t now = time(NULL);
@@ -683,21 +685,10 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 	if (ret && ret != -ENOENT)
 		goto out_err;
 	/* step 1: the mark (restores refuse it from now on) */
-	mark = *t;
-	if (mark.state != FL_TRASH_PURGING) {
-		mark.state = FL_TRASH_PURGING;
-		mark.state_since = now;
-		ret = trash_put(reg, &mark, raw);
-		if (ret == -ECANCELED) {
-			fl_seterr(
-				err, errlen,
-				"cannot purge volume %s: its trash entry changed meanwhile (restored or purged elsewhere?)",
-				t->name);
+	if (t->state != FL_TRASH_PURGING) {
+		ret = trash_mark(reg, t, raw, false, now, &mraw, err, errlen);
+		if (ret == -ECANCELED)
 			goto out;
-		}
-		if (ret)
-			goto out_err;
-		ret = entry_encode(&mark, &mraw);
 		if (ret)
 			goto out_err;
 	} else {

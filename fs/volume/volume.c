@@ -17,6 +17,7 @@
 
 #include "flocker/log.h"
 #include "fs/volume/clone.h"
+#include "fs/util/fmt.h"
 #include "fs/util/uuid.h"
 
 int fl_parse_size(const char *s, uint64_t *out)
@@ -91,8 +92,18 @@ static int reg_get_cb(void *arg, const char *key, const void *val, size_t len)
 	return 0;
 }
 
-/* 0 and *r filled, -ENOENT if no such volume, other negative errno. */
-static int reg_lookup(struct fl_store *reg, const char *name, struct fl_volreg_rec *r)
+int fl_volname_check(const char *name, char *err, size_t errlen)
+{
+	if (fl_volname_valid(name))
+		return 0;
+	fl_seterr(
+		err, errlen,
+		"invalid volume name '%.140s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+		name, FL_VOLNAME_MAX);
+	return -EINVAL;
+}
+
+int fl_volreg_lookup(struct fl_store *reg, const char *name, struct fl_volreg_rec *r)
 {
 	struct reg_get g = {r, 0};
 	const char *keys[1] = {name};
@@ -219,14 +230,9 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
-	if (!fl_volname_valid(name)) {
-		fl_seterr(
-			err, errlen,
-			"invalid volume name '%s': use 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-			name, FL_VOLNAME_MAX);
-		ret = -EINVAL;
+	ret = fl_volname_check(name, err, errlen);
+	if (ret)
 		goto out;
-	}
 	if (block_size == 0)
 		block_size = FL_DEFAULT_BLOCK_SIZE;
 	if (block_size < 65536 || block_size > (64u << 20) || (block_size & (block_size - 1))) {
@@ -240,7 +246,7 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = reg_lookup(reg, name, &r);
+	ret = fl_volreg_lookup(reg, name, &r);
 	if (ret == 0) {
 		fl_seterr(err, errlen, "cannot create volume %s: it exists (uuid %s)", name,
 			  r.uuid);
@@ -338,7 +344,7 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 	reg = reg_store(base);
 	if (!reg)
 		return -ENOMEM;
-	ret = reg_lookup(reg, name, &r);
+	ret = fl_volreg_lookup(reg, name, &r);
 	if (ret == -ENOENT) {
 		fl_seterr(err, errlen, "no such volume: %s", name);
 		goto out;
@@ -464,15 +470,6 @@ static int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void fmt_since(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	localtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 /* Is the process that took a lock at `since` still running on this host?
@@ -660,6 +657,21 @@ static void release_writer(struct fl_volume *v)
 			v->super.name, strerror(-ret));
 }
 
+int fl_volume_remove_held(struct fl_volume *v, const char *name, const char *how, const char *hint,
+			  char *err, size_t errlen)
+{
+	struct fl_holder h;
+	char since[32];
+	int ret = fl_volume_holder(v, &h);
+
+	if (ret <= 0)
+		return ret;
+	fl_fmt_time_local(h.since, since, sizeof(since));
+	fl_seterr(err, errlen, "cannot remove volume %s: %s host %s (pid %ld) since %s%s", name,
+		  how, h.host, h.pid, since, hint);
+	return 1;
+}
+
 bool fl_volume_holder_gone(const struct fl_holder *h)
 {
 	char host[64] = "localhost";
@@ -708,7 +720,7 @@ int fl_volume_lock(struct fl_volume *v, unsigned lease_s, bool takeover, char *e
 			break;
 		if (ret == 0)
 			continue; /* released meanwhile */
-		fmt_since(h.since, since, sizeof(since));
+		fl_fmt_time_local(h.since, since, sizeof(since));
 		if (!strcmp(h.host, host) && h.pid > 0 && !holder_alive(h.pid, h.since)) {
 			/* claim_writer fences it all the same: what it sent before it
 			 * died may still be on its way to the OSDs */
@@ -950,13 +962,12 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 {
 	struct fl_volume v = {0};
 	struct fl_store *reg = NULL;
-	struct fl_holder h;
 	struct fl_omap_cmp cmp;
 	struct fl_buf b;
 	struct fl_volreg_rec r = {0};
 	const char *rm[1] = {name};
 	struct writer_get wg;
-	char since[32], ns[48];
+	char ns[48];
 	int ret;
 
 	/* works on a damaged volume too: only the registry entry must be readable */
@@ -966,7 +977,7 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = reg_lookup(reg, name, &r);
+	ret = fl_volreg_lookup(reg, name, &r);
 	if (ret == -ENOENT) {
 		fl_seterr(err, errlen, "no such volume: %s", name);
 		goto out;
@@ -979,13 +990,8 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = fl_volume_holder(&v, &h);
+	ret = fl_volume_remove_held(&v, name, "mounted read-write by", "", err, errlen);
 	if (ret > 0) {
-		fmt_since(h.since, since, sizeof(since));
-		fl_seterr(
-			err, errlen,
-			"cannot remove volume %s: mounted read-write by host %s (pid %ld) since %s",
-			name, h.host, h.pid, since);
 		ret = -EBUSY;
 		goto out;
 	}
@@ -1074,7 +1080,7 @@ int fl_volume_resize(struct fl_store *base, const char *name, uint64_t size_limi
 		ret = -ENOMEM;
 		goto out_err;
 	}
-	ret = reg_lookup(reg, name, &r);
+	ret = fl_volreg_lookup(reg, name, &r);
 	if (ret)
 		goto out_err;
 	r.size_limit = size_limit;

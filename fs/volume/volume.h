@@ -57,6 +57,13 @@ int fl_volume_read_super(struct fl_store *st, struct fl_super_rec *s);
 struct fl_buf;
 int fl_volreg_claim(struct fl_store *reg, const char *name, const struct fl_volreg_rec *r,
 		    struct fl_buf *b, char *err, size_t errlen);
+/* The registry entry of name (reg: the registry namespace's handle): 0 and *r
+ * filled, -ENOENT if no such volume, -EIO if it is malformed, or the store's
+ * error. */
+int fl_volreg_lookup(struct fl_store *reg, const char *name, struct fl_volreg_rec *r);
+/* 0 when name is a valid volume name (fl_volname_valid), else -EINVAL with
+ * err saying what a name may be. */
+int fl_volname_check(const char *name, char *err, size_t errlen);
 /* Opens a volume by name.  *out is owned by the caller: fl_volume_close. */
 int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **out, char *err,
 		   size_t errlen);
@@ -75,6 +82,11 @@ int fl_volume_renew(struct fl_volume *v);
 int fl_volume_holder(struct fl_volume *v, struct fl_holder *h);
 /* Is h a writer on this host whose process is gone (it can change nothing more)? */
 bool fl_volume_holder_gone(const struct fl_holder *h);
+/* Before removing volume name: 1 when a writer holds v, with err "cannot
+ * remove volume NAME: <how> host H (pid P) since T<hint>" (local time); 0
+ * when none; or fl_volume_holder's negative errno (err untouched). */
+int fl_volume_remove_held(struct fl_volume *v, const char *name, const char *how, const char *hint,
+			  char *err, size_t errlen);
 
 /*
  * Liveness of a writer, beyond its lock.  The writer (holding the lock)
