@@ -69,5 +69,6 @@ if(FLOCKER_FUZZ)
   # the parser carries the fuzzer's coverage instrumentation: compiled again here
   flocker_fuzzer(fuzz_plugin_req ${FLOCKER_DOCKER_DIR}/fuzz_plugin_req.c
                  ${CMAKE_SOURCE_DIR}/plugin/docker.c ${CMAKE_SOURCE_DIR}/plugin/agent_ops.c
+                 ${CMAKE_SOURCE_DIR}/plugin/agent_metrics.c
                  LIBS flocker_util PkgConfig::LIBEVENT PkgConfig::JANSSON Threads::Threads)
 endif()
