@@ -10,19 +10,11 @@
 #   clone_fuse_slow   the same with 10,000 files of 100 KiB and a 1 GiB file
 #                (the figures README quotes)                           (slow)
 set(FLOCKER_CLONE_ENV ${FLOCKER_TEST_ENV} "FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR}")
-add_test(NAME clone_fuse COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/clone_run.sh)
-set_tests_properties(clone_fuse PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CLONE_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 600)
+flocker_cluster_test(clone_fuse COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/clone_run.sh
+                     ENVIRONMENT ${FLOCKER_CLONE_ENV} LABELS fuse rados TIMEOUT 600)
 if(FLOCKER_SLOW_TESTS)
-  add_test(NAME clone_fuse_slow COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/clone_run.sh)
-  set_tests_properties(clone_fuse_slow PROPERTIES
-                       FIXTURES_REQUIRED ceph
-                       ENVIRONMENT "${FLOCKER_CLONE_ENV};CLONE_FILES=10000;CLONE_FILE_KB=100;CLONE_BIG_MB=1024"
-                       LABELS "slow"
-                       SKIP_RETURN_CODE 77
-                       TIMEOUT 3600)
+  flocker_cluster_test(clone_fuse_slow COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/clone_run.sh
+                       ENVIRONMENT ${FLOCKER_CLONE_ENV} CLONE_FILES=10000 CLONE_FILE_KB=100
+                                   CLONE_BIG_MB=1024
+                       LABELS slow TIMEOUT 3600)
 endif()

@@ -9,20 +9,14 @@ set(FLOCKER_CTL_CLI flockerctl)
 set(FLOCKER_CTL_AGENT flocker-agent)
 
 # --- unit: frames, fuzz corpus replay ---
-add_executable(test_proto ${FLOCKER_CTL_DIR}/test_proto.c)
-target_link_libraries(test_proto PRIVATE flocker_cluster)
-add_test(NAME control_test_proto COMMAND test_proto)
-set_tests_properties(control_test_proto PROPERTIES LABELS unit TIMEOUT 120)
+flocker_unit_test(test_proto ${FLOCKER_CTL_DIR}/test_proto.c TEST control_test_proto TIMEOUT 120
+                  LIBS flocker_cluster)
 
-add_executable(test_tls_text ${FLOCKER_CTL_DIR}/test_tls_text.c)
-target_link_libraries(test_tls_text PRIVATE flocker_cluster)
-add_test(NAME control_test_tls_text COMMAND test_tls_text)
-set_tests_properties(control_test_tls_text PROPERTIES LABELS unit TIMEOUT 120)
+flocker_unit_test(test_tls_text ${FLOCKER_CTL_DIR}/test_tls_text.c TEST control_test_tls_text TIMEOUT 120
+                  LIBS flocker_cluster)
 
-add_executable(test_ctl_state ${FLOCKER_CTL_DIR}/test_ctl_state.c)
-target_link_libraries(test_ctl_state PRIVATE flocker_cluster)
-add_test(NAME control_test_ctl_state COMMAND test_ctl_state)
-set_tests_properties(control_test_ctl_state PROPERTIES LABELS unit TIMEOUT 120)
+flocker_unit_test(test_ctl_state ${FLOCKER_CTL_DIR}/test_ctl_state.c TEST control_test_ctl_state TIMEOUT 120
+                  LIBS flocker_cluster)
 
 # --- control on real Ceph (FLOCKER_TEST_ENV: tests/cluster.cmake) ---
 set(FLOCKER_CTL_TEST_ENV
@@ -38,13 +32,8 @@ add_executable(test_control ${FLOCKER_CTL_DIR}/test_control.c)
 target_link_libraries(test_control PRIVATE flocker_ctltest)
 add_dependencies(test_control ${FLOCKER_CTL_CONTROL} ${FLOCKER_CTL_CLI})
 foreach(area tls api leases slow_rados watch_gap failover snapshots)
-  add_test(NAME control_${area} COMMAND test_control ${area})
-  set_tests_properties(control_${area} PROPERTIES
-                       FIXTURES_REQUIRED ceph
-                       ENVIRONMENT "${FLOCKER_CTL_TEST_ENV}"
-                       LABELS rados
-                       SKIP_RETURN_CODE 77
-                       TIMEOUT 300)
+  flocker_cluster_test(control_${area} COMMAND test_control ${area}
+                       ENVIRONMENT ${FLOCKER_CTL_TEST_ENV} LABELS rados TIMEOUT 300)
 endforeach()
 
 # --- fuzz harnesses: frame decoder and API request parsers; saved corpora replay (unit) ---
@@ -69,11 +58,7 @@ if(FLOCKER_FUZZ)
   target_link_libraries(flocker_cluster_fuzz PUBLIC flocker_core PkgConfig::LIBEVENT
                         PkgConfig::JANSSON PkgConfig::MSGPACK OpenSSL::SSL OpenSSL::Crypto m)
   foreach(h frame api)
-    add_executable(fuzz_ctl_${h} ${FLOCKER_CTL_DIR}/fuzz_${h}.c)
-    target_compile_options(fuzz_ctl_${h} PRIVATE -fsanitize=fuzzer,address,undefined
-                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-    target_link_options(fuzz_ctl_${h} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(fuzz_ctl_${h} PRIVATE flocker_cluster_fuzz)
+    flocker_fuzzer(fuzz_ctl_${h} ${FLOCKER_CTL_DIR}/fuzz_${h}.c LIBS flocker_cluster_fuzz)
   endforeach()
 endif()
 
@@ -88,32 +73,20 @@ if(FLOCKER_SANITIZE)
 else()
   set(FLOCKER_LOAD_SECONDS 50)
 endif()
-add_test(NAME control_load COMMAND control_loadgen --agents 100 --ops-per-min 1000
-                                   --seconds ${FLOCKER_LOAD_SECONDS})
-set_tests_properties(control_load PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV}"
-                     LABELS "rados;slow"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(control_load
+                     COMMAND control_loadgen --agents 100 --ops-per-min 1000
+                             --seconds ${FLOCKER_LOAD_SECONDS}
+                     ENVIRONMENT ${FLOCKER_CTL_TEST_ENV} LABELS rados slow TIMEOUT 300)
 
 # --- cluster-mode agents end to end (real mounts) ---
-add_test(NAME control_agents COMMAND ${FLOCKER_CTL_DIR}/agent_cluster_test.sh)
-set_tests_properties(control_agents PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
-                     LABELS "rados;fuse"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+set(FLOCKER_CTL_AGENT_ENV ${FLOCKER_CTL_TEST_ENV} "FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>"
+    "FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>")
+flocker_cluster_test(control_agents COMMAND ${FLOCKER_CTL_DIR}/agent_cluster_test.sh
+                     ENVIRONMENT ${FLOCKER_CTL_AGENT_ENV} LABELS rados fuse TIMEOUT 300)
 
 # --- the agent's health check of its mounts: a mount daemon killed by kill -9 ---
-add_test(NAME control_mount_health COMMAND ${FLOCKER_CTL_DIR}/agent_mount_health_test.sh)
-set_tests_properties(control_mount_health PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
-                     LABELS "rados;fuse"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(control_mount_health COMMAND ${FLOCKER_CTL_DIR}/agent_mount_health_test.sh
+                     ENVIRONMENT ${FLOCKER_CTL_AGENT_ENV} LABELS rados fuse TIMEOUT 300)
 
 # --- three hosts in network namespaces (control, A, B) on their own cluster ---
 add_test(NAME control_three_hosts COMMAND ${FLOCKER_CTL_DIR}/three_hosts_test.sh)
@@ -125,19 +98,9 @@ set_tests_properties(control_three_hosts PROPERTIES
                      TIMEOUT 400)
 
 # --- the agent's connection: back-to-back runs keep the heartbeats, refusals say why ---
-add_test(NAME control_agent_conn COMMAND ${FLOCKER_CTL_DIR}/agent_conn_test.sh)
-set_tests_properties(control_agent_conn PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV};FLOCKER_AGENT_BIN=$<TARGET_FILE:${FLOCKER_CTL_AGENT}>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
-                     LABELS "rados;fuse"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(control_agent_conn COMMAND ${FLOCKER_CTL_DIR}/agent_conn_test.sh
+                     ENVIRONMENT ${FLOCKER_CTL_AGENT_ENV} LABELS rados fuse TIMEOUT 300)
 
 # --- flockerctl and curl against refusals; FLOCKER_CONTROL for every command ---
-add_test(NAME control_cli_refusal COMMAND ${FLOCKER_CTL_DIR}/cli_refusal_test.sh)
-set_tests_properties(control_cli_refusal PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CTL_TEST_ENV}"
-                     LABELS rados
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(control_cli_refusal COMMAND ${FLOCKER_CTL_DIR}/cli_refusal_test.sh
+                     ENVIRONMENT ${FLOCKER_CTL_TEST_ENV} LABELS rados TIMEOUT 300)

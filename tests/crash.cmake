@@ -59,48 +59,23 @@ else()
   set(FLOCKER_CRASH_TRIALS 100)
   set(FLOCKER_CRASH_SNAP_TRIALS 8)
 endif()
-add_test(NAME crash_trials
-         COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
-                 --trials ${FLOCKER_CRASH_TRIALS} --db-every 4)
-add_test(NAME crash_snapshots
-         COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
-                 --trials ${FLOCKER_CRASH_SNAP_TRIALS} --snap-every 1 --no-scenarios)
-set_tests_properties(crash_snapshots PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 900)
-set_tests_properties(crash_trials PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 1800)
+flocker_cluster_test(crash_trials
+                     COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
+                             --trials ${FLOCKER_CRASH_TRIALS} --db-every 4
+                     ENVIRONMENT ${FLOCKER_CRASH_ENV} LABELS fuse rados TIMEOUT 1800)
+flocker_cluster_test(crash_snapshots
+                     COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
+                             --trials ${FLOCKER_CRASH_SNAP_TRIALS} --snap-every 1 --no-scenarios
+                     ENVIRONMENT ${FLOCKER_CRASH_ENV} LABELS fuse rados TIMEOUT 900)
 
-add_test(NAME lease_load COMMAND ${FLOCKER_CRASH_DIR}/lease_load.sh)
-set_tests_properties(lease_load PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(lease_load COMMAND ${FLOCKER_CRASH_DIR}/lease_load.sh
+                     ENVIRONMENT ${FLOCKER_CRASH_ENV} LABELS fuse rados TIMEOUT 300)
 
-add_test(NAME fencing_stop COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop)
-set_tests_properties(fencing_stop PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 600)
+flocker_cluster_test(fencing_stop COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop
+                     ENVIRONMENT ${FLOCKER_CRASH_ENV} LABELS fuse rados TIMEOUT 600)
 
-add_test(NAME fencing_stop_in_lease COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop-in-lease)
-set_tests_properties(fencing_stop_in_lease PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 600)
+flocker_cluster_test(fencing_stop_in_lease COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh stop-in-lease
+                     ENVIRONMENT ${FLOCKER_CRASH_ENV} LABELS fuse rados TIMEOUT 600)
 
 add_test(NAME fencing_partition COMMAND ${FLOCKER_CRASH_DIR}/fencing_test.sh partition)
 set_tests_properties(fencing_partition PROPERTIES
@@ -109,13 +84,8 @@ set_tests_properties(fencing_partition PROPERTIES
                      SKIP_RETURN_CODE 77
                      TIMEOUT 800)
 
-add_test(NAME fsck_damage COMMAND ${FLOCKER_CRASH_DIR}/fsck_damage.sh)
-set_tests_properties(fsck_damage PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_CRASH_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(fsck_damage COMMAND ${FLOCKER_CRASH_DIR}/fsck_damage.sh
+                     ENVIRONMENT ${FLOCKER_CRASH_ENV} LABELS fuse rados TIMEOUT 300)
 
 # Its own cluster: 3 bluestore OSDs (OSDs restart with their data), started
 # from scratch; about 100s on 2 cores (under 3 minutes, so in the default
@@ -130,13 +100,8 @@ set_tests_properties(ceph_faults PROPERTIES
                      TIMEOUT 900)
 
 if(FLOCKER_SLOW_TESTS)
-  add_test(NAME crash_trials_slow
-           COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
-                   --trials 2000 --db-every 4 --snap-every 10)
-  set_tests_properties(crash_trials_slow PROPERTIES
-                       FIXTURES_REQUIRED ceph
-                       ENVIRONMENT "${FLOCKER_CRASH_ENV}"
-                       LABELS "slow"
-                       SKIP_RETURN_CODE 77
-                       TIMEOUT 7200)
+  flocker_cluster_test(crash_trials_slow
+                       COMMAND ${FLOCKER_CRASH_DIR}/crash_trials.sh $<TARGET_FILE:crash_workload>
+                               --trials 2000 --db-every 4 --snap-every 10
+                       ENVIRONMENT ${FLOCKER_CRASH_ENV} LABELS slow TIMEOUT 7200)
 endif()

@@ -32,10 +32,7 @@ add_test(NAME fuzz_replay_plugin_req
          COMMAND fuzz_replay_plugin_req ${FLOCKER_DOCKER_DIR}/corpus/fuzz_plugin_req)
 set_tests_properties(fuzz_replay_plugin_req PROPERTIES LABELS unit TIMEOUT 120)
 
-add_executable(test_trash ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_trash.c)
-target_link_libraries(test_trash PRIVATE flocker_core)
-add_test(NAME test_trash COMMAND test_trash)
-set_tests_properties(test_trash PROPERTIES LABELS unit TIMEOUT 120)
+flocker_unit_test(test_trash ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_trash.c TIMEOUT 120 LIBS flocker_core)
 
 add_test(NAME docker_agent_stop COMMAND ${FLOCKER_DOCKER_DIR}/agent_stop.sh)
 set_tests_properties(docker_agent_stop PROPERTIES
@@ -70,11 +67,8 @@ if(FLOCKER_FUZZ)
     message(FATAL_ERROR "FLOCKER_FUZZ needs clang (libFuzzer): configure with -DCMAKE_C_COMPILER=clang")
   endif()
   # the parser carries the fuzzer's coverage instrumentation: compiled again here
-  add_executable(fuzz_plugin_req ${FLOCKER_DOCKER_DIR}/fuzz_plugin_req.c
-                 ${CMAKE_SOURCE_DIR}/plugin/docker.c ${CMAKE_SOURCE_DIR}/plugin/agent_ops.c)
-  target_compile_options(fuzz_plugin_req PRIVATE -fsanitize=fuzzer,address,undefined
-                         -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-  target_link_options(fuzz_plugin_req PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_plugin_req PRIVATE flocker_util PkgConfig::LIBEVENT PkgConfig::JANSSON
-                        Threads::Threads)
+  flocker_fuzzer(fuzz_plugin_req ${FLOCKER_DOCKER_DIR}/fuzz_plugin_req.c
+                 ${CMAKE_SOURCE_DIR}/plugin/docker.c ${CMAKE_SOURCE_DIR}/plugin/agent_ops.c
+                 ${CMAKE_SOURCE_DIR}/plugin/agent_metrics.c
+                 LIBS flocker_util PkgConfig::LIBEVENT PkgConfig::JANSSON Threads::Threads)
 endif()

@@ -1,17 +1,9 @@
 # Filesystem core unit tests, on the in-memory store.
-add_executable(test_core ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_core.c)
-target_link_libraries(test_core PRIVATE flocker_core)
-add_test(NAME test_core COMMAND test_core)
-set_tests_properties(test_core PROPERTIES LABELS unit TIMEOUT 300)
+flocker_unit_test(test_core ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_core.c TIMEOUT 300 LIBS flocker_core)
 
 # Bad records in RADOS give EIO on the affected path, never a crash.
-add_test(NAME corrupt_records COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/corrupt_records.sh)
-set_tests_properties(corrupt_records PROPERTIES
-                     LABELS "fuse;rados"
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_TEST_ENV}"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(corrupt_records COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/corrupt_records.sh
+                     ENVIRONMENT ${FLOCKER_TEST_ENV} LABELS fuse rados TIMEOUT 300)
 
 # Huge sparse files on a real mount: unlink and truncate of a 1 TiB sparse
 # file with another thread's request latency measured meanwhile, writes at the
@@ -27,25 +19,15 @@ set_tests_properties(sparse_huge PROPERTIES
                      TIMEOUT 300)
 
 # Clones (fs/volume/clone.c, fs/store/store_layer.c) through the core, on the mem store.
-add_executable(test_clone ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_clone.c)
-target_link_libraries(test_clone PRIVATE flocker_core)
-add_test(NAME test_clone COMMAND test_clone)
-set_tests_properties(test_clone PROPERTIES LABELS unit TIMEOUT 120)
+flocker_unit_test(test_clone ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_clone.c TIMEOUT 120 LIBS flocker_core)
 
 # Snapshots on the mem store: an unmounted volume, and a live core under a write load.
-add_executable(test_snapshot ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_snapshot.c)
-target_link_libraries(test_snapshot PRIVATE flocker_core)
-add_test(NAME test_snapshot COMMAND test_snapshot)
-set_tests_properties(test_snapshot PROPERTIES LABELS unit TIMEOUT 300)
+flocker_unit_test(test_snapshot ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_snapshot.c TIMEOUT 300 LIBS flocker_core)
 
 # Snapshots on a real cluster and FUSE: under a write load (times printed,
 # bounded at 5 s), VOL@SNAP contents, kill -9 of the writer meanwhile, fsck.
 add_executable(snapload ${CMAKE_CURRENT_SOURCE_DIR}/integration/snapload.c)
 target_link_libraries(snapload PRIVATE Threads::Threads)
-add_test(NAME snapshot_live COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/snapshot_live.sh)
-set_tests_properties(snapshot_live PROPERTIES
-                     LABELS "fuse;rados"
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_TEST_ENV};SNAPLOAD=$<TARGET_FILE:snapload>"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 600)
+flocker_cluster_test(snapshot_live COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/snapshot_live.sh
+                     ENVIRONMENT ${FLOCKER_TEST_ENV} SNAPLOAD=$<TARGET_FILE:snapload>
+                     LABELS fuse rados TIMEOUT 600)

@@ -5,10 +5,9 @@
 # Prometheus (Debian package prometheus) whose query API must return the
 # volume's bytes written.  Some 35 s.  test_metrics (tests/util.cmake) is the
 # library's unit test.
-add_test(NAME metrics_prometheus COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/metrics/metrics_test.sh)
-set_tests_properties(metrics_prometheus PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_CONTROL_BIN=$<TARGET_FILE:flocker-control>;FLOCKERCTL_BIN=$<TARGET_FILE:flockerctl>;FLOCKER_AGENT_BIN=$<TARGET_FILE:flocker-agent>;FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>"
-                     LABELS "metrics;rados;fuse"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 180)
+flocker_cluster_test(metrics_prometheus COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/metrics/metrics_test.sh
+                     ENVIRONMENT ${FLOCKER_TEST_ENV} FLOCKER_CONTROL_BIN=$<TARGET_FILE:flocker-control>
+                                 FLOCKERCTL_BIN=$<TARGET_FILE:flockerctl>
+                                 FLOCKER_AGENT_BIN=$<TARGET_FILE:flocker-agent>
+                                 FLOCKER_MOUNT_BIN=$<TARGET_FILE:mount.flockerfs>
+                     LABELS metrics rados fuse TIMEOUT 180)

@@ -17,18 +17,11 @@
 #                      control service, purge                     (package;fuse;rados)
 set(FLOCKER_PACKAGE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/package)
 
-add_executable(test_log ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_log.c)
-target_link_libraries(test_log PRIVATE flocker_util)
-add_test(NAME test_log COMMAND test_log)
-set_tests_properties(test_log PROPERTIES LABELS unit TIMEOUT 60)
+flocker_unit_test(test_log ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_log.c TIMEOUT 60 LIBS flocker_util)
 
-add_test(NAME daemon_log COMMAND ${FLOCKER_PACKAGE_DIR}/daemon_log_test.sh)
-set_tests_properties(daemon_log PROPERTIES
-  FIXTURES_REQUIRED ceph
-  ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
-  LABELS "rados;fuse"
-  SKIP_RETURN_CODE 77
-  TIMEOUT 180)
+flocker_cluster_test(daemon_log COMMAND ${FLOCKER_PACKAGE_DIR}/daemon_log_test.sh
+  ENVIRONMENT ${FLOCKER_TEST_ENV} FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR} FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}
+  LABELS rados fuse TIMEOUT 180)
 
 add_test(NAME units_verify COMMAND ${FLOCKER_PACKAGE_DIR}/units_test.sh --build ${CMAKE_BINARY_DIR})
 set_tests_properties(units_verify PROPERTIES LABELS unit TIMEOUT 120 SKIP_RETURN_CODE 77)

@@ -52,15 +52,10 @@ set(FLOCKER_POSIX_ENV
     "FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR}"
     ${FLOCKER_POSIX_PROGS})
 
-add_test(NAME posix_conformance COMMAND ${FLOCKER_POSIX_RUN} conformance)
-add_test(NAME fsmodel COMMAND ${FLOCKER_POSIX_RUN} model)
-add_test(NAME posix_sizelimit COMMAND ${FLOCKER_POSIX_RUN} sizelimit)
-set_tests_properties(posix_conformance posix_sizelimit PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_POSIX_ENV}"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 900)
+flocker_cluster_test(posix_conformance COMMAND ${FLOCKER_POSIX_RUN} conformance
+                     ENVIRONMENT ${FLOCKER_POSIX_ENV} LABELS fuse rados TIMEOUT 900)
+flocker_cluster_test(posix_sizelimit COMMAND ${FLOCKER_POSIX_RUN} sizelimit
+                     ENVIRONMENT ${FLOCKER_POSIX_ENV} LABELS fuse rados TIMEOUT 900)
 # The sanitizer build runs half the operations (its run took about 240 s with
 # the snapshot events): each kind of snapshot event still comes at least once.
 if(FLOCKER_SANITIZE)
@@ -68,36 +63,28 @@ if(FLOCKER_SANITIZE)
 else()
   set(FLOCKER_FSMODEL_OPS 20000)
 endif()
-set_tests_properties(fsmodel PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_POSIX_ENV};FSMODEL_OPS=${FLOCKER_FSMODEL_OPS};FSMODEL_SNAP_EVERY=2000"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 900)
+flocker_cluster_test(fsmodel COMMAND ${FLOCKER_POSIX_RUN} model
+                     ENVIRONMENT ${FLOCKER_POSIX_ENV} FSMODEL_OPS=${FLOCKER_FSMODEL_OPS}
+                                 FSMODEL_SNAP_EVERY=2000
+                     LABELS fuse rados TIMEOUT 900)
 
 # The same checks with the fewest FUSE workers and no spinning: the worker
 # that owns /dev/fuse hands it over for every data request (fs/fuse/fuse_loop.c).
-add_test(NAME posix_conformance_min COMMAND ${FLOCKER_POSIX_RUN} conformance)
-add_test(NAME fsmodel_min COMMAND ${FLOCKER_POSIX_RUN} model)
-set_tests_properties(posix_conformance_min fsmodel_min PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_POSIX_ENV};FSMODEL_OPS=5000;FLOCKER_POSIX_MOUNT_OPTS=max_threads=2,spin_us=0"
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 900)
+set(FLOCKER_POSIX_MIN_ENV ${FLOCKER_POSIX_ENV} FSMODEL_OPS=5000
+    FLOCKER_POSIX_MOUNT_OPTS=max_threads=2,spin_us=0)
+flocker_cluster_test(posix_conformance_min COMMAND ${FLOCKER_POSIX_RUN} conformance
+                     ENVIRONMENT ${FLOCKER_POSIX_MIN_ENV} LABELS fuse rados TIMEOUT 900)
+flocker_cluster_test(fsmodel_min COMMAND ${FLOCKER_POSIX_RUN} model
+                     ENVIRONMENT ${FLOCKER_POSIX_MIN_ENV} LABELS fuse rados TIMEOUT 900)
 
 # Error reporting and the read-only fsck (tests/integration/hardening.sh).
 add_executable(ns_digest ${CMAKE_CURRENT_SOURCE_DIR}/integration/ns_digest.c)
 target_link_libraries(ns_digest PRIVATE rados::rados)
 set(FLOCKER_HARDENING ${CMAKE_CURRENT_SOURCE_DIR}/integration/hardening.sh)
 foreach(mode stale_enospc deadmount fsck_readonly)
-  add_test(NAME ${mode} COMMAND ${FLOCKER_HARDENING} ${mode})
-  set_tests_properties(${mode} PROPERTIES
-                       FIXTURES_REQUIRED ceph
-                       ENVIRONMENT "${FLOCKER_POSIX_ENV};NS_DIGEST=$<TARGET_FILE:ns_digest>"
-                       LABELS "fuse;rados"
-                       SKIP_RETURN_CODE 77
-                       TIMEOUT 300)
+  flocker_cluster_test(${mode} COMMAND ${FLOCKER_HARDENING} ${mode}
+                       ENVIRONMENT ${FLOCKER_POSIX_ENV} NS_DIGEST=$<TARGET_FILE:ns_digest>
+                       LABELS fuse rados TIMEOUT 300)
 endforeach()
 
 # Data-integrity exerciser and metadata stress (tests/integration/exercise_run.sh).
@@ -106,38 +93,24 @@ add_executable(metastress ${CMAKE_CURRENT_SOURCE_DIR}/integration/metastress.c)
 set(FLOCKER_EXERCISE ${CMAKE_CURRENT_SOURCE_DIR}/integration/exercise_run.sh)
 set(FLOCKER_EXERCISE_ENV ${FLOCKER_POSIX_ENV}
     "DATAXER=$<TARGET_FILE:dataxer>" "METASTRESS=$<TARGET_FILE:metastress>")
-add_test(NAME data_exerciser COMMAND ${FLOCKER_EXERCISE} data)
-add_test(NAME data_exerciser_nowb COMMAND ${FLOCKER_EXERCISE} data)
-add_test(NAME meta_stress COMMAND ${FLOCKER_EXERCISE} meta)
-set_tests_properties(data_exerciser meta_stress PROPERTIES
-                     ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=20")
-set_tests_properties(data_exerciser_nowb PROPERTIES
-                     ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=20;FLOCKER_POSIX_MOUNT_OPTS=nowriteback_cache")
-set_tests_properties(data_exerciser data_exerciser_nowb meta_stress PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     LABELS "fuse;rados"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+# exercise_tests(SUFFIX SECONDS LABELS TIMEOUT): data_exerciser, the same
+# without the writeback cache, and meta_stress, each for SECONDS
+function(exercise_tests suffix seconds labels timeout)
+  set(env ${FLOCKER_EXERCISE_ENV} EXERCISE_SECONDS=${seconds})
+  flocker_cluster_test(data_exerciser${suffix} COMMAND ${FLOCKER_EXERCISE} data
+                       ENVIRONMENT ${env} LABELS ${labels} TIMEOUT ${timeout})
+  flocker_cluster_test(data_exerciser_nowb${suffix} COMMAND ${FLOCKER_EXERCISE} data
+                       ENVIRONMENT ${env} FLOCKER_POSIX_MOUNT_OPTS=nowriteback_cache
+                       LABELS ${labels} TIMEOUT ${timeout})
+  flocker_cluster_test(meta_stress${suffix} COMMAND ${FLOCKER_EXERCISE} meta
+                       ENVIRONMENT ${env} LABELS ${labels} TIMEOUT ${timeout})
+endfunction()
+exercise_tests("" 20 "fuse;rados" 300)
 if(FLOCKER_SLOW_TESTS)
-  add_test(NAME data_exerciser_slow COMMAND ${FLOCKER_EXERCISE} data)
-  add_test(NAME data_exerciser_nowb_slow COMMAND ${FLOCKER_EXERCISE} data)
-  add_test(NAME meta_stress_slow COMMAND ${FLOCKER_EXERCISE} meta)
-  set_tests_properties(data_exerciser_slow meta_stress_slow PROPERTIES
-                       ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=600")
-  set_tests_properties(data_exerciser_nowb_slow PROPERTIES
-                       ENVIRONMENT "${FLOCKER_EXERCISE_ENV};EXERCISE_SECONDS=600;FLOCKER_POSIX_MOUNT_OPTS=nowriteback_cache")
-  set_tests_properties(data_exerciser_slow data_exerciser_nowb_slow meta_stress_slow PROPERTIES
-                       FIXTURES_REQUIRED ceph
-                       LABELS slow
-                       SKIP_RETURN_CODE 77
-                       TIMEOUT 1800)
-  add_test(NAME huge_dir COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/hugedir.sh)
-  set_tests_properties(huge_dir PROPERTIES
-                       FIXTURES_REQUIRED ceph
-                       ENVIRONMENT "${FLOCKER_POSIX_ENV};HUGEDIR_ENTRIES=1000000"
-                       LABELS slow
-                       SKIP_RETURN_CODE 77
-                       TIMEOUT 10800)
+  exercise_tests(_slow 600 slow 1800)
+  flocker_cluster_test(huge_dir COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/hugedir.sh
+                       ENVIRONMENT ${FLOCKER_POSIX_ENV} HUGEDIR_ENTRIES=1000000
+                       LABELS slow TIMEOUT 10800)
 endif()
 
 add_test(NAME posix_local COMMAND ${FLOCKER_POSIX_RUN} local)
@@ -148,11 +121,8 @@ set_tests_properties(posix_local PROPERTIES
                      TIMEOUT 900)
 
 if(FLOCKER_SLOW_TESTS)
-  add_test(NAME fsmodel_slow COMMAND ${FLOCKER_POSIX_RUN} model)
-  set_tests_properties(fsmodel_slow PROPERTIES
-                       FIXTURES_REQUIRED ceph
-                       ENVIRONMENT "${FLOCKER_POSIX_ENV};FSMODEL_OPS=1000000;FSMODEL_CHECK_EVERY=1000;FSMODEL_REMOUNT_EVERY=25000"
-                       LABELS slow
-                       SKIP_RETURN_CODE 77
-                       TIMEOUT 28800)
+  flocker_cluster_test(fsmodel_slow COMMAND ${FLOCKER_POSIX_RUN} model
+                       ENVIRONMENT ${FLOCKER_POSIX_ENV} FSMODEL_OPS=1000000 FSMODEL_CHECK_EVERY=1000
+                                   FSMODEL_REMOUNT_EVERY=25000
+                       LABELS slow TIMEOUT 28800)
 endif()

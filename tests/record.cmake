@@ -10,15 +10,8 @@
 set(FLOCKER_FUZZ_HARNESSES super inode dirent volreg trash jtxn jframe snap parent)
 set(FLOCKER_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
 
-add_executable(test_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record.c)
-target_link_libraries(test_record PRIVATE flocker_util)
-add_test(NAME test_record COMMAND test_record)
-
-add_executable(test_buf ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_buf.c)
-target_link_libraries(test_buf PRIVATE flocker_util)
-add_test(NAME test_buf COMMAND test_buf)
-
-set_tests_properties(test_record test_buf PROPERTIES LABELS unit)
+flocker_unit_test(test_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record.c LIBS flocker_util)
+flocker_unit_test(test_buf ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_buf.c LIBS flocker_util)
 
 add_executable(fuzz_gen_corpus ${FLOCKER_FUZZ_DIR}/gen_corpus.c)
 target_link_libraries(fuzz_gen_corpus PRIVATE flocker_util)
@@ -45,10 +38,6 @@ if(FLOCKER_FUZZ)
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_libraries(flocker_record_fuzz PUBLIC PkgConfig::MSGPACK PkgConfig::UUID)
   foreach(h ${FLOCKER_FUZZ_HARNESSES})
-    add_executable(fuzz_${h} ${FLOCKER_FUZZ_DIR}/fuzz_${h}.c)
-    target_compile_options(fuzz_${h} PRIVATE -fsanitize=fuzzer,address,undefined
-                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-    target_link_options(fuzz_${h} PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(fuzz_${h} PRIVATE flocker_record_fuzz)
+    flocker_fuzzer(fuzz_${h} ${FLOCKER_FUZZ_DIR}/fuzz_${h}.c LIBS flocker_record_fuzz)
   endforeach()
 endif()

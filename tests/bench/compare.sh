@@ -81,6 +81,14 @@ say() {
 	printf '%s: %s\n' "$PROG" "$*" >&2
 }
 
+# need_value OPTION ARGS...: exit 2 unless OPTION has its value after it
+need_value() {
+	[ $# -ge 2 ] || {
+		printf '%s: error: option %s needs a value\n' "$PROG" "$1" >&2
+		exit 2
+	}
+}
+
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
@@ -89,19 +97,13 @@ while [ $# -gt 0 ]; do
 	--memstore) STORE=memstore ;;
 	--bluestore) STORE=bluestore ;;
 	--build)
-		[ $# -ge 2 ] || {
-			printf '%s: error: option --build needs a value\n' "$PROG" >&2
-			exit 2
-		}
+		need_value "$@"
 		BUILD=$2
 		shift
 		;;
 	--build=*) BUILD=${1#*=} ;;
 	--report)
-		[ $# -ge 2 ] || {
-			printf '%s: error: option --report needs a value\n' "$PROG" >&2
-			exit 2
-		}
+		need_value "$@"
 		REPORT_DIR=$2
 		shift
 		;;

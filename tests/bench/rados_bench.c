@@ -114,7 +114,14 @@ static void on_complete(rados_completion_t c, void *arg)
 	pthread_mutex_unlock(&p->lock);
 }
 
-static int pipe_init(struct pipe *p, rados_ioctx_t io, unsigned qd, size_t bufsize)
+static void __attribute__((noreturn)) out_of_memory(void)
+{
+	fprintf(stderr, "%s: out of memory\n", PROG);
+	exit(1);
+}
+
+/* qd slots with buffers of bufsize bytes; exits when out of memory. */
+static void pipe_init(struct pipe *p, rados_ioctx_t io, unsigned qd, size_t bufsize)
 {
 	unsigned i;
 
@@ -125,14 +132,13 @@ static int pipe_init(struct pipe *p, rados_ioctx_t io, unsigned qd, size_t bufsi
 	pthread_cond_init(&p->cond, NULL);
 	p->slots = calloc(qd, sizeof(*p->slots));
 	if (!p->slots)
-		return -ENOMEM;
+		out_of_memory();
 	for (i = 0; i < qd; i++) {
 		p->slots[i].p = p;
 		p->slots[i].buf = malloc(bufsize ? bufsize : 1);
 		if (!p->slots[i].buf)
-			return -ENOMEM;
+			out_of_memory();
 	}
-	return 0;
 }
 
 /* A free slot with a fresh completion; waits while qd ops are in flight. */
@@ -297,10 +303,9 @@ static int test_seq(rados_ioctx_t io, const struct opts *o)
 	double t0;
 	int ret = -1;
 
-	if (!data || pipe_init(&p, io, o->qd, o->io_size)) {
-		fprintf(stderr, "%s: out of memory\n", PROG);
-		exit(1);
-	}
+	if (!data)
+		out_of_memory();
+	pipe_init(&p, io, o->qd, o->io_size);
 	fill_random(data, o->io_size);
 	t0 = now_s();
 	for (i = 0; i < nobj && !pipe_failed(&p); i++) {
@@ -366,10 +371,9 @@ static int test_rand(rados_ioctx_t io, const struct opts *o)
 	double t0;
 	int ret = -1;
 
-	if (!perm || !data || pipe_init(&p, io, o->rand_qd, RAND_BS)) {
-		fprintf(stderr, "%s: out of memory\n", PROG);
-		exit(1);
-	}
+	if (!perm || !data)
+		out_of_memory();
+	pipe_init(&p, io, o->rand_qd, RAND_BS);
 	fill_random(data, RAND_BS);
 	for (i = 0; i < nblk; i++)
 		perm[i] = (uint32_t)i;
@@ -450,10 +454,7 @@ static int small_create(rados_ioctx_t io, const struct opts *o, unsigned qd, con
 	double t0;
 	int ret = 0;
 
-	if (pipe_init(&p, io, qd, 0)) {
-		fprintf(stderr, "%s: out of memory\n", PROG);
-		exit(1);
-	}
+	pipe_init(&p, io, qd, 0);
 	t0 = now_s();
 	for (i = 0; i < o->files && !pipe_failed(&p); i++) {
 		struct slot *s = pipe_slot(&p);
@@ -478,10 +479,7 @@ static int small_remove(rados_ioctx_t io, const struct opts *o, bool record_it)
 	double t0;
 	int ret = 0;
 
-	if (pipe_init(&p, io, record_it ? 1 : 32, 0)) {
-		fprintf(stderr, "%s: out of memory\n", PROG);
-		exit(1);
-	}
+	pipe_init(&p, io, record_it ? 1 : 32, 0);
 	t0 = now_s();
 	for (i = 0; i < o->files && !pipe_failed(&p); i++) {
 		struct slot *s = pipe_slot(&p);

@@ -13,25 +13,12 @@
 # skipped (no root or FUSE).
 set -uo pipefail
 
-PROG=${0##*/}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PATH=$PATH:/usr/sbin:/sbin
-say() { echo "$PROG: $*" >&2; }
-fail() {
-	say "FAILED: $*"
-	exit 1
-}
-[ "$(id -u)" = 0 ] || { echo "$PROG: SKIP: must run as root"; exit 77; }
-[ -c /dev/fuse ] || { echo "$PROG: SKIP: /dev/fuse is missing"; exit 77; }
-
-. "$HERE/../integration/mount_helpers.sh"
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+need_root_fuse
 N=${SCATTER_PIECES:-1000}
 STRIDE=$((${SCATTER_STRIDE_MB:-64} << 20))
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flk-scatter.XXXXXX")
-MNT=$WORK/mnt
-mkdir -p "$MNT"
-trap 'flk_cleanup; rm -rf --one-file-system "$WORK"' EXIT
-flk_check_binaries || exit 1
+flk_setup scatter
 
 VOL=$(flk_new_volume scatter) || fail "cannot create a volume"
 UUID=$("$FLK_CTL_BIN" volume inspect "$VOL" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["uuid"])') ||

@@ -178,15 +178,9 @@ MPID=$(daemon_of "$PA")
 kill -9 "$AGENT_PID_host_a"
 kill -STOP "$MPID"
 wait "$AGENT_PID_host_a" 2>/dev/null
-t0=$(date +%s.%N)
-while :; do
-	r=$(dock host-b Mount "{\"Name\":\"$VOL\",\"ID\":\"c4\"}")
-	[ -z "$(echo "$r" | err_of)" ] && break
-	[ "$(echo "$(date +%s.%N) - $t0 > 40" | bc)" = 1 ] && fail "host-b never got the volume: $r"
-	sleep 0.25
-done
-took=$(echo "$(date +%s.%N) - $t0" | bc)
-PB=$(echo "$r" | jq -r .Mountpoint)
+take_over host-b "$VOL" c4
+took=$TOOK
+PB=$(echo "$TAKE_REPLY" | jq -r .Mountpoint)
 [ "$(cat "$PB/file.txt")" = "data from host-a" ] || fail "host-b lost the data"
 grep -q "fenced node host-a" "$T/control.log" || fail "control did not fence host-a"
 echo "DRILL takeover of a frozen host (agent kill -9, mount daemon SIGSTOP; control --lease 5 --heartbeat 1): ${took}s"
@@ -293,15 +287,9 @@ sleep 1.5 # a heartbeat reports the mount and its RADOS address
 MPID=$(daemon_of "$PA")
 [ -n "$MPID" ] || fail "no mount daemon for $PA"
 kill -9 "$AGENT_PID_host_a" "$MPID"
-t0=$(date +%s.%N)
-while :; do
-	r=$(dock host-b Mount "{\"Name\":\"$VOL2\",\"ID\":\"d2\"}")
-	[ -z "$(echo "$r" | err_of)" ] && break
-	[ "$(echo "$(date +%s.%N) - $t0 > 40" | bc)" = 1 ] && fail "host-b never got $VOL2: $r"
-	sleep 0.25
-done
-took=$(echo "$(date +%s.%N) - $t0" | bc)
-PB2=$(echo "$r" | jq -r .Mountpoint)
+take_over host-b "$VOL2" d2
+took=$TOOK
+PB2=$(echo "$TAKE_REPLY" | jq -r .Mountpoint)
 [ "$(cat "$PB2/f")" = "before the crash" ] || fail "host-b lost host-a's synced data of $VOL2"
 echo "DRILL takeover of a dead host (agent and mount daemon kill -9; control --lease 5 --heartbeat 1): ${took}s"
 touch "$T/stop-a3"

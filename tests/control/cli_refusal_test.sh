@@ -15,6 +15,8 @@
 # CEPH_CONF (for control), FLOCKER_CONTROL_BIN, FLOCKERCTL_BIN.
 set -u
 
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh" # free_port; skip and fail are ours
 skip() { echo "cli_refusal_test: SKIP: $*"; exit 77; }
 command -v curl >/dev/null || skip "no curl"
 [ -n "${CEPH_CONF:-}" ] || skip "CEPH_CONF is not set"
@@ -39,7 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 API=$(free_port)
 AGP=$(free_port)
 DEAD=$(free_port) # nothing listens there

@@ -11,6 +11,8 @@
 # FLOCKERCTL_BIN, FLOCKER_AGENT_BIN, FLOCKER_MOUNT_BIN.
 # shellcheck shell=bash
 
+# shellcheck source=../lib/common.sh
+. "${BASH_SOURCE[0]%/*}/../lib/common.sh" # free_port; say, fail and skip are ours
 skip() { echo "$TEST: SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts)"
 [ -c /dev/fuse ] || skip "no /dev/fuse"
@@ -45,9 +47,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # flockerctl against the test's control (its API port in $API), as admin
 ctl() { "$CTL" --control "127.0.0.1:$API" --certs "$T/certs" "$@"; }
 # dock NODE OP JSON: one Docker plugin request; prints the reply
 dock() { curl -s --max-time 70 --unix-socket "$T/$1/plugin.sock" -X POST "http://plugin/VolumeDriver.$2" -d "$3"; }
 err_of() { jq -r .Err; }
+# take_over NODE VOL ID: a Docker Mount of VOL on NODE, asked again every
+# 0.25 s until granted (fails after 40 s); sets TAKE_REPLY (the reply) and TOOK
+# (the seconds it took)
+take_over() {
+	local t0
+	t0=$(date +%s.%N)
+	while :; do
+		TAKE_REPLY=$(dock "$1" Mount "{\"Name\":\"$2\",\"ID\":\"$3\"}")
+		[ -z "$(echo "$TAKE_REPLY" | err_of)" ] && break
+		[ "$(echo "$(date +%s.%N) - $t0 > 40" | bc)" = 1 ] && fail "$1 never got $2: $TAKE_REPLY"
+		sleep 0.25
+	done
+	# shellcheck disable=SC2034 # for the caller
+	TOOK=$(echo "$(date +%s.%N) - $t0" | bc)
+}

@@ -883,6 +883,28 @@ static void *acquirer_thread(void *p)
 #define SLOW_N 3
 
 /*
+ * Node s's mount daemon of volume name (uuid), on its own RADOS client st:
+ * holds the writer lock, renews it, answers probes; s's heartbeat reports
+ * the mount.  The volume in *v.
+ */
+static void holder_mount(struct ct_sim *s, struct fl_store *st, const char *name, const char *uuid,
+			 struct fl_volume **v)
+{
+	char addr[128], err[512];
+
+	CHECK_EQ(fl_volume_open(st, name, v, err, sizeof(err)), 0);
+	CHECK_EQ(fl_volume_lock(*v, 60, false, err, sizeof(err)), 0);
+	CHECK_EQ(fl_volume_watch(*v), 0);
+	CHECK_EQ(st->ops->self_addr(st, addr, sizeof(addr)), 0);
+	snprintf(s->mounts[0].uuid, sizeof(s->mounts[0].uuid), "%s", uuid);
+	snprintf(s->mounts[0].name, sizeof(s->mounts[0].name), "%s", name);
+	snprintf(s->mounts[0].addr, sizeof(s->mounts[0].addr), "%s", addr);
+	s->mounts[0].users = 1;
+	s->nmounts = 1;
+	CHECK_EQ(ct_sim_heartbeat(s, 5000), 0);
+}
+
+/*
  * A reconnect storm while RADOS is slow: every hello writes the node's record
  * (ctl.nodes).  Control's RADOS client gets each OSD reply late (Ceph's own
  * ms_inject_delay_*: up to STORM_DELAY s, at random), as on a loaded cluster,
@@ -946,6 +968,33 @@ static int count_cb(void *arg, const char *key, const void *val, size_t len)
 	return 0;
 }
 
+/*
+ * The STORM_N stormers run fn all at once while hb measures the heartbeats
+ * (its counts start afresh); hb stops 0.3 s after the last answer.  Returns
+ * the seconds until every stormer was answered; failures add to *failed.
+ */
+static double storm_run(struct stormer *x, void *(*fn)(void *), struct hb_meter *hb, int *failed)
+{
+	double t0, took;
+	int i;
+
+	hb->worst = hb->sum = 0;
+	hb->n = 0;
+	t0 = ct_now();
+	for (i = 0; i < STORM_N; i++)
+		pthread_create(&x[i].th, NULL, fn, &x[i]);
+	for (i = 0; i < STORM_N; i++) {
+		pthread_join(x[i].th, NULL);
+		if (x[i].ret)
+			(*failed)++;
+	}
+	took = ct_now() - t0;
+	ct_sleep_ms(300);
+	hb->stop = 1;
+	pthread_join(hb->th, NULL);
+	return took;
+}
+
 static void test_reconnect_storm(void)
 {
 	struct ct_control c;
@@ -956,7 +1005,7 @@ static void test_reconnect_storm(void)
 	const char *extra[] = {"--lease", "6", "--heartbeat", "1", NULL};
 	const char *old = getenv("CEPH_ARGS");
 	char args[512], name[32];
-	double t0, storm;
+	double storm;
 	bool more = true;
 	int i, nrec = 0, failed = 0;
 
@@ -997,20 +1046,7 @@ static void test_reconnect_storm(void)
 	printf("heartbeats before the storm (TLS handshakes included): worst answer %.3f s over "
 	       "%d\n",
 	       hb.worst, hb.n);
-	hb.worst = hb.sum = 0;
-	hb.n = 0;
-	t0 = ct_now();
-	for (i = 0; i < STORM_N; i++)
-		pthread_create(&x[i].th, NULL, stormer_hello_thread, &x[i]);
-	for (i = 0; i < STORM_N; i++) {
-		pthread_join(x[i].th, NULL);
-		if (x[i].ret)
-			failed++;
-	}
-	storm = ct_now() - t0;
-	ct_sleep_ms(300);
-	hb.stop = 1;
-	pthread_join(hb.th, NULL);
+	storm = storm_run(x, stormer_hello_thread, &hb, &failed);
 	printf("reconnect storm of %d agents, control's RADOS replies delayed up to %s s: all "
 	       "hellos answered after %.2f s (%d failed)\n",
 	       STORM_N, STORM_DELAY, storm, failed);
@@ -1049,20 +1085,7 @@ static void test_reconnect_storm(void)
 	hb.n = hb.failed = 0;
 	pthread_create(&hb.th, NULL, hb_thread, &hb);
 	ct_sleep_ms(300);
-	hb.worst = hb.sum = 0;
-	hb.n = 0;
-	t0 = ct_now();
-	for (i = 0; i < STORM_N; i++)
-		pthread_create(&x[i].th, NULL, stormer_lease_thread, &x[i]);
-	for (i = 0; i < STORM_N; i++) {
-		pthread_join(x[i].th, NULL);
-		if (x[i].ret)
-			failed++;
-	}
-	storm = ct_now() - t0;
-	ct_sleep_ms(300);
-	hb.stop = 1;
-	pthread_join(hb.th, NULL);
+	storm = storm_run(x, stormer_lease_thread, &hb, &failed);
 	printf("%d acquires and releases at once on slow RADOS: all answered after %.2f s (%d "
 	       "failed); heartbeats of node host-h2 meanwhile: worst answer %.3f s, mean %.3f s "
 	       "over %d (failed %d)\n",
@@ -1116,16 +1139,7 @@ static int test_slow_rados(void)
 		CHECK_EQ(ct_sim_call(&h, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
 	}
 	st_h = ct_rados();
-	CHECK_EQ(fl_volume_open(st_h, w, &vh, err, sizeof(err)), 0);
-	CHECK_EQ(fl_volume_lock(vh, 60, false, err, sizeof(err)), 0);
-	CHECK_EQ(fl_volume_watch(vh), 0);
-	CHECK_EQ(st_h->ops->self_addr(st_h, addr, sizeof(addr)), 0);
-	snprintf(h.mounts[0].uuid, sizeof(h.mounts[0].uuid), "%s", uuid);
-	snprintf(h.mounts[0].name, sizeof(h.mounts[0].name), "%s", w);
-	snprintf(h.mounts[0].addr, sizeof(h.mounts[0].addr), "%s", addr);
-	h.mounts[0].users = 1;
-	h.nmounts = 1;
-	CHECK_EQ(ct_sim_heartbeat(&h, 5000), 0);
+	holder_mount(&h, st_h, w, uuid, &vh);
 
 	/* node a: SLOW_N volumes, each mounted by its own RADOS client that never answers */
 	for (i = 0; i < SLOW_N; i++) {
@@ -1256,7 +1270,7 @@ static int test_watch_gap(void)
 	struct fl_store *st;
 	struct fl_volume *vw = NULL;
 	struct rewatcher rw = {0};
-	char v[64], uuid[37], msg[512], addr[128], err[512];
+	char v[64], uuid[37], msg[512];
 	const char *extra[] = {"--lease", "4", "--heartbeat", "1", NULL};
 	const char *kv[] = {"volume", v, NULL};
 	int ret;
@@ -1273,16 +1287,7 @@ static int test_watch_gap(void)
 	CHECK_EQ(ct_sim_call(&a, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
 	/* a's mount daemon: holds the writer lock, renews it, answers probes */
 	st = ct_rados();
-	CHECK_EQ(fl_volume_open(st, v, &vw, err, sizeof(err)), 0);
-	CHECK_EQ(fl_volume_lock(vw, 60, false, err, sizeof(err)), 0);
-	CHECK_EQ(fl_volume_watch(vw), 0);
-	CHECK_EQ(st->ops->self_addr(st, addr, sizeof(addr)), 0);
-	snprintf(a.mounts[0].uuid, sizeof(a.mounts[0].uuid), "%s", uuid);
-	snprintf(a.mounts[0].name, sizeof(a.mounts[0].name), "%s", v);
-	snprintf(a.mounts[0].addr, sizeof(a.mounts[0].addr), "%s", addr);
-	a.mounts[0].users = 1;
-	a.nmounts = 1;
-	CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
+	holder_mount(&a, st, v, uuid, &vw);
 	/* a's agent stops (a restart); past the lease, b asks for the volume just as the
 	 * daemon's watch breaks: the probe finds nobody watching */
 	ct_sim_close(&a);

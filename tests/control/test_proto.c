@@ -119,6 +119,30 @@ static int decode_buf(const struct fl_buf *b)
 	return ret;
 }
 
+/* Decodes the frame built in e, then frees e: the decoder's return. */
+static int decode_enc(struct fl_frame_enc *e)
+{
+	int ret = decode_buf(&e->buf);
+
+	fl_frame_enc_free(e);
+	return ret;
+}
+
+/* A body {"s": a string of len bytes}, decoded. */
+static int decode_str_body(size_t len)
+{
+	struct fl_frame_enc e;
+	size_t k;
+
+	raw_frame(&e, "str");
+	msgpack_pack_map(&e.pk, 1);
+	fl_pk_str(&e.pk, "s");
+	msgpack_pack_str(&e.pk, len);
+	for (k = 0; k < len; k++)
+		msgpack_pack_str_body(&e.pk, "x", 1);
+	return decode_enc(&e);
+}
+
 static void test_nesting(void)
 {
 	struct fl_frame_enc e;
@@ -132,19 +156,14 @@ static void test_nesting(void)
 		for (k = 2; k < depth; k++)
 			msgpack_pack_array(&e.pk, 1);
 		msgpack_pack_nil(&e.pk);
-		if (depth <= FL_FRAME_DEPTH_MAX)
-			CHECK_EQ(decode_buf(&e.buf), 0);
-		else
-			CHECK_EQ(decode_buf(&e.buf), -ELOOP);
-		fl_frame_enc_free(&e);
+		CHECK_EQ(decode_enc(&e), depth <= FL_FRAME_DEPTH_MAX ? 0 : -ELOOP);
 	}
 	/* thousands of levels: refused without recursing through them */
 	raw_frame(&e, "deep");
 	for (k = 0; k < 100000; k++)
 		msgpack_pack_array(&e.pk, 1);
 	msgpack_pack_nil(&e.pk);
-	CHECK_EQ(decode_buf(&e.buf), -ELOOP);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -ELOOP);
 }
 
 static void test_sizes(void)
@@ -181,25 +200,9 @@ static void test_sizes(void)
 	}
 	free(big);
 
-	/* one string over FL_FRAME_STR_MAX */
-	raw_frame(&e, "str");
-	msgpack_pack_map(&e.pk, 1);
-	fl_pk_str(&e.pk, "s");
-	msgpack_pack_str(&e.pk, FL_FRAME_STR_MAX + 1);
-	for (k = 0; k <= FL_FRAME_STR_MAX; k++)
-		msgpack_pack_str_body(&e.pk, "x", 1);
-	CHECK_EQ(decode_buf(&e.buf), -E2BIG);
-	fl_frame_enc_free(&e);
-
-	/* exactly FL_FRAME_STR_MAX is fine */
-	raw_frame(&e, "str");
-	msgpack_pack_map(&e.pk, 1);
-	fl_pk_str(&e.pk, "s");
-	msgpack_pack_str(&e.pk, FL_FRAME_STR_MAX);
-	for (k = 0; k < FL_FRAME_STR_MAX; k++)
-		msgpack_pack_str_body(&e.pk, "x", 1);
-	CHECK_EQ(decode_buf(&e.buf), 0);
-	fl_frame_enc_free(&e);
+	/* one string over FL_FRAME_STR_MAX; exactly FL_FRAME_STR_MAX is fine */
+	CHECK_EQ(decode_str_body(FL_FRAME_STR_MAX + 1), -E2BIG);
+	CHECK_EQ(decode_str_body(FL_FRAME_STR_MAX), 0);
 
 	/* too many values */
 	raw_frame(&e, "many");
@@ -208,8 +211,7 @@ static void test_sizes(void)
 	msgpack_pack_array(&e.pk, FL_FRAME_NODES_MAX);
 	for (k = 0; k < FL_FRAME_NODES_MAX; k++)
 		msgpack_pack_nil(&e.pk);
-	CHECK_EQ(decode_buf(&e.buf), -E2BIG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -E2BIG);
 
 	/* many small arrays, each fine, together too many */
 	raw_frame(&e, "many");
@@ -221,8 +223,7 @@ static void test_sizes(void)
 		for (int j = 0; j < 100; j++)
 			msgpack_pack_true(&e.pk);
 	}
-	CHECK_EQ(decode_buf(&e.buf), -E2BIG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -E2BIG);
 
 	/* a container announcing more elements than bytes left: refused before allocating */
 	{
@@ -248,8 +249,7 @@ static void test_types(void)
 	fl_pk_str(&e.pk, "hello");
 	msgpack_pack_uint64(&e.pk, 1);
 	msgpack_pack_map(&e.pk, 0);
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	/* type must be a valid string */
 	fl_pk_init(&e, 1024);
@@ -257,43 +257,37 @@ static void test_types(void)
 	fl_pk_str(&e.pk, "type");
 	msgpack_pack_uint64(&e.pk, 3);
 	fl_pk_kv_u64(&e.pk, "id", 1);
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	fl_pk_init(&e, 1024);
 	msgpack_pack_map(&e.pk, 2);
 	fl_pk_kv_str(&e.pk, "type", "Hello World");
 	fl_pk_kv_u64(&e.pk, "id", 1);
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	/* id must be an unsigned integer */
 	fl_pk_init(&e, 1024);
 	msgpack_pack_map(&e.pk, 2);
 	fl_pk_kv_str(&e.pk, "type", "hello");
 	fl_pk_kv_str(&e.pk, "id", "1");
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	fl_pk_init(&e, 1024);
 	msgpack_pack_map(&e.pk, 2);
 	fl_pk_kv_str(&e.pk, "type", "hello");
 	fl_pk_kv_i64(&e.pk, "id", -1);
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	/* missing id */
 	fl_pk_init(&e, 1024);
 	msgpack_pack_map(&e.pk, 1);
 	fl_pk_kv_str(&e.pk, "type", "hello");
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	/* body must be a map; nil and missing read as an empty map; unknown keys skipped */
 	raw_frame(&e, "hello");
 	msgpack_pack_array(&e.pk, 0);
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	fl_pk_init(&e, 1024);
 	msgpack_pack_map(&e.pk, 4);
@@ -313,8 +307,7 @@ static void test_types(void)
 	msgpack_pack_map(&e.pk, 1);
 	msgpack_pack_array(&e.pk, 0);
 	msgpack_pack_nil(&e.pk);
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	/* ext types are refused */
 	raw_frame(&e, "hello");
@@ -322,8 +315,7 @@ static void test_types(void)
 	fl_pk_str(&e.pk, "x");
 	msgpack_pack_ext(&e.pk, 1, 1);
 	msgpack_pack_ext_body(&e.pk, "z", 1);
-	CHECK_EQ(decode_buf(&e.buf), -EBADMSG);
-	fl_frame_enc_free(&e);
+	CHECK_EQ(decode_enc(&e), -EBADMSG);
 
 	/* 0xc1 is never used */
 	{

@@ -48,12 +48,6 @@ find_binaries
 DEVC=$FLOCKER_SOURCE_DIR/contrib/dev-cluster.sh
 check_fsck_available || true
 
-finish() {
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" = 0 ] && exit 0
-	exit 1
-}
-
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flocker-cephfaults.XXXXXX")
 CL=$WORK/cluster
 MNT=$WORK/mnt

@@ -56,12 +56,7 @@ command -v unshare >/dev/null || skip "no unshare(1)"
 find_binaries
 check_fsck_available || true
 
-finish() {
-	report_hangs
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" = 0 ] && exit 0
-	exit 1
-}
+finish_hook() { report_hangs; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flocker-fence.XXXXXX")
 MA=$WORK/a
@@ -156,30 +151,29 @@ run_as_b() {
 	unshare --uts sh -c 'hostname "$0"; exec "$@"' hostB "$@"
 }
 
-cut_a() {
+# cut_a / restore_a: host A loses the cluster (partition: every packet of
+# its namespace dropped; otherwise its daemon stopped) and gets it back.
+cut_a() { a_link cut; }
+restore_a() { a_link restore; }
+a_link() {
+	local netns=(nsenter --net="/run/netns/$NS") ipt=-I sig=-STOP
+	[ "$1" = cut ] || ipt=-D sig=-CONT
 	if [ "$MODE" = partition ] && [ "$CUT_TOOL" = nft ]; then
-		nsenter --net="/run/netns/$NS" nft -f - <<'EOF'
+		if [ "$1" = cut ]; then
+			"${netns[@]}" nft -f - <<'EOF'
 table inet flockerfs_cut {
 	chain in { type filter hook input priority -10; policy drop; }
 	chain out { type filter hook output priority -10; policy drop; }
 }
 EOF
+		else
+			"${netns[@]}" nft delete table inet flockerfs_cut
+		fi
 	elif [ "$MODE" = partition ]; then
-		nsenter --net="/run/netns/$NS" iptables -I INPUT -j DROP
-		nsenter --net="/run/netns/$NS" iptables -I OUTPUT -j DROP
+		"${netns[@]}" iptables "$ipt" INPUT -j DROP
+		"${netns[@]}" iptables "$ipt" OUTPUT -j DROP
 	else
-		kill -STOP "$APID"
-	fi
-}
-
-restore_a() {
-	if [ "$MODE" = partition ] && [ "$CUT_TOOL" = nft ]; then
-		nsenter --net="/run/netns/$NS" nft delete table inet flockerfs_cut
-	elif [ "$MODE" = partition ]; then
-		nsenter --net="/run/netns/$NS" iptables -D INPUT -j DROP
-		nsenter --net="/run/netns/$NS" iptables -D OUTPUT -j DROP
-	else
-		kill -CONT "$APID"
+		kill "$sig" "$APID"
 	fi
 }
 

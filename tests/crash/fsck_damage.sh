@@ -32,12 +32,6 @@ PROG=${0##*/}
 need_root_and_fuse
 find_binaries
 
-finish() {
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" = 0 ] && exit 0
-	exit 1
-}
-
 if ! check_fsck_available; then
 	bad "flockerctl fsck is missing ($FSCK_WHY): nothing to test"
 	finish

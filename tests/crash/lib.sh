@@ -26,6 +26,17 @@ skip() {
 	exit 77
 }
 
+# finish: the counts; exit 0 when no check failed.  A test with more to say
+# at the end defines finish_hook.
+finish() {
+	if declare -F finish_hook >/dev/null; then
+		finish_hook
+	fi
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ] && exit 0
+	exit 1
+}
+
 need_root_and_fuse() {
 	[ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts with allow_other, umount, namespaces)"
 	[ -c /dev/fuse ] || skip "no /dev/fuse on this machine"

@@ -13,7 +13,8 @@
 # cluster went away.
 set -uo pipefail
 
-PROG=${0##*/}
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh" # PROG, free_port; say is ours
 BIN=${FLOCKER_BINARY_DIR:?run through ctest: FLOCKER_BINARY_DIR is not set}
 AGENT=${FLOCKER_AGENT_BIN:-$BIN/plugin/flocker-agent}
 BOUND_S=8
@@ -32,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 # a port nothing listens on: bound and closed again
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat >"$WORK/ceph.conf" <<EOF
 [global]
 mon_host = 127.0.0.1:$PORT

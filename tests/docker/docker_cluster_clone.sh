@@ -17,8 +17,6 @@
 
 need_env
 command -v curl >/dev/null || skip "curl is not installed (contrib/install-deps.sh)"
-CONTROL=$BIN/cluster/flocker-control
-[ -x "$CONTROL" ] || die "$CONTROL is not built"
 V=dkc-$$
 C=dkc-$$-c
 C2=dkc-$$-c2
@@ -26,20 +24,8 @@ new_volume "$V"
 new_volume "$C"
 new_volume "$C2"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-API=$(free_port)
-AGP=$(free_port)
-CERTS=$WORK/certs
-"$FLOCKERCTL" ca init "$CERTS" >/dev/null || die "ca init"
-for h in a b; do "$FLOCKERCTL" ca node "$h" --dir "$CERTS" >/dev/null || die "ca node $h"; done
-"$FLOCKERCTL" ca user admin --dir "$CERTS" >/dev/null || die "ca user admin"
-"$CONTROL" -c "$CEPH_CONF" --id flocker --pool "$POOL" --certs "$CERTS" --bind 127.0.0.1 \
-	--api-port "$API" --agent-port "$AGP" --lease 5 --heartbeat 1 --state-ns "dkc.$$" \
-	>"$WORK/control.log" 2>&1 &
-CONTROL_PID=$!
-control_stop() { kill -TERM "$CONTROL_PID" 2>/dev/null; wait "$CONTROL_PID" 2>/dev/null; }
+control_start "dkc.$$" admin
 trap 'rc=$?; control_stop; [ "$rc" = 0 -a "$NFAIL" = 0 ] || tail -30 "$WORK/control.log"; (exit $rc); cleanup' EXIT
-CLUSTER=(--control "127.0.0.1:$AGP" --certs "$CERTS")
 # api METHOD PATH [JSON]: control's API with the user certificate; prints "STATUS BODY"
 api() {
 	curl -sS --max-time 60 --cacert "$CERTS/ca.crt" --cert "$CERTS/user-admin.crt" \
@@ -48,25 +34,10 @@ api() {
 		awk '{ lines[NR] = $0 } END { printf "%s", lines[NR]; for (i = 1; i < NR; i++) printf " %s", lines[i]; print "" }'
 }
 
-host_start a
-host_start b
-agent_start a "${CLUSTER[@]}"
-agent_start b "${CLUSTER[@]}"
-dockerd_start a || skip "dockerd cannot start on this machine (log above)"
-dockerd_start b || die "a second dockerd does not start (the first did; log above)"
-image_load a && image_load b || die "cannot import the test image"
+hosts_ab_start "${CLUSTER[@]}"
 
 check "host a creates V through control" dk a volume create -d flocker -o size=1G "$V"
-dk a run -d --name writer --network none -v "$V:/data" "$IMAGE" sh -c '
-	n=0
-	while [ ! -e /data/stop ]; do
-		echo "line $n" >> /data/log || { echo "WRITE FAILED at $n"; exit 1; }
-		n=$((n + 1))
-		sleep 0.1
-	done
-	echo "WROTE $n"' >/dev/null || die "cannot start the writer on host a"
-sleep 2
-check "the writer on a is running" [ "$(dk a inspect -f '{{.State.Running}}' writer)" = true ]
+writer_start a "$V" 0.1
 
 # ---- the clone from b, while a writes: the lines acknowledged before it are in it
 before=$(dk a exec writer wc -l /data/log | awk '{print $1}')

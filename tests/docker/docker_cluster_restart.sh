@@ -13,46 +13,16 @@
 . "$(dirname "$0")/lib.sh"
 
 need_env
-CONTROL=$BIN/cluster/flocker-control
-[ -x "$CONTROL" ] || die "$CONTROL is not built"
 V=dkr-$$
 new_volume "$V"
 
-# control on loopback (the hosts share the network namespace), its own state namespace
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-API=$(free_port)
-AGP=$(free_port)
-CERTS=$WORK/certs
-"$FLOCKERCTL" ca init "$CERTS" >/dev/null || die "ca init"
-for h in a b; do "$FLOCKERCTL" ca node "$h" --dir "$CERTS" >/dev/null || die "ca node $h"; done
-"$CONTROL" -c "$CEPH_CONF" --id flocker --pool "$POOL" --certs "$CERTS" --bind 127.0.0.1 \
-	--api-port "$API" --agent-port "$AGP" --lease 5 --heartbeat 1 --state-ns "dkr.$$" \
-	>"$WORK/control.log" 2>&1 &
-CONTROL_PID=$!
-control_stop() { kill -TERM "$CONTROL_PID" 2>/dev/null; wait "$CONTROL_PID" 2>/dev/null; }
+control_start "dkr.$$"
 trap 'rc=$?; control_stop; (exit $rc); cleanup' EXIT
-CLUSTER=(--control "127.0.0.1:$AGP" --certs "$CERTS")
 
-host_start a
-host_start b
-agent_start a "${CLUSTER[@]}"
-agent_start b "${CLUSTER[@]}"
-dockerd_start a || skip "dockerd cannot start on this machine (log above)"
-dockerd_start b || die "a second dockerd does not start (the first did; log above)"
-image_load a && image_load b || die "cannot import the test image"
+hosts_ab_start "${CLUSTER[@]}"
 
 check "host a creates the volume through control" dk a volume create -d flocker -o size=1G "$V"
-dk a run -d --name writer --network none -v "$V:/data" "$IMAGE" sh -c '
-	n=0
-	while [ ! -e /data/stop ]; do
-		echo "line $n" >> /data/log || { echo "WRITE FAILED at $n"; exit 1; }
-		sync /data/log || { echo "FSYNC FAILED at $n"; exit 1; }
-		n=$((n + 1))
-		sleep 0.2
-	done
-	echo "WROTE $n"' >/dev/null || die "cannot start the writer on host a"
-sleep 2
-check "the writer on a is running" [ "$(dk a inspect -f '{{.State.Running}}' writer)" = true ]
+writer_start a "$V" 0.2 sync
 
 # ---- a's agent stops; the container and its mount go on
 agent_stop a

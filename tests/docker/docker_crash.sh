@@ -19,13 +19,7 @@ V=dkc-$$
 LEASE=10
 new_volume "$V"
 
-host_start a
-host_start b
-agent_start a --lease "$LEASE"
-agent_start b --lease "$LEASE"
-dockerd_start a || skip "dockerd cannot start on this machine (log above)"
-dockerd_start b || die "a second dockerd does not start (the first did; log above)"
-image_load a && image_load b || die "cannot import the test image"
+hosts_ab_start --lease "$LEASE"
 
 check "host a creates the volume" dk a volume create -d flocker -o size=1G "$V"
 

@@ -17,13 +17,7 @@ command -v rados >/dev/null || skip "the rados tool is not installed (ceph-commo
 V=dk2-$$
 new_volume "$V"
 
-host_start a
-host_start b
-agent_start a
-agent_start b
-dockerd_start a || skip "dockerd cannot start on this machine (log above)"
-dockerd_start b || die "a second dockerd does not start (the first did; log above)"
-image_load a && image_load b || die "cannot import the test image"
+hosts_ab_start
 
 # data.* objects of the volume with their mtime and size, one per line, sorted
 data_objects() {

@@ -13,7 +13,9 @@
 
 set -uo pipefail
 
-PROG=${0##*/}
+# PROG, free_port; say, fail and skip are this file's own (below)
+# shellcheck source=../lib/common.sh
+. "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 BIN=${FLOCKER_BINARY_DIR:?run through ctest: FLOCKER_BINARY_DIR is not set}
 POOL=${FLOCKER_POOL:-flocker}
 AGENT=$BIN/plugin/flocker-agent
@@ -253,6 +255,64 @@ c.request("POST", "/" + sys.argv[2], body=sys.argv[3].encode())
 print(c.getresponse().read().decode().strip())
 EOF
 }
+
+# hosts_ab_start [AGENT OPTIONS...]: hosts a and b, each with its agent (given
+# the options) and its dockerd, the test image loaded; skips when dockerd
+# cannot start on this machine
+hosts_ab_start() {
+	host_start a
+	host_start b
+	agent_start a "$@"
+	agent_start b "$@"
+	dockerd_start a || skip "dockerd cannot start on this machine (log above)"
+	dockerd_start b || die "a second dockerd does not start (the first did; log above)"
+	image_load a && image_load b || die "cannot import the test image"
+}
+
+# writer_start HOST VOL PAUSE [sync]: a container "writer" on HOST appends
+# "line N" to /data/log of VOL every PAUSE s (fsyncing each line with sync)
+# until /data/stop exists, then prints "WROTE N"; a failed write or fsync
+# ends it ("WRITE FAILED at N").  Checks that it runs 2 s later.
+writer_start() {
+	local fsync=
+	[ "${4:-}" = sync ] && fsync='sync /data/log || { echo "FSYNC FAILED at $n"; exit 1; }'
+	# shellcheck disable=SC2016 # $n is the container shell's
+	dk "$1" run -d --name writer --network none -v "$2:/data" "$IMAGE" sh -c '
+	n=0
+	while [ ! -e /data/stop ]; do
+		echo "line $n" >> /data/log || { echo "WRITE FAILED at $n"; exit 1; }
+		'"$fsync"'
+		n=$((n + 1))
+		sleep '"$3"'
+	done
+	echo "WROTE $n"' >/dev/null || die "cannot start the writer on host $1"
+	sleep 2
+	check "the writer on $1 is running" [ "$(dk "$1" inspect -f '{{.State.Running}}' writer)" = true ]
+}
+
+# control_start NS [USER...]: flocker-control on loopback (the hosts share the
+# network namespace), --lease 5 --heartbeat 1, state namespace NS; in
+# $WORK/certs the certificates of nodes a and b and of each USER.  Sets API
+# and AGP (its ports), CERTS, CONTROL_PID and CLUSTER (the agents' options).
+control_start() {
+	local ns=$1 h u
+	shift
+	CONTROL=$BIN/cluster/flocker-control
+	[ -x "$CONTROL" ] || die "$CONTROL is not built"
+	API=$(free_port)
+	AGP=$(free_port)
+	CERTS=$WORK/certs
+	"$FLOCKERCTL" ca init "$CERTS" >/dev/null || die "ca init"
+	for h in a b; do "$FLOCKERCTL" ca node "$h" --dir "$CERTS" >/dev/null || die "ca node $h"; done
+	for u in "$@"; do "$FLOCKERCTL" ca user "$u" --dir "$CERTS" >/dev/null || die "ca user $u"; done
+	"$CONTROL" -c "$CEPH_CONF" --id flocker --pool "$POOL" --certs "$CERTS" --bind 127.0.0.1 \
+		--api-port "$API" --agent-port "$AGP" --lease 5 --heartbeat 1 --state-ns "$ns" \
+		>"$WORK/control.log" 2>&1 &
+	CONTROL_PID=$!
+	# shellcheck disable=SC2034 # the agents' options, for the caller
+	CLUSTER=(--control "127.0.0.1:$AGP" --certs "$CERTS")
+}
+control_stop() { kill -TERM "$CONTROL_PID" 2>/dev/null; wait "$CONTROL_PID" 2>/dev/null; }
 
 new_volume() {
 	local v=$1

@@ -8,6 +8,7 @@
  * corpora under tests/fuzz/corpus/ started from these and grew by fuzzing.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,21 @@ static void put_with_unknown(const char *harness, const char *what, const struct
 	msgpack_unpacked_destroy(&u);
 }
 
+/*
+ * The seeds of one valid encoding in b (rc: what its encoder returned):
+ * "typical", the same with unknown keys and, when truncated, all but its
+ * last byte ("bad-truncated").  Empties b.
+ */
+static void put_typical(const char *harness, struct fl_buf *b, int rc, bool truncated)
+{
+	if (rc == 0) {
+		put_with_unknown(harness, "unknown-keys", b);
+		if (truncated)
+			put_file(harness, "bad-truncated", b->data, b->len - 1);
+	}
+	put_buf(harness, "typical", b, rc);
+}
+
 /* A trash record of only the required keys, packed by hand (any version, name, registry value). */
 static void put_trash_min(const char *what, unsigned version, const char *uuid, const char *name,
 			  size_t nlen, const struct fl_buf *reg)
@@ -178,10 +194,7 @@ int main(int argc, char **argv)
 	s.next_ino = 2;
 	s.inodes = 1;
 	s.itab_shard_bits = 10;
-	put_buf("fuzz_super", "typical", &b, fl_super_encode(&s, &b));
-	fl_super_encode(&s, &b);
-	put_with_unknown("fuzz_super", "unknown-keys", &b);
-	fl_buf_reset(&b);
+	put_typical("fuzz_super", &b, fl_super_encode(&s, &b), false);
 	memset(s.name, 'Z', FL_VOLNAME_MAX);
 	s.name[FL_VOLNAME_MAX] = '\0';
 	s.block_size = 1u << 31;
@@ -202,11 +215,7 @@ int main(int argc, char **argv)
 		sn.created = 1700000000;
 		sn.created_ns = 123456789;
 		strcpy(sn.host, "host-a");
-		put_buf("fuzz_snap", "typical", &b, fl_snap_encode(&sn, &b));
-		fl_snap_encode(&sn, &b);
-		put_with_unknown("fuzz_snap", "unknown-keys", &b);
-		put_file("fuzz_snap", "bad-truncated", b.data, b.len - 1);
-		fl_buf_reset(&b);
+		put_typical("fuzz_snap", &b, fl_snap_encode(&sn, &b), true);
 		sn.id = FL_SNAP_ID_MAX;
 		sn.created = INT64_MIN;
 		sn.created_ns = 999999999;
@@ -224,10 +233,7 @@ int main(int argc, char **argv)
 	memcpy(r.uuid, uuid, sizeof(uuid));
 	r.created = 1700000000;
 	r.size_limit = 1ull << 30;
-	put_buf("fuzz_volreg", "typical", &b, fl_volreg_encode(&r, &b));
-	fl_volreg_encode(&r, &b);
-	put_with_unknown("fuzz_volreg", "unknown-keys", &b);
-	fl_buf_reset(&b);
+	put_typical("fuzz_volreg", &b, fl_volreg_encode(&r, &b), false);
 	r.created = -1;
 	r.size_limit = UINT64_MAX;
 	put_buf("fuzz_volreg", "edge", &b, fl_volreg_encode(&r, &b));
@@ -242,10 +248,7 @@ int main(int argc, char **argv)
 		strcpy(pr.snap, "before-upgrade");
 		strcpy(pr.name, "volume-1");
 		pr.created = 1700000000;
-		put_buf("fuzz_parent", "typical", &b, fl_parent_encode(&pr, &b));
-		fl_parent_encode(&pr, &b);
-		put_with_unknown("fuzz_parent", "unknown-keys", &b);
-		fl_buf_reset(&b);
+		put_typical("fuzz_parent", &b, fl_parent_encode(&pr, &b), false);
 		pr.snap_id = UINT64_MAX;
 		memset(pr.snap, 'S', FL_VOLNAME_MAX);
 		pr.created = INT64_MIN;
@@ -271,11 +274,7 @@ int main(int argc, char **argv)
 		tr.removed_ns = 123456789;
 		tr.purge_at = tr.removed + 7 * 86400;
 		strcpy(tr.host, "host-a");
-		put_buf("fuzz_trash", "typical", &b, fl_trash_rec_encode(&tr, &b));
-		fl_trash_rec_encode(&tr, &b);
-		put_with_unknown("fuzz_trash", "unknown-keys", &b);
-		put_file("fuzz_trash", "bad-truncated", b.data, b.len - 1);
-		fl_buf_reset(&b);
+		put_typical("fuzz_trash", &b, fl_trash_rec_encode(&tr, &b), true);
 		put_trash_min("required-only", 1, uuid, "v", 1, &reg);
 		put_trash_min("bad-version-2", 2, uuid, "v", 1, &reg);
 		put_trash_min("bad-name-nul", 1, uuid, "ab\0c", 4, &reg);

@@ -21,40 +21,18 @@
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no /dev/fuse).
 set -uo pipefail
 
-PROG=${0##*/}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PATH=$PATH:/usr/sbin:/sbin
-
-say() { echo "$PROG: $*" >&2; }
-fail() {
-	say "FAILED: $*"
-	exit 1
-}
-skip() {
-	echo "$PROG: SKIP: $*"
-	exit 77
-}
-
-[ "$(id -u)" = 0 ] || skip "must run as root (mounts filesystems)"
-[ -c /dev/fuse ] || skip "/dev/fuse is missing (no FUSE in this kernel or container)"
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+need_root_fuse
 
 FILES=${CLONE_FILES:-300}
 FILE_KB=${CLONE_FILE_KB:-16}
 BIG_MB=${CLONE_BIG_MB:-72}
 
-. "$HERE/mount_helpers.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flk-clone.XXXXXX")
+flk_setup clone
 MP=$WORK/parent
 MC=$WORK/clone
 mkdir -p "$MP" "$MC"
-cleanup() {
-	local rc=$?
-	flk_cleanup
-	rm -rf --one-file-system "$WORK"
-	return "$rc"
-}
-trap cleanup EXIT
-flk_check_binaries || exit 1
 CTL=$FLK_CTL_BIN
 
 sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum) }

@@ -4,20 +4,9 @@
 #   a garbage directory entry, a garbage inode record, a torn journal record,
 #   a garbage superblock.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=mount_helpers.sh
-. "$here/mount_helpers.sh"
-trap flk_cleanup EXIT
-
-if [ "$(id -u)" != 0 ]; then
-	echo "corrupt_records: skipped: needs root for FUSE mounts" >&2
-	exit 77
-fi
-if [ ! -c /dev/fuse ]; then
-	echo "corrupt_records: skipped: no /dev/fuse on this machine" >&2
-	exit 77
-fi
-flk_check_binaries
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+flk_begin
 
 passed=0
 failed=0

@@ -17,19 +17,10 @@
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no /dev/fuse).
 set -uo pipefail
 
-PROG=${0##*/}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PATH=$PATH:/usr/sbin:/sbin
-
-say() { echo "$PROG: $*" >&2; }
-fail() {
-	say "FAILED: $*"
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+fail_hook() {
 	[ -n "${VOL:-}" ] && flk_print_log "$(flk_log_for "$VOL")"
-	exit 1
-}
-skip() {
-	echo "$PROG: SKIP: $*"
-	exit 77
 }
 
 MODE=${1:-}
@@ -40,21 +31,18 @@ data | meta) ;;
 	exit 2
 	;;
 esac
-[ "$(id -u)" = 0 ] || skip "must run as root (mounts filesystems)"
-[ -c /dev/fuse ] || skip "/dev/fuse is missing (no FUSE in this kernel or container)"
-
-. "$HERE/mount_helpers.sh"
+need_root_fuse
 SECONDS_RUN=${EXERCISE_SECONDS:-20}
 OPTS=${FLOCKER_POSIX_MOUNT_OPTS:-}
 SEED=${EXERCISE_SEED:-$(((RANDOM << 15) | RANDOM))}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flk-exer.XXXXXX")
+REF=
+test_cleanup() {
+	[ -z "$REF" ] || rm -rf --one-file-system "$REF"
+}
+flk_setup exer
 REFBASE=/dev/shm
 [ "$(stat -f -c %T "$REFBASE" 2>/dev/null)" = tmpfs ] || REFBASE=$WORK
 REF=$(mktemp -d "$REFBASE/flk-exer-ref.XXXXXX")
-MNT=$WORK/mnt
-mkdir -p "$MNT"
-trap 'flk_cleanup; rm -rf --one-file-system "$WORK" "$REF"' EXIT
-flk_check_binaries || exit 1
 prog() { # prog VAR NAME
 	local p=${!1:-${FLOCKER_BINARY_DIR:-.}/tests/$2}
 	[ -x "$p" ] || fail "no $p (build first)"

@@ -1688,16 +1688,16 @@ static void compare_trees(const char *when)
 	log_more(" ok");
 }
 
-static void remount(const char *cmd)
+/* Runs cmd through system(); fails the run, naming what, unless it exits 0. */
+static void run_or_fail(const char *what, const char *cmd)
 {
 	int st;
 
-	close_all();
 	fflush(stdout);
-	log_op("remount: %s", cmd);
+	log_op("%s: %s", what, cmd);
 	st = system(cmd);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail("remount command failed (%s %d): %s",
+		fail("%s command failed (%s %d): %s", what,
 		     st == -1	     ? "system error"
 		     : WIFEXITED(st) ? "exit status"
 				     : "signal",
@@ -1706,6 +1706,12 @@ static void remount(const char *cmd)
 				     : WTERMSIG(st),
 		     cmd);
 	log_more(" ok");
+}
+
+static void remount(const char *cmd)
+{
+	close_all();
+	run_or_fail("remount", cmd);
 	n_remounts++;
 	compare_trees("after remount");
 }
@@ -1753,24 +1759,11 @@ static void __attribute__((format(printf, 1, 2))) run(const char *fmt, ...)
 {
 	char cmd[3 * PATH_MAX];
 	va_list ap;
-	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	fflush(stdout);
-	log_op("run: %s", cmd);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail("command failed (%s %d): %s",
-		     st == -1	     ? "system error"
-		     : WIFEXITED(st) ? "exit status"
-				     : "signal",
-		     st == -1	     ? errno
-		     : WIFEXITED(st) ? WEXITSTATUS(st)
-				     : WTERMSIG(st),
-		     cmd);
-	log_more(" ok");
+	run_or_fail("run", cmd);
 }
 
 /* Compares the tree below vol with the one below ref (both given roots, PAD below). */

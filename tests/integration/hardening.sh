@@ -21,19 +21,8 @@
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no /dev/fuse).
 set -uo pipefail
 
-PROG=${0##*/}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PATH=$PATH:/usr/sbin:/sbin
-
-say() { echo "$PROG: $*" >&2; }
-fail() {
-	say "FAILED: $*"
-	exit 1
-}
-skip() {
-	echo "$PROG: SKIP: $*"
-	exit 77
-}
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 MODE=${1:-}
 case "$MODE" in
@@ -43,24 +32,14 @@ stale_enospc | deadmount | fsck_readonly) ;;
 	exit 2
 	;;
 esac
-[ "$(id -u)" = 0 ] || skip "must run as root (mounts filesystems)"
-[ -c /dev/fuse ] || skip "/dev/fuse is missing (no FUSE in this kernel or container)"
-
-. "$HERE/mount_helpers.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flk-hard.XXXXXX")
-MNT=$WORK/mnt
-mkdir -p "$MNT"
-cleanup() {
-	local rc=$?
+need_root_fuse
+# a dead mount at $MNT (deadmount) goes before flk_cleanup looks at it
+test_cleanup() {
 	if mountpoint -q "$MNT" 2>/dev/null || ! stat "$MNT" >/dev/null 2>&1; then
 		umount -l "$MNT" 2>/dev/null || true
 	fi
-	flk_cleanup
-	rm -rf --one-file-system "$WORK"
-	return "$rc"
 }
-trap cleanup EXIT
-flk_check_binaries || exit 1
+flk_setup hard
 UMOUNT_HELPER=${FLOCKER_BINARY_DIR:-.}/fs/umount.fuse.flockerfs
 [ -x "$UMOUNT_HELPER" ] || fail "no $UMOUNT_HELPER (build first)"
 

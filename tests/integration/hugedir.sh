@@ -9,25 +9,12 @@
 # HUGEDIR_MAX_RSS_MB.  Exit 0 passed, 1 failed, 77 skipped (no root or FUSE).
 set -uo pipefail
 
-PROG=${0##*/}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PATH=$PATH:/usr/sbin:/sbin
-say() { echo "$PROG: $*" >&2; }
-fail() {
-	say "FAILED: $*"
-	exit 1
-}
-[ "$(id -u)" = 0 ] || { echo "$PROG: SKIP: must run as root"; exit 77; }
-[ -c /dev/fuse ] || { echo "$PROG: SKIP: /dev/fuse is missing"; exit 77; }
-
-. "$HERE/mount_helpers.sh"
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+need_root_fuse
 N=${HUGEDIR_ENTRIES:-1000000}
 MAX_RSS_MB=${HUGEDIR_MAX_RSS_MB:-2048}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flk-hugedir.XXXXXX")
-MNT=$WORK/mnt
-mkdir -p "$MNT"
-trap 'flk_cleanup; rm -rf --one-file-system "$WORK"' EXIT
-flk_check_binaries || exit 1
+flk_setup hugedir
 
 VOL=$(flk_new_volume hugedir) || fail "cannot create a volume"
 flk_mount "$VOL" "$MNT" || fail "cannot mount $VOL"

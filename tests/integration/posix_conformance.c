@@ -330,13 +330,19 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-static ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off)
+/*
+ * All len bytes at off through pwrite (write) or pread, going on after EINTR
+ * and short transfers: the bytes moved (fewer only at the end of the file),
+ * or -1 with errno.  buf is only read when is_write.
+ */
+static ssize_t pio_all(int fd, void *buf, size_t len, off_t off, bool is_write)
 {
-	const char *p = buf;
+	char *p = buf;
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = pwrite(fd, p + done, len - done, off + (off_t)done);
+		ssize_t n = is_write ? pwrite(fd, p + done, len - done, off + (off_t)done)
+				     : pread(fd, p + done, len - done, off + (off_t)done);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -350,24 +356,14 @@ static ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
+static ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	return pio_all(fd, (void *)buf, len, off, true);
+}
+
 static ssize_t pread_all(int fd, void *buf, size_t len, off_t off)
 {
-	char *p = buf;
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, p + done, len - done, off + (off_t)done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	return pio_all(fd, buf, len, off, false);
 }
 
 /* Creates (or truncates) path with mode and contents; 0 or -1 with errno. */

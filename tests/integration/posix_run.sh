@@ -28,25 +28,9 @@
 # the flockerfs modes; the reason is printed).
 set -uo pipefail
 
-PROG=${0##*/}
-HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 SELF="$HERE/$PROG"
-PATH=$PATH:/usr/sbin:/sbin
-export PATH
-
-say() {
-	echo "$PROG: $*" >&2
-}
-
-fail() {
-	say "FAILED: $*"
-	exit 1
-}
-
-skip() {
-	echo "$PROG: SKIP: $*"
-	exit 77
-}
 
 # Internal commands used as fsmodel --remount-cmd; they run in a child shell.
 case "${1:-}" in
@@ -181,7 +165,7 @@ local_cleanup() {
 
 # ---- flockerfs modes -------------------------------------------------------------
 
-flk_setup() {
+flk_mode_setup() {
 	if [ ! -c /dev/fuse ]; then
 		skip "/dev/fuse is missing (no FUSE in this kernel or container)"
 	fi
@@ -190,28 +174,36 @@ flk_setup() {
 	flk_check_binaries || exit 1
 }
 
-run_conformance() {
-	local vol mnt rc
-	flk_setup
-	vol=$(flk_new_volume posix) || fail "cannot create a volume"
-	mnt=$(mktemp -d "${TMPDIR:-/tmp}/flk-posix.XXXXXX")
+# on_fresh_volume PREFIX SIZE OPTS WHAT COMMAND...: COMMAND MNT on a fresh
+# volume (size limit SIZE, none when empty) mounted at MNT with OPTS; fails
+# naming WHAT, with the daemon's log, when COMMAND does.
+on_fresh_volume() {
+	local prefix=$1 size=$2 opts=$3 what=$4 vol mnt rc
+	shift 4
+	flk_mode_setup
+	vol=$(flk_new_volume "$prefix" "$size") || fail "cannot create a volume${size:+ of $size}"
+	mnt=$(mktemp -d "${TMPDIR:-/tmp}/flk-$prefix.XXXXXX")
 	CLEAN_DIRS+=("$mnt")
-	flk_mount "$vol" "$mnt" "${FLOCKER_POSIX_MOUNT_OPTS:-}" || fail "cannot mount volume $vol"
-	say "posix_conformance on volume $vol at $mnt${FLOCKER_POSIX_MOUNT_OPTS:+ (-o $FLOCKER_POSIX_MOUNT_OPTS)}"
-	"$POSIX_CONFORMANCE" "$mnt"
+	flk_mount "$vol" "$mnt" "$opts" || fail "cannot mount volume $vol"
+	say "$what on volume $vol${size:+ ($size)} at $mnt${opts:+ (-o $opts)}"
+	"$@" "$mnt"
 	rc=$?
 	flk_umount "$mnt" "$vol" || fail "unmounting $vol failed"
 	if [ "$rc" != 0 ]; then
 		flk_print_log "$(flk_log_for "$vol")"
-		fail "posix_conformance failed on flockerfs (exit status $rc)"
+		fail "$what failed on flockerfs (exit status $rc)"
 	fi
 	say "passed"
+}
+
+run_conformance() {
+	on_fresh_volume posix "" "${FLOCKER_POSIX_MOUNT_OPTS:-}" posix_conformance "$POSIX_CONFORMANCE"
 }
 
 run_model() {
 	local vol mnt ref rc ops=${FSMODEL_OPS:-20000} snapdir
 	local -a snapargs=()
-	flk_setup
+	flk_mode_setup
 	vol=$(flk_new_volume fsmodel) || fail "cannot create a volume"
 	mnt=$(mktemp -d "${TMPDIR:-/tmp}/flk-model.XXXXXX")
 	ref=$(ref_dir)
@@ -240,21 +232,8 @@ run_model() {
 }
 
 run_sizelimit() {
-	local vol mnt rc
-	flk_setup
-	vol=$(flk_new_volume sizelimit 64M) || fail "cannot create a 64M volume"
-	mnt=$(mktemp -d "${TMPDIR:-/tmp}/flk-size.XXXXXX")
-	CLEAN_DIRS+=("$mnt")
-	flk_mount "$vol" "$mnt" || fail "cannot mount volume $vol"
-	say "size limit checks on volume $vol (64M) at $mnt"
-	FLOCKER_TEST_SIZE_LIMIT=67108864 "$POSIX_CONFORMANCE" --only enospc "$mnt"
-	rc=$?
-	flk_umount "$mnt" "$vol" || fail "unmounting $vol failed"
-	if [ "$rc" != 0 ]; then
-		flk_print_log "$(flk_log_for "$vol")"
-		fail "size limit checks failed on flockerfs (exit status $rc)"
-	fi
-	say "passed"
+	on_fresh_volume sizelimit 64M "" "size limit checks" \
+		env FLOCKER_TEST_SIZE_LIMIT=67108864 "$POSIX_CONFORMANCE" --only enospc
 }
 
 # ---- local filesystems ---------------------------------------------------------------

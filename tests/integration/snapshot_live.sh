@@ -15,20 +15,9 @@
 #      it was at the snapshot.
 # SNAP_FILES and SNAP_FILE_KB size the tree (default 64 files of 256 KiB).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=mount_helpers.sh
-. "$here/mount_helpers.sh"
-trap flk_cleanup EXIT
-
-if [ "$(id -u)" != 0 ]; then
-	echo "snapshot_live: skipped: needs root for FUSE mounts" >&2
-	exit 77
-fi
-if [ ! -c /dev/fuse ]; then
-	echo "snapshot_live: skipped: no /dev/fuse on this machine" >&2
-	exit 77
-fi
-flk_check_binaries
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+flk_begin
 prog=${SNAPLOAD:?SNAPLOAD names the snapload program}
 files=${SNAP_FILES:-64}
 kb=${SNAP_FILE_KB:-256}

@@ -156,20 +156,20 @@ prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
 	--web.listen-address="127.0.0.1:$PP" --log.level=warn >>"$T/prometheus.log" 2>&1 &
 PIDS+=("$!")
 q() { curl -sf -G "http://127.0.0.1:$PP/api/v1/query" --data-urlencode "query=$1"; }
-got=""
-for _ in $(seq 60); do
-	got=$(q "flockerfs_written_bytes_total{volume=\"$VOL\",job=\"agent\"}" | jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
-	[ -n "$got" ] && break
-	sleep 0.5
-done
+# q1 QUERY: the value of QUERY's first sample, once Prometheus has one (30 s at most)
+q1() {
+	local v=
+	for _ in $(seq 60); do
+		v=$(q "$1" | jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
+		[ -n "$v" ] && break
+		sleep 0.5
+	done
+	echo "$v"
+}
+got=$(q1 "flockerfs_written_bytes_total{volume=\"$VOL\",job=\"agent\"}")
 [ -n "$got" ] && [ "${got%.*}" -ge "$N" ] || fail "Prometheus: flockerfs_written_bytes_total of $VOL is '$got', wanted >= $N"
 # each target has its own scrape loop: the control's first scrape may come after the agent's
-g=""
-for _ in $(seq 60); do
-	g=$(q 'flocker_control_lease_grants_total{job="control"}' | jq -r '.data.result[0].value[1] // empty' 2>/dev/null)
-	[ -n "$g" ] && break
-	sleep 0.5
-done
+g=$(q1 'flocker_control_lease_grants_total{job="control"}')
 [ -n "$g" ] && [ "${g%.*}" -ge 1 ] || fail "Prometheus: control's grants '$g'"
 h=$(q "up{job=\"agent\"}" | jq -r '.data.result[0].value[1] // empty')
 [ "$h" = 1 ] || fail "Prometheus: agent target not up ($h)"

@@ -22,6 +22,19 @@ static const char *find_line(const char *text, const char *line)
 	return NULL;
 }
 
+/* Every line of the list stands whole in text; names each missing one. */
+#define CHECK_LINES(text, ...) check_lines(__LINE__, text, (const char *const[]){__VA_ARGS__, NULL})
+static void check_lines(int at, const char *text, const char *const *lines)
+{
+	for (; *lines; lines++) {
+		if (!find_line(text, *lines)) {
+			fprintf(stderr, "%s:%d: no line \"%s\" in the output\n", __FILE__, at,
+				*lines);
+			check_failures++;
+		}
+	}
+}
+
 static void test_counter_gauge(void)
 {
 	struct fl_metrics *m = fl_metrics_new();
@@ -55,14 +68,12 @@ static void test_counter_gauge(void)
 	CHECK_EQ(fl_metric_value(g), 99);
 	fl_buf_init(&out, 1 << 20);
 	CHECK_EQ(fl_metrics_write(m, &out), 0);
-	CHECK(find_line(out.data, "# HELP x_ops_total Ops."));
-	CHECK(find_line(out.data, "# TYPE x_ops_total counter"));
-	CHECK(find_line(out.data, "x_ops_total{volume=\"v1\",op=\"read\"} 7"));
-	CHECK(find_line(out.data, "x_ops_total{volume=\"v1\",op=\"write\"} 1"));
-	/* HELP escapes backslash and newline */
-	CHECK(find_line(out.data, "# HELP x_dirty_bytes Dirty\\\\bytes\\nnow."));
-	CHECK(find_line(out.data, "# TYPE x_dirty_bytes gauge"));
-	CHECK(find_line(out.data, "x_dirty_bytes{volume=\"v1\"} 99"));
+	CHECK_LINES(out.data, "# HELP x_ops_total Ops.", "# TYPE x_ops_total counter",
+		    "x_ops_total{volume=\"v1\",op=\"read\"} 7",
+		    "x_ops_total{volume=\"v1\",op=\"write\"} 1",
+		    /* HELP escapes backslash and newline */
+		    "# HELP x_dirty_bytes Dirty\\\\bytes\\nnow.", "# TYPE x_dirty_bytes gauge",
+		    "x_dirty_bytes{volume=\"v1\"} 99");
 	/* HELP and TYPE come once per family */
 	CHECK(strstr(strstr(out.data, "# TYPE x_ops_total") + 1, "# TYPE x_ops_total") == NULL);
 	fl_buf_free(&out);
@@ -178,12 +189,9 @@ static void test_histogram(void)
 	fl_metric_observe(h, 5000000000); /* 5 s: +Inf only */
 	fl_buf_init(&out, 1 << 20);
 	CHECK_EQ(fl_metrics_write(m, &out), 0);
-	CHECK(find_line(out.data, "# TYPE h_seconds histogram"));
-	CHECK(find_line(out.data, "h_seconds_bucket{le=\"0.00005\"} 2"));
-	CHECK(find_line(out.data, "h_seconds_bucket{le=\"0.001\"} 2"));
-	CHECK(find_line(out.data, "h_seconds_bucket{le=\"1\"} 3"));
-	CHECK(find_line(out.data, "h_seconds_bucket{le=\"+Inf\"} 4"));
-	CHECK(find_line(out.data, "h_seconds_count 4"));
+	CHECK_LINES(out.data, "# TYPE h_seconds histogram", "h_seconds_bucket{le=\"0.00005\"} 2",
+		    "h_seconds_bucket{le=\"0.001\"} 2", "h_seconds_bucket{le=\"1\"} 3",
+		    "h_seconds_bucket{le=\"+Inf\"} 4", "h_seconds_count 4");
 	CHECK(fabs(sample(out.data, "h_seconds_sum", NULL) - 5.00206) < 1e-9);
 	CHECK(sample(out.data, "h_seconds_bucket", "+Inf") == 4);
 	fl_buf_free(&out);

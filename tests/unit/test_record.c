@@ -66,9 +66,10 @@ static void pk_ts(msgpack_packer *pk, const struct timespec *ts)
 
 /* The independent packers: fs/format/FORMAT.md, key by key, no validation. */
 
-static void raw_super(msgpack_packer *pk, const struct fl_super_rec *s)
+/* with_snap_seq: key 11 (snap_seq) too, written once a snapshot was taken */
+static void raw_super_keys(msgpack_packer *pk, const struct fl_super_rec *s, bool with_snap_seq)
 {
-	msgpack_pack_map(pk, 11);
+	msgpack_pack_map(pk, with_snap_seq ? 12 : 11);
 	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
 	pk_key(pk, 1), pk_str(pk, s->uuid, strlen(s->uuid));
 	pk_key(pk, 2), pk_str(pk, s->name, strlen(s->name));
@@ -80,24 +81,13 @@ static void raw_super(msgpack_packer *pk, const struct fl_super_rec *s)
 	pk_key(pk, 8), msgpack_pack_uint64(pk, s->used_bytes);
 	pk_key(pk, 9), msgpack_pack_uint64(pk, s->inodes);
 	pk_key(pk, 10), msgpack_pack_uint64(pk, s->itab_shard_bits);
+	if (with_snap_seq)
+		pk_key(pk, 11), msgpack_pack_uint64(pk, s->snap_seq);
 }
 
-/* super with key 11 (snap_seq), written once a snapshot was taken */
-static void raw_super_snap(msgpack_packer *pk, const struct fl_super_rec *s)
+static void raw_super(msgpack_packer *pk, const struct fl_super_rec *s)
 {
-	msgpack_pack_map(pk, 12);
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), pk_str(pk, s->uuid, strlen(s->uuid));
-	pk_key(pk, 2), pk_str(pk, s->name, strlen(s->name));
-	pk_key(pk, 3), msgpack_pack_uint64(pk, s->block_size);
-	pk_key(pk, 4), msgpack_pack_uint64(pk, s->size_limit);
-	pk_key(pk, 5), msgpack_pack_int64(pk, s->created);
-	pk_key(pk, 6), msgpack_pack_uint64(pk, s->next_ino);
-	pk_key(pk, 7), msgpack_pack_uint64(pk, s->jtail);
-	pk_key(pk, 8), msgpack_pack_uint64(pk, s->used_bytes);
-	pk_key(pk, 9), msgpack_pack_uint64(pk, s->inodes);
-	pk_key(pk, 10), msgpack_pack_uint64(pk, s->itab_shard_bits);
-	pk_key(pk, 11), msgpack_pack_uint64(pk, s->snap_seq);
+	raw_super_keys(pk, s, false);
 }
 
 /* host_len may differ from strlen(host) (a NUL inside) */
@@ -373,6 +363,42 @@ static void check_truncations(decoder_fn fn, const void *p, size_t len, size_t s
 	}
 	CHECK(bad == 0);
 }
+
+/*
+ * The three checks every record kind repeats, on the test's buffer b and
+ * packer m (struct fl_buf, struct mp) for kind K (super, volreg, inode...):
+ *   CHECK_REENCODE    rec encodes, and decodes (into *out) equal to it
+ *   CHECK_SAME_BYTES  the same, and the encoding is what the independent
+ *                     packer writes
+ *   CHECK_REFUSED     the encoder refuses rec (-EINVAL) and the decoder
+ *                     its independent packing (-EIO)
+ * Macros, so that a failed check names the line of the case.
+ */
+#define CHECK_REENCODE(K, rec, out, b)                                                             \
+	do {                                                                                       \
+		fl_buf_reset(&(b));                                                                \
+		CHECK_RC(fl_##K##_encode(rec, &(b)), 0);                                           \
+		CHECK_RC(fl_##K##_decode((b).data, (b).len, out), 0);                              \
+		CHECK(rec_eq_##K(rec, out));                                                       \
+	} while (0)
+
+#define CHECK_SAME_BYTES(K, rec, out, b, m)                                                        \
+	do {                                                                                       \
+		memset(out, 0x5a, sizeof(*(out)));                                                 \
+		CHECK_REENCODE(K, rec, out, b);                                                    \
+		mp_reset(&(m));                                                                    \
+		raw_##K(&(m).pk, rec);                                                             \
+		CHECK((b).len == (m).sb.size && memcmp((b).data, (m).sb.data, (b).len) == 0);      \
+	} while (0)
+
+#define CHECK_REFUSED(K, rec, b, m)                                                                \
+	do {                                                                                       \
+		fl_buf_reset(&(b));                                                                \
+		CHECK_RC(fl_##K##_encode(rec, &(b)), -EINVAL);                                     \
+		mp_reset(&(m));                                                                    \
+		raw_##K(&(m).pk, rec);                                                             \
+		CHECK_RC(decode_any(dec_##K, (m).sb.data, (m).sb.size), -EIO);                     \
+	} while (0)
 
 /* ------------------------------------------------------------------ */
 /* Map surgery on a valid encoding, for the generic rejection tests. */
@@ -740,6 +766,58 @@ static void test_crc32c(void)
 	CHECK(fl_crc32c(fl_crc32c(0, data, 333), data + 333, sizeof(data) - 333) == whole);
 }
 
+/*
+ * A super packed by hand: version 1, uuid UUID, name "v", block size 4096
+ * and 1 in keys 4 to 10, but for key `key`: a string of slen bytes (str, or
+ * 'a' repeated when str is NULL) if slen, else the integer u (-u if neg).
+ */
+struct super_key {
+	const char *what;
+	unsigned key;
+	const char *str;
+	size_t slen;
+	uint64_t u;
+	bool neg;
+	int rc; /* what the decoder must return */
+};
+
+static const struct super_key super_by_hand[] = {
+	{"uuid of 37 characters", 1, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f00", 37, 0, false, -EIO},
+	{"name of FL_VOLNAME_MAX + 1", 2, NULL, FL_VOLNAME_MAX + 1, 0, false, -EIO},
+	{"name of FL_VOLNAME_MAX", 2, NULL, FL_VOLNAME_MAX, 0, false, 0},
+	{"block size 0", 3, NULL, 0, 0, false, -EIO},
+	{"block size 3", 3, NULL, 0, 3, false, -EIO},
+	{"block size 4097", 3, NULL, 0, 4097, false, -EIO},
+	{"block size 2^32", 3, NULL, 0, 1ull << 32, false, -EIO},
+	{"size limit -1", 4, NULL, 0, 1, true, -EIO},
+	{"created beyond INT64_MAX", 5, NULL, 0, (uint64_t)INT64_MAX + 1, false, -EIO},
+};
+
+static void pack_super_with(struct mp *m, const struct super_key *c)
+{
+	static char fill[FL_VOLNAME_MAX + 1];
+	unsigned k;
+
+	memset(fill, 'a', sizeof(fill));
+	mp_reset(m);
+	msgpack_pack_map(&m->pk, 11);
+	for (k = 0; k <= 10; k++) {
+		pk_key(&m->pk, k);
+		if (k == c->key && c->slen)
+			pk_str(&m->pk, c->str ? c->str : fill, c->slen);
+		else if (k == c->key && c->neg)
+			msgpack_pack_int64(&m->pk, -(int64_t)c->u);
+		else if (k == c->key)
+			msgpack_pack_uint64(&m->pk, c->u);
+		else if (k == 1)
+			pk_str(&m->pk, UUID, 36);
+		else if (k == 2)
+			pk_str(&m->pk, "v", 1);
+		else
+			msgpack_pack_uint64(&m->pk, k == 3 ? 4096 : 1);
+	}
+}
+
 static void test_super(void)
 {
 	struct fl_super_rec s, d;
@@ -750,12 +828,7 @@ static void test_super(void)
 	mp_init(&m);
 
 	mk_super(&s);
-	CHECK_RC(fl_super_encode(&s, &b), 0);
-	raw_super(&m.pk, &s);
-	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
-	memset(&d, 0x5a, sizeof(d));
-	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_super(&s, &d));
+	CHECK_SAME_BYTES(super, &s, &d, b, m);
 	check_rejections("super", dec_super, b.data, b.len, 11, 0);
 	check_garbage(dec_super);
 	CHECK_RC(decode_with_nesting(dec_super, b.data, b.len, 12), 0);
@@ -772,18 +845,12 @@ static void test_super(void)
 	s.used_bytes = UINT64_MAX;
 	s.inodes = UINT64_MAX;
 	s.itab_shard_bits = 63;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_super_encode(&s, &b), 0);
-	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_super(&s, &d));
+	CHECK_REENCODE(super, &s, &d, b);
 	s.created = INT64_MAX;
 	s.block_size = 1;
 	s.itab_shard_bits = 0;
 	s.name[0] = '0';
-	fl_buf_reset(&b);
-	CHECK_RC(fl_super_encode(&s, &b), 0);
-	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_super(&s, &d));
+	CHECK_REENCODE(super, &s, &d, b);
 
 	/* Encoder refuses what the decoder would refuse; the decoder refuses it too. */
 	{
@@ -801,108 +868,37 @@ static void test_super(void)
 		for (k = 0; k < sizeof(bad_uuids) / sizeof(bad_uuids[0]); k++) {
 			mk_super(&s);
 			snprintf(s.uuid, sizeof(s.uuid), "%s", bad_uuids[k]);
-			fl_buf_reset(&b);
-			CHECK_RC(fl_super_encode(&s, &b), -EINVAL);
+			CHECK_REFUSED(super, &s, b, m);
 			CHECK(b.len == 0);
-			mp_reset(&m);
-			raw_super(&m.pk, &s);
-			CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
 		}
-		/* 37 characters. */
-		mp_reset(&m);
-		msgpack_pack_map(&m.pk, 11);
-		pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-		pk_key(&m.pk, 1), pk_str(&m.pk, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f00", 37);
-		pk_key(&m.pk, 2), pk_str(&m.pk, "v", 1);
-		for (k = 3; k <= 10; k++)
-			pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 1);
-		CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
-
 		for (k = 0; k < sizeof(bad_names) / sizeof(bad_names[0]); k++) {
 			mk_super(&s);
 			snprintf(s.name, sizeof(s.name), "%s", bad_names[k]);
-			fl_buf_reset(&b);
-			CHECK_RC(fl_super_encode(&s, &b), -EINVAL);
-			mp_reset(&m);
-			raw_super(&m.pk, &s);
-			CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
+			CHECK_REFUSED(super, &s, b, m);
 		}
-		/* Name of FL_VOLNAME_MAX + 1 (the struct cannot hold it: raw only). */
+		/* Block size not a power of two, zero; shard bits 64. */
 		{
-			char longname[FL_VOLNAME_MAX + 2];
+			static const uint32_t bad_bs[] = {0, 3, 4097};
 
-			memset(longname, 'a', FL_VOLNAME_MAX + 1);
-			longname[FL_VOLNAME_MAX + 1] = '\0';
-			mp_reset(&m);
-			msgpack_pack_map(&m.pk, 11);
-			pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-			pk_key(&m.pk, 1), pk_str(&m.pk, UUID, 36);
-			pk_key(&m.pk, 2), pk_str(&m.pk, longname, FL_VOLNAME_MAX + 1);
-			for (k = 3; k <= 10; k++)
-				pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 1);
-			CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
-			/* ...and the same with a 128-byte name is fine. */
-			mp_reset(&m);
-			msgpack_pack_map(&m.pk, 11);
-			pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-			pk_key(&m.pk, 1), pk_str(&m.pk, UUID, 36);
-			pk_key(&m.pk, 2), pk_str(&m.pk, longname, FL_VOLNAME_MAX);
-			for (k = 3; k <= 10; k++)
-				pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 1);
-			CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), 0);
-		}
-		/* Block size not a power of two, zero, > u32; shard bits 64. */
-		{
-			static const uint64_t bad_bs[] = {0, 3, 4097, 1ull << 32};
-
-			for (k = 0; k < 4; k++) {
+			for (k = 0; k < sizeof(bad_bs) / sizeof(bad_bs[0]); k++) {
 				mk_super(&s);
-				s.block_size = (uint32_t)bad_bs[k];
-				if (bad_bs[k] <= UINT32_MAX) {
-					fl_buf_reset(&b);
-					CHECK_RC(fl_super_encode(&s, &b), -EINVAL);
-				}
-				mp_reset(&m);
-				msgpack_pack_map(&m.pk, 11);
-				pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-				pk_key(&m.pk, 1), pk_str(&m.pk, UUID, 36);
-				pk_key(&m.pk, 2), pk_str(&m.pk, "v", 1);
-				pk_key(&m.pk, 3), msgpack_pack_uint64(&m.pk, bad_bs[k]);
-				for (size_t j = 4; j <= 10; j++)
-					pk_key(&m.pk, j), msgpack_pack_uint64(&m.pk, 1);
-				CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
+				s.block_size = bad_bs[k];
+				fl_buf_reset(&b);
+				CHECK_RC(fl_super_encode(&s, &b), -EINVAL);
 			}
 			mk_super(&s);
 			s.itab_shard_bits = 64;
-			fl_buf_reset(&b);
-			CHECK_RC(fl_super_encode(&s, &b), -EINVAL);
-			mp_reset(&m);
-			raw_super(&m.pk, &s);
-			CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
+			CHECK_REFUSED(super, &s, b, m);
 		}
-		/* Negative and over-range integers in unsigned fields. */
-		mp_reset(&m);
-		msgpack_pack_map(&m.pk, 11);
-		pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-		pk_key(&m.pk, 1), pk_str(&m.pk, UUID, 36);
-		pk_key(&m.pk, 2), pk_str(&m.pk, "v", 1);
-		pk_key(&m.pk, 3), msgpack_pack_uint64(&m.pk, 4096);
-		pk_key(&m.pk, 4), msgpack_pack_int64(&m.pk, -1);
-		for (k = 5; k <= 10; k++)
-			pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 1);
-		CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
-		/* created beyond INT64_MAX */
-		mp_reset(&m);
-		msgpack_pack_map(&m.pk, 11);
-		pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-		pk_key(&m.pk, 1), pk_str(&m.pk, UUID, 36);
-		pk_key(&m.pk, 2), pk_str(&m.pk, "v", 1);
-		pk_key(&m.pk, 3), msgpack_pack_uint64(&m.pk, 4096);
-		pk_key(&m.pk, 4), msgpack_pack_uint64(&m.pk, 1);
-		pk_key(&m.pk, 5), msgpack_pack_uint64(&m.pk, (uint64_t)INT64_MAX + 1);
-		for (k = 6; k <= 10; k++)
-			pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 1);
-		CHECK_RC(decode_any(dec_super, m.sb.data, m.sb.size), -EIO);
+		/* What the struct cannot hold, and bad block sizes: packed by hand. */
+		for (k = 0; k < sizeof(super_by_hand) / sizeof(super_by_hand[0]); k++) {
+			pack_super_with(&m, &super_by_hand[k]);
+			if (decode_any(dec_super, m.sb.data, m.sb.size) != super_by_hand[k].rc) {
+				fprintf(stderr, "super packed by hand: %s: not %d\n",
+					super_by_hand[k].what, super_by_hand[k].rc);
+				check_failures++;
+			}
+		}
 	}
 
 	/* Output zeroed on error. */
@@ -956,7 +952,7 @@ static void test_super_snap_seq(void)
 	mp_reset(&m);
 	s.snap_seq = 7;
 	CHECK_RC(fl_super_encode(&s, &b), 0);
-	raw_super_snap(&m.pk, &s);
+	raw_super_keys(&m.pk, &s, true);
 	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
 	memset(&d, 0x5a, sizeof(d));
 	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
@@ -1004,17 +1000,11 @@ static void test_snap(void)
 	r.state = FL_SNAP_REMOVING;
 	memset(r.host, 'h', FL_SNAP_HOST_MAX);
 	r.host[FL_SNAP_HOST_MAX] = '\0';
-	fl_buf_reset(&b);
-	CHECK_RC(fl_snap_encode(&r, &b), 0);
-	CHECK_RC(fl_snap_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_snap(&r, &d));
+	CHECK_REENCODE(snap, &r, &d, b);
 	r.host[0] = '\0';
 	r.id = 1;
 	r.created = INT64_MAX;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_snap_encode(&r, &b), 0);
-	CHECK_RC(fl_snap_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_snap(&r, &d));
+	CHECK_REENCODE(snap, &r, &d, b);
 
 	/* refused by both: id 0 and RADOS's own ids, a bad state, ns, host */
 	{
@@ -1085,28 +1075,16 @@ static void test_parent(void)
 	strcpy(r.snap, "clone-copy-1700000000");
 	strcpy(r.name, "volume-1");
 	r.created = 1700000002;
-	CHECK_RC(fl_parent_encode(&r, &b), 0);
-	raw_parent(&m.pk, &r);
-	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
-	CHECK_RC(fl_parent_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_parent(&r, &d));
+	CHECK_SAME_BYTES(parent, &r, &d, b, m);
 	check_rejections("parent", dec_parent, b.data, b.len, 6, 0);
 	check_garbage(dec_parent);
 
 	/* names follow the volume name rule */
 	strcpy(r.snap, "-bad");
-	fl_buf_reset(&b);
-	CHECK_RC(fl_parent_encode(&r, &b), -EINVAL);
-	mp_reset(&m);
-	raw_parent(&m.pk, &r);
-	CHECK_RC(decode_any(dec_parent, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(parent, &r, b, m);
 	strcpy(r.snap, "s");
 	r.name[0] = '\0';
-	fl_buf_reset(&b);
-	CHECK_RC(fl_parent_encode(&r, &b), -EINVAL);
-	mp_reset(&m);
-	raw_parent(&m.pk, &r);
-	CHECK_RC(decode_any(dec_parent, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(parent, &r, b, m);
 	mp_done(&m);
 	fl_buf_free(&b);
 }
@@ -1120,33 +1098,19 @@ static void test_volreg(void)
 	fl_buf_init(&b, FL_REC_MAX);
 	mp_init(&m);
 	mk_volreg(&r);
-	CHECK_RC(fl_volreg_encode(&r, &b), 0);
-	raw_volreg(&m.pk, &r);
-	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
-	CHECK_RC(fl_volreg_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_volreg(&r, &d));
+	CHECK_SAME_BYTES(volreg, &r, &d, b, m);
 	check_rejections("volreg", dec_volreg, b.data, b.len, 4, 0);
 	check_garbage(dec_volreg);
 
 	r.created = INT64_MIN;
 	r.size_limit = UINT64_MAX;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_volreg_encode(&r, &b), 0);
-	CHECK_RC(fl_volreg_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_volreg(&r, &d));
+	CHECK_REENCODE(volreg, &r, &d, b);
 	r.created = 0;
 	r.size_limit = 0;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_volreg_encode(&r, &b), 0);
-	CHECK_RC(fl_volreg_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_volreg(&r, &d));
+	CHECK_REENCODE(volreg, &r, &d, b);
 
 	r.uuid[0] = 'A';
-	fl_buf_reset(&b);
-	CHECK_RC(fl_volreg_encode(&r, &b), -EINVAL);
-	mp_reset(&m);
-	raw_volreg(&m.pk, &r);
-	CHECK_RC(decode_any(dec_volreg, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(volreg, &r, b, m);
 	mp_done(&m);
 	fl_buf_free(&b);
 }
@@ -1166,24 +1130,14 @@ static void test_dirent(void)
 	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
 		de.ino = k == 0 ? UINT64_MAX : k;
 		de.type = types[k];
-		fl_buf_reset(&b);
-		CHECK_RC(fl_dirent_encode(&de, &b), 0);
-		mp_reset(&m);
-		raw_dirent(&m.pk, &de);
-		CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
-		CHECK_RC(fl_dirent_decode(b.data, b.len, &d), 0);
-		CHECK(rec_eq_dirent(&de, &d));
+		CHECK_SAME_BYTES(dirent, &de, &d, b, m);
 	}
 	check_rejections("dirent", dec_dirent, b.data, b.len, 3, 0);
 	check_garbage(dec_dirent);
 	for (k = 0; k < sizeof(bad_types) / sizeof(bad_types[0]); k++) {
 		de.ino = 5;
 		de.type = bad_types[k];
-		fl_buf_reset(&b);
-		CHECK_RC(fl_dirent_encode(&de, &b), -EINVAL);
-		mp_reset(&m);
-		raw_dirent(&m.pk, &de);
-		CHECK_RC(decode_any(dec_dirent, m.sb.data, m.sb.size), -EIO);
+		CHECK_REFUSED(dirent, &de, b, m);
 	}
 	mp_done(&m);
 	fl_buf_free(&b);
@@ -1235,12 +1189,7 @@ static void test_inode(void)
 
 	/* Plain file, no xattrs. */
 	mk_inode(&i, S_IFREG | 0644);
-	CHECK_RC(fl_inode_encode(&i, &b), 0);
-	raw_inode(&m.pk, &i);
-	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
-	memset(&d, 0x33, sizeof(d));
-	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_inode(&i, &d));
+	CHECK_SAME_BYTES(inode, &i, &d, b, m);
 	CHECK(d.symlink == NULL && d.xattrs == NULL);
 	fl_inode_rec_free(&d);
 	check_rejections("inode", dec_inode, b.data, b.len, 15, 1ull << 13 | 1ull << 14);
@@ -1262,20 +1211,13 @@ static void test_inode(void)
 	i.mtime.tv_nsec = 999999999;
 	i.ctime.tv_sec = 0;
 	i.ctime.tv_nsec = 0;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), 0);
-	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_inode(&i, &d));
+	CHECK_REENCODE(inode, &i, &d, b);
 	fl_inode_rec_free(&d);
 
 	/* Nanoseconds out of range: encoder -EINVAL, decoder -EIO. */
 	mk_inode(&i, S_IFREG | 0600);
 	i.mtime.tv_nsec = 1000000000;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
-	mp_reset(&m);
-	raw_inode(&m.pk, &i);
-	CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(inode, &i, b, m);
 	i.mtime.tv_nsec = -1;
 	CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
 	mp_reset(&m);
@@ -1313,11 +1255,7 @@ static void test_inode(void)
 
 		for (k = 0; k < 5; k++) {
 			mk_inode(&i, bad_modes[k]);
-			fl_buf_reset(&b);
-			CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
-			mp_reset(&m);
-			raw_inode(&m.pk, &i);
-			CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
+			CHECK_REFUSED(inode, &i, b, m);
 		}
 	}
 
@@ -1327,24 +1265,14 @@ static void test_inode(void)
 	target[FL_SYMLINK_MAX] = '\0';
 	mk_inode(&i, S_IFLNK | 0777);
 	i.symlink = target;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), 0);
-	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_inode(&i, &d));
+	CHECK_REENCODE(inode, &i, &d, b);
 	fl_inode_rec_free(&d);
 	check_rejections("symlink inode", dec_inode, b.data, b.len, 15, 1ull << 14);
 	target[FL_SYMLINK_MAX] = 't';
 	target[FL_SYMLINK_MAX + 1] = '\0';
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
-	mp_reset(&m);
-	raw_inode(&m.pk, &i);
-	CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(inode, &i, b, m);
 	i.symlink = (char *)"x";
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), 0);
-	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_inode(&i, &d));
+	CHECK_REENCODE(inode, &i, &d, b);
 	fl_inode_rec_free(&d);
 	i.symlink = (char *)"";
 	CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
@@ -1385,13 +1313,7 @@ static void test_inode(void)
 	for (k = 0; k < i.nxattrs; k++)
 		total += strlen(i.xattrs[k].name) + i.xattrs[k].vlen;
 	CHECK(total == FL_XATTRS_BYTES);
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), 0);
-	mp_reset(&m);
-	raw_inode(&m.pk, &i);
-	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
-	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_inode(&i, &d));
+	CHECK_SAME_BYTES(inode, &i, &d, b, m);
 	CHECK(d.nxattrs == FL_XATTRS_MAX && d.xattrs[1].vlen == 0 && d.xattrs[1].value == NULL);
 	fl_inode_rec_free(&d);
 	CHECK(d.xattrs == NULL && d.nxattrs == 0);
@@ -1421,11 +1343,7 @@ static void test_inode(void)
 		char *saved = i.xattrs[700].name;
 
 		i.xattrs[700].name = i.xattrs[100].name;
-		fl_buf_reset(&b);
-		CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
-		mp_reset(&m);
-		raw_inode(&m.pk, &i);
-		CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
+		CHECK_REFUSED(inode, &i, b, m);
 		i.xattrs[700].name = saved;
 	}
 	/* Name of 256 bytes; empty name. */
@@ -1457,11 +1375,7 @@ static void test_inode(void)
 		i.xattrs[k].name = malloc(16);
 		snprintf(i.xattrs[k].name, 16, "u.%u", (unsigned)k);
 	}
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
-	mp_reset(&m);
-	raw_inode(&m.pk, &i);
-	CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(inode, &i, b, m);
 	i.nxattrs = FL_XATTRS_MAX;
 	CHECK_RC(fl_inode_encode(&i, &b), 0);
 	i.nxattrs = FL_XATTRS_MAX + 1;
@@ -1474,10 +1388,7 @@ static void test_inode(void)
 	i.xattrs[0].name = strdup("trusted.big");
 	i.xattrs[0].vlen = FL_XATTR_VAL_MAX;
 	i.xattrs[0].value = calloc(1, FL_XATTR_VAL_MAX + 1);
-	fl_buf_reset(&b);
-	CHECK_RC(fl_inode_encode(&i, &b), 0);
-	CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_inode(&i, &d));
+	CHECK_REENCODE(inode, &i, &d, b);
 	fl_inode_rec_free(&d);
 	i.xattrs[0].vlen++;
 	CHECK_RC(fl_inode_encode(&i, &b), -EINVAL);
@@ -1630,12 +1541,7 @@ static void test_jtxn(void)
 	longname[FL_NAME_MAX] = '\0';
 
 	mk_jtxn(&t, ops, longname);
-	CHECK_RC(fl_jtxn_encode(&t, &b), 0);
-	raw_jtxn(&m.pk, &t);
-	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
-	memset(&d, 0x11, sizeof(d));
-	CHECK_RC(fl_jtxn_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_jtxn(&t, &d));
+	CHECK_SAME_BYTES(jtxn, &t, &d, b, m);
 	fl_jtxn_free(&d);
 	CHECK(d.ops == NULL && d.nops == 0);
 	check_rejections("jtxn", dec_jtxn, b.data, b.len, 6, 0);
@@ -1752,11 +1658,7 @@ static void test_jtxn(void)
 
 		for (k = 0; k < 3; k++) {
 			ops[3].kind = kinds[k];
-			fl_buf_reset(&b);
-			CHECK_RC(fl_jtxn_encode(&t, &b), -EINVAL);
-			mp_reset(&m);
-			raw_jtxn(&m.pk, &t);
-			CHECK_RC(decode_any(dec_jtxn, m.sb.data, m.sb.size), -EIO);
+			CHECK_REFUSED(jtxn, &t, b, m);
 		}
 		ops[3].kind = FL_JOP_INODE_DEL;
 	}
@@ -1801,11 +1703,7 @@ static void test_jtxn(void)
 
 	/* Bad nested records. */
 	ops[1].dent.type = 0;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_jtxn_encode(&t, &b), -EINVAL);
-	mp_reset(&m);
-	raw_jtxn(&m.pk, &t);
-	CHECK_RC(decode_any(dec_jtxn, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(jtxn, &t, b, m);
 	ops[1].dent.type = S_IFREG;
 	ops[0].inode.atime.tv_nsec = 1000000000;
 	CHECK_RC(fl_jtxn_encode(&t, &b), -EINVAL);
@@ -1835,18 +1733,11 @@ static void test_jtxn(void)
 	t.next_ino = UINT64_MAX;
 	t.used_bytes = UINT64_MAX;
 	t.inodes = UINT64_MAX;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_jtxn_encode(&t, &b), 0);
-	CHECK_RC(fl_jtxn_decode(b.data, b.len, &d), 0);
-	CHECK(rec_eq_jtxn(&t, &d));
+	CHECK_REENCODE(jtxn, &t, &d, b);
 	fl_jtxn_free(&d);
 	check_truncations(dec_jtxn, b.data, b.len, 7);
 	t.nops = FL_JOPS_MAX + 1;
-	fl_buf_reset(&b);
-	CHECK_RC(fl_jtxn_encode(&t, &b), -EINVAL);
-	mp_reset(&m);
-	raw_jtxn(&m.pk, &t);
-	CHECK_RC(decode_any(dec_jtxn, m.sb.data, m.sb.size), -EIO);
+	CHECK_REFUSED(jtxn, &t, b, m);
 
 	/* A transaction bigger than FL_REC_MAX: -E2BIG, buffer untouched. */
 	{
