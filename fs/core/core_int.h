@@ -138,6 +138,9 @@ struct fl_core {
 	uint64_t dir_dtid;
 	uint64_t jseg, jseg_bytes, jbytes_since_ckpt;
 	bool commit_now;
+	/* a record of more than FL_BMAP_MAX_V1 runs was journaled: the
+	 * superblock goes to version 2 before it reaches RADOS (journal.c) */
+	bool super_step;
 	bool stop;
 	bool abandon; /* tests: stop without the final checkpoint */
 	int error;    /* persistent: once set, every change fails */

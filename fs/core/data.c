@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "flocker/log.h"
@@ -350,6 +351,29 @@ void fl_data_wait_flush(struct fl_core *c, struct fl_inode *ip)
 	wait_flush(c, ip);
 }
 
+/* Can block idx of ip have no object?  Its map does not name it, and no
+ * listing may add objects to the map: none is pending for the file (a
+ * read-write mount lists the files of the orphan list when it starts; a
+ * read-only one never does, and their maps may miss objects written after a
+ * crash-safe mark, see FORMAT.md "bmap"). */
+static bool block_absent(const struct fl_core *c, const struct fl_inode *ip, uint64_t idx)
+{
+	return !c->o.ro && S_ISREG(ip->r.mode) && ip->r.has_bmap && !ip->scan_trim &&
+	       !fl_bmap_has(&ip->r, idx);
+}
+
+/* Is every block of [off, off + len) absent (len > 0)? */
+static bool range_absent(const struct fl_core *c, const struct fl_inode *ip, uint64_t off,
+			 uint64_t len)
+{
+	uint64_t idx, last = (off + len - 1) / c->bsize;
+
+	for (idx = off / c->bsize; idx <= last; idx++)
+		if (!block_absent(c, ip, idx))
+			return false;
+	return true;
+}
+
 ssize_t fl_data_read(struct fl_core *c, struct fl_inode *ip, uint64_t off, size_t len, void *buf)
 {
 	uint64_t bs = c->bsize, seq, pos;
@@ -362,6 +386,11 @@ again:
 	if (len > ip->r.size - off)
 		len = ip->r.size - off;
 	seq = ip->dseq;
+	if ((len + bs - 1) / bs <= 64 && range_absent(c, ip, off, len)) {
+		/* a hole the map knows of: zeros, without asking RADOS */
+		memset(out, 0, len);
+		goto served;
+	}
 	switch (tries < 16 ? fl_ra_read(c, ip, off, len, out) : 0) {
 	case 1:
 		goto served;
@@ -372,9 +401,19 @@ again:
 	{
 		struct fl_batch *b;
 		ssize_t got[64];
+		bool absent[64];
 		size_t nparts = 0;
 		int ret;
 
+		/* the map as it is now, under the lock: an object that appears
+		 * meanwhile lands with ip->dseq bumped, and the read starts over */
+		for (pos = off; pos < off + len && nparts < 64; nparts++) {
+			uint64_t boff = pos % bs;
+
+			absent[nparts] = block_absent(c, ip, pos / bs);
+			pos += bs - boff < off + len - pos ? bs - boff : off + len - pos;
+		}
+		nparts = 0;
 		pthread_mutex_unlock(&c->lock);
 		b = fl_batch_new(c->st);
 		if (!b) {
@@ -386,9 +425,11 @@ again:
 			uint64_t n = bs - boff < off + len - pos ? bs - boff : off + len - pos;
 			char oid[FL_OID_LEN];
 
-			fl_oid_data(oid, ip->r.ino, idx);
 			got[nparts] = 0;
-			b->ops->read(b, oid, boff, n, out + (pos - off), &got[nparts]);
+			if (!absent[nparts]) {
+				fl_oid_data(oid, ip->r.ino, idx);
+				b->ops->read(b, oid, boff, n, out + (pos - off), &got[nparts]);
+			}
 			pos += n;
 		}
 		len = pos - off; /* at most 64 blocks per call */
@@ -442,8 +483,9 @@ ssize_t fl_data_read_ref(struct fl_core *c, struct fl_inode *ip, uint64_t off, s
 		if (len > ip->r.size - off)
 			len = ip->r.size - off;
 		if (!len || block_find(ip, off / c->bsize) ||
-		    (off + len - 1) / c->bsize != off / c->bsize)
-			break; /* dirty data to overlay, or two objects: copy */
+		    (off + len - 1) / c->bsize != off / c->bsize ||
+		    block_absent(c, ip, off / c->bsize))
+			break; /* dirty data to overlay, two objects, or a hole: copy */
 		switch (fl_ra_read_ref(c, ip, off, len, data, ref)) {
 		case 1:
 			return (ssize_t)len;
@@ -797,11 +839,17 @@ static int flush_send(struct fl_core *c, struct wb *w)
 	return ret;
 }
 
+/* The records of one write-back transaction stay below this many bytes
+ * (jtxn framing included, a few bytes an op): block maps of thousands of
+ * runs (up to 74 KiB each) and large xattrs would otherwise make a
+ * transaction of 64 records pass FL_REC_MAX, which cannot be journaled. */
+#define WB_TXN_BYTES (FL_REC_MAX - (64u << 10))
+
 /* Journals the sizes the data now backs, and the orphan marks that can go. */
 static int flush_journal(struct fl_core *c, const struct wb *w, bool datasync, uint64_t *tid)
 {
 	struct fl_txn t = {.n = 0};
-	size_t i;
+	size_t i, bytes = 0;
 	int ret = 0;
 
 	for (i = 0; i < w->n && !ret; i++) {
@@ -809,12 +857,21 @@ static int flush_journal(struct fl_core *c, const struct wb *w, bool datasync, u
 		bool put = ip->attr_dirty || ip->jsize != ip->r.size || ip->map_dirty;
 		bool unmark = ip->trim_mark && !ip->scan_trim && !ip->nopen && ip->r.nlink &&
 			      ip->jsize == ip->r.size && !dirty_end(ip, c->bsize);
+		size_t need = put ? fl_inode_enc_max(&ip->r) : 0; /* its record's bytes */
 
 		if (datasync && ip->jsize <= w->ojsize[i])
 			continue; /* the size it had still covers the data */
-		ret = txn_room(c, &t, (uint32_t)put + (uint32_t)unmark, tid);
+		if (t.n && bytes + need > WB_TXN_BYTES) {
+			ret = fl_txn_commit(c, &t, tid);
+			t.n = 0;
+		}
+		if (!ret)
+			ret = txn_room(c, &t, (uint32_t)put + (uint32_t)unmark, tid);
 		if (ret)
 			break;
+		if (t.n == 0)
+			bytes = 0;
+		bytes += need;
 		if (put) {
 			ip->attr_dirty = ip->map_dirty = false;
 			fl_txn_inode(&t, ip);

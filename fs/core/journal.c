@@ -159,6 +159,8 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 		if (ip) {
 			t->ops[i].inode = ip->r; /* shallow: encoded right now */
 			t->ops[i].inode.size = ip->jsize;
+			if (ip->r.nbmap > FL_BMAP_MAX_V1)
+				c->super_step = true;
 			ip->jtid = c->next_tid;
 			fl_core_jaccount(c, ip); /* the counter below includes it */
 			/* fdatasync waits only for records that a read of the data
@@ -202,21 +204,54 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 	return 0;
 }
 
+/*
+ * Before the first record of more than FL_BMAP_MAX_V1 runs reaches RADOS:
+ * the superblock says version 2 (FL_SUPER_VERSION), so that a binary that
+ * knows only version 1 refuses the volume instead of reading such a record
+ * as corrupt (and stopping its journal replay there).  One way: the volume
+ * stays at version 2.  The commit thread (or the unmount's checkpoint),
+ * without c->lock, as plan_write.
+ */
+static int step_super(struct fl_core *c)
+{
+	uint32_t old = c->v->super.version;
+	int ret;
+
+	if (old >= FL_SUPER_VERSION)
+		return 0;
+	c->v->super.version = FL_SUPER_VERSION;
+	ret = fl_volume_write_super(c->v);
+	if (ret) {
+		c->v->super.version = old;
+		fl_err("cannot write the superblock of volume %s at version %d: %s",
+		       c->v->super.name, FL_SUPER_VERSION, strerror(-ret));
+		return ret;
+	}
+	fl_notice("volume %s: superblock at version %d (a file maps more than %d runs of "
+		  "blocks): binaries that know only version 1 refuse the volume from now on",
+		  c->v->super.name, FL_SUPER_VERSION, FL_BMAP_MAX_V1);
+	return 0;
+}
+
 /* Appends what is pending.  Called by the commit thread with c->lock held; drops it. */
 static int commit_pending(struct fl_core *c)
 {
 	struct fl_buf b = c->jpending;
 	uint64_t last = c->next_tid - 1, seg = c->jseg;
 	char oid[FL_OID_LEN];
+	bool step;
 	int ret;
 
 	if (b.len == 0 || c->error)
 		return c->error;
 	fl_buf_init(&c->jpending, b.max);
 	c->commit_now = false;
+	step = c->super_step;
 	pthread_mutex_unlock(&c->lock);
 	fl_oid_jrnl(oid, seg);
-	ret = c->st->ops->append(c->st, oid, b.data, b.len);
+	ret = step ? step_super(c) : 0;
+	if (!ret)
+		ret = c->st->ops->append(c->st, oid, b.data, b.len);
 	pthread_mutex_lock(&c->lock);
 	if (ret) {
 		fl_err("cannot append to journal %s: %s; the volume goes read-only", oid,
@@ -264,6 +299,7 @@ struct ck_plan {
 	size_t nrmobjs, caprmobjs;
 	uint64_t newseg, oldtail;
 	struct fl_super_rec super;
+	bool super_step; /* an itab record of more than FL_BMAP_MAX_V1 runs */
 };
 
 static struct ck_obj *plan_obj(struct ck_plan *p, const char *oid)
@@ -498,6 +534,8 @@ static int plan_build(struct fl_core *c, struct ck_plan *p)
 		if (ip->deleted) {
 			ret = obj_rm(o, key);
 		} else {
+			if ((ip->jmap_saved ? ip->njmap : ip->r.nbmap) > FL_BMAP_MAX_V1)
+				p->super_step = true;
 			fl_buf_reset(&b);
 			ret = enc_inode(ip, &b);
 			if (!ret)
@@ -538,6 +576,11 @@ static int plan_write(struct fl_core *c, struct ck_plan *p)
 	char oid[FL_OID_LEN];
 	int ret = 0;
 
+	if (p->super_step) {
+		ret = step_super(c); /* journaled before, so done already but for a fault */
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < p->n && !ret; i++) {
 		struct ck_obj *o = &p->objs[i];
 
@@ -555,6 +598,8 @@ static int plan_write(struct fl_core *c, struct ck_plan *p)
 	if (ret)
 		return ret;
 	p->super.jtail = p->newseg;
+	if (p->super.version < c->v->super.version)
+		p->super.version = c->v->super.version; /* stepped after plan_build */
 	{
 		struct fl_super_rec old = c->v->super;
 

@@ -12,7 +12,9 @@
 /* ------------------------------------------------------------------ */
 /* The block map of a regular file (see record.h). */
 
-bool fl_bmap_has(const struct fl_inode_rec *i, uint64_t index)
+/* The first run that ends above index (every run before it ends at or
+ * below index): i->nbmap when there is none.  A binary search. */
+static uint32_t bmap_find(const struct fl_inode_rec *i, uint64_t index)
 {
 	uint32_t lo = 0, hi = i->nbmap;
 
@@ -23,11 +25,18 @@ bool fl_bmap_has(const struct fl_inode_rec *i, uint64_t index)
 		if (index < r->first)
 			hi = mid;
 		else if (index - r->first >= r->count)
-			lo = mid + 1;
+			lo = mid + 1; /* r ends at or below index */
 		else
-			return true;
+			return mid; /* index lies in r */
 	}
-	return false;
+	return lo;
+}
+
+bool fl_bmap_has(const struct fl_inode_rec *i, uint64_t index)
+{
+	uint32_t k = bmap_find(i, index);
+
+	return k < i->nbmap && i->bmap[k].first <= index;
 }
 
 /* Joins run k with run k + 1 (over the gap between them). */
@@ -43,10 +52,9 @@ int fl_bmap_add(struct fl_inode_rec *i, uint64_t index)
 	uint32_t k;
 
 	i->has_bmap = true;
-	if (fl_bmap_has(i, index))
-		return 0;
-	for (k = 0; k < i->nbmap && i->bmap[k].first < index; k++)
-		;
+	k = bmap_find(i, index);
+	if (k < i->nbmap && i->bmap[k].first <= index)
+		return 0; /* named already */
 	/* k: the first run after index */
 	if (k > 0 && i->bmap[k - 1].first + i->bmap[k - 1].count == index) {
 		i->bmap[k - 1].count++;
@@ -59,9 +67,11 @@ int fl_bmap_add(struct fl_inode_rec *i, uint64_t index)
 		i->bmap[k].count++;
 		return 0;
 	}
-	if (i->nbmap == FL_BMAP_MAX) {
-		/* one run too many: join the two closest ones, then place index */
-		uint64_t best = UINT64_MAX;
+	if (i->nbmap >= FL_BMAP_MAX) {
+		/* one run too many: whichever names the fewest blocks that
+		 * need not exist, a neighbour of index grown over the gap to it,
+		 * or the two closest runs joined (then index placed) */
+		uint64_t best = UINT64_MAX, left = UINT64_MAX, right = UINT64_MAX;
 		uint32_t j, bj = 0;
 
 		for (j = 0; j + 1 < i->nbmap; j++) {
@@ -72,10 +82,21 @@ int fl_bmap_add(struct fl_inode_rec *i, uint64_t index)
 				bj = j;
 			}
 		}
-		bmap_join(i, bj);
-		if (fl_bmap_has(i, index))
+		if (k > 0)
+			left = index - (i->bmap[k - 1].first + i->bmap[k - 1].count);
+		if (k < i->nbmap)
+			right = i->bmap[k].first - index - 1;
+		if (left <= best && left <= right) {
+			i->bmap[k - 1].count = index + 1 - i->bmap[k - 1].first;
 			return 0;
-		return fl_bmap_add(i, index);
+		}
+		if (right <= best) {
+			i->bmap[k].count += i->bmap[k].first - index;
+			i->bmap[k].first = index;
+			return 0;
+		}
+		bmap_join(i, bj);
+		return fl_bmap_add(i, index); /* one run fewer now: no second join */
 	}
 	{
 		struct fl_brange *n = realloc(i->bmap, (i->nbmap + 1) * sizeof(*n));
@@ -112,48 +133,53 @@ void fl_bmap_cut(struct fl_inode_rec *i, uint64_t first)
 
 int fl_bmap_del(struct fl_inode_rec *i, uint64_t first, uint64_t count)
 {
-	uint64_t end = first + count;
-	uint32_t k;
+	uint64_t end = first + count, rend;
+	uint32_t k, a, j;
+	struct fl_brange *r;
 
 	if (!count)
 		return 0;
 	if (end < first)
 		end = UINT64_MAX;
-	for (k = 0; k < i->nbmap; k++) {
-		struct fl_brange *r = &i->bmap[k];
-		uint64_t rend = r->first + r->count;
+	k = bmap_find(i, first); /* the first run that ends above first */
+	if (k == i->nbmap || i->bmap[k].first >= end)
+		return 0; /* no run reaches [first, end) */
+	r = &i->bmap[k];
+	rend = r->first + r->count;
+	if (r->first < first && rend > end) {
+		/* a hole in the middle of one run: one run more */
+		struct fl_brange *n;
 
-		if (rend <= first || r->first >= end)
-			continue;
-		if (r->first < first && rend > end) {
-			/* a hole in the middle of one run: one run more */
-			struct fl_brange *n;
-
-			if (i->nbmap == FL_BMAP_MAX)
-				return 0;
-			n = realloc(i->bmap, (i->nbmap + 1) * sizeof(*n));
-			if (!n)
-				return -ENOMEM;
-			i->bmap = n;
-			r = &i->bmap[k];
-			memmove(&i->bmap[k + 1], &i->bmap[k], (i->nbmap - k) * sizeof(*n));
-			i->nbmap++;
-			r->count = first - r->first;
-			i->bmap[k + 1].first = end;
-			i->bmap[k + 1].count = rend - end;
+		if (i->nbmap >= FL_BMAP_MAX)
 			return 0;
-		}
-		if (r->first >= first && rend <= end) {
-			memmove(&i->bmap[k], &i->bmap[k + 1], (i->nbmap - k - 1) * sizeof(*r));
-			i->nbmap--;
-			k--;
-		} else if (r->first < first) {
-			r->count = first - r->first;
-		} else {
-			r->count = rend - end;
-			r->first = end;
-		}
+		n = realloc(i->bmap, (i->nbmap + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		i->bmap = n;
+		r = &i->bmap[k];
+		memmove(&i->bmap[k + 1], &i->bmap[k], (i->nbmap - k) * sizeof(*n));
+		i->nbmap++;
+		r->count = first - r->first;
+		i->bmap[k + 1].first = end;
+		i->bmap[k + 1].count = rend - end;
+		return 0;
 	}
+	a = k;
+	if (r->first < first) {
+		r->count = first - r->first; /* its head stays */
+		a = k + 1;
+	}
+	/* runs a..j-1 start inside [first, end); the last one may reach past it */
+	for (j = a; j < i->nbmap && i->bmap[j].first < end; j++)
+		;
+	if (j > a && i->bmap[j - 1].first + i->bmap[j - 1].count > end) {
+		r = &i->bmap[j - 1];
+		r->count = r->first + r->count - end; /* its tail stays */
+		r->first = end;
+		j--;
+	}
+	memmove(&i->bmap[a], &i->bmap[j], (i->nbmap - j) * sizeof(*i->bmap));
+	i->nbmap -= j - a;
 	if (!i->nbmap) {
 		free(i->bmap);
 		i->bmap = NULL;

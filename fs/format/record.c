@@ -355,13 +355,14 @@ int fl_super_encode(const struct fl_super_rec *s, struct fl_buf *out)
 	nlen = strnlen(s->name, sizeof(s->name));
 	if (!fl_uuid_valid_n(s->uuid, strnlen(s->uuid, sizeof(s->uuid))) ||
 	    !volname_valid_n(s->name, nlen) || s->block_size == 0 ||
-	    (s->block_size & (s->block_size - 1)) != 0 || s->itab_shard_bits > 63)
+	    (s->block_size & (s->block_size - 1)) != 0 || s->itab_shard_bits > 63 ||
+	    s->version > FL_SUPER_VERSION)
 		return -EINVAL;
 
 	enc_begin(&e, out);
 	/* snap_seq only once a snapshot was taken: older supers stay byte for byte */
 	put_map(&e, s->snap_seq ? SB_NKEYS : SB_SNAP_SEQ);
-	put_version(&e);
+	put_u64(&e, K_VERSION, s->version ? s->version : FL_FORMAT_VERSION);
 	put_str(&e, SB_UUID, s->uuid, 36);
 	put_str(&e, SB_NAME, s->name, nlen);
 	put_u64(&e, SB_BLOCK_SIZE, s->block_size);
@@ -534,6 +535,25 @@ int fl_inode_encode(const struct fl_inode_rec *i, struct fl_buf *out)
 	enc_begin(&e, out);
 	enc_inode(&e, i);
 	return enc_end(&e);
+}
+
+size_t fl_inode_enc_max(const struct fl_inode_rec *i)
+{
+	/* the map, the version and 12 scalar fields: a key byte and at most
+	 * 9 bytes each, 4 timestamps of 16 more; str/bin/array headers are at
+	 * most 5 bytes */
+	size_t n = 1 + 13 * 10 + 4 * 16;
+	uint32_t k;
+
+	if (i->symlink)
+		n += 6 + strlen(i->symlink);
+	if (i->nxattrs)
+		n += 6;
+	for (k = 0; k < i->nxattrs; k++)
+		n += 1 + 5 + strlen(i->xattrs[k].name) + 5 + i->xattrs[k].vlen;
+	if (i->has_bmap)
+		n += 6 + (size_t)i->nbmap * 18;
+	return n;
 }
 
 static int jop_check(const struct fl_jop *op)
@@ -850,7 +870,8 @@ int dec_nested(const struct dec_spec *d, const msgpack_object *o, void *rec, siz
 
 	memset(rec, 0, size);
 	if (d->nkeys <= DEC_KEYS_MAX && dec_fields(o, f, d->nkeys) == 0 &&
-	    get_version(f[K_VERSION], &version) == 0) {
+	    get_version(f[K_VERSION], &version) == 0 &&
+	    version <= (d->version_max ? d->version_max : FL_FORMAT_VERSION)) {
 		if (d->version_at >= 0)
 			memcpy((char *)rec + d->version_at, &version, sizeof(version));
 		rc = d->body(f, rec);
@@ -913,11 +934,13 @@ int get_i64(const msgpack_object *o, int64_t *v)
 	return -EIO;
 }
 
+/* Any version 1..FL_SUPER_VERSION (the highest of any record); each decoder
+ * checks its own bound (dec_spec.version_max). */
 int get_version(const msgpack_object *o, uint32_t *v)
 {
 	uint64_t x;
 
-	if (get_u64(o, FL_FORMAT_VERSION, &x) < 0 || x < 1)
+	if (get_u64(o, FL_SUPER_VERSION, &x) < 0 || x < 1)
 		return -EIO;
 	*v = (uint32_t)x;
 	return 0;
@@ -1015,7 +1038,14 @@ static int super_body(const msgpack_object **f, void *rec)
 	return 0;
 }
 
-DEC_RECORD(fl_super_decode, struct fl_super_rec, FL_REC_MAX, SB_NKEYS, super_body, NULL)
+int fl_super_decode(const void *p, size_t len, struct fl_super_rec *rec)
+{
+	static const struct dec_spec spec = {
+		FL_REC_MAX, SB_NKEYS, offsetof(struct fl_super_rec, version),
+		super_body, NULL,     FL_SUPER_VERSION};
+
+	return dec_record(&spec, p, len, rec, sizeof(*rec));
+}
 
 static int volreg_body(const msgpack_object **f, void *rec)
 {
@@ -1104,7 +1134,7 @@ static int dirent_body(const msgpack_object **f, void *rec)
 	return 0;
 }
 
-static const struct dec_spec dirent_spec = {FL_REC_MAX, DE_NKEYS, -1, dirent_body, NULL};
+static const struct dec_spec dirent_spec = {FL_REC_MAX, DE_NKEYS, -1, dirent_body, NULL, 0};
 
 int fl_dirent_decode(const void *p, size_t len, struct fl_dirent_rec *d)
 {
@@ -1289,7 +1319,7 @@ static void inode_release(void *rec)
 	fl_inode_rec_free(rec);
 }
 
-static const struct dec_spec inode_spec = {FL_REC_MAX, IN_NKEYS, -1, inode_body, inode_release};
+static const struct dec_spec inode_spec = {FL_REC_MAX, IN_NKEYS, -1, inode_body, inode_release, 0};
 
 int fl_inode_decode(const void *p, size_t len, struct fl_inode_rec *i)
 {

@@ -37,7 +37,8 @@ void put_version(struct enc *e);
  * DEC_KEYS_MAX; others are skipped, a known key twice is -EIO), where the
  * record keeps the version (key 0, required; -1: checked, not kept), body
  * reading the other fields f[] (NULL where absent) into the zeroed record,
- * and release freeing what body allocated (NULL: nothing) when it fails.
+ * release freeing what body allocated (NULL: nothing) when it fails, and the
+ * highest version it accepts (0: FL_FORMAT_VERSION).
  */
 #define DEC_KEYS_MAX 32
 struct dec_spec {
@@ -46,6 +47,7 @@ struct dec_spec {
 	ptrdiff_t version_at;
 	int (*body)(const msgpack_object **f, void *rec);
 	void (*release)(void *rec);
+	uint32_t version_max;
 };
 
 /* Parses p[0..len) (bounded, see record.c; the root must be a map of at most
@@ -59,8 +61,8 @@ int dec_nested(const struct dec_spec *d, const msgpack_object *o, void *rec, siz
 #define DEC_RECORD(fn, type, max, nkeys, body, release)                                            \
 	int fn(const void *p, size_t len, type *rec)                                               \
 	{                                                                                          \
-		static const struct dec_spec spec = {max, nkeys, offsetof(type, version), body,    \
-						     release};                                     \
+		static const struct dec_spec spec = {max,  nkeys,   offsetof(type, version),       \
+						     body, release, 0};                            \
 		return dec_record(&spec, p, len, rec, sizeof(*rec));                               \
 	}
 int get_u64(const msgpack_object *o, uint64_t max, uint64_t *v);

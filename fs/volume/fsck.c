@@ -544,6 +544,17 @@ static int put_inode(struct fsck *f, const struct fl_inode_rec *r)
 	struct fl_kv kv;
 	int ret;
 
+	if (r->nbmap > FL_BMAP_MAX_V1 && f->v->super.version < FL_SUPER_VERSION) {
+		/* older binaries must refuse the volume first (as the journal does) */
+		uint32_t old = f->v->super.version;
+
+		f->v->super.version = FL_SUPER_VERSION;
+		ret = fl_volume_write_super(f->v);
+		if (ret) {
+			f->v->super.version = old;
+			return ret;
+		}
+	}
 	fl_buf_init(&b, FL_REC_MAX);
 	ret = fl_inode_encode(r, &b);
 	if (!ret) {

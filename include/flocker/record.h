@@ -23,6 +23,10 @@
 #include "flocker/buf.h"
 
 #define FL_FORMAT_VERSION 1
+/* The superblock's own version (fs/format/FORMAT.md, "super"): 2 once a file
+ * of the volume may hold a block map of more than FL_BMAP_MAX_V1 runs, which
+ * binaries that know only version 1 would misread as corrupt records. */
+#define FL_SUPER_VERSION 2
 
 /* Bounds every decoder enforces. */
 #define FL_NAME_MAX	  255  /* one path component */
@@ -48,8 +52,8 @@
 
 /* --- superblock: object "super" --- */
 struct fl_super_rec {
-	uint32_t version;
-	char uuid[37]; /* lowercase 8-4-4-4-12 */
+	uint32_t version; /* 1..FL_SUPER_VERSION; the encoder writes 0 as 1 */
+	char uuid[37];	  /* lowercase 8-4-4-4-12 */
 	char name[FL_VOLNAME_MAX + 1];
 	uint32_t block_size;	  /* bytes per data object, power of two */
 	uint64_t size_limit;	  /* bytes; 0 = unlimited */
@@ -173,7 +177,14 @@ struct fl_xattr {
 struct fl_brange {
 	uint64_t first, count;
 };
-#define FL_BMAP_MAX 32 /* runs per file; more are merged (over-approximated) */
+/* Runs per file; more are merged (over-approximated).  4096 runs keep a
+ * record under 74 KiB (18 bytes a run at worst, about 6 for indices below
+ * 2^32 and short runs), an in-memory map under 64 KiB, and a change of the
+ * map a binary search and a memmove of at most 64 KiB. */
+#define FL_BMAP_MAX 4096
+/* What a volume whose superblock says version 1 holds at most (binaries that
+ * know only version 1 refuse a longer map as a corrupt record). */
+#define FL_BMAP_MAX_V1 32
 
 struct fl_inode_rec {
 	uint64_t ino;
@@ -197,13 +208,14 @@ struct fl_inode_rec {
 };
 
 /* The block map (pure functions on a record's runs; bs: the block size).
- * fl_bmap_has: is index inside a run.  fl_bmap_add: adds one index, merging
- * the two runs with the smallest gap when FL_BMAP_MAX would be passed (0 or
- * -ENOMEM).  fl_bmap_cut: drops every index >= first.  fl_bmap_del: drops
- * [first, first + count) (kept as it is when that would need more runs than
- * FL_BMAP_MAX: an over-approximation is always safe).  fl_bmap_blocks: the
- * indices covered.  fl_bmap_used: bytes of the covered blocks that lie below
- * size, each rounded up to 4 KiB: what the file uses. */
+ * fl_bmap_has: is index inside a run (binary search).  fl_bmap_add: adds one
+ * index (a binary search, and a memmove when it makes a new run); when that
+ * would pass FL_BMAP_MAX runs, it grows a neighbour of index over the gap
+ * to it, or joins the two runs with the smallest gap, whichever names fewer
+ * blocks that need not exist (0 or -ENOMEM).  fl_bmap_cut: drops every index >= first. fl_bmap_del:
+ * drops [first, first + count) (kept as it is when that would need more runs than FL_BMAP_MAX: an
+ * over-approximation is always safe).  fl_bmap_blocks: the indices covered.  fl_bmap_used: bytes of
+ * the covered blocks that lie below size, each rounded up to 4 KiB: what the file uses. */
 bool fl_bmap_has(const struct fl_inode_rec *i, uint64_t index);
 int fl_bmap_add(struct fl_inode_rec *i, uint64_t index);
 void fl_bmap_cut(struct fl_inode_rec *i, uint64_t first);
@@ -216,6 +228,9 @@ uint64_t fl_block_used(uint64_t idx, uint64_t size, uint32_t bs);
 #define FL_FILE_MAX ((uint64_t)INT64_MAX)
 
 int fl_inode_encode(const struct fl_inode_rec *i, struct fl_buf *out);
+/* At least as many bytes as fl_inode_encode(i) writes (for sizing journal
+ * transactions). */
+size_t fl_inode_enc_max(const struct fl_inode_rec *i);
 int fl_inode_decode(const void *p, size_t len, struct fl_inode_rec *i);
 void fl_inode_rec_free(struct fl_inode_rec *i);
 /* Deep copy; 0 or -ENOMEM. */

@@ -5,8 +5,9 @@
 # them (and fsync), to read them back after a remount, to read the hole
 # between the last two pieces, the file's st_blocks, the volume's
 # used bytes and data objects, and the time until an unlink has removed
-# every object.  Past 32 pieces the file's block map merges runs (FORMAT.md,
-# bmap): compare with SCATTER_PIECES=32.
+# every object.  Past 4,096 pieces the file's block map merges runs
+# (FORMAT.md, bmap; 32 before superblock version 2): compare with
+# SCATTER_PIECES=5000.
 #
 # Environment: FLOCKER_BINARY_DIR, CEPH_CONF, CEPH_ARGS, SCATTER_PIECES
 # (default 1000), SCATTER_STRIDE_MB (default 64).  Exit 0, 1 failed, 77

@@ -205,6 +205,8 @@ int main(int argc, char **argv)
 	put_buf("fuzz_super", "edge", &b, fl_super_encode(&s, &b));
 	s.snap_seq = 42;
 	put_buf("fuzz_super", "snap-seq", &b, fl_super_encode(&s, &b));
+	s.version = FL_SUPER_VERSION; /* maps may pass FL_BMAP_MAX_V1 runs */
+	put_buf("fuzz_super", "version-2", &b, fl_super_encode(&s, &b));
 
 	/* snap */
 	{
@@ -323,6 +325,22 @@ int main(int argc, char **argv)
 		in.bmap = runs;
 		in.nbmap = 2;
 		put_buf("fuzz_inode", "file-bmap", &b, fl_inode_encode(&in, &b));
+	}
+	{
+		/* a scattered file: 600 one-block runs (more than FL_BMAP_MAX_V1) */
+		static struct fl_brange many[600];
+		uint32_t k;
+
+		for (k = 0; k < 600; k++) {
+			many[k].first = (uint64_t)k * 256 + (k & 3);
+			many[k].count = 1 + (k % 3);
+		}
+		mk_inode(&in, 5, S_IFREG | 0644);
+		in.size = 1ull << 40;
+		in.has_bmap = true;
+		in.bmap = many;
+		in.nbmap = 600;
+		put_buf("fuzz_inode", "file-bmap-many", &b, fl_inode_encode(&in, &b));
 	}
 	mk_inode(&in, 3, S_IFLNK | 0777);
 	in.symlink = (char *)"../target/file";

@@ -443,6 +443,19 @@ static unsigned vol_objects(const char *name)
 	return n;
 }
 
+/* The superblock's version as the volume's store holds it. */
+static uint32_t vol_super_version(const char *name)
+{
+	struct fl_volume *v2;
+	struct fl_super_rec sb = {0};
+	char err[256];
+
+	EQ(fl_volume_open(base, name, &v2, err, sizeof(err)), 0);
+	EQ(fl_volume_read_super(v2->st, &sb), 0);
+	fl_volume_close(v2);
+	return sb.version;
+}
+
 #define TIB (1ull << 40)
 
 /* A sparse file of size 1 TiB with data in its first and last block. */
@@ -519,6 +532,96 @@ static void test_sparse_cost(void)
 	CHECK(ops < 200, "unlink and purge of 1 TiB sparse files: %" PRIu64 " store ops", ops);
 	EQ(vol_objects("sparse"), 0);
 	check_fsck("sparse", 0);
+}
+
+/*
+ * A file of 300 scattered pieces, one every 64 MiB (more runs than the 32
+ * a map held before superblock version 2): st_blocks counts exactly their
+ * blocks, a read of a hole between them asks the store nothing, and the
+ * purge after the unlink removes the 300 objects and no more (a map merged
+ * at 32 runs named some 4,000 blocks more).
+ */
+static void test_scattered_cost(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("scatter", &v, false);
+	struct stat st;
+	uint64_t f, ops;
+	char rd[4096], zero[4096] = {0};
+	unsigned i;
+
+	EQ(fl_core_create(c, 1, "f", 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	for (i = 0; i < 300; i++)
+		EQ(fl_core_write(c, f, (uint64_t)i << 26, "piece", 5), 5);
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_getattr(c, f, &st), 0);
+	EQ(st.st_blocks, (299ull * (4 << 20) + 4096) / 512); /* the last block: one page */
+	ops = fl_mem_op_count(base);
+	EQ(fl_core_read(c, f, 8 << 20, sizeof(rd), rd), sizeof(rd));
+	EQ(fl_mem_op_count(base) - ops, 0); /* a hole the map knows of */
+	CHECK(!memcmp(rd, zero, sizeof(rd)), "a hole reads as data");
+	EQ(fl_core_read(c, f, 7ull << 26, 5, rd), 5);
+	CHECK(!memcmp(rd, "piece", 5), "piece 7 lost");
+	EQ(fl_core_release(c, f), 0);
+	umount_vol(c, v);
+	EQ(vol_super_version("scatter"), FL_SUPER_VERSION);
+	check_fsck("scatter", 0);
+
+	c = mount_vol("scatter", &v, false);
+	ops = fl_mem_op_count(base);
+	EQ(fl_core_unlink(c, 1, "f"), 0);
+	fl_core_forget(c, f, 1);
+	umount_vol(c, v);
+	ops = fl_mem_op_count(base) - ops;
+	/* 300 deletes, the journal, a checkpoint */
+	CHECK(ops < 300 + 200, "unlink and purge of 300 scattered pieces: %" PRIu64 " store ops",
+	      ops);
+	EQ(vol_objects("scatter"), 0);
+	check_fsck("scatter", 0);
+}
+
+/*
+ * One write-back of three files whose records hold nearly 1 MiB of xattrs
+ * each: their records do not fit one journal transaction (FL_REC_MAX), so
+ * the write-back journals them in several, and the volume stays writable.
+ */
+static void test_writeback_big_records(void)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol("bigrec", &v, false);
+	static char val[FL_XATTR_VAL_MAX];
+	uint64_t f[3];
+	struct stat st;
+	char name[32];
+	unsigned i, k;
+
+	memset(val, 'x', sizeof(val));
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "big%u", i);
+		EQ(fl_core_create(c, 1, name, 0600, O_RDWR, &root_cred, &st), 0);
+		f[i] = st.st_ino;
+		for (k = 0; k < 14; k++) { /* 14 x 64 KiB: 896 KiB */
+			snprintf(name, sizeof(name), "user.v%u", k);
+			EQ(fl_core_setxattr(c, f[i], name, val, sizeof(val), 0), 0);
+		}
+	}
+	EQ(fl_core_syncfs(c), 0);
+	for (i = 0; i < 3; i++)
+		EQ(fl_core_write(c, f[i], 0, "data", 4), 4);
+	EQ(fl_core_syncfs(c), 0); /* one write-back of the three */
+	EQ(fl_core_write(c, f[0], 4, "more", 4), 4);
+	EQ(fl_core_syncfs(c), 0);
+	for (i = 0; i < 3; i++)
+		EQ(fl_core_release(c, f[i]), 0);
+	umount_vol(c, v);
+	c = mount_vol("bigrec", &v, false);
+	EQ(fl_core_getattr(c, f[0], &st), 0);
+	EQ(st.st_size, 8);
+	EQ(fl_core_getattr(c, f[2], &st), 0);
+	EQ(st.st_size, 4);
+	umount_vol(c, v);
+	check_fsck("bigrec", 0);
 }
 
 /*
@@ -668,6 +771,9 @@ static void test_map_after_crash(void)
 
 #define BS64K 65536ull
 
+/* more runs than a block map keeps */
+#define SCATTER_RUNS (FL_BMAP_MAX + 60)
+
 /*
  * A file of many objects (64 KiB blocks) with more separate runs than a
  * block map keeps (they merge): fsck finds every object inside the map, a
@@ -690,18 +796,26 @@ static void test_purge_rounds(void)
 	f = st.st_ino;
 	for (i = 0; i < 2500; i++) /* one run of 2,500 objects */
 		EQ(fl_core_write(c, f, i * BS64K, buf, 10), 10);
-	for (i = 0; i < 60; i++) /* 60 runs of one, 7 blocks apart: merged */
+	for (i = 0; i + 1 < FL_BMAP_MAX_V1; i++) /* with the run above: what version 1 holds */
+		EQ(fl_core_write(c, f, (3000 + 7 * i) * BS64K, buf, 10), 10);
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_syncfs(c), 0);
+	EQ(vol_super_version("rounds"), 1);
+	for (i = 0; i < SCATTER_RUNS; i++) /* runs of one, 7 blocks apart: merged */
 		EQ(fl_core_write(c, f, (3000 + 7 * i) * BS64K, buf, 10), 10);
 	EQ(fl_core_fsync(c, f, false), 0);
 	EQ(fl_core_release(c, f), 0);
 	umount_vol(c, v);
 	check_fsck("rounds", 0);
 	before = vol_objects("rounds");
-	EQ(before, 2560);
+	EQ(before, 2500 + SCATTER_RUNS);
+	/* a map of more runs than version 1 allows: the superblock says 2 */
+	EQ(vol_super_version("rounds"), FL_SUPER_VERSION);
 
 	c = mount_vol("rounds", &v, false);
 	EQ(fl_core_open(c, f, O_RDWR), 0);
-	a.st_size = (3000 + 7 * 30) * BS64K + 5; /* keeps 30 of the 60, cuts the 31st */
+	/* keeps half the runs, cuts the next one */
+	a.st_size = (3000 + 7 * (SCATTER_RUNS / 2)) * BS64K + 5;
 	EQ(fl_core_setattr(c, f, &a, FL_SET_SIZE, &st), 0);
 	EQ(fl_core_fallocate(c, f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100 * BS64K,
 			     200 * BS64K + 10),
@@ -709,7 +823,7 @@ static void test_purge_rounds(void)
 	EQ(fl_core_release(c, f), 0);
 	umount_vol(c, v);
 	check_fsck("rounds", 0);
-	EQ(vol_objects("rounds"), 2500 - 200 + 31);
+	EQ(vol_objects("rounds"), 2500 - 200 + SCATTER_RUNS / 2 + 1);
 
 	c = mount_vol("rounds", &v, false);
 	EQ(fl_core_unlink(c, 1, "many"), 0);
@@ -1746,9 +1860,10 @@ static void test_load_without_lock(void)
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns",	  "data",  "crash",    "rd",	 "grow",      "purge",
-			      "ovl",	  "ra",	   "smallmem", "dmax",	 "sparse",    "maxsize",
-			      "mapcrash", "dsync", "werr",     "fsckro", "shardwait", NULL};
+	const char *vols[] = {"ns",	"data",	     "crash",	 "rd",	     "grow",
+			      "purge",	"ovl",	     "ra",	 "smallmem", "dmax",
+			      "sparse", "maxsize",   "mapcrash", "dsync",    "werr",
+			      "fsckro", "shardwait", "scatter",	 "bigrec",   NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -1770,6 +1885,8 @@ int main(void)
 	test_limit_sparse();
 	test_map_after_crash();
 	test_purge_rounds();
+	test_scattered_cost();
+	test_writeback_big_records();
 	test_size_after_overlapping_flush();
 	test_readdir_cb_count();
 	test_enospc();

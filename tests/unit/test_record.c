@@ -537,8 +537,8 @@ static bool key_present(const void *enc, size_t len, uint64_t key)
  * wrong type, each required key missing, each known key duplicated,
  * trailing bytes, every truncation, and version 0 / 2 / huge.
  */
-static void check_rejections(const char *what, decoder_fn fn, const void *enc, size_t len,
-			     unsigned nkeys, uint64_t optional_mask)
+static void check_rejections_v(const char *what, decoder_fn fn, const void *enc, size_t len,
+			       unsigned nkeys, uint64_t optional_mask, int64_t version_max)
 {
 	struct mp m;
 	struct edit ed;
@@ -590,9 +590,9 @@ static void check_rejections(const char *what, decoder_fn fn, const void *enc, s
 	CHECK(remap(enc, len, &m, &ed) == 0);
 	CHECK_RC(decode_any(fn, m.sb.data, m.sb.size), 0);
 
-	/* Versions: 0, FL_FORMAT_VERSION + 1, huge, negative. */
+	/* Versions: 0, the highest the record knows + 1, huge, negative. */
 	{
-		static const int64_t bad[] = {0, FL_FORMAT_VERSION + 1, 1000, -1};
+		const int64_t bad[] = {0, version_max + 1, 1000, -1};
 		size_t b;
 
 		for (b = 0; b < sizeof(bad) / sizeof(bad[0]) + 1; b++) {
@@ -640,6 +640,13 @@ static void check_rejections(const char *what, decoder_fn fn, const void *enc, s
 
 	check_truncations(fn, enc, len, len > 4096 ? 997 : 1);
 	mp_done(&m);
+}
+
+/* check_rejections_v for a record of versions 1..FL_FORMAT_VERSION. */
+static void check_rejections(const char *what, decoder_fn fn, const void *enc, size_t len,
+			     unsigned nkeys, uint64_t optional_mask)
+{
+	check_rejections_v(what, fn, enc, len, nkeys, optional_mask, FL_FORMAT_VERSION);
 }
 
 /* Not-a-map and structural garbage: the same for every decoder. */
@@ -829,7 +836,7 @@ static void test_super(void)
 
 	mk_super(&s);
 	CHECK_SAME_BYTES(super, &s, &d, b, m);
-	check_rejections("super", dec_super, b.data, b.len, 11, 0);
+	check_rejections_v("super", dec_super, b.data, b.len, 11, 0, FL_SUPER_VERSION);
 	check_garbage(dec_super);
 	CHECK_RC(decode_with_nesting(dec_super, b.data, b.len, 12), 0);
 	CHECK_RC(decode_with_nesting(dec_super, b.data, b.len, 40), -EIO);
@@ -957,7 +964,8 @@ static void test_super_snap_seq(void)
 	memset(&d, 0x5a, sizeof(d));
 	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
 	CHECK(rec_eq_super(&s, &d) && d.snap_seq == 7);
-	check_rejections("super+snap_seq", dec_super, b.data, b.len, 12, 1ull << 11);
+	check_rejections_v("super+snap_seq", dec_super, b.data, b.len, 12, 1ull << 11,
+			   FL_SUPER_VERSION);
 	s.snap_seq = UINT64_MAX;
 	fl_buf_reset(&b);
 	CHECK_RC(fl_super_encode(&s, &b), 0);
@@ -2183,8 +2191,9 @@ static void test_bmap(void)
 	}
 	/* more runs than FL_BMAP_MAX, and an odd array */
 	{
-		struct fl_brange many[FL_BMAP_MAX + 1];
+		struct fl_brange *many = calloc(FL_BMAP_MAX + 1, sizeof(*many));
 
+		CHECK(many != NULL);
 		for (k = 0; k <= FL_BMAP_MAX; k++) {
 			many[k].first = 2 * k;
 			many[k].count = 1;
@@ -2202,6 +2211,7 @@ static void test_bmap(void)
 		CHECK_RC(fl_inode_decode(b.data, b.len, &d), 0);
 		CHECK(rec_eq_inode(&i, &d));
 		fl_inode_rec_free(&d);
+		free(many);
 	}
 	mp_reset(&m);
 	i.has_bmap = false;
@@ -2262,6 +2272,231 @@ static void test_bmap(void)
 	mp_done(&m);
 }
 
+/* A small deterministic generator for the map tests. */
+static uint64_t lcg_next(uint64_t *x)
+{
+	*x = *x * 6364136223846793005ull + 1442695040888963407ull;
+	return *x >> 33;
+}
+
+/* Is the map of d exactly ref[0..n) below n (and empty from n on up to n + 8)? */
+static bool bmap_matches(const struct fl_inode_rec *d, const unsigned char *ref, uint64_t n)
+{
+	uint64_t x, blocks = 0;
+
+	for (x = 0; x < n; x++) {
+		if (fl_bmap_has(d, x) != (ref[x] != 0))
+			return false;
+		blocks += ref[x] != 0;
+	}
+	for (x = n; x < n + 8; x++)
+		if (fl_bmap_has(d, x))
+			return false;
+	return fl_bmap_blocks(d) == blocks;
+}
+
+/* Encodes d and decodes it again: a valid map (sorted, disjoint, not
+ * adjacent) that survives unchanged, in at most fl_inode_enc_max bytes. */
+static void check_bmap_roundtrip(const struct fl_inode_rec *d)
+{
+	struct fl_inode_rec e;
+	struct fl_buf b;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	CHECK_RC(fl_inode_encode(d, &b), 0);
+	CHECK(b.len <= fl_inode_enc_max(d));
+	CHECK_RC(fl_inode_decode(b.data, b.len, &e), 0);
+	CHECK(rec_eq_inode(d, &e));
+	fl_inode_rec_free(&e);
+	fl_buf_free(&b);
+}
+
+/* Thousands of runs: the map is exact up to FL_BMAP_MAX runs and merges
+ * past it; records an older binary wrote (at most FL_BMAP_MAX_V1 runs)
+ * decode and encode as before. */
+static void test_bmap_many(void)
+{
+	const uint64_t n = 4 * FL_BMAP_MAX;
+	unsigned char *ref = calloc(n, 1);
+	struct fl_inode_rec d, e;
+	struct fl_buf b;
+	struct mp m;
+	uint64_t k, x = 42, before;
+	uint32_t maxruns = 0;
+
+	CHECK(ref != NULL);
+	fl_buf_init(&b, FL_REC_MAX);
+	mp_init(&m);
+
+	/* every other index below 2 * FL_BMAP_MAX, in a scattered order:
+	 * FL_BMAP_MAX runs of one block, nothing merged */
+	mk_inode(&d, S_IFREG | 0644);
+	for (k = 0; k < FL_BMAP_MAX; k++) {
+		uint64_t idx = 2 * ((k * 2654435761ull) % FL_BMAP_MAX);
+
+		CHECK_RC(fl_bmap_add(&d, idx), 0);
+		ref[idx] = 1;
+	}
+	CHECK(d.has_bmap && d.nbmap == FL_BMAP_MAX);
+	CHECK(bmap_matches(&d, ref, n));
+	d.size = n << 22;
+	check_bmap_roundtrip(&d);
+	CHECK(fl_bmap_used(&d, d.size, 4u << 20) == (uint64_t)FL_BMAP_MAX << 22);
+
+	/* one run more: the two closest runs (the first pair, all gaps being
+	 * one block) join over their gap; every block stays named */
+	CHECK_RC(fl_bmap_add(&d, n - 3), 0);
+	CHECK(d.nbmap == FL_BMAP_MAX);
+	CHECK(d.bmap[0].first == 0 && d.bmap[0].count == 3);
+	CHECK(fl_bmap_has(&d, 1) && fl_bmap_has(&d, n - 3) && !fl_bmap_has(&d, 3));
+	ref[n - 3] = 1;
+	for (k = 0; k < n; k++)
+		if (ref[k] && !fl_bmap_has(&d, k))
+			break;
+	CHECK(k == n); /* an over-approximation, never less */
+	CHECK(fl_bmap_blocks(&d) == FL_BMAP_MAX + 2);
+	check_bmap_roundtrip(&d);
+	/* one more, a block past the last run: that run grows over the gap
+	 * (one block), no two runs join */
+	CHECK_RC(fl_bmap_add(&d, n - 1), 0);
+	CHECK(d.nbmap == FL_BMAP_MAX && d.bmap[0].count == 3);
+	CHECK(d.bmap[FL_BMAP_MAX - 1].first == n - 3 && d.bmap[FL_BMAP_MAX - 1].count == 3);
+	CHECK(fl_bmap_blocks(&d) == FL_BMAP_MAX + 4);
+	/* and one a block before the first run of the second half: that run
+	 * grows down (right neighbour) */
+	CHECK_RC(fl_bmap_add(&d, n - 5), 0);
+	CHECK(d.nbmap == FL_BMAP_MAX && d.bmap[FL_BMAP_MAX - 1].first == n - 5 &&
+	      d.bmap[FL_BMAP_MAX - 1].count == 5);
+	check_bmap_roundtrip(&d);
+
+	/* a hole over many runs at once; a hole inside a run of a full map
+	 * is kept (one run more would pass FL_BMAP_MAX) */
+	before = d.nbmap;
+	CHECK_RC(fl_bmap_del(&d, 101, 1000), 0); /* odd..odd: runs 102, 104, ..., 1100 */
+	CHECK(d.nbmap == before - 500);
+	CHECK(fl_bmap_has(&d, 100) && !fl_bmap_has(&d, 102) && !fl_bmap_has(&d, 1100) &&
+	      fl_bmap_has(&d, 1102));
+	check_bmap_roundtrip(&d);
+	fl_inode_rec_free(&d);
+
+	/* a model: random adds, holes and cuts while the map stays below
+	 * FL_BMAP_MAX runs, checked against a plain array of blocks */
+	memset(ref, 0, n);
+	mk_inode(&d, S_IFREG | 0644);
+	for (k = 0; k < 40000; k++) {
+		uint64_t r = lcg_next(&x) % 100, at = lcg_next(&x) % n;
+
+		if (d.nbmap > maxruns)
+			maxruns = d.nbmap;
+		if (d.nbmap >= FL_BMAP_MAX - 2) {
+			/* an add or a hole may make one run more: stay exact */
+			at = n / 2 + at / 2;
+			fl_bmap_cut(&d, at);
+			memset(ref + at, 0, n - at);
+		} else if (r < 75) {
+			CHECK_RC(fl_bmap_add(&d, at), 0);
+			ref[at] = 1;
+		} else if (r < 99) {
+			uint64_t len = 1 + lcg_next(&x) % 8;
+
+			CHECK_RC(fl_bmap_del(&d, at, len), 0);
+			memset(ref + at, 0, at + len > n ? n - at : len);
+		} else {
+			at += n / 2; /* cuts high, or the map would stay small */
+			fl_bmap_cut(&d, at);
+			if (at < n)
+				memset(ref + at, 0, n - at);
+		}
+		if (k % 4000 == 0 && !bmap_matches(&d, ref, n)) {
+			fprintf(stderr, "block map differs from the model after %" PRIu64 " ops\n",
+				k);
+			check_failures++;
+			break;
+		}
+	}
+	CHECK(bmap_matches(&d, ref, n));
+	CHECK(maxruns > FL_BMAP_MAX / 2); /* the model reached thousands of runs */
+	check_bmap_roundtrip(&d);
+	fl_inode_rec_free(&d);
+
+	/* the largest map: FL_BMAP_MAX runs with 9-byte numbers, within the
+	 * bound, and one run more is refused both ways (test_bmap) */
+	mk_inode(&d, S_IFREG | 0644);
+	d.has_bmap = true;
+	d.bmap = calloc(FL_BMAP_MAX, sizeof(*d.bmap));
+	CHECK(d.bmap != NULL);
+	d.nbmap = FL_BMAP_MAX;
+	for (k = 0; k < FL_BMAP_MAX; k++) {
+		d.bmap[k].first = (1ull << 40) + k * (1ull << 33);
+		d.bmap[k].count = 1ull << 32;
+	}
+	fl_buf_reset(&b);
+	CHECK_RC(fl_inode_encode(&d, &b), 0);
+	CHECK(b.len <= fl_inode_enc_max(&d) && b.len > (size_t)FL_BMAP_MAX * 18);
+	CHECK(b.len < 80u << 10);
+	CHECK_RC(fl_inode_decode(b.data, b.len, &e), 0);
+	CHECK(rec_eq_inode(&d, &e));
+	fl_inode_rec_free(&e);
+	fl_inode_rec_free(&d);
+
+	/* what an older binary wrote: FL_BMAP_MAX_V1 runs, packed by hand as
+	 * FORMAT.md says; decodes, and encodes to the same bytes */
+	mk_inode(&d, S_IFREG | 0644);
+	d.has_bmap = true;
+	d.bmap = calloc(FL_BMAP_MAX_V1, sizeof(*d.bmap));
+	CHECK(d.bmap != NULL);
+	d.nbmap = FL_BMAP_MAX_V1;
+	for (k = 0; k < FL_BMAP_MAX_V1; k++) {
+		d.bmap[k].first = k * 1000 + 7;
+		d.bmap[k].count = k + 1;
+	}
+	mp_reset(&m);
+	raw_inode(&m.pk, &d);
+	CHECK_RC(fl_inode_decode(m.sb.data, m.sb.size, &e), 0);
+	CHECK(rec_eq_inode(&d, &e));
+	fl_buf_reset(&b);
+	CHECK_RC(fl_inode_encode(&e, &b), 0);
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	fl_inode_rec_free(&e);
+	fl_inode_rec_free(&d);
+
+	free(ref);
+	fl_buf_free(&b);
+	mp_done(&m);
+}
+
+/* The superblock's version: 1 as before (0 in the struct writes 1), 2 for a
+ * volume whose maps may pass FL_BMAP_MAX_V1 runs; 3 is refused both ways,
+ * and no other record takes version 2 (check_rejections). */
+static void test_super_version(void)
+{
+	struct fl_super_rec s, d;
+	struct fl_buf b;
+	struct mp m;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	mp_init(&m);
+	mk_super(&s);
+	raw_super(&m.pk, &s);
+	s.version = 0;
+	CHECK_RC(fl_super_encode(&s, &b), 0);
+	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
+	s.version = 2;
+	fl_buf_reset(&b);
+	CHECK_RC(fl_super_encode(&s, &b), 0);
+	/* map header, key 0, then the version: the one byte that differs */
+	CHECK(b.len == m.sb.size && b.data[2] == 2 && m.sb.data[2] == 1 &&
+	      memcmp(b.data + 3, m.sb.data + 3, b.len - 3) == 0);
+	CHECK_RC(fl_super_decode(b.data, b.len, &d), 0);
+	CHECK(d.version == 2 && rec_eq_super(&s, &d));
+	s.version = FL_SUPER_VERSION + 1;
+	fl_buf_reset(&b);
+	CHECK_RC(fl_super_encode(&s, &b), -EINVAL);
+	CHECK(b.len == 0);
+	fl_buf_free(&b);
+	mp_done(&m);
+}
+
 int main(void)
 {
 	test_crc32c();
@@ -2273,6 +2508,8 @@ int main(void)
 	test_dirent();
 	test_inode();
 	test_bmap();
+	test_bmap_many();
+	test_super_version();
 	test_jtxn();
 	test_nested_unknown();
 	test_frames();
