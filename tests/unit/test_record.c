@@ -275,6 +275,16 @@ static void mk_inode(struct fl_inode_rec *i, uint32_t mode)
 	i->btime.tv_nsec = 500;
 }
 
+/* A regular file's record with a map of n runs (zeroed: the caller fills them). */
+static void mk_inode_runs(struct fl_inode_rec *i, uint32_t n)
+{
+	mk_inode(i, S_IFREG | 0644);
+	i->has_bmap = true;
+	i->bmap = calloc(n, sizeof(*i->bmap));
+	CHECK(i->bmap != NULL);
+	i->nbmap = n;
+}
+
 /* Heap copy of exactly len bytes so that ASan sees any read past the end. */
 static void *dup_bytes(const void *p, size_t len)
 {
@@ -2421,11 +2431,7 @@ static void test_bmap_many(void)
 
 	/* the largest map: FL_BMAP_MAX runs with 9-byte numbers, within the
 	 * bound, and one run more is refused both ways (test_bmap) */
-	mk_inode(&d, S_IFREG | 0644);
-	d.has_bmap = true;
-	d.bmap = calloc(FL_BMAP_MAX, sizeof(*d.bmap));
-	CHECK(d.bmap != NULL);
-	d.nbmap = FL_BMAP_MAX;
+	mk_inode_runs(&d, FL_BMAP_MAX);
 	for (k = 0; k < FL_BMAP_MAX; k++) {
 		d.bmap[k].first = (1ull << 40) + k * (1ull << 33);
 		d.bmap[k].count = 1ull << 32;
@@ -2441,11 +2447,7 @@ static void test_bmap_many(void)
 
 	/* what an older binary wrote: FL_BMAP_MAX_V1 runs, packed by hand as
 	 * FORMAT.md says; decodes, and encodes to the same bytes */
-	mk_inode(&d, S_IFREG | 0644);
-	d.has_bmap = true;
-	d.bmap = calloc(FL_BMAP_MAX_V1, sizeof(*d.bmap));
-	CHECK(d.bmap != NULL);
-	d.nbmap = FL_BMAP_MAX_V1;
+	mk_inode_runs(&d, FL_BMAP_MAX_V1);
 	for (k = 0; k < FL_BMAP_MAX_V1; k++) {
 		d.bmap[k].first = k * 1000 + 7;
 		d.bmap[k].count = k + 1;
