@@ -81,7 +81,7 @@ static void usage(FILE *f)
 		"  dirty_max=SIZE     memory for dirty file data before writers wait (default 64M)\n"
 		"  max_threads=N      FUSE worker threads, each holding a 1 MiB buffer (default 16)\n"
 		"  spin_us=US         how long an idle worker polls for the next request before\n"
-		"                     it sleeps (default 50; 0: sleep at once)\n"
+		"                     it sleeps (default 0: sleep at once)\n"
 		"  commit_ms=MS       longest delay of a metadata commit (default 1000)\n"
 		"  readahead_kb=KB    kernel readahead for the mount (default 16384)\n"
 		"  readahead_objects=N  once a file is read sequentially, read each object\n"
@@ -602,7 +602,7 @@ int main(int argc, char **argv)
 				.writeback = 1,
 				.readahead_kb = 16384,
 				.max_threads = 16,
-				.spin_us = 50,
+				.spin_us = 0,
 				.ra_objects = 4};
 	struct fl_rados_opts ro = {0};
 	struct fl_store *base = NULL;

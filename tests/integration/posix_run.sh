@@ -22,7 +22,7 @@
 # a snapshot, clone or rollback event every so many operations, default
 # 0 = none; fsmodel's --snap-cmd), FLOCKER_POSIX_MOUNT_OPTS
 # (extra mount.flockerfs options for conformance and model, e.g.
-# "max_threads=2,spin_us=0").
+# "max_threads=2,spin_us=50").
 #
 # Exit status: 0 passed, 1 failed, 77 skipped (not root, or no /dev/fuse for
 # the flockerfs modes; the reason is printed).
