@@ -1182,6 +1182,25 @@ static void core_free(struct fl_core *c)
 	free(c);
 }
 
+/* The options left 0 take their defaults (FL_RA_OFF: no read-ahead). */
+static void opts_defaults(struct fl_core_opts *o)
+{
+	if (!o->dirty_max)
+		o->dirty_max = 64u << 20;
+	if (!o->ra_objects)
+		o->ra_objects = 4;
+	else if (o->ra_objects == FL_RA_OFF)
+		o->ra_objects = 0;
+	if (!o->ra_max)
+		o->ra_max = 64u << 20;
+	if (!o->ra_window)
+		o->ra_window = 16u << 20;
+	if (!o->commit_ms)
+		o->commit_ms = 1000;
+	if (!o->checkpoint_s)
+		o->checkpoint_s = 30;
+}
+
 int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_core **out,
 		  char *err, size_t errlen)
 {
@@ -1209,20 +1228,7 @@ int fl_core_mount(struct fl_volume *v, const struct fl_core_opts *o, struct fl_c
 	}
 	c->st = v->st;
 	c->o = *o;
-	if (!c->o.dirty_max)
-		c->o.dirty_max = 64u << 20;
-	if (!c->o.ra_objects)
-		c->o.ra_objects = 4;
-	else if (c->o.ra_objects == FL_RA_OFF)
-		c->o.ra_objects = 0;
-	if (!c->o.ra_max)
-		c->o.ra_max = 64u << 20;
-	if (!c->o.ra_window)
-		c->o.ra_window = 16u << 20;
-	if (!c->o.commit_ms)
-		c->o.commit_ms = 1000;
-	if (!c->o.checkpoint_s)
-		c->o.checkpoint_s = 30;
+	opts_defaults(&c->o);
 	c->imask = 1023;
 	c->itab = calloc(c->imask + 1, sizeof(*c->itab));
 	if (!c->itab) {

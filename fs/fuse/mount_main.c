@@ -594,6 +594,113 @@ static void exec_with_hugepages(char **argv)
 		unsetenv("GLIBC_TUNABLES");
 }
 
+/* File data passes through many FUSE threads in buffers of up to 1 MiB:
+ * with glibc's default of one arena per thread (up to 8 per core), freed
+ * buffers stay in a dozen arenas and the resident size grows far past
+ * dirty_max.  One arena keeps it close to what is in use; a non-main
+ * arena would also unmap its emptied heaps, to fault them in again. */
+static void tune_malloc(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+	/* Blocks of 4 MiB, and librados's copy of each write, are allocated and
+	 * freed at the write rate.  Above the mmap threshold every one would be a
+	 * fresh mapping whose pages fault in and are zeroed one by one (a third
+	 * of the daemon's time in a sequential write); from the heap the same
+	 * pages are used again.  The trim threshold bounds what the heap keeps. */
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+}
+
+/*
+ * Without log= and a syslog socket the daemon's lines would be lost: they go to
+ * FALLBACK_LOG_DIR/NAME.log (o->logfile then points into buf), or, where that
+ * cannot be made, stay on this stderr.  Returns whether the daemon keeps its
+ * stderr open as long as it runs.
+ */
+static bool pick_log(struct opts *o, char *buf, size_t len)
+{
+	if (o->foreground || o->logfile || fl_log_syslog_available())
+		return o->logfile || o->foreground;
+	if (!strchr(o->name, '/') && (mkdir(FALLBACK_LOG_DIR, 0750) == 0 || errno == EEXIST) &&
+	    access(FALLBACK_LOG_DIR, W_OK) == 0) {
+		snprintf(buf, len, FALLBACK_LOG_DIR "/%.200s.log", o->name);
+		o->logfile = buf;
+		fprintf(stderr,
+			"mount.flockerfs: no syslog socket at /dev/log: the daemon logs to %s\n",
+			buf);
+		return true;
+	}
+	fprintf(stderr, "mount.flockerfs: no syslog socket at /dev/log: the daemon logs to this "
+			"stderr (use -o log=FILE)\n");
+	return true;
+}
+
+/* What can fail before the daemon forks, said on stderr: the mount point
+ * (resolved into mp, PATH_MAX bytes) and the log file.  False if either fails. */
+static bool can_mount(const struct opts *o, char *mp)
+{
+	char err[512];
+
+	if (!realpath(o->mountpoint, mp)) {
+		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o->mountpoint,
+			strerror(errno));
+		return false;
+	}
+	/* before the lock: a mount that cannot happen must not fence anyone */
+	if (check_mountpoint(mp, err, sizeof(err))) {
+		fprintf(stderr, "mount.flockerfs: %s\n", err);
+		return false;
+	}
+	if (o->logfile && access(o->logfile, F_OK) != 0) {
+		FILE *lf = fopen(o->logfile, "a");
+
+		if (!lf) {
+			fprintf(stderr, "mount.flockerfs: cannot open log %s: %s\n", o->logfile,
+				strerror(errno));
+			return false;
+		}
+		fclose(lf);
+	}
+	return true;
+}
+
+/*
+ * The volume to mount, NAME or NAME@SNAP (the volume as of a snapshot,
+ * read-only: o->ro set), locked and watched for a read-write mount.  0 or a
+ * negative errno with err set; *v (to close) may be set either way.
+ */
+static int open_volume(struct fl_store *base, struct opts *o, struct fl_volume **v, char *err,
+		       size_t errlen)
+{
+	char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1], held[512];
+	int ret, at = fl_snap_parse(o->name, vol, sizeof(vol), snap, sizeof(snap));
+
+	if (at < 0) {
+		snprintf(err, errlen, "invalid volume name %.300s", o->name);
+		return -EINVAL;
+	}
+	if (at)
+		o->ro = 1;
+	ret = fl_volume_open(base, vol, v, err, errlen);
+	if (!ret && at)
+		ret = fl_snap_open_at(*v, snap, err, errlen);
+	if (ret || o->ro)
+		return ret;
+	ret = fl_volume_lock(*v, o->lease_s, o->takeover, err, errlen);
+	if (ret == -EBUSY) {
+		snprintf(held, sizeof(held), "%s", err);
+		snprintf(
+			err, errlen,
+			"cannot mount read-write: %.400s; use -o ro, or -o takeover if that host is dead",
+			held);
+	}
+	if (ret)
+		return ret;
+	/* answers flocker-control's probes: this writer is alive */
+	fl_volume_watch(*v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* static: fuse_opt_parse's strings in it live as long as the process */
@@ -610,8 +717,6 @@ int main(int argc, char **argv)
 	struct fl_core *core = NULL;
 	struct fl_core_opts co = {0};
 	struct fl_snap_server *srv = NULL;
-	char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
-	int at;
 	struct fuse_session *se = NULL;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fl_fuse ff = {0};
@@ -624,21 +729,9 @@ int main(int argc, char **argv)
 	uint64_t t_start = fl_metrics_now_ns();
 	int ret, rc = EXIT_MOUNT;
 
-	/* File data passes through many FUSE threads in buffers of up to 1 MiB:
-	 * with glibc's default of one arena per thread (up to 8 per core), freed
-	 * buffers stay in a dozen arenas and the resident size grows far past
-	 * dirty_max.  One arena keeps it close to what is in use; a non-main
-	 * arena would also unmap its emptied heaps, to fault them in again. */
 	close_inherited(argc, argv);
 	exec_with_hugepages(argv);
-	mallopt(M_ARENA_MAX, 1);
-	/* Blocks of 4 MiB, and librados's copy of each write, are allocated and
-	 * freed at the write rate.  Above the mmap threshold every one would be a
-	 * fresh mapping whose pages fault in and are zeroed one by one (a third
-	 * of the daemon's time in a sequential write); from the heap the same
-	 * pages are used again.  The trim threshold bounds what the heap keeps. */
-	mallopt(M_MMAP_THRESHOLD, 8 << 20);
-	mallopt(M_TRIM_THRESHOLD, 128 << 20);
+	tune_malloc();
 	fl_log_init("mount.flockerfs", LOG_NOTICE);
 	if (parse_args(&o, argc, argv))
 		return EXIT_USAGE;
@@ -646,48 +739,9 @@ int main(int argc, char **argv)
 		fl_log_level = LOG_DEBUG;
 	snprintf(tag, sizeof(tag), "volume %.100s", o.name);
 	fl_log_set_tag(tag);
-	/* Without log= and a syslog socket the daemon's lines would be lost: they go to
-	 * FALLBACK_LOG_DIR/NAME.log, or, where that cannot be made, stay on this stderr
-	 * (which then stays open as long as the daemon runs). */
-	keep_stderr = false;
-	if (!o.foreground && !o.logfile && !fl_log_syslog_available()) {
-		if (!strchr(o.name, '/') &&
-		    (mkdir(FALLBACK_LOG_DIR, 0750) == 0 || errno == EEXIST) &&
-		    access(FALLBACK_LOG_DIR, W_OK) == 0) {
-			snprintf(fallback_log, sizeof(fallback_log), FALLBACK_LOG_DIR "/%.200s.log",
-				 o.name);
-			o.logfile = fallback_log;
-			fprintf(stderr,
-				"mount.flockerfs: no syslog socket at /dev/log: the daemon logs to %s\n",
-				fallback_log);
-		} else {
-			keep_stderr = true;
-			fprintf(stderr,
-				"mount.flockerfs: no syslog socket at /dev/log: the daemon logs to this "
-				"stderr (use -o log=FILE)\n");
-		}
-	}
-	keep_stderr = keep_stderr || o.logfile || o.foreground;
-	if (!realpath(o.mountpoint, mp)) {
-		fprintf(stderr, "mount.flockerfs: cannot use mount point %s: %s\n", o.mountpoint,
-			strerror(errno));
+	keep_stderr = pick_log(&o, fallback_log, sizeof(fallback_log));
+	if (!can_mount(&o, mp))
 		return EXIT_MOUNT;
-	}
-	/* before the lock: a mount that cannot happen must not fence anyone */
-	if (check_mountpoint(mp, err, sizeof(err))) {
-		fprintf(stderr, "mount.flockerfs: %s\n", err);
-		return EXIT_MOUNT;
-	}
-	if (o.logfile && access(o.logfile, F_OK) != 0) {
-		FILE *lf = fopen(o.logfile, "a");
-
-		if (!lf) {
-			fprintf(stderr, "mount.flockerfs: cannot open log %s: %s\n", o.logfile,
-				strerror(errno));
-			return EXIT_MOUNT;
-		}
-		fclose(lf);
-	}
 	/* librados threads do not survive fork: fork before connecting */
 	if (!o.foreground)
 		background();
@@ -711,38 +765,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (fl_mm_registry())
 		fl_store_metrics(base, fl_mm_registry());
-	/* VOL@SNAP: the volume as of a snapshot, read-only */
-	at = fl_snap_parse(o.name, vol, sizeof(vol), snap, sizeof(snap));
-	if (at < 0) {
-		snprintf(err, sizeof(err), "invalid volume name %.300s", o.name);
-		goto out;
-	}
-	if (at)
-		o.ro = 1;
-	ret = fl_volume_open(base, vol, &v, err, sizeof(err));
+	ret = open_volume(base, &o, &v, err, sizeof(err));
 	if (ret)
 		goto out;
-	if (at) {
-		ret = fl_snap_open_at(v, snap, err, sizeof(err));
-		if (ret)
-			goto out;
-	}
-	if (!o.ro) {
-		ret = fl_volume_lock(v, o.lease_s, o.takeover, err, sizeof(err));
-		if (ret == -EBUSY) {
-			char held[sizeof(err)];
-
-			snprintf(held, sizeof(held), "%s", err);
-			snprintf(
-				err, sizeof(err),
-				"cannot mount read-write: %.400s; use -o ro, or -o takeover if that host is dead",
-				held);
-		}
-		if (ret)
-			goto out;
-		/* answers flocker-control's probes: this writer is alive */
-		fl_volume_watch(v);
-	}
 	co.ro = o.ro;
 	co.dirty_max = o.dirty_max;
 	co.commit_ms = o.commit_ms;

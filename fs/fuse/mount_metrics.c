@@ -132,6 +132,21 @@ static double dirty_bytes(void *arg)
 	return v;
 }
 
+/* The counters, each with its name and help. */
+static const struct {
+	struct fl_metric **m;
+	const char *name, *help;
+} counters[] = {
+	{&rbytes, "flockerfs_read_bytes_total", "Bytes read from files through FUSE."},
+	{&wbytes, "flockerfs_written_bytes_total", "Bytes written to files through FUSE."},
+	{&renewals, "flockerfs_lease_renewals_total", "Renewals of the volume's writer lock."},
+	{&renew_fail, "flockerfs_lease_renewal_failures_total",
+	 "Renewals of the writer lock that failed."},
+	{&fenced, "flockerfs_fenced_total",
+	 "Times this mount lost its writer lock (fenced: every change fails with EIO from then "
+	 "on)."},
+};
+
 int fl_mm_init(const char *volume, bool ro)
 {
 	const char *mode[] = {"mode", ro ? "ro" : "rw"};
@@ -150,27 +165,19 @@ int fl_mm_init(const char *volume, bool ro)
 				    "How long the mount took, from the daemon's start to serving "
 				    "(connect, writer lock, journal replay).",
 				    NULL, 0, mount_secs, NULL);
-	rbytes = fl_metrics_counter(m, "flockerfs_read_bytes_total",
-				    "Bytes read from files through FUSE.", NULL, 0);
-	wbytes = fl_metrics_counter(m, "flockerfs_written_bytes_total",
-				    "Bytes written to files through FUSE.", NULL, 0);
 	fl_metrics_gauge_fn(m, "flockerfs_dirty_bytes",
 			    "Memory held by dirty and in-flight file data (what dirty_max bounds).",
 			    NULL, 0, dirty_bytes, NULL);
-	renewals = fl_metrics_counter(m, "flockerfs_lease_renewals_total",
-				      "Renewals of the volume's writer lock.", NULL, 0);
-	renew_fail = fl_metrics_counter(m, "flockerfs_lease_renewal_failures_total",
-					"Renewals of the writer lock that failed.", NULL, 0);
 	renew_lat = fl_metrics_histogram(m, "flockerfs_lease_renewal_duration_seconds",
 					 "Latency of a renewal of the writer lock.", NULL, 0,
 					 fl_metrics_latency_ns, fl_metrics_latency_ns_n, 1e-9);
-	fenced = fl_metrics_counter(m, "flockerfs_fenced_total",
-				    "Times this mount lost its writer lock (fenced: every change "
-				    "fails with EIO from then on).",
-				    NULL, 0);
-	if (!started || !mount_dur || !rbytes || !wbytes || !renewals || !renew_fail ||
-	    !renew_lat || !fenced)
+	if (!started || !mount_dur || !renew_lat)
 		goto fail;
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		*counters[i].m = fl_metrics_counter(m, counters[i].name, counters[i].help, NULL, 0);
+		if (!*counters[i].m)
+			goto fail;
+	}
 	reg = m;
 	return 0;
 fail:

@@ -323,7 +323,7 @@ static int g_snap_rollback(struct fl_store *st, const char *oid, uint64_t snapid
 
 static struct fl_batch *g_batch_new(struct fl_store *st)
 {
-	struct gate_batch *b = calloc(1, sizeof(*b));
+	struct gate_batch *b = fl_batch_alloc(sizeof(*b), &gate_batch_ops);
 
 	if (!b)
 		return NULL;
@@ -332,7 +332,6 @@ static struct fl_batch *g_batch_new(struct fl_store *st)
 		free(b);
 		return NULL;
 	}
-	b->base.ops = &gate_batch_ops;
 	b->g = g_of(st);
 	return &b->base;
 }
@@ -411,48 +410,6 @@ static bool gb_done(struct fl_batch *fb)
 	return b->in->ops->done(b->in);
 }
 
-static const struct fl_batch_ops gate_batch_ops = {
-	.write = gb_write,
-	.writev = gb_writev,
-	.remove = gb_remove,
-	.truncate = gb_truncate,
-	.zero = gb_zero,
-	.read = gb_read,
-	.wait = gb_wait,
-	.done = gb_done,
-};
+static const struct fl_batch_ops gate_batch_ops = FL_BATCH_OPS(gb);
 
-static const struct fl_store_ops gate_ops = {
-	.close = g_close,
-	.clone_ns = g_clone_ns,
-	.read = g_read,
-	.write = g_write,
-	.write_full = g_write_full,
-	.append = g_append,
-	.remove = g_remove,
-	.truncate = g_truncate,
-	.stat = g_stat,
-	.omap_list = g_omap_list,
-	.omap_get = g_omap_get,
-	.omap_update = g_omap_update,
-	.list_objects = g_list_objects,
-	.lock_exclusive = g_lock_exclusive,
-	.unlock = g_unlock,
-	.list_lockers = g_list_lockers,
-	.break_lock = g_break_lock,
-	.self_addr = g_self_addr,
-	.blocklist_add = g_blocklist_add,
-	.watch = g_watch,
-	.watch_check = g_watch_check,
-	.unwatch = g_unwatch,
-	.notify = g_notify,
-	.batch_new = g_batch_new,
-	.snap_create = g_snap_create,
-	.snap_remove = g_snap_remove,
-	.set_write_ctx = g_set_write_ctx,
-	.set_read_snap = g_set_read_snap,
-	.snap_rollback = g_snap_rollback,
-	.watch_req = g_watch_req,
-	.notify_ack = g_notify_ack,
-	.notify_data = g_notify_data,
-};
+static const struct fl_store_ops gate_ops = FL_STORE_OPS(g);

@@ -1076,40 +1076,7 @@ static int layer_notify_data(struct fl_store *st, const char *oid, const void *d
 	return l->child->ops->notify_data(l->child, oid, data, len, timeout_ms, cb, arg);
 }
 
-static const struct fl_store_ops layer_ops = {
-	.close = layer_close,
-	.clone_ns = layer_clone_ns,
-	.read = layer_read,
-	.write = layer_write,
-	.write_full = layer_write_full,
-	.append = layer_append,
-	.remove = layer_remove,
-	.truncate = layer_truncate,
-	.stat = layer_stat,
-	.omap_list = layer_omap_list,
-	.omap_get = layer_omap_get,
-	.omap_update = layer_omap_update,
-	.list_objects = layer_list_objects,
-	.lock_exclusive = layer_lock_exclusive,
-	.unlock = layer_unlock,
-	.list_lockers = layer_list_lockers,
-	.break_lock = layer_break_lock,
-	.self_addr = layer_self_addr,
-	.blocklist_add = layer_blocklist_add,
-	.watch = layer_watch,
-	.watch_check = layer_watch_check,
-	.unwatch = layer_unwatch,
-	.notify = layer_notify,
-	.batch_new = layer_batch_new,
-	.snap_create = layer_snap_create,
-	.snap_remove = layer_snap_remove,
-	.set_write_ctx = layer_set_write_ctx,
-	.set_read_snap = layer_set_read_snap,
-	.snap_rollback = layer_snap_rollback,
-	.watch_req = layer_watch_req,
-	.notify_ack = layer_notify_ack,
-	.notify_data = layer_notify_data,
-};
+static const struct fl_store_ops layer_ops = FL_STORE_OPS(layer);
 
 /* --- opening, flattening --- */
 
@@ -1243,29 +1210,16 @@ int fl_layer_copy_up(struct fl_store *st, const char *oid)
 	return after != before;
 }
 
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
 static int names_cb(void *arg, const char *oid)
 {
-	struct names *x = arg;
-
-	if (fl_grow(&x->v, &x->cap, x->n, sizeof(*x->v), 256))
-		return -ENOMEM;
-	x->v[x->n] = strdup(oid);
-	if (!x->v[x->n])
-		return -ENOMEM;
-	x->n++;
-	return 0;
+	return fl_strv_add(arg, oid);
 }
 
 long fl_layer_copy_up_all(struct fl_store *st,
 			  void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
 {
 	struct layer *l = layer_of(st);
-	struct names nm = {0};
+	struct fl_strv nm = {0};
 	long copied = 0;
 	int r;
 
@@ -1279,9 +1233,7 @@ long fl_layer_copy_up_all(struct fl_store *st,
 		if (progress)
 			progress(arg, i + 1, nm.n);
 	}
-	for (size_t i = 0; i < nm.n; i++)
-		free(nm.v[i]);
-	free(nm.v);
+	fl_strv_free(&nm);
 	return r ? r : copied;
 }
 

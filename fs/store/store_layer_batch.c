@@ -213,25 +213,15 @@ static bool lb_done(struct fl_batch *fb)
 	return b->cb->ops->done(b->cb) && (!b->pb || b->pb->ops->done(b->pb));
 }
 
-static const struct fl_batch_ops layer_batch_ops = {
-	.write = lb_write,
-	.writev = lb_writev,
-	.remove = lb_remove,
-	.truncate = lb_truncate,
-	.zero = lb_zero,
-	.read = lb_read,
-	.wait = lb_wait,
-	.done = lb_done,
-};
+static const struct fl_batch_ops layer_batch_ops = FL_BATCH_OPS(lb);
 
 struct fl_batch *layer_batch_new(struct fl_store *st)
 {
 	struct layer *l = layer_of(st);
-	struct layer_batch *b = calloc(1, sizeof(*b));
+	struct layer_batch *b = fl_batch_alloc(sizeof(*b), &layer_batch_ops);
 
 	if (!b)
 		return NULL;
-	b->base.ops = &layer_batch_ops;
 	b->l = l;
 	b->cb = fl_batch_new(l->child);
 	if (!b->cb) {

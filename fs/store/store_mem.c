@@ -39,6 +39,7 @@
  */
 #include "flocker/buf.h"
 #include "flocker/store.h"
+#include "fs/store/omap_util.h"
 #include "fs/store/store_mem_priv.h"
 #include "fs/util/fmt.h"
 
@@ -436,58 +437,66 @@ static ssize_t mem_read(struct fl_store *st, const char *oid, uint64_t off, size
 	return r;
 }
 
-static int mem_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf,
-		     size_t len)
+/* Replaces the object's bytes with buf. */
+static int do_write_full(struct mem_store *ms, const char *oid, const void *buf, size_t len)
+{
+	struct mobj *o;
+	int r = check_extent(0, len);
+
+	if (r)
+		return r;
+	o = obj_get(ms, oid, true);
+	if (!o)
+		return -ENOMEM;
+	r = obj_reserve(o, len);
+	if (r)
+		return r;
+	if (len)
+		memcpy(o->data, buf, len);
+	o->size = len;
+	return 0;
+}
+
+/* How the ops that put bytes into an object place them. */
+enum put_how {
+	PUT_AT,	    /* at off */
+	PUT_APPEND, /* at the end */
+	PUT_FULL,   /* the whole object */
+};
+
+static int mem_put(struct fl_store *st, const char *oid, enum put_how how, uint64_t off,
+		   const void *buf, size_t len)
 {
 	struct mem_store *ms = mem_of(st);
+	struct mobj *o;
 	int r = mem_enter_w(ms, oid);
 
 	if (r)
 		return r;
-	r = do_write(ms, oid, off, buf, len);
+	if (how == PUT_FULL) {
+		r = do_write_full(ms, oid, buf, len);
+	} else {
+		o = how == PUT_APPEND ? obj_find(ms, oid) : NULL;
+		r = do_write(ms, oid, o ? o->size : off, buf, len);
+	}
 	mem_leave(ms);
 	return r;
+}
+
+static int mem_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf,
+		     size_t len)
+{
+	return mem_put(st, oid, PUT_AT, off, buf, len);
 }
 
 static int mem_write_full(struct fl_store *st, const char *oid, const void *buf, size_t len)
 {
-	struct mem_store *ms = mem_of(st);
-	struct mobj *o;
-	int r = mem_enter_w(ms, oid);
-
-	if (r)
-		return r;
-	r = check_extent(0, len);
-	if (r)
-		goto out;
-	o = obj_get(ms, oid, true);
-	if (!o) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = obj_reserve(o, len);
-	if (r)
-		goto out;
-	if (len)
-		memcpy(o->data, buf, len);
-	o->size = len;
-out:
-	mem_leave(ms);
-	return r;
+	return mem_put(st, oid, PUT_FULL, 0, buf, len);
 }
 
 static int mem_append(struct fl_store *st, const char *oid, const void *buf, size_t len)
 {
-	struct mem_store *ms = mem_of(st);
-	struct mobj *o;
-	int r = mem_enter_w(ms, oid);
-
-	if (r)
-		return r;
-	o = obj_find(ms, oid);
-	r = do_write(ms, oid, o ? o->size : 0, buf, len);
-	mem_leave(ms);
-	return r;
+	return mem_put(st, oid, PUT_APPEND, 0, buf, len);
 }
 
 static int mem_remove(struct fl_store *st, const char *oid)
@@ -640,18 +649,13 @@ out:
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int mem_omap_get(struct fl_store *st, const char *oid, const char *const *keys, size_t n,
 			fl_omap_cb cb, void *arg)
 {
 	struct mem_store *ms = mem_of(st);
 	struct kvcopy *kv = NULL;
 	const char **sorted = NULL;
-	size_t cnt = 0, done;
+	size_t m, cnt = 0, done;
 	struct mobj *o;
 	int r = mem_enter(ms);
 
@@ -663,19 +667,15 @@ static int mem_omap_get(struct fl_store *st, const char *oid, const char *const 
 		goto out_unlock;
 	}
 	/* RADOS answers in key order, each key once */
-	sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	sorted = fl_keys_sorted_unique(keys, n, &m);
 	kv = calloc(n ? n : 1, sizeof(*kv));
 	if (!sorted || !kv) {
 		r = -ENOMEM;
 		goto out_unlock;
 	}
-	memcpy(sorted, keys, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_str);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < m; i++) {
 		struct tnode *t;
 
-		if (i > 0 && !strcmp(sorted[i], sorted[i - 1]))
-			continue;
 		t = t_find(o->omap, sorted[i]);
 		if (!t)
 			continue;
@@ -1267,37 +1267,4 @@ static int mem_notify_data(struct fl_store *st, const char *oid, const void *dat
 	return mem_notify(st, oid, timeout_ms, cb, arg);
 }
 
-static const struct fl_store_ops mem_ops = {
-	.close = mem_close,
-	.clone_ns = mem_clone_ns,
-	.read = mem_read,
-	.write = mem_write,
-	.write_full = mem_write_full,
-	.append = mem_append,
-	.remove = mem_remove,
-	.truncate = mem_truncate,
-	.stat = mem_stat,
-	.omap_list = mem_omap_list,
-	.omap_get = mem_omap_get,
-	.omap_update = mem_omap_update,
-	.list_objects = mem_list_objects,
-	.lock_exclusive = mem_lock_exclusive,
-	.unlock = mem_unlock,
-	.list_lockers = mem_list_lockers,
-	.break_lock = mem_break_lock,
-	.self_addr = mem_self_addr,
-	.blocklist_add = mem_blocklist_add,
-	.watch = mem_watch,
-	.watch_check = mem_watch_check,
-	.unwatch = mem_unwatch,
-	.notify = mem_notify,
-	.batch_new = mem_batch_new,
-	.snap_create = msnap_create,
-	.snap_remove = msnap_remove,
-	.set_write_ctx = msnap_set_write_ctx,
-	.set_read_snap = msnap_set_read_snap,
-	.snap_rollback = msnap_rollback,
-	.watch_req = mem_watch_req,
-	.notify_ack = mem_notify_ack,
-	.notify_data = mem_notify_data,
-};
+static const struct fl_store_ops mem_ops = FL_STORE_OPS(mem);

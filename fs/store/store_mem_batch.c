@@ -266,24 +266,14 @@ static bool mb_done(struct fl_batch *fb)
 	return done;
 }
 
-static const struct fl_batch_ops mem_batch_ops = {
-	.write = mb_write,
-	.writev = mb_writev,
-	.remove = mb_remove,
-	.truncate = mb_truncate,
-	.zero = mb_zero,
-	.read = mb_read,
-	.wait = mb_wait,
-	.done = mb_done,
-};
+static const struct fl_batch_ops mem_batch_ops = FL_BATCH_OPS(mb);
 
 struct fl_batch *mem_batch_new(struct fl_store *st)
 {
-	struct mem_batch *b = calloc(1, sizeof(*b));
+	struct mem_batch *b = fl_batch_alloc(sizeof(*b), &mem_batch_ops);
 
 	if (!b)
 		return NULL;
-	b->base.ops = &mem_batch_ops;
 	b->ms = (struct mem_store *)st;
 	return &b->base;
 }

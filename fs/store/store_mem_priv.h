@@ -145,10 +145,10 @@ void msnapc_put(struct msnapc *c);
 /* Frees the snapshot state of the shared store. */
 void msnap_free_shared(struct mem_shared *sh);
 
-int msnap_create(struct fl_store *st, uint64_t *snapid);
-int msnap_remove(struct fl_store *st, uint64_t snapid);
-int msnap_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n);
-int msnap_set_read_snap(struct fl_store *st, uint64_t snapid);
-int msnap_rollback(struct fl_store *st, const char *oid, uint64_t snapid);
+int mem_snap_create(struct fl_store *st, uint64_t *snapid);
+int mem_snap_remove(struct fl_store *st, uint64_t snapid);
+int mem_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n);
+int mem_set_read_snap(struct fl_store *st, uint64_t snapid);
+int mem_snap_rollback(struct fl_store *st, const char *oid, uint64_t snapid);
 
 #endif

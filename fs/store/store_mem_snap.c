@@ -297,7 +297,7 @@ int msnap_list_removed(struct mem_store *ms, const char *prefix, char ***names, 
 	return ns ? list_removed(ms, ns->val, prefix, names, cnt, cap) : 0;
 }
 
-int msnap_create(struct fl_store *st, uint64_t *snapid)
+int mem_snap_create(struct fl_store *st, uint64_t *snapid)
 {
 	struct mem_store *ms = (struct mem_store *)st;
 	int r = mem_enter(ms);
@@ -343,7 +343,7 @@ static void trim_tree(struct mem_shared *sh, struct tnode *t, bool objects)
 	}
 }
 
-int msnap_remove(struct fl_store *st, uint64_t snapid)
+int mem_snap_remove(struct fl_store *st, uint64_t snapid)
 {
 	struct mem_store *ms = (struct mem_store *)st;
 	struct mem_shared *sh = ms->sh;
@@ -369,7 +369,7 @@ out:
 	return r;
 }
 
-int msnap_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n)
+int mem_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps, size_t n)
 {
 	struct mem_store *ms = (struct mem_store *)st;
 	struct msnapc *c, *old;
@@ -393,7 +393,7 @@ int msnap_set_write_ctx(struct fl_store *st, uint64_t seq, const uint64_t *snaps
 	return 0;
 }
 
-int msnap_set_read_snap(struct fl_store *st, uint64_t snapid)
+int mem_set_read_snap(struct fl_store *st, uint64_t snapid)
 {
 	struct mem_store *ms = (struct mem_store *)st;
 
@@ -403,7 +403,7 @@ int msnap_set_read_snap(struct fl_store *st, uint64_t snapid)
 	return 0;
 }
 
-int msnap_rollback(struct fl_store *st, const char *oid, uint64_t snapid)
+int mem_snap_rollback(struct fl_store *st, const char *oid, uint64_t snapid)
 {
 	struct mem_store *ms = (struct mem_store *)st;
 	struct mobj *then, *head;

@@ -364,16 +364,7 @@ static bool mb_done(struct fl_batch *b)
 	return mb_of(b)->in->ops->done(mb_of(b)->in);
 }
 
-static const struct fl_batch_ops mb_ops = {
-	.write = mb_write,
-	.writev = mb_writev,
-	.remove = mb_remove,
-	.truncate = mb_truncate,
-	.zero = mb_zero,
-	.read = mb_read,
-	.wait = mb_wait,
-	.done = mb_done,
-};
+static const struct fl_batch_ops mb_ops = FL_BATCH_OPS(mb);
 
 static struct fl_batch *m_batch_new(struct fl_store *st)
 {
@@ -382,10 +373,9 @@ static struct fl_batch *m_batch_new(struct fl_store *st)
 
 	if (!in)
 		return NULL;
-	m = calloc(1, sizeof(*m));
+	m = fl_batch_alloc(sizeof(*m), &mb_ops);
 	if (!m)
 		return in; /* not counted, still right */
-	m->b.ops = &mb_ops;
 	m->in = in;
 	m->t0 = fl_metrics_now_ns();
 	return &m->b;

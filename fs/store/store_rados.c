@@ -30,6 +30,7 @@
  *    while rados_getaddrs says "ip:port/nonce": self_addr answers the former.
  */
 #include "flocker/store.h"
+#include "fs/store/omap_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -136,11 +137,55 @@ static int name_from_env(char *out, size_t len)
 	return r;
 }
 
+/*
+ * The ceph client named name (id: the same without "client."), configured
+ * but not connected: conf_path as given (NULL: CEPH_CONF, then the usual
+ * places; conf: the file that means, for messages), CEPH_ARGS, timeouts.
+ * 0, or a negative errno with err set; *cluster (to shut down) is NULL when
+ * no client was made.
+ */
+static int client_new(const char *name, const char *id, const char *conf_path, const char *conf,
+		      unsigned timeout, rados_t *cluster, char *err, size_t errlen)
+{
+	char num[32], why[320];
+	int r = rados_create2(cluster, "ceph", name, 0);
+
+	if (r < 0) {
+		*cluster = NULL;
+		err_text(r, why, sizeof(why));
+		snprintf(err, errlen, "cannot create a ceph client (id %s): %s", id, why);
+		return r;
+	}
+	r = rados_conf_read_file(*cluster, conf_path);
+	if (r < 0 && conf) {
+		err_text(r, why, sizeof(why));
+		snprintf(err, errlen, "cannot read ceph config %s: %s", conf, why);
+		return r;
+	}
+	r = rados_conf_parse_env(*cluster, NULL);
+	if (r < 0) {
+		err_text(r, why, sizeof(why));
+		snprintf(err, errlen, "cannot parse CEPH_ARGS: %s", why);
+		return r;
+	}
+	/*
+	 * Bound connecting and mon commands (blocklisting); no OSD op timeout,
+	 * which would turn slow ops into failures.
+	 */
+	snprintf(num, sizeof(num), "%u", timeout);
+	if (rados_conf_set(*cluster, "client_mount_timeout", num) < 0 ||
+	    rados_conf_set(*cluster, "rados_mon_op_timeout", num) < 0) {
+		snprintf(err, errlen, "cannot set the ceph client timeouts");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 struct fl_store *fl_rados_open(const struct fl_rados_opts *opts, char *err, size_t errlen)
 {
 	static const struct fl_rados_opts defaults;
 	const char *conf, *pool, *id;
-	char name[256], num[32], why[320];
+	char name[256], why[320];
 	struct rconn *conn = NULL;
 	struct rstore *rs = NULL;
 	rados_t cluster = NULL;
@@ -164,37 +209,9 @@ struct fl_store *fl_rados_open(const struct fl_rados_opts *opts, char *err, size
 	}
 	id = !strncmp(name, "client.", 7) ? name + 7 : name;
 
-	r = rados_create2(&cluster, "ceph", name, 0);
-	if (r < 0) {
-		cluster = NULL;
-		err_text(r, why, sizeof(why));
-		snprintf(err, errlen, "cannot create a ceph client (id %s): %s", id, why);
+	r = client_new(name, id, opts->conf, conf, timeout, &cluster, err, errlen);
+	if (r < 0)
 		goto out_err;
-	}
-	/* NULL: CEPH_CONF, then the usual places */
-	r = rados_conf_read_file(cluster, opts->conf);
-	if (r < 0 && conf) {
-		err_text(r, why, sizeof(why));
-		snprintf(err, errlen, "cannot read ceph config %s: %s", conf, why);
-		goto out_err;
-	}
-	r = rados_conf_parse_env(cluster, NULL);
-	if (r < 0) {
-		err_text(r, why, sizeof(why));
-		snprintf(err, errlen, "cannot parse CEPH_ARGS: %s", why);
-		goto out_err;
-	}
-	/*
-	 * Bound connecting and mon commands (blocklisting); no OSD op timeout,
-	 * which would turn slow ops into failures.
-	 */
-	snprintf(num, sizeof(num), "%u", timeout);
-	if (rados_conf_set(cluster, "client_mount_timeout", num) < 0 ||
-	    rados_conf_set(cluster, "rados_mon_op_timeout", num) < 0) {
-		snprintf(err, errlen, "cannot set the ceph client timeouts");
-		r = -EINVAL;
-		goto out_err;
-	}
 	r = rados_connect(cluster);
 	if (r < 0) {
 		err_text(r, why, sizeof(why));
@@ -393,6 +410,28 @@ static int r_truncate(struct fl_store *st, const char *oid, uint64_t size)
 
 /* --- omap --- */
 
+/*
+ * One omap read of oid: the values of the n keys when keys, else at most
+ * max after 'after' (*page_more: more follow).  *op and *it are to release
+ * when set, whatever the outcome.  0 or a negative errno.
+ */
+static int omap_page(struct rstore *rs, const char *oid, const char *const *keys, size_t n,
+		     const char *after, unsigned max, unsigned char *page_more, rados_read_op_t *op,
+		     rados_omap_iter_t *it)
+{
+	int prval = 0, r;
+
+	*op = rados_create_read_op();
+	if (!*op)
+		return -ENOMEM;
+	if (keys)
+		rados_read_op_omap_get_vals_by_keys(*op, keys, n, it, &prval);
+	else
+		rados_read_op_omap_get_vals2(*op, after, NULL, max, it, page_more, &prval);
+	r = rados_read_op_operate(*op, rs->io, oid, 0);
+	return r ? r : prval;
+}
+
 static int r_omap_list(struct fl_store *st, const char *oid, const char *start_after, unsigned max,
 		       fl_omap_cb cb, void *arg, bool *more)
 {
@@ -411,19 +450,10 @@ static int r_omap_list(struct fl_store *st, const char *oid, const char *start_a
 		const char *last = NULL;
 		char *key, *val;
 		size_t klen, vlen;
-		int prval = 0;
 
-		op = rados_create_read_op();
-		if (!op) {
-			r = -ENOMEM;
-			goto out;
-		}
 		/* max 0: ask for one key, only to answer *more */
-		rados_read_op_omap_get_vals2(op, after ? after : start_after, NULL, want ? want : 1,
-					     &it, &page_more, &prval);
-		r = rados_read_op_operate(op, rs->io, oid, 0);
-		if (r == 0)
-			r = prval;
+		r = omap_page(rs, oid, NULL, 0, after ? after : start_after, want ? want : 1,
+			      &page_more, &op, &it);
 		if (r < 0)
 			goto out;
 		size = rados_omap_iter_size(it);
@@ -474,11 +504,6 @@ out:
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int r_omap_get(struct fl_store *st, const char *oid, const char *const *keys, size_t n,
 		      fl_omap_cb cb, void *arg)
 {
@@ -490,31 +515,16 @@ static int r_omap_get(struct fl_store *st, const char *oid, const char *const *k
 	int r = 0;
 
 	/* sorted and unique, so the answer is in key order across chunks */
-	sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	sorted = fl_keys_sorted_unique(keys, n, &m);
 	if (!sorted)
 		return -ENOMEM;
-	if (n)
-		memcpy(sorted, keys, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_str);
-	for (size_t j = 0; j < n; j++)
-		if (m == 0 || strcmp(sorted[j], sorted[m - 1]))
-			sorted[m++] = sorted[j];
 	/* one request even for no key: a missing object is still -ENOENT */
 	do {
 		size_t cnt = m - i > R_OMAP_PAGE ? R_OMAP_PAGE : m - i;
 		char *key, *val;
 		size_t klen, vlen;
-		int prval = 0;
 
-		op = rados_create_read_op();
-		if (!op) {
-			r = -ENOMEM;
-			goto out;
-		}
-		rados_read_op_omap_get_vals_by_keys(op, sorted + i, cnt, &it, &prval);
-		r = rados_read_op_operate(op, rs->io, oid, 0);
-		if (r == 0)
-			r = prval;
+		r = omap_page(rs, oid, sorted + i, cnt, NULL, 0, NULL, &op, &it);
 		if (r < 0)
 			goto out;
 		while (!(r = rados_omap_get_next2(it, &key, &val, &klen, &vlen)) && key) {
@@ -1320,24 +1330,14 @@ static bool rb_done(struct fl_batch *fb)
 	return true;
 }
 
-static const struct fl_batch_ops rados_batch_ops = {
-	.write = rb_write,
-	.writev = rb_writev,
-	.remove = rb_remove,
-	.truncate = rb_truncate,
-	.zero = rb_zero,
-	.read = rb_read,
-	.wait = rb_wait,
-	.done = rb_done,
-};
+static const struct fl_batch_ops rados_batch_ops = FL_BATCH_OPS(rb);
 
 static struct fl_batch *r_batch_new(struct fl_store *st)
 {
-	struct rbatch *b = calloc(1, sizeof(*b));
+	struct rbatch *b = fl_batch_alloc(sizeof(*b), &rados_batch_ops);
 
 	if (!b)
 		return NULL;
-	b->base.ops = &rados_batch_ops;
 	b->rs = rs_of(st);
 	return &b->base;
 }
@@ -1413,37 +1413,4 @@ static int r_snap_rollback(struct fl_store *st, const char *oid, uint64_t snapid
 	return rados_ioctx_selfmanaged_snap_rollback(rs_of(st)->io, oid, snapid);
 }
 
-static const struct fl_store_ops rados_ops = {
-	.close = r_close,
-	.clone_ns = r_clone_ns,
-	.read = r_read,
-	.write = r_write,
-	.write_full = r_write_full,
-	.append = r_append,
-	.remove = r_remove,
-	.truncate = r_truncate,
-	.stat = r_stat,
-	.omap_list = r_omap_list,
-	.omap_get = r_omap_get,
-	.omap_update = r_omap_update,
-	.list_objects = r_list_objects,
-	.lock_exclusive = r_lock_exclusive,
-	.unlock = r_unlock,
-	.list_lockers = r_list_lockers,
-	.break_lock = r_break_lock,
-	.self_addr = r_self_addr,
-	.blocklist_add = r_blocklist_add,
-	.watch = r_watch,
-	.watch_check = r_watch_check,
-	.unwatch = r_unwatch,
-	.notify = r_notify,
-	.batch_new = r_batch_new,
-	.snap_create = r_snap_create,
-	.snap_remove = r_snap_remove,
-	.set_write_ctx = r_set_write_ctx,
-	.set_read_snap = r_set_read_snap,
-	.snap_rollback = r_snap_rollback,
-	.watch_req = r_watch_req,
-	.notify_ack = r_notify_ack,
-	.notify_data = r_notify_data,
-};
+static const struct fl_store_ops rados_ops = FL_STORE_OPS(r);

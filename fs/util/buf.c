@@ -150,3 +150,25 @@ int fl_grow(void *arrp, size_t *cap, size_t n, size_t elem, size_t first)
 	*cap = nc;
 	return 0;
 }
+
+int fl_strv_add(struct fl_strv *sv, const char *s)
+{
+	char *c;
+
+	if (fl_grow(&sv->v, &sv->cap, sv->n, sizeof(*sv->v), 256))
+		return -ENOMEM;
+	c = strdup(s);
+	if (!c)
+		return -ENOMEM;
+	sv->v[sv->n++] = c;
+	return 0;
+}
+
+void fl_strv_free(struct fl_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}

@@ -73,65 +73,28 @@ static int read_at(struct fl_store *h, uint64_t id)
 
 /* --- helpers --- */
 
-static void ns_of(char out[48], const char *uuid)
-{
-	snprintf(out, 48, "vol.%s", uuid);
-}
-
-struct get1 {
-	void *val;
-	size_t len;
-	bool found;
-	int err;
-};
-
-static int get1_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	struct get1 *g = arg;
-
-	(void)key;
-	g->val = malloc(len ? len : 1);
-	if (!g->val)
-		return -ENOMEM;
-	memcpy(g->val, val, len);
-	g->len = len;
-	g->found = true;
-	return 0;
-}
-
 /* The registry entry of name: 0, -ENOENT, or another negative errno. */
 static int reg_get(struct fl_store *base, const char *name, struct fl_volreg_rec *r)
 {
-	struct fl_store *reg = base->ops->clone_ns(base, FL_REG_NS);
-	const char *keys[1] = {name};
-	struct get1 g = {0};
-	int ret;
+	struct fl_store *reg;
+	int ret = fl_reg_open(base, &reg);
 
-	if (!reg)
-		return -ENOMEM;
-	ret = reg->ops->omap_get(reg, FL_REG_OID, keys, 1, get1_cb, &g);
-	if (!ret)
-		ret = !g.found ? -ENOENT : fl_volreg_decode(g.val, g.len, r) ? -EIO : 0;
-	free(g.val);
+	if (ret)
+		return ret;
+	ret = fl_volreg_lookup(reg, name, r);
 	fl_store_close(reg);
 	return ret;
 }
 
 int fl_clone_parent(struct fl_store *vst, struct fl_parent_rec *r)
 {
-	char *buf = malloc(FL_REC_MAX);
-	ssize_t n;
+	char *buf;
+	ssize_t n = fl_rec_read(vst, FL_OID_PARENT, &buf);
 	int ret;
 
-	if (!buf)
-		return -ENOMEM;
-	n = vst->ops->read(vst, FL_OID_PARENT, 0, FL_REC_MAX, buf);
-	if (n == -ENOENT)
-		ret = 0;
-	else if (n < 0)
-		ret = (int)n;
-	else
-		ret = fl_parent_decode(buf, (size_t)n, r) ? -EIO : 1;
+	if (n < 0)
+		return n == -ENOENT ? 0 : (int)n;
+	ret = fl_parent_decode(buf, (size_t)n, r) ? -EIO : 1;
 	free(buf);
 	return ret;
 }
@@ -172,18 +135,14 @@ static struct fl_store *open_at(struct fl_store *base, const char *uuid, uint64_
 	struct fl_parent_rec pr;
 	struct fl_super_rec s;
 	uint64_t bound = 0;
-	char ns[48];
 
 	if (depth >= FL_CLONE_DEPTH_MAX) {
 		*ret = -ELOOP;
 		return NULL;
 	}
-	ns_of(ns, uuid);
-	h = base->ops->clone_ns(base, ns);
-	if (!h) {
-		*ret = -ENOMEM;
+	*ret = fl_volns_open(base, uuid, &h);
+	if (*ret)
 		return NULL;
-	}
 	*ret = read_at(h, id);
 	if (*ret)
 		goto fail;
@@ -253,45 +212,73 @@ int fl_clone_wrap(struct fl_store *base, struct fl_volume *v, char *err, size_t 
 
 /* --- making one --- */
 
+/* Before a clone: the names are valid, parent exists (*pr: its registry
+ * entry) and name is free.  0, or a negative errno with err set. */
+static int clone_check(struct fl_store *base, const char *parent, const char *snap,
+		       const char *name, struct fl_volreg_rec *pr, char *err, size_t errlen)
+{
+	struct fl_volreg_rec r;
+	int ret = fl_volname_check(name, err, errlen);
+
+	if (ret)
+		return ret;
+	if (snap && !fl_volname_valid(snap)) {
+		fl_seterr(err, errlen, "invalid snapshot name '%s'", snap);
+		return -EINVAL;
+	}
+	ret = reg_get(base, parent, pr);
+	if (ret == -ENOENT) {
+		fl_seterr(err, errlen, "cannot clone %s: no such volume", parent);
+		return ret;
+	}
+	if (ret == 0)
+		ret = reg_get(base, name, &r);
+	if (ret == 0) {
+		fl_seterr(err, errlen, "cannot create volume %s: it exists (uuid %s)", name,
+			  r.uuid);
+		return -EEXIST;
+	}
+	if (ret != -ENOENT) {
+		fl_seterr(err, errlen, "cannot clone %s%s%s as %s: %s", parent, snap ? "@" : "",
+			  snap ? snap : "", name, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* The clone's link to its parent (registry entry pr) at snapshot id, named
+ * sname, encoded into b. */
+static int link_encode(const struct fl_volreg_rec *pr, uint64_t id, const char *sname,
+		       const char *parent, int64_t created, struct fl_buf *b)
+{
+	struct fl_parent_rec link = {0};
+
+	link.version = FL_FORMAT_VERSION;
+	memcpy(link.uuid, pr->uuid, sizeof(link.uuid));
+	link.snap_id = id;
+	snprintf(link.snap, sizeof(link.snap), "%s", sname);
+	snprintf(link.name, sizeof(link.name), "%s", parent);
+	link.created = created;
+	return fl_parent_encode(&link, b);
+}
+
 int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap, const char *name,
 		    char *snap_out, size_t snap_len, char *err, size_t errlen)
 {
 	struct fl_store *pst = NULL, *pat = NULL, *cst = NULL, *reg = NULL;
 	struct fl_volreg_rec pr = {0}, r = {0};
-	struct fl_parent_rec link = {0};
 	struct fl_super_rec s;
 	struct fl_kv kv;
 	struct fl_buf b;
-	char sname[FL_VOLNAME_MAX + 1], ns[48], key[FL_VOLNAME_MAX + 48];
+	char sname[FL_VOLNAME_MAX + 1], key[FL_VOLNAME_MAX + 48];
 	uint64_t id, bound = 0;
 	bool keyed = false, made = false;
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
-	ret = fl_volname_check(name, err, errlen);
+	ret = clone_check(base, parent, snap, name, &pr, err, errlen);
 	if (ret)
 		goto out;
-	if (snap && !fl_volname_valid(snap)) {
-		fl_seterr(err, errlen, "invalid snapshot name '%s'", snap);
-		ret = -EINVAL;
-		goto out;
-	}
-	ret = reg_get(base, parent, &pr);
-	if (ret == -ENOENT) {
-		fl_seterr(err, errlen, "cannot clone %s: no such volume", parent);
-		goto out;
-	}
-	if (ret)
-		goto out_err;
-	ret = reg_get(base, name, &r);
-	if (ret == 0) {
-		fl_seterr(err, errlen, "cannot create volume %s: it exists (uuid %s)", name,
-			  r.uuid);
-		ret = -EEXIST;
-		goto out;
-	}
-	if (ret != -ENOENT)
-		goto out_err;
 	if (snap) {
 		snprintf(sname, sizeof(sname), "%s", snap);
 		ret = snap_find(base, parent, sname, &id, err, errlen);
@@ -325,12 +312,9 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 	r.size_limit = s.size_limit;
 
 	/* 1. the snapshot stays while this key exists */
-	ns_of(ns, pr.uuid);
-	pst = base->ops->clone_ns(base, ns);
-	if (!pst) {
-		ret = -ENOMEM;
+	ret = fl_volns_open(base, pr.uuid, &pst);
+	if (ret)
 		goto out_err;
-	}
 	child_key(key, sizeof(key), sname, r.uuid);
 	kv.key = key;
 	kv.val = "";
@@ -341,19 +325,10 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 	keyed = true;
 
 	/* 2. the clone's own objects: parent, then super */
-	ns_of(ns, r.uuid);
-	cst = base->ops->clone_ns(base, ns);
-	if (!cst) {
-		ret = -ENOMEM;
+	ret = fl_volns_open(base, r.uuid, &cst);
+	if (ret)
 		goto out_err;
-	}
-	link.version = FL_FORMAT_VERSION;
-	memcpy(link.uuid, pr.uuid, sizeof(link.uuid));
-	link.snap_id = id;
-	snprintf(link.snap, sizeof(link.snap), "%s", sname);
-	snprintf(link.name, sizeof(link.name), "%s", parent);
-	link.created = r.created;
-	ret = fl_parent_encode(&link, &b);
+	ret = link_encode(&pr, id, sname, parent, r.created, &b);
 	if (ret)
 		goto out_err;
 	made = true;
@@ -373,11 +348,9 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 		goto out_err;
 
 	/* 3. the name */
-	reg = base->ops->clone_ns(base, FL_REG_NS);
-	if (!reg) {
-		ret = -ENOMEM;
+	ret = fl_reg_open(base, &reg);
+	if (ret)
 		goto out_err;
-	}
 	ret = fl_volreg_claim(reg, name, &r, &b, err, errlen);
 	if (ret == -EEXIST)
 		goto out_undo;
@@ -449,7 +422,7 @@ int fl_clone_unlink(struct fl_store *base, struct fl_store *vst)
 	struct fl_store *plain = fl_is_layer(vst) ? fl_layer_child(vst) : vst, *pst;
 	struct fl_parent_rec pr;
 	struct fl_super_rec s;
-	char ns[48], key[FL_VOLNAME_MAX + 48];
+	char key[FL_VOLNAME_MAX + 48];
 	const char *rm[1] = {key};
 	int ret = fl_clone_parent(plain, &pr);
 
@@ -458,10 +431,9 @@ int fl_clone_unlink(struct fl_store *base, struct fl_store *vst)
 	ret = fl_volume_read_super(plain, &s);
 	if (ret)
 		return ret;
-	ns_of(ns, pr.uuid);
-	pst = base->ops->clone_ns(base, ns);
-	if (!pst)
-		return -ENOMEM;
+	ret = fl_volns_open(base, pr.uuid, &pst);
+	if (ret)
+		return ret;
 	child_key(key, sizeof(key), pr.snap, s.uuid);
 	ret = pst->ops->omap_update(pst, FL_OID_CHILDREN, NULL, 0, rm, 1, NULL, 0);
 	fl_store_close(pst);
@@ -538,15 +510,12 @@ int fl_volume_flatten(struct fl_store *base, const char *name,
 		goto out_err;
 	{
 		struct fl_store *pst;
-		char ns[48], key[FL_VOLNAME_MAX + 48];
+		char key[FL_VOLNAME_MAX + 48];
 		const char *rk[1] = {key};
 
-		ns_of(ns, pr.uuid);
-		pst = base->ops->clone_ns(base, ns);
-		if (!pst) {
-			ret = -ENOMEM;
+		ret = fl_volns_open(base, pr.uuid, &pst);
+		if (ret)
 			goto out_err;
-		}
 		child_key(key, sizeof(key), pr.snap, v->super.uuid);
 		ret = pst->ops->omap_update(pst, FL_OID_CHILDREN, NULL, 0, rk, 1, NULL, 0);
 		fl_store_close(pst);

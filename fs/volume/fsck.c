@@ -14,6 +14,7 @@
 
 #include "fs/core/core.h"
 #include "fs/core/core_int.h"
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/record.h"
 #include "fs/store/store_layer.h"
@@ -80,19 +81,7 @@ struct fsck {
 	char fenced[128];
 };
 
-#define GROW(arr, n, cap) ((n) < (cap) ? 0 : grow((void **)&(arr), &(cap), sizeof(*(arr))))
-
-static int grow(void **arr, size_t *cap, size_t sz)
-{
-	size_t ncap = *cap ? *cap * 2 : 64;
-	void *n = realloc(*arr, ncap * sz);
-
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
+#define GROW(arr, n, cap) fl_grow(&(arr), &(cap), (n), sizeof(*(arr)), 64)
 
 static void problem(struct fsck *f, uint64_t *counter, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -1304,6 +1293,27 @@ static int ro_guard(struct fsck *f, bool end, char *err, size_t errlen)
 	return ret;
 }
 
+/* Before the check: a repair takes the writer lock; a read-only check of the
+ * live volume only makes sure no writer holds it (taking it writes). */
+static int writers_kept_off(struct fsck *f, char *err, size_t errlen)
+{
+	char held[256];
+	int ret;
+
+	if (f->at_snap)
+		return 0; /* a snapshot never changes: no writer to fear */
+	if (!f->o->repair)
+		return ro_guard(f, false, err, errlen);
+	ret = fl_volume_lock(f->v, 120, f->o->takeover, err, errlen);
+	if (ret == -EBUSY) {
+		snprintf(held, sizeof(held), "%s", err);
+		snprintf(err, errlen,
+			 "cannot check: %s; unmount it first, or --takeover if that host is dead",
+			 held);
+	}
+	return ret;
+}
+
 int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *o,
 	    struct fl_fsck_report *rep, char *err, size_t errlen)
 {
@@ -1345,22 +1355,7 @@ int fl_fsck(struct fl_store *base, const char *name, const struct fl_fsck_opts *
 			goto out;
 		f.at_snap = f.snapshots = true;
 	}
-	if (f.at_snap) {
-		ret = 0; /* a snapshot never changes: no writer to fear */
-	} else if (o->repair) {
-		ret = fl_volume_lock(f.v, 120, o->takeover, err, errlen);
-		if (ret == -EBUSY) {
-			char held[256];
-
-			snprintf(held, sizeof(held), "%s", err);
-			snprintf(
-				err, errlen,
-				"cannot check: %s; unmount it first, or --takeover if that host is dead",
-				held);
-		}
-	} else {
-		ret = ro_guard(&f, false, err, errlen); /* no lock: taking it writes */
-	}
+	ret = writers_kept_off(&f, err, errlen);
 	if (ret)
 		goto out;
 	ret = check_journal(&f);

@@ -13,8 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "fs/core/core.h"
+#include "fs/store/omap_util.h"
 
 #define SNAP_LOCK_LEASE_S 10
 #define SNAP_DEFAULT_WAIT 60000u
@@ -66,15 +68,8 @@ static int list_cb(void *arg, const char *key, const void *val, size_t len)
 	struct snap_list *l = arg;
 	struct snap_ent *e;
 
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		struct snap_ent *ne = realloc(l->e, ncap * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		l->e = ne;
-		l->cap = ncap;
-	}
+	if (fl_grow(&l->e, &l->cap, l->n, sizeof(*l->e), 16))
+		return -ENOMEM;
 	e = &l->e[l->n];
 	l->last_long = strlen(key) > FL_VOLNAME_MAX;
 	snprintf(l->last, sizeof(l->last), "%.128s", key);
@@ -162,29 +157,17 @@ int fl_snap_apply_ctx(struct fl_volume *v, char *err, size_t errlen)
 	return ret;
 }
 
-struct one {
-	struct fl_snap_rec *r;
-	int ret;
-};
-
-static int one_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	struct one *o = arg;
-
-	(void)key;
-	o->ret = fl_snap_decode(val, len, o->r) < 0 ? -EIO : 0;
-	return 0;
-}
-
 static int lookup_st(struct fl_store *st, const char *snap, struct fl_snap_rec *r)
 {
-	struct one o = {r, -ENOENT};
-	const char *keys[1] = {snap};
-	int ret = st->ops->omap_get(st, FL_OID_SNAPS, keys, 1, one_cb, &o);
+	void *val;
+	size_t len;
+	int ret = fl_omap_get1(st, FL_OID_SNAPS, snap, &val, &len);
 
 	if (ret)
 		return ret;
-	return o.ret;
+	ret = fl_snap_decode(val, len, r) < 0 ? -EIO : 0;
+	free(val);
+	return ret;
 }
 
 int fl_snap_lookup(struct fl_volume *v, const char *snap, struct fl_snap_rec *r)
@@ -665,32 +648,12 @@ int fl_snap_remove_all(struct fl_volume *v, char *err, size_t errlen)
 	return ret;
 }
 
-struct rb_list {
-	char **oids;
-	size_t n, cap;
-};
-
 static int rb_list_cb(void *arg, const char *oid)
 {
-	struct rb_list *l = arg;
-
 	if (!strcmp(oid, FL_OID_SNAPS) || !strcmp(oid, FL_OID_CHILDREN) ||
 	    !strcmp(oid, FL_OID_SUPER))
 		return 0;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 256;
-		char **n = realloc(l->oids, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		l->oids = n;
-		l->cap = ncap;
-	}
-	l->oids[l->n] = strdup(oid);
-	if (!l->oids[l->n])
-		return -ENOMEM;
-	l->n++;
-	return 0;
+	return fl_strv_add(arg, oid);
 }
 
 static int lockers_break_all(struct fl_store *st)
@@ -708,7 +671,7 @@ int fl_snap_rollback(struct fl_store *base, const char *vol, const char *snap, u
 {
 	struct fl_volume *v = NULL;
 	struct fl_snap_rec r;
-	struct rb_list l = {0};
+	struct fl_strv l = {0};
 	const char *rm[1] = {"writer"};
 	uint64_t seq;
 	char lerr[512];
@@ -741,14 +704,14 @@ int fl_snap_rollback(struct fl_store *base, const char *vol, const char *snap, u
 	if (!ret)
 		ret = v->st->ops->list_objects(v->st, NULL, rb_list_cb, &l);
 	for (size_t i = 0; !ret && i < l.n; i++) {
-		ret = v->st->ops->snap_rollback(v->st, l.oids[i], r.id);
+		ret = v->st->ops->snap_rollback(v->st, l.v[i], r.id);
 		if (ret == -ENOENT)
 			ret = 0;
 		else if (!ret)
 			(*objects)++;
 		if (ret)
-			fl_seterr(err, errlen, "cannot roll %s of volume %s back: %s", l.oids[i],
-				  vol, strerror(-ret));
+			fl_seterr(err, errlen, "cannot roll %s of volume %s back: %s", l.v[i], vol,
+				  strerror(-ret));
 	}
 	if (ret) {
 		if (!err[0])
@@ -777,9 +740,7 @@ int fl_snap_rollback(struct fl_store *base, const char *vol, const char *snap, u
 	else
 		(*objects)++;
 out:
-	for (size_t i = 0; i < l.n; i++)
-		free(l.oids[i]);
-	free(l.oids);
+	fl_strv_free(&l);
 	fl_volume_close(v);
 	return ret;
 }

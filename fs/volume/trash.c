@@ -208,14 +208,6 @@ static int trash_mark(struct fl_store *reg, const struct fl_trash_entry *t,
 	return entry_encode(&mark, mraw);
 }
 
-static struct fl_store *vol_store(struct fl_store *base, const char *uuid)
-{
-	char ns[48];
-
-	snprintf(ns, sizeof(ns), "vol.%s", uuid);
-	return base->ops->clone_ns(base, ns);
-}
-
 /* The trash entry of volume name (t->reg read), moved now by this host. */
 static void trash_entry_fill(struct fl_trash_entry *t, const char *name, uint64_t ttl_s)
 {
@@ -259,15 +251,12 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	const char *rm[1] = {name};
 	int ret;
 
-	if (!fl_volname_valid(name)) {
-		fl_seterr(err, errlen, "invalid volume name '%.140s'", name);
-		return -EINVAL;
-	}
-	reg = base->ops->clone_ns(base, FL_REG_NS);
-	if (!reg) {
-		ret = -ENOMEM;
+	ret = fl_volname_check(name, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_reg_open(base, &reg);
+	if (ret)
 		goto out_err;
-	}
 	ret = omap_get_raw(reg, FL_REG_OID, name, t.reg_raw, sizeof(t.reg_raw), &t.reg_len);
 	if (ret == -ENOENT) {
 		fl_seterr(err, errlen, "no such volume: %s", name);
@@ -290,10 +279,9 @@ int fl_trash_move(struct fl_store *base, const char *name, uint64_t ttl_s,
 	 * lock on it is read.
 	 */
 	v = calloc(1, sizeof(*v));
-	if (!v || !(v->st = vol_store(base, t.reg.uuid))) {
-		ret = -ENOMEM;
+	ret = v ? fl_volns_open(base, t.reg.uuid, &v->st) : -ENOMEM;
+	if (ret)
 		goto out_err;
-	}
 	ret = fl_volume_remove_held(v, name, "it is in use on",
 				    ": stop the containers using it there first", err, errlen);
 	if (ret > 0) {
@@ -368,9 +356,9 @@ int fl_trash_list(struct fl_store *base, int (*cb)(void *arg, const struct fl_tr
 	bool more = true;
 	int ret;
 
-	l.reg = base->ops->clone_ns(base, FL_REG_NS);
-	if (!l.reg)
-		return -ENOMEM;
+	ret = fl_reg_open(base, &l.reg);
+	if (ret)
+		return ret;
 	ret = l.reg->ops->omap_list(l.reg, FL_TRASH_OID, NULL, UINT32_MAX, list_cb, &l, &more);
 	if (ret == -ENOENT)
 		ret = 0;
@@ -408,11 +396,9 @@ int fl_trash_find(struct fl_store *base, const char *ref, struct fl_trash_entry 
 	fl_buf_init(&raw, FL_TRASH_REC_MAX);
 	ret = -ENOENT;
 	if (uuid_ok(ref, strlen(ref))) {
-		reg = base->ops->clone_ns(base, FL_REG_NS);
-		if (!reg) {
-			ret = -ENOMEM;
+		ret = fl_reg_open(base, &reg);
+		if (ret)
 			goto out;
-		}
 		ret = trash_get(reg, ref, out, &raw);
 		if (ret == 0 && reg_names(reg, out->name, out->uuid) == 1)
 			ret = -ENOENT;
@@ -520,11 +506,9 @@ int fl_trash_restore(struct fl_store *base, const char *ref, const char *new_nam
 	ret = fl_volname_check(name, err, errlen);
 	if (ret)
 		goto out;
-	reg = base->ops->clone_ns(base, FL_REG_NS);
-	if (!reg) {
-		ret = -ENOMEM;
+	ret = fl_reg_open(base, &reg);
+	if (ret)
 		goto out_err;
-	}
 	ret = trash_reread(reg, ref, &t, &raw, err, errlen);
 	if (ret == -ENOENT)
 		goto out;
@@ -623,15 +607,27 @@ static int rm_cb(void *arg, const char *oid)
 	return 0;
 }
 
+/* Removes every object of st unless *stop: 0, -EINTR when stopped, or a
+ * negative errno; *n counts the objects removed. */
+static int rm_all(struct fl_store *st, const bool *stop, uint64_t *n)
+{
+	struct rm_ctx r = {st, stop, 0, NULL, 0};
+	int ret = st->ops->list_objects(st, NULL, rm_cb, &r);
+	int r2 = rm_flush(&r);
+
+	*n = r.n;
+	return ret ? ret : r2;
+}
+
 /* Purges the entry t (raw: its record as read). */
 static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_trash_entry *t,
 		     struct fl_buf *raw, const bool *stop, char *err, size_t errlen)
 {
-	struct rm_ctx r = {NULL, stop, 0, NULL, 0};
 	struct fl_volume v = {0};
 	struct fl_holder h;
 	struct fl_buf mraw;
 	int64_t now = time(NULL);
+	uint64_t nobj = 0;
 	int ret, live;
 
 	fl_buf_init(&mraw, FL_TRASH_REC_MAX);
@@ -656,11 +652,9 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 		ret = -EBUSY;
 		goto out;
 	}
-	v.st = vol_store(base, t->uuid);
-	if (!v.st) {
-		ret = -ENOMEM;
+	ret = fl_volns_open(base, t->uuid, &v.st);
+	if (ret)
 		goto out_err;
-	}
 	ret = fl_volume_holder(&v, &h);
 	if (ret > 0) {
 		fl_seterr(
@@ -701,13 +695,7 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 	ret = fl_snap_remove_all(&v, err, errlen);
 	if (ret)
 		goto out;
-	r.st = v.st;
-	ret = v.st->ops->list_objects(v.st, NULL, rm_cb, &r);
-	{
-		int r2 = rm_flush(&r);
-
-		ret = ret ? ret : r2;
-	}
+	ret = rm_all(v.st, stop, &nobj);
 	if (ret == -EINTR) {
 		fl_seterr(err, errlen, "purge of volume %s interrupted; the next purge finishes it",
 			  t->name);
@@ -721,7 +709,7 @@ static int purge_one(struct fl_store *base, struct fl_store *reg, struct fl_tras
 	if (ret)
 		goto out_err;
 	fl_notice("volume %s (%s) purged from the trash: %" PRIu64 " objects deleted", t->name,
-		  t->uuid, r.n);
+		  t->uuid, nobj);
 	goto out;
 out_err:
 	fl_seterr(err, errlen, "cannot purge volume %s: %s", t->name, strerror(-ret));
@@ -743,9 +731,8 @@ int fl_trash_purge(struct fl_store *base, const char *ref, const bool *stop, cha
 	ret = fl_trash_find(base, ref, &t, err, errlen);
 	if (ret)
 		goto out;
-	reg = base->ops->clone_ns(base, FL_REG_NS);
-	if (!reg) {
-		ret = -ENOMEM;
+	ret = fl_reg_open(base, &reg);
+	if (ret) {
 		fl_seterr(err, errlen, "cannot purge volume %s: out of memory", ref);
 		goto out;
 	}
@@ -796,7 +783,7 @@ static int due_cb(void *arg, const char *key, const void *val, size_t len)
 int fl_trash_purge_expired(struct fl_store *base, int64_t now, const bool *stop, unsigned *npurged)
 {
 	struct due_ctx d = {now, NULL, 0};
-	struct fl_store *reg = base->ops->clone_ns(base, FL_REG_NS);
+	struct fl_store *reg;
 	struct fl_trash_entry t;
 	struct fl_buf raw;
 	struct due *n;
@@ -806,8 +793,9 @@ int fl_trash_purge_expired(struct fl_store *base, int64_t now, const bool *stop,
 
 	if (npurged)
 		*npurged = 0;
-	if (!reg)
-		return -ENOMEM;
+	ret = fl_reg_open(base, &reg);
+	if (ret)
+		return ret;
 	fl_buf_init(&raw, FL_TRASH_REC_MAX);
 	/* collect first: purging changes the omap being listed */
 	ret = reg->ops->omap_list(reg, FL_TRASH_OID, NULL, UINT32_MAX, due_cb, &d, &more);

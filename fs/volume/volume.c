@@ -17,6 +17,7 @@
 
 #include "flocker/log.h"
 #include "fs/volume/clone.h"
+#include "fs/store/omap_util.h"
 #include "fs/util/fmt.h"
 #include "fs/util/uuid.h"
 
@@ -73,23 +74,10 @@ int fl_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static struct fl_store *reg_store(struct fl_store *base)
+int fl_reg_open(struct fl_store *base, struct fl_store **reg)
 {
-	return base->ops->clone_ns(base, FL_REG_NS);
-}
-
-struct reg_get {
-	struct fl_volreg_rec *r;
-	int ret;
-};
-
-static int reg_get_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	struct reg_get *g = arg;
-
-	(void)key;
-	g->ret = fl_volreg_decode(val, len, g->r) ? -EIO : 1;
-	return 0;
+	*reg = base->ops->clone_ns(base, FL_REG_NS);
+	return *reg ? 0 : -ENOMEM;
 }
 
 int fl_volname_check(const char *name, char *err, size_t errlen)
@@ -105,20 +93,39 @@ int fl_volname_check(const char *name, char *err, size_t errlen)
 
 int fl_volreg_lookup(struct fl_store *reg, const char *name, struct fl_volreg_rec *r)
 {
-	struct reg_get g = {r, 0};
-	const char *keys[1] = {name};
-	int ret = reg->ops->omap_get(reg, FL_REG_OID, keys, 1, reg_get_cb, &g);
+	void *val;
+	size_t len;
+	int ret = fl_omap_get1(reg, FL_REG_OID, name, &val, &len);
 
 	if (ret)
 		return ret;
-	if (g.ret == 0)
-		return -ENOENT;
-	return g.ret < 0 ? g.ret : 0;
+	ret = fl_volreg_decode(val, len, r) ? -EIO : 0;
+	free(val);
+	return ret;
 }
 
-static void ns_name(char out[48], const char *uuid)
+/* Opens the registry (*reg, to close) and reads the entry of name into r:
+ * 0, -ENOENT with "no such volume" in err, or another negative errno. */
+static int reg_find(struct fl_store *base, const char *name, struct fl_store **reg,
+		    struct fl_volreg_rec *r, char *err, size_t errlen)
 {
-	snprintf(out, 48, "vol.%s", uuid);
+	int ret = fl_reg_open(base, reg);
+
+	if (ret)
+		return ret;
+	ret = fl_volreg_lookup(*reg, name, r);
+	if (ret == -ENOENT)
+		fl_seterr(err, errlen, "no such volume: %s", name);
+	return ret;
+}
+
+int fl_volns_open(struct fl_store *base, const char *uuid, struct fl_store **st)
+{
+	char ns[48];
+
+	snprintf(ns, sizeof(ns), "vol.%s", uuid);
+	*st = base->ops->clone_ns(base, ns);
+	return *st ? 0 : -ENOMEM;
 }
 
 static int write_root(struct fl_store *st, uid_t uid, gid_t gid)
@@ -226,7 +233,6 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	struct fl_volreg_rec r = {0};
 	struct fl_super_rec s = {0};
 	struct fl_buf b;
-	char ns[48];
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
@@ -241,11 +247,9 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 		ret = -EINVAL;
 		goto out;
 	}
-	reg = reg_store(base);
-	if (!reg) {
-		ret = -ENOMEM;
+	ret = fl_reg_open(base, &reg);
+	if (ret)
 		goto out;
-	}
 	ret = fl_volreg_lookup(reg, name, &r);
 	if (ret == 0) {
 		fl_seterr(err, errlen, "cannot create volume %s: it exists (uuid %s)", name,
@@ -274,12 +278,9 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	s.inodes = 1;
 	s.itab_shard_bits = FL_ITAB_SHARD_BITS;
 
-	ns_name(ns, r.uuid);
-	st = base->ops->clone_ns(base, ns);
-	if (!st) {
-		ret = -ENOMEM;
+	ret = fl_volns_open(base, r.uuid, &st);
+	if (ret)
 		goto out;
-	}
 	ret = write_root(st, 0, 0);
 	if (ret)
 		goto out_objs;
@@ -308,21 +309,30 @@ out:
 	return ret;
 }
 
+ssize_t fl_rec_read(struct fl_store *st, const char *oid, char **buf)
+{
+	ssize_t n;
+
+	*buf = malloc(FL_REC_MAX);
+	if (!*buf)
+		return -ENOMEM;
+	n = st->ops->read(st, oid, 0, FL_REC_MAX, *buf);
+	if (n < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return n;
+}
+
 int fl_volume_read_super(struct fl_store *st, struct fl_super_rec *s)
 {
-	char *buf = malloc(FL_REC_MAX);
-	ssize_t n;
+	char *buf;
+	ssize_t n = fl_rec_read(st, FL_OID_SUPER, &buf);
 	int ret;
 
-	if (!buf)
-		return -ENOMEM;
-	n = st->ops->read(st, FL_OID_SUPER, 0, FL_REC_MAX, buf);
-	if (n < 0) {
-		ret = (int)n;
-		goto out;
-	}
+	if (n < 0)
+		return (int)n;
 	ret = fl_super_decode(buf, (size_t)n, s) ? -EIO : 0;
-out:
 	free(buf);
 	return ret;
 }
@@ -333,22 +343,15 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 	struct fl_store *reg = NULL;
 	struct fl_volreg_rec r = {0};
 	struct fl_volume *v = NULL;
-	char ns[48];
 	int ret;
 
 	*out = NULL;
-	if (!fl_volname_valid(name)) {
-		fl_seterr(err, errlen, "invalid volume name '%s'", name);
-		return -EINVAL;
-	}
-	reg = reg_store(base);
-	if (!reg)
-		return -ENOMEM;
-	ret = fl_volreg_lookup(reg, name, &r);
-	if (ret == -ENOENT) {
-		fl_seterr(err, errlen, "no such volume: %s", name);
+	ret = fl_volname_check(name, err, errlen);
+	if (ret)
+		return ret;
+	ret = reg_find(base, name, &reg, &r, err, errlen);
+	if (ret == -ENOENT)
 		goto out;
-	}
 	if (ret == -EIO) {
 		fl_seterr(err, errlen, "registry entry of volume %s is corrupt", name);
 		goto out;
@@ -362,12 +365,9 @@ int fl_volume_open(struct fl_store *base, const char *name, struct fl_volume **o
 		ret = -ENOMEM;
 		goto out;
 	}
-	ns_name(ns, r.uuid);
-	v->st = base->ops->clone_ns(base, ns);
-	if (!v->st) {
-		ret = -ENOMEM;
+	ret = fl_volns_open(base, r.uuid, &v->st);
+	if (ret)
 		goto out;
-	}
 	ret = fl_volume_read_super(v->st, &v->super);
 	if (ret == -ENOENT) {
 		fl_seterr(err, errlen,
@@ -967,29 +967,18 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	struct fl_volreg_rec r = {0};
 	const char *rm[1] = {name};
 	struct writer_get wg;
-	char ns[48];
 	int ret;
 
 	/* works on a damaged volume too: only the registry entry must be readable */
 	fl_buf_init(&b, FL_REC_MAX);
-	reg = reg_store(base);
-	if (!reg) {
-		ret = -ENOMEM;
+	ret = reg_find(base, name, &reg, &r, err, errlen);
+	if (ret == -ENOENT)
 		goto out;
-	}
-	ret = fl_volreg_lookup(reg, name, &r);
-	if (ret == -ENOENT) {
-		fl_seterr(err, errlen, "no such volume: %s", name);
-		goto out;
-	}
 	if (ret)
 		goto out_err;
-	ns_name(ns, r.uuid);
-	v.st = base->ops->clone_ns(base, ns);
-	if (!v.st) {
-		ret = -ENOMEM;
+	ret = fl_volns_open(base, r.uuid, &v.st);
+	if (ret)
 		goto out;
-	}
 	ret = fl_volume_remove_held(&v, name, "mounted read-write by", "", err, errlen);
 	if (ret > 0) {
 		ret = -EBUSY;
@@ -1075,11 +1064,9 @@ int fl_volume_resize(struct fl_store *base, const char *name, uint64_t size_limi
 	ret = fl_volume_write_super(v);
 	if (ret)
 		goto out_err;
-	reg = reg_store(base);
-	if (!reg) {
-		ret = -ENOMEM;
+	ret = fl_reg_open(base, &reg);
+	if (ret)
 		goto out_err;
-	}
 	ret = fl_volreg_lookup(reg, name, &r);
 	if (ret)
 		goto out_err;
@@ -1121,13 +1108,13 @@ static int list_cb(void *arg, const char *key, const void *val, size_t len)
 
 int fl_volume_list(struct fl_store *base, fl_volume_list_cb cb, void *arg)
 {
-	struct fl_store *reg = reg_store(base);
+	struct fl_store *reg;
 	struct list_ctx c = {cb, arg};
 	bool more = true;
-	int ret = 0;
+	int ret = fl_reg_open(base, &reg);
 
-	if (!reg)
-		return -ENOMEM;
+	if (ret)
+		return ret;
 	ret = reg->ops->omap_list(reg, FL_REG_OID, NULL, UINT32_MAX, list_cb, &c, &more);
 	if (ret == -ENOENT)
 		ret = 0;

@@ -48,13 +48,22 @@ struct fl_holder {
 
 int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limit,
 		     uint32_t block_size, char *err, size_t errlen);
-/* Registers name -> r in the volume registry (reg: its namespace's handle) only while
- * name is free; -EEXIST with err set when another creation took it first.  b is
- * scratch space for the record. */
+/* The handle on the volume registry's namespace (FL_REG_NS) of base's pool,
+ * to close: 0, or -ENOMEM with *reg NULL. */
+int fl_reg_open(struct fl_store *base, struct fl_store **reg);
+/* The handle on the namespace of the volume of that uuid, to close: 0, or
+ * -ENOMEM with *st NULL. */
+int fl_volns_open(struct fl_store *base, const char *uuid, struct fl_store **st);
+/* Reads the whole record object oid (at most FL_REC_MAX bytes) into a new
+ * buffer *buf (free it): its length, or a negative errno (-ENOENT: no object). */
+ssize_t fl_rec_read(struct fl_store *st, const char *oid, char **buf);
 /* Reads and decodes the superblock of the volume whose namespace st is: 0, -EIO
  * when it is malformed, or the store's error. */
 int fl_volume_read_super(struct fl_store *st, struct fl_super_rec *s);
 struct fl_buf;
+/* Registers name -> r in the volume registry (reg: its namespace's handle) only while
+ * name is free; -EEXIST with err set when another creation took it first.  b is
+ * scratch space for the record. */
 int fl_volreg_claim(struct fl_store *reg, const char *name, const struct fl_volreg_rec *r,
 		    struct fl_buf *b, char *err, size_t errlen);
 /* The registry entry of name (reg: the registry namespace's handle): 0 and *r

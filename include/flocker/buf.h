@@ -24,6 +24,16 @@ int fl_buf_append(struct fl_buf *b, const void *p, size_t n); /* 0, -E2BIG or -E
  * 0, or -ENOMEM with the array as it was.
  */
 int fl_grow(void *arrp, size_t *cap, size_t n, size_t elem, size_t first);
+
+/* A growing list of strings, each a copy it owns. */
+struct fl_strv {
+	char **v;
+	size_t n, cap;
+};
+/* Appends a copy of s: 0, or -ENOMEM with the list as it was. */
+int fl_strv_add(struct fl_strv *sv, const char *s);
+/* Frees the strings and the array: the list is empty again. */
+void fl_strv_free(struct fl_strv *sv);
 int fl_buf_printf(struct fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 struct fl_store;
@@ -184,6 +185,45 @@ struct fl_batch_ops {
 struct fl_batch {
 	const struct fl_batch_ops *ops;
 };
+
+/* The ops of a store type whose functions are named P_close ... P_notify_data
+ * (every op of struct fl_store_ops, in its order). */
+#define FL_STORE_OPS(P)                                                                            \
+	{                                                                                          \
+		.close = P##_close, .clone_ns = P##_clone_ns, .read = P##_read,                    \
+		.write = P##_write, .write_full = P##_write_full, .append = P##_append,            \
+		.remove = P##_remove, .truncate = P##_truncate, .stat = P##_stat,                  \
+		.omap_list = P##_omap_list, .omap_get = P##_omap_get,                              \
+		.omap_update = P##_omap_update, .list_objects = P##_list_objects,                  \
+		.lock_exclusive = P##_lock_exclusive, .unlock = P##_unlock,                        \
+		.list_lockers = P##_list_lockers, .break_lock = P##_break_lock,                    \
+		.self_addr = P##_self_addr, .blocklist_add = P##_blocklist_add,                    \
+		.watch = P##_watch, .watch_check = P##_watch_check, .unwatch = P##_unwatch,        \
+		.notify = P##_notify, .batch_new = P##_batch_new, .snap_create = P##_snap_create,  \
+		.snap_remove = P##_snap_remove, .set_write_ctx = P##_set_write_ctx,                \
+		.set_read_snap = P##_set_read_snap, .snap_rollback = P##_snap_rollback,            \
+		.watch_req = P##_watch_req, .notify_ack = P##_notify_ack,                          \
+		.notify_data = P##_notify_data,                                                    \
+	}
+
+/* The ops of a batch type whose functions are named P_write ... P_done. */
+#define FL_BATCH_OPS(P)                                                                            \
+	{                                                                                          \
+		.write = P##_write, .writev = P##_writev, .remove = P##_remove,                    \
+		.truncate = P##_truncate, .zero = P##_zero, .read = P##_read, .wait = P##_wait,    \
+		.done = P##_done,                                                                  \
+	}
+
+/* For stores: a zeroed batch of size bytes, a struct that begins with its
+ * struct fl_batch, with ops set; NULL without memory. */
+static inline void *fl_batch_alloc(size_t size, const struct fl_batch_ops *ops)
+{
+	struct fl_batch *b = calloc(1, size);
+
+	if (b)
+		b->ops = ops;
+	return b;
+}
 
 /* The three calls every user of a store makes; the others go through ops. */
 static inline void fl_store_close(struct fl_store *st)

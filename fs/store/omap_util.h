@@ -1,0 +1,25 @@
+/*
+ * flockerfs — omap helpers the stores and their users share.
+ */
+#ifndef FLOCKER_OMAP_UTIL_H
+#define FLOCKER_OMAP_UTIL_H
+
+#include <stddef.h>
+
+struct fl_store;
+
+/*
+ * keys sorted byte-wise (strcmp, RADOS's order), each once, as an omap get
+ * answers them: a new array (free it) of *m pointers borrowed from keys,
+ * with room for at least one; NULL without memory.
+ */
+const char **fl_keys_sorted_unique(const char *const *keys, size_t n, size_t *m);
+
+/*
+ * The value of key in the omap of oid: a copy in *val (free it) of *len
+ * bytes.  0, -ENOENT when the object or the key is missing, or another
+ * negative errno.
+ */
+int fl_omap_get1(struct fl_store *st, const char *oid, const char *key, void **val, size_t *len);
+
+#endif
