@@ -52,9 +52,11 @@
 # completed (whatever the figures), 1 on error, 2 on bad usage.
 set -euo pipefail
 
-PROG=${0##*/}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=contrib/lib.sh
+. "$ROOT/contrib/lib.sh"
+USAGE_STATUS=2
 DEV_CLUSTER=$ROOT/contrib/dev-cluster.sh
 BUILD=${FLOCKER_BINARY_DIR:-$ROOT/build}
 QUICK=0
@@ -68,56 +70,8 @@ MOUNTS=()
 PG_DATA=
 PG_BIN=
 
-usage() {
-	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-}
-
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
-
-say() {
-	printf '%s: %s\n' "$PROG" "$*" >&2
-}
-
-# need_value OPTION ARGS...: exit 2 unless OPTION has its value after it
-need_value() {
-	[ $# -ge 2 ] || {
-		printf '%s: error: option %s needs a value\n' "$PROG" "$1" >&2
-		exit 2
-	}
-}
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) QUICK=1 ;;
-	--json) JSON=1 ;;
-	--keep) KEEP=1 ;;
-	--memstore) STORE=memstore ;;
-	--bluestore) STORE=bluestore ;;
-	--build)
-		need_value "$@"
-		BUILD=$2
-		shift
-		;;
-	--build=*) BUILD=${1#*=} ;;
-	--report)
-		need_value "$@"
-		REPORT_DIR=$2
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		printf "%s: error: unknown argument '%s' (see --help)\n" "$PROG" "$1" >&2
-		exit 2
-		;;
-	esac
-	shift
-done
+parse_options '--quick QUICK=1' '--json JSON=1' '--keep KEEP=1' '--memstore STORE=memstore' \
+	'--bluestore STORE=bluestore' '--build BUILD' '--report REPORT_DIR' -- "$@"
 
 if [ "$QUICK" = 1 ]; then
 	SEQ_MB=128
