@@ -14,42 +14,14 @@
 #   --keep      keep the temporary build tree and say where it is
 set -euo pipefail
 
-PROG=${0##*/}
+# shellcheck source=contrib/lib.sh
+. "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=$PWD/debs
 JOBS=2
 KEEP=0
 
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-}
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--out)
-		[ $# -ge 2 ] || die "--out needs a directory"
-		OUT=$2
-		shift
-		;;
-	--jobs)
-		[ $# -ge 2 ] || die "--jobs needs a number"
-		JOBS=$2
-		shift
-		;;
-	--keep) KEEP=1 ;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*) die "unknown argument '$1' (see --help)" ;;
-	esac
-	shift
-done
+parse_options '--out OUT' '--jobs JOBS' '--keep KEEP=1' -- "$@"
 
 command -v dpkg-buildpackage >/dev/null || die "cannot find dpkg-buildpackage: apt install dpkg-dev debhelper (or contrib/install-deps.sh)"
 [ -d "$SRC/contrib/debian" ] || die "cannot find $SRC/contrib/debian"
@@ -79,7 +51,7 @@ fi
 rm -rf "$TREE/debian"
 cp -a "$SRC/contrib/debian" "$TREE/debian"
 
-echo "$PROG: building in $TREE" >&2
+say "building in $TREE"
 (cd "$TREE" && DEB_BUILD_OPTIONS="parallel=$JOBS ${DEB_BUILD_OPTIONS:-}" \
 	dpkg-buildpackage -b -us -uc) >"$WORK/build.log" 2>&1 || {
 	tail -n 40 "$WORK/build.log" >&2

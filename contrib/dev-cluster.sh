@@ -11,7 +11,8 @@
 # Run "dev-cluster.sh --help" for the commands and options.
 set -euo pipefail
 
-PROG=${0##*/}
+# shellcheck source=contrib/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # Defaults; "start" records the choices made when a cluster is created in
 # DIR/cluster.state, later starts reuse them.
@@ -90,17 +91,8 @@ DIR holds ceph.conf, cluster.state, *.keyring, mon.a/, mgr.x/, osd.N/
 EOF
 }
 
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
-
 warn() {
 	printf '%s: warning: %s\n' "$PROG" "$*" >&2
-}
-
-info() {
-	printf '%s: %s\n' "$PROG" "$*" >&2
 }
 
 default_dir() {
@@ -484,7 +476,7 @@ create_osd() {
 		die "cannot add osd.$id to the osdmap"
 	}
 	if [ "$STORE" = bluestore ] && [ "$PREFILL" = 1 ]; then
-		info "writing osd.$id's block file whole ($BLOCK_SIZE)"
+		say "writing osd.$id's block file whole ($BLOCK_SIZE)"
 		local mib
 		mib=$(numfmt --from=iec "$BLOCK_SIZE") || die "invalid --block-size $BLOCK_SIZE"
 		mib=$((mib / 1048576))
@@ -517,7 +509,7 @@ create_pool() {
 # the OSDs, so the cluster is created again, empty (same conf, keys, port).
 reset_memstore() {
 	local i
-	info "memstore cluster in $DIR was stopped and its data is gone; creating it again, empty"
+	say "memstore cluster in $DIR was stopped and its data is gone; creating it again, empty"
 	rm -rf "$DIR/mon.$MON_ID" "$DIR/mgr.$MGR_ID" "$DIR/flockerfs-pool-done" \
 		"$DIR/flockerfs-config-done"
 	for ((i = 0; i < OSDS; i++)); do
@@ -628,16 +620,16 @@ cmd_start() {
 	fi
 	running=$(running_names | wc -l)
 	if [ "$running" -eq "$(daemons | wc -l)" ]; then
-		info "cluster in $DIR is already running"
+		say "cluster in $DIR is already running"
 		wait_healthy
-		info "healthy: $HEALTH"
+		say "healthy: $HEALTH"
 		return 0
 	fi
 	if [ "$STORE" = memstore ] && [ "$running" -eq 0 ] && [ -d "$DIR/mon.$MON_ID" ]; then
 		reset_memstore
 	fi
 	if [ "$fresh" = 1 ]; then
-		info "creating a $STORE cluster with $OSDS OSD(s) in $DIR (mon at $ADDR:$PORT)"
+		say "creating a $STORE cluster with $OSDS OSD(s) in $DIR (mon at $ADDR:$PORT)"
 	fi
 	create_keys
 	# A mon yet to be created may move to another port if its own was
@@ -645,7 +637,7 @@ cmd_start() {
 	if [ ! -f "$DIR/mon.$MON_ID/flockerfs-done" ] && port_in_use "$PORT"; then
 		[ "$PORT_GIVEN" = 0 ] || die "cannot create the mon: port $PORT is in use"
 		PORT=$(pick_port)
-		info "port $(state_get port) is in use now; moving the mon to port $PORT"
+		say "port $(state_get port) is in use now; moving the mon to port $PORT"
 		write_conf "$(state_get fsid)"
 		write_state "$(state_get fsid)"
 	fi
@@ -663,8 +655,8 @@ cmd_start() {
 	done
 	create_pool
 	wait_healthy
-	info "healthy after $((SECONDS - t0))s: $HEALTH"
-	info "use it with: eval \"\$($0 env --dir $DIR)\""
+	say "healthy after $((SECONDS - t0))s: $HEALTH"
+	say "use it with: eval \"\$($0 env --dir $DIR)\""
 }
 
 cmd_stop() {
@@ -702,9 +694,9 @@ cmd_stop() {
 		rmdir "$ASOKDIR" 2>/dev/null || true
 	fi
 	if [ "$n" -gt 0 ]; then
-		info "stopped cluster in $DIR ($n processes)"
+		say "stopped cluster in $DIR ($n processes)"
 	else
-		info "no process of the cluster in $DIR was running"
+		say "no process of the cluster in $DIR was running"
 	fi
 }
 
@@ -741,76 +733,31 @@ cmd_destroy() {
 	cmd_stop
 	rm -rf "$DIR"
 	[ "$ASOKDIR" = "$PIDDIR" ] || rm -rf "$ASOKDIR"
-	info "deleted $DIR"
+	say "deleted $DIR"
 }
 
 main() {
-	local cmd=
-	while [ $# -gt 0 ]; do
-		case $1 in
-		-h | --help)
-			usage
-			exit 0
-			;;
-		--dir)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			DIR=$2
-			shift
-			;;
-		--dir=*) DIR=${1#*=} ;;
-		--osds)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			OSDS=$2
-			OSDS_GIVEN=1
-			shift
-			;;
-		--memstore)
-			STORE=memstore
-			STORE_GIVEN=1
-			;;
-		--bluestore)
-			STORE=bluestore
-			STORE_GIVEN=1
-			;;
-		--prefill)
-			PREFILL=1
-			;;
-		--block-size)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			BLOCK_SIZE=$2
-			shift
-			;;
-		--addr)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			ADDR=$2
-			shift
-			;;
-		--port)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			PORT=$2
-			PORT_GIVEN=1
-			shift
-			;;
-		--fresh) FRESH=1 ;;
-		--timeout)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			TIMEOUT=$2
-			shift
-			;;
+	local cmd='' words=() w
+	parse_options '--dir DIR' '--osds OSDS' '--memstore STORE=memstore' '--bluestore STORE=bluestore' \
+		'--prefill PREFILL=1' '--block-size BLOCK_SIZE' '--addr ADDR' '--port PORT' '--fresh FRESH=1' \
+		'--timeout TIMEOUT' 'WORDS words' -- "$@"
+	for w in "${words[@]}"; do
+		case $w in
 		start | stop | status | env | destroy)
-			[ -z "$cmd" ] || die "more than one command: '$cmd' and '$1'"
-			cmd=$1
+			[ -z "$cmd" ] || die "more than one command: '$cmd' and '$w'"
+			cmd=$w
 			;;
-		*)
-			die "unknown argument '$1' (see --help)"
-			;;
+		*) die "unknown argument '$w' (see --help)" ;;
 		esac
-		shift
 	done
 	[ -n "$cmd" ] || {
 		usage >&2
 		exit 2
 	}
+	# what "start" of an existing cluster checks against the cluster's state
+	[ -z "$OSDS" ] || OSDS_GIVEN=1
+	[ -z "$STORE" ] || STORE_GIVEN=1
+	[ -z "$PORT" ] || PORT_GIVEN=1
 	if [ -n "$OSDS" ]; then
 		[[ $OSDS =~ ^[1-9][0-9]?$ ]] || die "invalid --osds '$OSDS': want 1 to 99"
 	fi

@@ -11,7 +11,8 @@
 #   --print   print the package list and exit
 set -euo pipefail
 
-PROG=${0##*/}
+# shellcheck source=contrib/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 PACKAGES=(
 	# build
@@ -36,15 +37,6 @@ PACKAGES=(
 	e2fsprogs util-linux coreutils
 )
 
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
-
-usage() {
-	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-}
-
 # Print the packages of PACKAGES that are not installed.
 missing_packages() {
 	local p installed
@@ -58,31 +50,21 @@ missing_packages() {
 }
 
 main() {
-	local check=0 missing sudo=()
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--check) check=1 ;;
-		--print)
-			printf '%s\n' "${PACKAGES[@]}"
-			exit 0
-			;;
-		-h | --help)
-			usage
-			exit 0
-			;;
-		*) die "unknown argument '$1' (see --help)" ;;
-		esac
-		shift
-	done
+	local check=0 print=0 missing sudo=()
+	parse_options '--check check=1' '--print print=1' -- "$@"
+	if [ "$print" = 1 ]; then
+		printf '%s\n' "${PACKAGES[@]}"
+		exit 0
+	fi
 	command -v dpkg-query >/dev/null || die "cannot find dpkg-query: this script is for Debian 12"
 
 	mapfile -t missing < <(missing_packages)
 	if [ ${#missing[@]} -eq 0 ]; then
-		[ "$check" = 1 ] && echo "$PROG: all ${#PACKAGES[@]} packages are installed" >&2
+		[ "$check" = 1 ] && say "all ${#PACKAGES[@]} packages are installed"
 		exit 0
 	fi
 	if [ "$check" = 1 ]; then
-		echo "$PROG: missing packages: ${missing[*]}" >&2
+		say "missing packages: ${missing[*]}"
 		exit 1
 	fi
 
@@ -90,7 +72,7 @@ main() {
 		command -v sudo >/dev/null || die "cannot install ${missing[*]}: not root and no sudo"
 		sudo=(sudo)
 	fi
-	echo "$PROG: installing ${missing[*]}" >&2
+	say "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
 		die "apt-get update failed"
@@ -102,7 +84,7 @@ main() {
 
 	mapfile -t missing < <(missing_packages)
 	[ ${#missing[@]} -eq 0 ] || die "still missing after apt-get install: ${missing[*]}"
-	echo "$PROG: done" >&2
+	say "done"
 }
 
 main "$@"

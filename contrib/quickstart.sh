@@ -11,7 +11,8 @@
 # usage: quickstart.sh [--no-deps] [--prefix DIR] [--dir CLUSTER_DIR]
 set -euo pipefail
 
-PROG=${0##*/}
+# shellcheck source=contrib/lib.sh
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PREFIX=/usr/local
 CLUSTER_DIR=
@@ -20,19 +21,6 @@ VOLUME=volume-1
 MOUNTPOINT=/mnt/volume-1
 PLUGIN_SOCKET=/run/docker/plugins/flocker.sock
 DONE=()
-
-usage() {
-	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-}
-
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
-
-say() {
-	printf '%s: %s\n' "$PROG" "$*" >&2
-}
 
 # Find an installed program in the prefix first, then in PATH.
 find_tool() {
@@ -164,27 +152,7 @@ mount_through_agent() {
 
 main() {
 	local dc_args=() env_out dc_hint=
-	while [ $# -gt 0 ]; do
-		case $1 in
-		--no-deps) DEPS=0 ;;
-		--prefix)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			PREFIX=$2
-			shift
-			;;
-		--dir)
-			[ $# -ge 2 ] || die "option '$1' needs a value"
-			CLUSTER_DIR=$2
-			shift
-			;;
-		-h | --help)
-			usage
-			exit 0
-			;;
-		*) die "unknown argument '$1' (see --help)" ;;
-		esac
-		shift
-	done
+	parse_options '--no-deps DEPS=0' '--prefix PREFIX' '--dir CLUSTER_DIR' -- "$@"
 	if [ -n "$CLUSTER_DIR" ]; then
 		dc_args=(--dir "$CLUSTER_DIR")
 		dc_hint=" --dir $CLUSTER_DIR"

@@ -18,7 +18,8 @@
 # Arguments after "--" go to both ctest runs unchanged.
 set -euo pipefail
 
-PROG=${0##*/}
+# shellcheck source=contrib/lib.sh
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 JOBS=2
 ASAN=1
@@ -26,16 +27,8 @@ DEPS=1
 CTEST_ARGS=()
 FAILED=()
 
-usage() {
-	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-}
-
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
-
-say() {
+# step WHAT: a line of its own, after a blank one, between the builds' output
+step() {
 	printf '\n%s: %s\n' "$PROG" "$*" >&2
 }
 
@@ -46,7 +39,7 @@ stop_test_clusters() {
 	for d in "$ROOT/build/testcluster" "$ROOT/build-asan/testcluster"; do
 		if [ -f "$d/ceph.conf" ]; then
 			"$ROOT/contrib/dev-cluster.sh" stop --dir "$d" >/dev/null 2>&1 ||
-				printf '%s: warning: cannot stop the test cluster in %s\n' "$PROG" "$d" >&2
+				say "warning: cannot stop the test cluster in $d"
 		fi
 	done
 }
@@ -55,12 +48,12 @@ stop_test_clusters() {
 build() {
 	local dir=$1
 	shift
-	say "configuring $dir ($*)"
+	step "configuring $dir ($*)"
 	if ! cmake -S "$ROOT" -B "$ROOT/$dir" "$@"; then
 		FAILED+=("configure $dir")
 		return 1
 	fi
-	say "building $dir"
+	step "building $dir"
 	if ! cmake --build "$ROOT/$dir" -j "$JOBS"; then
 		FAILED+=("build $dir")
 		return 1
@@ -69,7 +62,7 @@ build() {
 
 run_ctest() {
 	local dir=$1
-	say "testing $dir"
+	step "testing $dir"
 	if ! ctest --test-dir "$ROOT/$dir" --output-on-failure --timeout 900 "${CTEST_ARGS[@]}"; then
 		FAILED+=("tests in $dir")
 		return 1
@@ -82,7 +75,7 @@ prepare_fuse() {
 		modprobe fuse >/dev/null 2>&1 || true
 	fi
 	if [ ! -c /dev/fuse ]; then
-		printf '%s: warning: /dev/fuse is missing: FUSE tests will skip or fail\n' "$PROG" >&2
+		say "warning: /dev/fuse is missing: FUSE tests will skip or fail"
 	fi
 }
 
@@ -147,12 +140,12 @@ main() {
 		run_ctest build-asan || true
 	fi
 	if [ ${#FAILED[@]} -gt 0 ]; then
-		say "FAILED so far: $(printf '%s, ' "${FAILED[@]}" | sed 's/, $//')"
+		step "FAILED so far: $(printf '%s, ' "${FAILED[@]}" | sed 's/, $//')"
 	fi
 	if [ "$built" = 1 ]; then
 		run_ctest build || true
 	else
-		say "FAILED: $(printf '%s, ' "${FAILED[@]}" | sed 's/, $//')"
+		step "FAILED: $(printf '%s, ' "${FAILED[@]}" | sed 's/, $//')"
 	fi
 	[ ${#FAILED[@]} -eq 0 ]
 }

@@ -52,9 +52,11 @@
 # completed (whatever the figures), 1 on error, 2 on bad usage.
 set -euo pipefail
 
-PROG=${0##*/}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=contrib/lib.sh
+. "$ROOT/contrib/lib.sh"
+USAGE_STATUS=2
 DEV_CLUSTER=$ROOT/contrib/dev-cluster.sh
 BUILD=${FLOCKER_BINARY_DIR:-$ROOT/build}
 QUICK=0
@@ -68,56 +70,8 @@ MOUNTS=()
 PG_DATA=
 PG_BIN=
 
-usage() {
-	sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
-}
-
-die() {
-	printf '%s: error: %s\n' "$PROG" "$*" >&2
-	exit 1
-}
-
-say() {
-	printf '%s: %s\n' "$PROG" "$*" >&2
-}
-
-# need_value OPTION ARGS...: exit 2 unless OPTION has its value after it
-need_value() {
-	[ $# -ge 2 ] || {
-		printf '%s: error: option %s needs a value\n' "$PROG" "$1" >&2
-		exit 2
-	}
-}
-
-while [ $# -gt 0 ]; do
-	case $1 in
-	--quick) QUICK=1 ;;
-	--json) JSON=1 ;;
-	--keep) KEEP=1 ;;
-	--memstore) STORE=memstore ;;
-	--bluestore) STORE=bluestore ;;
-	--build)
-		need_value "$@"
-		BUILD=$2
-		shift
-		;;
-	--build=*) BUILD=${1#*=} ;;
-	--report)
-		need_value "$@"
-		REPORT_DIR=$2
-		shift
-		;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		printf "%s: error: unknown argument '%s' (see --help)\n" "$PROG" "$1" >&2
-		exit 2
-		;;
-	esac
-	shift
-done
+parse_options '--quick QUICK=1' '--json JSON=1' '--keep KEEP=1' '--memstore STORE=memstore' \
+	'--bluestore STORE=bluestore' '--build BUILD' '--report REPORT_DIR' -- "$@"
 
 if [ "$QUICK" = 1 ]; then
 	SEQ_MB=128
@@ -473,6 +427,18 @@ fio_get() {
 	jq -r ".jobs[0] | $2" "$TMP/fio/$1.json"
 }
 
+# fio_row SYSTEM KEY JOB EXPR FIO_ARGS...: a workload that fio runs, as job
+# SYSTEM-JOB: its CPU and peak RSS accounted under KEY (begin, end), and EXPR
+# of fio's JSON (fio_get) the result KEY
+fio_row() {
+	local sys=$1 key=$2 job=$1-$3 expr=$4
+	shift 4
+	begin "$sys"
+	fio_run "$job" "$@"
+	end "$sys" "$key"
+	put "$sys" "$key" "$(fio_get "$job" "$expr")"
+}
+
 # --- the cluster ------------------------------------------------------------------
 
 say "temporary directory $TMP; starting a $STORE dev cluster"
@@ -644,34 +610,24 @@ pg_run() {
 workloads() {
 	local sys=$1 m=$2 name
 	say "($sys) (1) sequential write of $SEQ_MB MiB"
-	begin "$sys"
-	fio_run "$sys-seqwrite" --filename="$m/seq" --rw=write --bs=1M --size="${SEQ_MB}M" \
-		--ioengine=psync --end_fsync=1
-	end "$sys" seq_write
-	put "$sys" seq_write "$(fio_get "$sys-seqwrite" '.write.bw_bytes / 1048576')"
+	fio_row "$sys" seq_write seqwrite '.write.bw_bytes / 1048576' --filename="$m/seq" \
+		--rw=write --bs=1M --size="${SEQ_MB}M" --ioengine=psync --end_fsync=1
 	remount "$sys"
 
 	say "($sys) (2) sequential read, cold"
-	begin "$sys"
-	fio_run "$sys-seqread" --filename="$m/seq" --rw=read --bs=1M --size="${SEQ_MB}M" \
-		--ioengine=psync
-	end "$sys" seq_read
-	put "$sys" seq_read "$(fio_get "$sys-seqread" '.read.bw_bytes / 1048576')"
+	fio_row "$sys" seq_read seqread '.read.bw_bytes / 1048576' --filename="$m/seq" \
+		--rw=read --bs=1M --size="${SEQ_MB}M" --ioengine=psync
 
 	say "($sys) (3) 4 KiB random writes over $RAND_MB MiB + fsync"
-	begin "$sys"
-	fio_run "$sys-randwrite" --filename="$m/rand" --rw=randwrite --bs=4k --size="${RAND_MB}M" \
+	fio_row "$sys" rand_write randwrite '.write.total_ios / (.job_runtime / 1000)' \
+		--filename="$m/rand" --rw=randwrite --bs=4k --size="${RAND_MB}M" \
 		--ioengine=libaio --iodepth=16 --end_fsync=1 --runtime="$RAND_LIMIT"
-	end "$sys" rand_write
-	put "$sys" rand_write "$(fio_get "$sys-randwrite" '.write.total_ios / (.job_runtime / 1000)')"
 	remount "$sys"
 
 	say "($sys) (4) 4 KiB random reads, cold, O_DIRECT, iodepth 16, ${READ_SECONDS} s"
-	begin "$sys"
-	fio_run "$sys-randread" --filename="$m/rand" --rw=randread --bs=4k --size="${RAND_MB}M" \
-		--ioengine=libaio --iodepth=16 --direct=1 --runtime="$READ_SECONDS" --time_based
-	end "$sys" rand_read
-	put "$sys" rand_read "$(fio_get "$sys-randread" '.read.iops')"
+	fio_row "$sys" rand_read randread '.read.iops' --filename="$m/rand" --rw=randread --bs=4k \
+		--size="${RAND_MB}M" --ioengine=libaio --iodepth=16 --direct=1 \
+		--runtime="$READ_SECONDS" --time_based
 	rm -f "$m/seq" "$m/rand"
 	sync -f "$m"
 
@@ -685,18 +641,12 @@ workloads() {
 	say "($sys) (11) 8 KiB overwrites + fdatasync, QD1, ${SYNC_SECONDS} s"
 	fio_run "$sys-dsync-layout" --filename="$m/db" --rw=write --bs=1M --size=16M \
 		--ioengine=psync --end_fsync=1
-	begin "$sys"
-	fio_run "$sys-dsync" --filename="$m/db" --rw=randwrite --bs=8k --size=16M --fdatasync=1 \
-		--ioengine=psync --runtime="$SYNC_SECONDS" --time_based
-	end "$sys" dsync_over
-	put "$sys" dsync_over "$(fio_get "$sys-dsync" '.write.iops')"
+	fio_row "$sys" dsync_over dsync '.write.iops' --filename="$m/db" --rw=randwrite --bs=8k \
+		--size=16M --fdatasync=1 --ioengine=psync --runtime="$SYNC_SECONDS" --time_based
 	say "($sys) (12) 8 KiB appends + fsync, QD1, ${SYNC_SECONDS} s"
 	: >"$m/wal"
-	begin "$sys"
-	fio_run "$sys-append" --filename="$m/wal" --rw=write --bs=8k --size=1G --fsync=1 \
-		--file_append=1 --ioengine=psync --runtime="$SYNC_SECONDS"
-	end "$sys" fsync_append
-	put "$sys" fsync_append "$(fio_get "$sys-append" '.write.iops')"
+	fio_row "$sys" fsync_append append '.write.iops' --filename="$m/wal" --rw=write --bs=8k \
+		--size=1G --fsync=1 --file_append=1 --ioengine=psync --runtime="$SYNC_SECONDS"
 	rm -f "$m/db" "$m/wal"
 	sync -f "$m"
 

@@ -62,11 +62,7 @@ cleanup() {
 	done
 	cleanup_all
 	"$DEVC" destroy --dir "$CL" >/dev/null 2>&1
-	if [ "$FAILED" = 0 ]; then
-		rm -rf "$WORK"
-	else
-		say "logs kept in $WORK"
-	fi
+	remove_work
 }
 trap cleanup EXIT
 
@@ -281,12 +277,6 @@ for n in 1 2; do
 	fi
 done
 unmount_wait "$VOL" "$MNT" || bad "the checking mount does not exit after umount"
-if [ -n "${FSCK_WHY:-}" ]; then
-	bad "flockerctl fsck is missing ($FSCK_WHY)"
-elif fsck_clean "$VOL" "after the faults"; then
-	ok "fsck clean"
-else
-	FAILED=$((FAILED + 1))
-fi
+check_fsck "$VOL" "after the faults"
 say "$FAULTS faults injected in $((SECONDS - t0))s"
 finish

@@ -83,11 +83,7 @@ cleanup() {
 	if [ -n "$OWN_CLUSTER" ]; then
 		"$FLOCKER_SOURCE_DIR/contrib/dev-cluster.sh" destroy --dir "$OWN_CLUSTER" >/dev/null 2>&1
 	fi
-	if [ "$FAILED" = 0 ]; then
-		rm -rf "$WORK"
-	else
-		say "logs kept in $WORK"
-	fi
+	remove_work
 }
 trap cleanup EXIT
 
@@ -184,14 +180,10 @@ EOF
 # keeps the stacks of the daemon serving its path (first argument) in
 # $WORK/hang.N, kills that daemon (which ends the call) and prints "HANG".
 pyop() {
-	local out=$WORK/pyop.$$.$RANDOM pid i d dpid=
+	local out=$WORK/pyop.$$.$RANDOM pid d dpid=
 	python3 - "$@" <&0 >"$out" 2>&1 &
 	pid=$!
-	for ((i = 0; i < 600; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! wait_gone "$pid" 60; then
 		for d in "$MA" "$MB" "$MC"; do
 			case $1 in "$d"*) dpid=$(pgrep -f -- "mount.flockerfs $VOL $d" | sed -n 1,1p) ;; esac
 		done
@@ -207,12 +199,19 @@ pyop() {
 	rm -f "$out"
 }
 
+# stack_tops FILE N: the first N lines of the stacks in FILE (daemon_stacks)
+# that are not the usual waits of idle threads, indented
+stack_tops() {
+	grep -E "^(Thread|#[0-4] )" "$1" | grep -vE "futex|pthread_cond|poll|epoll|clone|start_thread|libceph|librados|libstdc" |
+		sed -n "1,$2p" | sed 's/^/    /'
+}
+
 report_hangs() {
 	local f
 	for f in "$WORK"/hang.*; do
 		[ -e "$f" ] || continue
 		bad "$(head -1 "$f"); its threads are in $f:"
-		grep -E "^(Thread|#[0-4] )" "$f" | grep -vE "futex|pthread_cond|poll|epoll|clone|start_thread|libceph|librados|libstdc" | sed -n 1,20p | sed 's/^/    /'
+		stack_tops "$f" 20
 	done
 }
 
@@ -333,14 +332,10 @@ step("mkdir", newdir)
 EOF
 python3 "$WORK/a-ops.py" "$MA" >"$WORK/a-ops.out" 2>&1 &
 OPS_PID=$!
-for ((i = 0; i < 600; i++)); do
-	kill -0 "$OPS_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$OPS_PID" 2>/dev/null; then
+if ! wait_gone "$OPS_PID" 60; then
 	bad "A's calls hang for 60s after A came back (a fenced writer must fail them, not block); A's threads are in $WORK/a-stuck.txt:"
 	daemon_stacks "$APID" >"$WORK/a-stuck.txt" 2>&1
-	grep -E "^(Thread|#[0-4] )" "$WORK/a-stuck.txt" | grep -vE "futex|pthread_cond|poll|epoll|clone|start_thread|libceph|librados|libstdc" | sed -n 1,30p | sed 's/^/    /'
+	stack_tops "$WORK/a-stuck.txt" 30
 	kill -9 "$APID" 2>/dev/null || true
 fi
 wait "$OPS_PID" 2>/dev/null || true
@@ -391,13 +386,7 @@ c=$(content_of "$MC/file2")
 c=$(content_of "$MC/file3")
 [ "$c" = "50000 D 50000" ] && ok "file3 intact" || bad "file3 is '$c', want 50000 bytes of 'D'"
 unmount_wait "$VOL" "$MC" || bad "the checking mount does not exit after umount"
-if [ -n "${FSCK_WHY:-}" ]; then
-	bad "flockerctl fsck is missing ($FSCK_WHY)"
-elif fsck_clean "$VOL" "after the takeover"; then
-	ok "fsck clean"
-else
-	FAILED=$((FAILED + 1))
-fi
+check_fsck "$VOL" "after the takeover"
 say "daemon logs: $WORK/a.log (A), $WORK/b.log (B)"
 sed 's/^/    A log: /' "$WORK/a.log" | tail -8
 finish

@@ -89,11 +89,7 @@ if grep -q "everything is in RADOS" "$LOG"; then
 else
 	bad "the daemon did not say it wrote everything: $(tail -2 "$LOG" | tr '\n' ' ')"
 fi
-if fsck_clean "$VOL" "after the load"; then
-	ok "fsck clean"
-else
-	FAILED=$((FAILED + 1))
-fi
+check_fsck "$VOL" "after the load"
 "$CTL" volume remove "$VOL" >/dev/null 2>&1 || true
 say "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

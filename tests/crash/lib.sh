@@ -37,6 +37,15 @@ finish() {
 	exit 1
 }
 
+# remove_work: deletes $WORK when no check failed, else says where its logs are
+remove_work() {
+	if [ "$FAILED" = 0 ]; then
+		rm -rf "$WORK"
+	else
+		say "logs kept in $WORK"
+	fi
+}
+
 need_root_and_fuse() {
 	[ "$(id -u)" = 0 ] || skip "needs root (FUSE mounts with allow_other, umount, namespaces)"
 	[ -c /dev/fuse ] || skip "no /dev/fuse on this machine"
@@ -81,6 +90,19 @@ fsck_clean() {
 	say "FAIL: $what: flockerctl fsck $vol exits $rc:"
 	printf '%s\n' "$out" | sed -n 1,40p | sed 's/^/    /'
 	return 1
+}
+
+# check_fsck VOL WHAT: one check, that flockerctl fsck reports VOL clean
+# (fsck_clean); failed too when fsck is missing (FSCK_WHY, set by
+# check_fsck_available)
+check_fsck() {
+	if [ -n "${FSCK_WHY:-}" ]; then
+		bad "flockerctl fsck is missing ($FSCK_WHY)"
+	elif fsck_clean "$1" "$2"; then
+		ok "fsck clean"
+	else
+		FAILED=$((FAILED + 1))
+	fi
 }
 
 volume_create() {

@@ -50,28 +50,14 @@ expect() { # package: the files and links it must hold, exactly
 			./usr/share/man/man8/umount.fuse.flockerfs.8.gz
 		EOF2
 		;;
-	flocker-agent)
-		cat <<-'EOF2'
-			./etc/flocker/flocker-agent.conf
-			./lib/systemd/system/flocker-agent.service
-			./usr/sbin/flocker-agent
-			./usr/share/doc/flocker-agent/changelog.gz
-			./usr/share/doc/flocker-agent/copyright
-			./usr/share/lintian/overrides/flocker-agent
-			./usr/share/man/man8/flocker-agent.8.gz
-			./var/lib/flocker-agent/
-		EOF2
-		;;
-	flocker-control)
-		cat <<-'EOF2'
-			./etc/flocker/flocker-control.conf
-			./lib/systemd/system/flocker-control.service
-			./usr/sbin/flocker-control
-			./usr/share/doc/flocker-control/changelog.gz
-			./usr/share/doc/flocker-control/copyright
-			./usr/share/lintian/overrides/flocker-control
-			./usr/share/man/man8/flocker-control.8.gz
-		EOF2
+	flocker-agent | flocker-control)
+		# the two daemons' packages: the same files under their own names
+		printf './%s\n' "etc/flocker/$1.conf" "lib/systemd/system/$1.service" "usr/sbin/$1" \
+			"usr/share/doc/$1/changelog.gz" "usr/share/doc/$1/copyright" \
+			"usr/share/lintian/overrides/$1" "usr/share/man/man8/$1.8.gz"
+		if [ "$1" = flocker-agent ]; then
+			echo ./var/lib/flocker-agent/ # its state directory, empty
+		fi
 		;;
 	esac
 }
