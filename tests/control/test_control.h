@@ -36,6 +36,7 @@ struct pump {
 
 json_t *api_json(struct ct_control *c, const char *method, const char *path, const char *body,
 		 const char *if_tag, int *status, char *tag);
+int api_status(struct ct_control *c, const char *method, const char *path, const char *body);
 const char *jstr(json_t *o, const char *k);
 json_t *find_ds(json_t *arr, const char *name, bool deleted);
 void vname(char *out, size_t len, const char *what);

@@ -71,18 +71,15 @@ int test_api(void)
 	CHECK(strstr(jstr(j, "description"), "exists"));
 	json_decref(j);
 	/* bad requests */
-	j = api_json(&c, "POST", "/v1/configuration/datasets", "{\"metadata\": ", NULL, &st, NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/datasets", "{\"metadata\": "), 400);
 	j = api_json(&c, "POST", "/v1/configuration/datasets", "{\"maximum_size\": 5}", NULL, &st,
 		     NULL);
 	CHECK_EQ(st, 400);
 	CHECK(strstr(jstr(j, "description"), "name"));
 	json_decref(j);
-	j = api_json(&c, "POST", "/v1/configuration/datasets",
-		     "{\"metadata\": {\"name\": \"x y\"}}", NULL, &st, NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/datasets",
+			    "{\"metadata\": {\"name\": \"x y\"}}"),
+		 400);
 	j = api_json(&c, "POST", "/v1/configuration/datasets",
 		     "{\"metadata\": {\"name\": \"zz\"}, \"colour\": 1}", NULL, &st, NULL);
 	CHECK_EQ(st, 400);
@@ -95,17 +92,12 @@ int test_api(void)
 	CHECK_EQ(st, 400);
 	CHECK(strstr(jstr(j, "description"), "nested"));
 	json_decref(j);
-	j = api_json(&c, "DELETE",
-		     "/v1/configuration/datasets/00000000-0000-4000-8000-000000000000", NULL, NULL,
-		     &st, NULL);
-	CHECK_EQ(st, 404);
-	json_decref(j);
-	j = api_json(&c, "PUT", "/v1/configuration/datasets", "{}", NULL, &st, NULL);
-	CHECK_EQ(st, 405);
-	json_decref(j);
-	j = api_json(&c, "GET", "/v1/nothing", NULL, NULL, &st, NULL);
-	CHECK_EQ(st, 404);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "DELETE",
+			    "/v1/configuration/datasets/00000000-0000-4000-8000-000000000000",
+			    NULL),
+		 404);
+	CHECK_EQ(api_status(&c, "PUT", "/v1/configuration/datasets", "{}"), 405);
+	CHECK_EQ(api_status(&c, "GET", "/v1/nothing", NULL), 404);
 	{
 		/* a body over the limit: refused by the HTTP layer (413) or closed */
 		char *big = malloc(FL_API_BODY_MAX + 100);
@@ -231,9 +223,7 @@ int test_api(void)
 	CHECK(!strcmp(jstr(json_array_get(j, 0), "dataset_id"), id1b));
 	json_decref(j);
 	/* and it cannot be removed while in use */
-	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
-	CHECK_EQ(st, 409);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "DELETE", path, NULL), 409);
 	printf("ok moves: to a node at once when free, from an idle node after it unmounts, refused from a node using it (409 naming it)\n");
 
 	/* leases through the API */
@@ -244,9 +234,7 @@ int test_api(void)
 	snprintf(path, sizeof(path), "/v1/configuration/leases/%s", id1b);
 	b.nmounts = 0;
 	CHECK_EQ(ct_sim_heartbeat(&b, 5000), 0);
-	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
-	CHECK_EQ(st, 200);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "DELETE", path, NULL), 200);
 	snprintf(body, sizeof(body),
 		 "{\"dataset_id\": \"%s\", \"node_uuid\": \"%s\", \"expires\": 3}", id1b, a.uuid);
 	j = api_json(&c, "POST", "/v1/configuration/leases", body, NULL, &st, NULL);
@@ -400,9 +388,7 @@ int test_snapshots(void)
 	CHECK(json_is_false(json_object_get(j, "by_writer")));
 	json_decref(j);
 	snprintf(body, sizeof(body), "{\"dataset_id\": \"%s\", \"name\": \"s2\"}", id);
-	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
-	CHECK_EQ(st, 201);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/snapshots", body), 201);
 	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
 	CHECK_EQ(st, 409);
 	CHECK(strstr(jstr(j, "description"), "already exists"));
@@ -415,25 +401,14 @@ int test_snapshots(void)
 	CHECK_EQ(st, 404);
 	CHECK(strstr(jstr(j, "description"), "no such dataset"));
 	json_decref(j);
-	j = api_json(&c, "POST", "/v1/configuration/snapshots", "{\"volume\": \"x\"}", NULL, &st,
-		     NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/snapshots", "{\"volume\": \"x\"}"), 400);
 	snprintf(body, sizeof(body),
 		 "{\"volume\": \"%s\", \"dataset_id\": \"%s\", \"name\": \"s\"}", v, id);
-	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/snapshots", body), 400);
 	snprintf(body, sizeof(body), "{\"volume\": \"%s\", \"name\": \"bad name\"}", v);
-	j = api_json(&c, "POST", "/v1/configuration/snapshots", body, NULL, &st, NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
-	j = api_json(&c, "GET", "/v1/configuration/snapshots", NULL, NULL, &st, NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
-	j = api_json(&c, "PUT", "/v1/configuration/snapshots", "{}", NULL, &st, NULL);
-	CHECK_EQ(st, 405);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/snapshots", body), 400);
+	CHECK_EQ(api_status(&c, "GET", "/v1/configuration/snapshots", NULL), 400);
+	CHECK_EQ(api_status(&c, "PUT", "/v1/configuration/snapshots", "{}"), 405);
 	printf("ok refusals: 404 unknown volume, 400 missing name / both ids / bad name / list without a dataset, 405\n");
 
 	/* list, by id and by name */
@@ -478,9 +453,7 @@ int test_snapshots(void)
 	snprintf(body, sizeof(body),
 		 "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"%s@s1\", \"maximum_size\": 5}",
 		 cl3, v);
-	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/datasets", body), 400);
 	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"%s@nosuch\"}",
 		 cl3, v);
 	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
@@ -489,14 +462,10 @@ int test_snapshots(void)
 	json_decref(j);
 	snprintf(body, sizeof(body),
 		 "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"no-such-volume-h1\"}", cl3);
-	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
-	CHECK_EQ(st, 404);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/datasets", body), 404);
 	snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s\"}, \"from\": \"a@b@c\"}",
 		 cl3);
-	j = api_json(&c, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
-	CHECK_EQ(st, 400);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "POST", "/v1/configuration/datasets", body), 400);
 	j = api_json(&c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
 	CHECK(!find_ds(j, cl3, false));
 	json_decref(j);
@@ -504,16 +473,10 @@ int test_snapshots(void)
 
 	/* remove: refused while a clone uses it; a free one goes */
 	snprintf(path, sizeof(path), "/v1/configuration/snapshots/%s/s1", id);
-	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
-	CHECK_EQ(st, 409);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "DELETE", path, NULL), 409);
 	snprintf(path, sizeof(path), "/v1/configuration/snapshots/%s/s2", id);
-	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
-	CHECK_EQ(st, 200);
-	json_decref(j);
-	j = api_json(&c, "DELETE", path, NULL, NULL, &st, NULL);
-	CHECK_EQ(st, 404);
-	json_decref(j);
+	CHECK_EQ(api_status(&c, "DELETE", path, NULL), 200);
+	CHECK_EQ(api_status(&c, "DELETE", path, NULL), 404);
 	snprintf(path, sizeof(path), "/v1/configuration/snapshots?dataset_id=%s", id);
 	j = api_json(&c, "GET", path, NULL, NULL, &st, NULL);
 	seen = false;
@@ -560,9 +523,7 @@ int test_snapshots(void)
 		while (!__atomic_load_n(&sp.finished, __ATOMIC_ACQUIRE) && n < 80) {
 			t0 = ct_now();
 			CHECK_EQ(ct_sim_heartbeat(&a, 5000), 0);
-			j = api_json(&c, "GET", "/v1/version", NULL, NULL, &st, NULL);
-			CHECK_EQ(st, 200);
-			json_decref(j);
+			CHECK_EQ(api_status(&c, "GET", "/v1/version", NULL), 200);
 			if (ct_now() - t0 > worst)
 				worst = ct_now() - t0;
 			n++;

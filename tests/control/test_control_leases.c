@@ -744,9 +744,7 @@ int test_failover(void)
 	snprintf(pfx, sizeof(pfx), "%s-d", ct.prefix);
 	for (i = 0; i < 5; i++) {
 		snprintf(body, sizeof(body), "{\"metadata\": {\"name\": \"%s%d\"}}", pfx, i);
-		j = api_json(&c1, "POST", "/v1/configuration/datasets", body, NULL, &st, NULL);
-		CHECK_EQ(st, 201);
-		json_decref(j);
+		CHECK_EQ(api_status(&c1, "POST", "/v1/configuration/datasets", body), 201);
 	}
 	ct_sim_init(&a, "host-a");
 	CHECK_EQ(ct_sim_connect(&a, c1.agent_port), 0);

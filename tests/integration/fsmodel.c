@@ -191,6 +191,18 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
+/* Room for one more element in arr, of which n of *cap are used (the first time: first). */
+void *grow(void *arr, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return arr;
+	*cap = *cap ? *cap * 2 : first;
+	arr = realloc(arr, *cap * size);
+	if (!arr)
+		die("realloc");
+	return arr;
+}
+
 /* snprintf that reports truncation instead of silently cutting a path. */
 void __attribute__((format(printf, 3, 4))) pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -328,12 +340,7 @@ static void scan_dir(const char *rel, int depth)
 			continue;
 		if (lstat(P(1, 0, sub), &st) < 0)
 			continue;
-		if (n_ents == cap_ents) {
-			cap_ents = cap_ents ? cap_ents * 2 : 256;
-			ents = realloc(ents, cap_ents * sizeof(*ents));
-			if (!ents)
-				die("realloc");
-		}
+		ents = grow(ents, n_ents, &cap_ents, sizeof(*ents), 256);
 		e = &ents[n_ents++];
 		strcpy(e->path, sub);
 		e->mode = st.st_mode;
@@ -523,12 +530,7 @@ void mtime_set(ino_t ino, struct timespec ts)
 			return;
 		}
 	}
-	if (n_mrec == cap_mrec) {
-		cap_mrec = cap_mrec ? cap_mrec * 2 : 64;
-		mrec = realloc(mrec, cap_mrec * sizeof(*mrec));
-		if (!mrec)
-			die("realloc");
-	}
+	mrec = grow(mrec, n_mrec, &cap_mrec, sizeof(*mrec), 64);
 	mrec[n_mrec].ino = ino;
 	mrec[n_mrec].mtime = ts;
 	mrec[n_mrec].seen = true;

@@ -89,6 +89,7 @@ void __attribute__((format(printf, 1, 2))) log_more(const char *fmt, ...);
 const char *ename(int e);
 void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...);
 void die(const char *what);
+void *grow(void *arr, size_t n, size_t *cap, size_t size, size_t first);
 void __attribute__((format(printf, 3, 4))) pathf(char *buf, size_t len, const char *fmt, ...);
 const char *P(int s, int slot, const char *rel);
 void mtime_forget_path(const char *rel);

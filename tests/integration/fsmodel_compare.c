@@ -191,12 +191,7 @@ static char **list_dir(int s, const char *rel, size_t *n)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 32;
-			v = realloc(v, cap * sizeof(*v));
-			if (!v)
-				die("realloc");
-		}
+		v = grow(v, *n, &cap, sizeof(*v), 32);
 		v[(*n)++] = strdup(de->d_name);
 	}
 	if (errno)

@@ -325,15 +325,9 @@ void g_times(void)
 	CHECK_EQ(ts_ns(st2.st_mtim), ts_ns(st.st_mtim), "setxattr leaves mtime");
 
 	/* Permissions around utimensat. */
-	CHECK_OK(mkfile_str("other_rw", "x"), "create other_rw");
-	CHECK_OK(chown("other_rw", U2, G2), "owned by uid %d", U2);
-	CHECK_OK(chmod("other_rw", 0666), "world-writable");
-	CHECK_OK(mkfile_str("other_ro", "x"), "create other_ro");
-	CHECK_OK(chown("other_ro", U2, G2), "owned by uid %d", U2);
-	CHECK_OK(chmod("other_ro", 0644), "not writable by others");
-	CHECK_OK(mkfile_str("own", "x"), "create own");
-	CHECK_OK(chown("own", U1, G1), "owned by uid %d", U1);
-	CHECK_OK(chmod("own", 0444), "read-only for its owner");
+	mkfile_owned("other_rw", U2, G2, 0666, "world-writable");
+	mkfile_owned("other_ro", U2, G2, 0644, "not writable by others");
+	mkfile_owned("own", U1, G1, 0444, "read-only for its owner");
 	{
 		pid_t pid = child_u(U1);
 
@@ -499,17 +493,11 @@ void g_perms(void)
 	CHECK_OK(mkfile_str("nox/f", "f"), "create nox/f");
 	CHECK_OK(chown("nox", U1, G1), "nox owned by uid %d", U1);
 	CHECK_OK(chmod("nox", 0644), "chmod nox 0644 (no search)");
-	CHECK_OK(mkfile_str("f600", "x"), "create f600");
-	CHECK_OK(chown("f600", U2, G2), "owned by uid %d", U2);
-	CHECK_OK(chmod("f600", 0600), "chmod 0600");
+	mkfile_owned("f600", U2, G2, 0600, "only its owner reads it");
 	CHECK_OK(mkfile_str("f644", "x"), "create f644");
 	CHECK_OK(chown("f644", U2, G2), "owned by uid %d", U2);
-	CHECK_OK(mkfile_str("f064", "x"), "create f064");
-	CHECK_OK(chown("f064", U1, G1), "owned by uid %d", U1);
-	CHECK_OK(chmod("f064", 0064), "chmod 0064");
-	CHECK_OK(mkfile_str("f640g", "x"), "create f640g");
-	CHECK_OK(chown("f640g", U2, GX), "owned by uid %d group %d", U2, GX);
-	CHECK_OK(chmod("f640g", 0640), "chmod 0640");
+	mkfile_owned("f064", U1, G1, 0064, "its owner has no bits");
+	mkfile_owned("f640g", U2, GX, 0640, "its group reads it");
 	CHECK_OK(mkfile_str("f000", "x"), "create f000");
 	CHECK_OK(chmod("f000", 0), "chmod 0");
 	CHECK_OK(mkdir("outer", 0700), "mkdir outer (root, 0700)");

@@ -312,6 +312,14 @@ int mkfile_str(const char *path, const char *s)
 	return mkfile(path, 0644, s, strlen(s));
 }
 
+/* Creates path holding "x", owned by uid:gid, with mode (why: mode's point): three checks. */
+void mkfile_owned(const char *path, uid_t uid, gid_t gid, mode_t mode, const char *why)
+{
+	CHECK_OK(mkfile_str(path, "x"), "create %s", path);
+	CHECK_OK(chown(path, uid, gid), "%s owned by uid %d group %d", path, (int)uid, (int)gid);
+	CHECK_OK(chmod(path, mode), "chmod %s %04o: %s", path, (unsigned)mode, why);
+}
+
 /* Reads up to cap-1 bytes of path into buf as a string; length or -1. */
 ssize_t slurp(const char *path, char *buf, size_t cap)
 {

@@ -84,16 +84,22 @@ void g_flock(void)
 /* ---- fcntl record locks ------------------------------------------------------------------------
  */
 
+/* fcntl(fd, cmd) with *fl a lock of type over len bytes from start. */
+static int lock_at(int fd, int cmd, struct flock *fl, short type, off_t start, off_t len)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->l_type = type;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = start;
+	fl->l_len = len;
+	return fcntl(fd, cmd, fl);
+}
+
 static int setlk(int fd, int cmd, short type, off_t start, off_t len)
 {
 	struct flock fl;
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = start;
-	fl.l_len = len;
-	return fcntl(fd, cmd, &fl);
+	return lock_at(fd, cmd, &fl, type, start, len);
 }
 
 void g_fcntl_lock(void)
@@ -117,22 +123,13 @@ void g_fcntl_lock(void)
 		CHECK_ERR2(setlk(cfd, F_SETLK, F_RDLCK, 0, 10), EAGAIN, EACCES,
 			   "child: overlapping read lock refused");
 		CHECK_OK(setlk(cfd, F_SETLK, F_WRLCK, 100, 100), "child: adjacent range is free");
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		fl.l_start = 10;
-		fl.l_len = 1;
-		CHECK_OK(fcntl(cfd, F_GETLK, &fl), "child: F_GETLK");
+		CHECK_OK(lock_at(cfd, F_GETLK, &fl, F_WRLCK, 10, 1), "child: F_GETLK");
 		CHECK_EQ(fl.l_type, F_WRLCK, "F_GETLK reports a write lock");
 		CHECK_EQ(fl.l_pid, parent, "F_GETLK reports the holder's pid");
 		CHECK_EQ(fl.l_start, 0, "F_GETLK reports the start");
 		CHECK_EQ(fl.l_len, 100, "F_GETLK reports the length");
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		fl.l_start = 300;
-		fl.l_len = 10;
-		CHECK_OK(fcntl(cfd, F_GETLK, &fl), "child: F_GETLK on a free range");
+		CHECK_OK(lock_at(cfd, F_GETLK, &fl, F_WRLCK, 300, 10),
+			 "child: F_GETLK on a free range");
 		CHECK_EQ(fl.l_type, F_UNLCK, "free range reports F_UNLCK");
 		_exit(0);
 	}

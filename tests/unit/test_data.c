@@ -197,6 +197,32 @@ static uint64_t sparse_file(struct fl_core *c, const char *name)
 	return st.st_ino;
 }
 
+/* Unlinks name (inode ino) from the root, releases it if open, forgets it. */
+static void unlink_forget(struct fl_core *c, const char *name, uint64_t ino, bool open)
+{
+	EQ(fl_core_unlink(c, 1, name), 0);
+	if (open)
+		EQ(fl_core_release(c, ino), 0);
+	fl_core_forget(c, ino, 1);
+}
+
+/*
+ * Unmounts volume name after its files were unlinked: the unlinks and the
+ * purge cost fewer than max_ops store ops since ops0, no data object is
+ * left and fsck finds nothing.
+ */
+static void check_purged(struct fl_core *c, struct fl_volume *v, const char *name, uint64_t ops0,
+			 uint64_t max_ops, const char *what)
+{
+	uint64_t ops;
+
+	umount_vol(c, v);
+	ops = fl_mem_op_count(base) - ops0;
+	CHECK(ops < max_ops, "unlink and purge of %s: %" PRIu64 " store ops", what, ops);
+	EQ(vol_objects(name), 0);
+	check_fsck(name, 0);
+}
+
 /*
  * Unlink, truncate to zero and a hole punched over a 1 TiB sparse file cost
  * the objects that exist (two), not the 262,144 blocks below its size: the
@@ -244,21 +270,11 @@ void test_sparse_cost(void)
 	/* unlink: the purge (by the commit thread, then the unmount) */
 	EQ(fl_core_syncfs(c), 0);
 	ops = fl_mem_op_count(base);
-	EQ(fl_core_unlink(c, 1, "f"), 0);
-	EQ(fl_core_release(c, f), 0);
-	fl_core_forget(c, f, 1);
-	EQ(fl_core_unlink(c, 1, "g"), 0);
-	EQ(fl_core_release(c, g), 0);
-	fl_core_forget(c, g, 1);
-	EQ(fl_core_unlink(c, 1, "h"), 0);
-	EQ(fl_core_release(c, h), 0);
-	fl_core_forget(c, h, 1);
-	umount_vol(c, v);
-	ops = fl_mem_op_count(base) - ops;
+	unlink_forget(c, "f", f, true);
+	unlink_forget(c, "g", g, true);
+	unlink_forget(c, "h", h, true);
 	/* two deletes, the journal, a checkpoint: far from 262,144 deletes */
-	CHECK(ops < 200, "unlink and purge of 1 TiB sparse files: %" PRIu64 " store ops", ops);
-	EQ(vol_objects("sparse"), 0);
-	check_fsck("sparse", 0);
+	check_purged(c, v, "sparse", ops, 200, "1 TiB sparse files");
 }
 
 /*
@@ -297,15 +313,9 @@ void test_scattered_cost(void)
 
 	c = mount_vol("scatter", &v, false);
 	ops = fl_mem_op_count(base);
-	EQ(fl_core_unlink(c, 1, "f"), 0);
-	fl_core_forget(c, f, 1);
-	umount_vol(c, v);
-	ops = fl_mem_op_count(base) - ops;
+	unlink_forget(c, "f", f, false);
 	/* 300 deletes, the journal, a checkpoint */
-	CHECK(ops < 300 + 200, "unlink and purge of 300 scattered pieces: %" PRIu64 " store ops",
-	      ops);
-	EQ(vol_objects("scatter"), 0);
-	check_fsck("scatter", 0);
+	check_purged(c, v, "scatter", ops, 300 + 200, "300 scattered pieces");
 }
 
 /*
@@ -391,13 +401,8 @@ void test_max_size(void)
 	EQ(fl_core_read(c, f, max - 2, 4, rd), 2);
 	CHECK(rd[0] == 'a' && rd[1] == 'b', "bytes at the end lost");
 	ops = fl_mem_op_count(base);
-	EQ(fl_core_unlink(c, 1, "m"), 0);
-	fl_core_forget(c, f, 1);
-	umount_vol(c, v);
-	ops = fl_mem_op_count(base) - ops;
-	CHECK(ops < 200, "unlink of a file of size 2^63-1: %" PRIu64 " store ops", ops);
-	EQ(vol_objects("maxsize"), 0);
-	check_fsck("maxsize", 0);
+	unlink_forget(c, "m", f, false);
+	check_purged(c, v, "maxsize", ops, 200, "a file of size 2^63-1");
 }
 
 /*
