@@ -3,6 +3,7 @@
  * watch_gap, failover (see test_control.c).
  */
 #include "test_control.h"
+#include "tests/lib/count_cb.h"
 
 /* ------------------------------------------------------------------ */
 
@@ -307,15 +308,6 @@ static void *stormer_hello_thread(void *p)
 	return NULL;
 }
 
-static int count_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	(void)key;
-	(void)val;
-	(void)len;
-	++*(int *)arg;
-	return 0;
-}
-
 /*
  * The STORM_N stormers run fn all at once while hb measures the heartbeats
  * (its counts start afresh); hb stops 0.3 s after the last answer.  Returns
@@ -411,7 +403,8 @@ void test_reconnect_storm(void)
 	st = ct_rados();
 	ns = st->ops->clone_ns(st, ct.state_ns);
 	CHECK(ns != NULL);
-	CHECK_EQ(ns->ops->omap_list(ns, FL_CTL_NODES_OID, NULL, UINT32_MAX, count_cb, &nrec, &more),
+	CHECK_EQ(ns->ops->omap_list(ns, FL_CTL_NODES_OID, NULL, UINT32_MAX, count_kv_cb, &nrec,
+				    &more),
 		 0);
 	printf("ctl.nodes holds %d records\n", nrec);
 	CHECK(nrec >= STORM_N + 1);

@@ -71,6 +71,22 @@ void check_fsck_at(const char *name, uint64_t want_damage, int line)
 	}
 }
 
+/* Volume name holds no data object and fsck finds nothing. */
+void check_empty(const char *name)
+{
+	EQ(vol_objects(name), 0);
+	check_fsck(name, 0);
+}
+
+/* Unlinks name (inode ino) from the root, releases it if open, forgets it. */
+void unlink_forget(struct fl_core *c, const char *name, uint64_t ino, bool open)
+{
+	EQ(fl_core_unlink(c, 1, name), 0);
+	if (open)
+		EQ(fl_core_release(c, ino), 0);
+	fl_core_forget(c, ino, 1);
+}
+
 uint64_t lookup(struct fl_core *c, uint64_t parent, const char *name)
 {
 	struct stat st;

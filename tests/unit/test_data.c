@@ -197,15 +197,6 @@ static uint64_t sparse_file(struct fl_core *c, const char *name)
 	return st.st_ino;
 }
 
-/* Unlinks name (inode ino) from the root, releases it if open, forgets it. */
-static void unlink_forget(struct fl_core *c, const char *name, uint64_t ino, bool open)
-{
-	EQ(fl_core_unlink(c, 1, name), 0);
-	if (open)
-		EQ(fl_core_release(c, ino), 0);
-	fl_core_forget(c, ino, 1);
-}
-
 /*
  * Unmounts volume name after its files were unlinked: the unlinks and the
  * purge cost fewer than max_ops store ops since ops0, no data object is
@@ -219,8 +210,7 @@ static void check_purged(struct fl_core *c, struct fl_volume *v, const char *nam
 	umount_vol(c, v);
 	ops = fl_mem_op_count(base) - ops0;
 	CHECK(ops < max_ops, "unlink and purge of %s: %" PRIu64 " store ops", what, ops);
-	EQ(vol_objects(name), 0);
-	check_fsck(name, 0);
+	check_empty(name);
 }
 
 /*
@@ -514,11 +504,9 @@ void test_purge_rounds(void)
 	EQ(vol_objects("rounds"), 2500 - 200 + SCATTER_RUNS / 2 + 1);
 
 	c = mount_vol("rounds", &v, false);
-	EQ(fl_core_unlink(c, 1, "many"), 0);
-	fl_core_forget(c, f, 1);
+	unlink_forget(c, "many", f, false);
 	umount_vol(c, v);
-	EQ(vol_objects("rounds"), 0);
-	check_fsck("rounds", 0);
+	check_empty("rounds");
 }
 
 /* Unlinked files are purged in batches: none of their data objects remain,

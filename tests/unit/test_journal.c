@@ -112,11 +112,9 @@ void test_map_after_crash(void)
 	umount_vol(c, v);
 	check_fsck("mapcrash", 0);
 	c = mount_vol("mapcrash", &v, false);
-	EQ(fl_core_unlink(c, 1, "h"), 0);
-	fl_core_forget(c, f, 1);
+	unlink_forget(c, "h", f, false);
 	umount_vol(c, v);
-	EQ(vol_objects("mapcrash"), 0);
-	check_fsck("mapcrash", 0);
+	check_empty("mapcrash");
 }
 
 /*

@@ -3,6 +3,7 @@
  * test_core, main in test_core.c).
  */
 #include "test_core.h"
+#include "tests/lib/count_cb.h"
 
 /* A digest of every object of a volume's namespace: names, bytes, omaps. */
 struct ns_digest {
@@ -152,19 +153,10 @@ void test_volumes(void)
 	EQ(fl_volume_open(base, "dup", &v, err, sizeof(err)), -ENOENT);
 }
 
-static int count_cb(void *arg, const char *key, const void *val, size_t len)
-{
-	(void)key;
-	(void)val;
-	(void)len;
-	++*(int *)arg;
-	return 0;
-}
-
 static int count_writer_records(struct fl_volume *v)
 {
 	const char *keys[1] = {"writer"};
-	int n = 0, ret = v->st->ops->omap_get(v->st, FL_OID_SUPER, keys, 1, count_cb, &n);
+	int n = 0, ret = v->st->ops->omap_get(v->st, FL_OID_SUPER, keys, 1, count_kv_cb, &n);
 
 	return ret ? ret : n;
 }
