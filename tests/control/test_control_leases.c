@@ -7,6 +7,22 @@
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * The start of a two-node area: ct_init(area), certificates for host-a and
+ * host-b, control started with the options extra, and their simulated
+ * agents a and b (not connected yet).
+ */
+static void start_two_hosts(const char *area, struct ct_control *c, const char *const *extra,
+			    struct ct_sim *a, struct ct_sim *b)
+{
+	ct_init(area);
+	ct_node_cert("host-a");
+	ct_node_cert("host-b");
+	ct_control_start(c, 0, 0, true, extra);
+	ct_sim_init(a, "host-a");
+	ct_sim_init(b, "host-b");
+}
+
 struct racer {
 	struct ct_sim *s;
 	const char *vol;
@@ -40,12 +56,7 @@ int test_leases(void)
 	double t0, end;
 	int round, wins, ret;
 
-	ct_init("leases");
-	ct_node_cert("host-a");
-	ct_node_cert("host-b");
-	ct_control_start(&c, 0, 0, true, extra);
-	ct_sim_init(&a, "host-a");
-	ct_sim_init(&b, "host-b");
+	start_two_hosts("leases", &c, extra, &a, &b);
 	CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
 	CHECK_EQ(ct_sim_connect(&b, c.agent_port), 0);
 
@@ -616,12 +627,7 @@ int test_watch_gap(void)
 	const char *kv[] = {"volume", v, NULL};
 	int ret;
 
-	ct_init("watch_gap");
-	ct_node_cert("host-a");
-	ct_node_cert("host-b");
-	ct_control_start(&c, 0, 0, true, extra);
-	ct_sim_init(&a, "host-a");
-	ct_sim_init(&b, "host-b");
+	start_two_hosts("watch_gap", &c, extra, &a, &b);
 	CHECK_EQ(ct_sim_connect(&a, c.agent_port), 0);
 	vname(v, sizeof(v), "gap");
 	CHECK_EQ(ct_sim_call(&a, "create", kv, 20000, msg, sizeof(msg), uuid), 0);

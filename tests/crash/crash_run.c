@@ -88,6 +88,13 @@ static void new_path(struct model *m, int d, char prefix, char *buf, size_t len)
 	snprintf(buf, len, "%s%s%c%u", dp, dp[0] ? "/" : "", prefix, m->counter++);
 }
 
+/* Makes o an operation of kind on a new path in directory d (see new_path). */
+static void new_target(struct model *m, struct op *o, int kind, int d, char prefix)
+{
+	o->kind = kind;
+	new_path(m, d, prefix, o->p, sizeof(o->p));
+}
+
 static bool dir_empty(const struct model *m, int d)
 {
 	int i;
@@ -118,8 +125,7 @@ static bool gen_op(struct model *m, struct op *o, bool use_syncfs)
 	if (r < 10) { /* create */
 		if (m->nlive >= MAXLIVE)
 			return false;
-		o->kind = OP_CREATE;
-		new_path(m, pick_dir(m), 'f', o->p, sizeof(o->p));
+		new_target(m, o, OP_CREATE, pick_dir(m), 'f');
 		o->mode = rnd(2) ? 0644 : 0600;
 		return true;
 	}
@@ -129,16 +135,14 @@ static bool gen_op(struct model *m, struct op *o, bool use_syncfs)
 		d = pick_dir(m);
 		if (depth_of(m, d) >= MAXDEPTH)
 			return false;
-		o->kind = OP_MKDIR;
-		new_path(m, d, 'd', o->p, sizeof(o->p));
+		new_target(m, o, OP_MKDIR, d, 'd');
 		o->mode = rnd(2) ? 0755 : 0700;
 		return true;
 	}
 	if (r < 18) { /* symlink */
 		if (m->nlive >= MAXLIVE)
 			return false;
-		o->kind = OP_SYMLINK;
-		new_path(m, pick_dir(m), 'l', o->p, sizeof(o->p));
+		new_target(m, o, OP_SYMLINK, pick_dir(m), 'l');
 		snprintf(o->q, sizeof(o->q), "target-%u", (unsigned)rnd(100000));
 		return true;
 	}
@@ -275,8 +279,7 @@ static bool gen_op(struct model *m, struct op *o, bool use_syncfs)
 				break;
 		if (k == NHELD || m->nlive >= MAXLIVE)
 			return false;
-		o->kind = OP_CREATE;
-		new_path(m, pick_dir(m), 'o', o->p, sizeof(o->p));
+		new_target(m, o, OP_CREATE, pick_dir(m), 'o');
 		o->mode = 0644;
 		memset(forced, 0, sizeof(forced));
 		forced[0].kind = OP_WRITE;

@@ -241,29 +241,32 @@ void op_link(void)
 	scan_dirty = true;
 }
 
-void op_unlink(void)
+/* rmdir (dir) of a mostly existing directory, or unlink of a mostly existing path. */
+static void op_remove(bool dir)
 {
 	char rel[PATH_MAX];
 
-	any_path(rel, sizeof(rel), 90);
-	log_op("unlink %s", rel);
+	if (dir && chance(85))
+		snprintf(rel, sizeof(rel), "%s", pick_existing(S_IFDIR));
+	else
+		any_path(rel, sizeof(rel), dir ? 50 : 90);
+	log_op("%s %s", dir ? "rmdir" : "unlink", rel);
 	log_target(rel);
-	TWO(unlink(P(0, 0, rel)), unlink(P(1, 0, rel)), "unlink");
+	if (dir)
+		TWO(rmdir(P(0, 0, rel)), rmdir(P(1, 0, rel)), "rmdir");
+	else
+		TWO(unlink(P(0, 0, rel)), unlink(P(1, 0, rel)), "unlink");
 	scan_dirty = true;
+}
+
+void op_unlink(void)
+{
+	op_remove(false);
 }
 
 void op_rmdir(void)
 {
-	char rel[PATH_MAX];
-
-	if (chance(85))
-		snprintf(rel, sizeof(rel), "%s", pick_existing(S_IFDIR));
-	else
-		any_path(rel, sizeof(rel), 50);
-	log_op("rmdir %s", rel);
-	log_target(rel);
-	TWO(rmdir(P(0, 0, rel)), rmdir(P(1, 0, rel)), "rmdir");
-	scan_dirty = true;
+	op_remove(true);
 }
 
 void op_symlink(void)

@@ -196,10 +196,35 @@ void g_create_open(void)
 
 /* ---- mkdir and rmdir --------------------------------------------------------------------- */
 
+/* A file, directory, symlink or fifo (type) at path. */
+static int make_node(const char *path, mode_t type)
+{
+	switch (type) {
+	case S_IFDIR:
+		return mkdir(path, 0755);
+	case S_IFLNK:
+		return symlink("x", path);
+	case S_IFIFO:
+		return mkfifo(path, 0644);
+	default:
+		return mkfile_str(path, "x");
+	}
+}
+
 void g_mkdir_rmdir(void)
 {
+	static const struct {
+		const char *path, *what;
+		mode_t type;
+	} inside[] = {
+		{"d/file", "a file", S_IFREG},
+		{"d/sub", "a subdirectory", S_IFDIR},
+		{"d/l", "a symlink", S_IFLNK},
+		{"d/p", "a fifo", S_IFIFO},
+	};
 	struct stat st;
 	char path[4096];
+	size_t k;
 
 	CHECK_OK(mkdir("d", 0755), "mkdir");
 	CHECK_OK(stat("d", &st), "stat new directory");
@@ -219,18 +244,13 @@ void g_mkdir_rmdir(void)
 	CHECK_MODE(mode_of("s"), S_IFDIR | 01755, "mkdir keeps the sticky bit");
 	CHECK_OK(mkdir("slash/", 0755), "mkdir with a trailing slash");
 	CHECK(S_ISDIR(mode_of("slash")), "trailing-slash mkdir made a directory");
-	CHECK_OK(mkfile_str("d/file", "x"), "create d/file");
-	CHECK_ERR(rmdir("d"), ENOTEMPTY, "rmdir of a directory with a file");
-	CHECK_OK(unlink("d/file"), "unlink d/file");
-	CHECK_OK(mkdir("d/sub", 0755), "mkdir d/sub");
-	CHECK_ERR(rmdir("d"), ENOTEMPTY, "rmdir of a directory with a subdirectory");
-	CHECK_OK(rmdir("d/sub"), "rmdir d/sub");
-	CHECK_OK(symlink("x", "d/l"), "symlink in d");
-	CHECK_ERR(rmdir("d"), ENOTEMPTY, "rmdir of a directory with a symlink");
-	CHECK_OK(unlink("d/l"), "unlink d/l");
-	CHECK_OK(mkfifo("d/p", 0644), "fifo in d");
-	CHECK_ERR(rmdir("d"), ENOTEMPTY, "rmdir of a directory with a fifo");
-	CHECK_OK(unlink("d/p"), "unlink d/p");
+	for (k = 0; k < sizeof(inside) / sizeof(inside[0]); k++) {
+		const char *p = inside[k].path;
+
+		CHECK_OK(make_node(p, inside[k].type), "create %s", p);
+		CHECK_ERR(rmdir("d"), ENOTEMPTY, "rmdir of a directory with %s", inside[k].what);
+		CHECK_OK(inside[k].type == S_IFDIR ? rmdir(p) : unlink(p), "remove %s", p);
+	}
 	CHECK_ERR(rmdir("f"), ENOTDIR, "rmdir of a file");
 	CHECK_ERR(rmdir("missing"), ENOENT, "rmdir of a missing name");
 	CHECK_ERR(rmdir("."), EINVAL, "rmdir .");
