@@ -23,6 +23,16 @@ static void start_two_hosts(const char *area, struct ct_control *c, const char *
 	ct_sim_init(b, "host-b");
 }
 
+/* The end of a two-node area: the agents freed, control stopped, the area passed. */
+static int end_two_hosts(const char *area, struct ct_control *c, struct ct_sim *a, struct ct_sim *b)
+{
+	ct_sim_free(a);
+	ct_sim_free(b);
+	ct_control_kill(c, SIGTERM);
+	printf("test_control %s: all checks passed\n", area);
+	return 0;
+}
+
 struct racer {
 	struct ct_sim *s;
 	const char *vol;
@@ -174,11 +184,7 @@ int test_leases(void)
 		fl_volume_close(va);
 		fl_store_close(st_a);
 	}
-	ct_sim_free(&a);
-	ct_sim_free(&b);
-	ct_control_kill(&c, SIGTERM);
-	printf("test_control leases: all checks passed\n");
-	return 0;
+	return end_two_hosts("leases", &c, &a, &b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -657,11 +663,7 @@ int test_watch_gap(void)
 	printf("ok a probe in the watch gap does not fence the live writer: control asked again\n");
 	fl_volume_close(vw);
 	fl_store_close(st);
-	ct_sim_free(&a);
-	ct_sim_free(&b);
-	ct_control_kill(&c, SIGTERM);
-	printf("test_control watch_gap: all checks passed\n");
-	return 0;
+	return end_two_hosts("watch_gap", &c, &a, &b);
 }
 
 /* ------------------------------------------------------------------ */

@@ -19,12 +19,24 @@
 		same((what), rv_, ev_, rr_, er_);                                                  \
 	} while (0)
 
+/* Opens rel on both sides (fv, fr) with flags and mode; the answers must match. */
+static void open_both(const char *rel, int flags, mode_t mode, int *fv, int *fr, const char *what)
+{
+	int ev, er;
+
+	*fv = open(P(0, 0, rel), flags, mode);
+	ev = errno;
+	*fr = open(P(1, 0, rel), flags, mode);
+	er = errno;
+	same(what, *fv < 0 ? -1 : 0, ev, *fr < 0 ? -1 : 0, er);
+}
+
 void op_create(void)
 {
 	char rel[PATH_MAX];
 	int flags = O_WRONLY | O_CREAT | O_NONBLOCK;
 	mode_t mode = rand_mode(false);
-	int fv, fr, ev, er;
+	int fv, fr;
 
 	if (!can_grow())
 		return;
@@ -37,11 +49,7 @@ void op_create(void)
 	log_target(rel);
 	if (flags & O_TRUNC)
 		mtime_forget_path(rel);
-	fv = open(P(0, 0, rel), flags, mode);
-	ev = errno;
-	fr = open(P(1, 0, rel), flags, mode);
-	er = errno;
-	same("open(O_CREAT)", fv < 0 ? -1 : 0, ev, fr < 0 ? -1 : 0, er);
+	open_both(rel, flags, mode, &fv, &fr, "open(O_CREAT)");
 	log_target(rel);
 	if (fv >= 0)
 		TWO(close(fv), 0, "close");
@@ -82,7 +90,7 @@ void op_write(void)
 	int flags = O_WRONLY | O_NONBLOCK | (chance(10) ? O_APPEND : 0);
 	size_t len;
 	off_t off;
-	int fv, fr, ev, er;
+	int fv, fr;
 	struct stat st;
 
 	rescan();
@@ -104,11 +112,7 @@ void op_write(void)
 	log_op("write %s %s off %lld len %zu", rel, flag_str(flags), (long long)off, len);
 	log_target(rel);
 	mtime_forget_path(rel);
-	fv = open(P(0, 0, rel), flags);
-	ev = errno;
-	fr = open(P(1, 0, rel), flags);
-	er = errno;
-	same("open for write", fv < 0 ? -1 : 0, ev, fr < 0 ? -1 : 0, er);
+	open_both(rel, flags, 0, &fv, &fr, "open for write");
 	if (fv >= 0) {
 		TWO(pwrite(fv, wbuf, len, off), pwrite(fr, wbuf, len, off), "pwrite");
 		TWO(close(fv), close(fr), "close after write");
@@ -123,7 +127,7 @@ void op_bigwrite(void)
 	char rel[PATH_MAX];
 	off_t off = 4 * GiB + (off_t)rnd(64 * MiB);
 	unsigned char b = (unsigned char)(1 + rnd(255));
-	int fv, fr, ev, er;
+	int fv, fr;
 
 	rescan();
 	if (n_big >= 2)
@@ -132,11 +136,7 @@ void op_bigwrite(void)
 	log_op("bigwrite %s 1 byte 0x%02x at %lld", rel, b, (long long)off);
 	log_target(rel);
 	mtime_forget_path(rel);
-	fv = open(P(0, 0, rel), O_WRONLY | O_NONBLOCK);
-	ev = errno;
-	fr = open(P(1, 0, rel), O_WRONLY | O_NONBLOCK);
-	er = errno;
-	same("open for bigwrite", fv < 0 ? -1 : 0, ev, fr < 0 ? -1 : 0, er);
+	open_both(rel, O_WRONLY | O_NONBLOCK, 0, &fv, &fr, "open for bigwrite");
 	if (fv >= 0) {
 		TWO(pwrite(fv, &b, 1, off), pwrite(fr, &b, 1, off), "pwrite beyond 4 GiB");
 		TWO(close(fv), close(fr), "close");
@@ -471,11 +471,7 @@ void op_read_path(void)
 	off = (off_t)rnd((uint64_t)st.st_size + 1);
 	log_op("read %s off %lld len %zu", rel, (long long)off, len);
 	log_target(rel);
-	fv = open(P(0, 0, rel), O_RDONLY | O_NONBLOCK);
-	ev = errno;
-	fr = open(P(1, 0, rel), O_RDONLY | O_NONBLOCK);
-	er = errno;
-	same("open for read", fv < 0 ? -1 : 0, ev, fr < 0 ? -1 : 0, er);
+	open_both(rel, O_RDONLY | O_NONBLOCK, 0, &fv, &fr, "open for read");
 	if (fv >= 0) {
 		ssize_t nv, nr;
 
@@ -506,7 +502,7 @@ void op_open(void)
 	static const int acc[] = {O_RDWR, O_RDWR, O_RDWR, O_RDONLY, O_WRONLY};
 	char rel[PATH_MAX];
 	struct ofd *o = NULL;
-	int flags, ev, er;
+	int flags;
 
 	for (int i = 0; i < MAX_FDS; i++)
 		if (!fds[i].used) {
@@ -533,11 +529,7 @@ void op_open(void)
 		mtime_forget_path(rel);
 	/* close-on-exec: the commands fsmodel runs start mount daemons, which
 	 * would keep the volume busy with these */
-	o->fd[0] = open(P(0, 0, rel), flags | O_CLOEXEC, 0644);
-	ev = errno;
-	o->fd[1] = open(P(1, 0, rel), flags | O_CLOEXEC, 0644);
-	er = errno;
-	same("open", o->fd[0] < 0 ? -1 : 0, ev, o->fd[1] < 0 ? -1 : 0, er);
+	open_both(rel, flags | O_CLOEXEC, 0644, &o->fd[0], &o->fd[1], "open");
 	if (o->fd[1] >= 0)
 		log_target_fd(o->fd[1]);
 	if (o->fd[0] >= 0) {

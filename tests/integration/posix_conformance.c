@@ -312,6 +312,15 @@ int mkfile_str(const char *path, const char *s)
 	return mkfile(path, 0644, s, strlen(s));
 }
 
+/* Opens path read-write, created with mode 0644: one check; -1 if it failed. */
+int create_rw(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT, 0644);
+
+	CHECK_OK(fd, "create %s", path);
+	return fd;
+}
+
 /* Creates path holding "x", owned by uid:gid, with mode (why: mode's point): three checks. */
 void mkfile_owned(const char *path, uid_t uid, gid_t gid, mode_t mode, const char *why)
 {

@@ -123,6 +123,7 @@ ssize_t pwrite_all(int fd, const void *buf, size_t len, off_t off);
 ssize_t pread_all(int fd, void *buf, size_t len, off_t off);
 int mkfile(const char *path, mode_t mode, const void *data, size_t len);
 int mkfile_str(const char *path, const char *s);
+int create_rw(const char *path);
 void mkfile_owned(const char *path, uid_t uid, gid_t gid, mode_t mode, const char *why);
 ssize_t slurp(const char *path, char *buf, size_t cap);
 void check_content(const char *path, const char *want, const char *what);

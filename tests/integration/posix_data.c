@@ -167,8 +167,7 @@ void g_data(void)
 	int fd;
 
 	/* A hole before the first byte. */
-	fd = open("hole", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create hole");
+	fd = create_rw("hole");
 	if (fd >= 0) {
 		CHECK_EQ(pwrite(fd, "X", 1, MiB), 1, "write one byte at 1 MiB");
 		CHECK_EQ(fsize("hole"), MiB + 1, "size 1 MiB + 1");
@@ -183,8 +182,7 @@ void g_data(void)
 
 	/* 10 MiB written in odd-sized pieces, read back in other odd sizes. */
 	pat_fill(model, 10 * MiB, 5, 0);
-	fd = open("seq", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create seq");
+	fd = create_rw("seq");
 	if (fd >= 0) {
 		for (size_t off = 0; off < 10 * MiB && okw;) {
 			size_t n = 12345;
@@ -225,8 +223,7 @@ void g_data(void)
 
 	/* Random writes mirrored in memory. */
 	memset(model, 0, size);
-	fd = open("rand", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create rand");
+	fd = create_rw("rand");
 	if (fd >= 0) {
 		okw = true;
 		for (int i = 0; i < 300 && okw; i++) {
@@ -351,8 +348,7 @@ void g_bigfile(void)
 	struct stat st;
 	int fd;
 
-	fd = open("big", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create big");
+	fd = create_rw("big");
 	if (fd < 0)
 		return;
 	CHECK_EQ(pwrite(fd, "\xab", 1, 5 * GiB), 1, "write 1 byte at 5 GiB");
@@ -414,8 +410,7 @@ void g_fallocate(void)
 	struct stat st;
 	int fd;
 
-	fd = open("f", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create f");
+	fd = create_rw("f");
 	if (fd < 0) {
 		free(buf);
 		return;
@@ -480,8 +475,7 @@ void g_seek_data(void)
 	off_t r;
 	int fd;
 
-	fd = open("f", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create f");
+	fd = create_rw("f");
 	if (fd < 0)
 		return;
 	CHECK_ERR(lseek(fd, 0, SEEK_DATA), ENXIO, "SEEK_DATA in an empty file");
@@ -557,8 +551,7 @@ void g_sync(void)
 {
 	int fd, dfd;
 
-	fd = open("f", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create f");
+	fd = create_rw("f");
 	if (fd < 0)
 		return;
 	CHECK_EQ(write(fd, "data", 4), 4, "write");

@@ -649,8 +649,7 @@ void g_unlink_open(void)
 	char buf[64];
 	int fd, fd2;
 
-	fd = open("f", O_RDWR | O_CREAT, 0644);
-	CHECK_OK(fd, "create f");
+	fd = create_rw("f");
 	if (fd < 0)
 		return;
 	CHECK_EQ(write(fd, "hello", 5), 5, "write hello");
