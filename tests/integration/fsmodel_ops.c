@@ -31,6 +31,31 @@ static void open_both(const char *rel, int flags, mode_t mode, int *fv, int *fr,
 	same(what, *fv < 0 ? -1 : 0, ev, *fr < 0 ? -1 : 0, er);
 }
 
+/*
+ * pread of len bytes at off on both sides (fv, fr): the answers (call) and
+ * the bytes must match; what names the read in a failure.
+ */
+static void pread_both(int fv, int fr, size_t len, off_t off, const char *call, const char *what)
+{
+	ssize_t nv, nr;
+	int ev, er;
+
+	errno = 0;
+	nv = pread(fv, cbuf[0], len, off);
+	ev = errno;
+	errno = 0;
+	nr = pread(fr, cbuf[1], len, off);
+	er = errno;
+	same(call, nv, ev, nr, er);
+	if (nv > 0 && memcmp(cbuf[0], cbuf[1], (size_t)nv)) {
+		for (ssize_t i = 0; i < nv; i++)
+			if (cbuf[0][i] != cbuf[1][i])
+				fail("%s: byte at offset %lld is 0x%02x on the volume, 0x%02x on the "
+				     "reference",
+				     what, (long long)(off + i), cbuf[0][i], cbuf[1][i]);
+	}
+}
+
 void op_create(void)
 {
 	char rel[PATH_MAX];
@@ -460,7 +485,7 @@ void op_read_path(void)
 	struct stat st;
 	size_t len = rand_len();
 	off_t off;
-	int fv, fr, ev, er;
+	int fv, fr;
 
 	rescan();
 	snprintf(rel, sizeof(rel), "%s", pick_existing(S_IFREG));
@@ -473,22 +498,10 @@ void op_read_path(void)
 	log_target(rel);
 	open_both(rel, O_RDONLY | O_NONBLOCK, 0, &fv, &fr, "open for read");
 	if (fv >= 0) {
-		ssize_t nv, nr;
+		char what[PATH_MAX + 16];
 
-		errno = 0;
-		nv = pread(fv, cbuf[0], len, off);
-		ev = errno;
-		errno = 0;
-		nr = pread(fr, cbuf[1], len, off);
-		er = errno;
-		same("pread", nv, ev, nr, er);
-		if (nv > 0 && memcmp(cbuf[0], cbuf[1], (size_t)nv)) {
-			for (ssize_t i = 0; i < nv; i++)
-				if (cbuf[0][i] != cbuf[1][i])
-					fail("read %s: byte at offset %lld is 0x%02x on the volume, "
-					     "0x%02x on the reference",
-					     rel, (long long)(off + i), cbuf[0][i], cbuf[1][i]);
-		}
+		snprintf(what, sizeof(what), "read %s", rel);
+		pread_both(fv, fr, len, off, "pread", what);
 		TWO(close(fv), close(fr), "close after read");
 	} else if (fr >= 0) {
 		close(fr);
@@ -587,8 +600,7 @@ void op_fread(void)
 	struct stat st;
 	size_t len = rand_len();
 	off_t off;
-	ssize_t nv, nr;
-	int ev, er;
+	char what[PATH_MAX + 32];
 
 	if (!o)
 		return;
@@ -599,21 +611,8 @@ void op_fread(void)
 	off = (off_t)rnd((uint64_t)st.st_size + 1);
 	log_op("pread fd%d (%s) off %lld len %zu", (int)(o - fds), o->path, (long long)off, len);
 	log_target_fd(o->fd[1]);
-	errno = 0;
-	nv = pread(o->fd[0], cbuf[0], len, off);
-	ev = errno;
-	errno = 0;
-	nr = pread(o->fd[1], cbuf[1], len, off);
-	er = errno;
-	same("pread on fd", nv, ev, nr, er);
-	if (nv > 0 && memcmp(cbuf[0], cbuf[1], (size_t)nv)) {
-		for (ssize_t i = 0; i < nv; i++)
-			if (cbuf[0][i] != cbuf[1][i])
-				fail("pread fd%d (%s): byte at offset %lld is 0x%02x on the volume, "
-				     "0x%02x on the reference",
-				     (int)(o - fds), o->path, (long long)(off + i), cbuf[0][i],
-				     cbuf[1][i]);
-	}
+	snprintf(what, sizeof(what), "pread fd%d (%s)", (int)(o - fds), o->path);
+	pread_both(o->fd[0], o->fd[1], len, off, "pread on fd", what);
 }
 
 void op_ftruncate(void)
