@@ -6,7 +6,9 @@
  * counts in check_failures (per translation unit) and the test goes on; a
  * test whose later steps cannot run after a failure defines
  * CHECK_ON_FAILURE() as abort() (and its own cleanup) before including this.
- * main ends with `return check_report("test_x");`.
+ * main ends with `return check_report("test_x");`.  A test program of
+ * several files defines CHECK_SHARED_COUNT before including this in each
+ * of them, and CHECK_DEFINE_COUNT() in the file of main: one count for all.
  */
 #ifndef FLOCKER_TESTS_CHECK_H
 #define FLOCKER_TESTS_CHECK_H
@@ -14,7 +16,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef CHECK_SHARED_COUNT
+extern int check_failures;
+#define CHECK_DEFINE_COUNT() int check_failures
+#else
 static int check_failures;
+#endif
 
 #ifndef CHECK_ON_FAILURE
 #define CHECK_ON_FAILURE() (check_failures++)

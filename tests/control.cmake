@@ -28,7 +28,8 @@ add_library(flocker_ctltest STATIC ${FLOCKER_CTL_DIR}/ctltest.c)
 target_include_directories(flocker_ctltest PUBLIC ${FLOCKER_CTL_DIR})
 target_link_libraries(flocker_ctltest PUBLIC flocker_cluster Threads::Threads)
 
-add_executable(test_control ${FLOCKER_CTL_DIR}/test_control.c)
+add_executable(test_control ${FLOCKER_CTL_DIR}/test_control.c ${FLOCKER_CTL_DIR}/test_control_api.c
+                            ${FLOCKER_CTL_DIR}/test_control_leases.c)
 target_link_libraries(test_control PRIVATE flocker_ctltest)
 add_dependencies(test_control ${FLOCKER_CTL_CONTROL} ${FLOCKER_CTL_CLI})
 foreach(area tls api leases slow_rados watch_gap failover snapshots)

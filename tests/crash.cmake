@@ -45,7 +45,8 @@ set(FLOCKER_CRASH_ENV
 set(FLOCKER_CRASH_OWN_ENV
     "FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 
-add_executable(crash_workload ${FLOCKER_CRASH_DIR}/crash_workload.c)
+add_executable(crash_workload ${FLOCKER_CRASH_DIR}/crash_workload.c ${FLOCKER_CRASH_DIR}/crash_model.c
+                              ${FLOCKER_CRASH_DIR}/crash_run.c ${FLOCKER_CRASH_DIR}/crash_check.c)
 # paths and names are cut to fixed buffers on purpose
 target_compile_options(crash_workload PRIVATE -Wno-format-truncation)
 

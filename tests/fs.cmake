@@ -1,5 +1,9 @@
 # Filesystem core unit tests, on the in-memory store.
 flocker_unit_test(test_core ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_core.c TIMEOUT 300 LIBS flocker_core)
+# the core's tests by module, one program: data, journal, volume
+target_sources(test_core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_data.c
+                                 ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_journal.c
+                                 ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_volume.c)
 
 # Bad records in RADOS give EIO on the affected path, never a crash.
 flocker_cluster_test(corrupt_records COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/corrupt_records.sh

@@ -40,8 +40,15 @@
 
 option(FLOCKER_SLOW_TESTS "Register slow tests (fsmodel with 1,000,000 operations)" OFF)
 
-add_executable(posix_conformance ${CMAKE_CURRENT_SOURCE_DIR}/integration/posix_conformance.c)
-add_executable(fsmodel ${CMAKE_CURRENT_SOURCE_DIR}/integration/fsmodel.c)
+# posix_conformance.c: the runner and helpers; one file per POSIX area.
+set(FLOCKER_POSIX_DIR ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+add_executable(posix_conformance
+               ${FLOCKER_POSIX_DIR}/posix_conformance.c ${FLOCKER_POSIX_DIR}/posix_names.c
+               ${FLOCKER_POSIX_DIR}/posix_attrs.c ${FLOCKER_POSIX_DIR}/posix_readdir.c
+               ${FLOCKER_POSIX_DIR}/posix_data.c ${FLOCKER_POSIX_DIR}/posix_xattr.c
+               ${FLOCKER_POSIX_DIR}/posix_locks.c)
+add_executable(fsmodel ${FLOCKER_POSIX_DIR}/fsmodel.c ${FLOCKER_POSIX_DIR}/fsmodel_ops.c
+                       ${FLOCKER_POSIX_DIR}/fsmodel_compare.c)
 
 set(FLOCKER_POSIX_RUN ${CMAKE_CURRENT_SOURCE_DIR}/integration/posix_run.sh)
 set(FLOCKER_POSIX_PROGS

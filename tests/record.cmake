@@ -11,6 +11,9 @@ set(FLOCKER_FUZZ_HARNESSES super inode dirent volreg trash jtxn jframe snap pare
 set(FLOCKER_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
 
 flocker_unit_test(test_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record.c LIBS flocker_util)
+target_sources(test_record PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record_volume.c
+                                   ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record_inode.c
+                                   ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record_journal.c)
 flocker_unit_test(test_buf ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_buf.c LIBS flocker_util)
 
 add_executable(fuzz_gen_corpus ${FLOCKER_FUZZ_DIR}/gen_corpus.c)

@@ -20,6 +20,7 @@
 #include "fs/volume/snapshot.h"
 #include "fs/volume/volume.h"
 #include "tests/check.h"
+#include "tests/lib/count_cb.h"
 
 static struct fl_store *base;
 static const struct fl_cred root_cred = {0, 0};
@@ -96,13 +97,6 @@ static void fsck_clean(const char *name, const char *want_parent)
 		CHECK_STR(r.parent, "");
 }
 
-static int count_cb(void *arg, const char *oid)
-{
-	(void)oid;
-	(*(int *)arg)++;
-	return 0;
-}
-
 static int objects_of(const char *name)
 {
 	struct fl_volume *v;
@@ -113,7 +107,7 @@ static int objects_of(const char *name)
 	if (fl_volume_open(base, name, &v, err, sizeof(err)))
 		return -1;
 	plain = fl_is_layer(v->st) ? fl_layer_child(v->st) : v->st;
-	plain->ops->list_objects(plain, NULL, count_cb, &n);
+	plain->ops->list_objects(plain, NULL, count_oid_cb, &n);
 	fl_volume_close(v);
 	return n;
 }

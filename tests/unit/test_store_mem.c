@@ -9,13 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int count_cb(void *arg, const char *oid)
-{
-	(void)oid;
-	(*(int *)arg)++;
-	return 0;
-}
+#include "tests/lib/count_cb.h"
 
 static void test_inject(struct fl_store *root)
 {
@@ -81,7 +75,7 @@ static void test_handles(void)
 	CHECK_EQ(c1->ops->read(c1, "x", 0, 1, buf), -ENOENT);
 	CHECK_EQ(c1->ops->write(c1, "y", 0, "2", 1), 0);
 	CHECK_EQ(c2->ops->read(c2, "y", 0, 1, buf), 1);
-	CHECK_EQ(one->ops->list_objects(one, NULL, count_cb, &n), 0);
+	CHECK_EQ(one->ops->list_objects(one, NULL, count_oid_cb, &n), 0);
 	CHECK_EQ(n, 1);
 
 	/* every mem handle is its own client: own address, own fence */
