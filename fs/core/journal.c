@@ -9,7 +9,8 @@
  * applies every segment from the tail; it is idempotent, since each record
  * carries whole values, never deltas.  An append's record, sent while its
  * data was in flight, names the object lengths its size needs: replay stats
- * them and cuts the size back to what landed (rp_check_deps).
+ * them, and the size goes back to the one before the append unless all of
+ * it landed (rp_check_deps).
  */
 #include "fs/core/core_int.h"
 
@@ -1150,36 +1151,26 @@ static int rp_write(struct fl_core *c, struct fl_replay *rp)
 	return ret;
 }
 
-static int cmp_jdep(const void *a, const void *b)
-{
-	const struct fl_jdep *x = a, *y = b;
-
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
 /*
  * The last record of an inode may be an append's, sent while its data was in
- * flight (data.c flush_early): its size holds only where the objects it names
- * are as long as it says.  Walking them in index order from the size before
- * the append, the size recovered is the end of the last one that is, before
- * the first that is not (FORMAT.md "jtxn", op key 7): never less than the
- * size before, never past a byte that did not land, never over a hole that
- * only a lost write would have made.  The objects past it are the trim's at
- * mount (the file is on the orphan list).
+ * flight (data.c flush_early): its size holds only if every object it names
+ * is at least as long as it says (each object's write is one atomic op, and
+ * no object of the file held bytes there before).  If one is shorter, the
+ * append did not land whole, and the file gets the size it had before it
+ * (FORMAT.md "Appends journaled with their data"): all of an append or none
+ * of it, as the order data-then-record gives.  What landed past that size is
+ * the trim's at mount (the file is on the orphan list).
  */
 static int rp_check_deps(struct fl_core *c, struct fl_replay *rp, struct rp_inode *e)
 {
-	uint64_t bs = c->v->super.block_size, size = e->grow_from, used;
+	uint64_t bs = c->v->super.block_size, have = 0, used;
 	char oid[FL_OID_LEN];
 	uint32_t k;
 	int ret;
 
-	if (!e->ndeps || e->del)
+	if (!e->ndeps || e->del || e->grow_from >= e->r.size)
 		return 0;
-	qsort(e->deps, e->ndeps, sizeof(*e->deps), cmp_jdep);
 	for (k = 0; k < e->ndeps; k++) {
-		uint64_t have = 0, end;
-
 		fl_oid_data(oid, e->ino, e->deps[k].index);
 		ret = c->st->ops->stat(c->st, oid, &have);
 		if (ret == -ENOENT)
@@ -1188,20 +1179,19 @@ static int rp_check_deps(struct fl_core *c, struct fl_replay *rp, struct rp_inod
 			return ret;
 		if (have < e->deps[k].len)
 			break;
-		end = e->deps[k].index * bs + e->deps[k].len;
-		if (end > size)
-			size = end;
 	}
-	if (k == e->ndeps || size >= e->r.size)
+	if (k == e->ndeps)
 		return 0;
 	fl_notice("volume %s: inode %" PRIu64 ": an append was not written back whole before the "
-		  "crash: size %" PRIu64 " (its record said %" PRIu64 ")",
-		  c->v->super.name, e->ino, size, e->r.size);
+		  "crash (object %" PRIu64 " has %" PRIu64 " bytes, not %" PRIu64 "): size %" PRIu64
+		  ", not %" PRIu64,
+		  c->v->super.name, e->ino, e->deps[k].index, have, e->deps[k].len, e->grow_from,
+		  e->r.size);
 	/* the volume's counter after the last transaction counts this inode
 	 * as its last record does: as the record is now */
-	used = fl_bmap_used(&e->r, e->r.size, bs) - fl_bmap_used(&e->r, size, bs);
+	used = fl_bmap_used(&e->r, e->r.size, bs) - fl_bmap_used(&e->r, e->grow_from, bs);
 	rp->used_bytes = rp->used_bytes > used ? rp->used_bytes - used : 0;
-	e->r.size = size;
+	e->r.size = e->grow_from;
 	return 0;
 }
 

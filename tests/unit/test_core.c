@@ -1898,10 +1898,10 @@ static void check_prefix(struct fl_core *c, uint64_t f, const char *buf, uint64_
 /*
  * The record of an append goes out with its data, not after it, and names
  * the object lengths its size needs.  A crash that loses the data but not
- * the record (the object edited back here) is replayed with the size cut
- * back: to the size before the append when its first object is short, to
- * the end of the last whole object before a short one otherwise.  An
- * append whose objects are all there keeps its size.  fsck is clean after
+ * the record (the object edited back here) is replayed with the size it
+ * had before the append, whichever of its objects is short (all of an
+ * append or none of it).  An append whose objects are all there keeps its
+ * size.  fsck is clean after
  * each (the trim at mount removes what lies past the size).
  */
 static void test_append_record_with_data(void)
@@ -1933,7 +1933,7 @@ static void test_append_record_with_data(void)
 
 	c = mount_vol("appdep", &v, false);
 	check_prefix(c, f, buf, 8192, __LINE__);
-	check_prefix(c, g, buf, bs, __LINE__);
+	check_prefix(c, g, buf, 8192, __LINE__);
 	check_prefix(c, h, buf, 8192, __LINE__);
 	check_prefix(c, k2, buf, 16384, __LINE__);
 	umount_vol(c, v);
