@@ -150,6 +150,7 @@ struct fl_core {
 	/* inodes whose append flies with its record (data.c): a checkpoint
 	 * waits for them, as the inode table may not hold such a size */
 	uint32_t nfast;
+	bool ckpt_waiting; /* ... and none starts meanwhile */
 	bool stop;
 	bool abandon; /* tests: stop without the final checkpoint */
 	int error;    /* persistent: once set, every change fails */

@@ -926,8 +926,9 @@ static bool append_only(const struct fl_core *c, const struct wb *w, size_t i, u
 	uint32_t n = 0;
 	size_t k;
 
-	if (!ip->trim_mark || ip->mark_tid > c->committed_tid || ip->scan_trim || ip->werr ||
-	    !ip->r.nlink || ip->ndeps || w->target[i] <= w->ojsize[i] || w->ojsize[i] != ip->jsize)
+	if (c->ckpt_waiting || !ip->trim_mark || ip->mark_tid > c->committed_tid || ip->scan_trim ||
+	    ip->werr || !ip->r.nlink || ip->ndeps || w->target[i] <= w->ojsize[i] ||
+	    w->ojsize[i] != ip->jsize)
 		return false;
 	for (k = 0; k < w->nops; k++) {
 		const struct wb_op *o = &w->ops[k];
@@ -1002,8 +1003,13 @@ static int flush_early(struct fl_core *c, struct wb *w, uint64_t *tid)
 	if (!t.n)
 		return 0;
 	ret = fl_txn_commit(c, &t, tid);
-	c->commit_now = true; /* now: its data goes out as soon as the lock is dropped */
-	pthread_cond_broadcast(&c->cond);
+	if (tid) {
+		/* someone waits (fsync, syncfs): the record goes now, beside
+		 * the data, which leaves as soon as the lock is dropped; the
+		 * flusher's records wait for the group commit as before */
+		c->commit_now = true;
+		pthread_cond_broadcast(&c->cond);
+	}
 	return ret;
 }
 

@@ -658,9 +658,12 @@ int fl_checkpoint(struct fl_core *c)
 	}
 	/* an append in flight with its record: the inode table must not get a
 	 * size its data may never back (the journal's record says what it
-	 * needs; the table could not).  Its data lands without this thread. */
+	 * needs; the table could not).  Its data lands without this thread,
+	 * and no other starts meanwhile (data.c append_only). */
+	c->ckpt_waiting = true;
 	while (c->nfast && !c->error)
 		pthread_cond_wait(&c->cond, &c->lock);
+	c->ckpt_waiting = false;
 	if (c->error) {
 		pthread_mutex_unlock(&c->lock);
 		return c->error;
@@ -702,9 +705,7 @@ static void *commit_thread(void *arg)
 	for (;;) {
 		bool ckpt_due;
 
-		/* not while an append flies with its record (fl_checkpoint would
-		 * wait for it, and commit nothing meanwhile) */
-		ckpt_due = !c->o.ro && !c->error && !c->nfast &&
+		ckpt_due = !c->o.ro && !c->error &&
 			   (c->jbytes_since_ckpt >= CKPT_JBYTES ||
 			    (ms_since(&c->last_ckpt) >= (int64_t)c->o.checkpoint_s * 1000 &&
 			     (c->ck_inodes || c->nck_dirs)));
