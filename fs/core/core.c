@@ -90,6 +90,7 @@ void fl_itab_remove(struct fl_core *c, struct fl_inode *ip)
 void fl_inode_free(struct fl_inode *ip)
 {
 	free(ip->jmap);
+	free(ip->deps);
 	fl_inode_rec_free(&ip->r);
 	fl_dir_free(ip->dir);
 	free(ip);

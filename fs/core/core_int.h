@@ -77,7 +77,13 @@ struct fl_inode {
 	struct fl_brange *jmap; /* (r.bmap is ahead of it: a checkpoint writes jmap) */
 	uint32_t njmap;
 	bool flushing;
-	bool on_dlist; /* on core->dirty_inodes */
+	uint64_t mark_tid; /* the transaction that last put it on the orphan list */
+	/* An append in flight with its record (data.c "flush_early"): every
+	 * record of the inode carries these until the data has landed. */
+	struct fl_jdep *deps;
+	uint32_t ndeps;
+	uint64_t grow_from; /* the journaled size before it */
+	bool on_dlist;	    /* on core->dirty_inodes */
 	struct fl_inode *ck_next;
 	struct fl_inode *dnext, *dprev; /* dirty list, oldest first */
 	struct fl_dir *dir;		/* directories, once loaded */
@@ -141,6 +147,10 @@ struct fl_core {
 	/* a record of more than FL_BMAP_MAX_V1 runs was journaled: the
 	 * superblock goes to version 2 before it reaches RADOS (journal.c) */
 	bool super_step;
+	/* inodes whose append flies with its record (data.c): a checkpoint
+	 * waits for them, as the inode table may not hold such a size */
+	uint32_t nfast;
+	bool ckpt_waiting; /* ... and none starts meanwhile */
 	bool stop;
 	bool abandon; /* tests: stop without the final checkpoint */
 	int error;    /* persistent: once set, every change fails */
@@ -253,6 +263,9 @@ void fl_txn_inode(struct fl_txn *t, struct fl_inode *ip);
 void fl_txn_dent(struct fl_txn *t, uint64_t dir, const char *name, uint64_t ino, uint32_t type);
 void fl_txn_undent(struct fl_txn *t, uint64_t dir, const char *name);
 void fl_txn_simple(struct fl_txn *t, uint32_t kind, uint64_t ino);
+/* Waits (dropping c->lock) until the pending transactions leave room for
+ * more: fl_txn_commit right after it does not drop the lock. */
+void fl_journal_room(struct fl_core *c);
 /* Waits (dropping c->lock) until transaction tid is durable. */
 int fl_journal_wait(struct fl_core *c, uint64_t tid);
 int fl_journal_replay(struct fl_core *c, char *err, size_t errlen);

@@ -7,7 +7,10 @@
  * the flusher thread, by fsync, or when dirty memory passes dirty_max.  A
  * write-back sends each block's extents as one atomic RADOS op, all blocks
  * of a file in parallel, and only then journals the file's new size: data
- * before the metadata that exposes it.
+ * before the metadata that exposes it.  An append is the exception: its
+ * record flies with its data and names the object lengths its size needs,
+ * which a replay checks (flush_early; FORMAT.md "Appends journaled with
+ * their data").
  */
 #include "fs/core/core_int.h"
 
@@ -614,6 +617,8 @@ struct wb_op {
 	uint64_t *offs;
 	const void **bufs;
 	size_t *lens, n;
+	size_t owner;	/* the file: its index in wb.ips */
+	uint64_t index; /* the block */
 };
 
 /* Commits t if adding `need` more ops would overflow it. */
@@ -634,6 +639,7 @@ struct wb {
 	size_t n;
 	uint64_t *target; /* the size each file had when its data was taken */
 	uint64_t *ojsize; /* its journaled size then */
+	bool *early;	  /* its record went out with its data (flush_early) */
 	struct wb_op *ops;
 	size_t nops, capops;
 	uint64_t moved; /* buffer capacity taken off the dirty lists */
@@ -764,6 +770,8 @@ static int flush_take(struct fl_core *c, struct wb *w, bool datasync)
 				untake(c, w->ips, i + 1);
 				return ret;
 			}
+			w->ops[w->nops].owner = i;
+			w->ops[w->nops].index = b->index;
 			w->nops++;
 		}
 		ip->dirty_bytes = 0;
@@ -811,6 +819,22 @@ static int flush_send(struct fl_core *c, struct wb *w)
 			}
 		}
 		ip->dseq++;
+		if (w->early[i]) {
+			/* the append landed (or never will): later records need
+			 * nothing more than their size */
+			free(ip->deps);
+			ip->deps = NULL;
+			ip->ndeps = 0;
+			if (--c->nfast == 0)
+				pthread_cond_broadcast(&c->cond); /* a checkpoint may wait */
+			if (ret && !c->error) {
+				fl_err("cannot write back an append to inode %" PRIu64
+				       " whose size is journaled: %s; the volume goes read-only "
+				       "(a replay cuts the size back to the data)",
+				       ip->r.ino, strerror(-ret));
+				c->error = -EIO;
+			}
+		}
 		if (ret) {
 			fl_werr_set(c, ip, ret);
 		} else {
@@ -888,6 +912,107 @@ static int flush_journal(struct fl_core *c, const struct wb *w, bool datasync, u
 	return ret;
 }
 
+/*
+ * An append whose record can fly with its data.  Every byte taken lies past
+ * the journaled size (so no object holds bytes there: the mark below trims
+ * what a crash left, and a write-back that failed, which might have left
+ * some, keeps the file off this path for the mount), the orphan mark is
+ * durable (a crash after the data but before the record trims it), and the
+ * file has no earlier append in flight.
+ */
+static bool append_only(const struct fl_core *c, const struct wb *w, size_t i, uint32_t *nobj)
+{
+	const struct fl_inode *ip = w->ips[i];
+	uint32_t n = 0;
+	size_t k;
+
+	if (c->ckpt_waiting || !ip->trim_mark || ip->mark_tid > c->committed_tid || ip->scan_trim ||
+	    ip->werr || !ip->r.nlink || ip->ndeps || w->target[i] <= w->ojsize[i] ||
+	    w->ojsize[i] != ip->jsize)
+		return false;
+	for (k = 0; k < w->nops; k++) {
+		const struct wb_op *o = &w->ops[k];
+
+		if (o->owner != i)
+			continue;
+		if (o->index * c->bsize + o->offs[0] < w->ojsize[i])
+			return false; /* an overwrite: data first, then its record */
+		n++;
+	}
+	*nobj = n;
+	return n && n <= FL_JDEPS_MAX;
+}
+
+/*
+ * The records of the appends taken, journaled before their data is sent, so
+ * that the data write and the journal append fly together: an fsync of an
+ * append costs one round trip, not two.  Each record names, for every object
+ * the append writes, the length the object has once the write landed, and
+ * the size before it; a replay that finds an object shorter cuts the size
+ * back (journal.c rp_check_deps).  Until the data has landed, every record of
+ * the file carries the same (fl_txn_commit), and no checkpoint runs
+ * (fl_checkpoint): the inode table has no room to say it.  One transaction;
+ * files that do not fit in it go the usual way.
+ */
+static int flush_early(struct fl_core *c, struct wb *w, uint64_t *tid)
+{
+	struct fl_txn t = {.n = 0};
+	size_t i, k, bytes = 0;
+	int ret;
+
+	if (c->error)
+		return -EIO;
+	fl_journal_room(c); /* so that the commit below keeps the lock */
+	if (c->error)
+		return -EIO;
+	for (i = 0; i < w->n && t.n < FL_JOPS_MAX; i++) {
+		struct fl_inode *ip = w->ips[i];
+		uint32_t nobj = 0, m = 0;
+		size_t need;
+
+		if (!append_only(c, w, i, &nobj))
+			continue;
+		need = fl_inode_enc_max(&ip->r) + 32 + (size_t)nobj * 20;
+		if (t.n && bytes + need > WB_TXN_BYTES)
+			break;
+		ip->deps = calloc(nobj, sizeof(*ip->deps));
+		if (!ip->deps)
+			break; /* the usual way, then */
+		for (k = 0; k < w->nops; k++) {
+			const struct wb_op *o = &w->ops[k];
+
+			if (o->owner != i)
+				continue;
+			ip->deps[m].index = o->index;
+			ip->deps[m].len = o->offs[o->n - 1] + o->lens[o->n - 1];
+			m++;
+		}
+		ip->ndeps = m;
+		ip->grow_from = w->ojsize[i];
+		w->early[i] = true;
+		c->nfast++;
+		bytes += need;
+		fl_debug("inode %" PRIu64 ": append from %" PRIu64 " to %" PRIu64
+			 " journaled with its data (%u objects)",
+			 ip->r.ino, w->ojsize[i], w->target[i], m);
+		fl_set_jsize(c, ip, w->target[i]);
+		ip->attr_dirty = ip->map_dirty = false;
+		fl_txn_inode(&t, ip);
+		fl_ino_ck(c, ip);
+	}
+	if (!t.n)
+		return 0;
+	ret = fl_txn_commit(c, &t, tid);
+	if (tid) {
+		/* someone waits (fsync, syncfs): the record goes now, beside
+		 * the data, which leaves as soon as the lock is dropped; the
+		 * flusher's records wait for the group commit as before */
+		c->commit_now = true;
+		pthread_cond_broadcast(&c->cond);
+	}
+	return ret;
+}
+
 /* With datasync, an inode's record is journaled only when this write-back
  * raised its journaled size; otherwise it stays on the dirty list with its
  * times (and orphan mark) for the flusher's next round. */
@@ -902,9 +1027,11 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 		return -EIO;
 	w.target = calloc(n ? n : 1, sizeof(*w.target));
 	w.ojsize = calloc(n ? n : 1, sizeof(*w.ojsize));
-	if (!w.target || !w.ojsize) {
+	w.early = calloc(n ? n : 1, sizeof(*w.early));
+	if (!w.target || !w.ojsize || !w.early) {
 		free(w.target);
 		free(w.ojsize);
+		free(w.early);
 		return -ENOMEM;
 	}
 	/* ours: others wait for these inodes' flush to end */
@@ -917,8 +1044,14 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 	ret = flush_mark(c, ips, w.n);
 	if (!ret)
 		ret = flush_take(c, &w, datasync);
-	if (!ret)
+	if (!ret) {
+		/* what was taken is sent (and freed) even if the volume broke */
+		int r = flush_early(c, &w, tid);
+
 		ret = flush_send(c, &w);
+		if (!ret)
+			ret = r;
+	}
 	if (!ret)
 		ret = flush_journal(c, &w, datasync, tid);
 	for (i = 0; i < w.n; i++)
@@ -932,6 +1065,7 @@ static int flush_many(struct fl_core *c, struct fl_inode **ips, size_t n, uint64
 	free(w.ops);
 	free(w.target);
 	free(w.ojsize);
+	free(w.early);
 	return ret;
 }
 

@@ -7,7 +7,10 @@
  * the changed directory entries and inodes to their omaps, then moves the
  * superblock's journal tail past the old segments and removes them.  Replay
  * applies every segment from the tail; it is idempotent, since each record
- * carries whole values, never deltas.
+ * carries whole values, never deltas.  An append's record, sent while its
+ * data was in flight, names the object lengths its size needs: replay stats
+ * them, and the size goes back to the one before the append unless all of
+ * it landed (rp_check_deps).
  */
 #include "fs/core/core_int.h"
 
@@ -136,14 +139,16 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 		return -EIO;
 	if (t->n == 0)
 		return 0;
-	/* back-pressure: the commit thread is behind */
-	while (c->jpending.len > PENDING_HIGH && !c->error) {
-		c->commit_now = true;
-		pthread_cond_broadcast(&c->cond);
-		pthread_cond_wait(&c->cond, &c->lock);
-	}
+	fl_journal_room(c);
 	for (i = 0; i < t->n; i++) {
 		struct fl_inode *ip = t->ip[i];
+
+		if (t->ops[i].kind == FL_JOP_ORPHAN_ADD) {
+			struct fl_inode *mp = fl_ino_find(c, t->ops[i].ino);
+
+			if (mp)
+				mp->mark_tid = c->next_tid;
+		}
 
 		if (t->ops[i].kind == FL_JOP_DENT_SET) {
 			/* a name of the file: fdatasync waits for it too, so that the
@@ -159,6 +164,10 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 		if (ip) {
 			t->ops[i].inode = ip->r; /* shallow: encoded right now */
 			t->ops[i].inode.size = ip->jsize;
+			/* an append in flight: its size holds only with its data */
+			t->ops[i].deps = ip->deps;
+			t->ops[i].ndeps = ip->ndeps;
+			t->ops[i].grow_from = ip->grow_from;
 			if (ip->r.nbmap > FL_BMAP_MAX_V1)
 				c->super_step = true;
 			ip->jtid = c->next_tid;
@@ -270,6 +279,16 @@ static int commit_pending(struct fl_core *c)
 	fl_buf_free(&b);
 	pthread_cond_broadcast(&c->cond);
 	return ret ? -EIO : 0;
+}
+
+void fl_journal_room(struct fl_core *c)
+{
+	/* back-pressure: the commit thread is behind */
+	while (c->jpending.len > PENDING_HIGH && !c->error) {
+		c->commit_now = true;
+		pthread_cond_broadcast(&c->cond);
+		pthread_cond_wait(&c->cond, &c->lock);
+	}
 }
 
 int fl_journal_wait(struct fl_core *c, uint64_t tid)
@@ -637,6 +656,18 @@ int fl_checkpoint(struct fl_core *c)
 		pthread_mutex_unlock(&c->lock);
 		return c->error;
 	}
+	/* an append in flight with its record: the inode table must not get a
+	 * size its data may never back (the journal's record says what it
+	 * needs; the table could not).  Its data lands without this thread,
+	 * and no other starts meanwhile (data.c append_only). */
+	c->ckpt_waiting = true;
+	while (c->nfast && !c->error)
+		pthread_cond_wait(&c->cond, &c->lock);
+	c->ckpt_waiting = false;
+	if (c->error) {
+		pthread_mutex_unlock(&c->lock);
+		return c->error;
+	}
 	p.oldtail = c->v->super.jtail;
 	if (c->jseg_bytes || c->jpending.len) {
 		c->jseg++;
@@ -742,6 +773,9 @@ struct rp_inode {
 	uint64_t ino, seq;
 	bool del;
 	struct fl_inode_rec r;
+	uint64_t grow_from; /* an append's record: see rp_check_deps */
+	struct fl_jdep *deps;
+	uint32_t ndeps;
 };
 
 struct rp_dent {
@@ -805,6 +839,11 @@ static int rp_apply(struct fl_replay *rp, struct fl_jtxn *t)
 				e->ino = op->inode.ino;
 				e->r = op->inode; /* take ownership */
 				memset(&op->inode, 0, sizeof(op->inode));
+				e->grow_from = op->grow_from;
+				e->deps = op->deps;
+				e->ndeps = op->ndeps;
+				op->deps = NULL;
+				op->ndeps = 0;
 			} else {
 				e->ino = op->ino;
 				e->del = true;
@@ -892,6 +931,7 @@ static void rp_finish(struct fl_replay *rp)
 	for (i = 0, j = 0; i < rp->nin; i++) {
 		if (i + 1 < rp->nin && rp->in[i + 1].ino == rp->in[i].ino) {
 			fl_inode_rec_free(&rp->in[i].r);
+			free(rp->in[i].deps);
 			continue;
 		}
 		rp->in[j++] = rp->in[i];
@@ -924,8 +964,10 @@ static void rp_free(struct fl_replay *rp)
 
 	if (!rp)
 		return;
-	for (i = 0; i < rp->nin; i++)
+	for (i = 0; i < rp->nin; i++) {
 		fl_inode_rec_free(&rp->in[i].r);
+		free(rp->in[i].deps);
+	}
 	for (i = 0; i < rp->nde; i++)
 		free(rp->de[i].name);
 	free(rp->in);
@@ -1110,6 +1152,50 @@ static int rp_write(struct fl_core *c, struct fl_replay *rp)
 	return ret;
 }
 
+/*
+ * The last record of an inode may be an append's, sent while its data was in
+ * flight (data.c flush_early): its size holds only if every object it names
+ * is at least as long as it says (each object's write is one atomic op, and
+ * no object of the file held bytes there before).  If one is shorter, the
+ * append did not land whole, and the file gets the size it had before it
+ * (FORMAT.md "Appends journaled with their data"): all of an append or none
+ * of it, as the order data-then-record gives.  What landed past that size is
+ * the trim's at mount (the file is on the orphan list).
+ */
+static int rp_check_deps(struct fl_core *c, struct fl_replay *rp, struct rp_inode *e)
+{
+	uint64_t bs = c->v->super.block_size, have = 0, used;
+	char oid[FL_OID_LEN];
+	uint32_t k;
+	int ret;
+
+	if (!e->ndeps || e->del || e->grow_from >= e->r.size)
+		return 0;
+	for (k = 0; k < e->ndeps; k++) {
+		fl_oid_data(oid, e->ino, e->deps[k].index);
+		ret = c->st->ops->stat(c->st, oid, &have);
+		if (ret == -ENOENT)
+			have = 0;
+		else if (ret)
+			return ret;
+		if (have < e->deps[k].len)
+			break;
+	}
+	if (k == e->ndeps)
+		return 0;
+	fl_notice("volume %s: inode %" PRIu64 ": an append was not written back whole before the "
+		  "crash (object %" PRIu64 " has %" PRIu64 " bytes, not %" PRIu64 "): size %" PRIu64
+		  ", not %" PRIu64,
+		  c->v->super.name, e->ino, e->deps[k].index, have, e->deps[k].len, e->grow_from,
+		  e->r.size);
+	/* the volume's counter after the last transaction counts this inode
+	 * as its last record does: as the record is now */
+	used = fl_bmap_used(&e->r, e->r.size, bs) - fl_bmap_used(&e->r, e->grow_from, bs);
+	rp->used_bytes = rp->used_bytes > used ? rp->used_bytes - used : 0;
+	e->r.size = e->grow_from;
+	return 0;
+}
+
 static int orphans_cb(void *arg, const char *key, const void *val, size_t len)
 {
 	struct fl_core *c = arg;
@@ -1143,6 +1229,13 @@ int fl_journal_replay(struct fl_core *c, char *err, size_t errlen)
 	if (ret)
 		goto out;
 	rp_finish(rp);
+	for (size_t i = 0; i < rp->nin && !ret; i++)
+		ret = rp_check_deps(c, rp, &rp->in[i]);
+	if (ret) {
+		snprintf(err, errlen, "cannot check the data of an append in the journal: %s",
+			 strerror(-ret));
+		goto out;
+	}
 	if (rp->have_txn) {
 		c->next_ino = rp->next_ino > c->next_ino ? rp->next_ino : c->next_ino;
 		c->used_bytes = c->jused_bytes = rp->used_bytes;

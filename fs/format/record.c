@@ -94,7 +94,16 @@ enum {
 enum { JT_TID = 1, JT_NEXT_INO = 2, JT_USED_BYTES = 3, JT_INODES = 4, JT_OPS = 5, JT_NKEYS };
 
 /* Journal op maps carry no version of their own: key 0 is reserved. */
-enum { OP_KIND = 1, OP_INO = 2, OP_INODE = 3, OP_NAME = 4, OP_DENT = 5, OP_NKEYS };
+enum {
+	OP_KIND = 1,
+	OP_INO = 2,
+	OP_INODE = 3,
+	OP_NAME = 4,
+	OP_DENT = 5,
+	OP_GROW_FROM = 6,
+	OP_DEPS = 7,
+	OP_NKEYS
+};
 
 /* ------------------------------------------------------------------ */
 /* Shared validity rules (encoders refuse what decoders would reject). */
@@ -560,6 +569,11 @@ static int jop_check(const struct fl_jop *op)
 {
 	switch (op->kind) {
 	case FL_JOP_INODE_PUT:
+		if (op->ndeps > FL_JDEPS_MAX || (op->ndeps && !op->deps))
+			return -EINVAL;
+		for (uint32_t k = 0; k < op->ndeps; k++)
+			if (!op->deps[k].len)
+				return -EINVAL;
 		return inode_check(&op->inode);
 	case FL_JOP_INODE_DEL:
 	case FL_JOP_ORPHAN_ADD:
@@ -582,10 +596,20 @@ static void enc_jop(struct enc *e, const struct fl_jop *op)
 {
 	switch (op->kind) {
 	case FL_JOP_INODE_PUT:
-		put_map(e, 2);
+		put_map(e, op->ndeps ? 4 : 2);
 		put_u64(e, OP_KIND, op->kind);
 		enc_check(e, msgpack_pack_uint64(&e->pk, OP_INODE));
 		enc_inode(e, &op->inode);
+		if (op->ndeps) {
+			/* flat: index, length, index, length, ... */
+			put_u64(e, OP_GROW_FROM, op->grow_from);
+			enc_check(e, msgpack_pack_uint64(&e->pk, OP_DEPS));
+			put_array(e, (size_t)op->ndeps * 2);
+			for (uint32_t k = 0; k < op->ndeps && !e->err; k++) {
+				enc_check(e, msgpack_pack_uint64(&e->pk, op->deps[k].index));
+				enc_check(e, msgpack_pack_uint64(&e->pk, op->deps[k].len));
+			}
+		}
 		break;
 	case FL_JOP_INODE_DEL:
 	case FL_JOP_ORPHAN_ADD:
@@ -1336,6 +1360,7 @@ void fl_jtxn_free(struct fl_jtxn *t)
 		for (k = 0; k < t->nops; k++) {
 			fl_inode_rec_free(&t->ops[k].inode);
 			free(t->ops[k].name);
+			free(t->ops[k].deps);
 		}
 		free(t->ops);
 	}
@@ -1356,6 +1381,8 @@ static int dec_jop(const msgpack_object *o, struct fl_jop *op)
 	switch (op->kind) {
 	case FL_JOP_INODE_PUT:
 		want = 1u << OP_INODE;
+		if (f[OP_DEPS] || f[OP_GROW_FROM]) /* optional, both or neither */
+			want |= 1u << OP_DEPS | 1u << OP_GROW_FROM;
 		break;
 	case FL_JOP_INODE_DEL:
 	case FL_JOP_ORPHAN_ADD:
@@ -1387,6 +1414,26 @@ static int dec_jop(const msgpack_object *o, struct fl_jop *op)
 	}
 	if (f[OP_DENT] && dec_nested(&dirent_spec, f[OP_DENT], &op->dent, sizeof(op->dent)) < 0)
 		return -EIO;
+	if (f[OP_DEPS]) {
+		const msgpack_object *d = f[OP_DEPS];
+		uint32_t n;
+
+		if (get_u64(f[OP_GROW_FROM], UINT64_MAX, &op->grow_from) < 0 ||
+		    d->type != MSGPACK_OBJECT_ARRAY || d->via.array.size % 2 ||
+		    d->via.array.size == 0 || d->via.array.size > 2 * FL_JDEPS_MAX)
+			return -EIO;
+		n = d->via.array.size / 2;
+		op->deps = calloc(n, sizeof(*op->deps));
+		if (!op->deps)
+			return -ENOMEM;
+		op->ndeps = n;
+		for (k = 0; k < n; k++)
+			if (get_u64(&d->via.array.ptr[2 * k], UINT64_MAX, &op->deps[k].index) < 0 ||
+			    get_u64(&d->via.array.ptr[2 * k + 1], UINT64_MAX, &op->deps[k].len) <
+				    0 ||
+			    !op->deps[k].len)
+				return -EIO;
+	}
 	if (f[OP_INODE]) {
 		int rc = dec_nested(&inode_spec, f[OP_INODE], &op->inode, sizeof(op->inode));
 

@@ -246,12 +246,27 @@ enum fl_jop_kind {
 	FL_JOP_ORPHAN_DEL = 6,
 };
 
+/* An append whose data is in flight with its record (FORMAT.md "jtxn"):
+ * the record's size holds only once object data.<ino>.<index> is at least
+ * len bytes long. */
+struct fl_jdep {
+	uint64_t index;
+	uint64_t len;
+};
+
+#define FL_JDEPS_MAX 64 /* deps of one INODE_PUT */
+
 struct fl_jop {
 	uint32_t kind;
 	uint64_t ino;		   /* INODE_DEL, ORPHAN_*; DENT_*: the directory */
 	struct fl_inode_rec inode; /* INODE_PUT (owned) */
 	char *name;		   /* DENT_*: owned */
 	struct fl_dirent_rec dent; /* DENT_SET */
+	/* INODE_PUT, optional: the size before the append and what the new one
+	 * needs (ndeps 0: none; decoded: owned) */
+	uint64_t grow_from;
+	struct fl_jdep *deps;
+	uint32_t ndeps;
 };
 
 /* One transaction: applied entirely or not at all by replay. */

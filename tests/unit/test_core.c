@@ -433,13 +433,175 @@ static void test_load_without_lock(void)
 	check_fsck("shardwait", 0);
 }
 
+/* ---------- appends whose record flies with their data ---------- */
+
+/* A file "f" of 8 KiB (fsync'd: its orphan mark and record durable), kept
+ * open, then `more` bytes appended at 8 KiB and fsync'd; returns its ino. */
+static uint64_t append_synced(struct fl_core *c, const char *name, const char *buf, size_t more)
+{
+	struct stat st;
+	uint64_t f;
+
+	EQ(fl_core_create(c, 1, name, 0600, O_RDWR, &root_cred, &st), 0);
+	f = st.st_ino;
+	EQ(fl_core_write(c, f, 0, buf, 8192), 8192);
+	EQ(fl_core_fsync(c, f, false), 0);
+	EQ(fl_core_write(c, f, 8192, buf + 8192, more), (long long)more);
+	EQ(fl_core_fsync(c, f, false), 0);
+	return f;
+}
+
+static void check_prefix(struct fl_core *c, uint64_t f, const char *buf, uint64_t size, int line)
+{
+	static char rd[FL_DEFAULT_BLOCK_SIZE + 65536];
+	struct stat st;
+
+	if (fl_core_getattr(c, f, &st) || (uint64_t)st.st_size != size) {
+		failed++;
+		fprintf(stderr, "FAIL %s:%d: size %lld, want %llu\n", __FILE__, line,
+			(long long)st.st_size, (unsigned long long)size);
+		return;
+	}
+	if (fl_core_read(c, f, 0, size, rd) != (ssize_t)size || memcmp(rd, buf, size)) {
+		failed++;
+		fprintf(stderr, "FAIL %s:%d: content of the first %llu bytes\n", __FILE__, line,
+			(unsigned long long)size);
+		return;
+	}
+	passed++;
+}
+
+/*
+ * The record of an append goes out with its data, not after it, and names
+ * the object lengths its size needs.  A crash that loses the data but not
+ * the record (the object edited back here) is replayed with the size it
+ * had before the append, whichever of its objects is short (all of an
+ * append or none of it).  An append whose objects are all there keeps its
+ * size.  fsck is clean after
+ * each (the trim at mount removes what lies past the size).
+ */
+static void test_append_record_with_data(void)
+{
+	static char buf[FL_DEFAULT_BLOCK_SIZE + 65536];
+	const uint64_t bs = FL_DEFAULT_BLOCK_SIZE;
+	struct fl_volume *v;
+	struct fl_core *c;
+	char oid[FL_OID_LEN];
+	uint64_t f, g, h, k2;
+	size_t i;
+
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)('a' + i % 23);
+	c = mount_vol("appdep", &v, false);
+	f = append_synced(c, "f", buf, 8192);  /* 16 KiB in object 0 */
+	g = append_synced(c, "g", buf, bs);    /* to 4 MiB + 8 KiB: objects 0, 1 */
+	h = append_synced(c, "h", buf, bs);    /* the same */
+	k2 = append_synced(c, "k", buf, 8192); /* untouched: keeps its size */
+	fl_core_abandon(c);
+	/* the data ops lost, the records durable */
+	fl_oid_data(oid, f, 0);
+	EQ(v->st->ops->truncate(v->st, oid, 8192), 0);
+	fl_oid_data(oid, g, 1);
+	EQ(v->st->ops->remove(v->st, oid), 0);
+	fl_oid_data(oid, h, 0);
+	EQ(v->st->ops->truncate(v->st, oid, 8192), 0);
+	fl_volume_close(v);
+
+	c = mount_vol("appdep", &v, false);
+	check_prefix(c, f, buf, 8192, __LINE__);
+	check_prefix(c, g, buf, 8192, __LINE__);
+	check_prefix(c, h, buf, 8192, __LINE__);
+	check_prefix(c, k2, buf, 16384, __LINE__);
+	umount_vol(c, v);
+	check_fsck("appdep", 0);
+	c = mount_vol("appdep", &v, false);
+	check_prefix(c, h, buf, 8192, __LINE__); /* and after a clean unmount */
+	umount_vol(c, v);
+}
+
+struct unmount_job {
+	struct fl_core *c;
+	int ret;
+	volatile bool done;
+};
+
+static void *unmount_thread(void *arg)
+{
+	struct unmount_job *j = arg;
+
+	j->ret = fl_core_unmount(j->c);
+	j->done = true;
+	return NULL;
+}
+
+/*
+ * The store fails (E2BIG, as for a transaction too big, or EIO) from some op
+ * of an fsync of an append on: whatever the op, the fsync answers, the
+ * unmount ends with the volume's error (a bounded wait: the test fails
+ * rather than hangs, 60 s being far more than the milliseconds it needs),
+ * and what an fsync acknowledged is there after the next mount.
+ */
+static void test_commit_errors_end(void)
+{
+	static char buf[32768];
+	const int errs[] = {E2BIG, EIO};
+	unsigned e, n, t;
+
+	memset(buf, 'q', sizeof(buf));
+	for (e = 0; e < 2; e++)
+		for (n = 1; n <= 4; n++) {
+			struct unmount_job j = {0};
+			struct fl_volume *v;
+			struct stat st;
+			pthread_t th;
+			uint64_t f;
+			int r;
+
+			j.c = mount_vol("cmterr", &v, false);
+			char name[16];
+
+			snprintf(name, sizeof(name), "f%u.%u", e, n);
+			EQ(fl_core_create(j.c, 1, name, 0600, O_RDWR, &root_cred, &st), 0);
+			f = st.st_ino;
+			EQ(fl_core_write(j.c, f, 0, buf, 8192), 8192);
+			EQ(fl_core_fsync(j.c, f, false), 0);
+			EQ(fl_core_write(j.c, f, 8192, buf, 8192), 8192);
+			fl_mem_inject_error(v->st, errs[e], (int)n);
+			r = fl_core_fsync(j.c, f, false);
+			EQ(fl_core_release(j.c, f), 0);
+			EQ(pthread_create(&th, NULL, unmount_thread, &j), 0);
+			for (t = 0; t < 6000 && !j.done; t++)
+				usleep(10 * 1000);
+			if (!j.done) {
+				fprintf(stderr,
+					"FAIL %s:%d: unmount after a store error %d (%u ops) "
+					"still waits after 60 s\n",
+					__FILE__, __LINE__, errs[e], n);
+				_exit(1);
+			}
+			pthread_join(th, NULL);
+			fl_mem_inject_error(v->st, 0, 0);
+			fl_volume_close(v);
+			j.c = mount_vol("cmterr", &v, false);
+			EQ(fl_core_getattr(j.c, f, &st), 0);
+			if (r == 0) /* acknowledged: never lost */
+				CHECK(st.st_size == 16384, "size %lld after an acknowledged fsync",
+				      (long long)st.st_size);
+			else
+				CHECK(st.st_size == 8192 || st.st_size == 16384, "size %lld",
+				      (long long)st.st_size);
+			umount_vol(j.c, v);
+			check_fsck("cmterr", 0);
+		}
+}
+
 int main(void)
 {
 	char err[256];
-	const char *vols[] = {"ns",	"data",	     "crash",	 "rd",	     "grow",
-			      "purge",	"ovl",	     "ra",	 "smallmem", "dmax",
-			      "sparse", "maxsize",   "mapcrash", "dsync",    "werr",
-			      "fsckro", "shardwait", "scatter",	 "bigrec",   NULL};
+	const char *vols[] = {"ns",	  "data",   "crash",	"rd",	  "grow",      "purge",
+			      "ovl",	  "ra",	    "smallmem", "dmax",	  "sparse",    "maxsize",
+			      "mapcrash", "dsync",  "werr",	"fsckro", "shardwait", "scatter",
+			      "bigrec",	  "appdep", "cmterr",	NULL};
 	int i;
 
 	fl_log_init("test_core", getenv("TEST_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -473,6 +635,8 @@ int main(void)
 	test_readahead();
 	test_fdatasync_data_only();
 	test_load_without_lock();
+	test_append_record_with_data();
+	test_commit_errors_end();
 	fl_store_close(base);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

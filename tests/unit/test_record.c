@@ -741,6 +741,7 @@ int main(void)
 	test_bmap_many();
 	test_super_version();
 	test_jtxn();
+	test_jtxn_deps();
 	test_nested_unknown();
 	test_frames();
 	test_oids();

@@ -118,6 +118,7 @@ void test_dirent(void);
 void mk_xattrs_full(struct fl_inode_rec *i);
 void test_inode(void);
 void test_jtxn(void);
+void test_jtxn_deps(void);
 void test_nested_unknown(void);
 void test_frames(void);
 void test_oids(void);

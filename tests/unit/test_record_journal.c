@@ -55,6 +55,56 @@ static int decode_named_op(const char *name, size_t nlen, uint32_t kind)
 	return rc;
 }
 
+/* An INODE_PUT with an append's deps (keys 6 and 7): decoded as encoded,
+ * encoded again byte for byte; refused when out of bounds. */
+void test_jtxn_deps(void)
+{
+	struct fl_jdep deps[FL_JDEPS_MAX + 1];
+	struct fl_jtxn t = {0}, d = {0};
+	struct fl_jop op = {0};
+	struct fl_buf b, b2;
+	uint32_t k;
+
+	fl_buf_init(&b, FL_REC_MAX);
+	fl_buf_init(&b2, FL_REC_MAX);
+	for (k = 0; k <= FL_JDEPS_MAX; k++) {
+		deps[k].index = UINT64_MAX - k;
+		deps[k].len = 8192 + k;
+	}
+	t.version = FL_FORMAT_VERSION;
+	t.tid = 7;
+	t.ops = &op;
+	t.nops = 1;
+	op.kind = FL_JOP_INODE_PUT;
+	mk_inode(&op.inode, S_IFREG | 0600);
+	op.grow_from = 123456;
+	op.deps = deps;
+	op.ndeps = 2;
+	CHECK_RC(fl_jtxn_encode(&t, &b), 0);
+	CHECK_RC(fl_jtxn_decode(b.data, b.len, &d), 0);
+	CHECK(d.nops == 1 && d.ops[0].grow_from == 123456 && d.ops[0].ndeps == 2 &&
+	      d.ops[0].deps[1].index == UINT64_MAX - 1 && d.ops[0].deps[1].len == 8193);
+	CHECK_RC(fl_jtxn_encode(&d, &b2), 0);
+	CHECK(b.len == b2.len && !memcmp(b.data, b2.data, b.len));
+	fl_jtxn_free(&d);
+	/* the most deps an op carries, and one more */
+	op.ndeps = FL_JDEPS_MAX;
+	fl_buf_reset(&b);
+	CHECK_RC(fl_jtxn_encode(&t, &b), 0);
+	CHECK_RC(fl_jtxn_decode(b.data, b.len, &d), 0);
+	CHECK(d.nops == 1 && d.ops[0].ndeps == FL_JDEPS_MAX);
+	fl_jtxn_free(&d);
+	op.ndeps = FL_JDEPS_MAX + 1;
+	fl_buf_reset(&b);
+	CHECK_RC(fl_jtxn_encode(&t, &b), -EINVAL);
+	op.ndeps = 1;
+	deps[0].len = 0; /* an object of no bytes names nothing */
+	CHECK_RC(fl_jtxn_encode(&t, &b), -EINVAL);
+	fl_inode_rec_free(&op.inode);
+	fl_buf_free(&b);
+	fl_buf_free(&b2);
+}
+
 void test_jtxn(void)
 {
 	struct fl_jtxn t, d;
