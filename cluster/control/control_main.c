@@ -34,6 +34,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,29 @@ enum {
 	O_METRICS
 };
 
+/* An option that takes a whole number in a range: 0, or -EINVAL. */
+static int take_uint(struct opts *o, int c)
+{
+	static const struct {
+		int opt;
+		unsigned lo, hi;
+		size_t off; /* of the unsigned in struct opts */
+	} nums[] = {
+		{O_API, 1, 65535, offsetof(struct opts, co.api_port)},
+		{O_AGENT, 1, 65535, offsetof(struct opts, co.agent_port)},
+		{O_LEASE, 2, 3600, offsetof(struct opts, co.lease_s)},
+		{O_HB, 1, 600, offsetof(struct opts, co.heartbeat_s)},
+		{O_LEADER, 2, 300, offsetof(struct opts, leader_lease_s)},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if (nums[i].opt == c)
+			return parse_uint(optarg, nums[i].lo, nums[i].hi,
+					  (unsigned *)((char *)o + nums[i].off));
+	return -EINVAL;
+}
+
 /* One option of parse_args: 0, 1 when --help was printed, or -EINVAL (said). */
 static int take_opt(struct opts *o, int c)
 {
@@ -196,27 +220,15 @@ static int take_opt(struct opts *o, int c)
 		o->co.bind = optarg;
 		break;
 	case O_API:
-		if (parse_uint(optarg, 1, 65535, &o->co.api_port))
-			goto bad;
-		break;
 	case O_AGENT:
-		if (parse_uint(optarg, 1, 65535, &o->co.agent_port))
-			goto bad;
-		break;
 	case O_LEASE:
-		if (parse_uint(optarg, 2, 3600, &o->co.lease_s))
-			goto bad;
-		break;
 	case O_HB:
-		if (parse_uint(optarg, 1, 600, &o->co.heartbeat_s))
+	case O_LEADER:
+		if (take_uint(o, c))
 			goto bad;
 		break;
 	case O_TTL:
 		if (parse_duration(optarg, &o->trash_ttl_s))
-			goto bad;
-		break;
-	case O_LEADER:
-		if (parse_uint(optarg, 2, 300, &o->leader_lease_s))
 			goto bad;
 		break;
 	case O_LOG:
