@@ -545,6 +545,24 @@ struct sess_wait {
 };
 
 /*
+ * A wait of size bytes (a struct that starts with struct sess_wait) for
+ * request id of s; NULL once -ENOMEM was replied.
+ */
+static void *sess_wait_new(struct fl_sess *s, uint64_t id, size_t size)
+{
+	struct sess_wait *w = calloc(1, size);
+
+	if (!w) {
+		sess_err(s, id, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->c = s->c;
+	w->sess = s->serial;
+	w->id = id;
+	return w;
+}
+
+/*
  * The node's record is in RADOS: only now the hello is answered, so that a
  * node's record is written before any lease it takes (a new leader knows
  * every holder's host and address), as when the write ran on the loop.
@@ -601,14 +619,9 @@ static void on_hello(struct fl_sess *s, const struct fl_msg *m)
 	n->last_hb = fl_now_mono();
 	s->node = n;
 	s->hello = true;
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		sess_err(s, m->id, -ENOMEM, "out of memory");
+	w = sess_wait_new(s, m->id, sizeof(*w));
+	if (!w)
 		return;
-	}
-	w->c = c;
-	w->sess = s->serial;
-	w->id = m->id;
 	/* the write runs on a worker: a reconnect storm never holds up the loop */
 	s->busy = true;
 	fl_state_node_seen_async(c->state, n->uuid, n->name, s->addr, n->host, time(NULL),
@@ -773,20 +786,19 @@ static void acq_reply_then(struct fl_sess *s, struct req_job *q)
 }
 
 struct agent_acq {
-	struct fl_ctl *c;
-	uint64_t sess, id;
+	struct sess_wait w;
 	char name[FL_VOLNAME_MAX + 1];
 };
 
 static void agent_acq_done(void *arg, int err, const char *msg)
 {
 	struct agent_acq *x = arg;
-	struct fl_sess *s = sess_by_serial(x->c, x->sess);
+	struct fl_sess *s = sess_by_serial(x->w.c, x->w.sess);
 	struct req_job *q;
 
 	if (s && err) {
-		sess_reply(s, x->id, err, msg, NULL, NULL, 0);
-	} else if (s && (q = req_new(s, x->id, x->name, acq_reply_then))) {
+		sess_reply(s, x->w.id, err, msg, NULL, NULL, 0);
+	} else if (s && (q = req_new(s, x->w.id, x->name, acq_reply_then))) {
 		/* the volume as it is now (-ENOENT if removed meanwhile); the session's
 		 * next requests need not wait for this read */
 		req_submit(s, q, false);
@@ -799,14 +811,9 @@ static void acquire_then(struct fl_sess *s, struct req_job *r)
 	struct fl_acq_req q = {0};
 	struct agent_acq *x;
 
-	x = calloc(1, sizeof(*x));
-	if (!x) {
-		sess_err(s, r->id, -ENOMEM, "out of memory");
+	x = sess_wait_new(s, r->id, sizeof(*x));
+	if (!x)
 		return;
-	}
-	x->c = s->c;
-	x->sess = s->serial;
-	x->id = r->id;
 	snprintf(x->name, sizeof(x->name), "%s", r->name);
 	q.uuid = r->r.uuid;
 	q.name = r->name;
@@ -833,15 +840,10 @@ static void released(void *arg, int err, const char *msg)
 
 static void release_then(struct fl_sess *s, struct req_job *q)
 {
-	struct sess_wait *w = calloc(1, sizeof(*w));
+	struct sess_wait *w = sess_wait_new(s, q->id, sizeof(*w));
 
-	if (!w) {
-		sess_err(s, q->id, -ENOMEM, "out of memory");
+	if (!w)
 		return;
-	}
-	w->c = s->c;
-	w->sess = s->serial;
-	w->id = q->id;
 	/* off the loop, after every lease write asked for before (the node's acquire
 	 * included); dropped only if it is still this node's agent lease then */
 	fl_state_lease_release_async(s->c->state, q->r.uuid, s->peer.uuid, released, w);
