@@ -177,62 +177,59 @@ enum {
 	O_METRICS
 };
 
-/* An option that takes a whole number in a range: 0, or -EINVAL. */
-static int take_uint(struct opts *o, int c)
+/*
+ * The options that only set a field of struct opts: a string (0, 0), or a
+ * whole number from lo to hi.  0, -ENOENT when c is none of them, or -EINVAL.
+ */
+static int take_field(struct opts *o, int c)
 {
 	static const struct {
 		int opt;
+		size_t off; /* of the const char * or unsigned in struct opts */
 		unsigned lo, hi;
-		size_t off; /* of the unsigned in struct opts */
-	} nums[] = {
-		{O_API, 1, 65535, offsetof(struct opts, co.api_port)},
-		{O_AGENT, 1, 65535, offsetof(struct opts, co.agent_port)},
-		{O_LEASE, 2, 3600, offsetof(struct opts, co.lease_s)},
-		{O_HB, 1, 600, offsetof(struct opts, co.heartbeat_s)},
-		{O_LEADER, 2, 300, offsetof(struct opts, leader_lease_s)},
+	} fields[] = {
+		{'c', offsetof(struct opts, ro.conf), 0, 0},
+		{O_ID, offsetof(struct opts, ro.id), 0, 0},
+		{O_POOL, offsetof(struct opts, ro.pool), 0, 0},
+		{O_CERTS, offsetof(struct opts, co.certs), 0, 0},
+		{O_BIND, offsetof(struct opts, co.bind), 0, 0},
+		{O_LOG, offsetof(struct opts, log), 0, 0},
+		{O_PID, offsetof(struct opts, pid_file), 0, 0},
+		{O_API, offsetof(struct opts, co.api_port), 1, 65535},
+		{O_AGENT, offsetof(struct opts, co.agent_port), 1, 65535},
+		{O_LEASE, offsetof(struct opts, co.lease_s), 2, 3600},
+		{O_HB, offsetof(struct opts, co.heartbeat_s), 1, 600},
+		{O_LEADER, offsetof(struct opts, leader_lease_s), 2, 300},
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
-		if (nums[i].opt == c)
-			return parse_uint(optarg, nums[i].lo, nums[i].hi,
-					  (unsigned *)((char *)o + nums[i].off));
-	return -EINVAL;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		void *f = (char *)o + fields[i].off;
+
+		if (fields[i].opt != c)
+			continue;
+		if (fields[i].hi)
+			return parse_uint(optarg, fields[i].lo, fields[i].hi, f);
+		*(const char **)f = optarg;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 /* One option of parse_args: 0, 1 when --help was printed, or -EINVAL (said). */
 static int take_opt(struct opts *o, int c)
 {
-	switch (c) {
-	case 'c':
-		o->ro.conf = optarg;
-		break;
-	case O_ID:
-		o->ro.id = optarg;
-		break;
-	case O_POOL:
-		o->ro.pool = optarg;
-		break;
-	case O_CERTS:
-		o->co.certs = optarg;
-		break;
-	case O_BIND:
-		o->co.bind = optarg;
-		break;
-	case O_API:
-	case O_AGENT:
-	case O_LEASE:
-	case O_HB:
-	case O_LEADER:
-		if (take_uint(o, c))
+	int ret = take_field(o, c);
+
+	if (ret != -ENOENT) {
+		if (ret)
 			goto bad;
-		break;
+		return 0;
+	}
+	switch (c) {
 	case O_TTL:
 		if (parse_duration(optarg, &o->trash_ttl_s))
 			goto bad;
-		break;
-	case O_LOG:
-		o->log = optarg;
 		break;
 	case O_METRICS: {
 		char host[256];
@@ -243,9 +240,6 @@ static int take_opt(struct opts *o, int c)
 		o->metrics = optarg;
 		break;
 	}
-	case O_PID:
-		o->pid_file = optarg;
-		break;
 	case O_NS:
 		if (!*optarg || strlen(optarg) > 64)
 			goto bad;
