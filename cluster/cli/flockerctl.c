@@ -231,6 +231,15 @@ struct list_ctx {
 	struct fl_store *st;
 };
 
+/* A volume's size limit as printed: "unlimited" for 0. */
+static void fmt_limit(uint64_t limit, char *buf, size_t len)
+{
+	if (limit)
+		fl_fmt_size(limit, buf, len);
+	else
+		snprintf(buf, len, "unlimited");
+}
+
 /* Prints a listing's JSON array (--json; freed), or none when it listed
  * nothing.  Returns the exit code, 0. */
 static int list_print(json_t *arr, int n, const char *none)
@@ -243,6 +252,18 @@ static int list_print(json_t *arr, int n, const char *none)
 		printf("%s\n", none);
 	}
 	return 0;
+}
+
+/* After a listing call: its error said (cannot what), or the listing printed
+ * (list_print).  Returns the exit code. */
+static int list_done(int ret, const char *what, json_t *arr, int n, const char *none)
+{
+	if (ret) {
+		fprintf(stderr, "flockerctl: cannot %s: %s\n", what, strerror(-ret));
+		json_decref(arr);
+		return EXIT_FAILED;
+	}
+	return list_print(arr, n, none);
 }
 
 /* "parent@snap" when volume uuid is a clone, else "". */
@@ -275,10 +296,7 @@ static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 	} else {
 		if (l->n == 0)
 			printf("%-32s %-36s %10s  %s\n", "NAME", "UUID", "SIZE", "CREATED");
-		if (r->size_limit)
-			fl_fmt_size(r->size_limit, sz, sizeof(sz));
-		else
-			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_limit(r->size_limit, sz, sizeof(sz));
 		fl_fmt_time_utc(r->created, when, sizeof(when));
 		printf("%-32s %-36s %10s  %s%s%s\n", name, r->uuid, sz, when,
 		       parent[0] ? "  clone of " : "", parent);
@@ -294,12 +312,7 @@ static int cmd_list(struct ctl *c)
 	int ret = fl_volume_list(st, list_cb, &l);
 
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: cannot list volumes: %s\n", strerror(-ret));
-		json_decref(l.arr);
-		return EXIT_FAILED;
-	}
-	return list_print(l.arr, l.n, "no volumes");
+	return list_done(ret, "list volumes", l.arr, l.n, "no volumes");
 }
 
 static int cmd_inspect(struct ctl *c)
@@ -353,10 +366,7 @@ static int cmd_inspect(struct ctl *c)
 		printf("\n");
 		json_decref(o);
 	} else {
-		if (v->super.size_limit)
-			fl_fmt_size(v->super.size_limit, sz, sizeof(sz));
-		else
-			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_limit(v->super.size_limit, sz, sizeof(sz));
 		fl_fmt_size(u, used, sizeof(used));
 		fl_fmt_time_utc(v->super.created, when, sizeof(when));
 		printf("name:        %s\n", v->super.name);
@@ -591,10 +601,7 @@ static int trash_cb(void *arg, const struct fl_trash_entry *t)
 		if (l->n == 0)
 			printf("%-32s %-36s %10s  %-20s  %-20s  %s\n", "NAME", "UUID", "SIZE",
 			       "REMOVED", "PURGED AFTER", "BY");
-		if (t->reg.size_limit)
-			fl_fmt_size(t->reg.size_limit, sz, sizeof(sz));
-		else
-			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_limit(t->reg.size_limit, sz, sizeof(sz));
 		fl_fmt_time_utc(t->removed, removed, sizeof(removed));
 		fl_fmt_time_utc(t->purge_at, purge, sizeof(purge));
 		printf("%-32s %-36s %10s  %-20s  %-20s  %s%s%s\n", t->name, t->uuid, sz, removed,
@@ -619,12 +626,7 @@ static int cmd_trash(struct ctl *c)
 	st = connect_or_die(c);
 	ret = fl_trash_list(st, trash_cb, &l);
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: cannot read the trash: %s\n", strerror(-ret));
-		json_decref(l.arr);
-		return EXIT_FAILED;
-	}
-	return list_print(l.arr, l.n, "the trash is empty");
+	return list_done(ret, "read the trash", l.arr, l.n, "the trash is empty");
 }
 
 static int cmd_restore(struct ctl *c)
