@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,6 @@
 
 #include "flocker/log.h"
 #include "flocker/proto.h"
-#include "fs/util/fmt.h"
 #include "fs/volume/volume.h"
 
 static uint64_t sess_serial;

@@ -15,13 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flocker/log.h"
 #include "flocker/proto.h"
-#include "fs/util/fmt.h"
-#include "fs/util/uuid.h"
-#include "fs/volume/volume.h"
 
 /* ------------------------------------------------------------------ */
 /* node records off the loop */

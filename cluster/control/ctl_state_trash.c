@@ -9,8 +9,6 @@
 #include "cluster/control/ctl_state_rec.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +16,6 @@
 
 #include "flocker/log.h"
 #include "flocker/proto.h"
-#include "fs/util/fmt.h"
-#include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
 
 static int ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, bool check_writer,
