@@ -54,6 +54,7 @@
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "flocker/store.h"
+#include "cluster/net/daemon.h"
 #include "cluster/net/tls.h"
 #include "fs/util/fmt.h"
 
@@ -178,38 +179,56 @@ enum {
 };
 
 /*
- * The options that only set a field of struct opts: a string (0, 0), or a
- * whole number from lo to hi.  0, -ENOENT when c is none of them, or -EINVAL.
+ * Every option (getopt_long's description of it) and, for
+ * the options that only set a field of struct opts, the field: a string
+ * (STR), or a whole number from lo to hi (NUM).  take_opt handles the others.
  */
+struct opt_def {
+	struct option opt; /* its name, whether it takes a value, its getopt code */
+	bool field;
+	size_t off; /* of the const char * or unsigned in struct opts */
+	unsigned lo, hi;
+};
+#define STR(f)	       true, offsetof(struct opts, f), 0, 0
+#define NUM(f, lo, hi) true, offsetof(struct opts, f), lo, hi
+#define OTHER	       false, 0, 0, 0
+
+static const struct opt_def opt_defs[] = {
+	{{"conf", required_argument, NULL, 'c'}, STR(ro.conf)},
+	{{"id", required_argument, NULL, O_ID}, STR(ro.id)},
+	{{"pool", required_argument, NULL, O_POOL}, STR(ro.pool)},
+	{{"certs", required_argument, NULL, O_CERTS}, STR(co.certs)},
+	{{"bind", required_argument, NULL, O_BIND}, STR(co.bind)},
+	{{"api-port", required_argument, NULL, O_API}, NUM(co.api_port, 1, 65535)},
+	{{"agent-port", required_argument, NULL, O_AGENT}, NUM(co.agent_port, 1, 65535)},
+	{{"lease", required_argument, NULL, O_LEASE}, NUM(co.lease_s, 2, 3600)},
+	{{"heartbeat", required_argument, NULL, O_HB}, NUM(co.heartbeat_s, 1, 600)},
+	{{"trash-ttl", required_argument, NULL, O_TTL}, OTHER},
+	{{"leader-lease", required_argument, NULL, O_LEADER}, NUM(leader_lease_s, 2, 300)},
+	{{"pid-file", required_argument, NULL, O_PID}, STR(pid_file)},
+	{{"state-ns", required_argument, NULL, O_NS}, OTHER},
+	{{"instance", required_argument, NULL, O_INSTANCE}, OTHER},
+	{{"daemon", no_argument, NULL, O_DAEMON}, OTHER},
+	{{"log", required_argument, NULL, O_LOG}, STR(log)},
+	{{"metrics", required_argument, NULL, O_METRICS}, OTHER},
+	{{"debug", no_argument, NULL, 'd'}, OTHER},
+	{{"help", no_argument, NULL, 'h'}, OTHER},
+};
+#define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* An option that only sets a field: 0, -ENOENT when c is not one, or -EINVAL. */
 static int take_field(struct opts *o, int c)
 {
-	static const struct {
-		int opt;
-		size_t off; /* of the const char * or unsigned in struct opts */
-		unsigned lo, hi;
-	} fields[] = {
-		{'c', offsetof(struct opts, ro.conf), 0, 0},
-		{O_ID, offsetof(struct opts, ro.id), 0, 0},
-		{O_POOL, offsetof(struct opts, ro.pool), 0, 0},
-		{O_CERTS, offsetof(struct opts, co.certs), 0, 0},
-		{O_BIND, offsetof(struct opts, co.bind), 0, 0},
-		{O_LOG, offsetof(struct opts, log), 0, 0},
-		{O_PID, offsetof(struct opts, pid_file), 0, 0},
-		{O_API, offsetof(struct opts, co.api_port), 1, 65535},
-		{O_AGENT, offsetof(struct opts, co.agent_port), 1, 65535},
-		{O_LEASE, offsetof(struct opts, co.lease_s), 2, 3600},
-		{O_HB, offsetof(struct opts, co.heartbeat_s), 1, 600},
-		{O_LEADER, offsetof(struct opts, leader_lease_s), 2, 300},
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		void *f = (char *)o + fields[i].off;
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt_def *d = &opt_defs[i];
+		void *f = (char *)o + d->off;
 
-		if (fields[i].opt != c)
+		if (d->opt.val != c || !d->field)
 			continue;
-		if (fields[i].hi)
-			return parse_uint(optarg, fields[i].lo, fields[i].hi, f);
+		if (d->hi)
+			return parse_uint(optarg, d->lo, d->hi, f);
 		*(const char **)f = optarg;
 		return 0;
 	}
@@ -297,30 +316,13 @@ static int check_opts(int argc, char **argv, struct opts *o)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	static const struct option lopts[] = {
-		{"conf", required_argument, NULL, 'c'},
-		{"id", required_argument, NULL, O_ID},
-		{"pool", required_argument, NULL, O_POOL},
-		{"certs", required_argument, NULL, O_CERTS},
-		{"bind", required_argument, NULL, O_BIND},
-		{"api-port", required_argument, NULL, O_API},
-		{"agent-port", required_argument, NULL, O_AGENT},
-		{"lease", required_argument, NULL, O_LEASE},
-		{"heartbeat", required_argument, NULL, O_HB},
-		{"trash-ttl", required_argument, NULL, O_TTL},
-		{"leader-lease", required_argument, NULL, O_LEADER},
-		{"pid-file", required_argument, NULL, O_PID},
-		{"state-ns", required_argument, NULL, O_NS},
-		{"instance", required_argument, NULL, O_INSTANCE},
-		{"daemon", no_argument, NULL, O_DAEMON},
-		{"log", required_argument, NULL, O_LOG},
-		{"metrics", required_argument, NULL, O_METRICS},
-		{"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct option lopts[NOPTS + 1];
 	int c, ret;
+	size_t i;
 
+	for (i = 0; i < NOPTS; i++)
+		lopts[i] = opt_defs[i].opt;
+	memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
 	o->co.api_port = FL_API_PORT;
 	o->co.agent_port = FL_AGENT_PORT;
 	o->co.lease_s = FL_CTL_LEASE_S;
@@ -715,17 +717,8 @@ static int start_up(struct opts *o, char *host, size_t hlen)
 	host[strcspn(host, "|")] = '\0';
 	snprintf(tag, sizeof(tag), "instance %s", host);
 	fl_log_set_tag(tag);
-	/* the log file is tried before detaching: the terminal hears what is wrong */
-	if (o->log && (ret = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-		fprintf(stderr, "flocker-control: cannot open log file %s: %s\n", o->log,
-			strerror(errno));
+	if (fl_daemon_log_check("flocker-control", o->log, o->daemon))
 		return -1;
-	}
-	if (o->log)
-		close(ret);
-	if (o->daemon && !o->log && !fl_log_syslog_available())
-		fprintf(stderr, "flocker-control: no syslog socket at /dev/log: logging to this "
-				"stderr after detaching (use --log FILE)\n");
 	/* librados threads do not survive fork: detach first */
 	if (o->daemon && daemonize(o->log || !fl_log_syslog_available())) {
 		fprintf(stderr, "flocker-control: cannot detach: %s\n", strerror(errno));
