@@ -717,78 +717,66 @@ enum {
 	OPT_DEBUG,
 };
 
-static const struct option run_opts[] = {
-	{"help", no_argument, NULL, 'h'},
-	{"conf", required_argument, NULL, 'c'},
-	{"id", required_argument, NULL, OPT_ID},
-	{"user", required_argument, NULL, OPT_ID},
-	{"pool", required_argument, NULL, 'p'},
-	{"size", required_argument, NULL, 's'},
-	{"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
-	{"as", required_argument, NULL, OPT_AS},
-	{"trash", no_argument, NULL, OPT_TRASH},
-	{"expired", no_argument, NULL, OPT_EXPIRED},
-	{"repair", no_argument, NULL, OPT_REPAIR},
-	{"takeover", no_argument, NULL, OPT_TAKEOVER},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"debug", no_argument, NULL, OPT_DEBUG},
-	{NULL, 0, NULL, 0},
+/*
+ * The options of the commands straight on RADOS (getopt_long's entry of each)
+ * and what each sets in struct ctl: a string (STR) or a flag (FLAG); --debug
+ * raises the log level.
+ */
+static const struct run_opt {
+	struct option opt;
+	enum { O_STR, O_FLAG, O_LOG_DEBUG } kind;
+	size_t off; /* of the const char * or bool in struct ctl */
+} run_opts[] = {
+#define STR(f)	O_STR, offsetof(struct ctl, f)
+#define FLAG(f) O_FLAG, offsetof(struct ctl, f)
+	{{"help", no_argument, NULL, 'h'}, FLAG(help)},
+	{{"conf", required_argument, NULL, 'c'}, STR(ro.conf)},
+	{{"id", required_argument, NULL, OPT_ID}, STR(ro.id)},
+	{{"user", required_argument, NULL, OPT_ID}, STR(ro.id)},
+	{{"pool", required_argument, NULL, 'p'}, STR(ro.pool)},
+	{{"size", required_argument, NULL, 's'}, STR(size)},
+	{{"block-size", required_argument, NULL, OPT_BLOCK_SIZE}, STR(block_size)},
+	{{"as", required_argument, NULL, OPT_AS}, STR(as)},
+	{{"trash", no_argument, NULL, OPT_TRASH}, FLAG(trash)},
+	{{"expired", no_argument, NULL, OPT_EXPIRED}, FLAG(expired)},
+	{{"repair", no_argument, NULL, OPT_REPAIR}, FLAG(repair)},
+	{{"takeover", no_argument, NULL, OPT_TAKEOVER}, FLAG(takeover)},
+	{{"json", no_argument, NULL, OPT_JSON}, FLAG(json)},
+	{{"debug", no_argument, NULL, OPT_DEBUG}, O_LOG_DEBUG, 0},
+#undef STR
+#undef FLAG
 };
+#define NRUN_OPTS (sizeof(run_opts) / sizeof(run_opts[0]))
 
 /* The options of the commands straight on RADOS, into c: 0 or EXIT_USAGE. */
 static int parse_opts(int argc, char **argv, struct ctl *c)
 {
+	struct option lopts[NRUN_OPTS + 1];
+	const struct run_opt *r;
+	size_t i;
 	int opt;
 
+	for (i = 0; i < NRUN_OPTS; i++)
+		lopts[i] = run_opts[i].opt;
+	memset(&lopts[NRUN_OPTS], 0, sizeof(lopts[NRUN_OPTS]));
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hc:p:s:", run_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			c->help = true;
-			break;
-		case 'c':
-			c->ro.conf = optarg;
-			break;
-		case OPT_ID:
-			c->ro.id = optarg;
-			break;
-		case 'p':
-			c->ro.pool = optarg;
-			break;
-		case 's':
-			c->size = optarg;
-			break;
-		case OPT_BLOCK_SIZE:
-			c->block_size = optarg;
-			break;
-		case OPT_AS:
-			c->as = optarg;
-			break;
-		case OPT_TRASH:
-			c->trash = true;
-			break;
-		case OPT_EXPIRED:
-			c->expired = true;
-			break;
-		case OPT_REPAIR:
-			c->repair = true;
-			break;
-		case OPT_TAKEOVER:
-			c->takeover = true;
-			break;
-		case OPT_JSON:
-			c->json = true;
-			break;
-		case OPT_DEBUG:
-			fl_log_level = LOG_DEBUG;
-			break;
-		case ':':
+	while ((opt = getopt_long(argc, argv, ":hc:p:s:", lopts, NULL)) != -1) {
+		if (opt == ':') {
 			fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
 			return EXIT_USAGE;
-		default:
+		}
+		for (r = run_opts; r < run_opts + NRUN_OPTS && r->opt.val != opt; r++)
+			;
+		if (r == run_opts + NRUN_OPTS) {
 			fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
+		if (r->kind == O_STR)
+			*(const char **)((char *)c + r->off) = optarg;
+		else if (r->kind == O_FLAG)
+			*(bool *)((char *)c + r->off) = true;
+		else
+			fl_log_level = LOG_DEBUG;
 	}
 	return 0;
 }
