@@ -106,14 +106,13 @@ struct mount_addr {
 
 struct cluster_agent {
 	struct fl_agent agent; /* first: agent_ops.c casts */
-	char *conf, *id, *pool, *certs, *controls, *state_dir, *mount_root;
+	char *certs, *controls, *state_dir, *mount_root;
 	char node[64];
 	char host[64];
 	char rados_addr[128];
 	struct fl_mounts *mounts;
 
-	pthread_mutex_t rados_lock; /* protects rados */
-	struct fl_store *rados;
+	struct fl_agent_rados rados; /* connected on first use */
 
 	/* loop thread */
 	struct event_base *evb;
@@ -161,19 +160,11 @@ static double now_mono(void)
 
 static struct fl_store *rados(struct cluster_agent *ca)
 {
-	struct fl_rados_opts o = {
-		.conf = ca->conf, .id = ca->id, .pool = ca->pool, .timeout_s = RADOS_TIMEOUT_S};
-	struct fl_store *st;
-	char why[512] = "";
+	char why[512];
+	struct fl_store *st = fl_agent_rados_get(&ca->rados, why, sizeof(why));
 
-	pthread_mutex_lock(&ca->rados_lock);
-	if (!ca->rados) {
-		ca->rados = fl_rados_open(&o, why, sizeof(why));
-		if (!ca->rados)
-			fl_warn("cannot reach the Ceph cluster: %s", why);
-	}
-	st = ca->rados;
-	pthread_mutex_unlock(&ca->rados_lock);
+	if (!st)
+		fl_warn("cannot reach the Ceph cluster: %s", why);
 	return st;
 }
 
@@ -1142,6 +1133,7 @@ static int cl_list(struct fl_agent *a, int (*cb)(void *arg, const struct fl_agen
 static void cl_close(struct fl_agent *a)
 {
 	struct cluster_agent *ca = to_ca(a);
+	struct event *evs[] = {ca->wake, ca->hb_timer, ca->hb_kick, ca->retry_timer};
 	struct mount_addr *m;
 	struct outframe *o;
 	int i;
@@ -1165,14 +1157,9 @@ static void cl_close(struct fl_agent *a)
 	pthread_mutex_unlock(&ca->mu);
 	if (ca->bev)
 		bufferevent_free(ca->bev);
-	if (ca->wake)
-		event_free(ca->wake);
-	if (ca->hb_timer)
-		event_free(ca->hb_timer);
-	if (ca->hb_kick)
-		event_free(ca->hb_kick);
-	if (ca->retry_timer)
-		event_free(ca->retry_timer);
+	for (i = 0; i < (int)(sizeof(evs) / sizeof(evs[0])); i++)
+		if (evs[i])
+			event_free(evs[i]);
 	if (ca->evb)
 		event_base_free(ca->evb);
 	SSL_CTX_free(ca->ctx);
@@ -1186,16 +1173,12 @@ static void cl_close(struct fl_agent *a)
 		free(m);
 	}
 	fl_mounts_free(ca->mounts);
-	fl_store_close(ca->rados);
+	fl_agent_rados_free(&ca->rados);
 	for (i = 0; i < ca->naddrs; i++)
 		free(ca->addrs[i]);
 	free(ca->addrs);
-	pthread_mutex_destroy(&ca->rados_lock);
 	pthread_mutex_destroy(&ca->mu);
 	pthread_cond_destroy(&ca->cv);
-	free(ca->conf);
-	free(ca->id);
-	free(ca->pool);
 	free(ca->certs);
 	free(ca->controls);
 	free(ca->state_dir);
@@ -1243,36 +1226,26 @@ static int split_controls(struct cluster_agent *ca)
 	return n ? 0 : -EINVAL;
 }
 
-static bool opt_ok(const char *s)
-{
-	return !s || (!strchr(s, ',') && !strchr(s, '\n'));
-}
-
 /* The agent's own copies of the configuration, checked; the host and node
  * names; the control addresses.  0 or -errno with err said. */
 static int take_config(struct cluster_agent *ca, const struct fl_agent_config *cfg, char *err,
 		       size_t errlen)
 {
+	int ret;
+
 	if (!cfg->control || !cfg->certs_dir) {
 		fl_seterr(err, errlen, "cluster mode needs --control HOST[:PORT] and --certs DIR");
 		return -EINVAL;
 	}
-	if ((cfg->ceph_conf && !(ca->conf = strdup(cfg->ceph_conf))) ||
-	    (cfg->id && !(ca->id = strdup(cfg->id))) ||
-	    (cfg->pool && !(ca->pool = strdup(cfg->pool))) ||
-	    !(ca->certs = strdup(cfg->certs_dir)) || !(ca->controls = strdup(cfg->control)) ||
+	ret = fl_agent_rados_init(&ca->rados, cfg, RADOS_TIMEOUT_S, 0, err, errlen);
+	if (ret)
+		return ret;
+	if (!(ca->certs = strdup(cfg->certs_dir)) || !(ca->controls = strdup(cfg->control)) ||
 	    !(ca->state_dir =
 		      strdup(cfg->state_dir ? cfg->state_dir : FL_AGENT_DEFAULT_STATE_DIR)) ||
 	    !(ca->mount_root =
 		      strdup(cfg->mount_root ? cfg->mount_root : FL_AGENT_DEFAULT_MOUNT_ROOT)))
 		goto nomem;
-	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
-	    !opt_ok(cfg->state_dir)) {
-		fl_seterr(
-			err, errlen,
-			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
-		return -EINVAL;
-	}
 	if (gethostname(ca->host, sizeof(ca->host) - 1) < 0)
 		snprintf(ca->host, sizeof(ca->host), "localhost");
 	ca->host[strcspn(ca->host, "|")] = '\0';
@@ -1320,6 +1293,7 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	struct cluster_agent *ca;
 	char helper[PATH_MAX], base[80];
 	struct rep *r = NULL;
+	struct fl_store *st;
 	int ret = -ENOMEM, n, i;
 
 	*out = NULL;
@@ -1327,7 +1301,6 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	if (!ca)
 		goto out_nomem;
 	ca->agent.ops = &cluster_ops;
-	pthread_mutex_init(&ca->rados_lock, NULL);
 	pthread_mutex_init(&ca->mu, NULL);
 	{
 		pthread_condattr_t ca_attr;
@@ -1360,8 +1333,9 @@ int fl_agent_cluster_open(const struct fl_agent_config *cfg, struct fl_agent **o
 	for (i = 0; i < n; i++)
 		learn_mount_addr(ca, r[i].name, r[i].path);
 	free(r);
-	if (rados(ca))
-		ca->rados->ops->self_addr(ca->rados, ca->rados_addr, sizeof(ca->rados_addr));
+	st = rados(ca);
+	if (st)
+		st->ops->self_addr(st, ca->rados_addr, sizeof(ca->rados_addr));
 
 	ret = start_loop(ca, err, errlen);
 	if (ret)

@@ -17,9 +17,11 @@
 #define FLOCKER_AGENT_CONFIG_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "plugin/agent.h"
 
@@ -97,5 +99,29 @@ struct fl_mounts_config;
  * borrows helper, which must outlive the call only. */
 int fl_agent_mounts_open(const struct fl_agent_config *cfg, struct fl_mounts_config *mc,
 			 char helper[PATH_MAX], struct fl_mounts **out, char *err, size_t errlen);
+
+struct fl_store;
+/*
+ * For both implementations: the agent's RADOS connection, made on first use
+ * and kept until fl_agent_rados_free.  After a failed connect, calls within
+ * retry_s seconds fail at once (0: each call tries again).
+ */
+struct fl_agent_rados {
+	char *conf, *id, *pool; /* the agent's copies of cfg's */
+	unsigned timeout_s, retry_s;
+	pthread_mutex_t lock; /* protects st, failed_at, why */
+	struct fl_store *st;
+	time_t failed_at; /* of the last failed connect, 0 none */
+	char why[512];	  /* what that connect said */
+	bool ready;	  /* lock made: fl_agent_rados_init ran */
+};
+/* Copies cfg's Ceph options, which may not hold a comma (nor may its state
+ * directory: all go to mount.flockerfs -o): 0, -ENOMEM or -EINVAL, err said.
+ * r is fl_agent_rados_free'd in any case (also when zeroed, never initialised). */
+int fl_agent_rados_init(struct fl_agent_rados *r, const struct fl_agent_config *cfg,
+			unsigned timeout_s, unsigned retry_s, char *err, size_t errlen);
+/* The connection (borrowed), or NULL with why the last connect failed. */
+struct fl_store *fl_agent_rados_get(struct fl_agent_rados *r, char *why, size_t whylen);
+void fl_agent_rados_free(struct fl_agent_rados *r);
 
 #endif

@@ -48,12 +48,8 @@
 
 struct local_agent {
 	struct fl_agent base;
-	char *conf, *id, *pool;
+	struct fl_agent_rados rados; /* connected on first use */
 	char host[64];
-	pthread_mutex_t conn_lock; /* protects rados, failed_at, why */
-	struct fl_store *rados;	   /* connected on first use */
-	time_t failed_at;	   /* last failed connect: callers within a few seconds fail fast */
-	char why[512];
 	struct fl_mounts *mounts;
 	uint64_t trash_ttl_s;
 	/* the trash purger */
@@ -72,24 +68,13 @@ static struct local_agent *to_local(struct fl_agent *a)
 /* The cluster connection, opened on first use (borrowed; lives as long as the agent). */
 static struct fl_store *store(struct local_agent *la, char *err, size_t errlen)
 {
-	struct fl_rados_opts o = {.conf = la->conf,
-				  .id = la->id,
-				  .pool = la->pool,
-				  .timeout_s = LOCAL_RADOS_TIMEOUT_S};
-	struct fl_store *st;
-	time_t now = time(NULL);
+	char why[512];
+	struct fl_store *st = fl_agent_rados_get(&la->rados, why, sizeof(why));
 
-	pthread_mutex_lock(&la->conn_lock);
-	if (!la->rados && (!la->failed_at || now - la->failed_at >= LOCAL_RETRY_S)) {
-		la->rados = fl_rados_open(&o, la->why, sizeof(la->why));
-		la->failed_at = la->rados ? 0 : time(NULL);
-	}
-	st = la->rados;
 	if (!st)
 		fl_seterr(err, errlen,
 			  "cannot reach the Ceph cluster: %s: check -c and --id of flocker-agent",
-			  la->why);
-	pthread_mutex_unlock(&la->conn_lock);
+			  why);
 	return st;
 }
 
@@ -481,11 +466,7 @@ static void local_close(struct fl_agent *a)
 	pthread_cond_destroy(&la->purge_cond);
 	pthread_mutex_destroy(&la->purge_lock);
 	fl_mounts_free(la->mounts);
-	fl_store_close(la->rados);
-	pthread_mutex_destroy(&la->conn_lock);
-	free(la->conf);
-	free(la->id);
-	free(la->pool);
+	fl_agent_rados_free(&la->rados);
 	free(la);
 }
 
@@ -498,11 +479,6 @@ static const struct fl_agent_ops local_ops = {
 	.list = local_list,
 	.close = local_close,
 };
-
-static bool opt_ok(const char *s)
-{
-	return !s || (!strchr(s, ',') && !strchr(s, '\n'));
-}
 
 int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out, char *err,
 			size_t errlen)
@@ -517,22 +493,13 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	if (!la)
 		goto out_nomem;
 	la->base.ops = &local_ops;
-	pthread_mutex_init(&la->conn_lock, NULL);
 	pthread_mutex_init(&la->purge_lock, NULL);
 	pthread_cond_init(&la->purge_cond, NULL);
 	la->trash_ttl_s = cfg->trash_ttl_s;
-	if ((cfg->ceph_conf && !(la->conf = strdup(cfg->ceph_conf))) ||
-	    (cfg->id && !(la->id = strdup(cfg->id))) ||
-	    (cfg->pool && !(la->pool = strdup(cfg->pool))))
-		goto out_nomem;
-	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
-	    !opt_ok(cfg->state_dir)) {
-		fl_seterr(
-			err, errlen,
-			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
-		ret = -EINVAL;
+	ret = fl_agent_rados_init(&la->rados, cfg, LOCAL_RADOS_TIMEOUT_S, LOCAL_RETRY_S, err,
+				  errlen);
+	if (ret)
 		goto out;
-	}
 	if (gethostname(la->host, sizeof(la->host) - 1) < 0)
 		snprintf(la->host, sizeof(la->host), "localhost");
 	if (cfg->node && strcmp(cfg->node, la->host))

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "fs/volume/volume.h"
 #include "plugin/docker.h"
 #include "plugin/agent_metrics.h"
+#include "cluster/net/daemon.h"
 #include "cluster/net/metrics_http.h"
 #include "flocker/log.h"
 
@@ -179,49 +181,67 @@ static int finish_args(int argc, char **argv, struct args *a, int ret)
 	return ret;
 }
 
+/*
+ * Every option (getopt_long's description of it) and, for
+ * the options that only set a string of struct args, that string (STR);
+ * take_opt handles the others.
+ */
+struct opt_def {
+	struct option opt; /* its name, whether it takes a value, its getopt code */
+	bool string;
+	size_t off; /* of the const char * in struct args */
+};
+#define STR(f) true, offsetof(struct args, f)
+#define OTHER  false, 0
+
+static const struct opt_def opt_defs[] = {
+	{{"conf", required_argument, NULL, 'c'}, STR(cfg.ceph_conf)},
+	{{"id", required_argument, NULL, O_ID}, STR(cfg.id)},
+	{{"pool", required_argument, NULL, O_POOL}, STR(cfg.pool)},
+	{{"node", required_argument, NULL, O_NODE}, STR(cfg.node)},
+	{{"state-dir", required_argument, NULL, O_STATE}, STR(cfg.state_dir)},
+	{{"plugin-socket", required_argument, NULL, O_SOCK}, STR(cfg.plugin_socket)},
+	{{"mount-root", required_argument, NULL, O_ROOT}, STR(cfg.mount_root)},
+	{{"mount-helper", required_argument, NULL, O_HELPER}, STR(cfg.mount_helper)},
+	{{"control", required_argument, NULL, O_CONTROL}, STR(cfg.control)},
+	{{"certs", required_argument, NULL, O_CERTS}, STR(cfg.certs_dir)},
+	{{"daemon", no_argument, NULL, O_DAEMON}, OTHER},
+	{{"reply-timeout", required_argument, NULL, O_REPLY}, OTHER},
+	{{"lease", required_argument, NULL, O_LEASE}, OTHER},
+	{{"trash-ttl", required_argument, NULL, O_TTL}, OTHER},
+	{{"log", required_argument, NULL, O_LOG}, STR(log)},
+	{{"metrics", required_argument, NULL, O_METRICS}, OTHER},
+	{{"debug", no_argument, NULL, 'd'}, OTHER},
+	{{"help", no_argument, NULL, 'h'}, OTHER},
+	{{"version", no_argument, NULL, 'V'}, OTHER},
+};
+#define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* An option that only sets a string: true once set, false when ch is not one. */
+static bool take_string(int ch, struct args *a)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		if (opt_defs[i].opt.val == ch && opt_defs[i].string) {
+			*(const char **)((char *)a + opt_defs[i].off) = optarg;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* One option of parse_args: 0, 1 when it printed what was asked (--help,
  * --version), or -EINVAL (said). */
 static int take_opt(int ch, struct args *a)
 {
-	struct fl_agent_config *c = &a->cfg;
 	int ret = 0;
 
+	if (take_string(ch, a))
+		return 0;
 	switch (ch) {
-	case 'c':
-		c->ceph_conf = optarg;
-		break;
-	case O_ID:
-		c->id = optarg;
-		break;
-	case O_POOL:
-		c->pool = optarg;
-		break;
-	case O_NODE:
-		c->node = optarg;
-		break;
-	case O_STATE:
-		c->state_dir = optarg;
-		break;
-	case O_SOCK:
-		c->plugin_socket = optarg;
-		break;
-	case O_ROOT:
-		c->mount_root = optarg;
-		break;
-	case O_HELPER:
-		c->mount_helper = optarg;
-		break;
-	case O_CONTROL:
-		c->control = optarg;
-		break;
-	case O_CERTS:
-		c->certs_dir = optarg;
-		break;
 	case O_DAEMON:
 		a->daemon = true;
-		break;
-	case O_LOG:
-		a->log = optarg;
 		break;
 	case O_METRICS: {
 		char host[256];
@@ -262,29 +282,13 @@ static int take_opt(int ch, struct args *a)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{"conf", required_argument, NULL, 'c'},
-		{"id", required_argument, NULL, O_ID},
-		{"pool", required_argument, NULL, O_POOL},
-		{"node", required_argument, NULL, O_NODE},
-		{"state-dir", required_argument, NULL, O_STATE},
-		{"plugin-socket", required_argument, NULL, O_SOCK},
-		{"mount-root", required_argument, NULL, O_ROOT},
-		{"mount-helper", required_argument, NULL, O_HELPER},
-		{"control", required_argument, NULL, O_CONTROL},
-		{"certs", required_argument, NULL, O_CERTS},
-		{"daemon", no_argument, NULL, O_DAEMON},
-		{"reply-timeout", required_argument, NULL, O_REPLY},
-		{"lease", required_argument, NULL, O_LEASE},
-		{"trash-ttl", required_argument, NULL, O_TTL},
-		{"log", required_argument, NULL, O_LOG},
-		{"metrics", required_argument, NULL, O_METRICS},
-		{"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
+	struct option opts[NOPTS + 1];
 	int ch, ret = 0;
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		opts[i] = opt_defs[i].opt;
+	memset(&opts[NOPTS], 0, sizeof(opts[NOPTS]));
 
 	while (!ret && (ch = getopt_long(argc, argv, "c:dhV", opts, NULL)) != -1)
 		ret = take_opt(ch, a);
@@ -455,7 +459,6 @@ static void bound_the_close(void)
 static int log_start(const struct args *a)
 {
 	static char tag[80]; /* the log keeps the pointer */
-	int fd;
 
 	fl_log_init("flocker-agent", a->debug ? LOG_DEBUG : LOG_INFO);
 	if (a->cfg.node)
@@ -464,17 +467,8 @@ static int log_start(const struct args *a)
 		memcpy(tag, "node ", 5);
 	fl_log_set_tag(tag);
 	signal(SIGPIPE, SIG_IGN);
-	if (a->log && (fd = open(a->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-		fprintf(stderr, "flocker-agent: cannot open log file %s: %s\n", a->log,
-			strerror(errno));
+	if (fl_daemon_log_check("flocker-agent", a->log, a->daemon))
 		return -1;
-	}
-	if (a->log)
-		close(fd);
-	if (a->daemon && !a->log && !fl_log_syslog_available())
-		fprintf(stderr,
-			"flocker-agent: no syslog socket at /dev/log: logging to this stderr "
-			"after detaching (use --log FILE)\n");
 	keep_stderr = a->log || !fl_log_syslog_available();
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "fs/volume/volume.h"
 #include "flocker/log.h"
 #include "fs/util/metrics.h"
+#include "flocker/store.h"
 
 /* Names are checked here, once for both implementations (not create's:
  * fl_agent_create_opts checks it with the options). */
@@ -188,4 +189,62 @@ int fl_agent_create_opts(const char *name, const char *const *keys, const char *
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static bool opt_ok(const char *s)
+{
+	return !s || (!strchr(s, ',') && !strchr(s, '\n'));
+}
+
+int fl_agent_rados_init(struct fl_agent_rados *r, const struct fl_agent_config *cfg,
+			unsigned timeout_s, unsigned retry_s, char *err, size_t errlen)
+{
+	pthread_mutex_init(&r->lock, NULL);
+	r->ready = true;
+	r->timeout_s = timeout_s;
+	r->retry_s = retry_s;
+	if ((cfg->ceph_conf && !(r->conf = strdup(cfg->ceph_conf))) ||
+	    (cfg->id && !(r->id = strdup(cfg->id))) ||
+	    (cfg->pool && !(r->pool = strdup(cfg->pool)))) {
+		fl_seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (!opt_ok(cfg->ceph_conf) || !opt_ok(cfg->id) || !opt_ok(cfg->pool) ||
+	    !opt_ok(cfg->state_dir)) {
+		fl_seterr(
+			err, errlen,
+			"the Ceph configuration path, id, pool and state directory cannot contain a comma (they are passed to mount.flockerfs -o)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct fl_store *fl_agent_rados_get(struct fl_agent_rados *r, char *why, size_t whylen)
+{
+	struct fl_rados_opts o = {
+		.conf = r->conf, .id = r->id, .pool = r->pool, .timeout_s = r->timeout_s};
+	struct fl_store *st;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->st && (!r->retry_s || !r->failed_at || now - r->failed_at >= (time_t)r->retry_s)) {
+		r->st = fl_rados_open(&o, r->why, sizeof(r->why));
+		r->failed_at = r->st ? 0 : time(NULL);
+	}
+	st = r->st;
+	if (!st && why)
+		snprintf(why, whylen, "%s", r->why);
+	pthread_mutex_unlock(&r->lock);
+	return st;
+}
+
+void fl_agent_rados_free(struct fl_agent_rados *r)
+{
+	if (!r->ready)
+		return;
+	fl_store_close(r->st);
+	pthread_mutex_destroy(&r->lock);
+	free(r->conf);
+	free(r->id);
+	free(r->pool);
 }

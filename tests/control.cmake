@@ -50,8 +50,10 @@ if(FLOCKER_FUZZ)
   # the code under test carries the fuzzer's instrumentation: compiled again here
   add_library(flocker_cluster_fuzz STATIC
     ${FLOCKER_CTL_SRC}/net/proto.c ${FLOCKER_CTL_SRC}/net/tls.c ${FLOCKER_CTL_SRC}/net/ca.c
-    ${FLOCKER_CTL_SRC}/control/ctl_state.c ${FLOCKER_CTL_SRC}/control/ctl_state_rec.c
-    ${FLOCKER_CTL_SRC}/control/ctl_server.c ${FLOCKER_CTL_SRC}/control/ctl_worker.c
+    ${FLOCKER_CTL_SRC}/control/ctl_state.c ${FLOCKER_CTL_SRC}/control/ctl_state_trash.c
+    ${FLOCKER_CTL_SRC}/control/ctl_state_async.c ${FLOCKER_CTL_SRC}/control/ctl_state_rec.c
+    ${FLOCKER_CTL_SRC}/control/ctl_server.c ${FLOCKER_CTL_SRC}/control/ctl_lease.c
+    ${FLOCKER_CTL_SRC}/control/ctl_worker.c
     ${FLOCKER_CTL_SRC}/control/ctl_voljob.c ${FLOCKER_CTL_SRC}/control/api_snap.c
     ${FLOCKER_CTL_SRC}/control/api.c ${FLOCKER_CTL_SRC}/control/ctl_metrics.c)
   target_compile_options(flocker_cluster_fuzz PRIVATE -fsanitize=fuzzer-no-link,address,undefined

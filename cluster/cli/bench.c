@@ -280,68 +280,91 @@ out:
 	return NULL;
 }
 
-static void *small_create(void *arg)
+/* A step that failed on small file name: "cannot WHAT DIR/small/NAME: WHY". */
+static int small_fail(struct bench *b, const char *what, const char *name, const char *why)
 {
-	struct worker *w = arg;
+	fail(b, "cannot %s %s/%s/%s: %s", what, b->base, SMALL_DIR_NAME, name, why);
+	return -1;
+}
+
+/* One small file's step of a phase: 0, or -1 once it called fail(). */
+typedef int (*small_op)(struct worker *w, uint64_t i, const char *name);
+
+/* Runs op on this worker's share of the small files (every threads-th one). */
+static void *small_each(struct worker *w, small_op op)
+{
 	struct bench *b = w->b;
 	uint64_t i;
 	char name[32];
 
 	for (i = w->id; i < b->files && !stopping(b); i += b->threads) {
-		ssize_t n;
-		int fd;
-
 		snprintf(name, sizeof(name), SMALL_NAME_FMT, i);
-		fd = openat(b->small_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			fail(b, "cannot create %s/%s/%s: %s", b->base, SMALL_DIR_NAME, name,
-			     strerror(errno));
+		if (op(w, i, name))
 			break;
-		}
-		memcpy(w->buf, &i, sizeof(i));
-		n = write(fd, w->buf, SMALL_SIZE);
-		if (n != (ssize_t)SMALL_SIZE) {
-			fail(b, "cannot write %s/%s/%s: %s", b->base, SMALL_DIR_NAME, name,
-			     n < 0 ? strerror(errno) : "short write");
-			close(fd);
-			break;
-		}
-		if (close(fd) < 0) {
-			fail(b, "cannot close %s/%s/%s: %s", b->base, SMALL_DIR_NAME, name,
-			     strerror(errno));
-			break;
-		}
 		atomic_fetch_add(&b->progress, 1);
 	}
 	worker_done(w);
 	return NULL;
 }
 
+static int create_one(struct worker *w, uint64_t i, const char *name)
+{
+	struct bench *b = w->b;
+	ssize_t n;
+	int fd;
+
+	fd = openat(b->small_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return small_fail(b, "create", name, strerror(errno));
+	memcpy(w->buf, &i, sizeof(i));
+	n = write(fd, w->buf, SMALL_SIZE);
+	if (n != (ssize_t)SMALL_SIZE) {
+		small_fail(b, "write", name, n < 0 ? strerror(errno) : "short write");
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0)
+		return small_fail(b, "close", name, strerror(errno));
+	return 0;
+}
+
+static int stat_one(struct worker *w, uint64_t i, const char *name)
+{
+	struct bench *b = w->b;
+	struct stat st;
+
+	(void)i;
+	if (fstatat(b->small_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return small_fail(b, "stat", name, strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_size != SMALL_SIZE) {
+		fail(b, "%s/%s/%s has size %jd, wrote %u", b->base, SMALL_DIR_NAME, name,
+		     (intmax_t)st.st_size, SMALL_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
+static int unlink_one(struct worker *w, uint64_t i, const char *name)
+{
+	(void)i;
+	if (unlinkat(w->b->small_fd, name, 0) < 0)
+		return small_fail(w->b, "unlink", name, strerror(errno));
+	return 0;
+}
+
+static void *small_create(void *arg)
+{
+	return small_each(arg, create_one);
+}
+
 static void *small_stat(void *arg)
 {
-	struct worker *w = arg;
-	struct bench *b = w->b;
-	uint64_t i;
-	char name[32];
+	return small_each(arg, stat_one);
+}
 
-	for (i = w->id; i < b->files && !stopping(b); i += b->threads) {
-		struct stat st;
-
-		snprintf(name, sizeof(name), SMALL_NAME_FMT, i);
-		if (fstatat(b->small_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			fail(b, "cannot stat %s/%s/%s: %s", b->base, SMALL_DIR_NAME, name,
-			     strerror(errno));
-			break;
-		}
-		if (!S_ISREG(st.st_mode) || st.st_size != SMALL_SIZE) {
-			fail(b, "%s/%s/%s has size %jd, wrote %u", b->base, SMALL_DIR_NAME, name,
-			     (intmax_t)st.st_size, SMALL_SIZE);
-			break;
-		}
-		atomic_fetch_add(&b->progress, 1);
-	}
-	worker_done(w);
-	return NULL;
+static void *small_unlink(void *arg)
+{
+	return small_each(arg, unlink_one);
 }
 
 static void *small_readdir(void *arg)
@@ -376,26 +399,6 @@ static void *small_readdir(void *arg)
 		     SMALL_DIR_NAME, n, b->files);
 	closedir(d);
 out:
-	worker_done(w);
-	return NULL;
-}
-
-static void *small_unlink(void *arg)
-{
-	struct worker *w = arg;
-	struct bench *b = w->b;
-	uint64_t i;
-	char name[32];
-
-	for (i = w->id; i < b->files && !stopping(b); i += b->threads) {
-		snprintf(name, sizeof(name), SMALL_NAME_FMT, i);
-		if (unlinkat(b->small_fd, name, 0) < 0) {
-			fail(b, "cannot unlink %s/%s/%s: %s", b->base, SMALL_DIR_NAME, name,
-			     strerror(errno));
-			break;
-		}
-		atomic_fetch_add(&b->progress, 1);
-	}
 	worker_done(w);
 	return NULL;
 }

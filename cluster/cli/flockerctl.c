@@ -231,6 +231,15 @@ struct list_ctx {
 	struct fl_store *st;
 };
 
+/* A volume's size limit as printed: "unlimited" for 0. */
+static void fmt_limit(uint64_t limit, char *buf, size_t len)
+{
+	if (limit)
+		fl_fmt_size(limit, buf, len);
+	else
+		snprintf(buf, len, "unlimited");
+}
+
 /* Prints a listing's JSON array (--json; freed), or none when it listed
  * nothing.  Returns the exit code, 0. */
 static int list_print(json_t *arr, int n, const char *none)
@@ -243,6 +252,18 @@ static int list_print(json_t *arr, int n, const char *none)
 		printf("%s\n", none);
 	}
 	return 0;
+}
+
+/* After a listing call: its error said (cannot what), or the listing printed
+ * (list_print).  Returns the exit code. */
+static int list_done(int ret, const char *what, json_t *arr, int n, const char *none)
+{
+	if (ret) {
+		fprintf(stderr, "flockerctl: cannot %s: %s\n", what, strerror(-ret));
+		json_decref(arr);
+		return EXIT_FAILED;
+	}
+	return list_print(arr, n, none);
 }
 
 /* "parent@snap" when volume uuid is a clone, else "". */
@@ -275,10 +296,7 @@ static int list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 	} else {
 		if (l->n == 0)
 			printf("%-32s %-36s %10s  %s\n", "NAME", "UUID", "SIZE", "CREATED");
-		if (r->size_limit)
-			fl_fmt_size(r->size_limit, sz, sizeof(sz));
-		else
-			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_limit(r->size_limit, sz, sizeof(sz));
 		fl_fmt_time_utc(r->created, when, sizeof(when));
 		printf("%-32s %-36s %10s  %s%s%s\n", name, r->uuid, sz, when,
 		       parent[0] ? "  clone of " : "", parent);
@@ -294,12 +312,7 @@ static int cmd_list(struct ctl *c)
 	int ret = fl_volume_list(st, list_cb, &l);
 
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: cannot list volumes: %s\n", strerror(-ret));
-		json_decref(l.arr);
-		return EXIT_FAILED;
-	}
-	return list_print(l.arr, l.n, "no volumes");
+	return list_done(ret, "list volumes", l.arr, l.n, "no volumes");
 }
 
 static int cmd_inspect(struct ctl *c)
@@ -353,10 +366,7 @@ static int cmd_inspect(struct ctl *c)
 		printf("\n");
 		json_decref(o);
 	} else {
-		if (v->super.size_limit)
-			fl_fmt_size(v->super.size_limit, sz, sizeof(sz));
-		else
-			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_limit(v->super.size_limit, sz, sizeof(sz));
 		fl_fmt_size(u, used, sizeof(used));
 		fl_fmt_time_utc(v->super.created, when, sizeof(when));
 		printf("name:        %s\n", v->super.name);
@@ -591,10 +601,7 @@ static int trash_cb(void *arg, const struct fl_trash_entry *t)
 		if (l->n == 0)
 			printf("%-32s %-36s %10s  %-20s  %-20s  %s\n", "NAME", "UUID", "SIZE",
 			       "REMOVED", "PURGED AFTER", "BY");
-		if (t->reg.size_limit)
-			fl_fmt_size(t->reg.size_limit, sz, sizeof(sz));
-		else
-			snprintf(sz, sizeof(sz), "unlimited");
+		fmt_limit(t->reg.size_limit, sz, sizeof(sz));
 		fl_fmt_time_utc(t->removed, removed, sizeof(removed));
 		fl_fmt_time_utc(t->purge_at, purge, sizeof(purge));
 		printf("%-32s %-36s %10s  %-20s  %-20s  %s%s%s\n", t->name, t->uuid, sz, removed,
@@ -619,12 +626,7 @@ static int cmd_trash(struct ctl *c)
 	st = connect_or_die(c);
 	ret = fl_trash_list(st, trash_cb, &l);
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: cannot read the trash: %s\n", strerror(-ret));
-		json_decref(l.arr);
-		return EXIT_FAILED;
-	}
-	return list_print(l.arr, l.n, "the trash is empty");
+	return list_done(ret, "read the trash", l.arr, l.n, "the trash is empty");
 }
 
 static int cmd_restore(struct ctl *c)
@@ -715,78 +717,66 @@ enum {
 	OPT_DEBUG,
 };
 
-static const struct option run_opts[] = {
-	{"help", no_argument, NULL, 'h'},
-	{"conf", required_argument, NULL, 'c'},
-	{"id", required_argument, NULL, OPT_ID},
-	{"user", required_argument, NULL, OPT_ID},
-	{"pool", required_argument, NULL, 'p'},
-	{"size", required_argument, NULL, 's'},
-	{"block-size", required_argument, NULL, OPT_BLOCK_SIZE},
-	{"as", required_argument, NULL, OPT_AS},
-	{"trash", no_argument, NULL, OPT_TRASH},
-	{"expired", no_argument, NULL, OPT_EXPIRED},
-	{"repair", no_argument, NULL, OPT_REPAIR},
-	{"takeover", no_argument, NULL, OPT_TAKEOVER},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"debug", no_argument, NULL, OPT_DEBUG},
-	{NULL, 0, NULL, 0},
+/*
+ * The options of the commands straight on RADOS (getopt_long's entry of each)
+ * and what each sets in struct ctl: a string (STR) or a flag (FLAG); --debug
+ * raises the log level.
+ */
+static const struct run_opt {
+	struct option opt;
+	enum { O_STR, O_FLAG, O_LOG_DEBUG } kind;
+	size_t off; /* of the const char * or bool in struct ctl */
+} run_opts[] = {
+#define STR(f)	O_STR, offsetof(struct ctl, f)
+#define FLAG(f) O_FLAG, offsetof(struct ctl, f)
+	{{"help", no_argument, NULL, 'h'}, FLAG(help)},
+	{{"conf", required_argument, NULL, 'c'}, STR(ro.conf)},
+	{{"id", required_argument, NULL, OPT_ID}, STR(ro.id)},
+	{{"user", required_argument, NULL, OPT_ID}, STR(ro.id)},
+	{{"pool", required_argument, NULL, 'p'}, STR(ro.pool)},
+	{{"size", required_argument, NULL, 's'}, STR(size)},
+	{{"block-size", required_argument, NULL, OPT_BLOCK_SIZE}, STR(block_size)},
+	{{"as", required_argument, NULL, OPT_AS}, STR(as)},
+	{{"trash", no_argument, NULL, OPT_TRASH}, FLAG(trash)},
+	{{"expired", no_argument, NULL, OPT_EXPIRED}, FLAG(expired)},
+	{{"repair", no_argument, NULL, OPT_REPAIR}, FLAG(repair)},
+	{{"takeover", no_argument, NULL, OPT_TAKEOVER}, FLAG(takeover)},
+	{{"json", no_argument, NULL, OPT_JSON}, FLAG(json)},
+	{{"debug", no_argument, NULL, OPT_DEBUG}, O_LOG_DEBUG, 0},
+#undef STR
+#undef FLAG
 };
+#define NRUN_OPTS (sizeof(run_opts) / sizeof(run_opts[0]))
 
 /* The options of the commands straight on RADOS, into c: 0 or EXIT_USAGE. */
 static int parse_opts(int argc, char **argv, struct ctl *c)
 {
+	struct option lopts[NRUN_OPTS + 1];
+	const struct run_opt *r;
+	size_t i;
 	int opt;
 
+	for (i = 0; i < NRUN_OPTS; i++)
+		lopts[i] = run_opts[i].opt;
+	memset(&lopts[NRUN_OPTS], 0, sizeof(lopts[NRUN_OPTS]));
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hc:p:s:", run_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			c->help = true;
-			break;
-		case 'c':
-			c->ro.conf = optarg;
-			break;
-		case OPT_ID:
-			c->ro.id = optarg;
-			break;
-		case 'p':
-			c->ro.pool = optarg;
-			break;
-		case 's':
-			c->size = optarg;
-			break;
-		case OPT_BLOCK_SIZE:
-			c->block_size = optarg;
-			break;
-		case OPT_AS:
-			c->as = optarg;
-			break;
-		case OPT_TRASH:
-			c->trash = true;
-			break;
-		case OPT_EXPIRED:
-			c->expired = true;
-			break;
-		case OPT_REPAIR:
-			c->repair = true;
-			break;
-		case OPT_TAKEOVER:
-			c->takeover = true;
-			break;
-		case OPT_JSON:
-			c->json = true;
-			break;
-		case OPT_DEBUG:
-			fl_log_level = LOG_DEBUG;
-			break;
-		case ':':
+	while ((opt = getopt_long(argc, argv, ":hc:p:s:", lopts, NULL)) != -1) {
+		if (opt == ':') {
 			fprintf(stderr, "flockerctl: %s needs an argument\n", argv[optind - 1]);
 			return EXIT_USAGE;
-		default:
+		}
+		for (r = run_opts; r < run_opts + NRUN_OPTS && r->opt.val != opt; r++)
+			;
+		if (r == run_opts + NRUN_OPTS) {
 			fprintf(stderr, "flockerctl: unknown option %s\n", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
+		if (r->kind == O_STR)
+			*(const char **)((char *)c + r->off) = optarg;
+		else if (r->kind == O_FLAG)
+			*(bool *)((char *)c + r->off) = true;
+		else
+			fl_log_level = LOG_DEBUG;
 	}
 	return 0;
 }

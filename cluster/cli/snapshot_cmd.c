@@ -28,6 +28,29 @@ static struct fl_store *connect_to(const struct fl_snapcmd *c)
 	return st;
 }
 
+/* argc checked (the usage said otherwise) and the pool connected: the store,
+ * or NULL with *code the exit code. */
+static struct fl_store *open_for(const struct fl_snapcmd *c, int argc, const char *usage, int *code)
+{
+	if (c->argc != argc) {
+		fprintf(stderr, "usage: flockerctl %s\n", usage);
+		*code = X_USAGE;
+		return NULL;
+	}
+	*code = X_FAILED;
+	return connect_to(c);
+}
+
+/* Closes st after a call: X_OK_, or X_FAILED with its failure said. */
+static int close_said(struct fl_store *st, int ret, const char *err)
+{
+	fl_store_close(st);
+	if (!ret)
+		return X_OK_;
+	fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+	return X_FAILED;
+}
+
 static void fmt_created(const struct fl_snap_rec *r, char *buf, size_t len)
 {
 	fl_fmt_time_utc(r->created, buf, len);
@@ -43,22 +66,14 @@ int fl_snapcmd_create(const struct fl_snapcmd *c)
 	double ms;
 	int ret;
 
-	if (c->argc != 2) {
-		fprintf(stderr, "usage: flockerctl snapshot create VOLUME SNAPSHOT [--takeover] "
-				"[--json]\n");
-		return X_USAGE;
-	}
-	st = connect_to(c);
+	st = open_for(c, 2, "snapshot create VOLUME SNAPSHOT [--takeover] [--json]", &ret);
 	if (!st)
-		return X_FAILED;
+		return ret;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = fl_snap_create(st, c->argv[0], c->argv[1], &o, &res, err, sizeof(err));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+	if (close_said(st, ret, err))
 		return X_FAILED;
-	}
 	ms = (double)(t1.tv_sec - t0.tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	if (c->json) {
 		json_t *j = json_pack("{s:s, s:s, s:I, s:b, s:f}", "volume", c->argv[0], "snapshot",
@@ -121,20 +136,13 @@ int fl_snapcmd_list(const struct fl_snapcmd *c)
 	char err[512] = "";
 	int ret;
 
-	if (c->argc != 1) {
-		fprintf(stderr, "usage: flockerctl snapshot list VOLUME [--json]\n");
-		json_decref(l.arr);
-		return X_USAGE;
-	}
-	st = connect_to(c);
+	st = open_for(c, 1, "snapshot list VOLUME [--json]", &ret);
 	if (!st) {
 		json_decref(l.arr);
-		return X_FAILED;
+		return ret;
 	}
 	ret = fl_snap_list(st, c->argv[0], list_cb, &l, err, sizeof(err));
-	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+	if (close_said(st, ret, err)) {
 		json_decref(l.arr);
 		return X_FAILED;
 	}
@@ -154,19 +162,12 @@ int fl_snapcmd_remove(const struct fl_snapcmd *c)
 	char err[512] = "";
 	int ret;
 
-	if (c->argc != 2) {
-		fprintf(stderr, "usage: flockerctl snapshot remove VOLUME SNAPSHOT\n");
-		return X_USAGE;
-	}
-	st = connect_to(c);
+	st = open_for(c, 2, "snapshot remove VOLUME SNAPSHOT", &ret);
 	if (!st)
-		return X_FAILED;
+		return ret;
 	ret = fl_snap_remove(st, c->argv[0], c->argv[1], err, sizeof(err));
-	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+	if (close_said(st, ret, err))
 		return X_FAILED;
-	}
 	if (!c->json)
 		printf("removed snapshot %s@%s\n", c->argv[0], c->argv[1]);
 	return X_OK_;
@@ -179,19 +180,12 @@ int fl_snapcmd_rollback(const struct fl_snapcmd *c)
 	uint64_t n = 0;
 	int ret;
 
-	if (c->argc != 2) {
-		fprintf(stderr, "usage: flockerctl volume rollback NAME SNAPSHOT\n");
-		return X_USAGE;
-	}
-	st = connect_to(c);
+	st = open_for(c, 2, "volume rollback NAME SNAPSHOT", &ret);
 	if (!st)
-		return X_FAILED;
+		return ret;
 	ret = fl_snap_rollback(st, c->argv[0], c->argv[1], &n, err, sizeof(err));
-	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err[0] ? err : strerror(-ret));
+	if (close_said(st, ret, err))
 		return X_FAILED;
-	}
 	if (!c->json)
 		printf("rolled volume %s back to snapshot %s (%" PRIu64 " objects)\n", c->argv[0],
 		       c->argv[1], n);

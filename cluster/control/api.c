@@ -209,74 +209,162 @@ static bool from_valid(const char *s, char vol[FL_VOLNAME_MAX + 1], char snap[FL
 	return at >= 0 && fl_volname_valid(vol) && (!at || fl_volname_valid(snap));
 }
 
-int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out, char *err,
-			 size_t errlen)
-{
-	json_t *j, *v;
-	const char *k;
-	int ret = -EINVAL;
+/* One field k = v of a request body into out: 0, 1 for a field it does not
+ * know, or -errno with err said. */
+typedef int (*field_fn)(const char *k, json_t *v, void *out, char *err, size_t errlen);
 
-	memset(out, 0, sizeof(*out));
-	j = load_body(body, len, err, errlen);
+/* Reads body, a JSON object, field by field through fn: 0 or -errno with err
+ * said (an unknown field by its name). */
+static int parse_fields(const char *body, size_t len, field_fn fn, void *out, char *err,
+			size_t errlen)
+{
+	json_t *j = load_body(body, len, err, errlen), *v;
+	const char *k;
+	int ret = 0;
+
 	if (!j)
 		return -EINVAL;
 	json_object_foreach(j, k, v)
 	{
-		if (!strcmp(k, "primary")) {
-			if (json_is_null(v))
-				continue;
-			if (get_node(v, "primary", out->primary, sizeof(out->primary), err, errlen))
-				goto out;
-			out->has_primary = true;
-		} else if (!strcmp(k, "maximum_size")) {
-			json_int_t n;
-
-			if (json_is_null(v))
-				continue;
-			n = json_integer_value(v);
-			if (!json_is_integer(v) || n < 0) {
-				fl_seterr(err, errlen,
-					  "maximum_size must be a number of bytes or null");
-				goto out;
-			}
-			out->maximum_size = (uint64_t)n;
-			out->has_size = true;
-		} else if (!strcmp(k, "metadata")) {
-			ret = parse_metadata(v, out, err, errlen);
-			if (ret)
-				goto out;
-			ret = -EINVAL;
-		} else if (!strcmp(k, "deleted")) {
-			if (!json_is_boolean(v)) {
-				fl_seterr(err, errlen, "deleted must be true or false");
-				goto out;
-			}
-			out->deleted = json_is_true(v);
-			out->has_deleted = true;
-		} else if (!strcmp(k, "dataset_id")) {
-			if (get_uuid(v, k, out->dataset_id, err, errlen))
-				goto out;
-			out->has_id = true;
-		} else if (!strcmp(k, "from")) {
-			const char *s = json_string_value(v);
-			char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
-
-			if (!s || strlen(s) != json_string_length(v) ||
-			    strlen(s) >= sizeof(out->from) || !from_valid(s, vol, snap)) {
-				fl_seterr(err, errlen,
-					  "from must be a volume name, or VOLUME@SNAPSHOT");
-				goto out;
-			}
-			snprintf(out->from, sizeof(out->from), "%s", s);
-			out->has_from = true;
-		} else {
+		ret = fn(k, v, out, err, errlen);
+		if (ret == 1) {
 			fl_seterr(err, errlen, "unknown field '%.64s'", k);
-			goto out;
+			ret = -EINVAL;
 		}
+		if (ret)
+			break;
 	}
-	ret = 0;
-out:
 	json_decref(j);
+	return ret;
+}
+
+static int dataset_field(const char *k, json_t *v, void *arg, char *err, size_t errlen)
+{
+	struct fl_api_ds_req *out = arg;
+
+	if (!strcmp(k, "primary")) {
+		if (json_is_null(v))
+			return 0;
+		if (get_node(v, "primary", out->primary, sizeof(out->primary), err, errlen))
+			return -EINVAL;
+		out->has_primary = true;
+	} else if (!strcmp(k, "maximum_size")) {
+		json_int_t n;
+
+		if (json_is_null(v))
+			return 0;
+		n = json_integer_value(v);
+		if (!json_is_integer(v) || n < 0) {
+			fl_seterr(err, errlen, "maximum_size must be a number of bytes or null");
+			return -EINVAL;
+		}
+		out->maximum_size = (uint64_t)n;
+		out->has_size = true;
+	} else if (!strcmp(k, "metadata")) {
+		return parse_metadata(v, out, err, errlen);
+	} else if (!strcmp(k, "deleted")) {
+		if (!json_is_boolean(v)) {
+			fl_seterr(err, errlen, "deleted must be true or false");
+			return -EINVAL;
+		}
+		out->deleted = json_is_true(v);
+		out->has_deleted = true;
+	} else if (!strcmp(k, "dataset_id")) {
+		if (get_uuid(v, k, out->dataset_id, err, errlen))
+			return -EINVAL;
+		out->has_id = true;
+	} else if (!strcmp(k, "from")) {
+		const char *s = json_string_value(v);
+		char vol[FL_VOLNAME_MAX + 1], snap[FL_VOLNAME_MAX + 1];
+
+		if (!s || strlen(s) != json_string_length(v) || strlen(s) >= sizeof(out->from) ||
+		    !from_valid(s, vol, snap)) {
+			fl_seterr(err, errlen, "from must be a volume name, or VOLUME@SNAPSHOT");
+			return -EINVAL;
+		}
+		snprintf(out->from, sizeof(out->from), "%s", s);
+		out->has_from = true;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+static int snapshot_field(const char *k, json_t *v, void *arg, char *err, size_t errlen)
+{
+	struct fl_api_snap_req *out = arg;
+	const char *s = json_string_value(v);
+	bool ok = s && strlen(s) == json_string_length(v);
+
+	if (!strcmp(k, "dataset_id")) {
+		if (get_uuid(v, k, out->dataset_id, err, errlen))
+			return -EINVAL;
+		out->has_id = true;
+	} else if (!strcmp(k, "volume") || !strcmp(k, "name")) {
+		bool vol = !strcmp(k, "volume");
+
+		if (!ok || !fl_volname_valid(s)) {
+			fl_seterr(
+				err, errlen,
+				"%s must be a %s name: 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
+				k, vol ? "volume" : "snapshot", FL_VOLNAME_MAX);
+			return -EINVAL;
+		}
+		snprintf(vol ? out->volume : out->name, sizeof(out->name), "%s", s);
+		if (vol)
+			out->has_volume = true;
+		else
+			out->has_name = true;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+struct lease_ctx {
+	struct fl_api_lease_req *out;
+	bool have_id, have_node;
+};
+
+static int lease_field(const char *k, json_t *v, void *arg, char *err, size_t errlen)
+{
+	struct lease_ctx *x = arg;
+	struct fl_api_lease_req *out = x->out;
+
+	if (!strcmp(k, "dataset_id")) {
+		if (get_uuid(v, k, out->dataset_id, err, errlen))
+			return -EINVAL;
+		x->have_id = true;
+	} else if (!strcmp(k, "node_uuid")) {
+		if (get_node(v, "node_uuid", out->node, sizeof(out->node), err, errlen))
+			return -EINVAL;
+		x->have_node = true;
+	} else if (!strcmp(k, "expires")) {
+		double d;
+
+		if (json_is_null(v))
+			return 0;
+		d = json_number_value(v);
+		if (!json_is_number(v) || !isfinite(d) || d < 0 || d > 10 * 365 * 86400.0) {
+			fl_seterr(err, errlen,
+				  "expires must be a number of seconds (up to ten years) or null");
+			return -EINVAL;
+		}
+		out->expires = d;
+		out->expires_null = false;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+int fl_api_parse_dataset(const char *body, size_t len, struct fl_api_ds_req *out, char *err,
+			 size_t errlen)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = parse_fields(body, len, dataset_field, out, err, errlen);
 	if (ret) {
 		free(out->metadata);
 		out->metadata = NULL;
@@ -284,107 +372,40 @@ out:
 	return ret;
 }
 
+/* 0 when ok, else -EINVAL with err saying what (a request misses fields). */
+static int need(bool ok, const char *what, char *err, size_t errlen)
+{
+	if (ok)
+		return 0;
+	fl_seterr(err, errlen, "%s", what);
+	return -EINVAL;
+}
+
 int fl_api_parse_snapshot(const char *body, size_t len, struct fl_api_snap_req *out, char *err,
 			  size_t errlen)
 {
-	json_t *j, *v;
-	const char *k;
-	int ret = -EINVAL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
-	j = load_body(body, len, err, errlen);
-	if (!j)
-		return -EINVAL;
-	json_object_foreach(j, k, v)
-	{
-		const char *s = json_string_value(v);
-		bool ok = s && strlen(s) == json_string_length(v);
-
-		if (!strcmp(k, "dataset_id")) {
-			if (get_uuid(v, k, out->dataset_id, err, errlen))
-				goto out;
-			out->has_id = true;
-		} else if (!strcmp(k, "volume") || !strcmp(k, "name")) {
-			bool vol = !strcmp(k, "volume");
-
-			if (!ok || !fl_volname_valid(s)) {
-				fl_seterr(
-					err, errlen,
-					"%s must be a %s name: 1 to %d of [a-zA-Z0-9_.-], starting with a letter or digit",
-					k, vol ? "volume" : "snapshot", FL_VOLNAME_MAX);
-				goto out;
-			}
-			snprintf(vol ? out->volume : out->name, sizeof(out->name), "%s", s);
-			if (vol)
-				out->has_volume = true;
-			else
-				out->has_name = true;
-		} else {
-			fl_seterr(err, errlen, "unknown field '%.64s'", k);
-			goto out;
-		}
-	}
-	if (!out->has_name || out->has_id == out->has_volume) {
-		fl_seterr(err, errlen,
-			  "a snapshot needs name and either dataset_id or volume (its volume)");
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(j);
-	return ret;
+	ret = parse_fields(body, len, snapshot_field, out, err, errlen);
+	return ret ? ret
+		   : need(out->has_name && out->has_id != out->has_volume,
+			  "a snapshot needs name and either dataset_id or volume (its volume)", err,
+			  errlen);
 }
 
 int fl_api_parse_lease(const char *body, size_t len, struct fl_api_lease_req *out, char *err,
 		       size_t errlen)
 {
-	json_t *j, *v;
-	const char *k;
-	bool have_id = false, have_node = false;
-	int ret = -EINVAL;
+	struct lease_ctx x = {out, false, false};
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	out->expires_null = true;
-	j = load_body(body, len, err, errlen);
-	if (!j)
-		return -EINVAL;
-	json_object_foreach(j, k, v)
-	{
-		if (!strcmp(k, "dataset_id")) {
-			if (get_uuid(v, k, out->dataset_id, err, errlen))
-				goto out;
-			have_id = true;
-		} else if (!strcmp(k, "node_uuid")) {
-			if (get_node(v, "node_uuid", out->node, sizeof(out->node), err, errlen))
-				goto out;
-			have_node = true;
-		} else if (!strcmp(k, "expires")) {
-			double d;
-
-			if (json_is_null(v))
-				continue;
-			d = json_number_value(v);
-			if (!json_is_number(v) || !isfinite(d) || d < 0 || d > 10 * 365 * 86400.0) {
-				fl_seterr(
-					err, errlen,
-					"expires must be a number of seconds (up to ten years) or null");
-				goto out;
-			}
-			out->expires = d;
-			out->expires_null = false;
-		} else {
-			fl_seterr(err, errlen, "unknown field '%.64s'", k);
-			goto out;
-		}
-	}
-	if (!have_id || !have_node) {
-		fl_seterr(err, errlen, "a lease needs dataset_id and node_uuid");
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(j);
-	return ret;
+	ret = parse_fields(body, len, lease_field, &x, err, errlen);
+	return ret ? ret
+		   : need(x.have_id && x.have_node, "a lease needs dataset_id and node_uuid", err,
+			  errlen);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1007,6 +1028,73 @@ static const char *id_after(const char *path, const char *prefix)
 	return path + n;
 }
 
+static void get_version(struct fl_api *a, struct evhttp_request *req)
+{
+	reply_json(a, req, 200, json_pack("{s:s}", "flocker", "flockerfs-" FLOCKER_VERSION));
+}
+
+/* A resource of the API: an exact path, or (ending in '/') a path followed by
+ * a dataset id; its handler for each method it takes. */
+struct route {
+	const char *path;
+	void (*get)(struct fl_api *a, struct evhttp_request *req);
+	void (*post)(struct fl_api *a, struct evhttp_request *req);
+	void (*post_id)(struct fl_api *a, struct evhttp_request *req, const char *id);
+	void (*delete_id)(struct fl_api *a, struct evhttp_request *req, const char *id);
+};
+
+static const struct route routes[] = {
+	{"/v1/version", get_version, NULL, NULL, NULL},
+	{"/v1/configuration/datasets", get_datasets, post_datasets, NULL, NULL},
+	{"/v1/configuration/datasets/", NULL, NULL, post_dataset, delete_dataset},
+	{"/v1/state/datasets", get_state_datasets, NULL, NULL, NULL},
+	{"/v1/state/nodes", get_state_nodes, NULL, NULL, NULL},
+	{"/v1/configuration/leases", get_leases, post_leases, NULL, NULL},
+	{"/v1/configuration/leases/", NULL, NULL, NULL, delete_lease},
+};
+
+/* The route of path p (and *id, the dataset id in it), or NULL. */
+static const struct route *route_of(const char *p, const char **id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *path = routes[i].path;
+
+		if (path[strlen(path) - 1] == '/' ? (*id = id_after(p, path)) != NULL
+						  : !strcmp(p, path))
+			return &routes[i];
+	}
+	return NULL;
+}
+
+/* Runs r's handler of method m, or answers 405 with the methods r takes. */
+static void route_call(struct fl_api *a, struct evhttp_request *req, enum evhttp_cmd_type m,
+		       const struct route *r, const char *id)
+{
+	char use[32] = "";
+
+	if (m == EVHTTP_REQ_GET && r->get) {
+		r->get(a, req);
+	} else if (m == EVHTTP_REQ_POST && r->post) {
+		r->post(a, req);
+	} else if (m == EVHTTP_REQ_POST && r->post_id) {
+		r->post_id(a, req, id);
+	} else if (m == EVHTTP_REQ_DELETE && r->delete_id) {
+		r->delete_id(a, req, id);
+	} else {
+		if (r->get)
+			snprintf(use, sizeof(use), "GET");
+		if (r->post || r->post_id)
+			snprintf(use + strlen(use), sizeof(use) - strlen(use), "%sPOST",
+				 use[0] ? " or " : "");
+		if (r->delete_id)
+			snprintf(use + strlen(use), sizeof(use) - strlen(use), "%sDELETE",
+				 use[0] ? " or " : "");
+		reply_err(a, req, 405, "use %s", use);
+	}
+}
+
 static void handle(struct evhttp_request *req, void *arg)
 {
 	struct fl_api *a = arg;
@@ -1016,8 +1104,9 @@ static void handle(struct evhttp_request *req, void *arg)
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	const struct route *r;
 	struct fl_peer peer;
-	const char *id;
+	const char *id = NULL;
 	char p[256];
 	size_t n;
 
@@ -1044,48 +1133,9 @@ static void handle(struct evhttp_request *req, void *arg)
 			m == EVHTTP_REQ_POST ? "POST" : (m == EVHTTP_REQ_DELETE ? "DELETE" : "?"),
 			p, peer.name);
 
-	if (!strcmp(p, "/v1/version")) {
-		if (m == EVHTTP_REQ_GET)
-			reply_json(a, req, 200,
-				   json_pack("{s:s}", "flocker", "flockerfs-" FLOCKER_VERSION));
-		else
-			reply_err(a, req, 405, "use GET");
-	} else if (!strcmp(p, "/v1/configuration/datasets")) {
-		if (m == EVHTTP_REQ_GET)
-			get_datasets(a, req);
-		else if (m == EVHTTP_REQ_POST)
-			post_datasets(a, req);
-		else
-			reply_err(a, req, 405, "use GET or POST");
-	} else if ((id = id_after(p, "/v1/configuration/datasets/"))) {
-		if (m == EVHTTP_REQ_POST)
-			post_dataset(a, req, id);
-		else if (m == EVHTTP_REQ_DELETE)
-			delete_dataset(a, req, id);
-		else
-			reply_err(a, req, 405, "use POST or DELETE");
-	} else if (!strcmp(p, "/v1/state/datasets")) {
-		if (m == EVHTTP_REQ_GET)
-			get_state_datasets(a, req);
-		else
-			reply_err(a, req, 405, "use GET");
-	} else if (!strcmp(p, "/v1/state/nodes")) {
-		if (m == EVHTTP_REQ_GET)
-			get_state_nodes(a, req);
-		else
-			reply_err(a, req, 405, "use GET");
-	} else if (!strcmp(p, "/v1/configuration/leases")) {
-		if (m == EVHTTP_REQ_GET)
-			get_leases(a, req);
-		else if (m == EVHTTP_REQ_POST)
-			post_leases(a, req);
-		else
-			reply_err(a, req, 405, "use GET or POST");
-	} else if ((id = id_after(p, "/v1/configuration/leases/"))) {
-		if (m == EVHTTP_REQ_DELETE)
-			delete_lease(a, req, id);
-		else
-			reply_err(a, req, 405, "use DELETE");
+	r = route_of(p, &id);
+	if (r) {
+		route_call(a, req, m, r, id);
 	} else if (!strcmp(p, "/v1/configuration/snapshots") ||
 		   !strncmp(p, "/v1/configuration/snapshots/", 28)) {
 		fl_api_snap_route(a, req, m, p);

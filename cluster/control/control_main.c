@@ -34,6 +34,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "flocker/store.h"
+#include "cluster/net/daemon.h"
 #include "cluster/net/tls.h"
 #include "fs/util/fmt.h"
 
@@ -176,51 +178,77 @@ enum {
 	O_METRICS
 };
 
+/*
+ * Every option (getopt_long's description of it) and, for
+ * the options that only set a field of struct opts, the field: a string
+ * (STR), or a whole number from lo to hi (NUM).  take_opt handles the others.
+ */
+struct opt_def {
+	struct option opt; /* its name, whether it takes a value, its getopt code */
+	bool field;
+	size_t off; /* of the const char * or unsigned in struct opts */
+	unsigned lo, hi;
+};
+#define STR(f)	       true, offsetof(struct opts, f), 0, 0
+#define NUM(f, lo, hi) true, offsetof(struct opts, f), lo, hi
+#define OTHER	       false, 0, 0, 0
+
+static const struct opt_def opt_defs[] = {
+	{{"conf", required_argument, NULL, 'c'}, STR(ro.conf)},
+	{{"id", required_argument, NULL, O_ID}, STR(ro.id)},
+	{{"pool", required_argument, NULL, O_POOL}, STR(ro.pool)},
+	{{"certs", required_argument, NULL, O_CERTS}, STR(co.certs)},
+	{{"bind", required_argument, NULL, O_BIND}, STR(co.bind)},
+	{{"api-port", required_argument, NULL, O_API}, NUM(co.api_port, 1, 65535)},
+	{{"agent-port", required_argument, NULL, O_AGENT}, NUM(co.agent_port, 1, 65535)},
+	{{"lease", required_argument, NULL, O_LEASE}, NUM(co.lease_s, 2, 3600)},
+	{{"heartbeat", required_argument, NULL, O_HB}, NUM(co.heartbeat_s, 1, 600)},
+	{{"trash-ttl", required_argument, NULL, O_TTL}, OTHER},
+	{{"leader-lease", required_argument, NULL, O_LEADER}, NUM(leader_lease_s, 2, 300)},
+	{{"pid-file", required_argument, NULL, O_PID}, STR(pid_file)},
+	{{"state-ns", required_argument, NULL, O_NS}, OTHER},
+	{{"instance", required_argument, NULL, O_INSTANCE}, OTHER},
+	{{"daemon", no_argument, NULL, O_DAEMON}, OTHER},
+	{{"log", required_argument, NULL, O_LOG}, STR(log)},
+	{{"metrics", required_argument, NULL, O_METRICS}, OTHER},
+	{{"debug", no_argument, NULL, 'd'}, OTHER},
+	{{"help", no_argument, NULL, 'h'}, OTHER},
+};
+#define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
+
+/* An option that only sets a field: 0, -ENOENT when c is not one, or -EINVAL. */
+static int take_field(struct opts *o, int c)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt_def *d = &opt_defs[i];
+		void *f = (char *)o + d->off;
+
+		if (d->opt.val != c || !d->field)
+			continue;
+		if (d->hi)
+			return parse_uint(optarg, d->lo, d->hi, f);
+		*(const char **)f = optarg;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* One option of parse_args: 0, 1 when --help was printed, or -EINVAL (said). */
 static int take_opt(struct opts *o, int c)
 {
+	int ret = take_field(o, c);
+
+	if (ret != -ENOENT) {
+		if (ret)
+			goto bad;
+		return 0;
+	}
 	switch (c) {
-	case 'c':
-		o->ro.conf = optarg;
-		break;
-	case O_ID:
-		o->ro.id = optarg;
-		break;
-	case O_POOL:
-		o->ro.pool = optarg;
-		break;
-	case O_CERTS:
-		o->co.certs = optarg;
-		break;
-	case O_BIND:
-		o->co.bind = optarg;
-		break;
-	case O_API:
-		if (parse_uint(optarg, 1, 65535, &o->co.api_port))
-			goto bad;
-		break;
-	case O_AGENT:
-		if (parse_uint(optarg, 1, 65535, &o->co.agent_port))
-			goto bad;
-		break;
-	case O_LEASE:
-		if (parse_uint(optarg, 2, 3600, &o->co.lease_s))
-			goto bad;
-		break;
-	case O_HB:
-		if (parse_uint(optarg, 1, 600, &o->co.heartbeat_s))
-			goto bad;
-		break;
 	case O_TTL:
 		if (parse_duration(optarg, &o->trash_ttl_s))
 			goto bad;
-		break;
-	case O_LEADER:
-		if (parse_uint(optarg, 2, 300, &o->leader_lease_s))
-			goto bad;
-		break;
-	case O_LOG:
-		o->log = optarg;
 		break;
 	case O_METRICS: {
 		char host[256];
@@ -231,9 +259,6 @@ static int take_opt(struct opts *o, int c)
 		o->metrics = optarg;
 		break;
 	}
-	case O_PID:
-		o->pid_file = optarg;
-		break;
 	case O_NS:
 		if (!*optarg || strlen(optarg) > 64)
 			goto bad;
@@ -291,30 +316,13 @@ static int check_opts(int argc, char **argv, struct opts *o)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	static const struct option lopts[] = {
-		{"conf", required_argument, NULL, 'c'},
-		{"id", required_argument, NULL, O_ID},
-		{"pool", required_argument, NULL, O_POOL},
-		{"certs", required_argument, NULL, O_CERTS},
-		{"bind", required_argument, NULL, O_BIND},
-		{"api-port", required_argument, NULL, O_API},
-		{"agent-port", required_argument, NULL, O_AGENT},
-		{"lease", required_argument, NULL, O_LEASE},
-		{"heartbeat", required_argument, NULL, O_HB},
-		{"trash-ttl", required_argument, NULL, O_TTL},
-		{"leader-lease", required_argument, NULL, O_LEADER},
-		{"pid-file", required_argument, NULL, O_PID},
-		{"state-ns", required_argument, NULL, O_NS},
-		{"instance", required_argument, NULL, O_INSTANCE},
-		{"daemon", no_argument, NULL, O_DAEMON},
-		{"log", required_argument, NULL, O_LOG},
-		{"metrics", required_argument, NULL, O_METRICS},
-		{"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct option lopts[NOPTS + 1];
 	int c, ret;
+	size_t i;
 
+	for (i = 0; i < NOPTS; i++)
+		lopts[i] = opt_defs[i].opt;
+	memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
 	o->co.api_port = FL_API_PORT;
 	o->co.agent_port = FL_AGENT_PORT;
 	o->co.lease_s = FL_CTL_LEASE_S;
@@ -709,17 +717,8 @@ static int start_up(struct opts *o, char *host, size_t hlen)
 	host[strcspn(host, "|")] = '\0';
 	snprintf(tag, sizeof(tag), "instance %s", host);
 	fl_log_set_tag(tag);
-	/* the log file is tried before detaching: the terminal hears what is wrong */
-	if (o->log && (ret = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0) {
-		fprintf(stderr, "flocker-control: cannot open log file %s: %s\n", o->log,
-			strerror(errno));
+	if (fl_daemon_log_check("flocker-control", o->log, o->daemon))
 		return -1;
-	}
-	if (o->log)
-		close(ret);
-	if (o->daemon && !o->log && !fl_log_syslog_available())
-		fprintf(stderr, "flocker-control: no syslog socket at /dev/log: logging to this "
-				"stderr after detaching (use --log FILE)\n");
 	/* librados threads do not survive fork: detach first */
 	if (o->daemon && daemonize(o->log || !fl_log_syslog_available())) {
 		fprintf(stderr, "flocker-control: cannot detach: %s\n", strerror(errno));

@@ -21,6 +21,28 @@ static struct fl_metric *leader, *changes, *nodes, *connected, *leases, *mounts,
 
 static const char *const methods[4] = {"GET", "POST", "DELETE", "other"};
 
+/* The plain series: no labels, registered from one table. */
+static const struct {
+	struct fl_metric **m;
+	bool gauge; /* else a counter */
+	const char *name, *help;
+} plain[] = {
+	{&leader, true, "flocker_control_leader", "1 while this instance leads, 0 as a standby."},
+	{&changes, false, "flocker_control_leader_changes_total",
+	 "Times this instance took the leader lock."},
+	{&nodes, true, "flocker_control_nodes", "Nodes in the registry (leader)."},
+	{&connected, true, "flocker_control_nodes_connected",
+	 "Nodes whose agent is connected and heard within the lease (leader)."},
+	{&leases, true, "flocker_control_leases", "Leases held (leader)."},
+	{&mounts, true, "flocker_control_mounts", "Mounts the agents report (leader)."},
+	{&grants, false, "flocker_control_lease_grants_total", "Lease requests granted."},
+	{&refusals, false, "flocker_control_lease_refusals_total",
+	 "Lease requests refused because another node uses the volume."},
+	{&lease_errs, false, "flocker_control_lease_errors_total",
+	 "Lease requests that failed otherwise (no longer the leader, a stale tag, RADOS "
+	 "errors)."},
+};
+
 int fl_cm_init(void)
 {
 	const char *idle[2] = {"how", "idle"}, *fenced[2] = {"how", "fenced"};
@@ -29,29 +51,14 @@ int fl_cm_init(void)
 	reg = fl_metrics_new();
 	if (!reg)
 		return -ENOMEM;
-	leader = fl_metrics_gauge(reg, "flocker_control_leader",
-				  "1 while this instance leads, 0 as a standby.", NULL, 0);
-	changes = fl_metrics_counter(reg, "flocker_control_leader_changes_total",
-				     "Times this instance took the leader lock.", NULL, 0);
-	nodes = fl_metrics_gauge(reg, "flocker_control_nodes", "Nodes in the registry (leader).",
-				 NULL, 0);
-	connected = fl_metrics_gauge(reg, "flocker_control_nodes_connected",
-				     "Nodes whose agent is connected and heard within the lease "
-				     "(leader).",
-				     NULL, 0);
-	leases = fl_metrics_gauge(reg, "flocker_control_leases", "Leases held (leader).", NULL, 0);
-	mounts = fl_metrics_gauge(reg, "flocker_control_mounts",
-				  "Mounts the agents report (leader).", NULL, 0);
-	grants = fl_metrics_counter(reg, "flocker_control_lease_grants_total",
-				    "Lease requests granted.", NULL, 0);
-	refusals = fl_metrics_counter(reg, "flocker_control_lease_refusals_total",
-				      "Lease requests refused because another node uses the "
-				      "volume.",
-				      NULL, 0);
-	lease_errs = fl_metrics_counter(reg, "flocker_control_lease_errors_total",
-					"Lease requests that failed otherwise (no longer the "
-					"leader, a stale tag, RADOS errors).",
-					NULL, 0);
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		*plain[i].m =
+			plain[i].gauge
+				? fl_metrics_gauge(reg, plain[i].name, plain[i].help, NULL, 0)
+				: fl_metrics_counter(reg, plain[i].name, plain[i].help, NULL, 0);
+		if (!*plain[i].m)
+			goto fail;
+	}
 	take_idle = fl_metrics_counter(reg, "flocker_control_takeovers_total",
 				       "Leases taken from another node: idle (it unmounted when "
 				       "told) or fenced (it was gone and was blocklisted).",
@@ -67,8 +74,7 @@ int fl_cm_init(void)
 		if (!api_lat[i])
 			goto fail;
 	}
-	if (leader && changes && nodes && connected && leases && mounts && grants && refusals &&
-	    lease_errs && take_idle && take_fenced)
+	if (take_idle && take_fenced)
 		return 0;
 fail:
 	fl_cm_free();
@@ -81,8 +87,9 @@ void fl_cm_free(void)
 
 	fl_metrics_free(reg);
 	reg = NULL;
-	leader = changes = nodes = connected = leases = mounts = NULL;
-	grants = refusals = lease_errs = take_idle = take_fenced = NULL;
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		*plain[i].m = NULL;
+	take_idle = take_fenced = NULL;
 	for (i = 0; i < 4; i++)
 		api_lat[i] = NULL;
 }
