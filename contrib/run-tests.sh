@@ -79,6 +79,26 @@ prepare_fuse() {
 	fi
 }
 
+# become_subreaper ARGS...: runs this script again as a child subreaper
+# (prctl PR_SET_CHILD_SUBREAPER, through python3): the daemons the tests start
+# (test clusters, mount daemons, dockerds) fork and leave their parents, and
+# are then adopted by this script instead of by init, so every process of the
+# run stays inside its process tree, where the run can see and stop it.
+become_subreaper() {
+	[ -z "${FLOCKER_RUN_TESTS_SUBREAPER:-}" ] || return 0
+	export FLOCKER_RUN_TESTS_SUBREAPER=1
+	if ! command -v python3 >/dev/null 2>&1; then
+		say "warning: no python3: daemons started by the tests are adopted by init"
+		return 0
+	fi
+	exec python3 -c '
+import ctypes, os, sys
+if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:
+    print("run-tests.sh: warning: prctl(PR_SET_CHILD_SUBREAPER): "
+          + os.strerror(ctypes.get_errno()), file=sys.stderr)
+os.execvp("bash", ["bash"] + sys.argv[1:])' "$0" "$@"
+}
+
 main() {
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -150,4 +170,5 @@ main() {
 	[ ${#FAILED[@]} -eq 0 ]
 }
 
+become_subreaper "$@"
 main "$@"

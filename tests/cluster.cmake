@@ -5,11 +5,8 @@
 #
 # How a test uses the cluster:
 #
-#   add_test(NAME store_rados COMMAND store_rados_test)
-#   set_tests_properties(store_rados PROPERTIES
-#     FIXTURES_REQUIRED ceph
-#     ENVIRONMENT "${FLOCKER_TEST_ENV}"
-#     LABELS rados)
+#   flocker_cluster_test(store_rados COMMAND store_rados_test
+#                        ENVIRONMENT ${FLOCKER_TEST_ENV} LABELS rados TIMEOUT 300)
 #
 # The test then finds the cluster through CEPH_CONF and the client id through
 # CEPH_ARGS (="--id flocker"). librados ignores --id in CEPH_ARGS: a C program
@@ -34,6 +31,11 @@ set(FLOCKER_TEST_ENV
     "FLOCKER_BINARY_DIR=${FLOCKER_BINARY_DIR}"
     "FLOCKER_TEST_CLUSTER_DIR=${FLOCKER_TEST_CLUSTER_DIR}")
 
+# Every test on the fixture runs under the guard (flocker_cluster_test).
+set(FLOCKER_CLUSTER_GUARD ${FLOCKER_SOURCE_DIR}/tests/lib/cluster_guard.sh)
+set(FLOCKER_GUARD_ENV "FLOCKER_SOURCE_DIR=${FLOCKER_SOURCE_DIR}"
+                      "FLOCKER_TEST_CLUSTER_DIR=${FLOCKER_TEST_CLUSTER_DIR}")
+
 # Fixture "ceph": a fresh memstore cluster, started before the first test
 # that requires it and stopped after the last one.
 add_test(NAME ceph_cluster_start
@@ -55,12 +57,8 @@ add_executable(dev_cluster_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/dev_clus
 target_link_libraries(dev_cluster_test PRIVATE rados::rados Threads::Threads)
 
 # The fixture's cluster gives client.flocker what flockerfs needs.
-add_test(NAME dev_cluster_caps COMMAND dev_cluster_test check)
-set_tests_properties(dev_cluster_caps PROPERTIES
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_TEST_ENV}"
-                     LABELS "rados"
-                     TIMEOUT 120)
+flocker_cluster_test(dev_cluster_caps COMMAND dev_cluster_test check
+                     ENVIRONMENT ${FLOCKER_TEST_ENV} LABELS rados TIMEOUT 120)
 
 # Bluestore data survives stop/start; stop leaves no process. Runs its own
 # cluster in a temporary directory, not the fixture.

@@ -44,20 +44,15 @@ find_program(FLOCKER_PYTHON3 python3)
 if(NOT FLOCKER_PYTHON3)
   set(FLOCKER_PYTHON3 python3)
 endif()
-add_test(NAME docker_plugin_protocol
-         COMMAND ${FLOCKER_PYTHON3} ${FLOCKER_DOCKER_DIR}/plugin_protocol.py)
-add_test(NAME docker_one_host COMMAND ${FLOCKER_DOCKER_DIR}/docker_one_host.sh)
-add_test(NAME docker_two_hosts COMMAND ${FLOCKER_DOCKER_DIR}/docker_two_hosts.sh)
-add_test(NAME docker_crash COMMAND ${FLOCKER_DOCKER_DIR}/docker_crash.sh)
-add_test(NAME docker_cluster_restart COMMAND ${FLOCKER_DOCKER_DIR}/docker_cluster_restart.sh)
-add_test(NAME docker_cluster_clone COMMAND ${FLOCKER_DOCKER_DIR}/docker_cluster_clone.sh)
-set_tests_properties(docker_plugin_protocol docker_one_host docker_two_hosts docker_crash
-  docker_cluster_restart docker_cluster_clone PROPERTIES
-  FIXTURES_REQUIRED ceph
-  ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"
-  LABELS "docker;fuse;rados"
-  SKIP_RETURN_CODE 77
-  TIMEOUT 600)
+set(FLOCKER_DOCKER_ENV ${FLOCKER_TEST_ENV} FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR}
+    FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR})
+flocker_cluster_test(docker_plugin_protocol
+  COMMAND ${FLOCKER_PYTHON3} ${FLOCKER_DOCKER_DIR}/plugin_protocol.py
+  ENVIRONMENT ${FLOCKER_DOCKER_ENV} LABELS docker fuse rados TIMEOUT 600)
+foreach(t one_host two_hosts crash cluster_restart cluster_clone)
+  flocker_cluster_test(docker_${t} COMMAND ${FLOCKER_DOCKER_DIR}/docker_${t}.sh
+    ENVIRONMENT ${FLOCKER_DOCKER_ENV} LABELS docker fuse rados TIMEOUT 600)
+endforeach()
 # dockerds with their containerds are heavy for a small machine: one test at a time
 set_tests_properties(docker_one_host docker_two_hosts docker_crash docker_cluster_restart
   docker_cluster_clone PROPERTIES RESOURCE_LOCK dockerd)

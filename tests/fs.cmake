@@ -14,13 +14,9 @@ flocker_cluster_test(corrupt_records COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integra
 # largest size, a sparse size past the size limit, usage by blocks.
 add_executable(sparse_huge ${CMAKE_CURRENT_SOURCE_DIR}/integration/sparse_huge.c)
 target_link_libraries(sparse_huge PRIVATE Threads::Threads)
-add_test(NAME sparse_huge COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/sparse_huge.sh)
-set_tests_properties(sparse_huge PROPERTIES
-                     LABELS "fuse;rados"
-                     FIXTURES_REQUIRED ceph
-                     ENVIRONMENT "${FLOCKER_TEST_ENV};SPARSE_HUGE=$<TARGET_FILE:sparse_huge>"
-                     SKIP_RETURN_CODE 77
-                     TIMEOUT 300)
+flocker_cluster_test(sparse_huge COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/sparse_huge.sh
+                     ENVIRONMENT ${FLOCKER_TEST_ENV} SPARSE_HUGE=$<TARGET_FILE:sparse_huge>
+                     LABELS fuse rados TIMEOUT 300)
 
 # Clones (fs/volume/clone.c, fs/store/store_layer.c) through the core, on the mem store.
 flocker_unit_test(test_clone ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_clone.c TIMEOUT 120 LIBS flocker_core)

@@ -40,11 +40,8 @@ if(NOT FLOCKER_SANITIZE)
                                      ${CMAKE_BINARY_DIR}/debs)
   set_tests_properties(package_debs PROPERTIES LABELS package TIMEOUT 900 SKIP_RETURN_CODE 77
                        FIXTURES_SETUP debs)
-  add_test(NAME package_systemd COMMAND ${FLOCKER_PACKAGE_DIR}/nspawn_test.sh ${CMAKE_BINARY_DIR}/debs)
-  set_tests_properties(package_systemd PROPERTIES
-    FIXTURES_REQUIRED "debs;ceph"
-    ENVIRONMENT "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR}"
-    LABELS "package;fuse;rados"
-    SKIP_RETURN_CODE 77
-    TIMEOUT 600)
+  flocker_cluster_test(package_systemd
+    COMMAND ${FLOCKER_PACKAGE_DIR}/nspawn_test.sh ${CMAKE_BINARY_DIR}/debs FIXTURES debs
+    ENVIRONMENT ${FLOCKER_TEST_ENV} FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR}
+    LABELS package fuse rados TIMEOUT 600)
 endif()
