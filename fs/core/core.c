@@ -663,10 +663,16 @@ static int set_size(struct fl_core *c, struct fl_inode *ip, uint64_t nsize,
 		ret = fl_txn_commit(c, &t, &tid);
 		if (!ret)
 			ret = fl_journal_wait(c, tid);
-		if (!ret)
-			ret = fl_data_truncate(c, ip, osize, nsize);
 		if (ret)
 			return ret;
+		ret = fl_data_truncate(c, ip, osize, nsize);
+		if (ret) {
+			/* The objects may keep bytes past the durable size: as after a
+			 * crash, they are trimmed before anything extends the file
+			 * (fl_core_trim_stale) and no block counts as absent. */
+			ip->scan_trim = true;
+			return ret;
+		}
 		fl_data_touch(c, ip); /* the flusher drops the mark once it is closed */
 	} else if (nsize > osize) {
 		/* growing: what was written goes before the size that covers it */

@@ -12,6 +12,7 @@
  *    no-op that leaves it missing;
  *  - fault injection (fl_mem_inject_error) counts every op but close,
  *    clone_ns, self_addr and batch_new; each op in a batch counts once;
+ *    fl_mem_inject_error_on fails only batch ops on objects of a name prefix;
  *  - zero (batch only) of a range reaching EOF truncates the object to the
  *    start of the range, as the OSD does; a missing object stays missing;
  *  - omap compares treat a missing key as an empty value;
@@ -282,23 +283,30 @@ static bool is_blocklisted(struct mem_store *ms)
 	return false;
 }
 
-/* Takes the store lock for one op; on failure returns the op's error unlocked. */
-int mem_enter(struct mem_store *ms)
+/* Takes the store lock for one op on object oid (NULL: not a batch op); on
+ * failure returns the op's error unlocked. */
+int mem_enter_oid(struct mem_store *ms, const char *oid)
 {
 	struct mem_shared *sh = ms->sh;
+	size_t plen = strlen(sh->inject_prefix);
 	int r = 0;
 
 	pthread_mutex_lock(&sh->mu);
 	sh->ops++;
 	if (is_blocklisted(ms)) {
 		r = -MEM_EBLOCKLISTED;
-	} else if (sh->inject_n > 0) {
+	} else if (sh->inject_n > 0 && (!plen || (oid && !strncmp(oid, sh->inject_prefix, plen)))) {
 		sh->inject_n--;
 		r = sh->inject_err;
 	}
 	if (r)
 		pthread_mutex_unlock(&sh->mu);
 	return r;
+}
+
+int mem_enter(struct mem_store *ms)
+{
+	return mem_enter_oid(ms, NULL);
 }
 
 void mem_leave(struct mem_store *ms)
@@ -1150,11 +1158,17 @@ struct fl_store *fl_mem_open(void)
 
 void fl_mem_inject_error(struct fl_store *st, int err, int n)
 {
+	fl_mem_inject_error_on(st, err, n, "");
+}
+
+void fl_mem_inject_error_on(struct fl_store *st, int err, int n, const char *prefix)
+{
 	struct mem_shared *sh = mem_of(fl_gate_inner(st))->sh;
 
 	pthread_mutex_lock(&sh->mu);
 	sh->inject_err = err > 0 ? -err : err;
 	sh->inject_n = err && n > 0 ? n : 0;
+	snprintf(sh->inject_prefix, sizeof(sh->inject_prefix), "%s", prefix ? prefix : "");
 	pthread_mutex_unlock(&sh->mu);
 }
 

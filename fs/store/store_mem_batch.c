@@ -145,7 +145,7 @@ static void mb_read(struct fl_batch *fb, const char *oid, uint64_t off, size_t l
 	op->ran = sh_rand(b->ms->sh) % 2;
 	pthread_mutex_unlock(&b->ms->sh->mu);
 	if (op->ran) {
-		op->r = mem_enter(b->ms);
+		op->r = mem_enter_oid(b->ms, op->oid);
 		if (!op->r) {
 			op->r = bop_run(b->ms, op);
 			mem_leave(b->ms);
@@ -228,7 +228,7 @@ static int mb_wait(struct fl_batch *fb)
 	pthread_mutex_unlock(&ms->sh->mu);
 	for (i = 0; i < b->n; i++) {
 		struct bop *op = &b->ops[i];
-		int r = op->ran ? op->r : mem_enter(ms);
+		int r = op->ran ? op->r : mem_enter_oid(ms, op->oid);
 
 		if (op->ran) {
 			/* done when sent */

@@ -71,6 +71,7 @@ struct mem_shared {
 	struct mblock *blocks; /* blocklist */
 	int inject_err;	       /* negative errno */
 	int inject_n;
+	char inject_prefix[64];	 /* only batch ops on objects named so fail ("": every op) */
 	uint64_t ops;		 /* ops entered, as fault injection counts them */
 	unsigned batch_delay_us; /* each batch waits this long before it runs */
 	char *hold_prefix;	 /* omap_list of objects named so waits (fl_mem_hold_omap_list) */
@@ -116,6 +117,7 @@ void obj_delete(struct mem_store *ms, const char *oid);
 void mobj_free(void *p);
 int obj_reserve(struct mobj *o, uint64_t size);
 int mem_enter(struct mem_store *ms);
+int mem_enter_oid(struct mem_store *ms, const char *oid);
 void mem_leave(struct mem_store *ms);
 
 /* store_mem.c, for store_mem_batch.c */

@@ -275,6 +275,8 @@ void fl_gate_reopen(struct fl_store *st);
 struct fl_store *fl_mem_open(void);
 /* Fault injection for tests: the next n ops fail with err (0 turns it off). */
 void fl_mem_inject_error(struct fl_store *st, int err, int n);
+/* The same, counting only batch ops on objects whose name starts with prefix. */
+void fl_mem_inject_error_on(struct fl_store *st, int err, int n, const char *prefix);
 /* Ops the store (and its clones) ran so far, counted as fault injection counts them. */
 uint64_t fl_mem_op_count(struct fl_store *st);
 /* Every batch of the store (and its clones) sleeps usec before it runs; 0 turns it off. */
