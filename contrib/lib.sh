@@ -41,56 +41,53 @@ usage() {
 #   "--name VAR=TEXT"   an option without one: sets VAR to TEXT
 #   "WORDS ARRAY"       the arguments that are not options go to ARRAY, in
 #                       order; without this SPEC they are usage errors
-# -h and --help print the usage and exit 0.  An unknown option or a missing
-# value is a usage error (usage_error).
+# -h and --help print the usage and exit 0.  util-linux getopt(1) does the
+# parsing (GNU rules: options anywhere, unambiguous abbreviations, "--" ends
+# them); what it refuses is a usage error, with its message.
 parse_options() {
-	local _po_specs=() _po_words='' _po_s _po_spec _po_opt _po_var
+	local _po_specs=() _po_words='' _po_longs='help' _po_s _po_var _po_parsed
 	while [ "$1" != -- ]; do
 		case $1 in
 		'WORDS '*) _po_words=${1#WORDS } ;;
-		*) _po_specs+=("$1") ;;
+		*)
+			_po_specs+=("$1")
+			_po_s=${1%% *}
+			_po_var=${1#* }
+			[[ $_po_var == *=* ]] || _po_s+=:
+			_po_longs+=,${_po_s#--}
+			;;
 		esac
+		shift
+	done
+	shift
+	_po_parsed=$(getopt -n "$PROG" -o h -l "$_po_longs" -- "$@") || {
+		printf '%s: see --help\n' "$PROG" >&2
+		exit "$USAGE_STATUS"
+	}
+	eval set -- "$_po_parsed"
+	while [ "$1" != -- ]; do
+		if [ "$1" = -h ] || [ "$1" = --help ]; then
+			usage
+			exit 0
+		fi
+		for _po_s in "${_po_specs[@]}"; do
+			[ "${_po_s%% *}" = "$1" ] || continue
+			_po_var=${_po_s#* }
+			if [[ $_po_var == *=* ]]; then
+				printf -v "${_po_var%%=*}" '%s' "${_po_var#*=}"
+			else
+				printf -v "$_po_var" '%s' "$2"
+				shift
+			fi
+			break
+		done
 		shift
 	done
 	shift
 	if [ -n "$_po_words" ]; then
 		local -n _po_list=$_po_words
-		_po_list=()
+		_po_list=("$@")
+	elif [ $# -gt 0 ]; then
+		usage_error "unknown argument '$1' (see --help)"
 	fi
-	while [ $# -gt 0 ]; do
-		case $1 in
-		-h | --help)
-			usage
-			exit 0
-			;;
-		-*) ;;
-		*)
-			[ -n "$_po_words" ] || usage_error "unknown argument '$1' (see --help)"
-			_po_list+=("$1")
-			shift
-			continue
-			;;
-		esac
-		_po_opt=${1%%=*}
-		_po_spec=
-		for _po_s in "${_po_specs[@]}"; do
-			if [ "${_po_s%% *}" = "$_po_opt" ]; then
-				_po_spec=$_po_s
-				break
-			fi
-		done
-		[ -n "$_po_spec" ] || usage_error "unknown argument '$1' (see --help)"
-		_po_var=${_po_spec#* }
-		if [[ $_po_var == *=* ]]; then
-			[ "$_po_opt" = "$1" ] || usage_error "option '$_po_opt' takes no value"
-			printf -v "${_po_var%%=*}" '%s' "${_po_var#*=}"
-		elif [ "$_po_opt" != "$1" ]; then
-			printf -v "$_po_var" '%s' "${1#*=}"
-		else
-			[ $# -ge 2 ] || usage_error "option '$1' needs a value"
-			printf -v "$_po_var" '%s' "$2"
-			shift
-		fi
-		shift
-	done
 }
