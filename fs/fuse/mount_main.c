@@ -701,6 +701,159 @@ static int open_volume(struct fl_store *base, struct opts *o, struct fl_volume *
 	return 0;
 }
 
+/* What the daemon holds, from the connection to RADOS to the FUSE session. */
+struct daemon {
+	struct opts *o;
+	struct fl_store *base;
+	struct fl_volume *v;
+	struct fl_core *core;
+	struct fl_snap_server *srv;
+	struct fuse_session *se;
+	struct fuse_args args;
+	struct fl_fuse ff;
+	bool signals; /* fuse_set_signal_handlers done */
+	struct renewer rn;
+	pthread_t rt;
+	bool renewing;
+	dev_t mdev;
+	char mp[PATH_MAX];
+	char err[512];
+};
+
+/* RADOS, the volume (locked unless read-only) and its core; 0 or -1 with d->err. */
+static int daemon_open(struct daemon *d)
+{
+	struct opts *o = d->o;
+	struct fl_rados_opts ro = {
+		.conf = o->conf, .id = o->id, .pool = o->pool, .timeout_s = o->timeout_s};
+	struct fl_core_opts co = {0};
+
+	d->base = fl_rados_open(&ro, d->err, sizeof(d->err));
+	if (!d->base)
+		return -1;
+	if (fl_mm_registry())
+		fl_store_metrics(d->base, fl_mm_registry());
+	if (open_volume(d->base, o, &d->v, d->err, sizeof(d->err)))
+		return -1;
+	co.ro = o->ro;
+	co.dirty_max = o->dirty_max;
+	co.commit_ms = o->commit_ms;
+	co.ra_objects = o->ra_objects ? o->ra_objects : FL_RA_OFF;
+	co.ra_window = (uint64_t)o->readahead_kb << 10;
+	if (fl_core_mount(d->v, &co, &d->core, d->err, sizeof(d->err)))
+		return -1;
+	fl_mm_set_core(d->core);
+	/* flockerctl snapshot create asks this writer (a notify on the superblock) */
+	if (!o->ro && fl_snap_serve(d->v, d->core, d->mp, &d->srv))
+		fl_warn("volume %s: cannot serve snapshot requests", o->name);
+	return 0;
+}
+
+/* The FUSE session over the core, mounted at d->mp; 0 or -1 with d->err. */
+static int daemon_mount(struct daemon *d)
+{
+	struct opts *o = d->o;
+	char fopts[1024];
+
+	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o->name,
+		 o->allow_other ? ",allow_other" : "",
+		 o->default_permissions ? ",default_permissions" : "", o->ro ? ",ro" : "",
+		 o->fuse_extra);
+	if (fuse_opt_add_arg(&d->args, "mount.flockerfs") || fuse_opt_add_arg(&d->args, fopts) ||
+	    (o->debug && o->foreground && fuse_opt_add_arg(&d->args, "-d"))) {
+		snprintf(d->err, sizeof(d->err), "out of memory");
+		return -1;
+	}
+	d->ff.core = d->core;
+	d->ff.ro = o->ro;
+	d->ff.writeback = o->writeback;
+	d->ff.readahead = o->readahead_kb << 10;
+	d->se = fl_fuse_session_new(&d->args, &d->ff);
+	if (!d->se) {
+		snprintf(d->err, sizeof(d->err), "cannot start a FUSE session (options %.300s)",
+			 fopts);
+		return -1;
+	}
+	if (fuse_set_signal_handlers(d->se)) {
+		snprintf(d->err, sizeof(d->err), "cannot install signal handlers");
+		return -1;
+	}
+	d->signals = true;
+	if (fuse_session_mount(d->se, d->mp)) {
+		snprintf(d->err, sizeof(d->err),
+			 "cannot mount volume %s at %.300s (is /dev/fuse there?)", o->name, d->mp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Once mounted: readahead, the pid file, the metrics socket, the lease renewer. */
+static void daemon_mounted(struct daemon *d)
+{
+	int ret;
+
+	/* not stat(mp): nobody serves the mount's requests yet */
+	d->mdev = mount_dev(d->mp);
+	if (d->mdev)
+		set_readahead(d->mdev, d->o->readahead_kb);
+	if (d->mdev && fl_pidfile_write(d->mdev))
+		d->mdev = 0;
+	if (d->mdev && (ret = fl_mm_serve(d->mdev)))
+		fl_warn("metrics: cannot serve the metrics socket: %s", strerror(-ret));
+	if (!d->o->ro) {
+		d->rn.v = d->v;
+		d->rn.core = d->core;
+		d->rn.mdev = d->mdev;
+		if (pthread_create(&d->rt, NULL, renew_thread, &d->rn) == 0)
+			d->renewing = true;
+	}
+}
+
+/* Undoes what is done, the core's last write-back under the lease; returns
+ * rc, or EXIT_MOUNT when the unmount could not write everything. */
+static int daemon_close(struct daemon *d, int rc)
+{
+	int ret;
+
+	if (d->signals)
+		fuse_remove_signal_handlers(d->se);
+	if (d->renewing) {
+		/* keep the lease while the last changes go out; the core goes away */
+		pthread_mutex_lock(&d->rn.lock);
+		d->rn.core = NULL;
+		pthread_mutex_unlock(&d->rn.lock);
+	}
+	fl_snap_serve_stop(d->srv);
+	if (d->core) {
+		fl_mm_set_core(NULL);
+		ret = fl_core_unmount(d->core);
+		if (ret) {
+			fl_err("volume %s: unmount could not write everything: %s", d->o->name,
+			       strerror(-ret));
+			if (rc == 0)
+				rc = EXIT_MOUNT;
+		} else if (rc == 0) {
+			fl_notice("volume %s unmounted, everything is in RADOS", d->o->name);
+		}
+	}
+	if (d->renewing) {
+		pthread_mutex_lock(&d->rn.lock);
+		d->rn.stop = true;
+		pthread_cond_signal(&d->rn.cond);
+		pthread_mutex_unlock(&d->rn.lock);
+		pthread_join(d->rt, NULL);
+	}
+	if (d->se)
+		fuse_session_destroy(d->se);
+	fuse_opt_free_args(&d->args);
+	fl_volume_close(d->v);
+	fl_store_close(d->base);
+	fl_mm_stop();
+	if (d->mdev)
+		fl_pidfile_remove(d->mdev);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* static: fuse_opt_parse's strings in it live as long as the process */
@@ -711,20 +864,11 @@ int main(int argc, char **argv)
 				.max_threads = 16,
 				.spin_us = 0,
 				.ra_objects = 4};
-	struct fl_rados_opts ro = {0};
-	struct fl_store *base = NULL;
-	struct fl_volume *v = NULL;
-	struct fl_core *core = NULL;
-	struct fl_core_opts co = {0};
-	struct fl_snap_server *srv = NULL;
-	struct fuse_session *se = NULL;
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fl_fuse ff = {0};
-	struct renewer rn = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
-	pthread_t rt;
-	bool renewing = false;
-	dev_t mdev = 0;
-	char err[512] = "", fopts[1024], mp[PATH_MAX], tag[120], fallback_log[256];
+	static struct daemon d = {
+		.o = &o,
+		.args = FUSE_ARGS_INIT(0, NULL),
+		.rn = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER}};
+	char tag[120], fallback_log[256];
 	bool keep_stderr;
 	uint64_t t_start = fl_metrics_now_ns();
 	int ret, rc = EXIT_MOUNT;
@@ -740,7 +884,7 @@ int main(int argc, char **argv)
 	snprintf(tag, sizeof(tag), "volume %.100s", o.name);
 	fl_log_set_tag(tag);
 	keep_stderr = pick_log(&o, fallback_log, sizeof(fallback_log));
-	if (!can_mount(&o, mp))
+	if (!can_mount(&o, d.mp))
 		return EXIT_MOUNT;
 	/* librados threads do not survive fork: fork before connecting */
 	if (!o.foreground)
@@ -756,127 +900,28 @@ int main(int argc, char **argv)
 	if (fl_mm_init(o.name, o.ro))
 		fl_warn("metrics: out of memory: this mount has none");
 
-	ro.conf = o.conf;
-	ro.id = o.id;
-	ro.pool = o.pool;
-	ro.timeout_s = o.timeout_s;
-	base = fl_rados_open(&ro, err, sizeof(err));
-	if (!base)
-		goto out;
-	if (fl_mm_registry())
-		fl_store_metrics(base, fl_mm_registry());
-	ret = open_volume(base, &o, &v, err, sizeof(err));
-	if (ret)
-		goto out;
-	co.ro = o.ro;
-	co.dirty_max = o.dirty_max;
-	co.commit_ms = o.commit_ms;
-	co.ra_objects = o.ra_objects ? o.ra_objects : FL_RA_OFF;
-	co.ra_window = (uint64_t)o.readahead_kb << 10;
-	ret = fl_core_mount(v, &co, &core, err, sizeof(err));
-	if (ret)
-		goto out;
-	fl_mm_set_core(core);
-	/* flockerctl snapshot create asks this writer (a notify on the superblock) */
-	if (!o.ro && fl_snap_serve(v, core, mp, &srv))
-		fl_warn("volume %s: cannot serve snapshot requests", o.name);
-
-	snprintf(fopts, sizeof(fopts), "-ofsname=%s,subtype=flockerfs%s%s%s%s", o.name,
-		 o.allow_other ? ",allow_other" : "",
-		 o.default_permissions ? ",default_permissions" : "", o.ro ? ",ro" : "",
-		 o.fuse_extra);
-	if (fuse_opt_add_arg(&args, "mount.flockerfs") || fuse_opt_add_arg(&args, fopts) ||
-	    (o.debug && o.foreground && fuse_opt_add_arg(&args, "-d"))) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto out;
-	}
-	ff.core = core;
-	ff.ro = o.ro;
-	ff.writeback = o.writeback;
-	ff.readahead = o.readahead_kb << 10;
-	se = fl_fuse_session_new(&args, &ff);
-	if (!se) {
-		snprintf(err, sizeof(err), "cannot start a FUSE session (options %.300s)", fopts);
-		goto out;
-	}
-	if (fuse_set_signal_handlers(se)) {
-		snprintf(err, sizeof(err), "cannot install signal handlers");
-		goto out;
-	}
-	if (fuse_session_mount(se, mp)) {
-		snprintf(err, sizeof(err), "cannot mount volume %s at %.300s (is /dev/fuse there?)",
-			 o.name, mp);
-		goto out_signals;
-	}
-	/* not stat(mp): nobody serves the mount's requests yet */
-	mdev = mount_dev(mp);
-	if (mdev)
-		set_readahead(mdev, o.readahead_kb);
-	if (mdev && fl_pidfile_write(mdev))
-		mdev = 0;
-	if (mdev && (ret = fl_mm_serve(mdev)))
-		fl_warn("metrics: cannot serve the metrics socket: %s", strerror(-ret));
-	if (!o.ro) {
-		rn.v = v;
-		rn.core = core;
-		rn.mdev = mdev;
-		if (pthread_create(&rt, NULL, renew_thread, &rn) == 0)
-			renewing = true;
-	}
-	fl_notice("volume %s mounted at %s (%s)", o.name, mp, o.ro ? "read-only" : "read-write");
-	if (!o.foreground) {
-		if (!keep_stderr)
-			fl_log_to_syslog(true);
-		fl_log_detach_stdio(keep_stderr);
-		if (chdir("/"))
-			(void)0;
-	}
-	fl_mm_mounted(fl_metrics_now_ns() - t_start);
-	report("ok");
-	ret = fl_fuse_loop(se, o.max_threads, o.spin_us);
-	fuse_session_unmount(se);
-	rc = 0;
-	if (ret < 0)
-		fl_err("fuse loop ended with %s", strerror(-ret));
-out_signals:
-	fuse_remove_signal_handlers(se);
-out:
-	if (renewing) {
-		/* keep the lease while the last changes go out; the core goes away */
-		pthread_mutex_lock(&rn.lock);
-		rn.core = NULL;
-		pthread_mutex_unlock(&rn.lock);
-	}
-	fl_snap_serve_stop(srv);
-	if (core) {
-		fl_mm_set_core(NULL);
-		ret = fl_core_unmount(core);
-		if (ret) {
-			fl_err("volume %s: unmount could not write everything: %s", o.name,
-			       strerror(-ret));
-			if (rc == 0)
-				rc = EXIT_MOUNT;
-		} else if (rc == 0) {
-			fl_notice("volume %s unmounted, everything is in RADOS", o.name);
+	if (daemon_open(&d) == 0 && daemon_mount(&d) == 0) {
+		daemon_mounted(&d);
+		fl_notice("volume %s mounted at %s (%s)", o.name, d.mp,
+			  o.ro ? "read-only" : "read-write");
+		if (!o.foreground) {
+			if (!keep_stderr)
+				fl_log_to_syslog(true);
+			fl_log_detach_stdio(keep_stderr);
+			if (chdir("/"))
+				(void)0;
 		}
+		fl_mm_mounted(fl_metrics_now_ns() - t_start);
+		report("ok");
+		ret = fl_fuse_loop(d.se, o.max_threads, o.spin_us);
+		fuse_session_unmount(d.se);
+		rc = 0;
+		if (ret < 0)
+			fl_err("fuse loop ended with %s", strerror(-ret));
 	}
-	if (renewing) {
-		pthread_mutex_lock(&rn.lock);
-		rn.stop = true;
-		pthread_cond_signal(&rn.cond);
-		pthread_mutex_unlock(&rn.lock);
-		pthread_join(rt, NULL);
-	}
-	if (se)
-		fuse_session_destroy(se);
-	fuse_opt_free_args(&args);
-	fl_volume_close(v);
-	fl_store_close(base);
-	fl_mm_stop();
-	if (mdev)
-		fl_pidfile_remove(mdev);
-	if (err[0])
-		report(err);
+	rc = daemon_close(&d, rc);
+	if (d.err[0])
+		report(d.err);
 	else if (rc)
 		report("mount failed");
 	return rc;
