@@ -16,9 +16,9 @@
 #   runs the test once more. Its exit status is that of the second run; a
 #   second loss of the cluster fails the test.
 #
-# Nothing of the test is changed: the guard passes its arguments, standard
-# streams and environment through, and exits with the test's status (77 =
-# skipped included).
+# Nothing of the test is changed: the guard passes its arguments, output
+# streams and environment through (standard input is /dev/null), and exits
+# with the test's status (77 = skipped included).
 set -uo pipefail
 
 PROG=${0##*/}
@@ -94,8 +94,9 @@ run_once() {
 	before=$(mktemp "${TMPDIR:-/tmp}/cluster-guard.XXXXXX")
 	mount_ids >"$before"
 	LOST=
+	# a process group of its own (job control), and no terminal to read
 	set -m
-	"$@" &
+	"$@" </dev/null &
 	pid=$!
 	set +m
 	trap 'kill -TERM -- -'"$pid"' 2>/dev/null; exit 143' TERM INT HUP
