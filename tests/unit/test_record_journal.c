@@ -308,10 +308,7 @@ void test_jtxn(void)
 	}
 	t.ops = ops;
 	t.nops = FL_JOPS_MAX;
-	t.tid = UINT64_MAX;
-	t.next_ino = UINT64_MAX;
-	t.used_bytes = UINT64_MAX;
-	t.inodes = UINT64_MAX;
+	t.tid = t.next_ino = t.used_bytes = t.inodes = UINT64_MAX;
 	CHECK_REENCODE(jtxn, &t, &d, b);
 	fl_jtxn_free(&d);
 	check_truncations(dec_jtxn, b.data, b.len, 7);

@@ -76,12 +76,8 @@ void test_super(void)
 	memset(s.name, 'n', FL_VOLNAME_MAX);
 	s.name[FL_VOLNAME_MAX] = '\0';
 	s.block_size = 1u << 31;
-	s.size_limit = UINT64_MAX;
 	s.created = INT64_MIN;
-	s.next_ino = UINT64_MAX;
-	s.jtail = UINT64_MAX;
-	s.used_bytes = UINT64_MAX;
-	s.inodes = UINT64_MAX;
+	s.size_limit = s.next_ino = s.jtail = s.used_bytes = s.inodes = UINT64_MAX;
 	s.itab_shard_bits = 63;
 	CHECK_REENCODE(super, &s, &d, b);
 	s.created = INT64_MAX;
