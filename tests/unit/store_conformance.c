@@ -678,13 +678,7 @@ static void test_omap(struct fl_store *st, struct fl_store *peer)
 
 /* --- listing and namespaces --- */
 
-struct names {
-	size_t n;
-	char list[64][64];
-	int stop_after;
-};
-
-static int names_cb(void *arg, const char *oid)
+int names_cb(void *arg, const char *oid)
 {
 	struct names *nm = arg;
 
@@ -696,7 +690,7 @@ static int names_cb(void *arg, const char *oid)
 	return 0;
 }
 
-static bool names_has(const struct names *nm, const char *oid)
+bool names_has(const struct names *nm, const char *oid)
 {
 	for (size_t i = 0; i < nm->n && i < 64; i++)
 		if (!strcmp(nm->list[i], oid))
