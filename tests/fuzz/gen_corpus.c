@@ -19,6 +19,7 @@
 #include <msgpack.h>
 
 #include "flocker/record.h"
+#include "rec_sample.h"
 
 static const char *outdir;
 static int errors;
@@ -160,6 +161,20 @@ static void mk_inode(struct fl_inode_rec *i, uint64_t ino, uint32_t mode)
 	i->btime.tv_sec = 1600000000;
 }
 
+/* A 1 TiB regular file ino whose block map is runs[0..n), as fuzz_inode's seed-what. */
+static void put_bmap_inode(const char *what, struct fl_buf *b, uint64_t ino, uint32_t mode,
+			   struct fl_brange *runs, uint32_t n)
+{
+	struct fl_inode_rec in;
+
+	mk_inode(&in, ino, mode);
+	in.size = 1ull << 40;
+	in.has_bmap = true;
+	in.bmap = runs;
+	in.nbmap = n;
+	put_buf("fuzz_inode", what, b, fl_inode_encode(&in, b));
+}
+
 int main(int argc, char **argv)
 {
 	static const char uuid[] = "6f1c2a9e-3b7d-4e05-9a8c-0d1e2f3a4b5c";
@@ -212,18 +227,9 @@ int main(int argc, char **argv)
 	{
 		struct fl_snap_rec sn;
 
-		memset(&sn, 0, sizeof(sn));
-		sn.id = 4;
-		sn.created = 1700000000;
-		sn.created_ns = 123456789;
-		strcpy(sn.host, "host-a");
+		rec_snap_typical(&sn);
 		put_typical("fuzz_snap", &b, fl_snap_encode(&sn, &b), true);
-		sn.id = FL_SNAP_ID_MAX;
-		sn.created = INT64_MIN;
-		sn.created_ns = 999999999;
-		sn.state = FL_SNAP_REMOVING;
-		memset(sn.host, 'h', FL_SNAP_HOST_MAX);
-		sn.host[FL_SNAP_HOST_MAX] = '\0';
+		rec_snap_edge(&sn);
 		put_buf("fuzz_snap", "edge", &b, fl_snap_encode(&sn, &b));
 		sn.host[0] = '\0';
 		sn.id = 1;
@@ -319,12 +325,7 @@ int main(int argc, char **argv)
 		/* a sparse file's block map: its first block and a far one */
 		struct fl_brange runs[2] = {{0, 2}, {262143, 1}};
 
-		mk_inode(&in, 4, S_IFREG | 0600);
-		in.size = 1ull << 40;
-		in.has_bmap = true;
-		in.bmap = runs;
-		in.nbmap = 2;
-		put_buf("fuzz_inode", "file-bmap", &b, fl_inode_encode(&in, &b));
+		put_bmap_inode("file-bmap", &b, 4, S_IFREG | 0600, runs, 2);
 	}
 	{
 		/* a scattered file: 600 one-block runs (more than FL_BMAP_MAX_V1) */
@@ -335,12 +336,7 @@ int main(int argc, char **argv)
 			many[k].first = (uint64_t)k * 256 + (k & 3);
 			many[k].count = 1 + (k % 3);
 		}
-		mk_inode(&in, 5, S_IFREG | 0644);
-		in.size = 1ull << 40;
-		in.has_bmap = true;
-		in.bmap = many;
-		in.nbmap = 600;
-		put_buf("fuzz_inode", "file-bmap-many", &b, fl_inode_encode(&in, &b));
+		put_bmap_inode("file-bmap-many", &b, 5, S_IFREG | 0644, many, 600);
 	}
 	mk_inode(&in, 3, S_IFLNK | 0777);
 	in.symlink = (char *)"../target/file";

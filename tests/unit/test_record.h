@@ -21,7 +21,8 @@
 #include <msgpack.h>
 
 #include "../fuzz/rec_eq.h" /* includes flocker/record.h */
-#define CHECK_SHARED_COUNT  /* one count for the files of test_record */
+#include "../fuzz/rec_sample.h"
+#define CHECK_SHARED_COUNT /* one count for the files of test_record */
 #include "tests/check.h"
 
 struct mp {

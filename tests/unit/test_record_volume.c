@@ -211,12 +211,8 @@ void test_snap(void)
 
 	fl_buf_init(&b, FL_REC_MAX);
 	mp_init(&m);
-	memset(&r, 0, sizeof(r));
+	rec_snap_typical(&r);
 	r.version = FL_FORMAT_VERSION;
-	r.id = 4;
-	r.created = 1700000000;
-	r.created_ns = 123456789;
-	strcpy(r.host, "host-a");
 	CHECK_RC(fl_snap_encode(&r, &b), 0);
 	raw_snap(&m.pk, 4, 1700000000, 123456789, 0, "host-a", 6);
 	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
@@ -229,12 +225,7 @@ void test_snap(void)
 	CHECK_RC(decode_with_nesting(dec_snap, b.data, b.len, 40), -EIO);
 
 	/* edge values */
-	r.id = FL_SNAP_ID_MAX;
-	r.created = INT64_MIN;
-	r.created_ns = 999999999;
-	r.state = FL_SNAP_REMOVING;
-	memset(r.host, 'h', FL_SNAP_HOST_MAX);
-	r.host[FL_SNAP_HOST_MAX] = '\0';
+	rec_snap_edge(&r);
 	CHECK_REENCODE(snap, &r, &d, b);
 	r.host[0] = '\0';
 	r.id = 1;
