@@ -109,17 +109,23 @@ static void put_with_unknown(const char *harness, const char *what, const struct
 
 /*
  * The seeds of one valid encoding in b (rc: what its encoder returned):
- * "typical", the same with unknown keys and, when truncated, all but its
- * last byte ("bad-truncated").  Empties b.
+ * what, the same with unknown keys ("unknown-keys") and, when truncated,
+ * all but its last byte ("bad-truncated").  Empties b.
  */
-static void put_typical(const char *harness, struct fl_buf *b, int rc, bool truncated)
+static void put_valid(const char *harness, const char *what, struct fl_buf *b, int rc,
+		      bool truncated)
 {
 	if (rc == 0) {
 		put_with_unknown(harness, "unknown-keys", b);
 		if (truncated)
 			put_file(harness, "bad-truncated", b->data, b->len - 1);
 	}
-	put_buf(harness, "typical", b, rc);
+	put_buf(harness, what, b, rc);
+}
+
+static void put_typical(const char *harness, struct fl_buf *b, int rc, bool truncated)
+{
+	put_valid(harness, "typical", b, rc, truncated);
 }
 
 /* A trash record of only the required keys, packed by hand (any version, name, registry value). */
@@ -354,10 +360,7 @@ int main(int argc, char **argv)
 	xa[2].vlen = sizeof(valbuf);
 	in.xattrs = xa;
 	in.nxattrs = 3;
-	put_buf("fuzz_inode", "dir-xattrs", &b, fl_inode_encode(&in, &b));
-	fl_inode_encode(&in, &b);
-	put_with_unknown("fuzz_inode", "unknown-keys", &b);
-	fl_buf_reset(&b);
+	put_valid("fuzz_inode", "dir-xattrs", &b, fl_inode_encode(&in, &b), false);
 	mk_inode(&in, UINT64_MAX, S_IFCHR | 07777);
 	in.rdev = UINT64_MAX;
 	in.uid = in.gid = in.nlink = UINT32_MAX;
@@ -392,10 +395,7 @@ int main(int argc, char **argv)
 	ops[5].ino = 10;
 	t.ops = ops;
 	t.nops = 6;
-	put_buf("fuzz_jtxn", "all-kinds", &b, fl_jtxn_encode(&t, &b));
-	fl_jtxn_encode(&t, &b);
-	put_with_unknown("fuzz_jtxn", "unknown-keys", &b);
-	fl_buf_reset(&b);
+	put_valid("fuzz_jtxn", "all-kinds", &b, fl_jtxn_encode(&t, &b), false);
 	t.nops = 0;
 	put_buf("fuzz_jtxn", "empty", &b, fl_jtxn_encode(&t, &b));
 	ops[0].inode = in; /* the chrdev edge inode */
