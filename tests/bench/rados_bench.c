@@ -292,6 +292,21 @@ static void oid_small(char *oid, size_t len, uint64_t i)
 	snprintf(oid, len, "small.%07" PRIu64, i);
 }
 
+/* Queues the removal of the objects 0..n-1 that name names (waiting is the caller's). */
+static void pipe_remove(struct pipe *p, rados_ioctx_t io, void (*name)(char *, size_t, uint64_t),
+			uint64_t n)
+{
+	char oid[64];
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		struct slot *s = pipe_slot(p);
+
+		name(oid, sizeof(oid), i);
+		pipe_submitted(p, s, rados_aio_remove(io, oid, s->c), "a remove");
+	}
+}
+
 /* ---------- seq ---------- */
 
 static int test_seq(rados_ioctx_t io, const struct opts *o)
@@ -347,12 +362,7 @@ static int test_seq(rados_ioctx_t io, const struct opts *o)
 	record("seq_read", nobj * o->object_size, true, o->qd, now_s() - t0);
 	ret = 0;
 out:
-	for (i = 0; i < nobj; i++) {
-		struct slot *s = pipe_slot(&p);
-
-		oid_seq(oid, sizeof(oid), i);
-		pipe_submitted(&p, s, rados_aio_remove(io, oid, s->c), "a remove");
-	}
+	pipe_remove(&p, io, oid_seq, nobj);
 	pipe_free(&p);
 	free(data);
 	return ret;
@@ -430,12 +440,7 @@ static int test_rand(rados_ioctx_t io, const struct opts *o)
 	record("rand_read", nread, false, o->rand_qd, now_s() - t0);
 	ret = 0;
 out:
-	for (i = 0; i < nobj; i++) {
-		struct slot *s = pipe_slot(&p);
-
-		oid_rand(oid, sizeof(oid), i);
-		pipe_submitted(&p, s, rados_aio_remove(io, oid, s->c), "a remove");
-	}
+	pipe_remove(&p, io, oid_rand, nobj);
 	pipe_drain(&p); /* missing objects (-ENOENT) are fine here */
 	pipe_free(&p);
 	free(perm);
