@@ -40,6 +40,8 @@
 
 #include <rados/librados.h>
 
+#include "tests/lib/rng.h"
+
 #define PROG	    "flocker_rados_bench"
 #define MAX_QD	    256u
 #define SMALL_SIZE  4096u
@@ -234,10 +236,7 @@ static uint64_t rng_state = 88172645463325252ull;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 static void fill_random(char *buf, size_t len)
