@@ -56,16 +56,21 @@ static void pack_super_with(struct mp *m, const struct super_key *c)
 	}
 }
 
+/* The start of a superblock test: the sample superblock, the buffer and the packer. */
+static void super_begin(struct fl_super_rec *s, struct fl_buf *b, struct mp *m)
+{
+	fl_buf_init(b, FL_REC_MAX);
+	mp_init(m);
+	mk_super(s);
+}
+
 void test_super(void)
 {
 	struct fl_super_rec s, d;
 	struct fl_buf b;
 	struct mp m;
 
-	fl_buf_init(&b, FL_REC_MAX);
-	mp_init(&m);
-
-	mk_super(&s);
+	super_begin(&s, &b, &m);
 	CHECK_SAME_BYTES(super, &s, &d, b, m);
 	check_rejections_v("super", dec_super, b.data, b.len, 11, 0, FL_SUPER_VERSION);
 	check_garbage(dec_super);
@@ -175,9 +180,7 @@ void test_super_snap_seq(void)
 	struct fl_buf b;
 	struct mp m;
 
-	fl_buf_init(&b, FL_REC_MAX);
-	mp_init(&m);
-	mk_super(&s);
+	super_begin(&s, &b, &m);
 	s.snap_seq = 0;
 	CHECK_RC(fl_super_encode(&s, &b), 0);
 	raw_super(&m.pk, &s); /* 11 keys: an older super, byte for byte */
@@ -480,9 +483,7 @@ void test_super_version(void)
 	struct fl_buf b;
 	struct mp m;
 
-	fl_buf_init(&b, FL_REC_MAX);
-	mp_init(&m);
-	mk_super(&s);
+	super_begin(&s, &b, &m);
 	raw_super(&m.pk, &s);
 	s.version = 0;
 	CHECK_RC(fl_super_encode(&s, &b), 0);
