@@ -30,10 +30,7 @@ static int omap_cb(void *arg, const char *key, const void *val, size_t len)
 	struct omap_val *v = arg;
 
 	(void)key;
-	if (len < sizeof(v->val)) {
-		memcpy(v->val, val, len);
-		v->val[len] = '\0';
-	}
+	snprintf(v->val, sizeof(v->val), "%.*s", (int)len, (const char *)val); /* short texts */
 	v->found++;
 	return 0;
 }
