@@ -111,6 +111,37 @@ static const char *const opfields[OP_NKINDS] = {
 	[OP_RELEASE] = "h",
 };
 
+/* Where field letter f of an op is: a path, a number (64 or 32 bits, in base) or a char. */
+struct opfield {
+	char *str;
+	uint64_t *u64;
+	unsigned *u32;
+	char *c;
+	int base;
+};
+
+static struct opfield opfield(struct op *o, char f)
+{
+	switch (f) {
+	case 'p':
+		return (struct opfield){.str = o->p};
+	case 'q':
+		return (struct opfield){.str = o->q};
+	case 'm':
+		return (struct opfield){.u32 = &o->mode, .base = 8};
+	case 'o':
+		return (struct opfield){.u64 = &o->off, .base = 10};
+	case 'l':
+		return (struct opfield){.u64 = &o->len, .base = 10};
+	case 'g':
+		return (struct opfield){.u64 = &o->gen, .base = 16};
+	case 's':
+		return (struct opfield){.c = &o->sync};
+	default: /* 'h' */
+		return (struct opfield){.u32 = &o->slot, .base = 10};
+	}
+}
+
 int op_format(const struct op *o, char *buf, size_t len)
 {
 	const char *f;
@@ -120,36 +151,20 @@ int op_format(const struct op *o, char *buf, size_t len)
 		return snprintf(buf, len, "?");
 	n = (size_t)snprintf(buf, len, "%s", opname[o->kind]);
 	for (f = opfields[o->kind]; *f; f++) {
-		char v[PATHLEN + 2] = "";
+		struct opfield v = opfield((struct op *)o, *f); /* only read */
+		unsigned long long x = v.u64 ? *v.u64 : v.u32 ? *v.u32 : 0;
 
-		switch (*f) {
-		case 'p':
-			snprintf(v, sizeof(v), " %s", o->p);
-			break;
-		case 'q':
-			snprintf(v, sizeof(v), " %s", o->q);
-			break;
-		case 'm':
-			snprintf(v, sizeof(v), " %o", o->mode);
-			break;
-		case 'o':
-			snprintf(v, sizeof(v), " %" PRIu64, o->off);
-			break;
-		case 'l':
-			snprintf(v, sizeof(v), " %" PRIu64, o->len);
-			break;
-		case 'g':
-			snprintf(v, sizeof(v), " %" PRIx64, o->gen);
-			break;
-		case 's':
-			snprintf(v, sizeof(v), " %c", o->sync);
-			break;
-		case 'h':
-			snprintf(v, sizeof(v), " %u", o->slot);
-			break;
-		}
 		at = n < len ? n : len;
-		n += (size_t)snprintf(buf + at, len - at, "%s", v);
+		if (v.str)
+			n += (size_t)snprintf(buf + at, len - at, " %s", v.str);
+		else if (v.c)
+			n += (size_t)snprintf(buf + at, len - at, " %c", *v.c);
+		else if (v.base == 8)
+			n += (size_t)snprintf(buf + at, len - at, " %llo", x);
+		else if (v.base == 16)
+			n += (size_t)snprintf(buf + at, len - at, " %llx", x);
+		else
+			n += (size_t)snprintf(buf + at, len - at, " %llu", x);
 	}
 	return (int)n;
 }
@@ -158,9 +173,8 @@ int op_format(const struct op *o, char *buf, size_t len)
 int op_parse(const char *s, struct op *o)
 {
 	char kind[32];
-	unsigned long long x;
 	const char *f;
-	int k, n;
+	int k, n, r;
 
 	memset(o, 0, sizeof(*o));
 	if (sscanf(s, "%31s", kind) != 1)
@@ -173,40 +187,26 @@ int op_parse(const char *s, struct op *o)
 	o->kind = k;
 	s += strlen(kind);
 	for (f = opfields[k]; *f; f++, s += n) {
-		int r = 0;
+		struct opfield v = opfield(o, *f);
+		unsigned long long x = 0;
 
 		n = 0;
-		switch (*f) {
-		case 'p':
-			r = sscanf(s, " %199s%n", o->p, &n);
-			break;
-		case 'q':
-			r = sscanf(s, " %199s%n", o->q, &n);
-			break;
-		case 'm':
-			r = sscanf(s, " %o%n", &o->mode, &n);
-			break;
-		case 'o':
-			r = sscanf(s, " %llu%n", &x, &n);
-			o->off = x;
-			break;
-		case 'l':
-			r = sscanf(s, " %llu%n", &x, &n);
-			o->len = x;
-			break;
-		case 'g':
-			r = sscanf(s, " %llx%n", &x, &n);
-			o->gen = x;
-			break;
-		case 's':
-			r = sscanf(s, " %c%n", &o->sync, &n);
-			break;
-		case 'h':
-			r = sscanf(s, " %u%n", &o->slot, &n);
-			break;
-		}
+		if (v.str)
+			r = sscanf(s, " %199s%n", v.str, &n);
+		else if (v.c)
+			r = sscanf(s, " %c%n", v.c, &n);
+		else
+			r = sscanf(s,
+				   v.base == 8	  ? " %llo%n"
+				   : v.base == 16 ? " %llx%n"
+						  : " %llu%n",
+				   &x, &n);
 		if (r != 1)
 			return -1;
+		if (v.u64)
+			*v.u64 = x;
+		else if (v.u32)
+			*v.u32 = (unsigned)x;
 	}
 	if (o->slot >= NHELD)
 		return -1;
