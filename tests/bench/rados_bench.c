@@ -40,8 +40,11 @@
 
 #include <rados/librados.h>
 
+#include "tests/lib/rng.h"
+
 #define PROG	    "flocker_rados_bench"
 #define MAX_QD	    256u
+#define NS_MAX	    128
 #define SMALL_SIZE  4096u
 #define RAND_BS	    4096u
 #define SYNC_BS	    8192u
@@ -50,7 +53,7 @@
 
 struct opts {
 	const char *conf, *id, *pool;
-	char ns[128];
+	char ns[NS_MAX];
 	bool json, drop_caches;
 	uint64_t size, object_size, io_size, rand_size;
 	unsigned qd, rand_qd;
@@ -234,10 +237,7 @@ static uint64_t rng_state = 88172645463325252ull;
 
 static uint64_t rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 static void fill_random(char *buf, size_t len)
@@ -290,6 +290,21 @@ static void oid_rand(char *oid, size_t len, uint64_t i)
 static void oid_small(char *oid, size_t len, uint64_t i)
 {
 	snprintf(oid, len, "small.%07" PRIu64, i);
+}
+
+/* Queues the removal of the objects 0..n-1 that name names (waiting is the caller's). */
+static void pipe_remove(struct pipe *p, rados_ioctx_t io, void (*name)(char *, size_t, uint64_t),
+			uint64_t n)
+{
+	char oid[64];
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		struct slot *s = pipe_slot(p);
+
+		name(oid, sizeof(oid), i);
+		pipe_submitted(p, s, rados_aio_remove(io, oid, s->c), "a remove");
+	}
 }
 
 /* ---------- seq ---------- */
@@ -347,12 +362,7 @@ static int test_seq(rados_ioctx_t io, const struct opts *o)
 	record("seq_read", nobj * o->object_size, true, o->qd, now_s() - t0);
 	ret = 0;
 out:
-	for (i = 0; i < nobj; i++) {
-		struct slot *s = pipe_slot(&p);
-
-		oid_seq(oid, sizeof(oid), i);
-		pipe_submitted(&p, s, rados_aio_remove(io, oid, s->c), "a remove");
-	}
+	pipe_remove(&p, io, oid_seq, nobj);
 	pipe_free(&p);
 	free(data);
 	return ret;
@@ -430,12 +440,7 @@ static int test_rand(rados_ioctx_t io, const struct opts *o)
 	record("rand_read", nread, false, o->rand_qd, now_s() - t0);
 	ret = 0;
 out:
-	for (i = 0; i < nobj; i++) {
-		struct slot *s = pipe_slot(&p);
-
-		oid_rand(oid, sizeof(oid), i);
-		pipe_submitted(&p, s, rados_aio_remove(io, oid, s->c), "a remove");
-	}
+	pipe_remove(&p, io, oid_rand, nobj);
 	pipe_drain(&p); /* missing objects (-ENOENT) are fine here */
 	pipe_free(&p);
 	free(perm);
@@ -646,6 +651,64 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* An option with a value: where the value goes and what it may be. */
+enum optkind {
+	O_STR,	   /* const char *: the argument itself */
+	O_NS,	   /* char[NS_MAX]: a copy */
+	O_SIZE,	   /* uint64_t: a size (parse_size), at least min, a multiple of mult (0: any) */
+	O_QD,	   /* unsigned: 1 to MAX_QD */
+	O_SECONDS, /* double: above 0 */
+};
+
+struct optdef {
+	const char *name;
+	enum optkind kind;
+	void *dst;
+	uint64_t min, mult;
+};
+
+static const struct optdef *find_opt(const struct optdef *defs, size_t n, const char *name)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!strcmp(defs[k].name, name))
+			return &defs[k];
+	return NULL;
+}
+
+/* Sets the option d to v: 0, or -1 when v is not a value it may have. */
+static int set_opt(const struct optdef *d, const char *v)
+{
+	uint64_t n = 0;
+	char *end;
+	double s;
+
+	switch (d->kind) {
+	case O_STR:
+		*(const char **)d->dst = v;
+		return 0;
+	case O_NS:
+		snprintf(d->dst, NS_MAX, "%s", v);
+		return 0;
+	case O_SIZE:
+		if (parse_size(v, &n) || n < d->min || (d->mult && n % d->mult))
+			return -1;
+		*(uint64_t *)d->dst = n;
+		return 0;
+	case O_QD:
+		if (parse_size(v, &n) || n == 0 || n > MAX_QD)
+			return -1;
+		*(unsigned *)d->dst = (unsigned)n;
+		return 0;
+	case O_SECONDS:
+		s = strtod(v, &end);
+		if (*end || s <= 0)
+			return -1;
+		*(double *)d->dst = s;
+		return 0;
+	}
+	return -1;
+}
+
 static const char *id_from_env(char *buf, size_t len)
 {
 	const char *a = getenv("CEPH_ARGS"), *p;
@@ -708,6 +771,21 @@ int main(int argc, char **argv)
 			 .files = 10000};
 	const char *tests[8];
 	char idbuf[128];
+	const struct optdef defs[] = {{"--conf", O_STR, &o.conf, 0, 0},
+				      {"--id", O_STR, &o.id, 0, 0},
+				      {"--pool", O_STR, &o.pool, 0, 0},
+				      {"--ns", O_NS, o.ns, 0, 0},
+				      {"--size", O_SIZE, &o.size, 1, 0},
+				      {"--object-size", O_SIZE, &o.object_size, RAND_BS, RAND_BS},
+				      {"--io-size", O_SIZE, &o.io_size, 1, 0},
+				      {"--rand-size", O_SIZE, &o.rand_size, RAND_BS, 0},
+				      {"--files", O_SIZE, &o.files, 1, 0},
+				      {"--qd", O_QD, &o.qd, 0, 0},
+				      {"--rand-qd", O_QD, &o.rand_qd, 0, 0},
+				      {"--rand-seconds", O_SECONDS, &o.rand_seconds, 0, 0},
+				      {"--read-seconds", O_SECONDS, &o.read_seconds, 0, 0},
+				      {"--sync-seconds", O_SECONDS, &o.sync_seconds, 0, 0}};
+	const struct optdef *d;
 	int ntests = 0, i, r, rc = 0;
 	rados_t cluster;
 	rados_ioctx_t io;
@@ -734,57 +812,9 @@ int main(int argc, char **argv)
 			o.json = true;
 		} else if (!strcmp(a, "--drop-caches")) {
 			o.drop_caches = true;
-		} else if (!strcmp(a, "--conf")) {
+		} else if ((d = find_opt(defs, sizeof(defs) / sizeof(defs[0]), a))) {
 			VAL();
-			o.conf = v;
-		} else if (!strcmp(a, "--id")) {
-			VAL();
-			o.id = v;
-		} else if (!strcmp(a, "--pool")) {
-			VAL();
-			o.pool = v;
-		} else if (!strcmp(a, "--ns")) {
-			VAL();
-			snprintf(o.ns, sizeof(o.ns), "%s", v);
-		} else if (!strcmp(a, "--size")) {
-			VAL();
-			bad = parse_size(v, &o.size) || !o.size;
-		} else if (!strcmp(a, "--object-size")) {
-			VAL();
-			bad = parse_size(v, &o.object_size) || o.object_size < RAND_BS ||
-			      o.object_size % RAND_BS;
-		} else if (!strcmp(a, "--io-size")) {
-			VAL();
-			bad = parse_size(v, &o.io_size) || !o.io_size;
-		} else if (!strcmp(a, "--rand-size")) {
-			VAL();
-			bad = parse_size(v, &o.rand_size) || o.rand_size < RAND_BS;
-		} else if (!strcmp(a, "--files")) {
-			VAL();
-			bad = parse_size(v, &o.files) || !o.files;
-		} else if (!strcmp(a, "--qd") || !strcmp(a, "--rand-qd")) {
-			uint64_t n = 0;
-
-			VAL();
-			bad = parse_size(v, &n) || n == 0 || n > MAX_QD;
-			if (!strcmp(a, "--qd"))
-				o.qd = (unsigned)n;
-			else
-				o.rand_qd = (unsigned)n;
-		} else if (!strcmp(a, "--rand-seconds") || !strcmp(a, "--read-seconds") ||
-			   !strcmp(a, "--sync-seconds")) {
-			char *end;
-			double d;
-
-			VAL();
-			d = strtod(v, &end);
-			bad = *end || d <= 0;
-			if (!strcmp(a, "--rand-seconds"))
-				o.rand_seconds = d;
-			else if (!strcmp(a, "--read-seconds"))
-				o.read_seconds = d;
-			else
-				o.sync_seconds = d;
+			bad = set_opt(d, v) != 0;
 		} else if (!strcmp(a, "seq") || !strcmp(a, "rand") || !strcmp(a, "small") ||
 			   !strcmp(a, "sync")) {
 			if (ntests < 8)

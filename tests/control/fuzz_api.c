@@ -19,6 +19,15 @@
 #include "tests/fuzz/fuzz_assert.h"
 #include "flocker/record.h"
 
+/* A parser's return ret: 0, or -EINVAL with a message in err; whether it parsed. */
+static int parsed(int ret, const char *err)
+{
+	FUZZ_ASSERT(ret == 0 || ret == -EINVAL);
+	if (ret)
+		FUZZ_ASSERT(err[0]);
+	return ret == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *body = (const char *)data + 1;
@@ -32,12 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] == 0xfe) {
 		struct fl_api_snap_req r;
 
-		ret = fl_api_parse_snapshot(body, len, &r, err, sizeof(err));
-		FUZZ_ASSERT(ret == 0 || ret == -EINVAL);
-		if (ret) {
-			FUZZ_ASSERT(err[0]);
+		if (!parsed(fl_api_parse_snapshot(body, len, &r, err, sizeof(err)), err))
 			return 0;
-		}
 		FUZZ_ASSERT(fl_volname_valid(r.name) && r.has_id != r.has_volume);
 		FUZZ_ASSERT(!r.has_id || strlen(r.dataset_id) == 36);
 		FUZZ_ASSERT(!r.has_volume || fl_volname_valid(r.volume));
@@ -45,12 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (data[0] & 1) {
 		struct fl_api_lease_req r;
 
-		ret = fl_api_parse_lease(body, len, &r, err, sizeof(err));
-		FUZZ_ASSERT(ret == 0 || ret == -EINVAL);
-		if (ret) {
-			FUZZ_ASSERT(err[0]);
+		if (!parsed(fl_api_parse_lease(body, len, &r, err, sizeof(err)), err))
 			return 0;
-		}
 		FUZZ_ASSERT(strlen(r.dataset_id) == 36 && r.node[0]);
 		FUZZ_ASSERT(r.expires_null || (r.expires >= 0 && r.expires <= 10 * 365 * 86400.0));
 		return 0;

@@ -668,12 +668,15 @@ int test_watch_gap(void)
 
 /* ------------------------------------------------------------------ */
 
-static int count_named(json_t *arr, const char *prefix)
+/* How many datasets c lists whose name starts with prefix and that are not
+ * deleted; the configuration tag into tag (NULL: not wanted). */
+static int count_named(struct ct_control *c, const char *prefix, char *tag)
 {
-	json_t *d;
+	json_t *arr, *d;
 	size_t i;
-	int n = 0;
+	int n = 0, st;
 
+	arr = api_json(c, "GET", "/v1/configuration/datasets", NULL, NULL, &st, tag);
 	json_array_foreach(arr, i, d)
 	{
 		if (!strncmp(jstr(json_object_get(d, "metadata"), "name"), prefix,
@@ -681,6 +684,7 @@ static int count_named(json_t *arr, const char *prefix)
 		    json_is_false(json_object_get(d, "deleted")))
 			n++;
 	}
+	json_decref(arr);
 	return n;
 }
 
@@ -755,9 +759,7 @@ int test_failover(void)
 
 		CHECK_EQ(ct_sim_call(&a, "acquire", kv, 5000, msg, sizeof(msg), NULL), 0);
 	}
-	j = api_json(&c1, "GET", "/v1/configuration/datasets", NULL, NULL, &st, tag1);
-	CHECK_EQ(count_named(j, pfx), 5);
-	json_decref(j);
+	CHECK_EQ(count_named(&c1, pfx, tag1), 5);
 
 	/* kill -9 the leader: the standby takes over without anyone's help */
 	t0 = ct_now();
@@ -773,9 +775,7 @@ int test_failover(void)
 	       "lock taken after %.2f s, serving after %.2f s, API answered after %.2f s\n",
 	       took, lock_at ? lock_at - wall0 : -1.0, lead_at ? lead_at - wall0 : -1.0, took);
 	CHECK(took < 4 + 4);
-	j = api_json(&c2, "GET", "/v1/configuration/datasets", NULL, NULL, &st, tag2);
-	CHECK_EQ(count_named(j, pfx), 5);
-	json_decref(j);
+	CHECK_EQ(count_named(&c2, pfx, tag2), 5);
 	CHECK(strtoull(tag2, NULL, 10) > strtoull(tag1, NULL, 10));
 	j = api_json(&c2, "GET", "/v1/configuration/leases", NULL, NULL, &st, NULL);
 	CHECK_EQ(json_array_size(j), 1);
@@ -806,9 +806,7 @@ int test_failover(void)
 	took = ct_now() - t0;
 	printf("ok a restarted control service led %.1f s after kill -9 of the last one\n", took);
 	CHECK(took < 4);
-	j = api_json(&c3, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
-	CHECK_EQ(count_named(j, pfx), 5);
-	json_decref(j);
+	CHECK_EQ(count_named(&c3, pfx, NULL), 5);
 
 	/* SIGTERM releases the lock: a standby leads at once */
 	ct_control_start(&c1, c3.api_port, c3.agent_port, false, e1);
@@ -819,9 +817,7 @@ int test_failover(void)
 	took = ct_now() - t0;
 	printf("ok after SIGTERM of the leader the standby led in %.1f s\n", took);
 	CHECK(took < 3);
-	j = api_json(&c1, "GET", "/v1/configuration/datasets", NULL, NULL, &st, NULL);
-	CHECK_EQ(count_named(j, pfx), 5);
-	json_decref(j);
+	CHECK_EQ(count_named(&c1, pfx, NULL), 5);
 	ct_sim_free(&a);
 	ct_control_kill(&c1, SIGTERM);
 	printf("test_control failover: all checks passed\n");

@@ -97,50 +97,84 @@ static const char *const opname[OP_NKINDS] = {
 	"fsyncdir", "syncfs", "hold",	 "hwrite",   "release",
 };
 
+/*
+ * The fields of each kind after its name, one letter a field, as op_format
+ * prints them (space-separated) and op_parse reads them: p path, q second
+ * path or name, m mode (octal), o offset, l length, g generation (hex),
+ * s sync mode, h slot.
+ */
+static const char *const opfields[OP_NKINDS] = {
+	[OP_CREATE] = "pm",  [OP_MKDIR] = "pm",	     [OP_SYMLINK] = "pq", [OP_WRITE] = "polgs",
+	[OP_TRUNC] = "pl",   [OP_RENAME] = "pq",     [OP_LINK] = "pq",	  [OP_UNLINK] = "p",
+	[OP_RMDIR] = "p",    [OP_SETXATTR] = "pqlg", [OP_RMXATTR] = "pq", [OP_CHMOD] = "pm",
+	[OP_FSYNCDIR] = "p", [OP_SYNCFS] = "",	     [OP_HOLD] = "ph",	  [OP_HWRITE] = "holg",
+	[OP_RELEASE] = "h",
+};
+
+/* Where field letter f of an op is: a path, a number (64 or 32 bits, in base) or a char. */
+struct opfield {
+	char *str;
+	uint64_t *u64;
+	unsigned *u32;
+	char *c;
+	int base;
+};
+
+static struct opfield opfield(struct op *o, char f)
+{
+	switch (f) {
+	case 'p':
+		return (struct opfield){.str = o->p};
+	case 'q':
+		return (struct opfield){.str = o->q};
+	case 'm':
+		return (struct opfield){.u32 = &o->mode, .base = 8};
+	case 'o':
+		return (struct opfield){.u64 = &o->off, .base = 10};
+	case 'l':
+		return (struct opfield){.u64 = &o->len, .base = 10};
+	case 'g':
+		return (struct opfield){.u64 = &o->gen, .base = 16};
+	case 's':
+		return (struct opfield){.c = &o->sync};
+	default: /* 'h' */
+		return (struct opfield){.u32 = &o->slot, .base = 10};
+	}
+}
+
 int op_format(const struct op *o, char *buf, size_t len)
 {
-	switch (o->kind) {
-	case OP_CREATE:
-	case OP_MKDIR:
-	case OP_CHMOD:
-		return snprintf(buf, len, "%s %s %o", opname[o->kind], o->p, o->mode);
-	case OP_SYMLINK:
-	case OP_RENAME:
-	case OP_LINK:
-	case OP_RMXATTR:
-		return snprintf(buf, len, "%s %s %s", opname[o->kind], o->p, o->q);
-	case OP_WRITE:
-		return snprintf(buf, len, "%s %s %" PRIu64 " %" PRIu64 " %" PRIx64 " %c",
-				opname[o->kind], o->p, o->off, o->len, o->gen, o->sync);
-	case OP_TRUNC:
-		return snprintf(buf, len, "%s %s %" PRIu64, opname[o->kind], o->p, o->len);
-	case OP_SETXATTR:
-		return snprintf(buf, len, "%s %s %s %" PRIu64 " %" PRIx64, opname[o->kind], o->p,
-				o->q, o->len, o->gen);
-	case OP_UNLINK:
-	case OP_RMDIR:
-	case OP_FSYNCDIR:
-		return snprintf(buf, len, "%s %s", opname[o->kind], o->p);
-	case OP_SYNCFS:
-		return snprintf(buf, len, "%s", opname[o->kind]);
-	case OP_HOLD:
-		return snprintf(buf, len, "%s %s %u", opname[o->kind], o->p, o->slot);
-	case OP_HWRITE:
-		return snprintf(buf, len, "%s %u %" PRIu64 " %" PRIu64 " %" PRIx64, opname[o->kind],
-				o->slot, o->off, o->len, o->gen);
-	case OP_RELEASE:
-		return snprintf(buf, len, "%s %u", opname[o->kind], o->slot);
+	const char *f;
+	size_t n, at;
+
+	if (o->kind < 0 || o->kind >= OP_NKINDS)
+		return snprintf(buf, len, "?");
+	n = (size_t)snprintf(buf, len, "%s", opname[o->kind]);
+	for (f = opfields[o->kind]; *f; f++) {
+		struct opfield v = opfield((struct op *)o, *f); /* only read */
+		unsigned long long x = v.u64 ? *v.u64 : v.u32 ? *v.u32 : 0;
+
+		at = n < len ? n : len;
+		if (v.str)
+			n += (size_t)snprintf(buf + at, len - at, " %s", v.str);
+		else if (v.c)
+			n += (size_t)snprintf(buf + at, len - at, " %c", *v.c);
+		else if (v.base == 8)
+			n += (size_t)snprintf(buf + at, len - at, " %llo", x);
+		else if (v.base == 16)
+			n += (size_t)snprintf(buf + at, len - at, " %llx", x);
+		else
+			n += (size_t)snprintf(buf + at, len - at, " %llu", x);
 	}
-	return snprintf(buf, len, "?");
+	return (int)n;
 }
 
 /* Parses what op_format printed; 0 or -1. */
 int op_parse(const char *s, struct op *o)
 {
-	char kind[32], a[PATHLEN], b[PATHLEN], c;
-	unsigned long long x, y, z;
-	unsigned u;
-	int k;
+	char kind[32];
+	const char *f;
+	int k, n, r;
 
 	memset(o, 0, sizeof(*o));
 	if (sscanf(s, "%31s", kind) != 1)
@@ -152,75 +186,30 @@ int op_parse(const char *s, struct op *o)
 		return -1;
 	o->kind = k;
 	s += strlen(kind);
-	switch (k) {
-	case OP_CREATE:
-	case OP_MKDIR:
-	case OP_CHMOD:
-		if (sscanf(s, " %199s %o", a, &u) != 2)
+	for (f = opfields[k]; *f; f++, s += n) {
+		struct opfield v = opfield(o, *f);
+		unsigned long long x = 0;
+
+		n = 0;
+		if (v.str)
+			r = sscanf(s, " %199s%n", v.str, &n);
+		else if (v.c)
+			r = sscanf(s, " %c%n", v.c, &n);
+		else
+			r = sscanf(s,
+				   v.base == 8	  ? " %llo%n"
+				   : v.base == 16 ? " %llx%n"
+						  : " %llu%n",
+				   &x, &n);
+		if (r != 1)
 			return -1;
-		o->mode = u;
-		break;
-	case OP_SYMLINK:
-	case OP_RENAME:
-	case OP_LINK:
-	case OP_RMXATTR:
-		if (sscanf(s, " %199s %199s", a, b) != 2)
-			return -1;
-		snprintf(o->q, sizeof(o->q), "%s", b);
-		break;
-	case OP_WRITE:
-		if (sscanf(s, " %199s %llu %llu %llx %c", a, &x, &y, &z, &c) != 5)
-			return -1;
-		o->off = x;
-		o->len = y;
-		o->gen = z;
-		o->sync = c;
-		break;
-	case OP_TRUNC:
-		if (sscanf(s, " %199s %llu", a, &x) != 2)
-			return -1;
-		o->len = x;
-		break;
-	case OP_SETXATTR:
-		if (sscanf(s, " %199s %199s %llu %llx", a, b, &x, &z) != 4)
-			return -1;
-		snprintf(o->q, sizeof(o->q), "%s", b);
-		o->len = x;
-		o->gen = z;
-		break;
-	case OP_UNLINK:
-	case OP_RMDIR:
-	case OP_FSYNCDIR:
-		if (sscanf(s, " %199s", a) != 1)
-			return -1;
-		break;
-	case OP_SYNCFS:
-		a[0] = '\0';
-		break;
-	case OP_HOLD:
-		if (sscanf(s, " %199s %u", a, &u) != 2)
-			return -1;
-		o->slot = u;
-		break;
-	case OP_HWRITE:
-		if (sscanf(s, " %u %llu %llu %llx", &u, &x, &y, &z) != 4)
-			return -1;
-		a[0] = '\0';
-		o->slot = u;
-		o->off = x;
-		o->len = y;
-		o->gen = z;
-		break;
-	case OP_RELEASE:
-		if (sscanf(s, " %u", &u) != 1)
-			return -1;
-		a[0] = '\0';
-		o->slot = u;
-		break;
+		if (v.u64)
+			*v.u64 = x;
+		else if (v.u32)
+			*v.u32 = (unsigned)x;
 	}
 	if (o->slot >= NHELD)
 		return -1;
-	snprintf(o->p, sizeof(o->p), "%s", a);
 	return 0;
 }
 

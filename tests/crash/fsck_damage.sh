@@ -40,7 +40,7 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flocker-fsckdmg.XXXXXX")
 MNT=$WORK/mnt
 mkdir -p "$MNT"
-trap 'cleanup_all; [ "$FAILED" = 0 ] && rm -rf "$WORK"' EXIT
+trap 'cleanup_all; [ "$NFAIL" = 0 ] && rm -rf "$WORK"' EXIT
 
 POOL=${FLOCKER_POOL:-flocker}
 R() { # rados in the volume's namespace

@@ -91,5 +91,5 @@ else
 fi
 check_fsck "$VOL" "after the load"
 "$CTL" volume remove "$VOL" >/dev/null 2>&1 || true
-say "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+say "$NPASS passed, $NFAIL failed"
+[ "$NFAIL" = 0 ]

@@ -1,25 +1,21 @@
 # shellcheck shell=bash
 # lib.sh - helpers shared by the crash, fencing, Ceph fault and fsck damage
 # tests.  Sourced; the caller runs with set -euo pipefail and sets PROG.
+# The counters (NPASS, NFAIL) come from tests/lib/common.sh.
 #
 # Expects FLOCKER_BINARY_DIR (mount.flockerfs, flockerctl), and for the
 # cluster CEPH_CONF and CEPH_ARGS as the "ceph" fixture exports them.
+
+# shellcheck source=../lib/common.sh
+. "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 
 say() {
 	printf '%s: %s\n' "$PROG" "$*"
 }
 
-# Counters of checks, and one line per check: ok WHAT / bad WHY.
-PASSED=0
-FAILED=0
-ok() {
-	PASSED=$((PASSED + 1))
-	say "ok: $*"
-}
-bad() {
-	FAILED=$((FAILED + 1))
-	say "FAIL: $*"
-}
+# One line per check, counted: ok WHAT / bad WHY.
+ok() { count_pass "ok: $*"; }
+bad() { count_fail "FAIL: $*"; }
 
 skip() {
 	say "SKIP: $*"
@@ -32,14 +28,14 @@ finish() {
 	if declare -F finish_hook >/dev/null; then
 		finish_hook
 	fi
-	echo "$PASSED passed, $FAILED failed"
-	[ "$FAILED" = 0 ] && exit 0
+	echo "$NPASS passed, $NFAIL failed"
+	[ "$NFAIL" = 0 ] && exit 0
 	exit 1
 }
 
 # remove_work: deletes $WORK when no check failed, else says where its logs are
 remove_work() {
-	if [ "$FAILED" = 0 ]; then
+	if [ "$NFAIL" = 0 ]; then
 		rm -rf "$WORK"
 	else
 		say "logs kept in $WORK"
@@ -101,7 +97,7 @@ check_fsck() {
 	elif fsck_clean "$1" "$2"; then
 		ok "fsck clean"
 	else
-		FAILED=$((FAILED + 1))
+		NFAIL=$((NFAIL + 1))
 	fi
 }
 

@@ -13,7 +13,7 @@
 
 set -uo pipefail
 
-# PROG, free_port; say, fail and skip are this file's own (below)
+# PROG, free_port, the counters; say, fail and skip are this file's own (below)
 # shellcheck source=../lib/common.sh
 . "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 BIN=${FLOCKER_BINARY_DIR:?run through ctest: FLOCKER_BINARY_DIR is not set}
@@ -29,18 +29,10 @@ IMAGE=flocker-test-busybox:1
 WORK=
 HOSTS=()
 VOLUMES=()
-NFAIL=0
-NPASS=0
 
 say() { printf '%s: %s\n' "$PROG" "$*"; }
-pass() {
-	NPASS=$((NPASS + 1))
-	say "ok - $*"
-}
-fail() {
-	NFAIL=$((NFAIL + 1))
-	say "FAIL - $*"
-}
+pass() { count_pass "ok - $*"; }
+fail() { count_fail "FAIL - $*"; }
 # check DESCRIPTION COMMAND...: pass or fail on the command's status
 check() {
 	local what=$1

@@ -19,6 +19,7 @@
 #include <msgpack.h>
 
 #include "flocker/record.h"
+#include "rec_sample.h"
 
 static const char *outdir;
 static int errors;
@@ -108,17 +109,23 @@ static void put_with_unknown(const char *harness, const char *what, const struct
 
 /*
  * The seeds of one valid encoding in b (rc: what its encoder returned):
- * "typical", the same with unknown keys and, when truncated, all but its
- * last byte ("bad-truncated").  Empties b.
+ * what, the same with unknown keys ("unknown-keys") and, when truncated,
+ * all but its last byte ("bad-truncated").  Empties b.
  */
-static void put_typical(const char *harness, struct fl_buf *b, int rc, bool truncated)
+static void put_valid(const char *harness, const char *what, struct fl_buf *b, int rc,
+		      bool truncated)
 {
 	if (rc == 0) {
 		put_with_unknown(harness, "unknown-keys", b);
 		if (truncated)
 			put_file(harness, "bad-truncated", b->data, b->len - 1);
 	}
-	put_buf(harness, "typical", b, rc);
+	put_buf(harness, what, b, rc);
+}
+
+static void put_typical(const char *harness, struct fl_buf *b, int rc, bool truncated)
+{
+	put_valid(harness, "typical", b, rc, truncated);
 }
 
 /* A trash record of only the required keys, packed by hand (any version, name, registry value). */
@@ -158,6 +165,20 @@ static void mk_inode(struct fl_inode_rec *i, uint64_t ino, uint32_t mode)
 	i->mtime = i->atime;
 	i->ctime = i->atime;
 	i->btime.tv_sec = 1600000000;
+}
+
+/* A 1 TiB regular file ino whose block map is runs[0..n), as fuzz_inode's seed-what. */
+static void put_bmap_inode(const char *what, struct fl_buf *b, uint64_t ino, uint32_t mode,
+			   struct fl_brange *runs, uint32_t n)
+{
+	struct fl_inode_rec in;
+
+	mk_inode(&in, ino, mode);
+	in.size = 1ull << 40;
+	in.has_bmap = true;
+	in.bmap = runs;
+	in.nbmap = n;
+	put_buf("fuzz_inode", what, b, fl_inode_encode(&in, b));
 }
 
 int main(int argc, char **argv)
@@ -212,18 +233,9 @@ int main(int argc, char **argv)
 	{
 		struct fl_snap_rec sn;
 
-		memset(&sn, 0, sizeof(sn));
-		sn.id = 4;
-		sn.created = 1700000000;
-		sn.created_ns = 123456789;
-		strcpy(sn.host, "host-a");
+		rec_snap_typical(&sn);
 		put_typical("fuzz_snap", &b, fl_snap_encode(&sn, &b), true);
-		sn.id = FL_SNAP_ID_MAX;
-		sn.created = INT64_MIN;
-		sn.created_ns = 999999999;
-		sn.state = FL_SNAP_REMOVING;
-		memset(sn.host, 'h', FL_SNAP_HOST_MAX);
-		sn.host[FL_SNAP_HOST_MAX] = '\0';
+		rec_snap_edge(&sn);
 		put_buf("fuzz_snap", "edge", &b, fl_snap_encode(&sn, &b));
 		sn.host[0] = '\0';
 		sn.id = 1;
@@ -319,12 +331,7 @@ int main(int argc, char **argv)
 		/* a sparse file's block map: its first block and a far one */
 		struct fl_brange runs[2] = {{0, 2}, {262143, 1}};
 
-		mk_inode(&in, 4, S_IFREG | 0600);
-		in.size = 1ull << 40;
-		in.has_bmap = true;
-		in.bmap = runs;
-		in.nbmap = 2;
-		put_buf("fuzz_inode", "file-bmap", &b, fl_inode_encode(&in, &b));
+		put_bmap_inode("file-bmap", &b, 4, S_IFREG | 0600, runs, 2);
 	}
 	{
 		/* a scattered file: 600 one-block runs (more than FL_BMAP_MAX_V1) */
@@ -335,12 +342,7 @@ int main(int argc, char **argv)
 			many[k].first = (uint64_t)k * 256 + (k & 3);
 			many[k].count = 1 + (k % 3);
 		}
-		mk_inode(&in, 5, S_IFREG | 0644);
-		in.size = 1ull << 40;
-		in.has_bmap = true;
-		in.bmap = many;
-		in.nbmap = 600;
-		put_buf("fuzz_inode", "file-bmap-many", &b, fl_inode_encode(&in, &b));
+		put_bmap_inode("file-bmap-many", &b, 5, S_IFREG | 0644, many, 600);
 	}
 	mk_inode(&in, 3, S_IFLNK | 0777);
 	in.symlink = (char *)"../target/file";
@@ -358,10 +360,7 @@ int main(int argc, char **argv)
 	xa[2].vlen = sizeof(valbuf);
 	in.xattrs = xa;
 	in.nxattrs = 3;
-	put_buf("fuzz_inode", "dir-xattrs", &b, fl_inode_encode(&in, &b));
-	fl_inode_encode(&in, &b);
-	put_with_unknown("fuzz_inode", "unknown-keys", &b);
-	fl_buf_reset(&b);
+	put_valid("fuzz_inode", "dir-xattrs", &b, fl_inode_encode(&in, &b), false);
 	mk_inode(&in, UINT64_MAX, S_IFCHR | 07777);
 	in.rdev = UINT64_MAX;
 	in.uid = in.gid = in.nlink = UINT32_MAX;
@@ -380,26 +379,14 @@ int main(int argc, char **argv)
 	ops[0].kind = FL_JOP_INODE_PUT;
 	mk_inode(&ops[0].inode, 3, S_IFLNK | 0777);
 	ops[0].inode.symlink = (char *)"target";
-	ops[1].kind = FL_JOP_DENT_SET;
-	ops[1].ino = 1;
-	ops[1].name = (char *)"link";
-	ops[1].dent.ino = 3;
-	ops[1].dent.type = S_IFLNK;
-	ops[2].kind = FL_JOP_DENT_DEL;
-	ops[2].ino = 1;
-	ops[2].name = (char *)"old name";
-	ops[3].kind = FL_JOP_INODE_DEL;
-	ops[3].ino = 9;
-	ops[4].kind = FL_JOP_ORPHAN_ADD;
-	ops[4].ino = 10;
-	ops[5].kind = FL_JOP_ORPHAN_DEL;
-	ops[5].ino = 10;
+	rec_jop_dent(&ops[1], FL_JOP_DENT_SET, 1, "link", 3, S_IFLNK);
+	rec_jop_dent(&ops[2], FL_JOP_DENT_DEL, 1, "old name", 0, 0);
+	rec_jop_ino(&ops[3], FL_JOP_INODE_DEL, 9);
+	rec_jop_ino(&ops[4], FL_JOP_ORPHAN_ADD, 10);
+	rec_jop_ino(&ops[5], FL_JOP_ORPHAN_DEL, 10);
 	t.ops = ops;
 	t.nops = 6;
-	put_buf("fuzz_jtxn", "all-kinds", &b, fl_jtxn_encode(&t, &b));
-	fl_jtxn_encode(&t, &b);
-	put_with_unknown("fuzz_jtxn", "unknown-keys", &b);
-	fl_buf_reset(&b);
+	put_valid("fuzz_jtxn", "all-kinds", &b, fl_jtxn_encode(&t, &b), false);
 	t.nops = 0;
 	put_buf("fuzz_jtxn", "empty", &b, fl_jtxn_encode(&t, &b));
 	ops[0].inode = in; /* the chrdev edge inode */

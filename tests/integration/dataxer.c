@@ -24,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/args.h"
+#include "tests/lib/rng.h"
+
 #define MAX_FILES 16
 #define MAX_IO	  (512u << 10)
 
@@ -37,10 +40,7 @@ static char *buf, *rbuf;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static uint64_t below(uint64_t n)
@@ -275,38 +275,17 @@ int main(int argc, char **argv)
 	uint64_t seed = 0, ops = 10000, check_every = 1000;
 	unsigned seconds = 0;
 	bool verify = false;
+	const struct arg args[] = {
+		{"--dir", ARG_STR, &dir},	    {"--ref", ARG_STR, &ref},
+		{"--seed", ARG_U64, &seed},	    {"--ops", ARG_U64, &ops},
+		{"--seconds", ARG_UINT, &seconds},  {"--files", ARG_UINT, &nfiles},
+		{"--max-size", ARG_U64, &max_size}, {"--check-every", ARG_U64, &check_every},
+		{"--verify", ARG_FLAG, &verify}};
 	time_t start;
 	int i;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(a, "--verify")) {
-			verify = true;
-			continue;
-		}
-		if (!v)
-			goto usage;
-		i++;
-		if (!strcmp(a, "--dir"))
-			dir = v;
-		else if (!strcmp(a, "--ref"))
-			ref = v;
-		else if (!strcmp(a, "--seed"))
-			seed = strtoull(v, NULL, 0);
-		else if (!strcmp(a, "--ops"))
-			ops = strtoull(v, NULL, 0);
-		else if (!strcmp(a, "--seconds"))
-			seconds = (unsigned)strtoul(v, NULL, 0);
-		else if (!strcmp(a, "--files"))
-			nfiles = (unsigned)strtoul(v, NULL, 0);
-		else if (!strcmp(a, "--max-size"))
-			max_size = strtoull(v, NULL, 0);
-		else if (!strcmp(a, "--check-every"))
-			check_every = strtoull(v, NULL, 0);
-		else
-			goto usage;
-	}
+	if (args_parse(argc, argv, args, sizeof(args) / sizeof(args[0])))
+		goto usage;
 	if (!dir || !ref || !nfiles || nfiles > MAX_FILES || max_size < 4096)
 		goto usage;
 	buf = malloc(MAX_IO);

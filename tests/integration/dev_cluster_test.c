@@ -465,60 +465,55 @@ out:
 	return r;
 }
 
+/* A client of the check: its connection and its ioctx on the pool (NULL until made). */
+struct client {
+	rados_t cluster;
+	rados_ioctx_t io;
+};
+
+static int client_open(struct client *c)
+{
+	int r = cluster_connect(&c->cluster);
+
+	return r < 0 ? r : open_pool(c->cluster, &c->io);
+}
+
+static void client_close(struct client *c)
+{
+	if (c->io)
+		rados_ioctx_destroy(c->io);
+	if (c->cluster)
+		rados_shutdown(c->cluster);
+}
+
+static int check_write(rados_ioctx_t io)
+{
+	int r = rados_write_full(io, CHECK_OID, "check", 5);
+
+	return r < 0 ? fail("write", r) : 0;
+}
+
+static int check_remove(rados_ioctx_t io)
+{
+	int r = rados_remove(io, CHECK_OID);
+
+	return r < 0 ? fail("remove", r) : 0;
+}
+
+/* Two clients: a checks, b holds the other lock, watches and is blocklisted.
+ * The checks stop at the first that fails. */
 static int cmd_check(void)
 {
-	rados_t cluster = NULL, other = NULL;
-	rados_ioctx_t io = NULL, other_io = NULL;
-	int r;
+	struct client a = {0}, b = {0};
+	bool ok;
 
-	r = cluster_connect(&cluster);
-	if (r < 0)
-		goto out;
-	r = cluster_connect(&other);
-	if (r < 0)
-		goto out;
-	r = open_pool(cluster, &io);
-	if (r < 0)
-		goto out;
-	r = open_pool(other, &other_io);
-	if (r < 0)
-		goto out;
-	r = rados_write_full(io, CHECK_OID, "check", 5);
-	if (r < 0) {
-		r = fail("write", r);
-		goto out;
-	}
-	r = check_omap(io);
-	if (r < 0)
-		goto out;
-	r = check_lock(io, other_io);
-	if (r < 0)
-		goto out;
-	r = check_watch(io, other_io);
-	if (r < 0)
-		goto out;
-	r = check_list_all(cluster);
-	if (r < 0)
-		goto out;
-	r = check_snap_and_stat(cluster, io);
-	if (r < 0)
-		goto out;
-	r = check_blocklist(cluster, other, other_io);
-	if (r < 0)
-		goto out;
-	r = rados_remove(io, CHECK_OID);
-	if (r < 0)
-		r = fail("remove", r);
-out:
-	if (other_io)
-		rados_ioctx_destroy(other_io);
-	if (io)
-		rados_ioctx_destroy(io);
-	if (other)
-		rados_shutdown(other);
-	if (cluster)
-		rados_shutdown(cluster);
-	return r < 0 ? 1 : 0;
+	ok = client_open(&a) >= 0 && client_open(&b) >= 0 && check_write(a.io) >= 0 &&
+	     check_omap(a.io) >= 0 && check_lock(a.io, b.io) >= 0 && check_watch(a.io, b.io) >= 0 &&
+	     check_list_all(a.cluster) >= 0 && check_snap_and_stat(a.cluster, a.io) >= 0 &&
+	     check_blocklist(a.cluster, b.cluster, b.io) >= 0 && check_remove(a.io) >= 0;
+	client_close(&b);
+	client_close(&a);
+	return ok ? 0 : 1;
 }
 
 static void usage(FILE *f)

@@ -26,6 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/lib/args.h"
+#include "tests/lib/rng.h"
+
 #define NDIRS  4
 #define NNAMES 48
 
@@ -34,10 +37,7 @@ static uint64_t rng;
 
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static unsigned below(unsigned n)
@@ -258,35 +258,15 @@ int main(int argc, char **argv)
 	unsigned procs = 4, seconds = 0, p;
 	uint64_t ops = 5000, seed = 0;
 	bool only_check = false, list = false;
-	int i, bad = 0;
+	const struct arg args[] = {
+		{"--dir", ARG_STR, &top},	   {"--procs", ARG_UINT, &procs},
+		{"--seconds", ARG_UINT, &seconds}, {"--ops", ARG_U64, &ops},
+		{"--seed", ARG_U64, &seed},	   {"--check", ARG_FLAG, &only_check},
+		{"--list", ARG_FLAG, &list}};
+	int bad = 0;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (!strcmp(a, "--check")) {
-			only_check = true;
-			continue;
-		}
-		if (!strcmp(a, "--list")) {
-			list = true;
-			continue;
-		}
-		if (!v)
-			goto usage;
-		i++;
-		if (!strcmp(a, "--dir"))
-			top = v;
-		else if (!strcmp(a, "--procs"))
-			procs = (unsigned)strtoul(v, NULL, 0);
-		else if (!strcmp(a, "--seconds"))
-			seconds = (unsigned)strtoul(v, NULL, 0);
-		else if (!strcmp(a, "--ops"))
-			ops = strtoull(v, NULL, 0);
-		else if (!strcmp(a, "--seed"))
-			seed = strtoull(v, NULL, 0);
-		else
-			goto usage;
-	}
+	if (args_parse(argc, argv, args, sizeof(args) / sizeof(args[0])))
+		goto usage;
 	if (!top || !procs)
 		goto usage;
 	if (only_check)

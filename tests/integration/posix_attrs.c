@@ -361,6 +361,22 @@ void g_times(void)
 
 /* ---- ownership of new inodes, setgid directories -------------------------------------------- */
 
+/* (l)stat of path (one check, "stat" or "lstat"), then its owner: "WHAT uid"
+ * against uid and "WHAT gid" against gid, each unless -1. */
+static void check_ids(const char *path, bool nofollow, long uid, long gid, const char *what)
+{
+	struct stat st;
+
+	if (nofollow)
+		CHECK_OK(lstat(path, &st), "lstat");
+	else
+		CHECK_OK(stat(path, &st), "stat");
+	if (uid != -1)
+		CHECK_EQ(st.st_uid, uid, "%s uid", what);
+	if (gid != -1)
+		CHECK_EQ(st.st_gid, gid, "%s gid", what);
+}
+
 void g_ownership(void)
 {
 	struct stat st;
@@ -392,16 +408,11 @@ void g_ownership(void)
 			close(fd);
 		}
 		CHECK_OK(mkdir("udir", 0755), "uid %d mkdir", U1);
-		CHECK_OK(stat("udir", &st), "stat");
-		CHECK_EQ(st.st_uid, U1, "new directory uid");
-		CHECK_EQ(st.st_gid, G1, "new directory gid");
+		check_ids("udir", false, U1, G1, "new directory");
 		CHECK_OK(symlink("plain", "ulink"), "uid %d symlink", U1);
-		CHECK_OK(lstat("ulink", &st), "lstat");
-		CHECK_EQ(st.st_uid, U1, "new symlink uid");
-		CHECK_EQ(st.st_gid, G1, "new symlink gid");
+		check_ids("ulink", true, U1, G1, "new symlink");
 		CHECK_OK(mkfifo("ufifo", 0644), "uid %d mkfifo", U1);
-		CHECK_OK(lstat("ufifo", &st), "lstat");
-		CHECK_EQ(st.st_uid, U1, "new fifo uid");
+		check_ids("ufifo", true, U1, -1, "new fifo");
 		CHECK_OK(link("plain", "plain-link"), "uid %d link", U1);
 		CHECK_OK(lstat("plain-link", &st), "lstat");
 		CHECK_EQ(st.st_uid, U1, "link keeps the owner");

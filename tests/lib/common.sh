@@ -2,19 +2,20 @@
 # common.sh - the set-up the integration scripts on real mounts share
 # (tests/integration/*.sh, tests/bench/scattered.sh); the lib.sh of
 # tests/control and tests/docker take PROG and free_port from it and keep
-# their own say, fail and skip.  Source it first:
+# their own say, fail and skip; tests/crash/lib.sh takes its counters.
+# Source it first:
 #
 #   set -uo pipefail
 #   . "$(dirname "$0")/../lib/common.sh"
 #   need_root_fuse
 #   flk_setup TAG          # mount_helpers.sh, $WORK, $MNT, the EXIT trap
 #
-# It sets PROG (the script's name), HERE (the script's folder) and adds the
+# It sets PROG (the script's name, unless the script set it before), HERE (the script's folder) and adds the
 # sbin folders to PATH (umount, mountpoint).  say prints on stderr; fail
 # says why, runs the script's fail_hook when it defines one (e.g. to print
 # a daemon log) and exits 1; skip exits 77 with the reason on stdout.
 
-PROG=${0##*/}
+PROG=${PROG:-${0##*/}}
 # shellcheck disable=SC2034 # for the scripts
 HERE=$(cd "$(dirname "$0")" && pwd)
 PATH=$PATH:/usr/sbin:/sbin
@@ -35,6 +36,20 @@ fail() {
 skip() {
 	echo "$PROG: SKIP: $*"
 	exit 77
+}
+
+# The counters of the scripts that go on after a failed check (tests/crash,
+# tests/docker): count_pass LINE and count_fail LINE count one check and say
+# LINE (with the words each lib.sh puts first); NPASS and NFAIL are the counts.
+NPASS=0
+NFAIL=0
+count_pass() {
+	NPASS=$((NPASS + 1))
+	say "$*"
+}
+count_fail() {
+	NFAIL=$((NFAIL + 1))
+	say "$*"
 }
 
 # free_port: a TCP port of 127.0.0.1 that nothing listens on (bound, closed again).

@@ -3,6 +3,7 @@
  * and RADOS store tests (see store_conformance.h).
  */
 #include "store_conformance.h"
+#include "flocker/buf.h"
 #include "tests/check.h"
 
 #include <errno.h>
@@ -678,13 +679,7 @@ static void test_omap(struct fl_store *st, struct fl_store *peer)
 
 /* --- listing and namespaces --- */
 
-struct names {
-	size_t n;
-	char list[64][64];
-	int stop_after;
-};
-
-static int names_cb(void *arg, const char *oid)
+int names_cb(void *arg, const char *oid)
 {
 	struct names *nm = arg;
 
@@ -696,7 +691,7 @@ static int names_cb(void *arg, const char *oid)
 	return 0;
 }
 
-static bool names_has(const struct names *nm, const char *oid)
+bool names_has(const struct names *nm, const char *oid)
 {
 	for (size_t i = 0; i < nm->n && i < 64; i++)
 		if (!strcmp(nm->list[i], oid))
@@ -1006,43 +1001,22 @@ int store_conformance_fence(struct fl_store *victim, struct fl_store *fencer)
 
 /* --- cleaning up --- */
 
-struct oidlist {
-	size_t n, cap;
-	char **oids;
-};
-
 static int collect_cb(void *arg, const char *oid)
 {
-	struct oidlist *ol = arg;
-
-	if (ol->n == ol->cap) {
-		size_t ncap = ol->cap ? ol->cap * 2 : 64;
-		char **n = realloc(ol->oids, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		ol->oids = n;
-		ol->cap = ncap;
-	}
-	ol->oids[ol->n] = strdup(oid);
-	if (!ol->oids[ol->n])
-		return -ENOMEM;
-	ol->n++;
-	return 0;
+	return fl_strv_add(arg, oid);
 }
 
 int store_clean_ns(struct fl_store *st)
 {
-	struct oidlist ol = {0};
-	int r = S_LIST(st, NULL, collect_cb, &ol);
+	struct fl_strv oids = {0};
+	int r = S_LIST(st, NULL, collect_cb, &oids);
 
-	for (size_t i = 0; i < ol.n; i++) {
-		int rr = S_REMOVE(st, ol.oids[i]);
+	for (size_t i = 0; i < oids.n; i++) {
+		int rr = S_REMOVE(st, oids.v[i]);
 
 		if (rr < 0 && rr != -ENOENT && !r)
 			r = rr;
-		free(ol.oids[i]);
 	}
-	free(ol.oids);
+	fl_strv_free(&oids);
 	return r;
 }

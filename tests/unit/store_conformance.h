@@ -9,6 +9,9 @@
 #ifndef FLOCKER_TEST_STORE_CONFORMANCE_H
 #define FLOCKER_TEST_STORE_CONFORMANCE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "flocker/store.h"
 
 /*
@@ -36,5 +39,17 @@ int store_conformance_snap(struct fl_store *st, const char *ns);
 
 /* Removes every object in st's namespace: 0 or a negative errno. */
 int store_clean_ns(struct fl_store *st);
+
+/* The first 64 object names a listing gave, for list_objects: names_cb
+ * collects them (and stops the listing with 9 after stop_after when that is
+ * not 0), names_has looks one up. */
+struct names {
+	size_t n;
+	char list[64][64];
+	int stop_after;
+};
+
+int names_cb(void *arg, const char *oid);
+bool names_has(const struct names *nm, const char *oid);
 
 #endif

@@ -12,30 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct seen {
-	char names[16][32];
-	int n;
-};
-
-static int seen_cb(void *arg, const char *oid)
-{
-	struct seen *s = arg;
-
-	if (s->n < 16)
-		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", oid);
-	s->n++;
-	return 0;
-}
-
 static bool listed(struct fl_store *st, const char *oid)
 {
-	struct seen s = {.n = 0};
+	struct names nm = {0};
 
-	CHECK_EQ(st->ops->list_objects(st, "s.", seen_cb, &s), 0);
-	for (int i = 0; i < s.n && i < 16; i++)
-		if (!strcmp(s.names[i], oid))
-			return true;
-	return false;
+	CHECK_EQ(st->ops->list_objects(st, "s.", names_cb, &nm), 0);
+	return names_has(&nm, oid);
 }
 
 struct omap_val {
@@ -48,10 +30,7 @@ static int omap_cb(void *arg, const char *key, const void *val, size_t len)
 	struct omap_val *v = arg;
 
 	(void)key;
-	if (len < sizeof(v->val)) {
-		memcpy(v->val, val, len);
-		v->val[len] = '\0';
-	}
+	snprintf(v->val, sizeof(v->val), "%.*s", (int)len, (const char *)val); /* short texts */
 	v->found++;
 	return 0;
 }

@@ -87,6 +87,18 @@ void unlink_forget(struct fl_core *c, const char *name, uint64_t ino, bool open)
 	fl_core_forget(c, ino, 1);
 }
 
+/* Mounts volume vol again, unlinks the closed file name (inode ino) from
+ * the root, unmounts and checks that the volume is empty. */
+void remount_unlink_check_empty(const char *vol, const char *name, uint64_t ino)
+{
+	struct fl_volume *v;
+	struct fl_core *c = mount_vol(vol, &v, false);
+
+	unlink_forget(c, name, ino, false);
+	umount_vol(c, v);
+	check_empty(vol);
+}
+
 uint64_t lookup(struct fl_core *c, uint64_t parent, const char *name)
 {
 	struct stat st;

@@ -52,6 +52,7 @@ void umount_vol(struct fl_core *c, struct fl_volume *v);
 void check_fsck_at(const char *name, uint64_t want_damage, int line);
 void check_empty(const char *name);
 void unlink_forget(struct fl_core *c, const char *name, uint64_t ino, bool open);
+void remount_unlink_check_empty(const char *vol, const char *name, uint64_t ino);
 uint64_t lookup(struct fl_core *c, uint64_t parent, const char *name);
 void test_data(void);
 void test_crash_replay(void);

@@ -503,10 +503,7 @@ void test_purge_rounds(void)
 	check_fsck("rounds", 0);
 	EQ(vol_objects("rounds"), 2500 - 200 + SCATTER_RUNS / 2 + 1);
 
-	c = mount_vol("rounds", &v, false);
-	unlink_forget(c, "many", f, false);
-	umount_vol(c, v);
-	check_empty("rounds");
+	remount_unlink_check_empty("rounds", "many", f);
 }
 
 /* Unlinked files are purged in batches: none of their data objects remain,

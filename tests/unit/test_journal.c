@@ -111,10 +111,7 @@ void test_map_after_crash(void)
 		CHECK(!memcmp(rd, "hole", 4), "data lost");
 	umount_vol(c, v);
 	check_fsck("mapcrash", 0);
-	c = mount_vol("mapcrash", &v, false);
-	unlink_forget(c, "h", f, false);
-	umount_vol(c, v);
-	check_empty("mapcrash");
+	remount_unlink_check_empty("mapcrash", "h", f);
 }
 
 /*

@@ -49,23 +49,54 @@ void pk_ts(msgpack_packer *pk, const struct timespec *ts)
 
 /* The independent packers: fs/format/FORMAT.md, key by key, no validation. */
 
+/* Writes the keys f[0..n) and their values (the map header is the caller's). */
+void pk_fields(msgpack_packer *pk, const struct field *f, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		pk_key(pk, f[k].key);
+		switch (f[k].kind) {
+		case FK_UINT:
+			msgpack_pack_uint64(pk, f[k].u);
+			break;
+		case FK_INT:
+			msgpack_pack_int64(pk, f[k].i);
+			break;
+		case FK_STR:
+			pk_str(pk, f[k].s, f[k].len);
+			break;
+		case FK_TS:
+			pk_ts(pk, f[k].ts);
+			break;
+		}
+	}
+}
+
+/* A map of the n keys f[0..n). */
+void pk_map(msgpack_packer *pk, const struct field *f, size_t n)
+{
+	msgpack_pack_map(pk, n);
+	pk_fields(pk, f, n);
+}
+
 /* with_snap_seq: key 11 (snap_seq) too, written once a snapshot was taken */
 void raw_super_keys(msgpack_packer *pk, const struct fl_super_rec *s, bool with_snap_seq)
 {
-	msgpack_pack_map(pk, with_snap_seq ? 12 : 11);
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), pk_str(pk, s->uuid, strlen(s->uuid));
-	pk_key(pk, 2), pk_str(pk, s->name, strlen(s->name));
-	pk_key(pk, 3), msgpack_pack_uint64(pk, s->block_size);
-	pk_key(pk, 4), msgpack_pack_uint64(pk, s->size_limit);
-	pk_key(pk, 5), msgpack_pack_int64(pk, s->created);
-	pk_key(pk, 6), msgpack_pack_uint64(pk, s->next_ino);
-	pk_key(pk, 7), msgpack_pack_uint64(pk, s->jtail);
-	pk_key(pk, 8), msgpack_pack_uint64(pk, s->used_bytes);
-	pk_key(pk, 9), msgpack_pack_uint64(pk, s->inodes);
-	pk_key(pk, 10), msgpack_pack_uint64(pk, s->itab_shard_bits);
-	if (with_snap_seq)
-		pk_key(pk, 11), msgpack_pack_uint64(pk, s->snap_seq);
+	const struct field f[] = {FLD_U(0, 1),
+				  FLD_S(1, s->uuid),
+				  FLD_S(2, s->name),
+				  FLD_U(3, s->block_size),
+				  FLD_U(4, s->size_limit),
+				  FLD_I(5, s->created),
+				  FLD_U(6, s->next_ino),
+				  FLD_U(7, s->jtail),
+				  FLD_U(8, s->used_bytes),
+				  FLD_U(9, s->inodes),
+				  FLD_U(10, s->itab_shard_bits),
+				  FLD_U(11, s->snap_seq)};
+
+	pk_map(pk, f, with_snap_seq ? 12 : 11);
 }
 
 void raw_super(msgpack_packer *pk, const struct fl_super_rec *s)
@@ -77,41 +108,64 @@ void raw_super(msgpack_packer *pk, const struct fl_super_rec *s)
 void raw_snap(msgpack_packer *pk, uint64_t id, int64_t created, uint64_t ns, uint64_t state,
 	      const char *host, size_t host_len)
 {
-	msgpack_pack_map(pk, 6);
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), msgpack_pack_uint64(pk, id);
-	pk_key(pk, 2), msgpack_pack_int64(pk, created);
-	pk_key(pk, 3), msgpack_pack_uint64(pk, ns);
-	pk_key(pk, 4), msgpack_pack_uint64(pk, state);
-	pk_key(pk, 5), pk_str(pk, host, host_len);
+	const struct field f[] = {FLD_U(0, 1),	FLD_U(1, id),	 FLD_I(2, created),
+				  FLD_U(3, ns), FLD_U(4, state), FLD_SN(5, host, host_len)};
+
+	pk_map(pk, f, 6);
 }
 
 void raw_volreg(msgpack_packer *pk, const struct fl_volreg_rec *r)
 {
-	msgpack_pack_map(pk, 4);
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), pk_str(pk, r->uuid, strlen(r->uuid));
-	pk_key(pk, 2), msgpack_pack_int64(pk, r->created);
-	pk_key(pk, 3), msgpack_pack_uint64(pk, r->size_limit);
+	const struct field f[] = {FLD_U(0, 1), FLD_S(1, r->uuid), FLD_I(2, r->created),
+				  FLD_U(3, r->size_limit)};
+
+	pk_map(pk, f, 4);
 }
 
 void raw_parent(msgpack_packer *pk, const struct fl_parent_rec *r)
 {
-	msgpack_pack_map(pk, 6);
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), pk_str(pk, r->uuid, strlen(r->uuid));
-	pk_key(pk, 2), msgpack_pack_uint64(pk, r->snap_id);
-	pk_key(pk, 3), pk_str(pk, r->snap, strlen(r->snap));
-	pk_key(pk, 4), pk_str(pk, r->name, strlen(r->name));
-	pk_key(pk, 5), msgpack_pack_int64(pk, r->created);
+	const struct field f[] = {FLD_U(0, 1),	     FLD_S(1, r->uuid), FLD_U(2, r->snap_id),
+				  FLD_S(3, r->snap), FLD_S(4, r->name), FLD_I(5, r->created)};
+
+	pk_map(pk, f, 6);
 }
 
 void raw_dirent(msgpack_packer *pk, const struct fl_dirent_rec *d)
 {
-	msgpack_pack_map(pk, 3);
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), msgpack_pack_uint64(pk, d->ino);
-	pk_key(pk, 2), msgpack_pack_uint64(pk, d->type);
+	const struct field f[] = {FLD_U(0, 1), FLD_U(1, d->ino), FLD_U(2, d->type)};
+
+	pk_map(pk, f, 3);
+}
+
+/* The 13 keys every inode has (0 to 12: version to btime). */
+static void raw_inode_base(msgpack_packer *pk, const struct fl_inode_rec *i)
+{
+	const struct field f[] = {
+		FLD_U(0, 1),	     FLD_U(1, i->ino),	   FLD_U(2, i->mode),
+		FLD_U(3, i->uid),    FLD_U(4, i->gid),	   FLD_U(5, i->nlink),
+		FLD_U(6, i->size),   FLD_U(7, i->rdev),	   FLD_U(8, i->generation),
+		FLD_T(9, &i->atime), FLD_T(10, &i->mtime), FLD_T(11, &i->ctime),
+		FLD_T(12, &i->btime)};
+
+	pk_fields(pk, f, 13);
+}
+
+/*
+ * A hand-made inode map of nkeys keys, begun with keys 0 to 12: version 1,
+ * ino, mode, 0 for uid to generation and ts for the four times; the caller
+ * writes the other nkeys - 13.
+ */
+void raw_inode_plain(msgpack_packer *pk, uint32_t nkeys, uint64_t ino, uint32_t mode,
+		     const struct timespec *ts)
+{
+	struct fl_inode_rec i;
+
+	memset(&i, 0, sizeof(i));
+	i.ino = ino;
+	i.mode = mode;
+	i.atime = i.mtime = i.ctime = i.btime = *ts;
+	msgpack_pack_map(pk, nkeys);
+	raw_inode_base(pk, &i);
 }
 
 /* nx: how many xattrs to write (may differ from i->nxattrs); symlink written when non-NULL. */
@@ -120,19 +174,7 @@ static void raw_inode_n(msgpack_packer *pk, const struct fl_inode_rec *i, uint32
 	uint32_t k;
 
 	msgpack_pack_map(pk, 13 + (i->symlink ? 1 : 0) + (nx ? 1 : 0) + (i->has_bmap ? 1 : 0));
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), msgpack_pack_uint64(pk, i->ino);
-	pk_key(pk, 2), msgpack_pack_uint64(pk, i->mode);
-	pk_key(pk, 3), msgpack_pack_uint64(pk, i->uid);
-	pk_key(pk, 4), msgpack_pack_uint64(pk, i->gid);
-	pk_key(pk, 5), msgpack_pack_uint64(pk, i->nlink);
-	pk_key(pk, 6), msgpack_pack_uint64(pk, i->size);
-	pk_key(pk, 7), msgpack_pack_uint64(pk, i->rdev);
-	pk_key(pk, 8), msgpack_pack_uint64(pk, i->generation);
-	pk_key(pk, 9), pk_ts(pk, &i->atime);
-	pk_key(pk, 10), pk_ts(pk, &i->mtime);
-	pk_key(pk, 11), pk_ts(pk, &i->ctime);
-	pk_key(pk, 12), pk_ts(pk, &i->btime);
+	raw_inode_base(pk, i);
 	if (i->symlink)
 		pk_key(pk, 13), pk_str(pk, i->symlink, strlen(i->symlink));
 	if (nx) {
@@ -162,43 +204,30 @@ void raw_inode(msgpack_packer *pk, const struct fl_inode_rec *i)
 /* name_len: bytes of op->name to write (names with NUL inside); SIZE_MAX = strlen. */
 void raw_jop(msgpack_packer *pk, const struct fl_jop *op, size_t name_len)
 {
+	bool set = op->kind == FL_JOP_DENT_SET;
+	bool named = set || op->kind == FL_JOP_DENT_DEL;
+
 	if (name_len == SIZE_MAX && op->name)
 		name_len = strlen(op->name);
-	switch (op->kind) {
-	case FL_JOP_INODE_PUT:
-		msgpack_pack_map(pk, 2);
-		pk_key(pk, 1), msgpack_pack_uint64(pk, op->kind);
+	msgpack_pack_map(pk, 2 + (named ? 1 : 0) + (set ? 1 : 0));
+	pk_key(pk, 1), msgpack_pack_uint64(pk, op->kind);
+	if (op->kind == FL_JOP_INODE_PUT)
 		pk_key(pk, 3), raw_inode(pk, &op->inode);
-		break;
-	case FL_JOP_DENT_SET:
-		msgpack_pack_map(pk, 4);
-		pk_key(pk, 1), msgpack_pack_uint64(pk, op->kind);
+	else
 		pk_key(pk, 2), msgpack_pack_uint64(pk, op->ino);
+	if (named)
 		pk_key(pk, 4), pk_str(pk, op->name, name_len);
+	if (set)
 		pk_key(pk, 5), raw_dirent(pk, &op->dent);
-		break;
-	case FL_JOP_DENT_DEL:
-		msgpack_pack_map(pk, 3);
-		pk_key(pk, 1), msgpack_pack_uint64(pk, op->kind);
-		pk_key(pk, 2), msgpack_pack_uint64(pk, op->ino);
-		pk_key(pk, 4), pk_str(pk, op->name, name_len);
-		break;
-	default:
-		msgpack_pack_map(pk, 2);
-		pk_key(pk, 1), msgpack_pack_uint64(pk, op->kind);
-		pk_key(pk, 2), msgpack_pack_uint64(pk, op->ino);
-		break;
-	}
 }
 
 void raw_jtxn_hdr(msgpack_packer *pk, const struct fl_jtxn *t, uint32_t nops)
 {
+	const struct field f[] = {FLD_U(0, 1), FLD_U(1, t->tid), FLD_U(2, t->next_ino),
+				  FLD_U(3, t->used_bytes), FLD_U(4, t->inodes)};
+
 	msgpack_pack_map(pk, 6);
-	pk_key(pk, 0), msgpack_pack_uint64(pk, 1);
-	pk_key(pk, 1), msgpack_pack_uint64(pk, t->tid);
-	pk_key(pk, 2), msgpack_pack_uint64(pk, t->next_ino);
-	pk_key(pk, 3), msgpack_pack_uint64(pk, t->used_bytes);
-	pk_key(pk, 4), msgpack_pack_uint64(pk, t->inodes);
+	pk_fields(pk, f, 5);
 	pk_key(pk, 5), msgpack_pack_array(pk, nops);
 }
 
@@ -486,6 +515,17 @@ bool key_present(const void *enc, size_t len, uint64_t key)
 	return found;
 }
 
+/* The edit ed of enc[0..len) (packed on m) must be refused (-EIO); why names it. */
+static void check_edit_refused(const char *what, const char *why, decoder_fn fn, const void *enc,
+			       size_t len, const struct edit *ed, struct mp *m)
+{
+	CHECK(remap(enc, len, m, ed) == 0);
+	if (decode_any(fn, m->sb.data, m->sb.size) != -EIO) {
+		fprintf(stderr, "%s: %s accepted\n", what, why);
+		check_failures++;
+	}
+}
+
 /*
  * The generic rejections for one valid encoding: every known key with a
  * wrong type, each required key missing, each known key duplicated,
@@ -499,6 +539,7 @@ void check_rejections_v(const char *what, decoder_fn fn, const void *enc, size_t
 	unsigned key;
 	int w;
 	char *tail;
+	char why[64];
 
 	mp_init(&m);
 	CHECK_RC(decode_any(fn, enc, len), 0);
@@ -510,29 +551,19 @@ void check_rejections_v(const char *what, decoder_fn fn, const void *enc, size_t
 			ed = NO_EDIT;
 			ed.repl = key;
 			ed.w = (enum wrong)w;
-			CHECK(remap(enc, len, &m, &ed) == 0);
-			if (decode_any(fn, m.sb.data, m.sb.size) != -EIO) {
-				fprintf(stderr, "%s: key %u with wrong type %d accepted\n", what,
-					key, w);
-				check_failures++;
-			}
+			snprintf(why, sizeof(why), "key %u with wrong type %d", key, w);
+			check_edit_refused(what, why, fn, enc, len, &ed, &m);
 		}
 		ed = NO_EDIT;
 		ed.dup = key;
-		CHECK(remap(enc, len, &m, &ed) == 0);
-		if (decode_any(fn, m.sb.data, m.sb.size) != -EIO) {
-			fprintf(stderr, "%s: duplicate key %u accepted\n", what, key);
-			check_failures++;
-		}
+		snprintf(why, sizeof(why), "duplicate key %u", key);
+		check_edit_refused(what, why, fn, enc, len, &ed, &m);
 		if (optional_mask & (1ull << key))
 			continue;
 		ed = NO_EDIT;
 		ed.drop = key;
-		CHECK(remap(enc, len, &m, &ed) == 0);
-		if (decode_any(fn, m.sb.data, m.sb.size) != -EIO) {
-			fprintf(stderr, "%s: missing required key %u accepted\n", what, key);
-			check_failures++;
-		}
+		snprintf(why, sizeof(why), "missing required key %u", key);
+		check_edit_refused(what, why, fn, enc, len, &ed, &m);
 	}
 
 	/* Unknown keys before or after the known ones change nothing. */

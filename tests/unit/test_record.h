@@ -21,13 +21,45 @@
 #include <msgpack.h>
 
 #include "../fuzz/rec_eq.h" /* includes flocker/record.h */
-#define CHECK_SHARED_COUNT  /* one count for the files of test_record */
+#include "../fuzz/rec_sample.h"
+#define CHECK_SHARED_COUNT /* one count for the files of test_record */
 #include "tests/check.h"
 
 struct mp {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 };
+
+/* One key of a record map and its value, for the table-driven packers. */
+enum field_kind { FK_UINT, FK_INT, FK_STR, FK_TS };
+
+struct field {
+	uint64_t key;
+	enum field_kind kind;
+	uint64_t u;    /* FK_UINT */
+	int64_t i;     /* FK_INT */
+	const char *s; /* FK_STR: s[0..len), NULs inside allowed */
+	size_t len;
+	const struct timespec *ts; /* FK_TS */
+};
+
+#define FLD_U(k, v)                                                                                \
+	{                                                                                          \
+		.key = (k), .kind = FK_UINT, .u = (v)                                              \
+	}
+#define FLD_I(k, v)                                                                                \
+	{                                                                                          \
+		.key = (k), .kind = FK_INT, .i = (v)                                               \
+	}
+#define FLD_SN(k, v, n)                                                                            \
+	{                                                                                          \
+		.key = (k), .kind = FK_STR, .s = (v), .len = (n)                                   \
+	}
+#define FLD_S(k, v) FLD_SN(k, v, strlen(v))
+#define FLD_T(k, v)                                                                                \
+	{                                                                                          \
+		.key = (k), .kind = FK_TS, .ts = (v)                                               \
+	}
 
 /* Decodes with every record decoder and returns a bitmask of those returning 0. */
 typedef int (*decoder_fn)(const void *, size_t, void *);
@@ -76,6 +108,10 @@ void mp_done(struct mp *m);
 void pk_key(msgpack_packer *pk, uint64_t k);
 void pk_str(msgpack_packer *pk, const char *s, size_t len);
 void pk_ts(msgpack_packer *pk, const struct timespec *ts);
+void pk_fields(msgpack_packer *pk, const struct field *f, size_t n);
+void pk_map(msgpack_packer *pk, const struct field *f, size_t n);
+void raw_inode_plain(msgpack_packer *pk, uint32_t nkeys, uint64_t ino, uint32_t mode,
+		     const struct timespec *ts);
 void raw_super_keys(msgpack_packer *pk, const struct fl_super_rec *s, bool with_snap_seq);
 void raw_super(msgpack_packer *pk, const struct fl_super_rec *s);
 void raw_snap(msgpack_packer *pk, uint64_t id, int64_t created, uint64_t ns, uint64_t state,

@@ -57,14 +57,9 @@ void test_inode(void)
 	CHECK(!d.has_bmap); /* a record without the map (written before it existed) */
 
 	/* Big integers and timestamp bounds. */
-	i.ino = UINT64_MAX;
 	i.mode = S_IFCHR | 07777;
-	i.uid = UINT32_MAX;
-	i.gid = UINT32_MAX;
-	i.nlink = UINT32_MAX;
-	i.size = UINT64_MAX;
-	i.rdev = UINT64_MAX;
-	i.generation = UINT64_MAX;
+	i.uid = i.gid = i.nlink = UINT32_MAX;
+	i.ino = i.size = i.rdev = i.generation = UINT64_MAX;
 	i.atime.tv_sec = INT64_MIN;
 	i.atime.tv_nsec = 0;
 	i.mtime.tv_sec = INT64_MAX;
@@ -153,14 +148,7 @@ void test_inode(void)
 	{
 		mk_inode(&i, S_IFLNK | 0777);
 		mp_reset(&m);
-		msgpack_pack_map(&m.pk, 14);
-		pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-		pk_key(&m.pk, 1), msgpack_pack_uint64(&m.pk, 1);
-		pk_key(&m.pk, 2), msgpack_pack_uint64(&m.pk, S_IFLNK | 0777);
-		for (k = 3; k <= 8; k++)
-			pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 0);
-		for (k = 9; k <= 12; k++)
-			pk_key(&m.pk, k), pk_ts(&m.pk, &i.mtime);
+		raw_inode_plain(&m.pk, 14, 1, S_IFLNK | 0777, &i.mtime);
 		pk_key(&m.pk, 13), pk_str(&m.pk, "a\0b", 3);
 		CHECK_RC(decode_any(dec_inode, m.sb.data, m.sb.size), -EIO);
 	}
@@ -263,14 +251,7 @@ void test_inode(void)
 
 		for (v = 0; v < variant_count; v++) {
 			mp_reset(&m);
-			msgpack_pack_map(&m.pk, 14);
-			pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-			pk_key(&m.pk, 1), msgpack_pack_uint64(&m.pk, 1);
-			pk_key(&m.pk, 2), msgpack_pack_uint64(&m.pk, S_IFREG | 0600);
-			for (k = 3; k <= 8; k++)
-				pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 0);
-			for (k = 9; k <= 12; k++)
-				pk_key(&m.pk, k), pk_ts(&m.pk, &i.mtime);
+			raw_inode_plain(&m.pk, 14, 1, S_IFREG | 0600, &i.mtime);
 			pk_key(&m.pk, 14), msgpack_pack_array(&m.pk, 1);
 			switch (v) {
 			case 0: /* value as str */
@@ -308,14 +289,7 @@ void test_inode(void)
 	{
 		mk_inode(&i, S_IFREG | 0644);
 		mp_reset(&m);
-		msgpack_pack_map(&m.pk, 14);
-		pk_key(&m.pk, 0), msgpack_pack_uint64(&m.pk, 1);
-		pk_key(&m.pk, 1), msgpack_pack_uint64(&m.pk, 42);
-		pk_key(&m.pk, 2), msgpack_pack_uint64(&m.pk, S_IFREG | 0644);
-		for (k = 3; k <= 8; k++)
-			pk_key(&m.pk, k), msgpack_pack_uint64(&m.pk, 0);
-		for (k = 9; k <= 12; k++)
-			pk_key(&m.pk, k), pk_ts(&m.pk, &i.mtime);
+		raw_inode_plain(&m.pk, 14, 42, S_IFREG | 0644, &i.mtime);
 		pk_key(&m.pk, 14), msgpack_pack_array(&m.pk, 0);
 		CHECK_RC(fl_inode_decode(m.sb.data, m.sb.size, &d), 0);
 		CHECK(d.nxattrs == 0 && d.xattrs == NULL);

@@ -17,20 +17,11 @@ static void mk_jtxn(struct fl_jtxn *t, struct fl_jop *ops, char *longname)
 	t->nops = 6;
 	ops[0].kind = FL_JOP_INODE_PUT;
 	mk_inode(&ops[0].inode, S_IFREG | 0644);
-	ops[1].kind = FL_JOP_DENT_SET;
-	ops[1].ino = 1;
-	ops[1].name = longname;
-	ops[1].dent.ino = 42;
-	ops[1].dent.type = S_IFREG;
-	ops[2].kind = FL_JOP_DENT_DEL;
-	ops[2].ino = 1;
-	ops[2].name = (char *)"old";
-	ops[3].kind = FL_JOP_INODE_DEL;
-	ops[3].ino = 41;
-	ops[4].kind = FL_JOP_ORPHAN_ADD;
-	ops[4].ino = UINT64_MAX;
-	ops[5].kind = FL_JOP_ORPHAN_DEL;
-	ops[5].ino = 40;
+	rec_jop_dent(&ops[1], FL_JOP_DENT_SET, 1, longname, 42, S_IFREG);
+	rec_jop_dent(&ops[2], FL_JOP_DENT_DEL, 1, "old", 0, 0);
+	rec_jop_ino(&ops[3], FL_JOP_INODE_DEL, 41);
+	rec_jop_ino(&ops[4], FL_JOP_ORPHAN_ADD, UINT64_MAX);
+	rec_jop_ino(&ops[5], FL_JOP_ORPHAN_DEL, 40);
 }
 
 /* A one-op transaction with a DENT_SET named name[0..nlen). */
@@ -41,11 +32,7 @@ static int decode_named_op(const char *name, size_t nlen, uint32_t kind)
 	struct mp m;
 	int rc;
 
-	op.kind = kind;
-	op.ino = 1;
-	op.name = (char *)name;
-	op.dent.ino = 2;
-	op.dent.type = S_IFDIR;
+	rec_jop_dent(&op, kind, 1, name, 2, S_IFDIR);
 	t.tid = 1;
 	mp_init(&m);
 	raw_jtxn_hdr(&m.pk, &t, 1);
@@ -299,19 +286,11 @@ void test_jtxn(void)
 	CHECK(rec_eq_jtxn(&t, &d) && d.ops == NULL);
 	fl_jtxn_free(&d);
 	for (k = 0; k <= FL_JOPS_MAX; k++) {
-		memset(&ops[k], 0, sizeof(ops[k]));
-		ops[k].kind = FL_JOP_DENT_SET;
-		ops[k].ino = k;
-		ops[k].name = longname;
-		ops[k].dent.ino = UINT64_MAX - k;
-		ops[k].dent.type = S_IFLNK;
+		rec_jop_dent(&ops[k], FL_JOP_DENT_SET, k, longname, UINT64_MAX - k, S_IFLNK);
 	}
 	t.ops = ops;
 	t.nops = FL_JOPS_MAX;
-	t.tid = UINT64_MAX;
-	t.next_ino = UINT64_MAX;
-	t.used_bytes = UINT64_MAX;
-	t.inodes = UINT64_MAX;
+	t.tid = t.next_ino = t.used_bytes = t.inodes = UINT64_MAX;
 	CHECK_REENCODE(jtxn, &t, &d, b);
 	fl_jtxn_free(&d);
 	check_truncations(dec_jtxn, b.data, b.len, 7);

@@ -56,16 +56,21 @@ static void pack_super_with(struct mp *m, const struct super_key *c)
 	}
 }
 
+/* The start of a superblock test: the sample superblock, the buffer and the packer. */
+static void super_begin(struct fl_super_rec *s, struct fl_buf *b, struct mp *m)
+{
+	fl_buf_init(b, FL_REC_MAX);
+	mp_init(m);
+	mk_super(s);
+}
+
 void test_super(void)
 {
 	struct fl_super_rec s, d;
 	struct fl_buf b;
 	struct mp m;
 
-	fl_buf_init(&b, FL_REC_MAX);
-	mp_init(&m);
-
-	mk_super(&s);
+	super_begin(&s, &b, &m);
 	CHECK_SAME_BYTES(super, &s, &d, b, m);
 	check_rejections_v("super", dec_super, b.data, b.len, 11, 0, FL_SUPER_VERSION);
 	check_garbage(dec_super);
@@ -76,12 +81,8 @@ void test_super(void)
 	memset(s.name, 'n', FL_VOLNAME_MAX);
 	s.name[FL_VOLNAME_MAX] = '\0';
 	s.block_size = 1u << 31;
-	s.size_limit = UINT64_MAX;
 	s.created = INT64_MIN;
-	s.next_ino = UINT64_MAX;
-	s.jtail = UINT64_MAX;
-	s.used_bytes = UINT64_MAX;
-	s.inodes = UINT64_MAX;
+	s.size_limit = s.next_ino = s.jtail = s.used_bytes = s.inodes = UINT64_MAX;
 	s.itab_shard_bits = 63;
 	CHECK_REENCODE(super, &s, &d, b);
 	s.created = INT64_MAX;
@@ -179,9 +180,7 @@ void test_super_snap_seq(void)
 	struct fl_buf b;
 	struct mp m;
 
-	fl_buf_init(&b, FL_REC_MAX);
-	mp_init(&m);
-	mk_super(&s);
+	super_begin(&s, &b, &m);
 	s.snap_seq = 0;
 	CHECK_RC(fl_super_encode(&s, &b), 0);
 	raw_super(&m.pk, &s); /* 11 keys: an older super, byte for byte */
@@ -215,12 +214,8 @@ void test_snap(void)
 
 	fl_buf_init(&b, FL_REC_MAX);
 	mp_init(&m);
-	memset(&r, 0, sizeof(r));
+	rec_snap_typical(&r);
 	r.version = FL_FORMAT_VERSION;
-	r.id = 4;
-	r.created = 1700000000;
-	r.created_ns = 123456789;
-	strcpy(r.host, "host-a");
 	CHECK_RC(fl_snap_encode(&r, &b), 0);
 	raw_snap(&m.pk, 4, 1700000000, 123456789, 0, "host-a", 6);
 	CHECK(b.len == m.sb.size && memcmp(b.data, m.sb.data, b.len) == 0);
@@ -233,12 +228,7 @@ void test_snap(void)
 	CHECK_RC(decode_with_nesting(dec_snap, b.data, b.len, 40), -EIO);
 
 	/* edge values */
-	r.id = FL_SNAP_ID_MAX;
-	r.created = INT64_MIN;
-	r.created_ns = 999999999;
-	r.state = FL_SNAP_REMOVING;
-	memset(r.host, 'h', FL_SNAP_HOST_MAX);
-	r.host[FL_SNAP_HOST_MAX] = '\0';
+	rec_snap_edge(&r);
 	CHECK_REENCODE(snap, &r, &d, b);
 	r.host[0] = '\0';
 	r.id = 1;
@@ -493,9 +483,7 @@ void test_super_version(void)
 	struct fl_buf b;
 	struct mp m;
 
-	fl_buf_init(&b, FL_REC_MAX);
-	mp_init(&m);
-	mk_super(&s);
+	super_begin(&s, &b, &m);
 	raw_super(&m.pk, &s);
 	s.version = 0;
 	CHECK_RC(fl_super_encode(&s, &b), 0);

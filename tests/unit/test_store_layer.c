@@ -135,19 +135,6 @@ static bool has_key(struct fl_store *st, const char *oid, const char *key)
 	return st->ops->omap_get(st, oid, keys, 1, okv_cb, &o) == 0 && o.s[0];
 }
 
-struct names {
-	char s[1024];
-};
-
-static int names_cb(void *arg, const char *oid)
-{
-	struct names *x = arg;
-	size_t n = strlen(x->s);
-
-	snprintf(x->s + n, sizeof(x->s) - n, "%s,", oid);
-	return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -157,13 +144,13 @@ static int cmp_str(const void *a, const void *b)
 static const char *ls(struct fl_store *st, const char *prefix)
 {
 	static char out[1024];
-	struct names x = {{0}};
-	char *v[64], *p;
-	size_t n = 0;
+	struct names nm = {0};
+	char *v[64];
+	size_t n;
 
-	CHECK_EQ(st->ops->list_objects(st, prefix, names_cb, &x), 0);
-	for (p = strtok(x.s, ","); p && n < 64; p = strtok(NULL, ","))
-		v[n++] = p;
+	CHECK_EQ(st->ops->list_objects(st, prefix, names_cb, &nm), 0);
+	for (n = 0; n < nm.n && n < 64; n++)
+		v[n] = nm.list[n];
 	qsort(v, n, sizeof(v[0]), cmp_str);
 	out[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
