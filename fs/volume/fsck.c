@@ -59,8 +59,7 @@ struct fsck {
 	size_t ndirobjs, capdirobjs;
 	struct fd_obj *data;
 	size_t ndata, capdata;
-	char **itab_oids, **other;
-	size_t nitab, capitab, nother, capother;
+	struct fl_strv itab_oids, other; /* object names */
 	uint64_t *jsegs;
 	size_t njsegs, capjsegs;
 	uint64_t progress;
@@ -237,39 +236,25 @@ static int check_journal(struct fsck *f)
 	int ret = 0;
 
 	for (seg = f->v->super.jtail;; seg++) {
-		uint64_t size;
-		size_t off = 0;
+		size_t off = 0, n;
 		char *data;
-		ssize_t n;
 
 		fl_oid_jrnl(oid, seg);
-		ret = f->st->ops->stat(f->st, oid, &size);
+		ret = fl_jseg_read(f->st, seg, &data, &n);
 		if (ret == -ENOENT)
 			return 0;
 		if (ret)
 			return ret;
-		if (size > (128u << 20))
-			return -EIO;
-		data = malloc(size ? size : 1);
-		if (!data)
-			return -ENOMEM;
-		n = size ? f->st->ops->read(f->st, oid, 0, size, data) : 0;
-		if (n < 0) {
-			free(data);
-			return (int)n;
-		}
-		while (off < (size_t)n) {
-			const void *pl;
-			size_t plen;
-			ssize_t fr = fl_jframe_next(data + off, (size_t)n - off, &pl, &plen);
-			struct fl_jtxn t = {0};
+		for (;;) {
+			struct fl_jtxn t;
+			int r = fl_jseg_next(data, n, &off, &t);
 
-			if (fr == 0)
+			if (r == 0)
 				break;
-			if (fr < 0 || fl_jtxn_decode(pl, plen, &t)) {
+			if (r < 0) {
 				problem(f, &f->rep->journal_corrupt,
 					"journal segment %s: %s record at offset %zu; replay stops there",
-					oid, fr < 0 ? "torn or corrupt" : "undecodable", off);
+					oid, r == -EIO ? "torn or corrupt" : "undecodable", off);
 				if (f->o->repair) {
 					uint64_t s2;
 
@@ -288,7 +273,6 @@ static int check_journal(struct fsck *f)
 			}
 			fl_jtxn_free(&t);
 			f->rep->journal_records++;
-			off += (size_t)fr;
 		}
 		free(data);
 	}
@@ -320,13 +304,7 @@ static int list_cb(void *arg, const char *oid)
 			return -ENOMEM;
 		f->dirobjs[f->ndirobjs++] = ino;
 	} else if (!strncmp(oid, "itab.", 5)) {
-		char *dup = strdup(oid);
-
-		if (!dup || GROW(f->itab_oids, f->nitab, f->capitab)) {
-			free(dup);
-			return -ENOMEM;
-		}
-		f->itab_oids[f->nitab++] = dup;
+		return fl_strv_add(&f->itab_oids, oid);
 	} else if (!strncmp(oid, "jrnl.", 5)) {
 		ino = strtoull(oid + 5, &end, 16);
 		if (*end)
@@ -336,14 +314,8 @@ static int list_cb(void *arg, const char *oid)
 		f->jsegs[f->njsegs++] = ino;
 	} else if (strcmp(oid, FL_OID_SUPER) && strcmp(oid, FL_OID_ORPHAN) &&
 		   strcmp(oid, FL_OID_SNAPS) && strcmp(oid, FL_OID_CHILDREN)) {
-		char *dup;
 	other:
-		dup = strdup(oid);
-		if (!dup || GROW(f->other, f->nother, f->capother)) {
-			free(dup);
-			return -ENOMEM;
-		}
-		f->other[f->nother++] = dup;
+		return fl_strv_add(&f->other, oid);
 	}
 	return 0;
 }
@@ -480,16 +452,16 @@ static int load(struct fsck *f)
 	ret = f->st->ops->list_objects(f->st, NULL, list_cb, f);
 	if (ret)
 		return ret;
-	for (i = 0; i < f->nitab; i++) {
-		struct itab_ctx ic = {f, f->itab_oids[i], 0, NULL, 0, 0};
+	for (i = 0; i < f->itab_oids.n; i++) {
+		struct itab_ctx ic = {f, f->itab_oids.v[i], 0, NULL, 0, 0};
 		bool more;
 		char *end;
 
-		ic.shard = strtoull(f->itab_oids[i] + 5, &end, 16);
-		ret = f->st->ops->omap_list(f->st, f->itab_oids[i], NULL, UINT32_MAX, itab_cb, &ic,
-					    &more);
+		ic.shard = strtoull(f->itab_oids.v[i] + 5, &end, 16);
+		ret = f->st->ops->omap_list(f->st, f->itab_oids.v[i], NULL, UINT32_MAX, itab_cb,
+					    &ic, &more);
 		if (!ret && ic.nbad && f->o->repair)
-			fixed(f, rm_keys(f, f->itab_oids[i], ic.bad, ic.nbad));
+			fixed(f, rm_keys(f, f->itab_oids.v[i], ic.bad, ic.nbad));
 		while (ic.nbad)
 			free(ic.bad[--ic.nbad]);
 		free(ic.bad);
@@ -926,9 +898,9 @@ static void check_rest(struct fsck *f)
 		if (f->o->repair)
 			fixed(f, f->st->ops->remove(f->st, oid));
 	}
-	for (i = 0; i < f->nother; i++) {
+	for (i = 0; i < f->other.n; i++) {
 		f->rep->unknown_objects++;
-		fl_warn("%s: unknown object %s left alone", f->v->super.name, f->other[i]);
+		fl_warn("%s: unknown object %s left alone", f->v->super.name, f->other.v[i]);
 	}
 }
 
@@ -940,16 +912,12 @@ static void fsck_free(struct fsck *f)
 		fl_inode_rec_free(&f->in[i].r);
 	for (i = 0; i < f->nen; i++)
 		free(f->en[i].name);
-	for (i = 0; i < f->nitab; i++)
-		free(f->itab_oids[i]);
-	for (i = 0; i < f->nother; i++)
-		free(f->other[i]);
+	fl_strv_free(&f->itab_oids);
+	fl_strv_free(&f->other);
 	free(f->in);
 	free(f->en);
 	free(f->dirobjs);
 	free(f->data);
-	free(f->itab_oids);
-	free(f->other);
 	free(f->jsegs);
 	for (i = 0; i < f->nadd_in; i++)
 		fl_inode_rec_free(&f->add_in[i].r);
