@@ -1,5 +1,5 @@
 /*
- * flockerfs — omap helpers the stores and their users share (omap_util.h).
+ * flockerfs — omap and address helpers the stores and their users share (omap_util.h).
  */
 #include "fs/store/omap_util.h"
 #include "flocker/store.h"
@@ -63,4 +63,18 @@ int fl_omap_get1(struct fl_store *st, const char *oid, const char *key, void **v
 	*val = g.val;
 	*len = g.len;
 	return 0;
+}
+
+size_t fl_ceph_addr_first(const char *in, const char **start)
+{
+	const char *p = in;
+
+	if (*p == '[')
+		p++;
+	if (!strncmp(p, "v1:", 3) || !strncmp(p, "v2:", 3))
+		p += 3;
+	else if (!strncmp(p, "any:", 4))
+		p += 4;
+	*start = p;
+	return strcspn(p, ",]");
 }

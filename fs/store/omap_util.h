@@ -1,5 +1,5 @@
 /*
- * flockerfs — omap helpers the stores and their users share.
+ * flockerfs — omap and address helpers the stores and their users share.
  */
 #ifndef FLOCKER_OMAP_UTIL_H
 #define FLOCKER_OMAP_UTIL_H
@@ -21,5 +21,12 @@ const char **fl_keys_sorted_unique(const char *const *keys, size_t n, size_t *m)
  * negative errno.
  */
 int fl_omap_get1(struct fl_store *st, const char *oid, const char *key, void **val, size_t *len);
+
+/*
+ * The first address of a Ceph address vector "[v2:a,v1:b]" or of "v1:a",
+ * without its type ("v1:", "v2:", "any:"): *start points at it in in, and the
+ * length is returned.
+ */
+size_t fl_ceph_addr_first(const char *in, const char **start);
 
 #endif
