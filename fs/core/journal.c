@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "flocker/log.h"
+#include "fs/store/omap_util.h"
 
 #define SEG_ROLL_BYTES (8u << 20)
 #define CKPT_JBYTES    (32u << 20)
@@ -996,28 +997,9 @@ void fl_overlay_free(struct fl_core *c)
 int fl_jseg_read(struct fl_store *st, uint64_t seg, char **data, size_t *len)
 {
 	char oid[FL_OID_LEN];
-	uint64_t size;
-	ssize_t n;
-	char *buf;
-	int ret;
 
 	fl_oid_jrnl(oid, seg);
-	ret = st->ops->stat(st, oid, &size);
-	if (ret)
-		return ret;
-	if (size > (128u << 20))
-		return -EIO;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		return -ENOMEM;
-	n = size ? st->ops->read(st, oid, 0, size, buf) : 0;
-	if (n < 0) {
-		free(buf);
-		return (int)n;
-	}
-	*data = buf;
-	*len = (size_t)n;
-	return 0;
+	return fl_obj_read_all(st, oid, 128u << 20, data, len);
 }
 
 int fl_jseg_next(const char *data, size_t len, size_t *off, struct fl_jtxn *t)
