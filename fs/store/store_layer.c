@@ -797,7 +797,7 @@ static int layer_omap_update(struct fl_store *st, const char *oid, const struct 
 struct list_ctx {
 	struct layer *l;
 	struct ltab seen;
-	int (*cb)(void *arg, const char *oid);
+	fl_oid_cb cb;
 	void *arg;
 	bool parent_side;
 };
@@ -824,8 +824,7 @@ static int list_cb(void *arg, const char *oid)
 	return skip ? 0 : x->cb(x->arg, oid);
 }
 
-static int layer_list_objects(struct fl_store *st, const char *prefix,
-			      int (*cb)(void *arg, const char *oid), void *arg)
+static int layer_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	struct layer *l = layer_of(st);
 	struct list_ctx x = {l, {0}, cb, arg, false};

@@ -765,8 +765,7 @@ out:
 
 /* --- listing --- */
 
-static int mem_list_objects(struct fl_store *st, const char *prefix,
-			    int (*cb)(void *arg, const char *oid), void *arg)
+static int mem_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	struct mem_store *ms = mem_of(st);
 	size_t plen = prefix ? strlen(prefix) : 0;

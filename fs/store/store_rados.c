@@ -605,8 +605,7 @@ out:
 
 /* --- listing --- */
 
-static int r_list_objects(struct fl_store *st, const char *prefix,
-			  int (*cb)(void *arg, const char *oid), void *arg)
+static int r_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	struct rstore *rs = rs_of(st);
 	size_t plen = prefix ? strlen(prefix) : 0;
