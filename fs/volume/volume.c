@@ -295,10 +295,7 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	ret = write_root(st, 0, 0);
 	if (ret)
 		goto out_objs;
-	ret = fl_super_encode(&s, &b);
-	if (ret)
-		goto out_objs;
-	ret = st->ops->write_full(st, FL_OID_SUPER, b.data, b.len);
+	ret = fl_super_write(st, &s);
 	if (ret)
 		goto out_objs;
 
@@ -956,17 +953,22 @@ int fl_volume_reload_super(struct fl_volume *v)
 	return fl_volume_read_super(v->st, &v->super);
 }
 
-int fl_volume_write_super(struct fl_volume *v)
+int fl_super_write(struct fl_store *st, const struct fl_super_rec *s)
 {
 	struct fl_buf b;
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
-	ret = fl_super_encode(&v->super, &b);
+	ret = fl_super_encode(s, &b);
 	if (!ret)
-		ret = v->st->ops->write_full(v->st, FL_OID_SUPER, b.data, b.len);
+		ret = st->ops->write_full(st, FL_OID_SUPER, b.data, b.len);
 	fl_buf_free(&b);
 	return ret;
+}
+
+int fl_volume_write_super(struct fl_volume *v)
+{
+	return fl_super_write(v->st, &v->super);
 }
 
 int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t errlen)
