@@ -270,7 +270,26 @@ void fl_journal_room(struct fl_core *c);
 int fl_journal_wait(struct fl_core *c, uint64_t tid);
 int fl_journal_replay(struct fl_core *c, char *err, size_t errlen);
 int fl_journal_start(struct fl_core *c);
+/*
+ * A worker thread of c: fl_core_worker_start runs fn(c) in *t and sets *started
+ * (0 or a negative errno); fl_core_worker_stop, when *started, sets *stop under
+ * c->lock, wakes c->cond, joins t and clears *started.
+ */
+int fl_core_worker_start(struct fl_core *c, pthread_t *t, void *(*fn)(void *), bool *started);
+void fl_core_worker_stop(struct fl_core *c, pthread_t t, bool *stop, bool *started);
 void fl_journal_stop(struct fl_core *c);
+/*
+ * Reads journal segment seg of st whole (at most 128 MiB, else -EIO): a new
+ * buffer in *data (free it) of *len bytes.  -ENOENT when it does not exist.
+ */
+int fl_jseg_read(struct fl_store *st, uint64_t seg, char **data, size_t *len);
+/*
+ * The record at data[*off..len) of a segment fl_jseg_read gave: 1 with it
+ * decoded in *t (fl_jtxn_free it) and *off past it, 0 at the end, -EIO where
+ * the frame is torn or corrupt, -EBADMSG where its record does not decode
+ * (*off stays at the bad frame).
+ */
+int fl_jseg_next(const char *data, size_t len, size_t *off, struct fl_jtxn *t);
 int fl_checkpoint(struct fl_core *c); /* called without c->lock */
 int fl_overlay_dir(struct fl_core *c, uint64_t ino, struct fl_dir *d);
 int fl_overlay_inode(struct fl_core *c, uint64_t ino, struct fl_inode_rec *r, bool *deleted);

@@ -1399,21 +1399,10 @@ static void *flusher_thread(void *arg)
 
 int fl_data_start(struct fl_core *c)
 {
-	int ret = -pthread_create(&c->flusher, NULL, flusher_thread, c);
-
-	if (!ret)
-		c->flusher_started = true;
-	return ret;
+	return fl_core_worker_start(c, &c->flusher, flusher_thread, &c->flusher_started);
 }
 
 void fl_data_stop(struct fl_core *c)
 {
-	if (!c->flusher_started)
-		return;
-	pthread_mutex_lock(&c->lock);
-	c->flush_stop = true;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->flusher, NULL);
-	c->flusher_started = false;
+	fl_core_worker_stop(c, c->flusher, &c->flush_stop, &c->flusher_started);
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "flocker/log.h"
+#include "fs/store/omap_util.h"
 
 #define SEG_ROLL_BYTES (8u << 20)
 #define CKPT_JBYTES    (32u << 20)
@@ -130,7 +131,7 @@ static void trace_txn(const struct fl_core *c, const struct fl_txn *t)
 
 int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 {
-	struct fl_jtxn j = {0};
+	struct fl_jtxn j;
 	struct fl_buf enc;
 	uint32_t i;
 	int ret;
@@ -183,13 +184,13 @@ int fl_txn_commit(struct fl_core *c, struct fl_txn *t, uint64_t *tid)
 	}
 	if (fl_log_level >= LOG_DEBUG)
 		trace_txn(c, t);
-	j.version = FL_FORMAT_VERSION;
-	j.tid = c->next_tid;
-	j.next_ino = c->next_ino;
-	j.used_bytes = c->jused_bytes;
-	j.inodes = c->inodes;
-	j.ops = t->ops;
-	j.nops = t->n;
+	j = (struct fl_jtxn){.version = FL_FORMAT_VERSION,
+			     .tid = c->next_tid,
+			     .next_ino = c->next_ino,
+			     .used_bytes = c->jused_bytes,
+			     .inodes = c->inodes,
+			     .ops = t->ops,
+			     .nops = t->n};
 	fl_buf_init(&enc, FL_REC_MAX);
 	ret = fl_jtxn_encode(&j, &enc);
 	if (!ret) {
@@ -742,27 +743,38 @@ static void *commit_thread(void *arg)
 	return NULL;
 }
 
+int fl_core_worker_start(struct fl_core *c, pthread_t *t, void *(*fn)(void *), bool *started)
+{
+	int ret = -pthread_create(t, NULL, fn, c);
+
+	if (!ret)
+		*started = true;
+	return ret;
+}
+
+void fl_core_worker_stop(struct fl_core *c, pthread_t t, bool *stop, bool *started)
+{
+	if (!*started)
+		return;
+	pthread_mutex_lock(&c->lock);
+	*stop = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(t, NULL);
+	*started = false;
+}
+
 int fl_journal_start(struct fl_core *c)
 {
-	int ret;
-
 	clock_gettime(CLOCK_MONOTONIC, &c->last_ckpt);
-	ret = -pthread_create(&c->thread, NULL, commit_thread, c);
-	if (!ret)
-		c->thread_started = true;
-	return ret;
+	return fl_core_worker_start(c, &c->thread, commit_thread, &c->thread_started);
 }
 
 void fl_journal_stop(struct fl_core *c)
 {
 	if (!c->thread_started)
 		return;
-	pthread_mutex_lock(&c->lock);
-	c->stop = true;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL);
-	c->thread_started = false;
+	fl_core_worker_stop(c, c->thread, &c->stop, &c->thread_started);
 	if (!c->o.ro && !c->abandon)
 		fl_checkpoint(c);
 }
@@ -982,32 +994,32 @@ void fl_overlay_free(struct fl_core *c)
 	c->overlay = NULL;
 }
 
-/* Reads one whole segment; -ENOENT when it does not exist. */
-static int read_segment(struct fl_core *c, uint64_t seg, char **data, size_t *len)
+int fl_jseg_read(struct fl_store *st, uint64_t seg, char **data, size_t *len)
 {
 	char oid[FL_OID_LEN];
-	uint64_t size;
-	ssize_t n;
-	char *buf;
-	int ret;
 
 	fl_oid_jrnl(oid, seg);
-	ret = c->st->ops->stat(c->st, oid, &size);
-	if (ret)
-		return ret;
-	if (size > (128u << 20))
+	return fl_obj_read_all(st, oid, 128u << 20, data, len);
+}
+
+int fl_jseg_next(const char *data, size_t len, size_t *off, struct fl_jtxn *t)
+{
+	const void *pl;
+	size_t plen;
+	ssize_t fr;
+
+	memset(t, 0, sizeof(*t));
+	if (*off >= len)
+		return 0;
+	fr = fl_jframe_next(data + *off, len - *off, &pl, &plen);
+	if (fr == 0)
+		return 0;
+	if (fr < 0)
 		return -EIO;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		return -ENOMEM;
-	n = size ? c->st->ops->read(c->st, oid, 0, size, buf) : 0;
-	if (n < 0) {
-		free(buf);
-		return (int)n;
-	}
-	*data = buf;
-	*len = (size_t)n;
-	return 0;
+	if (fl_jtxn_decode(pl, plen, t))
+		return -EBADMSG;
+	*off += (size_t)fr;
+	return 1;
 }
 
 static int rp_load(struct fl_core *c, struct fl_replay *rp, uint64_t *endseg, char *err,
@@ -1020,7 +1032,7 @@ static int rp_load(struct fl_core *c, struct fl_replay *rp, uint64_t *endseg, ch
 		char *data = NULL;
 		size_t len = 0, off = 0;
 
-		ret = read_segment(c, seg, &data, &len);
+		ret = fl_jseg_read(c->st, seg, &data, &len);
 		if (ret == -ENOENT) {
 			ret = 0;
 			break;
@@ -1030,21 +1042,19 @@ static int rp_load(struct fl_core *c, struct fl_replay *rp, uint64_t *endseg, ch
 				 strerror(-ret));
 			break;
 		}
-		while (off < len) {
-			const void *pl;
-			size_t plen;
-			ssize_t fr = fl_jframe_next(data + off, len - off, &pl, &plen);
-			struct fl_jtxn t = {0};
+		for (;;) {
+			struct fl_jtxn t;
+			int r = fl_jseg_next(data, len, &off, &t);
 
-			if (fr == 0)
+			if (r == 0)
 				break;
-			if (fr < 0) {
+			if (r == -EIO) {
 				fl_err("journal segment %" PRIu64
 				       " is torn or corrupt at offset %zu: replay stops there",
 				       seg, off);
 				break;
 			}
-			if (fl_jtxn_decode(pl, plen, &t)) {
+			if (r < 0) {
 				fl_err("journal record at segment %" PRIu64
 				       " offset %zu is corrupt: replay stops there",
 				       seg, off);
@@ -1054,7 +1064,6 @@ static int rp_load(struct fl_core *c, struct fl_replay *rp, uint64_t *endseg, ch
 			fl_jtxn_free(&t);
 			if (ret)
 				break;
-			off += (size_t)fr;
 		}
 		free(data);
 		if (ret)

@@ -1,5 +1,5 @@
 /*
- * flockerfs — omap helpers the stores and their users share (omap_util.h).
+ * flockerfs — object, omap and address helpers the stores and their users share (omap_util.h).
  */
 #include "fs/store/omap_util.h"
 #include "flocker/store.h"
@@ -62,5 +62,44 @@ int fl_omap_get1(struct fl_store *st, const char *oid, const char *key, void **v
 	}
 	*val = g.val;
 	*len = g.len;
+	return 0;
+}
+
+size_t fl_ceph_addr_first(const char *in, const char **start)
+{
+	const char *p = in;
+
+	if (*p == '[')
+		p++;
+	if (!strncmp(p, "v1:", 3) || !strncmp(p, "v2:", 3))
+		p += 3;
+	else if (!strncmp(p, "any:", 4))
+		p += 4;
+	*start = p;
+	return strcspn(p, ",]");
+}
+
+int fl_obj_read_all(struct fl_store *st, const char *oid, uint64_t max, char **data, size_t *len)
+{
+	uint64_t size;
+	ssize_t n;
+	int ret;
+
+	*data = NULL;
+	ret = st->ops->stat(st, oid, &size);
+	if (ret)
+		return ret;
+	if (size > max)
+		return -EIO;
+	*data = malloc(size ? size : 1);
+	if (!*data)
+		return -ENOMEM;
+	n = size ? st->ops->read(st, oid, 0, size, *data) : 0;
+	if (n < 0) {
+		free(*data);
+		*data = NULL;
+		return (int)n;
+	}
+	*len = (size_t)n;
 	return 0;
 }

@@ -215,8 +215,7 @@ static int g_omap_update(struct fl_store *st, const char *oid, const struct fl_k
 	GATED(st, IN(st)->ops->omap_update(IN(st), oid, set, nset, rm, nrm, cmp, ncmp));
 }
 
-static int g_list_objects(struct fl_store *st, const char *prefix,
-			  int (*cb)(void *arg, const char *oid), void *arg)
+static int g_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	return IN(st)->ops->list_objects(IN(st), prefix, cb, arg);
 }

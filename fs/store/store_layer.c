@@ -471,11 +471,16 @@ static int become_writer(struct layer *l)
 }
 
 /* The writer's claim on oid before a write-class op or a remove; returns
- * with mu held on success. */
+ * with mu held on success, or 0 with *ep NULL (nothing held) for an object
+ * that is the child's alone. */
 static int claim_for_write(struct layer *l, const char *oid, struct lent **ep)
 {
-	int r = become_writer(l);
+	int r;
 
+	*ep = NULL;
+	if (local_oid(oid))
+		return 0;
+	r = become_writer(l);
 	if (r)
 		return r;
 	pthread_mutex_lock(&l->mu);
@@ -498,10 +503,8 @@ int layer_prep_write(struct layer *l, const char *oid)
 	uint8_t child;
 	int r;
 
-	if (local_oid(oid))
-		return 0;
 	r = claim_for_write(l, oid, &e);
-	if (r)
+	if (r || !e)
 		return r;
 	if ((e->child == K_YES && !e->partial) || parent_lacks_locked(l, oid, e)) {
 		e->busy = false;
@@ -556,10 +559,8 @@ int layer_prep_remove(struct layer *l, const char *oid, bool *via_parent, struct
 
 	*via_parent = false;
 	*claimed = NULL;
-	if (local_oid(oid))
-		return 0;
 	r = claim_for_write(l, oid, &e);
-	if (r)
+	if (r || !e)
 		return r;
 	lacks = parent_lacks_locked(l, oid, e);
 	known = e->parent == K_YES;
@@ -620,18 +621,53 @@ static struct fl_store *layer_clone_ns(struct fl_store *st, const char *ns)
 	return l->child->ops->clone_ns(l->child, ns);
 }
 
-static ssize_t layer_read(struct fl_store *st, const char *oid, uint64_t off, size_t len, void *buf)
+/* The arguments of a read-class op: read, stat, omap_get or omap_list. */
+struct read_args {
+	enum { RD_READ, RD_STAT, RD_OMAP_GET, RD_OMAP_LIST } op;
+	uint64_t off; /* read */
+	size_t len;
+	void *buf;
+	uint64_t *size;		 /* stat */
+	const char *start_after; /* omap_list */
+	unsigned max;
+	bool *more;
+	const char *const *keys; /* omap_get */
+	size_t n;
+	fl_omap_cb cb; /* omap_get and omap_list */
+	void *arg;
+};
+
+static ssize_t read_on(struct fl_store *st, const char *oid, const struct read_args *a)
+{
+	switch (a->op) {
+	case RD_READ:
+		return st->ops->read(st, oid, a->off, a->len, a->buf);
+	case RD_STAT:
+		return st->ops->stat(st, oid, a->size);
+	case RD_OMAP_GET:
+		return st->ops->omap_get(st, oid, a->keys, a->n, a->cb, a->arg);
+	default:
+		return st->ops->omap_list(st, oid, a->start_after, a->max, a->cb, a->arg, a->more);
+	}
+}
+
+/*
+ * A read-class op: the child's when it may have oid, else the parent's.  What
+ * it learns is noted: where oid is missing, and for read and stat where it is.
+ */
+static ssize_t layer_read_op(struct fl_store *st, const char *oid, const struct read_args *a)
 {
 	struct layer *l = layer_of(st);
 	enum route rt = layer_route_read(l, oid);
+	bool data = a->op == RD_READ || a->op == RD_STAT;
 	ssize_t r;
 
 	if (rt == R_NONE)
 		return -ENOENT;
 	if (rt != R_PARENT) {
-		r = l->child->ops->read(l->child, oid, off, len, buf);
+		r = read_on(l->child, oid, a);
 		if (r != -ENOENT || rt == R_CHILD) {
-			if (r >= 0 && !local_oid(oid))
+			if (r >= 0 && data && !local_oid(oid))
 				layer_note(l, oid, K_YES, K_UNKNOWN);
 			return r;
 		}
@@ -639,93 +675,47 @@ static ssize_t layer_read(struct fl_store *st, const char *oid, uint64_t off, si
 		if (!parent_may(l, oid))
 			return -ENOENT;
 	}
-	r = l->parent->ops->read(l->parent, oid, off, len, buf);
+	r = read_on(l->parent, oid, a);
 	if (r == -ENOENT)
 		layer_note(l, oid, K_UNKNOWN, K_NO);
+	else if (a->op == RD_STAT)
+		layer_note(l, oid, K_UNKNOWN, r == 0 ? K_YES : K_UNKNOWN);
 	return r;
+}
+
+static ssize_t layer_read(struct fl_store *st, const char *oid, uint64_t off, size_t len, void *buf)
+{
+	struct read_args a = {.op = RD_READ, .off = off, .len = len, .buf = buf};
+
+	return layer_read_op(st, oid, &a);
 }
 
 static int layer_stat(struct fl_store *st, const char *oid, uint64_t *size)
 {
-	struct layer *l = layer_of(st);
-	enum route rt = layer_route_read(l, oid);
-	int r;
+	struct read_args a = {.op = RD_STAT, .size = size};
 
-	if (rt == R_NONE)
-		return -ENOENT;
-	if (rt != R_PARENT) {
-		r = l->child->ops->stat(l->child, oid, size);
-		if (r != -ENOENT || rt == R_CHILD) {
-			if (r == 0 && !local_oid(oid))
-				layer_note(l, oid, K_YES, K_UNKNOWN);
-			return r;
-		}
-		layer_note(l, oid, K_NO, K_UNKNOWN);
-		if (!parent_may(l, oid))
-			return -ENOENT;
-	}
-	r = l->parent->ops->stat(l->parent, oid, size);
-	layer_note(l, oid, K_UNKNOWN, r == -ENOENT ? K_NO : r == 0 ? K_YES : K_UNKNOWN);
-	return r;
-}
-
-/* The arguments of omap_get (get) or omap_list. */
-struct omap_args {
-	bool get;
-	const char *start_after;
-	unsigned max;
-	const char *const *keys;
-	size_t n;
-	fl_omap_cb cb;
-	void *arg;
-	bool *more;
-};
-
-static int omap_on(struct fl_store *st, const char *oid, const struct omap_args *a)
-{
-	if (a->get)
-		return st->ops->omap_get(st, oid, a->keys, a->n, a->cb, a->arg);
-	return st->ops->omap_list(st, oid, a->start_after, a->max, a->cb, a->arg, a->more);
-}
-
-/* omap_get and omap_list: the child's when it may have oid, else the parent's. */
-static int layer_omap(struct fl_store *st, const char *oid, const struct omap_args *a)
-{
-	struct layer *l = layer_of(st);
-	enum route rt = layer_route_read(l, oid);
-	int r;
-
-	if (rt == R_NONE)
-		return -ENOENT;
-	if (rt != R_PARENT) {
-		r = omap_on(l->child, oid, a);
-		if (r != -ENOENT || rt == R_CHILD)
-			return r;
-		layer_note(l, oid, K_NO, K_UNKNOWN);
-		if (!parent_may(l, oid))
-			return -ENOENT;
-	}
-	r = omap_on(l->parent, oid, a);
-	if (r == -ENOENT)
-		layer_note(l, oid, K_UNKNOWN, K_NO);
-	return r;
+	return (int)layer_read_op(st, oid, &a);
 }
 
 static int layer_omap_list(struct fl_store *st, const char *oid, const char *start_after,
 			   unsigned max, fl_omap_cb cb, void *arg, bool *more)
 {
-	struct omap_args a = {
-		.start_after = start_after, .max = max, .cb = cb, .arg = arg, .more = more};
+	struct read_args a = {.op = RD_OMAP_LIST,
+			      .start_after = start_after,
+			      .max = max,
+			      .cb = cb,
+			      .arg = arg,
+			      .more = more};
 
-	return layer_omap(st, oid, &a);
+	return (int)layer_read_op(st, oid, &a);
 }
 
 static int layer_omap_get(struct fl_store *st, const char *oid, const char *const *keys, size_t n,
 			  fl_omap_cb cb, void *arg)
 {
-	struct omap_args a = {.get = true, .keys = keys, .n = n, .cb = cb, .arg = arg};
+	struct read_args a = {.op = RD_OMAP_GET, .keys = keys, .n = n, .cb = cb, .arg = arg};
 
-	return layer_omap(st, oid, &a);
+	return (int)layer_read_op(st, oid, &a);
 }
 
 static int layer_write(struct fl_store *st, const char *oid, uint64_t off, const void *buf,
@@ -807,7 +797,7 @@ static int layer_omap_update(struct fl_store *st, const char *oid, const struct 
 struct list_ctx {
 	struct layer *l;
 	struct ltab seen;
-	int (*cb)(void *arg, const char *oid);
+	fl_oid_cb cb;
 	void *arg;
 	bool parent_side;
 };
@@ -834,8 +824,7 @@ static int list_cb(void *arg, const char *oid)
 	return skip ? 0 : x->cb(x->arg, oid);
 }
 
-static int layer_list_objects(struct fl_store *st, const char *prefix,
-			      int (*cb)(void *arg, const char *oid), void *arg)
+static int layer_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	struct layer *l = layer_of(st);
 	struct list_ctx x = {l, {0}, cb, arg, false};

@@ -242,17 +242,9 @@ void obj_delete(struct mem_store *ms, const char *oid)
 /* "[v2:1.2.3.4:0/5,v1:...]" or "v1:1.2.3.4:0/5" -> "1.2.3.4:0/5" (the first address). */
 static int addr_normalize(const char *in, char *out, size_t len)
 {
-	const char *p = in, *e;
-	size_t n;
+	const char *p;
+	size_t n = fl_ceph_addr_first(in, &p);
 
-	if (*p == '[')
-		p++;
-	if (!strncmp(p, "v1:", 3) || !strncmp(p, "v2:", 3))
-		p += 3;
-	else if (!strncmp(p, "any:", 4))
-		p += 4;
-	e = p + strcspn(p, ",]");
-	n = (size_t)(e - p);
 	/* the blocklist needs ip:port/nonce */
 	if (n == 0 || !memchr(p, ':', n) || !memchr(p, '/', n) || n >= len)
 		return -EINVAL;
@@ -781,13 +773,11 @@ out:
 
 /* --- listing --- */
 
-static int mem_list_objects(struct fl_store *st, const char *prefix,
-			    int (*cb)(void *arg, const char *oid), void *arg)
+static int mem_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	struct mem_store *ms = mem_of(st);
 	size_t plen = prefix ? strlen(prefix) : 0;
-	char **names = NULL;
-	size_t cnt = 0, cap = 0;
+	struct fl_strv names = {0}; /* copies: the callbacks may use the store */
 	struct tnode *ns, *n;
 	int r = mem_enter(ms);
 
@@ -803,25 +793,16 @@ static int mem_list_objects(struct fl_store *st, const char *prefix,
 	for (; n; n = t_after(ns->val, n->key)) {
 		if (plen && strncmp(n->key, prefix, plen))
 			break;
-		if (fl_grow(&names, &cap, cnt, sizeof(*names), 64)) {
-			r = -ENOMEM;
+		r = fl_strv_add(&names, n->key);
+		if (r)
 			break;
-		}
-		names[cnt] = strdup(n->key);
-		if (!names[cnt]) {
-			r = -ENOMEM;
-			break;
-		}
-		cnt++;
 	}
 	if (!r)
-		r = msnap_list_removed(ms, prefix, &names, &cnt, &cap);
+		r = msnap_list_removed(ms, prefix, &names);
 	mem_leave(ms);
-	for (size_t i = 0; i < cnt && !r; i++)
-		r = cb(arg, names[i]);
-	for (size_t i = 0; i < cnt; i++)
-		free(names[i]);
-	free(names);
+	for (size_t i = 0; i < names.n && !r; i++)
+		r = cb(arg, names.v[i]);
+	fl_strv_free(&names);
 	return r;
 }
 

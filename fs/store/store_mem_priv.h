@@ -6,6 +6,7 @@
 #ifndef FLOCKER_STORE_MEM_PRIV_H
 #define FLOCKER_STORE_MEM_PRIV_H
 
+#include "flocker/buf.h"
 #include "flocker/store.h"
 
 #include <pthread.h>
@@ -137,10 +138,9 @@ struct mobj *msnap_view(struct mem_store *ms, const char *oid);
 /* Before a write-class op on oid under ctx: -EROFS on a snapshot handle; else saves
  * the head as a clone when ctx is newer than the object's last one.  0 or -errno. */
 int msnap_before_write(struct mem_store *ms, const char *oid, const struct msnapc *ctx);
-/* Appends to names (*cnt used of *cap) the oids with prefix (NULL: all) whose head
- * is removed but whose clones remain: RADOS lists them with the heads. */
-int msnap_list_removed(struct mem_store *ms, const char *prefix, char ***names, size_t *cnt,
-		       size_t *cap);
+/* Appends to names the oids with prefix (NULL: all) whose head is removed but
+ * whose clones remain: RADOS lists them with the heads. */
+int msnap_list_removed(struct mem_store *ms, const char *prefix, struct fl_strv *names);
 /* Takes a reference (NULL stays NULL) / drops one. */
 struct msnapc *msnapc_get(struct msnapc *c);
 void msnapc_put(struct msnapc *c);

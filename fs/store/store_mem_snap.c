@@ -267,34 +267,30 @@ int msnap_before_write(struct mem_store *ms, const char *oid, const struct msnap
 }
 
 static int list_removed(struct mem_store *ms, const struct tnode *t, const char *prefix,
-			char ***names, size_t *cnt, size_t *cap)
+			struct fl_strv *names)
 {
 	size_t plen = prefix ? strlen(prefix) : 0;
 
 	for (; t; t = t->r) {
 		const struct msnapset *ss = t->val;
-		int r = list_removed(ms, t->l, prefix, names, cnt, cap);
+		int r = list_removed(ms, t->l, prefix, names);
 
 		if (r)
 			return r;
 		if (!ss->clones || (plen && strncmp(t->key, prefix, plen)) || obj_find(ms, t->key))
 			continue;
-		if (fl_grow(names, cap, *cnt, sizeof(**names), 64))
-			return -ENOMEM;
-		(*names)[*cnt] = strdup(t->key);
-		if (!(*names)[*cnt])
-			return -ENOMEM;
-		(*cnt)++;
+		r = fl_strv_add(names, t->key);
+		if (r)
+			return r;
 	}
 	return 0;
 }
 
-int msnap_list_removed(struct mem_store *ms, const char *prefix, char ***names, size_t *cnt,
-		       size_t *cap)
+int msnap_list_removed(struct mem_store *ms, const char *prefix, struct fl_strv *names)
 {
 	struct tnode *ns = t_find(ms->sh->snss, ms->ns);
 
-	return ns ? list_removed(ms, ns->val, prefix, names, cnt, cap) : 0;
+	return ns ? list_removed(ms, ns->val, prefix, names) : 0;
 }
 
 int mem_snap_create(struct fl_store *st, uint64_t *snapid)

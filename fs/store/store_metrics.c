@@ -185,8 +185,7 @@ static int m_omap_update(struct fl_store *st, const char *oid, const struct fl_k
 	return r;
 }
 
-static int m_list_objects(struct fl_store *st, const char *prefix,
-			  int (*cb)(void *arg, const char *oid), void *arg)
+static int m_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	int r;
 

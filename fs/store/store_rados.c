@@ -605,8 +605,7 @@ out:
 
 /* --- listing --- */
 
-static int r_list_objects(struct fl_store *st, const char *prefix,
-			  int (*cb)(void *arg, const char *oid), void *arg)
+static int r_list_objects(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg)
 {
 	struct rstore *rs = rs_of(st);
 	size_t plen = prefix ? strlen(prefix) : 0;
@@ -1038,21 +1037,6 @@ out:
 
 /* --- fencing --- */
 
-/* First address of "[v2:a,v1:b]" or "v1:a", without its type: start and length. */
-static size_t addr_core(const char *in, const char **start)
-{
-	const char *p = in;
-
-	if (*p == '[')
-		p++;
-	if (!strncmp(p, "v1:", 3) || !strncmp(p, "v2:", 3))
-		p += 3;
-	else if (!strncmp(p, "any:", 4))
-		p += 4;
-	*start = p;
-	return strcspn(p, ",]");
-}
-
 static int r_self_addr(struct fl_store *st, char *buf, size_t len)
 {
 	char *addrs = NULL;
@@ -1063,7 +1047,7 @@ static int r_self_addr(struct fl_store *st, char *buf, size_t len)
 	r = rados_getaddrs(rs_of(st)->conn->cluster, &addrs);
 	if (r < 0)
 		return r;
-	n = addr_core(addrs, &p);
+	n = fl_ceph_addr_first(addrs, &p);
 	/* the form lockers show (and rados_blocklist_add takes) */
 	if (n == 0)
 		r = -EIO;

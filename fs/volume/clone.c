@@ -339,11 +339,7 @@ int fl_volume_clone(struct fl_store *base, const char *parent, const char *snap,
 	snprintf(s.name, sizeof(s.name), "%s", name);
 	s.created = r.created;
 	s.snap_seq = 0; /* the clone's own snapshots start here */
-	fl_buf_reset(&b);
-	ret = fl_super_encode(&s, &b);
-	if (ret)
-		goto out_err;
-	ret = cst->ops->write_full(cst, FL_OID_SUPER, b.data, b.len);
+	ret = fl_super_write(cst, &s);
 	if (ret)
 		goto out_err;
 

@@ -17,6 +17,7 @@
 #include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/record.h"
+#include "fs/store/omap_util.h"
 #include "fs/store/store_layer.h"
 #include "fs/volume/clone.h"
 #include "fs/volume/volume.h"
@@ -59,8 +60,7 @@ struct fsck {
 	size_t ndirobjs, capdirobjs;
 	struct fd_obj *data;
 	size_t ndata, capdata;
-	char **itab_oids, **other;
-	size_t nitab, capitab, nother, capother;
+	struct fl_strv itab_oids, other; /* object names */
 	uint64_t *jsegs;
 	size_t njsegs, capjsegs;
 	uint64_t progress;
@@ -237,39 +237,25 @@ static int check_journal(struct fsck *f)
 	int ret = 0;
 
 	for (seg = f->v->super.jtail;; seg++) {
-		uint64_t size;
-		size_t off = 0;
+		size_t off = 0, n;
 		char *data;
-		ssize_t n;
 
 		fl_oid_jrnl(oid, seg);
-		ret = f->st->ops->stat(f->st, oid, &size);
+		ret = fl_jseg_read(f->st, seg, &data, &n);
 		if (ret == -ENOENT)
 			return 0;
 		if (ret)
 			return ret;
-		if (size > (128u << 20))
-			return -EIO;
-		data = malloc(size ? size : 1);
-		if (!data)
-			return -ENOMEM;
-		n = size ? f->st->ops->read(f->st, oid, 0, size, data) : 0;
-		if (n < 0) {
-			free(data);
-			return (int)n;
-		}
-		while (off < (size_t)n) {
-			const void *pl;
-			size_t plen;
-			ssize_t fr = fl_jframe_next(data + off, (size_t)n - off, &pl, &plen);
-			struct fl_jtxn t = {0};
+		for (;;) {
+			struct fl_jtxn t;
+			int r = fl_jseg_next(data, n, &off, &t);
 
-			if (fr == 0)
+			if (r == 0)
 				break;
-			if (fr < 0 || fl_jtxn_decode(pl, plen, &t)) {
+			if (r < 0) {
 				problem(f, &f->rep->journal_corrupt,
 					"journal segment %s: %s record at offset %zu; replay stops there",
-					oid, fr < 0 ? "torn or corrupt" : "undecodable", off);
+					oid, r == -EIO ? "torn or corrupt" : "undecodable", off);
 				if (f->o->repair) {
 					uint64_t s2;
 
@@ -288,7 +274,6 @@ static int check_journal(struct fsck *f)
 			}
 			fl_jtxn_free(&t);
 			f->rep->journal_records++;
-			off += (size_t)fr;
 		}
 		free(data);
 	}
@@ -320,13 +305,7 @@ static int list_cb(void *arg, const char *oid)
 			return -ENOMEM;
 		f->dirobjs[f->ndirobjs++] = ino;
 	} else if (!strncmp(oid, "itab.", 5)) {
-		char *dup = strdup(oid);
-
-		if (!dup || GROW(f->itab_oids, f->nitab, f->capitab)) {
-			free(dup);
-			return -ENOMEM;
-		}
-		f->itab_oids[f->nitab++] = dup;
+		return fl_strv_add(&f->itab_oids, oid);
 	} else if (!strncmp(oid, "jrnl.", 5)) {
 		ino = strtoull(oid + 5, &end, 16);
 		if (*end)
@@ -336,14 +315,8 @@ static int list_cb(void *arg, const char *oid)
 		f->jsegs[f->njsegs++] = ino;
 	} else if (strcmp(oid, FL_OID_SUPER) && strcmp(oid, FL_OID_ORPHAN) &&
 		   strcmp(oid, FL_OID_SNAPS) && strcmp(oid, FL_OID_CHILDREN)) {
-		char *dup;
 	other:
-		dup = strdup(oid);
-		if (!dup || GROW(f->other, f->nother, f->capother)) {
-			free(dup);
-			return -ENOMEM;
-		}
-		f->other[f->nother++] = dup;
+		return fl_strv_add(&f->other, oid);
 	}
 	return 0;
 }
@@ -352,8 +325,7 @@ struct itab_ctx {
 	struct fsck *f;
 	const char *oid;
 	uint64_t shard;
-	char **bad;
-	size_t nbad, capbad;
+	struct fl_strv bad; /* keys of corrupt records */
 };
 
 static int itab_cb(void *arg, const char *key, const void *val, size_t len)
@@ -367,17 +339,10 @@ static int itab_cb(void *arg, const char *key, const void *val, size_t len)
 	tick(f, "reading inodes");
 	if (*end || strlen(key) != 16 || fl_inode_decode(val, len, &r) || r.ino != kino ||
 	    (kino >> FL_ITAB_SHARD_BITS) != ic->shard) {
-		char *dup = strdup(key);
-
 		fl_inode_rec_free(&r);
 		problem(f, &f->rep->corrupt_inodes, "inode record %s in %s is corrupt or misplaced",
 			key, ic->oid);
-		if (!dup || GROW(ic->bad, ic->nbad, ic->capbad)) {
-			free(dup);
-			return -ENOMEM;
-		}
-		ic->bad[ic->nbad++] = dup;
-		return 0;
+		return fl_strv_add(&ic->bad, key);
 	}
 	if (GROW(f->in, f->nin, f->capin)) {
 		fl_inode_rec_free(&r);
@@ -393,8 +358,7 @@ struct dir_ctx {
 	struct fsck *f;
 	uint64_t dir;
 	const char *oid;
-	char **bad;
-	size_t nbad, capbad;
+	struct fl_strv bad; /* keys of corrupt entries */
 };
 
 static int dir_cb(void *arg, const char *key, const void *val, size_t len)
@@ -407,15 +371,8 @@ static int dir_cb(void *arg, const char *key, const void *val, size_t len)
 	tick(f, "reading entries");
 	if (fl_dirent_decode(val, len, &d) || !*key || strchr(key, '/') || !strcmp(key, ".") ||
 	    !strcmp(key, "..") || strlen(key) > FL_NAME_MAX) {
-		char *dup = strdup(key);
-
 		problem(f, &f->rep->corrupt_entries, "entry '%s' in %s is corrupt", key, dc->oid);
-		if (!dup || GROW(dc->bad, dc->nbad, dc->capbad)) {
-			free(dup);
-			return -ENOMEM;
-		}
-		dc->bad[dc->nbad++] = dup;
-		return 0;
+		return fl_strv_add(&dc->bad, key);
 	}
 	name = strdup(key);
 	if (!name || GROW(f->en, f->nen, f->capen)) {
@@ -472,6 +429,22 @@ static int rm_keys(struct fsck *f, const char *oid, char **keys, size_t n)
 	return f->st->ops->omap_update(f->st, oid, NULL, 0, (const char *const *)keys, n, NULL, 0);
 }
 
+/*
+ * Reads the omap of oid through cb, whose context collects the keys of
+ * corrupt values in *bad: removed when repairing, then freed.  0 (also when
+ * oid is missing) or a negative errno.
+ */
+static int scan_omap(struct fsck *f, const char *oid, fl_omap_cb cb, void *ctx, struct fl_strv *bad)
+{
+	bool more;
+	int ret = f->st->ops->omap_list(f->st, oid, NULL, UINT32_MAX, cb, ctx, &more);
+
+	if (!ret && bad->n && f->o->repair)
+		fixed(f, rm_keys(f, oid, bad->v, bad->n));
+	fl_strv_free(bad);
+	return ret == -ENOENT ? 0 : ret;
+}
+
 static int load(struct fsck *f)
 {
 	size_t i;
@@ -480,38 +453,23 @@ static int load(struct fsck *f)
 	ret = f->st->ops->list_objects(f->st, NULL, list_cb, f);
 	if (ret)
 		return ret;
-	for (i = 0; i < f->nitab; i++) {
-		struct itab_ctx ic = {f, f->itab_oids[i], 0, NULL, 0, 0};
-		bool more;
-		char *end;
+	for (i = 0; i < f->itab_oids.n; i++) {
+		struct itab_ctx ic = {.f = f, .oid = f->itab_oids.v[i]};
 
-		ic.shard = strtoull(f->itab_oids[i] + 5, &end, 16);
-		ret = f->st->ops->omap_list(f->st, f->itab_oids[i], NULL, UINT32_MAX, itab_cb, &ic,
-					    &more);
-		if (!ret && ic.nbad && f->o->repair)
-			fixed(f, rm_keys(f, f->itab_oids[i], ic.bad, ic.nbad));
-		while (ic.nbad)
-			free(ic.bad[--ic.nbad]);
-		free(ic.bad);
-		if (ret && ret != -ENOENT)
+		ic.shard = strtoull(ic.oid + 5, NULL, 16);
+		ret = scan_omap(f, ic.oid, itab_cb, &ic, &ic.bad);
+		if (ret)
 			return ret;
 	}
 	if (f->nin)
 		qsort(f->in, f->nin, sizeof(*f->in), cmp_fi);
 	for (i = 0; i < f->ndirobjs; i++) {
-		struct dir_ctx dc = {f, f->dirobjs[i], NULL, NULL, 0, 0};
 		char oid[FL_OID_LEN];
-		bool more;
+		struct dir_ctx dc = {.f = f, .dir = f->dirobjs[i], .oid = oid};
 
 		fl_oid_dir(oid, f->dirobjs[i]);
-		dc.oid = oid;
-		ret = f->st->ops->omap_list(f->st, oid, NULL, UINT32_MAX, dir_cb, &dc, &more);
-		if (!ret && dc.nbad && f->o->repair)
-			fixed(f, rm_keys(f, oid, dc.bad, dc.nbad));
-		while (dc.nbad)
-			free(dc.bad[--dc.nbad]);
-		free(dc.bad);
-		if (ret && ret != -ENOENT)
+		ret = scan_omap(f, oid, dir_cb, &dc, &dc.bad);
+		if (ret)
 			return ret;
 	}
 	if (f->ndirobjs)
@@ -526,11 +484,23 @@ static int load(struct fsck *f)
 
 /* ---------- writing repairs ---------- */
 
+/* Unless the encoder failed (enc_ret): sets key in the omap of oid to the
+ * record in b.  Frees b. */
+static int put_rec(struct fsck *f, int enc_ret, const char *oid, const char *key, struct fl_buf *b)
+{
+	struct fl_kv kv = {key, b->data, b->len};
+	int ret = enc_ret;
+
+	if (!ret)
+		ret = f->st->ops->omap_update(f->st, oid, &kv, 1, NULL, 0, NULL, 0);
+	fl_buf_free(b);
+	return ret;
+}
+
 static int put_inode(struct fsck *f, const struct fl_inode_rec *r)
 {
 	char oid[FL_OID_LEN], key[17];
 	struct fl_buf b;
-	struct fl_kv kv;
 	int ret;
 
 	if (r->nbmap > FL_BMAP_MAX_V1 && f->v->super.version < FL_SUPER_VERSION) {
@@ -546,16 +516,9 @@ static int put_inode(struct fsck *f, const struct fl_inode_rec *r)
 	}
 	fl_buf_init(&b, FL_REC_MAX);
 	ret = fl_inode_encode(r, &b);
-	if (!ret) {
-		fl_oid_itab(oid, r->ino >> FL_ITAB_SHARD_BITS);
-		fl_ino_key(key, r->ino);
-		kv.key = key;
-		kv.val = b.data;
-		kv.len = b.len;
-		ret = f->st->ops->omap_update(f->st, oid, &kv, 1, NULL, 0, NULL, 0);
-	}
-	fl_buf_free(&b);
-	return ret;
+	fl_oid_itab(oid, r->ino >> FL_ITAB_SHARD_BITS);
+	fl_ino_key(key, r->ino);
+	return put_rec(f, ret, oid, key, &b);
 }
 
 static int put_entry(struct fsck *f, uint64_t dir, const char *name, uint64_t ino, uint32_t type)
@@ -563,20 +526,12 @@ static int put_entry(struct fsck *f, uint64_t dir, const char *name, uint64_t in
 	struct fl_dirent_rec d = {ino, type};
 	char oid[FL_OID_LEN];
 	struct fl_buf b;
-	struct fl_kv kv;
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
 	ret = fl_dirent_encode(&d, &b);
-	if (!ret) {
-		fl_oid_dir(oid, dir);
-		kv.key = name;
-		kv.val = b.data;
-		kv.len = b.len;
-		ret = f->st->ops->omap_update(f->st, oid, &kv, 1, NULL, 0, NULL, 0);
-	}
-	fl_buf_free(&b);
-	return ret;
+	fl_oid_dir(oid, dir);
+	return put_rec(f, ret, oid, name, &b);
 }
 
 static int rm_entry(struct fsck *f, struct fe *e)
@@ -926,9 +881,9 @@ static void check_rest(struct fsck *f)
 		if (f->o->repair)
 			fixed(f, f->st->ops->remove(f->st, oid));
 	}
-	for (i = 0; i < f->nother; i++) {
+	for (i = 0; i < f->other.n; i++) {
 		f->rep->unknown_objects++;
-		fl_warn("%s: unknown object %s left alone", f->v->super.name, f->other[i]);
+		fl_warn("%s: unknown object %s left alone", f->v->super.name, f->other.v[i]);
 	}
 }
 
@@ -940,16 +895,12 @@ static void fsck_free(struct fsck *f)
 		fl_inode_rec_free(&f->in[i].r);
 	for (i = 0; i < f->nen; i++)
 		free(f->en[i].name);
-	for (i = 0; i < f->nitab; i++)
-		free(f->itab_oids[i]);
-	for (i = 0; i < f->nother; i++)
-		free(f->other[i]);
+	fl_strv_free(&f->itab_oids);
+	fl_strv_free(&f->other);
 	free(f->in);
 	free(f->en);
 	free(f->dirobjs);
 	free(f->data);
-	free(f->itab_oids);
-	free(f->other);
 	free(f->jsegs);
 	for (i = 0; i < f->nadd_in; i++)
 		fl_inode_rec_free(&f->add_in[i].r);
@@ -1204,29 +1155,6 @@ static int replay_mem(struct fsck *f, char *err, size_t errlen)
 	return ret;
 }
 
-static int read_super_raw(struct fsck *f, char **raw, size_t *len)
-{
-	uint64_t size;
-	ssize_t n;
-	int ret = f->st->ops->stat(f->st, FL_OID_SUPER, &size);
-
-	if (ret)
-		return ret;
-	if (size > FL_REC_MAX)
-		return -EIO;
-	*raw = malloc(size ? size : 1);
-	if (!*raw)
-		return -ENOMEM;
-	n = size ? f->st->ops->read(f->st, FL_OID_SUPER, 0, size, *raw) : 0;
-	if (n < 0) {
-		free(*raw);
-		*raw = NULL;
-		return (int)n;
-	}
-	*len = (size_t)n;
-	return 0;
-}
-
 /*
  * A check without --repair takes no lock (taking it writes to super): it
  * refuses a volume a live writer holds, checks one whose writer on this host
@@ -1271,7 +1199,7 @@ static int ro_guard(struct fsck *f, bool end, char *err, size_t errlen)
 		}
 		snprintf(f->fenced, sizeof(f->fenced), "%s", h.addr);
 	}
-	ret = read_super_raw(f, &raw, &len);
+	ret = fl_obj_read_all(f->st, FL_OID_SUPER, FL_REC_MAX, &raw, &len);
 	if (ret) {
 		snprintf(err, errlen, "cannot read the superblock of volume %s: %s",
 			 f->v->super.name, strerror(-ret));

@@ -203,19 +203,30 @@ static int remove_all(struct fl_store *st)
 	return ret;
 }
 
-int fl_volreg_claim(struct fl_store *reg, const char *name, const struct fl_volreg_rec *r,
-		    struct fl_buf *b, char *err, size_t errlen)
+/* The registry entry of name: r encoded into b (emptied first), kv pointing at it. */
+static int volreg_entry(const char *name, const struct fl_volreg_rec *r, struct fl_buf *b,
+			struct fl_kv *kv)
 {
-	struct fl_kv kv = {.key = name};
-	struct fl_omap_cmp cmp = {.key = name}; /* the name must be free */
 	int ret;
 
 	fl_buf_reset(b);
 	ret = fl_volreg_encode(r, b);
+	kv->key = name;
+	kv->val = b->data;
+	kv->len = b->len;
+	return ret;
+}
+
+int fl_volreg_claim(struct fl_store *reg, const char *name, const struct fl_volreg_rec *r,
+		    struct fl_buf *b, char *err, size_t errlen)
+{
+	struct fl_kv kv;
+	struct fl_omap_cmp cmp = {.key = name}; /* the name must be free */
+	int ret;
+
+	ret = volreg_entry(name, r, b, &kv);
 	if (ret)
 		return ret;
-	kv.val = b->data;
-	kv.len = b->len;
 	ret = reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, &cmp, 1);
 	if (ret == -ECANCELED) {
 		fl_seterr(err, errlen,
@@ -284,10 +295,7 @@ int fl_volume_create(struct fl_store *base, const char *name, uint64_t size_limi
 	ret = write_root(st, 0, 0);
 	if (ret)
 		goto out_objs;
-	ret = fl_super_encode(&s, &b);
-	if (ret)
-		goto out_objs;
-	ret = st->ops->write_full(st, FL_OID_SUPER, b.data, b.len);
+	ret = fl_super_write(st, &s);
 	if (ret)
 		goto out_objs;
 
@@ -945,17 +953,22 @@ int fl_volume_reload_super(struct fl_volume *v)
 	return fl_volume_read_super(v->st, &v->super);
 }
 
-int fl_volume_write_super(struct fl_volume *v)
+int fl_super_write(struct fl_store *st, const struct fl_super_rec *s)
 {
 	struct fl_buf b;
 	int ret;
 
 	fl_buf_init(&b, FL_REC_MAX);
-	ret = fl_super_encode(&v->super, &b);
+	ret = fl_super_encode(s, &b);
 	if (!ret)
-		ret = v->st->ops->write_full(v->st, FL_OID_SUPER, b.data, b.len);
+		ret = st->ops->write_full(st, FL_OID_SUPER, b.data, b.len);
 	fl_buf_free(&b);
 	return ret;
+}
+
+int fl_volume_write_super(struct fl_volume *v)
+{
+	return fl_super_write(v->st, &v->super);
 }
 
 int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t errlen)
@@ -963,6 +976,7 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	struct fl_volume v = {0};
 	struct fl_store *reg = NULL;
 	struct fl_omap_cmp cmp;
+	struct fl_kv kv;
 	struct fl_buf b;
 	struct fl_volreg_rec r = {0};
 	const char *rm[1] = {name};
@@ -1005,12 +1019,10 @@ int fl_volume_remove(struct fl_store *base, const char *name, char *err, size_t 
 	if (ret < 0)
 		goto out_err;
 	/* Free the name first, guarded by the uuid we read, then the objects. */
-	ret = fl_volreg_encode(&r, &b);
+	ret = volreg_entry(name, &r, &b, &kv);
 	if (ret)
 		goto out_err;
-	cmp.key = name;
-	cmp.val = b.data;
-	cmp.len = b.len;
+	cmp = (struct fl_omap_cmp){kv.key, kv.val, kv.len};
 	/* its snapshots first: their ids are in an object (refused while clones read them) */
 	ret = fl_snap_remove_all(&v, err, errlen);
 	if (ret)
@@ -1071,12 +1083,9 @@ int fl_volume_resize(struct fl_store *base, const char *name, uint64_t size_limi
 	if (ret)
 		goto out_err;
 	r.size_limit = size_limit;
-	ret = fl_volreg_encode(&r, &b);
+	ret = volreg_entry(name, &r, &b, &kv);
 	if (ret)
 		goto out_err;
-	kv.key = name;
-	kv.val = b.data;
-	kv.len = b.len;
 	ret = reg->ops->omap_update(reg, FL_REG_OID, &kv, 1, NULL, 0, NULL, 0);
 	if (!ret)
 		goto out;

@@ -125,6 +125,10 @@ int fl_volume_answer(struct fl_volume *v, uint64_t notify_id, const void *buf, s
 int fl_volume_request(struct fl_volume *v, const char *req, unsigned timeout_ms, char *ans,
 		      size_t anscap);
 
+/* Writes s as the superblock of the volume in st: 0 or a negative errno
+ * (-EINVAL for a record the decoder would refuse). */
+int fl_super_write(struct fl_store *st, const struct fl_super_rec *s);
+/* Writes v->super: fl_super_write on v's store. */
 int fl_volume_write_super(struct fl_volume *v);
 /* Reads the superblock again into v->super (at the handle's read snapshot). */
 int fl_volume_reload_super(struct fl_volume *v);

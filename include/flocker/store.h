@@ -27,6 +27,8 @@ struct fl_batch;
 
 /* omap iteration callback: return 0 to go on, anything else stops and is returned. */
 typedef int (*fl_omap_cb)(void *arg, const char *key, const void *val, size_t len);
+/* object listing callback: the same contract. */
+typedef int (*fl_oid_cb)(void *arg, const char *oid);
 
 struct fl_kv {
 	const char *key;
@@ -86,8 +88,7 @@ struct fl_store_ops {
 			   const struct fl_omap_cmp *cmp, size_t ncmp);
 
 	/* Objects in this namespace, with names starting with prefix (NULL: all). */
-	int (*list_objects)(struct fl_store *st, const char *prefix,
-			    int (*cb)(void *arg, const char *oid), void *arg);
+	int (*list_objects)(struct fl_store *st, const char *prefix, fl_oid_cb cb, void *arg);
 
 	/* Exclusive advisory lock "name" on oid.  duration_s 0 = no expiry.
 	 * -EBUSY when someone else holds it; -EEXIST when this handle (same cookie) does. */
