@@ -55,6 +55,7 @@
 #include "flocker/proto.h"
 #include "flocker/store.h"
 #include "cluster/net/daemon.h"
+#include "cluster/net/ticker.h"
 #include "cluster/net/tls.h"
 #include "fs/util/fmt.h"
 
@@ -354,10 +355,8 @@ struct leader {
 	bool held;
 	/* the renewer: its own thread, so neither the event loop nor the workers
 	 * ever delay a renewal, and a slow renewal never delays the loop */
-	pthread_t th;
-	bool running, stop; /* stop: guarded by mu */
+	struct fl_ticker renewer;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 };
 
 static bool pid_gone(long pid)
@@ -417,62 +416,18 @@ static int leader_renew(struct leader *l)
 	return ret;
 }
 
-/* Renews every sixth of the lease until told to stop or the lock is lost. */
-static void *renewer_main(void *arg)
+/* The renewer's job, every sixth of the lease: non-zero when the lock is lost. */
+static int renew_job(void *arg)
 {
-	struct leader *l = arg;
-	long every_ms = (long)l->lease_s * 1000 / 6;
-	struct timespec ts;
-	int ret;
+	int ret = leader_renew(arg);
 
-	pthread_mutex_lock(&l->mu);
-	while (!l->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		fl_ts_add_ms(&ts, every_ms);
-		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
-			;
-		if (l->stop)
-			break;
-		pthread_mutex_unlock(&l->mu);
-		ret = leader_renew(l);
-		pthread_mutex_lock(&l->mu);
-		if (ret == -EBUSY || ret == -ENOENT)
-			break; /* lost: the loop steps down */
-	}
-	pthread_mutex_unlock(&l->mu);
-	return NULL;
+	return ret == -EBUSY || ret == -ENOENT; /* lost: the loop steps down */
 }
 
 static int renewer_start(struct leader *l)
 {
-	pthread_condattr_t ca;
-	int ret;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	l->stop = false;
 	l->last_ret = 0;
-	ret = pthread_create(&l->th, NULL, renewer_main, l);
-	l->running = ret == 0;
-	if (ret)
-		pthread_cond_destroy(&l->cv);
-	return -ret;
-}
-
-/* Waits for a renewal at work (bounded by the OSD op timeout). */
-static void renewer_stop(struct leader *l)
-{
-	if (!l->running)
-		return;
-	pthread_mutex_lock(&l->mu);
-	l->stop = true;
-	pthread_cond_signal(&l->cv);
-	pthread_mutex_unlock(&l->mu);
-	pthread_join(l->th, NULL);
-	pthread_cond_destroy(&l->cv);
-	l->running = false;
+	return fl_ticker_start(&l->renewer, (long)l->lease_s * 1000 / 6, renew_job, l);
 }
 
 static void leader_release(struct leader *l)
@@ -623,7 +578,8 @@ out:
 	fl_tls_linger_stop();
 	if (s.base)
 		event_base_free(s.base);
-	renewer_stop(l);
+	fl_ticker_stop(
+		&l->renewer); /* waits for a renewal at work (bounded by the OSD op timeout) */
 	return ret;
 }
 
