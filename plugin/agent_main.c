@@ -507,7 +507,7 @@ int main(int argc, char **argv)
 	struct fl_docker *docker = NULL;
 	struct fl_metrics_http *metrics = NULL;
 	struct event_base *base = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct fl_daemon_sigs sigs = {0};
 	char err[1024] = "";
 	bool stopped = false;
 	int ret, lockfd = -1, rc = 1;
@@ -544,9 +544,7 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot start the event loop");
 		goto out;
 	}
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL)) {
+	if (fl_daemon_sigs_add(&sigs, base, on_signal, base)) {
 		snprintf(err, sizeof(err), "cannot handle signals");
 		goto out;
 	}
@@ -578,10 +576,7 @@ out:
 		report_failure(err);
 	fl_agent_close(agent);
 	fl_am_free();
-	if (sigterm)
-		event_free(sigterm);
-	if (sigint)
-		event_free(sigint);
+	fl_daemon_sigs_free(&sigs);
 	if (base)
 		event_base_free(base);
 	if (lockfd >= 0)

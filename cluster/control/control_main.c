@@ -519,7 +519,8 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 {
 	struct serve s = {o, l, NULL, NULL, NULL, 0};
 	struct fl_api *api = NULL;
-	struct event *renew = NULL, *sigterm = NULL, *sigint = NULL;
+	struct fl_daemon_sigs sigs = {0};
+	struct event *renew = NULL;
 	struct timeval every = {0, CHECK_MS * 1000};
 	char err[512] = "";
 	int ret;
@@ -550,10 +551,7 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 		goto out;
 	}
 	renew = event_new(s.base, -1, EV_PERSIST, renew_cb, &s);
-	sigterm = evsignal_new(s.base, SIGTERM, sig_cb, &s);
-	sigint = evsignal_new(s.base, SIGINT, sig_cb, &s);
-	if (!renew || !sigterm || !sigint || event_add(renew, &every) || event_add(sigterm, NULL) ||
-	    event_add(sigint, NULL)) {
+	if (!renew || event_add(renew, &every) || fl_daemon_sigs_add(&sigs, s.base, sig_cb, &s)) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -567,10 +565,7 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 out:
 	if (renew)
 		event_free(renew);
-	if (sigterm)
-		event_free(sigterm);
-	if (sigint)
-		event_free(sigint);
+	fl_daemon_sigs_free(&sigs);
 	/* pending acquires answer their API requests first, then the API goes */
 	fl_ctl_free(s.ctl);
 	fl_api_free(api);

@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "flocker/log.h"
 
@@ -28,4 +31,29 @@ int fl_daemon_log_check(const char *prog, const char *log, bool daemon)
 			"(use --log FILE)\n",
 			prog);
 	return 0;
+}
+
+int fl_daemon_sigs_add(struct fl_daemon_sigs *s, struct event_base *base, event_callback_fn cb,
+		       void *arg)
+{
+	static const int sig[2] = {SIGTERM, SIGINT};
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		s->ev[i] = evsignal_new(base, sig[i], cb, arg);
+		if (!s->ev[i] || evsignal_add(s->ev[i], NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void fl_daemon_sigs_free(struct fl_daemon_sigs *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (s->ev[i])
+			event_free(s->ev[i]);
+		s->ev[i] = NULL;
+	}
 }
