@@ -57,6 +57,7 @@
 #include <openssl/ssl.h>
 
 #include "plugin/agent_config.h"
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "flocker/record.h"
@@ -225,7 +226,8 @@ static int collect_mounts(struct cluster_agent *ca, struct rep **out)
 	struct dirent *de;
 	struct mount_addr *m;
 	unsigned users;
-	int n = 0, cap = 0;
+	size_t cap = 0;
+	int n = 0;
 	DIR *d;
 
 	*out = NULL;
@@ -244,14 +246,8 @@ static int collect_mounts(struct cluster_agent *ca, struct rep **out)
 		if (!fl_volname_valid(name) ||
 		    fl_mounts_lookup(ca->mounts, name, path, sizeof(path), &users) != 1)
 			continue;
-		if (n == cap) {
-			struct rep *nr = realloc(r, (size_t)(cap ? cap * 2 : 16) * sizeof(*r));
-
-			if (!nr)
-				break;
-			r = nr;
-			cap = cap ? cap * 2 : 16;
-		}
+		if (fl_grow(&r, &cap, (size_t)n, sizeof(*r), 16))
+			break;
 		memset(&r[n], 0, sizeof(r[n]));
 		snprintf(r[n].name, sizeof(r[n].name), "%s", name);
 		snprintf(r[n].path, sizeof(r[n].path), "%s", path);

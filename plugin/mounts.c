@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "cluster/net/ticker.h"
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/record.h"
 #include "fs/util/mountinfo.h"
@@ -285,20 +286,13 @@ static bool has_id(const struct mnt *e, const char *id)
 
 static int add_id(struct mnt *e, const char *id)
 {
-	char **n;
 	int ret = 0;
 
 	if (has_id(e, id))
 		goto out;
-	if (e->nids == e->cap) {
-		n = realloc(e->ids, (e->cap ? e->cap * 2 : 4) * sizeof(*n));
-		if (!n) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		e->ids = n;
-		e->cap = e->cap ? e->cap * 2 : 4;
-	}
+	ret = fl_grow(&e->ids, &e->cap, e->nids, sizeof(*e->ids), 4);
+	if (ret)
+		goto out;
 	e->ids[e->nids] = strdup(id);
 	if (!e->ids[e->nids])
 		ret = -ENOMEM;
@@ -1013,14 +1007,8 @@ int fl_mounts_check(struct fl_mounts *m, const char *name)
 	for (e = m->head; e; e = e->next) {
 		if (!e->mounted || (name && strcmp(e->name, name)))
 			continue;
-		if (n == cap) {
-			void *nn = realloc(names, (cap ? cap * 2 : 16) * sizeof(*names));
-
-			if (!nn)
-				break;
-			names = nn;
-			cap = cap ? cap * 2 : 16;
-		}
+		if (fl_grow(&names, &cap, n, sizeof(*names), 16))
+			break;
 		snprintf(names[n++], sizeof(*names), "%s", e->name);
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -16,27 +16,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
 #include "fs/util/fmt.h"
-
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 void fl_ds_clear(struct fl_ds *d)
 {
@@ -96,7 +81,7 @@ int fl_karr_put(struct karr a, const void *rec)
 		if (a.clear)
 			a.clear(karr_at(a, (size_t)i));
 	} else {
-		if (grow(a.v, a.cap, *a.n, a.size))
+		if (fl_grow(a.v, a.cap, *a.n, a.size, 16))
 			return -ENOMEM;
 		i = (ssize_t)(*a.n)++;
 	}
