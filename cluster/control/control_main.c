@@ -118,19 +118,6 @@ static void usage(FILE *f)
 		FL_CTL_NS);
 }
 
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* "30", "30s", "15m", "12h", "7d" */
 static int parse_duration(const char *s, uint64_t *out)
 {
@@ -179,22 +166,12 @@ enum {
 	O_METRICS
 };
 
-/*
- * Every option (getopt_long's description of it) and, for
- * the options that only set a field of struct opts, the field: a string
- * (STR), or a whole number from lo to hi (NUM).  take_opt handles the others.
- */
-struct opt_def {
-	struct option opt; /* its name, whether it takes a value, its getopt code */
-	bool field;
-	size_t off; /* of the const char * or unsigned in struct opts */
-	unsigned lo, hi;
-};
-#define STR(f)	       true, offsetof(struct opts, f), 0, 0
-#define NUM(f, lo, hi) true, offsetof(struct opts, f), lo, hi
-#define OTHER	       false, 0, 0, 0
+/* Every option; take_opt handles those that do not only set a field. */
+#define STR(f)	       FL_OPT_STR(struct opts, f)
+#define NUM(f, lo, hi) FL_OPT_NUM(struct opts, f, lo, hi)
+#define OTHER	       FL_OPT_OTHER
 
-static const struct opt_def opt_defs[] = {
+static const struct fl_opt_def opt_defs[] = {
 	{{"conf", required_argument, NULL, 'c'}, STR(ro.conf)},
 	{{"id", required_argument, NULL, O_ID}, STR(ro.id)},
 	{{"pool", required_argument, NULL, O_POOL}, STR(ro.pool)},
@@ -217,29 +194,10 @@ static const struct opt_def opt_defs[] = {
 };
 #define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
-/* An option that only sets a field: 0, -ENOENT when c is not one, or -EINVAL. */
-static int take_field(struct opts *o, int c)
-{
-	size_t i;
-
-	for (i = 0; i < NOPTS; i++) {
-		const struct opt_def *d = &opt_defs[i];
-		void *f = (char *)o + d->off;
-
-		if (d->opt.val != c || !d->field)
-			continue;
-		if (d->hi)
-			return parse_uint(optarg, d->lo, d->hi, f);
-		*(const char **)f = optarg;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* One option of parse_args: 0, 1 when --help was printed, or -EINVAL (said). */
 static int take_opt(struct opts *o, int c)
 {
-	int ret = take_field(o, c);
+	int ret = fl_opt_take_field(opt_defs, NOPTS, o, c, optarg);
 
 	if (ret != -ENOENT) {
 		if (ret)
@@ -319,11 +277,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	struct option lopts[NOPTS + 1];
 	int c, ret;
-	size_t i;
 
-	for (i = 0; i < NOPTS; i++)
-		lopts[i] = opt_defs[i].opt;
-	memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
+	fl_opt_longopts(opt_defs, NOPTS, lopts);
 	o->co.api_port = FL_API_PORT;
 	o->co.agent_port = FL_AGENT_PORT;
 	o->co.lease_s = FL_CTL_LEASE_S;
