@@ -57,6 +57,7 @@
 #include <openssl/ssl.h>
 
 #include "plugin/agent_config.h"
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "flocker/record.h"
@@ -225,7 +226,8 @@ static int collect_mounts(struct cluster_agent *ca, struct rep **out)
 	struct dirent *de;
 	struct mount_addr *m;
 	unsigned users;
-	int n = 0, cap = 0;
+	size_t cap = 0;
+	int n = 0;
 	DIR *d;
 
 	*out = NULL;
@@ -244,14 +246,8 @@ static int collect_mounts(struct cluster_agent *ca, struct rep **out)
 		if (!fl_volname_valid(name) ||
 		    fl_mounts_lookup(ca->mounts, name, path, sizeof(path), &users) != 1)
 			continue;
-		if (n == cap) {
-			struct rep *nr = realloc(r, (size_t)(cap ? cap * 2 : 16) * sizeof(*r));
-
-			if (!nr)
-				break;
-			r = nr;
-			cap = cap ? cap * 2 : 16;
-		}
+		if (fl_grow(&r, &cap, (size_t)n, sizeof(*r), 16))
+			break;
 		memset(&r[n], 0, sizeof(r[n]));
 		snprintf(r[n].name, sizeof(r[n].name), "%s", name);
 		snprintf(r[n].path, sizeof(r[n].path), "%s", path);
@@ -301,6 +297,18 @@ static int send_frame(struct cluster_agent *ca, struct fl_frame_enc *e)
 	return bufferevent_write(ca->bev, e->buf.data, e->buf.len) ? -ENOMEM : 0;
 }
 
+/* Ends frame e (begun with begin_ret, then packed), sends it and frees it: 0
+ * or -errno. */
+static int send_built(struct cluster_agent *ca, struct fl_frame_enc *e, int begin_ret)
+{
+	int ret = begin_ret ? begin_ret : fl_frame_end(e);
+
+	if (!ret)
+		ret = send_frame(ca, e);
+	fl_frame_enc_free(e);
+	return ret;
+}
+
 /* Sends hello or a heartbeat with the mounts. */
 static void send_report(struct cluster_agent *ca, bool hello)
 {
@@ -308,22 +316,21 @@ static void send_report(struct cluster_agent *ca, bool hello)
 	struct rep *r = NULL;
 	int n = collect_mounts(ca, &r);
 	uint64_t id = ca->next_id++;
+	int ret;
 
 	fl_frame_enc_init(&e);
 	if (hello) {
 		ca->hello_id = id;
-		fl_frame_begin(&e, "hello", id, 5);
+		ret = fl_frame_begin(&e, "hello", id, 5);
 		fl_pk_kv_str(&e.pk, "node", ca->node);
 		fl_pk_kv_str(&e.pk, "host", ca->host);
 		fl_pk_kv_str(&e.pk, "rados_addr", ca->rados_addr);
 		fl_pk_kv_str(&e.pk, "version", "1");
 	} else {
-		fl_frame_begin(&e, "heartbeat", id, 1);
+		ret = fl_frame_begin(&e, "heartbeat", id, 1);
 	}
 	pack_mounts(&e.pk, r, n);
-	if (fl_frame_end(&e) == 0)
-		send_frame(ca, &e);
-	fl_frame_enc_free(&e);
+	send_built(ca, &e, ret);
 	free(r);
 }
 
@@ -495,17 +502,16 @@ static void on_push(struct cluster_agent *ca, const struct fl_msg *m)
 	pthread_attr_t at;
 	pthread_t th;
 	struct fl_frame_enc e;
+	int ret;
 
 	if (!p || strcmp(m->type, "unmount") ||
 	    !fl_volname_valid(fl_pv_get_str(m->body, "volume"))) {
 		free(p);
 		fl_frame_enc_init(&e);
-		fl_frame_begin(&e, "reply", m->id, 2);
+		ret = fl_frame_begin(&e, "reply", m->id, 2);
 		fl_pk_kv_i64(&e.pk, "err", -EOPNOTSUPP);
 		fl_pk_kv_str(&e.pk, "msg", "unknown request");
-		if (fl_frame_end(&e) == 0)
-			send_frame(ca, &e);
-		fl_frame_enc_free(&e);
+		send_built(ca, &e, ret);
 		return;
 	}
 	p->ca = ca;
@@ -730,11 +736,7 @@ static void flush_queue(struct cluster_agent *ca)
 				fl_pk_kv_str(&e.pk, c->kv[i], c->kv[i + 1]);
 			if (c->has_size)
 				fl_pk_kv_u64(&e.pk, "size", c->size);
-			if (!ret)
-				ret = fl_frame_end(&e);
-			if (!ret)
-				ret = send_frame(ca, &e);
-			fl_frame_enc_free(&e);
+			ret = send_built(ca, &e, ret);
 			if (ret) {
 				c->done = true;
 				c->err = ret;

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster/net/ticker.h"
 #include "fs/volume/clone.h"
 #include "fs/volume/snapshot.h"
 #include "plugin/agent_config.h"
@@ -52,12 +53,7 @@ struct local_agent {
 	char host[64];
 	struct fl_mounts *mounts;
 	uint64_t trash_ttl_s;
-	/* the trash purger */
-	pthread_t purger;
-	bool purger_running;
-	bool stopping; /* set under purge_lock, read atomically by fl_trash_purge */
-	pthread_mutex_t purge_lock;
-	pthread_cond_t purge_cond;
+	struct fl_ticker purger; /* the trash purger */
 };
 
 static struct local_agent *to_local(struct fl_agent *a)
@@ -416,55 +412,39 @@ out:
 	return ret;
 }
 
-/* Purges the trash entries whose time is up, every period, until the agent stops. */
-static void *purger(void *arg)
+/* The trash purger's job: purges the entries whose time is up. */
+static int purge_job(void *arg)
 {
 	struct local_agent *la = arg;
-	uint64_t ttl = la->trash_ttl_s ? la->trash_ttl_s : FL_TRASH_TTL_S;
-	unsigned period =
-		ttl / 2 < LOCAL_PURGE_PERIOD_S ? (unsigned)(ttl / 2) : LOCAL_PURGE_PERIOD_S;
-	struct fl_store *st;
-	struct timespec ts;
+	struct fl_store *st = store(la, NULL, 0);
 	unsigned n;
 	int ret;
 
-	if (period == 0)
-		period = 1;
-	pthread_mutex_lock(&la->purge_lock);
-	while (!la->stopping) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += period;
-		pthread_cond_timedwait(&la->purge_cond, &la->purge_lock, &ts);
-		if (la->stopping)
-			break;
-		pthread_mutex_unlock(&la->purge_lock);
-		st = store(la, NULL, 0);
-		if (st) {
-			ret = fl_trash_purge_expired(st, time(NULL), &la->stopping, &n);
-			if (ret)
-				fl_warn("cannot read the trash to purge it: %s", strerror(-ret));
-			else if (n)
-				fl_notice("purged %u volume(s) whose time in the trash was up", n);
-		}
-		pthread_mutex_lock(&la->purge_lock);
-	}
-	pthread_mutex_unlock(&la->purge_lock);
-	return NULL;
+	if (!st)
+		return 0;
+	ret = fl_trash_purge_expired(st, time(NULL), &la->purger.stop, &n);
+	if (ret)
+		fl_warn("cannot read the trash to purge it: %s", strerror(-ret));
+	else if (n)
+		fl_notice("purged %u volume(s) whose time in the trash was up", n);
+	return 0;
+}
+
+/* How often the purger runs: every LOCAL_PURGE_PERIOD_S, or half the TTL when shorter. */
+static unsigned purge_period_s(const struct local_agent *la)
+{
+	uint64_t ttl = la->trash_ttl_s ? la->trash_ttl_s : FL_TRASH_TTL_S;
+	unsigned period =
+		ttl / 2 < LOCAL_PURGE_PERIOD_S ? (unsigned)(ttl / 2) : LOCAL_PURGE_PERIOD_S;
+
+	return period ? period : 1;
 }
 
 static void local_close(struct fl_agent *a)
 {
 	struct local_agent *la = to_local(a);
 
-	if (la->purger_running) {
-		pthread_mutex_lock(&la->purge_lock);
-		__atomic_store_n(&la->stopping, true, __ATOMIC_RELAXED);
-		pthread_cond_signal(&la->purge_cond);
-		pthread_mutex_unlock(&la->purge_lock);
-		pthread_join(la->purger, NULL);
-	}
-	pthread_cond_destroy(&la->purge_cond);
-	pthread_mutex_destroy(&la->purge_lock);
+	fl_ticker_stop(&la->purger);
 	fl_mounts_free(la->mounts);
 	fl_agent_rados_free(&la->rados);
 	free(la);
@@ -493,8 +473,6 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	if (!la)
 		goto out_nomem;
 	la->base.ops = &local_ops;
-	pthread_mutex_init(&la->purge_lock, NULL);
-	pthread_cond_init(&la->purge_cond, NULL);
 	la->trash_ttl_s = cfg->trash_ttl_s;
 	ret = fl_agent_rados_init(&la->rados, cfg, LOCAL_RADOS_TIMEOUT_S, LOCAL_RETRY_S, err,
 				  errlen);
@@ -513,12 +491,11 @@ int fl_agent_local_open(const struct fl_agent_config *cfg, struct fl_agent **out
 	ret = fl_agent_mounts_open(cfg, &mc, helper, &la->mounts, err, errlen);
 	if (ret)
 		goto out;
-	ret = -pthread_create(&la->purger, NULL, purger, la);
+	ret = fl_ticker_start(&la->purger, (long)purge_period_s(la) * 1000, purge_job, la);
 	if (ret) {
 		fl_seterr(err, errlen, "cannot start the trash purger: %s", strerror(-ret));
 		goto out;
 	}
-	la->purger_running = true;
 	fl_info("standalone agent: mount helper %s, mounts under %s, state in %s", helper,
 		mc.mount_root, mc.state_dir);
 	*out = &la->base;

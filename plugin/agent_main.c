@@ -181,20 +181,11 @@ static int finish_args(int argc, char **argv, struct args *a, int ret)
 	return ret;
 }
 
-/*
- * Every option (getopt_long's description of it) and, for
- * the options that only set a string of struct args, that string (STR);
- * take_opt handles the others.
- */
-struct opt_def {
-	struct option opt; /* its name, whether it takes a value, its getopt code */
-	bool string;
-	size_t off; /* of the const char * in struct args */
-};
-#define STR(f) true, offsetof(struct args, f)
-#define OTHER  false, 0
+/* Every option; take_opt handles those that do not only set a string. */
+#define STR(f) FL_OPT_STR(struct args, f)
+#define OTHER  FL_OPT_OTHER
 
-static const struct opt_def opt_defs[] = {
+static const struct fl_opt_def opt_defs[] = {
 	{{"conf", required_argument, NULL, 'c'}, STR(cfg.ceph_conf)},
 	{{"id", required_argument, NULL, O_ID}, STR(cfg.id)},
 	{{"pool", required_argument, NULL, O_POOL}, STR(cfg.pool)},
@@ -217,27 +208,13 @@ static const struct opt_def opt_defs[] = {
 };
 #define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
-/* An option that only sets a string: true once set, false when ch is not one. */
-static bool take_string(int ch, struct args *a)
-{
-	size_t i;
-
-	for (i = 0; i < NOPTS; i++) {
-		if (opt_defs[i].opt.val == ch && opt_defs[i].string) {
-			*(const char **)((char *)a + opt_defs[i].off) = optarg;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* One option of parse_args: 0, 1 when it printed what was asked (--help,
  * --version), or -EINVAL (said). */
 static int take_opt(int ch, struct args *a)
 {
 	int ret = 0;
 
-	if (take_string(ch, a))
+	if (fl_opt_take_field(opt_defs, NOPTS, a, ch, optarg) == 0)
 		return 0;
 	switch (ch) {
 	case O_DAEMON:
@@ -284,11 +261,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 {
 	struct option opts[NOPTS + 1];
 	int ch, ret = 0;
-	size_t i;
 
-	for (i = 0; i < NOPTS; i++)
-		opts[i] = opt_defs[i].opt;
-	memset(&opts[NOPTS], 0, sizeof(opts[NOPTS]));
+	fl_opt_longopts(opt_defs, NOPTS, opts);
 
 	while (!ret && (ch = getopt_long(argc, argv, "c:dhV", opts, NULL)) != -1)
 		ret = take_opt(ch, a);
@@ -507,7 +481,7 @@ int main(int argc, char **argv)
 	struct fl_docker *docker = NULL;
 	struct fl_metrics_http *metrics = NULL;
 	struct event_base *base = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct fl_daemon_sigs sigs = {0};
 	char err[1024] = "";
 	bool stopped = false;
 	int ret, lockfd = -1, rc = 1;
@@ -544,9 +518,7 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "cannot start the event loop");
 		goto out;
 	}
-	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	sigint = evsignal_new(base, SIGINT, on_signal, base);
-	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) || evsignal_add(sigint, NULL)) {
+	if (fl_daemon_sigs_add(&sigs, base, on_signal, base)) {
 		snprintf(err, sizeof(err), "cannot handle signals");
 		goto out;
 	}
@@ -578,10 +550,7 @@ out:
 		report_failure(err);
 	fl_agent_close(agent);
 	fl_am_free();
-	if (sigterm)
-		event_free(sigterm);
-	if (sigint)
-		event_free(sigint);
+	fl_daemon_sigs_free(&sigs);
 	if (base)
 		event_base_free(base);
 	if (lockfd >= 0)

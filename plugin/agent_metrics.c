@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "fs/util/metrics.h"
 #include "fs/util/mountinfo.h"
@@ -83,15 +84,8 @@ static int mount_cb(void *arg, const struct fl_mountinfo *m)
 
 	if (strcmp(m->fstype, "fuse.flockerfs"))
 		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct fl_buf *nt = realloc(s->texts, cap * sizeof(*nt));
-
-		if (!nt)
-			return -ENOMEM;
-		s->texts = nt;
-		s->cap = cap;
-	}
+	if (fl_grow(&s->texts, &s->cap, s->n, sizeof(*s->texts), 16))
+		return -ENOMEM;
 	t = &s->texts[s->n++];
 	fl_buf_init(t, FL_METRICS_TEXT_MAX);
 	ret = fl_metrics_fetch(m->dev, FETCH_TIMEOUT_MS, t);

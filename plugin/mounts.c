@@ -24,6 +24,8 @@
 
 #include <jansson.h>
 
+#include "cluster/net/ticker.h"
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/record.h"
 #include "fs/util/mountinfo.h"
@@ -62,9 +64,7 @@ struct fl_mounts {
 	struct mnt *head;
 	/* the health check thread (check_s > 0) */
 	unsigned check_s;
-	pthread_t checker;
-	bool checker_on, stop; /* stop: guarded by lock */
-	pthread_cond_t wake;
+	struct fl_ticker checker;
 };
 
 bool fl_mounts_id_valid(const char *id)
@@ -286,20 +286,13 @@ static bool has_id(const struct mnt *e, const char *id)
 
 static int add_id(struct mnt *e, const char *id)
 {
-	char **n;
 	int ret = 0;
 
 	if (has_id(e, id))
 		goto out;
-	if (e->nids == e->cap) {
-		n = realloc(e->ids, (e->cap ? e->cap * 2 : 4) * sizeof(*n));
-		if (!n) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		e->ids = n;
-		e->cap = e->cap ? e->cap * 2 : 4;
-	}
+	ret = fl_grow(&e->ids, &e->cap, e->nids, sizeof(*e->ids), 4);
+	if (ret)
+		goto out;
 	e->ids[e->nids] = strdup(id);
 	if (!e->ids[e->nids])
 		ret = -ENOMEM;
@@ -1014,14 +1007,8 @@ int fl_mounts_check(struct fl_mounts *m, const char *name)
 	for (e = m->head; e; e = e->next) {
 		if (!e->mounted || (name && strcmp(e->name, name)))
 			continue;
-		if (n == cap) {
-			void *nn = realloc(names, (cap ? cap * 2 : 16) * sizeof(*names));
-
-			if (!nn)
-				break;
-			names = nn;
-			cap = cap ? cap * 2 : 16;
-		}
+		if (fl_grow(&names, &cap, n, sizeof(*names), 16))
+			break;
 		snprintf(names[n++], sizeof(*names), "%s", e->name);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -1051,25 +1038,11 @@ int fl_mounts_dead(struct fl_mounts *m, const char *name, char *why, size_t whyl
 	return ret;
 }
 
-static void *checker_main(void *arg)
+/* The health check thread's job, every check_s seconds. */
+static int check_job(void *arg)
 {
-	struct fl_mounts *m = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&m->lock);
-	while (!m->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += m->check_s;
-		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &ts) == 0)
-			;
-		if (m->stop)
-			break;
-		pthread_mutex_unlock(&m->lock);
-		fl_mounts_check(m, NULL);
-		pthread_mutex_lock(&m->lock);
-	}
-	pthread_mutex_unlock(&m->lock);
-	return NULL;
+	fl_mounts_check(arg, NULL);
+	return 0;
 }
 
 /* ---------- open: load and adopt ---------- */
@@ -1204,14 +1177,6 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 	m->store = c->store;
 	m->store_arg = c->store_arg;
 	m->check_s = c->check_s;
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&m->wake, &ca);
-		pthread_condattr_destroy(&ca);
-	}
 	if (!ok)
 		goto out_err;
 	snprintf(m->mdir, sizeof(m->mdir), "%s/mounts", c->state_dir);
@@ -1252,13 +1217,12 @@ int fl_mounts_open(const struct fl_mounts_config *c, struct fl_mounts **out, cha
 		goto out_err;
 	}
 	if (m->check_s) {
-		ret = -pthread_create(&m->checker, NULL, checker_main, m);
+		ret = fl_ticker_start(&m->checker, (long)m->check_s * 1000, check_job, m);
 		if (ret) {
 			fl_seterr(err, errlen, "cannot start the mount health check: %s",
 				  strerror(-ret));
 			goto out_err;
 		}
-		m->checker_on = true;
 	}
 	*out = m;
 	m = NULL;
@@ -1278,14 +1242,7 @@ void fl_mounts_free(struct fl_mounts *m)
 
 	if (!m)
 		goto out;
-	if (m->checker_on) {
-		pthread_mutex_lock(&m->lock);
-		m->stop = true;
-		pthread_cond_broadcast(&m->wake);
-		pthread_mutex_unlock(&m->lock);
-		pthread_join(m->checker, NULL);
-	}
-	pthread_cond_destroy(&m->wake);
+	fl_ticker_stop(&m->checker);
 	while ((e = m->head)) {
 		m->head = e->next;
 		free_entry(e);

@@ -18,6 +18,9 @@ flocker_unit_test(test_tls_text ${FLOCKER_CTL_DIR}/test_tls_text.c TEST control_
 flocker_unit_test(test_ctl_state ${FLOCKER_CTL_DIR}/test_ctl_state.c TEST control_test_ctl_state TIMEOUT 120
                   LIBS flocker_cluster)
 
+flocker_unit_test(test_net_helpers ${FLOCKER_CTL_DIR}/test_net_helpers.c TEST control_test_net_helpers
+                  TIMEOUT 120 LIBS flocker_cluster)
+
 # --- control on real Ceph (FLOCKER_TEST_ENV: tests/cluster.cmake) ---
 set(FLOCKER_CTL_TEST_ENV
     "${FLOCKER_TEST_ENV};FLOCKER_BINARY_DIR=${CMAKE_BINARY_DIR};FLOCKER_SOURCE_DIR=${CMAKE_SOURCE_DIR}"

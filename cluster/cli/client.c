@@ -639,35 +639,50 @@ static void print_json(json_t *j)
 	printf("\n");
 }
 
+/*
+ * The array at path, for a list command; NULL when the command has nothing
+ * more to do, *rc then its exit status: 1, it could not be had (said); 0,
+ * --json printed it, or it was empty and none was printed.
+ */
+static json_t *get_list(struct cli *c, const char *path, const char *none, int *rc)
+{
+	json_t *all = get_json(c, path, NULL);
+
+	*rc = all ? 0 : 1;
+	if (all && c->json)
+		print_json(all);
+	else if (all && json_array_size(all) == 0)
+		printf("%s\n", none);
+	else
+		return all;
+	json_decref(all);
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* commands */
 
 static int cmd_node_list(struct cli *c)
 {
-	json_t *all = get_json(c, "/v1/state/nodes", NULL), *n;
 	char seen[32];
+	json_t *all, *n;
 	size_t i;
+	int rc;
 
+	all = get_list(c, "/v1/state/nodes", "no nodes", &rc);
 	if (!all)
-		return 1;
-	if (c->json) {
-		print_json(all);
-	} else if (json_array_size(all) == 0) {
-		printf("no nodes\n");
-	} else {
-		printf("%-24s %-36s %-6s %-16s %-20s %s\n", "NODE", "UUID", "ALIVE", "ADDRESS",
-		       "LAST SEEN", "MOUNTS");
-		json_array_foreach(all, i, n)
-		{
-			fmt_time(json_integer_value(json_object_get(n, "last_seen")), seen,
-				 sizeof(seen));
-			printf("%-24s %-36s %-6s %-16s %-20s %lld\n",
-			       json_string_value(json_object_get(n, "host")),
-			       json_string_value(json_object_get(n, "uuid")),
-			       json_is_true(json_object_get(n, "alive")) ? "yes" : "no",
-			       json_string_value(json_object_get(n, "address")), seen,
-			       (long long)json_integer_value(json_object_get(n, "mounts")));
-		}
+		return rc;
+	printf("%-24s %-36s %-6s %-16s %-20s %s\n", "NODE", "UUID", "ALIVE", "ADDRESS", "LAST SEEN",
+	       "MOUNTS");
+	json_array_foreach(all, i, n)
+	{
+		fmt_time(json_integer_value(json_object_get(n, "last_seen")), seen, sizeof(seen));
+		printf("%-24s %-36s %-6s %-16s %-20s %lld\n",
+		       json_string_value(json_object_get(n, "host")),
+		       json_string_value(json_object_get(n, "uuid")),
+		       json_is_true(json_object_get(n, "alive")) ? "yes" : "no",
+		       json_string_value(json_object_get(n, "address")), seen,
+		       (long long)json_integer_value(json_object_get(n, "mounts")));
 	}
 	json_decref(all);
 	return 0;
@@ -866,23 +881,17 @@ static int cmd_volume_restore(struct cli *c)
 
 static int cmd_lease_list(struct cli *c)
 {
-	json_t *all = get_json(c, "/v1/configuration/leases", NULL), *l, *ds;
+	json_t *all, *l, *ds;
 	char since[32];
 	size_t i;
+	int rc;
 
+	all = get_list(c, "/v1/configuration/leases", "no leases", &rc);
 	if (!all)
-		return 1;
-	if (c->json) {
-		print_json(all);
-		json_decref(all);
-		return 0;
-	}
+		return rc;
 	ds = get_json(c, "/v1/configuration/datasets", NULL);
-	if (json_array_size(all) == 0)
-		printf("no leases\n");
-	else
-		printf("%-32s %-36s %-20s %-8s %-20s %s\n", "VOLUME", "DATASET", "NODE", "KIND",
-		       "SINCE", "EXPIRES IN");
+	printf("%-32s %-36s %-20s %-8s %-20s %s\n", "VOLUME", "DATASET", "NODE", "KIND", "SINCE",
+	       "EXPIRES IN");
 	json_array_foreach(all, i, l)
 	{
 		const char *id = json_string_value(json_object_get(l, "dataset_id"));
@@ -1024,31 +1033,31 @@ static const struct option cluster_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+/* The options that take a string, and where in struct cli each keeps it. */
+static const struct {
+	int opt;
+	size_t off;
+} str_opts[] = {
+	{OPT_CONTROL, offsetof(struct cli, controls)},
+	{OPT_CERTS, offsetof(struct cli, certs)},
+	{OPT_USER, offsetof(struct cli, user)},
+	{'s', offsetof(struct cli, size)},
+	{OPT_NODE, offsetof(struct cli, node)},
+	{OPT_TO, offsetof(struct cli, to)},
+	{OPT_AS, offsetof(struct cli, as)},
+	{OPT_IF_TAG, offsetof(struct cli, if_tag)},
+	{OPT_EXPIRES, offsetof(struct cli, expires)},
+};
+
 /* Where an option that takes a string keeps it, or NULL. */
 static const char **opt_slot(struct cli *c, int opt)
 {
-	switch (opt) {
-	case OPT_CONTROL:
-		return &c->controls;
-	case OPT_CERTS:
-		return &c->certs;
-	case OPT_USER:
-		return &c->user;
-	case 's':
-		return &c->size;
-	case OPT_NODE:
-		return &c->node;
-	case OPT_TO:
-		return &c->to;
-	case OPT_AS:
-		return &c->as;
-	case OPT_IF_TAG:
-		return &c->if_tag;
-	case OPT_EXPIRES:
-		return &c->expires;
-	default:
-		return NULL;
-	}
+	size_t i;
+
+	for (i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
+		if (str_opts[i].opt == opt)
+			return (const char **)((char *)c + str_opts[i].off);
+	return NULL;
 }
 
 /* Says why parse_opts refuses option opt (word: as given); 2. */

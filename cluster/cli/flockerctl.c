@@ -179,15 +179,31 @@ static int usage_of(char **words, int nwords)
 	return nwords ? EXIT_USAGE : EXIT_OK;
 }
 
+/* The usage of command words (as in cmds[]) on stderr: EXIT_USAGE. */
+static int usage_err(const char *words)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS && strcmp(cmds[i].words, words); i++)
+		;
+	fprintf(stderr, "usage: flockerctl %s\n", i < NCMDS ? cmds[i].line : words);
+	return EXIT_USAGE;
+}
+
+/* Says why a command failed (err) on stderr: EXIT_FAILED. */
+static int failed(const char *err)
+{
+	fprintf(stderr, "flockerctl: %s\n", err);
+	return EXIT_FAILED;
+}
+
 static struct fl_store *connect_or_die(struct ctl *c)
 {
 	char err[512] = "";
 	struct fl_store *st = fl_rados_open(&c->ro, err, sizeof(err));
 
-	if (!st) {
-		fprintf(stderr, "flockerctl: %s\n", err);
-		exit(EXIT_FAILED);
-	}
+	if (!st)
+		exit(failed(err));
 	return st;
 }
 
@@ -198,11 +214,8 @@ static int cmd_create(struct ctl *c)
 	char err[512] = "";
 	int ret;
 
-	if (c->argc != 1) {
-		fprintf(stderr,
-			"usage: flockerctl volume create NAME [--size SIZE] [--block-size SIZE]\n");
-		return EXIT_USAGE;
-	}
+	if (c->argc != 1)
+		return usage_err("volume create");
 	if (c->size && fl_parse_size(c->size, &size)) {
 		fprintf(stderr, "flockerctl: invalid size '%s': use e.g. 10G, 512M\n", c->size);
 		return EXIT_USAGE;
@@ -214,10 +227,8 @@ static int cmd_create(struct ctl *c)
 	st = connect_or_die(c);
 	ret = fl_volume_create(st, c->argv[0], size, (uint32_t)bs, err, sizeof(err));
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err);
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return failed(err);
 	if (c->json)
 		printf("{\"name\": \"%s\", \"created\": true}\n", c->argv[0]);
 	else
@@ -327,10 +338,8 @@ static int cmd_inspect(struct ctl *c)
 	uint64_t u = 0, inodes = 0;
 	int ret, held, rc = 1;
 
-	if (c->argc != 1) {
-		fprintf(stderr, "usage: flockerctl volume inspect NAME [--json]\n");
-		return EXIT_USAGE;
-	}
+	if (c->argc != 1)
+		return usage_err("volume inspect");
 	st = connect_or_die(c);
 	ret = fl_volume_open(st, c->argv[0], &v, err, sizeof(err));
 	if (ret) {
@@ -536,17 +545,13 @@ static int cmd_remove(struct ctl *c)
 	char err[512] = "";
 	int ret;
 
-	if (c->argc != 1) {
-		fprintf(stderr, "usage: flockerctl volume remove NAME\n");
-		return EXIT_USAGE;
-	}
+	if (c->argc != 1)
+		return usage_err("volume remove");
 	st = connect_or_die(c);
 	ret = fl_volume_remove(st, c->argv[0], err, sizeof(err));
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err);
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return failed(err);
 	if (!c->json)
 		printf("removed volume %s\n", c->argv[0]);
 	return 0;
@@ -559,10 +564,8 @@ static int cmd_resize(struct ctl *c)
 	uint64_t size;
 	int ret;
 
-	if (c->argc != 1 || !c->size) {
-		fprintf(stderr, "usage: flockerctl volume resize NAME --size SIZE\n");
-		return EXIT_USAGE;
-	}
+	if (c->argc != 1 || !c->size)
+		return usage_err("volume resize");
 	if (fl_parse_size(c->size, &size)) {
 		fprintf(stderr, "flockerctl: invalid size '%s'\n", c->size);
 		return EXIT_USAGE;
@@ -570,10 +573,8 @@ static int cmd_resize(struct ctl *c)
 	st = connect_or_die(c);
 	ret = fl_volume_resize(st, c->argv[0], size, err, sizeof(err));
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err);
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return failed(err);
 	printf("volume %s now has size limit %s\n", c->argv[0], c->size);
 	return 0;
 }
@@ -636,17 +637,13 @@ static int cmd_restore(struct ctl *c)
 	char err[512] = "";
 	int ret;
 
-	if (c->argc != 1) {
-		fprintf(stderr, "usage: flockerctl volume restore NAME|UUID [--as NEW-NAME]\n");
-		return EXIT_USAGE;
-	}
+	if (c->argc != 1)
+		return usage_err("volume restore");
 	st = connect_or_die(c);
 	ret = fl_trash_restore(st, c->argv[0], c->as, &t, err, sizeof(err));
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err);
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return failed(err);
 	if (c->json)
 		printf("{\"name\": \"%s\", \"uuid\": \"%s\", \"restored\": true}\n",
 		       c->as ? c->as : t.name, t.uuid);
@@ -662,11 +659,8 @@ static int cmd_purge(struct ctl *c)
 	unsigned n = 0;
 	int ret;
 
-	if ((c->argc != 1) == !c->expired) {
-		fprintf(stderr,
-			"usage: flockerctl volume purge NAME|UUID | volume purge --expired\n");
-		return EXIT_USAGE;
-	}
+	if ((c->argc != 1) == !c->expired)
+		return usage_err("volume purge");
 	st = connect_or_die(c);
 	if (c->expired) {
 		ret = fl_trash_purge_expired(st, time(NULL), NULL, &n);
@@ -676,10 +670,8 @@ static int cmd_purge(struct ctl *c)
 		ret = fl_trash_purge(st, c->argv[0], NULL, err, sizeof(err));
 	}
 	fl_store_close(st);
-	if (ret) {
-		fprintf(stderr, "flockerctl: %s\n", err);
-		return EXIT_FAILED;
-	}
+	if (ret)
+		return failed(err);
 	if (c->expired)
 		printf("purged %u volume(s) whose time in the trash was up\n", n);
 	else
@@ -693,11 +685,8 @@ static int cmd_clone(struct ctl *c, const char *what)
 	struct fl_store *st;
 	int rc;
 
-	if (c->argc != (clone ? 2 : 1)) {
-		fprintf(stderr, "usage: flockerctl volume %s\n",
-			clone ? "clone VOL[@SNAP] NEW [--json]" : "flatten NAME [--json]");
-		return EXIT_USAGE;
-	}
+	if (c->argc != (clone ? 2 : 1))
+		return usage_err(clone ? "volume clone" : "volume flatten");
 	st = connect_or_die(c);
 	rc = clone ? fl_clone_cmd(st, c->argv[0], c->argv[1], c->json)
 		   : fl_flatten_cmd(st, c->argv[0], c->json);

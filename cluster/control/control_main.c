@@ -55,6 +55,7 @@
 #include "flocker/proto.h"
 #include "flocker/store.h"
 #include "cluster/net/daemon.h"
+#include "cluster/net/ticker.h"
 #include "cluster/net/tls.h"
 #include "fs/util/fmt.h"
 
@@ -117,19 +118,6 @@ static void usage(FILE *f)
 		FL_CTL_NS);
 }
 
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* "30", "30s", "15m", "12h", "7d" */
 static int parse_duration(const char *s, uint64_t *out)
 {
@@ -178,22 +166,12 @@ enum {
 	O_METRICS
 };
 
-/*
- * Every option (getopt_long's description of it) and, for
- * the options that only set a field of struct opts, the field: a string
- * (STR), or a whole number from lo to hi (NUM).  take_opt handles the others.
- */
-struct opt_def {
-	struct option opt; /* its name, whether it takes a value, its getopt code */
-	bool field;
-	size_t off; /* of the const char * or unsigned in struct opts */
-	unsigned lo, hi;
-};
-#define STR(f)	       true, offsetof(struct opts, f), 0, 0
-#define NUM(f, lo, hi) true, offsetof(struct opts, f), lo, hi
-#define OTHER	       false, 0, 0, 0
+/* Every option; take_opt handles those that do not only set a field. */
+#define STR(f)	       FL_OPT_STR(struct opts, f)
+#define NUM(f, lo, hi) FL_OPT_NUM(struct opts, f, lo, hi)
+#define OTHER	       FL_OPT_OTHER
 
-static const struct opt_def opt_defs[] = {
+static const struct fl_opt_def opt_defs[] = {
 	{{"conf", required_argument, NULL, 'c'}, STR(ro.conf)},
 	{{"id", required_argument, NULL, O_ID}, STR(ro.id)},
 	{{"pool", required_argument, NULL, O_POOL}, STR(ro.pool)},
@@ -216,29 +194,10 @@ static const struct opt_def opt_defs[] = {
 };
 #define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
-/* An option that only sets a field: 0, -ENOENT when c is not one, or -EINVAL. */
-static int take_field(struct opts *o, int c)
-{
-	size_t i;
-
-	for (i = 0; i < NOPTS; i++) {
-		const struct opt_def *d = &opt_defs[i];
-		void *f = (char *)o + d->off;
-
-		if (d->opt.val != c || !d->field)
-			continue;
-		if (d->hi)
-			return parse_uint(optarg, d->lo, d->hi, f);
-		*(const char **)f = optarg;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* One option of parse_args: 0, 1 when --help was printed, or -EINVAL (said). */
 static int take_opt(struct opts *o, int c)
 {
-	int ret = take_field(o, c);
+	int ret = fl_opt_take_field(opt_defs, NOPTS, o, c, optarg);
 
 	if (ret != -ENOENT) {
 		if (ret)
@@ -318,11 +277,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	struct option lopts[NOPTS + 1];
 	int c, ret;
-	size_t i;
 
-	for (i = 0; i < NOPTS; i++)
-		lopts[i] = opt_defs[i].opt;
-	memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
+	fl_opt_longopts(opt_defs, NOPTS, lopts);
 	o->co.api_port = FL_API_PORT;
 	o->co.agent_port = FL_AGENT_PORT;
 	o->co.lease_s = FL_CTL_LEASE_S;
@@ -354,10 +310,8 @@ struct leader {
 	bool held;
 	/* the renewer: its own thread, so neither the event loop nor the workers
 	 * ever delay a renewal, and a slow renewal never delays the loop */
-	pthread_t th;
-	bool running, stop; /* stop: guarded by mu */
+	struct fl_ticker renewer;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 };
 
 static bool pid_gone(long pid)
@@ -417,62 +371,18 @@ static int leader_renew(struct leader *l)
 	return ret;
 }
 
-/* Renews every sixth of the lease until told to stop or the lock is lost. */
-static void *renewer_main(void *arg)
+/* The renewer's job, every sixth of the lease: non-zero when the lock is lost. */
+static int renew_job(void *arg)
 {
-	struct leader *l = arg;
-	long every_ms = (long)l->lease_s * 1000 / 6;
-	struct timespec ts;
-	int ret;
+	int ret = leader_renew(arg);
 
-	pthread_mutex_lock(&l->mu);
-	while (!l->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		fl_ts_add_ms(&ts, every_ms);
-		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
-			;
-		if (l->stop)
-			break;
-		pthread_mutex_unlock(&l->mu);
-		ret = leader_renew(l);
-		pthread_mutex_lock(&l->mu);
-		if (ret == -EBUSY || ret == -ENOENT)
-			break; /* lost: the loop steps down */
-	}
-	pthread_mutex_unlock(&l->mu);
-	return NULL;
+	return ret == -EBUSY || ret == -ENOENT; /* lost: the loop steps down */
 }
 
 static int renewer_start(struct leader *l)
 {
-	pthread_condattr_t ca;
-	int ret;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	l->stop = false;
 	l->last_ret = 0;
-	ret = pthread_create(&l->th, NULL, renewer_main, l);
-	l->running = ret == 0;
-	if (ret)
-		pthread_cond_destroy(&l->cv);
-	return -ret;
-}
-
-/* Waits for a renewal at work (bounded by the OSD op timeout). */
-static void renewer_stop(struct leader *l)
-{
-	if (!l->running)
-		return;
-	pthread_mutex_lock(&l->mu);
-	l->stop = true;
-	pthread_cond_signal(&l->cv);
-	pthread_mutex_unlock(&l->mu);
-	pthread_join(l->th, NULL);
-	pthread_cond_destroy(&l->cv);
-	l->running = false;
+	return fl_ticker_start(&l->renewer, (long)l->lease_s * 1000 / 6, renew_job, l);
 }
 
 static void leader_release(struct leader *l)
@@ -564,7 +474,8 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 {
 	struct serve s = {o, l, NULL, NULL, NULL, 0};
 	struct fl_api *api = NULL;
-	struct event *renew = NULL, *sigterm = NULL, *sigint = NULL;
+	struct fl_daemon_sigs sigs = {0};
+	struct event *renew = NULL;
 	struct timeval every = {0, CHECK_MS * 1000};
 	char err[512] = "";
 	int ret;
@@ -595,10 +506,7 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 		goto out;
 	}
 	renew = event_new(s.base, -1, EV_PERSIST, renew_cb, &s);
-	sigterm = evsignal_new(s.base, SIGTERM, sig_cb, &s);
-	sigint = evsignal_new(s.base, SIGINT, sig_cb, &s);
-	if (!renew || !sigterm || !sigint || event_add(renew, &every) || event_add(sigterm, NULL) ||
-	    event_add(sigint, NULL)) {
+	if (!renew || event_add(renew, &every) || fl_daemon_sigs_add(&sigs, s.base, sig_cb, &s)) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -612,10 +520,7 @@ static int serve(struct opts *o, struct fl_store *pool, struct leader *l)
 out:
 	if (renew)
 		event_free(renew);
-	if (sigterm)
-		event_free(sigterm);
-	if (sigint)
-		event_free(sigint);
+	fl_daemon_sigs_free(&sigs);
 	/* pending acquires answer their API requests first, then the API goes */
 	fl_ctl_free(s.ctl);
 	fl_api_free(api);
@@ -623,7 +528,8 @@ out:
 	fl_tls_linger_stop();
 	if (s.base)
 		event_base_free(s.base);
-	renewer_stop(l);
+	fl_ticker_stop(
+		&l->renewer); /* waits for a renewal at work (bounded by the OSD op timeout) */
 	return ret;
 }
 

@@ -27,6 +27,7 @@
 #include <event2/util.h>
 #include <openssl/err.h>
 
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "fs/volume/volume.h"
@@ -677,15 +678,9 @@ struct req_job {
 static int req_list_cb(void *arg, const char *name, const struct fl_volreg_rec *r)
 {
 	struct req_job *q = arg;
-	struct vol_ent *p;
 
-	if (q->nents == q->cents) {
-		q->cents = q->cents ? q->cents * 2 : 64;
-		p = realloc(q->ents, q->cents * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		q->ents = p;
-	}
+	if (fl_grow(&q->ents, &q->cents, q->nents, sizeof(*q->ents), 64))
+		return -ENOMEM;
 	snprintf(q->ents[q->nents].name, sizeof(q->ents[0].name), "%s", name);
 	q->ents[q->nents++].r = *r;
 	return 0;

@@ -16,27 +16,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "flocker/buf.h"
 #include "flocker/log.h"
 #include "flocker/proto.h"
 #include "fs/util/uuid.h"
 #include "fs/volume/volume.h"
 #include "fs/util/fmt.h"
-
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 void fl_ds_clear(struct fl_ds *d)
 {
@@ -96,7 +81,7 @@ int fl_karr_put(struct karr a, const void *rec)
 		if (a.clear)
 			a.clear(karr_at(a, (size_t)i));
 	} else {
-		if (grow(a.v, a.cap, *a.n, a.size))
+		if (fl_grow(a.v, a.cap, *a.n, a.size, 16))
 			return -ENOMEM;
 		i = (ssize_t)(*a.n)++;
 	}
@@ -135,21 +120,27 @@ void fl_karr_rm(struct karr a, const char *uuid)
 		memcpy(karr_at(a, (size_t)i), karr_at(a, *a.n), a.size);
 }
 
-static void karr_empty(struct karr a)
+/* Clears every record of a; with release, frees the array too. */
+static void karr_empty(struct karr a, bool release)
 {
 	size_t i;
 
 	for (i = 0; a.clear && i < *a.n; i++)
 		a.clear(karr_at(a, i));
 	*a.n = 0;
+	if (release) {
+		free(*a.v);
+		*a.v = NULL;
+		*a.cap = 0;
+	}
 }
 
-static void cache_clear(struct fl_state *s)
+static void cache_clear(struct fl_state *s, bool release)
 {
-	karr_empty(DS(s));
-	karr_empty(LEASES(s));
-	karr_empty(TRASH(s));
-	karr_empty(NODES(s));
+	karr_empty(DS(s), release);
+	karr_empty(LEASES(s), release);
+	karr_empty(TRASH(s), release);
+	karr_empty(NODES(s), release);
 }
 
 /* ------------------------------------------------------------------ */
@@ -255,7 +246,7 @@ static int load(struct fl_state *s, bool *have_tag)
 	bool more = true;
 	int ret;
 
-	cache_clear(s);
+	cache_clear(s, false);
 	s->tag = 0;
 	ret = s->ns->ops->omap_list(s->ns, FL_CTL_CONFIG_OID, NULL, UINT32_MAX, load_config_cb, &c,
 				    &more);
@@ -457,42 +448,19 @@ static int reconcile(struct fl_state *s)
 				ret = 0;
 			i++;
 		} else if (named && t->restoring) {
-			struct txn x;
 			struct fl_ds d = {0};
-			struct fl_frame_enc *e;
 
 			fl_notice("volume %s (%s): finishing its restore", t->name, t->uuid);
-			snprintf(d.uuid, sizeof(d.uuid), "%s", t->uuid);
-			snprintf(d.name, sizeof(d.name), "%s", t->name);
-			d.maximum_size = t->reg.size_limit;
-			d.created = t->reg.created;
-			d.metadata = t->metadata;
-			fl_txn_init(&x);
-			e = fl_txn_set(&x, PFX_DS, t->uuid);
-			ret = fl_txn_set_done(&x, fl_state_enc_ds(&d, e));
-			if (!ret)
-				ret = fl_txn_rm(&x, PFX_TRASH, t->uuid);
-			if (!ret)
-				ret = fl_state_commit(s, &x, 0);
-			fl_txn_free(&x);
+			ret = fl_state_trash_commit_ds(s, t, &d);
 			if (!ret) {
-				t->metadata = NULL; /* now d's */
 				fl_karr_rm(TRASH(s), d.uuid);
 				ret = fl_karr_put(DS(s), &d);
 				if (ret)
 					fl_ds_clear(&d);
 			}
 		} else if (!named && t->restoring) {
-			struct txn x;
-			struct fl_frame_enc *e;
-
 			t->restoring = false;
-			fl_txn_init(&x);
-			e = fl_txn_set(&x, PFX_TRASH, t->uuid);
-			ret = fl_txn_set_done(&x, fl_state_enc_trash(t, e));
-			if (!ret)
-				ret = fl_state_commit(s, &x, 0);
-			fl_txn_free(&x);
+			ret = fl_state_trash_put(s, t);
 			i++;
 		} else {
 			i++;
@@ -572,11 +540,7 @@ void fl_state_free(struct fl_state *s)
 		return;
 	fl_state_node_wr_free_all(s);
 	fl_state_wq_free_all(s);
-	cache_clear(s);
-	free(s->ds);
-	free(s->leases);
-	free(s->trash);
-	free(s->nodes);
+	cache_clear(s, true);
 	fl_store_close(s->ns);
 	fl_store_close(s->reg);
 	free(s);

@@ -115,6 +115,16 @@ const char *fl_state_why(int ret);
 void fl_state_node_rec_fill(struct fl_node_rec *n, const struct fl_node_rec *cur, const char *uuid,
 			    const char *name, const char *addr, const char *host, int64_t now);
 
+/* --- ctl_state_trash.c --- */
+/* Writes trash entry t alone: fl_state_commit's 0 or error. */
+int fl_state_trash_put(struct fl_state *s, const struct fl_trash *t);
+/*
+ * The last step of a restore, in RADOS: trash entry t (named as it comes
+ * back) written as dataset d, its trash record gone, in one commit.  0 (d then
+ * owns t's metadata) or fl_state_commit's error (d's metadata NULL).
+ */
+int fl_state_trash_commit_ds(struct fl_state *s, struct fl_trash *t, struct fl_ds *d);
+
 /* --- ctl_state_async.c --- */
 /* A synchronous change waits for the write on a worker and applies it first. */
 void fl_state_wq_drain(struct fl_state *s);

@@ -18,6 +18,48 @@
 #include "flocker/proto.h"
 #include "fs/volume/volume.h"
 
+/* Writes trash entry t alone: fl_state_commit's 0 or error. */
+int fl_state_trash_put(struct fl_state *s, const struct fl_trash *t)
+{
+	struct fl_frame_enc *e;
+	struct txn x;
+	int ret;
+
+	fl_txn_init(&x);
+	e = fl_txn_set(&x, PFX_TRASH, t->uuid);
+	ret = fl_txn_set_done(&x, fl_state_enc_trash(t, e));
+	if (!ret)
+		ret = fl_state_commit(s, &x, 0);
+	fl_txn_free(&x);
+	return ret;
+}
+
+int fl_state_trash_commit_ds(struct fl_state *s, struct fl_trash *t, struct fl_ds *d)
+{
+	struct fl_frame_enc *e;
+	struct txn x;
+	int ret;
+
+	snprintf(d->uuid, sizeof(d->uuid), "%s", t->uuid);
+	snprintf(d->name, sizeof(d->name), "%s", t->name);
+	d->maximum_size = t->reg.size_limit;
+	d->created = t->reg.created;
+	d->metadata = t->metadata;
+	fl_txn_init(&x);
+	e = fl_txn_set(&x, PFX_DS, t->uuid);
+	ret = fl_txn_set_done(&x, fl_state_enc_ds(d, e));
+	if (!ret)
+		ret = fl_txn_rm(&x, PFX_TRASH, t->uuid);
+	if (!ret)
+		ret = fl_state_commit(s, &x, 0);
+	fl_txn_free(&x);
+	if (ret)
+		d->metadata = NULL;
+	else
+		t->metadata = NULL; /* now d's */
+	return ret;
+}
+
 static int ds_remove(struct fl_state *s, const char *uuid, uint64_t expect_tag, bool check_writer,
 		     char *err, size_t errlen)
 {
@@ -170,12 +212,9 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	struct fl_trash *t;
 	struct fl_trash copy = {0};
 	struct fl_ds d = {0};
-	struct fl_frame_enc *e;
 	const char *name;
-	struct txn x;
 	int ret;
 
-	fl_txn_init(&x);
 	fl_state_wq_drain(s);
 	ret = restore_check(s, uuid, new_name, expect_tag, &t, &name, err, errlen);
 	if (ret)
@@ -186,12 +225,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	snprintf(copy.name, sizeof(copy.name), "%s", name);
 	copy.restoring = true;
 	copy.metadata = t->metadata ? strdup(t->metadata) : NULL;
-	e = fl_txn_set(&x, PFX_TRASH, uuid);
-	ret = fl_txn_set_done(&x, fl_state_enc_trash(&copy, e));
-	if (!ret)
-		ret = fl_state_commit(s, &x, 0);
-	fl_txn_free(&x);
-	fl_txn_init(&x);
+	ret = fl_state_trash_put(s, &copy);
 	if (ret) {
 		fl_seterr(err, errlen, "cannot restore volume %s: %s", name, fl_state_why(ret));
 		goto out;
@@ -203,13 +237,8 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 	/* step 2: the name, if still free */
 	ret = fl_state_reg_change(s, name, &t->reg, false);
 	if (ret) {
-		int ret2;
-
 		t->restoring = false;
-		e = fl_txn_set(&x, PFX_TRASH, uuid);
-		ret2 = fl_txn_set_done(&x, fl_state_enc_trash(t, e));
-		if (!ret2)
-			fl_state_commit(s, &x, 0);
+		fl_state_trash_put(s, t);
 		if (ret == -ECANCELED) {
 			ret = -EEXIST;
 			fl_seterr(err, errlen,
@@ -221,17 +250,7 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 		goto out;
 	}
 	/* step 3: a dataset again */
-	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
-	snprintf(d.name, sizeof(d.name), "%s", name);
-	d.maximum_size = t->reg.size_limit;
-	d.created = t->reg.created;
-	d.metadata = t->metadata ? strdup(t->metadata) : NULL;
-	e = fl_txn_set(&x, PFX_DS, uuid);
-	ret = fl_txn_set_done(&x, fl_state_enc_ds(&d, e));
-	if (!ret)
-		ret = fl_txn_rm(&x, PFX_TRASH, uuid);
-	if (!ret)
-		ret = fl_state_commit(s, &x, 0);
+	ret = fl_state_trash_commit_ds(s, t, &d);
 	if (ret) {
 		fl_seterr(err, errlen, "volume %s is back but still listed in the trash: %s", name,
 			  fl_state_why(ret));
@@ -243,7 +262,6 @@ int fl_state_ds_restore(struct fl_state *s, const char *uuid, const char *new_na
 out:
 	fl_ds_clear(&d);
 	fl_trash_clear(&copy);
-	fl_txn_free(&x);
 	return ret;
 }
 

@@ -7,15 +7,14 @@
 #include "cluster/control/ctl_worker.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "cluster/net/wake.h"
 #include "flocker/log.h"
 
 /* ------------------------------------------------------------------ */
@@ -31,15 +30,14 @@ struct fl_worker {
 	struct fl_job *todo, **todo_tail; /* guarded by mu */
 	struct fl_job *done, **done_tail; /* guarded by mu */
 	bool stop;			  /* guarded by mu */
-	int pipe[2];			  /* the worker writes a byte per finished job */
-	struct event *ev;		  /* on the loop: pipe[0] readable */
+	struct fl_wake wake;		  /* poked per finished job */
 };
 
 static void *worker_main(void *arg)
 {
 	struct fl_worker *w = arg;
 	struct fl_job *j;
-	char one = 1;
+	int ret;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
@@ -57,8 +55,9 @@ static void *worker_main(void *arg)
 		j->next = NULL;
 		*w->done_tail = j;
 		w->done_tail = &j->next;
-		if (write(w->pipe[1], &one, 1) < 0 && errno != EAGAIN)
-			fl_warn("cannot wake the event loop: %s", strerror(errno));
+		ret = fl_wake_poke(&w->wake);
+		if (ret)
+			fl_warn("cannot wake the event loop: %s", strerror(-ret));
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -68,11 +67,10 @@ static void worker_done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct fl_worker *w = arg;
 	struct fl_job *list, *j;
-	char buf[64];
 
+	(void)fd;
 	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	fl_wake_drain(&w->wake);
 	pthread_mutex_lock(&w->mu);
 	list = w->done;
 	w->done = NULL;
@@ -105,15 +103,12 @@ int fl_worker_start(struct fl_ctl *c)
 		return -ENOMEM;
 	w->todo_tail = &w->todo;
 	w->done_tail = &w->done;
-	w->pipe[0] = w->pipe[1] = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	c->worker = w;
-	if (pipe2(w->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	w->ev = event_new(c->base, w->pipe[0], EV_READ | EV_PERSIST, worker_done_cb, w);
-	if (!w->ev || event_add(w->ev, NULL))
-		return -ENOMEM;
+	ret = fl_wake_open(&w->wake, c->base, true, worker_done_cb, w);
+	if (ret)
+		return ret;
 	for (; w->nth < WORKERS; w->nth++) {
 		ret = pthread_create(&w->th[w->nth], NULL, worker_main, w);
 		if (ret)
@@ -147,12 +142,7 @@ void fl_worker_stop(struct fl_ctl *c)
 		j->cancelled = true;
 		j->done(j);
 	}
-	if (w->ev)
-		event_free(w->ev);
-	if (w->pipe[0] >= 0)
-		close(w->pipe[0]);
-	if (w->pipe[1] >= 0)
-		close(w->pipe[1]);
+	fl_wake_close(&w->wake);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);

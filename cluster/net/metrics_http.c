@@ -2,25 +2,23 @@
 #include "cluster/net/metrics_http.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "cluster/net/wake.h"
 #include "fs/util/metrics.h"
 
 struct fl_metrics_http {
 	struct event_base *base;
 	struct evhttp *http;
-	struct event *wake;
-	int pipe[2];
+	struct fl_wake wake; /* poked to stop the thread */
 	pthread_t thread;
 	fl_metrics_gen gen;
 	void *arg;
@@ -116,16 +114,11 @@ static void *run(void *arg)
 
 static void release(struct fl_metrics_http *h)
 {
-	if (h->wake)
-		event_free(h->wake);
+	fl_wake_close(&h->wake);
 	if (h->http)
 		evhttp_free(h->http);
 	if (h->base)
 		event_base_free(h->base);
-	if (h->pipe[0] >= 0)
-		close(h->pipe[0]);
-	if (h->pipe[1] >= 0)
-		close(h->pipe[1]);
 	free(h);
 }
 
@@ -141,7 +134,6 @@ int fl_metrics_http_start(const char *addr, fl_metrics_gen gen, void *arg,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	h->pipe[0] = h->pipe[1] = -1;
 	h->gen = gen;
 	h->arg = arg;
 	if (fl_metrics_addr_parse(addr, host, sizeof(host), &port)) {
@@ -150,17 +142,12 @@ int fl_metrics_http_start(const char *addr, fl_metrics_gen gen, void *arg,
 		ret = -EINVAL;
 		goto fail;
 	}
-	if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot serve metrics: %s", strerror(errno));
-		goto fail;
-	}
 	h->base = event_base_new();
 	h->http = h->base ? evhttp_new(h->base) : NULL;
-	h->wake = h->base ? event_new(h->base, h->pipe[0], EV_READ, on_wake, h->base) : NULL;
-	if (!h->http || !h->wake || event_add(h->wake, NULL)) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "cannot serve metrics: out of memory");
+	ret = h->http ? fl_wake_open(&h->wake, h->base, false, on_wake, h->base) : -ENOMEM;
+	if (ret) {
+		snprintf(err, errlen, "cannot serve metrics: %s",
+			 ret == -ENOMEM ? "out of memory" : strerror(-ret));
 		goto fail;
 	}
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
@@ -192,8 +179,7 @@ void fl_metrics_http_stop(struct fl_metrics_http *h)
 {
 	if (!h)
 		return;
-	if (write(h->pipe[1], "x", 1) < 0)
-		(void)0;
+	fl_wake_poke(&h->wake);
 	pthread_join(h->thread, NULL);
 	release(h);
 }
